@@ -1,0 +1,55 @@
+import type { ConvGeometry } from '../geometry.js';
+import type { Shape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+/** What a 2-D max pooling forward keeps for its backward: for each output element, the flat
+ * index into the input of the maximum that produced it (the first maximum on ties). */
+export interface MaxPoolResult {
+  readonly out: Tensor;
+  readonly argmax: Int32Array;
+}
+
+export interface Conv2dResult {
+  /** [N, FN, OH, OW] */
+  readonly out: Tensor;
+  /** The im2col matrix [N*OH*OW, C*FH*FW], kept for the filter gradient. */
+  readonly col: Tensor;
+}
+
+export interface Conv2dGrads {
+  /** [N, C, H, W], or undefined when the caller said it does not need it. */
+  readonly dx: Tensor | undefined;
+  /** [FN, C, FH, FW] */
+  readonly dw: Tensor;
+  /** [FN] */
+  readonly db: Tensor;
+}
+
+/**
+ * The kernel contract: the heavy operations every backend implements. Inputs arrive already
+ * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
+ * buffers and never writes an input. `reference` implements it with plain loops for float32
+ * and float64 and is the oracle; `fast` implements it for float32 and hands float64 to
+ * `reference`.
+ */
+export interface Kernels {
+  readonly name: string;
+  /** op(a) x op(b), op = transpose when the flag is set: [M,K] x [K,N] -> [M,N]. */
+  matmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor;
+  /** x: [N, C, H, W] -> col: [N*OH*OW, C*FH*FW] (the lesson's layout). */
+  im2col(x: Tensor, g: ConvGeometry): Tensor;
+  /** col: [N*OH*OW, C*FH*FW] -> [N, C, H, W], summing overlaps: the adjoint of im2col. */
+  col2im(col: Tensor, xShape: Shape, g: ConvGeometry): Tensor;
+  /** x: [N, C, H, W], w: [FN, C, FH, FW], b: [FN] -> [N, FN, OH, OW]. */
+  conv2d(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult;
+  /** dy: [N, FN, OH, OW] -> gradients of conv2d's input, filters and bias. */
+  conv2dBackward(dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads;
+  /** x: [N, C, H, W] -> [N, C, OH, OW]; padding counts as -Infinity. */
+  maxPool2d(x: Tensor, g: ConvGeometry): MaxPoolResult;
+  /** dy: [N, C, OH, OW] -> dx: [N, C, H, W], each dy routed to its argmax. */
+  maxPool2dBackward(dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor;
+  /** x: [N, C, H, W] -> [N, C, OH, OW]; the mean over the whole window, padding counted as 0. */
+  avgPool2d(x: Tensor, g: ConvGeometry): Tensor;
+  /** dy: [N, C, OH, OW] -> dx: [N, C, H, W]. */
+  avgPool2dBackward(dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor;
+}

@@ -1,0 +1,209 @@
+import { alloc } from '../dtype.js';
+import type { ConvGeometry } from '../geometry.js';
+import { sizeOf, type Shape } from '../shape.js';
+import { fromData, type Tensor } from '../tensor.js';
+import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from './contract.js';
+
+/*
+ * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
+ * right. They are the oracle every other backend is tested against; never optimise them.
+ */
+
+const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => {
+  const M = transA ? a.shape[1] : a.shape[0];
+  const K = transA ? a.shape[0] : a.shape[1];
+  const N = transB ? b.shape[0] : b.shape[1];
+  const A = a.data;
+  const B = b.data;
+  const out = alloc(a.dtype, M * N);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < K; k++) {
+      const aik = transA ? A[k * M + i] : A[i * K + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < N; j++) out[i * N + j] += aik * (transB ? B[j * K + k] : B[k * N + j]);
+    }
+  }
+  return fromData([M, N], out);
+};
+
+// Row (n, oy, ox), column (c, fy, fx); the input pixel read is (n, c, oy*stride - pad + fy, ox*stride - pad + fx).
+const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
+  const [N, C, H, W] = x.shape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const cols = C * FH * FW;
+  const out = alloc(x.dtype, N * outH * outW * cols);
+  const X = x.data;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        const row = ((n * outH + oy) * outW + ox) * cols;
+        for (let c = 0; c < C; c++)
+          for (let fy = 0; fy < FH; fy++) {
+            const iy = oy * stride - pad + fy;
+            if (iy < 0 || iy >= H) continue;
+            for (let fx = 0; fx < FW; fx++) {
+              const ix = ox * stride - pad + fx;
+              if (ix < 0 || ix >= W) continue;
+              out[row + (c * FH + fy) * FW + fx] = X[((n * C + c) * H + iy) * W + ix];
+            }
+          }
+      }
+  return fromData([N * outH * outW, cols], out);
+};
+
+// The same index map as im2col, read backwards: every column entry is added to the pixel it came from.
+const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
+  const [N, C, H, W] = xShape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const cols = C * FH * FW;
+  const out = alloc(col.dtype, sizeOf(xShape));
+  const D = col.data;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        const row = ((n * outH + oy) * outW + ox) * cols;
+        for (let c = 0; c < C; c++)
+          for (let fy = 0; fy < FH; fy++) {
+            const iy = oy * stride - pad + fy;
+            if (iy < 0 || iy >= H) continue;
+            for (let fx = 0; fx < FW; fx++) {
+              const ix = ox * stride - pad + fx;
+              if (ix < 0 || ix >= W) continue;
+              out[((n * C + c) * H + iy) * W + ix] += D[row + (c * FH + fy) * FW + fx];
+            }
+          }
+      }
+  return fromData(xShape, out);
+};
+
+// [N*OH*OW, FN] (rows n, oy, ox) <-> [N, FN, OH, OW]
+const rowsToNCHW = (m: Tensor, N: number, FN: number, OH: number, OW: number, bias?: Tensor): Tensor => {
+  const out = alloc(m.dtype, N * FN * OH * OW);
+  const P = OH * OW;
+  for (let n = 0; n < N; n++)
+    for (let p = 0; p < P; p++)
+      for (let f = 0; f < FN; f++) out[(n * FN + f) * P + p] = m.data[(n * P + p) * FN + f] + (bias ? bias.data[f] : 0);
+  return fromData([N, FN, OH, OW], out);
+};
+
+const nchwToRows = (t: Tensor): Tensor => {
+  const [N, FN, OH, OW] = t.shape;
+  const P = OH * OW;
+  const out = alloc(t.dtype, t.size);
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < FN; f++)
+      for (let p = 0; p < P; p++) out[(n * P + p) * FN + f] = t.data[(n * FN + f) * P + p];
+  return fromData([N * P, FN], out);
+};
+
+// The lesson's Convolution: out = im2col(x) . W^T + b, then back to NCHW.
+const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
+  const FN = w.shape[0];
+  const col = im2col(x, g);
+  const wMat = fromData([FN, w.size / FN], w.data);
+  const rows = matmul(col, wMat, false, true); // [N*OH*OW, FN]
+  return { out: rowsToNCHW(rows, x.shape[0], FN, g.outH, g.outW, b), col };
+};
+
+const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
+  const FN = w.shape[0];
+  const dRows = nchwToRows(dy); // [N*OH*OW, FN]
+  const db = alloc(dy.dtype, FN);
+  for (let r = 0; r < dRows.shape[0]; r++) for (let f = 0; f < FN; f++) db[f] += dRows.data[r * FN + f];
+  const dwMat = matmul(dRows, col, true, false); // [FN, C*FH*FW]
+  const dx = needDx ? col2im(matmul(dRows, fromData([FN, w.size / FN], w.data), false, false), xShape, g) : undefined;
+  return { dx, dw: fromData(w.shape, dwMat.data), db: fromData([FN], db) };
+};
+
+// Visits every window of a pooling geometry: calls visit(outIndex, inputIndexOrMinus1ForPadding...).
+const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
+  const [N, C, H, W] = x.shape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const out = alloc(x.dtype, N * C * outH * outW);
+  const argmax = new Int32Array(out.length).fill(-1);
+  for (let nc = 0; nc < N * C; nc++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        const o = (nc * outH + oy) * outW + ox;
+        let best = -Infinity;
+        for (let fy = 0; fy < FH; fy++) {
+          const iy = oy * stride - pad + fy;
+          if (iy < 0 || iy >= H) continue;
+          for (let fx = 0; fx < FW; fx++) {
+            const ix = ox * stride - pad + fx;
+            if (ix < 0 || ix >= W) continue;
+            const i = (nc * H + iy) * W + ix;
+            // strict '>' keeps the first maximum, as numpy's argmax does
+            if (x.data[i] > best || argmax[o] < 0) {
+              best = x.data[i];
+              argmax[o] = i;
+            }
+          }
+        }
+        out[o] = best;
+      }
+  return { out: fromData([N, C, outH, outW], out), argmax };
+};
+
+const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
+  const dx = alloc(dy.dtype, sizeOf(xShape));
+  for (let o = 0; o < dy.size; o++) if (argmax[o] >= 0) dx[argmax[o]] += dy.data[o];
+  return fromData(xShape, dx);
+};
+
+const avgPool2d = (x: Tensor, g: ConvGeometry): Tensor => {
+  const [N, C, H, W] = x.shape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const out = alloc(x.dtype, N * C * outH * outW);
+  const area = FH * FW;
+  for (let nc = 0; nc < N * C; nc++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        let s = 0;
+        for (let fy = 0; fy < FH; fy++) {
+          const iy = oy * stride - pad + fy;
+          if (iy < 0 || iy >= H) continue;
+          for (let fx = 0; fx < FW; fx++) {
+            const ix = ox * stride - pad + fx;
+            if (ix >= 0 && ix < W) s += x.data[(nc * H + iy) * W + ix];
+          }
+        }
+        out[(nc * outH + oy) * outW + ox] = s / area;
+      }
+  return fromData([N, C, outH, outW], out);
+};
+
+const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
+  const [N, C, H, W] = xShape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const dx = alloc(dy.dtype, sizeOf(xShape));
+  const area = FH * FW;
+  for (let nc = 0; nc < N * C; nc++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        const share = dy.data[(nc * outH + oy) * outW + ox] / area;
+        for (let fy = 0; fy < FH; fy++) {
+          const iy = oy * stride - pad + fy;
+          if (iy < 0 || iy >= H) continue;
+          for (let fx = 0; fx < FW; fx++) {
+            const ix = ox * stride - pad + fx;
+            if (ix >= 0 && ix < W) dx[(nc * H + iy) * W + ix] += share;
+          }
+        }
+      }
+  return fromData(xShape, dx);
+};
+
+/** The oracle kernel set. @example withBackend('reference', () => matmul(a, b)) */
+export const referenceKernels: Kernels = Object.freeze({
+  name: 'reference',
+  matmul,
+  im2col,
+  col2im,
+  conv2d,
+  conv2dBackward,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+});

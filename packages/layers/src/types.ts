@@ -1,0 +1,109 @@
+import type { Either } from 'fp-ts/Either';
+import type { Key, Kernels, Shape, Tensor } from '@foldnet/core';
+
+/*
+ * The contract every layer and network follows (JAX stax / vjp style):
+ *
+ *   outputShape(inShape)           -> Either<ShapeIssue, Shape>    shapes known before any data
+ *   init(key, inShape)             -> { params, state }            inShape is valid (outputShape said so)
+ *   forward(params, state, x, ctx) -> { y, state, pullback }        pure; the pullback closes over the cache
+ *   pullback(dy)                   -> { dx, grads }                 a vector-Jacobian product
+ *
+ * Shapes given to outputShape/init are per sample ([C, H, W] for images, [D] for vectors); the
+ * tensors given to forward carry the batch as their first axis ([N, C, H, W]).
+ */
+
+/** Trainable parameters by name. Inside a layer: `W`, `b`; in a network: `conv1.W`, `conv1.b`. */
+export type Params = Readonly<Record<string, Tensor>>;
+
+/** Non-trainable state by name (batch norm's running `mean` and `var`), named like Params. */
+export type LayerState = Readonly<Record<string, Tensor>>;
+
+export interface ForwardContext {
+  /** 'train' enables dropout and batch statistics; 'eval' uses running statistics. */
+  readonly mode: 'train' | 'eval';
+  /** Randomness for layers that need it (dropout). Required in train mode when such a layer is present. */
+  readonly key?: Key;
+  /** Kernel set for this call; defaults to the current backend. */
+  readonly kernels?: Kernels;
+  /** false when nobody needs dL/dx (the first layer of a network): the pullback may skip it and return dx undefined. */
+  readonly needInputGrad?: boolean;
+}
+
+export interface Gradients {
+  /** dL/dx, the same shape as the forward input; undefined only when ctx.needInputGrad was false. */
+  readonly dx: Tensor | undefined;
+  /** dL/dparam for every param, same names and shapes as Params. */
+  readonly grads: Params;
+}
+
+export type Pullback = (dy: Tensor) => Gradients;
+
+export interface ForwardResult {
+  readonly y: Tensor;
+  /** The layer's non-trainable state after this call (unchanged in eval mode). */
+  readonly state: LayerState;
+  readonly pullback: Pullback;
+}
+
+/** Why a layer refuses an input shape: `expected` completes "expected ..." in the ShapeError message. */
+export interface ShapeIssue {
+  readonly expected: string;
+}
+
+export interface Layer {
+  /** Instance name, unique within a network; prefixes param names (`conv1` -> `conv1.W`). */
+  readonly name: string;
+  /** The layer kind, as in model specs: 'conv2d', 'maxPool2d', 'relu', 'affine', ... */
+  readonly kind: string;
+  /** The JSON description this layer was made from (model specs, checkpoints, export). */
+  readonly spec: LayerSpecJson;
+  outputShape(inShape: Shape): Either<ShapeIssue, Shape>;
+  init(key: Key, inShape: Shape): { readonly params: Params; readonly state: LayerState };
+  forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
+}
+
+/** A layer's JSON description: `{ type: 'conv2d', name: 'conv1', filters: 30, size: 5, ... }`. */
+export interface LayerSpecJson {
+  readonly type: string;
+  readonly name?: string;
+  readonly [hyperParameter: string]: unknown;
+}
+
+/** A network whose shapes have been checked end to end (built by `network` / `sequential`). */
+export interface ShapeError {
+  readonly _tag: 'ShapeError';
+  readonly layerIndex: number;
+  readonly layerName: string;
+  readonly inputShape: Shape;
+  readonly expected: string;
+  /** e.g. `layer 0 (conv1: conv2d): input [1,3,3], expected spatial size at least 5x5 (filter 5x5, pad 0)` */
+  readonly message: string;
+}
+
+/** A model spec: the per-sample input shape and the layers, as JSON. */
+export interface ModelSpecJson {
+  readonly input: Shape;
+  readonly layers: readonly LayerSpecJson[];
+}
+
+/**
+ * A network: layers whose shapes have been checked end to end. Param and state names are
+ * `<layer>.<param>` (`conv1.W`). Built by `network(inputShape, layers)`, which returns
+ * `Either<ShapeError, Network>`.
+ */
+export interface Network {
+  readonly layers: readonly Layer[];
+  /** Per-sample input shape, e.g. [1, 28, 28]. */
+  readonly inputShape: Shape;
+  /** Per-sample output shape of each layer, in order. */
+  readonly layerShapes: readonly Shape[];
+  readonly outputShape: Shape;
+  readonly spec: ModelSpecJson;
+  init(key: Key): { readonly params: Params; readonly state: LayerState };
+  /** Runs every layer; the pullback skips the first layer's input gradient unless ctx.needInputGrad is true. */
+  forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
+}
+
+/** Class targets: integer labels [N] or one-hot rows [N, K]. */
+export type Targets = Int32Array | Tensor;
