@@ -1,1 +1,5 @@
-export {};
+/** @foldnet/train: optimizers, the training fold, batching, metrics, MNIST (IDX), checkpoints. */
+export * from './optim/index.js';
+export * from './fit/index.js';
+export * from './data/index.js';
+export * from './checkpoint/index.js';

@@ -1,0 +1,4 @@
+/**
+ * @foldnet/layers/testing: fast-check arbitraries for layers and a ready gradient property.
+ */
+export {};
