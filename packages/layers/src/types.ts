@@ -1,5 +1,5 @@
 import type { Either } from 'fp-ts/Either';
-import type { Key, Kernels, Shape, Tensor } from '@foldnet/core';
+import type { DType, Key, Kernels, Shape, Tensor } from '@foldnet/core';
 
 /*
  * The contract every layer and network follows (JAX stax / vjp style):
@@ -51,6 +51,21 @@ export interface ShapeIssue {
   readonly expected: string;
 }
 
+/** Options of `init`: the dtype of the params and state (default float32; float64 for gradient checks). */
+export interface InitOptions {
+  readonly dtype?: DType;
+}
+
+/**
+ * A layer: a value with its hyper-parameters fixed. `outputShape` and `init` take per-sample
+ * shapes ([C, H, W]); `forward` takes a batch ([N, C, H, W]).
+ *
+ * @example
+ * const l = affine({ units: 10 });
+ * const { params } = l.init(key(0), [20]);            // W [20,10], b [10]
+ * const { y, pullback } = l.forward(params, {}, x, { mode: 'eval' }); // x [N,20] -> y [N,10]
+ * const { dx, grads } = pullback(dy);                 // dy [N,10] -> dx [N,20], grads.W, grads.b
+ */
 export interface Layer {
   /** Instance name, unique within a network; prefixes param names (`conv1` -> `conv1.W`). */
   readonly name: string;
@@ -59,7 +74,7 @@ export interface Layer {
   /** The JSON description this layer was made from (model specs, checkpoints, export). */
   readonly spec: LayerSpecJson;
   outputShape(inShape: Shape): Either<ShapeIssue, Shape>;
-  init(key: Key, inShape: Shape): { readonly params: Params; readonly state: LayerState };
+  init(key: Key, inShape: Shape, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
 }
 
@@ -70,7 +85,7 @@ export interface LayerSpecJson {
   readonly [hyperParameter: string]: unknown;
 }
 
-/** A network whose shapes have been checked end to end (built by `network` / `sequential`). */
+/** Why `network` refused a list of layers: the layer (index and name), the shape that came in, what it expected. */
 export interface ShapeError {
   readonly _tag: 'ShapeError';
   readonly layerIndex: number;
@@ -100,7 +115,7 @@ export interface Network {
   readonly layerShapes: readonly Shape[];
   readonly outputShape: Shape;
   readonly spec: ModelSpecJson;
-  init(key: Key): { readonly params: Params; readonly state: LayerState };
+  init(key: Key, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
   /** Runs every layer; the pullback skips the first layer's input gradient unless ctx.needInputGrad is true. */
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
 }
