@@ -1,1 +1,18 @@
-export {};
+/**
+ * Optimizers as values: `init(params) -> state`, `update(grads, state, params) -> { params, state }`,
+ * the six update rules of the book (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam).
+ *
+ * @example
+ * import { adam } from '@foldnet/train';
+ * const opt = adam({ lr: 0.001 });
+ * let state = opt.init(params);
+ * ({ params, state } = opt.update(grads, state, params));
+ */
+export type { OptimizerName, Hyper, SavedOptimizerState, Optimizer, AnyOptimizer, Slot } from './optimizer.js';
+export { sgd, type SgdHyper, type SgdState } from './sgd.js';
+export { momentum, type MomentumHyper, type MomentumState } from './momentum.js';
+export { nesterov, type NesterovHyper, type NesterovState } from './nesterov.js';
+export { adagrad, type AdaGradHyper, type AdaGradState } from './adagrad.js';
+export { rmsprop, type RMSpropHyper, type RMSpropState } from './rmsprop.js';
+export { adam, type AdamHyper, type AdamState } from './adam.js';
+export { optimizerFromName, optimizerNames } from './registry.js';

@@ -1,0 +1,46 @@
+import { left, right, type Either } from 'fp-ts/Either';
+import { FoldnetError } from '@foldnet/core';
+import { adagrad } from './adagrad.js';
+import { adam } from './adam.js';
+import { momentum } from './momentum.js';
+import { nesterov } from './nesterov.js';
+import type { AnyOptimizer, Hyper, OptimizerName } from './optimizer.js';
+import { rmsprop } from './rmsprop.js';
+import { sgd } from './sgd.js';
+
+const builders: Readonly<Record<OptimizerName, (hyper: Hyper) => AnyOptimizer>> = {
+  sgd: (h) => sgd(h),
+  momentum: (h) => momentum(h),
+  nesterov: (h) => nesterov(h),
+  adagrad: (h) => adagrad(h),
+  rmsprop: (h) => rmsprop(h),
+  adam: (h) => adam(h),
+};
+
+/** The optimizer names `optimizerFromName` knows, in the book's order. */
+export const optimizerNames: readonly OptimizerName[] = Object.freeze(['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam']);
+
+const isOptimizerName = (name: string): name is OptimizerName => (optimizerNames as readonly string[]).includes(name);
+
+/**
+ * An optimizer from its name and hyper-parameters (configs, checkpoint metadata). Names are
+ * case-insensitive. Left is a `config` error naming the unknown optimizer or hyper-parameter, or
+ * the value out of range.
+ *
+ * @example
+ * optimizerFromName('adam', { lr: 0.001 });       // right(adam)
+ * optimizerFromName('adamw', {});                 // left: optimizerFromName: unknown optimizer adamw (known: sgd, ...)
+ * optimizerFromName('sgd', { momentum: 0.9 });    // left: sgd: unknown hyper-parameter momentum (known: lr, weightDecay)
+ */
+export const optimizerFromName = (name: string, hyper: Hyper = {}): Either<FoldnetError, AnyOptimizer> => {
+  const key = name.toLowerCase();
+  if (!isOptimizerName(key)) {
+    return left(new FoldnetError('config', `optimizerFromName: unknown optimizer ${name} (known: ${optimizerNames.join(', ')})`));
+  }
+  try {
+    return right(builders[key](hyper));
+  } catch (e) {
+    if (e instanceof FoldnetError) return left(e);
+    throw e;
+  }
+};
