@@ -1,1 +1,6 @@
-export {};
+/** Checkpoints: safetensors encode/decode with full validation, atomic writes, and the tensor naming convention. */
+export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES } from './safetensors.js';
+export type { SafetensorsContent, DecodeOptions } from './safetensors.js';
+export { writeFileAtomic, isAtomicTempFile } from './atomic.js';
+export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
+export type { Checkpoint, CheckpointParts } from './checkpoint.js';

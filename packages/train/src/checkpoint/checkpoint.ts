@@ -1,0 +1,141 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { left, type Either } from 'fp-ts/lib/Either.js';
+import { FoldnetError, type Tensor } from '@foldnet/core';
+import { writeFileAtomic } from './atomic.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
+
+/*
+ * A checkpoint is one safetensors file. Tensor names follow one convention (CHECKPOINTS.md):
+ *
+ *   <layer>.<param>           trainable parameters           conv1.W, conv1.b, affine1.W
+ *   opt.<slot>.<param>        optimizer state per parameter  opt.m.conv1.W, opt.v.conv1.W
+ *   state.<layer>.<name>      non-trainable layer state      state.bn1.mean
+ *
+ * and the metadata (a string map) carries the rest: model spec, optimizer, step, PRNG key, config.
+ */
+
+/** A checkpoint's content: what `saveCheckpoint` writes and `loadCheckpoint` gives back. */
+export type Checkpoint = SafetensorsContent;
+
+/** Largest checkpoint file `loadCheckpoint` reads (default 2 GiB - 1, Node's largest single buffer read). */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+
+/**
+ * Writes a checkpoint atomically (temporary file, fsync, rename): a crash leaves the previous
+ * checkpoint in place, never a truncated one. Errors ('format' for unencodable content, 'io'
+ * for the write) are values.
+ *
+ * @example
+ * saveCheckpoint('run/ckpt.safetensors', { tensors: { 'conv1.W': w }, metadata: { step: '1000' } });
+ */
+export const saveCheckpoint = (path: string, checkpoint: Checkpoint): Either<FoldnetError, string> => {
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeSafetensors(checkpoint.tensors, checkpoint.metadata);
+  } catch (e) {
+    return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveCheckpoint: ${path}: ${String(e)}`));
+  }
+  return writeFileAtomic(path, bytes);
+};
+
+/**
+ * Reads and fully validates a checkpoint (see `decodeSafetensors`). The file's size is checked
+ * against `maxBytes` before it is read.
+ *
+ * @example
+ * const r = loadCheckpoint('run/ckpt.safetensors');
+ * if (r._tag === 'Right') r.right.metadata.step; // '1000'
+ */
+export const loadCheckpoint = (
+  path: string,
+  options: { readonly maxBytes?: number } = {},
+): Either<CheckpointError, Checkpoint> => {
+  const maxBytes = options.maxBytes ?? MAX_CHECKPOINT_BYTES;
+  let bytes: Uint8Array;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) {
+      return left(new CheckpointError('io', path, undefined, `file holds ${size} bytes, more than the ${maxBytes}-byte limit`));
+    }
+    bytes = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, bytes, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    bytes = bytes.subarray(0, done);
+  } catch (e) {
+    return left(new CheckpointError('io', path, undefined, `cannot read: ${e instanceof Error ? e.message : String(e)}`));
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return decodeSafetensors(bytes, { file: path });
+};
+
+/** Parts of a checkpoint's tensors, split by the naming convention. */
+export interface CheckpointParts {
+  /** Trainable parameters, `<layer>.<param>` (as the network's Params). */
+  readonly params: Readonly<Record<string, Tensor>>;
+  /** Optimizer state per slot (`m`, `v`, ...), each keyed by parameter name. */
+  readonly optimizer: Readonly<Record<string, Readonly<Record<string, Tensor>>>>;
+  /** Non-trainable layer state, `<layer>.<name>` (as the network's LayerState). */
+  readonly state: Readonly<Record<string, Tensor>>;
+}
+
+const OPT = 'opt.';
+const STATE = 'state.';
+
+/**
+ * Names the tensors of a checkpoint by the convention (`conv1.W`, `opt.m.conv1.W`,
+ * `state.bn1.mean`). Throws a 'format' FoldnetError when a parameter or state name would be
+ * ambiguous (a layer called `opt` or `state`) or a slot name holds a dot.
+ *
+ * @example
+ * packTensors({ params: { 'conv1.W': w }, optimizer: { m: { 'conv1.W': m } }, state: {} });
+ * // { 'conv1.W': w, 'opt.m.conv1.W': m }
+ */
+export const packTensors = (parts: CheckpointParts): Record<string, Tensor> => {
+  const out: [string, Tensor][] = [];
+  for (const [name, t] of Object.entries(parts.params)) {
+    if (name.startsWith(OPT) || name.startsWith(STATE)) {
+      throw new FoldnetError('format', `packTensors: parameter ${name}: layer names 'opt' and 'state' are reserved in checkpoints`);
+    }
+    out.push([name, t]);
+  }
+  for (const [slot, tensors] of Object.entries(parts.optimizer)) {
+    if (slot === '' || slot.includes('.')) {
+      throw new FoldnetError('format', `packTensors: optimizer slot ${JSON.stringify(slot)} must be non-empty and hold no dot`);
+    }
+    for (const [name, t] of Object.entries(tensors)) out.push([`${OPT}${slot}.${name}`, t]);
+  }
+  for (const [name, t] of Object.entries(parts.state)) out.push([`${STATE}${name}`, t]);
+  return Object.fromEntries(out);
+};
+
+/**
+ * The inverse of `packTensors`: splits a checkpoint's tensors by name prefix.
+ *
+ * @example
+ * unpackTensors({ 'conv1.W': w, 'opt.m.conv1.W': m }); // { params: { 'conv1.W': w }, optimizer: { m: { 'conv1.W': m } }, state: {} }
+ */
+export const unpackTensors = (tensors: Readonly<Record<string, Tensor>>): CheckpointParts => {
+  const params: [string, Tensor][] = [];
+  const state: [string, Tensor][] = [];
+  const slots = new Map<string, [string, Tensor][]>();
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith(STATE)) {
+      state.push([name.slice(STATE.length), t]);
+    } else if (name.startsWith(OPT) && name.indexOf('.', OPT.length) > OPT.length) {
+      const dot = name.indexOf('.', OPT.length);
+      const slot = name.slice(OPT.length, dot);
+      slots.set(slot, [...(slots.get(slot) ?? []), [name.slice(dot + 1), t]]);
+    } else {
+      params.push([name, t]);
+    }
+  }
+  const optimizer = Object.fromEntries([...slots].map(([slot, entries]) => [slot, Object.fromEntries(entries)]));
+  return { params: Object.fromEntries(params), optimizer, state: Object.fromEntries(state) };
+};
