@@ -2,11 +2,30 @@
  * @foldnet/layers: layers as pure values, networks as composed pipelines, gradient checking.
  *
  * @example
- * import { network, conv2d, relu, maxPool2d, affine, lossAndGrad } from '@foldnet/layers';
+ * import { simpleConvNet, unwrap, lossAndGrad } from '@foldnet/layers';
+ * const net = unwrap(simpleConvNet());
+ * const { params, state } = net.init(key(0));
+ * const { loss, grads } = lossAndGrad(net, params, state, xBatch, labels);
  */
 export * from './types.js';
 export * from './init.js';
 export { affine, sumRows, type AffineOptions } from './affine.js';
 export { relu, sigmoid, tanh, type NamedOptions } from './activations.js';
+export { conv2d, type Conv2dOptions } from './conv.js';
+export { maxPool2d, avgPool2d, type Pool2dOptions } from './pool.js';
+export { flatten } from './flatten.js';
+export { dropout, type DropoutOptions } from './dropout.js';
+export { batchNorm, type BatchNormOptions } from './batchnorm.js';
 export { softmax, softmaxCrossEntropy, type LossResult } from './loss.js';
 export { network, sequential, lossAndGrad, namePrefix, type LossAndGrad } from './network.js';
+export {
+  simpleConvNet,
+  doubleConvNet,
+  deepConvNet,
+  unwrap,
+  type ConvParam,
+  type SimpleConvNetOptions,
+  type DoubleConvNetOptions,
+  type DeepConvNetOptions,
+} from './presets.js';
+export { defineLayer, renameLayer } from './layer.js';

@@ -1,0 +1,82 @@
+import { convGeometry, FoldnetError, formatShape, zeros } from '@foldnet/core';
+import { left, right } from 'fp-ts/Either';
+import { initWeights, type WeightInit } from './init.js';
+import { defineLayer, getParam, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
+import type { Layer } from './types.js';
+
+/** Hyper-parameters of a 2-D convolution (the lesson's conv_param). */
+export interface Conv2dOptions {
+  /** Number of filters FN (the lesson's filter_num). */
+  readonly filters: number;
+  /** Square filter size FH = FW (the lesson's filter_size). */
+  readonly size: number;
+  /** Default 1. */
+  readonly stride?: number;
+  /** Zero padding on every side; default 0. */
+  readonly pad?: number;
+  /** Weight initialisation; default 0.01 (the lesson's weight_init_std). */
+  readonly weightInit?: WeightInit;
+  readonly name?: string;
+}
+
+/**
+ * A 2-D convolution, the lesson's Convolution (im2col + matmul in the kernels):
+ * x [N, C, H, W], W [FN, C, FH, FW], b [FN] -> y [N, FN, OH, OW] with
+ * OH = floor((H + 2 pad - FH) / stride) + 1 (likewise OW). Backward gives dW, db and dx (col2im).
+ *
+ * @example
+ * const c = conv2d({ filters: 30, size: 5 });
+ * c.outputShape([1, 28, 28]); // right([30, 24, 24]); init gives W [30,1,5,5], b [30]
+ */
+export const conv2d = (o: Conv2dOptions): Layer => {
+  const filters = positiveInt('conv2d', 'filters', o.filters);
+  const size = positiveInt('conv2d', 'size', o.size);
+  const stride = positiveInt('conv2d', 'stride', o.stride ?? 1);
+  const pad = nonNegativeInt('conv2d', 'pad', o.pad ?? 0);
+  const weightInit = o.weightInit ?? 0.01;
+  return defineLayer(o.name ?? '', (name) => ({
+    name,
+    kind: 'conv2d',
+    spec: { type: 'conv2d', ...nameField(name), filters, size, stride, pad, weightInit },
+    outputShape: (s) => {
+      if (s.length !== 3) return left({ expected: 'a 3-D input [C, H, W]' });
+      const least = Math.max(size - 2 * pad, 1);
+      if (s[1] + 2 * pad < size || s[2] + 2 * pad < size) {
+        return left({ expected: `spatial size at least ${least}x${least} (filter ${size}x${size}, pad ${pad})` });
+      }
+      const g = convGeometry('conv2d', { inH: s[1], inW: s[2], filterH: size, stride, pad });
+      return right([filters, g.outH, g.outW]);
+    },
+    init: (key, s, { dtype = 'float32' } = {}) => {
+      const fanIn = s[0] * size * size;
+      return {
+        params: { W: initWeights(key, [filters, s[0], size, size], weightInit, fanIn, filters * size * size, dtype), b: zeros([filters], dtype) },
+        state: {},
+      };
+    },
+    forward: (params, state, x, ctx) => {
+      const label = name || 'conv2d';
+      const W = getParam(params, 'W', label);
+      const b = getParam(params, 'b', label);
+      if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
+      if (W.shape.length !== 4) throw new FoldnetError('shape', `${label}: W ${formatShape(W.shape)} must be 4-D [FN, C, FH, FW]`);
+      if (x.shape[1] !== W.shape[1]) throw new FoldnetError('shape', `${label}: input has ${x.shape[1]} channels, filters expect ${W.shape[1]}`);
+      if (b.shape.length !== 1 || b.shape[0] !== W.shape[0]) {
+        throw new FoldnetError('shape', `${label}: b ${formatShape(b.shape)} does not match W ${formatShape(W.shape)}, expected [${W.shape[0]}]`);
+      }
+      if (x.dtype !== W.dtype || x.dtype !== b.dtype) throw new FoldnetError('dtype', `${label}: dtypes differ (x ${x.dtype}, W ${W.dtype}, b ${b.dtype})`);
+      const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: W.shape[2], filterW: W.shape[3], stride, pad });
+      const k = kernelsOf(ctx);
+      const { out, col } = k.conv2d(x, W, b, g);
+      const needDx = ctx.needInputGrad ?? true;
+      return {
+        y: out,
+        state,
+        pullback: (dy) => {
+          const r = k.conv2dBackward(dy, col, W, x.shape, g, needDx);
+          return { dx: r.dx, grads: { W: r.dw, b: r.db } };
+        },
+      };
+    },
+  }));
+};

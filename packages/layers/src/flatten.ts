@@ -1,0 +1,29 @@
+import { FoldnetError, reshape, sizeOf } from '@foldnet/core';
+import { left, right } from 'fp-ts/Either';
+import type { NamedOptions } from './activations.js';
+import { defineLayer, nameField } from './layer.js';
+import type { Layer } from './types.js';
+
+/**
+ * Flattens each sample: x [N, d1, d2, ...] -> [N, d1*d2*...]; backward reshapes dy back. Free:
+ * buffers are shared (never written).
+ *
+ * @example flatten().outputShape([30, 12, 12]) // right([4320])
+ */
+export const flatten = (opts: NamedOptions = {}): Layer =>
+  defineLayer(opts.name ?? '', (name) => ({
+    name,
+    kind: 'flatten',
+    spec: { type: 'flatten', ...nameField(name) },
+    outputShape: (s) => (s.length === 0 ? left({ expected: 'a per-sample shape with at least one axis' }) : right([sizeOf(s)])),
+    init: () => ({ params: {}, state: {} }),
+    forward: (_params, state, x, ctx) => {
+      if (x.shape.length < 2) throw new FoldnetError('shape', `${name || 'flatten'}: input [${x.shape.join(',')}] must be [N, ...]`);
+      const needDx = ctx.needInputGrad ?? true;
+      return {
+        y: reshape(x, [x.shape[0], sizeOf(x.shape.slice(1))]),
+        state,
+        pullback: (dy) => ({ dx: needDx ? reshape(dy, x.shape) : undefined, grads: {} }),
+      };
+    },
+  }));

@@ -1,0 +1,72 @@
+import { convGeometry, FoldnetError, formatShape, type ConvGeometry, type Kernels, type Tensor } from '@foldnet/core';
+import { left, right } from 'fp-ts/Either';
+import { defineLayer, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
+import type { Layer } from './types.js';
+
+/** Hyper-parameters of a pooling layer (the lesson's Pooling(pool_h, pool_w, stride, pad)). */
+export interface Pool2dOptions {
+  /** Square window size (the lesson's pool_h = pool_w). */
+  readonly size: number;
+  /** Default: the window size (non-overlapping windows, as the lesson's 2x2 stride 2). */
+  readonly stride?: number;
+  /** Padding on every side, at most size/2 (as ONNX Runtime and PyTorch require); default 0. */
+  readonly pad?: number;
+  readonly name?: string;
+}
+
+type PoolKind = 'maxPool2d' | 'avgPool2d';
+
+// Forward and backward of one pooling kind through the kernel contract.
+type PoolImpl = (k: Kernels, x: Tensor, g: ConvGeometry) => { y: Tensor; back: (dy: Tensor) => Tensor };
+
+const pool = (kind: PoolKind, o: Pool2dOptions, impl: PoolImpl): Layer => {
+  const size = positiveInt(kind, 'size', o.size);
+  const stride = positiveInt(kind, 'stride', o.stride ?? size);
+  const pad = nonNegativeInt(kind, 'pad', o.pad ?? 0);
+  if (2 * pad > size) throw new FoldnetError('value', `${kind}: pad ${pad} must be at most half the window size ${size}`);
+  return defineLayer(o.name ?? '', (name) => ({
+    name,
+    kind,
+    spec: { type: kind, ...nameField(name), size, stride, pad },
+    outputShape: (s) => {
+      if (s.length !== 3) return left({ expected: 'a 3-D input [C, H, W]' });
+      if (s[1] + 2 * pad < size || s[2] + 2 * pad < size) {
+        const least = Math.max(size - 2 * pad, 1);
+        return left({ expected: `spatial size at least ${least}x${least} (window ${size}x${size}, pad ${pad})` });
+      }
+      const g = convGeometry(kind, { inH: s[1], inW: s[2], filterH: size, stride, pad });
+      return right([s[0], g.outH, g.outW]);
+    },
+    init: () => ({ params: {}, state: {} }),
+    forward: (_params, state, x, ctx) => {
+      const label = name || kind;
+      if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
+      const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: size, stride, pad });
+      const { y, back } = impl(kernelsOf(ctx), x, g);
+      const needDx = ctx.needInputGrad ?? true;
+      return { y, state, pullback: (dy) => ({ dx: needDx ? back(dy) : undefined, grads: {} }) };
+    },
+  }));
+};
+
+/**
+ * Max pooling over size x size windows: x [N, C, H, W] -> [N, C, OH, OW]. Padding counts as
+ * -Infinity (never the maximum). Backward routes each dy to the position of its window's maximum,
+ * the first one on ties (numpy's argmax, as the lesson's Pooling).
+ *
+ * @example maxPool2d({ size: 2 }).outputShape([30, 24, 24]) // right([30, 12, 12])
+ */
+export const maxPool2d = (o: Pool2dOptions): Layer =>
+  pool('maxPool2d', o, (k, x, g) => {
+    const { out, argmax } = k.maxPool2d(x, g);
+    return { y: out, back: (dy) => k.maxPool2dBackward(dy, argmax, x.shape) };
+  });
+
+/**
+ * Average pooling: the mean over the whole size x size window, padding counted as zeros (ONNX
+ * AveragePool with count_include_pad=1): x [N, C, H, W] -> [N, C, OH, OW].
+ *
+ * @example avgPool2d({ size: 2 }).outputShape([16, 28, 28]) // right([16, 14, 14])
+ */
+export const avgPool2d = (o: Pool2dOptions): Layer =>
+  pool('avgPool2d', o, (k, x, g) => ({ y: k.avgPool2d(x, g), back: (dy) => k.avgPool2dBackward(dy, x.shape, g) }));

@@ -1,0 +1,70 @@
+import { key, normal, split } from '@foldnet/core';
+import { isLeft } from 'fp-ts/Either';
+import { describe, expect, it } from 'vitest';
+import { deepConvNet, doubleConvNet, lossAndGrad, simpleConvNet, unwrap } from '@foldnet/layers';
+
+const shapesOf = (r: Record<string, { shape: readonly number[] }>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.shape]));
+
+describe('presets', () => {
+  it('simpleConvNet defaults: conv1 30x5x5 on [1,28,28] -> [30,24,24] -> pool [30,12,12] -> affine1 [4320,100] -> affine2 [100,10]', () => {
+    const net = unwrap(simpleConvNet());
+    expect(net.layers.map((l) => l.name)).toEqual(['conv1', 'relu1', 'pool1', 'affine1', 'relu2', 'affine2']);
+    expect(net.layerShapes).toEqual([[30, 24, 24], [30, 24, 24], [30, 12, 12], [100], [100], [10]]);
+    expect(shapesOf(net.init(key(0)).params)).toEqual({
+      'conv1.W': [30, 1, 5, 5],
+      'conv1.b': [30],
+      'affine1.W': [4320, 100],
+      'affine1.b': [100],
+      'affine2.W': [100, 10],
+      'affine2.b': [10],
+    });
+  });
+
+  it('simpleConvNet overrides: input [3,16,16], conv 8x3x3 pad 1 stride 2, hidden 20, output 5', () => {
+    const net = unwrap(simpleConvNet({ inputDim: [3, 16, 16], conv: { filterNum: 8, filterSize: 3, pad: 1, stride: 2 }, hiddenSize: 20, outputSize: 5 }));
+    expect(net.layerShapes).toEqual([[8, 8, 8], [8, 8, 8], [8, 4, 4], [20], [20], [5]]);
+  });
+
+  it('simpleConvNet weightInit 0.01 gives weights of std about 0.01 (conv1.W of 750 values)', () => {
+    const w = unwrap(simpleConvNet()).init(key(3)).params['conv1.W'];
+    const std = Math.sqrt(Array.from(w.data).reduce((s, v) => s + v * v, 0) / w.size);
+    expect(std).toBeGreaterThan(0.009);
+    expect(std).toBeLessThan(0.011);
+  });
+
+  it('doubleConvNet defaults: 28 -> 24 -> 12 -> 12 -> 6, affine1.W [720,100]', () => {
+    const net = unwrap(doubleConvNet());
+    expect(net.layers.map((l) => l.name)).toEqual(['conv1', 'relu1', 'pool1', 'conv2', 'relu2', 'pool2', 'affine1', 'relu3', 'affine2']);
+    expect(net.layerShapes.map((s) => s.join('x'))).toEqual(['10x24x24', '10x24x24', '10x12x12', '20x12x12', '20x12x12', '20x6x6', '100', '100', '10']);
+    expect(net.init(key(0)).params['affine1.W'].shape).toEqual([720, 100]);
+  });
+
+  it('deepConvNet: six convs, three pools, affine1.W [1024,50], He std sqrt(2/9) for conv1.W', () => {
+    const net = unwrap(deepConvNet());
+    expect(net.layers.map((l) => l.kind)).toEqual([
+      'conv2d', 'relu', 'conv2d', 'relu', 'maxPool2d',
+      'conv2d', 'relu', 'conv2d', 'relu', 'maxPool2d',
+      'conv2d', 'relu', 'conv2d', 'relu', 'maxPool2d',
+      'affine', 'relu', 'dropout', 'affine', 'dropout',
+    ]);
+    const { params } = net.init(key(0));
+    expect(params['affine1.W'].shape).toEqual([1024, 50]);
+    expect(params['conv6.W'].shape).toEqual([64, 64, 3, 3]);
+    expect(net.spec.layers[0]).toMatchObject({ type: 'conv2d', name: 'conv1', filters: 16, size: 3, pad: 1, weightInit: 'he' });
+  });
+
+  it('simpleConvNet with a 5x5 conv on a [1,3,3] input is refused, naming conv1 and the sizes', () => {
+    const r = simpleConvNet({ inputDim: [1, 3, 3] });
+    expect(isLeft(r) && r.left.message).toBe('layer 0 (conv1: conv2d): input [1,3,3], expected spatial size at least 5x5 (filter 5x5, pad 0)');
+  });
+
+  it('simpleConvNet lossAndGrad on a batch [4,1,28,28]: finite loss near log(10), grads for every param', () => {
+    const net = unwrap(simpleConvNet());
+    const [k1, k2] = split(key(11));
+    const { params, state } = net.init(k1);
+    const r = lossAndGrad(net, params, state, normal(k2, [4, 1, 28, 28]), Int32Array.of(1, 2, 3, 4));
+    expect(Math.abs(r.loss - Math.log(10))).toBeLessThan(0.05);
+    expect(shapesOf(r.grads)).toEqual(shapesOf(params));
+    expect(r.logits.shape).toEqual([4, 10]);
+  });
+});
