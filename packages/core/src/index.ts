@@ -17,3 +17,9 @@ export * from './conv.js';
 export type { Kernels, MaxPoolResult, Conv2dResult, Conv2dGrads } from './kernels/contract.js';
 export { referenceKernels } from './kernels/reference.js';
 export { kernels, setBackend, withBackend, registerKernels, backendNames } from './kernels/registry.js';
+export { fastKernels, setThreads, getThreads } from './fast/index.js';
+
+// The fast set registers itself as 'fast', which makes it the default backend (see registry.ts).
+import { fastKernels as fastKernelSet } from './fast/index.js';
+import { registerKernels as registerKernelSet } from './kernels/registry.js';
+registerKernelSet(fastKernelSet);

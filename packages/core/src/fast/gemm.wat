@@ -1,0 +1,200 @@
+;; foldnet fast GEMM: C[m, n] (+)= sum_k A[m, k] * B[k, n] in float32, WebAssembly fixed-width SIMD.
+;;
+;; Layout (all pointers are byte offsets into the one imported, shared memory; lengths in elements):
+;; - A is read in place through two strides, so every transpose combination needs no copy of A:
+;;   A[i, k] = f32 at a + 4*(i*rsA + k*csA)   (row-major: rsA = K, csA = 1; transposed: rsA = 1, csA = M)
+;; - B is packed once per call by $packB into micro-panels of NR = 8 columns, zero-padded on the right:
+;;   Bp[q][k][0..8] = B[k, 8q .. 8q+7]          (panel q starts at bp + 4*8*q*K)
+;; - C is row-major with a leading dimension ldc >= roundUp(N, 8): the padded columns are scratch, so the
+;;   micro-kernel always stores whole 8-wide rows and never needs a masked store.
+;;
+;; The micro-kernel keeps a 4 x 8 tile of C in eight v128 accumulators (4 rows x 2 vectors), and per k does
+;; 4 broadcast loads of A, 2 vector loads of B and 8 multiply-adds: 11 live vectors, which fit the 16 xmm
+;; registers V8 has on x64 (one is its scratch). The loops around it block K by KC = 256 (one B micro-panel,
+;; 256*8*4 = 8 KiB, stays in L1 while the kernel walks down the rows) and M by MC = 128 rows (a 128 x 256 block
+;; of A, 128 KiB, stays in L2 while the kernel walks across the panels).
+;;
+;; No globals, no data segments, no stack: several threads can run instances of this module on the same
+;; shared memory at once, each on its own rows of C.
+(module
+  (import "env" "memory" (memory 1 32768 shared))
+
+  ;; B[k, j] = f32 at b + 4*(k*rsB + j*csB), k < K, j < N  ->  Bp (see above).
+  (func $packB (export "packB")
+    (param $b i32) (param $rsB i32) (param $csB i32) (param $K i32) (param $N i32) (param $bp i32)
+    (local $q i32) (local $nq i32) (local $k i32) (local $j0 i32) (local $c i32) (local $dst i32)
+    (local $src i32) (local $rs4 i32) (local $cs4 i32)
+    (local.set $nq (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))
+    (local.set $rs4 (i32.shl (local.get $rsB) (i32.const 2)))
+    (local.set $cs4 (i32.shl (local.get $csB) (i32.const 2)))
+    (local.set $dst (local.get $bp))
+    (local.set $q (i32.const 0))
+    (block $qdone
+      (loop $qloop
+        (br_if $qdone (i32.ge_u (local.get $q) (local.get $nq)))
+        (local.set $j0 (i32.shl (local.get $q) (i32.const 3)))
+        (if (i32.and (i32.eq (local.get $csB) (i32.const 1))
+                     (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $N)))
+          (then
+            ;; a full panel of a row-major B: two vector copies per k
+            (local.set $src (i32.add (local.get $b) (i32.shl (local.get $j0) (i32.const 2))))
+            (local.set $k (i32.const 0))
+            (block $kdone
+              (loop $kloop
+                (br_if $kdone (i32.ge_u (local.get $k) (local.get $K)))
+                (v128.store (local.get $dst) (v128.load (local.get $src)))
+                (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (local.get $rs4)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $kloop))))
+          (else
+            ;; a transposed B or the ragged last panel: element by element, zeros past column N
+            (local.set $k (i32.const 0))
+            (block $kdone2
+              (loop $kloop2
+                (br_if $kdone2 (i32.ge_u (local.get $k) (local.get $K)))
+                (local.set $c (i32.const 0))
+                (local.set $src (i32.add (local.get $b)
+                  (i32.add (i32.mul (local.get $k) (local.get $rs4)) (i32.mul (local.get $j0) (local.get $cs4)))))
+                (block $cdone
+                  (loop $cloop
+                    (br_if $cdone (i32.ge_u (local.get $c) (i32.const 8)))
+                    (if (i32.lt_u (i32.add (local.get $j0) (local.get $c)) (local.get $N))
+                      (then (f32.store (local.get $dst) (f32.load (local.get $src))))
+                      (else (f32.store (local.get $dst) (f32.const 0))))
+                    (local.set $src (i32.add (local.get $src) (local.get $cs4)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                    (br $cloop)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $kloop2)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $qloop))))
+
+  ;; One 4 x 8 tile: C[r, 0..8] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..8] for r < mr (rows past mr are computed
+  ;; from a duplicated row pointer and dropped). $load = 1 adds to what C holds, 0 overwrites it.
+  (func $micro
+    (param $kc i32) (param $pa0 i32) (param $pa1 i32) (param $pa2 i32) (param $pa3 i32) (param $sa i32)
+    (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $load i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32)
+    (local.set $end (i32.add (local.get $pb) (i32.shl (local.get $kc) (i32.const 5))))
+    (block $done
+      (loop $k
+        (br_if $done (i32.ge_u (local.get $pb) (local.get $end)))
+        (local.set $b0 (v128.load (local.get $pb)))
+        (local.set $b1 (v128.load offset=16 (local.get $pb)))
+        (local.set $a (v128.load32_splat (local.get $pa0)))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+        (local.set $a (v128.load32_splat (local.get $pa1)))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+        (local.set $a (v128.load32_splat (local.get $pa2)))
+        (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+        (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+        (local.set $a (v128.load32_splat (local.get $pa3)))
+        (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+        (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+        (local.set $pa0 (i32.add (local.get $pa0) (local.get $sa)))
+        (local.set $pa1 (i32.add (local.get $pa1) (local.get $sa)))
+        (local.set $pa2 (i32.add (local.get $pa2) (local.get $sa)))
+        (local.set $pa3 (i32.add (local.get $pa3) (local.get $sa)))
+        (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+        (br $k)))
+    (if (local.get $load)
+      (then
+        (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
+        (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pc))))))
+    (v128.store (local.get $pc) (local.get $c00))
+    (v128.store offset=16 (local.get $pc) (local.get $c01))
+    (br_if 0 (i32.le_u (local.get $mr) (i32.const 1)))
+    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+    (if (local.get $load)
+      (then
+        (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $pc))))
+        (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $pc))))))
+    (v128.store (local.get $pc) (local.get $c10))
+    (v128.store offset=16 (local.get $pc) (local.get $c11))
+    (br_if 0 (i32.le_u (local.get $mr) (i32.const 2)))
+    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+    (if (local.get $load)
+      (then
+        (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $pc))))
+        (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $pc))))))
+    (v128.store (local.get $pc) (local.get $c20))
+    (v128.store offset=16 (local.get $pc) (local.get $c21))
+    (br_if 0 (i32.le_u (local.get $mr) (i32.const 3)))
+    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+    (if (local.get $load)
+      (then
+        (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $pc))))
+        (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $pc))))))
+    (v128.store (local.get $pc) (local.get $c30))
+    (v128.store offset=16 (local.get $pc) (local.get $c31)))
+
+  ;; Rows [m0, m1) of C = op(A) x B for a B already packed by $packB with the same K and N.
+  ;; $acc = 1 adds to C (a K split over several calls), 0 overwrites it.
+  (func $gemmRows (export "gemmRows")
+    (param $m0 i32) (param $m1 i32) (param $N i32) (param $K i32)
+    (param $a i32) (param $rsA i32) (param $csA i32) (param $bp i32) (param $c i32) (param $ldc i32) (param $acc i32)
+    (local $pc i32) (local $kc i32) (local $ic i32) (local $iend i32) (local $q i32) (local $nq i32)
+    (local $i i32) (local $mr i32) (local $pbq i32) (local $sa i32) (local $rs4 i32) (local $ldc4 i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $load i32)
+    (local.set $nq (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))
+    (local.set $sa (i32.shl (local.get $csA) (i32.const 2)))
+    (local.set $rs4 (i32.shl (local.get $rsA) (i32.const 2)))
+    (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $pc (i32.const 0))
+    (block $pdone
+      (loop $ploop
+        (br_if $pdone (i32.ge_u (local.get $pc) (local.get $K)))
+        (local.set $kc (i32.sub (local.get $K) (local.get $pc)))
+        (if (i32.gt_u (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
+        (local.set $load (i32.or (local.get $acc) (i32.ne (local.get $pc) (i32.const 0))))
+        (local.set $ic (local.get $m0))
+        (block $idone
+          (loop $iloop
+            (br_if $idone (i32.ge_u (local.get $ic) (local.get $m1)))
+            (local.set $iend (i32.add (local.get $ic) (i32.const 128)))
+            (if (i32.gt_u (local.get $iend) (local.get $m1)) (then (local.set $iend (local.get $m1))))
+            (local.set $q (i32.const 0))
+            (block $qdone
+              (loop $qloop
+                (br_if $qdone (i32.ge_u (local.get $q) (local.get $nq)))
+                ;; panel q, rows pc.. of Bp
+                (local.set $pbq (i32.add (local.get $bp)
+                  (i32.shl (i32.add (i32.mul (local.get $q) (local.get $K)) (local.get $pc)) (i32.const 5))))
+                (local.set $i (local.get $ic))
+                (block $rdone
+                  (loop $rloop
+                    (br_if $rdone (i32.ge_u (local.get $i) (local.get $iend)))
+                    (local.set $mr (i32.sub (local.get $iend) (local.get $i)))
+                    (if (i32.gt_u (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
+                    ;; A_r starts at a + 4*((i + r)*rsA + pc*csA); missing rows repeat the last valid one
+                    (local.set $pa0 (i32.add (local.get $a)
+                      (i32.add (i32.mul (local.get $i) (local.get $rs4)) (i32.mul (local.get $pc) (local.get $sa)))))
+                    (local.set $pa1 (local.get $pa0))
+                    (local.set $pa2 (local.get $pa0))
+                    (local.set $pa3 (local.get $pa0))
+                    (if (i32.gt_u (local.get $mr) (i32.const 1)) (then (local.set $pa1 (i32.add (local.get $pa0) (local.get $rs4)))))
+                    (local.set $pa2 (local.get $pa1))
+                    (if (i32.gt_u (local.get $mr) (i32.const 2)) (then (local.set $pa2 (i32.add (local.get $pa1) (local.get $rs4)))))
+                    (local.set $pa3 (local.get $pa2))
+                    (if (i32.gt_u (local.get $mr) (i32.const 3)) (then (local.set $pa3 (i32.add (local.get $pa2) (local.get $rs4)))))
+                    (call $micro (local.get $kc) (local.get $pa0) (local.get $pa1) (local.get $pa2) (local.get $pa3)
+                      (local.get $sa) (local.get $pbq)
+                      (i32.add (local.get $c)
+                        (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2)))
+                      (local.get $ldc4) (local.get $mr) (local.get $load))
+                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                    (br $rloop)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $qloop)))
+            (local.set $ic (local.get $iend))
+            (br $iloop)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+        (br $ploop))))
+)

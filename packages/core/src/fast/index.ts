@@ -1,0 +1,9 @@
+/**
+ * The fast kernel set and its thread count.
+ *
+ * @example
+ * import { setThreads, withBackend, matmul } from '@foldnet/core';
+ * setThreads(1); withBackend('fast', () => matmul(a, b));
+ */
+export { fastKernels } from './kernels.js';
+export { setThreads, getThreads } from './threads.js';

@@ -1,0 +1,307 @@
+import type { ReadonlyData } from '../dtype.js';
+import type { ConvGeometry } from '../geometry.js';
+import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import { referenceKernels } from '../kernels/reference.js';
+import { sizeOf, type Shape } from '../shape.js';
+import { fromData, type Tensor } from '../tensor.js';
+import { gemm, gemmStrided, padN, workspace } from './gemm.js';
+import { f32 } from './wasm.js';
+
+/*
+ * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
+ * GEMMs run in WebAssembly SIMD on the shared memory (gemm.wat, see gemm.ts and threads.ts); the
+ * layout work around them is written so each element is touched once: im2col writes straight into the
+ * GEMM's operand, the convolution's output is read out of the GEMM's result with the bias added in the same
+ * pass, col2im reads the padded GEMM result in place, and pooling walks the windows directly.
+ */
+
+const ref = referenceKernels;
+const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
+
+/**
+ * im2col into `dst` from element `d0` on: x [N, C, H, W] -> rows (n, oy, ox) x columns (c, fy, fx), row
+ * length C*FH*FW; padding is written as 0, so `dst` need not be cleared.
+ */
+const im2colInto = (X: ReadonlyData, xShape: Shape, g: ConvGeometry, dst: Float32Array, d0: number): void => {
+  const [N, C, H, W] = xShape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  let d = d0;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * stride - pad;
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * stride - pad;
+        // the filter columns fx in [lo, hi) land inside the image
+        const lo = ix0 < 0 ? -ix0 : 0;
+        const hi = ix0 + FW > W ? W - ix0 : FW;
+        for (let c = 0; c < C; c++) {
+          const plane = (n * C + c) * H;
+          for (let fy = 0; fy < FH; fy++) {
+            const iy = iy0 + fy;
+            if (iy < 0 || iy >= H || hi <= lo) {
+              for (let fx = 0; fx < FW; fx++) dst[d + fx] = 0;
+            } else {
+              const s = (plane + iy) * W + ix0;
+              for (let fx = 0; fx < lo; fx++) dst[d + fx] = 0;
+              for (let fx = lo; fx < hi; fx++) dst[d + fx] = X[s + fx];
+              for (let fx = hi; fx < FW; fx++) dst[d + fx] = 0;
+            }
+            d += FW;
+          }
+        }
+      }
+    }
+};
+
+/** col2im reading rows of `src` from element `s0` with row stride `ld` (>= C*FH*FW) into a fresh image. */
+const col2imFrom = (src: ReadonlyData, s0: number, ld: number, xShape: Shape, g: ConvGeometry): Float32Array => {
+  const [N, C, H, W] = xShape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const out = new Float32Array(sizeOf(xShape));
+  let row = s0;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * stride - pad;
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * stride - pad;
+        const lo = ix0 < 0 ? -ix0 : 0;
+        const hi = ix0 + FW > W ? W - ix0 : FW;
+        let s = row;
+        for (let c = 0; c < C; c++) {
+          const plane = (n * C + c) * H;
+          for (let fy = 0; fy < FH; fy++) {
+            const iy = iy0 + fy;
+            if (iy >= 0 && iy < H) {
+              const o = (plane + iy) * W + ix0;
+              for (let fx = lo; fx < hi; fx++) out[o + fx] += src[s + fx];
+            }
+            s += FW;
+          }
+        }
+        row += ld;
+      }
+    }
+  return out;
+};
+
+const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => {
+  if (isF64(a) || isF64(b)) return ref.matmul(a, b, transA, transB);
+  const M = transA ? a.shape[1] : a.shape[0];
+  const K = transA ? a.shape[0] : a.shape[1];
+  const N = transB ? b.shape[0] : b.shape[1];
+  return fromData([M, N], gemm(a.data, b.data, M, N, K, transA, transB));
+};
+
+const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
+  if (isF64(x)) return ref.im2col(x, g);
+  const [N, C] = x.shape;
+  const cols = C * g.filterH * g.filterW;
+  const out = new Float32Array(N * g.outH * g.outW * cols);
+  im2colInto(x.data, x.shape, g, out, 0);
+  return fromData([N * g.outH * g.outW, cols], out);
+};
+
+const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
+  if (isF64(col)) return ref.col2im(col, xShape, g);
+  return fromData(xShape, col2imFrom(col.data, 0, col.shape[1], xShape, g));
+};
+
+// out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
+// GEMM writes rows [R, padN(FN)], and one pass turns them into [N, FN, OH, OW] adding the bias.
+const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
+  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
+  const N = x.shape[0];
+  const FN = w.shape[0];
+  const Kc = w.size / FN;
+  const P = g.outH * g.outW;
+  const R = N * P;
+  const Np = padN(FN);
+  const [pcol, pw, pbp, pc] = workspace([R * Kc, FN * Kc, Kc * Np, R * Np]);
+  let mem = f32();
+  im2colInto(x.data, x.shape, g, mem, pcol / 4);
+  mem.set(w.data, pw / 4);
+  // B[k, f] = W[f, k]: W read transposed in place
+  gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, Np, false);
+  mem = f32();
+  const col = mem.slice(pcol / 4, pcol / 4 + R * Kc);
+  const out = new Float32Array(N * FN * P);
+  const B = b.data;
+  const c0 = pc / 4;
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < FN; f++) {
+      const bias = B[f];
+      const o = (n * FN + f) * P;
+      let s = c0 + n * P * Np + f;
+      for (let p = 0; p < P; p++, s += Np) out[o + p] = mem[s] + bias;
+    }
+  return { out: fromData([N, FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
+};
+
+// dRows [R, FN] = dy in rows (n, oy, ox); db = column sums; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im.
+const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
+  if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
+  const [N, FN] = dy.shape;
+  const P = g.outH * g.outW;
+  const R = N * P;
+  const Kc = w.size / FN;
+  const Kp = padN(Kc);
+  const [pd, pcol, pw, pbp, pdw, pdcol] = workspace([R * FN, R * Kc, FN * Kc, Math.max(R, FN) * Kp, FN * Kp, needDx ? R * Kp : 0]);
+  let mem = f32();
+  const D = dy.data;
+  const db = new Float32Array(FN);
+  const d0 = pd / 4;
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < FN; f++) {
+      let s = 0;
+      let i = (n * FN + f) * P;
+      let o = d0 + n * P * FN + f;
+      for (let p = 0; p < P; p++, i++, o += FN) {
+        const v = D[i];
+        mem[o] = v;
+        s += v;
+      }
+      db[f] += s;
+    }
+  mem.set(col.data, pcol / 4);
+  mem.set(w.data, pw / 4);
+  // dW[f, k] = sum_r dRows[r, f] col[r, k]: A = dRows read transposed (rs 1, cs FN)
+  gemmStrided(FN, Kc, R, { ptr: pd, rs: 1, cs: FN }, { ptr: pcol, rs: Kc, cs: 1 }, pbp, pdw, Kp, false);
+  let dx: Tensor | undefined;
+  if (needDx) {
+    gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbp, pdcol, Kp, false);
+    dx = fromData(xShape, col2imFrom(f32(), pdcol / 4, Kp, xShape, g));
+  }
+  mem = f32();
+  const dw = new Float32Array(FN * Kc);
+  for (let f = 0; f < FN; f++) for (let k = 0; k < Kc; k++) dw[f * Kc + k] = mem[pdw / 4 + f * Kp + k];
+  return { dx, dw: fromData(w.shape, dw), db: fromData([FN], db) };
+};
+
+const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
+  if (isF64(x)) return ref.maxPool2d(x, g);
+  const [N, C, H, W] = x.shape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const X = x.data;
+  const out = new Float32Array(N * C * outH * outW);
+  const argmax = new Int32Array(out.length);
+  let o = 0;
+  for (let nc = 0; nc < N * C; nc++) {
+    const plane = nc * H * W;
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * stride - pad;
+      const ylo = iy0 < 0 ? 0 : iy0;
+      const yhi = iy0 + FH > H ? H : iy0 + FH;
+      for (let ox = 0; ox < outW; ox++, o++) {
+        const ix0 = ox * stride - pad;
+        const xlo = ix0 < 0 ? 0 : ix0;
+        const xhi = ix0 + FW > W ? W : ix0 + FW;
+        // the first in-image element starts the scan, as the reference's "argmax < 0" does
+        let at = plane + ylo * W + xlo;
+        let best = X[at];
+        for (let iy = ylo; iy < yhi; iy++) {
+          const r = plane + iy * W;
+          for (let ix = xlo; ix < xhi; ix++) {
+            const v = X[r + ix];
+            if (v > best) {
+              best = v;
+              at = r + ix;
+            }
+          }
+        }
+        // a window wholly in the padding (only possible when pad >= filter size) has no maximum
+        if (ylo >= yhi || xlo >= xhi) {
+          best = -Infinity;
+          at = -1;
+        }
+        out[o] = best;
+        argmax[o] = at;
+      }
+    }
+  }
+  return { out: fromData([N, C, outH, outW], out), argmax };
+};
+
+const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
+  if (isF64(dy)) return ref.maxPool2dBackward(dy, argmax, xShape);
+  const dx = new Float32Array(sizeOf(xShape));
+  const D = dy.data;
+  for (let o = 0; o < D.length; o++) {
+    const i = argmax[o];
+    if (i >= 0) dx[i] += D[o];
+  }
+  return fromData(xShape, dx);
+};
+
+const avgPool2d = (x: Tensor, g: ConvGeometry): Tensor => {
+  if (isF64(x)) return ref.avgPool2d(x, g);
+  const [N, C, H, W] = x.shape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const X = x.data;
+  const area = FH * FW;
+  const out = new Float32Array(N * C * outH * outW);
+  let o = 0;
+  for (let nc = 0; nc < N * C; nc++) {
+    const plane = nc * H * W;
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * stride - pad;
+      const ylo = Math.max(0, iy0);
+      const yhi = Math.min(H, iy0 + FH);
+      for (let ox = 0; ox < outW; ox++, o++) {
+        const ix0 = ox * stride - pad;
+        const xlo = Math.max(0, ix0);
+        const xhi = Math.min(W, ix0 + FW);
+        let s = 0;
+        for (let iy = ylo; iy < yhi; iy++) for (let ix = xlo; ix < xhi; ix++) s += X[plane + iy * W + ix];
+        out[o] = s / area;
+      }
+    }
+  }
+  return fromData([N, C, outH, outW], out);
+};
+
+const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
+  if (isF64(dy)) return ref.avgPool2dBackward(dy, xShape, g);
+  const [N, C, H, W] = xShape;
+  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  const D = dy.data;
+  const area = FH * FW;
+  const dx = new Float32Array(sizeOf(xShape));
+  let o = 0;
+  for (let nc = 0; nc < N * C; nc++) {
+    const plane = nc * H * W;
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * stride - pad;
+      const ylo = Math.max(0, iy0);
+      const yhi = Math.min(H, iy0 + FH);
+      for (let ox = 0; ox < outW; ox++, o++) {
+        const ix0 = ox * stride - pad;
+        const xlo = Math.max(0, ix0);
+        const xhi = Math.min(W, ix0 + FW);
+        const share = D[o] / area;
+        for (let iy = ylo; iy < yhi; iy++) for (let ix = xlo; ix < xhi; ix++) dx[plane + iy * W + ix] += share;
+      }
+    }
+  }
+  return fromData(xShape, dx);
+};
+
+/**
+ * The fast kernel set (float32; float64 inputs run on the reference kernels). Registered under the name
+ * 'fast' and the default backend once `@foldnet/core` is imported, unless FOLDNET_BACKEND says otherwise.
+ *
+ * @example
+ * import { fastKernels, matmul, fromNested } from '@foldnet/core';
+ * matmul(fromNested([[1, 2]]), fromNested([[3], [4]]), { kernels: fastKernels }); // [[11]]
+ */
+export const fastKernels: Kernels = Object.freeze({
+  name: 'fast',
+  matmul,
+  im2col,
+  col2im,
+  conv2d,
+  conv2dBackward,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+});

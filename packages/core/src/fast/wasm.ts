@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { FoldnetError } from '../errors.js';
+
+/*
+ * Loading the fast kernels' WebAssembly (gemm.wat, the source in git) and the one shared memory
+ * every thread's instance works in.
+ *
+ * Where the bytes come from: the build (`node packages/core/scripts/build-wasm.mjs`, run by the root
+ * `pnpm run build` before `tsc -b`) assembles src/fast/gemm.wat into dist/fast/gemm.wasm, which sits next
+ * to dist/fast/wasm.js. When tests import the sources without a build there is no gemm.wasm next to
+ * src/fast/wasm.ts, so the same text is assembled here at module load with wabt (a dev dependency),
+ * with the same feature flags. Either way nothing binary is committed, and the module is ready before
+ * the first kernel runs (top-level await), so the kernel contract stays synchronous.
+ */
+
+// TypeScript's ES2022 lib has no WebAssembly types (they live in lib.dom), so this module declares the
+// few members it uses and reads the global through Reflect: the one untyped boundary of the fast set.
+/** A compiled WebAssembly module (opaque: it is only instantiated and posted to workers). */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+/** A growable WebAssembly memory; `buffer` is a SharedArrayBuffer because the memory is shared. */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+/** The functions gemm.wat exports (pointers are byte offsets into the shared memory). */
+export interface GemmExports {
+  packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
+  gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
+}
+interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => WasmModule;
+  readonly Instance: new (m: WasmModule, imports: { env: { memory: WasmMemory } }) => { readonly exports: GemmExports };
+  readonly Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+const wasmApi: WasmApi = Reflect.get(globalThis, 'WebAssembly');
+
+/** Wasm pages are 64 KiB; the memory may grow to MAX_PAGES (2 GiB), the maximum gemm.wat declares. */
+export const PAGE_BYTES = 65536;
+const MAX_PAGES = 32768;
+const features = { simd: true, threads: true };
+
+const assemble = async (watPath: URL): Promise<Uint8Array> => {
+  let wabtInit;
+  try {
+    wabtInit = (await import('wabt')).default;
+  } catch (e) {
+    throw new FoldnetError('io', `fast kernels: ${watPath.pathname} needs the wabt package to assemble (run the build instead): ${String(e)}`);
+  }
+  const wabt = await wabtInit();
+  const m = wabt.parseWat('gemm.wat', readFileSync(watPath, 'utf8'), features);
+  try {
+    // wabt's typings omit validate's feature argument, but without it shared memory is refused
+    Reflect.apply(m.validate, m, [features]);
+    return m.toBinary({}).buffer;
+  } finally {
+    m.destroy();
+  }
+};
+
+const loadBytes = async (): Promise<Uint8Array> => {
+  const built = new URL('./gemm.wasm', import.meta.url);
+  if (existsSync(built)) return readFileSync(built);
+  // sources (vitest, tsx) keep gemm.wat beside this file; an unbuilt dist finds it in ../../src/fast
+  for (const wat of [new URL('./gemm.wat', import.meta.url), new URL('../../src/fast/gemm.wat', import.meta.url)]) {
+    if (existsSync(wat)) return assemble(wat);
+  }
+  throw new FoldnetError('io', `fast kernels: neither ${built.pathname} nor gemm.wat was found; run \`pnpm run build\``);
+};
+
+/** The compiled GEMM module, shared with the worker threads. */
+export const gemmModule: WasmModule = new wasmApi.Module(await loadBytes());
+
+/** The memory every instance (this thread's and each worker's) works in. */
+export const memory: WasmMemory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+
+/** Instantiates the GEMM module on the shared memory. */
+export const instantiate = (): GemmExports => new wasmApi.Instance(gemmModule, { env: { memory } }).exports;
+
+/** This thread's instance. */
+export const wasm: GemmExports = instantiate();
+
+/**
+ * Makes the memory at least `bytes` long. Growing a shared memory never detaches views already taken,
+ * but they keep their old length, so callers take fresh views (`f32()`) after calling this.
+ */
+export const ensureBytes = (bytes: number): void => {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return;
+  const pages = Math.ceil((bytes - have) / PAGE_BYTES);
+  if (have / PAGE_BYTES + pages > MAX_PAGES) {
+    throw new FoldnetError('value', `fast kernels: ${bytes} bytes of working memory exceed the 2 GiB WebAssembly limit`);
+  }
+  memory.grow(pages);
+};
+
+/** A float32 view of the whole memory as it is now. */
+export const f32 = (): Float32Array => new Float32Array(memory.buffer);
