@@ -2,7 +2,7 @@ import { shapeError } from './errors.js';
 import { convGeometry, type ConvGeometry } from './geometry.js';
 import type { Kernels } from './kernels/contract.js';
 import { kernels } from './kernels/registry.js';
-import { formatShape, type Shape } from './shape.js';
+import { checkShape, formatShape, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
 /** Window hyper-parameters; the input size comes from the tensor. */
@@ -16,6 +16,7 @@ export interface WindowParams {
 /** The geometry of a window over an NCHW shape, or a shape error naming `op`. */
 export const windowGeometry = (op: string, xShape: Shape, w: WindowParams): ConvGeometry => {
   if (xShape.length !== 4) throw shapeError(op, `input ${formatShape(xShape)} must be 4-D [N, C, H, W]`);
+  checkShape(op, xShape);
   return convGeometry(op, { inH: xShape[2], inW: xShape[3], ...w });
 };
 

@@ -18,6 +18,8 @@ export interface ReadonlyData extends Iterable<number> {
   readonly byteOffset: number;
   readonly byteLength: number;
   readonly BYTES_PER_ELEMENT: number;
+  /** A fresh, writable copy of elements start..end-1 (a copy, so the tensor stays untouched). */
+  slice(start?: number, end?: number): MutableData;
 }
 
 /** A fresh zero-filled buffer of `n` elements. */

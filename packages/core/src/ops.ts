@@ -121,9 +121,13 @@ export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = fal
   return keepDims ? out : fromData(x.shape.filter((_, i) => !normalized.includes(i)), out.data);
 };
 
-/** Maximum along one axis. @example max(fromNested([[1, 5], [7, 2]]), 1) // [5, 7] */
+/**
+ * Maximum along one axis; NaN wins (as numpy's max), so a diverged value is never hidden.
+ *
+ * @example max(fromNested([[1, 5], [7, 2]]), 1) // [5, 7]
+ */
 export const max = (x: Tensor, axis: number, keepDims = false): Tensor =>
-  reduceAxis('max', x, axis, keepDims, -Infinity, (acc, v) => (v > acc ? v : acc));
+  reduceAxis('max', x, axis, keepDims, -Infinity, (acc, v) => (Number.isNaN(acc) || v <= acc ? acc : v)); // v NaN: `v <= acc` is false, so NaN is taken
 
 /** Integer indices with a shape, as argmax returns. */
 export interface IndexTensor {
@@ -132,7 +136,8 @@ export interface IndexTensor {
 }
 
 /**
- * Index of the maximum along one axis; ties go to the first maximum, as numpy's argmax.
+ * Index of the maximum along one axis; ties go to the first maximum and the first NaN wins, as
+ * numpy's argmax.
  *
  * @example argmax(fromNested([[1, 5, 5], [7, 2, 7]]), 1).data // Int32Array [1, 0]
  */
@@ -145,9 +150,9 @@ export const argmax = (x: Tensor, axis: number): IndexTensor => {
     for (let i = 0; i < inner; i++) {
       let best = x.data[o * n * inner + i];
       let at = 0;
-      for (let k = 1; k < n; k++) {
+      for (let k = 1; k < n && !Number.isNaN(best); k++) {
         const v = x.data[(o * n + k) * inner + i];
-        if (v > best) {
+        if (v > best || Number.isNaN(v)) {
           best = v;
           at = k;
         }

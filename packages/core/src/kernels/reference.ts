@@ -18,8 +18,8 @@ const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor 
   const out = alloc(a.dtype, M * N);
   for (let i = 0; i < M; i++) {
     for (let k = 0; k < K; k++) {
+      // no skipping of zero aik: the oracle keeps IEEE semantics (0 * Infinity = NaN)
       const aik = transA ? A[k * M + i] : A[i * K + k];
-      if (aik === 0) continue;
       for (let j = 0; j < N; j++) out[i * N + j] += aik * (transB ? B[j * K + k] : B[k * N + j]);
     }
   }
