@@ -31,7 +31,7 @@ describe('parseIdx: decoding', () => {
     expect(images3x2x2.length).toBe(16 + 12);
   });
 
-  const cases: [IdxType, number[], ArrayLike<number>][] = [
+  const cases: [IdxType, number[], number[]][] = [
     ['ubyte', [2, 3], [0, 1, 127, 128, 254, 255]],
     ['byte', [4], [-128, -1, 0, 127]],
     ['short', [2, 2], [-32768, -1, 1, 32767]],

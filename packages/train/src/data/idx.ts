@@ -137,14 +137,15 @@ const checkMaxItems = (maxItems: number | undefined, file: string): Either<DataE
 };
 
 // Big-endian body -> host-order typed array (a fresh buffer: callers may keep it forever).
-const decodeBody = (body: Uint8Array, info: TypeInfo): IdxData => {
+// `owned`: body is a fresh buffer nobody else holds (read from disk), so bytes need no copy.
+const decodeBody = (body: Uint8Array, info: TypeInfo, owned = false): IdxData => {
   const n = body.length / info.size;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   switch (info.type) {
     // new Uint8Array(view) copies into a fresh, unpooled buffer of exactly this length (slice()
     // on a node Buffer would give a Buffer back, through the species constructor).
     case 'ubyte':
-      return new Uint8Array(body);
+      return owned ? body : new Uint8Array(body);
     case 'byte':
       return new Int8Array(new Uint8Array(body).buffer);
     case 'short': {
@@ -263,7 +264,7 @@ export const readIdxFile = (path: string, options: Partial<IdxOptions> = {}): Ei
       // The file shrank between fstat and read: report it rather than decode a short buffer.
       return left(new DataError('io', file, header.right.dataStart, `expected ${bodyBytes} bytes, read ${body.length}`));
     }
-    const data = decodeBody(body, header.right.info);
+    const data = decodeBody(body, header.right.info, true);
     return right({ type: header.right.info.type, dims, data, total: header.right.dims[0] });
   } catch (e) {
     return left(ioError(file, e));

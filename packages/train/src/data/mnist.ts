@@ -134,9 +134,14 @@ const loadSplit = (
     }
   }
   const [h, w] = [img.dims[1], img.dims[2]];
-  const pixels = new Float32Array(img.data.length);
-  const scale = options.normalize ? 1 / 255 : 1;
-  for (let i = 0; i < pixels.length; i++) pixels[i] = img.data[i] * scale;
+  const bytes = img.data;
+  if (!(bytes instanceof Uint8Array)) {
+    return left(new DataError('format', imagesPath, 2, `expected ubyte pixels, got ${img.type}`));
+  }
+  // x / 255 (not x * (1/255)): the book's division, so pixels equal NumPy's float32 values exactly.
+  const pixels = new Float32Array(bytes.length);
+  if (options.normalize) for (let i = 0; i < pixels.length; i++) pixels[i] = bytes[i] / 255;
+  else pixels.set(bytes);
   const imagesTensor = fromData(options.flatten ? [n, h * w] : [n, 1, h, w], pixels);
   if (!options.oneHot) return right({ images: imagesTensor, labels: index });
   const hot = new Float32Array(n * classes);
