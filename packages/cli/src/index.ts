@@ -1,1 +1,18 @@
-export {};
+/**
+ * @foldnet/cli: the `foldnet` command, and the pure pieces behind it (config decoding, charts,
+ * the HTML report, MNIST image conversion) for programs that want them without the command.
+ *
+ * @example
+ * import { runCli, nodeIo } from '@foldnet/cli';
+ * process.exitCode = await runCli(['summary', 'simple'], nodeIo());
+ */
+export * from './config.js';
+export * from './errors.js';
+export * from './metrics.js';
+export * from './plots.js';
+export * from './images.js';
+export * from './report.js';
+export * from './progress.js';
+export * from './digit.js';
+export * from './io.js';
+export { buildProgram, runCli, commandNames } from './program.js';

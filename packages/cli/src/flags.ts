@@ -1,0 +1,77 @@
+import { UsageError } from './errors.js';
+
+/*
+ * Parsers for flag values, used as commander argParsers. They throw UsageError, so a bad value
+ * reads like every other input error: `--lr: expected a positive number, got "fast"`.
+ */
+
+const parseNumber = (text: string): number => (/^\s*$/.test(text) ? Number.NaN : Number(text));
+
+const numberFlag =
+  (flag: string, expected: string, ok: (n: number) => boolean) =>
+  (text: string): number => {
+    const n = parseNumber(text);
+    if (!ok(n)) throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(text)}`);
+    return n;
+  };
+
+/** `--iters 1000`: an integer >= 1. @example positiveIntFlag('--iters')('20') // 20 */
+export const positiveIntFlag = (flag: string): ((text: string) => number) =>
+  numberFlag(flag, 'a positive integer', (n) => Number.isSafeInteger(n) && n >= 1);
+
+/** `--eval-every 0`: an integer >= 0. */
+export const nonNegativeIntFlag = (flag: string): ((text: string) => number) =>
+  numberFlag(flag, 'an integer >= 0', (n) => Number.isSafeInteger(n) && n >= 0);
+
+/** `--lr 0.01`: a finite number > 0. */
+export const positiveNumberFlag = (flag: string): ((text: string) => number) =>
+  numberFlag(flag, 'a positive number', (n) => Number.isFinite(n) && n > 0);
+
+/** `--weight-decay 0`: a finite number >= 0. */
+export const nonNegativeNumberFlag = (flag: string): ((text: string) => number) =>
+  numberFlag(flag, 'a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+
+/** `--seed 42`: an unsigned 32-bit integer. */
+export const seedFlag = (flag: string): ((text: string) => number) =>
+  numberFlag(flag, 'an integer from 0 to 4294967295', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff);
+
+/** `--optimizer adam`: one of a fixed list. @example oneOfFlag('--backend', ['fast', 'reference'])('fast') */
+export const oneOfFlag =
+  <K extends string>(flag: string, names: readonly K[]) =>
+  (text: string): K => {
+    const found = names.find((n) => n === text);
+    if (found === undefined) throw new UsageError(`${flag}: expected one of ${names.join(', ')}, got ${JSON.stringify(text)}`);
+    return found;
+  };
+
+/** `--data dir`: a non-empty string. */
+export const nonEmptyFlag =
+  (flag: string) =>
+  (text: string): string => {
+    if (text.trim() === '') throw new UsageError(`${flag}: expected a non-empty value`);
+    return text;
+  };
+
+/** Reads an option commander parsed (its values are untyped) as a number, if present. */
+export const optNumber = (opts: Readonly<Record<string, unknown>>, key: string): number | undefined => {
+  const v = opts[key];
+  return typeof v === 'number' ? v : undefined;
+};
+
+/** Reads an option as a string, if present. */
+export const optString = (opts: Readonly<Record<string, unknown>>, key: string): string | undefined => {
+  const v = opts[key];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** Reads an option as a boolean, if present. */
+export const optBoolean = (opts: Readonly<Record<string, unknown>>, key: string): boolean | undefined => {
+  const v = opts[key];
+  return typeof v === 'boolean' ? v : undefined;
+};
+
+/** Reads an option whose parser returned one of `names`. */
+export const optOneOf = <K extends string>(opts: Readonly<Record<string, unknown>>, key: string, names: readonly K[]): K | undefined => {
+  const v = opts[key];
+  return names.find((n) => n === v);
+};

@@ -1,0 +1,201 @@
+import * as fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { backendNames, onNanChoices, optimizerNames } from './config.js';
+import { describeError } from './errors.js';
+import {
+  nonEmptyFlag,
+  nonNegativeIntFlag,
+  nonNegativeNumberFlag,
+  oneOfFlag,
+  positiveIntFlag,
+  positiveNumberFlag,
+  seedFlag,
+} from './flags.js';
+import type { Io } from './io.js';
+import { benchCommand, benchBackendChoices } from './commands/bench.js';
+import { evalCommand } from './commands/eval.js';
+import { gradcheckCommand } from './commands/gradcheck.js';
+import { predictCommand } from './commands/predict.js';
+import { summaryCommand } from './commands/summary.js';
+import { trainCommand } from './commands/train.js';
+
+/*
+ * The `foldnet` program: commander parses, our parsers check values, and every failure becomes
+ * ONE line on stderr with exit code 2 (bad input) or 1 (a check failed, an internal error). A stack
+ * trace is printed only with --debug.
+ */
+
+/** The sub-commands, in the order help lists them. */
+export const commandNames = ['train', 'eval', 'predict', 'summary', 'gradcheck', 'bench'] as const;
+
+const example = (lines: readonly string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+
+const readVersion = (): string => {
+  try {
+    const pkg: unknown = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+};
+
+/** The --threads and --backend flags, shared by the commands that compute. */
+const addComputeOptions = (cmd: Command): Command =>
+  cmd
+    .option('--threads <n>', 'worker threads for the fast kernels (default: the number of cores)', positiveIntFlag('--threads'))
+    .option('--backend <name>', `kernel set: ${backendNames.join(' | ')} (default: fast)`, oneOfFlag('--backend', backendNames));
+
+/**
+ * Builds the commander program. Actions receive `io`; nothing here calls process.exit.
+ *
+ * @example
+ * await buildProgram(nodeIo()).parseAsync(['node', 'foldnet', 'summary', 'simple']);
+ */
+export const buildProgram = (io: Io): Command => {
+  const program = new Command('foldnet')
+    .description('foldnet: train, evaluate and inspect convolutional networks on the CPU')
+    .version(readVersion(), '-V, --version', 'print the version')
+    .option('--debug', 'print stack traces of errors')
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
+    .exitOverride()
+    .addHelpText('after', example(['foldnet train', 'foldnet train --model double --iters 2000 --out runs/double', 'foldnet summary simple']));
+
+  const train = program
+    .command('train')
+    .description("train a network; defaults reproduce the lesson: SimpleConvNet, MNIST 5000/1000, batch 100, Adam 0.001, 1000 steps")
+    .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
+    .option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'))
+    .addOption(new Option('--iters <n>', 'training steps (default: 1000)').argParser(positiveIntFlag('--iters')).conflicts('epochs'))
+    .option('--epochs <n>', 'passes over the training subset, instead of --iters', positiveIntFlag('--epochs'))
+    .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
+    .option('--optimizer <name>', `${optimizerNames.join(' | ')} (default: adam)`, oneOfFlag('--optimizer', optimizerNames))
+    .option('--lr <x>', "learning rate (default: the optimizer's, adam 0.001, others 0.01)", positiveNumberFlag('--lr'))
+    .option('--weight-decay <x>', 'L2 weight decay lambda (default: 0)', nonNegativeNumberFlag('--weight-decay'))
+    .option('--train-size <n>', 'use the first n training images (default: 5000)', positiveIntFlag('--train-size'))
+    .option('--test-size <n>', 'use the first n test images (default: 1000)', positiveIntFlag('--test-size'))
+    .option('--eval-every <n>', 'evaluate every n steps, 0 = only at the end (default: 10)', nonNegativeIntFlag('--eval-every'))
+    .option('--seed <n>', 'seed of the random key for init and batches (default: 0)', seedFlag('--seed'))
+    .option('--data <dir>', 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .option('--out <dir>', 'the run folder (default: runs/<timestamp>-<model>/)', nonEmptyFlag('--out'))
+    .option('--resume <checkpoint>', 'continue from a checkpoint.safetensors', nonEmptyFlag('--resume'))
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps, 0 = only at the end (default: 0)', nonNegativeIntFlag('--checkpoint-every'))
+    .option('--on-nan <what>', `${onNanChoices.join(' | ')}: what to do when the loss is NaN (default: stop)`, oneOfFlag('--on-nan', onNanChoices));
+  addComputeOptions(train)
+    .addHelpText(
+      'after',
+      example([
+        'foldnet train',
+        'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1',
+        'foldnet train --config experiment.json --seed 3 --out runs/seed3',
+        'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
+      ]) +
+        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n',
+    )
+    .action(async (_opts: unknown, cmd: Command) => trainCommand(cmd.opts(), io));
+
+  const evalCmd = program
+    .command('eval')
+    .description('test accuracy, loss and confusion matrix of a checkpoint')
+    .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
+    .option('--data <dir>', 'a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
+    .option('--json', 'print one JSON object instead of the table');
+  addComputeOptions(evalCmd)
+    .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))
+    .action(async (checkpoint: string, _opts: unknown, cmd: Command) => evalCommand(checkpoint, cmd.opts(), io));
+
+  const predict = program
+    .command('predict')
+    .description('the class and the ten probabilities for one image')
+    .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
+    .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark)')
+    .option('--index <i>', 'use test image i instead of a PNG', nonNegativeIntFlag('--index'))
+    .option('--data <dir>', 'with --index: a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .option('--invert', 'treat the PNG as dark ink on light paper and invert it')
+    .option('--no-invert', 'never invert the PNG')
+    .option('--json', 'print one JSON object');
+  addComputeOptions(predict)
+    .addHelpText(
+      'after',
+      example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors --index 0']) +
+        '\nMNIST digits are light strokes on a dark background. Without --invert/--no-invert, a PNG whose\n' +
+        'border is mostly light (dark ink on light paper) is inverted first. A PNG that is not 28x28 is\n' +
+        "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n",
+    )
+    .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) => predictCommand(checkpoint, image, cmd.opts(), io));
+
+  program
+    .command('summary')
+    .description('the layer table of a model: output shapes and parameter counts')
+    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .option('--json', 'print the table as JSON')
+    .addHelpText('after', example(['foldnet summary simple', 'foldnet summary my-model.json']))
+    .action(async (model: string, _opts: unknown, cmd: Command) => summaryCommand(model, cmd.opts(), io));
+
+  program
+    .command('gradcheck')
+    .description("check the model's backpropagated gradients against finite differences (float64); exit 1 when an error exceeds the tolerance")
+    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .option('--tolerance <x>', 'largest relative error accepted (default: 1e-5)', positiveNumberFlag('--tolerance'))
+    .option('--batch-size <n>', 'images in the random batch (default: 2)', positiveIntFlag('--batch-size'))
+    .option('--seed <n>', 'seed of the params and the batch (default: 0)', seedFlag('--seed'))
+    .addHelpText('after', example(['foldnet gradcheck simple', 'foldnet gradcheck double --tolerance 1e-4']))
+    .action(async (model: string, _opts: unknown, cmd: Command) => gradcheckCommand(model, cmd.opts(), io));
+
+  program
+    .command('bench')
+    .description('time training steps and evaluation (a benchmark, not a test)')
+    .option('--model <name>', 'simple | double (default: simple)', oneOfFlag('--model', ['simple', 'double', 'deep'] as const))
+    .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
+    .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
+    .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
+    .option('--threads <n>', 'worker threads for the fast kernels (default: the number of cores)', positiveIntFlag('--threads'))
+    .option('--backend <name>', `${benchBackendChoices.join(' | ')} (default: fast)`, oneOfFlag('--backend', benchBackendChoices))
+    .option('--json', 'print one JSON object per measured configuration')
+    .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --json']))
+    .action(async (_opts: unknown, cmd: Command) => benchCommand(cmd.opts(), io));
+
+  return program;
+};
+
+/** The sub-command named in argv (the first known name), '' when none. */
+const commandOf = (args: readonly string[]): string => args.find((a): a is string => commandNames.some((c) => c === a)) ?? '';
+
+/** Commander's message without its "error: " prefix, on one line. */
+const commanderLine = (e: CommanderError): string =>
+  e.message
+    .replace(/^error:\s*/i, '')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .join(' ');
+
+/**
+ * Runs the CLI on `args` (argv without node and the script) and returns the exit code:
+ * 0 success, 1 a check failed or an internal error, 2 bad input.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), nodeIo());
+ */
+export const runCli = async (args: readonly string[], io: Io): Promise<number> => {
+  const debug = args.includes('--debug');
+  const command = commandOf(args);
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 2;
+      const help = command === '' ? 'foldnet --help' : `foldnet ${command} --help`;
+      io.err(`${command === '' ? 'foldnet' : `foldnet ${command}`}: ${commanderLine(e)} (see ${help})\n`);
+      return 2;
+    }
+    const report = describeError(command, e);
+    io.err(`${report.line}\n`);
+    if (debug && e instanceof Error && e.stack !== undefined) io.err(`${e.stack}\n`);
+    return report.exitCode;
+  }
+};

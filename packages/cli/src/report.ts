@@ -1,0 +1,186 @@
+import { dataUri, greyToPng, normalizeMinMax, type GreyImage } from './images.js';
+import type { MetricsRow } from './metrics.js';
+
+/*
+ * report.html: one self-contained page (no scripts, no external requests: charts and images are
+ * data: URIs) built as a pure function of the run's data, so it can be tested without training.
+ */
+
+/** The first convolution layer's weights, W: [F, C, FH, FW] row-major. */
+export interface FilterBank {
+  readonly shape: readonly [number, number, number, number];
+  readonly data: ArrayLike<number>;
+  /** The layer's name in the network, e.g. 'conv1'. */
+  readonly layerName: string;
+}
+
+/** A test image the network got wrong. */
+export interface Misclassified {
+  /** Index in the test set. */
+  readonly index: number;
+  readonly image: GreyImage;
+  readonly trueLabel: number;
+  readonly predicted: number;
+  /** The probability the network gave its (wrong) prediction. */
+  readonly probability: number;
+}
+
+/**
+ * Everything report.html shows.
+ *
+ * @example
+ * renderReport({ title: 'simple', facts: [['steps', '1000']], rows, accuracySvg, lossSvg,
+ *   confusion, filters, misclassified, testCount: 1000 });
+ */
+export interface ReportData {
+  readonly title: string;
+  /** Key facts shown at the top, in order (model, optimizer, steps, ...). */
+  readonly facts: readonly (readonly [string, string])[];
+  readonly rows: readonly MetricsRow[];
+  readonly accuracySvg: string;
+  readonly lossSvg: string;
+  /** confusion[t][p]: how many test images of true class t were predicted as p. */
+  readonly confusion: readonly (readonly number[])[];
+  /** Names of the classes (defaults to '0'..'9'). */
+  readonly classNames?: readonly string[];
+  /** null when the network has no convolution layer. */
+  readonly filters: FilterBank | null;
+  readonly misclassified: readonly Misclassified[];
+  /** How many misclassified images there were in all (the gallery may show fewer). */
+  readonly misclassifiedTotal: number;
+  readonly testCount: number;
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export const escapeHtml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+const style = `
+body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
+h1 { font-size: 1.6em; margin-bottom: 4px; }
+h2 { font-size: 1.2em; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 16px; font-size: 0.92em; }
+.facts div span { color: #666; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.charts img { width: 520px; max-width: 100%; border: 1px solid #eee; }
+table.confusion { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }
+table.confusion th, table.confusion td { width: 44px; height: 30px; text-align: center; border: 1px solid #e4e4e4; }
+table.confusion th { background: #f6f6f6; font-weight: 600; }
+table.confusion td.diag { font-weight: 700; }
+.caption { color: #666; font-size: 0.88em; margin: 6px 0 0; }
+.filters { display: flex; flex-wrap: wrap; gap: 6px; }
+.filters figure, .gallery figure { margin: 0; text-align: center; font-size: 0.78em; color: #555; }
+.filters img { width: 50px; height: 50px; image-rendering: pixelated; border: 1px solid #ccc; }
+.gallery { display: flex; flex-wrap: wrap; gap: 10px; }
+.gallery img { width: 56px; height: 56px; image-rendering: pixelated; }
+.gallery .wrong { color: #c0392b; font-weight: 600; }
+`;
+
+const factsHtml = (facts: ReportData['facts']): string =>
+  `<div class="facts">${facts.map(([k, v]) => `<div><span>${escapeHtml(k)}:</span> ${escapeHtml(v)}</div>`).join('')}</div>`;
+
+/**
+ * The confusion matrix as an HTML table: rows are true classes, columns predictions; each cell is
+ * shaded by its share of the row (blue on the diagonal, red off it), with the row's recall at the
+ * end.
+ *
+ * @example
+ * confusionTable([[5, 1], [0, 4]], ['0', '1']); // '<table class="confusion">...'
+ */
+export const confusionTable = (confusion: readonly (readonly number[])[], classNames: readonly string[]): string => {
+  const head = `<tr><th title="true class \\ predicted">true \\ pred</th>${classNames.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}<th>recall</th></tr>`;
+  const body = confusion
+    .map((row, t) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      const cells = row
+        .map((n, p) => {
+          const share = total > 0 ? n / total : 0;
+          const alpha = n === 0 ? 0 : 0.08 + 0.82 * share;
+          const rgb = t === p ? '31,119,180' : '214,39,40';
+          const ink = alpha > 0.55 ? 'color:white;' : '';
+          return `<td class="${t === p ? 'diag' : 'off'}" style="background:rgba(${rgb},${alpha.toFixed(3)});${ink}" title="true ${escapeHtml(classNames[t] ?? String(t))}, predicted ${escapeHtml(classNames[p] ?? String(p))}: ${n}">${n}</td>`;
+        })
+        .join('');
+      const recall = total > 0 ? ((row[t] ?? 0) / total).toFixed(3) : '–';
+      return `<tr><th>${escapeHtml(classNames[t] ?? String(t))}</th>${cells}<td>${recall}</td></tr>`;
+    })
+    .join('');
+  return `<table class="confusion">${head}${body}</table>`;
+};
+
+/**
+ * The filters of the first convolution layer, each drawn as a small grey image (scaled by its own
+ * min/max, as the book draws them: dark = negative weights, light = positive). Only the first three
+ * input channels of each filter are drawn.
+ */
+export const filterGallery = (filters: FilterBank): string => {
+  const [f, c, fh, fw] = filters.shape;
+  const figures: string[] = [];
+  for (let i = 0; i < f; i++) {
+    for (let ch = 0; ch < Math.min(c, 3); ch++) {
+      const offset = (i * c + ch) * fh * fw;
+      const values = Array.from({ length: fh * fw }, (_, k) => filters.data[offset + k] ?? 0);
+      const png = greyToPng({ width: fw, height: fh, pixels: normalizeMinMax(values) }, 4);
+      const label = c > 1 ? `${i}.${ch}` : String(i);
+      figures.push(`<figure><img alt="filter ${label}" src="${dataUri('image/png', png)}"><figcaption>${label}</figcaption></figure>`);
+    }
+  }
+  return `<div class="filters">${figures.join('')}</div>`;
+};
+
+/** The misclassified test images with their true and predicted labels. */
+export const misclassifiedGallery = (items: readonly Misclassified[], classNames: readonly string[]): string => {
+  const name = (k: number): string => escapeHtml(classNames[k] ?? String(k));
+  const figures = items.map((m) => {
+    const png = greyToPng(m.image, 2);
+    return `<figure><img alt="test image ${m.index}" src="${dataUri('image/png', png)}"><figcaption>#${m.index}<br>true ${name(m.trueLabel)}<br><span class="wrong">pred ${name(m.predicted)}</span> (${m.probability.toFixed(2)})</figcaption></figure>`;
+  });
+  return `<div class="gallery">${figures.join('')}</div>`;
+};
+
+/**
+ * The whole report page. Self-contained: no scripts, and every image is a data: URI.
+ *
+ * @example
+ * fs.writeFileSync('report.html', renderReport(data));
+ */
+export const renderReport = (data: ReportData): string => {
+  const classNames = data.classNames ?? data.confusion.map((_, i) => String(i));
+  const last = data.rows[data.rows.length - 1];
+  const finalLine =
+    last === undefined
+      ? 'No evaluation was recorded.'
+      : `After step ${last.step}: training accuracy ${last.train_acc.toFixed(4)}, test accuracy ${last.test_acc.toFixed(4)}, loss ${last.loss.toFixed(4)}.`;
+  const filters =
+    data.filters === null
+      ? '<p>This network has no convolution layer.</p>'
+      : `${filterGallery(data.filters)}<p class="caption">${escapeHtml(data.filters.layerName)}: ${data.filters.shape[0]} filters of ${data.filters.shape[1]}x${data.filters.shape[2]}x${data.filters.shape[3]}, each scaled to its own range (dark = negative, light = positive).</p>`;
+  const gallery =
+    data.misclassified.length === 0
+      ? '<p>No test image was misclassified.</p>'
+      : `${misclassifiedGallery(data.misclassified, classNames)}<p class="caption">Showing ${data.misclassified.length} of ${data.misclassifiedTotal} misclassified test images (of ${data.testCount}); the number in brackets is the probability given to the wrong class.</p>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>foldnet report: ${escapeHtml(data.title)}</title>
+<style>${style}</style>
+</head>
+<body>
+<h1>foldnet report: ${escapeHtml(data.title)}</h1>
+<p>${escapeHtml(finalLine)}</p>
+${factsHtml(data.facts)}
+<h2>Learning curves</h2>
+<div class="charts"><img alt="accuracy against step" src="${dataUri('image/svg+xml', data.accuracySvg)}"><img alt="loss against step" src="${dataUri('image/svg+xml', data.lossSvg)}"></div>
+<h2>Confusion matrix (test set)</h2>
+${confusionTable(data.confusion, classNames)}
+<p class="caption">Rows: true class; columns: predicted class. Shading: share of the row.</p>
+<h2>First convolution layer's filters</h2>
+${filters}
+<h2>Misclassified test images</h2>
+${gallery}
+</body>
+</html>
+`;
+};
