@@ -27,14 +27,18 @@ const DONE = 3;
 const ERROR = 4;
 const NCHUNKS = 5;
 const CHUNK = 6;
+const READY = 7; // workers that have instantiated the module
+const WORKER_CHUNKS = 8; // chunks run by workers since the pool started
 // gemmRows' arguments after its row range: M, N, K, a, rsA, csA, bp, c, ldc, acc
-const ARGS = 7;
+const ARGS = 9;
 const SLOTS = ARGS + 10;
 
 const workerSource = `
 const { workerData } = require('node:worker_threads');
 const ctl = new Int32Array(workerData.control);
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+Atomics.add(ctl, ${READY}, 1);
+Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${SEQ}, seen);
@@ -54,6 +58,7 @@ for (;;) {
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
+    Atomics.add(ctl, ${WORKER_CHUNKS}, 1);
     Atomics.add(ctl, ${DONE}, 1);
     Atomics.notify(ctl, ${DONE});
   }
@@ -104,6 +109,52 @@ export const setThreads = (n: number): void => {
 /** The number of threads the fast kernels use. @example getThreads() // 2 on a 2-core machine */
 export const getThreads = (): number => threads;
 
+const ensurePool = (nThreads: number): Pool => {
+  if (!pool || pool.workers.length !== nThreads - 1) {
+    if (pool) stopPool(pool);
+    pool = startPool(nThreads - 1);
+  }
+  return pool;
+};
+
+/**
+ * Starts the worker threads now (they otherwise start at the first GEMM big enough to split) and waits up
+ * to `timeoutMs` until each has compiled its instance; returns how many are ready. A GEMM never waits for
+ * workers (the calling thread takes every chunk no worker claims), so this only makes the first splits
+ * and benchmarks representative.
+ *
+ * @example
+ * setThreads(2); startThreads(); // 1 (one worker besides this thread)
+ */
+export const startThreads = (timeoutMs = 5000): number => {
+  if (threads <= 1) return 0;
+  const { ctl, workers } = ensurePool(threads);
+  const until = performance.now() + timeoutMs;
+  for (let r = Atomics.load(ctl, READY); r < workers.length; r = Atomics.load(ctl, READY)) {
+    const left = until - performance.now();
+    if (left <= 0) break;
+    Atomics.wait(ctl, READY, r, left);
+  }
+  return Atomics.load(ctl, READY);
+};
+
+/** What the worker threads have done, for benchmarks and tests that must know a split really happened. */
+export interface ThreadStats {
+  /** Threads in use (this one included). */
+  readonly threads: number;
+  /** Workers started and ready. */
+  readonly readyWorkers: number;
+  /** GEMM row chunks the workers (not this thread) have run since they started. */
+  readonly workerChunks: number;
+}
+
+/** @example setThreads(2); startThreads(); matmul(a, b); threadStats().workerChunks // > 0 when a worker got a core */
+export const threadStats = (): ThreadStats => ({
+  threads,
+  readyWorkers: pool ? Atomics.load(pool.ctl, READY) : 0,
+  workerChunks: pool ? Atomics.load(pool.ctl, WORKER_CHUNKS) : 0,
+});
+
 /** Arguments of one `gemmRows` job over rows [0, M) (pointers are byte offsets into the shared memory). */
 export interface RowsJob {
   readonly M: number;
@@ -131,11 +182,7 @@ export const runRows = (job: RowsJob, nThreads: number = threads): void => {
     wasm.gemmRows(0, M, N, K, a, rsA, csA, bp, c, ldc, acc);
     return;
   }
-  if (!pool || pool.workers.length !== nThreads - 1) {
-    if (pool) stopPool(pool);
-    pool = startPool(nThreads - 1);
-  }
-  const p = pool;
+  const p = ensurePool(nThreads);
   const ctl = p.ctl;
   // about three chunks per thread, whole micro-tiles of 4 rows, so a slow thread delays little
   const chunk = Math.max(4, Math.ceil(M / (nThreads * 3) / 4) * 4, Math.ceil(M / 0xffff));

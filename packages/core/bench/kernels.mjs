@@ -1,0 +1,100 @@
+// Kernel benchmark: GFLOP/s of the fast GEMM on SimpleConvNet's own GEMM shapes (batch 100), and the
+// per-kernel times of fast vs reference measured side by side in one run (medians), at 1 and n threads.
+// A benchmark, not a test. Run after a build:  pnpm run build && node packages/core/bench/kernels.mjs
+//   options: --runs N (default 7)  --threads 1,2 (default 1 and the core count)  --no-reference
+import { availableParallelism } from 'node:os';
+import * as core from '../dist/index.js';
+
+const { fastKernels: fast, referenceKernels: reference, fromData, convGeometry, setThreads } = core;
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const runs = Number(arg('--runs', '7'));
+const threadList = arg('--threads', [...new Set([1, availableParallelism()])].join(',')).split(',').map(Number);
+const withReference = !process.argv.includes('--no-reference');
+
+// a deterministic fill (benchmarks need no PRNG keys; values in [-0.5, 0.5))
+const fill = (n, seed) => {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+};
+const t = (shape, seed) => fromData(shape, fill(shape.reduce((p, q) => p * q, 1), seed));
+const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+const time = (f, n) => {
+  f(); // warm-up (JIT, workspace growth, worker start)
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+};
+
+// SimpleConvNet, batch 100: conv 30 x 5x5 on 1x28x28 -> [100,30,24,24]; pool 2x2/2 -> 4320 features; affine 4320 -> 100 -> 10
+const B = 100;
+const gConv = convGeometry('bench', { inH: 28, inW: 28, filterH: 5 });
+const gPool = convGeometry('bench', { inH: 24, inW: 24, filterH: 2, stride: 2 });
+const R = B * 24 * 24;
+const gemms = [
+  ['conv forward      col[57600,25] x W^T[25,30]', [R, 25], [30, 25], false, true],
+  ['conv filter grad  dY^T[30,57600] x col[57600,25]', [R, 30], [R, 25], true, false],
+  ['conv input grad   dY[57600,30] x W[30,25]', [R, 30], [30, 25], false, false],
+  ['affine forward    x[100,4320] x W[4320,100]', [100, 4320], [4320, 100], false, false],
+  ['affine input grad dY[100,100] x W^T[100,4320]', [100, 100], [4320, 100], false, true],
+  ['affine weight grad x^T[4320,100] x dY[100,100]', [100, 4320], [100, 100], true, false],
+];
+
+const x = t([B, 1, 28, 28], 1);
+const w = t([30, 1, 5, 5], 2);
+const b = t([30], 3);
+const conv = fast.conv2d(x, w, b, gConv);
+const dy = t([B, 30, 24, 24], 4);
+const act = t([B, 30, 24, 24], 5);
+const pooled = fast.maxPool2d(act, gPool);
+const dPool = t([B, 30, 12, 12], 6);
+const kernelsToTime = [
+  ['conv2d [100,1,28,28] * [30,1,5,5]', (k) => k.conv2d(x, w, b, gConv)],
+  ['conv2dBackward needDx=false', (k) => k.conv2dBackward(dy, conv.col, w, x.shape, gConv, false)],
+  ['conv2dBackward needDx=true', (k) => k.conv2dBackward(dy, conv.col, w, x.shape, gConv, true)],
+  ['im2col [100,1,28,28] 5x5', (k) => k.im2col(x, gConv)],
+  ['col2im [57600,25] -> [100,1,28,28]', (k) => k.col2im(conv.col, x.shape, gConv)],
+  ['maxPool2d [100,30,24,24] 2x2/2', (k) => k.maxPool2d(act, gPool)],
+  ['maxPool2dBackward', (k) => k.maxPool2dBackward(dPool, pooled.argmax, act.shape)],
+  ['avgPool2d [100,30,24,24] 2x2/2', (k) => k.avgPool2d(act, gPool)],
+  ['avgPool2dBackward', (k) => k.avgPool2dBackward(dPool, act.shape, gPool)],
+];
+
+console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs`);
+let refTimes;
+if (withReference) {
+  refTimes = new Map();
+  for (const [name, a, bb, tA, tB] of gemms) refTimes.set(name, time(() => reference.matmul(t(a, 7), t(bb, 8), tA, tB), 3));
+  for (const [name, f] of kernelsToTime) refTimes.set(name, time(() => f(reference), 3));
+}
+for (const threads of threadList) {
+  setThreads(threads);
+  console.log(`\n-- fast, ${threads} thread(s)${withReference ? ' vs reference (1 thread, median of 3)' : ''}`);
+  for (const [name, a, bb, tA, tB] of gemms) {
+    const A = t(a, 7);
+    const Bm = t(bb, 8);
+    const M = tA ? a[1] : a[0];
+    const K = tA ? a[0] : a[1];
+    const N = tB ? bb[0] : bb[1];
+    const ms = time(() => fast.matmul(A, Bm, tA, tB), runs);
+    const gf = (2 * M * N * K) / ms / 1e6;
+    const ref = refTimes?.get(name);
+    console.log(`GEMM ${name.padEnd(50)} ${ms.toFixed(2).padStart(7)} ms ${gf.toFixed(1).padStart(6)} GFLOP/s${ref ? `  reference ${ref.toFixed(1)} ms  x${(ref / ms).toFixed(0)}` : ''}`);
+  }
+  for (const [name, f] of kernelsToTime) {
+    const ms = time(() => f(fast), runs);
+    const ref = refTimes?.get(name);
+    console.log(`${name.padEnd(55)} ${ms.toFixed(2).padStart(7)} ms${ref ? `  reference ${ref.toFixed(2)} ms  x${(ref / ms).toFixed(1)}` : ''}`);
+  }
+}

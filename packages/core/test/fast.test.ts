@@ -1,0 +1,302 @@
+import {
+  backendNames,
+  fastKernels,
+  fromData,
+  getThreads,
+  kernels,
+  key,
+  referenceKernels,
+  setThreads,
+  split,
+  startThreads,
+  threadStats,
+  uniform,
+  convGeometry,
+  type Tensor,
+} from '@foldnet/core';
+import { closeTo, convGeometryArb, sameBytes, snapshotBytes, bitwiseEqual } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// Differential tests: the fast kernels against the reference kernels (the oracle), in float32.
+// Tolerances: a float32 sum of K products of values in [-1, 1) differs between two summation orders by
+// at most about K * 2^-24 * sum|terms|; atol = 2e-6 * (K + 1) covers that with room, rtol covers large values.
+
+const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
+const tolFor = (K: number) => ({ rtol: 1e-5, atol: 2e-6 * (K + 1) });
+const expectClose = (a: Tensor, b: Tensor, K: number, what: string): void => {
+  const r = closeTo(a, b, tolFor(K));
+  expect(r.ok, `${what}: ${r.message}`).toBe(true);
+};
+
+// sizes that stress the edges: 1, primes, around the SIMD width 4, the panel width 8 and the 4-row tile
+const edgeSize = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 17, 31, 33), fc.integer({ min: 1, max: 48 }));
+const transposes = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+const operands = (M: number, N: number, K: number, transA: boolean, transB: boolean, seed: number): [Tensor, Tensor] => [
+  fill(seed, transA ? [K, M] : [M, K]),
+  fill(seed + 1, transB ? [N, K] : [K, N]),
+];
+
+afterEach(() => {
+  setThreads(1);
+});
+
+describe('fast matmul equals reference', () => {
+  for (const [transA, transB] of transposes) {
+    it(`matmul transA=${transA} transB=${transB} on generated sizes (1, primes, not multiples of 4 or 8)`, () => {
+      setThreads(1);
+      fc.assert(
+        fc.property(edgeSize, edgeSize, edgeSize, fc.nat(1000), (M, N, K, seed) => {
+          const [a, b] = operands(M, N, K, transA, transB, seed);
+          expectClose(fastKernels.matmul(a, b, transA, transB), referenceKernels.matmul(a, b, transA, transB), K, `[${M},${K}]x[${K},${N}]`);
+        }),
+        { seed: 42, numRuns: 60 },
+      );
+    });
+  }
+
+  // the blocking constants of gemm.wat: K blocks of 256, M blocks of 128
+  for (const [M, N, K] of [
+    [131, 9, 257],
+    [129, 17, 300],
+    [5, 3, 513],
+  ] as const) {
+    for (const [transA, transB] of transposes) {
+      it(`matmul [${M},${K}]x[${K},${N}] transA=${transA} transB=${transB} crosses the cache blocks`, () => {
+        const [a, b] = operands(M, N, K, transA, transB, 7);
+        expectClose(fastKernels.matmul(a, b, transA, transB), referenceKernels.matmul(a, b, transA, transB), K, 'blocked');
+      });
+    }
+  }
+
+  it('matmul [1,1]x[1,1] is the product', () => {
+    const c = fastKernels.matmul(fromData([1, 1], new Float32Array([3])), fromData([1, 1], new Float32Array([-2])), false, false);
+    expect([...c.data]).toEqual([-6]);
+  });
+
+  it('matmul propagates NaN and Infinity as the reference does', () => {
+    const a = fromData([2, 2], new Float32Array([0, 1, NaN, 2]));
+    const b = fromData([2, 2], new Float32Array([Infinity, 1, 1, 1]));
+    const f = fastKernels.matmul(a, b, false, false);
+    const r = referenceKernels.matmul(a, b, false, false);
+    expect([...f.data]).toEqual([...r.data]);
+  });
+
+  it('matmul on float64 inputs runs the reference kernels (same bits, float64 out)', () => {
+    const a = uniform(key(3), [5, 7], { dtype: 'float64' });
+    const b = uniform(key(4), [7, 3], { dtype: 'float64' });
+    const f = fastKernels.matmul(a, b, false, false);
+    expect(f.dtype).toBe('float64');
+    expect(bitwiseEqual(f, referenceKernels.matmul(a, b, false, false))).toBe(true);
+  });
+});
+
+describe('fast convolution and pooling equal reference', () => {
+  const convCase = fc.record({ c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 11 }), FN: edgeSize, seed: fc.nat(1000) });
+
+  it('conv2d forward (out and col) on generated geometries, stride and pad', () => {
+    fc.assert(
+      fc.property(convCase, ({ c, FN, seed }) => {
+        const { xShape, geometry: g } = c;
+        const x = fill(seed, xShape);
+        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
+        const b = fill(seed + 2, [FN]);
+        const f = fastKernels.conv2d(x, w, b, g);
+        const r = referenceKernels.conv2d(x, w, b, g);
+        expect(bitwiseEqual(f.col, r.col)).toBe(true);
+        expectClose(f.out, r.out, w.size / FN, `conv2d x=[${xShape}] w=[${w.shape}]`);
+      }),
+      { seed: 42, numRuns: 60 },
+    );
+  });
+
+  it('conv2dBackward (dx, dw, db; dx skipped when needDx is false) on generated geometries', () => {
+    fc.assert(
+      fc.property(convCase, fc.boolean(), ({ c, FN, seed }, needDx) => {
+        const { xShape, geometry: g } = c;
+        const x = fill(seed, xShape);
+        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
+        const col = referenceKernels.im2col(x, g);
+        const dy = fill(seed + 3, [xShape[0], FN, g.outH, g.outW]);
+        const f = fastKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
+        const r = referenceKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
+        const rows = col.shape[0];
+        expectClose(f.dw, r.dw, rows, 'dw');
+        expectClose(f.db, r.db, rows, 'db');
+        if (needDx) {
+          expect(f.dx).toBeDefined();
+          if (f.dx && r.dx) expectClose(f.dx, r.dx, FN * g.filterH * g.filterW, 'dx');
+        } else {
+          expect(f.dx).toBeUndefined();
+        }
+      }),
+      { seed: 43, numRuns: 60 },
+    );
+  });
+
+  it('im2col is bit-identical and col2im equal on generated geometries', () => {
+    fc.assert(
+      fc.property(convGeometryArb({ maxInput: 11 }), fc.nat(1000), ({ xShape, geometry: g }, seed) => {
+        const x = fill(seed, xShape);
+        const col = fastKernels.im2col(x, g);
+        expect(bitwiseEqual(col, referenceKernels.im2col(x, g))).toBe(true);
+        const y = fill(seed + 1, col.shape);
+        expectClose(fastKernels.col2im(y, xShape, g), referenceKernels.col2im(y, xShape, g), g.filterH * g.filterW, 'col2im');
+      }),
+      { seed: 44, numRuns: 80 },
+    );
+  });
+
+  it('maxPool2d forward (values and argmax) and backward on generated windows, ties included', () => {
+    fc.assert(
+      fc.property(convGeometryArb({ maxInput: 11 }), fc.nat(1000), fc.boolean(), ({ xShape, geometry: g }, seed, ties) => {
+        // rounded values make equal maxima in a window common: the first one must win on both sides
+        const raw = fill(seed, xShape);
+        const x = ties ? fromData(xShape, Float32Array.from(raw.data, (v) => Math.round(v * 2))) : raw;
+        const f = fastKernels.maxPool2d(x, g);
+        const r = referenceKernels.maxPool2d(x, g);
+        expect(bitwiseEqual(f.out, r.out)).toBe(true);
+        expect([...f.argmax]).toEqual([...r.argmax]);
+        const dy = fill(seed + 1, f.out.shape);
+        expect(bitwiseEqual(fastKernels.maxPool2dBackward(dy, f.argmax, xShape), referenceKernels.maxPool2dBackward(dy, r.argmax, xShape))).toBe(true);
+      }),
+      { seed: 45, numRuns: 80 },
+    );
+  });
+
+  it('avgPool2d forward and backward on generated windows with padding', () => {
+    fc.assert(
+      fc.property(convGeometryArb({ maxInput: 11 }), fc.nat(1000), ({ xShape, geometry: g }, seed) => {
+        const x = fill(seed, xShape);
+        const area = g.filterH * g.filterW;
+        expectClose(fastKernels.avgPool2d(x, g), referenceKernels.avgPool2d(x, g), area, 'avgPool2d');
+        const dy = fill(seed + 1, [xShape[0], xShape[1], g.outH, g.outW]);
+        expectClose(fastKernels.avgPool2dBackward(dy, xShape, g), referenceKernels.avgPool2dBackward(dy, xShape, g), area, 'avgPool2dBackward');
+      }),
+      { seed: 46, numRuns: 80 },
+    );
+  });
+
+  it('maxPool2d with a window wholly in the padding gives -Infinity and argmax -1, as the reference', () => {
+    const g = convGeometry('test', { inH: 1, inW: 1, filterH: 1, stride: 1, pad: 1 });
+    const x = fromData([1, 1, 1, 1], new Float32Array([5]));
+    const f = fastKernels.maxPool2d(x, g);
+    const r = referenceKernels.maxPool2d(x, g);
+    expect([...f.out.data]).toEqual([...r.out.data]);
+    expect([...f.argmax]).toEqual([...r.argmax]);
+  });
+});
+
+describe('fast kernels are pure', () => {
+  it('conv2d x=[2,3,7,7] w=[4,3,3,3] stride=2 pad=1, its backward, pooling and matmul leave their inputs unchanged', () => {
+    const [k1, k2, k3, k4] = split(key(9), 4);
+    const x = uniform(k1, [2, 3, 7, 7]);
+    const w = uniform(k2, [4, 3, 3, 3]);
+    const b = uniform(k3, [4]);
+    const g = convGeometry('test', { inH: 7, inW: 7, filterH: 3, stride: 2, pad: 1 });
+    const snaps = [x, w, b].map(snapshotBytes);
+    const { out, col } = fastKernels.conv2d(x, w, b, g);
+    const dy = uniform(k4, out.shape);
+    const more = [col, dy].map(snapshotBytes);
+    fastKernels.conv2dBackward(dy, col, w, x.shape, g, true);
+    const pool = fastKernels.maxPool2d(x, g);
+    const argmaxBefore = pool.argmax.slice();
+    fastKernels.maxPool2dBackward(pool.out, pool.argmax, x.shape);
+    fastKernels.avgPool2dBackward(pool.out, x.shape, g);
+    fastKernels.matmul(col, col, true, false);
+    expect([x, w, b].every((t, i) => sameBytes(snaps[i], t))).toBe(true);
+    expect([col, dy].every((t, i) => sameBytes(more[i], t))).toBe(true);
+    expect([...pool.argmax]).toEqual([...argmaxBefore]);
+  });
+
+  it('a result stays unchanged after later fast calls reuse the working memory', () => {
+    const a = fill(1, [40, 30]);
+    const c = fastKernels.matmul(a, a, false, true);
+    const snap = snapshotBytes(c);
+    fastKernels.matmul(fill(2, [64, 64]), fill(3, [64, 64]), false, false);
+    expect(sameBytes(snap, c)).toBe(true);
+  });
+});
+
+describe('threads', () => {
+  it('the threaded GEMM equals the single-threaded one bit for bit, every transpose, [203,97]x[97,61]', () => {
+    setThreads(1);
+    const cases = transposes.map(([transA, transB]) => {
+      const [a, b] = operands(203, 61, 97, transA, transB, 11);
+      return { a, b, transA, transB, one: fastKernels.matmul(a, b, transA, transB) };
+    });
+    for (const n of [2, 3]) {
+      setThreads(n);
+      expect(startThreads()).toBe(n - 1);
+      for (const { a, b, transA, transB, one } of cases) expect(bitwiseEqual(fastKernels.matmul(a, b, transA, transB), one)).toBe(true);
+    }
+  });
+
+  it('workers really take chunks of a [512,256]x[256,128] GEMM, and the result is unchanged', () => {
+    const [a, b] = operands(512, 128, 256, false, false, 12);
+    setThreads(1);
+    const one = fastKernels.matmul(a, b, false, false);
+    setThreads(2);
+    expect(startThreads()).toBe(1);
+    const before = threadStats().workerChunks;
+    // whether the worker gets a core for a given call is up to the OS (the caller takes unclaimed chunks),
+    // so repeat until it has taken some; every repetition must still be exact
+    for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) {
+      expect(bitwiseEqual(fastKernels.matmul(a, b, false, false), one)).toBe(true);
+    }
+    expect(threadStats().workerChunks).toBeGreaterThan(before);
+  });
+
+  it('threaded conv2d and conv2dBackward x=[8,3,20,20] w=[16,3,5,5] equal the single-threaded ones', () => {
+    const x = fill(21, [8, 3, 20, 20]);
+    const w = fill(22, [16, 3, 5, 5]);
+    const b = fill(23, [16]);
+    const g = convGeometry('test', { inH: 20, inW: 20, filterH: 5, pad: 2 });
+    const dy = fill(24, [8, 16, 20, 20]);
+    setThreads(1);
+    const one = fastKernels.conv2d(x, w, b, g);
+    const oneB = fastKernels.conv2dBackward(dy, one.col, w, x.shape, g, true);
+    setThreads(2);
+    startThreads();
+    const two = fastKernels.conv2d(x, w, b, g);
+    const twoB = fastKernels.conv2dBackward(dy, two.col, w, x.shape, g, true);
+    expect(bitwiseEqual(two.out, one.out)).toBe(true);
+    expect(bitwiseEqual(twoB.dw, oneB.dw)).toBe(true);
+    expect(oneB.dx && twoB.dx && bitwiseEqual(twoB.dx, oneB.dx)).toBe(true);
+  });
+
+  it('setThreads changes getThreads and refuses 0 and 1.5, naming the value', () => {
+    setThreads(3);
+    expect(getThreads()).toBe(3);
+    expect(() => setThreads(0)).toThrow(/setThreads: .*got 0/);
+    expect(() => setThreads(1.5)).toThrow(/got 1\.5/);
+    expect(getThreads()).toBe(3);
+  });
+});
+
+describe('registry', () => {
+  it("'fast' is registered and is the default backend when FOLDNET_BACKEND is unset", () => {
+    expect(backendNames()).toContain('fast');
+    vi.stubEnv('FOLDNET_BACKEND', '');
+    try {
+      expect(kernels().name).toBe('fast');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("FOLDNET_BACKEND=reference still selects the reference kernels", () => {
+    vi.stubEnv('FOLDNET_BACKEND', 'reference');
+    try {
+      expect(kernels().name).toBe('reference');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
