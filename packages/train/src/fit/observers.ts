@@ -1,0 +1,170 @@
+import { FoldnetError } from '@foldnet/core';
+import type { Observer } from './fold.js';
+import type { TrainState } from './state.js';
+
+/*
+ * Observers for the usual needs, each a reducer over the stream of training states.
+ */
+
+/** One evaluation: the step it was made after, and its metrics. */
+export interface EvaluationEntry<M> {
+  readonly step: number;
+  readonly metrics: M;
+}
+
+/** The accumulator of `periodicEvaluation`. */
+export interface EvaluationLog<M> {
+  /** Every evaluation so far, oldest first. */
+  readonly history: readonly EvaluationEntry<M>[];
+  /** The evaluation made on the last observed state, if a new one was (what a printer shows). */
+  readonly latest: EvaluationEntry<M> | undefined;
+}
+
+/** Options of `periodicEvaluation`. */
+export interface PeriodicEvaluationOptions<S, M> {
+  /** Evaluate after every `every` steps (state.step % every === 0). */
+  readonly every: number;
+  /** The metrics of a state, e.g. `(s) => evaluate(net, s.params, s.layerState, test)`. */
+  readonly evaluate: (state: TrainState<S>) => M;
+}
+
+const appendEntry = <M>(log: EvaluationLog<M>, entry: EvaluationEntry<M>): EvaluationLog<M> =>
+  Object.freeze({ history: Object.freeze([...log.history, entry]), latest: entry });
+
+/**
+ * Evaluates every `every` steps and once at the end (unless the last step was just evaluated):
+ * the lesson's "accuracy every 10 generations".
+ *
+ * @example
+ * const evals = periodicEvaluation({ every: 10, evaluate: (s) => evaluate(net, s.params, s.layerState, test) });
+ * fitObserved(step, s0, batches, evals).acc.history.map((e) => e.metrics.accuracy);
+ */
+export const periodicEvaluation = <S, M>({ every, evaluate }: PeriodicEvaluationOptions<S, M>): Observer<S, EvaluationLog<M>> => {
+  if (!Number.isInteger(every) || every < 1) throw new FoldnetError('value', `periodicEvaluation: every must be a positive integer, got ${every}`);
+  return {
+    init: Object.freeze({ history: Object.freeze([]), latest: undefined }),
+    step: (log, state) =>
+      state.step % every === 0
+        ? appendEntry(log, { step: state.step, metrics: evaluate(state) })
+        : log.latest === undefined ? log : Object.freeze({ history: log.history, latest: undefined }),
+    end: (log, state) => {
+      const last = log.history[log.history.length - 1];
+      // the last step was just evaluated: nothing new (latest cleared, so nobody prints it twice)
+      return last !== undefined && last.step === state.step
+        ? Object.freeze({ history: log.history, latest: undefined })
+        : appendEntry(log, { step: state.step, metrics: evaluate(state) });
+    },
+  };
+};
+
+/** Options of `earlyStopping`. */
+export interface EarlyStoppingOptions<M> {
+  /** The monitored number, e.g. `(m) => m.loss`. */
+  readonly metric: (metrics: M) => number;
+  /** 'min' (the default): lower is better, as for a loss; 'max' for accuracy. */
+  readonly mode?: 'min' | 'max';
+  /** Stop after this many evaluations in a row without improvement. */
+  readonly patience: number;
+  /** An improvement must beat the best by more than this (default 0). */
+  readonly minDelta?: number;
+}
+
+/** The accumulator of `earlyStopping`. */
+export interface EarlyStoppingAcc<S, M> {
+  readonly evaluations: EvaluationLog<M>;
+  /** The best evaluation so far and the state it was made on (to restore the best params). */
+  readonly best: { readonly step: number; readonly value: number; readonly state: TrainState<S> } | undefined;
+  /** Evaluations since the best one. */
+  readonly sinceBest: number;
+  /** true once patience ran out: training stops after this state. */
+  readonly stopped: boolean;
+}
+
+/**
+ * Early stopping as a reducer over an evaluation observer's log: after each new evaluation,
+ * the monitored metric either improves on the best (by more than minDelta) or counts one more
+ * evaluation without improvement; `patience` such evaluations in a row stop training. The best
+ * state is kept, so its params can be restored.
+ *
+ * @example
+ * const stopper = earlyStopping(periodicEvaluation({ every: 100, evaluate: onValidation }), { metric: (m) => m.loss, patience: 3 });
+ * const { acc } = fitObserved(step, s0, batches, stopper);
+ * const bestParams = acc.best?.state.params;
+ */
+export const earlyStopping = <S, M>(evaluations: Observer<S, EvaluationLog<M>>, opts: EarlyStoppingOptions<M>): Observer<S, EarlyStoppingAcc<S, M>> => {
+  const { metric, mode = 'min', patience, minDelta = 0 } = opts;
+  if (!Number.isInteger(patience) || patience < 1) throw new FoldnetError('value', `earlyStopping: patience must be a positive integer, got ${patience}`);
+  if (!(minDelta >= 0)) throw new FoldnetError('value', `earlyStopping: minDelta must be >= 0, got ${minDelta}`);
+  const better = (v: number, best: number): boolean => (mode === 'min' ? v < best - minDelta : v > best + minDelta);
+  const fold = (acc: EarlyStoppingAcc<S, M>, log: EvaluationLog<M>, state: TrainState<S>): EarlyStoppingAcc<S, M> => {
+    if (log.history.length === acc.evaluations.history.length) return Object.freeze({ ...acc, evaluations: log });
+    const entry = log.history[log.history.length - 1];
+    const value = metric(entry.metrics);
+    if (acc.best === undefined || better(value, acc.best.value)) {
+      return Object.freeze({ evaluations: log, best: Object.freeze({ step: entry.step, value, state }), sinceBest: 0, stopped: false });
+    }
+    const sinceBest = acc.sinceBest + 1;
+    return Object.freeze({ evaluations: log, best: acc.best, sinceBest, stopped: sinceBest >= patience });
+  };
+  return {
+    init: Object.freeze({ evaluations: evaluations.init, best: undefined, sinceBest: 0, stopped: false }),
+    step: (acc, state) => fold(acc, evaluations.step(acc.evaluations, state), state),
+    end: (acc, state) => (evaluations.end === undefined ? acc : fold(acc, evaluations.end(acc.evaluations, state), state)),
+    stop: (acc) => acc.stopped,
+  };
+};
+
+/** A progress report, emitted every `every` steps and at the end. */
+export interface ProgressEvent {
+  readonly step: number;
+  /** Total steps when known (for a bar), else undefined. */
+  readonly total: number | undefined;
+  /** The last batch loss. */
+  readonly loss: number;
+  /** The mean batch loss over the steps since the previous event (NaN losses of skipped steps excluded). */
+  readonly meanLoss: number;
+  /** Steps skipped on a numeric fault since the previous event. */
+  readonly skipped: number;
+}
+
+/** The accumulator of `progress`: the event of the latest state (undefined between events and when nothing is new). */
+export interface ProgressAcc {
+  readonly event: ProgressEvent | undefined;
+  readonly lossSum: number;
+  readonly lossCount: number;
+  readonly skipped: number;
+}
+
+/**
+ * Progress events every `every` steps and at the end, with the mean loss of the window: what a
+ * CLI prints or feeds a progress bar. The observer only computes; printing is the caller's.
+ *
+ * @example
+ * for (const o of observe(s0, scan(step, s0, batches), progress({ every: 10, total: 1000 })))
+ *   if (o.acc.event) console.log(`${o.acc.event.step}/${o.acc.event.total} loss ${o.acc.event.meanLoss.toFixed(3)}`);
+ */
+export const progress = <S>({ every = 1, total }: { every?: number; total?: number } = {}): Observer<S, ProgressAcc> => {
+  if (!Number.isInteger(every) || every < 1) throw new FoldnetError('value', `progress: every must be a positive integer, got ${every}`);
+  const emit = (acc: ProgressAcc, state: TrainState<S>): ProgressAcc =>
+    Object.freeze({
+      event: Object.freeze({ step: state.step, total, loss: state.loss, meanLoss: acc.lossCount > 0 ? acc.lossSum / acc.lossCount : Number.NaN, skipped: acc.skipped }),
+      lossSum: 0,
+      lossCount: 0,
+      skipped: 0,
+    });
+  return {
+    init: Object.freeze({ event: undefined, lossSum: 0, lossCount: 0, skipped: 0 }),
+    step: (acc, state) => {
+      const ok = state.fault === undefined;
+      const next: ProgressAcc = {
+        event: undefined,
+        lossSum: acc.lossSum + (ok ? state.loss : 0),
+        lossCount: acc.lossCount + (ok ? 1 : 0),
+        skipped: acc.skipped + (ok ? 0 : 1),
+      };
+      return state.step % every === 0 ? emit(next, state) : Object.freeze(next);
+    },
+    // the final report covers the steps since the last event; none left means it was just emitted
+    end: (acc, state) => (acc.lossCount === 0 && acc.skipped === 0 && acc.event !== undefined ? Object.freeze({ ...acc, event: undefined }) : emit(acc, state)),
+  };
+};

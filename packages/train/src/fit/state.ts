@@ -1,0 +1,189 @@
+import { allFinite, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { lossAndGrad, softmaxCrossEntropy, type ForwardContext, type Gradients, type LayerState, type Network, type Params, type Targets } from '@foldnet/layers';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Batch } from './batches.js';
+
+/*
+ * Training is a fold: `trainStep(network, optimizer)(state, batch) -> state`. A state is a plain
+ * value; nothing in it is ever written, so any state can be kept, compared, saved or resumed.
+ */
+
+/**
+ * A non-finite loss or gradient met on one step. The step was skipped (params, optimizer and
+ * layer state unchanged); the fold decides whether to stop (the default) or go on.
+ */
+export interface NumericFault {
+  readonly _tag: 'NumericFault';
+  /** The step that failed (the state's step before it). */
+  readonly step: number;
+  /** What went non-finite first: the batch loss, or (with a finite loss) a gradient. */
+  readonly kind: 'loss' | 'gradient';
+  readonly loss: number;
+  /** The data set row of the batch's first sample, when the batch carries indices. */
+  readonly firstSample: number | undefined;
+  /**
+   * The first layer, in forward order, whose output went non-finite; for a gradient fault, the
+   * first layer in backward order whose param or input gradient did. Undefined when the replay
+   * that looks for it did not find one (e.g. non-finite inputs).
+   */
+  readonly layer: string | undefined;
+  /** Where in that layer: its forward output or its gradients. */
+  readonly where: 'output' | 'gradient' | undefined;
+  /** The first param (in network order) whose gradient is non-finite. */
+  readonly param: string | undefined;
+  /** e.g. `step 17: non-finite loss (NaN) on the batch starting at sample 4211; first non-finite output: conv1` */
+  readonly message: string;
+}
+
+/**
+ * The training state after `step` steps: a value.
+ *
+ * @example
+ * const s0 = initTrainState(net, adam(), key(42));
+ * s0.step; // 0; s0.loss is NaN until the first step
+ */
+export interface TrainState<S> {
+  /** Steps taken so far (skipped faulty steps included). */
+  readonly step: number;
+  readonly params: Params;
+  /** Non-trainable layer state (batch norm's running statistics). */
+  readonly layerState: LayerState;
+  /** The optimizer's state. */
+  readonly opt: S;
+  /** The run's training key; step i uses foldIn(key, i) (dropout). Never advanced. */
+  readonly key: Key;
+  /** The loss of the last batch, computed with the params before the update (NaN before the first step). */
+  readonly loss: number;
+  /** Set when the last step met a non-finite loss or gradient and was skipped. */
+  readonly fault: NumericFault | undefined;
+}
+
+/** Options of `initTrainState`. */
+export interface InitTrainOptions {
+  /** Param dtype; default float32. */
+  readonly dtype?: DType;
+}
+
+/**
+ * The state before the first step: `key` is split into the init key (params) and the training key
+ * (dropout); the optimizer state is its `init(params)`. Use a separate key for the batch stream.
+ *
+ * @example
+ * const [modelKey, dataKey] = split(key(42));
+ * const s0 = initTrainState(net, adam({ lr: 0.001 }), modelKey);
+ */
+export const initTrainState = <S>(network: Network, optimizer: Optimizer<S>, key: Key, opts: InitTrainOptions = {}): TrainState<S> => {
+  const [initKey, trainKey] = split(key);
+  const { params, state } = network.init(initKey, opts.dtype === undefined ? {} : { dtype: opts.dtype });
+  return Object.freeze({ step: 0, params, layerState: state, opt: optimizer.init(params), key: trainKey, loss: Number.NaN, fault: undefined });
+};
+
+/** Options of `trainStep`. */
+export interface TrainStepOptions {
+  /** Kernel set for this step; defaults to the current backend. */
+  readonly kernels?: Kernels;
+}
+
+const firstNonFinite = (record: Params, order: readonly string[]): string | undefined => order.find((name) => !allFinite(record[name]));
+
+// The records of a network under one layer's `name.` prefix, with the prefix removed.
+const scope = (record: Readonly<Record<string, Tensor>>, layer: string): Record<string, Tensor> => {
+  const out: Record<string, Tensor> = {};
+  const p = `${layer}.`;
+  for (const [k, v] of Object.entries(record)) if (k.startsWith(p)) out[k.slice(p.length)] = v;
+  return out;
+};
+
+/**
+ * Replays one failing step layer by layer to find where values first went non-finite: the first
+ * layer whose output is non-finite, else (walking backward) the first whose gradients are. Runs
+ * only on a failing step. The replay derives per-layer keys as `network` does (foldIn(key, i)),
+ * so dropout masks match the failing step.
+ */
+export const locateNonFinite = (
+  network: Network,
+  params: Params,
+  layerState: LayerState,
+  x: Tensor,
+  targets: Targets,
+  ctx: ForwardContext,
+): { layer: string; where: 'output' | 'gradient' } | undefined => {
+  const pullbacks: ((dy: Tensor) => Gradients)[] = [];
+  let y = x;
+  for (const [i, l] of network.layers.entries()) {
+    const r = l.forward(scope(params, l.name), scope(layerState, l.name), y, {
+      ...ctx,
+      key: ctx.key === undefined ? undefined : foldIn(ctx.key, i),
+      needInputGrad: i > 0,
+    });
+    if (!allFinite(r.y)) return { layer: l.name, where: 'output' };
+    pullbacks.push(r.pullback);
+    y = r.y;
+  }
+  let d: Tensor | undefined = softmaxCrossEntropy(y, targets).dlogits;
+  for (let i = network.layers.length - 1; i >= 0 && d !== undefined; i--) {
+    const g = pullbacks[i](d);
+    if (Object.values(g.grads).some((t) => !allFinite(t)) || (g.dx !== undefined && !allFinite(g.dx))) {
+      return { layer: network.layers[i].name, where: 'gradient' };
+    }
+    d = g.dx;
+  }
+  return undefined;
+};
+
+const describeFault = (f: Omit<NumericFault, 'message' | '_tag'>): string => {
+  const what = f.kind === 'loss' ? `non-finite loss (${f.loss})` : `non-finite gradient${f.param === undefined ? '' : ` of ${f.param}`}`;
+  const where = f.firstSample === undefined ? '' : ` on the batch starting at sample ${f.firstSample}`;
+  const layer = f.layer === undefined ? '' : `; first non-finite ${f.where}: ${f.layer}`;
+  return `step ${f.step}: ${what}${where}${layer}`;
+};
+
+/**
+ * One training step as a pure function: gradient on the batch (train mode, key
+ * foldIn(state.key, state.step)), then the optimizer's update, as the lesson orders them. The
+ * loss recorded is the one computed during the gradient, with the params before the update
+ * (the lesson recomputes it after the update; this saves a forward pass).
+ *
+ * A non-finite loss or gradient does not update anything: the step is skipped, and the returned
+ * state carries a `NumericFault` (step, first sample, layer) for the fold to stop on or skip.
+ *
+ * @example
+ * const step = trainStep(net, adam());
+ * const s1 = step(s0, batches.at(0));
+ * s1.step; // 1
+ */
+export const trainStep =
+  <S>(network: Network, optimizer: Optimizer<S>, opts: TrainStepOptions = {}) =>
+  (state: TrainState<S>, batch: Batch): TrainState<S> => {
+    const ctx: ForwardContext = {
+      mode: 'train',
+      key: foldIn(state.key, state.step),
+      ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
+    };
+    const r = lossAndGrad(network, state.params, state.layerState, batch.x, batch.targets, ctx);
+    const names = Object.keys(state.params);
+    const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
+    if (!Number.isFinite(r.loss) || badParam !== undefined) {
+      const located = locateNonFinite(network, state.params, state.layerState, batch.x, batch.targets, { ...ctx, needInputGrad: false });
+      const partial: Omit<NumericFault, 'message' | '_tag'> = {
+        step: state.step,
+        kind: Number.isFinite(r.loss) ? 'gradient' : 'loss',
+        loss: r.loss,
+        firstSample: batch.indices?.[0],
+        layer: located?.layer,
+        where: located?.where,
+        param: badParam ?? firstNonFinite(r.grads, names.filter((n) => n in r.grads)),
+      };
+      return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault: Object.freeze({ _tag: 'NumericFault' as const, ...partial, message: describeFault(partial) }) });
+    }
+    const u = optimizer.update(r.grads, state.opt, state.params);
+    return Object.freeze({
+      step: state.step + 1,
+      params: u.params,
+      layerState: r.state,
+      opt: u.state,
+      key: state.key,
+      loss: r.loss,
+      fault: undefined,
+    });
+  };
