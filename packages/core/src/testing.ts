@@ -192,7 +192,9 @@ export const closeTo = (a: Tensor, b: Tensor, tol: Tolerance = {}): CloseResult 
       maxAbs = d;
       worst = i;
     }
-    if (firstBad < 0 && !(d <= atol + rtol * Math.abs(y))) firstBad = i;
+    // infinities pass only when equal: `Infinity <= atol + rtol * Infinity` would let +-Infinity through
+    const pass = d === 0 || (Number.isFinite(x) && Number.isFinite(y) && d <= atol + rtol * Math.abs(y));
+    if (firstBad < 0 && !pass) firstBad = i;
   }
   const at = firstBad >= 0 ? firstBad : worst;
   const message =
