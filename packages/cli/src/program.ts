@@ -140,6 +140,8 @@ export const buildProgram = (io: Io): Command => {
     .option('--tolerance <x>', 'largest relative error accepted (default: 1e-5)', positiveNumberFlag('--tolerance'))
     .option('--batch-size <n>', 'images in the random batch (default: 2)', positiveIntFlag('--batch-size'))
     .option('--seed <n>', 'seed of the params and the batch (default: 0)', seedFlag('--seed'))
+    .option('--jitter <x>', 'std of the noise added to the initial params, to move off ReLU/max-pool kinks (default: 0.1)', nonNegativeNumberFlag('--jitter'))
+    .option('--elements <n>', 'entries checked one by one per tensor, besides one random direction (default: 64)', nonNegativeIntFlag('--elements'))
     .addHelpText('after', example(['foldnet gradcheck simple', 'foldnet gradcheck double --tolerance 1e-4']))
     .action(async (model: string, _opts: unknown, cmd: Command) => gradcheckCommand(model, cmd.opts(), io));
 
