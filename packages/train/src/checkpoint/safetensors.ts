@@ -155,6 +155,7 @@ interface Entry {
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
 const describe = (u: unknown): string => {
+  if (u === undefined) return 'nothing (the field is missing)';
   if (u === null) return 'null';
   if (Array.isArray(u)) return 'an array';
   if (typeof u === 'string') return `the string ${JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}...` : u)}`;
