@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, formatShape, fromData, matmul, reshape, sizeOf, zeros, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/Either';
+import { left, right } from 'fp-ts/lib/Either.js';
 import { initWeights, type WeightInit } from './init.js';
 import { defineLayer, getParam, kernelsOf, nameField, positiveInt } from './layer.js';
 import type { Layer } from './types.js';

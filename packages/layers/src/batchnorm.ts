@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, formatShape, fromData, ones, zeros, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/Either';
+import { left, right } from 'fp-ts/lib/Either.js';
 import { defineLayer, getParam, nameField } from './layer.js';
 import type { Layer } from './types.js';
 

@@ -1,5 +1,5 @@
 import { convGeometry, FoldnetError, formatShape, zeros } from '@foldnet/core';
-import { left, right } from 'fp-ts/Either';
+import { left, right } from 'fp-ts/lib/Either.js';
 import { initWeights, type WeightInit } from './init.js';
 import { defineLayer, getParam, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { Layer } from './types.js';

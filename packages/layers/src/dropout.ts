@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, fromData, uniform } from '@foldnet/core';
-import { right } from 'fp-ts/Either';
+import { right } from 'fp-ts/lib/Either.js';
 import { defineLayer, nameField } from './layer.js';
 import type { Layer } from './types.js';
 

@@ -1,5 +1,5 @@
 import { FoldnetError, reshape, sizeOf } from '@foldnet/core';
-import { left, right } from 'fp-ts/Either';
+import { left, right } from 'fp-ts/lib/Either.js';
 import type { NamedOptions } from './activations.js';
 import { defineLayer, nameField } from './layer.js';
 import type { Layer } from './types.js';

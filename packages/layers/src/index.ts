@@ -29,3 +29,4 @@ export {
   type DeepConvNetOptions,
 } from './presets.js';
 export { defineLayer, renameLayer } from './layer.js';
+export { checkGradients, formatGradCheckReport, type GradCheckOptions, type GradCheckEntry, type GradCheckReport } from './gradcheck.js';

@@ -1,5 +1,5 @@
 import { FoldnetError, foldIn, formatShape, sameShape, split, type Key, type Shape, type Tensor } from '@foldnet/core';
-import { isLeft, left, right, type Either } from 'fp-ts/Either';
+import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import { defineLayer, nameField, renameLayer } from './layer.js';
 import { softmaxCrossEntropy } from './loss.js';
 import type {

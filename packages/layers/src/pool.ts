@@ -1,5 +1,5 @@
 import { convGeometry, FoldnetError, formatShape, type ConvGeometry, type Kernels, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/Either';
+import { left, right } from 'fp-ts/lib/Either.js';
 import { defineLayer, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { Layer } from './types.js';
 

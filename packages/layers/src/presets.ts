@@ -1,5 +1,5 @@
 import { FoldnetError, type Shape } from '@foldnet/core';
-import { isLeft, type Either } from 'fp-ts/Either';
+import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import { affine } from './affine.js';
 import { relu } from './activations.js';
 import { conv2d } from './conv.js';

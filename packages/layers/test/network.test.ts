@@ -1,5 +1,5 @@
 import { cast, dot, fromData, key, normal, split, toArray, withBackend, type Tensor } from '@foldnet/core';
-import { isLeft, isRight } from 'fp-ts/Either';
+import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { affine, lossAndGrad, network, relu, type Network, type Params } from '@foldnet/layers';
 

@@ -1,5 +1,5 @@
 import { key, normal, split } from '@foldnet/core';
-import { isLeft } from 'fp-ts/Either';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { deepConvNet, doubleConvNet, lossAndGrad, simpleConvNet, unwrap } from '@foldnet/layers';
 
