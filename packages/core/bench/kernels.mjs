@@ -26,16 +26,31 @@ const fill = (n, seed) => {
 };
 const t = (shape, seed) => fromData(shape, fill(shape.reduce((p, q) => p * q, 1), seed));
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
-const time = (f, n) => {
-  f(); // warm-up (JIT, workspace growth, worker start)
+// median and min of n timed runs after a warm-up (JIT, workspace growth, worker start); on a shared machine
+// the min is the better estimate of the uncontended time, the median of what a run sees
+// The process CPU time per run (all threads) is printed too: unlike wall time it does not count waiting for
+// a core, which on a busy shared machine is most of the spread.
+const minOf = new Map();
+const cpuOf = new Map();
+const time = (f, n, label) => {
+  f();
   const ms = [];
+  const cpu = [];
   for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     f();
     ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  if (label) {
+    minOf.set(label, Math.min(...ms));
+    cpuOf.set(label, median(cpu));
   }
   return median(ms);
 };
+const fmtMin = (label) => `(min ${minOf.get(label).toFixed(2)}, cpu ${cpuOf.get(label).toFixed(2)})`;
 
 // SimpleConvNet, batch 100: conv 30 x 5x5 on 1x28x28 -> [100,30,24,24]; pool 2x2/2 -> 4320 features; affine 4320 -> 100 -> 10
 const B = 100;
@@ -71,7 +86,11 @@ const kernelsToTime = [
   ['avgPool2dBackward', (k) => k.avgPool2dBackward(dPool, act.shape, gPool)],
 ];
 
-console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs`);
+console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs (wall ms; min and median process CPU ms in brackets)`);
+if (!process.env.GLIBC_TUNABLES) {
+  console.log('note: fresh output buffers page-fault; on some VMs that costs more than the kernel. Compare with');
+  console.log('      GLIBC_TUNABLES=glibc.malloc.mmap_threshold=2147483647:glibc.malloc.trim_threshold=2147483647');
+}
 let refTimes;
 if (withReference) {
   refTimes = new Map();
@@ -87,14 +106,15 @@ for (const threads of threadList) {
     const M = tA ? a[1] : a[0];
     const K = tA ? a[0] : a[1];
     const N = tB ? bb[0] : bb[1];
-    const ms = time(() => fast.matmul(A, Bm, tA, tB), runs);
+    const ms = time(() => fast.matmul(A, Bm, tA, tB), runs, name);
     const gf = (2 * M * N * K) / ms / 1e6;
+    const gfMin = (2 * M * N * K) / minOf.get(name) / 1e6;
     const ref = refTimes?.get(name);
-    console.log(`GEMM ${name.padEnd(50)} ${ms.toFixed(2).padStart(7)} ms ${gf.toFixed(1).padStart(6)} GFLOP/s${ref ? `  reference ${ref.toFixed(1)} ms  x${(ref / ms).toFixed(0)}` : ''}`);
+    console.log(`GEMM ${name.padEnd(50)} ${ms.toFixed(2).padStart(7)} ms ${fmtMin(name)} ${gf.toFixed(1).padStart(6)} GFLOP/s (best ${gfMin.toFixed(1)})${ref ? `  reference ${ref.toFixed(1)} ms  x${(ref / ms).toFixed(0)}` : ''}`);
   }
   for (const [name, f] of kernelsToTime) {
-    const ms = time(() => f(fast), runs);
+    const ms = time(() => f(fast), runs, name);
     const ref = refTimes?.get(name);
-    console.log(`${name.padEnd(55)} ${ms.toFixed(2).padStart(7)} ms${ref ? `  reference ${ref.toFixed(2)} ms  x${(ref / ms).toFixed(1)}` : ''}`);
+    console.log(`${name.padEnd(55)} ${ms.toFixed(2).padStart(7)} ms ${fmtMin(name)}${ref ? `  reference ${ref.toFixed(2)} ms  x${(ref / ms).toFixed(1)}` : ''}`);
   }
 }

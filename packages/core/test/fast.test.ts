@@ -253,7 +253,7 @@ describe('threads', () => {
     expect(threadStats().workerChunks).toBeGreaterThan(before);
   });
 
-  it('threaded conv2d and conv2dBackward x=[8,3,20,20] w=[16,3,5,5] equal the single-threaded ones', () => {
+  it('threaded conv2d and conv2dBackward (needDx true and false) x=[8,3,20,20] w=[16,3,5,5] pad=2 equal the single-threaded ones', () => {
     const x = fill(21, [8, 3, 20, 20]);
     const w = fill(22, [16, 3, 5, 5]);
     const b = fill(23, [16]);
@@ -262,10 +262,13 @@ describe('threads', () => {
     setThreads(1);
     const one = fastKernels.conv2d(x, w, b, g);
     const oneB = fastKernels.conv2dBackward(dy, one.col, w, x.shape, g, true);
+    const oneF = fastKernels.conv2dBackward(dy, one.col, w, x.shape, g, false);
     setThreads(2);
     startThreads();
     const two = fastKernels.conv2d(x, w, b, g);
     const twoB = fastKernels.conv2dBackward(dy, two.col, w, x.shape, g, true);
+    const twoF = fastKernels.conv2dBackward(dy, two.col, w, x.shape, g, false);
+    expect(bitwiseEqual(twoF.dw, oneF.dw)).toBe(true);
     expect(bitwiseEqual(two.out, one.out)).toBe(true);
     expect(bitwiseEqual(twoB.dw, oneB.dw)).toBe(true);
     expect(oneB.dx && twoB.dx && bitwiseEqual(twoB.dx, oneB.dx)).toBe(true);

@@ -7,7 +7,7 @@ import { ensureBytes, f32, wasm } from './wasm.js';
  * workspace that is reused (the memory only grows to the largest call seen, so it stays flat over a run).
  */
 
-/** B's micro-panel width in gemm.wat: C's rows are padded to a multiple of it. */
+/** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. */
 export const NR = 8;
 
 /** `n` rounded up to whole micro-panels. */
@@ -37,13 +37,13 @@ export interface Strided {
 }
 
 /**
- * C[M, ldc] (+)= A[M, K] x B[K, N] on the shared memory, split over `threads` threads. `bp` is scratch
- * for the packed B (K * padN(N) floats); C's columns N..padN(N) receive scratch values.
+ * C[M, N] (+)= A[M, K] x B[K, N] on the shared memory, C's rows `ldc` >= N floats apart, split over
+ * `threads` threads. `bp` is scratch for the packed B (K * padN(N) floats).
  */
 export const gemmStrided = (M: number, N: number, K: number, A: Strided, B: Strided, bp: number, c: number, ldc: number, acc: boolean, threads: number = getThreads()): void => {
   if (M === 0 || N === 0) return;
   if (K === 0) {
-    if (!acc) f32().fill(0, c / 4, c / 4 + M * ldc);
+    if (!acc) for (let i = 0; i < M; i++) f32().fill(0, c / 4 + i * ldc, c / 4 + i * ldc + N);
     return;
   }
   wasm.packB(B.ptr, B.rs, B.cs, K, N, bp);
@@ -51,15 +51,27 @@ export const gemmStrided = (M: number, N: number, K: number, A: Strided, B: Stri
 };
 
 /**
+ * As `gemmStrided`, for a B the caller has already written in packed panels at `bp`:
+ * B[k, j] at float `bp/4 + ((j >> 3) * K + k) * 8 + (j & 7)` (lanes past N are ignored).
+ */
+export const gemmPacked = (M: number, N: number, K: number, A: Strided, bp: number, c: number, ldc: number, acc: boolean, threads: number = getThreads()): void => {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!acc) for (let i = 0; i < M; i++) f32().fill(0, c / 4 + i * ldc, c / 4 + i * ldc + N);
+    return;
+  }
+  runRows({ M, N, K, a: A.ptr, rsA: A.rs, csA: A.cs, bp, c, ldc, acc: acc ? 1 : 0 }, threads);
+};
+
+/**
  * op(A)[M, K] x op(B)[K, N] -> a fresh [M, N] row-major Float32Array, for float32 buffers outside the
- * shared memory (copied in, C copied out without its padding).
+ * shared memory (copied in; C copied out in one block).
  *
  * @example
  * gemm(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2, false, false); // Float32Array [11]
  */
 export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: number, transA: boolean, transB: boolean, threads: number = getThreads()): Float32Array => {
-  const Np = padN(N);
-  const [pa, pb, pbp, pc] = workspace([M * K, K * N, K * Np, M * Np]);
+  const [pa, pb, pbp, pc] = workspace([M * K, K * N, K * padN(N), M * N]);
   const mem = f32();
   mem.set(a, pa / 4);
   mem.set(b, pb / 4);
@@ -67,15 +79,7 @@ export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: 
     M, N, K,
     { ptr: pa, rs: transA ? 1 : K, cs: transA ? M : 1 },
     { ptr: pb, rs: transB ? 1 : N, cs: transB ? K : 1 },
-    pbp, pc, Np, false, threads,
+    pbp, pc, N, false, threads,
   );
-  const c0 = pc / 4;
-  if (Np === N) return mem.slice(c0, c0 + M * N);
-  const out = new Float32Array(M * N);
-  for (let i = 0; i < M; i++) {
-    const src = c0 + i * Np;
-    const dst = i * N;
-    for (let j = 0; j < N; j++) out[dst + j] = mem[src + j];
-  }
-  return out;
+  return f32().slice(pc / 4, pc / 4 + M * N);
 };

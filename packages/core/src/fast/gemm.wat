@@ -5,8 +5,8 @@
 ;;   A[i, k] = f32 at a + 4*(i*rsA + k*csA)   (row-major: rsA = K, csA = 1; transposed: rsA = 1, csA = M)
 ;; - B is packed once per call by $packB into micro-panels of NR = 8 columns, zero-padded on the right:
 ;;   Bp[q][k][0..8] = B[k, 8q .. 8q+7]          (panel q starts at bp + 4*8*q*K)
-;; - C is row-major with a leading dimension ldc >= roundUp(N, 8): the padded columns are scratch, so the
-;;   micro-kernel always stores whole 8-wide rows and never needs a masked store.
+;; - C is row-major with a leading dimension ldc >= N. Whole 8-wide tiles are stored as two vectors; the
+;;   ragged last panel (N mod 8 columns) is stored lane by lane by $storeEdge, so C needs no padding.
 ;;
 ;; The micro-kernel keeps a 4 x 8 tile of C in eight v128 accumulators (4 rows x 2 vectors), and per k does
 ;; 4 broadcast loads of A, 2 vector loads of B and 8 multiply-adds: 11 live vectors, which fit the 16 xmm
@@ -72,11 +72,40 @@
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $qloop))))
 
-  ;; One 4 x 8 tile: C[r, 0..8] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..8] for r < mr (rows past mr are computed
-  ;; from a duplicated row pointer and dropped). $load = 1 adds to what C holds, 0 overwrites it.
+  ;; Stores the first nr < 8 columns of one row of a tile, (v0 | v1) = columns 0..3 | 4..7; $load adds C's values.
+  (func $storeEdge (param $pc i32) (param $v0 v128) (param $v1 v128) (param $nr i32) (param $load i32)
+    (if (local.get $load)
+      (then
+        (local.set $v0 (f32x4.add (local.get $v0) (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1
+          (f32x4.splat (f32.load (local.get $pc)))
+          (if (result f32) (i32.gt_u (local.get $nr) (i32.const 1)) (then (f32.load offset=4 (local.get $pc))) (else (f32.const 0))))
+          (if (result f32) (i32.gt_u (local.get $nr) (i32.const 2)) (then (f32.load offset=8 (local.get $pc))) (else (f32.const 0))))
+          (if (result f32) (i32.gt_u (local.get $nr) (i32.const 3)) (then (f32.load offset=12 (local.get $pc))) (else (f32.const 0))))))
+        (if (i32.gt_u (local.get $nr) (i32.const 4))
+          (then
+            (local.set $v1 (f32x4.add (local.get $v1) (f32x4.replace_lane 2 (f32x4.replace_lane 1
+              (f32x4.splat (f32.load offset=16 (local.get $pc)))
+              (if (result f32) (i32.gt_u (local.get $nr) (i32.const 5)) (then (f32.load offset=20 (local.get $pc))) (else (f32.const 0))))
+              (if (result f32) (i32.gt_u (local.get $nr) (i32.const 6)) (then (f32.load offset=24 (local.get $pc))) (else (f32.const 0))))))))))
+    (f32.store (local.get $pc) (f32x4.extract_lane 0 (local.get $v0)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 1)))
+    (f32.store offset=4 (local.get $pc) (f32x4.extract_lane 1 (local.get $v0)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 2)))
+    (f32.store offset=8 (local.get $pc) (f32x4.extract_lane 2 (local.get $v0)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 3)))
+    (f32.store offset=12 (local.get $pc) (f32x4.extract_lane 3 (local.get $v0)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 4)))
+    (f32.store offset=16 (local.get $pc) (f32x4.extract_lane 0 (local.get $v1)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 5)))
+    (f32.store offset=20 (local.get $pc) (f32x4.extract_lane 1 (local.get $v1)))
+    (br_if 0 (i32.le_u (local.get $nr) (i32.const 6)))
+    (f32.store offset=24 (local.get $pc) (f32x4.extract_lane 2 (local.get $v1))))
+
+  ;; One 4 x 8 tile: C[r, 0..nr] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..nr] for r < mr, nr <= 8 (rows past mr
+  ;; are computed from a duplicated row pointer and dropped). $load = 1 adds to what C holds, 0 overwrites it.
   (func $micro
     (param $kc i32) (param $pa0 i32) (param $pa1 i32) (param $pa2 i32) (param $pa3 i32) (param $sa i32)
-    (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $load i32)
+    (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $nr i32) (param $load i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32)
@@ -104,6 +133,19 @@
         (local.set $pa3 (i32.add (local.get $pa3) (local.get $sa)))
         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
         (br $k)))
+    (if (i32.lt_u (local.get $nr) (i32.const 8))
+      (then
+        (call $storeEdge (local.get $pc) (local.get $c00) (local.get $c01) (local.get $nr) (local.get $load))
+        (br_if 1 (i32.le_u (local.get $mr) (i32.const 1)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+        (call $storeEdge (local.get $pc) (local.get $c10) (local.get $c11) (local.get $nr) (local.get $load))
+        (br_if 1 (i32.le_u (local.get $mr) (i32.const 2)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+        (call $storeEdge (local.get $pc) (local.get $c20) (local.get $c21) (local.get $nr) (local.get $load))
+        (br_if 1 (i32.le_u (local.get $mr) (i32.const 3)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+        (call $storeEdge (local.get $pc) (local.get $c30) (local.get $c31) (local.get $nr) (local.get $load))
+        (return)))
     (if (local.get $load)
       (then
         (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
@@ -141,7 +183,7 @@
     (param $m0 i32) (param $m1 i32) (param $N i32) (param $K i32)
     (param $a i32) (param $rsA i32) (param $csA i32) (param $bp i32) (param $c i32) (param $ldc i32) (param $acc i32)
     (local $pc i32) (local $kc i32) (local $ic i32) (local $iend i32) (local $q i32) (local $nq i32)
-    (local $i i32) (local $mr i32) (local $pbq i32) (local $sa i32) (local $rs4 i32) (local $ldc4 i32)
+    (local $i i32) (local $mr i32) (local $nr i32) (local $pbq i32) (local $sa i32) (local $rs4 i32) (local $ldc4 i32)
     (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $load i32)
     (local.set $nq (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))
     (local.set $sa (i32.shl (local.get $csA) (i32.const 2)))
@@ -165,6 +207,8 @@
               (loop $qloop
                 (br_if $qdone (i32.ge_u (local.get $q) (local.get $nq)))
                 ;; panel q, rows pc.. of Bp
+                (local.set $nr (i32.sub (local.get $N) (i32.shl (local.get $q) (i32.const 3))))
+                (if (i32.gt_u (local.get $nr) (i32.const 8)) (then (local.set $nr (i32.const 8))))
                 (local.set $pbq (i32.add (local.get $bp)
                   (i32.shl (i32.add (i32.mul (local.get $q) (local.get $K)) (local.get $pc)) (i32.const 5))))
                 (local.set $i (local.get $ic))
@@ -188,7 +232,7 @@
                       (local.get $sa) (local.get $pbq)
                       (i32.add (local.get $c)
                         (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2)))
-                      (local.get $ldc4) (local.get $mr) (local.get $load))
+                      (local.get $ldc4) (local.get $mr) (local.get $nr) (local.get $load))
                     (local.set $i (i32.add (local.get $i) (i32.const 4)))
                     (br $rloop)))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))

@@ -4,7 +4,7 @@ import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from '../kerne
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmStrided, padN, workspace } from './gemm.js';
+import { gemm, gemmPacked, gemmStrided, NR, padN, workspace } from './gemm.js';
 import { f32 } from './wasm.js';
 
 /*
@@ -26,6 +26,19 @@ const im2colInto = (X: ReadonlyData, xShape: Shape, g: ConvGeometry, dst: Float3
   const [N, C, H, W] = xShape;
   const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
   let d = d0;
+  if (pad === 0) {
+    // every window lies inside the image: straight copies of FW pixels, no bounds to check
+    for (let n = 0; n < N; n++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++) {
+          const at = oy * stride * W + ox * stride;
+          for (let c = 0; c < C; c++) {
+            let s = (n * C + c) * H * W + at;
+            for (let fy = 0; fy < FH; fy++, s += W) for (let fx = 0; fx < FW; fx++) dst[d++] = X[s + fx];
+          }
+        }
+    return;
+  }
   for (let n = 0; n < N; n++)
     for (let oy = 0; oy < outH; oy++) {
       const iy0 = oy * stride - pad;
@@ -107,7 +120,7 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
 };
 
 // out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
-// GEMM writes rows [R, padN(FN)], and one pass turns them into [N, FN, OH, OW] adding the bias.
+// GEMM writes rows [R, FN], and one pass turns them into [N, FN, OH, OW] adding the bias.
 const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
   if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
   const N = x.shape[0];
@@ -115,13 +128,12 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   const Kc = w.size / FN;
   const P = g.outH * g.outW;
   const R = N * P;
-  const Np = padN(FN);
-  const [pcol, pw, pbp, pc] = workspace([R * Kc, FN * Kc, Kc * Np, R * Np]);
+  const [pcol, pw, pbp, pc] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN]);
   let mem = f32();
   im2colInto(x.data, x.shape, g, mem, pcol / 4);
   mem.set(w.data, pw / 4);
   // B[k, f] = W[f, k]: W read transposed in place
-  gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, Np, false);
+  gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, FN, false);
   mem = f32();
   const col = mem.slice(pcol / 4, pcol / 4 + R * Kc);
   const out = new Float32Array(N * FN * P);
@@ -131,8 +143,8 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
     for (let f = 0; f < FN; f++) {
       const bias = B[f];
       const o = (n * FN + f) * P;
-      let s = c0 + n * P * Np + f;
-      for (let p = 0; p < P; p++, s += Np) out[o + p] = mem[s] + bias;
+      let s = c0 + n * P * FN + f;
+      for (let p = 0; p < P; p++, s += FN) out[o + p] = mem[s] + bias;
     }
   return { out: fromData([N, FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
 };
@@ -140,12 +152,50 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
 // dRows [R, FN] = dy in rows (n, oy, ox); db = column sums; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im.
 const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
+  return needDx ? conv2dBackwardWithDx(dy, col, w, xShape, g) : conv2dBackwardFilters(dy, col, w);
+};
+
+// Without dx (a network's first layer), dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy is
+// written once, straight into the packed-B layout the GEMM reads (no dRows matrix, no packing pass over it),
+// and col is read in place as a transposed A.
+const conv2dBackwardFilters = (dy: Tensor, col: Tensor, w: Tensor): Conv2dGrads => {
+  const [N, FN, OH, OW] = dy.shape;
+  const P = OH * OW;
+  const R = N * P;
+  const Kc = w.size / FN;
+  const [pbp, pcol, pdwt] = workspace([R * padN(FN), R * Kc, Kc * FN]);
+  const mem = f32();
+  const D = dy.data;
+  const db = new Float32Array(FN);
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < FN; f++) {
+      // B[r, f] for r = n*P + p lives at panel f/NR, row r, lane f%NR
+      let o = pbp / 4 + (Math.floor(f / NR) * R + n * P) * NR + (f % NR);
+      let i = (n * FN + f) * P;
+      let s = 0;
+      for (let p = 0; p < P; p++, i++, o += NR) {
+        const v = D[i];
+        mem[o] = v;
+        s += v;
+      }
+      db[f] += s;
+    }
+  mem.set(col.data, pcol / 4);
+  gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
+  const m = f32();
+  const dw = new Float32Array(FN * Kc);
+  const t0 = pdwt / 4;
+  for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
+  return { dx: undefined, dw: fromData(w.shape, dw), db: fromData([FN], db) };
+};
+
+const conv2dBackwardWithDx = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry): Conv2dGrads => {
   const [N, FN] = dy.shape;
   const P = g.outH * g.outW;
   const R = N * P;
   const Kc = w.size / FN;
   const Kp = padN(Kc);
-  const [pd, pcol, pw, pbp, pdw, pdcol] = workspace([R * FN, R * Kc, FN * Kc, Math.max(R, FN) * Kp, FN * Kp, needDx ? R * Kp : 0]);
+  const [pd, pcol, pw, pbp, pdw, pdcol] = workspace([R * FN, R * Kc, FN * Kc, Math.max(R, FN) * Kp, FN * Kc, R * Kc]);
   let mem = f32();
   const D = dy.data;
   const db = new Float32Array(FN);
@@ -165,16 +215,56 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
   mem.set(col.data, pcol / 4);
   mem.set(w.data, pw / 4);
   // dW[f, k] = sum_r dRows[r, f] col[r, k]: A = dRows read transposed (rs 1, cs FN)
-  gemmStrided(FN, Kc, R, { ptr: pd, rs: 1, cs: FN }, { ptr: pcol, rs: Kc, cs: 1 }, pbp, pdw, Kp, false);
-  let dx: Tensor | undefined;
-  if (needDx) {
-    gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbp, pdcol, Kp, false);
-    dx = fromData(xShape, col2imFrom(f32(), pdcol / 4, Kp, xShape, g));
-  }
+  gemmStrided(FN, Kc, R, { ptr: pd, rs: 1, cs: FN }, { ptr: pcol, rs: Kc, cs: 1 }, pbp, pdw, Kc, false);
+  gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbp, pdcol, Kc, false);
   mem = f32();
-  const dw = new Float32Array(FN * Kc);
-  for (let f = 0; f < FN; f++) for (let k = 0; k < Kc; k++) dw[f * Kc + k] = mem[pdw / 4 + f * Kp + k];
-  return { dx, dw: fromData(w.shape, dw), db: fromData([FN], db) };
+  const dx = fromData(xShape, col2imFrom(mem, pdcol / 4, Kc, xShape, g));
+  return { dx, dw: fromData(w.shape, mem.slice(pdw / 4, pdw / 4 + FN * Kc)), db: fromData([FN], db) };
+};
+
+const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, g: ConvGeometry, out: Float32Array, argmax: Int32Array): void => {
+  const { filterH: FH, filterW: FW, stride, outH, outW } = g;
+  let o = 0;
+  for (let nc = 0; nc < planes; nc++) {
+    const plane = nc * H * W;
+    for (let oy = 0; oy < outH; oy++) {
+      let base = plane + oy * stride * W;
+      for (let ox = 0; ox < outW; ox++, o++, base += stride) {
+        let best = X[base];
+        let at = base;
+        if (FH === 2 && FW === 2) {
+          let v = X[base + 1];
+          if (v > best) {
+            best = v;
+            at = base + 1;
+          }
+          v = X[base + W];
+          if (v > best) {
+            best = v;
+            at = base + W;
+          }
+          v = X[base + W + 1];
+          if (v > best) {
+            best = v;
+            at = base + W + 1;
+          }
+        } else {
+          for (let fy = 0; fy < FH; fy++) {
+            const r = base + fy * W;
+            for (let fx = 0; fx < FW; fx++) {
+              const v = X[r + fx];
+              if (v > best) {
+                best = v;
+                at = r + fx;
+              }
+            }
+          }
+        }
+        out[o] = best;
+        argmax[o] = at;
+      }
+    }
+  }
 };
 
 const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
@@ -184,6 +274,10 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
   const argmax = new Int32Array(out.length);
+  if (pad === 0) {
+    maxPoolInterior(X, N * C, H, W, g, out, argmax);
+    return { out: fromData([N, C, outH, outW], out), argmax };
+  }
   let o = 0;
   for (let nc = 0; nc < N * C; nc++) {
     const plane = nc * H * W;
@@ -240,6 +334,18 @@ const avgPool2d = (x: Tensor, g: ConvGeometry): Tensor => {
   const area = FH * FW;
   const out = new Float32Array(N * C * outH * outW);
   let o = 0;
+  if (pad === 0) {
+    for (let nc = 0; nc < N * C; nc++)
+      for (let oy = 0; oy < outH; oy++) {
+        let base = nc * H * W + oy * stride * W;
+        for (let ox = 0; ox < outW; ox++, o++, base += stride) {
+          let s = 0;
+          for (let fy = 0; fy < FH; fy++) for (let fx = 0; fx < FW; fx++) s += X[base + fy * W + fx];
+          out[o] = s / area;
+        }
+      }
+    return fromData([N, C, outH, outW], out);
+  }
   for (let nc = 0; nc < N * C; nc++) {
     const plane = nc * H * W;
     for (let oy = 0; oy < outH; oy++) {
@@ -267,6 +373,17 @@ const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor =
   const area = FH * FW;
   const dx = new Float32Array(sizeOf(xShape));
   let o = 0;
+  if (pad === 0) {
+    for (let nc = 0; nc < N * C; nc++)
+      for (let oy = 0; oy < outH; oy++) {
+        let base = nc * H * W + oy * stride * W;
+        for (let ox = 0; ox < outW; ox++, o++, base += stride) {
+          const share = D[o] / area;
+          for (let fy = 0; fy < FH; fy++) for (let fx = 0; fx < FW; fx++) dx[base + fy * W + fx] += share;
+        }
+      }
+    return fromData(xShape, dx);
+  }
   for (let nc = 0; nc < N * C; nc++) {
     const plane = nc * H * W;
     for (let oy = 0; oy < outH; oy++) {
