@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { arange, tensor, zeros, type Tensor } from '@foldnet/core';
-import { encodeSafetensors, loadCheckpoint, packTensors, saveCheckpoint, unpackTensors, type Checkpoint } from '@foldnet/train';
+import { encodeSafetensors, loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type Checkpoint } from '@foldnet/train';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'foldnet-ckpt-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -90,5 +90,37 @@ describe('tensor naming convention', () => {
   it('a layer named opt or state, or a slot with a dot, is refused', () => {
     expect(() => packTensors({ params: { 'opt.W': zeros([1]) }, optimizer: {}, state: {} })).toThrow(/layer names 'opt' and 'state' are reserved/);
     expect(() => packTensors({ params: {}, optimizer: { 'm.x': {} }, state: {} })).toThrow(/slot "m.x" must be non-empty and hold no dot/);
+  });
+});
+
+describe('matchTensors: a checkpoint against the network that should load it', () => {
+  const file = 'ckpt.safetensors';
+  const message = (r: ReturnType<typeof matchTensors>) => (r._tag === 'Left' ? `${r.left.code}: ${r.left.message}` : 'matched');
+
+  it('the same names, shapes and dtypes match, in the network\'s order', () => {
+    const r = matchTensors(params, { 'affine1.W': params['affine1.W'], 'conv1.b': params['conv1.b'], 'conv1.W': params['conv1.W'] }, { file });
+    expect(r._tag === 'Right' && Object.keys(r.right)).toEqual(['conv1.W', 'conv1.b', 'affine1.W']);
+  });
+
+  it('conv1.W [2,1,3,3] in the checkpoint, [4,1,3,3] in the network: names the tensor and both shapes', () => {
+    const expected = { ...params, 'conv1.W': zeros([4, 1, 3, 3]) };
+    expect(message(matchTensors(expected, params, { file }))).toBe(
+      'shape: ckpt.safetensors: parameter conv1.W: the checkpoint has [2,1,3,3], the network expects [4,1,3,3]',
+    );
+  });
+
+  it('a missing parameter lists what the checkpoint holds; an extra one is named', () => {
+    expect(message(matchTensors({ ...params, 'conv2.W': zeros([1]) }, params, { file }))).toBe(
+      'format: ckpt.safetensors: parameter conv2.W is missing (the checkpoint holds conv1.W, conv1.b, affine1.W)',
+    );
+    expect(message(matchTensors({ 'conv1.W': params['conv1.W'] }, params, { file, what: 'state' }))).toBe(
+      'format: ckpt.safetensors: the checkpoint holds state conv1.b, affine1.W that the network does not have',
+    );
+  });
+
+  it('float64 where float32 is expected is a dtype error', () => {
+    expect(message(matchTensors({ w: zeros([2]) }, { w: zeros([2], 'float64') }, { file }))).toBe(
+      'dtype: ckpt.safetensors: parameter w: the checkpoint has float64, the network expects float32',
+    );
   });
 });

@@ -160,6 +160,13 @@ describe('loadMnist from a user directory (plain or .gz, e.g. Fashion-MNIST)', (
     expect(failure(loadMnist({ dir })).message).toMatch(/expected 3-D ubyte images \[N,H,W\], got 2-D ubyte$/);
   });
 
+  it('test images of 2x3 pixels with training images of 3x2 are refused (same pixel count, different size)', () => {
+    const dir = join(root, 'sizes');
+    writeTiny(dir, 5, 3);
+    writeFileSync(join(dir, MNIST_FILES.testImages), encodeIdx('ubyte', [3, 2, 3], new Array(18).fill(0)));
+    expect(failure(loadMnist({ dir, flatten: true })).message).toMatch(/t10k-images-idx3-ubyte: byte 8: images are 2x3, the training images 3x2$/);
+  });
+
   it('trainSize=6 of 5 available is a value error; trainSize=1.5 too', () => {
     const dir = join(root, 'toofew');
     writeTiny(dir, 5, 3);

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { left, type Either } from 'fp-ts/lib/Either.js';
-import { FoldnetError, type Tensor } from '@foldnet/core';
+import { left, right, type Either } from 'fp-ts/lib/Either.js';
+import { FoldnetError, formatShape, sameShape, type DType, type Shape, type Tensor } from '@foldnet/core';
 import { writeFileAtomic } from './atomic.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
 
@@ -138,4 +138,51 @@ export const unpackTensors = (tensors: Readonly<Record<string, Tensor>>): Checkp
   }
   const optimizer = Object.fromEntries([...slots].map(([slot, entries]) => [slot, Object.fromEntries(entries)]));
   return { params: Object.fromEntries(params), optimizer, state: Object.fromEntries(state) };
+};
+
+/** What `matchTensors` compares: a tensor, or just its shape and dtype. */
+export interface TensorSpec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+const listNames = (names: readonly string[]): string =>
+  names.length === 0 ? 'nothing' : names.length <= 6 ? names.join(', ') : `${names.slice(0, 6).join(', ')} and ${names.length - 6} more`;
+
+/**
+ * Checks that a checkpoint's tensors fit what a network expects, name by name in the network's
+ * order, and returns them as a record with exactly the expected names. The first difference is
+ * the error: a missing tensor, a shape ('shape') or dtype ('dtype') mismatch naming both, or a
+ * tensor the network does not have. `what` names the kind in messages ('parameter', 'state').
+ *
+ * @example
+ * matchTensors(network.init(key(0), [1, 28, 28]).params, unpackTensors(ckpt.tensors).params, { file: 'ckpt.safetensors' });
+ * // left: "ckpt.safetensors: parameter conv1.W: the checkpoint has [30,1,5,5], the network expects [16,1,3,3]"
+ */
+export const matchTensors = (
+  expected: Readonly<Record<string, TensorSpec>>,
+  found: Readonly<Record<string, Tensor>>,
+  { file, what = 'parameter' }: { readonly file: string; readonly what?: string },
+): Either<CheckpointError, Record<string, Tensor>> => {
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(found, name);
+  const out: [string, Tensor][] = [];
+  for (const [name, spec] of Object.entries(expected)) {
+    if (!has(name)) {
+      const present = Object.keys(found);
+      return left(new CheckpointError('format', file, undefined, `${what} ${name} is missing (the checkpoint holds ${listNames(present)})`));
+    }
+    const t = found[name];
+    if (!sameShape(t.shape, spec.shape)) {
+      return left(new CheckpointError('shape', file, undefined, `${what} ${name}: the checkpoint has ${formatShape(t.shape)}, the network expects ${formatShape(spec.shape)}`));
+    }
+    if (t.dtype !== spec.dtype) {
+      return left(new CheckpointError('dtype', file, undefined, `${what} ${name}: the checkpoint has ${t.dtype}, the network expects ${spec.dtype}`));
+    }
+    out.push([name, t]);
+  }
+  const extra = Object.keys(found).filter((name) => !Object.prototype.hasOwnProperty.call(expected, name));
+  if (extra.length > 0) {
+    return left(new CheckpointError('format', file, undefined, `the checkpoint holds ${what} ${listNames(extra)} that the network does not have`));
+  }
+  return right(Object.fromEntries(out));
 };

@@ -2,5 +2,5 @@
 export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsContent, DecodeOptions } from './safetensors.js';
 export { writeFileAtomic, isAtomicTempFile } from './atomic.js';
-export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
-export type { Checkpoint, CheckpointParts } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, matchTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
+export type { Checkpoint, CheckpointParts, TensorSpec } from './checkpoint.js';

@@ -95,7 +95,7 @@ const loadSplit = (
   labelsPath: string,
   size: number | undefined,
   options: Required<Pick<MnistOptions, 'normalize' | 'flatten' | 'oneHot' | 'classes'>>,
-): Either<FoldnetError, MnistSplit<Int32Array | Tensor>> => {
+): Either<FoldnetError, { split: MnistSplit<Int32Array | Tensor>; pixels: string }> => {
   // Labels are small (60 KB): read them all so the counts can be compared before images are read.
   const labels = readIdxFile(labelsPath);
   if (labels._tag === 'Left') return labels;
@@ -143,10 +143,11 @@ const loadSplit = (
   if (options.normalize) for (let i = 0; i < pixels.length; i++) pixels[i] = bytes[i] / 255;
   else pixels.set(bytes);
   const imagesTensor = fromData(options.flatten ? [n, h * w] : [n, 1, h, w], pixels);
-  if (!options.oneHot) return right({ images: imagesTensor, labels: index });
+  const hw = `${h}x${w}`;
+  if (!options.oneHot) return right({ split: { images: imagesTensor, labels: index }, pixels: hw });
   const hot = new Float32Array(n * classes);
   for (let i = 0; i < n; i++) hot[i * classes + index[i]] = 1;
-  return right({ images: imagesTensor, labels: fromData([n, classes], hot) });
+  return right({ split: { images: imagesTensor, labels: fromData([n, classes], hot) }, pixels: hw });
 };
 
 /**
@@ -186,5 +187,9 @@ export function loadMnist(options: MnistOptions = {}): Either<FoldnetError, Mnis
   if (train._tag === 'Left') return train;
   const test = loadSplit(f.testImages, f.testLabels, testSize.right, conv);
   if (test._tag === 'Left') return test;
-  return right({ train: train.right, test: test.right });
+  // One network sees both splits: their images must have the same size.
+  if (train.right.pixels !== test.right.pixels) {
+    return left(new DataError('format', f.testImages, 8, `images are ${test.right.pixels}, the training images ${train.right.pixels}`));
+  }
+  return right({ train: train.right.split, test: test.right.split });
 }
