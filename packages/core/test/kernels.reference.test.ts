@@ -241,6 +241,19 @@ describe('reference maxPool2d', () => {
     expect(toArray(dx)).toEqual([5]);
   });
 
+  it('maxPool2d x=[1,1,2,3] window 2x3: a NaN anywhere in the window wins, the first NaN is the argmax', () => {
+    const g = convGeometry('maxPool2d', { inH: 2, inW: 3, filterH: 2, filterW: 3 });
+    for (const [values, expectedAt] of [
+      [[1, NaN, 3, 4, NaN, 0], 1],
+      [[NaN, 1, 2, 3, 4, 5], 0],
+      [[1, 2, 3, 4, 5, NaN], 5],
+    ] as const) {
+      const { out, argmax } = ref.maxPool2d(tensor(values, [1, 1, 2, 3], 'float64'), g);
+      expect(out.data[0]).toBeNaN();
+      expect(argmax[0]).toBe(expectedAt);
+    }
+  });
+
   it('maxPool2dBackward routes each dy to its argmax and sums overlaps: dx[i] = sum of dy[o] over o with argmax[o] = i', () => {
     fc.assert(
       fc.property(

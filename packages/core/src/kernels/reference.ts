@@ -115,7 +115,8 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
   return { dx, dw: fromData(w.shape, dwMat.data), db: fromData([FN], db) };
 };
 
-// Visits every window of a pooling geometry: calls visit(outIndex, inputIndexOrMinus1ForPadding...).
+// x: [N, C, H, W] -> [N, C, OH, OW] and, per output, the flat input index of its maximum (-1 for a
+// window entirely in padding, whose output is -Infinity).
 const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   const [N, C, H, W] = x.shape;
   const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
@@ -133,9 +134,11 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
             const ix = ox * stride - pad + fx;
             if (ix < 0 || ix >= W) continue;
             const i = (nc * H + iy) * W + ix;
-            // strict '>' keeps the first maximum, as numpy's argmax does
-            if (x.data[i] > best || argmax[o] < 0) {
-              best = x.data[i];
+            const v = x.data[i];
+            // strict '>' keeps the first maximum, and the first NaN wins, as numpy's max/argmax
+            // (the lesson's pooling) do: a diverged activation is never hidden by its neighbours
+            if (argmax[o] < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+              best = v;
               argmax[o] = i;
             }
           }
