@@ -30,3 +30,7 @@ export {
 } from './presets.js';
 export { defineLayer, renameLayer } from './layer.js';
 export { checkGradients, formatGradCheckReport, type GradCheckOptions, type GradCheckEntry, type GradCheckReport } from './gradcheck.js';
+export { predict, type PredictOptions, type Trace, type Activation } from './predict.js';
+export { summary, summaryRows, type SummaryRow } from './summary.js';
+export { validateParams, type ParamError } from './validate.js';
+export { decodeModelSpec, encodeModelSpec, layerTypes, codecs, type SpecError } from './spec.js';

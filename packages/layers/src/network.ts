@@ -86,8 +86,8 @@ const inferShapes = (inputShape: Shape, layers: readonly Layer[]): Either<ShapeE
   return right(shapes);
 };
 
-// The entries of a record under `prefix.`, with the prefix removed.
-const scope = (record: Readonly<Record<string, Tensor>>, prefix: string): Record<string, Tensor> => {
+/** The entries of a record under `prefix.`, with the prefix removed: scope({ "conv1.W": w }, "conv1") = { W: w }. */
+export const scope = (record: Readonly<Record<string, Tensor>>, prefix: string): Record<string, Tensor> => {
   const out: Record<string, Tensor> = {};
   const p = `${prefix}.`;
   for (const [k, v] of Object.entries(record)) if (k.startsWith(p)) out[k.slice(p.length)] = v;

@@ -1,0 +1,217 @@
+import { FoldnetError } from '@foldnet/core';
+import { isLeft, left, right, type Either } from 'fp-ts/Either';
+import * as t from 'io-ts';
+import { affine } from './affine.js';
+import { relu, sigmoid, tanh } from './activations.js';
+import { batchNorm } from './batchnorm.js';
+import { conv2d } from './conv.js';
+import { dropout } from './dropout.js';
+import { flatten } from './flatten.js';
+import type { WeightInit } from './init.js';
+import { network, sequential } from './network.js';
+import { avgPool2d, maxPool2d } from './pool.js';
+import type { Layer, ModelSpecJson, Network, ShapeError } from './types.js';
+
+/*
+ * JSON model specs: `{ input: [1, 28, 28], layers: [{ type: 'conv2d', filters: 30, size: 5 }, ...] }`.
+ * Field values are decoded with io-ts codecs; every error carries the path of the offending value
+ * (`layers[3].filters: expected a positive integer, got -2`).
+ */
+
+/** Why a model spec was refused; `path` points at the value (`layers[3].filters`). */
+export interface SpecError {
+  readonly _tag: 'SpecError';
+  readonly path: string;
+  readonly message: string;
+  /** Present when the layers decoded but do not compose (a 5x5 conv on a 3x3 input). */
+  readonly shapeError?: ShapeError;
+}
+
+// A refinement codec whose failure message reads "expected <what>".
+const refined = <A>(what: string, is: (u: unknown) => u is A): t.Type<A, A, unknown> =>
+  new t.Type<A, A, unknown>(what, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c, `expected ${what}`)), t.identity);
+
+const isNumber = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u);
+
+/** io-ts codecs of the hyper-parameter types. */
+export const codecs = {
+  positiveInt: refined('a positive integer', (u): u is number => isNumber(u) && Number.isInteger(u) && u >= 1),
+  nonNegativeInt: refined('a non-negative integer', (u): u is number => isNumber(u) && Number.isInteger(u) && u >= 0),
+  rate: refined('a number in [0, 1)', (u): u is number => isNumber(u) && u >= 0 && u < 1),
+  unitInterval: refined('a number in [0, 1]', (u): u is number => isNumber(u) && u >= 0 && u <= 1),
+  positive: refined('a positive number', (u): u is number => isNumber(u) && u > 0),
+  weightInit: refined<WeightInit>(
+    "a non-negative number (a std) or one of 'he', 'xavier', 'glorot'",
+    (u): u is WeightInit => (isNumber(u) && u >= 0) || u === 'he' || u === 'xavier' || u === 'glorot',
+  ),
+  layerName: refined("a non-empty name without '.'", (u): u is string => typeof u === 'string' && u.length > 0 && !u.includes('.')),
+  shape: t.array(refined('a positive integer', (u): u is number => isNumber(u) && Number.isInteger(u) && u >= 1)),
+} as const;
+
+const show = (u: unknown): string => {
+  if (u === undefined) return 'nothing';
+  const s = JSON.stringify(u);
+  return s === undefined ? String(u) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+const specError = (path: string, message: string, shapeError?: ShapeError): SpecError => ({
+  _tag: 'SpecError',
+  path,
+  message: `${path || 'spec'}: ${message}`,
+  ...(shapeError ? { shapeError } : {}),
+});
+
+// Decodes `value` found at `path`; io-ts's context below the root extends the path (`input[2]`).
+const decodeAt = <A>(codec: t.Decoder<unknown, A>, value: unknown, path: string): Either<SpecError, A> => {
+  const r = codec.decode(value);
+  if (!isLeft(r)) return right(r.right);
+  const e = r.left[0];
+  const sub = e.context
+    .slice(1)
+    .map((c) => (/^\d+$/.test(c.key) ? `[${c.key}]` : `.${c.key}`))
+    .join('');
+  return left(specError(path + sub, `${e.message ?? `expected ${e.context[e.context.length - 1]?.type.name ?? codec.name}`}, got ${show(e.value)}`));
+};
+
+type Fields = Readonly<Record<string, unknown>>;
+interface LayerSchema {
+  readonly required: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
+  readonly optional: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
+  readonly build: (f: Fields, path: string) => Either<SpecError, Layer>;
+}
+
+const num = (f: Fields, k: string): number | undefined => {
+  const v = f[k];
+  return typeof v === 'number' ? v : undefined;
+};
+const str = (f: Fields, k: string): string | undefined => {
+  const v = f[k];
+  return typeof v === 'string' ? v : undefined;
+};
+const init = (f: Fields): WeightInit | undefined => {
+  const v = f.weightInit;
+  return typeof v === 'number' || v === 'he' || v === 'xavier' || v === 'glorot' ? v : undefined;
+};
+const req = (f: Fields, k: string): number => num(f, k) ?? 0; // only read after decoding succeeded
+
+const named = { name: codecs.layerName };
+const simple = (make: (o: { name?: string }) => Layer): LayerSchema => ({ required: {}, optional: named, build: (f) => right(make({ name: str(f, 'name') })) });
+const poolSchema = (make: typeof maxPool2d): LayerSchema => ({
+  required: { size: codecs.positiveInt },
+  optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, ...named },
+  build: (f) => right(make({ size: req(f, 'size'), stride: num(f, 'stride'), pad: num(f, 'pad'), name: str(f, 'name') })),
+});
+
+const SCHEMAS: Readonly<Record<string, LayerSchema>> = {
+  conv2d: {
+    required: { filters: codecs.positiveInt, size: codecs.positiveInt },
+    optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, weightInit: codecs.weightInit, ...named },
+    build: (f) =>
+      right(conv2d({ filters: req(f, 'filters'), size: req(f, 'size'), stride: num(f, 'stride'), pad: num(f, 'pad'), weightInit: init(f), name: str(f, 'name') })),
+  },
+  maxPool2d: poolSchema(maxPool2d),
+  avgPool2d: poolSchema(avgPool2d),
+  affine: {
+    required: { units: codecs.positiveInt },
+    optional: { weightInit: codecs.weightInit, ...named },
+    build: (f) => right(affine({ units: req(f, 'units'), weightInit: init(f), name: str(f, 'name') })),
+  },
+  relu: simple(relu),
+  sigmoid: simple(sigmoid),
+  tanh: simple(tanh),
+  flatten: simple(flatten),
+  dropout: { required: {}, optional: { rate: codecs.rate, ...named }, build: (f) => right(dropout({ rate: num(f, 'rate'), name: str(f, 'name') })) },
+  batchNorm: {
+    required: {},
+    optional: { momentum: codecs.unitInterval, eps: codecs.positive, ...named },
+    build: (f) => right(batchNorm({ momentum: num(f, 'momentum'), eps: num(f, 'eps'), name: str(f, 'name') })),
+  },
+  sequential: {
+    required: { layers: t.UnknownArray },
+    optional: named,
+    build: (f, path) => {
+      const inner = decodeLayers(Array.isArray(f.layers) ? f.layers : [], `${path}.layers`);
+      if (isLeft(inner)) return inner;
+      const s = sequential(...inner.right);
+      const name = str(f, 'name');
+      return right(name ? { ...s, name, spec: { ...s.spec, name } } : s);
+    },
+  },
+};
+
+/** The layer types a model spec may use. */
+export const layerTypes = (): string[] => Object.keys(SCHEMAS);
+
+const decodeLayer = (u: unknown, path: string): Either<SpecError, Layer> => {
+  const obj = decodeAt(t.UnknownRecord, u, path);
+  if (isLeft(obj)) return left(specError(path, `expected a layer object { type, ... }, got ${show(u)}`));
+  const f = obj.right;
+  const schema = typeof f.type === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, f.type) ? SCHEMAS[f.type] : undefined;
+  if (!schema) return left(specError(`${path}.type`, `expected one of ${layerTypes().join(', ')}, got ${show(f.type)}`));
+  for (const [k, codec] of Object.entries(schema.required)) {
+    if (!(k in f)) return left(specError(`${path}.${k}`, `required by ${String(f.type)}, got nothing`));
+    const r = decodeAt(codec, f[k], `${path}.${k}`);
+    if (isLeft(r)) return r;
+  }
+  for (const [k, codec] of Object.entries(schema.optional)) {
+    if (f[k] === undefined) continue;
+    const r = decodeAt(codec, f[k], `${path}.${k}`);
+    if (isLeft(r)) return r;
+  }
+  const known = new Set(['type', ...Object.keys(schema.required), ...Object.keys(schema.optional)]);
+  const unknownKey = Object.keys(f).find((k) => !known.has(k));
+  if (unknownKey !== undefined) {
+    return left(specError(`${path}.${unknownKey}`, `unknown field; ${String(f.type)} takes ${[...known].filter((k) => k !== 'type').join(', ') || 'no fields but name'}`));
+  }
+  try {
+    return schema.build(f, path);
+  } catch (e) {
+    if (e instanceof FoldnetError) return left(specError(path, e.message));
+    throw e;
+  }
+};
+
+const decodeLayers = (us: readonly unknown[], path: string): Either<SpecError, Layer[]> => {
+  const out: Layer[] = [];
+  for (const [i, u] of us.entries()) {
+    const l = decodeLayer(u, `${path}[${i}]`);
+    if (isLeft(l)) return l;
+    out.push(l.right);
+  }
+  return right(out);
+};
+
+/**
+ * Decodes a JSON model spec into a checked network. Errors name the path and the value.
+ *
+ * @example
+ * decodeModelSpec({ input: [1, 28, 28], layers: [{ type: 'conv2d', filters: 30, size: 5 }, { type: 'relu' },
+ *   { type: 'maxPool2d', size: 2 }, { type: 'affine', units: 10 }] });          // right(network)
+ * decodeModelSpec({ input: [1, 28, 28], layers: [{ type: 'conv2d', filters: -2, size: 5 }] });
+ * // left: "layers[0].filters: expected a positive integer, got -2"
+ */
+export const decodeModelSpec = (json: unknown): Either<SpecError, Network> => {
+  const root = decodeAt(t.UnknownRecord, json, '');
+  if (isLeft(root)) return left(specError('', `expected an object { input, layers }, got ${show(json)}`));
+  const input = decodeAt(codecs.shape, root.right.input, 'input');
+  if (isLeft(input)) return input;
+  const layersJson = decodeAt(t.UnknownArray, root.right.layers, 'layers');
+  if (isLeft(layersJson)) return left(specError('layers', `expected an array of layer objects, got ${show(root.right.layers)}`));
+  const layers = decodeLayers(layersJson.right, 'layers');
+  if (isLeft(layers)) return layers;
+  const net = network(input.right, layers.right);
+  if (isLeft(net)) return left(specError(`layers[${net.left.layerIndex}]`, net.left.message, net.left));
+  return net;
+};
+
+/**
+ * A network's JSON model spec (layer names included, so decoding it gives the same param names).
+ *
+ * @example decodeModelSpec(JSON.parse(JSON.stringify(encodeModelSpec(net)))) // the same network
+ */
+export const encodeModelSpec = (net: Network): ModelSpecJson => {
+  const parsed: unknown = JSON.parse(JSON.stringify(net.spec));
+  const checked = decodeModelSpec(parsed);
+  if (isLeft(checked)) throw new FoldnetError('format', `encodeModelSpec: the network's spec does not decode (${checked.left.message}); is a layer not expressible as JSON?`);
+  return checked.right.spec;
+};
