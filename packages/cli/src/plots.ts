@@ -74,10 +74,10 @@ export const accuracyChartSpec = (rows: readonly MetricsRow[]): TopLevelSpec => 
  * lossChartSpec([{ step: 10, loss: 2, train_acc: 0.39, test_acc: 0.4 }], [{ step: 1, loss: 2.3 }]);
  */
 export const lossChartSpec = (rows: readonly MetricsRow[], stepLosses: readonly StepLoss[] = []): TopLevelSpec => {
-  const series = ['batch loss', 'training loss (mean)', 'test loss'];
+  const series = ['batch loss', 'train loss (mean)', 'test loss'];
   const values = [
     ...stepLosses.filter((s) => finite(s.loss)).map((s) => ({ step: s.step, series: 'batch loss', loss: s.loss })),
-    ...rows.filter((r) => finite(r.loss)).map((r) => ({ step: r.step, series: 'training loss (mean)', loss: r.loss })),
+    ...rows.filter((r) => finite(r.loss)).map((r) => ({ step: r.step, series: 'train loss (mean)', loss: r.loss })),
     ...rows.flatMap((r) => (r.test_loss !== undefined && finite(r.test_loss) ? [{ step: r.step, series: 'test loss', loss: r.test_loss }] : [])),
   ];
   return {
@@ -93,7 +93,7 @@ export const lossChartSpec = (rows: readonly MetricsRow[], stepLosses: readonly 
         type: 'nominal',
         title: null,
         scale: { domain: series, range: ['#c7c7c7', '#1f77b4', '#ff7f0e'] },
-        legend: { orient: 'top-right', fillColor: 'white', padding: 6 },
+        legend: { orient: 'top-right', fillColor: 'white', padding: 6, labelLimit: 240 },
       },
       strokeWidth: { condition: { test: "datum.series === 'batch loss'", value: 1 }, value: 2 },
     },

@@ -65,7 +65,7 @@ export const plainProgress = (options: ProgressOptions): Progress => {
   const intervalMs = (options.intervalSeconds ?? 5) * 1000;
   const tenth = Math.max(1, Math.ceil(options.total / 10));
   let lastLineAt = started;
-  let lastLineStep = 0;
+  let lastLineStep = options.startStep;
   return {
     step(step, loss) {
       const t = now();

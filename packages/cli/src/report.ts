@@ -65,7 +65,7 @@ h2 { font-size: 1.2em; margin-top: 32px; border-bottom: 1px solid #ddd; padding-
 .charts img { width: 520px; max-width: 100%; border: 1px solid #eee; }
 table.confusion { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }
 table.confusion th, table.confusion td { width: 44px; height: 30px; text-align: center; border: 1px solid #e4e4e4; }
-table.confusion th { background: #f6f6f6; font-weight: 600; }
+table.confusion th { background: #f6f6f6; font-weight: 600; white-space: nowrap; padding: 0 6px; }
 table.confusion td.diag { font-weight: 700; }
 .caption { color: #666; font-size: 0.88em; margin: 6px 0 0; }
 .filters { display: flex; flex-wrap: wrap; gap: 6px; }

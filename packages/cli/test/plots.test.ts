@@ -36,7 +36,7 @@ describe('charts (vega-lite -> SVG -> PNG with resvg)', () => {
   it('loss chart with per-step batch losses and test loss: three series, PNG of the chart size', async () => {
     const spec = lossChartSpec(rows, stepLosses);
     const { svg, png } = await renderChart(spec);
-    for (const series of ['batch loss', 'training loss (mean)', 'test loss']) expect(svg).toContain(series);
+    for (const series of ['batch loss', 'train loss (mean)', 'test loss']) expect(svg).toContain(series);
     const img = decode(png);
     expect([img.width, img.height]).toEqual([chartWidth * pngScale, chartHeight * pngScale]);
   });

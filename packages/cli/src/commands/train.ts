@@ -1,7 +1,300 @@
-import { UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
+import type { Network } from '@foldnet/layers';
+import {
+  batchesOf,
+  evaluate,
+  initTrainState,
+  loadMnist,
+  optimizerFromName,
+  sampleWithReplacement,
+  scan,
+  shuffledEpochs,
+  trainStep,
+  type AnyOptimizer,
+  type TrainState,
+} from '@foldnet/train';
+import * as fs from 'node:fs';
+import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
+import {
+  backendNames,
+  decodeTrainConfigFile,
+  onNanChoices,
+  optimizerNames,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigFile,
+  type TrainFlags,
+} from '../config.js';
+import { CheckFailed, UsageError } from '../errors.js';
+import { optNumber, optOneOf, optString } from '../flags.js';
+import { readUserJson, type Io } from '../io.js';
+import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
+import { loadModel, modelShortName, summarize } from '../models.js';
+import { accuracyChartSpec, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
+import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
+import { createProgress } from '../progress.js';
+import { renderReport } from '../report.js';
+import { createRunFolder, writeRunFile } from '../runfolder.js';
 
-/** `foldnet train`: not wired to the libraries yet. */
-export const trainCommand = async (_opts: Readonly<Record<string, unknown>>, _io: Io): Promise<void> => {
-  throw new UsageError('train: not available yet');
+/** The config values given as flags on the command line (undefined = not given). */
+export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlags => ({
+  model: optString(opts, 'model'),
+  iters: optNumber(opts, 'iters'),
+  epochs: optNumber(opts, 'epochs'),
+  batchSize: optNumber(opts, 'batchSize'),
+  optimizer: optOneOf(opts, 'optimizer', optimizerNames),
+  lr: optNumber(opts, 'lr'),
+  weightDecay: optNumber(opts, 'weightDecay'),
+  trainSize: optNumber(opts, 'trainSize'),
+  testSize: optNumber(opts, 'testSize'),
+  evalEvery: optNumber(opts, 'evalEvery'),
+  seed: optNumber(opts, 'seed'),
+  data: optString(opts, 'data'),
+  out: optString(opts, 'out'),
+  resume: optString(opts, 'resume'),
+  threads: optNumber(opts, 'threads'),
+  backend: optOneOf(opts, 'backend', backendNames),
+  checkpointEvery: optNumber(opts, 'checkpointEvery'),
+  onNan: optOneOf(opts, 'onNan', onNanChoices),
+});
+
+/** A config file's path fields made absolute against the file's folder, so it can be merged with others. */
+const absolutePaths = (file: TrainConfigFile, dir: string): TrainConfigFile => {
+  const abs = (p: string | null | undefined): string | null | undefined => (typeof p === 'string' ? path.resolve(dir, p) : p);
+  const model = file.model === undefined || ['simple', 'double', 'deep'].includes(file.model) ? file.model : path.resolve(dir, file.model);
+  return { ...file, model, data: abs(file.data), out: abs(file.out), resume: abs(file.resume) };
 };
+
+/**
+ * The config a checkpoint was trained with, as a config file layer (its run folder and resume
+ * path dropped; its own way of counting steps kept).
+ */
+const checkpointConfigLayer = (ckpt: TrainCheckpoint): TrainConfigFile => {
+  const saved = ckpt.config;
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return {};
+  const entries = Object.entries(saved).filter(([k, v]) => k !== 'out' && k !== 'resume' && !(k === 'epochs' && v === null));
+  const hasEpochs = entries.some(([k]) => k === 'epochs');
+  const cleaned = Object.fromEntries(entries.filter(([k]) => !(hasEpochs && k === 'iters')));
+  const decoded = decodeTrainConfigFile(cleaned);
+  if (isLeft(decoded)) throw new UsageError(`${ckpt.file}: its saved config: ${decoded.left}`);
+  return decoded.right;
+};
+
+/** Layers `top` over `base`; a top layer that counts steps one way drops the base's other way. */
+const overlay = (base: TrainConfigFile, top: TrainConfigFile): TrainConfigFile => {
+  const countsSteps = top.iters !== undefined || top.epochs !== undefined;
+  const { iters, epochs, ...rest } = base;
+  return { ...rest, ...(countsSteps ? {} : { ...(iters !== undefined ? { iters } : {}), ...(epochs !== undefined ? { epochs } : {}) }), ...top };
+};
+
+/**
+ * Resolves the training config: defaults < the resumed checkpoint's config < --config file < flags.
+ * Returns the checkpoint too when resuming.
+ */
+export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io): { readonly config: TrainConfig; readonly checkpoint: TrainCheckpoint | undefined } => {
+  const flags = trainFlagsOf(opts);
+  const configPath = optString(opts, 'config');
+  let file: TrainConfigFile = {};
+  if (configPath !== undefined) {
+    const decoded = decodeTrainConfigFile(readUserJson(io.cwd, configPath, '--config'));
+    if (isLeft(decoded)) throw new UsageError(`${configPath}: ${decoded.left}`);
+    file = absolutePaths(decoded.right, path.dirname(path.resolve(io.cwd, configPath)));
+  }
+  const resume = flags.resume !== undefined ? path.resolve(io.cwd, flags.resume) : (file.resume ?? undefined);
+  const checkpoint = resume === undefined ? undefined : readTrainCheckpoint(path.relative(io.cwd, resume) || resume, io.cwd);
+  const layered = checkpoint === undefined ? file : overlay(checkpointConfigLayer(checkpoint), file);
+  return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint };
+};
+
+/** The data a run trains and evaluates on. */
+interface RunData {
+  readonly train: { readonly x: Tensor; readonly targets: Int32Array };
+  readonly test: { readonly x: Tensor; readonly targets: Int32Array };
+}
+
+const loadData = (config: TrainConfig): RunData => {
+  const r = loadMnist({ ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
+  if (isLeft(r)) throw r.left;
+  return { train: { x: r.right.train.images, targets: r.right.train.labels }, test: { x: r.right.test.images, targets: r.right.test.labels } };
+};
+
+const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
+  const r = optimizerFromName(config.optimizer.type, { lr: config.optimizer.lr, weightDecay: config.weightDecay });
+  if (isLeft(r)) throw new UsageError(`optimizer: ${r.left.message}`);
+  return r.right;
+};
+
+const mean = (xs: readonly number[]): number => {
+  const finite = xs.filter((x) => Number.isFinite(x));
+  return finite.length === 0 ? Number.NaN : finite.reduce((a, b) => a + b, 0) / finite.length;
+};
+
+/**
+ * `foldnet train`: resolves the config, trains with progress output and an evaluation line every
+ * `evalEvery` steps, and writes the run folder (config.json, metrics.jsonl/csv, the checkpoint,
+ * the charts and report.html), then prints what it wrote.
+ */
+export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
+  const { config, checkpoint } = loadTrainConfig(opts, io);
+  const { network, name } = loadModel(config.model, io.cwd);
+  setBackend(config.backend);
+  if (config.threads !== null) setThreads(config.threads);
+  const data = loadData(config);
+
+  let optimizer: AnyOptimizer;
+  let state0: TrainState<unknown>;
+  const [modelKey, dataKey] = split(key(config.seed));
+  if (checkpoint === undefined) {
+    optimizer = buildOptimizer(config);
+    state0 = initTrainState(network, optimizer, modelKey);
+  } else {
+    ({ optimizer, state: state0 } = restoreTrainState(checkpoint, network));
+    if (optimizer.name !== config.optimizer.type) optimizer = buildOptimizer(config);
+    if (state0.step >= config.iters) {
+      throw new UsageError(`--resume: the checkpoint is at step ${state0.step} and the run ends at step ${config.iters}: give --iters greater than ${state0.step} to continue`);
+    }
+  }
+
+  const dir = createRunFolder(io.cwd, config.out, modelShortName(config.model), new Date());
+  const written: string[] = [writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`)];
+
+  // Earlier evaluations of the run being resumed, so the curves go on from where it stopped.
+  const priorRows: MetricsRow[] =
+    checkpoint === undefined ? [] : readPriorRows(path.resolve(io.cwd, checkpoint.file), state0.step);
+
+  const indexStream =
+    config.epochs === null
+      ? sampleWithReplacement({ key: dataKey, n: config.trainSize, batchSize: config.batchSize, steps: config.iters })
+      : shuffledEpochs({ key: dataKey, n: config.trainSize, batchSize: config.batchSize, epochs: config.epochs });
+  const batches = batchesOf(data.train, indexStream).from(state0.step);
+
+  const started = Date.now();
+  const elapsed = (): number => (Date.now() - started) / 1000;
+  const evaluateAt = (s: TrainState<unknown>, lossSinceLast: number): MetricsRow => {
+    const tr = evaluate(network, s.params, s.layerState, data.train);
+    const te = evaluate(network, s.params, s.layerState, data.test);
+    return { step: s.step, loss: lossSinceLast, train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(elapsed() * 1000) / 1000 };
+  };
+
+  io.out(
+    `training ${name} (${summarize(network).totalParams.toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
+      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}, ${config.backend} kernels, ${getThreads()} thread(s)` +
+      `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
+  );
+  const progress = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
+  const rows: MetricsRow[] = [...priorRows];
+  const stepLosses: StepLoss[] = [];
+  let sinceEval: number[] = [];
+  let last = state0;
+  let faults = 0;
+  let stoppedBy: string | undefined;
+  try {
+    for (const s of scan(trainStep(network, optimizer), state0, batches, { onFault: config.onNan === 'stop' ? 'stop' : 'skip' })) {
+      last = s;
+      stepLosses.push({ step: s.step, loss: s.loss });
+      sinceEval.push(s.loss);
+      progress.step(s.step, s.loss);
+      if (s.fault !== undefined) {
+        faults++;
+        if (config.onNan === 'stop') {
+          stoppedBy = s.fault.message;
+          break;
+        }
+        if (faults <= 5) progress.log(`warning: ${s.fault.message}; step skipped${faults === 5 ? ' (further warnings not shown)' : ''}`);
+      }
+      const due = (config.evalEvery > 0 && s.step % config.evalEvery === 0) || s.step === config.iters;
+      if (due) {
+        const row = evaluateAt(s, mean(sinceEval));
+        rows.push(row);
+        sinceEval = [];
+        progress.log(evaluationLine(row));
+      }
+      if (config.checkpointEvery > 0 && s.step % config.checkpointEvery === 0 && s.step !== config.iters) {
+        writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), network, optimizer, s, config);
+      }
+      // Let the terminal bar repaint (cli-progress draws on timers).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    progress.stop();
+  }
+  const lastRow = rows[rows.length - 1];
+  if (lastRow === undefined || lastRow.step !== last.step) {
+    const row = evaluateAt(last, mean(sinceEval));
+    rows.push(row);
+    io.out(`${evaluationLine(row)}\n`);
+  }
+
+  written.push(writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows)));
+  written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
+  writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), network, optimizer, last, config);
+  written.push(path.join(dir, 'checkpoint.safetensors'));
+  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses, data, seconds: elapsed(), faults })));
+
+  io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
+  if (stoppedBy !== undefined) throw new CheckFailed(`training stopped: ${stoppedBy} (--on-nan continue skips such steps)`);
+};
+
+const readPriorRows = (checkpointFile: string, upTo: number): MetricsRow[] => {
+  const metrics = path.join(path.dirname(checkpointFile), 'metrics.jsonl');
+  try {
+    return parseJsonLines(fs.readFileSync(metrics, 'utf8')).filter((r) => r.step <= upTo);
+  } catch {
+    return [];
+  }
+};
+
+interface ReportInputs {
+  readonly config: TrainConfig;
+  readonly name: string;
+  readonly network: Network;
+  readonly last: TrainState<unknown>;
+  readonly rows: readonly MetricsRow[];
+  readonly stepLosses: readonly StepLoss[];
+  readonly data: RunData;
+  readonly seconds: number;
+  readonly faults: number;
+}
+
+/** The charts (SVG and PNG) and report.html of a finished run. Returns the paths written. */
+const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<string[]> => {
+  const accuracy = await renderChart(accuracyChartSpec(r.rows));
+  const loss = await renderChart(lossChartSpec(r.rows, r.stepLosses));
+  const written = [
+    writeRunFile(dir, 'accuracy.svg', accuracy.svg),
+    writeRunFile(dir, 'accuracy.png', accuracy.png),
+    writeRunFile(dir, 'loss.svg', loss.svg),
+    writeRunFile(dir, 'loss.png', loss.png),
+  ];
+  const predictions = predictAll(r.network, r.last.params, r.last.layerState, r.data.test.x);
+  const wrong = misclassifiedOf(predictions, r.data.test.x, r.data.test.targets, 48);
+  const final = evaluate(r.network, r.last.params, r.last.layerState, r.data.test);
+  const c = r.config;
+  const html = renderReport({
+    title: `${r.name}, seed ${c.seed}`,
+    facts: [
+      ['model', `${r.name} (${summarize(r.network).totalParams.toLocaleString('en-US')} params)`],
+      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
+      ['steps', `${r.last.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
+      ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
+      ['seed', String(c.seed)],
+      ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
+      ['wall time', `${r.seconds.toFixed(1)} s`],
+      ['test loss', final.loss.toFixed(4)],
+      ...(r.faults > 0 ? ([['non-finite steps', String(r.faults)]] as const) : []),
+    ],
+    rows: r.rows,
+    accuracySvg: accuracy.svg,
+    lossSvg: loss.svg,
+    confusion: final.confusion,
+    filters: firstConvFilters(r.network, r.last.params),
+    misclassified: wrong.shown,
+    misclassifiedTotal: wrong.total,
+    testCount: final.count,
+  });
+  written.push(writeRunFile(dir, 'report.html', html));
+  return written;
+};
+

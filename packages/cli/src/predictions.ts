@@ -1,0 +1,72 @@
+import { sliceRows, type Tensor } from '@foldnet/core';
+import { softmax, type LayerState, type Network, type Params } from '@foldnet/layers';
+import type { FilterBank, Misclassified } from './report.js';
+
+/**
+ * Class probabilities of every image: the network's logits in eval mode, batch by batch, through
+ * softmax. x: [N, ...inputShape] -> { probs: [N*K] row-major, classes: K }.
+ *
+ * @example
+ * const { probs, classes } = predictAll(net, params, state, test.images); // classes 10
+ */
+export const predictAll = (
+  network: Network,
+  params: Params,
+  layerState: LayerState,
+  x: Tensor,
+  batchSize = 100,
+): { readonly probs: Float64Array; readonly classes: number } => {
+  const n = x.shape[0] ?? 0;
+  const classes = network.outputShape[network.outputShape.length - 1] ?? 0;
+  const probs = new Float64Array(n * classes);
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const y = softmax(network.forward(params, layerState, sliceRows(x, start, end), { mode: 'eval' }).y);
+    for (let i = 0; i < y.size; i++) probs[start * classes + i] = y.data[i] ?? 0;
+  }
+  return { probs, classes };
+};
+
+/** The index of the largest of `classes` values from `offset` (the first on ties, as argmax). */
+export const argmaxAt = (values: ArrayLike<number>, offset: number, classes: number): number => {
+  let best = 0;
+  for (let k = 1; k < classes; k++) if ((values[offset + k] ?? -Infinity) > (values[offset + best] ?? -Infinity)) best = k;
+  return best;
+};
+
+/**
+ * The misclassified images (the first `limit`, in test-set order) and how many there were.
+ * Images are drawn from the first channel of x: [N, C, H, W].
+ */
+export const misclassifiedOf = (
+  predictions: { readonly probs: Float64Array; readonly classes: number },
+  x: Tensor,
+  labels: Int32Array,
+  limit: number,
+): { readonly shown: readonly Misclassified[]; readonly total: number } => {
+  const { probs, classes } = predictions;
+  const [n = 0, , h = 1, w = 1] = x.shape;
+  const per = x.size / Math.max(n, 1);
+  const shown: Misclassified[] = [];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const predicted = argmaxAt(probs, i * classes, classes);
+    const label = labels[i] ?? 0;
+    if (predicted === label) continue;
+    total++;
+    if (shown.length < limit) {
+      const pixels = Array.from({ length: h * w }, (_, k) => x.data[i * per + k] ?? 0);
+      shown.push({ index: i, image: { width: w, height: h, pixels }, trueLabel: label, predicted, probability: probs[i * classes + predicted] ?? 0 });
+    }
+  }
+  return { shown, total };
+};
+
+/** The first convolution layer's weights W: [F, C, FH, FW], or null when the network has none. */
+export const firstConvFilters = (network: Network, params: Params): FilterBank | null => {
+  const conv = network.layers.find((l) => l.kind === 'conv2d');
+  const w = conv === undefined ? undefined : params[`${conv.name}.W`];
+  if (conv === undefined || w === undefined || w.shape.length !== 4) return null;
+  const [f = 0, c = 0, fh = 0, fw = 0] = w.shape;
+  return { layerName: conv.name, shape: [f, c, fh, fw], data: w.data };
+};
