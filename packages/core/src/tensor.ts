@@ -24,12 +24,18 @@ export type Nested = number | readonly Nested[];
 
 /**
  * Wraps a buffer the caller has just filled and hands over: the caller must never write it
- * again. This is how every kernel returns its result.
+ * again. This is how every kernel returns its result. Only Float32Array and Float64Array are
+ * accepted (a 'dtype' error otherwise).
  *
  * @example
  * const out = new Float32Array(4); out[0] = 1; const t = fromData([2, 2], out);
  */
 export const fromData = (shape: Shape, data: MutableData | ReadonlyData): Tensor => {
+  // ReadonlyData is structural, so a Uint8Array (IDX pixels) or Int32Array would type-check and be
+  // mislabelled float32 from its element width: refuse it here.
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+    throw new FoldnetError('dtype', `tensor: data must be a Float32Array or Float64Array, got ${Object.prototype.toString.call(data).slice(8, -1)}`);
+  }
   checkShape('tensor', shape);
   const size = sizeOf(shape);
   if (data.length !== size) {
