@@ -103,11 +103,13 @@ describe('bad shapes name the operation and the shapes', () => {
   it('tensor: non-integer dimension', () => {
     expectError(() => fromData([1.5], new Float32Array(1)), 'shape', 'tensor: [1.5]: dimensions must be non-negative integers');
   });
+  // The types already refuse these buffers; the runtime check is for untyped (JavaScript) callers,
+  // simulated here with Reflect.apply.
   it('fromData of a Uint8Array (integer pixels) is a dtype error, not a mislabelled float32 tensor', () => {
-    expectError(() => fromData([2], new Uint8Array(2)), 'dtype', 'tensor: data must be a Float32Array or Float64Array, got Uint8Array');
+    expectError(() => Reflect.apply(fromData, undefined, [[2], new Uint8Array(2)]), 'dtype', 'tensor: data must be a Float32Array or Float64Array, got Uint8Array');
   });
   it('fromData of an Int32Array is a dtype error', () => {
-    expectError(() => fromData([2], new Int32Array(2)), 'dtype', 'tensor: data must be a Float32Array or Float64Array, got Int32Array');
+    expectError(() => Reflect.apply(fromData, undefined, [[2], new Int32Array(2)]), 'dtype', 'tensor: data must be a Float32Array or Float64Array, got Int32Array');
   });
   it('zeros: negative dimension', () => {
     expectError(() => zeros([2, -1]), 'shape', 'zeros: [2,-1]: dimensions must be non-negative integers');
