@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { isLeft } from 'fp-ts/Either';
+import { isLeft, right } from 'fp-ts/lib/Either.js';
 import { alloc, fromData, key, normal, split, tensor, type Key, type Tensor } from '@foldnet/core';
 import { affine, dropout, lossAndGrad, network, relu, unwrap, type Layer, type Network, type Params } from '@foldnet/layers';
 import {
   adam, batchesOf, fit, initTrainState, momentum, optimizerFromName, sampleWithReplacement, scan, sgd, shuffledEpochs, trainStep,
-  type AnyOptimizer, type LabeledData, type TrainState,
+  type AnyOptimizer, type LabeledData, type SgdState, type TrainState,
 } from '@foldnet/train';
 
 /** Three Gaussian blobs in 4-D (std 0.6) around well separated centres: labels 0, 1, 2. */
@@ -132,7 +132,7 @@ describe('determinism and resume', () => {
     const net = mlp();
     const opt = sgd({ lr: 0.1 });
     let calls = 0;
-    const step = (s: TrainState<unknown>, b: Parameters<ReturnType<typeof trainStep>>[1]) => {
+    const step = (s: TrainState<SgdState>, b: Parameters<ReturnType<typeof trainStep>>[1]) => {
       calls++;
       return trainStep(net, opt)(s, b);
     };
@@ -165,18 +165,18 @@ describe('learning', () => {
 
 describe('numeric faults', () => {
   // A layer whose backward poisons its param's gradient with NaN: a finite loss, a NaN gradient.
-  const poison: Layer = Object.freeze({
+  const poison: Layer = {
     name: 'poison',
     kind: 'poison',
     spec: { type: 'poison', name: 'poison' },
-    outputShape: (s) => ({ _tag: 'Right', right: s }),
+    outputShape: (s) => right(s),
     init: () => ({ params: { g: tensor([0]) }, state: {} }),
     forward: (_params, state, x) => ({
       y: x,
       state,
       pullback: (dy: Tensor) => ({ dx: dy, grads: { g: tensor([Number.NaN]) } }),
     }),
-  });
+  };
 
   const nanAt = (data: LabeledData, row: number): LabeledData => {
     const x = alloc('float32', data.x.size);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { isLeft, isRight } from 'fp-ts/Either';
+import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { tensor, toArray, type Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import {

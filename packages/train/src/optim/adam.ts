@@ -1,5 +1,5 @@
-import { chain, left, map } from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import { chain, left, map } from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import { FoldnetError, type Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import {

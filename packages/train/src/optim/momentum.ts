@@ -1,5 +1,5 @@
-import { map } from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import { map } from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import type { Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import {

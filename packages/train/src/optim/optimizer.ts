@@ -1,5 +1,5 @@
-import type { Either } from 'fp-ts/Either';
-import { left, right } from 'fp-ts/Either';
+import type { Either } from 'fp-ts/lib/Either.js';
+import { left, right } from 'fp-ts/lib/Either.js';
 import { alloc, FoldnetError, formatShape, fromData, sameShape, zeros, type MutableData, type Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 

@@ -1,4 +1,4 @@
-import { right } from 'fp-ts/Either';
+import { right } from 'fp-ts/lib/Either.js';
 import type { Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import { checkNoExtra, freshLike, matching, nonNegative, positive, readHyper, wrapLike, type Optimizer } from './optimizer.js';
