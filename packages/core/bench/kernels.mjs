@@ -5,7 +5,8 @@
 import { availableParallelism } from 'node:os';
 import * as core from '../dist/index.js';
 
-const { fastKernels: fast, referenceKernels: reference, fromData, convGeometry, setThreads } = core;
+
+const { fastKernels: fast, referenceKernels: reference, fromData, convGeometry, setThreads, startThreads, threadStats } = core;
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : dflt;
@@ -86,6 +87,25 @@ const kernelsToTime = [
   ['avgPool2dBackward', (k) => k.avgPool2dBackward(dPool, act.shape, gPool)],
 ];
 
+// The kernels of one SimpleConvNet training step (batch 100) in order, without the element-wise work
+// (ReLU, softmax, Adam) the layers and optimizers add: a floor for `foldnet bench`'s step time.
+const w1 = t([4320, 100], 9);
+const w2 = t([100, 10], 10);
+const dOut = t([B, 10], 11);
+const stepKernels = (k) => {
+  const c = k.conv2d(x, w, b, gConv); // [100,30,24,24]
+  const p = k.maxPool2d(c.out, gPool); // [100,30,12,12]
+  const flat = fromData([B, 4320], p.out.data);
+  const h = k.matmul(flat, w1, false, false); // [100,100]
+  k.matmul(h, w2, false, false); // [100,10]
+  const dh = k.matmul(dOut, w2, false, true); // [100,100]
+  k.matmul(h, dOut, true, false); // dW2 [100,10]
+  k.matmul(flat, dh, true, false); // dW1 [4320,100]
+  const dFlat = k.matmul(dh, w1, false, true); // [100,4320]
+  const dConv = k.maxPool2dBackward(fromData([B, 30, 12, 12], dFlat.data), p.argmax, c.out.shape);
+  k.conv2dBackward(dConv, c.col, w, x.shape, gConv, false);
+};
+
 console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs (wall ms; min and median process CPU ms in brackets)`);
 if (!process.env.GLIBC_TUNABLES) {
   console.log('note: fresh output buffers page-fault; on some VMs that costs more than the kernel. Compare with');
@@ -96,6 +116,7 @@ if (withReference) {
   refTimes = new Map();
   for (const [name, a, bb, tA, tB] of gemms) refTimes.set(name, time(() => reference.matmul(t(a, 7), t(bb, 8), tA, tB), 3));
   for (const [name, f] of kernelsToTime) refTimes.set(name, time(() => f(reference), 3));
+  refTimes.set('step', time(() => stepKernels(reference), 3));
 }
 for (const threads of threadList) {
   setThreads(threads);
@@ -112,9 +133,33 @@ for (const threads of threadList) {
     const ref = refTimes?.get(name);
     console.log(`GEMM ${name.padEnd(50)} ${ms.toFixed(2).padStart(7)} ms ${fmtMin(name)} ${gf.toFixed(1).padStart(6)} GFLOP/s (best ${gfMin.toFixed(1)})${ref ? `  reference ${ref.toFixed(1)} ms  x${(ref / ms).toFixed(0)}` : ''}`);
   }
+  {
+    const ms = time(() => stepKernels(fast), runs, 'step');
+    const ref = refTimes?.get('step');
+    console.log(`${'SimpleConvNet step, kernels only (batch 100)'.padEnd(55)} ${ms.toFixed(2).padStart(7)} ms ${fmtMin('step')}${ref ? `  reference ${ref.toFixed(2)} ms  x${(ref / ms).toFixed(1)}` : ''}`);
+  }
   for (const [name, f] of kernelsToTime) {
     const ms = time(() => f(fast), runs, name);
     const ref = refTimes?.get(name);
     console.log(`${name.padEnd(55)} ${ms.toFixed(2).padStart(7)} ms ${fmtMin(name)}${ref ? `  reference ${ref.toFixed(2)} ms  x${(ref / ms).toFixed(1)}` : ''}`);
   }
+}
+
+// Threads A/B: the step's kernels alternating 1 and n threads, so both see the same machine load.
+const most = Math.max(...threadList);
+if (most > 1) {
+  const pairs = Math.max(5, runs);
+  const times = { 1: [], [most]: [] };
+  for (let i = 0; i < pairs; i++)
+    for (const n of [1, most]) {
+      setThreads(n);
+      if (n > 1) startThreads();
+      stepKernels(fast);
+      const t0 = performance.now();
+      stepKernels(fast);
+      times[n].push(performance.now() - t0);
+    }
+  const one = median(times[1]);
+  const many = median(times[most]);
+  console.log(`\n-- threads A/B, step kernels, ${pairs} alternating pairs: 1 thread ${one.toFixed(2)} ms, ${most} threads ${many.toFixed(2)} ms, speed-up x${(one / many).toFixed(2)} (worker chunks ${threadStats().workerChunks})`);
 }

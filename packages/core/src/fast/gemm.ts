@@ -7,16 +7,19 @@ import { ensureBytes, f32, wasm } from './wasm.js';
  * workspace that is reused (the memory only grows to the largest call seen, so it stays flat over a run).
  */
 
-/** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. */
+/** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
 export const NR = 8;
 
-/** `n` rounded up to whole micro-panels. */
+/** `n` rounded up to whole micro-panels. @example padN(25) // 32 */
 export const padN = (n: number): number => Math.ceil(n / NR) * NR;
 
 /**
  * Lays out regions of the given float counts in the shared memory (64-byte aligned, after a 64-byte
  * null guard) and returns their byte offsets. Every call reuses the same space: offsets are valid until
  * the next call.
+ *
+ * @example
+ * const [pa, pb] = workspace([M * K, K * N]); f32().set(a, pa / 4);
  */
 export const workspace = (floats: readonly number[]): number[] => {
   const offsets: number[] = [];
@@ -29,7 +32,11 @@ export const workspace = (floats: readonly number[]): number[] => {
   return offsets;
 };
 
-/** An operand already in the shared memory: element (i, j) at byte `ptr + 4*(i*rs + j*cs)`. */
+/**
+ * An operand already in the shared memory: element (i, j) at byte `ptr + 4*(i*rs + j*cs)`.
+ *
+ * @example { ptr: pa, rs: K, cs: 1 } // row-major [M, K];  { ptr: pa, rs: 1, cs: M } // the transpose of a row-major [K, M]
+ */
 export interface Strided {
   readonly ptr: number;
   readonly rs: number;
@@ -39,6 +46,9 @@ export interface Strided {
 /**
  * C[M, N] (+)= A[M, K] x B[K, N] on the shared memory, C's rows `ldc` >= N floats apart, split over
  * `threads` threads. `bp` is scratch for the packed B (K * padN(N) floats).
+ *
+ * @example
+ * gemmStrided(M, N, K, { ptr: pa, rs: K, cs: 1 }, { ptr: pb, rs: N, cs: 1 }, pbp, pc, N, false);
  */
 export const gemmStrided = (M: number, N: number, K: number, A: Strided, B: Strided, bp: number, c: number, ldc: number, acc: boolean, threads: number = getThreads()): void => {
   if (M === 0 || N === 0) return;
@@ -53,6 +63,9 @@ export const gemmStrided = (M: number, N: number, K: number, A: Strided, B: Stri
 /**
  * As `gemmStrided`, for a B the caller has already written in packed panels at `bp`:
  * B[k, j] at float `bp/4 + ((j >> 3) * K + k) * 8 + (j & 7)` (lanes past N are ignored).
+ *
+ * @example
+ * gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false); // dWᵀ = colᵀ . dRows
  */
 export const gemmPacked = (M: number, N: number, K: number, A: Strided, bp: number, c: number, ldc: number, acc: boolean, threads: number = getThreads()): void => {
   if (M === 0 || N === 0) return;

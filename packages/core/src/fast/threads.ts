@@ -155,7 +155,11 @@ export const threadStats = (): ThreadStats => ({
   workerChunks: pool ? Atomics.load(pool.ctl, WORKER_CHUNKS) : 0,
 });
 
-/** Arguments of one `gemmRows` job over rows [0, M) (pointers are byte offsets into the shared memory). */
+/**
+ * Arguments of one `gemmRows` job over rows [0, M) (pointers are byte offsets into the shared memory).
+ *
+ * @example { M: 100, N: 100, K: 4320, a: pa, rsA: 4320, csA: 1, bp: pbp, c: pc, ldc: 100, acc: 0 }
+ */
 export interface RowsJob {
   readonly M: number;
   readonly N: number;
@@ -169,12 +173,15 @@ export interface RowsJob {
   readonly acc: number;
 }
 
-/** Below this many multiply-adds a GEMM runs on the calling thread: waking a worker costs more. */
+/** Below this many multiply-adds a GEMM runs on the calling thread: waking a worker costs more. @example M * N * K < PARALLEL_MIN_MACS */
 export const PARALLEL_MIN_MACS = 1 << 20;
 
 /**
  * Runs `gemmRows` over rows [0, M), split across the threads when there are several and the GEMM is big
  * enough; B must already be packed at `job.bp`.
+ *
+ * @example
+ * wasm.packB(pb, N, 1, K, N, pbp); runRows({ M, N, K, a: pa, rsA: K, csA: 1, bp: pbp, c: pc, ldc: N, acc: 0 });
  */
 export const runRows = (job: RowsJob, nThreads: number = threads): void => {
   const { M, N, K, a, rsA, csA, bp, c, ldc, acc } = job;

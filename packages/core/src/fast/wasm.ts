@@ -36,9 +36,12 @@ interface WasmApi {
 }
 const wasmApi: WasmApi = Reflect.get(globalThis, 'WebAssembly');
 
-/** Wasm pages are 64 KiB; the memory may grow to MAX_PAGES (2 GiB), the maximum gemm.wat declares. */
+/**
+ * Wasm pages are 64 KiB. The memory may grow to MAX_PAGES, one page short of the 2 GiB gemm.wat declares,
+ * so that every byte offset fits the signed 32-bit slots the threads exchange job arguments in.
+ */
 export const PAGE_BYTES = 65536;
-const MAX_PAGES = 32768;
+const MAX_PAGES = 32767;
 const features = { simd: true, threads: true };
 
 const assemble = async (watPath: URL): Promise<Uint8Array> => {
@@ -69,31 +72,33 @@ const loadBytes = async (): Promise<Uint8Array> => {
   throw new FoldnetError('io', `fast kernels: neither ${built.pathname} nor gemm.wat was found; run \`pnpm run build\``);
 };
 
-/** The compiled GEMM module, shared with the worker threads. */
+/** The compiled GEMM module, shared with the worker threads. @example new Worker(src, { eval: true, workerData: { module: gemmModule, memory } }) */
 export const gemmModule: WasmModule = new wasmApi.Module(await loadBytes());
 
-/** The memory every instance (this thread's and each worker's) works in. */
+/** The memory every instance (this thread's and each worker's) works in. @example new Float32Array(memory.buffer) */
 export const memory: WasmMemory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
 
-/** Instantiates the GEMM module on the shared memory. */
+/** Instantiates the GEMM module on the shared memory. @example instantiate().gemmRows(0, M, N, K, pa, K, 1, pbp, pc, N, 0) */
 export const instantiate = (): GemmExports => new wasmApi.Instance(gemmModule, { env: { memory } }).exports;
 
-/** This thread's instance. */
+/** This thread's instance. @example wasm.packB(pb, N, 1, K, N, pbp) */
 export const wasm: GemmExports = instantiate();
 
 /**
  * Makes the memory at least `bytes` long. Growing a shared memory never detaches views already taken,
  * but they keep their old length, so callers take fresh views (`f32()`) after calling this.
+ *
+ * @example ensureBytes(64 + 4 * M * K); f32().set(a, 16);
  */
 export const ensureBytes = (bytes: number): void => {
   const have = memory.buffer.byteLength;
   if (bytes <= have) return;
   const pages = Math.ceil((bytes - have) / PAGE_BYTES);
   if (have / PAGE_BYTES + pages > MAX_PAGES) {
-    throw new FoldnetError('value', `fast kernels: ${bytes} bytes of working memory exceed the 2 GiB WebAssembly limit`);
+    throw new FoldnetError('value', `fast kernels: ${bytes} bytes of working memory exceed the ${MAX_PAGES * PAGE_BYTES} bytes WebAssembly allows; use smaller batches`);
   }
   memory.grow(pages);
 };
 
-/** A float32 view of the whole memory as it is now. */
+/** A float32 view of the whole memory as it is now. @example f32().slice(pc / 4, pc / 4 + M * N) */
 export const f32 = (): Float32Array => new Float32Array(memory.buffer);
