@@ -1,10 +1,10 @@
-import { sliceRows, type Tensor } from '@foldnet/core';
-import { softmax, type LayerState, type Network, type Params } from '@foldnet/layers';
+import type { Tensor } from '@foldnet/core';
+import { predict, softmax, type LayerState, type Network, type Params } from '@foldnet/layers';
 import type { FilterBank, Misclassified } from './report.js';
 
 /**
- * Class probabilities of every image: the network's logits in eval mode, batch by batch, through
- * softmax. x: [N, ...inputShape] -> { probs: [N*K] row-major, classes: K }.
+ * Class probabilities of every image: the network's logits in eval mode (layers' `predict`,
+ * batch by batch), through softmax. x: [N, ...inputShape] -> { probs: [N*K] row-major, classes: K }.
  *
  * @example
  * const { probs, classes } = predictAll(net, params, state, test.images); // classes 10
@@ -16,15 +16,8 @@ export const predictAll = (
   x: Tensor,
   batchSize = 100,
 ): { readonly probs: Float64Array; readonly classes: number } => {
-  const n = x.shape[0] ?? 0;
-  const classes = network.outputShape[network.outputShape.length - 1] ?? 0;
-  const probs = new Float64Array(n * classes);
-  for (let start = 0; start < n; start += batchSize) {
-    const end = Math.min(n, start + batchSize);
-    const y = softmax(network.forward(params, layerState, sliceRows(x, start, end), { mode: 'eval' }).y);
-    for (let i = 0; i < y.size; i++) probs[start * classes + i] = y.data[i] ?? 0;
-  }
-  return { probs, classes };
+  const y = softmax(predict(network, params, layerState, x, { batchSize }));
+  return { probs: Float64Array.from(y.data), classes: y.shape[1] ?? 0 };
 };
 
 /** The index of the largest of `classes` values from `offset` (the first on ties, as argmax). */

@@ -1,7 +1,56 @@
+import { sliceRows, tensor, type Tensor } from '@foldnet/core';
+import { predict, softmax } from '@foldnet/layers';
+import { pngToMnist, resizeArea, type InvertMode } from '../digit.js';
 import { UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import { optBoolean, optNumber } from '../flags.js';
+import { readUserFile, type Io } from '../io.js';
+import { argmaxAt } from '../predictions.js';
+import { applyComputeOptions, loadTestSet, loadTrainedNetwork } from './common.js';
 
-/** `foldnet predict`: not wired to the libraries yet. */
-export const predictCommand = async (..._args: readonly [...unknown[], Io]): Promise<void> => {
-  throw new UsageError('predict: not available yet');
+/** The ten probabilities as lines with a bar: `  7  0.9934  ███████████████████▉`. */
+export const formatProbabilities = (probs: readonly number[], predicted: number): string =>
+  probs
+    .map((p, k) => `${k === predicted ? '>' : ' '} ${String(k).padStart(2)}  ${p.toFixed(4)}  ${'\u2588'.repeat(Math.round(p * 30))}`)
+    .join('\n');
+
+/**
+ * `foldnet predict <checkpoint> <image.png> | --index i`: the predicted class and the
+ * probabilities of every class. A PNG is converted to the network's input as MNIST digits are
+ * drawn (see digit.ts: dark-on-light images are inverted unless --no-invert).
+ *
+ * @example
+ * await predictCommand('runs/x/checkpoint.safetensors', 'seven.png', {}, nodeIo());
+ */
+export const predictCommand = async (file: string, image: string | undefined, opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
+  const index = optNumber(opts, 'index');
+  if (image === undefined && index === undefined) throw new UsageError('give an image.png or --index <i> (a test image)');
+  if (image !== undefined && index !== undefined) throw new UsageError('give an image.png or --index <i>, not both');
+  const { network, params, layerState } = loadTrainedNetwork(file, io);
+  applyComputeOptions(opts);
+  const [channels = 1, height = 28, width = 28] = network.inputShape;
+  let x: Tensor;
+  let label: number | undefined;
+  let inverted: boolean | undefined;
+  if (index !== undefined) {
+    const test = loadTestSet(opts, io, index + 1);
+    if (index >= (test.x.shape[0] ?? 0)) throw new UsageError(`--index ${index}: the test set has ${test.x.shape[0] ?? 0} images`);
+    x = sliceRows(test.x, index, index + 1);
+    label = test.targets[index];
+  } else {
+    if (channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; PNG input is for 1-channel (grey) networks`);
+    const invertFlag = optBoolean(opts, 'invert');
+    const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
+    const converted = pngToMnist(readUserFile(io.cwd, image ?? '', 'image'), image ?? '', mode);
+    const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
+    x = tensor(Array.from(fitted.pixels), [1, 1, height, width]);
+    inverted = converted.inverted;
+  }
+  const probs = Array.from(softmax(predict(network, params, layerState, x)).data);
+  const predicted = argmaxAt(probs, 0, probs.length);
+  if (optBoolean(opts, 'json') === true) {
+    io.out(`${JSON.stringify({ predicted, probabilities: probs, ...(label === undefined ? {} : { label }), ...(inverted === undefined ? {} : { inverted }) })}\n`);
+    return;
+  }
+  const source = index !== undefined ? `test image ${index} (true label ${label ?? '?'})` : `${image ?? ''}${inverted === true ? ' (inverted: dark ink on a light background)' : ''}`;
+  io.out(`${source}\npredicted ${predicted} with probability ${(probs[predicted] ?? 0).toFixed(4)}\n${formatProbabilities(probs, predicted)}\n`);
 };

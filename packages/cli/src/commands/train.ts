@@ -31,7 +31,7 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
-import { loadModel, modelShortName, summarize } from '../models.js';
+import { loadModel, modelShortName, totalParams } from '../models.js';
 import { accuracyChartSpec, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
@@ -179,7 +179,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   };
 
   io.out(
-    `training ${name} (${summarize(network).totalParams.toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
+    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
   );
@@ -275,7 +275,7 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
   const html = renderReport({
     title: `${r.name}, seed ${c.seed}`,
     facts: [
-      ['model', `${r.name} (${summarize(r.network).totalParams.toLocaleString('en-US')} params)`],
+      ['model', `${r.name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
       ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
       ['steps', `${r.last.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],

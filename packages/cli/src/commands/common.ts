@@ -1,0 +1,51 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { setBackend, setThreads, type Tensor } from '@foldnet/core';
+import type { LayerState, Network, Params } from '@foldnet/layers';
+import { loadMnist } from '@foldnet/train';
+import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
+import { backendNames } from '../config.js';
+import { optNumber, optOneOf, optString } from '../flags.js';
+import { expectDirectory, type Io } from '../io.js';
+import { networkFromSpec } from '../models.js';
+
+/** A trained network read back from a checkpoint. */
+export interface LoadedCheckpoint {
+  readonly checkpoint: TrainCheckpoint;
+  readonly network: Network;
+  readonly params: Params;
+  readonly layerState: LayerState;
+}
+
+/**
+ * Reads a checkpoint written by `foldnet train` and rebuilds its network from the model spec in
+ * its metadata, with the params checked against it.
+ *
+ * @example
+ * const { network, params } = loadTrainedNetwork('runs/x/checkpoint.safetensors', io);
+ */
+export const loadTrainedNetwork = (file: string, io: Io): LoadedCheckpoint => {
+  const checkpoint = readTrainCheckpoint(file, io.cwd);
+  const network = networkFromSpec(checkpoint.model, `${file}: model spec`);
+  const { params, layerState } = checkpointParams(checkpoint, network);
+  return { checkpoint, network, params, layerState };
+};
+
+/** Applies --backend and --threads. */
+export const applyComputeOptions = (opts: Readonly<Record<string, unknown>>): void => {
+  const backend = optOneOf(opts, 'backend', backendNames);
+  if (backend !== undefined) setBackend(backend);
+  const threads = optNumber(opts, 'threads');
+  if (threads !== undefined) setThreads(threads);
+};
+
+/**
+ * The first `testSize` test images and labels of --data (or the bundled MNIST); the training
+ * split is not read beyond one image.
+ */
+export const loadTestSet = (opts: Readonly<Record<string, unknown>>, io: Io, testSize: number | undefined): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+  const data = optString(opts, 'data');
+  const dir = data === undefined ? undefined : expectDirectory(io.cwd, data, '--data');
+  const r = loadMnist({ ...(dir === undefined ? {} : { dir }), trainSize: 1, ...(testSize === undefined ? {} : { testSize }) });
+  if (isLeft(r)) throw r.left;
+  return { x: r.right.test.images, targets: r.right.test.labels, source: data ?? 'MNIST (bundled)' };
+};
