@@ -68,6 +68,15 @@ describe('parseIdx: decoding', () => {
     expect(r.data.buffer.byteLength).toBe(2);
   });
 
+  it('decodes from a pooled node Buffer (non-zero byteOffset) into a buffer of its own', () => {
+    Buffer.from('pushes the pool offset along');
+    const pooled = Buffer.from(encodeIdx('short', [2], [-2, 300]));
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    const r = ok(parseIdx(pooled, { file: 't' }));
+    expect([...r.data]).toEqual([-2, 300]);
+    expect(r.data.buffer).not.toBe(pooled.buffer);
+  });
+
   it('an empty file of dims [0,28,28] decodes to no items', () => {
     const r = ok(parseIdx(encodeIdx('ubyte', [0, 28, 28], []), { file: 't' }));
     expect(r.dims).toEqual([0, 28, 28]);

@@ -90,6 +90,15 @@ describe('round trips', () => {
     expect(back.tensors.x.data.buffer).not.toBe(bytes.buffer);
   });
 
+  it('decodes from a pooled node Buffer (non-zero byteOffset into a shared ArrayBuffer)', () => {
+    Buffer.from('pushes the pool offset along');
+    const pooled = Buffer.from(encodeSafetensors({ w: tensor([1, 2, 3]) }, { k: 'v' }));
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    const back = ok(decode(pooled));
+    expect([...back.tensors.w.data]).toEqual([1, 2, 3]);
+    expect(back.tensors.w.data.buffer).not.toBe(pooled.buffer);
+  });
+
   it('reads a file as Python safetensors writes it: no __metadata__, entries not in data order', () => {
     const header = '{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
     const back = ok(decode(handMade(header, f32le([10, 20]))));

@@ -11,7 +11,7 @@ import { FoldnetError } from '@foldnet/core';
  * target intact; at worst a `.<name>.<pid>.<n>.tmp` file is left beside it.
  */
 
-/** The few file-system calls an atomic write makes; tests substitute failing ones. */
+/** The few file-system calls an atomic write makes; tests substitute failing ones. @example writeFileAtomicWith({ ...fs, renameSync: () => { throw new Error('EIO'); } }, p, b) */
 export interface AtomicFs {
   openSync(path: string, flags: string, mode?: number): number;
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
@@ -30,7 +30,10 @@ const realFs: AtomicFs = {
   unlinkSync: (p) => nodeFs.unlinkSync(p),
 };
 
-/** The prefix and suffix of temporary files, so tools (and tests) can recognise leftovers of a crash. */
+/**
+ * Whether `name` (a directory entry) is a temporary file an atomic write of `target` may leave after a crash.
+ * @example isAtomicTempFile('.ckpt.safetensors.4242.0.tmp', 'run/ckpt.safetensors'); // true
+ */
 export const isAtomicTempFile = (name: string, target: string): boolean =>
   name.startsWith(`.${basename(target)}.`) && name.endsWith('.tmp');
 
@@ -51,7 +54,7 @@ const openTemp = (fs: AtomicFs, dir: string, base: string): { fd: number; path: 
   }
 };
 
-/** writeFileAtomic with an injectable file system (for fault-injection tests). */
+/** writeFileAtomic with an injectable file system (for fault-injection tests). @example writeFileAtomicWith(faultyFs, 'x', bytes) */
 export const writeFileAtomicWith = (fs: AtomicFs, path: string, bytes: Uint8Array): Either<FoldnetError, string> => {
   const target = resolve(path);
   const dir = dirname(target);

@@ -14,10 +14,10 @@ import { CheckpointError, decodeSafetensors, encodeSafetensors, type Safetensors
  * and the metadata (a string map) carries the rest: model spec, optimizer, step, PRNG key, config.
  */
 
-/** A checkpoint's content: what `saveCheckpoint` writes and `loadCheckpoint` gives back. */
+/** A checkpoint's content: what `saveCheckpoint` writes and `loadCheckpoint` gives back. @example { tensors: packTensors(parts), metadata: { step: '1000' } } */
 export type Checkpoint = SafetensorsContent;
 
-/** Largest checkpoint file `loadCheckpoint` reads (default 2 GiB - 1, Node's largest single buffer read). */
+/** Largest checkpoint file `loadCheckpoint` reads by default (2 GiB - 1, Node's largest single read). @example loadCheckpoint(p, { maxBytes: MAX_CHECKPOINT_BYTES / 2 }) */
 export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 /**
@@ -75,7 +75,7 @@ export const loadCheckpoint = (
   return decodeSafetensors(bytes, { file: path });
 };
 
-/** Parts of a checkpoint's tensors, split by the naming convention. */
+/** Parts of a checkpoint's tensors, split by the naming convention. @example { params: { 'conv1.W': w }, optimizer: { m: { 'conv1.W': m } }, state: {} } */
 export interface CheckpointParts {
   /** Trainable parameters, `<layer>.<param>` (as the network's Params). */
   readonly params: Readonly<Record<string, Tensor>>;
@@ -140,7 +140,7 @@ export const unpackTensors = (tensors: Readonly<Record<string, Tensor>>): Checkp
   return { params: Object.fromEntries(params), optimizer, state: Object.fromEntries(state) };
 };
 
-/** What `matchTensors` compares: a tensor, or just its shape and dtype. */
+/** What `matchTensors` compares: a tensor, or just its shape and dtype. @example { shape: [30, 1, 5, 5], dtype: 'float32' } */
 export interface TensorSpec {
   readonly shape: Shape;
   readonly dtype: DType;

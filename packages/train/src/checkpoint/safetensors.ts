@@ -19,7 +19,11 @@ import { FoldnetError, checkShape, fromData, formatShape, isDType, type Shape, t
 /**
  * A malformed or unreadable checkpoint: `code` is 'format' or 'io'; `file` and `offset` (a byte
  * position, when one applies) are in the message too:
- * `run/ckpt.safetensors: byte 0: header length 10737418240 exceeds the 104857600-byte limit`.
+ * `run/ckpt.safetensors: byte 0: header length 10737418240 exceeds the 100000000-byte limit`.
+ *
+ * @example
+ * const r = decodeSafetensors(new Uint8Array(3), { file: 'x' });
+ * if (r._tag === 'Left') r.left.message; // 'x: byte 0: file holds 3 bytes, a safetensors file starts with an 8-byte header length'
  */
 export class CheckpointError extends FoldnetError {
   constructor(
@@ -32,13 +36,13 @@ export class CheckpointError extends FoldnetError {
   }
 }
 
-/** A checkpoint's content: tensors by name and a string-to-string metadata map. */
+/** A checkpoint's content: tensors by name and a string-to-string metadata map. @example { tensors: { 'conv1.W': w }, metadata: { step: '100' } } */
 export interface SafetensorsContent {
   readonly tensors: Readonly<Record<string, Tensor>>;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** Options of `decodeSafetensors`. */
+/** Options of `decodeSafetensors`. @example { file: 'ckpt.safetensors', maxHeaderBytes: 1 << 20 } */
 export interface DecodeOptions {
   /** Names the file in error messages. */
   readonly file: string;
@@ -46,7 +50,7 @@ export interface DecodeOptions {
   readonly maxHeaderBytes?: number;
 }
 
-/** 100 MB: the safetensors reference implementation's own limit on the JSON header. */
+/** 100 MB: the safetensors reference implementation's own limit on the JSON header. @example decodeSafetensors(b, { file, maxHeaderBytes: MAX_HEADER_BYTES }) */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Element sizes of every dtype the safetensors format defines; foldnet reads and writes F32 and F64. */

