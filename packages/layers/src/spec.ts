@@ -1,5 +1,5 @@
 import { FoldnetError } from '@foldnet/core';
-import { isLeft, left, right, type Either } from 'fp-ts/Either';
+import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { affine } from './affine.js';
 import { relu, sigmoid, tanh } from './activations.js';

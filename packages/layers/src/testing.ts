@@ -158,7 +158,9 @@ export const arbDoubleConvNetCase = (): fc.Arbitrary<LayerCase> =>
     );
   });
 
-const isArbitrary = (t: unknown): t is fc.Arbitrary<LayerCase> => t instanceof fc.Arbitrary;
+// Duck-typed, so an arbitrary from another copy of fast-check in the user's tree is recognised too.
+const isArbitrary = (t: Layer | Network | fc.Arbitrary<LayerCase>): t is fc.Arbitrary<LayerCase> =>
+  t instanceof fc.Arbitrary || ('generate' in t && typeof t.generate === 'function' && !('forward' in t));
 
 const asCaseArb = (target: Layer | Network | fc.Arbitrary<LayerCase>, inputShape: Shape | undefined): fc.Arbitrary<LayerCase> => {
   if (isArbitrary(target)) return target;

@@ -1,5 +1,5 @@
 import { formatShape, key, sameShape, type Shape } from '@foldnet/core';
-import { left, right, type Either } from 'fp-ts/Either';
+import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { LayerState, Network, Params } from './types.js';
 
 /** Why a set of params (or state) does not fit a network. */

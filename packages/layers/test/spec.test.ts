@@ -1,5 +1,5 @@
 import { key, normal, sliceRows, toArray, zeros } from '@foldnet/core';
-import { isLeft, isRight, type Either } from 'fp-ts/Either';
+import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import {
   decodeModelSpec,
