@@ -104,8 +104,11 @@ export interface HyperRange {
   readonly text: string;
 }
 
+/** lr > 0. @example readHyper('sgd', { lr: 0.01 }, { lr: 0 }, { lr: positive }) // throws: sgd: lr must be a positive number, got 0 */
 export const positive: HyperRange = { ok: (v) => v > 0, text: 'a positive number' };
+/** weightDecay >= 0. @example readHyper('sgd', { weightDecay: 0 }, {}, { weightDecay: nonNegative }) */
 export const nonNegative: HyperRange = { ok: (v) => v >= 0, text: 'a number >= 0' };
+/** Momentum and decay rates in [0, 1). @example readHyper('adam', { beta1: 0.9 }, { beta1: 1.5 }, { beta1: unitOpen }) // throws */
 export const unitOpen: HyperRange = { ok: (v) => v >= 0 && v < 1, text: 'in [0, 1)' };
 
 /**
