@@ -209,6 +209,11 @@ describe('decodeSafetensors validates every field, errors name the file and byte
     );
   });
 
+  it('maxHeaderBytes=NaN is an error value, not a thrown RangeError', () => {
+    const r = decodeSafetensors(new Uint8Array(16), { file: 'f', maxHeaderBytes: Number.NaN });
+    expect(r._tag === 'Left' && r.left.message).toBe('f: decodeSafetensors: maxHeaderBytes must be a non-negative integer, got NaN');
+  });
+
   it('maxHeaderBytes=16 refuses a 56-byte header', () => {
     const bytes = handMade(entry('"F32"', '[1]', '[0,4]'), [0, 0, 0, 0]);
     const r = decodeSafetensors(bytes, { file: 'f', maxHeaderBytes: 16 });

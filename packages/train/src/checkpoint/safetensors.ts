@@ -184,6 +184,9 @@ export const decodeSafetensors = (
 ): Either<CheckpointError, SafetensorsContent> => {
   const { file, maxHeaderBytes = MAX_HEADER_BYTES } = options;
   const fail = (offset: number | undefined, detail: string) => left(new CheckpointError('format', file, offset, detail));
+  if (!Number.isSafeInteger(maxHeaderBytes) || maxHeaderBytes < 0) {
+    return fail(undefined, `decodeSafetensors: maxHeaderBytes must be a non-negative integer, got ${maxHeaderBytes}`);
+  }
   if (bytes.length < 8) {
     return fail(0, `file holds ${bytes.length} bytes, a safetensors file starts with an 8-byte header length`);
   }
