@@ -12,7 +12,9 @@ import { f32 } from './wasm.js';
  * GEMMs run in WebAssembly SIMD on the shared memory (gemm.wat, see gemm.ts and threads.ts); the
  * layout work around them is written so each element is touched once: im2col writes straight into the
  * GEMM's operand, the convolution's output is read out of the GEMM's result with the bias added in the same
- * pass, col2im reads the padded GEMM result in place, and pooling walks the windows directly.
+ * pass, dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
+ * result in place, and pooling walks the windows directly (windows wholly inside the image, pad 0, take a
+ * path without bounds checks; the lesson's 2x2 max pool is unrolled).
  */
 
 const ref = referenceKernels;
