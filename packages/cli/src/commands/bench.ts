@@ -1,10 +1,183 @@
-import { UsageError } from '../errors.js';
+import { getThreads, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, split, type Tensor } from '@foldnet/core';
+import { predict, type Network } from '@foldnet/layers';
+import { adam, initTrainState, trainStep } from '@foldnet/train';
+import { optBoolean, optNumber, optOneOf } from '../flags.js';
 import type { Io } from '../io.js';
+import { loadModel } from '../models.js';
+
+/*
+ * `foldnet bench`: a benchmark, not a test. Times training steps (forward + backward + Adam) on a
+ * fixed random batch, evaluation throughput, and the network's own GEMM shapes, for one kernel
+ * set or both side by side (one process, one run, so the ratio is fair).
+ */
 
 /** What `--backend` accepts for bench: one kernel set, or both side by side. */
 export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
 
-/** `foldnet bench`: not wired to the libraries yet. */
-export const benchCommand = async (_opts: Readonly<Record<string, unknown>>, _io: Io): Promise<void> => {
-  throw new UsageError('bench: not available yet');
+/** A GEMM C[M,N] = op(A)[M,K] op(B)[K,N] that a training step runs. */
+export interface GemmShape {
+  readonly what: string;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+}
+
+/**
+ * The GEMMs of one training step of `network` at batch `batch`, from its weight shapes:
+ * conv (im2col) W: [F, C, FH, FW] with output [F, OH, OW]: M = batch*OH*OW, K = C*FH*FW, N = F for
+ * the forward pass, the filter gradient and the input gradient; affine W: [Din, Dout]: M = batch,
+ * K = Din, N = Dout likewise. The first layer's input gradient is skipped, as training does.
+ *
+ * @example
+ * gemmShapes(net, 100).reduce((f, g) => f + 2 * g.m * g.k * g.n, 0); // ~0.43e9 for SimpleConvNet
+ */
+export const gemmShapes = (network: Network, batch: number): GemmShape[] => {
+  const { params } = network.init(key(0));
+  const shapes: GemmShape[] = [];
+  network.layers.forEach((l, i) => {
+    const w = params[`${l.name}.W`];
+    if (w === undefined) return;
+    const out = network.layerShapes[i] ?? [];
+    if (l.kind === 'conv2d' && w.shape.length === 4) {
+      const [f = 0, c = 0, fh = 0, fw = 0] = w.shape;
+      const m = batch * (out[1] ?? 0) * (out[2] ?? 0);
+      shapes.push({ what: `${l.name} forward`, m, k: c * fh * fw, n: f });
+      shapes.push({ what: `${l.name} dW`, m: c * fh * fw, k: m, n: f });
+      if (i > 0) shapes.push({ what: `${l.name} dx`, m, k: f, n: c * fh * fw });
+    } else if (l.kind === 'affine' && w.shape.length === 2) {
+      const [din = 0, dout = 0] = w.shape;
+      shapes.push({ what: `${l.name} forward`, m: batch, k: din, n: dout });
+      shapes.push({ what: `${l.name} dW`, m: din, k: batch, n: dout });
+      if (i > 0) shapes.push({ what: `${l.name} dx`, m: batch, k: dout, n: din });
+    }
+  });
+  return shapes;
+};
+
+/** One measured configuration, as `--json` prints it. */
+export interface BenchResult {
+  readonly model: string;
+  readonly backend: string;
+  readonly threads: number;
+  readonly batch: number;
+  readonly steps: number;
+  readonly ms_per_step_median: number;
+  readonly ms_per_step_min: number;
+  readonly ms_per_step_max: number;
+  readonly eval_images_per_s: number;
+  readonly gemm_gflop_per_s: number;
+  readonly step_gflop: number;
+  readonly peak_rss_mb: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+const nowMs = (): number => performance.now();
+
+const measure = (model: string, network: Network, backend: string, batch: number, steps: number, warmup: number): BenchResult => {
+  setBackend(backend);
+  const [kInit, kx, ky] = split(key(1), 3);
+  const x: Tensor = normal(kx, [batch, ...network.inputShape]);
+  const classes = network.outputShape[network.outputShape.length - 1] ?? 10;
+  const targets = randomIndices(ky, classes, batch);
+  const opt = adam({ lr: 0.001 });
+  const step = trainStep(network, opt, { kernels: kernels(backend) });
+  let state = initTrainState(network, opt, kInit);
+  for (let i = 0; i < warmup; i++) state = step(state, { x, targets });
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = nowMs();
+    state = step(state, { x, targets });
+    times.push(nowMs() - t0);
+  }
+  // evaluation: forward passes in eval mode over a few batches
+  const evalImages = Math.max(batch, 500);
+  const evalX = normal(kx, [evalImages, ...network.inputShape]);
+  predict(network, state.params, state.layerState, evalX, { batchSize: 100, kernels: kernels(backend) });
+  const e0 = nowMs();
+  predict(network, state.params, state.layerState, evalX, { batchSize: 100, kernels: kernels(backend) });
+  const evalSeconds = (nowMs() - e0) / 1000;
+  // the network's GEMM shapes, each timed on its own (best of 3)
+  const shapes = gemmShapes(network, batch);
+  const flops = shapes.reduce((f, g) => f + 2 * g.m * g.k * g.n, 0);
+  let gemmSeconds = 0;
+  for (const g of shapes) {
+    const a = normal(kx, [g.m, g.k]);
+    const b = normal(ky, [g.k, g.n]);
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t0 = nowMs();
+      matmul(a, b, { kernels: kernels(backend) });
+      best = Math.min(best, nowMs() - t0);
+    }
+    gemmSeconds += best / 1000;
+  }
+  return {
+    model,
+    backend,
+    threads: backend === 'reference' ? 1 : getThreads(),
+    batch,
+    steps,
+    ms_per_step_median: median(times),
+    ms_per_step_min: Math.min(...times),
+    ms_per_step_max: Math.max(...times),
+    eval_images_per_s: evalImages / evalSeconds,
+    gemm_gflop_per_s: flops / gemmSeconds / 1e9,
+    step_gflop: flops / 1e9,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+};
+
+const row = (cells: readonly string[], widths: readonly number[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+
+/**
+ * `foldnet bench [--model simple|double] [--batch-size 100] [--steps 30] [--warmup 3] [--threads N]
+ * [--backend fast|reference|both] [--json]`.
+ *
+ * @example
+ * await benchCommand({ backend: 'both', steps: 10 }, nodeIo());
+ */
+export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
+  const model = optOneOf(opts, 'model', ['simple', 'double', 'deep'] as const) ?? 'simple';
+  const batch = optNumber(opts, 'batchSize') ?? 100;
+  const steps = optNumber(opts, 'steps') ?? 30;
+  const warmup = optNumber(opts, 'warmup') ?? 3;
+  const threads = optNumber(opts, 'threads');
+  if (threads !== undefined) setThreads(threads);
+  const which = optOneOf(opts, 'backend', benchBackendChoices) ?? 'fast';
+  const backends = which === 'both' ? ['reference', 'fast'] : [which];
+  const { network } = loadModel(model, io.cwd);
+  const results = backends.map((b) => measure(model, network, b, batch, steps, warmup));
+  if (optBoolean(opts, 'json') === true) {
+    io.out(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return;
+  }
+  const header = ['model', 'backend', 'threads', 'batch', 'ms/step med', 'min', 'max', 'eval img/s', 'GEMM GFLOP/s', 'peak RSS MB'];
+  const lines = results.map((r) => [
+    r.model,
+    r.backend,
+    String(r.threads),
+    String(r.batch),
+    r.ms_per_step_median.toFixed(1),
+    r.ms_per_step_min.toFixed(1),
+    r.ms_per_step_max.toFixed(1),
+    r.eval_images_per_s.toFixed(0),
+    r.gemm_gflop_per_s.toFixed(2),
+    r.peak_rss_mb.toFixed(0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const first = results[0];
+  io.out(
+    `${steps} steps after ${warmup} warm-up, batch ${batch}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP\n` +
+      `${[row(header, widths), ...lines.map((l) => row(l, widths))].join('\n')}\n`,
+  );
+  const ref = results.find((r) => r.backend === 'reference');
+  const fast = results.find((r) => r.backend === 'fast');
+  if (ref !== undefined && fast !== undefined) {
+    io.out(`fast vs reference: ${(ref.ms_per_step_median / fast.ms_per_step_median).toFixed(1)}x per step, ${(fast.eval_images_per_s / ref.eval_images_per_s).toFixed(1)}x evaluation\n`);
+  }
 };
