@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { isLeft, right } from 'fp-ts/lib/Either.js';
-import { alloc, fromData, key, normal, split, tensor, type Key, type Tensor } from '@foldnet/core';
+import { alloc, fromData, key, keyFromState, normal, split, tensor, type Key, type Tensor } from '@foldnet/core';
 import { affine, dropout, lossAndGrad, network, relu, unwrap, type Layer, type Network, type Params } from '@foldnet/layers';
 import {
-  adam, batchesOf, fit, initTrainState, momentum, optimizerFromName, sampleWithReplacement, scan, sgd, shuffledEpochs, trainStep,
+  adam, batchesOf, decodeSafetensors, encodeSafetensors, fit, initTrainState, momentum, optimizerFromName, packTensors, sampleWithReplacement, scan, sgd, shuffledEpochs, trainStep, unpackTensors,
   type AnyOptimizer, type LabeledData, type SgdState, type TrainState,
 } from '@foldnet/train';
 
@@ -126,6 +126,49 @@ describe('determinism and resume', () => {
     const restored: TrainState<unknown> = { ...k, params: { ...k.params }, opt: restoredOpt.right };
     const resumed = fit(step, restored, stream.from(restored.step));
     expect(fingerprint(o, resumed)).toEqual(fingerprint(o, straight));
+  });
+
+  test('resume through a safetensors checkpoint in memory (params, opt.* slots, step, key, adam count in metadata) equals uninterrupted training', () => {
+    const net = mlp();
+    const opt = adam({ lr: 0.01 });
+    const stream = batchesOf(train, sampleWithReplacement({ key: dataKey, n: 300, batchSize: 25, steps: 30 }));
+    const step = trainStep(net, opt);
+    const s0 = initTrainState(net, opt, modelKey);
+    const straight = fit(step, s0, stream);
+    const k = fit(step, s0, stream.until(11));
+    // save: the checkpoint convention (params, opt.<slot>.<param>) with step, key and scalars as metadata
+    const saved = opt.stateToTensors(k.opt);
+    const optimizer: Record<string, Record<string, Tensor>> = {};
+    for (const [name, t] of Object.entries(saved.tensors)) {
+      const dot = name.indexOf('.');
+      optimizer[name.slice(0, dot)] = { ...optimizer[name.slice(0, dot)], [name.slice(dot + 1)]: t };
+    }
+    const bytes = encodeSafetensors(packTensors({ params: k.params, optimizer, state: k.layerState }), {
+      step: String(k.step),
+      key: JSON.stringify(k.key.state),
+      scalars: JSON.stringify(saved.scalars),
+    });
+    // load
+    const decoded = decodeSafetensors(bytes, { file: 'memory' });
+    if (isLeft(decoded)) throw decoded.left;
+    const parts = unpackTensors(decoded.right.tensors);
+    const flat: Record<string, Tensor> = {};
+    for (const [slot, record] of Object.entries(parts.optimizer)) for (const [name, t] of Object.entries(record)) flat[`${slot}.${name}`] = t;
+    const scalars: unknown = JSON.parse(decoded.right.metadata.scalars);
+    const count = typeof scalars === 'object' && scalars !== null && 'count' in scalars && typeof scalars.count === 'number' ? scalars.count : -1;
+    const restoredOpt = opt.stateFromTensors({ tensors: flat, scalars: { count } }, parts.params);
+    if (isLeft(restoredOpt)) throw restoredOpt.left;
+    const restored = {
+      step: Number(decoded.right.metadata.step),
+      params: parts.params,
+      layerState: parts.state,
+      opt: restoredOpt.right,
+      key: keyFromState(JSON.parse(decoded.right.metadata.key)),
+      loss: Number.NaN,
+      fault: undefined,
+    };
+    const resumed = fit(step, restored, stream.from(restored.step));
+    expect(fingerprint(opt, resumed)).toEqual(fingerprint(opt, straight));
   });
 
   test('scan yields one state per batch, in order, and is lazy (a stopped consumer computes no further step)', () => {
