@@ -1,7 +1,7 @@
-import { cast, dot, fromData, key, normal, split, toArray, withBackend, type Tensor } from '@foldnet/core';
+import { cast, dot, fromData, key, normal, ones, split, tensor, toArray, withBackend, type Tensor } from '@foldnet/core';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { affine, lossAndGrad, network, relu, type Network, type Params } from '@foldnet/layers';
+import { affine, batchNorm, conv2d, defineLayer, dropout, flatten, lossAndGrad, network, relu, unwrap, type Network, type Params } from '@foldnet/layers';
 
 const build = (): Network => {
   const r = network([6], [affine(5), relu(), affine(3)]);
@@ -66,5 +66,59 @@ describe('network and lossAndGrad', () => {
     const r = network([4], [affine({ units: 3, name: 'fc' }), affine({ units: 2, name: 'fc' })]);
     expect(isRight(r)).toBe(false);
     if (isLeft(r)) expect(r.left.message).toBe("layer 1 (fc: affine): input [4], expected a unique layer name, 'fc' is used twice");
+  });
+});
+
+describe('the first layer input gradient', () => {
+  // an identity layer that records whether it was asked for its input gradient
+  const spy = (seen: boolean[]) =>
+    defineLayer('', (name) => ({
+      name,
+      kind: 'spy',
+      spec: { type: 'spy' },
+      outputShape: (s) => ({ _tag: 'Right', right: s }),
+      init: () => ({ params: {}, state: {} }),
+      forward: (_p, state, x, ctx) => {
+        seen.push(ctx.needInputGrad ?? true);
+        return { y: x, state, pullback: (dy) => ({ dx: ctx.needInputGrad === false ? undefined : dy, grads: {} }) };
+      },
+    }));
+
+  it('conv2d first: the network pullback gives dx undefined and tells conv1 so; needInputGrad true gives dx [2,1,5,5]', () => {
+    const net = unwrap(network([1, 5, 5], [conv2d({ filters: 2, size: 3 }), relu(), affine(2)]));
+    const { params } = net.init(key(0));
+    const x = normal(key(1), [2, 1, 5, 5]);
+    const r = net.forward(params, {}, x, { mode: 'train' });
+    const g = r.pullback(normal(key(2), [2, 2]));
+    expect(g.dx).toBeUndefined();
+    expect(Object.keys(g.grads).sort()).toEqual(['affine1.W', 'affine1.b', 'conv1.W', 'conv1.b']);
+    const all = net.forward(params, {}, x, { mode: 'train', needInputGrad: true }).pullback(normal(key(2), [2, 2]));
+    expect(all.dx?.shape).toEqual([2, 1, 5, 5]);
+  });
+
+  it('layers before the first layer with params are not differentiated: spy, flatten, affine -> only affine runs backward, without dx', () => {
+    const seen: boolean[] = [];
+    const net = unwrap(network([2, 2], [spy(seen), flatten(), affine(3), spy(seen)]));
+    const { params } = net.init(key(0));
+    const r = net.forward(params, {}, normal(key(1), [4, 2, 2]), { mode: 'train' });
+    expect(seen).toEqual([false, true]); // the first spy is layer 0; the last one sits after affine1
+    expect(r.pullback(normal(key(2), [4, 3])).dx).toBeUndefined();
+  });
+
+  it('two dropout layers get different masks (the key is folded with the layer index): about 25% of units survive both', () => {
+    const net = unwrap(network([4000], [dropout(), dropout()]));
+    const y = toArray(net.forward({}, {}, ones([1, 4000]), { mode: 'train', key: key(9) }).y);
+    const kept = y.filter((v) => v !== 0).length / 4000;
+    expect(kept).toBeGreaterThan(0.22);
+    expect(kept).toBeLessThan(0.28);
+  });
+
+  it('lossAndGrad in train mode returns batch norm running statistics moved toward the batch', () => {
+    const net = unwrap(network([3], [batchNorm({ momentum: 0.5 }), affine(2)]));
+    const { params, state } = net.init(key(0));
+    const x = tensor([1, 2, 3, 3, 4, 5], [2, 3]);
+    const r = lossAndGrad(net, params, state, x, Int32Array.of(0, 1));
+    expect(toArray(r.state['bn1.mean'])).toEqual([1, 1.5, 2]);
+    expect(Object.keys(r.grads).sort()).toEqual(['affine1.W', 'affine1.b', 'bn1.beta', 'bn1.gamma']);
   });
 });
