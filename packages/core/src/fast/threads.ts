@@ -173,8 +173,11 @@ export interface RowsJob {
   readonly acc: number;
 }
 
-/** Below this many multiply-adds a GEMM runs on the calling thread: waking a worker costs more. @example M * N * K < PARALLEL_MIN_MACS */
-export const PARALLEL_MIN_MACS = 1 << 20;
+/**
+ * Below this many multiply-adds (about 0.3 ms on one core) a GEMM runs on the calling thread: waking a worker
+ * (a futex wake and a context switch, tens of microseconds) would eat the gain. @example M * N * K < PARALLEL_MIN_MACS
+ */
+export const PARALLEL_MIN_MACS = 1 << 22;
 
 /**
  * Runs `gemmRows` over rows [0, M), split across the threads when there are several and the GEMM is big
