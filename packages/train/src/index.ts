@@ -3,3 +3,4 @@ export * from './optim/index.js';
 export * from './fit/index.js';
 export * from './data/index.js';
 export * from './checkpoint/index.js';
+export * from './export/index.js';

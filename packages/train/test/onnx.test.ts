@@ -1,0 +1,395 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromData, key, normal, split, uniform, type Tensor } from '@foldnet/core';
+import {
+  affine,
+  avgPool2d,
+  batchNorm,
+  conv2d,
+  doubleConvNet,
+  dropout,
+  flatten,
+  lossAndGrad,
+  maxPool2d,
+  network,
+  relu,
+  sequential,
+  sigmoid,
+  simpleConvNet,
+  softmax,
+  tanh,
+  unwrap,
+  type Layer,
+  type LayerState,
+  type Network,
+  type Params,
+} from '@foldnet/layers';
+import {
+  adam,
+  exportOnnx,
+  loadMnist,
+  ONNX_DEFAULT_OPSET,
+  ONNX_MAX_OPSET,
+  ONNX_MIN_OPSET,
+  saveOnnx,
+  type OnnxExportOptions,
+} from '@foldnet/train';
+import { right } from 'fp-ts/lib/Either.js';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/*
+ * Every exported model runs in ONNX Runtime on real MNIST test images and must agree with
+ * foldnet's own eval-mode forward within 1e-4 (max absolute difference over the whole output).
+ */
+
+const mnist = loadMnist({ trainSize: 64, testSize: 32 });
+if (mnist._tag === 'Left') throw mnist.left;
+const images = mnist.right.test.images; // [32, 1, 28, 28] in [0, 1]
+const trainImages = mnist.right.train.images;
+const trainLabels = mnist.right.train.labels;
+
+const tmp = mkdtempSync(join(tmpdir(), 'foldnet-onnx-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const exported = (net: Network, params: Params, state: LayerState, options: OnnxExportOptions = {}): Uint8Array => {
+  const r = exportOnnx(net, params, state, options);
+  if (r._tag === 'Left') throw r.left;
+  return r.right;
+};
+
+/** Runs the model in ONNX Runtime on x (float32) and returns its single output. */
+const runOrt = async (bytes: Uint8Array, x: Tensor): Promise<{ name: string; dims: readonly number[]; data: Float32Array }> => {
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const input = new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]);
+    const results = await session.run({ input });
+    const name = session.outputNames[0];
+    const out = results[name];
+    if (!(out.data instanceof Float32Array)) throw new Error(`onnxruntime: output ${name} is not float32`);
+    return { name, dims: out.dims, data: out.data };
+  } finally {
+    await session.release();
+  }
+};
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+const maxAbs = (a: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+};
+
+/** Exports, runs both, and checks they agree; returns foldnet's output for further checks. */
+const checkAgainstOrt = async (net: Network, params: Params, state: LayerState, options: OnnxExportOptions = {}): Promise<Tensor> => {
+  const ours = net.forward(params, state, images, { mode: 'eval' }).y;
+  const expected = options.softmax ? softmax(ours) : ours;
+  const theirs = await runOrt(exported(net, params, state, options), images);
+  expect(theirs.name).toBe(options.softmax ? 'probabilities' : 'logits');
+  expect(theirs.dims).toEqual(expected.shape);
+  // The comparison means something only if the outputs are not all ~0 (tiny random weights).
+  expect(maxAbs(expected.data)).toBeGreaterThan(0.05);
+  expect(maxAbsDiff(theirs.data, expected.data)).toBeLessThanOrEqual(1e-4);
+  return expected;
+};
+
+/** A few Adam steps on 64 training images, so the params are not just their initial draw. */
+const briefTrain = (net: Network, params: Params, state: LayerState, steps: number): { params: Params; state: LayerState } => {
+  const opt = adam({ lr: 0.01 });
+  let p = params;
+  let s = state;
+  let o = opt.init(p);
+  for (const [i, k] of split(key(7), steps).entries()) {
+    const r = lossAndGrad(net, p, s, trainImages, trainLabels, { mode: 'train', key: k });
+    expect(Number.isFinite(r.loss), `step ${i} loss ${r.loss}`).toBe(true);
+    ({ params: p, state: o } = opt.update(r.grads, o, p));
+    s = r.state;
+  }
+  return { params: p, state: s };
+};
+
+// Batch norm starts at mean 0 / var 1 / gamma 1 / beta 0: replace them by random values so the
+// exported inference form is really exercised (var in [0.5, 2], |mean| up to 1).
+const randomizeBatchNorm = (params: Params, state: LayerState, seed: number): { params: Params; state: LayerState } => {
+  const p: Record<string, Tensor> = { ...params };
+  const s: Record<string, Tensor> = { ...state };
+  let k = key(seed);
+  const next = (): ReturnType<typeof key> => {
+    const [a, b] = split(k);
+    k = b;
+    return a;
+  };
+  for (const name of Object.keys(params)) {
+    if (name.endsWith('.gamma')) p[name] = uniform(next(), params[name].shape, { low: 0.5, high: 1.5 });
+    if (name.endsWith('.beta')) p[name] = normal(next(), params[name].shape, { std: 0.3 });
+  }
+  for (const name of Object.keys(state)) {
+    if (name.endsWith('.mean')) s[name] = uniform(next(), state[name].shape, { low: -1, high: 1 });
+    if (name.endsWith('.var')) s[name] = uniform(next(), state[name].shape, { low: 0.5, high: 2 });
+  }
+  return { params: p, state: s };
+};
+
+// conv - bn - relu - avgpool(pad 1) - conv(stride 2) - bn - tanh - maxpool(pad 1) - flatten - dropout
+// - affine - bn (dense) - sigmoid - affine: every kind the exporter knows except sequential.
+const mixedNet = (): Network =>
+  unwrap(
+    network(
+      [1, 28, 28],
+      [
+        conv2d({ filters: 6, size: 3, pad: 1, weightInit: 'he' }),
+        batchNorm(),
+        relu(),
+        avgPool2d({ size: 3, stride: 2, pad: 1 }),
+        conv2d({ filters: 8, size: 3, stride: 2, pad: 1, weightInit: 'he' }),
+        batchNorm({ eps: 1e-3 }),
+        tanh(),
+        maxPool2d({ size: 2, stride: 2, pad: 1 }),
+        flatten(),
+        dropout({ rate: 0.3 }),
+        affine({ units: 20, weightInit: 'xavier' }),
+        batchNorm(),
+        sigmoid(),
+        affine({ units: 10, weightInit: 'xavier' }),
+      ],
+    ),
+  );
+
+describe('exportOnnx in ONNX Runtime on 32 MNIST test images (max |diff| <= 1e-4)', () => {
+  it('SimpleConvNet, random init (He) from key(1)', async () => {
+    const net = unwrap(simpleConvNet({ weightInit: 'he' }));
+    const { params, state } = net.init(key(1));
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it('SimpleConvNet, lesson init trained 4 Adam steps: logits, and with softmax probabilities that sum to 1', async () => {
+    const net = unwrap(simpleConvNet());
+    const init = net.init(key(2));
+    const { params, state } = briefTrain(net, init.params, init.state, 4);
+    await checkAgainstOrt(net, params, state);
+    const probs = await checkAgainstOrt(net, params, state, { softmax: true });
+    for (let n = 0; n < probs.shape[0]; n++) {
+      let sum = 0;
+      for (let j = 0; j < 10; j++) sum += probs.data[n * 10 + j];
+      expect(sum).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('DoubleConvNet (conv 7x7 pad 1, conv 3x3 pad 1), random init (He) from key(3)', async () => {
+    const net = unwrap(doubleConvNet({ weightInit: 'he' }));
+    const { params, state } = net.init(key(3));
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it('batch norm (conv and dense), average and max pooling with padding, dropout, sigmoid, tanh', async () => {
+    const net = mixedNet();
+    const init = net.init(key(4));
+    const { params, state } = randomizeBatchNorm(init.params, init.state, 40);
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it('the batch-norm network after 3 training steps (running statistics moved by training)', async () => {
+    const net = mixedNet();
+    const init = net.init(key(5));
+    const { params, state } = briefTrain(net, init.params, init.state, 3);
+    expect(Array.from(state['bn1.mean'].data).some((v) => v !== 0)).toBe(true);
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it('a nested sequential block: params seq1.conv1.W ..., exported through its spec', async () => {
+    const net = unwrap(
+      network(
+        [1, 28, 28],
+        [
+          sequential(conv2d({ filters: 4, size: 5, weightInit: 'he' }), batchNorm(), relu()),
+          maxPool2d({ size: 2 }),
+          sequential(affine({ units: 16, weightInit: 'he' }), relu(), affine({ units: 10, weightInit: 'he' })),
+        ],
+      ),
+    );
+    const init = net.init(key(6));
+    expect(Object.keys(init.params)).toContain('seq1.conv1.W');
+    const { params, state } = randomizeBatchNorm(init.params, init.state, 60);
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it.each([ONNX_MIN_OPSET, 12, 17, ONNX_MAX_OPSET])('opset %i: the batch-norm network runs and agrees', async (opset) => {
+    const net = mixedNet();
+    const init = net.init(key(8));
+    const { params, state } = randomizeBatchNorm(init.params, init.state, 80);
+    await checkAgainstOrt(net, params, state, { opset, softmax: opset % 2 === 1 });
+  });
+
+  it('float64 params are exported rounded to float32 and still agree', async () => {
+    const net = unwrap(simpleConvNet({ weightInit: 'he', hiddenSize: 20 }));
+    const p32 = net.init(key(9));
+    const p64 = net.init(key(9), { dtype: 'float64' });
+    const bytes32 = exported(net, p32.params, p32.state);
+    const bytes64 = exported(net, p64.params, p64.state);
+    const theirs = await runOrt(bytes64, images);
+    const ours = net.forward(p32.params, p32.state, images, { mode: 'eval' }).y;
+    expect(maxAbsDiff(theirs.data, ours.data)).toBeLessThanOrEqual(1e-4);
+    expect(bytes64.length).toBe(bytes32.length);
+  });
+
+  it('the batch axis is dynamic: the same model runs a batch of 1 and a batch of 32 alike', async () => {
+    const net = unwrap(simpleConvNet({ weightInit: 'he' }));
+    const { params, state } = net.init(key(10));
+    const bytes = exported(net, params, state);
+    const all = await runOrt(bytes, images);
+    const one = await runOrt(bytes, fromData([1, 1, 28, 28], images.data.slice(3 * 784, 4 * 784)));
+    expect(one.dims).toEqual([1, 10]);
+    expect(maxAbsDiff(one.data, all.data.slice(30, 40))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('exportOnnx: the ModelProto itself', () => {
+  const net = mixedNet();
+  const { params, state } = net.init(key(11));
+  const model = onnxProto.onnx.ModelProto.decode(exported(net, params, state, { producer: 'foldnet-test' }));
+  const graph = model.graph ?? {};
+  const nodes = graph.node ?? [];
+
+  it('nodes in layer order, one per layer (plus no Flatten before a Gemm fed by Flatten)', () => {
+    expect(nodes.map((n) => n.opType)).toEqual([
+      'Conv',
+      'BatchNormalization',
+      'Relu',
+      'AveragePool',
+      'Conv',
+      'BatchNormalization',
+      'Tanh',
+      'MaxPool',
+      'Flatten',
+      'Dropout',
+      'Gemm',
+      'BatchNormalization',
+      'Sigmoid',
+      'Gemm',
+    ]);
+  });
+
+  it('input float[N,1,28,28] with a symbolic N, output logits float[N,10], opset 13, producer and spec metadata', () => {
+    const dims = (v: onnxProto.onnx.IValueInfoProto | undefined) =>
+      v?.type?.tensorType?.shape?.dim?.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
+    expect((graph.input ?? []).map((i) => i.name)).toEqual(['input']);
+    expect(dims(graph.input?.[0])).toEqual(['N', 1, 28, 28]);
+    expect((graph.output ?? []).map((o) => o.name)).toEqual(['logits']);
+    expect(dims(graph.output?.[0])).toEqual(['N', 10]);
+    expect(model.opsetImport.map((o) => Number(o.version))).toEqual([ONNX_DEFAULT_OPSET]);
+    expect(model.producerName).toBe('foldnet-test');
+    const meta = model.metadataProps.find((m) => m.key === 'foldnet.model');
+    expect(JSON.parse(meta?.value ?? 'null')).toEqual(JSON.parse(JSON.stringify(net.spec)));
+  });
+
+  it('initializers are the foldnet params and state under their own names, float32, same shapes and values', () => {
+    const inits = new Map((graph.initializer ?? []).map((t) => [t.name, t]));
+    for (const [name, t] of Object.entries({ ...params, ...state })) {
+      const init = inits.get(name);
+      expect(init, name).toBeDefined();
+      expect((init?.dims ?? []).map(Number)).toEqual([...t.shape]);
+      expect(init?.dataType).toBe(onnxProto.onnx.TensorProto.DataType.FLOAT);
+      // rawData is a Buffer view into the decoded model: copy it before reading its ArrayBuffer.
+      const raw = new Uint8Array(init?.rawData ?? new Uint8Array());
+      const values = new Float32Array(raw.buffer);
+      expect(Array.from(values)).toEqual(Array.from(t.data));
+    }
+    expect([...inits.keys()].sort()).toEqual([...Object.keys({ ...params, ...state }), 'dropout1.ratio'].sort());
+  });
+
+  it('AveragePool counts padding (count_include_pad=1), Conv carries kernel, stride and pads, Gemm has transB=0', () => {
+    const attrs = (op: string, i = 0) => {
+      const n = nodes.filter((x) => x.opType === op)[i];
+      return Object.fromEntries((n?.attribute ?? []).map((a) => [a.name, a.ints?.length ? a.ints.map(Number) : a.type === 1 ? a.f : Number(a.i)]));
+    };
+    expect(attrs('AveragePool')).toEqual({ kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 });
+    expect(attrs('Conv', 1)).toEqual({ kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    expect(attrs('Gemm')).toEqual({ transA: 0, transB: 0 });
+    expect(attrs('BatchNormalization', 1).epsilon).toBeCloseTo(1e-3, 9);
+  });
+
+  it('saveOnnx writes exactly the bytes exportOnnx returns', () => {
+    const file = join(tmp, 'mixed.onnx');
+    expect(saveOnnx(file, net, params, state)).toEqual(right(file));
+    expect(new Uint8Array(readFileSync(file))).toEqual(exported(net, params, state));
+  });
+
+  it('the bytes are a plain Uint8Array owning its whole buffer (not a view into a Buffer pool)', () => {
+    const bytes = exported(net, params, state);
+    expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+  });
+
+  it('the same inputs give the same bytes (no timestamps, no randomness)', () => {
+    expect(exported(net, params, state)).toEqual(exported(net, params, state));
+  });
+});
+
+describe('exportOnnx refuses, naming the layer or value', () => {
+  // A user-defined layer kind: swish(x) = x * sigmoid(x). foldnet runs it; ONNX export cannot.
+  const swish: Layer = {
+    name: '',
+    kind: 'swish',
+    spec: { type: 'swish' },
+    outputShape: (s) => right(s),
+    init: () => ({ params: {}, state: {} }),
+    forward: (_p, state, x) => {
+      const y = new Float32Array(x.size);
+      for (let i = 0; i < x.size; i++) y[i] = x.data[i] / (1 + Math.exp(-x.data[i]));
+      return { y: fromData(x.shape, y), state, pullback: (dy) => ({ dx: dy, grads: {} }) };
+    },
+  };
+  const withSwish = unwrap(network([1, 28, 28], [conv2d({ filters: 2, size: 3 }), swish, flatten(), affine(10)]));
+  const init = withSwish.init(key(12));
+
+  const message = (r: ReturnType<typeof exportOnnx>): string => (r._tag === 'Left' ? r.left.message : 'exported');
+
+  it('a user-defined layer kind (swish) at index 1: "has no ONNX form"', () => {
+    const r = exportOnnx(withSwish, init.params, init.state);
+    expect(message(r)).toMatch(/^exportOnnx: layer 1 \(swish1: swish\): has no ONNX form \(exportable kinds: conv2d, /);
+  });
+
+  it('the same custom kind inside a sequential is named by its path', () => {
+    const net = unwrap(network([4], [sequential(affine(4), { ...swish, name: 'act', spec: { type: 'swish', name: 'act' } })]));
+    const r = exportOnnx(net, net.init(key(13)).params, {});
+    expect(message(r)).toContain('layer 0.1 (seq1.act: swish): has no ONNX form');
+  });
+
+  it('a missing param, a param of the wrong shape, an extra param, missing batch-norm state', () => {
+    const net = unwrap(simpleConvNet({ hiddenSize: 20 }));
+    const { params, state } = net.init(key(14));
+    const { ['affine1.b']: _dropped, ...missing } = params;
+    expect(message(exportOnnx(net, missing, state))).toBe("exportOnnx: layer 3 (affine1: affine): missing param 'affine1.b'");
+    const wrong = { ...params, 'conv1.W': normal(key(1), [30, 1, 3, 3]) };
+    expect(message(exportOnnx(net, wrong, state))).toBe('exportOnnx: layer 0 (conv1: conv2d): conv1.W is [30,1,3,3], expected [30,1,5,5]');
+    const extra = { ...params, 'conv9.W': normal(key(1), [2]) };
+    expect(message(exportOnnx(net, extra, state))).toContain('param conv9.W belong to no layer');
+    const bn = mixedNet();
+    const bnInit = bn.init(key(15));
+    const { ['bn2.var']: _v, ...noVar } = bnInit.state;
+    expect(message(exportOnnx(bn, bnInit.params, noVar))).toBe("exportOnnx: layer 5 (bn2: batchNorm): missing layer state 'bn2.var'");
+  });
+
+  it('an opset out of range, and softmax on an output that is not [N, K]', () => {
+    const net = unwrap(simpleConvNet({ hiddenSize: 20 }));
+    const { params, state } = net.init(key(16));
+    expect(message(exportOnnx(net, params, state, { opset: ONNX_MIN_OPSET - 1 }))).toBe(
+      `exportOnnx: opset ${ONNX_MIN_OPSET - 1} is not supported, expected an integer in ${ONNX_MIN_OPSET}..${ONNX_MAX_OPSET}`,
+    );
+    expect(exportOnnx(net, params, state, { opset: 13.5 })._tag).toBe('Left');
+    const convOnly = unwrap(network([1, 8, 8], [conv2d({ filters: 2, size: 3 })]));
+    const c = convOnly.init(key(17));
+    expect(message(exportOnnx(convOnly, c.params, c.state, { softmax: true }))).toBe(
+      "exportOnnx: softmax needs logits [N, K], the network's output is [N,2,6,6]",
+    );
+  });
+});
