@@ -19,6 +19,12 @@ export type Params = Readonly<Record<string, Tensor>>;
 /** Non-trainable state by name (batch norm's running `mean` and `var`), named like Params. */
 export type LayerState = Readonly<Record<string, Tensor>>;
 
+/**
+ * What a forward call knows besides params and input.
+ *
+ * @example { mode: 'train', key: foldIn(runKey, step) }   // training
+ * @example { mode: 'eval' }                               // prediction
+ */
 export interface ForwardContext {
   /** 'train' enables dropout and batch statistics; 'eval' uses running statistics. */
   readonly mode: 'train' | 'eval';
@@ -26,10 +32,14 @@ export interface ForwardContext {
   readonly key?: Key;
   /** Kernel set for this call; defaults to the current backend. */
   readonly kernels?: Kernels;
-  /** false when nobody needs dL/dx (the first layer of a network): the pullback may skip it and return dx undefined. */
+  /**
+   * false when nobody needs dL/dx: the pullback may skip it and return dx undefined. A layer's
+   * default is true; a network's default is false (nobody needs the gradient of the data).
+   */
   readonly needInputGrad?: boolean;
 }
 
+/** A pullback's answer: dx [N, ...] like the input, grads named and shaped like the params. */
 export interface Gradients {
   /** dL/dx, the same shape as the forward input; undefined only when ctx.needInputGrad was false. */
   readonly dx: Tensor | undefined;
@@ -37,8 +47,15 @@ export interface Gradients {
   readonly grads: Params;
 }
 
+/**
+ * The vector-Jacobian product of one forward call: dy (shaped like y) -> { dx, grads }. It may
+ * be called any number of times; it never changes its cache or dy.
+ *
+ * @example const { dx, grads } = forward(params, state, x, ctx).pullback(dy);
+ */
 export type Pullback = (dy: Tensor) => Gradients;
 
+/** A forward call's answer: y [N, ...outputShape], the new state, and the pullback. */
 export interface ForwardResult {
   readonly y: Tensor;
   /** The layer's non-trainable state after this call (unchanged in eval mode). */
@@ -78,7 +95,7 @@ export interface Layer {
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
 }
 
-/** A layer's JSON description: `{ type: 'conv2d', name: 'conv1', filters: 30, size: 5, ... }`. */
+/** A layer's JSON description (see decodeModelSpec for the fields each type takes): `{ type: 'conv2d', name: 'conv1', filters: 30, size: 5, ... }`. */
 export interface LayerSpecJson {
   readonly type: string;
   readonly name?: string;
@@ -96,7 +113,11 @@ export interface ShapeError {
   readonly message: string;
 }
 
-/** A model spec: the per-sample input shape and the layers, as JSON. */
+/**
+ * A model spec: the per-sample input shape and the layers, as JSON.
+ *
+ * @example { input: [1, 28, 28], layers: [{ type: 'conv2d', filters: 30, size: 5 }, { type: 'relu' }, { type: 'affine', units: 10 }] }
+ */
 export interface ModelSpecJson {
   readonly input: Shape;
   readonly layers: readonly LayerSpecJson[];
@@ -120,5 +141,5 @@ export interface Network {
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
 }
 
-/** Class targets: integer labels [N] or one-hot rows [N, K]. */
+/** Class targets: integer labels [N] or one-hot rows [N, K]. @example Int32Array.of(7, 2, 1) */
 export type Targets = Int32Array | Tensor;
