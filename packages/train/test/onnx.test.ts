@@ -7,6 +7,7 @@ import {
   avgPool2d,
   batchNorm,
   conv2d,
+  deepConvNet,
   doubleConvNet,
   dropout,
   flatten,
@@ -186,6 +187,12 @@ describe('exportOnnx in ONNX Runtime on 32 MNIST test images (max |diff| <= 1e-4
   it('DoubleConvNet (conv 7x7 pad 1, conv 3x3 pad 1), random init (He) from key(3)', async () => {
     const net = unwrap(doubleConvNet({ weightInit: 'he' }));
     const { params, state } = net.init(key(3));
+    await checkAgainstOrt(net, params, state);
+  });
+
+  it('DeepConvNet (six 3x3 convs, one with pad 2; ends in dropout, so a Dropout node writes logits), He init', async () => {
+    const net = unwrap(deepConvNet());
+    const { params, state } = net.init(key(31));
     await checkAgainstOrt(net, params, state);
   });
 
