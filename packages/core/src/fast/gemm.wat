@@ -241,4 +241,82 @@
             (br $iloop)))
         (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
         (br $ploop))))
+
+  ;; The convolution's layout change with its bias, per image n: C rows [N*P, FN] (row n*P + p) ->
+  ;; out [N, FN, P], out[n, f, p] = C[n*P + p, f] + bias[f]. 4 x 4 blocks are transposed in registers with
+  ;; shuffles (rows p0..p0+3 of columns f0..f0+3 become rows f0..f0+3 of columns p0..p0+3); the ragged
+  ;; edges (FN or P not a multiple of 4) go element by element.
+  (func $rowsToNchw (export "rowsToNchw")
+    (param $c i32) (param $N i32) (param $P i32) (param $FN i32) (param $bias i32) (param $out i32)
+    (local $n i32) (local $f i32) (local $p i32) (local $cn i32) (local $on i32) (local $b v128)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local $src i32) (local $dst i32) (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $row i32)
+    (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
+    (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $FN) (i32.const 2)))
+    (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $cn (i32.add (local.get $c) (i32.mul (i32.mul (local.get $n) (local.get $P)) (local.get $row))))
+        (local.set $on (i32.add (local.get $out) (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P4))))
+        ;; whole 4 x 4 blocks
+        (local.set $f (i32.const 0))
+        (block $fdone
+          (loop $floop
+            (br_if $fdone (i32.ge_u (local.get $f) (local.get $fn4)))
+            (local.set $b (v128.load (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+            (local.set $p (i32.const 0))
+            (block $pdone
+              (loop $ploop
+                (br_if $pdone (i32.ge_u (local.get $p) (local.get $p4)))
+                (local.set $src (i32.add (local.get $cn)
+                  (i32.add (i32.mul (local.get $p) (local.get $row)) (i32.shl (local.get $f) (i32.const 2)))))
+                (local.set $r0 (f32x4.add (local.get $b) (v128.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (local.get $row)))
+                (local.set $r1 (f32x4.add (local.get $b) (v128.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (local.get $row)))
+                (local.set $r2 (f32x4.add (local.get $b) (v128.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (local.get $row)))
+                (local.set $r3 (f32x4.add (local.get $b) (v128.load (local.get $src))))
+                (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                (local.set $dst (i32.add (local.get $on)
+                  (i32.shl (i32.add (i32.mul (local.get $f) (local.get $P)) (local.get $p)) (i32.const 2))))
+                (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
+                (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                (v128.store (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
+                (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
+                (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                (v128.store (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br $ploop)))
+            (local.set $f (i32.add (local.get $f) (i32.const 4)))
+            (br $floop)))
+        ;; the ragged edges: columns f < fn4 for rows p >= p4, and every column f >= fn4
+        (local.set $f (i32.const 0))
+        (block $edone
+          (loop $eloop
+            (br_if $edone (i32.ge_u (local.get $f) (local.get $FN)))
+            (local.set $p (select (local.get $p4) (i32.const 0) (i32.lt_u (local.get $f) (local.get $fn4))))
+            (block $qdone
+              (loop $qloop
+                (br_if $qdone (i32.ge_u (local.get $p) (local.get $P)))
+                (f32.store
+                  (i32.add (local.get $on) (i32.shl (i32.add (i32.mul (local.get $f) (local.get $P)) (local.get $p)) (i32.const 2)))
+                  (f32.add
+                    (f32.load (i32.add (local.get $cn)
+                      (i32.add (i32.mul (local.get $p) (local.get $row)) (i32.shl (local.get $f) (i32.const 2)))))
+                    (f32.load (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2))))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $qloop)))
+            (local.set $f (i32.add (local.get $f) (i32.const 1)))
+            (br $eloop)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop))))
 )

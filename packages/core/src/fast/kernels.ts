@@ -5,7 +5,7 @@ import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmPacked, gemmStrided, NR, padN, workspace } from './gemm.js';
-import { f32 } from './wasm.js';
+import { f32, wasm } from './wasm.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -122,7 +122,8 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
 };
 
 // out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
-// GEMM writes rows [R, FN], and one pass turns them into [N, FN, OH, OW] adding the bias.
+// GEMM writes rows [R, FN], and one SIMD pass (gemm.wat's rowsToNchw) turns them into [N, FN, OH, OW]
+// adding the bias; the result leaves the shared memory in one block copy.
 const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
   if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
   const N = x.shape[0];
@@ -130,24 +131,17 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   const Kc = w.size / FN;
   const P = g.outH * g.outW;
   const R = N * P;
-  const [pcol, pw, pbp, pc] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN]);
-  let mem = f32();
+  const [pcol, pw, pbp, pc, pb, pout] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN]);
+  const mem = f32();
   im2colInto(x.data, x.shape, g, mem, pcol / 4);
   mem.set(w.data, pw / 4);
+  mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, FN, false);
-  mem = f32();
-  const col = mem.slice(pcol / 4, pcol / 4 + R * Kc);
-  const out = new Float32Array(N * FN * P);
-  const B = b.data;
-  const c0 = pc / 4;
-  for (let n = 0; n < N; n++)
-    for (let f = 0; f < FN; f++) {
-      const bias = B[f];
-      const o = (n * FN + f) * P;
-      let s = c0 + n * P * FN + f;
-      for (let p = 0; p < P; p++, s += FN) out[o + p] = mem[s] + bias;
-    }
+  wasm.rowsToNchw(pc, N, P, FN, pb, pout);
+  const done = f32();
+  const col = done.slice(pcol / 4, pcol / 4 + R * Kc);
+  const out = done.slice(pout / 4, pout / 4 + R * FN);
   return { out: fromData([N, FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
 };
 

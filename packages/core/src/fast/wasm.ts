@@ -24,10 +24,11 @@ export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-/** The functions gemm.wat exports (pointers are byte offsets into the shared memory). */
+/** The functions gemm.wat exports (pointers are byte offsets into the shared memory); see gemm.wat for each. */
 export interface GemmExports {
   packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
+  rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
