@@ -319,4 +319,94 @@
             (br $eloop)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $nloop))))
+
+  ;; The filter gradient's B operand straight from dy, per image n: dy [N, FN, P] -> packed panels of
+  ;; B[r, f] = dy[n, f, p] with r = n*P + p (the layout $packB writes: panel f/8, row r, lane f mod 8), and
+  ;; db[f] = sum over n, p of dy[n, f, p] (into $db, FN floats, which the caller zeroes). 4 x 4 blocks are
+  ;; transposed in registers; the ragged edges go element by element. Lanes of the last panel past FN are
+  ;; left as they are: the GEMM never stores them.
+  (func $packDy (export "packDy")
+    (param $dy i32) (param $N i32) (param $P i32) (param $FN i32) (param $bp i32) (param $db i32)
+    (local $n i32) (local $f i32) (local $p i32) (local $R i32) (local $dn i32) (local $src i32) (local $dst i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128) (local $s v128)
+    (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $v f32)
+    (local.set $R (i32.mul (local.get $N) (local.get $P)))
+    (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
+    (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
+    (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $dn (i32.add (local.get $dy) (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P4))))
+        (local.set $f (i32.const 0))
+        (block $fdone
+          (loop $floop
+            (br_if $fdone (i32.ge_u (local.get $f) (local.get $fn4)))
+            (local.set $s (v128.const i32x4 0 0 0 0))
+            (local.set $p (i32.const 0))
+            (block $pdone
+              (loop $ploop
+                (br_if $pdone (i32.ge_u (local.get $p) (local.get $p4)))
+                ;; r_j = dy[n, f+j, p..p+3]
+                (local.set $src (i32.add (local.get $dn)
+                  (i32.shl (i32.add (i32.mul (local.get $f) (local.get $P)) (local.get $p)) (i32.const 2))))
+                (local.set $r0 (v128.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (local.get $P4)))
+                (local.set $r1 (v128.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (local.get $P4)))
+                (local.set $r2 (v128.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (local.get $P4)))
+                (local.set $r3 (v128.load (local.get $src)))
+                (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                ;; t_i = dy[n, f..f+3, p+i] goes to row r = n*P + p + i of panel f/8, lanes f mod 8 ..
+                (local.set $dst (i32.add (local.get $bp) (i32.shl
+                  (i32.add (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $f) (i32.const 3)) (local.get $R))
+                                             (i32.add (i32.mul (local.get $n) (local.get $P)) (local.get $p))) (i32.const 3))
+                           (i32.and (local.get $f) (i32.const 7))) (i32.const 2))))
+                (local.set $r0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
+                (local.set $r1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
+                (local.set $r2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
+                (local.set $r3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3)))
+                (v128.store (local.get $dst) (local.get $r0))
+                (v128.store offset=32 (local.get $dst) (local.get $r1))
+                (v128.store offset=64 (local.get $dst) (local.get $r2))
+                (v128.store offset=96 (local.get $dst) (local.get $r3))
+                ;; lane j of s sums channel f+j
+                (local.set $s (f32x4.add (local.get $s)
+                  (f32x4.add (f32x4.add (local.get $r0) (local.get $r1)) (f32x4.add (local.get $r2) (local.get $r3)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br $ploop)))
+            (v128.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
+              (f32x4.add (local.get $s) (v128.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))
+            (local.set $f (i32.add (local.get $f) (i32.const 4)))
+            (br $floop)))
+        ;; the ragged edges: channels f < fn4 for p >= p4, and every channel f >= fn4
+        (local.set $f (i32.const 0))
+        (block $edone
+          (loop $eloop
+            (br_if $edone (i32.ge_u (local.get $f) (local.get $FN)))
+            (local.set $p (select (local.get $p4) (i32.const 0) (i32.lt_u (local.get $f) (local.get $fn4))))
+            (block $qdone
+              (loop $qloop
+                (br_if $qdone (i32.ge_u (local.get $p) (local.get $P)))
+                (local.set $v (f32.load (i32.add (local.get $dn)
+                  (i32.shl (i32.add (i32.mul (local.get $f) (local.get $P)) (local.get $p)) (i32.const 2)))))
+                (f32.store (i32.add (local.get $bp) (i32.shl
+                  (i32.add (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $f) (i32.const 3)) (local.get $R))
+                                             (i32.add (i32.mul (local.get $n) (local.get $P)) (local.get $p))) (i32.const 3))
+                           (i32.and (local.get $f) (i32.const 7))) (i32.const 2)))
+                  (local.get $v))
+                (f32.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
+                  (f32.add (local.get $v) (f32.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $qloop)))
+            (local.set $f (i32.add (local.get $f) (i32.const 1)))
+            (br $eloop)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop))))
 )

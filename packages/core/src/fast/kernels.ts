@@ -4,7 +4,7 @@ import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from '../kerne
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmPacked, gemmStrided, NR, padN, workspace } from './gemm.js';
+import { gemm, gemmPacked, gemmStrided, padN, workspace } from './gemm.js';
 import { f32, wasm } from './wasm.js';
 
 /*
@@ -152,37 +152,25 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
 };
 
 // Without dx (a network's first layer), dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy is
-// written once, straight into the packed-B layout the GEMM reads (no dRows matrix, no packing pass over it),
-// and col is read in place as a transposed A.
+// written once, straight into the packed-B layout the GEMM reads (gemm.wat's packDy: no dRows matrix, no
+// packing pass over it, db summed on the way), and col is read in place as a transposed A.
 const conv2dBackwardFilters = (dy: Tensor, col: Tensor, w: Tensor): Conv2dGrads => {
   const [N, FN, OH, OW] = dy.shape;
   const P = OH * OW;
   const R = N * P;
   const Kc = w.size / FN;
-  const [pbp, pcol, pdwt] = workspace([R * padN(FN), R * Kc, Kc * FN]);
+  const [pdy, pbp, pcol, pdwt, pdb] = workspace([R * FN, R * padN(FN), R * Kc, Kc * FN, FN]);
   const mem = f32();
-  const D = dy.data;
-  const db = new Float32Array(FN);
-  for (let n = 0; n < N; n++)
-    for (let f = 0; f < FN; f++) {
-      // B[r, f] for r = n*P + p lives at panel f/NR, row r, lane f%NR
-      let o = pbp / 4 + (Math.floor(f / NR) * R + n * P) * NR + (f % NR);
-      let i = (n * FN + f) * P;
-      let s = 0;
-      for (let p = 0; p < P; p++, i++, o += NR) {
-        const v = D[i];
-        mem[o] = v;
-        s += v;
-      }
-      db[f] += s;
-    }
+  mem.set(dy.data, pdy / 4);
+  mem.fill(0, pdb / 4, pdb / 4 + FN);
+  wasm.packDy(pdy, N, P, FN, pbp, pdb);
   mem.set(col.data, pcol / 4);
   gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   const m = f32();
   const dw = new Float32Array(FN * Kc);
   const t0 = pdwt / 4;
   for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
-  return { dx: undefined, dw: fromData(w.shape, dw), db: fromData([FN], db) };
+  return { dx: undefined, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
 };
 
 const conv2dBackwardWithDx = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry): Conv2dGrads => {

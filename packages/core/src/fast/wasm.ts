@@ -29,6 +29,7 @@ export interface GemmExports {
   packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
   rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
+  packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
