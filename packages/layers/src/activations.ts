@@ -50,7 +50,32 @@ const elementwise = (
  * @example relu().forward({}, {}, fromNested([[-1, 2]]), { mode: 'eval' }).y // [[0, 2]]
  */
 export const relu = (opts: NamedOptions = {}): Layer =>
-  elementwise('relu', opts, (x) => (x > 0 ? x : 0), (x, _y, dy) => (x > 0 ? dy : 0));
+  defineLayer(opts.name ?? '', (name) => ({
+    name,
+    kind: 'relu',
+    spec: { type: 'relu', ...nameField(name) },
+    outputShape: (inShape) => right(inShape),
+    init: () => ({ params: {}, state: {} }),
+    // written out (not via `elementwise`): ReLU runs on every conv output, so its loops stay call-free
+    forward: (_params, state, x, ctx) => {
+      const n = x.size;
+      const X = x.data;
+      const out = alloc(x.dtype, n);
+      for (let i = 0; i < n; i++) out[i] = X[i] > 0 ? X[i] : 0;
+      const needDx = ctx.needInputGrad ?? true;
+      return {
+        y: fromData(x.shape, out),
+        state,
+        pullback: (dy: Tensor) => {
+          if (!needDx) return { dx: undefined, grads: {} };
+          const dx = alloc(dy.dtype, n);
+          const D = dy.data;
+          for (let i = 0; i < n; i++) dx[i] = X[i] > 0 ? D[i] : 0;
+          return { dx: fromData(x.shape, dx), grads: {} };
+        },
+      };
+    },
+  }));
 
 /**
  * Sigmoid: y = 1 / (1 + e^-x); dx = dy * y * (1 - y). Any shape.

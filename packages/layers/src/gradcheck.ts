@@ -129,6 +129,12 @@ export const checkGradients = (target: Layer | Network, inputShape: Shape, optio
   if (isNetwork(target) && !sameShape(target.inputShape, inputShape)) {
     throw new FoldnetError('shape', `checkGradients: input shape ${formatShape(inputShape)} differs from the network's ${formatShape(target.inputShape)}`);
   }
+  if (!isNetwork(target)) {
+    const declared = target.outputShape(inputShape);
+    if (declared._tag === 'Left') {
+      throw new FoldnetError('shape', `checkGradients: ${target.name || target.kind} refuses input ${formatShape(inputShape)}, expected ${declared.left.expected}`);
+    }
+  }
   const initial = isNetwork(target) ? target.init(kInit, { dtype: 'float64' }) : target.init(kInit, inputShape, { dtype: 'float64' });
   const jitter = options.jitter ?? 0;
   const jitterKeys = split(kJitter, Math.max(1, Object.keys(options.params ?? initial.params).length));

@@ -178,6 +178,12 @@ describe('checkGradients catches a wrong pullback', () => {
     }),
   }));
 
+  it('refuses an input shape the layer refuses, with the layer\'s reason', () => {
+    expect(() => checkGradients(conv2d({ filters: 1, size: 5 }), [1, 3, 3])).toThrow(
+      'checkGradients: conv2d refuses input [1,3,3], expected spatial size at least 5x5 (filter 5x5, pad 0)',
+    );
+  });
+
   it('reports param s with a relative error near 1e-2 and ok false, input fine', () => {
     const r = withBackend('reference', () => checkGradients(scaled, [3], { key: key(1), input: normal(key(2), [2, 3], { dtype: 'float64' }) }));
     expect(r.ok).toBe(false);
