@@ -18,6 +18,9 @@ export type OptimizerName = (typeof optimizerNames)[number];
 export const backendNames = ['fast', 'reference'] as const;
 export type BackendName = (typeof backendNames)[number];
 
+/** What `foldnet bench --backend` accepts: one kernel set, or both side by side. */
+export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
+
 /** What training does when the loss becomes NaN or infinite. */
 export const onNanChoices = ['stop', 'continue'] as const;
 export type OnNan = (typeof onNanChoices)[number];

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { backendNames, onNanChoices, optimizerNames } from './config.js';
+import { backendNames, benchBackendChoices, onNanChoices, optimizerNames } from './config.js';
 import { describeError } from './errors.js';
 import {
   nonEmptyFlag,
@@ -12,14 +12,11 @@ import {
   seedFlag,
 } from './flags.js';
 import type { Io } from './io.js';
-import { benchCommand, benchBackendChoices } from './commands/bench.js';
-import { evalCommand } from './commands/eval.js';
-import { gradcheckCommand } from './commands/gradcheck.js';
-import { predictCommand } from './commands/predict.js';
-import { summaryCommand } from './commands/summary.js';
-import { trainCommand } from './commands/train.js';
 
 /*
+ * Command modules are imported when their command runs, so `--help` and bad flags answer without
+ * loading the libraries, vega or resvg.
+ *
  * The `foldnet` program: commander parses, our parsers check values, and every failure becomes
  * ONE line on stderr with exit code 2 (bad input) or 1 (a check failed, an internal error). A stack
  * trace is printed only with --debug.
@@ -92,7 +89,7 @@ export const buildProgram = (io: Io): Command => {
       ]) +
         '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n',
     )
-    .action(async (_opts: unknown, cmd: Command) => trainCommand(cmd.opts(), io));
+    .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 
   const evalCmd = program
     .command('eval')
@@ -103,7 +100,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd)
     .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))
-    .action(async (checkpoint: string, _opts: unknown, cmd: Command) => evalCommand(checkpoint, cmd.opts(), io));
+    .action(async (checkpoint: string, _opts: unknown, cmd: Command) => (await import('./commands/eval.js')).evalCommand(checkpoint, cmd.opts(), io));
 
   const predict = program
     .command('predict')
@@ -123,7 +120,9 @@ export const buildProgram = (io: Io): Command => {
         'border is mostly light (dark ink on light paper) is inverted first. A PNG that is not 28x28 is\n' +
         "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n",
     )
-    .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) => predictCommand(checkpoint, image, cmd.opts(), io));
+    .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) =>
+      (await import('./commands/predict.js')).predictCommand(checkpoint, image, cmd.opts(), io),
+    );
 
   program
     .command('summary')
@@ -131,19 +130,20 @@ export const buildProgram = (io: Io): Command => {
     .argument('<model>', 'simple | double | deep, or a JSON model spec')
     .option('--json', 'print the table as JSON')
     .addHelpText('after', example(['foldnet summary simple', 'foldnet summary my-model.json']))
-    .action(async (model: string, _opts: unknown, cmd: Command) => summaryCommand(model, cmd.opts(), io));
+    .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/summary.js')).summaryCommand(model, cmd.opts(), io));
 
   program
     .command('gradcheck')
     .description("check the model's backpropagated gradients against finite differences (float64); exit 1 when an error exceeds the tolerance")
     .argument('<model>', 'simple | double | deep, or a JSON model spec')
     .option('--tolerance <x>', 'largest relative error accepted (default: 1e-5)', positiveNumberFlag('--tolerance'))
+    .option('--atol <x>', 'errors of gradients smaller than atol/tolerance are judged absolutely against atol (default: 1e-8 * max(1, |L|))', positiveNumberFlag('--atol'))
     .option('--batch-size <n>', 'images in the random batch (default: 2)', positiveIntFlag('--batch-size'))
     .option('--seed <n>', 'seed of the params and the batch (default: 0)', seedFlag('--seed'))
     .option('--jitter <x>', 'std of the noise added to the initial params, to move off ReLU/max-pool kinks (default: 0.1)', nonNegativeNumberFlag('--jitter'))
     .option('--elements <n>', 'entries checked one by one per tensor, besides one random direction (default: 64)', nonNegativeIntFlag('--elements'))
     .addHelpText('after', example(['foldnet gradcheck simple', 'foldnet gradcheck double --tolerance 1e-4']))
-    .action(async (model: string, _opts: unknown, cmd: Command) => gradcheckCommand(model, cmd.opts(), io));
+    .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/gradcheck.js')).gradcheckCommand(model, cmd.opts(), io));
 
   program
     .command('bench')
@@ -156,7 +156,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--backend <name>', `${benchBackendChoices.join(' | ')} (default: fast)`, oneOfFlag('--backend', benchBackendChoices))
     .option('--json', 'print one JSON object per measured configuration')
     .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --json']))
-    .action(async (_opts: unknown, cmd: Command) => benchCommand(cmd.opts(), io));
+    .action(async (_opts: unknown, cmd: Command) => (await import('./commands/bench.js')).benchCommand(cmd.opts(), io));
 
   return program;
 };

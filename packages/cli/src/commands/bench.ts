@@ -1,6 +1,7 @@
 import { getThreads, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, split, type Tensor } from '@foldnet/core';
 import { predict, type Network } from '@foldnet/layers';
 import { adam, initTrainState, trainStep } from '@foldnet/train';
+import { benchBackendChoices } from '../config.js';
 import { optBoolean, optNumber, optOneOf } from '../flags.js';
 import type { Io } from '../io.js';
 import { loadModel } from '../models.js';
@@ -11,8 +12,6 @@ import { loadModel } from '../models.js';
  * set or both side by side (one process, one run, so the ratio is fair).
  */
 
-/** What `--backend` accepts for bench: one kernel set, or both side by side. */
-export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
 
 /** A GEMM C[M,N] = op(A)[M,K] op(B)[K,N] that a training step runs. */
 export interface GemmShape {

@@ -25,6 +25,7 @@ export const gradcheckCommand = async (model: string, opts: Readonly<Record<stri
     key: key(optNumber(opts, 'seed') ?? 0),
     batch: optNumber(opts, 'batchSize') ?? 2,
     tolerance: optNumber(opts, 'tolerance') ?? 1e-5,
+    ...(optNumber(opts, 'atol') === undefined ? {} : { atol: optNumber(opts, 'atol') }),
     jitter: optNumber(opts, 'jitter') ?? 0.1,
     maxElements: optNumber(opts, 'elements') ?? 64,
   });
