@@ -145,67 +145,44 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   return { out: fromData([N, FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
 };
 
-// dRows [R, FN] = dy in rows (n, oy, ox); db = column sums; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im.
+// db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
+// rows (n, oy, ox)).
 const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
-  return needDx ? conv2dBackwardWithDx(dy, col, w, xShape, g) : conv2dBackwardFilters(dy, col, w);
-};
-
-// Without dx (a network's first layer), dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy is
-// written once, straight into the packed-B layout the GEMM reads (gemm.wat's packDy: no dRows matrix, no
-// packing pass over it, db summed on the way), and col is read in place as a transposed A.
-const conv2dBackwardFilters = (dy: Tensor, col: Tensor, w: Tensor): Conv2dGrads => {
   const [N, FN, OH, OW] = dy.shape;
   const P = OH * OW;
   const R = N * P;
   const Kc = w.size / FN;
-  const [pdy, pbp, pcol, pdwt, pdb] = workspace([R * FN, R * padN(FN), R * Kc, Kc * FN, FN]);
+  const [pdy, pbp, pcol, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
+    R * FN, R * padN(FN), R * Kc, Kc * FN, FN,
+    ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
+  ]);
   const mem = f32();
   mem.set(dy.data, pdy / 4);
   mem.fill(0, pdb / 4, pdb / 4 + FN);
+  // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
+  // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
+  // the way), and col is read in place as a transposed A.
   wasm.packDy(pdy, N, P, FN, pbp, pdb);
   mem.set(col.data, pcol / 4);
   gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
+  let dx: Tensor | undefined;
+  if (needDx) {
+    // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
+    mem.fill(0, pzero / 4, pzero / 4 + P);
+    wasm.rowsToNchw(pdy, N, FN, P, pzero, pd);
+    mem.set(w.data, pw / 4);
+    gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
+    dx = fromData(xShape, col2imFrom(f32(), pdcol / 4, Kc, xShape, g));
+  }
   const m = f32();
   const dw = new Float32Array(FN * Kc);
   const t0 = pdwt / 4;
   for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
-  return { dx: undefined, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
+  return { dx, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
 };
 
-const conv2dBackwardWithDx = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry): Conv2dGrads => {
-  const [N, FN] = dy.shape;
-  const P = g.outH * g.outW;
-  const R = N * P;
-  const Kc = w.size / FN;
-  const Kp = padN(Kc);
-  const [pd, pcol, pw, pbp, pdw, pdcol] = workspace([R * FN, R * Kc, FN * Kc, Math.max(R, FN) * Kp, FN * Kc, R * Kc]);
-  let mem = f32();
-  const D = dy.data;
-  const db = new Float32Array(FN);
-  const d0 = pd / 4;
-  for (let n = 0; n < N; n++)
-    for (let f = 0; f < FN; f++) {
-      let s = 0;
-      let i = (n * FN + f) * P;
-      let o = d0 + n * P * FN + f;
-      for (let p = 0; p < P; p++, i++, o += FN) {
-        const v = D[i];
-        mem[o] = v;
-        s += v;
-      }
-      db[f] += s;
-    }
-  mem.set(col.data, pcol / 4);
-  mem.set(w.data, pw / 4);
-  // dW[f, k] = sum_r dRows[r, f] col[r, k]: A = dRows read transposed (rs 1, cs FN)
-  gemmStrided(FN, Kc, R, { ptr: pd, rs: 1, cs: FN }, { ptr: pcol, rs: Kc, cs: 1 }, pbp, pdw, Kc, false);
-  gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbp, pdcol, Kc, false);
-  mem = f32();
-  const dx = fromData(xShape, col2imFrom(mem, pdcol / 4, Kc, xShape, g));
-  return { dx, dw: fromData(w.shape, mem.slice(pdw / 4, pdw / 4 + FN * Kc)), db: fromData([FN], db) };
-};
-
+// max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled
 const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, g: ConvGeometry, out: Float32Array, argmax: Int32Array): void => {
   const { filterH: FH, filterW: FW, stride, outH, outW } = g;
   let o = 0;
