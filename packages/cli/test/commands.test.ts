@@ -1,0 +1,58 @@
+import { fromData, key } from '@foldnet/core';
+import { unwrap, simpleConvNet, doubleConvNet } from '@foldnet/layers';
+import { describe, expect, it } from 'vitest';
+import { gemmShapes } from '../src/commands/bench.js';
+import { formatConfusion } from '../src/commands/eval.js';
+import { formatProbabilities } from '../src/commands/predict.js';
+import { argmaxAt, firstConvFilters, misclassifiedOf } from '../src/predictions.js';
+
+describe('bench: the GEMMs of one training step', () => {
+  it('SimpleConvNet batch 100: eight GEMMs (conv1 dx skipped), 0.433 GFLOP as issue 6 counts', () => {
+    const shapes = gemmShapes(unwrap(simpleConvNet()), 100);
+    expect(shapes.map((g) => g.what)).toEqual(['conv1 forward', 'conv1 dW', 'affine1 forward', 'affine1 dW', 'affine1 dx', 'affine2 forward', 'affine2 dW', 'affine2 dx']);
+    expect(shapes[0]).toEqual({ what: 'conv1 forward', m: 57600, k: 25, n: 30 });
+    expect(shapes[2]).toEqual({ what: 'affine1 forward', m: 100, k: 4320, n: 100 });
+    const gflop = shapes.reduce((f, g) => f + 2 * g.m * g.k * g.n, 0) / 1e9;
+    expect(gflop).toBeCloseTo(0.433, 3);
+  });
+
+  it('DoubleConvNet batch 10: the second convolution also has its input gradient', () => {
+    const names = gemmShapes(unwrap(doubleConvNet()), 10).map((g) => g.what);
+    expect(names).toContain('conv2 dx');
+    expect(names).not.toContain('conv1 dx');
+  });
+});
+
+describe('eval and predict output', () => {
+  it('confusion table 2x2 with a header of predicted classes', () => {
+    expect(formatConfusion([[5, 1], [0, 4]])).toBe('true\\pred   0   1\n        0   5   1\n        1   0   4');
+  });
+
+  it('probabilities: ten lines, the predicted one marked, bars of 30 per unit', () => {
+    const lines = formatProbabilities([0.1, 0.9], 1).split('\n');
+    expect(lines).toEqual(['   0  0.1000  ███', '>  1  0.9000  ' + '█'.repeat(27)]);
+  });
+});
+
+describe('predictions for the report', () => {
+  it('argmax takes the first maximum on ties', () => {
+    expect(argmaxAt([0, 3, 3, 1], 0, 4)).toBe(1);
+    expect(argmaxAt([9, 9, 0.2, 0.7], 2, 2)).toBe(1);
+  });
+
+  it('misclassified: 3 images of 2x2, labels [0,1,0], predictions [0,0,1]: images 1 and 2, limit 1 shows one of two', () => {
+    const x = fromData([3, 1, 2, 2], new Float32Array([0, 0, 0, 0, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5]));
+    const probs = new Float64Array([0.9, 0.1, 0.7, 0.3, 0.4, 0.6]);
+    const r = misclassifiedOf({ probs, classes: 2 }, x, new Int32Array([0, 1, 0]), 1);
+    expect(r.total).toBe(2);
+    expect(r.shown).toEqual([{ index: 1, image: { width: 2, height: 2, pixels: [1, 1, 1, 1] }, trueLabel: 1, predicted: 0, probability: 0.7 }]);
+  });
+
+  it("the first convolution's filters of SimpleConvNet are conv1.W [30,1,5,5]", () => {
+    const net = unwrap(simpleConvNet());
+    const { params } = net.init(key(0));
+    const f = firstConvFilters(net, params);
+    expect(f?.layerName).toBe('conv1');
+    expect(f?.shape).toEqual([30, 1, 5, 5]);
+  });
+});
