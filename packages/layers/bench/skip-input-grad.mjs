@@ -26,6 +26,7 @@ const step = (needInputGrad) => {
   return [forward, ms(t1)];
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const min = (xs) => Math.min(...xs);
 
 step(true); step(false); // warm-up (JIT, wasm compile)
 const forwards = [];
@@ -47,3 +48,5 @@ console.log(`  forward + loss:                ${f.toFixed(1)} ms`);
 console.log(`  backward with conv1 dL/dx:     ${a.toFixed(1)} ms   (runs: ${list(withDx)})`);
 console.log(`  backward without (default):    ${b.toFixed(1)} ms   (runs: ${list(withoutDx)})`);
 console.log(`  saving: ${(a - b).toFixed(1)} ms, ${(((a - b) / a) * 100).toFixed(1)}% of the backward, ${(((a - b) / (f + a)) * 100).toFixed(1)}% of the step`);
+const [fm, am, bm] = [min(forwards), min(withDx), min(withoutDx)];
+console.log(`  (fastest runs: forward ${fm.toFixed(1)}, backward ${am.toFixed(1)} vs ${bm.toFixed(1)} ms: ${(((am - bm) / am) * 100).toFixed(1)}% of the backward, ${(((am - bm) / (fm + am)) * 100).toFixed(1)}% of the step)`);

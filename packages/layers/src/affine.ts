@@ -22,7 +22,7 @@ const linear = (x2: Tensor, w: Tensor, b: Tensor, k: ReturnType<typeof kernelsOf
   return fromData(xw.shape, out);
 };
 
-/** Column sums of a [N, M] matrix: [M]. */
+/** Column sums of a [N, M] matrix: [M] (a dense layer's db). @example sumRows(fromNested([[1, 2], [3, 4]])) // [4, 6] */
 export const sumRows = (m: Tensor): Tensor => {
   const [N, M] = m.shape;
   const out = alloc(m.dtype, M);

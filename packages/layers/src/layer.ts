@@ -26,6 +26,8 @@ export const defineLayer = (name: string, make: (name: string) => Layer): Layer 
 /**
  * The same layer under another name. Layers made by defineLayer are rebuilt; a user's own layer
  * object is copied with the new name (its closures keep whatever name they captured).
+ *
+ * @example renameLayer(relu(), 'act1').name // 'act1'
  */
 export const renameLayer = (layer: Layer, name: string): Layer => {
   const rebuild = rebuilders.get(layer);

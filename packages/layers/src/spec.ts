@@ -33,7 +33,7 @@ const refined = <A>(what: string, is: (u: unknown) => u is A): t.Type<A, A, unkn
 
 const isNumber = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u);
 
-/** io-ts codecs of the hyper-parameter types. */
+/** io-ts codecs of the hyper-parameter types. @example codecs.positiveInt.decode(-2) // left: expected a positive integer */
 export const codecs = {
   positiveInt: refined('a positive integer', (u): u is number => isNumber(u) && Number.isInteger(u) && u >= 1),
   nonNegativeInt: refined('a non-negative integer', (u): u is number => isNumber(u) && Number.isInteger(u) && u >= 0),
@@ -139,7 +139,7 @@ const SCHEMAS: Readonly<Record<string, LayerSchema>> = {
   },
 };
 
-/** The layer types a model spec may use. */
+/** The layer types a model spec may use. @example layerTypes() // ['conv2d', 'maxPool2d', ...] */
 export const layerTypes = (): string[] => Object.keys(SCHEMAS);
 
 const decodeLayer = (u: unknown, path: string): Either<SpecError, Layer> => {

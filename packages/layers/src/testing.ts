@@ -56,7 +56,7 @@ const awayFromZero = (seed: number, shape: Shape): Tensor => {
   return fromData(shape, Float64Array.from(x.data, (v) => v + (v >= 0 ? 0.05 : -0.05)));
 };
 
-/** Convolutions: C 1-2, 1-3 filters of size 1-3, stride 1-2, pad 0-2, H and W up to 6. */
+/** Convolutions: C 1-2, 1-3 filters of size 1-3, stride 1-2, pad 0-2, H and W up to 6. @example fc.assert(gradientProperty(arbConv2dCase()), { seed: 42 }) */
 export const arbConv2dCase = (): fc.Arbitrary<LayerCase> =>
   fc
     .record({ c: dim(1, 2), filters: dim(1, 3), size: dim(1, 3), stride: dim(1, 2), pad: dim(0, 2), weightInit: arbWeightInit })
@@ -68,7 +68,7 @@ export const arbConv2dCase = (): fc.Arbitrary<LayerCase> =>
       })),
     );
 
-/** Max or average pooling: size 1-3, stride 1-3, pad 0-size/2, C 1-2, H and W up to 6; max pooling gets inputs without ties. */
+/** Max or average pooling: size 1-3, stride 1-3, pad 0-size/2, C 1-2, H and W up to 6; max pooling gets inputs without ties. @example arbPoolCase('maxPool2d') */
 export const arbPoolCase = (kind: 'maxPool2d' | 'avgPool2d'): fc.Arbitrary<LayerCase> =>
   fc
     .record({ c: dim(1, 2), size: dim(1, 3), stride: dim(1, 3), seed: fc.integer(), n: dim(1, 3) })
@@ -91,7 +91,7 @@ const arbSampleShape: fc.Arbitrary<Shape> = fc.oneof(
   fc.tuple(dim(1, 2), dim(1, 3), dim(1, 3)).map((s): Shape => s),
 );
 
-/** Dense layers on [D] or [C, H, W] samples, 1-4 units. */
+/** Dense layers on [D] or [C, H, W] samples, 1-4 units. @example fc.sample(arbAffineCase(), 3) */
 export const arbAffineCase = (): fc.Arbitrary<LayerCase> =>
   fc.record({ s: arbSampleShape, units: dim(1, 4), weightInit: arbWeightInit }).map(({ s, units, weightInit }) => ({
     target: affine({ units, weightInit }),
@@ -99,7 +99,7 @@ export const arbAffineCase = (): fc.Arbitrary<LayerCase> =>
     label: `affine x=${formatShape(s)} units=${units} weightInit=${weightInit}`,
   }));
 
-/** ReLU (inputs kept 0.05 away from its kink), sigmoid, tanh and flatten on small shapes. */
+/** ReLU (inputs kept 0.05 away from its kink), sigmoid, tanh and flatten on small shapes. @example arbElementwiseCase() */
 export const arbElementwiseCase = (): fc.Arbitrary<LayerCase> =>
   fc.record({ kind: fc.constantFrom('relu', 'sigmoid', 'tanh', 'flatten'), s: arbSampleShape, seed: fc.integer(), n: dim(1, 3) }).map(({ kind, s, seed, n }) => ({
     target: kind === 'relu' ? relu() : kind === 'sigmoid' ? sigmoid() : kind === 'tanh' ? tanh() : flatten(),
@@ -108,7 +108,7 @@ export const arbElementwiseCase = (): fc.Arbitrary<LayerCase> =>
     label: `${kind} x=${formatShape(s)}`,
   }));
 
-/** Dropout with rate 0-0.9 (train mode uses the check's fixed key, so the mask is fixed). */
+/** Dropout with rate 0-0.9 (train mode uses the check's fixed key, so the mask is fixed). @example arbDropoutCase() */
 export const arbDropoutCase = (): fc.Arbitrary<LayerCase> =>
   fc.record({ rate: fc.constantFrom(0, 0.1, 0.5, 0.9), s: arbSampleShape }).map(({ rate, s }) => ({
     target: dropout({ rate }),
@@ -116,7 +116,7 @@ export const arbDropoutCase = (): fc.Arbitrary<LayerCase> =>
     label: `dropout x=${formatShape(s)} rate=${rate}`,
   }));
 
-/** Batch norm after a dense layer ([D]) or a convolution ([C, H, W]); batch of at least 2. */
+/** Batch norm after a dense layer ([D]) or a convolution ([C, H, W]); batch of at least 2. @example arbBatchNormCase() */
 export const arbBatchNormCase = (): fc.Arbitrary<LayerCase> =>
   fc.record({ s: arbSampleShape, momentum: fc.constantFrom(0, 0.9), eps: fc.constantFrom(1e-5, 1e-3) }).map(({ s, momentum, eps }) => ({
     target: batchNorm({ momentum, eps }),
@@ -125,7 +125,7 @@ export const arbBatchNormCase = (): fc.Arbitrary<LayerCase> =>
     label: `batchNorm x=${formatShape(s)} momentum=${momentum} eps=${eps}`,
   }));
 
-/** Any of the layers above. */
+/** Any of the layers above. @example fc.assert(shapeProperty(arbLayerCase()), { seed: 1 }) */
 export const arbLayerCase = (): fc.Arbitrary<LayerCase> =>
   fc.oneof(arbConv2dCase(), arbPoolCase('maxPool2d'), arbPoolCase('avgPool2d'), arbAffineCase(), arbElementwiseCase(), arbDropoutCase(), arbBatchNormCase());
 
@@ -134,7 +134,8 @@ const unwrapCase = (label: string, inputShape: Shape, e: ReturnType<typeof simpl
   return { target: e.right, inputShape, label, options: { jitter: 0.1 } };
 };
 
-/** Small SimpleConvNets: input [1-2, 6-9, 6-9], conv 1-3 filters of 1-3 with stride 1-2, pad 0-1, hidden 2-6, 2-4 classes, He init. */
+/** @example fc.assert(gradientProperty(arbSimpleConvNetCase()), { seed: 42, numRuns: 5 })
+ * Small SimpleConvNets: input [1-2, 6-9, 6-9], conv 1-3 filters of 1-3 with stride 1-2, pad 0-1, hidden 2-6, 2-4 classes, He init. */
 export const arbSimpleConvNetCase = (): fc.Arbitrary<LayerCase> =>
   fc
     .record({ c: dim(1, 2), hw: dim(6, 9), filterNum: dim(1, 3), filterSize: dim(1, 3), stride: dim(1, 2), pad: dim(0, 1), hidden: dim(2, 6), out: dim(2, 4) })
@@ -147,7 +148,8 @@ export const arbSimpleConvNetCase = (): fc.Arbitrary<LayerCase> =>
       );
     });
 
-/** Small DoubleConvNets: input [1, 8-10, 8-10], two convs of 1-3 filters (sizes 3 and 1-3, pad 1), hidden 2-5, He init. */
+/** @example arbDoubleConvNetCase()
+ * Small DoubleConvNets: input [1, 8-10, 8-10], two convs of 1-3 filters (sizes 3 and 1-3, pad 1), hidden 2-5, He init. */
 export const arbDoubleConvNetCase = (): fc.Arbitrary<LayerCase> =>
   fc.record({ hw: dim(8, 10), f1: dim(1, 3), f2: dim(1, 3), s2: dim(1, 3), hidden: dim(2, 5) }).map((p) => {
     const inputDim = [1, p.hw, p.hw];
