@@ -2,6 +2,7 @@
 // per-kernel times of fast vs reference measured side by side in one run (medians), at 1 and n threads.
 // A benchmark, not a test. Run after a build:  pnpm run build && node packages/core/bench/kernels.mjs
 //   options: --runs N (default 7)  --threads 1,2 (default 1 and the core count)  --no-reference
+//            --ab-only (only the threads A/B at the end)
 import { availableParallelism } from 'node:os';
 import * as core from '../dist/index.js';
 
@@ -13,7 +14,8 @@ const arg = (name, dflt) => {
 };
 const runs = Number(arg('--runs', '7'));
 const threadList = arg('--threads', [...new Set([1, availableParallelism()])].join(',')).split(',').map(Number);
-const withReference = !process.argv.includes('--no-reference');
+const abOnly = process.argv.includes('--ab-only');
+const withReference = !abOnly && !process.argv.includes('--no-reference');
 
 // a deterministic fill (benchmarks need no PRNG keys; values in [-0.5, 0.5))
 const fill = (n, seed) => {
@@ -118,7 +120,7 @@ if (withReference) {
   for (const [name, f] of kernelsToTime) refTimes.set(name, time(() => f(reference), 3));
   refTimes.set('step', time(() => stepKernels(reference), 3));
 }
-for (const threads of threadList) {
+for (const threads of abOnly ? [] : threadList) {
   setThreads(threads);
   console.log(`\n-- fast, ${threads} thread(s)${withReference ? ' vs reference (1 thread, median of 3)' : ''}`);
   for (const [name, a, bb, tA, tB] of gemms) {
