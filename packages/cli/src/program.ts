@@ -87,7 +87,13 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
-        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n',
+        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
+        '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
+        '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
+        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +
+        '    "threads": null, "backend": "fast", "checkpointEvery": 0, "onNan": "stop" }\n' +
+        'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
+        'then the --config file, then the flags.\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
@@ -15,7 +16,6 @@ import {
   type AnyOptimizer,
   type TrainState,
 } from '@foldnet/train';
-import * as fs from 'node:fs';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import {
   backendNames,
@@ -31,8 +31,8 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
-import { loadModel, modelShortName, totalParams } from '../models.js';
-import { accuracyChartSpec, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
+import { isPreset, loadModel, modelShortName, totalParams } from '../models.js';
+import { accuracyChartSpec, findFonts, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
@@ -63,7 +63,7 @@ export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlag
 /** A config file's path fields made absolute against the file's folder, so it can be merged with others. */
 const absolutePaths = (file: TrainConfigFile, dir: string): TrainConfigFile => {
   const abs = (p: string | null | undefined): string | null | undefined => (typeof p === 'string' ? path.resolve(dir, p) : p);
-  const model = file.model === undefined || ['simple', 'double', 'deep'].includes(file.model) ? file.model : path.resolve(dir, file.model);
+  const model = file.model === undefined || isPreset(file.model) ? file.model : path.resolve(dir, file.model);
   return { ...file, model, data: abs(file.data), out: abs(file.out), resume: abs(file.resume) };
 };
 
@@ -231,6 +231,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
   writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), network, optimizer, last, config);
   written.push(path.join(dir, 'checkpoint.safetensors'));
+  if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
   written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses, data, seconds: elapsed(), faults })));
 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
