@@ -22,6 +22,7 @@ import { checkGradients, formatGradCheckReport, type GradCheckOptions } from './
 import type { WeightInit } from './init.js';
 import { avgPool2d, maxPool2d } from './pool.js';
 import { doubleConvNet, simpleConvNet } from './presets.js';
+import { network, sequential } from './network.js';
 import type { Layer, Network } from './types.js';
 
 /** A layer (or network) with an input shape it accepts, and optionally the input to check at. */
@@ -161,6 +162,82 @@ export const arbDoubleConvNetCase = (): fc.Arbitrary<LayerCase> =>
   });
 
 // Duck-typed, so an arbitrary from another copy of fast-check in the user's tree is recognised too.
+// One image-stage layer description for arbNetworkCase.
+type Stage =
+  | { readonly kind: 'conv2d'; readonly filters: number; readonly size: number; readonly stride: number; readonly pad: number }
+  | { readonly kind: 'maxPool2d' | 'avgPool2d'; readonly size: number }
+  | { readonly kind: 'relu' | 'tanh' | 'sigmoid' | 'batchNorm' | 'dropout' };
+
+const arbStage: fc.Arbitrary<Stage> = fc.oneof(
+  fc.record({ kind: fc.constant('conv2d' as const), filters: dim(1, 3), size: dim(1, 3), stride: dim(1, 2), pad: dim(0, 1) }),
+  fc.record({ kind: fc.constantFrom('maxPool2d' as const, 'avgPool2d' as const), size: dim(1, 2) }),
+  fc.record({ kind: fc.constantFrom('relu' as const, 'tanh' as const, 'sigmoid' as const, 'batchNorm' as const, 'dropout' as const) }),
+);
+
+const stageLayer = (s: Stage): Layer => {
+  switch (s.kind) {
+    case 'conv2d':
+      return conv2d({ filters: s.filters, size: s.size, stride: s.stride, pad: s.pad, weightInit: 'he' });
+    case 'maxPool2d':
+      return maxPool2d({ size: s.size });
+    case 'avgPool2d':
+      return avgPool2d({ size: s.size });
+    case 'relu':
+      return relu();
+    case 'tanh':
+      return tanh();
+    case 'sigmoid':
+      return sigmoid();
+    case 'batchNorm':
+      return batchNorm();
+    case 'dropout':
+      return dropout({ rate: 0.3 });
+  }
+};
+
+const describeStage = (s: Stage): string =>
+  s.kind === 'conv2d' ? `conv${s.filters}x${s.size}/s${s.stride}p${s.pad}` : s.kind === 'maxPool2d' || s.kind === 'avgPool2d' ? `${s.kind}${s.size}` : s.kind;
+
+/**
+ * Random networks: input [1-2, 5-8, 5-8], up to five image stages (conv, pooling, activations,
+ * batch norm, dropout; a stage the shape cannot take is dropped), the first two optionally
+ * wrapped in a `sequential`, then affine(2-4) [- tanh - affine(2-3)]. Checked with a param jitter.
+ *
+ * @example fc.assert(gradientProperty(arbNetworkCase(), undefined, { maxElements: 8 }), { seed: 3, numRuns: 10 })
+ */
+export const arbNetworkCase = (): fc.Arbitrary<LayerCase> =>
+  fc
+    .record({
+      c: dim(1, 2),
+      h: dim(5, 8),
+      w: dim(5, 8),
+      stages: fc.array(arbStage, { minLength: 1, maxLength: 5 }),
+      nest: fc.boolean(),
+      units: dim(2, 4),
+      twoDense: fc.boolean(),
+    })
+    .map((p) => {
+      const inputShape: Shape = [p.c, p.h, p.w];
+      // keep the stages whose input shape works, so every case composes
+      const kept: Stage[] = [];
+      let shape: Shape = inputShape;
+      for (const st of p.stages) {
+        const out = stageLayer(st).outputShape(shape);
+        if (isLeft(out)) continue;
+        kept.push(st);
+        shape = out.right;
+      }
+      const image = kept.map(stageLayer);
+      const front = p.nest && image.length >= 2 ? [sequential(image[0], image[1]), ...image.slice(2)] : image;
+      const dense = p.twoDense ? [affine({ units: p.units, weightInit: 'he' }), tanh(), affine({ units: 3, weightInit: 'he' })] : [affine({ units: p.units, weightInit: 'he' })];
+      const names = kept.map(describeStage);
+      const stages = front.length < image.length ? [`seq(${names[0]} ${names[1]})`, ...names.slice(2)] : names;
+      const label = `network x=${formatShape(inputShape)} ${stages.join(' ')} | affine${p.units}${p.twoDense ? ' tanh affine3' : ''}`;
+      const net = network(inputShape, [...front, ...dense]);
+      if (isLeft(net)) throw new Error(`${label}: ${net.left.message}`);
+      return { target: net.right, inputShape, label, minBatch: 2, options: { jitter: 0.1 } };
+    });
+
 const isArbitrary = (t: Layer | Network | fc.Arbitrary<LayerCase>): t is fc.Arbitrary<LayerCase> =>
   t instanceof fc.Arbitrary || ('generate' in t && typeof t.generate === 'function' && !('forward' in t));
 

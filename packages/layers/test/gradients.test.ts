@@ -10,6 +10,7 @@ import {
   arbDropoutCase,
   arbElementwiseCase,
   arbLayerCase,
+  arbNetworkCase,
   arbPoolCase,
   arbSimpleConvNetCase,
   gradientProperty,
@@ -48,6 +49,9 @@ describe('gradients agree with central differences (float64)', () => {
   it('doubleConvNet with generated input size, convs and hidden size', () => {
     fc.assert(gradientProperty(arbDoubleConvNetCase(), undefined, { maxElements: 12 }), { seed: 42, numRuns: 6 });
   });
+  it('random networks: conv, pooling, activations, batch norm, dropout, nested sequential, dense heads', () => {
+    fc.assert(gradientProperty(arbNetworkCase(), undefined, { maxElements: 8 }), { seed: 42, numRuns: 25 });
+  });
   it('deepConvNet shrunk to input [1,8,8], 2-4 filters, hidden 4, in train mode (dropout masks fixed)', () => {
     const net = unwrap(deepConvNet({ inputDim: [1, 8, 8], convs: [2, 2, 3, 3, 4, 4].map((filterNum) => ({ filterNum })), hiddenSize: 4, outputSize: 3 }));
     const report = checkGradients(net, [1, 8, 8], { key: key(5), maxElements: 8, mode: 'train' });
@@ -66,5 +70,7 @@ describe('shapes and purity over every layer kind', () => {
   it('presets: declared output shape = forward shape, and purity', () => {
     fc.assert(shapeProperty(arbSimpleConvNetCase()), { seed: 7, numRuns: 10 });
     fc.assert(purityProperty(arbDoubleConvNetCase()), { seed: 7, numRuns: 5 });
+    fc.assert(shapeProperty(arbNetworkCase()), { seed: 7, numRuns: 30 });
+    fc.assert(purityProperty(arbNetworkCase()), { seed: 7, numRuns: 30 });
   });
 });
