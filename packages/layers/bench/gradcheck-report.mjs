@@ -6,18 +6,18 @@ import { key } from '@foldnet/core';
 import { checkGradients } from '@foldnet/layers';
 import {
   arbAffineCase, arbBatchNormCase, arbConv2dCase, arbDoubleConvNetCase, arbDropoutCase, arbElementwiseCase,
-  arbPoolCase, arbSimpleConvNetCase,
+  arbNetworkCase, arbPoolCase, arbSimpleConvNetCase,
 } from '@foldnet/layers/testing';
 
 const cases = Number(process.argv[2] ?? 20);
 const groups = [
   ['conv2d', arbConv2dCase()], ['maxPool2d', arbPoolCase('maxPool2d')], ['avgPool2d', arbPoolCase('avgPool2d')],
   ['affine', arbAffineCase()], ['relu/sigmoid/tanh/flatten', arbElementwiseCase()], ['dropout', arbDropoutCase()],
-  ['batchNorm', arbBatchNormCase()], ['simpleConvNet', arbSimpleConvNetCase()], ['doubleConvNet', arbDoubleConvNetCase()],
+  ['batchNorm', arbBatchNormCase()], ['simpleConvNet', arbSimpleConvNetCase()], ['doubleConvNet', arbDoubleConvNetCase()], ['network', arbNetworkCase()],
 ];
 const rows = new Map();
 for (const [label, arb] of groups) {
-  const n = label.endsWith('Net') ? Math.ceil(cases / 4) : cases;
+  const n = (label.endsWith('Net') || label === 'network') ? Math.ceil(cases / 4) : cases;
   fc.sample(arb, { seed: 42, numRuns: n }).forEach((c, i) => {
     for (const mode of ['train', 'eval']) {
       const kind = c.label.split(' ')[0];
