@@ -151,8 +151,9 @@ describe('a short training run, resume, eval, predict', () => {
   const runFiles = ['accuracy.png', 'accuracy.svg', 'checkpoint.safetensors', 'config.json', 'loss.png', 'loss.svg', 'metrics.csv', 'metrics.jsonl', 'report.html'];
   let first = '';
 
-  it('train --iters 6 writes runs/<timestamp>-simple/ with exactly the nine files', async () => {
-    const r = await foldnet(['train', '--iters', '6', ...tiny]);
+  it('train --config tiny-run.json --iters 6 (the flag overrides the file) writes runs/<timestamp>-simple/ with exactly the nine files', async () => {
+    write('tiny-run.json', JSON.stringify({ iters: 50, trainSize: 100, testSize: 50, batchSize: 20, evalEvery: 3, optimizer: 'adam' }));
+    const r = await foldnet(['train', '--config', 'tiny-run.json', '--iters', '6']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^step 3: train acc \d\.\d{4}, test acc \d\.\d{4}$/m);
     expect(r.stdout).toMatch(/^step 6: train acc \d\.\d{4}, test acc \d\.\d{4}$/m);
