@@ -61,7 +61,7 @@ export const relu = (opts: NamedOptions = {}): Layer =>
       const n = x.size;
       const X = x.data;
       const out = alloc(x.dtype, n);
-      for (let i = 0; i < n; i++) out[i] = X[i] > 0 ? X[i] : 0;
+      for (let i = 0; i < n; i++) out[i] = X[i] <= 0 ? 0 : X[i]; // the lesson's mask (x <= 0): NaN passes through, never hidden
       const needDx = ctx.needInputGrad ?? true;
       return {
         y: fromData(x.shape, out),
@@ -70,7 +70,7 @@ export const relu = (opts: NamedOptions = {}): Layer =>
           if (!needDx) return { dx: undefined, grads: {} };
           const dx = alloc(dy.dtype, n);
           const D = dy.data;
-          for (let i = 0; i < n; i++) dx[i] = X[i] > 0 ? D[i] : 0;
+          for (let i = 0; i < n; i++) dx[i] = X[i] <= 0 ? 0 : D[i];
           return { dx: fromData(x.shape, dx), grads: {} };
         },
       };

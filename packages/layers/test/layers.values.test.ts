@@ -193,3 +193,13 @@ describe('checkGradients catches a wrong pullback', () => {
     expect(r.entries.find((e) => e.name === 'input')?.maxRelError).toBeLessThan(1e-6);
   });
 });
+
+describe('relu keeps a diverged value visible', () => {
+  it('relu x=[NaN,-1,2] gives [NaN,0,2] and passes dy through the NaN', () => {
+    const layer = relu();
+    const x = tensor([Number.NaN, -1, 2], [1, 3]);
+    const { y, pullback } = layer.forward({}, {}, x, evalCtx);
+    expect(toArray(y)).toEqual([Number.NaN, 0, 2]);
+    expect(toArray(pullback(tensor([5, 6, 7], [1, 3])).dx ?? zeros([0]))).toEqual([5, 0, 7]);
+  });
+});
