@@ -170,6 +170,31 @@ describe('fast convolution and pooling equal reference', () => {
     );
   });
 
+  it('maxPool2d 2x2 without padding (the lesson pool, stride 1..3) on generated N, C, H, W with ties, NaN and -Infinity', () => {
+    const special = fc.constantFrom(-1, 0, 0.5, 1, Number.NaN, -Infinity);
+    fc.assert(
+      fc.property(
+        fc.record({ N: fc.integer({ min: 1, max: 3 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 2, max: 19 }), W: fc.integer({ min: 2, max: 19 }), stride: fc.integer({ min: 1, max: 3 }) }),
+        fc.nat(1000),
+        fc.oneof(fc.constant('uniform'), fc.constant('ties'), fc.constant('special')),
+        fc.array(special, { minLength: 64, maxLength: 64 }),
+        ({ N, C, H, W, stride }, seed, kind, pool) => {
+          const g = convGeometry('test', { inH: H, inW: W, filterH: 2, stride });
+          const shape = [N, C, H, W];
+          const raw = fill(seed, shape);
+          const values =
+            kind === 'uniform' ? raw.data : kind === 'ties' ? Float32Array.from(raw.data, (v) => Math.round(v * 2)) : Float32Array.from(raw.data, (_, i) => pool[(i * 7 + seed) % 64]);
+          const x = fromData(shape, Float32Array.from(values));
+          const f = fastKernels.maxPool2d(x, g);
+          const r = referenceKernels.maxPool2d(x, g);
+          expect(bitwiseEqual(f.out, r.out)).toBe(true);
+          expect([...f.argmax]).toEqual([...r.argmax]);
+        },
+      ),
+      { seed: 47, numRuns: 120 },
+    );
+  });
+
   it('avgPool2d forward and backward on generated windows with padding', () => {
     fc.assert(
       fc.property(convGeometryArb({ maxInput: 11 }), fc.nat(1000), ({ xShape, geometry: g }, seed) => {

@@ -409,4 +409,91 @@
             (br $eloop)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $nloop))))
+
+  ;; The lesson's max pooling, 2x2 windows, stride 2, no padding, over `planes` planes of H x W: out and argmax
+  ;; (flat element indices into x, counted from element 0 of the input at $x) for OH x OW outputs per plane.
+  ;; Four outputs at a time: the even and odd columns of the two window rows are separated with shuffles, and
+  ;; each candidate replaces the best so far where it is strictly greater, or is the first NaN (f32x4.gt/ne/eq +
+  ;; bitselect, no branches: pooling random data with branches mispredicts half the time), in the window order
+  ;; (0,0) (0,1) (1,0) (1,1), so the first maximum (or the first NaN) wins as in the reference. Outputs past a multiple of 4 per row go one at a time.
+  (func $maxPool2x2 (export "maxPool2x2")
+    (param $x i32) (param $planes i32) (param $H i32) (param $W i32) (param $OH i32) (param $OW i32)
+    (param $out i32) (param $arg i32)
+    (local $pl i32) (local $oy i32) (local $ox i32) (local $ow4 i32) (local $r0 i32) (local $i i32)
+    (local $a v128) (local $b v128) (local $best v128) (local $at v128) (local $v v128) (local $m v128)
+    (local $ib v128) (local $bs f32) (local $vs f32) (local $as i32) (local $o i32)
+    (local.set $ow4 (i32.and (local.get $OW) (i32.const -4)))
+    (local.set $o (i32.const 0))
+    (local.set $pl (i32.const 0))
+    (block $pdone
+      (loop $ploop
+        (br_if $pdone (i32.ge_u (local.get $pl) (local.get $planes)))
+        (local.set $oy (i32.const 0))
+        (block $ydone
+          (loop $yloop
+            (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+            ;; r0: element index of the window's top-left for ox = 0
+            (local.set $r0 (i32.add (i32.mul (local.get $pl) (i32.mul (local.get $H) (local.get $W)))
+                                    (i32.mul (i32.shl (local.get $oy) (i32.const 1)) (local.get $W))))
+            (local.set $ox (i32.const 0))
+            (block $xdone
+              (loop $xloop
+                (br_if $xdone (i32.ge_u (local.get $ox) (local.get $ow4)))
+                (local.set $i (i32.add (local.get $r0) (i32.shl (local.get $ox) (i32.const 1))))
+                (local.set $ib (i32x4.add (i32x4.splat (local.get $i)) (v128.const i32x4 0 2 4 6)))
+                ;; top row: x[i .. i+7]
+                (local.set $a (v128.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (local.set $b (v128.load offset=16 (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (local.set $best (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $at (local.get $ib))
+                (local.set $v (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $m (v128.or (f32x4.gt (local.get $v) (local.get $best))
+                  (v128.and (f32x4.ne (local.get $v) (local.get $v)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $at (v128.bitselect (i32x4.add (local.get $ib) (v128.const i32x4 1 1 1 1)) (local.get $at) (local.get $m)))
+                ;; bottom row: x[i+W .. i+W+7]
+                (local.set $a (v128.load (i32.add (local.get $x) (i32.shl (i32.add (local.get $i) (local.get $W)) (i32.const 2)))))
+                (local.set $b (v128.load offset=16 (i32.add (local.get $x) (i32.shl (i32.add (local.get $i) (local.get $W)) (i32.const 2)))))
+                (local.set $ib (i32x4.add (local.get $ib) (i32x4.splat (local.get $W))))
+                (local.set $v (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $m (v128.or (f32x4.gt (local.get $v) (local.get $best))
+                  (v128.and (f32x4.ne (local.get $v) (local.get $v)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $at (v128.bitselect (local.get $ib) (local.get $at) (local.get $m)))
+                (local.set $v (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $m (v128.or (f32x4.gt (local.get $v) (local.get $best))
+                  (v128.and (f32x4.ne (local.get $v) (local.get $v)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $at (v128.bitselect (i32x4.add (local.get $ib) (v128.const i32x4 1 1 1 1)) (local.get $at) (local.get $m)))
+                (v128.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2))) (local.get $best))
+                (v128.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (local.get $at))
+                (local.set $o (i32.add (local.get $o) (i32.const 4)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                (br $xloop)))
+            ;; the rest of the row, one window at a time
+            (block $sdone
+              (loop $sloop
+                (br_if $sdone (i32.ge_u (local.get $ox) (local.get $OW)))
+                (local.set $i (i32.add (local.get $r0) (i32.shl (local.get $ox) (i32.const 1))))
+                (local.set $bs (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (local.set $as (local.get $i))
+                (local.set $vs (f32.load offset=4 (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs))
+                      (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs)))) (then (local.set $bs (local.get $vs)) (local.set $as (i32.add (local.get $i) (i32.const 1)))))
+                (local.set $i (i32.add (local.get $i) (local.get $W)))
+                (local.set $vs (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs))
+                      (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs)))) (then (local.set $bs (local.get $vs)) (local.set $as (local.get $i))))
+                (local.set $vs (f32.load offset=4 (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs))
+                      (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs)))) (then (local.set $bs (local.get $vs)) (local.set $as (i32.add (local.get $i) (i32.const 1)))))
+                (f32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2))) (local.get $bs))
+                (i32.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (local.get $as))
+                (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $sloop)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $yloop)))
+        (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
+        (br $ploop))))
 )

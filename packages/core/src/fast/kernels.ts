@@ -182,7 +182,9 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
   return { dx, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
 };
 
-// max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled
+// max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled.
+// As in the reference, a strictly greater value replaces the best so far, and so does the first NaN
+// (`v !== v`) while the best is not NaN: a diverged activation is never hidden by its neighbours.
 const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, g: ConvGeometry, out: Float32Array, argmax: Int32Array): void => {
   const { filterH: FH, filterW: FW, stride, outH, outW } = g;
   let o = 0;
@@ -195,17 +197,17 @@ const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, 
         let at = base;
         if (FH === 2 && FW === 2) {
           let v = X[base + 1];
-          if (v > best) {
+          if (v > best || (v !== v && best === best)) {
             best = v;
             at = base + 1;
           }
           v = X[base + W];
-          if (v > best) {
+          if (v > best || (v !== v && best === best)) {
             best = v;
             at = base + W;
           }
           v = X[base + W + 1];
-          if (v > best) {
+          if (v > best || (v !== v && best === best)) {
             best = v;
             at = base + W + 1;
           }
@@ -214,7 +216,7 @@ const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, 
             const r = base + fy * W;
             for (let fx = 0; fx < FW; fx++) {
               const v = X[r + fx];
-              if (v > best) {
+              if (v > best || (v !== v && best === best)) {
                 best = v;
                 at = r + fx;
               }
@@ -235,6 +237,18 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
   const argmax = new Int32Array(out.length);
+  if (pad === 0 && FH === 2 && FW === 2 && stride === 2) {
+    // the lesson's pool: branch-free SIMD in gemm.wat, on a copy of x in the shared memory
+    const planes = N * C;
+    const [px, pout, parg] = workspace([x.size, out.length, out.length]);
+    const mem = f32();
+    mem.set(X, px / 4);
+    wasm.maxPool2x2(px, planes, H, W, outH, outW, pout, parg);
+    const done = f32();
+    out.set(done.subarray(pout / 4, pout / 4 + out.length));
+    argmax.set(new Int32Array(done.buffer, parg, out.length));
+    return { out: fromData([N, C, outH, outW], out), argmax };
+  }
   if (pad === 0) {
     maxPoolInterior(X, N * C, H, W, g, out, argmax);
     return { out: fromData([N, C, outH, outW], out), argmax };
@@ -257,7 +271,7 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
           const r = plane + iy * W;
           for (let ix = xlo; ix < xhi; ix++) {
             const v = X[r + ix];
-            if (v > best) {
+            if (v > best || (v !== v && best === best)) {
               best = v;
               at = r + ix;
             }

@@ -30,6 +30,7 @@ export interface GemmExports {
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
   rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
+  maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
