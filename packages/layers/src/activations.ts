@@ -1,6 +1,6 @@
 import { alloc, fromData, type Tensor } from '@foldnet/core';
 import { right } from 'fp-ts/lib/Either.js';
-import { defineLayer, nameField } from './layer.js';
+import { defineLayer, kernelsOf, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
 /*
@@ -56,23 +56,14 @@ export const relu = (opts: NamedOptions = {}): Layer =>
     spec: { type: 'relu', ...nameField(name) },
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
-    // written out (not via `elementwise`): ReLU runs on every conv output, so its loops stay call-free
+    // through the kernel contract: the fast set does both passes branch-free in SIMD (ReLU runs on every conv output)
     forward: (_params, state, x, ctx) => {
-      const n = x.size;
-      const X = x.data;
-      const out = alloc(x.dtype, n);
-      for (let i = 0; i < n; i++) out[i] = X[i] <= 0 ? 0 : X[i]; // the lesson's mask (x <= 0): NaN passes through, never hidden
+      const k = kernelsOf(ctx);
       const needDx = ctx.needInputGrad ?? true;
       return {
-        y: fromData(x.shape, out),
+        y: k.relu(x),
         state,
-        pullback: (dy: Tensor) => {
-          if (!needDx) return { dx: undefined, grads: {} };
-          const dx = alloc(dy.dtype, n);
-          const D = dy.data;
-          for (let i = 0; i < n; i++) dx[i] = X[i] <= 0 ? 0 : D[i];
-          return { dx: fromData(x.shape, dx), grads: {} };
-        },
+        pullback: (dy: Tensor) => (needDx ? { dx: k.reluBackward(x, dy), grads: {} } : { dx: undefined, grads: {} }),
       };
     },
   }));

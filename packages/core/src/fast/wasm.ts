@@ -31,6 +31,8 @@ export interface GemmExports {
   rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number): void;
+  relu(x: number, n: number, out: number): void;
+  reluBackward(x: number, dy: number, n: number, out: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;

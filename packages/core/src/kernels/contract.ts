@@ -52,4 +52,11 @@ export interface Kernels {
   avgPool2d(x: Tensor, g: ConvGeometry): Tensor;
   /** dy: [N, C, OH, OW] -> dx: [N, C, H, W]. */
   avgPool2dBackward(dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor;
+  /**
+   * ReLU with the lesson's mask (x <= 0), any shape: y = x <= 0 ? 0 : x. A NaN compares false, so it passes
+   * through (a diverged activation stays visible); -0 gives +0.
+   */
+  relu(x: Tensor): Tensor;
+  /** ReLU's pullback, x the forward's input and dy shaped like it: dx = x <= 0 ? 0 : dy (NaN in x lets dy through). */
+  reluBackward(x: Tensor, dy: Tensor): Tensor;
 }

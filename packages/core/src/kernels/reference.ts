@@ -198,6 +198,22 @@ const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor =
 };
 
 /** The oracle kernel set. @example withBackend('reference', () => matmul(a, b)) */
+// The lesson's mask is x <= 0: where it holds the output is 0, elsewhere (x > 0, and NaN) the value goes through.
+const relu = (x: Tensor): Tensor => {
+  const X = x.data;
+  const out = alloc(x.dtype, x.size);
+  for (let i = 0; i < X.length; i++) out[i] = X[i] <= 0 ? 0 : X[i];
+  return fromData(x.shape, out);
+};
+
+const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
+  const X = x.data;
+  const D = dy.data;
+  const out = alloc(dy.dtype, x.size);
+  for (let i = 0; i < X.length; i++) out[i] = X[i] <= 0 ? 0 : D[i];
+  return fromData(x.shape, out);
+};
+
 export const referenceKernels: Kernels = Object.freeze({
   name: 'reference',
   matmul,
@@ -209,4 +225,6 @@ export const referenceKernels: Kernels = Object.freeze({
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
+  relu,
+  reluBackward,
 });
