@@ -544,4 +544,86 @@
         (local.set $dy (i32.add (local.get $dy) (i32.const 4)))
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $sloop))))
+
+  ;; im2col: x [N, C, H, W] at $x -> rows (n, oy, ox) x columns (c, fy, fx) at $dst, row length C*FH*FW, padding
+  ;; written as 0 (dst need not be cleared). Per window row the filter columns fx in [lo, hi) lie inside the image
+  ;; and are copied four at a time where they can be (the lesson's 5x5 filter: one vector and one float).
+  (func $im2col (export "im2col")
+    (param $x i32) (param $N i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
+    (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
+    (local $n i32) (local $oy i32) (local $ox i32) (local $c i32) (local $fy i32) (local $fx i32)
+    (local $iy0 i32) (local $ix0 i32) (local $iy i32) (local $lo i32) (local $hi i32) (local $src i32) (local $plane i32)
+    (local $W4 i32) (local $FW4 i32)
+    (local.set $W4 (i32.shl (local.get $W) (i32.const 2)))
+    (local.set $FW4 (i32.shl (local.get $FW) (i32.const 2)))
+    (local.set $n (i32.const 0))
+    (block $ndone (loop $nloop
+      (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+      (local.set $oy (i32.const 0))
+      (block $ydone (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+        (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)))
+        (local.set $ox (i32.const 0))
+        (block $xdone (loop $xloop
+          (br_if $xdone (i32.ge_u (local.get $ox) (local.get $OW)))
+          (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $pad)))
+          ;; lo = max(0, -ix0), hi = min(FW, W - ix0)
+          (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
+          (local.set $hi (select (i32.sub (local.get $W) (local.get $ix0)) (local.get $FW)
+            (i32.gt_s (i32.add (local.get $ix0) (local.get $FW)) (local.get $W))))
+          (local.set $c (i32.const 0))
+          (block $cdone (loop $cloop
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $plane (i32.mul (i32.add (i32.mul (local.get $n) (local.get $C)) (local.get $c)) (local.get $H)))
+            (local.set $fy (i32.const 0))
+            (block $fdone (loop $floop
+              (br_if $fdone (i32.ge_u (local.get $fy) (local.get $FH)))
+              (local.set $iy (i32.add (local.get $iy0) (local.get $fy)))
+              (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $H)))
+                          (i32.le_s (local.get $hi) (local.get $lo)))
+                (then
+                  (local.set $fx (i32.const 0))
+                  (block $zdone (loop $zloop
+                    (br_if $zdone (i32.ge_u (local.get $fx) (local.get $FW)))
+                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $fx) (i32.const 2))) (f32.const 0))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $zloop))))
+                (else
+                  ;; src: element (plane + iy) * W + ix0 (fx = 0), possibly outside the image for fx < lo
+                  (local.set $src (i32.add (local.get $x) (i32.shl
+                    (i32.add (i32.mul (i32.add (local.get $plane) (local.get $iy)) (local.get $W)) (local.get $ix0)) (i32.const 2))))
+                  (local.set $fx (i32.const 0))
+                  (block $ldone (loop $lloop
+                    (br_if $ldone (i32.ge_s (local.get $fx) (local.get $lo)))
+                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $fx) (i32.const 2))) (f32.const 0))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $lloop)))
+                  (block $vdone (loop $vloop
+                    (br_if $vdone (i32.gt_s (i32.add (local.get $fx) (i32.const 4)) (local.get $hi)))
+                    (v128.store (i32.add (local.get $dst) (i32.shl (local.get $fx) (i32.const 2)))
+                      (v128.load (i32.add (local.get $src) (i32.shl (local.get $fx) (i32.const 2)))))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 4)))
+                    (br $vloop)))
+                  (block $sdone (loop $sloop
+                    (br_if $sdone (i32.ge_s (local.get $fx) (local.get $hi)))
+                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $fx) (i32.const 2)))
+                      (f32.load (i32.add (local.get $src) (i32.shl (local.get $fx) (i32.const 2)))))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $sloop)))
+                  (block $hdone (loop $hloop
+                    (br_if $hdone (i32.ge_s (local.get $fx) (local.get $FW)))
+                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $fx) (i32.const 2))) (f32.const 0))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $hloop)))))
+              (local.set $dst (i32.add (local.get $dst) (local.get $FW4)))
+              (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+              (br $floop)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cloop)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xloop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yloop)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $nloop))))
 )

@@ -21,51 +21,13 @@ const ref = referenceKernels;
 const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
 
 /**
- * im2col into `dst` from element `d0` on: x [N, C, H, W] -> rows (n, oy, ox) x columns (c, fy, fx), row
- * length C*FH*FW; padding is written as 0, so `dst` need not be cleared.
+ * im2col in the shared memory: x [N, C, H, W], already at byte offset `px`, -> rows (n, oy, ox) x columns
+ * (c, fy, fx) at `pdst`, row length C*FH*FW (gemm.wat's im2col: padding written as 0, window rows copied a
+ * vector at a time).
  */
-const im2colInto = (X: ReadonlyData, xShape: Shape, g: ConvGeometry, dst: Float32Array, d0: number): void => {
+const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): void => {
   const [N, C, H, W] = xShape;
-  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
-  let d = d0;
-  if (pad === 0) {
-    // every window lies inside the image: straight copies of FW pixels, no bounds to check
-    for (let n = 0; n < N; n++)
-      for (let oy = 0; oy < outH; oy++)
-        for (let ox = 0; ox < outW; ox++) {
-          const at = oy * stride * W + ox * stride;
-          for (let c = 0; c < C; c++) {
-            let s = (n * C + c) * H * W + at;
-            for (let fy = 0; fy < FH; fy++, s += W) for (let fx = 0; fx < FW; fx++) dst[d++] = X[s + fx];
-          }
-        }
-    return;
-  }
-  for (let n = 0; n < N; n++)
-    for (let oy = 0; oy < outH; oy++) {
-      const iy0 = oy * stride - pad;
-      for (let ox = 0; ox < outW; ox++) {
-        const ix0 = ox * stride - pad;
-        // the filter columns fx in [lo, hi) land inside the image
-        const lo = ix0 < 0 ? -ix0 : 0;
-        const hi = ix0 + FW > W ? W - ix0 : FW;
-        for (let c = 0; c < C; c++) {
-          const plane = (n * C + c) * H;
-          for (let fy = 0; fy < FH; fy++) {
-            const iy = iy0 + fy;
-            if (iy < 0 || iy >= H || hi <= lo) {
-              for (let fx = 0; fx < FW; fx++) dst[d + fx] = 0;
-            } else {
-              const s = (plane + iy) * W + ix0;
-              for (let fx = 0; fx < lo; fx++) dst[d + fx] = 0;
-              for (let fx = lo; fx < hi; fx++) dst[d + fx] = X[s + fx];
-              for (let fx = hi; fx < FW; fx++) dst[d + fx] = 0;
-            }
-            d += FW;
-          }
-        }
-      }
-    }
+  wasm.im2col(px, N, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst);
 };
 
 /** col2im reading rows of `src` from element `s0` with row stride `ld` (>= C*FH*FW) into a fresh image. */
@@ -111,9 +73,11 @@ const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
   if (isF64(x)) return ref.im2col(x, g);
   const [N, C] = x.shape;
   const cols = C * g.filterH * g.filterW;
-  const out = new Float32Array(N * g.outH * g.outW * cols);
-  im2colInto(x.data, x.shape, g, out, 0);
-  return fromData([N * g.outH * g.outW, cols], out);
+  const rows = N * g.outH * g.outW;
+  const [px, pcol] = workspace([x.size, rows * cols]);
+  f32().set(x.data, px / 4);
+  im2colAt(x.shape, g, px, pcol);
+  return fromData([rows, cols], f32().slice(pcol / 4, pcol / 4 + rows * cols));
 };
 
 const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
@@ -131,9 +95,10 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   const Kc = w.size / FN;
   const P = g.outH * g.outW;
   const R = N * P;
-  const [pcol, pw, pbp, pc, pb, pout] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN]);
+  const [pcol, pw, pbp, pc, pb, pout, px] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size]);
   const mem = f32();
-  im2colInto(x.data, x.shape, g, mem, pcol / 4);
+  mem.set(x.data, px / 4);
+  im2colAt(x.shape, g, px, pcol);
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place

@@ -32,6 +32,7 @@ export interface GemmExports {
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number): void;
   relu(x: number, n: number, out: number): void;
+  im2col(x: number, N: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
 }
 interface WasmApi {
