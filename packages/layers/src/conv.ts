@@ -67,6 +67,11 @@ export const conv2d = (o: Conv2dOptions): Layer => {
       if (x.dtype !== W.dtype || x.dtype !== b.dtype) throw new FoldnetError('dtype', `${label}: dtypes differ (x ${x.dtype}, W ${W.dtype}, b ${b.dtype})`);
       const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: W.shape[2], filterW: W.shape[3], stride, pad });
       const k = kernelsOf(ctx);
+      if (ctx.needGrad === false) {
+        // nobody differentiates this forward: the output alone, without the im2col matrix a pullback would read
+        const y = k.conv2dOut(x, W, b, g);
+        return { y, state, pullback: () => { throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`); } };
+      }
       const { out, col } = k.conv2d(x, W, b, g);
       const needDx = ctx.needInputGrad ?? true;
       return {

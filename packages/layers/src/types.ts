@@ -37,6 +37,11 @@ export interface ForwardContext {
    * default is true; a network's default is false (nobody needs the gradient of the data).
    */
   readonly needInputGrad?: boolean;
+  /**
+   * false when no pullback of this forward will be called (evaluation, prediction): layers may then skip
+   * what only a pullback needs (a convolution's im2col matrix), and their pullbacks throw. Default true.
+   */
+  readonly needGrad?: boolean;
 }
 
 /** A pullback's answer: dx [N, ...] like the input, grads named and shaped like the params. */

@@ -65,3 +65,23 @@ describe('evaluate on a hand-made 3-class case (logits = inputs)', () => {
     expect([Array.from(params['a.W'].data), Array.from(data.x.data)]).toEqual(before);
   });
 });
+
+describe('evaluate runs forwards nobody differentiates', () => {
+  test('every layer sees mode eval, needInputGrad false and needGrad false (so conv skips its im2col copy)', () => {
+    const seen: unknown[] = [];
+    const spy = {
+      name: 'spy',
+      kind: 'spy',
+      spec: { type: 'spy', name: 'spy' },
+      outputShape: (s: readonly number[]) => ({ _tag: 'Right' as const, right: s }),
+      init: () => ({ params: {}, state: {} }),
+      forward: (_p: Params, state: Params, x: ReturnType<typeof fromNested>, ctx: { mode: string; needInputGrad?: boolean; needGrad?: boolean }) => {
+        seen.push({ mode: ctx.mode, needInputGrad: ctx.needInputGrad, needGrad: ctx.needGrad });
+        return { y: x, state, pullback: () => ({ dx: undefined, grads: {} }) };
+      },
+    };
+    const spied = unwrap(network([3], [spy, affine({ units: 3, name: 'a' })]));
+    evaluate(spied, params, {}, data, { batchSize: 5 });
+    expect(seen).toEqual([{ mode: 'eval', needInputGrad: false, needGrad: false }]);
+  });
+});

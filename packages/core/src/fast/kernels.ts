@@ -88,8 +88,8 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
 // out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
 // GEMM writes rows [R, FN], and one SIMD pass (gemm.wat's rowsToNchw) turns them into [N, FN, OH, OW]
 // adding the bias; the result leaves the shared memory in one block copy.
-const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
-  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
+// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW].
+const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): { pcol: number; pout: number; R: number; Kc: number; FN: number } => {
   const N = x.shape[0];
   const FN = w.shape[0];
   const Kc = w.size / FN;
@@ -104,10 +104,23 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   // B[k, f] = W[f, k]: W read transposed in place
   gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, FN, false);
   wasm.rowsToNchw(pc, N, P, FN, pb, pout);
+  return { pcol, pout, R, Kc, FN };
+};
+
+const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
+  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
+  const { pcol, pout, R, Kc, FN } = convolve(x, w, b, g);
   const done = f32();
   const col = done.slice(pcol / 4, pcol / 4 + R * Kc);
   const out = done.slice(pout / 4, pout / 4 + R * FN);
-  return { out: fromData([N, FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
+  return { out: fromData([x.shape[0], FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
+};
+
+// The same convolution without copying col out of the shared memory (it is the largest array of a forward).
+const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => {
+  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2dOut(x, w, b, g);
+  const { pout, R, FN } = convolve(x, w, b, g);
+  return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
 };
 
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
@@ -379,6 +392,7 @@ export const fastKernels: Kernels = Object.freeze({
   im2col,
   col2im,
   conv2d,
+  conv2dOut,
   conv2dBackward,
   maxPool2d,
   maxPool2dBackward,

@@ -42,6 +42,11 @@ export interface Kernels {
   col2im(col: Tensor, xShape: Shape, g: ConvGeometry): Tensor;
   /** x: [N, C, H, W], w: [FN, C, FH, FW], b: [FN] -> [N, FN, OH, OW]. */
   conv2d(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult;
+  /**
+   * conv2d's output alone, [N, FN, OH, OW], equal to `conv2d(x, w, b, g).out`: for forwards nobody
+   * differentiates (evaluation, prediction), which need not keep the im2col matrix.
+   */
+  conv2dOut(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
   /** dy: [N, FN, OH, OW] -> gradients of conv2d's input, filters and bias. */
   conv2dBackward(dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /** x: [N, C, H, W] -> [N, C, OH, OW]; padding counts as -Infinity. */

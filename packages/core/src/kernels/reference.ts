@@ -214,12 +214,15 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   return fromData(x.shape, out);
 };
 
+const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
+
 export const referenceKernels: Kernels = Object.freeze({
   name: 'reference',
   matmul,
   im2col,
   col2im,
   conv2d,
+  conv2dOut,
   conv2dBackward,
   maxPool2d,
   maxPool2dBackward,

@@ -62,7 +62,7 @@ export const evaluate = (
     const end = Math.min(n, start + batchSize);
     const x = sliceRows(data.x, start, end);
     const targets = rowsOf(data.targets, start, end);
-    const logits: Tensor = network.forward(params, layerState, x, { mode: 'eval', needInputGrad: false, ...(kernels === undefined ? {} : { kernels }) }).y;
+    const logits: Tensor = network.forward(params, layerState, x, { mode: 'eval', needInputGrad: false, needGrad: false, ...(kernels === undefined ? {} : { kernels }) }).y;
     lossSum += softmaxCrossEntropy(logits, targets).loss * (end - start);
     const z = logits.data;
     for (let r = 0; r < end - start; r++) {

@@ -1,0 +1,57 @@
+import { convGeometry, fastKernels, key, referenceKernels, uniform, type Tensor } from '@foldnet/core';
+import { bitwiseEqual, closeTo, convGeometryArb } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+// conv2dOut (the convolution without its im2col matrix, for forwards nobody differentiates) and the fast
+// im2col in wasm, which copies window rows four floats at a time: wide filters and wide padding reach every
+// branch of that copy (zeros left of the image, vectors, a scalar tail, zeros right of it).
+
+const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
+
+describe('conv2dOut equals conv2d(...).out', () => {
+  const convCase = fc.record({
+    c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 12, maxFilter: 9, maxPad: 3 }),
+    FN: fc.integer({ min: 1, max: 13 }),
+    seed: fc.nat(1000),
+  });
+
+  it('fast conv2dOut is bit-identical to fast conv2d(...).out and close to reference conv2dOut on generated geometries', () => {
+    fc.assert(
+      fc.property(convCase, ({ c, FN, seed }) => {
+        const { xShape, geometry: g } = c;
+        const x = fill(seed, xShape);
+        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
+        const b = fill(seed + 2, [FN]);
+        const out = fastKernels.conv2dOut(x, w, b, g);
+        expect(bitwiseEqual(out, fastKernels.conv2d(x, w, b, g).out)).toBe(true);
+        const r = closeTo(out, referenceKernels.conv2dOut(x, w, b, g), { rtol: 1e-5, atol: 2e-6 * (w.size / FN + 1) });
+        expect(r.ok, `conv2dOut x=[${xShape}] w=[${w.shape}] stride=${g.stride} pad=${g.pad}: ${r.message}`).toBe(true);
+      }),
+      { seed: 42, numRuns: 60 },
+    );
+  });
+
+  it('reference conv2dOut x=[2,3,7,7] w=[4,3,3,3] stride=2 pad=1 equals conv2d(...).out on both kernel sets, float32 and float64', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = uniform(key(1), [2, 3, 7, 7], { dtype });
+      const w = uniform(key(2), [4, 3, 3, 3], { dtype });
+      const b = uniform(key(3), [4], { dtype });
+      const g = convGeometry('test', { inH: 7, inW: 7, filterH: 3, stride: 2, pad: 1 });
+      expect(bitwiseEqual(referenceKernels.conv2dOut(x, w, b, g), referenceKernels.conv2d(x, w, b, g).out)).toBe(true);
+      expect(bitwiseEqual(fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2d(x, w, b, g).out)).toBe(true);
+    }
+  });
+});
+
+describe('fast im2col equals reference', () => {
+  it('im2col is bit-identical for filters 1..11 wide, stride 1..3 and pad 0..5 on generated inputs', () => {
+    fc.assert(
+      fc.property(convGeometryArb({ maxBatch: 2, maxChannels: 2, maxInput: 13, maxFilter: 11, maxPad: 5 }), fc.nat(1000), ({ xShape, geometry: g }, seed) => {
+        const x = fill(seed, xShape);
+        expect(bitwiseEqual(fastKernels.im2col(x, g), referenceKernels.im2col(x, g))).toBe(true);
+      }),
+      { seed: 42, numRuns: 80 },
+    );
+  });
+});
