@@ -1,0 +1,88 @@
+/**
+ * Runs every example program as a user would (TypeScript through tsx, packages by name), in quick
+ * mode (FOLDNET_EXAMPLE_QUICK=1: fewer steps, smaller data), and checks what each one prints.
+ * The packages resolve to their sources (the `@foldnet/source` condition), as in every test here.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const run = promisify(execFile);
+
+const runExample = async (file: string, args: readonly string[] = []): Promise<string> => {
+  const { stdout } = await run(process.execPath, ['--conditions=@foldnet/source', '--import', 'tsx', join('examples', file), ...args], {
+    cwd: root,
+    env: { ...process.env, FOLDNET_EXAMPLE_QUICK: '1' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout;
+};
+
+// The number after `label` in the output, or NaN when the line is missing.
+const numberAfter = (out: string, label: string): number => {
+  const m = new RegExp(`${label}\\s*([0-9.]+)`).exec(out);
+  return m === null ? Number.NaN : Number(m[1]);
+};
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('examples run as written (quick mode)', () => {
+  it('quickstart.ts: summary of a 4-layer network, 30 steps on MNIST, test accuracy above 0.5', async () => {
+    const out = await runExample('quickstart.ts');
+    expect(out).toMatch(/conv1\s+conv2d\s+\[16,24,24\]\s+416/);
+    expect(out).toMatch(/total\s+23,466/);
+    expect(numberAfter(out, 'test accuracy after 30 steps:')).toBeGreaterThan(0.5);
+  });
+
+  it('lenet5.ts: LeNet-5 summary (tanh, avgPool2d), 40 steps, checkpoint saved and reloaded with the same loss', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foldnet-example-'));
+    dirs.push(dir);
+    const out = await runExample('lenet5.ts', [dir]);
+    expect(out).toMatch(/pool1\s+avgPool2d\s+\[6,14,14\]/);
+    expect(out).toMatch(/tanh4\s+tanh\s+\[84\]/);
+    expect(out).toMatch(/total\s+61,706/);
+    expect(out).toMatch(/step 40: batch loss [0-9.]+/);
+    const trained = numberAfter(out, 'test accuracy');
+    expect(trained).toBeGreaterThan(0.5);
+    expect(existsSync(join(dir, 'lenet5.safetensors'))).toBe(true);
+    expect(out).toContain(`saved ${join(dir, 'lenet5.safetensors')}`);
+    expect(numberAfter(out, 'loaded step 40: test accuracy')).toBe(trained);
+  });
+
+  it('custom-layer.ts: leakyRelu alone and inside two sequential blocks pass checkGradients, then trains 20 steps', async () => {
+    const out = await runExample('custom-layer.ts');
+    expect(out.match(/gradient check passed/g)?.length).toBe(2);
+    expect(out).toMatch(/seq1\.conv1\.W\s+\[8,1,3,3\]/);
+    expect(out).toMatch(/seq2\s+sequential\s+\[16,14,14\]\s+1,168/);
+    expect(numberAfter(out, 'after 20 steps: test accuracy')).toBeGreaterThan(0.2);
+  });
+
+  it('training-fold.ts: a log line every 50 steps, then an early stop on the validation plateau before the 5000-step budget', async () => {
+    const out = await runExample('training-fold.ts');
+    const logged = [...out.matchAll(/^step (\d+): mean batch loss ([0-9.]+), validation loss ([0-9.]+)$/gm)].map((m) => Number(m[1]));
+    const stop = /^early stop at step (\d+): validation loss [0-9.]+ at step (\d+)/m.exec(out);
+    expect(stop).not.toBeNull();
+    const stoppedAt = Number(stop?.[1]);
+    expect(stoppedAt).toBeLessThan(5000);
+    // every 50 steps up to the stop, none missing, none after it
+    expect(logged).toEqual(Array.from({ length: stoppedAt / 50 }, (_, i) => 50 * (i + 1)));
+    // the patience: three evaluations after the best one
+    expect(stoppedAt - Number(stop?.[2])).toBe(150);
+    expect(numberAfter(out, 'test accuracy')).toBeGreaterThan(0.5);
+  });
+
+  it('every example type-checks (strict, as the packages)', async () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = await run(process.execPath, [tsc, '-p', join('examples', 'tsconfig.json')], { cwd: root }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    expect(r).toBe('');
+  });
+});
