@@ -30,4 +30,5 @@ export const alloc = (dtype: DType, n: number): MutableData =>
 export const dtypeOfData = (data: ReadonlyData): DType =>
   data.BYTES_PER_ELEMENT === 8 ? 'float64' : 'float32';
 
+/** Whether a value names a dtype foldnet supports. @example isDType('float64') // true; isDType('int8') // false */
 export const isDType = (s: unknown): s is DType => s === 'float32' || s === 'float64';

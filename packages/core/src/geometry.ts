@@ -17,6 +17,11 @@ export interface ConvGeometry {
   readonly outW: number;
 }
 
+/**
+ * What `convGeometry` takes: the input's spatial size and the window's size, stride and padding.
+ *
+ * @example convGeometry('conv2d', { inH: 28, inW: 28, filterH: 5 }) // outH 24, outW 24
+ */
 export interface ConvGeometryParams {
   readonly inH: number;
   readonly inW: number;

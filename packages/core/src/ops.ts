@@ -10,8 +10,15 @@ import { expectSameDType, fromData, type Tensor } from './tensor.js';
  * and the shapes), allocates a fresh output and leaves its inputs untouched.
  */
 
+/**
+ * Options of `matmul`: which operand to transpose, and the kernel set.
+ *
+ * @example matmul(x, w, { transB: true }) // x [N, D] times w [K, D] transposed -> [N, K]
+ */
 export interface MatmulOptions {
+  /** Use aᵀ (a is [K, M]) instead of a ([M, K]); default false. */
   readonly transA?: boolean;
+  /** Use bᵀ (b is [N, K]) instead of b ([K, N]); default false. */
   readonly transB?: boolean;
   /** A kernel set for this call only; defaults to the current backend. */
   readonly kernels?: Kernels;

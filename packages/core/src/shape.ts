@@ -9,6 +9,7 @@ export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
 /** Number of elements: the product of the dimensions (1 for a scalar `[]`). */
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
+/** Whether two shapes have the same rank and dimensions. @example sameShape([2, 3], [2, 3]) // true; sameShape([6], [2, 3]) // false */
 export const sameShape = (a: Shape, b: Shape): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
