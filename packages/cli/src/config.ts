@@ -21,8 +21,8 @@ export type BackendName = (typeof backendNames)[number];
 /** What `foldnet bench --backend` accepts: one kernel set, or both side by side. */
 export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
 
-/** What training does when the loss becomes NaN or infinite. */
-export const onNanChoices = ['stop', 'continue'] as const;
+/** What training does when the loss or a gradient becomes NaN or infinite: stop there, or skip the step and go on. */
+export const onNanChoices = ['stop', 'skip'] as const;
 export type OnNan = (typeof onNanChoices)[number];
 
 /** The learning rate each optimizer gets when none is given: the book's defaults. */
@@ -74,8 +74,11 @@ export interface TrainConfig {
   /** Worker threads for the fast kernels, or null for the number of cores. */
   readonly threads: number | null;
   readonly backend: BackendName;
-  /** Write checkpoint.safetensors every this many steps as well as at the end; 0 = only at the end. */
-  readonly checkpointEvery: number;
+  /**
+   * Write checkpoint.safetensors every this many steps as well as at the end; 0 = only at the end;
+   * null = at each evaluation (every `evalEvery` steps).
+   */
+  readonly checkpointEvery: number | null;
   readonly onNan: OnNan;
 }
 
@@ -99,7 +102,7 @@ export const defaultTrainConfig: TrainConfig = {
   resume: null,
   threads: null,
   backend: 'fast',
-  checkpointEvery: 0,
+  checkpointEvery: null,
   onNan: 'stop',
 };
 
@@ -207,7 +210,7 @@ export const TrainConfigFile = strictPartial(
     resume: orNull(NonEmptyString, 'a checkpoint path or null'),
     threads: orNull(PositiveInt, 'a positive integer or null'),
     backend: oneOf(backendNames),
-    checkpointEvery: NonNegativeInt,
+    checkpointEvery: orNull(NonNegativeInt, 'an integer >= 0 or null'),
     onNan: oneOf(onNanChoices),
   },
   'a JSON object',
@@ -334,7 +337,7 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
     resume: fromFileOrFlag('resume'),
     threads: flags.threads ?? (file.threads === undefined ? d.threads : file.threads),
     backend: flags.backend ?? file.backend ?? d.backend,
-    checkpointEvery: flags.checkpointEvery ?? file.checkpointEvery ?? d.checkpointEvery,
+    checkpointEvery: flags.checkpointEvery ?? (file.checkpointEvery === undefined ? d.checkpointEvery : file.checkpointEvery),
     onNan: flags.onNan ?? file.onNan ?? d.onNan,
   };
 };

@@ -18,6 +18,18 @@ export class CheckFailed extends Error {
   readonly exitCode = 1;
 }
 
+/**
+ * The user interrupted a command (Ctrl-C, SIGINT) and it stopped cleanly after saving what it
+ * could; the message says where. Exit code 130 (128 + SIGINT), as shells report an interrupted job.
+ *
+ * @example
+ * throw new Interrupted('interrupted at step 17: saved run/checkpoint.safetensors');
+ */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  readonly exitCode = 130;
+}
+
 /** What the CLI prints and returns for an error: one line and an exit code. */
 export interface ErrorReport {
   readonly line: string;
@@ -46,7 +58,7 @@ const nodeErrorCode = (u: unknown): string | undefined =>
  */
 export const describeError = (command: string, e: unknown): ErrorReport => {
   const prefix = command === '' ? 'foldnet' : `foldnet ${command}`;
-  if (e instanceof UsageError || e instanceof CheckFailed) return { line: `${prefix}: ${firstLine(e.message)}`, exitCode: e.exitCode };
+  if (e instanceof UsageError || e instanceof CheckFailed || e instanceof Interrupted) return { line: `${prefix}: ${firstLine(e.message)}`, exitCode: e.exitCode };
   if (e instanceof FoldnetError) {
     return { line: `${prefix}: ${firstLine(e.message)}`, exitCode: inputCodes.has(e.code) ? 2 : 1 };
   }

@@ -20,6 +20,11 @@ export interface Io {
   readonly stdout: NodeJS.WritableStream;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) instead of ending the process, until the returned function
+   * is called. Absent: Ctrl-C is not watched (tests, embedding programs).
+   */
+  readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
 /** The real process's streams, directory and environment. */
@@ -34,6 +39,12 @@ export const nodeIo = (): Io => ({
   stdout: process.stdout,
   cwd: process.cwd(),
   env: process.env,
+  onInterrupt: (handler) => {
+    process.on('SIGINT', handler);
+    return () => {
+      process.off('SIGINT', handler);
+    };
+  },
 });
 
 const reason = (e: unknown): string => {

@@ -23,7 +23,7 @@ import type { Io } from './io.js';
  */
 
 /** The sub-commands, in the order help lists them. */
-export const commandNames = ['train', 'eval', 'predict', 'summary', 'gradcheck', 'bench'] as const;
+export const commandNames = ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench'] as const;
 
 const example = (lines: readonly string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
@@ -76,8 +76,8 @@ export const buildProgram = (io: Io): Command => {
     .option('--data <dir>', 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST (default: the bundled MNIST)', nonEmptyFlag('--data'))
     .option('--out <dir>', 'the run folder (default: runs/<timestamp>-<model>/)', nonEmptyFlag('--out'))
     .option('--resume <checkpoint>', 'continue from a checkpoint.safetensors', nonEmptyFlag('--resume'))
-    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps, 0 = only at the end (default: 0)', nonNegativeIntFlag('--checkpoint-every'))
-    .option('--on-nan <what>', `${onNanChoices.join(' | ')}: what to do when the loss is NaN (default: stop)`, oneOfFlag('--on-nan', onNanChoices));
+    .option('--checkpoint-every <n>', 'also write checkpoint.safetensors (atomically) every n steps, 0 = only at the end (default: at each evaluation)', nonNegativeIntFlag('--checkpoint-every'))
+    .option('--on-nan <what>', `${onNanChoices.join(' | ')}: when the loss or a gradient is NaN or infinite, stop there (exit 1) or skip the step (default: stop)`, oneOfFlag('--on-nan', onNanChoices));
   addComputeOptions(train)
     .addHelpText(
       'after',
@@ -91,9 +91,11 @@ export const buildProgram = (io: Io): Command => {
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
         '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
         '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +
-        '    "threads": null, "backend": "fast", "checkpointEvery": 0, "onNan": "stop" }\n' +
+        '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
-        'then the --config file, then the flags.\n',
+        'then the --config file, then the flags.\n' +
+        '\nCtrl-C (SIGINT) saves checkpoint.safetensors at the current step and exits with code 130;\n' +
+        '--resume <run>/checkpoint.safetensors continues exactly where it stopped.\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 
@@ -129,6 +131,20 @@ export const buildProgram = (io: Io): Command => {
     .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) =>
       (await import('./commands/predict.js')).predictCommand(checkpoint, image, cmd.opts(), io),
     );
+
+  program
+    .command('export')
+    .description('write the network of a checkpoint as an ONNX model (inference form), for ONNX Runtime and other tools')
+    .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
+    .requiredOption('--onnx <model.onnx>', 'the ONNX file to write', nonEmptyFlag('--onnx'))
+    .option('--softmax', 'end with a Softmax node: the output is probabilities instead of logits')
+    .addHelpText(
+      'after',
+      example(['foldnet export runs/20260101-120000-simple/checkpoint.safetensors --onnx simple.onnx', 'foldnet export ckpt.safetensors --onnx model.onnx --softmax']) +
+        "\nThe model reads 'input' float [N, ...input shape] and writes 'logits' (or 'probabilities' with\n" +
+        '--softmax) float [N, classes]. Initializers keep the checkpoint\'s tensor names (conv1.W, ...).\n',
+    )
+    .action(async (checkpoint: string, _opts: unknown, cmd: Command) => (await import('./commands/export.js')).exportCommand(checkpoint, cmd.opts(), io));
 
   program
     .command('summary')

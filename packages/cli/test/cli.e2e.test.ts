@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@foldnet/train';
+import { buildOnce } from './built-cli.js';
 
 /*
  * The built CLI run as a user runs it: `node packages/cli/dist/bin.js ...` in temporary folders.
@@ -56,8 +57,8 @@ const pngSize = (file: string): [number, number] => {
 // A tiny spec network: 2 filters 3x3 on 6x6, pool, 3 classes; checks in milliseconds.
 const tinySpec = { input: [1, 6, 6], layers: [{ type: 'conv2d', filters: 2, size: 3 }, { type: 'relu' }, { type: 'maxPool2d', size: 2 }, { type: 'affine', units: 3 }] };
 
-beforeAll(() => {
-  execFileSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'pipe', timeout: 300_000 });
+beforeAll(async () => {
+  await buildOnce();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-cli-'));
 }, 300_000);
 
@@ -66,7 +67,7 @@ afterAll(() => {
 });
 
 describe.concurrent('foldnet --help: every command has help with an example', () => {
-  for (const cmd of ['train', 'eval', 'predict', 'summary', 'gradcheck', 'bench']) {
+  for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench']) {
     it(`foldnet ${cmd} --help exits 0 and shows an example`, async () => {
       const r = await foldnet([cmd, '--help']);
       expect(r.code).toBe(0);
@@ -75,10 +76,10 @@ describe.concurrent('foldnet --help: every command has help with an example', ()
     });
   }
 
-  it('foldnet --help lists the six commands', async () => {
+  it('foldnet --help lists the seven commands', async () => {
     const r = await foldnet(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['train', 'eval', 'predict', 'summary', 'gradcheck', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
   });
 });
 
@@ -227,5 +228,29 @@ describe('a short training run, resume, eval, predict', () => {
     expect(byImage.stdout).toMatch(/^predicted \d with probability \d\.\d{4}$/m);
     expect(byImage.stdout.split('\n').filter((l) => /^[> ] +\d  \d\.\d{4}/.test(l))).toHaveLength(10);
     expectUsageError(await foldnet(['predict', ckpt]), 'foldnet predict: give an image.png or --index <i> (a test image)');
+  });
+
+  it('export --onnx writes an ONNX ModelProto (field 1 ir_version 7 for opset 13, producer foldnet, conv1.W inside); --softmax too', async () => {
+    const ckpt = path.join(first, 'checkpoint.safetensors');
+    for (const [args, output] of [[[], 'logits'], [['--softmax'], 'probabilities']] as const) {
+      const out = `simple-${output}.onnx`;
+      const r = await foldnet(['export', ckpt, '--onnx', out, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`wrote ${out} (step 6: input [N,1,28,28] -> ${output} [N,10])\n`);
+      const bytes = fs.readFileSync(path.join(tmp, out));
+      expect([bytes[0], bytes[1]]).toEqual([0x08, 0x07]); // tag (1 << 3 | varint), ir_version 7
+      expect(bytes.includes(Buffer.from('foldnet'))).toBe(true);
+      expect(bytes.includes(Buffer.from('conv1.W'))).toBe(true);
+      expect(bytes.includes(Buffer.from(output))).toBe(true);
+      expect(bytes.length).toBeGreaterThan(433_890 * 4); // every parameter as float32
+    }
+  });
+
+  it('export with a bad path: a missing checkpoint, a folder that does not exist for --onnx, no --onnx: exit 2, one line', async () => {
+    const ckpt = path.join(first, 'checkpoint.safetensors');
+    expectUsageError(await foldnet(['export', 'missing.safetensors', '--onnx', 'm.onnx']), /^foldnet export: missing\.safetensors: cannot read: ENOENT/);
+    expectUsageError(await foldnet(['export', ckpt, '--onnx', path.join('no-such-dir', 'm.onnx')]), /^foldnet export: writeFileAtomic: .*no-such-dir.*m\.onnx: cannot create a temporary file/);
+    expectUsageError(await foldnet(['export', ckpt]), /^foldnet export: required option '--onnx <model\.onnx>' not specified/);
+    expect(fs.existsSync(path.join(tmp, 'm.onnx'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import type { LayerState, Network, Params } from '@foldnet/layers';
 import { loadMnist } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
+import { UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString } from '../flags.js';
 import { expectDirectory, type Io } from '../io.js';
 import { networkFromSpec } from '../models.js';
@@ -25,6 +26,7 @@ export interface LoadedCheckpoint {
  */
 export const loadTrainedNetwork = (file: string, io: Io): LoadedCheckpoint => {
   const checkpoint = readTrainCheckpoint(file, io.cwd);
+  if (checkpoint.model === undefined) throw new UsageError(`${file}: no model spec in its metadata ("model"), so its network cannot be rebuilt`);
   const network = networkFromSpec(checkpoint.model, `${file}: model spec`);
   const { params, layerState } = checkpointParams(checkpoint, network);
   return { checkpoint, network, params, layerState };

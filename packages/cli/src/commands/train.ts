@@ -27,7 +27,7 @@ import {
   type TrainConfigFile,
   type TrainFlags,
 } from '../config.js';
-import { CheckFailed, UsageError } from '../errors.js';
+import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
@@ -160,9 +160,10 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const dir = createRunFolder(io.cwd, config.out, modelShortName(config.model), new Date());
   const written: string[] = [writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`)];
 
-  // Earlier evaluations of the run being resumed, so the curves go on from where it stopped.
+  // Earlier evaluations of the run being resumed, so the curves go on from where it stopped: those
+  // saved in the checkpoint itself, else the metrics.jsonl beside it.
   const priorRows: MetricsRow[] =
-    checkpoint === undefined ? [] : readPriorRows(path.resolve(io.cwd, checkpoint.file), state0.step);
+    checkpoint === undefined ? [] : (checkpointRows(checkpoint, state0.step) ?? readPriorRows(path.resolve(io.cwd, checkpoint.file), state0.step));
 
   const indexStream =
     config.epochs === null
@@ -183,60 +184,87 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
   );
+  const checkpointFile = path.join(dir, 'checkpoint.safetensors');
+  const shown = path.relative(io.cwd, checkpointFile) || checkpointFile;
+  // null: a checkpoint at each evaluation, so the saved state and the saved curve end at the same step.
+  const checkpointEvery = config.checkpointEvery ?? config.evalEvery;
   const progress = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
   const rows: MetricsRow[] = [...priorRows];
+  const save = (s: TrainState<unknown>): void => {
+    writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, rows);
+  };
   const stepLosses: StepLoss[] = [];
   let sinceEval: number[] = [];
   let last = state0;
   let faults = 0;
   let stoppedBy: string | undefined;
+  // Ctrl-C sets a flag; the loop sees it between two steps (it yields to the event loop after each
+  // one), saves the state reached and exits 130. A second Ctrl-C meanwhile changes nothing.
+  let interrupted = false;
+  const unwatch = io.onInterrupt?.(() => {
+    interrupted = true;
+  });
   try {
-    for (const s of scan(trainStep(network, optimizer), state0, batches, { onFault: config.onNan === 'stop' ? 'stop' : 'skip' })) {
-      last = s;
-      stepLosses.push({ step: s.step, loss: s.loss });
-      sinceEval.push(s.loss);
-      progress.step(s.step, s.loss);
-      if (s.fault !== undefined) {
-        faults++;
-        if (config.onNan === 'stop') {
-          stoppedBy = s.fault.message;
-          break;
+    try {
+      for (const s of scan(trainStep(network, optimizer), state0, batches, { onFault: config.onNan })) {
+        last = s;
+        stepLosses.push({ step: s.step, loss: s.loss });
+        sinceEval.push(s.loss);
+        progress.step(s.step, s.loss);
+        if (s.fault !== undefined) {
+          faults++;
+          if (config.onNan === 'stop') {
+            stoppedBy = s.fault.message;
+            break;
+          }
+          if (faults <= 5) progress.log(`warning: ${s.fault.message}; step skipped${faults === 5 ? ' (further warnings not shown)' : ''}`);
         }
-        if (faults <= 5) progress.log(`warning: ${s.fault.message}; step skipped${faults === 5 ? ' (further warnings not shown)' : ''}`);
+        const due = (config.evalEvery > 0 && s.step % config.evalEvery === 0) || s.step === config.iters;
+        if (due) {
+          const row = evaluateAt(s, mean(sinceEval));
+          rows.push(row);
+          sinceEval = [];
+          progress.log(evaluationLine(row));
+        }
+        if (checkpointEvery > 0 && s.step % checkpointEvery === 0 && s.step !== config.iters) save(s);
+        // Let the terminal bar repaint (cli-progress draws on timers) and a Ctrl-C be heard.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (interrupted) break;
       }
-      const due = (config.evalEvery > 0 && s.step % config.evalEvery === 0) || s.step === config.iters;
-      if (due) {
-        const row = evaluateAt(s, mean(sinceEval));
-        rows.push(row);
-        sinceEval = [];
-        progress.log(evaluationLine(row));
-      }
-      if (config.checkpointEvery > 0 && s.step % config.checkpointEvery === 0 && s.step !== config.iters) {
-        writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), network, optimizer, s, config);
-      }
-      // Let the terminal bar repaint (cli-progress draws on timers).
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      progress.stop();
     }
+    if (interrupted) {
+      save(last);
+      writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows));
+      writeRunFile(dir, 'metrics.csv', toCsv(rows));
+      throw new Interrupted(`interrupted at step ${last.step} of ${config.iters}: saved ${shown} (continue with: foldnet train --resume ${shown})`);
+    }
+    const lastRow = rows[rows.length - 1];
+    if (lastRow === undefined || lastRow.step !== last.step) {
+      const row = evaluateAt(last, mean(sinceEval));
+      rows.push(row);
+      io.out(`${evaluationLine(row)}\n`);
+    }
+    written.push(writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows)));
+    written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
+    save(last);
+    written.push(checkpointFile);
   } finally {
-    progress.stop();
+    unwatch?.();
   }
-  const lastRow = rows[rows.length - 1];
-  if (lastRow === undefined || lastRow.step !== last.step) {
-    const row = evaluateAt(last, mean(sinceEval));
-    rows.push(row);
-    io.out(`${evaluationLine(row)}\n`);
-  }
-
-  written.push(writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows)));
-  written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
-  writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), network, optimizer, last, config);
-  written.push(path.join(dir, 'checkpoint.safetensors'));
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
   written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses, data, seconds: elapsed(), faults })));
 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
-  if (stoppedBy !== undefined) throw new CheckFailed(`training stopped: ${stoppedBy} (--on-nan continue skips such steps)`);
+  if (stoppedBy !== undefined) throw new CheckFailed(`training stopped: ${stoppedBy} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
 };
+
+/** The evaluation rows a checkpoint carries in its metadata, up to its step; undefined when it has none. */
+const checkpointRows = (ckpt: TrainCheckpoint, upTo: number): MetricsRow[] | undefined =>
+  Array.isArray(ckpt.metrics)
+    ? parseJsonLines(ckpt.metrics.map((r: unknown) => JSON.stringify(r) ?? '').join('\n')).filter((r) => r.step <= upTo)
+    : undefined;
 
 const readPriorRows = (checkpointFile: string, upTo: number): MetricsRow[] => {
   const metrics = path.join(path.dirname(checkpointFile), 'metrics.jsonl');

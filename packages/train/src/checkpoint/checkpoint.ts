@@ -40,7 +40,8 @@ export const saveCheckpoint = (path: string, checkpoint: Checkpoint): Either<Fol
 
 /**
  * Reads and fully validates a checkpoint (see `decodeSafetensors`). The file's size is checked
- * against `maxBytes` before it is read.
+ * against `maxBytes` before it is read. `name` is how errors name the file (default: `path`), e.g.
+ * the path as the user typed it.
  *
  * @example
  * const r = loadCheckpoint('run/ckpt.safetensors');
@@ -48,16 +49,17 @@ export const saveCheckpoint = (path: string, checkpoint: Checkpoint): Either<Fol
  */
 export const loadCheckpoint = (
   path: string,
-  options: { readonly maxBytes?: number } = {},
+  options: { readonly maxBytes?: number; readonly name?: string } = {},
 ): Either<CheckpointError, Checkpoint> => {
   const maxBytes = options.maxBytes ?? MAX_CHECKPOINT_BYTES;
+  const name = options.name ?? path;
   let bytes: Uint8Array;
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const size = fstatSync(fd).size;
     if (size > maxBytes) {
-      return left(new CheckpointError('io', path, undefined, `file holds ${size} bytes, more than the ${maxBytes}-byte limit`));
+      return left(new CheckpointError('io', name, undefined, `file holds ${size} bytes, more than the ${maxBytes}-byte limit`));
     }
     bytes = new Uint8Array(size);
     let done = 0;
@@ -68,11 +70,11 @@ export const loadCheckpoint = (
     }
     bytes = bytes.subarray(0, done);
   } catch (e) {
-    return left(new CheckpointError('io', path, undefined, `cannot read: ${e instanceof Error ? e.message : String(e)}`));
+    return left(new CheckpointError('io', name, undefined, `cannot read: ${e instanceof Error ? e.message : String(e)}`));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return decodeSafetensors(bytes, { file: path });
+  return decodeSafetensors(bytes, { file: name });
 };
 
 /** Parts of a checkpoint's tensors, split by the naming convention. @example { params: { 'conv1.W': w }, optimizer: { m: { 'conv1.W': m } }, state: {} } */

@@ -4,3 +4,5 @@ export type { SafetensorsContent, DecodeOptions } from './safetensors.js';
 export { writeFileAtomic, isAtomicTempFile } from './atomic.js';
 export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, matchTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
 export type { Checkpoint, CheckpointParts, TensorSpec } from './checkpoint.js';
+export { saveTrainState, loadTrainState, decodeTrainState, checkpointWeights, resumeTrainState, TRAIN_STATE_FORMAT } from './train-state.js';
+export type { TrainStateToSave, TrainStateCheckpoint, SavedOptimizer } from './train-state.js';

@@ -1,0 +1,220 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFinite } from '@foldnet/core';
+import { decodeModelSpec } from '@foldnet/layers';
+import { loadTrainState, resumeTrainState, type TrainStateCheckpoint } from '@foldnet/train';
+import { buildOnce, foldnet, startFoldnet, type Run } from './built-cli.js';
+
+/*
+ * Issue 7 on the built CLI: checkpoints during training (--checkpoint-every, default at each
+ * evaluation), Ctrl-C saves one and exits 130, --on-nan stop|skip, and crash safety: SIGKILL at
+ * seeded-random moments, during checkpoint writes included, never leaves a checkpoint that is not
+ * complete and loadable, and resuming from the last one reaches the same parameters, bit for bit,
+ * as a run that was never interrupted.
+ */
+
+let tmp = '';
+beforeAll(async () => {
+  await buildOnce();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-reliability-'));
+}, 300_000);
+afterAll(() => {
+  if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `ready()` holds (every 5 ms); false when the run ended first. */
+const until = async (ready: () => boolean, ended: () => boolean): Promise<boolean> => {
+  while (!ready()) {
+    if (ended()) return false;
+    await sleep(5);
+  }
+  return true;
+};
+
+/** A checkpoint the CLI wrote: loads, and holds everything needed to resume its network. */
+const loadResumable = (file: string): TrainStateCheckpoint => {
+  const ckpt = loadTrainState(file);
+  if (isLeft(ckpt)) throw new Error(`not loadable: ${ckpt.left.message}`);
+  const net = decodeModelSpec(ckpt.right.model);
+  if (isLeft(net)) throw new Error(`model spec: ${net.left.message}`);
+  const resumed = resumeTrainState(ckpt.right, net.right);
+  if (isLeft(resumed)) throw new Error(`not resumable: ${resumed.left.message}`);
+  return ckpt.right;
+};
+
+const tensorBits = (file: string): Record<string, string> => {
+  const ckpt = loadTrainState(file);
+  if (isLeft(ckpt)) throw new Error(ckpt.left.message);
+  const { params, optimizer, state } = ckpt.right.parts;
+  const all = { ...params, ...Object.fromEntries(Object.entries(optimizer).flatMap(([slot, r]) => Object.entries(r).map(([n, t]) => [`opt.${slot}.${n}`, t]))), ...state };
+  return Object.fromEntries(Object.entries(all).map(([n, t]) => [n, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')]));
+};
+
+const tiny = ['--train-size', '200', '--test-size', '100', '--batch-size', '20'];
+
+// Independent runs in their own folders: concurrent, so the file costs the longest of them.
+describe.concurrent('checkpoints during training', () => {
+  it('--checkpoint-every 3 --eval-every 0: checkpoint.safetensors appears during the run at a step that is a multiple of 3', async () => {
+    const out = path.join(tmp, 'every3');
+    const run = startFoldnet(['train', ...tiny, '--iters', '60', '--eval-every', '0', '--checkpoint-every', '3', '--out', out], tmp);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    const seen = await until(() => fs.existsSync(path.join(out, 'checkpoint.safetensors')), () => ended);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(seen).toBe(true);
+    const ckpt = loadResumable(path.join(out, 'checkpoint.safetensors'));
+    expect(ckpt.step % 3).toBe(0);
+    expect(ckpt.step).toBeLessThan(60);
+  });
+
+  it('default (--eval-every 4, no --checkpoint-every): the checkpoint is written at each evaluation and carries the curve up to its step', async () => {
+    const out = path.join(tmp, 'at-eval');
+    const run = startFoldnet(['train', ...tiny, '--iters', '60', '--eval-every', '4', '--out', out], tmp);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    const seen = await until(() => fs.existsSync(path.join(out, 'checkpoint.safetensors')), () => ended);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(seen).toBe(true);
+    const ckpt = loadResumable(path.join(out, 'checkpoint.safetensors'));
+    expect(ckpt.step % 4).toBe(0);
+    expect(Array.isArray(ckpt.metrics) && ckpt.metrics.map((r: unknown) => (typeof r === 'object' && r !== null && 'step' in r ? r.step : null))).toEqual(
+      Array.from({ length: ckpt.step / 4 }, (_, i) => 4 * (i + 1)),
+    );
+  });
+});
+
+describe.concurrent('Ctrl-C', () => {
+  it('SIGINT during training saves the checkpoint at the step reached, says where, exits 130; --resume goes on from that step', async () => {
+    const out = path.join(tmp, 'sigint');
+    const run = startFoldnet(['train', ...tiny, '--iters', '500', '--eval-every', '0', '--checkpoint-every', '0', '--out', out], tmp);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    expect(await until(() => /^step \d+\/500/m.test(run.output()), () => ended)).toBe(true);
+    run.child.kill('SIGINT');
+    const r: Run = await run.done;
+    expect(r.code, r.stderr).toBe(130);
+    const m = /^foldnet train: interrupted at step (\d+) of 500: saved (\S+) \(continue with: foldnet train --resume (\S+)\)$/m.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const step = Number(m?.[1]);
+    expect(m?.[2]).toBe(path.relative(tmp, path.join(out, 'checkpoint.safetensors')));
+    expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(step);
+    const resumed = await foldnet(['train', '--resume', m?.[3] ?? '', '--iters', String(step + 2), '--out', path.join(tmp, 'sigint-resumed')], tmp);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`resuming at step ${step}`);
+    expect(loadResumable(path.join(tmp, 'sigint-resumed', 'checkpoint.safetensors')).step).toBe(step + 2);
+  });
+});
+
+describe.concurrent('--on-nan (SGD with learning rate 1e12 overflows float32 within a few steps)', () => {
+  const blowUp = ['train', ...tiny, '--iters', '8', '--eval-every', '0', '--optimizer', 'sgd', '--lr', '1e12'];
+
+  it('stop (the default): exit 1 with the step, the first sample of the batch and the first non-finite layer; the checkpoint holds finite params', async () => {
+    const r = await foldnet([...blowUp, '--out', 'nan-stop'], tmp);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^foldnet train: training stopped: step \d+: non-finite (loss \((NaN|Infinity|-Infinity)\)|gradient of \S+) on the batch starting at sample \d+; first non-finite (output|gradient): \w+ \(--on-nan skip skips such steps instead; the checkpoint holds the last finite state\)\n$/);
+    const ckpt = loadResumable(path.join(tmp, 'nan-stop', 'checkpoint.safetensors'));
+    expect(ckpt.step).toBeLessThan(8);
+    for (const t of Object.values(ckpt.parts.params)) expect(allFinite(t)).toBe(true);
+  });
+
+  it('skip: every faulty step is skipped with a warning (at most five shown), the run ends at step 8 with exit 0', async () => {
+    const r = await foldnet([...blowUp, '--on-nan', 'skip', '--out', 'nan-skip'], tmp);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stdout.split('\n').filter((l) => /^warning: step \d+: non-finite .*; step skipped/.test(l));
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(5);
+    const ckpt = loadResumable(path.join(tmp, 'nan-skip', 'checkpoint.safetensors'));
+    expect(ckpt.step).toBe(8);
+    for (const t of Object.values(ckpt.parts.params)) expect(allFinite(t)).toBe(true);
+    expect(fs.readFileSync(path.join(tmp, 'nan-skip', 'report.html'), 'utf8')).toContain('non-finite steps');
+  });
+});
+
+describe('crash safety: SIGKILL at seeded-random moments', () => {
+  // A tiny run that writes its checkpoint every 3 steps (5 MB each: SimpleConvNet with Adam's m and v).
+  const args = ['train', ...tiny, '--iters', '40', '--eval-every', '5', '--checkpoint-every', '3'];
+
+  // xorshift32 with a fixed seed: the kill moments are the same sequence on every run.
+  let rng = 0x9e3779b9;
+  const random = (): number => {
+    rng ^= rng << 13;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    return (rng >>> 0) / 2 ** 32;
+  };
+
+  it('6 kills (at start-up, the moment a checkpoint write begins, and 0-150 ms after one): the checkpoint on disk always loads and resumes; the final params equal an uninterrupted run bit for bit', async () => {
+    // The uninterrupted run, alongside the interrupted ones.
+    const reference = foldnet([...args, '--out', 'crash-ref'], tmp);
+
+    const out = path.join(tmp, 'crash');
+    const ckptFile = path.join(out, 'checkpoint.safetensors');
+    fs.mkdirSync(out);
+    const kills: string[] = [];
+    let finished: Run | undefined;
+    for (let attempt = 0; finished === undefined; attempt++) {
+      const resume = fs.existsSync(ckptFile) ? ['train', '--resume', ckptFile] : args;
+      // Watch before starting, so no write is missed: each atomic write creates one `.checkpoint.safetensors.<pid>.<n>.tmp`.
+      const writes = new Set<string>();
+      let onWrite = (): void => undefined;
+      const watcher = fs.watch(out, (_event, name) => {
+        const file = String(name);
+        if (file.endsWith('.tmp') && !writes.has(file)) {
+          writes.add(file);
+          onWrite();
+        }
+      });
+      const run = startFoldnet([...resume, '--out', out], tmp);
+      if (attempt >= 6) {
+        watcher.close();
+        finished = await run.done;
+        break;
+      }
+      let ended = false;
+      void run.done.then(() => (ended = true));
+      if (attempt === 0) {
+        await sleep(100 + Math.floor(random() * 500)); // start-up: loading modules and MNIST
+      } else {
+        // Let 0-2 checkpoint writes pass, then kill as the next one begins (odd attempts) or 0-150 ms later.
+        const target = 1 + Math.floor(random() * 3);
+        const delay = attempt % 2 === 1 ? 0 : Math.floor(random() * 150);
+        await Promise.race([new Promise<void>((resolve) => (onWrite = () => writes.size >= target && resolve())), run.done]);
+        if (delay > 0) await sleep(delay);
+      }
+      watcher.close();
+      if (ended) {
+        finished = await run.done;
+        break;
+      }
+      run.child.kill('SIGKILL');
+      const r = await run.done;
+      const leftover = fs.readdirSync(out).filter((f) => f.endsWith('.tmp'));
+      kills.push(`${r.signal ?? 'exit'}${leftover.length > 0 ? ' mid-write' : ''}`);
+      // Whatever the moment, the checkpoint is absent (killed before the first one) or whole.
+      if (fs.existsSync(ckptFile)) {
+        const ckpt = loadResumable(ckptFile);
+        expect(ckpt.step).toBeGreaterThan(0);
+        expect(ckpt.step).toBeLessThanOrEqual(40);
+        if (ckpt.step === 40) {
+          finished = r; // killed after the final checkpoint: nothing left to train
+          break;
+        }
+      }
+      for (const f of leftover) fs.rmSync(path.join(out, f));
+    }
+    expect(kills.length, kills.join(', ')).toBeGreaterThanOrEqual(3);
+    console.log(`crash safety: kills ${kills.join(', ')}`);
+    expect(finished?.code ?? 0, finished?.stderr).toBe(0);
+    expect(loadResumable(ckptFile).step).toBe(40);
+    const ref = await reference;
+    expect(ref.code, ref.stderr).toBe(0);
+    expect(tensorBits(ckptFile)).toEqual(tensorBits(path.join(tmp, 'crash-ref', 'checkpoint.safetensors')));
+  }, 240_000);
+});
