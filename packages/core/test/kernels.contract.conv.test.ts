@@ -1,4 +1,4 @@
-import { convGeometry, fastKernels, key, referenceKernels, uniform, type Tensor } from '@foldnet/core';
+import { convGeometry, fastKernels, fromData, key, referenceKernels, uniform, type Tensor } from '@foldnet/core';
 import { bitwiseEqual, closeTo, convGeometryArb } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -53,5 +53,39 @@ describe('fast im2col equals reference', () => {
       }),
       { seed: 42, numRuns: 80 },
     );
+  });
+});
+
+describe('maxPool2dOut equals maxPool2d(...).out', () => {
+  // windows of every size up to 3 (the lesson's 2x2 stride 2 among them, which runs in wasm), with NaN and ties
+  const poolCase = fc.record({
+    c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 12, maxFilter: 3, maxPad: 1 }),
+    seed: fc.nat(1000),
+  });
+  const withSpecials = (t: Tensor, seed: number): Tensor => {
+    const d = Float32Array.from(t.data, (v, i) => ((i + seed) % 11 === 0 ? Number.NaN : (i + seed) % 7 === 0 ? 0.5 : v));
+    return fromData(t.shape, d);
+  };
+
+  it('fast and reference maxPool2dOut are bit-identical to their maxPool2d(...).out on generated windows, NaN and ties included', () => {
+    fc.assert(
+      fc.property(poolCase, ({ c, seed }) => {
+        const { xShape, geometry: g } = c;
+        fc.pre(2 * g.pad <= g.filterH && 2 * g.pad <= g.filterW); // pooling layers allow pad <= size / 2
+        const x = withSpecials(fill(seed, xShape), seed);
+        expect(bitwiseEqual(fastKernels.maxPool2dOut(x, g), fastKernels.maxPool2d(x, g).out)).toBe(true);
+        expect(bitwiseEqual(referenceKernels.maxPool2dOut(x, g), referenceKernels.maxPool2d(x, g).out)).toBe(true);
+      }),
+      { seed: 42, numRuns: 80 },
+    );
+  });
+
+  it('maxPool2dOut x=[2,3,8,10] 2x2 stride 2 (the lesson pool, in wasm) on both kernel sets gives the same values', () => {
+    const x = withSpecials(fill(3, [2, 3, 8, 10]), 3);
+    const g = convGeometry('test', { inH: 8, inW: 10, filterH: 2, stride: 2, pad: 0 });
+    const f = fastKernels.maxPool2dOut(x, g);
+    const r = referenceKernels.maxPool2dOut(x, g);
+    expect(f.shape).toEqual([2, 3, 4, 5]);
+    expect(Array.from(f.data).every((v, i) => Object.is(v, r.data[i]))).toBe(true);
   });
 });

@@ -42,7 +42,13 @@ const pool = (kind: PoolKind, o: Pool2dOptions, impl: PoolImpl): Layer => {
       const label = name || kind;
       if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
       const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: size, stride, pad });
-      const { y, back } = impl(kernelsOf(ctx), x, g);
+      const k = kernelsOf(ctx);
+      if (ctx.needGrad === false && kind === 'maxPool2d') {
+        // nobody differentiates this forward: the pooled values without the argmax a pullback would read
+        const y = k.maxPool2dOut(x, g);
+        return { y, state, pullback: () => { throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`); } };
+      }
+      const { y, back } = impl(k, x, g);
       const needDx = ctx.needInputGrad ?? true;
       return { y, state, pullback: (dy) => ({ dx: needDx ? back(dy) : undefined, grads: {} }) };
     },

@@ -27,6 +27,15 @@ describe('forward with needGrad false', () => {
     });
   }
 
+  it('maxPool2d size 2 x=[2,3,8,8] with needGrad false: the same output, and its pullback throws naming the layer', () => {
+    const layer = maxPool2d({ size: 2, name: 'p1' });
+    const x = normal(key(8), [2, 3, 8, 8]);
+    const plain = layer.forward({}, {}, x, { mode: 'eval' });
+    const r = layer.forward({}, {}, x, { mode: 'eval', needGrad: false });
+    expect(bitwiseEqual(r.y, plain.y)).toBe(true);
+    expect(() => r.pullback(normal(key(9), [2, 3, 4, 4]))).toThrow(/p1: pullback called on a forward run with needGrad false/);
+  });
+
   it('conv2d x=[2,3,7,7] filters=4 size=3 stride=2 pad=1: the pullback of a needGrad false forward throws, naming the layer', () => {
     const layer = conv2d({ filters: 4, size: 3, stride: 2, pad: 1, name: 'c1' });
     const [k1, k2] = split(key(3));

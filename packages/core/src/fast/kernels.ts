@@ -208,6 +208,18 @@ const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, 
   }
 };
 
+const isLessonPool = (g: ConvGeometry): boolean => g.pad === 0 && g.filterH === 2 && g.filterW === 2 && g.stride === 2;
+
+// The lesson's pool: branch-free SIMD in gemm.wat, on a copy of x in the shared memory; out and argmax stay there.
+const maxPool2x2At = (x: Tensor, g: ConvGeometry): { pout: number; parg: number; n: number } => {
+  const [N, C, H, W] = x.shape;
+  const n = N * C * g.outH * g.outW;
+  const [px, pout, parg] = workspace([x.size, n, n]);
+  f32().set(x.data, px / 4);
+  wasm.maxPool2x2(px, N * C, H, W, g.outH, g.outW, pout, parg);
+  return { pout, parg, n };
+};
+
 const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   if (isF64(x)) return ref.maxPool2d(x, g);
   const [N, C, H, W] = x.shape;
@@ -215,16 +227,11 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
   const argmax = new Int32Array(out.length);
-  if (pad === 0 && FH === 2 && FW === 2 && stride === 2) {
-    // the lesson's pool: branch-free SIMD in gemm.wat, on a copy of x in the shared memory
-    const planes = N * C;
-    const [px, pout, parg] = workspace([x.size, out.length, out.length]);
-    const mem = f32();
-    mem.set(X, px / 4);
-    wasm.maxPool2x2(px, planes, H, W, outH, outW, pout, parg);
+  if (isLessonPool(g)) {
+    const { pout, parg, n } = maxPool2x2At(x, g);
     const done = f32();
-    out.set(done.subarray(pout / 4, pout / 4 + out.length));
-    argmax.set(new Int32Array(done.buffer, parg, out.length));
+    out.set(done.subarray(pout / 4, pout / 4 + n));
+    argmax.set(new Int32Array(done.buffer, parg, n));
     return { out: fromData([N, C, outH, outW], out), argmax };
   }
   if (pad === 0) {
@@ -266,6 +273,13 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
     }
   }
   return { out: fromData([N, C, outH, outW], out), argmax };
+};
+
+// Without the argmax copy (an Int32Array as long as the output) when the lesson's pool runs in wasm.
+const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => {
+  if (isF64(x) || !isLessonPool(g)) return maxPool2d(x, g).out;
+  const { pout, n } = maxPool2x2At(x, g);
+  return fromData([x.shape[0], x.shape[1], g.outH, g.outW], f32().slice(pout / 4, pout / 4 + n));
 };
 
 const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
@@ -395,6 +409,7 @@ export const fastKernels: Kernels = Object.freeze({
   conv2dOut,
   conv2dBackward,
   maxPool2d,
+  maxPool2dOut,
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,

@@ -51,6 +51,8 @@ export interface Kernels {
   conv2dBackward(dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /** x: [N, C, H, W] -> [N, C, OH, OW]; padding counts as -Infinity. */
   maxPool2d(x: Tensor, g: ConvGeometry): MaxPoolResult;
+  /** maxPool2d's output alone, equal to `maxPool2d(x, g).out`: for forwards nobody differentiates (no argmax kept). */
+  maxPool2dOut(x: Tensor, g: ConvGeometry): Tensor;
   /** dy: [N, C, OH, OW] -> dx: [N, C, H, W], each dy routed to its argmax. */
   maxPool2dBackward(dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor;
   /** x: [N, C, H, W] -> [N, C, OH, OW]; the mean over the whole window, padding counted as 0. */

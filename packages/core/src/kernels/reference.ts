@@ -214,6 +214,8 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   return fromData(x.shape, out);
 };
 
+const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => maxPool2d(x, g).out;
+
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
 export const referenceKernels: Kernels = Object.freeze({
@@ -225,6 +227,7 @@ export const referenceKernels: Kernels = Object.freeze({
   conv2dOut,
   conv2dBackward,
   maxPool2d,
+  maxPool2dOut,
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
