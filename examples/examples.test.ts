@@ -55,11 +55,15 @@ describe('examples run as written (quick mode)', () => {
     expect(numberAfter(out, 'loaded step 40: test accuracy')).toBe(trained);
   });
 
-  it('custom-layer.ts: leakyRelu alone and inside two sequential blocks pass checkGradients, then trains 20 steps', async () => {
+  it('custom-layer.ts: leakyRelu and conv1x1 alone, then inside a network with sequential blocks, pass checkGradients; then trains 20 steps', async () => {
     const out = await runExample('custom-layer.ts');
-    expect(out.match(/gradient check passed/g)?.length).toBe(2);
+    expect(out.match(/gradient check passed/g)?.length).toBe(3);
+    expect(out).not.toMatch(/gradient check failed/);
+    expect(out).toMatch(/^ {2}W\s+\[4,3\]/m);
     expect(out).toMatch(/seq1\.conv1\.W\s+\[8,1,3,3\]/);
+    expect(out).toMatch(/mix1\.W\s+\[8,16\]/);
     expect(out).toMatch(/seq2\s+sequential\s+\[16,14,14\]\s+1,168/);
+    expect(out).toMatch(/mix1\s+conv1x1\s+\[8,14,14\]\s+136/);
     expect(numberAfter(out, 'after 20 steps: test accuracy')).toBeGreaterThan(0.2);
   });
 

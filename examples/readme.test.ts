@@ -12,7 +12,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
 // The programs CI runs (examples.test.ts), the module custom-layer.ts imports, and the vitest suite.
-const checkedByCi = ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'leaky-relu.ts', 'training-fold.ts', 'property-test/leaky-relu.test.ts'];
+const checkedByCi = ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'leaky-relu.ts', 'conv1x1.ts', 'training-fold.ts', 'property-test/leaky-relu.test.ts', 'property-test/conv1x1.test.ts'];
 
 // Documents other engineers are writing: linked now, present once they land.
 const pending = new Set(['RELIABILITY.md']);
@@ -44,7 +44,9 @@ describe('README.md', () => {
   it('every example CI runs is one examples.test.ts runs or imports', () => {
     const runner = readFileSync(join(root, 'examples', 'examples.test.ts'), 'utf8');
     for (const f of ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'training-fold.ts']) expect(runner).toContain(`runExample('${f}'`);
-    expect(readFileSync(join(root, 'examples', 'custom-layer.ts'), 'utf8')).toContain("from './leaky-relu.js'");
+    const customLayer = readFileSync(join(root, 'examples', 'custom-layer.ts'), 'utf8');
+    expect(customLayer).toContain("from './leaky-relu.js'");
+    expect(customLayer).toContain("from './conv1x1.js'");
   });
 
   it('the quick start is the two commands the setup supports, in a sh block', () => {
