@@ -79,24 +79,29 @@ const pooled = fast.maxPool2d(act, gPool);
 const dPool = t([B, 30, 12, 12], 6);
 const kernelsToTime = [
   ['conv2d [100,1,28,28] * [30,1,5,5]', (k) => k.conv2d(x, w, b, gConv)],
+  ['conv2dOut (no col kept: evaluation)', (k) => k.conv2dOut(x, w, b, gConv)],
   ['conv2dBackward needDx=false', (k) => k.conv2dBackward(dy, conv.col, w, x.shape, gConv, false)],
   ['conv2dBackward needDx=true', (k) => k.conv2dBackward(dy, conv.col, w, x.shape, gConv, true)],
   ['im2col [100,1,28,28] 5x5', (k) => k.im2col(x, gConv)],
   ['col2im [57600,25] -> [100,1,28,28]', (k) => k.col2im(conv.col, x.shape, gConv)],
   ['maxPool2d [100,30,24,24] 2x2/2', (k) => k.maxPool2d(act, gPool)],
+  ['maxPool2dOut (no argmax kept: evaluation)', (k) => k.maxPool2dOut(act, gPool)],
   ['maxPool2dBackward', (k) => k.maxPool2dBackward(dPool, pooled.argmax, act.shape)],
+  ['relu [100,30,24,24]', (k) => k.relu(act)],
+  ['reluBackward [100,30,24,24]', (k) => k.reluBackward(act, dy)],
   ['avgPool2d [100,30,24,24] 2x2/2', (k) => k.avgPool2d(act, gPool)],
   ['avgPool2dBackward', (k) => k.avgPool2dBackward(dPool, act.shape, gPool)],
 ];
 
-// The kernels of one SimpleConvNet training step (batch 100) in order, without the element-wise work
-// (ReLU, softmax, Adam) the layers and optimizers add: a floor for `foldnet bench`'s step time.
+// The kernels of one SimpleConvNet training step (batch 100) in order, ReLU included, without the element-wise
+// work (softmax, bias, Adam) the layers and optimizers add: a floor for `foldnet bench`'s step time.
 const w1 = t([4320, 100], 9);
 const w2 = t([100, 10], 10);
 const dOut = t([B, 10], 11);
 const stepKernels = (k) => {
   const c = k.conv2d(x, w, b, gConv); // [100,30,24,24]
-  const p = k.maxPool2d(c.out, gPool); // [100,30,12,12]
+  const r = k.relu(c.out);
+  const p = k.maxPool2d(r, gPool); // [100,30,12,12]
   const flat = fromData([B, 4320], p.out.data);
   const h = k.matmul(flat, w1, false, false); // [100,100]
   k.matmul(h, w2, false, false); // [100,10]
@@ -104,8 +109,8 @@ const stepKernels = (k) => {
   k.matmul(h, dOut, true, false); // dW2 [100,10]
   k.matmul(flat, dh, true, false); // dW1 [4320,100]
   const dFlat = k.matmul(dh, w1, false, true); // [100,4320]
-  const dConv = k.maxPool2dBackward(fromData([B, 30, 12, 12], dFlat.data), p.argmax, c.out.shape);
-  k.conv2dBackward(dConv, c.col, w, x.shape, gConv, false);
+  const dRelu = k.maxPool2dBackward(fromData([B, 30, 12, 12], dFlat.data), p.argmax, c.out.shape);
+  k.conv2dBackward(k.reluBackward(c.out, dRelu), c.col, w, x.shape, gConv, false);
 };
 
 console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs (wall ms; min and median process CPU ms in brackets)`);
