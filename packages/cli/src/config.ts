@@ -244,7 +244,15 @@ export interface TrainFlags {
 
 const showValue = (u: unknown): string => {
   if (u === undefined) return 'nothing';
-  const s = JSON.stringify(u);
+  // JSON would print NaN and Infinity (which a program, not a file, can pass) as null.
+  if (typeof u === 'number' && !Number.isFinite(u)) return String(u);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(u);
+  } catch {
+    // nested too deeply to print (JSON.stringify recurses): say what it is
+    return Array.isArray(u) ? 'an array' : typeof u === 'object' && u !== null ? 'an object' : String(u);
+  }
   if (s === undefined) return String(u);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 };

@@ -16,3 +16,4 @@ export * from './progress.js';
 export * from './digit.js';
 export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
+export { networkFromSpec, loadModel, presetNames, MAX_SPEC_DEPTH } from './models.js';
