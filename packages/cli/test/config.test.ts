@@ -91,4 +91,14 @@ describe('train config resolution (defaults < file < flags)', () => {
     expect(c).toMatchObject({ data: '/cfg/fashion', model: '/cfg/nets/m.json', out: '/cfg/runs/a', resume: '/cwd/r/ck.safetensors' });
     expect(resolveTrainConfig(decodeOk({ model: 'double' }), '/cfg', {}, '/cwd').model).toBe('double');
   });
+
+  it('checkpointEvery: null (the default) means at each evaluation; 0 and 3 from the file; a flag overrides; onNan stop | skip, "continue" refused', () => {
+    expect(defaultTrainConfig.checkpointEvery).toBeNull();
+    expect(resolveTrainConfig(decodeOk({ checkpointEvery: 0 }), '/cfg', {}, '/cwd').checkpointEvery).toBe(0);
+    expect(resolveTrainConfig(decodeOk({ checkpointEvery: null }), '/cfg', {}, '/cwd').checkpointEvery).toBeNull();
+    expect(resolveTrainConfig(decodeOk({ checkpointEvery: 3 }), '/cfg', { checkpointEvery: 5 }, '/cwd').checkpointEvery).toBe(5);
+    expect(decodeErr({ checkpointEvery: -1 })).toBe('checkpointEvery: expected an integer >= 0 or null, got -1');
+    expect(resolveTrainConfig(decodeOk({ onNan: 'skip' }), '/cfg', {}, '/cwd').onNan).toBe('skip');
+    expect(decodeErr({ onNan: 'continue' })).toBe('onNan: expected one of stop, skip, got "continue"');
+  });
 });

@@ -1,6 +1,6 @@
 import { FoldnetError } from '@foldnet/core';
 import { describe, expect, it } from 'vitest';
-import { CheckFailed, describeError, UsageError } from '@foldnet/cli';
+import { CheckFailed, describeError, Interrupted, UsageError } from '@foldnet/cli';
 
 describe('errors map to one line and an exit code', () => {
   it('a UsageError is exit 2 with the command named', () => {
@@ -32,6 +32,13 @@ describe('errors map to one line and an exit code', () => {
     expect(describeError('', new TypeError('x is undefined'))).toEqual({
       line: 'foldnet: internal error: x is undefined (run with --debug for the stack trace)',
       exitCode: 1,
+    });
+  });
+
+  it('Interrupted (Ctrl-C) is exit 130, 128 + SIGINT, with its message', () => {
+    expect(describeError('train', new Interrupted('interrupted at step 7 of 50: saved run/checkpoint.safetensors'))).toEqual({
+      line: 'foldnet train: interrupted at step 7 of 50: saved run/checkpoint.safetensors',
+      exitCode: 130,
     });
   });
 });
