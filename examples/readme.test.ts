@@ -66,8 +66,9 @@ describe('README.md', () => {
   });
 
   it('the scripts it names exist in package.json (docs, examples, foldnet)', () => {
-    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    for (const s of ['docs', 'examples', 'foldnet']) expect(Object.keys(scripts)).toContain(s);
+    const pkg: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const scripts = typeof pkg === 'object' && pkg !== null && 'scripts' in pkg && typeof pkg.scripts === 'object' && pkg.scripts !== null ? Object.keys(pkg.scripts) : [];
+    for (const s of ['docs', 'examples', 'foldnet']) expect(scripts).toContain(s);
     expect(readme).toContain('pnpm run docs');
     expect(readme).toContain('pnpm run examples');
   });
