@@ -72,3 +72,42 @@ export const writeRunFile = (dir: string, name: RunFile, content: string | Uint8
   }
   return file;
 };
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else
+    return e instanceof Error && 'code' in e && e.code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temporary files that atomic writes of `name` in `dir` left when their process was
+ * killed mid-write (`.<name>.<pid>.<n>.tmp` whose pid is no longer running); the writes of a live
+ * process are left alone. Returns the names removed.
+ *
+ * @example
+ * removeStaleTempFiles('runs/x', 'checkpoint.safetensors'); // ['.checkpoint.safetensors.4242.3.tmp']
+ */
+export const removeStaleTempFiles = (dir: string, name: string): string[] => {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const prefix = `.${name}.`;
+  return entries.filter((entry) => {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) return false;
+    const pid = Number(entry.slice(prefix.length).split('.')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) return false;
+    try {
+      fs.unlinkSync(path.join(dir, entry));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+};

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { key, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, initTrainState, loadTrainState, packTensors, saveCheckpoint, saveTrainState } from '@foldnet/train';
-import { defaultTrainConfig, runCli, type Io } from '@foldnet/cli';
+import { defaultTrainConfig, removeStaleTempFiles, runCli, type Io } from '@foldnet/cli';
 
 /*
  * Checkpoints through the CLI, in-process (runCli with an Io that records output): a weights-only
@@ -97,5 +97,14 @@ describe('checkpoints through the CLI', () => {
     const ckpt = loadTrainState(path.join(tmp, 'interrupted', 'checkpoint.safetensors'));
     expect(ckpt._tag === 'Right' && ckpt.right.step).toBe(1);
     expect(fs.existsSync(path.join(tmp, 'interrupted', 'metrics.jsonl'))).toBe(true);
+  });
+
+  it('stale temporary files: a dead pid\'s .checkpoint.safetensors.<pid>.<n>.tmp is removed; a live process\'s and other files stay', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'stale-'));
+    const dead = '.checkpoint.safetensors.999999999.0.tmp'; // above Linux's largest pid (2^22)
+    const live = `.checkpoint.safetensors.${process.pid}.3.tmp`;
+    for (const f of [dead, live, 'checkpoint.safetensors', '.other.999999999.0.tmp']) fs.writeFileSync(path.join(dir, f), 'x');
+    expect(removeStaleTempFiles(dir, 'checkpoint.safetensors')).toEqual([dead]);
+    expect(fs.readdirSync(dir).sort()).toEqual([live, '.other.999999999.0.tmp', 'checkpoint.safetensors'].sort());
   });
 });

@@ -36,7 +36,7 @@ import { accuracyChartSpec, findFonts, lossChartSpec, renderChart, type StepLoss
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
-import { createRunFolder, writeRunFile } from '../runfolder.js';
+import { createRunFolder, removeStaleTempFiles, writeRunFile } from '../runfolder.js';
 
 /** The config values given as flags on the command line (undefined = not given). */
 export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlags => ({
@@ -158,6 +158,8 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   }
 
   const dir = createRunFolder(io.cwd, config.out, modelShortName(config.model), new Date());
+  // A run killed mid-write in this folder (e.g. the one being resumed) left its temporary file.
+  removeStaleTempFiles(dir, 'checkpoint.safetensors');
   const written: string[] = [writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`)];
 
   // Earlier evaluations of the run being resumed, so the curves go on from where it stopped: those
