@@ -89,3 +89,50 @@ describe('maxPool2dOut equals maxPool2d(...).out', () => {
     expect(Array.from(f.data).every((v, i) => Object.is(v, r.data[i]))).toBe(true);
   });
 });
+
+describe('conv2dBackwardFromInput equals conv2dBackward with the kept col', () => {
+  const convCase = fc.record({
+    c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 10, maxFilter: 5, maxPad: 2 }),
+    FN: fc.integer({ min: 1, max: 11 }),
+    needDx: fc.boolean(),
+    seed: fc.nat(1000),
+  });
+
+  it('fast: bit-identical dx, dw, db to conv2dBackward(dy, col) on generated geometries, and close to reference', () => {
+    fc.assert(
+      fc.property(convCase, ({ c, FN, needDx, seed }) => {
+        const { xShape, geometry: g } = c;
+        const x = fill(seed, xShape);
+        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
+        const dy = fill(seed + 2, [xShape[0], FN, g.outH, g.outW]);
+        const col = fastKernels.conv2d(x, w, fill(seed + 3, [FN]), g).col;
+        const f = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
+        const kept = fastKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
+        expect(bitwiseEqual(f.dw, kept.dw) && bitwiseEqual(f.db, kept.db)).toBe(true);
+        expect(f.dx === undefined).toBe(!needDx);
+        if (f.dx !== undefined && kept.dx !== undefined) expect(bitwiseEqual(f.dx, kept.dx)).toBe(true);
+        const r = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
+        const R = xShape[0] * g.outH * g.outW;
+        const dwClose = closeTo(f.dw, r.dw, { rtol: 1e-5, atol: 2e-6 * (R + 1) });
+        expect(dwClose.ok, `dw x=[${xShape}] w=[${w.shape}] stride=${g.stride} pad=${g.pad}: ${dwClose.message}`).toBe(true);
+        if (f.dx !== undefined && r.dx !== undefined) {
+          const dxClose = closeTo(f.dx, r.dx, { rtol: 1e-5, atol: 2e-6 * (FN * g.filterH * g.filterW + 1) });
+          expect(dxClose.ok, `dx: ${dxClose.message}`).toBe(true);
+        }
+      }),
+      { seed: 42, numRuns: 50 },
+    );
+  });
+
+  it('reference x=[2,3,7,7] w=[4,3,3,3] stride=2 pad=1 in float64: the same bits as conv2dBackward(dy, im2col(x))', () => {
+    const x = uniform(key(11), [2, 3, 7, 7], { dtype: 'float64' });
+    const w = uniform(key(12), [4, 3, 3, 3], { dtype: 'float64' });
+    const dy = uniform(key(13), [2, 4, 4, 4], { dtype: 'float64' });
+    const g = convGeometry('test', { inH: 7, inW: 7, filterH: 3, stride: 2, pad: 1 });
+    const a = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+    const b = referenceKernels.conv2dBackward(dy, referenceKernels.im2col(x, g), w, x.shape, g, true);
+    expect(a.dx !== undefined && b.dx !== undefined && bitwiseEqual(a.dx, b.dx)).toBe(true);
+    expect(bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db, b.db)).toBe(true);
+    expect(bitwiseEqual(fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dw, a.dw)).toBe(true); // float64 runs the reference
+  });
+});

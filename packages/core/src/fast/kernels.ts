@@ -124,15 +124,16 @@ const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => 
 };
 
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
-// rows (n, oy, ox)).
-const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
-  if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
+// rows (n, oy, ox)). The backward with col [R, Kc] written into the shared memory at `pcol` by `fillCol` (a copy of a kept col, or
+// im2col of x run again).
+const backward = (dy: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean, fillCol: (pcol: number, pscratch: number) => void, scratch: number): Conv2dGrads => {
   const [N, FN, OH, OW] = dy.shape;
   const P = OH * OW;
   const R = N * P;
   const Kc = w.size / FN;
-  const [pdy, pbp, pcol, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
-    R * FN, R * padN(FN), R * Kc, Kc * FN, FN,
+  // the scratch region (fillCol's) comes first, so the optional dx regions keep their places after it
+  const [pscratch, pdy, pbp, pcol, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
+    scratch, R * FN, R * padN(FN), R * Kc, Kc * FN, FN,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
   ]);
   const mem = f32();
@@ -142,7 +143,7 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
   // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
   // the way), and col is read in place as a transposed A.
   wasm.packDy(pdy, N, P, FN, pbp, pdb);
-  mem.set(col.data, pcol / 4);
+  fillCol(pcol, pscratch);
   gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   let dx: Tensor | undefined;
   if (needDx) {
@@ -158,6 +159,21 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
   const t0 = pdwt / 4;
   for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
   return { dx, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
+};
+
+const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
+  if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
+  return backward(dy, w, xShape, g, needDx, (pcol) => f32().set(col.data, pcol / 4), 0);
+};
+
+// im2col of x again, in wasm, instead of a col kept since the forward: x is C*H*W floats per image where col is
+// OH*OW*C*FH*FW (25x more for the lesson's first conv), and the forward then copies no col out of the memory.
+const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
+  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dBackwardFromInput(dy, x, w, g, needDx);
+  return backward(dy, w, x.shape, g, needDx, (pcol, px) => {
+    f32().set(x.data, px / 4);
+    im2colAt(x.shape, g, px, pcol);
+  }, x.size);
 };
 
 // max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled.
@@ -408,6 +424,7 @@ export const fastKernels: Kernels = Object.freeze({
   conv2d,
   conv2dOut,
   conv2dBackward,
+  conv2dBackwardFromInput,
   maxPool2d,
   maxPool2dOut,
   maxPool2dBackward,

@@ -49,6 +49,11 @@ export interface Kernels {
   conv2dOut(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
   /** dy: [N, FN, OH, OW] -> gradients of conv2d's input, filters and bias. */
   conv2dBackward(dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads;
+  /**
+   * conv2dBackward with col recomputed from the forward's input x [N, C, H, W] (equal to
+   * `conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx)`): a layer then keeps x, not the larger col.
+   */
+  conv2dBackwardFromInput(dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /** x: [N, C, H, W] -> [N, C, OH, OW]; padding counts as -Infinity. */
   maxPool2d(x: Tensor, g: ConvGeometry): MaxPoolResult;
   /** maxPool2d's output alone, equal to `maxPool2d(x, g).out`: for forwards nobody differentiates (no argmax kept). */

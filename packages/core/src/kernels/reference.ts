@@ -216,6 +216,9 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
 
 const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => maxPool2d(x, g).out;
 
+const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
+  conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx);
+
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
 export const referenceKernels: Kernels = Object.freeze({
@@ -226,6 +229,7 @@ export const referenceKernels: Kernels = Object.freeze({
   conv2d,
   conv2dOut,
   conv2dBackward,
+  conv2dBackwardFromInput,
   maxPool2d,
   maxPool2dOut,
   maxPool2dBackward,
