@@ -41,7 +41,7 @@ describe('examples run as written (quick mode)', { timeout: 180_000 }, () => {
     expect(numberAfter(out, 'test accuracy after 30 steps:')).toBeGreaterThan(0.5);
   });
 
-  it('lenet5.ts: LeNet-5 summary (tanh, avgPool2d), 40 steps, checkpoint saved and reloaded with the same loss', async () => {
+  it('lenet5.ts: LeNet-5 summary (tanh, avgPool2d), 40 steps, checkpoint saved, reloaded with the same loss, resumed for 10 steps bit-identical to uninterrupted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'foldnet-example-'));
     dirs.push(dir);
     const out = await runExample('lenet5.ts', [dir]);
@@ -54,6 +54,8 @@ describe('examples run as written (quick mode)', { timeout: 180_000 }, () => {
     expect(existsSync(join(dir, 'lenet5.safetensors'))).toBe(true);
     expect(out).toContain(`saved ${join(dir, 'lenet5.safetensors')}`);
     expect(numberAfter(out, 'loaded step 40: test accuracy')).toBe(trained);
+    expect(out).toMatch(/^resumed at step 40 with adam, now at step 50: test accuracy [0-9.]+$/m);
+    expect(out).toContain("resumed params equal uninterrupted training's, bit for bit: true");
   });
 
   it('custom-layer.ts: leakyRelu and conv1x1 alone, then inside a network with sequential blocks, pass checkGradients; then trains 20 steps', async () => {

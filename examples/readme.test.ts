@@ -14,9 +14,6 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 // The programs CI runs (examples.test.ts), the module custom-layer.ts imports, and the vitest suite.
 const checkedByCi = ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'leaky-relu.ts', 'conv1x1.ts', 'training-fold.ts', 'property-test/leaky-relu.test.ts', 'property-test/conv1x1.test.ts'];
 
-// Documents other engineers are writing: linked now, present once they land.
-const pending = new Set(['RELIABILITY.md']);
-
 const blocks = (lang: RegExp): string[] =>
   [...readme.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter((m) => lang.test(m[1])).map((m) => m[2]);
 
@@ -59,10 +56,8 @@ describe('README.md', () => {
 
   it('every relative link and image leads to a file in the repository', () => {
     const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t) && !t.startsWith('#'));
-    expect(targets).toContain('packages/cli/docs/accuracy.png');
-    for (const t of targets) {
-      if (!pending.has(t)) expect(existsSync(join(root, t)), `README links to ${t}`).toBe(true);
-    }
+    expect(targets).toEqual(expect.arrayContaining(['packages/cli/docs/accuracy.png', 'RELIABILITY.md', 'packages/train/CHECKPOINTS.md']));
+    for (const t of targets) expect(existsSync(join(root, t)), `README links to ${t}`).toBe(true);
   });
 
   it('the scripts it names exist in package.json (docs, examples, foldnet)', () => {
