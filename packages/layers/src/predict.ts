@@ -60,7 +60,8 @@ export function predict(net: Network, params: Params, state: LayerState, x: Tens
   }
   const batchSize = opts.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new FoldnetError('value', `predict: batchSize must be a positive integer, got ${batchSize}`);
-  const ctx = { mode: 'eval', kernels: opts.kernels, needInputGrad: false } as const;
+  // nothing differentiates a prediction: layers keep no caches (needGrad false)
+  const ctx = { mode: 'eval', kernels: opts.kernels, needInputGrad: false, needGrad: false } as const;
   const N = x.shape[0];
   const chunks: Tensor[] = [];
   for (let start = 0; start < N || (N === 0 && start === 0); start += batchSize) chunks.push(sliceRows(x, start, Math.min(N, start + batchSize)));
