@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '@foldnet/train';
 
@@ -13,28 +11,15 @@ import { writeFileAtomic } from '@foldnet/train';
  * with SIGKILL right after it reports a completed write, i.e. while the next write is under way.
  * The file on disk must then be one complete version, never a torn one.
  *
- * The child runs plain Node, which cannot load TypeScript: atomic.ts and the error class it
- * imports are transpiled (types stripped) into a temporary directory and its imports pointed there.
+ * The child runs the TypeScript sources through tsx (a root devDependency), resolving workspace
+ * packages to their sources as vitest does, so it tests exactly the code in this checkout.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..', '..');
 const root = fs.mkdtempSync(join(tmpdir(), 'foldnet-crash-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-const transpile = (source: string, out: string, rewrite: Record<string, string>): void => {
-  let js = ts.transpileModule(fs.readFileSync(source, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  for (const [from, to] of Object.entries(rewrite)) js = js.split(`'${from}'`).join(`'${to}'`);
-  fs.writeFileSync(out, js);
-};
-
-const eitherUrl = pathToFileURL(createRequire(join(here, '..', 'package.json')).resolve('fp-ts/lib/Either.js')).href;
-transpile(join(here, '../../core/src/errors.ts'), join(root, 'errors.mjs'), {});
-transpile(join(here, '../src/checkpoint/atomic.ts'), join(root, 'atomic.mjs'), {
-  'fp-ts/lib/Either.js': eitherUrl,
-  '@foldnet/core': './errors.mjs',
-});
+const atomicUrl = pathToFileURL(join(here, '..', 'src', 'checkpoint', 'atomic.ts')).href;
 
 // Version v: 4 MiB, the version in the first 4 bytes and v mod 251 in every other byte. Filling is
 // cheap, so the child spends its time writing and the kill lands mid-write. (Checked once: with
@@ -42,7 +27,7 @@ transpile(join(here, '../src/checkpoint/atomic.ts'), join(root, 'atomic.mjs'), {
 const SIZE = 4 << 20;
 fs.writeFileSync(
   join(root, 'child.mjs'),
-  `import { writeFileAtomic } from './atomic.mjs';
+  `import { writeFileAtomic } from '${atomicUrl}';
 const target = process.argv[2];
 const bytes = new Uint8Array(${SIZE});
 for (let v = 1; ; v++) {
@@ -67,7 +52,10 @@ const versionOf = (path: string): number | string => {
 /** Runs the child until it has reported `writes` completed writes, then SIGKILLs it. */
 const crashAfter = (target: string, writes: number): Promise<number> =>
   new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(root, 'child.mjs'), target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@foldnet/source', '--import', 'tsx', join(root, 'child.mjs'), target], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let last = 0;
     let buffered = '';
     child.stdout.on('data', (chunk: Buffer) => {
