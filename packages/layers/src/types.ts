@@ -95,8 +95,11 @@ export interface Layer {
   readonly kind: string;
   /** The JSON description this layer was made from (model specs, checkpoints, export). */
   readonly spec: LayerSpecJson;
+  /** The per-sample output shape for a per-sample input shape, or why the layer refuses it. */
   outputShape(inShape: Shape): Either<ShapeIssue, Shape>;
+  /** Fresh params and non-trainable state for a valid input shape, drawn from `key`. */
   init(key: Key, inShape: Shape, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
+  /** The output for a batch `x` [N, ...inShape], the new state and the pullback (a vector-Jacobian product). */
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
 }
 
@@ -141,6 +144,7 @@ export interface Network {
   readonly layerShapes: readonly Shape[];
   readonly outputShape: Shape;
   readonly spec: ModelSpecJson;
+  /** Every layer's params and state, named `<layer>.<param>`, from one key. */
   init(key: Key, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
   /** Runs every layer; the pullback skips the first layer's input gradient unless ctx.needInputGrad is true. */
   forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;

@@ -9,6 +9,7 @@ export interface MaxPoolResult {
   readonly argmax: Int32Array;
 }
 
+/** What a conv2d forward returns: its output and the im2col matrix its filter gradient needs. */
 export interface Conv2dResult {
   /** [N, FN, OH, OW] */
   readonly out: Tensor;
@@ -16,6 +17,7 @@ export interface Conv2dResult {
   readonly col: Tensor;
 }
 
+/** The gradients a conv2d backward returns: of its input (optional), filters and bias. */
 export interface Conv2dGrads {
   /** [N, C, H, W], or undefined when the caller said it does not need it. */
   readonly dx: Tensor | undefined;

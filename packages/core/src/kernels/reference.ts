@@ -221,6 +221,11 @@ const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeomet
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
+/**
+ * The oracle kernel set: plain loops for float32 and float64.
+ *
+ * @example withBackend('reference', () => matmul(a, b)) // or kernels('reference').matmul(a, b, false, false)
+ */
 export const referenceKernels: Kernels = Object.freeze({
   name: 'reference',
   matmul,
