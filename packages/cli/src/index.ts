@@ -16,5 +16,5 @@ export * from './progress.js';
 export * from './digit.js';
 export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
-export { networkFromSpec, loadModel, presetNames, MAX_SPEC_DEPTH } from './models.js';
+export { networkFromSpec, loadModel, presetNames } from './models.js';
 export { removeStaleTempFiles } from './runfolder.js';

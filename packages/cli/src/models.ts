@@ -52,58 +52,18 @@ export const loadModel = (model: string, cwd: string): LoadedModel => {
 export const modelShortName = (model: string): string =>
   isPreset(model) ? model : path.basename(model, '.json').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'model';
 
-/** Deepest nesting of arrays and objects a model spec may have (a nested sequential costs two levels). */
-export const MAX_SPEC_DEPTH = 64;
-
-/** How deeply arrays and objects nest in a JSON value, counted with an explicit stack (no recursion), stopping past `limit`. */
-const nestingDepth = (json: unknown, limit: number): number => {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[json, 0]];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [value, depth] = top;
-    if (typeof value !== 'object' || value === null) continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(value)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-};
-
 /**
  * Rebuilds a network from a JSON model spec (a checkpoint's `model` metadata, a spec file's
- * content); `where` names the source in errors. A spec nested deeper than MAX_SPEC_DEPTH is
- * refused before decoding (the decoder recurses into sequential layers, and thousands of levels
- * would exhaust the stack).
+ * content); `where` names the source in errors. decodeModelSpec refuses specs nested deeper than
+ * MAX_SPEC_DEPTH and shapes no typed array can hold.
  *
  * @example
  * networkFromSpec(JSON.parse(text), 'my-net.json');
  */
 export const networkFromSpec = (json: unknown, where: string): Network => {
-  if (nestingDepth(json, MAX_SPEC_DEPTH) > MAX_SPEC_DEPTH) {
-    throw new UsageError(`${where}: nested more than ${MAX_SPEC_DEPTH} levels deep (arrays and objects), more than any model needs`);
-  }
-  let decoded: ReturnType<typeof decodeModelSpec>;
-  try {
-    decoded = decodeModelSpec(json);
-  } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(`${where}: too large to build (${e.message})`);
-    throw e;
-  }
+  const decoded = decodeModelSpec(json);
   if (isLeft(decoded)) throw new UsageError(`${where}: ${decoded.left.message}`);
-  const net = decoded.right;
-  // A typed array holds at most 2^31 - 1 values here; a spec asking for more per sample cannot run.
-  const tooBig = (shape: readonly number[]): boolean => {
-    const n = shape.reduce((a, d) => a * d, 1);
-    return !Number.isSafeInteger(n) || n >= 2 ** 31;
-  };
-  if (tooBig(net.inputShape)) throw new UsageError(`${where}: input [${net.inputShape.join(',')}] holds ${net.inputShape.reduce((a, d) => a * d, 1)} values per sample, more than 2^31 - 1`);
-  const i = net.layerShapes.findIndex(tooBig);
-  const layer = net.layers[i];
-  const shape = net.layerShapes[i];
-  if (layer !== undefined && shape !== undefined) {
-    throw new UsageError(`${where}: layer ${i} (${layer.name}) output [${shape.join(',')}] holds ${shape.reduce((a, d) => a * d, 1)} values per sample, more than 2^31 - 1`);
-  }
-  return net;
+  return decoded.right;
 };
 
 /** Total trainable parameters of a network. @example totalParams(loadModel('simple', '.').network) // 433890 */

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { sizeOf } from '@foldnet/core';
-import { decodeModelSpec } from '@foldnet/layers';
-import { decodeTrainConfigFile, MAX_SPEC_DEPTH, networkFromSpec, resolveTrainConfig, UsageError } from '@foldnet/cli';
+import { decodeModelSpec, MAX_SPEC_DEPTH } from '@foldnet/layers';
+import { decodeTrainConfigFile, networkFromSpec, resolveTrainConfig, UsageError } from '@foldnet/cli';
 
 /*
  * Issue 7: the config decoder and the model-spec decoder fed random JSON, wrong types, NaN and
@@ -126,14 +126,14 @@ describe('fuzz the model-spec decoder', () => {
     let layer: unknown = { type: 'relu' };
     for (let i = 0; i < 5000; i++) layer = { type: 'sequential', layers: [layer] };
     for (const json of [{ input: [1, 4, 4], layers: [layer] }, { input: nested(10_000, 1), layers: [] }]) {
-      expect(() => networkFromSpec(json, 'deep.json')).toThrow(new UsageError(`deep.json: nested more than ${MAX_SPEC_DEPTH} levels deep (arrays and objects), more than any model needs`));
+      expect(() => networkFromSpec(json, 'deep.json')).toThrow(new UsageError(`deep.json: spec: nested more than ${MAX_SPEC_DEPTH} levels deep (arrays and objects), more than any model needs`));
     }
   });
 
-  it('input [2^53] or a layer output of more than 2^31 values per sample is refused by the CLI (decodeModelSpec accepts them)', () => {
-    expect(() => networkFromSpec({ input: [2 ** 53], layers: [] }, 'big.json')).toThrow(/^big\.json: input \[9007199254740992\] holds 9007199254740992 values per sample/);
+  it('input [2^53] or a layer output of more than 2^31 values per sample is refused by decodeModelSpec, naming where', () => {
+    expect(() => networkFromSpec({ input: [2 ** 53], layers: [] }, 'big.json')).toThrow(/^big\.json: input: \[9007199254740992\] holds 9007199254740992 values per sample, more than 2\^31 - 1$/);
     expect(() => networkFromSpec({ input: [1, 4, 4], layers: [{ type: 'flatten' }, { type: 'affine', units: 2 ** 31 }] }, 'wide.json')).toThrow(
-      /^wide\.json: layer 1 \(affine1\) output \[2147483648\] holds 2147483648 values per sample/,
+      /^wide\.json: layers\[1\]: affine1 outputs \[2147483648\]: 2147483648 values per sample, more than 2\^31 - 1$/,
     );
   });
 

@@ -33,4 +33,4 @@ export { checkGradients, formatGradCheckReport, type GradCheckOptions, type Grad
 export { predict, type PredictOptions, type Trace, type Activation } from './predict.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
 export { validateParams, type ParamError } from './validate.js';
-export { decodeModelSpec, encodeModelSpec, layerTypes, codecs, type SpecError } from './spec.js';
+export { decodeModelSpec, encodeModelSpec, layerTypes, codecs, MAX_SPEC_DEPTH, type SpecError } from './spec.js';

@@ -1,4 +1,4 @@
-import { FoldnetError } from '@foldnet/core';
+import { FoldnetError, sizeOf } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { affine } from './affine.js';
@@ -191,17 +191,50 @@ const decodeLayers = (us: readonly unknown[], path: string): Either<SpecError, L
  * // left: "layers[0].filters: expected a positive integer, got -2"
  */
 export const decodeModelSpec = (json: unknown): Either<SpecError, Network> => {
+  // The decoder recurses into sequential layers: thousands of levels would exhaust the stack.
+  if (nestingDepth(json, MAX_SPEC_DEPTH) > MAX_SPEC_DEPTH) {
+    return left(specError('', `nested more than ${MAX_SPEC_DEPTH} levels deep (arrays and objects), more than any model needs`));
+  }
   const root = decodeAt(t.UnknownRecord, json, '');
   if (isLeft(root)) return left(specError('', `expected an object { input, layers }, got ${show(json)}`));
   const input = decodeAt(codecs.shape, root.right.input, 'input');
   if (isLeft(input)) return input;
+  if (!fitsTypedArray(input.right)) return left(specError('input', `${show(input.right)} holds ${sizeOf(input.right)} values per sample, more than 2^31 - 1`));
   const layersJson = decodeAt(t.UnknownArray, root.right.layers, 'layers');
   if (isLeft(layersJson)) return left(specError('layers', `expected an array of layer objects, got ${show(root.right.layers)}`));
   const layers = decodeLayers(layersJson.right, 'layers');
   if (isLeft(layers)) return layers;
   const net = network(input.right, layers.right);
   if (isLeft(net)) return left(specError(`layers[${net.left.layerIndex}]`, net.left.message, net.left));
+  const i = net.right.layerShapes.findIndex((shape) => !fitsTypedArray(shape));
+  if (i >= 0) {
+    const shape = net.right.layerShapes[i];
+    return left(specError(`layers[${i}]`, `${net.right.layers[i].name} outputs ${show(shape)}: ${sizeOf(shape)} values per sample, more than 2^31 - 1`));
+  }
   return net;
+};
+
+/** Deepest nesting of arrays and objects a model spec may have (a nested sequential costs two levels). */
+export const MAX_SPEC_DEPTH = 64;
+
+// How deeply arrays and objects nest in a JSON value, with an explicit stack (no recursion), stopping past `limit`.
+const nestingDepth = (json: unknown, limit: number): number => {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[json, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [value, depth] = top;
+    if (typeof value !== 'object' || value === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+};
+
+// A typed array holds at most 2^31 - 1 values here; a per-sample shape asking for more cannot run.
+const fitsTypedArray = (shape: readonly number[]): boolean => {
+  const n = sizeOf(shape);
+  return Number.isSafeInteger(n) && n < 2 ** 31;
 };
 
 /**

@@ -3,6 +3,7 @@ import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import {
   decodeModelSpec,
+  MAX_SPEC_DEPTH,
   doubleConvNet,
   encodeModelSpec,
   predict,
@@ -142,5 +143,21 @@ describe('predict', () => {
     const t = predict(net, params, state, sliceRows(x, 0, 2), { trace: true, batchSize: 1 });
     expect(t.activations.map((a) => [a.name, a.y.shape])).toEqual(net.layers.map((l, i) => [l.name, [2, ...net.layerShapes[i]]]));
     expect(toArray(t.logits)).toEqual(toArray(predict(net, params, state, sliceRows(x, 0, 2))));
+  });
+});
+
+describe('decodeModelSpec refuses specs it could not build', () => {
+  it('sequentials nested 5,000 deep: refused before decoding (no stack overflow)', () => {
+    let layer: unknown = { type: 'relu' };
+    for (let i = 0; i < 5000; i++) layer = { type: 'sequential', layers: [layer] };
+    const r = decodeModelSpec({ input: [1, 4, 4], layers: [layer] });
+    expect(isLeft(r) && r.left.message).toBe(`spec: nested more than ${MAX_SPEC_DEPTH} levels deep (arrays and objects), more than any model needs`);
+  });
+
+  it('input [2^53] and an affine of 2^31 units: per-sample sizes no typed array can hold, named with their path', () => {
+    const big = decodeModelSpec({ input: [2 ** 53], layers: [] });
+    expect(isLeft(big) && big.left.message).toBe('input: [9007199254740992] holds 9007199254740992 values per sample, more than 2^31 - 1');
+    const wide = decodeModelSpec({ input: [1, 4, 4], layers: [{ type: 'flatten' }, { type: 'affine', units: 2 ** 31 }] });
+    expect(isLeft(wide) && wide.left.message).toBe('layers[1]: affine1 outputs [2147483648]: 2147483648 values per sample, more than 2^31 - 1');
   });
 });
