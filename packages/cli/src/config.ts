@@ -25,6 +25,24 @@ export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
 export const onNanChoices = ['stop', 'skip'] as const;
 export type OnNan = (typeof onNanChoices)[number];
 
+/**
+ * `--lr-schedule`: `constant`, `cosine` (half a cosine from the base rate towards 0 over the run's
+ * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step).
+ */
+export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps)';
+
+/** The boundaries of a `step:...` schedule, or a message saying what is wrong with `text`. */
+export const parseLrSchedule = (text: string): E.Either<string, { readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }> => {
+  if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
+  const m = /^step:(.+)$/.exec(text);
+  if (m === null) return E.left(`expected ${lrScheduleSyntax}, got ${JSON.stringify(text)}`);
+  const parts = m[1].split(',');
+  const at = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p.trim()) : Number.NaN));
+  const bad = at.findIndex((b, i) => !(Number.isSafeInteger(b) && b >= 1) || (i > 0 && b <= at[i - 1]));
+  if (bad >= 0) return E.left(`step schedule: ${JSON.stringify(parts[bad])} is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)`);
+  return E.right({ kind: 'step', at });
+};
+
 /** The learning rate each optimizer gets when none is given: the book's defaults. */
 export const defaultLearningRate: Readonly<Record<OptimizerName, number>> = {
   sgd: 0.01,
@@ -56,6 +74,8 @@ export interface TrainConfig {
   readonly epochs: number | null;
   readonly batchSize: number;
   readonly optimizer: OptimizerConfig;
+  /** How the learning rate changes over the run: `constant`, `cosine` or `step:3000,4500` (see `parseLrSchedule`). */
+  readonly lrSchedule: string;
   /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
   readonly weightDecay: number;
   /** The first `trainSize` training images and the first `testSize` test images are used. */
@@ -92,6 +112,7 @@ export const defaultTrainConfig: TrainConfig = {
   epochs: null,
   batchSize: 100,
   optimizer: { type: 'adam', lr: 0.001 },
+  lrSchedule: 'constant',
   weightDecay: 0,
   trainSize: 5000,
   testSize: 1000,
@@ -175,6 +196,18 @@ const strictPartial = <P extends t.Props>(props: P, name: string): t.Type<t.Type
   );
 };
 
+/** A `--lr-schedule` text; the failure message says what is wrong with it. */
+const LrScheduleText = new t.Type<string, string, unknown>(
+  lrScheduleSyntax,
+  (u): u is string => typeof u === 'string' && E.isRight(parseLrSchedule(u)),
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c);
+    const r = parseLrSchedule(u);
+    return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
+  },
+  t.identity,
+);
+
 const OptimizerObject = strictPartial({ type: oneOf(optimizerNames), lr: PositiveNumber }, 'an optimizer name or { "type": ..., "lr": ... }');
 
 /** `"adam"` or `{ "type": "adam", "lr": 0.001 }`: dispatch on the JSON type so errors point inside the object. */
@@ -200,6 +233,7 @@ export const TrainConfigFile = strictPartial(
     batchSize: PositiveInt,
     optimizer: OptimizerField,
     lr: PositiveNumber,
+    lrSchedule: LrScheduleText,
     weightDecay: NonNegativeNumber,
     trainSize: PositiveInt,
     testSize: PositiveInt,
@@ -225,6 +259,7 @@ export interface TrainFlags {
   readonly batchSize?: number;
   readonly optimizer?: OptimizerName;
   readonly lr?: number;
+  readonly lrSchedule?: string;
   readonly weightDecay?: number;
   readonly trainSize?: number;
   readonly testSize?: number;
@@ -335,6 +370,7 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
     epochs: epochs ?? null,
     batchSize,
     optimizer: { type: optimizerType, lr },
+    lrSchedule: flags.lrSchedule ?? file.lrSchedule ?? d.lrSchedule,
     weightDecay: flags.weightDecay ?? file.weightDecay ?? d.weightDecay,
     trainSize,
     testSize: flags.testSize ?? file.testSize ?? d.testSize,

@@ -1,3 +1,5 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { parseLrSchedule } from './config.js';
 import { UsageError } from './errors.js';
 
 /*
@@ -42,6 +44,15 @@ export const oneOfFlag =
     const found = names.find((n) => n === text);
     if (found === undefined) throw new UsageError(`${flag}: expected one of ${names.join(', ')}, got ${JSON.stringify(text)}`);
     return found;
+  };
+
+/** `--lr-schedule cosine`: a schedule `parseLrSchedule` accepts. */
+export const lrScheduleFlag =
+  (flag: string) =>
+  (text: string): string => {
+    const r = parseLrSchedule(text);
+    if (isLeft(r)) throw new UsageError(`${flag}: ${r.left}`);
+    return text;
   };
 
 /** `--data dir`: a non-empty string. */

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { backendNames, benchBackendChoices, onNanChoices, optimizerNames } from './config.js';
 import { describeError } from './errors.js';
 import {
+  lrScheduleFlag,
   nonEmptyFlag,
   nonNegativeIntFlag,
   nonNegativeNumberFlag,
@@ -68,6 +69,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--optimizer <name>', `${optimizerNames.join(' | ')} (default: adam)`, oneOfFlag('--optimizer', optimizerNames))
     .option('--lr <x>', "learning rate (default: the optimizer's, adam 0.001, others 0.01)", positiveNumberFlag('--lr'))
+    .option('--lr-schedule <s>', 'constant | cosine | step:<step>,<step>,...: the learning rate over the run: fixed, half a cosine down towards 0 at the last step, or divided by 10 at each listed step (default: constant)', lrScheduleFlag('--lr-schedule'))
     .option('--weight-decay <x>', 'L2 weight decay lambda (default: 0)', nonNegativeNumberFlag('--weight-decay'))
     .option('--train-size <n>', 'use the first n training images (default: 5000)', positiveIntFlag('--train-size'))
     .option('--test-size <n>', 'use the first n test images (default: 1000)', positiveIntFlag('--test-size'))

@@ -5,6 +5,8 @@ import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@fo
 import type { Network } from '@foldnet/layers';
 import {
   batchesOf,
+  constantLr,
+  cosineDecay,
   evaluate,
   initTrainState,
   loadMnist,
@@ -12,8 +14,10 @@ import {
   sampleWithReplacement,
   scan,
   shuffledEpochs,
+  stepDecay,
   trainStep,
   type AnyOptimizer,
+  type LrSchedule,
   type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
@@ -22,6 +26,7 @@ import {
   decodeTrainConfigFile,
   onNanChoices,
   optimizerNames,
+  parseLrSchedule,
   resolveTrainConfig,
   type TrainConfig,
   type TrainConfigFile,
@@ -46,6 +51,7 @@ export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlag
   batchSize: optNumber(opts, 'batchSize'),
   optimizer: optOneOf(opts, 'optimizer', optimizerNames),
   lr: optNumber(opts, 'lr'),
+  lrSchedule: optString(opts, 'lrSchedule'),
   weightDecay: optNumber(opts, 'weightDecay'),
   trainSize: optNumber(opts, 'trainSize'),
   testSize: optNumber(opts, 'testSize'),
@@ -126,6 +132,15 @@ const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
   return r.right;
 };
 
+/** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
+const lrScheduleOf = (config: TrainConfig): LrSchedule => {
+  const r = parseLrSchedule(config.lrSchedule);
+  if (isLeft(r)) throw new UsageError(`lrSchedule: ${r.left}`);
+  const s = r.right;
+  if (s.kind === 'step') return stepDecay(s.at);
+  return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
+};
+
 const mean = (xs: readonly number[]): number => {
   const finite = xs.filter((x) => Number.isFinite(x));
   return finite.length === 0 ? Number.NaN : finite.reduce((a, b) => a + b, 0) / finite.length;
@@ -183,7 +198,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
 
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
-      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}, ${config.backend} kernels, ${getThreads()} thread(s)` +
+      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
@@ -208,7 +223,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   });
   try {
     try {
-      for (const s of scan(trainStep(network, optimizer), state0, batches, { onFault: config.onNan })) {
+      for (const s of scan(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, { onFault: config.onNan })) {
         last = s;
         stepLosses.push({ step: s.step, loss: s.loss });
         sinceEval.push(s.loss);
@@ -307,7 +322,7 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
     title: `${r.name}, seed ${c.seed}`,
     facts: [
       ['model', `${r.name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
-      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
+      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
       ['steps', `${r.last.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
       ['seed', String(c.seed)],

@@ -1,6 +1,7 @@
 import { allFinite, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import { lossAndGrad, softmaxCrossEntropy, type ForwardContext, type Gradients, type LayerState, type Network, type Params, type Targets } from '@foldnet/layers';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { LrSchedule } from '../optim/schedule.js';
 import type { Batch } from './batches.js';
 
 /*
@@ -82,6 +83,11 @@ export const initTrainState = <S>(network: Network, optimizer: Optimizer<S>, key
 export interface TrainStepOptions {
   /** Kernel set for this step; defaults to the current backend. */
   readonly kernels?: Kernels;
+  /**
+   * Multiplies the optimizer's learning rate on each step by `lrSchedule(state.step)`
+   * (`cosineDecay(iters)`, `stepDecay([3000, 4500])`); default: the constant base rate.
+   */
+  readonly lrSchedule?: LrSchedule;
 }
 
 const firstNonFinite = (record: Params, order: readonly string[]): string | undefined => order.find((name) => !allFinite(record[name]));
@@ -176,7 +182,8 @@ export const trainStep =
       };
       return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault: Object.freeze({ _tag: 'NumericFault' as const, ...partial, message: describeFault(partial) }) });
     }
-    const u = optimizer.update(r.grads, state.opt, state.params);
+    const opt = opts.lrSchedule === undefined ? optimizer : optimizer.withLr(optimizer.hyper.lr * opts.lrSchedule(state.step));
+    const u = opt.update(r.grads, state.opt, state.params);
     return Object.freeze({
       step: state.step + 1,
       params: u.params,

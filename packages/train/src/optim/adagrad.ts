@@ -30,6 +30,7 @@ export const adagrad = (hyper: Partial<AdaGradHyper> = {}): Optimizer<AdaGradSta
   const opt: Optimizer<AdaGradState> = {
     name: 'adagrad' as const,
     hyper: Object.freeze({ lr, weightDecay: wd }),
+    withLr: (newLr: number) => adagrad({ ...h, lr: newLr }),
     init: (params: Params): AdaGradState => Object.freeze({ h: zerosLike(params) }),
     update: (grads: Params, state: AdaGradState, params: Params) => {
       const op = 'adagrad.update';

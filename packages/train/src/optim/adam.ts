@@ -43,6 +43,7 @@ export const adam = (hyper: Partial<AdamHyper> = {}): Optimizer<AdamState> => {
   const opt: Optimizer<AdamState> = {
     name: 'adam' as const,
     hyper: Object.freeze({ lr, beta1: b1, beta2: b2, weightDecay: wd }),
+    withLr: (newLr: number) => adam({ ...h, lr: newLr }),
     init: (params: Params): AdamState => Object.freeze({ count: 0, m: zerosLike(params), v: zerosLike(params) }),
     update: (grads: Params, state: AdamState, params: Params) => {
       const op = 'adam.update';

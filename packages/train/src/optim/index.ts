@@ -16,3 +16,4 @@ export { adagrad, type AdaGradHyper, type AdaGradState } from './adagrad.js';
 export { rmsprop, type RMSpropHyper, type RMSpropState } from './rmsprop.js';
 export { adam, type AdamHyper, type AdamState } from './adam.js';
 export { optimizerFromName, optimizerNames } from './registry.js';
+export { constantLr, cosineDecay, stepDecay, type LrSchedule } from './schedule.js';

@@ -34,6 +34,7 @@ export const momentum = (hyper: Partial<MomentumHyper> = {}): Optimizer<Momentum
   const opt: Optimizer<MomentumState> = {
     name: 'momentum' as const,
     hyper: Object.freeze({ lr, momentum: mu, weightDecay: wd }),
+    withLr: (newLr: number) => momentum({ ...h, lr: newLr }),
     init: (params: Params): MomentumState => Object.freeze({ v: zerosLike(params) }),
     update: (grads: Params, state: MomentumState, params: Params) => {
       const op = 'momentum.update';

@@ -39,6 +39,7 @@ export const nesterov = (hyper: Partial<NesterovHyper> = {}): Optimizer<Nesterov
   const opt: Optimizer<NesterovState> = {
     name: 'nesterov' as const,
     hyper: Object.freeze({ lr, momentum: mu, weightDecay: wd }),
+    withLr: (newLr: number) => nesterov({ ...h, lr: newLr }),
     init: (params: Params): NesterovState => Object.freeze({ v: zerosLike(params) }),
     update: (grads: Params, state: NesterovState, params: Params) => {
       const op = 'nesterov.update';

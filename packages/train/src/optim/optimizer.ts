@@ -39,6 +39,11 @@ export interface Optimizer<S> {
   readonly name: OptimizerName;
   /** Every hyper-parameter with its value, defaults filled in: `{ lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }`. */
   readonly hyper: Hyper;
+  /**
+   * The same optimizer with learning rate `lr` (other hyper-parameters kept). Its state is
+   * interchangeable with this one's, which is what a learning-rate schedule needs.
+   */
+  withLr(lr: number): Optimizer<S>;
   /** The state before the first step (zeros shaped like each param). */
   init(params: Params): S;
   /** One step. `grads` must hold exactly the names and shapes of `params`; nothing given is written. */

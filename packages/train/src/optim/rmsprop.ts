@@ -35,6 +35,7 @@ export const rmsprop = (hyper: Partial<RMSpropHyper> = {}): Optimizer<RMSpropSta
   const opt: Optimizer<RMSpropState> = {
     name: 'rmsprop' as const,
     hyper: Object.freeze({ lr, decayRate: rho, weightDecay: wd }),
+    withLr: (newLr: number) => rmsprop({ ...h, lr: newLr }),
     init: (params: Params): RMSpropState => Object.freeze({ h: zerosLike(params) }),
     update: (grads: Params, state: RMSpropState, params: Params) => {
       const op = 'rmsprop.update';

@@ -24,6 +24,7 @@ export const sgd = (hyper: Partial<SgdHyper> = {}): Optimizer<SgdState> => {
   const opt: Optimizer<SgdState> = {
     name: 'sgd' as const,
     hyper: Object.freeze({ lr, weightDecay: wd }),
+    withLr: (newLr: number) => sgd({ ...h, lr: newLr }),
     init: (): SgdState => empty,
     update: (grads: Params, state: SgdState, params: Params) => {
       checkNoExtra('sgd.update', grads, params);
