@@ -18,3 +18,4 @@ export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
 export { networkFromSpec, loadModel, presetNames } from './models.js';
 export { removeStaleTempFiles } from './runfolder.js';
+export { lrScheduleFlag } from './flags.js';

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTrainConfigFile, defaultTrainConfig, resolveTrainConfig, type TrainConfigFile } from '@foldnet/cli';
+import { decodeTrainConfigFile, defaultTrainConfig, lrScheduleFlag, parseLrSchedule, resolveTrainConfig, type TrainConfigFile } from '@foldnet/cli';
 
 const decodeOk = (json: unknown): TrainConfigFile => {
   const r = decodeTrainConfigFile(json);
@@ -62,6 +62,26 @@ describe('train config file decoding', () => {
         (n) => E.isLeft(decodeTrainConfigFile({ iters: n })),
       ),
       { seed: 42, numRuns: 200 },
+    );
+  });
+});
+
+describe('lrSchedule', () => {
+  it('constant (the default), cosine and step:<steps> are accepted; a flag overrides the file', () => {
+    expect(defaultTrainConfig.lrSchedule).toBe('constant');
+    expect(resolveTrainConfig(decodeOk({ lrSchedule: 'cosine' }), '/', {}, '/').lrSchedule).toBe('cosine');
+    expect(resolveTrainConfig(decodeOk({ lrSchedule: 'cosine' }), '/', { lrSchedule: 'step:300,450' }, '/').lrSchedule).toBe('step:300,450');
+    expect(parseLrSchedule('step:300,450')).toEqual(E.right({ kind: 'step', at: [300, 450] }));
+  });
+
+  it('a malformed schedule is refused saying what is wrong, in the file and as a flag', () => {
+    expect(decodeErr({ lrSchedule: 'linear' })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), got "linear"');
+    expect(decodeErr({ lrSchedule: 'step:500,200' })).toBe(
+      'lrSchedule: step schedule: "200" is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)',
+    );
+    expect(decodeErr({ lrSchedule: 3 })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), got 3');
+    expect(() => lrScheduleFlag('--lr-schedule')('step:10,x')).toThrow(
+      '--lr-schedule: step schedule: "x" is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)',
     );
   });
 });

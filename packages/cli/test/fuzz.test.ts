@@ -12,11 +12,11 @@ import { decodeTrainConfigFile, networkFromSpec, resolveTrainConfig, UsageError 
  * another exception. ~3,000 fast-check runs, seeded.
  */
 
-const configKeys = ['model', 'iters', 'epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'trainSize', 'testSize', 'evalEvery', 'seed', 'data', 'out', 'resume', 'threads', 'backend', 'checkpointEvery', 'onNan'];
+const configKeys = ['model', 'iters', 'epochs', 'batchSize', 'optimizer', 'lr', 'lrSchedule', 'weightDecay', 'trainSize', 'testSize', 'evalEvery', 'seed', 'data', 'out', 'resume', 'threads', 'backend', 'checkpointEvery', 'onNan'];
 
 // Values that break careless decoders: non-finite, huge, negative zero, wrong types, deep nesting.
 const nasty = fc.oneof(
-  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1, -1, 2.5, 1e308, -1e308, 2 ** 53, 2 ** 53 + 2, 2 ** 32, 2 ** 32 - 1, Number.MIN_VALUE, null, true, false, '', 'adam', 'stop', 'skip', 'fast', '__proto__', [], {}),
+  fc.constantFrom('cosine', 'step:3,2', 'step:', 'step:1,,2', 'step:-1', 'step:1e3', 'step:5,9', Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1, -1, 2.5, 1e308, -1e308, 2 ** 53, 2 ** 53 + 2, 2 ** 32, 2 ** 32 - 1, Number.MIN_VALUE, null, true, false, '', 'adam', 'stop', 'skip', 'fast', '__proto__', [], {}),
   fc.double(),
   fc.integer(),
   fc.string({ maxLength: 8 }),
@@ -44,6 +44,7 @@ const checkConfig = (json: unknown): void => {
   expect(Number.isFinite(c.weightDecay) && c.weightDecay >= 0).toBe(true);
   expect(c.checkpointEvery === null || (Number.isSafeInteger(c.checkpointEvery) && c.checkpointEvery >= 0)).toBe(true);
   expect(['stop', 'skip']).toContain(c.onNan);
+  expect(c.lrSchedule).toMatch(/^(constant|cosine|step:\d+(,\d+)*)$/);
 };
 
 describe('fuzz the train config decoder', () => {
