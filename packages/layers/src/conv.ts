@@ -1,8 +1,8 @@
-import { convGeometry, FoldnetError, formatShape, zeros } from '@foldnet/core';
+import { convGeometry, FoldnetError, formatShape, zeros, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { left, right } from 'fp-ts/lib/Either.js';
 import { initWeights, type WeightInit } from './init.js';
 import { defineLayer, getParam, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
-import type { Layer } from './types.js';
+import type { Layer, Params } from './types.js';
 
 /** Hyper-parameters of a 2-D convolution (the lesson's conv_param). */
 export interface Conv2dOptions {
@@ -18,6 +18,24 @@ export interface Conv2dOptions {
   readonly weightInit?: WeightInit;
   readonly name?: string;
 }
+
+/**
+ * A convolution's checked operands: W [FN, C, FH, FW] and b [FN] from `params`, agreeing with x [N, C, H, W]
+ * in channels and dtype, and the geometry. Throws naming the layer (`conv1: input has 3 channels, filters expect 1`).
+ */
+export const convOperands = (label: string, params: Params, x: Tensor, stride: number, pad: number): { W: Tensor; b: Tensor; g: ConvGeometry } => {
+  const W = getParam(params, 'W', label);
+  const b = getParam(params, 'b', label);
+  if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
+  if (W.shape.length !== 4) throw new FoldnetError('shape', `${label}: W ${formatShape(W.shape)} must be 4-D [FN, C, FH, FW]`);
+  if (x.shape[1] !== W.shape[1]) throw new FoldnetError('shape', `${label}: input has ${x.shape[1]} channels, filters expect ${W.shape[1]}`);
+  if (b.shape.length !== 1 || b.shape[0] !== W.shape[0]) {
+    throw new FoldnetError('shape', `${label}: b ${formatShape(b.shape)} does not match W ${formatShape(W.shape)}, expected [${W.shape[0]}]`);
+  }
+  if (x.dtype !== W.dtype || x.dtype !== b.dtype) throw new FoldnetError('dtype', `${label}: dtypes differ (x ${x.dtype}, W ${W.dtype}, b ${b.dtype})`);
+  const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: W.shape[2], filterW: W.shape[3], stride, pad });
+  return { W, b, g };
+};
 
 /**
  * A 2-D convolution, the lesson's Convolution (im2col + matmul in the kernels):
@@ -56,16 +74,7 @@ export const conv2d = (o: Conv2dOptions): Layer => {
     },
     forward: (params, state, x, ctx) => {
       const label = name || 'conv2d';
-      const W = getParam(params, 'W', label);
-      const b = getParam(params, 'b', label);
-      if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
-      if (W.shape.length !== 4) throw new FoldnetError('shape', `${label}: W ${formatShape(W.shape)} must be 4-D [FN, C, FH, FW]`);
-      if (x.shape[1] !== W.shape[1]) throw new FoldnetError('shape', `${label}: input has ${x.shape[1]} channels, filters expect ${W.shape[1]}`);
-      if (b.shape.length !== 1 || b.shape[0] !== W.shape[0]) {
-        throw new FoldnetError('shape', `${label}: b ${formatShape(b.shape)} does not match W ${formatShape(W.shape)}, expected [${W.shape[0]}]`);
-      }
-      if (x.dtype !== W.dtype || x.dtype !== b.dtype) throw new FoldnetError('dtype', `${label}: dtypes differ (x ${x.dtype}, W ${W.dtype}, b ${b.dtype})`);
-      const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: W.shape[2], filterW: W.shape[3], stride, pad });
+      const { W, b, g } = convOperands(label, params, x, stride, pad);
       const k = kernelsOf(ctx);
       if (ctx.needGrad === false) {
         // nobody differentiates this forward: the output alone, without the im2col matrix a pullback would read

@@ -1,5 +1,6 @@
 import { FoldnetError, foldIn, formatShape, sameShape, split, type Key, type Shape, type Tensor } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
+import { fusedRunAt, isSpec } from './fusion.js';
 import { defineLayer, nameField, renameLayer } from './layer.js';
 import { softmaxCrossEntropy } from './loss.js';
 import type {
@@ -110,14 +111,18 @@ const initLayers = (layers: readonly Layer[], shapes: readonly Shape[], inputSha
   return { params: Object.freeze(params), state: Object.freeze(state) };
 };
 
-// A layer is the built-in one its spec names (a spec says what a layer computes: it is how the layer is saved
-// and rebuilt), so a layer whose kind and spec type are both `type` computes what that type does.
-const isSpec = (l: Layer, type: string): boolean => l.kind === type && l.spec.type === type;
+/** One forward step of a run: a layer, or a fused run of layers (`first`..`last`) that returns the grads of `owner`. */
+interface Stage {
+  readonly first: number;
+  readonly owner: string;
+  readonly pullback: ForwardResult['pullback'];
+}
 
 /**
  * Runs named layers in order. Pullbacks are applied in reverse, and only down to the layer that
  * needs them: when `needInputGrad` is false, the layers before the first one with params are not
- * differentiated at all and that layer skips its input gradient (nobody needs dL/dx).
+ * differentiated at all and that layer skips its input gradient (nobody needs dL/dx). Runs of
+ * layers with a fused form (fusion.ts) execute as one operation unless `ctx.fuse` is false.
  */
 const runLayers = (layers: readonly Layer[], params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult => {
   const needInputGrad = ctx.needInputGrad ?? true;
@@ -127,23 +132,30 @@ const runLayers = (layers: readonly Layer[], params: Params, state: LayerState, 
     from = scoped.findIndex((s) => Object.keys(s.params).length > 0);
     if (from < 0) from = layers.length;
   }
-  const pullbacks: ForwardResult['pullback'][] = [];
+  const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
   let y = x;
+  const sub = (i: number): ForwardContext => ({
+    ...ctx,
+    key: ctx.key === undefined ? undefined : foldIn(ctx.key, i),
+    needInputGrad: needInputGrad || i > from,
+  });
   const run = (i: number): void => {
     const l = layers[i];
-    const sub: ForwardContext = {
-      ...ctx,
-      key: ctx.key === undefined ? undefined : foldIn(ctx.key, i),
-      needInputGrad: needInputGrad || i > from,
-    };
-    const r = l.forward(scoped[i].params, scoped[i].state, y, sub);
+    const r = l.forward(scoped[i].params, scoped[i].state, y, sub(i));
     prefixed(r.state, l.name, newState);
-    pullbacks.push(r.pullback);
+    stages.push({ first: i, owner: l.name, pullback: r.pullback });
     y = r.y;
   };
   for (let i = 0; i < layers.length; i++) {
-    if (ctx.needGrad === false && i + 1 < layers.length && isSpec(layers[i], 'relu') && isSpec(layers[i + 1], 'maxPool2d') && layers[i + 1].spec.pad === 0) {
+    const fused = ctx.fuse === false ? undefined : fusedRunAt(layers, i);
+    if (fused !== undefined) {
+      const at = i + fused.paramsOf;
+      const r = fused.forward(scoped[at].params, y, sub(at));
+      stages.push({ first: i, owner: layers[at].name, pullback: r.pullback });
+      y = r.y;
+      i += fused.length - 1;
+    } else if (ctx.needGrad === false && i + 1 < layers.length && isSpec(layers[i], 'relu') && isSpec(layers[i + 1], 'maxPool2d') && layers[i + 1].spec.pad === 0) {
       // Nobody differentiates this forward, so ReLU then max pooling (without padding: every window holds
       // pixels) runs as pooling then ReLU: the same values (ReLU is monotone, and the first NaN of a window
       // stays NaN either way) on a quarter of the elements for the lesson's 2x2 pool, one large array fewer.
@@ -158,10 +170,10 @@ const runLayers = (layers: readonly Layer[], params: Params, state: LayerState, 
     if (ctx.needGrad === false) throw new FoldnetError('value', 'backward: pullback called on a forward run with needGrad false');
     const grads: Record<string, Tensor> = {};
     let d: Tensor | undefined = dy;
-    for (let i = layers.length - 1; i >= from; i--) {
-      if (d === undefined) throw new FoldnetError('value', `backward: layer ${layers[i + 1]?.name ?? i + 1} gave no input gradient`);
-      const g: Gradients = pullbacks[i](d);
-      prefixed(g.grads, layers[i].name, grads);
+    for (let s = stages.length - 1; s >= 0 && stages[s].first >= from; s--) {
+      if (d === undefined) throw new FoldnetError('value', `backward: layer ${stages[s + 1]?.owner ?? s + 1} gave no input gradient`);
+      const g: Gradients = stages[s].pullback(d);
+      prefixed(g.grads, stages[s].owner, grads);
       d = g.dx;
     }
     return { dx: needInputGrad ? d : undefined, grads: Object.freeze(grads) };

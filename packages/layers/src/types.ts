@@ -42,6 +42,11 @@ export interface ForwardContext {
    * what only a pullback needs (a convolution's im2col matrix), and their pullbacks throw. Default true.
    */
   readonly needGrad?: boolean;
+  /**
+   * false runs every layer on its own; by default a network runs conv2d -> relu -> maxPool2d (pad 0) as one
+   * fused kernel call, with the same values and gradients (see fusion.ts).
+   */
+  readonly fuse?: boolean;
 }
 
 /** A pullback's answer: dx [N, ...] like the input, grads named and shaped like the params. */

@@ -1,6 +1,6 @@
 import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
-import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import type { Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
@@ -88,14 +88,15 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
 // out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
 // GEMM writes rows [R, FN], and one SIMD pass (gemm.wat's rowsToNchw) turns them into [N, FN, OH, OW]
 // adding the bias; the result leaves the shared memory in one block copy.
-// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW].
-const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): { pcol: number; pout: number; R: number; Kc: number; FN: number } => {
+// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW], and
+// of `extra` regions (float counts) laid out after them for the caller's next steps.
+const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, extra: readonly number[] = []): { pcol: number; pout: number; R: number; Kc: number; FN: number; pextra: number[] } => {
   const N = x.shape[0];
   const FN = w.shape[0];
   const Kc = w.size / FN;
   const P = g.outH * g.outW;
   const R = N * P;
-  const [pcol, pw, pbp, pc, pb, pout, px] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size]);
+  const [pcol, pw, pbp, pc, pb, pout, px, ...pextra] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size, ...extra]);
   const mem = f32();
   mem.set(x.data, px / 4);
   im2colAt(x.shape, g, px, pcol);
@@ -104,7 +105,7 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): { pcol: num
   // B[k, f] = W[f, k]: W read transposed in place
   gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, FN, false);
   wasm.rowsToNchw(pc, N, P, FN, pb, pout);
-  return { pcol, pout, R, Kc, FN };
+  return { pcol, pout, R, Kc, FN, pextra };
 };
 
 const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
@@ -124,10 +125,14 @@ const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => 
 };
 
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
-// rows (n, oy, ox)). The backward with col [R, Kc] written into the shared memory at `pcol` by `fillCol` (a copy of a kept col, or
-// im2col of x run again).
-const backward = (dy: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean, fillCol: (pcol: number, pscratch: number) => void, scratch: number): Conv2dGrads => {
-  const [N, FN, OH, OW] = dy.shape;
+// rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
+// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there), and col [R, Kc] at `pcol` by
+// `fillCol` (a copy of a kept col, or im2col of x run again).
+const backward = (
+  dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
+  fillDy: (pdy: number) => void, fillCol: (pcol: number, pscratch: number) => void, scratch: number,
+): Conv2dGrads => {
+  const [N, FN, OH, OW] = dyShape;
   const P = OH * OW;
   const R = N * P;
   const Kc = w.size / FN;
@@ -137,7 +142,7 @@ const backward = (dy: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx:
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
   ]);
   const mem = f32();
-  mem.set(dy.data, pdy / 4);
+  fillDy(pdy);
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
   // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
@@ -161,19 +166,25 @@ const backward = (dy: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx:
   return { dx, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
 };
 
+/** A `fillDy` that copies a tensor into the shared memory. */
+const copyInto = (t: Tensor) => (p: number): void => f32().set(t.data, p / 4);
+
+/** A `fillCol` that runs im2col of x again, x copied into the scratch region first. */
+const recomputeCol = (x: Tensor, g: ConvGeometry) => (pcol: number, px: number): void => {
+  f32().set(x.data, px / 4);
+  im2colAt(x.shape, g, px, pcol);
+};
+
 const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
-  return backward(dy, w, xShape, g, needDx, (pcol) => f32().set(col.data, pcol / 4), 0);
+  return backward(dy.shape, w, xShape, g, needDx, copyInto(dy), (pcol) => f32().set(col.data, pcol / 4), 0);
 };
 
 // im2col of x again, in wasm, instead of a col kept since the forward: x is C*H*W floats per image where col is
 // OH*OW*C*FH*FW (25x more for the lesson's first conv), and the forward then copies no col out of the memory.
 const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dBackwardFromInput(dy, x, w, g, needDx);
-  return backward(dy, w, x.shape, g, needDx, (pcol, px) => {
-    f32().set(x.data, px / 4);
-    im2colAt(x.shape, g, px, pcol);
-  }, x.size);
+  return backward(dy.shape, w, x.shape, g, needDx, copyInto(dy), recomputeCol(x, g), x.size);
 };
 
 // max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled.
@@ -386,6 +397,39 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   return fromData(x.shape, f32().slice(pout / 4, pout / 4 + n));
 };
 
+// conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: the
+// convolution writes [N, FN, OH, OW] there, maxPool2x2 reads it in place, ReLU runs in place on the pooled quarter,
+// and only the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
+const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
+  if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool)) {
+    const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
+    return { out: relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
+  }
+  const [N, FN] = [x.shape[0], w.shape[0]];
+  const n = N * FN * pool.outH * pool.outW;
+  const { pout, pextra: [ppool, parg] } = convolve(x, w, b, conv, [n, n]);
+  wasm.maxPool2x2(pout, N * FN, conv.outH, conv.outW, pool.outH, pool.outW, ppool, parg);
+  wasm.relu(ppool, n, ppool);
+  const done = f32();
+  const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
+  return { out, argmax: keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0) };
+};
+
+// The convolution's dy built in the shared memory: zeros, then each pooled dy routed to its window's maximum where
+// the output is not <= 0 (ReLU's mask on the pooled value; a NaN lets dy through, as reluBackward does).
+const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads => {
+  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
+  const fillDy = (pdy: number): void => {
+    const mem = f32();
+    const d0 = pdy / 4;
+    mem.fill(0, d0, d0 + sizeOf(convShape));
+    const D = dy.data;
+    const O = out.data;
+    for (let o = 0; o < D.length; o++) if (!(O[o] <= 0)) mem[d0 + argmax[o]] += D[o];
+  };
+  return backward(convShape, w, x.shape, conv, needDx, fillDy, recomputeCol(x, conv), x.size);
+};
+
 /**
  * The fast kernel set (float32; float64 inputs run on the reference kernels). Registered under the name
  * 'fast' and the default backend once `@foldnet/core` is imported, unless FOLDNET_BACKEND says otherwise.
@@ -410,4 +454,6 @@ export const fastKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  conv2dReluMaxPool,
+  conv2dReluMaxPoolBackward,
 });

@@ -28,6 +28,20 @@ export interface Conv2dGrads {
 }
 
 /**
+ * What the fused convolution, ReLU and max pooling keeps for its backward (see
+ * `Kernels.conv2dReluMaxPool`).
+ */
+export interface ConvReluPoolResult {
+  /** relu(maxPool2d(conv2d(x))) [N, FN, PH, PW]: the values of maxPool2d(relu(conv2d(x))). */
+  readonly out: Tensor;
+  /**
+   * For each output element, the flat index into the convolution's output [N, FN, OH, OW] of its
+   * window's maximum (first maximum on ties, first NaN wins); empty when `keepArgmax` was false.
+   */
+  readonly argmax: Int32Array;
+}
+
+/**
  * The kernel contract: the heavy operations every backend implements. Inputs arrive already
  * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
  * buffers and never writes an input. `reference` implements it with plain loops for float32
@@ -73,4 +87,17 @@ export interface Kernels {
   relu(x: Tensor): Tensor;
   /** ReLU's pullback, x the forward's input and dy shaped like it: dx = x <= 0 ? 0 : dy (NaN in x lets dy through). */
   reluBackward(x: Tensor, dy: Tensor): Tensor;
+  /**
+   * conv2d (geometry `conv`), ReLU and max pooling (geometry `pool`, pad 0) as one operation, x [N, C, H, W] ->
+   * [N, FN, PH, PW]. Pooling runs before ReLU: max commutes with the monotone ReLU, so the values are those of
+   * relu-then-pool and ReLU touches a quarter of the elements for a 2x2 pool; the convolution's output need
+   * never leave the kernel. `keepArgmax` false (a forward nobody differentiates) returns an empty argmax.
+   */
+  conv2dReluMaxPool(x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult;
+  /**
+   * The pullback of `conv2dReluMaxPool`: dy [N, FN, PH, PW] goes through ReLU (masked where `out` <= 0), is routed
+   * to each window's maximum (`argmax`) and through the convolution. Equal to the three layers' pullbacks run in
+   * turn; `convShape` is the convolution's output shape [N, FN, OH, OW].
+   */
+  conv2dReluMaxPoolBackward(dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads;
 }

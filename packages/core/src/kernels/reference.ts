@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from './contract.js';
+import type { Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
@@ -221,6 +221,16 @@ const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeomet
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
+// The fused operation as the composition it stands for (pool, then ReLU: see the contract).
+const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
+  const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
+  return { out: relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
+};
+
+// `out` <= 0 exactly where the pooled value was (ReLU maps x <= 0 to 0 and keeps the rest), so it masks as the pooled value would.
+const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads =>
+  conv2dBackwardFromInput(maxPool2dBackward(reluBackward(out, dy), argmax, convShape), x, w, conv, needDx);
+
 /**
  * The oracle kernel set: plain loops for float32 and float64.
  *
@@ -242,4 +252,6 @@ export const referenceKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  conv2dReluMaxPool,
+  conv2dReluMaxPoolBackward,
 });

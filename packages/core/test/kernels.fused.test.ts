@@ -1,0 +1,137 @@
+import { convGeometry, fastKernels, fromData, key, referenceKernels, uniform, type ConvGeometry, type DType, type Kernels, type Tensor } from '@foldnet/core';
+import { bitwiseEqual, closeTo, convGeometryArb, type ConvCase } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * The fused conv2d -> ReLU -> max pool (pooling runs before ReLU inside it) against the operations it
+ * stands for, run one by one in the layers' order: conv2dOut, relu, maxPool2d forward; maxPool2dBackward,
+ * reluBackward, conv2dBackwardFromInput backward.
+ */
+
+interface FusedCase {
+  readonly c: ConvCase;
+  readonly FN: number;
+  readonly pool: ConvGeometry;
+  readonly seed: number;
+  readonly values: 'uniform' | 'ties' | 'special';
+}
+
+// a conv geometry, then a pool (window 1..3, stride 1..3, pad 0) that fits its output
+const fusedCase: fc.Arbitrary<FusedCase> = fc
+  .record({
+    c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 12 }),
+    FN: fc.integer({ min: 1, max: 9 }),
+    size: fc.integer({ min: 1, max: 3 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    seed: fc.nat(1000),
+    values: fc.constantFrom('uniform' as const, 'ties' as const, 'special' as const),
+  })
+  .filter(({ c, size }) => c.geometry.outH >= size && c.geometry.outW >= size)
+  .map(({ c, FN, size, stride, seed, values }) => ({
+    c, FN, seed, values,
+    pool: convGeometry('pool', { inH: c.geometry.outH, inW: c.geometry.outW, filterH: size, stride, pad: 0 }),
+  }));
+
+// the lesson's pool (2x2, stride 2), which the fast set runs in place in its working memory
+const lessonCase: fc.Arbitrary<FusedCase> = fusedCase
+  .filter(({ c }) => c.geometry.outH >= 2 && c.geometry.outW >= 2)
+  .map((f) => ({ ...f, pool: convGeometry('pool', { inH: f.c.geometry.outH, inW: f.c.geometry.outW, filterH: 2, stride: 2, pad: 0 }) }));
+
+const special = [-1, 0, -0, 0.5, 1, Number.NaN, -Infinity, Infinity];
+
+/** t with f applied to each element (index given), in t's dtype. */
+const mapValues = (t: Tensor, f: (v: number, i: number) => number): Tensor =>
+  fromData(t.shape, t.dtype === 'float64' ? Float64Array.from(t.data, f) : Float32Array.from(t.data, f));
+
+/** x, w, b of a case; 'ties' rounds (equal maxima in windows), 'special' plants NaN, ±Infinity and zeros in x. */
+const operands = (f: FusedCase, dtype: DType): { x: Tensor; w: Tensor; b: Tensor } => {
+  const { xShape, geometry: g } = f.c;
+  const draw = (s: number, shape: readonly number[]): Tensor => uniform(key(s), shape, { low: -1, high: 1, dtype });
+  let x = draw(f.seed, xShape);
+  if (f.values === 'ties') x = mapValues(x, (v) => Math.round(v * 2));
+  if (f.values === 'special') x = mapValues(x, (v, i) => (i % 5 === 0 ? special[(i + f.seed) % special.length] : v));
+  const w = draw(f.seed + 1, [f.FN, xShape[1], g.filterH, g.filterW]);
+  const b = draw(f.seed + 2, [f.FN]);
+  return { x, w: f.values === 'ties' ? mapValues(w, (v) => Math.round(v * 2)) : w, b };
+};
+
+/** The layers one by one: conv, ReLU, pool; and their pullbacks in reverse. */
+const unfused = (k: Kernels, x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pg: ConvGeometry) => {
+  const c = k.conv2dOut(x, w, b, g);
+  const r = k.relu(c);
+  const p = k.maxPool2d(r, pg);
+  return {
+    out: p.out,
+    backward: (dy: Tensor, needDx: boolean) => k.conv2dBackwardFromInput(k.reluBackward(c, k.maxPool2dBackward(dy, p.argmax, c.shape)), x, w, g, needDx),
+  };
+};
+
+const sameGrads = (a: ReturnType<Kernels['conv2dBackward']>, b: ReturnType<Kernels['conv2dBackward']>): boolean =>
+  bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db, b.db) && (a.dx === undefined ? b.dx === undefined : b.dx !== undefined && bitwiseEqual(a.dx, b.dx));
+
+describe.each([
+  ['reference', referenceKernels, 'float64'],
+  ['reference', referenceKernels, 'float32'],
+  ['fast', fastKernels, 'float32'],
+] as const)('%s conv2dReluMaxPool (%s) equals conv, ReLU, pool run one by one', (_, k, dtype) => {
+  it.each([['generated pools', fusedCase], ['the 2x2 stride-2 pool', lessonCase]] as const)('%s: output and every gradient bit for bit, ties, NaN and infinities included', (__, arb) => {
+    fc.assert(
+      fc.property(arb, fc.boolean(), (f, needDx) => {
+        const { x, w, b } = operands(f, dtype);
+        const g = f.c.geometry;
+        const fused = k.conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const plain = unfused(k, x, w, b, g, f.pool);
+        expect(bitwiseEqual(fused.out, plain.out)).toBe(true);
+        const dy = uniform(key(f.seed + 3), fused.out.shape, { low: -1, high: 1, dtype });
+        const convShape = [x.shape[0], f.FN, g.outH, g.outW];
+        const grads = k.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, convShape, needDx);
+        expect(sameGrads(grads, plain.backward(dy, needDx))).toBe(true);
+        expect(grads.dx === undefined).toBe(!needDx);
+      }),
+      { seed: 61, numRuns: 60 },
+    );
+  });
+
+  it('without keepArgmax: the same output and an empty argmax', () => {
+    fc.assert(
+      fc.property(fusedCase, (f) => {
+        const { x, w, b } = operands(f, dtype);
+        const kept = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, true);
+        const bare = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, false);
+        expect(bitwiseEqual(bare.out, kept.out)).toBe(true);
+        expect(bare.argmax.length).toBe(0);
+        expect(kept.argmax.length).toBe(kept.out.size);
+      }),
+      { seed: 62, numRuns: 30 },
+    );
+  });
+});
+
+describe('fast conv2dReluMaxPool against the reference', () => {
+  it('forward close, and the backward from the same output and argmax close, on generated shapes', () => {
+    fc.assert(
+      fc.property(fc.oneof(fusedCase, lessonCase).filter((f) => f.values === 'uniform'), (f) => {
+        const { x, w, b } = operands(f, 'float32');
+        const g = f.c.geometry;
+        const K = w.size / f.FN;
+        const tol = { rtol: 1e-5, atol: 2e-6 * (K + 1) };
+        const fast = fastKernels.conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const ref = referenceKernels.conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const r = closeTo(fast.out, ref.out, tol);
+        expect(r.ok, r.message).toBe(true);
+        const dy = uniform(key(f.seed + 3), ref.out.shape, { low: -1, high: 1 });
+        const convShape = [x.shape[0], f.FN, g.outH, g.outW];
+        const gf = fastKernels.conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
+        const gr = referenceKernels.conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
+        const rows = x.shape[0] * g.outH * g.outW;
+        for (const [a, e, n] of [[gf.dw, gr.dw, rows], [gf.db, gr.db, rows], [gf.dx, gr.dx, f.FN * g.filterH * g.filterW]] as const) {
+          if (a === undefined || e === undefined) throw new Error('dx missing');
+          const c = closeTo(a, e, { rtol: 1e-5, atol: 2e-6 * (n + 1) });
+          expect(c.ok, c.message).toBe(true);
+        }
+      }),
+      { seed: 63, numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import { kernels, key, normal, split, type DType, type Tensor } from '@foldnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  affine, avgPool2d, conv2d, fusedRunAt, lossAndGrad, maxPool2d, network, relu, simpleConvNet, doubleConvNet, deepConvNet, unwrap, type Layer, type Network,
+} from '@foldnet/layers';
+
+/*
+ * A network runs conv2d -> relu -> maxPool2d (pad 0) as one fused kernel call. Fused or not
+ * (`ctx.fuse: false`), a step gives the same loss, logits and gradients bit for bit, on both kernel
+ * sets, in train and eval mode.
+ */
+
+const bytes = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+const sameBits = (a: Tensor, b: Tensor): boolean => {
+  const [x, y] = [bytes(a), bytes(b)];
+  return a.dtype === b.dtype && x.length === y.length && x.every((v, i) => v === y[i]);
+};
+
+const stepBothWays = (net: Network, batch: number, dtype: DType, backend: 'fast' | 'reference', seed: number): void => {
+  const [k1, k2] = split(key(seed));
+  const { params, state } = net.init(k1, { dtype });
+  const x = normal(k2, [batch, ...net.inputShape], { dtype });
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % net.outputShape[0]);
+  const ctx = { mode: 'train', key: key(seed + 1), kernels: kernels(backend) } as const;
+  const fused = lossAndGrad(net, params, state, x, labels, ctx);
+  const plain = lossAndGrad(net, params, state, x, labels, { ...ctx, fuse: false });
+  expect(Object.is(fused.loss, plain.loss)).toBe(true);
+  expect(sameBits(fused.logits, plain.logits)).toBe(true);
+  expect(Object.keys(fused.grads).sort()).toEqual(Object.keys(plain.grads).sort());
+  for (const [name, g] of Object.entries(plain.grads)) expect(sameBits(fused.grads[name], g), name).toBe(true);
+  const evalCtx = { mode: 'eval', needGrad: false, kernels: kernels(backend) } as const;
+  const y = net.forward(params, state, x, evalCtx).y;
+  expect(sameBits(y, net.forward(params, state, x, { ...evalCtx, fuse: false }).y)).toBe(true);
+  if (!net.layers.some((l) => l.kind === 'dropout')) expect(sameBits(y, fused.logits)).toBe(true);
+};
+
+// conv (random filters, size, stride, pad) -> relu -> max pool (window, stride) -> affine, sized to fit
+const fusableNet = fc
+  .record({
+    C: fc.integer({ min: 1, max: 3 }),
+    H: fc.integer({ min: 4, max: 12 }),
+    filters: fc.integer({ min: 1, max: 9 }),
+    size: fc.integer({ min: 1, max: 4 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    pad: fc.integer({ min: 0, max: 2 }),
+    window: fc.integer({ min: 1, max: 3 }),
+    poolStride: fc.integer({ min: 1, max: 3 }),
+  })
+  .map((o) => network([o.C, o.H, o.H], [
+    conv2d({ filters: o.filters, size: o.size, stride: o.stride, pad: o.pad, weightInit: 'he' }),
+    relu(),
+    maxPool2d({ size: o.window, stride: o.poolStride }),
+    affine({ units: 3, weightInit: 'he' }),
+  ]))
+  .filter((r) => r._tag === 'Right')
+  .map(unwrap);
+
+describe('fused and unfused execution agree bit for bit', () => {
+  it.each([
+    ['reference', 'float64'],
+    ['reference', 'float32'],
+    ['fast', 'float32'],
+  ] as const)('generated conv -> relu -> pool -> affine networks, %s kernels, %s', (backend, dtype) => {
+    fc.assert(
+      fc.property(fusableNet, fc.integer({ min: 1, max: 4 }), fc.nat(1000), (net, batch, seed) => stepBothWays(net, batch, dtype, backend, seed)),
+      { seed: 71, numRuns: 40 },
+    );
+  });
+
+  it.each([
+    ['simpleConvNet', unwrap(simpleConvNet())],
+    ['doubleConvNet', unwrap(doubleConvNet())],
+    ['deepConvNet', unwrap(deepConvNet())],
+  ])('%s on the fast kernels (the first layer skips its input gradient)', (_, net) => {
+    stepBothWays(net, 3, 'float32', 'fast', 5);
+  });
+});
+
+describe('fusedRunAt', () => {
+  const at = (layers: Layer[]) => {
+    const net = unwrap(network([1, 8, 8], layers));
+    return fusedRunAt(net.layers, 0);
+  };
+  it('takes conv2d, relu, maxPool2d without padding', () => {
+    expect(at([conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2 })])).toMatchObject({ length: 3, paramsOf: 0 });
+  });
+  it('leaves other runs alone: padded pooling, average pooling, no ReLU, a different order', () => {
+    expect(at([conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2, pad: 1 })])).toBeUndefined();
+    expect(at([conv2d({ filters: 2, size: 3 }), relu(), avgPool2d({ size: 2 })])).toBeUndefined();
+    expect(at([conv2d({ filters: 2, size: 3 }), maxPool2d({ size: 2 }), relu()])).toBeUndefined();
+    expect(at([conv2d({ filters: 2, size: 3 }), relu()])).toBeUndefined();
+  });
+  it('gradients of a fused run are named after the convolution', () => {
+    const net = unwrap(network([1, 8, 8], [conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2 }), affine(3)]));
+    const { params, state } = net.init(key(1));
+    const r = lossAndGrad(net, params, state, normal(key(2), [2, 1, 8, 8]), Int32Array.of(0, 2));
+    expect(Object.keys(r.grads).sort()).toEqual(['affine1.W', 'affine1.b', 'conv1.W', 'conv1.b']);
+  });
+});
