@@ -300,6 +300,48 @@ describe('threads', () => {
     expect(oneB.dx && twoB.dx && bitwiseEqual(twoB.dx, oneB.dx)).toBe(true);
   });
 
+  it.each([
+    [5, 2],
+    [4, 1],
+  ])('threaded conv2dReluMaxPool and its backward (filter %i, pad %i: even and odd conv outputs) equal the single-threaded ones', (size, pad) => {
+    const x = fill(31, [12, 3, 20, 20]);
+    const w = fill(32, [16, 3, size, size]);
+    const b = fill(33, [16]);
+    const g = convGeometry('test', { inH: 20, inW: 20, filterH: size, pad });
+    const pg = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, stride: 2 });
+    const convShape = [12, 16, g.outH, g.outW];
+    const dy = fill(34, [12, 16, pg.outH, pg.outW]);
+    setThreads(1);
+    const one = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
+    const oneB = fastKernels.conv2dReluMaxPoolBackward(dy, one.out, one.argmax, x, w, g, convShape, true);
+    setThreads(2);
+    startThreads();
+    const two = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
+    const twoB = fastKernels.conv2dReluMaxPoolBackward(dy, two.out, two.argmax, x, w, g, convShape, true);
+    expect(bitwiseEqual(two.out, one.out)).toBe(true);
+    expect([...two.argmax]).toEqual([...one.argmax]);
+    expect(bitwiseEqual(twoB.dw, oneB.dw)).toBe(true);
+    expect(bitwiseEqual(twoB.db, oneB.db)).toBe(true);
+    expect(oneB.dx && twoB.dx && bitwiseEqual(twoB.dx, oneB.dx)).toBe(true);
+  });
+
+  it('workers really take images of a convolution (convImages), and the result is unchanged', () => {
+    const x = fill(41, [16, 1, 28, 28]);
+    const w = fill(42, [30, 1, 5, 5]);
+    const b = fill(43, [30]);
+    const g = convGeometry('test', { inH: 28, inW: 28, filterH: 5 });
+    const pg = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, stride: 2 });
+    setThreads(1);
+    const one = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
+    setThreads(2);
+    expect(startThreads()).toBe(1);
+    const before = threadStats().workerChunks;
+    for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) {
+      expect(bitwiseEqual(fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true).out, one.out)).toBe(true);
+    }
+    expect(threadStats().workerChunks).toBeGreaterThan(before);
+  });
+
   it('setThreads changes getThreads and refuses 0 and 1.5, naming the value', () => {
     setThreads(3);
     expect(getThreads()).toBe(3);

@@ -411,14 +411,15 @@
         (br $nloop))))
 
   ;; The lesson's max pooling, 2x2 windows, stride 2, no padding, over `planes` planes of H x W: out and argmax
-  ;; (flat element indices into x, counted from element 0 of the input at $x) for OH x OW outputs per plane.
+  ;; (flat element indices into x, counted from element 0 of the input at $x, plus $base: a thread pooling a
+  ;; later part of a batch gives the index of its first element) for OH x OW outputs per plane.
   ;; Four outputs at a time: the even and odd columns of the two window rows are separated with shuffles, and
   ;; each candidate replaces the best so far where it is strictly greater, or is the first NaN (f32x4.gt/ne/eq +
   ;; bitselect, no branches: pooling random data with branches mispredicts half the time), in the window order
   ;; (0,0) (0,1) (1,0) (1,1), so the first maximum (or the first NaN) wins as in the reference. Outputs past a multiple of 4 per row go one at a time.
   (func $maxPool2x2 (export "maxPool2x2")
     (param $x i32) (param $planes i32) (param $H i32) (param $W i32) (param $OH i32) (param $OW i32)
-    (param $out i32) (param $arg i32)
+    (param $out i32) (param $arg i32) (param $base i32)
     (local $pl i32) (local $oy i32) (local $ox i32) (local $ow4 i32) (local $r0 i32) (local $i i32)
     (local $a v128) (local $b v128) (local $best v128) (local $at v128) (local $v v128) (local $m v128)
     (local $ib v128) (local $bs f32) (local $vs f32) (local $as i32) (local $o i32)
@@ -466,7 +467,7 @@
                 (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
                 (local.set $at (v128.bitselect (i32x4.add (local.get $ib) (v128.const i32x4 1 1 1 1)) (local.get $at) (local.get $m)))
                 (v128.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2))) (local.get $best))
-                (v128.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (local.get $at))
+                (v128.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (i32x4.add (local.get $at) (i32x4.splat (local.get $base))))
                 (local.set $o (i32.add (local.get $o) (i32.const 4)))
                 (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
                 (br $xloop)))
@@ -488,7 +489,7 @@
                 (if (i32.or (f32.gt (local.get $vs) (local.get $bs))
                       (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs)))) (then (local.set $bs (local.get $vs)) (local.set $as (i32.add (local.get $i) (i32.const 1)))))
                 (f32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2))) (local.get $bs))
-                (i32.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (local.get $as))
+                (i32.store (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))) (i32.add (local.get $as) (local.get $base)))
                 (local.set $o (i32.add (local.get $o) (i32.const 1)))
                 (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
                 (br $sloop)))
@@ -548,24 +549,29 @@
   ;; im2col: x [N, C, H, W] at $x -> rows (n, oy, ox) x columns (c, fy, fx) at $dst, row length C*FH*FW, padding
   ;; written as 0 (dst need not be cleared). Per window row the filter columns fx in [lo, hi) lie inside the image
   ;; and are copied four at a time where they can be (the lesson's 5x5 filter: one vector and one float).
+  ;; im2col rows [r0, r1) (row r = (n, oy, ox) of the lesson's layout, n = r / (OH*OW)) of x [N, C, H, W] into
+  ;; col [N*OH*OW, C*FH*FW] at dst (row 0's address: row r starts C*FH*FW floats further per row). Padding is
+  ;; written as 0, the in-image part of each window row is copied a vector at a time. A row range, so threads
+  ;; can split one im2col (see threads.ts).
   (func $im2col (export "im2col")
-    (param $x i32) (param $N i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
+    (param $r0 i32) (param $r1 i32) (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
     (local $n i32) (local $oy i32) (local $ox i32) (local $c i32) (local $fy i32) (local $fx i32)
     (local $iy0 i32) (local $ix0 i32) (local $iy i32) (local $lo i32) (local $hi i32) (local $src i32) (local $plane i32)
-    (local $W4 i32) (local $FW4 i32)
+    (local $W4 i32) (local $FW4 i32) (local $r i32) (local $P i32) (local $p i32)
     (local.set $W4 (i32.shl (local.get $W) (i32.const 2)))
     (local.set $FW4 (i32.shl (local.get $FW) (i32.const 2)))
-    (local.set $n (i32.const 0))
-    (block $ndone (loop $nloop
-      (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-      (local.set $oy (i32.const 0))
-      (block $ydone (loop $yloop
-        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
-        (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)))
-        (local.set $ox (i32.const 0))
-        (block $xdone (loop $xloop
-          (br_if $xdone (i32.ge_u (local.get $ox) (local.get $OW)))
+    (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    (local.set $dst (i32.add (local.get $dst)
+      (i32.shl (i32.mul (local.get $r0) (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW)))) (i32.const 2))))
+    (local.set $r (local.get $r0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $r1)))
+      (local.set $n (i32.div_u (local.get $r) (local.get $P)))
+      (local.set $p (i32.rem_u (local.get $r) (local.get $P)))
+      (local.set $oy (i32.div_u (local.get $p) (local.get $OW)))
+      (local.set $ox (i32.rem_u (local.get $p) (local.get $OW)))
+      (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)))
           (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $pad)))
           ;; lo = max(0, -ix0), hi = min(FW, W - ix0)
           (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
@@ -620,10 +626,40 @@
               (br $floop)))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $cloop)))
-          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-          (br $xloop)))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yloop)))
-      (local.set $n (i32.add (local.get $n) (i32.const 1)))
-      (br $nloop))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rloop))))
+
+  ;; The convolution of images [n0, n1) of x [N, C, H, W] by packed filters, for one thread's share of a batch:
+  ;; im2col of their rows into col, C rows = col . Bp (bp: the filters packed by $packB as B[k, f] = W[f, k]),
+  ;; and out [N, FN, OH, OW] = those rows in NCHW plus bias. With pooled != 0, also the lesson's 2x2 max pool of
+  ;; that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out) and ReLU on it in place.
+  (func $convImages (export "convImages")
+    (param $n0 i32) (param $n1 i32) (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
+    (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $col i32) (param $bp i32) (param $FN i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32)
+    (local $P i32) (local $Kc i32) (local $PQ i32) (local $off i32)
+    (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
+    (call $im2col (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $x)
+      (local.get $C) (local.get $H) (local.get $W) (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad)
+      (local.get $OH) (local.get $OW) (local.get $col))
+    (call $gemmRows (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $FN) (local.get $Kc)
+      (local.get $col) (local.get $Kc) (i32.const 1) (local.get $bp) (local.get $c) (local.get $FN) (i32.const 0))
+    (call $rowsToNchw
+      (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $FN)) (i32.const 2)))
+      (i32.sub (local.get $n1) (local.get $n0)) (local.get $P) (local.get $FN) (local.get $bias)
+      (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2))))
+    (if (i32.ne (local.get $pooled) (i32.const 0))
+      (then
+        (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
+        (local.set $off (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
+        (call $maxPool2x2
+          (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2)))
+          (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $OH) (local.get $OW)
+          (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+          (i32.add (local.get $pooled) (local.get $off)) (i32.add (local.get $arg) (local.get $off))
+          (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)))
+        (call $relu (i32.add (local.get $pooled) (local.get $off))
+          (i32.mul (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $PQ))
+          (i32.add (local.get $pooled) (local.get $off))))))
 )

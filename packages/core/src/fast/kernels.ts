@@ -5,6 +5,7 @@ import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmPacked, gemmStrided, padN, workspace } from './gemm.js';
+import { PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { f32, wasm } from './wasm.js';
 
 /*
@@ -20,14 +21,18 @@ import { f32, wasm } from './wasm.js';
 const ref = referenceKernels;
 const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
 
+/** Below this many floats of col an im2col runs on the calling thread (a copy that size takes ~0.1 ms). */
+const PARALLEL_MIN_COL = 1 << 18;
+
 /**
  * im2col in the shared memory: x [N, C, H, W], already at byte offset `px`, -> rows (n, oy, ox) x columns
  * (c, fy, fx) at `pdst`, row length C*FH*FW (gemm.wat's im2col: padding written as 0, window rows copied a
- * vector at a time).
+ * vector at a time), its rows split across the threads when large.
  */
 const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): void => {
   const [N, C, H, W] = xShape;
-  wasm.im2col(px, N, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst);
+  const rows = N * g.outH * g.outW;
+  runChunks('im2col', rows, 1, [px, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst], rows * C * g.filterH * g.filterW >= PARALLEL_MIN_COL);
 };
 
 /** col2im reading rows of `src` from element `s0` with row stride `ld` (>= C*FH*FW) into a fresh image. */
@@ -88,24 +93,26 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
 // out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
 // GEMM writes rows [R, FN], and one SIMD pass (gemm.wat's rowsToNchw) turns them into [N, FN, OH, OW]
 // adding the bias; the result leaves the shared memory in one block copy.
-// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW], and
-// of `extra` regions (float counts) laid out after them for the caller's next steps.
-const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, extra: readonly number[] = []): { pcol: number; pout: number; R: number; Kc: number; FN: number; pextra: number[] } => {
-  const N = x.shape[0];
+// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW]; with
+// `pool` (the lesson's 2x2 stride-2 pool), also of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and its argmax
+// (indices into out). The filters are packed once; then each thread takes whole images through im2col, the GEMM,
+// the layout change with the bias and the pooling (gemm.wat's convImages), so every part of it runs in parallel.
+const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvGeometry): { pcol: number; pout: number; ppool: number; parg: number; R: number; Kc: number; FN: number } => {
+  const [N, C, H, W] = x.shape;
   const FN = w.shape[0];
   const Kc = w.size / FN;
-  const P = g.outH * g.outW;
-  const R = N * P;
-  const [pcol, pw, pbp, pc, pb, pout, px, ...pextra] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size, ...extra]);
+  const R = N * g.outH * g.outW;
+  const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
+  const [pcol, pw, pbp, pc, pb, pout, px, ppool, parg] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size, nPool, nPool]);
   const mem = f32();
   mem.set(x.data, px / 4);
-  im2colAt(x.shape, g, px, pcol);
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
-  gemmStrided(R, FN, Kc, { ptr: pcol, rs: Kc, cs: 1 }, { ptr: pw, rs: 1, cs: Kc }, pbp, pc, FN, false);
-  wasm.rowsToNchw(pc, N, P, FN, pb, pout);
-  return { pcol, pout, R, Kc, FN, pextra };
+  wasm.packB(pw, 1, Kc, Kc, FN, pbp);
+  const args = [px, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pcol, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0];
+  runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
+  return { pcol, pout, ppool, parg, R, Kc, FN };
 };
 
 const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
@@ -243,7 +250,7 @@ const maxPool2x2At = (x: Tensor, g: ConvGeometry): { pout: number; parg: number;
   const n = N * C * g.outH * g.outW;
   const [px, pout, parg] = workspace([x.size, n, n]);
   f32().set(x.data, px / 4);
-  wasm.maxPool2x2(px, N * C, H, W, g.outH, g.outW, pout, parg);
+  wasm.maxPool2x2(px, N * C, H, W, g.outH, g.outW, pout, parg, 0);
   return { pout, parg, n };
 };
 
@@ -397,9 +404,9 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   return fromData(x.shape, f32().slice(pout / 4, pout / 4 + n));
 };
 
-// conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: the
-// convolution writes [N, FN, OH, OW] there, maxPool2x2 reads it in place, ReLU runs in place on the pooled quarter,
-// and only the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
+// conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: each
+// thread's images go through the convolution, maxPool2x2 and ReLU in place there (convolve with a pool), and only
+// the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
 const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
   if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool)) {
     const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
@@ -407,9 +414,7 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   }
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
-  const { pout, pextra: [ppool, parg] } = convolve(x, w, b, conv, [n, n]);
-  wasm.maxPool2x2(pout, N * FN, conv.outH, conv.outW, pool.outH, pool.outW, ppool, parg);
-  wasm.relu(ppool, n, ppool);
+  const { ppool, parg } = convolve(x, w, b, conv, pool);
   const done = f32();
   const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
   return { out, argmax: keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0) };

@@ -5,8 +5,10 @@ import { gemmModule, memory, wasm } from './wasm.js';
 
 /*
  * Worker threads for the fast kernels. Every thread (this one and n-1 workers) instantiates gemm.wat on
- * the same shared WebAssembly memory, so a GEMM is split without copying: the caller packs B once, then
- * all threads claim chunks of C's rows from a shared counter and run `gemmRows` on them.
+ * the same shared WebAssembly memory, so work is split without copying: the caller prepares the shared
+ * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
+ * run one export of gemm.wat on them. The exports that can be split take their item range first:
+ * `gemmRows` (rows of C), `convImages` (images of a batch: im2col, GEMM, layout, pooling) and `im2col` (rows).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
  * its parameters, then CLAIM = tag << 16 | 0 (tag = job number mod 2^15), DONE = 0, and bumping SEQ.
@@ -29,14 +31,24 @@ const NCHUNKS = 5;
 const CHUNK = 6;
 const READY = 7; // workers that have instantiated the module
 const WORKER_CHUNKS = 8; // chunks run by workers since the pool started
-// gemmRows' arguments after its row range: M, N, K, a, rsA, csA, bp, c, ldc, acc
-const ARGS = 9;
-const SLOTS = ARGS + 10;
+const FUNC = 9; // which export the job runs (an index into CHUNKED)
+const TOTAL = 10; // work items of the job
+// the export's arguments after its item range
+const ARGS = 11;
+const MAX_ARGS = 18;
+const SLOTS = ARGS + MAX_ARGS;
+
+/** The exports of gemm.wat that threads can split; each takes its item range [i0, i1) first. */
+const CHUNKED = ['gemmRows', 'convImages', 'im2col'] as const;
+/** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
+export type ChunkedExport = (typeof CHUNKED)[number];
 
 const workerSource = `
 const { workerData } = require('node:worker_threads');
 const ctl = new Int32Array(workerData.control);
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
+const call = new Array(${2 + MAX_ARGS}).fill(0);
 Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -45,16 +57,16 @@ for (;;) {
   seen = Atomics.load(ctl, ${SEQ});
   if (Atomics.load(ctl, ${STOP}) !== 0) break;
   const tag = (seen & 0x7fff) << 16;
-  const n = ctl[${NCHUNKS}], chunk = ctl[${CHUNK}];
-  const M = ctl[${ARGS}], N = ctl[${ARGS + 1}], K = ctl[${ARGS + 2}], a = ctl[${ARGS + 3}], rsA = ctl[${ARGS + 4}];
-  const csA = ctl[${ARGS + 5}], bp = ctl[${ARGS + 6}], c = ctl[${ARGS + 7}], ldc = ctl[${ARGS + 8}], acc = ctl[${ARGS + 9}];
+  const n = ctl[${NCHUNKS}], chunk = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
+  for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[${ARGS} + i];
   for (;;) {
     const w = Atomics.load(ctl, ${CLAIM});
     if ((w & 0x7fff0000) !== tag || (w & 0xffff) >= n) break;
     if (Atomics.compareExchange(ctl, ${CLAIM}, w, w + 1) !== w) continue;
-    const m0 = (w & 0xffff) * chunk;
+    call[0] = (w & 0xffff) * chunk;
+    call[1] = Math.min(total, call[0] + chunk);
     try {
-      ex.gemmRows(m0, Math.min(M, m0 + chunk), N, K, a, rsA, csA, bp, c, ldc, acc);
+      fn.apply(undefined, call);
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
@@ -180,6 +192,51 @@ export interface RowsJob {
 export const PARALLEL_MIN_MACS = 1 << 22;
 
 /**
+ * Runs the export `fn` of gemm.wat over items [0, total) with the arguments `args` after the item range,
+ * split across the threads in chunks of whole multiples of `align` items when there are several threads and
+ * `worthSplitting` (the caller's judgement of the work against the cost of waking a worker).
+ *
+ * @example
+ * runChunks('im2col', R, 1, [px, C, H, W, FH, FW, stride, pad, OH, OW, pcol], R * Kc >= 1 << 18);
+ */
+export const runChunks = (fn: ChunkedExport, total: number, align: number, args: readonly number[], worthSplitting: boolean, nThreads: number = threads): void => {
+  if (total <= 0) return;
+  if (nThreads <= 1 || !worthSplitting || total < 2 * align) {
+    Reflect.apply(wasm[fn], undefined, [0, total, ...args]);
+    return;
+  }
+  if (args.length > MAX_ARGS) throw new FoldnetError('value', `fast kernels: ${fn} takes ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
+  const p = ensurePool(nThreads);
+  const ctl = p.ctl;
+  // about three chunks per thread, whole multiples of `align`, so a slow thread delays little
+  const chunk = Math.max(align, Math.ceil(total / (nThreads * 3) / align) * align, Math.ceil(total / 0xffff));
+  const n = Math.ceil(total / chunk);
+  p.seq = (p.seq + 1) & 0x3fffffff;
+  const tag = (p.seq & 0x7fff) << 16;
+  ctl[NCHUNKS] = n;
+  ctl[CHUNK] = chunk;
+  ctl[TOTAL] = total;
+  ctl[FUNC] = CHUNKED.indexOf(fn);
+  for (let i = 0; i < MAX_ARGS; i++) ctl[ARGS + i] = args[i] ?? 0;
+  Atomics.store(ctl, DONE, 0);
+  Atomics.store(ctl, ERROR, 0);
+  Atomics.store(ctl, CLAIM, tag);
+  Atomics.store(ctl, SEQ, p.seq);
+  Atomics.notify(ctl, SEQ);
+  const run = wasm[fn] as (...a: number[]) => void;
+  for (;;) {
+    const w = Atomics.load(ctl, CLAIM);
+    if ((w & 0xffff) >= n) break;
+    if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
+    const i0 = (w & 0xffff) * chunk;
+    run(i0, Math.min(total, i0 + chunk), ...args);
+    Atomics.add(ctl, DONE, 1);
+  }
+  for (let d = Atomics.load(ctl, DONE); d < n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+  if (Atomics.load(ctl, ERROR) !== 0) throw new FoldnetError('value', `fast kernels: a worker thread failed in ${fn} over ${total} items`);
+};
+
+/**
  * Runs `gemmRows` over rows [0, M), split across the threads when there are several and the GEMM is big
  * enough; B must already be packed at `job.bp`.
  *
@@ -188,34 +245,6 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  */
 export const runRows = (job: RowsJob, nThreads: number = threads): void => {
   const { M, N, K, a, rsA, csA, bp, c, ldc, acc } = job;
-  if (nThreads <= 1 || M < 8 || M * N * K < PARALLEL_MIN_MACS) {
-    wasm.gemmRows(0, M, N, K, a, rsA, csA, bp, c, ldc, acc);
-    return;
-  }
-  const p = ensurePool(nThreads);
-  const ctl = p.ctl;
-  // about three chunks per thread, whole micro-tiles of 4 rows, so a slow thread delays little
-  const chunk = Math.max(4, Math.ceil(M / (nThreads * 3) / 4) * 4, Math.ceil(M / 0xffff));
-  const n = Math.ceil(M / chunk);
-  p.seq = (p.seq + 1) & 0x3fffffff;
-  const tag = (p.seq & 0x7fff) << 16;
-  ctl[NCHUNKS] = n;
-  ctl[CHUNK] = chunk;
-  const args = [M, N, K, a, rsA, csA, bp, c, ldc, acc];
-  for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i];
-  Atomics.store(ctl, DONE, 0);
-  Atomics.store(ctl, ERROR, 0);
-  Atomics.store(ctl, CLAIM, tag);
-  Atomics.store(ctl, SEQ, p.seq);
-  Atomics.notify(ctl, SEQ);
-  for (;;) {
-    const w = Atomics.load(ctl, CLAIM);
-    if ((w & 0xffff) >= n) break;
-    if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
-    const m0 = (w & 0xffff) * chunk;
-    wasm.gemmRows(m0, Math.min(M, m0 + chunk), N, K, a, rsA, csA, bp, c, ldc, acc);
-    Atomics.add(ctl, DONE, 1);
-  }
-  for (let d = Atomics.load(ctl, DONE); d < n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-  if (Atomics.load(ctl, ERROR) !== 0) throw new FoldnetError('value', `matmul: a worker thread failed on a ${M}x${K} by ${K}x${N} GEMM`);
+  // whole micro-tiles of 4 rows per chunk
+  runChunks('gemmRows', M, 4, [N, K, a, rsA, csA, bp, c, ldc, acc], M * N * K >= PARALLEL_MIN_MACS, nThreads);
 };

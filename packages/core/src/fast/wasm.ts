@@ -30,9 +30,13 @@ export interface GemmExports {
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
   rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
-  maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number): void;
+  maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
   relu(x: number, n: number, out: number): void;
-  im2col(x: number, N: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
+  im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
+  convImages(
+    n0: number, n1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number,
+    col: number, bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number,
+  ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
 }
 interface WasmApi {
