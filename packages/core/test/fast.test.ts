@@ -75,6 +75,29 @@ describe('fast matmul equals reference', () => {
     }
   }
 
+  it('matmul keeps the packed B of the last call: reusing it, replacing it, and other kernels between calls never change a result', () => {
+    // B big enough to be kept (>= 2^15 floats); square so transB over the same buffer is a different operand
+    const b = fill(51, [192, 192]);
+    const b2 = fill(52, [192, 192]);
+    const wide = fill(53, [96, 400]);
+    const x = fill(54, [4, 3, 20, 20]);
+    const w = fill(55, [16, 3, 5, 5]);
+    const expectMatmul = (a: Tensor, bb: Tensor, transB: boolean): void => {
+      expectClose(fastKernels.matmul(a, bb, false, transB), referenceKernels.matmul(a, bb, false, transB), a.shape[1], `matmul transB=${transB}`);
+    };
+    const g = convGeometry('test', { inH: 20, inW: 20, filterH: 5, pad: 2 });
+    for (const [i, seed] of [60, 61, 62].entries()) {
+      const a = fill(seed, [7 + i, 192]);
+      expectMatmul(a, b, false); // packed (first time) or reused
+      expectMatmul(a, b, false); // reused
+      expectMatmul(a, b2, false); // another buffer of the same shape: packed again
+      expectMatmul(a, b2, true); // the same buffer, transposed: packed again
+      expectMatmul(fill(seed + 10, [5, 96]), wide, false); // a larger B grows the kept region
+      fastKernels.conv2d(x, w, fill(seed + 20, [16]), g); // a kernel that fills the workspace
+      expectMatmul(a, b, false);
+    }
+  });
+
   it('matmul [1,1]x[1,1] is the product', () => {
     const c = fastKernels.matmul(fromData([1, 1], new Float32Array([3])), fromData([1, 1], new Float32Array([-2])), false, false);
     expect([...c.data]).toEqual([-6]);

@@ -5,6 +5,7 @@ import { ensureBytes, f32, wasm } from './wasm.js';
 /*
  * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory, laid out per call in a
  * workspace that is reused (the memory only grows to the largest call seen, so it stays flat over a run).
+ * Below the workspace sits one region kept across calls: the packed B of the last `gemm` (see packedB).
  */
 
 /** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
@@ -12,6 +13,38 @@ export const NR = 8;
 
 /** `n` rounded up to whole micro-panels. @example padN(25) // 32 */
 export const padN = (n: number): number => Math.ceil(n / NR) * NR;
+
+// The kept region [64, 64 + keptBytes) and what it holds.
+let keptBytes = 0;
+interface KeptB {
+  /** The operand's buffer view: tensors are never written after creation, so the same view means the same values. */
+  readonly data: WeakRef<ReadonlyData>;
+  readonly transB: boolean;
+  readonly K: number;
+  readonly N: number;
+}
+let kept: KeptB | undefined;
+
+/** Below this many floats a B is packed per call (packing it costs less than the bookkeeping saves). */
+const KEEP_MIN_FLOATS = 1 << 15;
+
+/**
+ * The packed form of B [K, N] (B = op(b)) for `gemm`: in the kept region, packed there only when it does not
+ * already hold this very buffer packed the same way. Evaluation multiplies every batch by the same weights,
+ * so their copy into the memory and their packing then happen once per evaluation instead of once per batch.
+ * Returns the byte offset of the packed panels.
+ */
+const packedB = (b: ReadonlyData, K: number, N: number, transB: boolean): number => {
+  const hit = kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data.deref() === b;
+  if (!hit) {
+    keptBytes = Math.max(keptBytes, Math.ceil((K * padN(N) * 4) / 64) * 64);
+    const [pb] = workspace([K * N]);
+    f32().set(b, pb / 4);
+    wasm.packB(pb, transB ? 1 : N, transB ? K : 1, K, N, 64);
+    kept = { data: new WeakRef(b), transB, K, N };
+  }
+  return 64;
+};
 
 /**
  * Lays out regions of the given float counts in the shared memory (64-byte aligned, after a 64-byte
@@ -23,7 +56,7 @@ export const padN = (n: number): number => Math.ceil(n / NR) * NR;
  */
 export const workspace = (floats: readonly number[]): number[] => {
   const offsets: number[] = [];
-  let at = 64;
+  let at = 64 + keptBytes;
   for (const n of floats) {
     offsets.push(at);
     at += Math.ceil((n * 4) / 64) * 64 + 64;
@@ -84,6 +117,13 @@ export const gemmPacked = (M: number, N: number, K: number, A: Strided, bp: numb
  * gemm(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2, false, false); // Float32Array [11]
  */
 export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: number, transA: boolean, transB: boolean, threads: number = getThreads()): Float32Array => {
+  if (K * N >= KEEP_MIN_FLOATS && M > 0 && N > 0 && K > 0) {
+    const bp = packedB(b, K, N, transB);
+    const [pa, pc] = workspace([M * K, M * N]);
+    f32().set(a, pa / 4);
+    gemmPacked(M, N, K, { ptr: pa, rs: transA ? 1 : K, cs: transA ? M : 1 }, bp, pc, N, false, threads);
+    return f32().slice(pc / 4, pc / 4 + M * N);
+  }
   const [pa, pb, pbp, pc] = workspace([M * K, K * N, K * padN(N), M * N]);
   const mem = f32();
   mem.set(a, pa / 4);
