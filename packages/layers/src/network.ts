@@ -45,7 +45,7 @@ const shapeError = (layerIndex: number, layer: Layer, inputShape: Shape, expecte
 
 /**
  * Gives every unnamed layer a name: the kind's prefix and a counter per prefix (conv1, relu1,
- * pool1, affine1, relu2, affine2), skipping names the user took. Names must be unique and free of '.'.
+ * pool1, affine1, relu2, affine2; conv1x1_1 for a kind ending in a digit), skipping names the user took. Names must be unique and free of '.'.
  */
 const nameLayers = (inputShape: Shape, layers: readonly Layer[]): Either<ShapeError, Layer[]> => {
   const taken = new Set<string>();
@@ -63,9 +63,11 @@ const nameLayers = (inputShape: Shape, layers: readonly Layer[]): Either<ShapeEr
       continue;
     }
     const prefix = namePrefix(l.kind);
+    // a kind ending in a digit gets a separator, so `conv1x1` numbers as conv1x1_1, not conv1x11
+    const stem = /\d$/.test(prefix) ? `${prefix}_` : prefix;
     let n = counters.get(prefix) ?? 0;
     let name: string;
-    do name = `${prefix}${++n}`;
+    do name = `${stem}${++n}`;
     while (taken.has(name));
     counters.set(prefix, n);
     taken.add(name);

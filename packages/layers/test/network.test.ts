@@ -1,7 +1,7 @@
 import { cast, dot, fromData, key, normal, ones, split, tensor, toArray, withBackend, type Tensor } from '@foldnet/core';
-import { isLeft, isRight } from 'fp-ts/lib/Either.js';
+import { isLeft, isRight, right } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { affine, batchNorm, conv2d, defineLayer, dropout, flatten, lossAndGrad, network, relu, unwrap, type Network, type Params } from '@foldnet/layers';
+import { affine, batchNorm, conv2d, defineLayer, dropout, flatten, lossAndGrad, network, relu, unwrap, type Layer, type Network, type Params } from '@foldnet/layers';
 
 const build = (): Network => {
   const r = network([6], [affine(5), relu(), affine(3)]);
@@ -28,6 +28,20 @@ describe('network and lossAndGrad', () => {
       'affine2.W': [5, 3],
       'affine2.b': [3],
     });
+  });
+
+  it('a custom kind ending in a digit is numbered after a separator: conv1x1_1, conv1x1_2', () => {
+    const custom = (): Layer =>
+      defineLayer('', (name) => ({
+        name,
+        kind: 'conv1x1',
+        spec: { type: 'conv1x1', ...(name ? { name } : {}) },
+        outputShape: (s) => right(s),
+        init: () => ({ params: {}, state: {} }),
+        forward: (_p, state, x) => ({ y: x, state, pullback: (dy) => ({ dx: dy, grads: {} }) }),
+      }));
+    const net = unwrap(network([4], [custom(), affine(3), custom()]));
+    expect(net.layers.map((l) => l.name)).toEqual(['conv1x1_1', 'affine1', 'conv1x1_2']);
   });
 
   it('affine-relu-affine x=[4,6] float64: every param gradient equals central differences', () => {
