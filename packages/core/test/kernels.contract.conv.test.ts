@@ -32,6 +32,26 @@ describe('conv2dOut equals conv2d(...).out', () => {
     );
   });
 
+  it('fast conv2dOut reads im2col(x) in place: bit-identical to the GEMM of the built im2col matrix by Wᵀ, plus the bias', () => {
+    fc.assert(
+      fc.property(convCase, ({ c, FN, seed }) => {
+        const { xShape, geometry: g } = c;
+        const x = fill(seed, xShape);
+        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
+        const b = fill(seed + 2, [FN]);
+        const Kc = w.size / FN;
+        const rows = fastKernels.matmul(fastKernels.im2col(x, g), fromData([FN, Kc], w.data), false, true); // [R, FN]
+        const P = g.outH * g.outW;
+        const expected = new Float32Array(rows.size);
+        for (let r = 0; r < xShape[0] * P; r++) {
+          for (let f = 0; f < FN; f++) expected[(Math.floor(r / P) * FN + f) * P + (r % P)] = rows.data[r * FN + f] + b.data[f];
+        }
+        expect(bitwiseEqual(fastKernels.conv2dOut(x, w, b, g), fromData([xShape[0], FN, g.outH, g.outW], expected))).toBe(true);
+      }),
+      { seed: 43, numRuns: 60 },
+    );
+  });
+
   it('reference conv2dOut x=[2,3,7,7] w=[4,3,3,3] stride=2 pad=1 equals conv2d(...).out on both kernel sets, float32 and float64', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const x = uniform(key(1), [2, 3, 7, 7], { dtype });

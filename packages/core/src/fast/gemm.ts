@@ -110,6 +110,19 @@ export const gemmPacked = (M: number, N: number, K: number, A: Strided, bp: numb
 };
 
 /**
+ * As `gemmPacked`, with A indexed instead of strided: A[i, k] = f32 at byte `a + rowTab[i] + kTab[k]`, the tables
+ * being i32 byte offsets at `rowTab` (M entries) and `kTab` (K entries). A convolution's im2col matrix is read this
+ * way straight from the image (see implicitIm2col in kernels.ts), and its transpose by swapping the tables.
+ *
+ * @example
+ * gemmIndexed(Kc, FN, R, pxp, pk, prow, pbp, pdwt, FN); // dWᵀ = colᵀ . dRows without building col
+ */
+export const gemmIndexed = (M: number, N: number, K: number, a: number, rowTab: number, kTab: number, bp: number, c: number, ldc: number, threads: number = getThreads()): void => {
+  if (M === 0 || N === 0 || K === 0) return;
+  runRows({ M, N, K, a, rsA: 0, csA: 0, bp, c, ldc, acc: 0, rowTab, kTab }, threads);
+};
+
+/**
  * op(A)[M, K] x op(B)[K, N] -> a fresh [M, N] row-major Float32Array, for float32 buffers outside the
  * shared memory (copied in; C copied out in one block).
  *

@@ -103,13 +103,39 @@
 
   ;; One 4 x 8 tile: C[r, 0..nr] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..nr] for r < mr, nr <= 8 (rows past mr
   ;; are computed from a duplicated row pointer and dropped). $load = 1 adds to what C holds, 0 overwrites it.
+  ;; A_r[k] is at pa_r + k*sa, or, when $pk is not 0, at pa_r + $pk[k] (byte offsets); after the indexed loop
+  ;; $pb has reached $end, so the strided loop below runs no iteration.
   (func $micro
     (param $kc i32) (param $pa0 i32) (param $pa1 i32) (param $pa2 i32) (param $pa3 i32) (param $sa i32)
-    (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $nr i32) (param $load i32)
+    (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $nr i32) (param $load i32) (param $pk i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32) (local $o i32)
     (local.set $end (i32.add (local.get $pb) (i32.shl (local.get $kc) (i32.const 5))))
+    ;; indexed A ($pk != 0): A_r[k] at pa_r + the byte offset read from $pk[k] (an implicit im2col)
+    (if (local.get $pk)
+      (then
+        (block $idone
+          (loop $ik
+            (br_if $idone (i32.ge_u (local.get $pb) (local.get $end)))
+            (local.set $o (i32.load (local.get $pk)))
+            (local.set $b0 (v128.load (local.get $pb)))
+            (local.set $b1 (v128.load offset=16 (local.get $pb)))
+            (local.set $a (v128.load32_splat (i32.add (local.get $pa0) (local.get $o))))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $a (v128.load32_splat (i32.add (local.get $pa1) (local.get $o))))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $a (v128.load32_splat (i32.add (local.get $pa2) (local.get $o))))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $a (v128.load32_splat (i32.add (local.get $pa3) (local.get $o))))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+            (br $ik)))))
     (block $done
       (loop $k
         (br_if $done (i32.ge_u (local.get $pb) (local.get $end)))
@@ -177,11 +203,14 @@
     (v128.store (local.get $pc) (local.get $c30))
     (v128.store offset=16 (local.get $pc) (local.get $c31)))
 
-  ;; Rows [m0, m1) of C = op(A) x B for a B already packed by $packB with the same K and N.
+  ;; Rows [m0, m1) of C = op(A) x B for a B already packed by $packB with the same K and N. A is strided
+  ;; (rsA, csA) when $rowTab is 0; otherwise indexed: A[i, k] = f32 at a + rowTab[i] + kTab[k] (i32 tables of
+  ;; byte offsets), which reads a convolution's im2col matrix straight from the image without building it.
   ;; $acc = 1 adds to C (a K split over several calls), 0 overwrites it.
   (func $gemmRows (export "gemmRows")
     (param $m0 i32) (param $m1 i32) (param $N i32) (param $K i32)
     (param $a i32) (param $rsA i32) (param $csA i32) (param $bp i32) (param $c i32) (param $ldc i32) (param $acc i32)
+    (param $rowTab i32) (param $kTab i32)
     (local $pc i32) (local $kc i32) (local $ic i32) (local $iend i32) (local $q i32) (local $nq i32)
     (local $i i32) (local $mr i32) (local $nr i32) (local $pbq i32) (local $sa i32) (local $rs4 i32) (local $ldc4 i32)
     (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $load i32)
@@ -217,22 +246,35 @@
                     (br_if $rdone (i32.ge_u (local.get $i) (local.get $iend)))
                     (local.set $mr (i32.sub (local.get $iend) (local.get $i)))
                     (if (i32.gt_u (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
-                    ;; A_r starts at a + 4*((i + r)*rsA + pc*csA); missing rows repeat the last valid one
-                    (local.set $pa0 (i32.add (local.get $a)
-                      (i32.add (i32.mul (local.get $i) (local.get $rs4)) (i32.mul (local.get $pc) (local.get $sa)))))
-                    (local.set $pa1 (local.get $pa0))
-                    (local.set $pa2 (local.get $pa0))
-                    (local.set $pa3 (local.get $pa0))
-                    (if (i32.gt_u (local.get $mr) (i32.const 1)) (then (local.set $pa1 (i32.add (local.get $pa0) (local.get $rs4)))))
-                    (local.set $pa2 (local.get $pa1))
-                    (if (i32.gt_u (local.get $mr) (i32.const 2)) (then (local.set $pa2 (i32.add (local.get $pa1) (local.get $rs4)))))
-                    (local.set $pa3 (local.get $pa2))
-                    (if (i32.gt_u (local.get $mr) (i32.const 3)) (then (local.set $pa3 (i32.add (local.get $pa2) (local.get $rs4)))))
+                    (if (local.get $rowTab)
+                      (then
+                        ;; indexed A: A_r starts at a + rowTab[i + r] (bytes); missing rows repeat the last valid one
+                        (local.set $pa0 (i32.add (local.get $a) (i32.load (i32.add (local.get $rowTab) (i32.shl (local.get $i) (i32.const 2))))))
+                        (local.set $pa1 (local.get $pa0))
+                        (if (i32.gt_u (local.get $mr) (i32.const 1)) (then (local.set $pa1 (i32.add (local.get $a)
+                          (i32.load offset=4 (i32.add (local.get $rowTab) (i32.shl (local.get $i) (i32.const 2))))))))
+                        (local.set $pa2 (local.get $pa1))
+                        (if (i32.gt_u (local.get $mr) (i32.const 2)) (then (local.set $pa2 (i32.add (local.get $a)
+                          (i32.load offset=8 (i32.add (local.get $rowTab) (i32.shl (local.get $i) (i32.const 2))))))))
+                        (local.set $pa3 (local.get $pa2))
+                        (if (i32.gt_u (local.get $mr) (i32.const 3)) (then (local.set $pa3 (i32.add (local.get $a)
+                          (i32.load offset=12 (i32.add (local.get $rowTab) (i32.shl (local.get $i) (i32.const 2)))))))))
+                      (else
+                        ;; A_r starts at a + 4*((i + r)*rsA + pc*csA); missing rows repeat the last valid one
+                        (local.set $pa0 (i32.add (local.get $a)
+                          (i32.add (i32.mul (local.get $i) (local.get $rs4)) (i32.mul (local.get $pc) (local.get $sa)))))
+                        (local.set $pa1 (local.get $pa0))
+                        (if (i32.gt_u (local.get $mr) (i32.const 1)) (then (local.set $pa1 (i32.add (local.get $pa0) (local.get $rs4)))))
+                        (local.set $pa2 (local.get $pa1))
+                        (if (i32.gt_u (local.get $mr) (i32.const 2)) (then (local.set $pa2 (i32.add (local.get $pa1) (local.get $rs4)))))
+                        (local.set $pa3 (local.get $pa2))
+                        (if (i32.gt_u (local.get $mr) (i32.const 3)) (then (local.set $pa3 (i32.add (local.get $pa2) (local.get $rs4)))))))
                     (call $micro (local.get $kc) (local.get $pa0) (local.get $pa1) (local.get $pa2) (local.get $pa3)
                       (local.get $sa) (local.get $pbq)
                       (i32.add (local.get $c)
                         (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2)))
-                      (local.get $ldc4) (local.get $mr) (local.get $nr) (local.get $load))
+                      (local.get $ldc4) (local.get $mr) (local.get $nr) (local.get $load)
+                      (select (i32.add (local.get $kTab) (i32.shl (local.get $pc) (i32.const 2))) (i32.const 0) (local.get $rowTab)))
                     (local.set $i (i32.add (local.get $i) (i32.const 4)))
                     (br $rloop)))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
@@ -629,22 +671,20 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
-  ;; The convolution of images [n0, n1) of x [N, C, H, W] by packed filters, for one thread's share of a batch:
-  ;; im2col of their rows into col, C rows = col . Bp (bp: the filters packed by $packB as B[k, f] = W[f, k]),
-  ;; and out [N, FN, OH, OW] = those rows in NCHW plus bias. With pooled != 0, also the lesson's 2x2 max pool of
+  ;; The convolution of images [n0, n1) of a batch by packed filters, for one thread's share of it: C rows =
+  ;; im2col(x) . Bp with the im2col matrix read in place from the (zero-padded) images through the offset
+  ;; tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows; bp: the filters packed by $packB as B[k, f] = W[f, k]),
+  ;; then out [N, FN, OH, OW] = those rows in NCHW plus bias. With pooled != 0, also the lesson's 2x2 max pool of
   ;; that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out) and ReLU on it in place.
   (func $convImages (export "convImages")
-    (param $n0 i32) (param $n1 i32) (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
-    (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $col i32) (param $bp i32) (param $FN i32)
+    (param $n0 i32) (param $n1 i32) (param $x i32) (param $rowTab i32) (param $kTab i32) (param $Kc i32)
+    (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
     (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32)
-    (local $P i32) (local $Kc i32) (local $PQ i32) (local $off i32)
+    (local $P i32) (local $PQ i32) (local $off i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
-    (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
-    (call $im2col (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $x)
-      (local.get $C) (local.get $H) (local.get $W) (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad)
-      (local.get $OH) (local.get $OW) (local.get $col))
     (call $gemmRows (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $FN) (local.get $Kc)
-      (local.get $col) (local.get $Kc) (i32.const 1) (local.get $bp) (local.get $c) (local.get $FN) (i32.const 0))
+      (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp) (local.get $c) (local.get $FN) (i32.const 0)
+      (local.get $rowTab) (local.get $kTab))
     (call $rowsToNchw
       (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $FN)) (i32.const 2)))
       (i32.sub (local.get $n1) (local.get $n0)) (local.get $P) (local.get $FN) (local.get $bias)

@@ -4,7 +4,7 @@ import type { Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolRes
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmPacked, gemmStrided, padN, workspace } from './gemm.js';
+import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN, workspace } from './gemm.js';
 import { PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { f32, wasm } from './wasm.js';
 
@@ -90,62 +90,93 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   return fromData(xShape, col2imFrom(col.data, 0, col.shape[1], xShape, g));
 };
 
-// out = im2col(x) . Wᵀ + b: col [R, Kc] (R = N*OH*OW, Kc = C*FH*FW) is built in the shared memory, the
-// GEMM writes rows [R, FN], and one SIMD pass (gemm.wat's rowsToNchw) turns them into [N, FN, OH, OW]
-// adding the bias; the result leaves the shared memory in one block copy.
-// Runs the convolution in the shared memory and gives the byte offsets of col [R, Kc] and out [N, FN, OH, OW]; with
-// `pool` (the lesson's 2x2 stride-2 pool), also of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and its argmax
-// (indices into out). The filters are packed once; then each thread takes whole images through im2col, the GEMM,
-// the layout change with the bias and the pooling (gemm.wat's convImages), so every part of it runs in parallel.
-const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvGeometry): { pcol: number; pout: number; ppool: number; parg: number; R: number; Kc: number; FN: number } => {
+/**
+ * Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by g.pad on every side ([N, C, Hp, Wp]), and
+ * the byte-offset tables through which gemm.wat reads im2col(x) in place from it (an implicit im2col): row
+ * (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column
+ * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx). Gives R = N*OH*OW and Kc = C*FH*FW.
+ */
+const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number): void => {
+  const [N, C, H, W] = x.shape;
+  const { pad, stride, filterH: FH, filterW: FW, outH, outW } = g;
+  const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
+  const mem = f32();
+  if (pad === 0) {
+    mem.set(x.data, pxp / 4);
+  } else {
+    const X = x.data;
+    const base = pxp / 4;
+    mem.fill(0, base, base + N * C * Hp * Wp);
+    for (let plane = 0; plane < N * C; plane++) {
+      for (let y = 0; y < H; y++) {
+        const src = (plane * H + y) * W;
+        const dst = base + (plane * Hp + y + pad) * Wp + pad;
+        for (let i = 0; i < W; i++) mem[dst + i] = X[src + i];
+      }
+    }
+  }
+  const tab = new Int32Array(mem.buffer);
+  let r = prow / 4;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) tab[r++] = 4 * (n * C * Hp * Wp + oy * stride * Wp + ox * stride);
+  let k = pk / 4;
+  for (let c = 0; c < C; c++) for (let fy = 0; fy < FH; fy++) for (let fx = 0; fx < FW; fx++) tab[k++] = 4 * (c * Hp * Wp + fy * Wp + fx);
+};
+
+// out = im2col(x) . Wᵀ + b, with im2col(x) never built: the GEMM reads it in place from the padded images
+// (implicitIm2col), writes rows [R, FN], and gemm.wat's rowsToNchw turns them into [N, FN, OH, OW] adding the bias.
+// Gives the byte offset of out; with `pool` (the lesson's 2x2 stride-2 pool), also of pooled = relu(maxPool(out))
+// [N, FN, OH/2, OW/2] and its argmax (indices into out). The filters are packed once; then each thread takes whole
+// images through the GEMM, the layout change and the pooling (gemm.wat's convImages), so all of it runs in parallel.
+const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvGeometry): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
   const [N, C, H, W] = x.shape;
   const FN = w.shape[0];
   const Kc = w.size / FN;
   const R = N * g.outH * g.outW;
   const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pcol, pw, pbp, pc, pb, pout, px, ppool, parg] = workspace([R * Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, x.size, nPool, nPool]);
+  const padded = N * C * (H + 2 * g.pad) * (W + 2 * g.pad);
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([padded, R, Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, nPool, nPool]);
+  implicitIm2col(x, g, pxp, prow, pk);
   const mem = f32();
-  mem.set(x.data, px / 4);
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
-  const args = [px, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pcol, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0];
+  const args = [pxp, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
-  return { pcol, pout, ppool, parg, R, Kc, FN };
+  return { pout, ppool, parg, R, FN };
 };
 
 const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult => {
   if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2d(x, w, b, g);
-  const { pcol, pout, R, Kc, FN } = convolve(x, w, b, g);
-  const done = f32();
-  const col = done.slice(pcol / 4, pcol / 4 + R * Kc);
-  const out = done.slice(pout / 4, pout / 4 + R * FN);
-  return { out: fromData([x.shape[0], FN, g.outH, g.outW], out), col: fromData([R, Kc], col) };
+  return { out: conv2dOut(x, w, b, g), col: im2col(x, g) };
 };
 
-// The same convolution without copying col out of the shared memory (it is the largest array of a forward).
+// The output alone: im2col(x) is never built (it is the largest array of a forward).
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => {
   if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2dOut(x, w, b, g);
   const { pout, R, FN } = convolve(x, w, b, g);
   return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
 };
 
+/** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
+type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
+
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
 // rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
-// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there), and col [R, Kc] at `pcol` by
-// `fillCol` (a copy of a kept col, or im2col of x run again).
-const backward = (
-  dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
-  fillDy: (pdy: number) => void, fillCol: (pcol: number, pscratch: number) => void, scratch: number,
-): Conv2dGrads => {
+// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there).
+const backward = (dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean, fillDy: (pdy: number) => void, src: ColSource): Conv2dGrads => {
   const [N, FN, OH, OW] = dyShape;
+  const [, C, H, W] = xShape;
   const P = OH * OW;
   const R = N * P;
   const Kc = w.size / FN;
-  // the scratch region (fillCol's) comes first, so the optional dx regions keep their places after it
-  const [pscratch, pdy, pbp, pcol, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
-    scratch, R * FN, R * padN(FN), R * Kc, Kc * FN, FN,
+  const fromInput = 'x' in src;
+  const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
+  // the optional dx regions come last, so the others keep their places
+  const [pdy, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
+    R * FN, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
   ]);
   const mem = f32();
@@ -153,10 +184,16 @@ const backward = (
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
   // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
-  // the way), and col is read in place as a transposed A.
+  // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
+  // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   wasm.packDy(pdy, N, P, FN, pbp, pdb);
-  fillCol(pcol, pscratch);
-  gemmPacked(Kc, FN, R, { ptr: pcol, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
+  if ('x' in src) {
+    implicitIm2col(src.x, g, pa, prow, pk);
+    gemmIndexed(Kc, FN, R, pa, pk, prow, pbp, pdwt, FN);
+  } else {
+    mem.set(src.col.data, pa / 4);
+    gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
+  }
   let dx: Tensor | undefined;
   if (needDx) {
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
@@ -176,22 +213,16 @@ const backward = (
 /** A `fillDy` that copies a tensor into the shared memory. */
 const copyInto = (t: Tensor) => (p: number): void => f32().set(t.data, p / 4);
 
-/** A `fillCol` that runs im2col of x again, x copied into the scratch region first. */
-const recomputeCol = (x: Tensor, g: ConvGeometry) => (pcol: number, px: number): void => {
-  f32().set(x.data, px / 4);
-  im2colAt(x.shape, g, px, pcol);
-};
-
 const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
-  return backward(dy.shape, w, xShape, g, needDx, copyInto(dy), (pcol) => f32().set(col.data, pcol / 4), 0);
+  return backward(dy.shape, w, xShape, g, needDx, copyInto(dy), { col });
 };
 
-// im2col of x again, in wasm, instead of a col kept since the forward: x is C*H*W floats per image where col is
-// OH*OW*C*FH*FW (25x more for the lesson's first conv), and the forward then copies no col out of the memory.
+// col read in place from x instead of kept since the forward: x is C*H*W floats per image where col is
+// OH*OW*C*FH*FW (25x more for the lesson's first conv), and neither pass ever builds col.
 const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dBackwardFromInput(dy, x, w, g, needDx);
-  return backward(dy.shape, w, x.shape, g, needDx, copyInto(dy), recomputeCol(x, g), x.size);
+  return backward(dy.shape, w, x.shape, g, needDx, copyInto(dy), { x });
 };
 
 // max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled.
@@ -432,7 +463,7 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     const O = out.data;
     for (let o = 0; o < D.length; o++) if (!(O[o] <= 0)) mem[d0 + argmax[o]] += D[o];
   };
-  return backward(convShape, w, x.shape, conv, needDx, fillDy, recomputeCol(x, conv), x.size);
+  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x });
 };
 
 /**

@@ -8,7 +8,8 @@ import { gemmModule, memory, wasm } from './wasm.js';
  * the same shared WebAssembly memory, so work is split without copying: the caller prepares the shared
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of gemm.wat on them. The exports that can be split take their item range first:
- * `gemmRows` (rows of C), `convImages` (images of a batch: im2col, GEMM, layout, pooling) and `im2col` (rows).
+ * `gemmRows` (rows of C), `convImages` (images of a batch: GEMM on the implicit im2col, layout, pooling) and
+ * `im2col` (rows).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
  * its parameters, then CLAIM = tag << 16 | 0 (tag = job number mod 2^15), DONE = 0, and bumping SEQ.
@@ -183,6 +184,9 @@ export interface RowsJob {
   readonly c: number;
   readonly ldc: number;
   readonly acc: number;
+  /** For an indexed A (see gemmIndexed): byte offsets of its row and k tables; absent = strided. */
+  readonly rowTab?: number;
+  readonly kTab?: number;
 }
 
 /**
@@ -244,7 +248,7 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
  * wasm.packB(pb, N, 1, K, N, pbp); runRows({ M, N, K, a: pa, rsA: K, csA: 1, bp: pbp, c: pc, ldc: N, acc: 0 });
  */
 export const runRows = (job: RowsJob, nThreads: number = threads): void => {
-  const { M, N, K, a, rsA, csA, bp, c, ldc, acc } = job;
+  const { M, N, K, a, rsA, csA, bp, c, ldc, acc, rowTab = 0, kTab = 0 } = job;
   // whole micro-tiles of 4 rows per chunk
-  runChunks('gemmRows', M, 4, [N, K, a, rsA, csA, bp, c, ldc, acc], M * N * K >= PARALLEL_MIN_MACS, nThreads);
+  runChunks('gemmRows', M, 4, [N, K, a, rsA, csA, bp, c, ldc, acc, rowTab, kTab], M * N * K >= PARALLEL_MIN_MACS, nThreads);
 };

@@ -27,15 +27,15 @@ export interface WasmMemory {
 /** The functions gemm.wat exports (pointers are byte offsets into the shared memory); see gemm.wat for each. */
 export interface GemmExports {
   packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
-  gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number): void;
+  gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number, rowTab: number, kTab: number): void;
   rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
   relu(x: number, n: number, out: number): void;
   im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   convImages(
-    n0: number, n1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number,
-    col: number, bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number,
+    n0: number, n1: number, x: number, rowTab: number, kTab: number, Kc: number, OH: number, OW: number,
+    bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number,
   ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
 }
