@@ -284,19 +284,19 @@
         (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
         (br $ploop))))
 
-  ;; The convolution's layout change with its bias, per image n: C rows [N*P, FN] (row n*P + p) ->
-  ;; out [N, FN, P], out[n, f, p] = C[n*P + p, f] + bias[f]. 4 x 4 blocks are transposed in registers with
+  ;; The convolution's layout change with its bias, per image n: C rows [N*P, FN] (row n*P + p, rows ldc >= FN
+  ;; floats apart) -> out [N, FN, P], out[n, f, p] = C[n*P + p, f] + bias[f]. 4 x 4 blocks are transposed in registers with
   ;; shuffles (rows p0..p0+3 of columns f0..f0+3 become rows f0..f0+3 of columns p0..p0+3); the ragged
   ;; edges (FN or P not a multiple of 4) go element by element.
   (func $rowsToNchw (export "rowsToNchw")
-    (param $c i32) (param $N i32) (param $P i32) (param $FN i32) (param $bias i32) (param $out i32)
+    (param $c i32) (param $N i32) (param $P i32) (param $FN i32) (param $ldc i32) (param $bias i32) (param $out i32)
     (local $n i32) (local $f i32) (local $p i32) (local $cn i32) (local $on i32) (local $b v128)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     (local $src i32) (local $dst i32) (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $row i32)
     (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
     (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
-    (local.set $row (i32.shl (local.get $FN) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $ldc) (i32.const 2)))
     (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
     (local.set $n (i32.const 0))
     (block $ndone
@@ -680,14 +680,17 @@
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $rowTab i32) (param $kTab i32) (param $Kc i32)
     (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
     (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32)
-    (local $P i32) (local $PQ i32) (local $off i32)
+    (local $P i32) (local $PQ i32) (local $off i32) (local $ldc i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
-    (call $gemmRows (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $FN) (local.get $Kc)
-      (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp) (local.get $c) (local.get $FN) (i32.const 0)
+    ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
+    ;; extra columns (zeros times the zero padding of Bp) never read
+    (local.set $ldc (i32.and (i32.add (local.get $FN) (i32.const 7)) (i32.const -8)))
+    (call $gemmRows (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $ldc) (local.get $Kc)
+      (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp) (local.get $c) (local.get $ldc) (i32.const 0)
       (local.get $rowTab) (local.get $kTab))
     (call $rowsToNchw
-      (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $FN)) (i32.const 2)))
-      (i32.sub (local.get $n1) (local.get $n0)) (local.get $P) (local.get $FN) (local.get $bias)
+      (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $ldc)) (i32.const 2)))
+      (i32.sub (local.get $n1) (local.get $n0)) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias)
       (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2))))
     (if (i32.ne (local.get $pooled) (i32.const 0))
       (then

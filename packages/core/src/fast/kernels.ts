@@ -125,7 +125,8 @@ const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, p
 };
 
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built: the GEMM reads it in place from the padded images
-// (implicitIm2col), writes rows [R, FN], and gemm.wat's rowsToNchw turns them into [N, FN, OH, OW] adding the bias.
+// (implicitIm2col), writes rows [R, FN] (FN padded to whole panels), and gemm.wat's rowsToNchw turns them into
+// [N, FN, OH, OW] adding the bias.
 // Gives the byte offset of out; with `pool` (the lesson's 2x2 stride-2 pool), also of pooled = relu(maxPool(out))
 // [N, FN, OH/2, OW/2] and its argmax (indices into out). The filters are packed once; then each thread takes whole
 // images through the GEMM, the layout change and the pooling (gemm.wat's convImages), so all of it runs in parallel.
@@ -136,7 +137,7 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvG
   const R = N * g.outH * g.outW;
   const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
   const padded = N * C * (H + 2 * g.pad) * (W + 2 * g.pad);
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([padded, R, Kc, FN * Kc, Kc * padN(FN), R * FN, FN, R * FN, nPool, nPool]);
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([padded, R, Kc, FN * Kc, Kc * padN(FN), R * padN(FN), FN, R * FN, nPool, nPool]);
   implicitIm2col(x, g, pxp, prow, pk);
   const mem = f32();
   mem.set(w.data, pw / 4);
@@ -198,7 +199,7 @@ const backward = (dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, nee
   if (needDx) {
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
     mem.fill(0, pzero / 4, pzero / 4 + P);
-    wasm.rowsToNchw(pdy, N, FN, P, pzero, pd);
+    wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
     mem.set(w.data, pw / 4);
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imFrom(f32(), pdcol / 4, Kc, xShape, g));

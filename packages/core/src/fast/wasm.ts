@@ -28,7 +28,7 @@ export interface WasmMemory {
 export interface GemmExports {
   packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number, rowTab: number, kTab: number): void;
-  rowsToNchw(c: number, N: number, P: number, FN: number, bias: number, out: number): void;
+  rowsToNchw(c: number, N: number, P: number, FN: number, ldc: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
   relu(x: number, n: number, out: number): void;
