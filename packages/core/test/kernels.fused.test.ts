@@ -108,6 +108,28 @@ describe.each([
   });
 });
 
+describe.each([
+  ['reference', referenceKernels, 'float64'],
+  ['reference', referenceKernels, 'float32'],
+  ['fast', fastKernels, 'float32'],
+] as const)('%s conv2dRelu (%s) equals conv2dOut then relu', (_, k, dtype) => {
+  it('output and every gradient bit for bit on generated geometries, ties, NaN and infinities included', () => {
+    fc.assert(
+      fc.property(fusedCase, fc.boolean(), (f, needDx) => {
+        const { x, w, b } = operands(f, dtype);
+        const g = f.c.geometry;
+        const c = k.conv2dOut(x, w, b, g);
+        const out = k.conv2dRelu(x, w, b, g);
+        expect(bitwiseEqual(out, k.relu(c))).toBe(true);
+        const dy = uniform(key(f.seed + 3), out.shape, { low: -1, high: 1, dtype });
+        const fused = k.conv2dReluBackward(dy, out, x, w, g, needDx);
+        expect(sameGrads(fused, k.conv2dBackwardFromInput(k.reluBackward(c, dy), x, w, g, needDx))).toBe(true);
+      }),
+      { seed: 64, numRuns: 60 },
+    );
+  });
+});
+
 describe('fast conv2dReluMaxPool against the reference', () => {
   it('forward close, and the backward from the same output and argmax close, on generated shapes', () => {
     fc.assert(

@@ -10,9 +10,10 @@ import type { ForwardContext, Gradients, Layer, Params } from './types.js';
  * the values and gradients are those of the layers run one by one (tested bit for bit on the reference
  * kernels). `ctx.fuse: false` turns it off.
  *
- * The one fusion so far, conv2d -> relu -> maxPool2d without padding (the lesson's stage), is where a
- * CNN's step spends its memory traffic: the convolution's output, the largest activation, would otherwise
- * be copied out of the fast kernels' memory, through ReLU, into pooling, and its gradient back the same way.
+ * Two fusions: conv2d -> relu -> maxPool2d without padding (the lesson's stage), where a CNN's step spends its
+ * memory traffic: the convolution's output, the largest activation, would otherwise be copied out of the fast
+ * kernels' memory, through ReLU, into pooling, and its gradient back the same way; and conv2d -> relu without
+ * the pool (the deep preset's first convolution of each block), the bias and ReLU in one pass.
  */
 
 /** A run of layers that runs as one operation; `forward` takes the params of the layer at `paramsOf`. */
@@ -37,34 +38,41 @@ const int = (l: Layer, field: string): number => {
 };
 
 /**
- * The fused run starting at layer `i`, if one does: conv2d, relu, maxPool2d with pad 0.
+ * The fused run starting at layer `i`, if one does: conv2d, relu, maxPool2d with pad 0 (3 layers), else conv2d,
+ * relu (2 layers: the bias and ReLU in the convolution's own pass).
  *
  * @example
  * fusedRunAt(simpleConvNet().layers, 0); // { length: 3, paramsOf: 0, forward } for conv1, relu1, pool1
  */
 export const fusedRunAt = (layers: readonly Layer[], i: number): FusedRun | undefined => {
   const [conv, act, pool] = [layers[i], layers[i + 1], layers[i + 2]];
-  if (!isSpec(conv, 'conv2d') || !isSpec(act, 'relu') || !isSpec(pool, 'maxPool2d') || int(pool, 'pad') !== 0) return undefined;
-  const [stride, pad, poolSize, poolStride] = [int(conv, 'stride'), int(conv, 'pad'), int(pool, 'size'), int(pool, 'stride')];
+  if (!isSpec(conv, 'conv2d') || !isSpec(act, 'relu')) return undefined;
+  const [stride, pad] = [int(conv, 'stride'), int(conv, 'pad')];
+  const withPool = isSpec(pool, 'maxPool2d') && int(pool, 'pad') === 0 ? pool : undefined;
   return {
-    length: 3,
+    length: withPool ? 3 : 2,
     paramsOf: 0,
     forward: (params, x, ctx) => {
       const { W, b, g } = convOperands(conv.name, params, x, stride, pad);
-      const pg = convGeometry(pool.name, { inH: g.outH, inW: g.outW, filterH: poolSize, stride: poolStride, pad: 0 });
       const k = kernelsOf(ctx);
       const needGrad = ctx.needGrad !== false;
-      const { out, argmax } = k.conv2dReluMaxPool(x, W, b, g, pg, needGrad);
       const needDx = ctx.needInputGrad ?? true;
-      const convShape = [x.shape[0], W.shape[0], g.outH, g.outW];
-      return {
-        y: out,
-        pullback: (dy) => {
+      const done = (y: Tensor, back: (dy: Tensor) => ReturnType<typeof k.conv2dBackward>) => ({
+        y,
+        pullback: (dy: Tensor): Gradients => {
           if (!needGrad) throw new FoldnetError('value', `${conv.name}: pullback called on a forward run with needGrad false`);
-          const r = k.conv2dReluMaxPoolBackward(dy, out, argmax, x, W, g, convShape, needDx);
+          const r = back(dy);
           return { dx: r.dx, grads: { W: r.dw, b: r.db } };
         },
-      };
+      });
+      if (withPool === undefined) {
+        const out = k.conv2dRelu(x, W, b, g);
+        return done(out, (dy) => k.conv2dReluBackward(dy, out, x, W, g, needDx));
+      }
+      const pg = convGeometry(withPool.name, { inH: g.outH, inW: g.outW, filterH: int(withPool, 'size'), stride: int(withPool, 'stride'), pad: 0 });
+      const { out, argmax } = k.conv2dReluMaxPool(x, W, b, g, pg, needGrad);
+      const convShape = [x.shape[0], W.shape[0], g.outH, g.outW];
+      return done(out, (dy) => k.conv2dReluMaxPoolBackward(dy, out, argmax, x, W, g, convShape, needDx));
     },
   };
 };

@@ -675,11 +675,12 @@
   ;; im2col(x) . Bp with the im2col matrix read in place from the (zero-padded) images through the offset
   ;; tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows; bp: the filters packed by $packB as B[k, f] = W[f, k]),
   ;; then out [N, FN, OH, OW] = those rows in NCHW plus bias. With pooled != 0, also the lesson's 2x2 max pool of
-  ;; that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out) and ReLU on it in place.
+  ;; that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out) and ReLU on it in place;
+  ;; otherwise, with reluOut != 0, ReLU on out in place.
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $rowTab i32) (param $kTab i32) (param $Kc i32)
     (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
-    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32)
     (local $P i32) (local $PQ i32) (local $off i32) (local $ldc i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
@@ -704,5 +705,12 @@
           (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)))
         (call $relu (i32.add (local.get $pooled) (local.get $off))
           (i32.mul (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $PQ))
-          (i32.add (local.get $pooled) (local.get $off))))))
+          (i32.add (local.get $pooled) (local.get $off))))
+      (else
+        (if (local.get $reluOut)
+          (then
+            (local.set $off (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2)))
+            (call $relu (i32.add (local.get $out) (local.get $off))
+              (i32.mul (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $P))
+              (i32.add (local.get $out) (local.get $off))))))))
 )

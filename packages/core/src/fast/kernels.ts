@@ -127,10 +127,12 @@ const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, p
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built: the GEMM reads it in place from the padded images
 // (implicitIm2col), writes rows [R, FN] (FN padded to whole panels), and gemm.wat's rowsToNchw turns them into
 // [N, FN, OH, OW] adding the bias.
-// Gives the byte offset of out; with `pool` (the lesson's 2x2 stride-2 pool), also of pooled = relu(maxPool(out))
-// [N, FN, OH/2, OW/2] and its argmax (indices into out). The filters are packed once; then each thread takes whole
+// Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
+// stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and its argmax (indices
+// into out). The filters are packed once; then each thread takes whole
 // images through the GEMM, the layout change and the pooling (gemm.wat's convImages), so all of it runs in parallel.
-const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvGeometry): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
+const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry } | 'relu'): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
+  const pool = typeof then === 'object' ? then.pool : undefined;
   const [N, C, H, W] = x.shape;
   const FN = w.shape[0];
   const Kc = w.size / FN;
@@ -144,7 +146,7 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, pool?: ConvG
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
-  const args = [pxp, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0];
+  const args = [pxp, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   return { pout, ppool, parg, R, FN };
 };
@@ -166,8 +168,12 @@ type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
 // rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
-// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there).
-const backward = (dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean, fillDy: (pdy: number) => void, src: ColSource): Conv2dGrads => {
+// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there; it may use `scratch` floats at
+// its second argument).
+const backward = (
+  dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
+  fillDy: (pdy: number, pscratch: number) => void, src: ColSource, scratch = 0,
+): Conv2dGrads => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const P = OH * OW;
@@ -176,12 +182,12 @@ const backward = (dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, nee
   const fromInput = 'x' in src;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
-  const [pdy, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
-    R * FN, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
+    R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
   ]);
+  fillDy(pdy, pscratch);
   const mem = f32();
-  fillDy(pdy);
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
   // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
@@ -446,7 +452,7 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   }
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
-  const { ppool, parg } = convolve(x, w, b, conv, pool);
+  const { ppool, parg } = convolve(x, w, b, conv, { pool });
   const done = f32();
   const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
   return { out, argmax: keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0) };
@@ -465,6 +471,25 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     for (let o = 0; o < D.length; o++) if (!(O[o] <= 0)) mem[d0 + argmax[o]] += D[o];
   };
   return backward(convShape, w, x.shape, conv, needDx, fillDy, { x });
+};
+
+// The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
+const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => {
+  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2dRelu(x, w, b, g);
+  const { pout, R, FN } = convolve(x, w, b, g, 'relu');
+  return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
+};
+
+// dy masked by ReLU in the shared memory (gemm.wat's reluBackward, branch-free, in place), then the convolution's backward.
+const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
+  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluBackward(dy, out, x, w, g, needDx);
+  const fillDy = (pdy: number, pout: number): void => {
+    const mem = f32();
+    mem.set(dy.data, pdy / 4);
+    mem.set(out.data, pout / 4);
+    wasm.reluBackward(pout, pdy, dy.size, pdy);
+  };
+  return backward(dy.shape, w, x.shape, g, needDx, fillDy, { x }, out.size);
 };
 
 /**
@@ -491,6 +516,8 @@ export const fastKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  conv2dRelu,
+  conv2dReluBackward,
   conv2dReluMaxPool,
   conv2dReluMaxPoolBackward,
 });

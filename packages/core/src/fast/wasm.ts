@@ -35,7 +35,7 @@ export interface GemmExports {
   im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   convImages(
     n0: number, n1: number, x: number, rowTab: number, kTab: number, Kc: number, OH: number, OW: number,
-    bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number,
+    bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number,
   ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
 }

@@ -87,6 +87,13 @@ export interface Kernels {
   relu(x: Tensor): Tensor;
   /** ReLU's pullback, x the forward's input and dy shaped like it: dx = x <= 0 ? 0 : dy (NaN in x lets dy through). */
   reluBackward(x: Tensor, dy: Tensor): Tensor;
+  /** relu(conv2d(x, w, b, g)) [N, FN, OH, OW] in one operation: the bias and ReLU in the same pass. */
+  conv2dRelu(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
+  /**
+   * The pullback of `conv2dRelu`: dy masked where `out` <= 0 (exactly where the convolution's output was), then
+   * through the convolution; equal to reluBackward then conv2dBackwardFromInput.
+   */
+  conv2dReluBackward(dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /**
    * conv2d (geometry `conv`), ReLU and max pooling (geometry `pool`, pad 0) as one operation, x [N, C, H, W] ->
    * [N, FN, PH, PW]. Pooling runs before ReLU: max commutes with the monotone ReLU, so the values are those of

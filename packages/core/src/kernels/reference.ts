@@ -221,6 +221,11 @@ const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeomet
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
+const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => relu(conv2dOut(x, w, b, g));
+
+const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
+  conv2dBackwardFromInput(reluBackward(out, dy), x, w, g, needDx);
+
 // The fused operation as the composition it stands for (pool, then ReLU: see the contract).
 const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
   const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
@@ -252,6 +257,8 @@ export const referenceKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  conv2dRelu,
+  conv2dReluBackward,
   conv2dReluMaxPool,
   conv2dReluMaxPoolBackward,
 });
