@@ -671,6 +671,69 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
+;; col2im for images [n0, n1): dst [N, C, H, W] (those images' planes zeroed first) += the im2col-layout rows of
+  ;; src (row r = (n, oy, ox), rows ld floats apart, row 0 at src), summing window overlaps in the order
+  ;; (n, oy, ox, c, fy, fx). Each image's rows only touch that image, so threads can split by images.
+  (func $col2im (export "col2im")
+    (param $n0 i32) (param $n1 i32) (param $src i32) (param $ld i32) (param $C i32) (param $H i32) (param $W i32)
+    (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
+    (local $n i32) (local $oy i32) (local $ox i32) (local $c i32) (local $fy i32) (local $fx i32)
+    (local $iy0 i32) (local $ix0 i32) (local $iy i32) (local $lo i32) (local $hi i32) (local $s i32) (local $row i32)
+    (local $o i32) (local $p i32) (local $end i32)
+    ;; zero the planes of images n0..n1
+    (local.set $p (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $C)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+    (local.set $end (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n1) (local.get $C)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+    (memory.fill (local.get $p) (i32.const 0) (i32.sub (local.get $end) (local.get $p)))
+    (local.set $row (i32.add (local.get $src)
+      (i32.shl (i32.mul (i32.mul (local.get $n0) (i32.mul (local.get $OH) (local.get $OW))) (local.get $ld)) (i32.const 2))))
+    (local.set $n (local.get $n0))
+    (block $ndone (loop $nloop
+      (br_if $ndone (i32.ge_u (local.get $n) (local.get $n1)))
+      (local.set $oy (i32.const 0))
+      (block $ydone (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+        (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)))
+        (local.set $ox (i32.const 0))
+        (block $xdone (loop $xloop
+          (br_if $xdone (i32.ge_u (local.get $ox) (local.get $OW)))
+          (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $pad)))
+          (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
+          (local.set $hi (select (i32.sub (local.get $W) (local.get $ix0)) (local.get $FW)
+            (i32.gt_s (i32.add (local.get $ix0) (local.get $FW)) (local.get $W))))
+          (local.set $s (local.get $row))
+          (local.set $c (i32.const 0))
+          (block $cdone (loop $cloop
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $fy (i32.const 0))
+            (block $fdone (loop $floop
+              (br_if $fdone (i32.ge_u (local.get $fy) (local.get $FH)))
+              (local.set $iy (i32.add (local.get $iy0) (local.get $fy)))
+              (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $H)))
+                (then
+                  ;; o: element ((n*C + c)*H + iy)*W + ix0 of dst, as a byte address
+                  (local.set $o (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add
+                    (i32.mul (local.get $n) (local.get $C)) (local.get $c)) (local.get $H)) (local.get $iy)) (local.get $W)) (local.get $ix0)) (i32.const 2))))
+                  (local.set $fx (local.get $lo))
+                  (block $gdone (loop $gloop
+                    (br_if $gdone (i32.ge_s (local.get $fx) (local.get $hi)))
+                    (f32.store (i32.add (local.get $o) (i32.shl (local.get $fx) (i32.const 2)))
+                      (f32.add (f32.load (i32.add (local.get $o) (i32.shl (local.get $fx) (i32.const 2))))
+                               (f32.load (i32.add (local.get $s) (i32.shl (local.get $fx) (i32.const 2))))))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $gloop)))))
+              (local.set $s (i32.add (local.get $s) (i32.shl (local.get $FW) (i32.const 2))))
+              (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+              (br $floop)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cloop)))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $ld) (i32.const 2))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xloop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yloop)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $nloop))))
+
   ;; The convolution of images [n0, n1) of a batch by packed filters, for one thread's share of it: C rows =
   ;; im2col(x) . Bp with the im2col matrix read in place from the (zero-padded) images through the offset
   ;; tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows; bp: the filters packed by $packB as B[k, f] = W[f, k]),

@@ -35,35 +35,16 @@ const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): voi
   runChunks('im2col', rows, 1, [px, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst], rows * C * g.filterH * g.filterW >= PARALLEL_MIN_COL);
 };
 
-/** col2im reading rows of `src` from element `s0` with row stride `ld` (>= C*FH*FW) into a fresh image. */
-const col2imFrom = (src: ReadonlyData, s0: number, ld: number, xShape: Shape, g: ConvGeometry): Float32Array => {
+/**
+ * col2im in the shared memory: rows (n, oy, ox) of the im2col layout at byte offset `psrc`, `ld` >= C*FH*FW floats
+ * apart, folded into a fresh image [N, C, H, W] at `pdst` (gemm.wat's col2im, split across the threads by images
+ * when large), which is copied out.
+ */
+const col2imAt = (psrc: number, ld: number, xShape: Shape, g: ConvGeometry, pdst: number): Float32Array => {
   const [N, C, H, W] = xShape;
-  const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
-  const out = new Float32Array(sizeOf(xShape));
-  let row = s0;
-  for (let n = 0; n < N; n++)
-    for (let oy = 0; oy < outH; oy++) {
-      const iy0 = oy * stride - pad;
-      for (let ox = 0; ox < outW; ox++) {
-        const ix0 = ox * stride - pad;
-        const lo = ix0 < 0 ? -ix0 : 0;
-        const hi = ix0 + FW > W ? W - ix0 : FW;
-        let s = row;
-        for (let c = 0; c < C; c++) {
-          const plane = (n * C + c) * H;
-          for (let fy = 0; fy < FH; fy++) {
-            const iy = iy0 + fy;
-            if (iy >= 0 && iy < H) {
-              const o = (plane + iy) * W + ix0;
-              for (let fx = lo; fx < hi; fx++) out[o + fx] += src[s + fx];
-            }
-            s += FW;
-          }
-        }
-        row += ld;
-      }
-    }
-  return out;
+  const work = N * g.outH * g.outW * C * g.filterH * g.filterW;
+  runChunks('col2im', N, 1, [psrc, ld, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst], work >= PARALLEL_MIN_COL);
+  return f32().slice(pdst / 4, pdst / 4 + sizeOf(xShape));
 };
 
 const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => {
@@ -87,7 +68,9 @@ const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
 
 const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   if (isF64(col)) return ref.col2im(col, xShape, g);
-  return fromData(xShape, col2imFrom(col.data, 0, col.shape[1], xShape, g));
+  const [psrc, pdst] = workspace([col.size, sizeOf(xShape)]);
+  f32().set(col.data, psrc / 4);
+  return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
 };
 
 /**
@@ -182,9 +165,9 @@ const backward = (
   const fromInput = 'x' in src;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol] = workspace([
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
     R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
-    ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc] : []),
+    ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
   ]);
   fillDy(pdy, pscratch);
   const mem = f32();
@@ -208,7 +191,7 @@ const backward = (
     wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
     mem.set(w.data, pw / 4);
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
-    dx = fromData(xShape, col2imFrom(f32(), pdcol / 4, Kc, xShape, g));
+    dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
   const m = f32();
   const dw = new Float32Array(FN * Kc);
