@@ -5,7 +5,7 @@ import type { ForwardContext, Gradients, Layer, Params } from './types.js';
 
 /*
  * Fusion: runs of layers a network executes as one kernel call. The layers themselves stay as they are
- * (names, params, specs, summaries, ONNX export and the layer-by-layer NaN replay all see three layers);
+ * (names, params, specs, summaries, ONNX export and the layer-by-layer NaN replay all see every layer);
  * only the execution changes, through kernels the contract specifies as equal to the composition, so
  * the values and gradients are those of the layers run one by one (tested bit for bit on the reference
  * kernels). `ctx.fuse: false` turns it off.

@@ -11,11 +11,12 @@ import { f32, wasm } from './wasm.js';
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
  * GEMMs run in WebAssembly SIMD on the shared memory (gemm.wat, see gemm.ts and threads.ts); the
- * layout work around them is written so each element is touched once: im2col writes straight into the
- * GEMM's operand, the convolution's output is read out of the GEMM's result with the bias added in the same
- * pass, dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
+ * layout work around them is written so each element is touched once: the convolution's GEMM reads
+ * im2col(x) in place from the image (an implicit im2col: no col is built, forward or backward), its output
+ * is read out of the GEMM's result with the bias (and ReLU, and the 2x2 pool, when fused) in the same pass,
+ * dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
  * result in place, and pooling walks the windows directly (windows wholly inside the image, pad 0, take a
- * path without bounds checks; the lesson's 2x2 max pool is unrolled).
+ * path without bounds checks; the lesson's 2x2 max pool is unrolled and branch-free in wasm).
  */
 
 const ref = referenceKernels;
@@ -77,7 +78,7 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
  * Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by g.pad on every side ([N, C, Hp, Wp]), and
  * the byte-offset tables through which gemm.wat reads im2col(x) in place from it (an implicit im2col): row
  * (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column
- * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx). Gives R = N*OH*OW and Kc = C*FH*FW.
+ * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW.
  */
 const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number): void => {
   const [N, C, H, W] = x.shape;
@@ -109,11 +110,11 @@ const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, p
 
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built: the GEMM reads it in place from the padded images
 // (implicitIm2col), writes rows [R, FN] (FN padded to whole panels), and gemm.wat's rowsToNchw turns them into
-// [N, FN, OH, OW] adding the bias.
+// [N, FN, OH, OW] adding the bias. The filters are packed once; then each thread takes whole images through the
+// GEMM, the layout change and what follows (gemm.wat's convImages), so all of it runs in parallel.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
-// stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and its argmax (indices
-// into out). The filters are packed once; then each thread takes whole
-// images through the GEMM, the layout change and the pooling (gemm.wat's convImages), so all of it runs in parallel.
+// stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and of its argmax
+// (indices into out).
 const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry } | 'relu'): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
   const pool = typeof then === 'object' ? then.pool : undefined;
   const [N, C, H, W] = x.shape;
