@@ -55,7 +55,7 @@ export const accuracyChartSpec = (rows: readonly MetricsRow[]): TopLevelSpec => 
   mark: { type: 'line', point: rows.length <= 20, strokeWidth: 2 },
   encoding: {
     x: { field: 'step', type: 'quantitative', title: 'step', scale: { zero: true, nice: false } },
-    y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
+    y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [accuracyFloor(rows), 1] } },
     color: {
       field: 'set',
       type: 'nominal',
@@ -65,6 +65,19 @@ export const accuracyChartSpec = (rows: readonly MetricsRow[]): TopLevelSpec => 
     },
   },
 });
+
+/**
+ * The accuracy axis' lower end: 0, unless every accuracy is at least 0.9; then a multiple of 0.01 at least
+ * 0.01 below the lowest, so that the differences a good model is about (0.98 against 0.995) stay visible.
+ *
+ * @example accuracyFloor([{ step: 1, loss: 1, train_acc: 0.9808, test_acc: 0.9817 }]) // 0.97
+ */
+export const accuracyFloor = (rows: readonly MetricsRow[]): number => {
+  const values = rows.flatMap((r) => [r.train_acc, r.test_acc]).filter(finite);
+  const lowest = Math.min(...values);
+  if (values.length === 0 || lowest < 0.9) return 0;
+  return Math.floor((lowest - 0.01) * 100 + 1e-9) / 100;
+};
 
 /**
  * Loss against step: the mean training-batch loss between evaluations, the test loss when known,

@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { accuracyChartSpec, chartHeight, chartWidth, lossChartSpec, pngScale, renderChart, type MetricsRow } from '@foldnet/cli';
+import { accuracyChartSpec, accuracyFloor, chartHeight, chartWidth, lossChartSpec, pngScale, renderChart, type MetricsRow } from '@foldnet/cli';
 
 // A synthetic learning curve: 20 evaluations, accuracies rising towards 1, loss falling.
 const rows: MetricsRow[] = Array.from({ length: 20 }, (_, i) => {
@@ -17,6 +17,19 @@ const darkPixels = (img: PNG, x0: number, y0: number, x1: number, y1: number): n
   for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if ((img.data[(y * img.width + x) * 4] ?? 255) < 128) n++;
   return n;
 };
+
+describe('the accuracy axis', () => {
+  it('runs from 0 while any accuracy is below 0.9, else from a round value 0.01 or more below the lowest', async () => {
+    expect(accuracyFloor(rows)).toBe(0);
+    const high: MetricsRow[] = [0.9808, 0.9895, 0.993, 0.9942].map((a, i) => ({ step: (i + 1) * 1200, loss: 1, train_acc: a + 0.001, test_acc: a }));
+    expect(accuracyFloor(high)).toBe(0.97);
+    expect(accuracyFloor([{ step: 1, loss: 1, train_acc: 0.9, test_acc: 0.95 }])).toBe(0.89);
+    expect(accuracyFloor([{ step: 1, loss: 1, train_acc: Number.NaN, test_acc: Number.NaN }])).toBe(0);
+    const { svg } = await renderChart(accuracyChartSpec(high));
+    expect(svg).toContain('>0.970<');
+    expect(svg).not.toContain('>0.0<');
+  });
+});
 
 describe('charts (vega-lite -> SVG -> PNG with resvg)', () => {
   it(`accuracy chart of 20 evaluations: SVG ${chartWidth}x${chartHeight}, PNG ${chartWidth * pngScale}x${chartHeight * pngScale} with a drawn title`, async () => {
