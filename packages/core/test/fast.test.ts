@@ -98,6 +98,20 @@ describe('fast matmul equals reference', () => {
     }
   });
 
+  it('a synchronous loop of matmuls by ever new weights keeps memory flat: the kept packed B holds on to one buffer, not all', () => {
+    // 300 fresh 1.7 MB weight buffers in one job (as a synchronous training loop is): a WeakRef-keyed cache kept
+    // every one alive until the job ended (~510 MB); the cache must keep at most the last
+    const a = fill(71, [8, 432]);
+    const w = fill(72, [432, 1000]);
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    for (let i = 0; i < 300; i++) {
+      fastKernels.matmul(a, fromData(w.shape, Float32Array.from(w.data)), false, false);
+      if (i % 50 === 49) peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    }
+    expect(peak).toBeLessThan(200 * 2 ** 20);
+  });
+
   it('matmul [1,1]x[1,1] is the product', () => {
     const c = fastKernels.matmul(fromData([1, 1], new Float32Array([3])), fromData([1, 1], new Float32Array([-2])), false, false);
     expect([...c.data]).toEqual([-6]);

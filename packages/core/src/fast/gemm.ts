@@ -17,8 +17,13 @@ export const padN = (n: number): number => Math.ceil(n / NR) * NR;
 // The kept region [64, 64 + keptBytes) and what it holds.
 let keptBytes = 0;
 interface KeptB {
-  /** The operand's buffer view: tensors are never written after creation, so the same view means the same values. */
-  readonly data: WeakRef<ReadonlyData>;
+  /**
+   * The operand's buffer view: tensors are never written after creation, so the same view means the same values.
+   * Held strongly: one weight buffer kept alive until the next miss. (A WeakRef would not do: V8 keeps every
+   * WeakRef target alive until the current job ends, and a synchronous training loop is one job, so each step's
+   * weights would pile up.)
+   */
+  readonly data: ReadonlyData;
   readonly transB: boolean;
   readonly K: number;
   readonly N: number;
@@ -35,13 +40,13 @@ const KEEP_MIN_FLOATS = 1 << 15;
  * Returns the byte offset of the packed panels.
  */
 const packedB = (b: ReadonlyData, K: number, N: number, transB: boolean): number => {
-  const hit = kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data.deref() === b;
+  const hit = kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data === b;
   if (!hit) {
     keptBytes = Math.max(keptBytes, Math.ceil((K * padN(N) * 4) / 64) * 64);
     const [pb] = workspace([K * N]);
     f32().set(b, pb / 4);
     wasm.packB(pb, transB ? 1 : N, transB ? K : 1, K, N, 64);
-    kept = { data: new WeakRef(b), transB, K, N };
+    kept = { data: b, transB, K, N };
   }
   return 64;
 };
