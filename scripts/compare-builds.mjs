@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * foldnet against an older build of itself, side by side in one process: both builds' dist are
+ * imported (each with its own wasm memory and worker threads), and their training steps and
+ * evaluation forwards are run alternately, so a shared, noisy machine slows both alike. Prints the
+ * median of each and their ratio. A benchmark, not a test.
+ *
+ * The older build is another checkout, built: e.g.
+ *   git worktree add ../foldnet-old <commit> && (cd ../foldnet-old && pnpm install --frozen-lockfile && pnpm run build)
+ *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    model: { type: 'string', default: 'simple' },
+    threads: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '60' },
+  },
+});
+if (values.base === undefined) {
+  console.error('compare-builds: --base <checkout of the older build> is required');
+  process.exit(2);
+}
+const threads = Number(values.threads);
+const rounds = Number(values.rounds);
+if (!['simple', 'double', 'deep'].includes(values.model) || !(threads >= 1) || !(rounds >= 1)) {
+  console.error('compare-builds: --model simple|double|deep, --threads and --rounds positive integers');
+  process.exit(2);
+}
+
+const load = async (root) => {
+  const dist = (pkg) => pathToFileURL(path.resolve(root, 'packages', pkg, 'dist', 'index.js')).href;
+  return { core: await import(dist('core')), layers: await import(dist('layers')), train: await import(dist('train')) };
+};
+
+/** One build's step and evaluation forward on a fixed random batch of 100. */
+const setup = ({ core, layers, train }) => {
+  core.setThreads(threads);
+  if (threads > 1) core.startThreads();
+  const preset = { simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet }[values.model];
+  const net = layers.unwrap(preset());
+  const [k1, k2] = core.split(core.key(1));
+  const x = core.normal(k2, [100, ...net.inputShape]);
+  const targets = Int32Array.from({ length: 100 }, (_, i) => i % 10);
+  const opt = train.adam();
+  const step = train.trainStep(net, opt);
+  let s = train.initTrainState(net, opt, k1);
+  return {
+    step: () => { s = step(s, { x, targets }); },
+    forward: () => net.forward(s.params, s.layerState, x, { mode: 'eval', needGrad: false }),
+  };
+};
+
+const base = setup(await load(values.base));
+const current = setup(await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')));
+const time = (f) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
+for (let i = 0; i < 5; i++) for (const b of [base, current]) { b.step(); b.forward(); }
+const t = { baseStep: [], step: [], baseForward: [], forward: [] };
+for (let i = 0; i < rounds; i++) {
+  t.baseStep.push(time(base.step));
+  t.step.push(time(current.step));
+  t.baseForward.push(time(base.forward));
+  t.forward.push(time(current.forward));
+}
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
+console.log(`${values.model}, ${threads} thread(s), batch 100, medians of ${rounds} alternated rounds`);
+console.log(line('training step', t.baseStep, t.step));
+console.log(line('evaluation forward', t.baseForward, t.forward));
+process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for
