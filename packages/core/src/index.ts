@@ -14,7 +14,7 @@ export * from './geometry.js';
 export * from './prng.js';
 export * from './ops.js';
 export * from './conv.js';
-export type { Kernels, MaxPoolResult, Conv2dResult, Conv2dGrads, ConvReluPoolResult } from './kernels/contract.js';
+export type { Kernels, MaxPoolResult, Conv2dResult, Conv2dGrads, ConvReluPoolResult, AdamStep } from './kernels/contract.js';
 export { referenceKernels } from './kernels/reference.js';
 export { kernels, setBackend, withBackend, registerKernels, backendNames } from './kernels/registry.js';
 export { fastKernels, setThreads, getThreads, startThreads, threadStats, type ThreadStats } from './fast/index.js';

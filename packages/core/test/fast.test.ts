@@ -379,6 +379,31 @@ describe('threads', () => {
     expect(threadStats().workerChunks).toBeGreaterThan(before);
   });
 
+  it('adamUpdate in wasm is bit-identical to the reference loop: generated sizes around the wasm threshold, odd ones, weight decay or not, zeros, tiny and huge values, 1 and 2 threads', () => {
+    const special = [0, -0, 1e-30, -1e-30, 3e38, -3e38, 1, -1];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16380, max: 16400 }).chain((n) => fc.constantFrom(n, n * 3 + 1)),
+        fc.boolean(),
+        fc.constantFrom(1, 2),
+        fc.nat(1000),
+        (n, decay, threads, seed) => {
+          setThreads(threads);
+          const planted = (t: Tensor): Tensor => fromData(t.shape, Float32Array.from(t.data, (v, i) => (i % 97 === 0 ? special[(i + seed) % special.length] : v)));
+          const p = planted(fill(seed, [n]));
+          const g = planted(fill(seed + 1, [n]));
+          const m = fill(seed + 2, [n]);
+          const v = fromData([n], Float32Array.from(fill(seed + 3, [n]).data, Math.abs));
+          const step = { lrT: 0.001 * Math.sqrt(1 - 0.999 ** 3) / (1 - 0.9 ** 3), c1: 1 - 0.9, c2: 1 - 0.999, wd: decay ? 0.01 : 0 };
+          const f = fastKernels.adamUpdate(p, g, m, v, step);
+          const r = referenceKernels.adamUpdate(p, g, m, v, step);
+          expect(bitwiseEqual(f.p, r.p) && bitwiseEqual(f.m, r.m) && bitwiseEqual(f.v, r.v)).toBe(true);
+        },
+      ),
+      { seed: 81, numRuns: 24 },
+    );
+  });
+
   it('setThreads changes getThreads and refuses 0 and 1.5, naming the value', () => {
     setThreads(3);
     expect(getThreads()).toBe(3);

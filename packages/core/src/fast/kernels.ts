@@ -1,6 +1,6 @@
 import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
-import type { Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
@@ -476,6 +476,26 @@ const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: Co
   return backward(dy.shape, w, x.shape, g, needDx, fillDy, { x }, out.size);
 };
 
+/** Below this many elements a tensor's Adam update runs in JavaScript: the copies in and out would cost more. */
+const WASM_ADAM_MIN = 1 << 14;
+
+// Adam in wasm (gemm.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements.
+const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
+  const n = p.size;
+  if (isF64(p) || n < WASM_ADAM_MIN) return ref.adamUpdate(p, g, m, v, step);
+  const [pp, pg, pm, pv, pop, pom, pov, ph] = workspace([n, n, n, n, n, n, n, 8]);
+  const mem = f32();
+  mem.set(p.data, pp / 4);
+  mem.set(g.data, pg / 4);
+  mem.set(m.data, pm / 4);
+  mem.set(v.data, pv / 4);
+  new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
+  runChunks('adam', n, 4, [pp, pg, pm, pv, pop, pom, pov, ph], true);
+  const done = f32();
+  const out = (at: number): Tensor => fromData(p.shape, done.slice(at / 4, at / 4 + n));
+  return { p: out(pop), m: out(pom), v: out(pov) };
+};
+
 /**
  * The fast kernel set (float32; float64 inputs run on the reference kernels). Registered under the name
  * 'fast' and the default backend once `@foldnet/core` is imported, unless FOLDNET_BACKEND says otherwise.
@@ -500,6 +520,7 @@ export const fastKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  adamUpdate,
   conv2dRelu,
   conv2dReluBackward,
   conv2dReluMaxPool,

@@ -9,7 +9,7 @@ import { gemmModule, memory, wasm } from './wasm.js';
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of gemm.wat on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: GEMM on the implicit im2col, layout, pooling),
- * `im2col` (rows) and `col2im` (images).
+ * `im2col` (rows), `col2im` (images) and `adam` (elements).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
  * its parameters, then CLAIM = tag << 16 | 0 (tag = job number mod 2^15), DONE = 0, and bumping SEQ.
@@ -40,7 +40,7 @@ const MAX_ARGS = 18;
 const SLOTS = ARGS + MAX_ARGS;
 
 /** The exports of gemm.wat that threads can split; each takes its item range [i0, i1) first. */
-const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im'] as const;
+const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im', 'adam'] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
 

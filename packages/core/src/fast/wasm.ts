@@ -33,6 +33,7 @@ export interface GemmExports {
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
   relu(x: number, n: number, out: number): void;
   im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
+  adam(i0: number, i1: number, p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, hyper: number): void;
   col2im(n0: number, n1: number, src: number, ld: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   convImages(
     n0: number, n1: number, x: number, rowTab: number, kTab: number, Kc: number, OH: number, OW: number,

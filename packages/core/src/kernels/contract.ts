@@ -41,6 +41,14 @@ export interface ConvReluPoolResult {
   readonly argmax: Int32Array;
 }
 
+/** One Adam step's scalars: the bias-corrected rate of this step, 1 - beta1, 1 - beta2, the weight decay. */
+export interface AdamStep {
+  readonly lrT: number;
+  readonly c1: number;
+  readonly c2: number;
+  readonly wd: number;
+}
+
 /**
  * The kernel contract: the heavy operations every backend implements. Inputs arrive already
  * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
@@ -94,6 +102,13 @@ export interface Kernels {
    * through the convolution; equal to reluBackward then conv2dBackwardFromInput.
    */
   conv2dReluBackward(dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
+  /**
+   * Adam's update of one param p with gradient g and moments m, v (all one shape and dtype), the book's rule with
+   * numpy's order inside each element: g' = g + wd p; m' = m + c1 (g' - m); v' = v + c2 (g'^2 - v);
+   * p' = p - lrT m' / (sqrt(v') + 1e-7), in double precision, m' and v' rounded to the dtype when stored and read
+   * back so, p' rounded once. Fresh p', m', v'.
+   */
+  adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { readonly p: Tensor; readonly m: Tensor; readonly v: Tensor };
   /**
    * conv2d (geometry `conv`), ReLU and max pooling (geometry `pool`, pad 0) as one operation, x [N, C, H, W] ->
    * [N, FN, PH, PW]. Pooling runs before ReLU: max commutes with the monotone ReLU, so the values are those of

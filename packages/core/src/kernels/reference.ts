@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
+import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
@@ -221,6 +221,23 @@ const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeomet
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
+const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, wd }: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
+  const [P, G, Mo, V] = [p.data, g.data, m.data, v.data];
+  const np = alloc(p.dtype, p.size);
+  const nm = alloc(p.dtype, p.size);
+  const nv = alloc(p.dtype, p.size);
+  for (let i = 0; i < np.length; i++) {
+    const gi = wd === 0 ? G[i] : G[i] + wd * P[i];
+    const mi = Mo[i];
+    const vi = V[i];
+    nm[i] = mi + c1 * (gi - mi);
+    nv[i] = vi + c2 * (gi * gi - vi);
+    // read back the stored (rounded) moments, as numpy uses the updated arrays
+    np[i] = P[i] - (lrT * nm[i]) / (Math.sqrt(nv[i]) + 1e-7);
+  }
+  return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv) };
+};
+
 const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => relu(conv2dOut(x, w, b, g));
 
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
@@ -257,6 +274,7 @@ export const referenceKernels: Kernels = Object.freeze({
   avgPool2dBackward,
   relu,
   reluBackward,
+  adamUpdate,
   conv2dRelu,
   conv2dReluBackward,
   conv2dReluMaxPool,

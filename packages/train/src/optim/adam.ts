@@ -1,9 +1,9 @@
 import { chain, left, map } from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { FoldnetError, type Tensor } from '@foldnet/core';
+import { FoldnetError, kernels, type Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import {
-  checkNoExtra, freshLike, matching, nonNegative, positive, readHyper, readSlot, slotTensors, unitOpen, wrapLike, zerosLike,
+  checkNoExtra, matching, nonNegative, positive, readHyper, readSlot, slotTensors, unitOpen, zerosLike,
   type Optimizer, type Slot,
 } from './optimizer.js';
 
@@ -22,8 +22,9 @@ export interface AdamState {
  * step size:
  *   t += 1; lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
  *   m += (1 - beta1)(g - m); v += (1 - beta2)(g^2 - v); p -= lr_t * m / (sqrt(v) + 1e-7)
- * Defaults: lr 0.001, beta1 0.9, beta2 0.999, no decay. Each tensor is updated in one fused pass
- * (the step is memory bound): read p, g, m, v once, write fresh p, m, v.
+ * Defaults: lr 0.001, beta1 0.9, beta2 0.999, no decay. Each tensor is updated in one fused pass by the
+ * current kernel set's `adamUpdate` (read p, g, m, v once, write fresh p, m, v; the fast set runs large
+ * float32 tensors in wasm across the threads, bit-identical to the reference loop).
  *
  * @example
  * const opt = adam();
@@ -53,26 +54,14 @@ export const adam = (hyper: Partial<AdamHyper> = {}): Optimizer<AdamState> => {
       const outP: Record<string, Tensor> = {};
       const outM: Record<string, Tensor> = {};
       const outV: Record<string, Tensor> = {};
+      const k = kernels();
       for (const [name, p] of Object.entries(params)) {
-        const g = matching(op, 'gradient', grads, name, p).data;
-        const m = matching(op, 'state m', state.m, name, p).data;
-        const v = matching(op, 'state v', state.v, name, p).data;
-        const pd = p.data;
-        const np = freshLike(p);
-        const nm = freshLike(p);
-        const nv = freshLike(p);
-        for (let i = 0; i < np.length; i++) {
-          const gi = wd === 0 ? g[i] : g[i] + wd * pd[i];
-          const mi = m[i];
-          const vi = v[i];
-          nm[i] = mi + c1 * (gi - mi);
-          nv[i] = vi + c2 * (gi * gi - vi);
-          // read back the stored (rounded) moments, as numpy uses the updated arrays
-          np[i] = pd[i] - (lrT * nm[i]) / (Math.sqrt(nv[i]) + 1e-7);
-        }
-        outP[name] = wrapLike(p, np);
-        outM[name] = wrapLike(p, nm);
-        outV[name] = wrapLike(p, nv);
+        const r = k.adamUpdate(p, matching(op, 'gradient', grads, name, p), matching(op, 'state m', state.m, name, p), matching(op, 'state v', state.v, name, p), {
+          lrT, c1, c2, wd,
+        });
+        outP[name] = r.p;
+        outM[name] = r.m;
+        outV[name] = r.v;
       }
       return {
         params: Object.freeze(outP),
