@@ -12,10 +12,12 @@ import * as t from 'io-ts';
 
 /** The optimizers `--optimizer` accepts (the book's six). */
 export const optimizerNames = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
+/** One of `optimizerNames`. */
 export type OptimizerName = (typeof optimizerNames)[number];
 
 /** The kernel sets `--backend` accepts. */
 export const backendNames = ['fast', 'reference'] as const;
+/** One of `backendNames`. */
 export type BackendName = (typeof backendNames)[number];
 
 /** What `foldnet bench --backend` accepts: one kernel set, or both side by side. */
@@ -23,6 +25,7 @@ export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
 
 /** What training does when the loss or a gradient becomes NaN or infinite: stop there, or skip the step and go on. */
 export const onNanChoices = ['stop', 'skip'] as const;
+/** One of `onNanChoices`. */
 export type OnNan = (typeof onNanChoices)[number];
 
 /**

@@ -16,6 +16,6 @@ export * from './progress.js';
 export * from './digit.js';
 export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
-export { networkFromSpec, loadModel, presetNames } from './models.js';
+export { networkFromSpec, loadModel, presetNames, type LoadedModel } from './models.js';
 export { removeStaleTempFiles } from './runfolder.js';
 export { lrScheduleFlag } from './flags.js';

@@ -12,8 +12,9 @@ import type { MetricsRow } from './metrics.js';
  * is known in advance: chartWidth*pngScale x chartHeight*pngScale.
  */
 
-/** Outer size of every chart, in SVG pixels. */
+/** Outer width of every chart, in SVG pixels. */
 export const chartWidth = 640;
+/** Outer height of every chart, in SVG pixels. */
 export const chartHeight = 400;
 /** PNGs are rendered at this zoom, so they stay sharp on high-density screens. */
 export const pngScale = 2;

@@ -22,8 +22,10 @@ export interface ProgressOptions {
   /** The step training starts after (non-zero when resuming). */
   readonly startStep: number;
   readonly tty: boolean;
+  /** Where plain lines go (stdout). */
   readonly write: (text: string) => void;
   readonly stream?: NodeJS.WritableStream;
+  /** The clock in milliseconds (default Date.now; tests pass a fake one). */
   readonly now?: () => number;
   /** Seconds between plain lines at most (default 5). */
   readonly intervalSeconds?: number;

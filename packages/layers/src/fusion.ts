@@ -16,13 +16,21 @@ import type { ForwardContext, Gradients, Layer, Params } from './types.js';
  * the pool (the deep preset's first convolution of each block), the bias and ReLU in one pass.
  */
 
+/** What a fused run's forward gives: its output and its pullback. */
+export interface FusedForward {
+  readonly y: Tensor;
+  /** dy -> { dx, grads } with the grads of the layer at `paramsOf`, named as that layer names them (`W`, `b`). */
+  readonly pullback: (dy: Tensor) => Gradients;
+}
+
 /** A run of layers that runs as one operation; `forward` takes the params of the layer at `paramsOf`. */
 export interface FusedRun {
   /** How many consecutive layers it stands for. */
   readonly length: number;
   /** The position within the run of the layer whose params it reads and whose grads it returns. */
   readonly paramsOf: number;
-  forward(params: Params, x: Tensor, ctx: ForwardContext): { readonly y: Tensor; readonly pullback: (dy: Tensor) => Gradients };
+  /** The run's output for input x, and its pullback: dy -> the input gradient and the grads of the layer at `paramsOf`. */
+  forward(params: Params, x: Tensor, ctx: ForwardContext): FusedForward;
 }
 
 /**

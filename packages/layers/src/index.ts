@@ -18,7 +18,7 @@ export { dropout, type DropoutOptions } from './dropout.js';
 export { batchNorm, type BatchNormOptions } from './batchnorm.js';
 export { softmax, softmaxCrossEntropy, type LossResult } from './loss.js';
 export { network, sequential, lossAndGrad, namePrefix, type LossAndGrad } from './network.js';
-export { fusedRunAt, isSpec, type FusedRun } from './fusion.js';
+export { fusedRunAt, isSpec, type FusedRun, type FusedForward } from './fusion.js';
 export {
   simpleConvNet,
   doubleConvNet,
