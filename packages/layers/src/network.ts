@@ -1,6 +1,6 @@
 import { FoldnetError, foldIn, formatShape, sameShape, split, type Key, type Shape, type Tensor } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { fusedRunAt, isSpec } from './fusion.js';
+import { fusedRunAt, isSpec, type FusedRun } from './fusion.js';
 import { defineLayer, nameField, renameLayer } from './layer.js';
 import { softmaxCrossEntropy } from './loss.js';
 import type {
@@ -126,7 +126,17 @@ interface Stage {
  * differentiated at all and that layer skips its input gradient (nobody needs dL/dx). Runs of
  * layers with a fused form (fusion.ts) execute as one operation unless `ctx.fuse` is false.
  */
-const runLayers = (layers: readonly Layer[], params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult => {
+/** The fused run starting at each layer, if any: found once per network, not on every forward. */
+const fusionPlan = (layers: readonly Layer[]): readonly (FusedRun | undefined)[] => layers.map((_, i) => fusedRunAt(layers, i));
+
+const runLayers = (
+  layers: readonly Layer[],
+  plan: readonly (FusedRun | undefined)[],
+  params: Params,
+  state: LayerState,
+  x: Tensor,
+  ctx: ForwardContext,
+): ForwardResult => {
   const needInputGrad = ctx.needInputGrad ?? true;
   const scoped = layers.map((l) => ({ params: scope(params, l.name), state: scope(state, l.name) }));
   let from = 0; // the first layer whose pullback runs
@@ -150,7 +160,7 @@ const runLayers = (layers: readonly Layer[], params: Params, state: LayerState, 
     y = r.y;
   };
   for (let i = 0; i < layers.length; i++) {
-    const fused = ctx.fuse === false ? undefined : fusedRunAt(layers, i);
+    const fused = ctx.fuse === false ? undefined : plan[i];
     if (fused !== undefined) {
       const at = i + fused.paramsOf;
       const r = fused.forward(scoped[at].params, y, sub(at));
@@ -198,6 +208,7 @@ export const network = (inputShape: Shape, layers: readonly Layer[]): Either<Sha
   const named = nameLayers(inputShape, layers);
   if (isLeft(named)) return named;
   const ls = named.right;
+  const plan = fusionPlan(ls);
   const shapes = inferShapes(inputShape, ls);
   if (isLeft(shapes)) return shapes;
   const layerShapes = shapes.right;
@@ -215,7 +226,7 @@ export const network = (inputShape: Shape, layers: readonly Layer[]): Either<Sha
         if (x.shape.length !== input.length + 1 || !sameShape(x.shape.slice(1), input)) {
           throw new FoldnetError('shape', `network: input ${formatShape(x.shape)} does not match the network's input [N,${input.join(',')}]`);
         }
-        return runLayers(ls, params, state, x, { ...ctx, needInputGrad: ctx.needInputGrad ?? false });
+        return runLayers(ls, plan, params, state, x, { ...ctx, needInputGrad: ctx.needInputGrad ?? false });
       },
     }),
   );
@@ -234,6 +245,7 @@ export const sequential = (...layers: Layer[]): Layer => {
   const named = nameLayers([], layers);
   if (isLeft(named)) throw new FoldnetError('value', `sequential: ${named.left.expected}`);
   const ls = named.right;
+  const plan = fusionPlan(ls);
   return defineLayer('', (name) => ({
     name,
     kind: 'sequential',
@@ -248,7 +260,7 @@ export const sequential = (...layers: Layer[]): Layer => {
       if (isLeft(shapes)) throw new FoldnetError('shape', `${name || 'sequential'}: ${shapes.left.message}`);
       return initLayers(ls, shapes.right, inShape, k, opts);
     },
-    forward: (params, state, x, ctx) => runLayers(ls, params, state, x, ctx),
+    forward: (params, state, x, ctx) => runLayers(ls, plan, params, state, x, ctx),
   }));
 };
 

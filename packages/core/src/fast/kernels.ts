@@ -140,12 +140,15 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
   return { out: conv2dOut(x, w, b, g), col: im2col(x, g) };
 };
 
-// The output alone: im2col(x) is never built (it is the largest array of a forward).
-const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => {
-  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2dOut(x, w, b, g);
-  const { pout, R, FN } = convolve(x, w, b, g);
+/** The convolution's output [N, FN, OH, OW] (ReLU applied with `then: 'relu'`), copied out of the shared memory. */
+const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: 'relu'): Tensor => {
+  const { pout, R, FN } = convolve(x, w, b, g, then);
   return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
 };
+
+// The output alone: im2col(x) is never built (it is the largest array of a forward).
+const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
+  isF64(x) || isF64(w) || isF64(b) ? ref.conv2dOut(x, w, b, g) : convolvedOut(x, w, b, g);
 
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
@@ -458,11 +461,8 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
-const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => {
-  if (isF64(x) || isF64(w) || isF64(b)) return ref.conv2dRelu(x, w, b, g);
-  const { pout, R, FN } = convolve(x, w, b, g, 'relu');
-  return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
-};
+const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
+  isF64(x) || isF64(w) || isF64(b) ? ref.conv2dRelu(x, w, b, g) : convolvedOut(x, w, b, g, 'relu');
 
 // dy masked by ReLU in the shared memory (gemm.wat's reluBackward, branch-free, in place), then the convolution's backward.
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
