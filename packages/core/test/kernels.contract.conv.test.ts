@@ -10,19 +10,23 @@ import { describe, expect, it } from 'vitest';
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 
 describe('conv2dOut equals conv2d(...).out', () => {
-  const convCase = fc.record({
-    c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 12, maxFilter: 9, maxPad: 3 }),
-    FN: fc.integer({ min: 1, max: 13 }),
-    seed: fc.nat(1000),
-  });
+  // a generated geometry with its operands: x, FN filters w and bias b, uniform in [-1, 1)
+  const convCase = fc
+    .record({
+      c: convGeometryArb({ maxBatch: 3, maxChannels: 3, maxInput: 12, maxFilter: 9, maxPad: 3 }),
+      FN: fc.integer({ min: 1, max: 13 }),
+      seed: fc.nat(1000),
+    })
+    .map(({ c: { xShape, geometry: g }, FN, seed }) => ({
+      xShape, g, FN,
+      x: fill(seed, xShape),
+      w: fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]),
+      b: fill(seed + 2, [FN]),
+    }));
 
   it('fast conv2dOut is bit-identical to fast conv2d(...).out and close to reference conv2dOut on generated geometries', () => {
     fc.assert(
-      fc.property(convCase, ({ c, FN, seed }) => {
-        const { xShape, geometry: g } = c;
-        const x = fill(seed, xShape);
-        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
-        const b = fill(seed + 2, [FN]);
+      fc.property(convCase, ({ xShape, g, FN, x, w, b }) => {
         const out = fastKernels.conv2dOut(x, w, b, g);
         expect(bitwiseEqual(out, fastKernels.conv2d(x, w, b, g).out)).toBe(true);
         const r = closeTo(out, referenceKernels.conv2dOut(x, w, b, g), { rtol: 1e-5, atol: 2e-6 * (w.size / FN + 1) });
@@ -34,11 +38,7 @@ describe('conv2dOut equals conv2d(...).out', () => {
 
   it('fast conv2dOut reads im2col(x) in place: bit-identical to the GEMM of the built im2col matrix by Wᵀ, plus the bias', () => {
     fc.assert(
-      fc.property(convCase, ({ c, FN, seed }) => {
-        const { xShape, geometry: g } = c;
-        const x = fill(seed, xShape);
-        const w = fill(seed + 1, [FN, xShape[1], g.filterH, g.filterW]);
-        const b = fill(seed + 2, [FN]);
+      fc.property(convCase, ({ xShape, g, FN, x, w, b }) => {
         const Kc = w.size / FN;
         const rows = fastKernels.matmul(fastKernels.im2col(x, g), fromData([FN, Kc], w.data), false, true); // [R, FN]
         const P = g.outH * g.outW;
