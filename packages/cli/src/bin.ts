@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `foldnet` executable: runs the CLI on this process's arguments and sets its exit code
- * (0 success, 1 a check failed, 2 bad input, 130 interrupted by Ctrl-C). Nothing else lives here,
- * so the CLI stays testable in-process through `runCli`.
+ * (0 success, 1 a check failed, 2 bad input, 130 interrupted by Ctrl-C). Nothing else lives here
+ * but the choice of malloc settings (malloc.ts), so the CLI stays testable in-process through `runCli`.
  */
 import { nodeIo } from './io.js';
+import { dieWithParent, glibcVersion, runInTunedChild, wantsTunedMalloc } from './malloc.js';
 import { runCli } from './program.js';
 
-process.exitCode = await runCli(process.argv.slice(2), nodeIo());
+const args = process.argv.slice(2);
+if (wantsTunedMalloc(args, process.env, process.platform, glibcVersion())) {
+  process.exitCode = await runInTunedChild();
+} else {
+  dieWithParent();
+  process.exitCode = await runCli(args, nodeIo());
+}

@@ -45,9 +45,13 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Starts the built CLI in `cwd`; `done` resolves when it exits. */
-export const startFoldnet = (args: readonly string[], cwd: string): { readonly child: ChildProcess; readonly done: Promise<Run>; readonly output: () => string } => {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the built CLI in `cwd` (with `env` added to this process's environment); `done` resolves when it exits. */
+export const startFoldnet = (
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+): { readonly child: ChildProcess; readonly done: Promise<Run>; readonly output: () => string } => {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));

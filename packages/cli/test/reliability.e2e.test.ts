@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFinite } from '@foldnet/core';
 import { decodeModelSpec } from '@foldnet/layers';
 import { loadTrainState, resumeTrainState, type TrainStateCheckpoint } from '@foldnet/train';
+import { heavyMallocTunables } from '../src/malloc.js';
 import { buildOnce, foldnet, startFoldnet, type Run } from './built-cli.js';
 
 /*
@@ -108,6 +109,51 @@ describe('Ctrl-C', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain(`resuming at step ${step}`);
     expect(loadResumable(path.join(tmp, 'sigint-resumed', 'checkpoint.safetensors')).step).toBe(step + 2);
+  });
+});
+
+// The children of a process, from /proc (Linux).
+const childrenOf = (pid: number): number[] => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '').map(Number);
+  } catch {
+    return [];
+  }
+};
+const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+describe.runIf(process.platform === 'linux' && fs.existsSync('/proc/self/task'))('the malloc-tuned child (malloc.ts)', () => {
+  it('train runs in a child started with GLIBC_TUNABLES; SIGKILL of foldnet ends the child too, with no checkpoint written after', async () => {
+    const out = path.join(tmp, 'child');
+    const run = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '50', '--out', out], tmp);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    expect(await until(() => /^step \d+\/100000/m.test(run.output()), () => ended)).toBe(true);
+    const pid = run.child.pid ?? 0;
+    const [child] = childrenOf(pid);
+    expect(child, 'foldnet train has a child process').toBeDefined();
+    // glibc parses the variable in place (':' becomes NUL), so /proc shows its first setting
+    const tunables = fs.readFileSync(`/proc/${child}/environ`, 'utf8').split('\0').find((v) => v.startsWith('GLIBC_TUNABLES='));
+    expect(tunables).toMatch(/^GLIBC_TUNABLES=glibc\.malloc\./);
+    expect(heavyMallocTunables.startsWith(tunables?.slice('GLIBC_TUNABLES='.length) ?? '-')).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const deadline = Date.now() + 5000;
+    expect(await until(() => !alive(child ?? 0), () => Date.now() > deadline), 'the child ended within 5 s of its parent').toBe(true);
+    // nothing writes into the run folder any more
+    const before = fs.readdirSync(out).map((f) => `${f}:${fs.statSync(path.join(out, f)).mtimeMs}`);
+    await sleep(300);
+    expect(fs.readdirSync(out).map((f) => `${f}:${fs.statSync(path.join(out, f)).mtimeMs}`)).toEqual(before);
+  });
+
+  it('FOLDNET_MALLOC=system runs the command in the foldnet process itself', async () => {
+    const run = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '0', '--out', path.join(tmp, 'nochild')], tmp, { FOLDNET_MALLOC: 'system' });
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    expect(await until(() => /^step \d+\/100000/m.test(run.output()), () => ended)).toBe(true);
+    expect(childrenOf(run.child.pid ?? 0)).toEqual([]);
+    run.child.kill('SIGKILL');
+    await run.done;
   });
 });
 
