@@ -540,6 +540,39 @@
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
 
+;; The pullback of ReLU after max pooling, into the pool's input gradient: dst [len floats] = 0, then for each
+  ;; pooled element o < n, dst[arg[o]] += dy[o] where out[o] (the pooled, ReLU'd output) is not <= 0 (a NaN lets
+  ;; dy through, as $reluBackward does). arg holds element indices into dst. The zeroing runs four floats at a time
+  ;; (len a multiple of 4 or not: the tail one by one).
+  (func $unpoolRelu (export "unpoolRelu") (param $dy i32) (param $out i32) (param $arg i32) (param $n i32) (param $dst i32) (param $len i32)
+    (local $p i32) (local $end i32) (local $o i32) (local $at i32)
+    (local.set $p (local.get $dst))
+    (local.set $end (i32.add (local.get $dst) (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 2))))
+    (block $zdone
+      (loop $zloop
+        (br_if $zdone (i32.ge_u (local.get $p) (local.get $end)))
+        (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $zloop)))
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $len) (i32.const 2))))
+    (block $tdone
+      (loop $tloop
+        (br_if $tdone (i32.ge_u (local.get $p) (local.get $end)))
+        (f32.store (local.get $p) (f32.const 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $tloop)))
+    (local.set $o (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $o) (local.get $n)))
+        (if (i32.eqz (f32.le (f32.load (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))) (f32.const 0)))
+          (then
+            (local.set $at (i32.add (local.get $dst) (i32.shl (i32.load (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2)))) (i32.const 2))))
+            (f32.store (local.get $at)
+              (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $dy) (i32.shl (local.get $o) (i32.const 2))))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $each))))
+
   ;; ReLU with the lesson's mask (x <= 0): out[i] = x[i] <= 0 ? 0 : x[i] over n floats, four at a time, branch-free
   ;; (f32x4.le + v128.andnot: a NaN compares false, so it passes through with its bits; -0 becomes +0).
   ;; Random activations make a branch mispredict half the time, which is what this avoids.
@@ -734,48 +767,51 @@
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $nloop))))
 
-  ;; The convolution of images [n0, n1) of a batch by packed filters, for one thread's share of it: C rows =
-  ;; im2col(x) . Bp with the im2col matrix read in place from the (zero-padded) images through the offset
+  ;; The convolution of images [n0, n1) of a batch by packed filters, for one thread's share of it, image by image:
+  ;; C rows = im2col(x) . Bp with the im2col matrix read in place from the (zero-padded) images through the offset
   ;; tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows; bp: the filters packed by $packB as B[k, f] = W[f, k]),
   ;; then out [N, FN, OH, OW] = those rows in NCHW plus bias. With pooled != 0, also the lesson's 2x2 max pool of
   ;; that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out) and ReLU on it in place;
   ;; otherwise, with reluOut != 0, ReLU on out in place.
+  ;; Every image's C rows go to the same slot, the one of image n0 in C [N*OH*OW, ldc] (so threads, which take
+  ;; disjoint image ranges, never share one): 74 KB for the lesson's conv, which stays in L2 from the GEMM's
+  ;; stores to the layout pass's loads, where one slot per image spread the batch's C over 7.4 MB.
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $rowTab i32) (param $kTab i32) (param $Kc i32)
     (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
     (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32)
-    (local $P i32) (local $PQ i32) (local $off i32) (local $ldc i32)
+    (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
     ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
     ;; extra columns (zeros times the zero padding of Bp) never read
     (local.set $ldc (i32.and (i32.add (local.get $FN) (i32.const 7)) (i32.const -8)))
-    (call $gemmRows (i32.mul (local.get $n0) (local.get $P)) (i32.mul (local.get $n1) (local.get $P)) (local.get $ldc) (local.get $Kc)
-      (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp) (local.get $c) (local.get $ldc) (i32.const 0)
-      (local.get $rowTab) (local.get $kTab))
-    (call $rowsToNchw
-      (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $ldc)) (i32.const 2)))
-      (i32.sub (local.get $n1) (local.get $n0)) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias)
-      (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2))))
-    (if (i32.ne (local.get $pooled) (i32.const 0))
-      (then
-        (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
-        (local.set $off (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
-        (call $maxPool2x2
-          (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2)))
-          (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $OH) (local.get $OW)
-          (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
-          (i32.add (local.get $pooled) (local.get $off)) (i32.add (local.get $arg) (local.get $off))
-          (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)))
-        (call $relu (i32.add (local.get $pooled) (local.get $off))
-          (i32.mul (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $PQ))
-          (i32.add (local.get $pooled) (local.get $off))))
-      (else
-        (if (local.get $reluOut)
+    (local.set $slot (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $ldc)) (i32.const 2))))
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $images
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
+        (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))
+          (local.get $ldc) (local.get $Kc) (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp)
+          (i32.sub (local.get $slot) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $P)) (local.get $ldc)) (i32.const 2)))
+          (local.get $ldc) (i32.const 0) (local.get $rowTab) (local.get $kTab))
+        (local.set $outN (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)) (i32.const 2))))
+        (call $rowsToNchw (local.get $slot) (i32.const 1) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias) (local.get $outN))
+        (if (i32.ne (local.get $pooled) (i32.const 0))
           (then
-            (local.set $off (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2)))
-            (call $relu (i32.add (local.get $out) (local.get $off))
-              (i32.mul (i32.mul (i32.sub (local.get $n1) (local.get $n0)) (local.get $FN)) (local.get $P))
-              (i32.add (local.get $out) (local.get $off))))))))
+            (local.set $pq (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
+            (call $maxPool2x2 (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
+              (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+              (i32.add (local.get $pooled) (local.get $pq)) (i32.add (local.get $arg) (local.get $pq))
+              (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)))
+            (call $relu (i32.add (local.get $pooled) (local.get $pq)) (i32.mul (local.get $FN) (local.get $PQ))
+              (i32.add (local.get $pooled) (local.get $pq))))
+          (else
+            (if (local.get $reluOut)
+              (then (call $relu (local.get $outN) (i32.mul (local.get $FN) (local.get $P)) (local.get $outN))))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $images))))
 
   ;; Adam's update of elements [i0, i1) of one float32 tensor, as train's adam computes it: each element in
   ;; double precision (f32 promoted exactly), the new moments rounded to float32 when stored and read back

@@ -40,6 +40,7 @@ export interface GemmExports {
     bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number,
   ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
+  unpoolRelu(dy: number, out: number, arg: number, n: number, dst: number, len: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
