@@ -16,6 +16,7 @@ import {
 } from '@foldnet/core';
 import { closeTo, convGeometryArb, sameBytes, snapshotBytes, bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
+import { setDirectConv } from '../src/fast/kernels.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // Differential tests: the fast kernels against the reference kernels (the oracle), in float32.
@@ -151,6 +152,57 @@ describe('fast convolution and pooling equal reference', () => {
       }),
       { seed: 42, numRuns: 60 },
     );
+  });
+
+  // The direct convolution (gemm.wat's convDirect: stride 1, OW >= 8, Kc <= 256) against the GEMM on the implicit
+  // im2col, which it replaces there: the same sums in the same order, so the same bits, with bias, ReLU and the
+  // lesson's pool after it, FN not a multiple of 4, OW not a multiple of 8 (the last tile overlaps), NaN and ±Infinity.
+  it('the direct convolution is bit-identical to the GEMM path: conv2dOut, conv2dRelu, conv2dReluMaxPool on generated stride-1 geometries', () => {
+    const directCase = fc.record({
+      N: fc.integer({ min: 1, max: 3 }),
+      C: fc.integer({ min: 1, max: 4 }),
+      FN: edgeSize,
+      filter: fc.integer({ min: 1, max: 5 }),
+      pad: fc.integer({ min: 0, max: 2 }),
+      // OW = W + 2 pad - filter + 1 >= 8, up to 8 + 17
+      extraW: fc.integer({ min: 0, max: 17 }),
+      H: fc.integer({ min: 1, max: 12 }),
+      special: fc.boolean(),
+      seed: fc.nat(1000),
+    });
+    try {
+      fc.assert(
+        fc.property(directCase, ({ N, C, FN, filter, pad, extraW, H: h, special, seed }) => {
+          const W = 8 + extraW + filter - 1 - 2 * pad;
+          const H = Math.max(h, filter - 2 * pad);
+          fc.pre(W >= 1);
+          const g = convGeometry('direct', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
+          const x = fill(seed, [N, C, H, W]);
+          if (special) (x.data as Float32Array).set([NaN, Infinity, -Infinity], seed % Math.max(1, x.size - 3));
+          const w = fill(seed + 1, [FN, C, filter, filter]);
+          const b = fill(seed + 2, [FN]);
+          const run = (direct: boolean) => {
+            setDirectConv(direct);
+            const out = fastKernels.conv2dOut(x, w, b, g);
+            const relu = fastKernels.conv2dRelu(x, w, b, g);
+            const pool = g.outH >= 2 ? convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 }) : undefined;
+            const pooled = pool ? fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true) : undefined;
+            return { out, relu, pooled };
+          };
+          const viaGemm = run(false);
+          const direct = run(true);
+          expect(bitwiseEqual(direct.out, viaGemm.out), `conv2dOut x=[${x.shape}] w=[${w.shape}] pad ${pad}`).toBe(true);
+          expect(bitwiseEqual(direct.relu, viaGemm.relu), 'conv2dRelu').toBe(true);
+          if (direct.pooled && viaGemm.pooled) {
+            expect(bitwiseEqual(direct.pooled.out, viaGemm.pooled.out), 'conv2dReluMaxPool out').toBe(true);
+            expect(direct.pooled.argmax).toEqual(viaGemm.pooled.argmax);
+          }
+        }),
+        { seed: 47, numRuns: 80 },
+      );
+    } finally {
+      setDirectConv(true);
+    }
   });
 
   it('conv2dBackward (dx, dw, db; dx skipped when needDx is false) on generated geometries', () => {

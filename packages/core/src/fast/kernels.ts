@@ -78,11 +78,11 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
  * Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by g.pad on every side ([N, C, Hp, Wp]), and
  * the byte-offset tables through which gemm.wat reads im2col(x) in place from it (an implicit im2col): row
  * (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column
- * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW.
+ * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW. `prow` 0: no rowTab.
  */
 const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number): void => {
   const [N, C, H, W] = x.shape;
-  const { pad, stride, filterH: FH, filterW: FW, outH, outW } = g;
+  const { pad } = g;
   const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
   const mem = f32();
   if (pad === 0) {
@@ -99,19 +99,51 @@ const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, p
       }
     }
   }
-  const tab = new Int32Array(mem.buffer);
-  let r = prow / 4;
-  for (let n = 0; n < N; n++)
-    for (let oy = 0; oy < outH; oy++)
-      for (let ox = 0; ox < outW; ox++) tab[r++] = 4 * (n * C * Hp * Wp + oy * stride * Wp + ox * stride);
-  let k = pk / 4;
-  for (let c = 0; c < C; c++) for (let fy = 0; fy < FH; fy++) for (let fx = 0; fx < FW; fx++) tab[k++] = 4 * (c * Hp * Wp + fy * Wp + fx);
+  const { rowTab, kTab } = offsetTables(N, C, Hp, Wp, g);
+  if (prow !== 0) new Int32Array(mem.buffer, prow, rowTab.length).set(rowTab);
+  new Int32Array(mem.buffer, pk, kTab.length).set(kTab);
 };
 
-// out = im2col(x) . Wᵀ + b, with im2col(x) never built: the GEMM reads it in place from the padded images
-// (implicitIm2col), writes rows [R, FN] (FN padded to whole panels), and gemm.wat's rowsToNchw turns them into
-// [N, FN, OH, OW] adding the bias. The filters are packed once; then each thread takes whole images through the
-// GEMM, the layout change and what follows (gemm.wat's convImages), so all of it runs in parallel.
+/**
+ * implicitIm2col's offset tables, which depend on the shapes alone: kept for the last few geometries (a network
+ * has one per conv layer, and the same batch size step after step), as building rowTab in JavaScript cost more
+ * than the ~0.02 ms its copy takes (57600 entries for the lesson's conv).
+ */
+const tableCache = new Map<string, { readonly rowTab: Int32Array; readonly kTab: Int32Array }>();
+const TABLES_KEPT = 8;
+
+const offsetTables = (N: number, C: number, Hp: number, Wp: number, g: ConvGeometry): { readonly rowTab: Int32Array; readonly kTab: Int32Array } => {
+  const { stride, filterH: FH, filterW: FW, outH, outW } = g;
+  const key = `${N},${C},${Hp},${Wp},${stride},${FH},${FW},${outH},${outW}`;
+  const hit = tableCache.get(key);
+  if (hit !== undefined) return hit;
+  const rowTab = new Int32Array(N * outH * outW);
+  let r = 0;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) rowTab[r++] = 4 * (n * C * Hp * Wp + oy * stride * Wp + ox * stride);
+  const kTab = new Int32Array(C * FH * FW);
+  let k = 0;
+  for (let c = 0; c < C; c++) for (let fy = 0; fy < FH; fy++) for (let fx = 0; fx < FW; fx++) kTab[k++] = 4 * (c * Hp * Wp + fy * Wp + fx);
+  if (tableCache.size >= TABLES_KEPT) tableCache.delete(tableCache.keys().next().value ?? '');
+  const tables = { rowTab, kTab };
+  tableCache.set(key, tables);
+  return tables;
+};
+
+/** Whether convolutions that can take gemm.wat's direct path do (tests turn it off to compare it with the GEMM path). */
+let directConv = true;
+/** @example setDirectConv(false); // every convolution through the GEMM on the implicit im2col */
+export const setDirectConv = (on: boolean): void => {
+  directConv = on;
+};
+
+// out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (gemm.wat's convImages) through
+// the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
+// 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW) for stride 1, at least
+// 8 output columns and Kc <= 256, where it gives the GEMM path's output bit for bit without its layout pass; otherwise
+// a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
+// panels), which gemm.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
 // stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and of its argmax
 // (indices into out).
@@ -121,16 +153,19 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { poo
   const FN = w.shape[0];
   const Kc = w.size / FN;
   const R = N * g.outH * g.outW;
+  const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
+  const direct = directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
   const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const padded = N * C * (H + 2 * g.pad) * (W + 2 * g.pad);
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([padded, R, Kc, FN * Kc, Kc * padN(FN), R * padN(FN), FN, R * FN, nPool, nPool]);
-  implicitIm2col(x, g, pxp, prow, pk);
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([
+    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, nPool,
+  ]);
+  implicitIm2col(x, g, pxp, direct ? 0 : prow, pk);
   const mem = f32();
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
-  const args = [pxp, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0];
+  const args = [pxp, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   return { pout, ppool, parg, R, FN };
 };
