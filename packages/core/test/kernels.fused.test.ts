@@ -108,6 +108,42 @@ describe.each([
   });
 });
 
+// Larger batches than the generated cases: the dense backward's GEMM crosses its 256-row K blocks, and the planes
+// have P and OW not multiples of 4 (packDy's groups that span two rows, tails), odd conv outputs (a row and a
+// column no window covers), FN not a multiple of 4; dy holds zeros, -0 and NaN.
+describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger batches', () => {
+  const shapes = [
+    { x: [3, 1, 28, 28], filter: 5, pad: 0, FN: 30 }, // the lesson: P = 576
+    { x: [2, 2, 16, 16], filter: 3, pad: 1, FN: 7 }, // P = 256
+    { x: [4, 3, 9, 9], filter: 3, pad: 0, FN: 5 }, // OW = 7: P = 49, odd, tails
+    { x: [5, 1, 15, 15], filter: 2, pad: 0, FN: 9 }, // OW = 14: groups of 4 span rows
+    { x: [7, 2, 12, 11], filter: 3, pad: 1, FN: 4 }, // OH 12, OW 11
+  ] as const;
+  it.each(shapes)('x=$x filter $filter pad $pad FN $FN: dW, db and dx bit for bit, ties and special dy values included', ({ x: xShape, filter, pad, FN }) => {
+    fc.assert(
+      fc.property(fc.nat(1000), fc.constantFrom('uniform', 'ties', 'zeros', 'nan'), fc.boolean(), (seed, values, needDx) => {
+        const [N, C, H, W] = xShape;
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
+        const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, stride: 2, pad: 0 });
+        let x = uniform(key(seed), [N, C, H, W], { low: -1, high: 1 });
+        if (values === 'ties') x = mapValues(x, (v) => Math.round(v * 2));
+        const w = uniform(key(seed + 1), [FN, C, filter, filter], { low: -1, high: 1 });
+        const b = uniform(key(seed + 2), [FN], { low: -1, high: 1 });
+        const fused = fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true);
+        let dy = uniform(key(seed + 3), fused.out.shape, { low: -1, high: 1 });
+        if (values === 'zeros') dy = mapValues(dy, (v, i) => (i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
+        if (values === 'nan') dy = mapValues(dy, (v, i) => (i === seed % dy.size ? Number.NaN : v));
+        const grads = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
+        const plain = unfused(fastKernels, x, w, b, g, pool).backward(dy, needDx);
+        expect(bitwiseEqual(grads.dw, plain.dw), 'dW').toBe(true);
+        expect(bitwiseEqual(grads.db, plain.db), 'db').toBe(true);
+        expect(sameGrads(grads, plain)).toBe(true);
+      }),
+      { seed: 64, numRuns: 12 },
+    );
+  });
+});
+
 describe.each([
   ['reference', referenceKernels, 'float64'],
   ['reference', referenceKernels, 'float32'],
