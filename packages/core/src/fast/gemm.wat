@@ -369,19 +369,26 @@
   ;; left as they are: the GEMM never stores them.
   (func $packDy (export "packDy")
     (param $dy i32) (param $N i32) (param $P i32) (param $FN i32) (param $bp i32) (param $db i32)
-    (local $n i32) (local $f i32) (local $p i32) (local $R i32) (local $dn i32) (local $src i32) (local $dst i32)
+    (call $packDyImages (i32.const 0) (local.get $N) (local.get $dy) (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))
+      (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db)))
+
+  ;; $packDy for images [n0, n1) of a batch of R / P images: image n's dy [FN, P] at dy + (n - n0) * dyImg bytes
+  ;; (dyImg 0: every image from the same place, a one-image scratch), its rows n*P .. of the packed panels.
+  (func $packDyImages
+    (param $n0 i32) (param $n1 i32) (param $dy i32) (param $dyImg i32) (param $R i32) (param $P i32) (param $FN i32)
+    (param $bp i32) (param $db i32)
+    (local $n i32) (local $f i32) (local $p i32) (local $dn i32) (local $src i32) (local $dst i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128) (local $s v128)
     (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $v f32)
-    (local.set $R (i32.mul (local.get $N) (local.get $P)))
     (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
     (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
     (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
-    (local.set $n (i32.const 0))
+    (local.set $n (local.get $n0))
     (block $ndone
       (loop $nloop
-        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-        (local.set $dn (i32.add (local.get $dy) (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P4))))
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $dn (i32.add (local.get $dy) (i32.mul (i32.sub (local.get $n) (local.get $n0)) (local.get $dyImg))))
         (local.set $f (i32.const 0))
         (block $fdone
           (loop $floop
@@ -540,28 +547,34 @@
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
 
-;; The pullback of ReLU after max pooling, into the pool's input gradient: dst [len floats] = 0, then for each
+  ;; The pullback of ReLU after max pooling, into the pool's input gradient: dst [len floats] = 0, then for each
   ;; pooled element o < n, dst[arg[o]] += dy[o] where out[o] (the pooled, ReLU'd output) is not <= 0 (a NaN lets
-  ;; dy through, as $reluBackward does). arg holds element indices into dst. The zeroing runs four floats at a time
-  ;; (len a multiple of 4 or not: the tail one by one).
+  ;; dy through, as $reluBackward does). arg holds element indices into dst.
   (func $unpoolRelu (export "unpoolRelu") (param $dy i32) (param $out i32) (param $arg i32) (param $n i32) (param $dst i32) (param $len i32)
-    (local $p i32) (local $end i32) (local $o i32) (local $at i32)
-    (local.set $p (local.get $dst))
+    (call $zeroF32 (local.get $dst) (local.get $len))
+    (call $scatterRelu (local.get $dy) (local.get $out) (local.get $arg) (local.get $n) (local.get $dst)))
+
+  ;; len floats at dst = 0, four at a time, the tail one by one.
+  (func $zeroF32 (param $dst i32) (param $len i32)
+    (local $end i32)
     (local.set $end (i32.add (local.get $dst) (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 2))))
     (block $zdone
       (loop $zloop
-        (br_if $zdone (i32.ge_u (local.get $p) (local.get $end)))
-        (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $zdone (i32.ge_u (local.get $dst) (local.get $end)))
+        (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $zloop)))
-    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $len) (i32.const 2))))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $len) (i32.const 3)) (i32.const 2))))
     (block $tdone
       (loop $tloop
-        (br_if $tdone (i32.ge_u (local.get $p) (local.get $end)))
-        (f32.store (local.get $p) (f32.const 0))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
-        (br $tloop)))
-    (local.set $o (i32.const 0))
+        (br_if $tdone (i32.ge_u (local.get $dst) (local.get $end)))
+        (f32.store (local.get $dst) (f32.const 0))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $tloop))))
+
+  ;; dst[arg[o]] += dy[o] for o < n where out[o] is not <= 0 ($unpoolRelu without the zeroing).
+  (func $scatterRelu (param $dy i32) (param $out i32) (param $arg i32) (param $n i32) (param $dst i32)
+    (local $o i32) (local $at i32)
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $o) (local.get $n)))
@@ -572,6 +585,28 @@
               (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $dy) (i32.shl (local.get $o) (i32.const 2))))))))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $each))))
+
+  ;; $unpoolRelu and $packDy in one pass, image by image, so the conv's dy [N, FN, P] never exists whole: each image's
+  ;; dy [FN, P] is built in $scratch (zeros, then its pooled dy [FN, PQ] routed to the window maxima where out is not
+  ;; <= 0) and packed from there while it is in cache, db summed as $packDy sums it: the same bits as $unpoolRelu
+  ;; then $packDy, without moving the whole dy (6.9 MB for the lesson's conv) through memory twice.
+  (func $unpoolPackDy (export "unpoolPackDy")
+    (param $dy i32) (param $out i32) (param $arg i32) (param $N i32) (param $FN i32) (param $P i32) (param $PQ i32)
+    (param $scratch i32) (param $bp i32) (param $db i32)
+    (local $n i32) (local $o i32)
+    (block $done
+      (loop $images
+        (br_if $done (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $o (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
+        (call $zeroF32 (local.get $scratch) (i32.mul (local.get $FN) (local.get $P)))
+        ;; arg indexes the batch's dy; image n's part starts n*FN*P floats in, which is where the scratch is
+        (call $scatterRelu (i32.add (local.get $dy) (local.get $o)) (i32.add (local.get $out) (local.get $o)) (i32.add (local.get $arg) (local.get $o))
+          (i32.mul (local.get $FN) (local.get $PQ))
+          (i32.sub (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)) (i32.const 2))))
+        (call $packDyImages (local.get $n) (i32.add (local.get $n) (i32.const 1)) (local.get $scratch) (i32.const 0)
+          (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $images))))
 
   ;; ReLU with the lesson's mask (x <= 0): out[i] = x[i] <= 0 ? 0 : x[i] over n floats, four at a time, branch-free
   ;; (f32x4.le + v128.andnot: a NaN compares false, so it passes through with its bits; -0 becomes +0).

@@ -192,9 +192,12 @@ type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 // rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
 // `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there; it may use `scratch` floats at
 // its second argument).
+// Without dx, `packDy` (when given) may replace fillDy and gemm.wat's packDy: it writes dy straight into the packed
+// panels at its first argument and sums db into its second, as packDy would.
 const backward = (
   dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
   fillDy: (pdy: number, pscratch: number) => void, src: ColSource, scratch = 0,
+  packDy?: (pbp: number, pdb: number, pscratch: number) => void,
 ): Conv2dGrads => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
@@ -208,14 +211,16 @@ const backward = (
     R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
   ]);
-  fillDy(pdy, pscratch);
+  const packed = needDx ? undefined : packDy;
+  if (packed === undefined) fillDy(pdy, pscratch);
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
   // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
   // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
-  wasm.packDy(pdy, N, P, FN, pbp, pdb);
+  if (packed === undefined) wasm.packDy(pdy, N, P, FN, pbp, pdb);
+  else packed(pbp, pdb, pscratch);
   if ('x' in src) {
     implicitIm2col(src.x, g, pa, prow, pk);
     gemmIndexed(Kc, FN, R, pa, pk, prow, pbp, pdwt, FN);
@@ -482,19 +487,31 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
 
 // The convolution's dy built in the shared memory (gemm.wat's unpoolRelu): zeros, then each pooled dy routed to its
 // window's maximum where the output is not <= 0 (ReLU's mask on the pooled value; a NaN lets dy through, as
-// reluBackward does). The same loop in JavaScript, writing into the shared memory, took ~2 ms of a 22 ms step.
+// reluBackward does). The same loop in JavaScript, writing into the shared memory, took ~1 ms of a 22 ms step.
+// Without dx (the first layer) only the packed dy of the filter gradient is needed, built image by image.
 const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
   const n = dy.size;
-  const fillDy = (pdy: number, pscratch: number): void => {
+  const [N, FN, OH, OW] = convShape;
+  // pooled dy, out and argmax at pscratch, then (without dx) one image's conv dy
+  const operands = (pscratch: number): [number, number, number] => {
     const mem = f32();
     const [pd, po, pa] = [pscratch, pscratch + 4 * n, pscratch + 8 * n];
     mem.set(dy.data, pd / 4);
     mem.set(out.data, po / 4);
     new Int32Array(mem.buffer, pa, n).set(argmax);
+    return [pd, po, pa];
+  };
+  const fillDy = (pdy: number, pscratch: number): void => {
+    const [pd, po, pa] = operands(pscratch);
     wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
   };
-  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, 3 * n);
+  // the conv's dy built and packed image by image (gemm.wat's unpoolPackDy: the same bits, the whole dy never exists)
+  const packDy = (pbp: number, pdb: number, pscratch: number): void => {
+    const [pd, po, pa] = operands(pscratch);
+    wasm.unpoolPackDy(pd, po, pa, N, FN, OH * OW, n / (N * FN), pscratch + 12 * n, pbp, pdb);
+  };
+  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, 3 * n + FN * OH * OW, packDy);
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
