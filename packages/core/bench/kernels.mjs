@@ -116,7 +116,7 @@ const stepKernels = (k) => {
 console.log(`foldnet kernel bench: node ${process.version}, ${availableParallelism()} cores, median of ${runs} runs (wall ms; min and median process CPU ms in brackets)`);
 if (!process.env.GLIBC_TUNABLES) {
   console.log('note: fresh output buffers page-fault; on some VMs that costs more than the kernel. Compare with');
-  console.log('      GLIBC_TUNABLES=glibc.malloc.mmap_threshold=2147483647:glibc.malloc.trim_threshold=2147483647');
+  console.log('      GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=67108864 (what foldnet train, eval and bench use)');
 }
 let refTimes;
 if (withReference) {
