@@ -79,8 +79,9 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
  * the byte-offset tables through which gemm.wat reads im2col(x) in place from it (an implicit im2col): row
  * (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column
  * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW. `prow` 0: no rowTab.
+ * With padding, x is first copied to `pstage` (x.size floats) and padded from there by gemm.wat's padImages.
  */
-const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number): void => {
+const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number, pstage: number): void => {
   const [N, C, H, W] = x.shape;
   const { pad } = g;
   const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
@@ -88,16 +89,8 @@ const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, p
   if (pad === 0) {
     mem.set(x.data, pxp / 4);
   } else {
-    const X = x.data;
-    const base = pxp / 4;
-    mem.fill(0, base, base + N * C * Hp * Wp);
-    for (let plane = 0; plane < N * C; plane++) {
-      for (let y = 0; y < H; y++) {
-        const src = (plane * H + y) * W;
-        const dst = base + (plane * Hp + y + pad) * Wp + pad;
-        for (let i = 0; i < W; i++) mem[dst + i] = X[src + i];
-      }
-    }
+    mem.set(x.data, pstage / 4);
+    wasm.padImages(pstage, N * C, H, W, pad, pxp);
   }
   const { rowTab, kTab } = offsetTables(N, C, Hp, Wp, g);
   if (prow !== 0) new Int32Array(mem.buffer, prow, rowTab.length).set(rowTab);
@@ -156,10 +149,10 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { poo
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const direct = directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
   const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg] = workspace([
-    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, nPool,
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg, pstage] = workspace([
+    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, nPool, g.pad > 0 ? x.size : 0,
   ]);
-  implicitIm2col(x, g, pxp, direct ? 0 : prow, pk);
+  implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
@@ -207,8 +200,8 @@ const backward = (
   const fromInput = 'x' in src;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
-    R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN,
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
+    R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
   ]);
   const packed = needDx ? undefined : packDy;
@@ -222,7 +215,7 @@ const backward = (
   if (packed === undefined) wasm.packDy(pdy, N, P, FN, pbp, pdb);
   else packed(pbp, pdb, pscratch);
   if ('x' in src) {
-    implicitIm2col(src.x, g, pa, prow, pk);
+    implicitIm2col(src.x, g, pa, prow, pk, pstage);
     gemmIndexed(Kc, FN, R, pa, pk, prow, pbp, pdwt, FN);
   } else {
     mem.set(src.col.data, pa / 4);

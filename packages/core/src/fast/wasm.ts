@@ -41,6 +41,7 @@ export interface GemmExports {
   ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
   unpoolRelu(dy: number, out: number, arg: number, n: number, dst: number, len: number): void;
+  padImages(src: number, planes: number, H: number, W: number, pad: number, dst: number): void;
   unpoolPackDy(dy: number, out: number, arg: number, N: number, FN: number, P: number, PQ: number, scratch: number, bp: number, db: number): void;
 }
 interface WasmApi {
