@@ -1,7 +1,7 @@
-import { convGeometry, fastKernels, fromData, key, referenceKernels, uniform, type ConvGeometry, type DType, type Kernels, type Tensor } from '@foldnet/core';
+import { convGeometry, fastKernels, fromData, getThreads, key, referenceKernels, setThreads, startThreads, uniform, type ConvGeometry, type DType, type Kernels, type Tensor } from '@foldnet/core';
 import { bitwiseEqual, closeTo, convGeometryArb, type ConvCase } from '@foldnet/core/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
  * The fused conv2d -> ReLU -> max pool (pooling runs before ReLU inside it) against the operations it
@@ -112,6 +112,12 @@ describe.each([
 // have P and OW not multiples of 4 (packDy's groups that span two rows, tails), odd conv outputs (a row and a
 // column no window covers), FN not a multiple of 4; dy holds zeros, -0 and NaN.
 describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger batches', () => {
+  const threadsBefore = getThreads();
+  beforeAll(() => {
+    setThreads(2);
+    startThreads();
+  });
+  afterAll(() => setThreads(threadsBefore));
   const shapes = [
     { x: [3, 1, 28, 28], filter: 5, pad: 0, FN: 30 }, // the lesson: P = 576
     { x: [2, 2, 16, 16], filter: 3, pad: 1, FN: 7 }, // P = 256
@@ -133,11 +139,15 @@ describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger 
         let dy = uniform(key(seed + 3), fused.out.shape, { low: -1, high: 1 });
         if (values === 'zeros') dy = mapValues(dy, (v, i) => (i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
         if (values === 'nan') dy = mapValues(dy, (v, i) => (i === seed % dy.size ? Number.NaN : v));
-        const grads = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
         const plain = unfused(fastKernels, x, w, b, g, pool).backward(dy, needDx);
-        expect(bitwiseEqual(grads.dw, plain.dw), 'dW').toBe(true);
-        expect(bitwiseEqual(grads.db, plain.db), 'db').toBe(true);
-        expect(sameGrads(grads, plain)).toBe(true);
+        // one thread: dy packed image after image, db summed on the way; two: images split, db replayed in order
+        for (const threads of [1, 2]) {
+          setThreads(threads);
+          const grads = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
+          expect(bitwiseEqual(grads.dw, plain.dw), `dW, ${threads} thread(s)`).toBe(true);
+          expect(bitwiseEqual(grads.db, plain.db), `db, ${threads} thread(s)`).toBe(true);
+          expect(sameGrads(grads, plain)).toBe(true);
+        }
       }),
       { seed: 64, numRuns: 12 },
     );

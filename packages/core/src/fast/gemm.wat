@@ -370,17 +370,21 @@
   (func $packDy (export "packDy")
     (param $dy i32) (param $N i32) (param $P i32) (param $FN i32) (param $bp i32) (param $db i32)
     (call $packDyImages (i32.const 0) (local.get $N) (local.get $dy) (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))
-      (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db)))
+      (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db) (i32.const 0)))
 
   ;; $packDy for images [n0, n1) of a batch of R / P images: image n's dy [FN, P] at dy + (n - n0) * dyImg bytes
   ;; (dyImg 0: every image from the same place, a one-image scratch), its rows n*P .. of the packed panels.
+  ;; With $side = 0 each image's sums go into db at once, so images must come in order. Otherwise they are kept
+  ;; for $replayDb, which adds them to db in that order later (so threads can pack images in any order): image n's
+  ;; $sideFloats at side + 4*n*$sideFloats, first the group sums s of channels f < fn4 (FN rounded down to 4), then
+  ;; the values the edge loop adds one by one, in its order.
   (func $packDyImages
     (param $n0 i32) (param $n1 i32) (param $dy i32) (param $dyImg i32) (param $R i32) (param $P i32) (param $FN i32)
-    (param $bp i32) (param $db i32)
+    (param $bp i32) (param $db i32) (param $side i32)
     (local $n i32) (local $f i32) (local $p i32) (local $dn i32) (local $src i32) (local $dst i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128) (local $s v128)
-    (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $v f32)
+    (local $fn4 i32) (local $p4 i32) (local $P4 i32) (local $v f32) (local $sideN i32) (local $e i32)
     (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
     (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
     (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
@@ -389,6 +393,8 @@
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $n1)))
         (local.set $dn (i32.add (local.get $dy) (i32.mul (i32.sub (local.get $n) (local.get $n0)) (local.get $dyImg))))
+        (local.set $sideN (i32.add (local.get $side) (i32.shl (i32.mul (local.get $n) (call $sideFloats (local.get $FN) (local.get $P))) (i32.const 2))))
+        (local.set $e (i32.add (local.get $sideN) (i32.shl (local.get $fn4) (i32.const 2))))
         (local.set $f (i32.const 0))
         (block $fdone
           (loop $floop
@@ -430,8 +436,11 @@
                   (f32x4.add (f32x4.add (local.get $r0) (local.get $r1)) (f32x4.add (local.get $r2) (local.get $r3)))))
                 (local.set $p (i32.add (local.get $p) (i32.const 4)))
                 (br $ploop)))
-            (v128.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
-              (f32x4.add (local.get $s) (v128.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))
+            (if (local.get $side)
+              (then (v128.store (i32.add (local.get $sideN) (i32.shl (local.get $f) (i32.const 2))) (local.get $s)))
+              (else
+                (v128.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
+                  (f32x4.add (local.get $s) (v128.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))))
             (local.set $f (i32.add (local.get $f) (i32.const 4)))
             (br $floop)))
         ;; the ragged edges: channels f < fn4 for p >= p4, and every channel f >= fn4
@@ -450,8 +459,58 @@
                                              (i32.add (i32.mul (local.get $n) (local.get $P)) (local.get $p))) (i32.const 3))
                            (i32.and (local.get $f) (i32.const 7))) (i32.const 2)))
                   (local.get $v))
-                (f32.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
-                  (f32.add (local.get $v) (f32.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))
+                (if (local.get $side)
+                  (then
+                    (f32.store (local.get $e) (local.get $v))
+                    (local.set $e (i32.add (local.get $e) (i32.const 4))))
+                  (else
+                    (f32.store (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2)))
+                      (f32.add (local.get $v) (f32.load (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $qloop)))
+            (local.set $f (i32.add (local.get $f) (i32.const 1)))
+            (br $eloop)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop))))
+
+  ;; Floats $packDyImages keeps per image for $replayDb: fn4 + fn4*(P - p4) + (FN - fn4)*P, fn4 and p4 being FN and
+  ;; P rounded down to multiples of 4 (28 + 2*576 for the lesson's conv).
+  (func $sideFloats (export "sideFloats") (param $FN i32) (param $P i32) (result i32)
+    (local $fn4 i32)
+    (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
+    (i32.add (i32.add (local.get $fn4) (i32.mul (local.get $fn4) (i32.sub (local.get $P) (i32.and (local.get $P) (i32.const -4)))))
+      (i32.mul (i32.sub (local.get $FN) (local.get $fn4)) (local.get $P))))
+
+  ;; db += what $packDyImages kept at $side for images 0 .. N-1, in the order $packDy adds it (image by image: the
+  ;; group sums of channels f < fn4, then the edge values one by one): the same bits as $packDy's db.
+  (func $replayDb (export "replayDb") (param $side i32) (param $N i32) (param $FN i32) (param $P i32) (param $db i32)
+    (local $n i32) (local $f i32) (local $p i32) (local $fn4 i32) (local $p4 i32) (local $e i32) (local $at i32)
+    (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
+    (local.set $p4 (i32.and (local.get $P) (i32.const -4)))
+    (local.set $e (local.get $side))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $f (i32.const 0))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $f) (local.get $fn4)))
+            (local.set $at (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))
+            (f32.store (local.get $at) (f32.add (f32.load (local.get $e)) (f32.load (local.get $at))))
+            (local.set $e (i32.add (local.get $e) (i32.const 4)))
+            (local.set $f (i32.add (local.get $f) (i32.const 1)))
+            (br $sloop)))
+        (local.set $f (i32.const 0))
+        (block $edone
+          (loop $eloop
+            (br_if $edone (i32.ge_u (local.get $f) (local.get $FN)))
+            (local.set $at (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))
+            (local.set $p (select (local.get $p4) (i32.const 0) (i32.lt_u (local.get $f) (local.get $fn4))))
+            (block $qdone
+              (loop $qloop
+                (br_if $qdone (i32.ge_u (local.get $p) (local.get $P)))
+                (f32.store (local.get $at) (f32.add (f32.load (local.get $e)) (f32.load (local.get $at))))
+                (local.set $e (i32.add (local.get $e) (i32.const 4)))
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $qloop)))
             (local.set $f (i32.add (local.get $f) (i32.const 1)))
@@ -589,29 +648,33 @@
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $each))))
 
-  ;; $unpoolRelu and $packDy in one pass, image by image, so the conv's dy [N, FN, P] never exists whole: each image's
-  ;; dy [FN, P] is built in $scratch (zeros, then its pooled dy [FN, PQ] routed to the window maxima where out is not
-  ;; <= 0) and packed from there while it is in cache, db summed as $packDy sums it: the same bits as $unpoolRelu
-  ;; then $packDy, without moving the whole dy (6.9 MB for the lesson's conv) through memory twice.
+  ;; $unpoolRelu and $packDy in one pass, image by image, for images [n0, n1) (a thread's share), so the conv's dy
+  ;; [N, FN, P] never exists whole: each image's dy [FN, P] is built in a scratch slot (zeros, then its pooled dy
+  ;; [FN, PQ] routed to the window maxima where out is not <= 0) and packed from there while it is in cache. The
+  ;; slot is image n0's in $scratch [N, FN, P] (threads take disjoint ranges, so never the same slot). db as $packDy
+  ;; sums it: directly with $side = 0 (one caller, all images in order), else kept at $side for $replayDb. The same
+  ;; bits as $unpoolRelu then $packDy, without moving the whole dy (6.9 MB for the lesson's conv) through memory twice.
   (func $unpoolPackDy (export "unpoolPackDy")
-    (param $dy i32) (param $out i32) (param $arg i32) (param $N i32) (param $FN i32) (param $P i32) (param $PQ i32)
-    (param $scratch i32) (param $bp i32) (param $db i32)
-    (local $n i32) (local $o i32)
+    (param $n0 i32) (param $n1 i32) (param $dy i32) (param $out i32) (param $arg i32) (param $N i32) (param $FN i32)
+    (param $P i32) (param $PQ i32) (param $scratch i32) (param $bp i32) (param $db i32) (param $side i32)
+    (local $n i32) (local $o i32) (local $slot i32)
+    (local.set $slot (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2))))
+    (local.set $n (local.get $n0))
     (block $done
       (loop $images
-        (br_if $done (i32.ge_u (local.get $n) (local.get $N)))
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
         (local.set $o (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
-        (call $zeroF32 (local.get $scratch) (i32.mul (local.get $FN) (local.get $P)))
-        ;; arg indexes the batch's dy; image n's part starts n*FN*P floats in, which is where the scratch is
+        (call $zeroF32 (local.get $slot) (i32.mul (local.get $FN) (local.get $P)))
+        ;; arg indexes the batch's dy; image n's part starts n*FN*P floats in, which is where the slot is
         (call $scatterRelu (i32.add (local.get $dy) (local.get $o)) (i32.add (local.get $out) (local.get $o)) (i32.add (local.get $arg) (local.get $o))
           (i32.mul (local.get $FN) (local.get $PQ))
-          (i32.sub (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)) (i32.const 2))))
-        (call $packDyImages (local.get $n) (i32.add (local.get $n) (i32.const 1)) (local.get $scratch) (i32.const 0)
-          (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db))
+          (i32.sub (local.get $slot) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)) (i32.const 2))))
+        (call $packDyImages (local.get $n) (i32.add (local.get $n) (i32.const 1)) (local.get $slot) (i32.const 0)
+          (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db) (local.get $side))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $images))))
 
-;; Zero padding: planes of H x W floats at $src -> planes of (H + 2 pad) x (W + 2 pad) at $dst, the border zero, each
+  ;; Zero padding: planes of H x W floats at $src -> planes of (H + 2 pad) x (W + 2 pad) at $dst, the border zero, each
   ;; row copied four floats at a time (the tail one by one). The same copy in JavaScript, element by element into
   ;; the shared memory, cost ~1 ms of DoubleConvNet's step.
   (func $padImages (export "padImages") (param $src i32) (param $planes i32) (param $H i32) (param $W i32) (param $pad i32) (param $dst i32)

@@ -5,7 +5,7 @@ import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN, workspace } from './gemm.js';
-import { PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { f32, wasm } from './wasm.js';
 
 /*
@@ -499,12 +499,18 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     const [pd, po, pa] = operands(pscratch);
     wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
   };
-  // the conv's dy built and packed image by image (gemm.wat's unpoolPackDy: the same bits, the whole dy never exists)
+  // The conv's dy built and packed image by image (gemm.wat's unpoolPackDy: the same bits, the whole dy never exists),
+  // split across the threads by images; then db gets their sums in packDy's order (replayDb).
+  const P = OH * OW;
+  const sideFloats = wasm.sideFloats(FN, P);
   const packDy = (pbp: number, pdb: number, pscratch: number): void => {
     const [pd, po, pa] = operands(pscratch);
-    wasm.unpoolPackDy(pd, po, pa, N, FN, OH * OW, n / (N * FN), pscratch + 12 * n, pbp, pdb);
+    const [pslots, pside] = [pscratch + 12 * n, pscratch + 12 * n + 4 * N * FN * P];
+    const split = getThreads() > 1;
+    runChunks('unpoolPackDy', N, 1, [pd, po, pa, N, FN, P, n / (N * FN), pslots, pbp, pdb, split ? pside : 0], split);
+    if (split) wasm.replayDb(pside, N, FN, P, pdb);
   };
-  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, 3 * n + FN * OH * OW, packDy);
+  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, 3 * n + N * FN * P + N * sideFloats, packDy);
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.

@@ -42,7 +42,12 @@ export interface GemmExports {
   reluBackward(x: number, dy: number, n: number, out: number): void;
   unpoolRelu(dy: number, out: number, arg: number, n: number, dst: number, len: number): void;
   padImages(src: number, planes: number, H: number, W: number, pad: number, dst: number): void;
-  unpoolPackDy(dy: number, out: number, arg: number, N: number, FN: number, P: number, PQ: number, scratch: number, bp: number, db: number): void;
+  unpoolPackDy(
+    n0: number, n1: number, dy: number, out: number, arg: number, N: number, FN: number, P: number, PQ: number,
+    scratch: number, bp: number, db: number, side: number,
+  ): void;
+  sideFloats(FN: number, P: number): number;
+  replayDb(side: number, N: number, FN: number, P: number, db: number): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
