@@ -200,11 +200,11 @@ const backward = (
   const fromInput = 'x' in src;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
+  const packed = needDx ? undefined : packDy;
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
-    R * FN, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
+    packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
     ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
   ]);
-  const packed = needDx ? undefined : packDy;
   if (packed === undefined) fillDy(pdy, pscratch);
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
@@ -510,7 +510,7 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     runChunks('unpoolPackDy', N, 1, [pd, po, pa, N, FN, P, n / (N * FN), pslots, pbp, pdb, split ? pside : 0], split);
     if (split) wasm.replayDb(pside, N, FN, P, pdb);
   };
-  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, 3 * n + N * FN * P + N * sideFloats, packDy);
+  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, needDx ? 3 * n : 3 * n + N * FN * P + N * sideFloats, packDy);
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
