@@ -17,6 +17,9 @@ import { constants } from 'node:os';
 /** The tunables: mmap threshold 32 MiB (glibc's maximum), never trim, grow the heap by 64 MiB. */
 export const heavyMallocTunables = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=67108864';
 
+/** Set in the child's environment by `runInTunedChild`, so the child knows its IPC channel is that parent's. */
+const CHILD_MARK = 'FOLDNET_TUNED_CHILD';
+
 /** The commands that run kernels long enough for the settings to matter (the others start faster without a child). */
 const HEAVY_COMMANDS = new Set(['train', 'eval', 'bench']);
 
@@ -58,7 +61,7 @@ export const runInTunedChild = (): Promise<number> =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, GLIBC_TUNABLES: heavyMallocTunables },
+      env: { ...process.env, GLIBC_TUNABLES: heavyMallocTunables, [CHILD_MARK]: '1' },
     });
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
     child.on('error', (e) => {
@@ -70,10 +73,11 @@ export const runInTunedChild = (): Promise<number> =>
 
 /**
  * In a child of `runInTunedChild`: ends this process at once (SIGKILL, as its parent was) when the parent is
- * gone, so a killed `foldnet` never leaves a run going on behind it. Elsewhere it does nothing.
+ * gone, so a killed `foldnet` never leaves a run going on behind it. Elsewhere (no mark, or no IPC channel, as
+ * when another program forks `foldnet`) it does nothing.
  */
 export const dieWithParent = (): void => {
-  if (process.channel === undefined) return;
+  if (process.env[CHILD_MARK] !== '1' || process.channel === undefined) return;
   process.channel.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 };

@@ -8,7 +8,7 @@ import { gemmModule, memory, wasm } from './wasm.js';
  * the same shared WebAssembly memory, so work is split without copying: the caller prepares the shared
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of gemm.wat on them. The exports that can be split take their item range first:
- * `gemmRows` (rows of C), `convImages` (images of a batch: GEMM on the implicit im2col, layout, pooling),
+ * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
  * `im2col` (rows), `col2im` (images), `adam` (elements) and `unpoolPackDy` (images).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
