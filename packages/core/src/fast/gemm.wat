@@ -49,8 +49,23 @@
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br $kloop))))
           (else
-            ;; a transposed B or the ragged last panel: element by element, zeros past column N
             (local.set $k (i32.const 0))
+            ;; a full panel of a transposed B (rsB = 1: column j of B is contiguous): four k at a time, the panel's
+            ;; 8 columns loaded as vectors and transposed 4 x 4 in registers (as $rowsToNchw does), 8 stores
+            (if (i32.and (i32.eq (local.get $rsB) (i32.const 1))
+                         (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $N)))
+              (then
+                (local.set $src (i32.add (local.get $b) (i32.mul (local.get $j0) (local.get $cs4))))
+                (block $tdone
+                  (loop $tloop
+                    (br_if $tdone (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
+                    (call $transpose4 (local.get $src) (local.get $cs4) (local.get $dst))
+                    (call $transpose4 (i32.add (local.get $src) (i32.shl (local.get $cs4) (i32.const 2))) (local.get $cs4) (i32.add (local.get $dst) (i32.const 16)))
+                    (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+                    (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                    (br $tloop)))))
+            ;; a transposed B's last k, or the ragged last panel: element by element, zeros past column N
             (block $kdone2
               (loop $kloop2
                 (br_if $kdone2 (i32.ge_u (local.get $k) (local.get $K)))
@@ -71,6 +86,24 @@
                 (br $kloop2)))))
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $qloop))))
+
+  ;; Four rows of 4 floats at src, src + stride, src + 2 stride, src + 3 stride (bytes) -> their transpose, as rows of
+  ;; 4 floats 32 bytes apart at dst (half of each of four rows of a packed B panel).
+  (func $transpose4 (param $src i32) (param $stride i32) (param $dst i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local.set $r0 (v128.load (local.get $src)))
+    (local.set $r1 (v128.load (i32.add (local.get $src) (local.get $stride))))
+    (local.set $r2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $stride) (i32.const 1)))))
+    (local.set $r3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 3)))))
+    (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+    (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+    (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+    (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+    (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
+    (v128.store offset=32 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
+    (v128.store offset=64 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
+    (v128.store offset=96 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3))))
 
   ;; Stores the first nr < 8 columns of one row of a tile, (v0 | v1) = columns 0..3 | 4..7; $load adds C's values.
   (func $storeEdge (param $pc i32) (param $v0 v128) (param $v1 v128) (param $nr i32) (param $load i32)
@@ -844,7 +877,7 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
-;; col2im for images [n0, n1): dst [N, C, H, W] (those images' planes zeroed first) += the im2col-layout rows of
+  ;; col2im for images [n0, n1): dst [N, C, H, W] (those images' planes zeroed first) += the im2col-layout rows of
   ;; src (row r = (n, oy, ox), rows ld floats apart, row 0 at src), summing window overlaps in the order
   ;; (n, oy, ox, c, fy, fx). Each image's rows only touch that image, so threads can split by images.
   (func $col2im (export "col2im")
