@@ -7,6 +7,7 @@ import {
   arange,
   argmax,
   dot,
+  fromData,
   fromNested,
   kernels,
   map,
@@ -411,5 +412,26 @@ describe('element-wise operations', () => {
     expect(allFinite(tensor([1, 2]))).toBe(true);
     expect(allFinite(tensor([1, NaN]))).toBe(false);
     expect(allFinite(tensor([Infinity]))).toBe(false);
+  });
+
+  it('allFinite is false exactly when an element is NaN or ±Infinity: generated float32 and float64 tensors with such a value planted anywhere, and huge finite values', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom('float32' as const, 'float64' as const),
+        fc.constantFrom(Number.NaN, Infinity, -Infinity, null),
+        fc.nat(),
+        fc.boolean(),
+        (n, dtype, planted, at, huge) => {
+          // huge: every element at the type's largest finite magnitude, same sign (a float32 sum in float64 stays finite)
+          const big = dtype === 'float32' ? 3.4028234663852886e38 : 1.7976931348623157e308;
+          const values = Array.from({ length: n }, (_, i) => (huge ? big : Math.sin(i) * 1e3));
+          if (planted !== null) values[at % n] = planted;
+          const t = fromData([n], dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values));
+          expect(allFinite(t)).toBe(planted === null);
+        },
+      ),
+      { seed: 71, numRuns: 300 },
+    );
   });
 });
