@@ -9,7 +9,7 @@ import { dieWithParent, glibcVersion, runInTunedChild, wantsTunedMalloc } from '
 import { runCli } from './program.js';
 
 const args = process.argv.slice(2);
-if (wantsTunedMalloc(args, process.env, process.platform, glibcVersion())) {
+if (wantsTunedMalloc(args, process.env, process.platform, glibcVersion)) {
   process.exitCode = await runInTunedChild();
 } else {
   dieWithParent();

@@ -26,21 +26,22 @@ const HEAVY_COMMANDS = new Set(['train', 'eval', 'bench']);
 /**
  * Whether `foldnet <args>` should run in a child process with `heavyMallocTunables`: a heavy command on Linux
  * with glibc, and neither GLIBC_TUNABLES already set (the user's choice, or the child itself) nor
- * FOLDNET_MALLOC=system (the opt-out).
+ * FOLDNET_MALLOC=system (the opt-out). `glibcVersion` is asked last, only when everything else holds: finding it
+ * takes a diagnostic report (~7 ms), which the quick commands and the child itself need not pay.
  *
- * @example wantsTunedMalloc(['train'], {}, 'linux', '2.36') // true
+ * @example wantsTunedMalloc(['train'], {}, 'linux', () => '2.36') // true
  */
 export const wantsTunedMalloc = (
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   platform: string,
-  glibcVersion: string | undefined,
+  glibcVersion: () => string | undefined,
 ): boolean =>
   platform === 'linux' &&
-  glibcVersion !== undefined &&
   env.GLIBC_TUNABLES === undefined &&
   env.FOLDNET_MALLOC !== 'system' &&
-  HEAVY_COMMANDS.has(args[0] ?? '');
+  HEAVY_COMMANDS.has(args[0] ?? '') &&
+  glibcVersion() !== undefined;
 
 /** The glibc version this process runs on (e.g. '2.36'), undefined off Linux or with another libc (musl). */
 export const glibcVersion = (): string | undefined => {
