@@ -37,6 +37,13 @@ const until = async (ready: () => boolean, ended: () => boolean): Promise<boolea
   return true;
 };
 
+/** Polls until `ready()` holds; false when the run ended first. */
+const untilDuring = (run: { readonly done: Promise<Run> }, ready: () => boolean): Promise<boolean> => {
+  let ended = false;
+  void run.done.then(() => (ended = true));
+  return until(ready, () => ended);
+};
+
 /** A checkpoint the CLI wrote: loads, and holds everything needed to resume its network. */
 const loadResumable = (file: string): TrainStateCheckpoint => {
   const ckpt = loadTrainState(file);
@@ -62,9 +69,7 @@ describe('checkpoints during training', () => {
   it('--checkpoint-every 3 --eval-every 0: checkpoint.safetensors appears during the run at a step that is a multiple of 3', async () => {
     const out = path.join(tmp, 'every3');
     const run = startFoldnet(['train', ...tiny, '--iters', '60', '--eval-every', '0', '--checkpoint-every', '3', '--out', out], tmp);
-    let ended = false;
-    void run.done.then(() => (ended = true));
-    const seen = await until(() => fs.existsSync(path.join(out, 'checkpoint.safetensors')), () => ended);
+    const seen = await untilDuring(run, () => fs.existsSync(path.join(out, 'checkpoint.safetensors')));
     run.child.kill('SIGKILL');
     await run.done;
     expect(seen).toBe(true);
@@ -76,9 +81,7 @@ describe('checkpoints during training', () => {
   it('default (--eval-every 4, no --checkpoint-every): the checkpoint is written at each evaluation and carries the curve up to its step', async () => {
     const out = path.join(tmp, 'at-eval');
     const run = startFoldnet(['train', ...tiny, '--iters', '60', '--eval-every', '4', '--out', out], tmp);
-    let ended = false;
-    void run.done.then(() => (ended = true));
-    const seen = await until(() => fs.existsSync(path.join(out, 'checkpoint.safetensors')), () => ended);
+    const seen = await untilDuring(run, () => fs.existsSync(path.join(out, 'checkpoint.safetensors')));
     run.child.kill('SIGKILL');
     await run.done;
     expect(seen).toBe(true);
@@ -94,9 +97,7 @@ describe('Ctrl-C', () => {
   it('SIGINT during training saves the checkpoint at the step reached, says where, exits 130; --resume goes on from that step', async () => {
     const out = path.join(tmp, 'sigint');
     const run = startFoldnet(['train', ...tiny, '--iters', '500', '--eval-every', '0', '--checkpoint-every', '0', '--out', out], tmp);
-    let ended = false;
-    void run.done.then(() => (ended = true));
-    expect(await until(() => /^step \d+\/500/m.test(run.output()), () => ended)).toBe(true);
+    expect(await untilDuring(run, () => /^step \d+\/500/m.test(run.output()))).toBe(true);
     run.child.kill('SIGINT');
     const r: Run = await run.done;
     expect(r.code, r.stderr).toBe(130);
@@ -126,9 +127,7 @@ describe.runIf(process.platform === 'linux' && fs.existsSync('/proc/self/task'))
   it('train runs in a child started with GLIBC_TUNABLES; SIGKILL of foldnet ends the child too, with no checkpoint written after', async () => {
     const out = path.join(tmp, 'child');
     const run = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '50', '--out', out], tmp);
-    let ended = false;
-    void run.done.then(() => (ended = true));
-    expect(await until(() => /^step \d+\/100000/m.test(run.output()), () => ended)).toBe(true);
+    expect(await untilDuring(run, () => /^step \d+\/100000/m.test(run.output()))).toBe(true);
     const pid = run.child.pid ?? 0;
     const [child] = childrenOf(pid);
     expect(child, 'foldnet train has a child process').toBeDefined();
@@ -148,9 +147,7 @@ describe.runIf(process.platform === 'linux' && fs.existsSync('/proc/self/task'))
 
   it('FOLDNET_MALLOC=system runs the command in the foldnet process itself', async () => {
     const run = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '0', '--out', path.join(tmp, 'nochild')], tmp, { FOLDNET_MALLOC: 'system' });
-    let ended = false;
-    void run.done.then(() => (ended = true));
-    expect(await until(() => /^step \d+\/100000/m.test(run.output()), () => ended)).toBe(true);
+    expect(await untilDuring(run, () => /^step \d+\/100000/m.test(run.output()))).toBe(true);
     expect(childrenOf(run.child.pid ?? 0)).toEqual([]);
     run.child.kill('SIGKILL');
     await run.done;
