@@ -16,7 +16,7 @@ import {
 } from '@foldnet/core';
 import { closeTo, convGeometryArb, sameBytes, snapshotBytes, bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
-import { setDirectConv } from '../src/fast/kernels.js';
+import { setDirectConv, setPoolFilterGrad } from '../src/fast/kernels.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // Differential tests: the fast kernels against the reference kernels (the oracle), in float32.
@@ -202,6 +202,92 @@ describe('fast convolution and pooling equal reference', () => {
       );
     } finally {
       setDirectConv(true);
+    }
+  });
+
+  // The first layer's filter gradient from the pooled dy alone (gemm.wat's poolFilterGrad) against the dense path it
+  // replaces (the conv's dy built, packed and multiplied over every row): the same bits. Generated geometries cover
+  // several groups of five window rows (C*FH up to 24), FW up to 8, stride 2, padding, pooled rows not a multiple of
+  // 4 windows (OW = 20: PW = 10), batches whose rows cross the GEMM's 256-row K blocks, FN not a multiple of 4 (db's
+  // per-channel edge), ReLU masking about half, zeros, -0 and NaN in dy, 1 and 2 threads; and the cases it leaves to the
+  // dense path: Inf or NaN in x, OW not a multiple of 4, FW > 8, an argmax outside its 2x2 window.
+  it('the pooled filter gradient is bit-identical to the dense path on generated geometries, and leaves it the cases it does not cover', () => {
+    const sparseCase = fc.record({
+      N: fc.integer({ min: 1, max: 4 }),
+      C: fc.integer({ min: 1, max: 3 }),
+      FN: fc.integer({ min: 1, max: 11 }),
+      filter: fc.integer({ min: 1, max: 9 }),
+      stride: fc.constantFrom(1, 1, 2),
+      pad: fc.integer({ min: 0, max: 2 }),
+      // OW = 4, 8, ..., 28 mostly; sometimes not a multiple of 4
+      ow: fc.oneof(fc.integer({ min: 1, max: 7 }).map((q) => 4 * q), fc.integer({ min: 2, max: 13 })),
+      oh: fc.integer({ min: 2, max: 13 }),
+      dyValues: fc.constantFrom('uniform', 'zeros', 'nan'),
+      xValues: fc.constantFrom('uniform', 'uniform', 'uniform', 'inf'),
+      otherPool: fc.boolean(),
+      threads: fc.constantFrom(1, 2),
+      seed: fc.nat(1000),
+    });
+    try {
+      fc.assert(
+        fc.property(sparseCase, ({ N, C, FN, filter, stride, pad, ow, oh, dyValues, xValues, otherPool, threads, seed }) => {
+          const W = (ow - 1) * stride + filter - 2 * pad;
+          const H = (oh - 1) * stride + filter - 2 * pad;
+          fc.pre(W >= 1 && H >= 1);
+          setThreads(threads);
+          const g = convGeometry('conv', { inH: H, inW: W, filterH: filter, filterW: filter, stride, pad });
+          const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 });
+          const x = fill(seed, [N, C, H, W]);
+          if (xValues === 'inf') (x.data as Float32Array)[seed % x.size] = seed % 2 === 0 ? Infinity : NaN;
+          const w = fill(seed + 1, [FN, C, filter, filter]);
+          const b = fill(seed + 2, [FN]);
+          const fused = fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true);
+          const dy = fill(seed + 3, fused.out.shape);
+          const d = dy.data as Float32Array;
+          if (dyValues === 'zeros') d.forEach((v, i) => (d[i] = i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
+          if (dyValues === 'nan') d[seed % d.length] = NaN;
+          // another pool's argmax: one maximum moved out of its 2x2 window (to the row below it, when there is one)
+          const argmax = fused.argmax.slice();
+          if (otherPool && g.outH > 2) argmax[seed % argmax.length] += 2 * g.outW;
+          const convShape = [N, FN, g.outH, g.outW];
+          const run = (sparse: boolean) => {
+            setPoolFilterGrad(sparse);
+            return fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, argmax, x, w, g, convShape, false);
+          };
+          const dense = run(false);
+          const sparse = run(true);
+          const what = `x=[${x.shape}] w=[${w.shape}] stride ${stride} pad ${pad} OW ${g.outW}, ${threads} thread(s)`;
+          expect(bitwiseEqual(sparse.dw, dense.dw), `dW ${what}`).toBe(true);
+          expect(bitwiseEqual(sparse.db, dense.db), `db ${what}`).toBe(true);
+          expect(sparse.dx).toBeUndefined();
+        }),
+        { seed: 48, numRuns: 150 },
+      );
+    } finally {
+      setPoolFilterGrad(true);
+    }
+  });
+
+  it('the pooled filter gradient on the lesson layer with a batch of 100 (rows far past the first K blocks) equals the dense path, 1 and 2 threads', () => {
+    const g = convGeometry('conv', { inH: 28, inW: 28, filterH: 5, filterW: 5, stride: 1, pad: 0 });
+    const pool = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, filterW: 2, stride: 2, pad: 0 });
+    const x = fill(1, [100, 1, 28, 28]);
+    const w = fill(2, [30, 1, 5, 5]);
+    const fused = fastKernels.conv2dReluMaxPool(x, w, fill(3, [30]), g, pool, true);
+    const dy = fill(4, fused.out.shape);
+    try {
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        const run = (sparse: boolean) => {
+          setPoolFilterGrad(sparse);
+          return fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [100, 30, 24, 24], false);
+        };
+        const [dense, sparse] = [run(false), run(true)];
+        expect(bitwiseEqual(sparse.dw, dense.dw), `dW, ${threads} thread(s)`).toBe(true);
+        expect(bitwiseEqual(sparse.db, dense.db), `db, ${threads} thread(s)`).toBe(true);
+      }
+    } finally {
+      setPoolFilterGrad(true);
     }
   });
 

@@ -1153,4 +1153,304 @@
             (f32.store (i32.add (local.get $outP) (local.get $o)) (f32x4.extract_lane 0 (local.get $pp)))))
         (local.set $i (i32.add (local.get $i) (local.get $step)))
         (br $pairs))))
+
+  ;; 1 when the n floats at $p are all finite, else 0: x*0 is ±0 for a finite x and NaN otherwise, and a NaN stays in
+  ;; the running sum.
+  (func $finiteF32 (export "finiteF32") (param $p i32) (param $n i32) (result i32)
+    (local $end i32) (local $z v128) (local $t f32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $z (f32x4.add (local.get $z) (f32x4.mul (v128.load (local.get $p)) (v128.const i32x4 0 0 0 0))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $vloop)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f32.add (local.get $t) (f32.mul (f32.load (local.get $p)) (f32.const 0))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $sloop)))
+    (i32.and (i32x4.all_true (f32x4.eq (local.get $z) (v128.const i32x4 0 0 0 0))) (f32.eq (local.get $t) (f32.const 0))))
+
+  ;; Byte offset of row j = (c, fy) of a filter's window, c = j / FH, in zero-padded images of Hp x Wp planes.
+  (func $windowRow (param $j i32) (param $FH i32) (param $Hp i32) (param $Wp i32) (result i32)
+    (i32.shl (i32.mul (i32.add (i32.mul (i32.div_u (local.get $j) (local.get $FH)) (local.get $Hp)) (i32.rem_u (local.get $j) (local.get $FH)))
+      (local.get $Wp)) (i32.const 2)))
+
+  ;; The filter gradient and bias gradient of a convolution followed by ReLU and the lesson's 2x2 stride-2 max pool,
+  ;; from the pooled dy alone, for filters [f0, f1) (a thread's share): dWᵀ [Kc, FN] at $dwt (columns f0..f1-1) and
+  ;; db [FN] at $db (added to; the caller zeroes it). Each pooled element o of dy [N, FN, PH, PW] reaches the conv's dy
+  ;; at its window's maximum arg[o] (an index into the conv output [N, FN, OH, OW]) as v = +0 + dy[o], or +0 where
+  ;; out[o] <= 0: the value $unpoolRelu writes there; the rest of the conv's dy is +0. So where the GEMM goes over all
+  ;; N*OH*OW rows (dWᵀ = colᵀ . dRows, 3 of 4 rows zero after the pool, about half the rest zero after ReLU), here each
+  ;; nonzero v adds v * x[its window] to its filter's row, and the dense dy is never built or packed.
+  ;; The same bits as $unpoolPackDy + $gemmRows with $packDy's db, given a finite x (the caller checks: Inf*0 is NaN
+  ;; there) and OW a multiple of 4:
+  ;; - the GEMM sums each dWᵀ[k, f] over rows r = n*OH*OW + y*OW + x in order, in K blocks of 256 rows (a running sum
+  ;;   from +0 per block, then added to C). Here the terms come in the same order (per pooled row, the maxima in its top
+  ;;   conv row, then those in its bottom row, each in x order) and a block closes where r reaches a multiple of 256.
+  ;;   A term left out is finite * (+0) = ±0, and adding ±0 to a sum that started at +0 changes nothing (it is never -0);
+  ;; - $packDy sums channel f < FN rounded down to 4 per image as s += (d[p] + d[p+1]) + (d[p+2] + d[p+3]) over groups of
+  ;;   4 (with OW a multiple of 4, a group is two windows of one row), then db += s; channels past those add each d[p]
+  ;;   to db in turn.
+  ;; A pooled row is read four windows at a time: the nonzero maxima go, by a mask-indexed swizzle (the table at
+  ;; $scratch + 64: for each 4-bit mask, the bytes moving the set lanes to the front), to the list of (x address, v, r)
+  ;; of their conv row (top or bottom), and the values (+0 where the maximum is in the other row) to each row's array
+  ;; for db.
+  ;; Lanes: a filter's window rows (c, fy) go five at a time (the last group repeats its last row, dropped at the end),
+  ;; each row as 8 floats read from the padded image at (y*stride, x*stride) (FW <= 8; lanes past FW dropped): 10
+  ;; accumulators. $x holds the zero-padded images (Hp x Wp planes, C per image).
+  ;; A plane's lists are all built before any is read (reading a value back right after its vector store stalls).
+  ;; $scratch: an i32 set to 1 when an arg is not in its 2x2 window (another pool: the caller then takes the dense
+  ;; path); the swizzle table (256 bytes at +64, written by the caller); per chunk, at +320 + f0 * $pfgSlotBytes, the
+  ;; block sums C (10 v128), each conv row's list length (OH i32, rounded up to 4), then per conv row y < OH four arrays
+  ;; of L = PW + 4: the list's x addresses, v and r, and the row's values.
+  (func $poolFilterGrad (export "poolFilterGrad")
+    (param $f0 i32) (param $f1 i32) (param $dy i32) (param $out i32) (param $arg i32) (param $x i32) (param $N i32) (param $FN i32)
+    (param $C i32) (param $Hp i32) (param $Wp i32) (param $FH i32) (param $FW i32) (param $stride i32) (param $OH i32) (param $OW i32)
+    (param $scratch i32) (param $dwt i32) (param $db i32)
+    (local $PH i32) (local $PW i32) (local $P i32) (local $rows i32) (local $imgBytes i32) (local $fn4 i32) (local $L4 i32)
+    (local $slot i32) (local $cnt i32) (local $lists i32) (local $rowBytes i32) (local $xbT i32) (local $xbB i32) (local $rowT i32) (local $rowB i32) (local $y i32) (local $f i32) (local $g i32) (local $i i32) (local $fx i32)
+    (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32) (local $o4 i32)
+    (local $n i32) (local $py i32) (local $px i32) (local $o i32) (local $w0 i32) (local $nt i32) (local $nb i32) (local $m i32)
+    (local $e i32) (local $eEnd i32) (local $nextB i32) (local $xn i32) (local $nP i32) (local $t i32) (local $vals i32)
+    (local $s f32) (local $dbf i32) (local $xa i32)
+    (local $d v128) (local $isBot v128) (local $col v128) (local $valid v128) (local $v v128) (local $keep v128)
+    (local $xx v128) (local $yv v128) (local $xb v128) (local $rv v128) (local $sh v128) (local $vs v128)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128) (local $a40 v128) (local $a41 v128)
+    (local.set $PH (i32.shr_u (local.get $OH) (i32.const 1)))
+    (local.set $PW (i32.shr_u (local.get $OW) (i32.const 1)))
+    (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    (local.set $rows (i32.mul (local.get $C) (local.get $FH)))
+    (local.set $imgBytes (i32.shl (i32.mul (i32.mul (local.get $C) (local.get $Hp)) (local.get $Wp)) (i32.const 2)))
+    (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
+    (local.set $L4 (i32.shl (i32.add (local.get $PW) (i32.const 4)) (i32.const 2)))
+    (local.set $slot (i32.add (i32.add (local.get $scratch) (i32.const 320))
+      (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW)))))
+    (local.set $cnt (i32.add (local.get $slot) (i32.const 160)))
+    (local.set $lists (i32.add (local.get $cnt) (i32.shl (i32.and (i32.add (local.get $OH) (i32.const 3)) (i32.const -4)) (i32.const 2))))
+    (local.set $rowBytes (i32.shl (local.get $L4) (i32.const 2)))
+    (local.set $f (local.get $f0))
+    (block $fdone
+      (loop $floop
+        (br_if $fdone (i32.ge_u (local.get $f) (local.get $f1)))
+        (local.set $dbf (i32.add (local.get $db) (i32.shl (local.get $f) (i32.const 2))))
+        (local.set $g (i32.const 0))
+        (block $gdone
+          (loop $gloop
+            (br_if $gdone (i32.ge_u (local.get $g) (local.get $rows)))
+            ;; the group's five window rows, the rows past the last one repeating it
+            (local.set $t (i32.sub (local.get $rows) (i32.const 1)))
+            (local.set $o0 (call $windowRow (local.get $g) (local.get $FH) (local.get $Hp) (local.get $Wp)))
+            (local.set $o1 (call $windowRow (select (i32.add (local.get $g) (i32.const 1)) (local.get $t) (i32.lt_u (i32.add (local.get $g) (i32.const 1)) (local.get $rows))) (local.get $FH) (local.get $Hp) (local.get $Wp)))
+            (local.set $o2 (call $windowRow (select (i32.add (local.get $g) (i32.const 2)) (local.get $t) (i32.lt_u (i32.add (local.get $g) (i32.const 2)) (local.get $rows))) (local.get $FH) (local.get $Hp) (local.get $Wp)))
+            (local.set $o3 (call $windowRow (select (i32.add (local.get $g) (i32.const 3)) (local.get $t) (i32.lt_u (i32.add (local.get $g) (i32.const 3)) (local.get $rows))) (local.get $FH) (local.get $Hp) (local.get $Wp)))
+            (local.set $o4 (call $windowRow (select (i32.add (local.get $g) (i32.const 4)) (local.get $t) (i32.lt_u (i32.add (local.get $g) (i32.const 4)) (local.get $rows))) (local.get $FH) (local.get $Hp) (local.get $Wp)))
+            (call $zeroF32 (local.get $slot) (i32.const 40))
+            (local.set $a00 (v128.const i32x4 0 0 0 0))
+            (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0))
+            (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $a20 (v128.const i32x4 0 0 0 0))
+            (local.set $a21 (v128.const i32x4 0 0 0 0))
+            (local.set $a30 (v128.const i32x4 0 0 0 0))
+            (local.set $a31 (v128.const i32x4 0 0 0 0))
+            (local.set $a40 (v128.const i32x4 0 0 0 0))
+            (local.set $a41 (v128.const i32x4 0 0 0 0))
+            (local.set $nextB (i32.const 256))
+            (local.set $n (i32.const 0))
+            (block $ndone
+              (loop $nloop
+                (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+                (local.set $xn (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))))
+                (local.set $nP (i32.mul (local.get $n) (local.get $P)))
+                (local.set $s (f32.const 0))
+                ;; the plane's lists, pooled row by pooled row
+                (local.set $py (i32.const 0))
+                (block $ydone
+                  (loop $yloop
+                    (br_if $ydone (i32.ge_u (local.get $py) (local.get $PH)))
+                    (local.set $o (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $FN)) (local.get $f)) (local.get $PH)) (local.get $py)) (local.get $PW)))
+                    (local.set $w0 (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $FN)) (local.get $f)) (local.get $OH)) (i32.shl (local.get $py) (i32.const 1))) (local.get $OW)))
+                    (local.set $xbT (i32.add (local.get $lists) (i32.mul (i32.shl (local.get $py) (i32.const 1)) (local.get $rowBytes))))
+                    (local.set $xbB (i32.add (local.get $xbT) (local.get $rowBytes)))
+                    (local.set $rowT (i32.add (local.get $xbT) (i32.mul (local.get $L4) (i32.const 3))))
+                    (local.set $rowB (i32.add (local.get $xbB) (i32.mul (local.get $L4) (i32.const 3))))
+                    (local.set $nt (i32.const 0))
+                    (local.set $nb (i32.const 0))
+                    (local.set $px (i32.const 0))
+                    (block $xdone
+                      (loop $xloop
+                        (br_if $xdone (i32.ge_u (local.get $px) (local.get $PW)))
+                        ;; windows px .. px+3 (lanes past PW invalid); d = arg - the window's top left: 0, 1, OW or OW+1
+                        (local.set $valid (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $PW) (local.get $px)))))
+                        (local.set $xx (i32x4.add (i32x4.splat (i32.shl (local.get $px) (i32.const 1))) (v128.const i32x4 0 2 4 6)))
+                        (local.set $d (i32x4.sub (v128.load (i32.add (local.get $arg) (i32.shl (local.get $o) (i32.const 2))))
+                          (i32x4.add (i32x4.splat (local.get $w0)) (local.get $xx))))
+                        (local.set $isBot (i32x4.ge_u (local.get $d) (i32x4.splat (local.get $OW))))
+                        (local.set $col (i32x4.sub (local.get $d) (v128.and (local.get $isBot) (i32x4.splat (local.get $OW)))))
+                        (if (v128.any_true (v128.and (local.get $valid) (i32x4.ge_u (local.get $col) (v128.const i32x4 2 2 2 2))))
+                          (then (i32.store (local.get $scratch) (i32.const 1))))
+                        ;; (an arg outside its window is flagged; & 1 keeps the addresses below inside the images)
+                        (local.set $xx (i32x4.add (local.get $xx) (v128.and (local.get $col) (v128.const i32x4 1 1 1 1))))
+                        (local.set $yv (i32x4.sub (i32x4.splat (i32.shl (local.get $py) (i32.const 1))) (local.get $isBot)))
+                        (local.set $v (v128.and (local.get $valid) (f32x4.add (v128.const i32x4 0 0 0 0)
+                          (v128.andnot (v128.load (i32.add (local.get $dy) (i32.shl (local.get $o) (i32.const 2))))
+                            (f32x4.le (v128.load (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))) (v128.const i32x4 0 0 0 0))))))
+                        (v128.store (i32.add (local.get $rowT) (i32.shl (local.get $px) (i32.const 2))) (v128.andnot (local.get $v) (local.get $isBot)))
+                        (v128.store (i32.add (local.get $rowB) (i32.shl (local.get $px) (i32.const 2))) (v128.and (local.get $v) (local.get $isBot)))
+                        (local.set $keep (f32x4.ne (local.get $v) (v128.const i32x4 0 0 0 0)))
+                        (local.set $xb (i32x4.add (i32x4.splat (local.get $xn)) (i32x4.shl (i32x4.add (i32x4.mul (local.get $yv) (i32x4.splat (i32.mul (local.get $stride) (local.get $Wp))))
+                          (i32x4.mul (local.get $xx) (i32x4.splat (local.get $stride)))) (i32.const 2))))
+                        (local.set $rv (i32x4.add (i32x4.splat (local.get $nP)) (i32x4.add (i32x4.mul (local.get $yv) (i32x4.splat (local.get $OW))) (local.get $xx))))
+                        ;; top row: lanes kept and not in the bottom row, moved to the front of the list's end
+                        (local.set $m (i32x4.bitmask (v128.andnot (local.get $keep) (local.get $isBot))))
+                        (local.set $sh (v128.load (i32.add (i32.add (local.get $scratch) (i32.const 64)) (i32.shl (local.get $m) (i32.const 4)))))
+                        (local.set $e (i32.add (local.get $xbT) (i32.shl (local.get $nt) (i32.const 2))))
+                        (v128.store (local.get $e) (i8x16.swizzle (local.get $xb) (local.get $sh)))
+                        (v128.store (i32.add (local.get $e) (local.get $L4)) (i8x16.swizzle (local.get $v) (local.get $sh)))
+                        (v128.store (i32.add (local.get $e) (i32.shl (local.get $L4) (i32.const 1))) (i8x16.swizzle (local.get $rv) (local.get $sh)))
+                        (local.set $nt (i32.add (local.get $nt) (i32.popcnt (local.get $m))))
+                        ;; bottom row
+                        (local.set $m (i32x4.bitmask (v128.and (local.get $keep) (local.get $isBot))))
+                        (local.set $sh (v128.load (i32.add (i32.add (local.get $scratch) (i32.const 64)) (i32.shl (local.get $m) (i32.const 4)))))
+                        (local.set $e (i32.add (local.get $xbB) (i32.shl (local.get $nb) (i32.const 2))))
+                        (v128.store (local.get $e) (i8x16.swizzle (local.get $xb) (local.get $sh)))
+                        (v128.store (i32.add (local.get $e) (local.get $L4)) (i8x16.swizzle (local.get $v) (local.get $sh)))
+                        (v128.store (i32.add (local.get $e) (i32.shl (local.get $L4) (i32.const 1))) (i8x16.swizzle (local.get $rv) (local.get $sh)))
+                        (local.set $nb (i32.add (local.get $nb) (i32.popcnt (local.get $m))))
+                        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+                        (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                        (br $xloop)))
+                    (i32.store (i32.add (local.get $cnt) (i32.shl (local.get $py) (i32.const 3))) (local.get $nt))
+                    (i32.store offset=4 (i32.add (local.get $cnt) (i32.shl (local.get $py) (i32.const 3))) (local.get $nb))
+                    (local.set $py (i32.add (local.get $py) (i32.const 1)))
+                    (br $yloop)))
+                  ;; then the conv rows' lists in order
+                  (local.set $y (i32.const 0))
+                  (block $passdone
+                    (loop $passloop
+                      (br_if $passdone (i32.ge_u (local.get $y) (i32.shl (local.get $PH) (i32.const 1))))
+                      (local.set $e (i32.add (local.get $lists) (i32.mul (local.get $y) (local.get $rowBytes))))
+                      (local.set $eEnd (i32.add (local.get $e) (i32.shl (i32.load (i32.add (local.get $cnt) (i32.shl (local.get $y) (i32.const 2)))) (i32.const 2))))
+                      (block $edone
+                        (loop $eloop
+                          (br_if $edone (i32.ge_u (local.get $e) (local.get $eEnd)))
+                          (if (i32.ge_u (i32.load (i32.add (local.get $e) (i32.shl (local.get $L4) (i32.const 1)))) (local.get $nextB))
+                            (then
+                              (v128.store offset=0 (local.get $slot) (f32x4.add (local.get $a00) (v128.load offset=0 (local.get $slot))))
+                              (v128.store offset=16 (local.get $slot) (f32x4.add (local.get $a01) (v128.load offset=16 (local.get $slot))))
+                              (v128.store offset=32 (local.get $slot) (f32x4.add (local.get $a10) (v128.load offset=32 (local.get $slot))))
+                              (v128.store offset=48 (local.get $slot) (f32x4.add (local.get $a11) (v128.load offset=48 (local.get $slot))))
+                              (v128.store offset=64 (local.get $slot) (f32x4.add (local.get $a20) (v128.load offset=64 (local.get $slot))))
+                              (v128.store offset=80 (local.get $slot) (f32x4.add (local.get $a21) (v128.load offset=80 (local.get $slot))))
+                              (v128.store offset=96 (local.get $slot) (f32x4.add (local.get $a30) (v128.load offset=96 (local.get $slot))))
+                              (v128.store offset=112 (local.get $slot) (f32x4.add (local.get $a31) (v128.load offset=112 (local.get $slot))))
+                              (v128.store offset=128 (local.get $slot) (f32x4.add (local.get $a40) (v128.load offset=128 (local.get $slot))))
+                              (v128.store offset=144 (local.get $slot) (f32x4.add (local.get $a41) (v128.load offset=144 (local.get $slot))))
+                              (local.set $a00 (v128.const i32x4 0 0 0 0))
+                              (local.set $a01 (v128.const i32x4 0 0 0 0))
+                              (local.set $a10 (v128.const i32x4 0 0 0 0))
+                              (local.set $a11 (v128.const i32x4 0 0 0 0))
+                              (local.set $a20 (v128.const i32x4 0 0 0 0))
+                              (local.set $a21 (v128.const i32x4 0 0 0 0))
+                              (local.set $a30 (v128.const i32x4 0 0 0 0))
+                              (local.set $a31 (v128.const i32x4 0 0 0 0))
+                              (local.set $a40 (v128.const i32x4 0 0 0 0))
+                              (local.set $a41 (v128.const i32x4 0 0 0 0))
+                              (local.set $nextB (i32.add (i32.and (i32.load (i32.add (local.get $e) (i32.shl (local.get $L4) (i32.const 1)))) (i32.const -256)) (i32.const 256)))))
+                          (local.set $vs (v128.load32_splat (i32.add (local.get $e) (local.get $L4))))
+                          (local.set $t (i32.load (local.get $e)))
+                          (local.set $xa (i32.add (local.get $t) (local.get $o0)))
+                          (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (v128.load offset=0 (local.get $xa)) (local.get $vs))))
+                          (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (v128.load offset=16 (local.get $xa)) (local.get $vs))))
+                          (local.set $xa (i32.add (local.get $t) (local.get $o1)))
+                          (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (v128.load offset=0 (local.get $xa)) (local.get $vs))))
+                          (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (v128.load offset=16 (local.get $xa)) (local.get $vs))))
+                          (local.set $xa (i32.add (local.get $t) (local.get $o2)))
+                          (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (v128.load offset=0 (local.get $xa)) (local.get $vs))))
+                          (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (v128.load offset=16 (local.get $xa)) (local.get $vs))))
+                          (local.set $xa (i32.add (local.get $t) (local.get $o3)))
+                          (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (v128.load offset=0 (local.get $xa)) (local.get $vs))))
+                          (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (v128.load offset=16 (local.get $xa)) (local.get $vs))))
+                          (local.set $xa (i32.add (local.get $t) (local.get $o4)))
+                          (local.set $a40 (f32x4.add (local.get $a40) (f32x4.mul (v128.load offset=0 (local.get $xa)) (local.get $vs))))
+                          (local.set $a41 (f32x4.add (local.get $a41) (f32x4.mul (v128.load offset=16 (local.get $xa)) (local.get $vs))))
+                          (local.set $e (i32.add (local.get $e) (i32.const 4)))
+                          (br $eloop)))
+                      ;; db, once per filter (in the first group), in $packDy's order, from the row's values
+                      (if (i32.eqz (local.get $g))
+                        (then
+                          (local.set $vals (i32.add (i32.add (local.get $lists) (i32.mul (local.get $y) (local.get $rowBytes))) (i32.mul (local.get $L4) (i32.const 3))))
+                          (local.set $px (i32.const 0))
+                          (if (i32.lt_u (local.get $f) (local.get $fn4))
+                            (then
+                              ;; s += the sum of each group of 4 of the conv row: two windows, left then right
+                              (block $sdone
+                                (loop $sloop
+                                  (br_if $sdone (i32.ge_u (local.get $px) (local.get $PW)))
+                                  (local.set $t (i32.add (local.get $vals) (i32.shl (local.get $px) (i32.const 2))))
+                                  (local.set $s (f32.add (local.get $s) (f32.add (f32.load (local.get $t)) (f32.load offset=4 (local.get $t)))))
+                                  (local.set $px (i32.add (local.get $px) (i32.const 2)))
+                                  (br $sloop))))
+                            (else
+                              ;; a channel past the groups of 4: each value added to db in turn
+                              (block $udone
+                                (loop $uloop
+                                  (br_if $udone (i32.ge_u (local.get $px) (local.get $PW)))
+                                  (f32.store (local.get $dbf) (f32.add (f32.load (i32.add (local.get $vals) (i32.shl (local.get $px) (i32.const 2)))) (f32.load (local.get $dbf))))
+                                  (local.set $px (i32.add (local.get $px) (i32.const 1)))
+                                  (br $uloop)))))))
+                      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                      (br $passloop)))
+                (if (i32.and (i32.eqz (local.get $g)) (i32.lt_u (local.get $f) (local.get $fn4)))
+                  (then (f32.store (local.get $dbf) (f32.add (local.get $s) (f32.load (local.get $dbf))))))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br $nloop)))
+            (v128.store offset=0 (local.get $slot) (f32x4.add (local.get $a00) (v128.load offset=0 (local.get $slot))))
+            (v128.store offset=16 (local.get $slot) (f32x4.add (local.get $a01) (v128.load offset=16 (local.get $slot))))
+            (v128.store offset=32 (local.get $slot) (f32x4.add (local.get $a10) (v128.load offset=32 (local.get $slot))))
+            (v128.store offset=48 (local.get $slot) (f32x4.add (local.get $a11) (v128.load offset=48 (local.get $slot))))
+            (v128.store offset=64 (local.get $slot) (f32x4.add (local.get $a20) (v128.load offset=64 (local.get $slot))))
+            (v128.store offset=80 (local.get $slot) (f32x4.add (local.get $a21) (v128.load offset=80 (local.get $slot))))
+            (v128.store offset=96 (local.get $slot) (f32x4.add (local.get $a30) (v128.load offset=96 (local.get $slot))))
+            (v128.store offset=112 (local.get $slot) (f32x4.add (local.get $a31) (v128.load offset=112 (local.get $slot))))
+            (v128.store offset=128 (local.get $slot) (f32x4.add (local.get $a40) (v128.load offset=128 (local.get $slot))))
+            (v128.store offset=144 (local.get $slot) (f32x4.add (local.get $a41) (v128.load offset=144 (local.get $slot))))
+            (local.set $a00 (v128.const i32x4 0 0 0 0))
+            (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0))
+            (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $a20 (v128.const i32x4 0 0 0 0))
+            (local.set $a21 (v128.const i32x4 0 0 0 0))
+            (local.set $a30 (v128.const i32x4 0 0 0 0))
+            (local.set $a31 (v128.const i32x4 0 0 0 0))
+            (local.set $a40 (v128.const i32x4 0 0 0 0))
+            (local.set $a41 (v128.const i32x4 0 0 0 0))
+            ;; dWᵀ[k, f] for the group's rows, k = row*FW + fx
+            (local.set $i (i32.const 0))
+            (block $wdone
+              (loop $wloop
+                (br_if $wdone (i32.or (i32.ge_u (local.get $i) (i32.const 5)) (i32.ge_u (i32.add (local.get $g) (local.get $i)) (local.get $rows))))
+                (local.set $fx (i32.const 0))
+                (block $fxdone
+                  (loop $fxloop
+                    (br_if $fxdone (i32.ge_u (local.get $fx) (local.get $FW)))
+                    (f32.store (i32.add (local.get $dwt) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $g) (local.get $i)) (local.get $FW)) (local.get $fx)) (local.get $FN)) (local.get $f)) (i32.const 2)))
+                      (f32.load (i32.add (local.get $slot) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $fx)) (i32.const 2)))))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $fxloop)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $wloop)))
+            (local.set $g (i32.add (local.get $g) (i32.const 5)))
+            (br $gloop)))
+        (local.set $f (i32.add (local.get $f) (i32.const 1)))
+        (br $floop))))
+
+  ;; Bytes of one chunk's slot in $poolFilterGrad's scratch: 160 + 4*(OH rounded up to 4) + OH*16*(OW/2 + 4).
+  (func $pfgSlotBytes (export "pfgSlotBytes") (param $OH i32) (param $OW i32) (result i32)
+    (i32.add (i32.add (i32.const 160) (i32.shl (i32.and (i32.add (local.get $OH) (i32.const 3)) (i32.const -4)) (i32.const 2)))
+      (i32.shl (i32.mul (local.get $OH) (i32.add (i32.shr_u (local.get $OW) (i32.const 1)) (i32.const 4))) (i32.const 4))))
 )

@@ -74,25 +74,28 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
 };
 
+/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there by gemm.wat's padImages. */
+const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): void => {
+  const [N, C, H, W] = x.shape;
+  if (pad === 0) {
+    f32().set(x.data, pxp / 4);
+  } else {
+    f32().set(x.data, pstage / 4);
+    wasm.padImages(pstage, N * C, H, W, pad, pxp);
+  }
+};
+
 /**
- * Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by g.pad on every side ([N, C, Hp, Wp]), and
- * the byte-offset tables through which gemm.wat reads im2col(x) in place from it (an implicit im2col): row
- * (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column
- * (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW. `prow` 0: no rowTab.
- * With padding, x is first copied to `pstage` (x.size floats) and padded from there by gemm.wat's padImages.
+ * Writes x zero-padded at `pxp` (paddedInto) and the byte-offset tables through which gemm.wat reads im2col(x) in
+ * place from it (an implicit im2col): row (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp +
+ * oy*stride*Wp + ox*stride), and column (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW
+ * entries, kTab C*FH*FW. `prow` 0: no rowTab.
  */
 const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number, pstage: number): void => {
   const [N, C, H, W] = x.shape;
-  const { pad } = g;
-  const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
+  paddedInto(x, g.pad, pxp, pstage);
+  const { rowTab, kTab } = offsetTables(N, C, H + 2 * g.pad, W + 2 * g.pad, g);
   const mem = f32();
-  if (pad === 0) {
-    mem.set(x.data, pxp / 4);
-  } else {
-    mem.set(x.data, pstage / 4);
-    wasm.padImages(pstage, N * C, H, W, pad, pxp);
-  }
-  const { rowTab, kTab } = offsetTables(N, C, Hp, Wp, g);
   if (prow !== 0) new Int32Array(mem.buffer, prow, rowTab.length).set(rowTab);
   new Int32Array(mem.buffer, pk, kTab.length).set(kTab);
 };
@@ -230,11 +233,18 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
+  return { dx, ...filterGrads(w, pdwt, pdb) };
+};
+
+/** dW [FN, ...] from dWᵀ [Kc, FN] at byte offset `pdwt` and db [FN] at `pdb`, copied out of the shared memory. */
+const filterGrads = (w: Tensor, pdwt: number, pdb: number): { dw: Tensor; db: Tensor } => {
+  const FN = w.shape[0];
+  const Kc = w.size / FN;
   const m = f32();
   const dw = new Float32Array(FN * Kc);
   const t0 = pdwt / 4;
   for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
-  return { dx, dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
+  return { dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
 };
 
 /** A `fillDy` that copies a tensor into the shared memory. */
@@ -510,7 +520,55 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     runChunks('unpoolPackDy', N, 1, [pd, po, pa, N, FN, P, n / (N * FN), pslots, pbp, pdb, split ? pside : 0], split);
     if (split) wasm.replayDb(pside, N, FN, P, pdb);
   };
-  return backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, needDx ? 3 * n : 3 * n + N * FN * P + N * sideFloats, packDy);
+  return (needDx ? undefined : poolFilterGrads(dy, out, argmax, x, w, conv, convShape)) ??
+    backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, needDx ? 3 * n : 3 * n + N * FN * P + N * sideFloats, packDy);
+};
+
+/** Whether conv2dReluMaxPoolBackward without dx may take poolFilterGrads (tests turn it off to compare with the dense path). */
+let sparseFilterGrad = true;
+/** @example setPoolFilterGrad(false); // the filter gradient through the GEMM over the whole conv dy */
+export const setPoolFilterGrad = (on: boolean): void => {
+  sparseFilterGrad = on;
+};
+
+/**
+ * For each 4-bit lane mask m, the i8x16.swizzle bytes that move the lanes set in m to the front, in order (the rest
+ * read 0): how gemm.wat's poolFilterGrad appends the nonzero ones of four values to a list without a branch.
+ */
+const COMPACT_SWIZZLES = new Uint8Array(256).map((_, i) => {
+  const [m, lane, byte] = [i >> 4, (i >> 2) & 3, i & 3];
+  const from = [0, 1, 2, 3].filter((l) => (m >> l) & 1)[lane];
+  return from === undefined ? 0x80 : 4 * from + byte;
+});
+
+// The first layer's filter and bias gradients from the pooled dy alone (gemm.wat's poolFilterGrad, split across the threads
+// by filters): after a 2x2 pool, 3 of 4 rows of the conv's dy are zero and ReLU zeroes about half the rest, so each
+// nonzero adds its window of x to its filter's gradient instead of a GEMM over every row; the dense dy is never built.
+// The same bits as the dense path, which it leaves to every case it does not cover: an x with Inf or NaN (Inf*0 is NaN
+// there), OW not a multiple of 4 (packDy's db groups would span rows), FW > 8 (one window row is two vectors), or an
+// argmax not in the 2x2 window of its pooled element (another pool; the kernel flags it). Gives undefined then.
+const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, g: ConvGeometry, convShape: Shape): Conv2dGrads | undefined => {
+  const [N, FN, OH, OW] = convShape;
+  const [, C, H, W] = x.shape;
+  const [FH, FW] = [w.shape[2], w.shape[3]];
+  if (!sparseFilterGrad || OW % 4 !== 0 || FW > 8 || dy.shape[2] !== OH >> 1 || dy.shape[3] !== OW >> 1) return undefined;
+  const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
+  const n = dy.size;
+  const Kc = C * FH * FW;
+  // scratch: the kernel's flag, its swizzle table, then per filter the block sums, the lists and the row values (see gemm.wat)
+  const [pxp, pstage, pd, po, pa, pscratch, pdwt, pdb] = workspace([N * C * Hp * Wp, g.pad > 0 ? x.size : 0, n, n, n, 80 + (FN * wasm.pfgSlotBytes(OH, OW)) / 4, Kc * FN, FN]);
+  paddedInto(x, g.pad, pxp, pstage);
+  if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
+  const mem = f32();
+  mem.set(dy.data, pd / 4);
+  mem.set(out.data, po / 4);
+  new Int32Array(mem.buffer, pa, n).set(argmax);
+  mem.fill(0, pdb / 4, pdb / 4 + FN);
+  const flag = new Int32Array(mem.buffer, pscratch, 1);
+  flag[0] = 0;
+  new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
+  runChunks('poolFilterGrad', FN, 1, [pd, po, pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
+  return flag[0] === 0 ? { dx: undefined, ...filterGrads(w, pdwt, pdb) } : undefined;
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.

@@ -9,7 +9,7 @@ import { gemmModule, memory, wasm } from './wasm.js';
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of gemm.wat on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
- * `im2col` (rows), `col2im` (images), `adam` (elements) and `unpoolPackDy` (images).
+ * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images) and `poolFilterGrad` (filters).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
  * its parameters, then CLAIM = tag << 16 | 0 (tag = job number mod 2^15), DONE = 0, and bumping SEQ.
@@ -40,7 +40,7 @@ const MAX_ARGS = 18;
 const SLOTS = ARGS + MAX_ARGS;
 
 /** The exports of gemm.wat that threads can split; each takes its item range [i0, i1) first. */
-const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy'] as const;
+const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad'] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
 
@@ -202,7 +202,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  * exports' items (images, rows of col, elements) are independent. 8 against 3 per thread: evaluation ~4% faster
  * at 2 threads.
  */
-const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = { gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8 };
+const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = { gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8 };
 
 /**
  * Runs the export `fn` of gemm.wat over items [0, total) with the arguments `args` after the item range,

@@ -48,6 +48,12 @@ export interface GemmExports {
   ): void;
   sideFloats(FN: number, P: number): number;
   replayDb(side: number, N: number, FN: number, P: number, db: number): void;
+  finiteF32(p: number, n: number): number;
+  pfgSlotBytes(OH: number, OW: number): number;
+  poolFilterGrad(
+    f0: number, f1: number, dy: number, out: number, arg: number, x: number, N: number, FN: number, C: number, Hp: number, Wp: number,
+    FH: number, FW: number, stride: number, OH: number, OW: number, scratch: number, dwt: number, db: number,
+  ): void;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
