@@ -8,6 +8,7 @@
  * The older build is another checkout, built: e.g.
  *   git worktree add ../foldnet-old <commit> && (cd ../foldnet-old && pnpm install --frozen-lockfile && pnpm run build)
  *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
+ * `--data mnist` steps through MNIST's first training batches instead of one random batch (see `foldnet bench --data`).
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'simple' },
     threads: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '60' },
+    data: { type: 'string', default: 'random' },
   },
 });
 if (values.base === undefined) {
@@ -27,8 +29,8 @@ if (values.base === undefined) {
 }
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
-if (!['simple', 'double', 'deep'].includes(values.model) || !(threads >= 1) || !(rounds >= 1)) {
-  console.error('compare-builds: --model simple|double|deep, --threads and --rounds positive integers');
+if (!['simple', 'double', 'deep'].includes(values.model) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
+  console.error('compare-builds: --model simple|double|deep, --threads and --rounds positive integers, --data random|mnist');
   process.exit(2);
 }
 
@@ -37,26 +39,42 @@ const load = async (root) => {
   return { core: await import(dist('core')), layers: await import(dist('layers')), train: await import(dist('train')) };
 };
 
-/** One build's step and evaluation forward on a fixed random batch of 100. */
-const setup = ({ core, layers, train }) => {
+/**
+ * Batches of 100 for the steps and the forwards: one fixed random batch, or (--data mnist) MNIST's first training
+ * batches, in turn, where the data-dependent fast paths (zero tiles of a convolution, the pooled filter gradient) act.
+ */
+const inputs = ({ core, train }) => {
+  if (values.data === 'mnist') {
+    const r = train.loadMnist({ trainSize: 2000, testSize: 0 });
+    if (r._tag === 'Left') throw r.left;
+    const { images, labels } = r.right.train;
+    return Array.from({ length: 20 }, (_, i) => ({ x: core.sliceRows(images, 100 * i, 100 * (i + 1)), targets: labels.subarray(100 * i, 100 * (i + 1)) }));
+  }
+  const x = core.normal(core.split(core.key(1))[1], [100, 1, 28, 28]);
+  return [{ x, targets: Int32Array.from({ length: 100 }, (_, i) => i % 10) }];
+};
+
+/** One build's step and evaluation forward, each call on the next of the batches. */
+const setup = ({ core, layers, train }, batches) => {
   core.setThreads(threads);
   if (threads > 1) core.startThreads();
   const preset = { simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet }[values.model];
   const net = layers.unwrap(preset());
-  const [k1, k2] = core.split(core.key(1));
-  const x = core.normal(k2, [100, ...net.inputShape]);
-  const targets = Int32Array.from({ length: 100 }, (_, i) => i % 10);
+  const [k1] = core.split(core.key(1));
   const opt = train.adam();
   const step = train.trainStep(net, opt);
   let s = train.initTrainState(net, opt, k1);
+  let [i, j] = [0, 0];
   return {
-    step: () => { s = step(s, { x, targets }); },
-    forward: () => net.forward(s.params, s.layerState, x, { mode: 'eval', needGrad: false }),
+    step: () => { s = step(s, batches[i++ % batches.length]); },
+    forward: () => net.forward(s.params, s.layerState, batches[j++ % batches.length].x, { mode: 'eval', needGrad: false }),
   };
 };
 
-const base = setup(await load(values.base));
-const current = setup(await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')));
+const here = await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const batches = inputs(here);
+const base = setup(await load(values.base), batches);
+const current = setup(here, batches);
 const time = (f) => {
   const t = performance.now();
   f();
@@ -72,7 +90,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
-console.log(`${values.model}, ${threads} thread(s), batch 100, medians of ${rounds} alternated rounds`);
+console.log(`${values.model}, ${threads} thread(s), batch 100 (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds`);
 console.log(line('training step', t.baseStep, t.step));
 console.log(line('evaluation forward', t.baseForward, t.forward));
 process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for

@@ -22,6 +22,8 @@ export type BackendName = (typeof backendNames)[number];
 
 /** What `foldnet bench --backend` accepts: one kernel set, or both side by side. */
 export const benchBackendChoices = ['fast', 'reference', 'both'] as const;
+/** What `foldnet bench` runs its steps and evaluation on. */
+export const benchDataChoices = ['random', 'mnist'] as const;
 
 /** What training does when the loss or a gradient becomes NaN or infinite: stop there, or skip the step and go on. */
 export const onNanChoices = ['stop', 'skip'] as const;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { backendNames, benchBackendChoices, onNanChoices, optimizerNames } from './config.js';
+import { backendNames, benchBackendChoices, benchDataChoices, onNanChoices, optimizerNames } from './config.js';
 import { describeError } from './errors.js';
 import {
   lrScheduleFlag,
@@ -178,8 +178,9 @@ export const buildProgram = (io: Io): Command => {
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
     .option('--threads <n>', 'worker threads for the fast kernels (default: the number of cores)', positiveIntFlag('--threads'))
     .option('--backend <name>', `${benchBackendChoices.join(' | ')} (default: fast)`, oneOfFlag('--backend', benchBackendChoices))
+    .option('--data <name>', 'random: one fixed batch of normal noise (no zeros: the worst case of the paths that skip them) | mnist: the first training batches (default: random)', oneOfFlag('--data', benchDataChoices))
     .option('--json', 'print one JSON object per measured configuration')
-    .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --json']))
+    .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --data mnist --json']))
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/bench.js')).benchCommand(cmd.opts(), io));
 
   return program;

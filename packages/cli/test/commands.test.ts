@@ -1,7 +1,8 @@
 import { fromData, key } from '@foldnet/core';
+import { loadMnist } from '@foldnet/train';
 import { unwrap, simpleConvNet, doubleConvNet } from '@foldnet/layers';
 import { describe, expect, it } from 'vitest';
-import { gemmShapes } from '../src/commands/bench.js';
+import { benchInputs, gemmShapes } from '../src/commands/bench.js';
 import { formatConfusion } from '../src/commands/eval.js';
 import { formatProbabilities } from '../src/commands/predict.js';
 import { argmaxAt, firstConvFilters, misclassifiedOf } from '../src/predictions.js';
@@ -20,6 +21,33 @@ describe('bench: the GEMMs of one training step', () => {
     const names = gemmShapes(unwrap(doubleConvNet()), 10).map((g) => g.what);
     expect(names).toContain('conv2 dx');
     expect(names).not.toContain('conv1 dx');
+  });
+});
+
+describe('bench: what the steps run on', () => {
+  it('--data mnist: consecutive MNIST training batches with their labels, the test images for evaluation', () => {
+    const net = unwrap(simpleConvNet());
+    const { batches, evalX } = benchInputs('mnist', net, 10, 3, 20);
+    const mnist = loadMnist({ trainSize: 30, testSize: 20 });
+    if (mnist._tag === 'Left') throw mnist.left;
+    expect(batches).toHaveLength(3);
+    batches.forEach((b, i) => {
+      expect(b.x.shape).toEqual([10, 1, 28, 28]);
+      expect(Array.from(b.x.data)).toEqual(Array.from(mnist.right.train.images.data).slice(i * 7840, (i + 1) * 7840));
+      expect(Array.from(b.targets)).toEqual(Array.from(mnist.right.train.labels.subarray(i * 10, (i + 1) * 10)));
+    });
+    expect(Array.from(evalX.data)).toEqual(Array.from(mnist.right.test.images.data));
+    // MNIST has the zeros the data-dependent fast paths skip; the random batch has none
+    expect(Array.from(batches[0]?.x.data ?? []).filter((v) => v === 0).length).toBeGreaterThan(5000);
+  });
+
+  it('--data random: one fixed batch of noise for every step, as the earlier figures were measured', () => {
+    const { batches, evalX } = benchInputs('random', unwrap(simpleConvNet()), 10, 3, 20);
+    expect(batches[1]?.x).toBe(batches[0]?.x);
+    expect(batches[2]?.targets).toBe(batches[0]?.targets);
+    expect(batches[2]?.x.shape).toEqual([10, 1, 28, 28]);
+    expect(evalX.shape).toEqual([20, 1, 28, 28]);
+    expect(Array.from(batches[0]?.x.data ?? []).some((v) => v === 0)).toBe(false);
   });
 });
 

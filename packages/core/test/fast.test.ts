@@ -156,7 +156,9 @@ describe('fast convolution and pooling equal reference', () => {
 
   // The direct convolution (gemm.wat's convDirect: stride 1, OW >= 8, Kc <= 256) against the GEMM on the implicit
   // im2col, which it replaces there: the same sums in the same order, so the same bits, with bias, ReLU and the
-  // lesson's pool after it, FN not a multiple of 4, OW not a multiple of 8 (the last tile overlaps), NaN and ±Infinity.
+  // lesson's pool after it, FN not a multiple of 4, OW not a multiple of 8 (the last tile overlaps), NaN and ±Infinity;
+  // and images mostly of ±0 (whole tiles skip their sums), with finite weights or with an infinite one (which turns
+  // 0 * w into NaN, so no tile may skip).
   it('the direct convolution is bit-identical to the GEMM path: conv2dOut, conv2dRelu, conv2dReluMaxPool on generated stride-1 geometries', () => {
     const directCase = fc.record({
       N: fc.integer({ min: 1, max: 3 }),
@@ -167,19 +169,23 @@ describe('fast convolution and pooling equal reference', () => {
       // OW = W + 2 pad - filter + 1 >= 8, up to 8 + 17
       extraW: fc.integer({ min: 0, max: 17 }),
       H: fc.integer({ min: 1, max: 12 }),
-      special: fc.boolean(),
+      values: fc.constantFrom('uniform', 'special', 'zeros', 'zerosInfW'),
       seed: fc.nat(1000),
     });
     try {
       fc.assert(
-        fc.property(directCase, ({ N, C, FN, filter, pad, extraW, H: h, special, seed }) => {
+        fc.property(directCase, ({ N, C, FN, filter, pad, extraW, H: h, values, seed }) => {
           const W = 8 + extraW + filter - 1 - 2 * pad;
           const H = Math.max(h, filter - 2 * pad);
           fc.pre(W >= 1);
           const g = convGeometry('direct', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
           const x = fill(seed, [N, C, H, W]);
-          if (special) (x.data as Float32Array).set([NaN, Infinity, -Infinity], seed % Math.max(1, x.size - 3));
+          const xd = x.data as Float32Array;
+          if (values === 'special') xd.set([NaN, Infinity, -Infinity], seed % Math.max(1, x.size - 3));
+          // a few nonzero values in a field of +0 and -0
+          if (values === 'zeros' || values === 'zerosInfW') xd.forEach((v, i) => (xd[i] = (i * 7 + seed) % 23 === 0 ? v : i % 2 === 0 ? 0 : -0));
           const w = fill(seed + 1, [FN, C, filter, filter]);
+          if (values === 'zerosInfW') (w.data as Float32Array)[seed % w.size] = Infinity;
           const b = fill(seed + 2, [FN]);
           const run = (direct: boolean) => {
             setDirectConv(direct);

@@ -1,16 +1,43 @@
-import { getThreads, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, split, type Tensor } from '@foldnet/core';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { getThreads, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, sliceRows, split, type Tensor } from '@foldnet/core';
 import { predict, type Network } from '@foldnet/layers';
-import { adam, initTrainState, trainStep } from '@foldnet/train';
-import { benchBackendChoices } from '../config.js';
+import { adam, initTrainState, loadMnist, trainStep } from '@foldnet/train';
+import { benchBackendChoices, benchDataChoices } from '../config.js';
 import { optBoolean, optNumber, optOneOf } from '../flags.js';
 import type { Io } from '../io.js';
 import { loadModel } from '../models.js';
 
 /*
  * `foldnet bench`: a benchmark, not a test. Times training steps (forward + backward + Adam) on a
- * fixed random batch, evaluation throughput, and the network's own GEMM shapes, for one kernel
- * set or both side by side (one process, one run, so the ratio is fair).
+ * fixed random batch (or on MNIST's first training batches, `--data mnist`), evaluation throughput,
+ * and the network's own GEMM shapes, for one kernel set or both side by side (one process, one run,
+ * so the ratio is fair). Some fast paths depend on the data (a convolution skips tiles of zero
+ * pixels, the first layer's filter gradient is computed from the nonzero pooled gradients), so
+ * random normal data, which has no zeros, is their worst case and MNIST their real one.
  */
+
+type BenchData = (typeof benchDataChoices)[number];
+
+/** Training batches (one per warm-up and measured step) and evaluation images. @example benchInputs("mnist", net, 100, 33, 500).batches[1].x.shape // [100, 1, 28, 28] */
+interface BenchInputs {
+  readonly batches: readonly { readonly x: Tensor; readonly targets: Int32Array }[];
+  readonly evalX: Tensor;
+}
+
+export const benchInputs = (data: BenchData, network: Network, batch: number, count: number, evalImages: number): BenchInputs => {
+  const [kx, ky] = split(key(2), 2);
+  if (data === 'random') {
+    // one fixed batch, as every earlier figure was measured
+    const x = normal(kx, [batch, ...network.inputShape]);
+    const targets = randomIndices(ky, network.outputShape[network.outputShape.length - 1] ?? 10, batch);
+    return { batches: Array.from({ length: count }, () => ({ x, targets })), evalX: normal(kx, [evalImages, ...network.inputShape]) };
+  }
+  const r = loadMnist({ trainSize: batch * count, testSize: evalImages });
+  if (isLeft(r)) throw r.left;
+  const { train, test } = r.right;
+  const batches = Array.from({ length: count }, (_, i) => ({ x: sliceRows(train.images, i * batch, (i + 1) * batch), targets: train.labels.subarray(i * batch, (i + 1) * batch) }));
+  return { batches, evalX: test.images };
+};
 
 
 /** A GEMM C[M,N] = op(A)[M,K] op(B)[K,N] that a training step runs. */
@@ -57,6 +84,8 @@ export const gemmShapes = (network: Network, batch: number): GemmShape[] => {
 export interface BenchResult {
   readonly model: string;
   readonly backend: string;
+  /** What the steps and the evaluation ran on: 'random' or 'mnist'. */
+  readonly data: string;
   readonly threads: number;
   readonly batch: number;
   readonly steps: number;
@@ -80,25 +109,23 @@ const nowMs = (): number => performance.now();
 /** Timed evaluation passes per configuration; the median is reported. */
 const EVAL_PASSES = 5;
 
-const measure = (model: string, network: Network, backend: string, batch: number, steps: number, warmup: number): BenchResult => {
+const measure = (model: string, network: Network, backend: string, batch: number, steps: number, warmup: number, data: BenchData): BenchResult => {
   setBackend(backend);
   const [kInit, kx, ky] = split(key(1), 3);
-  const x: Tensor = normal(kx, [batch, ...network.inputShape]);
-  const classes = network.outputShape[network.outputShape.length - 1] ?? 10;
-  const targets = randomIndices(ky, classes, batch);
+  // evaluation: forward passes in eval mode over batches of 100, the median of five timed passes after one untimed
+  const evalImages = Math.max(batch, 500);
+  const { batches, evalX } = benchInputs(data, network, batch, warmup + steps, evalImages);
   const opt = adam({ lr: 0.001 });
   const step = trainStep(network, opt, { kernels: kernels(backend) });
   let state = initTrainState(network, opt, kInit);
-  for (let i = 0; i < warmup; i++) state = step(state, { x, targets });
+  for (let i = 0; i < warmup; i++) state = step(state, batches[i] ?? batches[0]!);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const input = batches[warmup + i] ?? batches[0]!;
     const t0 = nowMs();
-    state = step(state, { x, targets });
+    state = step(state, input);
     times.push(nowMs() - t0);
   }
-  // evaluation: forward passes in eval mode over batches of 100, the median of five timed passes after one untimed
-  const evalImages = Math.max(batch, 500);
-  const evalX = normal(kx, [evalImages, ...network.inputShape]);
   const evalPass = (): number => {
     const e0 = nowMs();
     predict(network, state.params, state.layerState, evalX, { batchSize: 100, kernels: kernels(backend) });
@@ -124,6 +151,7 @@ const measure = (model: string, network: Network, backend: string, batch: number
   return {
     model,
     backend,
+    data,
     threads: backend === 'reference' ? 1 : getThreads(),
     batch,
     steps,
@@ -141,7 +169,7 @@ const row = (cells: readonly string[], widths: readonly number[]): string => cel
 
 /**
  * `foldnet bench [--model simple|double] [--batch-size 100] [--steps 30] [--warmup 3] [--threads N]
- * [--backend fast|reference|both] [--json]`.
+ * [--backend fast|reference|both] [--data random|mnist] [--json]`.
  *
  * @example
  * await benchCommand({ backend: 'both', steps: 10 }, nodeIo());
@@ -156,7 +184,8 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const which = optOneOf(opts, 'backend', benchBackendChoices) ?? 'fast';
   const backends = which === 'both' ? ['reference', 'fast'] : [which];
   const { network } = loadModel(model, io.cwd);
-  const results = backends.map((b) => measure(model, network, b, batch, steps, warmup));
+  const data = optOneOf(opts, 'data', benchDataChoices) ?? 'random';
+  const results = backends.map((b) => measure(model, network, b, batch, steps, warmup, data));
   if (optBoolean(opts, 'json') === true) {
     io.out(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return;
@@ -177,7 +206,7 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const first = results[0];
   io.out(
-    `${steps} steps after ${warmup} warm-up, batch ${batch}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP\n` +
+    `${steps} steps after ${warmup} warm-up, batch ${batch}, ${data === 'mnist' ? "MNIST's first training batches" : 'a fixed random batch'}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP\n` +
       `${[row(header, widths), ...lines.map((l) => row(l, widths))].join('\n')}\n`,
   );
   const ref = results.find((r) => r.backend === 'reference');

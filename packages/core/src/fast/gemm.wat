@@ -949,9 +949,13 @@
   ;; $rowsToNchw adds it: the output is bit-identical to the GEMM path's for Kc <= 256 (one K block). A row's
   ;; last tile, when OW is not a multiple of 8, ends at OW - 8 and recomputes a few pixels (the same values).
   ;; $wp4: bytes between rows of the padded image.
+  ;; $skipZero (the caller sets it only when every weight is finite): a tile whose inputs are all ±0 (the background of
+  ;; an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the tile is the
+  ;; bias plus +0 as always. Checking costs two loads per k, once for all the tile's filters.
   (func $convDirect
     (param $xi i32) (param $kTab i32) (param $Kc i32) (param $OH i32) (param $OW i32) (param $wp4 i32)
-    (param $bp i32) (param $FN i32) (param $bias i32) (param $out i32)
+    (param $bp i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipZero i32)
+    (local $kstop i32) (local $bits v128)
     (local $oy i32) (local $ox i32) (local $last i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
     (local $base i32) (local $pw i32) (local $pk i32) (local $kend i32) (local $o i32) (local $f i32) (local $dst i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $bb v128)
@@ -975,6 +979,21 @@
                 (local.set $last (i32.const 1))))
             (local.set $base (i32.add (local.get $xi)
               (i32.add (i32.mul (local.get $oy) (local.get $wp4)) (i32.shl (local.get $ox) (i32.const 2)))))
+            ;; the k loops below stop at $kstop: $kTab (no sums) when the tile's inputs are all ±0
+            (local.set $kstop (local.get $kend))
+            (if (local.get $skipZero)
+              (then
+                (local.set $bits (v128.const i32x4 0 0 0 0))
+                (local.set $pk (local.get $kTab))
+                (block $zdone
+                  (loop $zloop
+                    (br_if $zdone (i32.ge_u (local.get $pk) (local.get $kend)))
+                    (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
+                    (local.set $bits (v128.or (local.get $bits) (v128.or (v128.load (local.get $o)) (v128.load offset=16 (local.get $o)))))
+                    (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+                    (br $zloop)))
+                (if (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+                  (then (local.set $kstop (local.get $kTab))))))
             (local.set $fb (i32.const 0))
             (block $fdone
               (loop $floop
@@ -990,7 +1009,7 @@
                 (local.set $pk (local.get $kTab))
                 (block $kdone
                   (loop $kloop
-                    (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kend)))
+                    (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kstop)))
                     (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
                     (local.set $b0 (v128.load (local.get $o)))
                     (local.set $b1 (v128.load offset=16 (local.get $o)))
@@ -1044,7 +1063,7 @@
   ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]), for one
   ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
   ;; lesson's 2x2 max pool of that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out)
-  ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place.
+  ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipZero: see $convDirect.
   ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
   ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
   ;; - otherwise a GEMM on the implicit im2col: C rows = im2col(x) . Bp, the im2col matrix read in place through
@@ -1054,7 +1073,7 @@
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
     (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
-    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipZero i32)
     (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
@@ -1070,7 +1089,7 @@
         (if (local.get $wp4)
           (then
             (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
-              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $FN) (local.get $bias) (local.get $outN)))
+              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipZero)))
           (else
             ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
             (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))

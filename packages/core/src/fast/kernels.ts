@@ -161,7 +161,9 @@ const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { poo
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
-  const args = [pxp, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0];
+  // with finite weights, the direct path skips the sums of tiles whose inputs are all zero (they would be +0)
+  const skipZero = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? 1 : 0;
+  const args = [pxp, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0, skipZero];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   return { pout, ppool, parg, R, FN };
 };

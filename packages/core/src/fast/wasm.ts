@@ -37,7 +37,7 @@ export interface GemmExports {
   col2im(n0: number, n1: number, src: number, ld: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   convImages(
     n0: number, n1: number, x: number, imgBytes: number, wp4: number, rowTab: number, kTab: number, Kc: number, OH: number, OW: number,
-    bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number,
+    bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number, skipZero: number,
   ): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
   unpoolRelu(dy: number, out: number, arg: number, n: number, dst: number, len: number): void;
