@@ -548,6 +548,34 @@ describe('threads', () => {
     );
   });
 
+  // adamUpdate keeps its results in the shared memory and skips copying p, m, v in when they come back as the next
+  // call's inputs: a generated schedule of updates of several parameters (more than it keeps), each fed either its
+  // last results (kept) or an older state (not), with GEMMs and convolutions reusing the working memory in between,
+  // must give the reference loop's bits every time.
+  it('adamUpdate fed its own results back, older states, many parameters and other kernels in between: the reference bits every time', () => {
+    const sizes = [16384, 20001, 50000];
+    const params = Array.from({ length: 20 }, (_, i) => sizes[i % 3] ?? 16384);
+    fc.assert(
+      fc.property(fc.array(fc.record({ param: fc.integer({ min: 0, max: params.length - 1 }), older: fc.boolean(), between: fc.boolean() }), { minLength: 10, maxLength: 60 }), fc.constantFrom(1, 2), (schedule, threads) => {
+        setThreads(threads);
+        const step = { lrT: 0.002, c1: 0.1, c2: 0.001, wd: 0 };
+        const init = params.map((n, i) => ({ p: fill(i, [n]), m: fill(i + 100, [n]), v: fromData([n], Float32Array.from(fill(i + 200, [n]).data, Math.abs)) }));
+        const history = init.map((s) => [s]);
+        const g = params.map((n, i) => fill(i + 300, [n]));
+        for (const { param, older, between } of schedule) {
+          const states = history[param] ?? [];
+          const s = (older ? states[0] : states[states.length - 1]) ?? init[0]!;
+          if (between) fastKernels.matmul(fill(1, [40, 300]), fill(2, [300, 120]), false, false);
+          const f = fastKernels.adamUpdate(s.p, g[param]!, s.m, s.v, step);
+          const r = referenceKernels.adamUpdate(s.p, g[param]!, s.m, s.v, step);
+          expect(bitwiseEqual(f.p, r.p) && bitwiseEqual(f.m, r.m) && bitwiseEqual(f.v, r.v), `param ${param}${older ? ', an older state' : ''}`).toBe(true);
+          states.push(f);
+        }
+      }),
+      { seed: 82, numRuns: 15 },
+    );
+  });
+
   it('setThreads changes getThreads and refuses 0 and 1.5, naming the value', () => {
     setThreads(3);
     expect(getThreads()).toBe(3);

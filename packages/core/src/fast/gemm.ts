@@ -5,7 +5,8 @@ import { ensureBytes, f32, wasm } from './wasm.js';
 /*
  * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory, laid out per call in a
  * workspace that is reused (the memory only grows to the largest call seen, so it stays flat over a run).
- * Below the workspace sits one region kept across calls: the packed B of the last `gemm` (see packedB).
+ * Below the workspace sit areas kept across calls (keptArea): the packed B of the last `gemm` (see packedB),
+ * and Adam's last results (see adamUpdate in kernels.ts).
  */
 
 /** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
@@ -14,8 +15,29 @@ export const NR = 8;
 /** `n` rounded up to whole micro-panels. @example padN(25) // 32 */
 export const padN = (n: number): number => Math.ceil(n / NR) * NR;
 
-// The kept region [64, 64 + keptBytes) and what it holds.
-let keptBytes = 0;
+// Kept areas from byte 64 up to keptEnd, by name; the workspace starts at keptEnd.
+const areas = new Map<string, { readonly offset: number; readonly bytes: number }>();
+let keptEnd = 64;
+
+/**
+ * The byte offset of an area of at least `bytes` kept across calls under `name`: never part of a workspace, so what
+ * a kernel leaves there stays until it writes there again. `moved` is true when the area is new or had to move to
+ * grow (then it holds nothing yet). An area that grows takes new space at the end; the old space is not reused, which
+ * costs at most what the areas' final sizes add up to, as sizes only grow to the largest seen.
+ *
+ * @example
+ * const { offset, moved } = keptArea('packedB', K * padN(N) * 4); if (moved) pack into it
+ */
+export const keptArea = (name: string, bytes: number): { readonly offset: number; readonly moved: boolean } => {
+  const have = areas.get(name);
+  if (have !== undefined && have.bytes >= bytes) return { offset: have.offset, moved: false };
+  const area = { offset: keptEnd, bytes: Math.ceil(bytes / 64) * 64 };
+  areas.set(name, area);
+  keptEnd += area.bytes;
+  ensureBytes(keptEnd);
+  return { offset: area.offset, moved: true };
+};
+
 interface KeptB {
   /**
    * The operand's buffer view: tensors are never written after creation, so the same view means the same values.
@@ -40,15 +62,15 @@ const KEEP_MIN_FLOATS = 1 << 15;
  * Returns the byte offset of the packed panels.
  */
 const packedB = (b: ReadonlyData, K: number, N: number, transB: boolean): number => {
-  const hit = kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data === b;
+  const { offset, moved } = keptArea('packedB', K * padN(N) * 4);
+  const hit = !moved && kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data === b;
   if (!hit) {
-    keptBytes = Math.max(keptBytes, Math.ceil((K * padN(N) * 4) / 64) * 64);
     const [pb] = workspace([K * N]);
     f32().set(b, pb / 4);
-    wasm.packB(pb, transB ? 1 : N, transB ? K : 1, K, N, 64);
+    wasm.packB(pb, transB ? 1 : N, transB ? K : 1, K, N, offset);
     kept = { data: b, transB, K, N };
   }
-  return 64;
+  return offset;
 };
 
 /**
@@ -61,7 +83,7 @@ const packedB = (b: ReadonlyData, K: number, N: number, transB: boolean): number
  */
 export const workspace = (floats: readonly number[]): number[] => {
   const offsets: number[] = [];
-  let at = 64 + keptBytes;
+  let at = keptEnd;
   for (const n of floats) {
     offsets.push(at);
     at += Math.ceil((n * 4) / 64) * 64 + 64;
