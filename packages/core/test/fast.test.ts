@@ -297,6 +297,44 @@ describe('fast convolution and pooling equal reference', () => {
     }
   });
 
+  // conv2dReluMaxPool keeps out and argmax in the shared memory for its backward (a few layers' worth): backwards
+  // given the kept buffers, after other layers' forwards, and given copies or outputs too old to be kept, must all
+  // equal the backward from copies (which always copies them in), and the reference.
+  it('the pooled outputs kept for the backward: any order of forwards and backwards over several layers gives the bits of copied operands', () => {
+    const layers = [
+      { x: fill(1, [3, 1, 12, 12]), w: fill(2, [5, 1, 3, 3]), b: fill(3, [5]), filter: 3, pad: 0 },
+      { x: fill(4, [3, 2, 10, 10]), w: fill(5, [4, 2, 3, 3]), b: fill(6, [4]), filter: 3, pad: 1 },
+      { x: fill(7, [2, 1, 9, 13]), w: fill(8, [6, 1, 2, 2]), b: fill(9, [6]), filter: 2, pad: 0 },
+      // the first layer's shapes with other values: only the buffers' identity tells their kept outputs apart
+      { x: fill(10, [3, 1, 12, 12]), w: fill(11, [5, 1, 3, 3]), b: fill(12, [5]), filter: 3, pad: 0 },
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.record({ layer: fc.integer({ min: 0, max: 3 }), age: fc.integer({ min: 0, max: 6 }), needDx: fc.boolean() }), { minLength: 5, maxLength: 30 }), (schedule) => {
+        const history: { layer: number; fused: ReturnType<typeof fastKernels.conv2dReluMaxPool> }[] = [];
+        for (const { layer, age, needDx } of schedule) {
+          const L = layers[layer]!;
+          const [N, C, H, W] = L.x.shape;
+          const g = convGeometry('conv', { inH: H, inW: W, filterH: L.filter, filterW: L.filter, stride: 1, pad: L.pad });
+          const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 });
+          history.push({ layer, fused: fastKernels.conv2dReluMaxPool(L.x, L.w, L.b, g, pool, true) });
+          // the backward of this layer's forward `age` forwards of it ago (or its oldest)
+          const mine = history.filter((h) => h.layer === layer);
+          const { fused } = mine[Math.max(0, mine.length - 1 - age)]!;
+          const dy = fill(age, fused.out.shape);
+          const convShape = [N, L.w.shape[0], g.outH, g.outW];
+          const got = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, needDx);
+          const copies = fastKernels.conv2dReluMaxPoolBackward(dy, fromData(fused.out.shape, fused.out.data.slice()), fused.argmax.slice(), L.x, L.w, g, convShape, needDx);
+          expect(bitwiseEqual(got.dw, copies.dw) && bitwiseEqual(got.db, copies.db), `layer ${layer}, age ${age}`).toBe(true);
+          if (needDx) expect(got.dx !== undefined && copies.dx !== undefined && bitwiseEqual(got.dx, copies.dx)).toBe(true);
+          // and the reference, which keeps nothing, so a wrong kept operand in both calls above cannot pass either
+          const r = referenceKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, false);
+          expectClose(got.dw, r.dw, N * g.outH * g.outW, `dW, layer ${layer}, age ${age}`);
+        }
+      }),
+      { seed: 49, numRuns: 25 },
+    );
+  });
+
   it('conv2dBackward (dx, dw, db; dx skipped when needDx is false) on generated geometries', () => {
     fc.assert(
       fc.property(convCase, fc.boolean(), ({ c, FN, seed }, needDx) => {

@@ -142,19 +142,23 @@ export const setDirectConv = (on: boolean): void => {
 // panels), which gemm.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
 // stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and of its argmax
-// (indices into out).
-const convolve = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry } | 'relu'): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
+// (indices into out), which go to `then.at` when given (a kept area) instead of the workspace.
+const convolve = (
+  x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry; at?: { readonly ppool: number; readonly parg: number } } | 'relu',
+): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
   const pool = typeof then === 'object' ? then.pool : undefined;
+  const at = typeof then === 'object' ? then.at : undefined;
   const [N, C, H, W] = x.shape;
   const FN = w.shape[0];
   const Kc = w.size / FN;
   const R = N * g.outH * g.outW;
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const direct = directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
-  const nPool = pool === undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, ppool, parg, pstage] = workspace([
+  const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool, pwarg, pstage] = workspace([
     N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, nPool, g.pad > 0 ? x.size : 0,
   ]);
+  const { ppool, parg } = at ?? { ppool: pwpool, parg: pwarg };
   implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
   mem.set(w.data, pw / 4);
@@ -484,10 +488,49 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   }
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
-  const { ppool, parg } = convolve(x, w, b, conv, { pool });
+  // for training (argmax kept), out and argmax stay in a kept area for the backward
+  const kept = keepArgmax ? poolArea(n) : undefined;
+  const { ppool, parg } = convolve(x, w, b, conv, kept === undefined ? { pool } : { pool, at: kept });
   const done = f32();
   const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
-  return { out, argmax: keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0) };
+  const argmax = keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0);
+  if (kept !== undefined) Object.assign(kept.entry, { out: out.data, argmax, used: ++poolCalls });
+  return { out, argmax };
+};
+
+/**
+ * conv2dReluMaxPool's last outputs kept in the shared memory for its backward, one entry per layer (a few kept):
+ * when the backward gets the very out and argmax buffers an entry gave out, they are read there instead of copied in.
+ */
+interface PoolKept {
+  readonly area: string;
+  out: ReadonlyData | undefined;
+  argmax: Int32Array | undefined;
+  used: number;
+}
+const poolKept: PoolKept[] = [];
+const POOL_KEPT = 4;
+let poolCalls = 0;
+
+/** A kept area for n pooled values and their argmax: a new entry, or the least recently used one, emptied. */
+const poolArea = (n: number): { entry: PoolKept; ppool: number; parg: number } => {
+  let entry = poolKept.length < POOL_KEPT ? undefined : poolKept.reduce((a, b) => (b.used < a.used ? b : a));
+  if (entry === undefined) {
+    entry = { area: `pool${poolKept.length}`, out: undefined, argmax: undefined, used: 0 };
+    poolKept.push(entry);
+  }
+  Object.assign(entry, { out: undefined, argmax: undefined });
+  const stride = Math.ceil((n * 4) / 64) * 64;
+  const { offset } = keptArea(entry.area, 2 * stride);
+  return { entry, ppool: offset, parg: offset + stride };
+};
+
+/** Where out and argmax already are in the shared memory, if an entry holds these very buffers. */
+const keptPool = (out: ReadonlyData, argmax: Int32Array): { po: number; pa: number } | undefined => {
+  const e = poolKept.find((k) => k.out === out && k.argmax === argmax);
+  if (e === undefined) return undefined;
+  const { offset } = keptArea(e.area, 0);
+  return { po: offset, pa: offset + Math.ceil((out.length * 4) / 64) * 64 };
 };
 
 // The convolution's dy built in the shared memory (gemm.wat's unpoolRelu): zeros, then each pooled dy routed to its
@@ -498,11 +541,14 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
   const n = dy.size;
   const [N, FN, OH, OW] = convShape;
-  // pooled dy, out and argmax at pscratch, then (without dx) one image's conv dy
+  // pooled dy, out and argmax at pscratch (out and argmax where the forward kept them, when it did), then (without dx)
+  // one image's conv dy
   const operands = (pscratch: number): [number, number, number] => {
     const mem = f32();
     const [pd, po, pa] = [pscratch, pscratch + 4 * n, pscratch + 8 * n];
     mem.set(dy.data, pd / 4);
+    const kept = keptPool(out.data, argmax);
+    if (kept !== undefined) return [pd, kept.po, kept.pa];
     mem.set(out.data, po / 4);
     new Int32Array(mem.buffer, pa, n).set(argmax);
     return [pd, po, pa];
@@ -563,13 +609,16 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
   const mem = f32();
   mem.set(dy.data, pd / 4);
-  mem.set(out.data, po / 4);
-  new Int32Array(mem.buffer, pa, n).set(argmax);
+  const kept = keptPool(out.data, argmax);
+  if (kept === undefined) {
+    mem.set(out.data, po / 4);
+    new Int32Array(mem.buffer, pa, n).set(argmax);
+  }
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   const flag = new Int32Array(mem.buffer, pscratch, 1);
   flag[0] = 0;
   new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
-  runChunks('poolFilterGrad', FN, 1, [pd, po, pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
+  runChunks('poolFilterGrad', FN, 1, [pd, kept?.po ?? po, kept?.pa ?? pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   return flag[0] === 0 ? { dx: undefined, ...filterGrads(w, pdwt, pdb) } : undefined;
 };
 
