@@ -1,12 +1,12 @@
 import type { ReadonlyData } from '../dtype.js';
 import { getThreads, runRows } from './threads.js';
-import { ensureBytes, f32, wasm } from './wasm.js';
+import { keptArea, residentAt, workspace } from './layout.js';
+import { f32, wasm } from './wasm.js';
 
 /*
- * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory, laid out per call in a
- * workspace that is reused (the memory only grows to the largest call seen, so it stays flat over a run).
- * Below the workspace sit areas kept across calls (keptArea): the packed B of the last `gemm` (see packedB),
- * and Adam's last results (see adamUpdate in kernels.ts).
+ * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory (layout.ts): in a workspace laid out
+ * per call, or, when another kernel left them there, read in place (residentAt). The packed B of the last `gemm` is
+ * kept (packedB).
  */
 
 /** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
@@ -14,29 +14,6 @@ export const NR = 8;
 
 /** `n` rounded up to whole micro-panels. @example padN(25) // 32 */
 export const padN = (n: number): number => Math.ceil(n / NR) * NR;
-
-// Kept areas from byte 64 up to keptEnd, by name; the workspace starts at keptEnd.
-const areas = new Map<string, { readonly offset: number; readonly bytes: number }>();
-let keptEnd = 64;
-
-/**
- * The byte offset of an area of at least `bytes` kept across calls under `name`: never part of a workspace, so what
- * a kernel leaves there stays until it writes there again. `moved` is true when the area is new or had to move to
- * grow (then it holds nothing yet). An area that grows takes new space at the end; the old space is not reused, which
- * costs at most what the areas' final sizes add up to, as sizes only grow to the largest seen.
- *
- * @example
- * const { offset, moved } = keptArea('packedB', K * padN(N) * 4); if (moved) pack into it
- */
-export const keptArea = (name: string, bytes: number): { readonly offset: number; readonly moved: boolean } => {
-  const have = areas.get(name);
-  if (have !== undefined && have.bytes >= bytes) return { offset: have.offset, moved: false };
-  const area = { offset: keptEnd, bytes: Math.ceil(bytes / 64) * 64 };
-  areas.set(name, area);
-  keptEnd += area.bytes;
-  ensureBytes(keptEnd);
-  return { offset: area.offset, moved: true };
-};
 
 interface KeptB {
   /**
@@ -65,32 +42,22 @@ const packedB = (b: ReadonlyData, K: number, N: number, transB: boolean): number
   const { offset, moved } = keptArea('packedB', K * padN(N) * 4);
   const hit = !moved && kept !== undefined && kept.transB === transB && kept.K === K && kept.N === N && kept.data === b;
   if (!hit) {
-    const [pb] = workspace([K * N]);
-    f32().set(b, pb / 4);
+    const pb = operand(b);
     wasm.packB(pb, transB ? 1 : N, transB ? K : 1, K, N, offset);
     kept = { data: b, transB, K, N };
   }
   return offset;
 };
 
-/**
- * Lays out regions of the given float counts in the shared memory (64-byte aligned, after a 64-byte
- * null guard) and returns their byte offsets. Every call reuses the same space: offsets are valid until
- * the next call.
- *
- * @example
- * const [pa, pb] = workspace([M * K, K * N]); f32().set(a, pa / 4);
- */
-export const workspace = (floats: readonly number[]): number[] => {
-  const offsets: number[] = [];
-  let at = keptEnd;
-  for (const n of floats) {
-    offsets.push(at);
-    at += Math.ceil((n * 4) / 64) * 64 + 64;
-  }
-  ensureBytes(at);
-  return offsets;
+/** Where an operand's values are: in place when resident, else copied into the workspace (which it lays out). */
+const operand = (data: ReadonlyData): number => {
+  const at = residentAt(data);
+  if (at !== undefined) return at;
+  const [p] = workspace([data.length]);
+  f32().set(data, p / 4);
+  return p;
 };
+
 
 /**
  * An operand already in the shared memory: element (i, j) at byte `ptr + 4*(i*rs + j*cs)`.
@@ -159,8 +126,9 @@ export const gemmIndexed = (M: number, N: number, K: number, a: number, rowTab: 
 export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: number, transA: boolean, transB: boolean, threads: number = getThreads()): Float32Array => {
   if (K * N >= KEEP_MIN_FLOATS && M > 0 && N > 0 && K > 0) {
     const bp = packedB(b, K, N, transB);
-    const [pa, pc] = workspace([M * K, M * N]);
-    f32().set(a, pa / 4);
+    // A in place when resident (a fused layer's pooled output), else copied into the workspace's first region
+    const pa = operand(a);
+    const [, pc = 0] = workspace([M * K, M * N]);
     gemmPacked(M, N, K, { ptr: pa, rs: transA ? 1 : K, cs: transA ? M : 1 }, bp, pc, N, false, threads);
     return f32().slice(pc / 4, pc / 4 + M * N);
   }

@@ -4,7 +4,8 @@ import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, 
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmIndexed, gemmPacked, gemmStrided, keptArea, padN, workspace } from './gemm.js';
+import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
+import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { f32, wasm } from './wasm.js';
 
@@ -488,50 +489,22 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   }
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
-  // for training (argmax kept), out and argmax stay in a kept area for the backward
-  const kept = keepArgmax ? poolArea(n) : undefined;
-  const { ppool, parg } = convolve(x, w, b, conv, kept === undefined ? { pool } : { pool, at: kept });
+  // for training (argmax kept), out and argmax stay in a kept slot for the backward (and the next layer's GEMM)
+  const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
+  const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
+  const { ppool, parg } = convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at });
   const done = f32();
   const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
   const argmax = keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0);
-  if (kept !== undefined) Object.assign(kept.entry, { out: out.data, argmax, used: ++poolCalls });
+  if (slot !== undefined) {
+    recordResident(slot.name, out.data, ppool);
+    recordResident(slot.name, argmax, parg);
+  }
   return { out, argmax };
 };
 
-/**
- * conv2dReluMaxPool's last outputs kept in the shared memory for its backward, one entry per layer (a few kept):
- * when the backward gets the very out and argmax buffers an entry gave out, they are read there instead of copied in.
- */
-interface PoolKept {
-  readonly area: string;
-  out: ReadonlyData | undefined;
-  argmax: Int32Array | undefined;
-  used: number;
-}
-const poolKept: PoolKept[] = [];
-const POOL_KEPT = 4;
-let poolCalls = 0;
-
-/** A kept area for n pooled values and their argmax: a new entry, or the least recently used one, emptied. */
-const poolArea = (n: number): { entry: PoolKept; ppool: number; parg: number } => {
-  let entry = poolKept.length < POOL_KEPT ? undefined : poolKept.reduce((a, b) => (b.used < a.used ? b : a));
-  if (entry === undefined) {
-    entry = { area: `pool${poolKept.length}`, out: undefined, argmax: undefined, used: 0 };
-    poolKept.push(entry);
-  }
-  Object.assign(entry, { out: undefined, argmax: undefined });
-  const stride = Math.ceil((n * 4) / 64) * 64;
-  const { offset } = keptArea(entry.area, 2 * stride);
-  return { entry, ppool: offset, parg: offset + stride };
-};
-
-/** Where out and argmax already are in the shared memory, if an entry holds these very buffers. */
-const keptPool = (out: ReadonlyData, argmax: Int32Array): { po: number; pa: number } | undefined => {
-  const e = poolKept.find((k) => k.out === out && k.argmax === argmax);
-  if (e === undefined) return undefined;
-  const { offset } = keptArea(e.area, 0);
-  return { po: offset, pa: offset + Math.ceil((out.length * 4) / 64) * 64 };
-};
+/** Kept slots for conv2dReluMaxPool's outputs while training, one per fused layer (a few kept). */
+const poolSlots = slots('pool', 4);
 
 // The convolution's dy built in the shared memory (gemm.wat's unpoolRelu): zeros, then each pooled dy routed to its
 // window's maximum where the output is not <= 0 (ReLU's mask on the pooled value; a NaN lets dy through, as
@@ -541,17 +514,16 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
   const n = dy.size;
   const [N, FN, OH, OW] = convShape;
-  // pooled dy, out and argmax at pscratch (out and argmax where the forward kept them, when it did), then (without dx)
-  // one image's conv dy
+  // pooled dy, out and argmax at pscratch (out and argmax read in place where the forward kept them), then (without
+  // dx) one image's conv dy
   const operands = (pscratch: number): [number, number, number] => {
     const mem = f32();
     const [pd, po, pa] = [pscratch, pscratch + 4 * n, pscratch + 8 * n];
     mem.set(dy.data, pd / 4);
-    const kept = keptPool(out.data, argmax);
-    if (kept !== undefined) return [pd, kept.po, kept.pa];
-    mem.set(out.data, po / 4);
-    new Int32Array(mem.buffer, pa, n).set(argmax);
-    return [pd, po, pa];
+    const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
+    if (ko === undefined) mem.set(out.data, po / 4);
+    if (ka === undefined) new Int32Array(mem.buffer, pa, n).set(argmax);
+    return [pd, ko ?? po, ka ?? pa];
   };
   const fillDy = (pdy: number, pscratch: number): void => {
     const [pd, po, pa] = operands(pscratch);
@@ -608,17 +580,16 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   paddedInto(x, g.pad, pxp, pstage);
   if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
   const mem = f32();
+  // out and argmax read in place where the forward kept them
   mem.set(dy.data, pd / 4);
-  const kept = keptPool(out.data, argmax);
-  if (kept === undefined) {
-    mem.set(out.data, po / 4);
-    new Int32Array(mem.buffer, pa, n).set(argmax);
-  }
+  const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
+  if (ko === undefined) mem.set(out.data, po / 4);
+  if (ka === undefined) new Int32Array(mem.buffer, pa, n).set(argmax);
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   const flag = new Int32Array(mem.buffer, pscratch, 1);
   flag[0] = 0;
   new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
-  runChunks('poolFilterGrad', FN, 1, [pd, kept?.po ?? po, kept?.pa ?? pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
+  runChunks('poolFilterGrad', FN, 1, [pd, ko ?? po, ka ?? pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   return flag[0] === 0 ? { dx: undefined, ...filterGrads(w, pdwt, pdb) } : undefined;
 };
 
@@ -642,47 +613,28 @@ const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: Co
 const WASM_ADAM_MIN = 1 << 14;
 
 /**
- * Adam's last results kept in the shared memory, one entry per large parameter: a training loop feeds this step's
- * p', m', v' back as the next step's p, m, v, so when the three buffers are the very ones an entry gave out, their
- * values are still in its kept area and only g is copied in (a fifth of the copies of affine1's update).
+ * Adam's results stay in kept slots of the shared memory (one per large parameter, a few kept): a training loop feeds
+ * this step's p', m', v' back as the next step's p, m, v, and when all three are resident in one slot, as that slot
+ * laid them out, the update runs there in place and only g is copied in. The new p' is then where the next forward's
+ * GEMM packs it from.
  */
-interface AdamKept {
-  readonly area: string;
-  p: ReadonlyData;
-  m: ReadonlyData;
-  v: ReadonlyData;
-  used: number;
-}
-const adamKept: AdamKept[] = [];
-/** Parameters whose state stays in the memory (more, in a network with more large ones, are copied in as before). */
-const ADAM_KEPT = 16;
-let adamCalls = 0;
-
-/** The entry holding these buffers, or the least recently used one (or a new one) with nothing valid in it. */
-const adamEntry = (p: ReadonlyData, m: ReadonlyData, v: ReadonlyData): { entry: AdamKept; hit: boolean } => {
-  const hit = adamKept.find((e) => e.p === p && e.m === m && e.v === v);
-  if (hit !== undefined) return { entry: hit, hit: true };
-  if (adamKept.length < ADAM_KEPT) {
-    const entry = { area: `adam${adamKept.length}`, p, m, v, used: 0 };
-    adamKept.push(entry);
-    return { entry, hit: false };
-  }
-  const lru = adamKept.reduce((a, b) => (b.used < a.used ? b : a));
-  return { entry: lru, hit: false };
-};
+const adamSlots = slots('adam', 16);
 
 // Adam in wasm (gemm.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements, in
-// place on p, m, v in their kept area (each element is read before it is written), the results copied out.
+// place on p, m, v in their slot (each element is read before it is written), the results copied out.
 const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
   const n = p.size;
   if (isF64(p) || n < WASM_ADAM_MIN) return ref.adamUpdate(p, g, m, v, step);
-  const { entry, hit } = adamEntry(p.data, m.data, v.data);
-  const stride = Math.ceil((n * 4) / 64) * 64;
-  const { offset, moved } = keptArea(entry.area, 3 * stride);
-  const [pp, pm, pv] = [offset, offset + stride, offset + 2 * stride];
+  const stride = bytesOf(n);
+  const held = residentSlot(p.data);
+  const at = residentAt(p.data);
+  const inPlace = held !== undefined && at !== undefined && residentSlot(m.data) === held && residentSlot(v.data) === held &&
+    residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
+  const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined);
+  const [pp, pm, pv] = [slot.offset, slot.offset + stride, slot.offset + 2 * stride];
   const [pg, ph] = workspace([n, 8]);
   const mem = f32();
-  if (!hit || moved) {
+  if (!inPlace || slot.moved) {
     mem.set(p.data, pp / 4);
     mem.set(m.data, pm / 4);
     mem.set(v.data, pv / 4);
@@ -693,7 +645,9 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   const done = f32();
   const out = (at: number): Tensor => fromData(p.shape, done.slice(at / 4, at / 4 + n));
   const result = { p: out(pp), m: out(pm), v: out(pv) };
-  Object.assign(entry, { p: result.p.data, m: result.m.data, v: result.v.data, used: ++adamCalls });
+  recordResident(slot.name, result.p.data, pp);
+  recordResident(slot.name, result.m.data, pm);
+  recordResident(slot.name, result.v.data, pv);
   return result;
 };
 

@@ -1,0 +1,112 @@
+import type { ReadonlyData } from '../dtype.js';
+import { ensureBytes } from './wasm.js';
+
+/*
+ * How the fast kernels lay out the shared WebAssembly memory: from byte 64 (after a null guard) areas kept across
+ * calls, then a workspace that every call lays out anew (its offsets are valid until the next call).
+ *
+ * Kept areas hold what later calls can read in place instead of copying in again: the packed B of the last `gemm`,
+ * and results (Adam's new p, m, v; a fused layer's pooled output and argmax; large GEMM results). A result written
+ * into a slot is recorded as resident: `residentAt(buffer)` gives where the very values of that JavaScript buffer
+ * already are, as long as its slot has not been claimed again. Tensors are never written after creation, so the same
+ * buffer means the same values (the same assumption the packed B relies on). The registry holds at most what the
+ * slots hold, so memory stays flat.
+ */
+
+const areas = new Map<string, { readonly offset: number; readonly bytes: number }>();
+let keptEnd = 64;
+
+/**
+ * The byte offset of an area of at least `bytes` kept across calls under `name`: never part of a workspace, so what
+ * a kernel leaves there stays until it writes there again. `moved` is true when the area is new or had to move to
+ * grow (then it holds nothing yet). An area that grows takes new space at the end; the old space is not reused, which
+ * costs at most what the areas' final sizes add up to, as sizes only grow to the largest seen.
+ *
+ * @example
+ * const { offset, moved } = keptArea('packedB', K * padN(N) * 4); if (moved) pack into it
+ */
+export const keptArea = (name: string, bytes: number): { readonly offset: number; readonly moved: boolean } => {
+  const have = areas.get(name);
+  if (have !== undefined && have.bytes >= bytes) return { offset: have.offset, moved: false };
+  const area = { offset: keptEnd, bytes: Math.ceil(bytes / 64) * 64 };
+  areas.set(name, area);
+  keptEnd += area.bytes;
+  ensureBytes(keptEnd);
+  return { offset: area.offset, moved: true };
+};
+
+/**
+ * Lays out regions of the given float counts after the kept areas (64-byte aligned, 64 bytes apart) and returns their
+ * byte offsets. Every call reuses the same space: offsets are valid until the next call.
+ *
+ * @example
+ * const [pa, pb] = workspace([M * K, K * N]); f32().set(a, pa / 4);
+ */
+export const workspace = (floats: readonly number[]): number[] => {
+  const offsets: number[] = [];
+  let at = keptEnd;
+  for (const n of floats) {
+    offsets.push(at);
+    at += bytesOf(n) + 64;
+  }
+  ensureBytes(at);
+  return offsets;
+};
+
+/** 4*n bytes rounded up to a multiple of 64: how far apart a slot places its buffers. @example bytesOf(10) // 64 */
+export const bytesOf = (floats: number): number => Math.ceil((floats * 4) / 64) * 64;
+
+// Resident buffers: where each one's values sit, and which buffers each slot holds.
+const residents = new Map<ReadonlyData | Int32Array, { readonly slot: string; readonly offset: number }>();
+const slotBuffers = new Map<string, (ReadonlyData | Int32Array)[]>();
+
+/** Where the values of this very buffer already are in the shared memory, if a kept slot holds them. */
+export const residentAt = (data: ReadonlyData | Int32Array): number | undefined => residents.get(data)?.offset;
+
+/** The slot holding this buffer, if any. @example residentSlot(m.data) === residentSlot(p.data) */
+export const residentSlot = (data: ReadonlyData | Int32Array): string | undefined => residents.get(data)?.slot;
+
+/** Forgets what a slot holds (before it is written again). */
+const release = (slot: string): void => {
+  for (const d of slotBuffers.get(slot) ?? []) residents.delete(d);
+  slotBuffers.delete(slot);
+};
+
+/** Records that `data`'s values are at `offset`, in `slot` (an area a `slots` pool gave out). */
+export const recordResident = (slot: string, data: ReadonlyData | Int32Array, offset: number): void => {
+  residents.set(data, { slot, offset });
+  slotBuffers.set(slot, [...(slotBuffers.get(slot) ?? []), data]);
+};
+
+/** A slot claimed for writing: its byte offset; nothing is resident in it until recorded again. */
+export interface Slot {
+  readonly name: string;
+  readonly offset: number;
+  /** The area is new or moved to grow: it holds none of what the slot held. */
+  readonly moved: boolean;
+}
+
+/**
+ * A pool of `count` kept slots named `prefix0`, `prefix1`, ...: `claim(bytes)` empties the least recently claimed one
+ * (or a given one, still holding the operands a kernel updates in place) and makes it at least `bytes` long.
+ *
+ * @example
+ * const results = slots('gemm', 4); const s = results.claim(4 * M * N); ... recordResident(s.name, out, s.offset);
+ */
+export const slots = (prefix: string, count: number): { claim(bytes: number, name?: string): Slot } => {
+  const used = new Map<string, number>();
+  let clock = 0;
+  return {
+    claim: (bytes, name) => {
+      let pick = name;
+      if (pick === undefined) {
+        if (used.size < count) pick = `${prefix}${used.size}`;
+        else for (const [n, t] of used) if (pick === undefined || t < (used.get(pick) ?? 0)) pick = n;
+      }
+      const slot = pick ?? `${prefix}0`;
+      used.set(slot, ++clock);
+      release(slot);
+      return { name: slot, ...keptArea(slot, bytes) };
+    },
+  };
+};
