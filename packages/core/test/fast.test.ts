@@ -246,8 +246,9 @@ describe('fast convolution and pooling equal reference', () => {
   // replaces (the conv's dy built, packed and multiplied over every row): the same bits. Generated geometries cover
   // several groups of five window rows (C*FH up to 24), FW up to 8, stride 2, padding, pooled rows not a multiple of
   // 4 windows (OW = 20: PW = 10), batches whose rows cross the GEMM's 256-row K blocks, FN not a multiple of 4 (db's
-  // per-channel edge), ReLU masking about half, zeros, -0 and NaN in dy, 1 and 2 threads; and the cases it leaves to the
-  // dense path: Inf or NaN in x, OW not a multiple of 4, FW > 8, an argmax outside its 2x2 window.
+  // per-channel edge), ReLU masking about half, zeros, -0, NaN and ±Infinity in dy, images with a background of ±0, 1 and
+  // 2 threads; and the cases it leaves to the dense path: Inf or NaN in x, OW not a multiple of 4, FW > 8, an argmax
+  // outside its 2x2 window.
   it('the pooled filter gradient is bit-identical to the dense path on generated geometries, and leaves it the cases it does not cover', () => {
     const sparseCase = fc.record({
       N: fc.integer({ min: 1, max: 4 }),
@@ -259,8 +260,8 @@ describe('fast convolution and pooling equal reference', () => {
       // OW = 4, 8, ..., 28 mostly; sometimes not a multiple of 4
       ow: fc.oneof(fc.integer({ min: 1, max: 7 }).map((q) => 4 * q), fc.integer({ min: 2, max: 13 })),
       oh: fc.integer({ min: 2, max: 13 }),
-      dyValues: fc.constantFrom('uniform', 'zeros', 'nan'),
-      xValues: fc.constantFrom('uniform', 'uniform', 'uniform', 'inf'),
+      dyValues: fc.constantFrom('uniform', 'zeros', 'nan', 'inf'),
+      xValues: fc.constantFrom('uniform', 'uniform', 'background', 'inf'),
       otherPool: fc.boolean(),
       threads: fc.constantFrom(1, 2),
       seed: fc.nat(1000),
@@ -275,7 +276,15 @@ describe('fast convolution and pooling equal reference', () => {
           const g = convGeometry('conv', { inH: H, inW: W, filterH: filter, filterW: filter, stride, pad });
           const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 });
           const x = fill(seed, [N, C, H, W]);
-          if (xValues === 'inf') (x.data as Float32Array)[seed % x.size] = seed % 2 === 0 ? Infinity : NaN;
+          const xd = x.data as Float32Array;
+          if (xValues === 'inf') xd[seed % x.size] = seed % 2 === 0 ? Infinity : NaN;
+          // MNIST-like images: values in a central block, ±0 around it (windows of zeros under nonzero dy)
+          if (xValues === 'background') {
+            xd.forEach((v, i) => {
+              const [r, c] = [Math.floor(i / W) % H, i % W];
+              xd[i] = Math.abs(r - H / 2) < H / 4 && Math.abs(c - W / 2) < W / 4 ? v : i % 2 === 0 ? 0 : -0;
+            });
+          }
           const w = fill(seed + 1, [FN, C, filter, filter]);
           const b = fill(seed + 2, [FN]);
           const fused = fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true);
@@ -283,6 +292,8 @@ describe('fast convolution and pooling equal reference', () => {
           const d = dy.data as Float32Array;
           if (dyValues === 'zeros') d.forEach((v, i) => (d[i] = i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
           if (dyValues === 'nan') d[seed % d.length] = NaN;
+          // infinities, some over windows of zeros (Inf * 0 is NaN in the dense path, and must stay so)
+          if (dyValues === 'inf') d.forEach((v, i) => (d[i] = i % 5 === 0 ? (i % 2 === 0 ? Infinity : -Infinity) : v));
           // another pool's argmax: one maximum moved out of its 2x2 window (to the row below it, when there is one)
           const argmax = fused.argmax.slice();
           if (otherPool && g.outH > 2) argmax[seed % argmax.length] += 2 * g.outW;
