@@ -58,7 +58,6 @@ const operand = (data: ReadonlyData): number => {
   return p;
 };
 
-
 /**
  * An operand already in the shared memory: element (i, j) at byte `ptr + 4*(i*rs + j*cs)`.
  *
