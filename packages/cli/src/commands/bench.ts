@@ -18,12 +18,18 @@ import { loadModel } from '../models.js';
 
 type BenchData = (typeof benchDataChoices)[number];
 
-/** Training batches (one per warm-up and measured step) and evaluation images. @example benchInputs("mnist", net, 100, 33, 500).batches[1].x.shape // [100, 1, 28, 28] */
+/** Training batches (one per warm-up and measured step) and evaluation images. */
 interface BenchInputs {
   readonly batches: readonly { readonly x: Tensor; readonly targets: Int32Array }[];
   readonly evalX: Tensor;
 }
 
+/**
+ * `count` training batches and `evalImages` evaluation images: one fixed random batch repeated, or MNIST's first
+ * training batches in order and its first test images.
+ *
+ * @example benchInputs('mnist', net, 100, 33, 500).batches[1].x.shape // [100, 1, 28, 28]
+ */
 export const benchInputs = (data: BenchData, network: Network, batch: number, count: number, evalImages: number): BenchInputs => {
   const [kx, ky] = split(key(2), 2);
   if (data === 'random') {
@@ -38,7 +44,6 @@ export const benchInputs = (data: BenchData, network: Network, batch: number, co
   const batches = Array.from({ length: count }, (_, i) => ({ x: sliceRows(train.images, i * batch, (i + 1) * batch), targets: train.labels.subarray(i * batch, (i + 1) * batch) }));
   return { batches, evalX: test.images };
 };
-
 
 /** A GEMM C[M,N] = op(A)[M,K] op(B)[K,N] that a training step runs. */
 export interface GemmShape {

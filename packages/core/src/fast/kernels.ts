@@ -514,17 +514,8 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
   const n = dy.size;
   const [N, FN, OH, OW] = convShape;
-  // pooled dy, out and argmax at pscratch (out and argmax read in place where the forward kept them), then (without
-  // dx) one image's conv dy
-  const operands = (pscratch: number): [number, number, number] => {
-    const mem = f32();
-    const [pd, po, pa] = [pscratch, pscratch + 4 * n, pscratch + 8 * n];
-    mem.set(dy.data, pd / 4);
-    const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
-    if (ko === undefined) mem.set(out.data, po / 4);
-    if (ka === undefined) new Int32Array(mem.buffer, pa, n).set(argmax);
-    return [pd, ko ?? po, ka ?? pa];
-  };
+  // pooled dy, out and argmax at pscratch (pooledOperands), then (without dx) one image's conv dy
+  const operands = (pscratch: number): [number, number, number] => pooledOperands(dy, out, argmax, pscratch, pscratch + 4 * n, pscratch + 8 * n);
   const fillDy = (pdy: number, pscratch: number): void => {
     const [pd, po, pa] = operands(pscratch);
     wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
@@ -542,6 +533,19 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   };
   return (needDx ? undefined : poolFilterGrads(dy, out, argmax, x, w, conv, convShape)) ??
     backward(convShape, w, x.shape, conv, needDx, fillDy, { x }, needDx ? 3 * n : 3 * n + N * FN * P + N * sideFloats, packDy);
+};
+
+/**
+ * The fused pool's backward operands in the shared memory: dy copied to `pd`; out and argmax read in place where the
+ * forward kept them (conv2dReluMaxPool's slots), else copied to `po` and `pa`. Returns where the three are.
+ */
+const pooledOperands = (dy: Tensor, out: Tensor, argmax: Int32Array, pd: number, po: number, pa: number): [number, number, number] => {
+  const mem = f32();
+  mem.set(dy.data, pd / 4);
+  const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
+  if (ko === undefined) mem.set(out.data, po / 4);
+  if (ka === undefined) new Int32Array(mem.buffer, pa, argmax.length).set(argmax);
+  return [pd, ko ?? po, ka ?? pa];
 };
 
 /** Whether conv2dReluMaxPoolBackward without dx may take poolFilterGrads (tests turn it off to compare with the dense path). */
@@ -579,17 +583,13 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   const [pxp, pstage, pd, po, pa, pscratch, pdwt, pdb] = workspace([N * C * Hp * Wp, g.pad > 0 ? x.size : 0, n, n, n, 80 + (FN * wasm.pfgSlotBytes(OH, OW)) / 4, Kc * FN, FN]);
   paddedInto(x, g.pad, pxp, pstage);
   if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
+  const operands = pooledOperands(dy, out, argmax, pd, po, pa);
   const mem = f32();
-  // out and argmax read in place where the forward kept them
-  mem.set(dy.data, pd / 4);
-  const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
-  if (ko === undefined) mem.set(out.data, po / 4);
-  if (ka === undefined) new Int32Array(mem.buffer, pa, n).set(argmax);
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   const flag = new Int32Array(mem.buffer, pscratch, 1);
   flag[0] = 0;
   new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
-  runChunks('poolFilterGrad', FN, 1, [pd, ko ?? po, ka ?? pa, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
+  runChunks('poolFilterGrad', FN, 1, [...operands, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   return flag[0] === 0 ? { dx: undefined, ...filterGrads(w, pdwt, pdb) } : undefined;
 };
 
@@ -626,10 +626,10 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   const n = p.size;
   if (isF64(p) || n < WASM_ADAM_MIN) return ref.adamUpdate(p, g, m, v, step);
   const stride = bytesOf(n);
+  // m and v live right after p: kept areas never overlap, so they are then in p's slot, as that slot laid them out
   const held = residentSlot(p.data);
   const at = residentAt(p.data);
-  const inPlace = held !== undefined && at !== undefined && residentSlot(m.data) === held && residentSlot(v.data) === held &&
-    residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
+  const inPlace = held !== undefined && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
   const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined);
   const [pp, pm, pv] = [slot.offset, slot.offset + stride, slot.offset + 2 * stride];
   const [pg, ph] = workspace([n, 8]);

@@ -6,7 +6,7 @@ import { ensureBytes } from './wasm.js';
  * calls, then a workspace that every call lays out anew (its offsets are valid until the next call).
  *
  * Kept areas hold what later calls can read in place instead of copying in again: the packed B of the last `gemm`,
- * and results (Adam's new p, m, v; a fused layer's pooled output and argmax; large GEMM results). A result written
+ * and results (Adam's new p, m, v; a fused layer's pooled output and argmax). A result written
  * into a slot is recorded as resident: `residentAt(buffer)` gives where the very values of that JavaScript buffer
  * already are, as long as its slot has not been claimed again. Tensors are never written after creation, so the same
  * buffer means the same values (the same assumption the packed B relies on). The registry holds no buffer alive.
@@ -95,7 +95,7 @@ export interface Slot {
  * (or a given one, still holding the operands a kernel updates in place) and makes it at least `bytes` long.
  *
  * @example
- * const results = slots('gemm', 4); const s = results.claim(4 * M * N); ... recordResident(s.name, out, s.offset);
+ * const pools = slots('pool', 4); const s = pools.claim(bytesOf(n)); ... recordResident(s.name, out.data, s.offset);
  */
 export const slots = (prefix: string, count: number): { claim(bytes: number, name?: string): Slot } => {
   const used = new Map<string, number>();
