@@ -1,7 +1,7 @@
 import type { ReadonlyData } from '../dtype.js';
 import { getThreads, runRows } from './threads.js';
 import { keptArea, residentAt, workspace } from './layout.js';
-import { f32, wasm } from './wasm.js';
+import { copyF32, f32, wasm } from './wasm.js';
 
 /*
  * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory (layout.ts): in a workspace laid out
@@ -129,7 +129,7 @@ export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: 
     const pa = operand(a);
     const [, pc = 0] = workspace([M * K, M * N]);
     gemmPacked(M, N, K, { ptr: pa, rs: transA ? 1 : K, cs: transA ? M : 1 }, bp, pc, N, false, threads);
-    return f32().slice(pc / 4, pc / 4 + M * N);
+    return copyF32(pc, M * N);
   }
   const [pa, pb, pbp, pc] = workspace([M * K, K * N, K * padN(N), M * N]);
   const mem = f32();
@@ -141,5 +141,5 @@ export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: 
     { ptr: pb, rs: transB ? 1 : N, cs: transB ? K : 1 },
     pbp, pc, N, false, threads,
   );
-  return f32().slice(pc / 4, pc / 4 + M * N);
+  return copyF32(pc, M * N);
 };

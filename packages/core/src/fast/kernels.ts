@@ -7,7 +7,7 @@ import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
-import { f32, wasm } from './wasm.js';
+import { copyF32, copyI32, f32, wasm } from './wasm.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -46,7 +46,7 @@ const col2imAt = (psrc: number, ld: number, xShape: Shape, g: ConvGeometry, pdst
   const [N, C, H, W] = xShape;
   const work = N * g.outH * g.outW * C * g.filterH * g.filterW;
   runChunks('col2im', N, 1, [psrc, ld, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst], work >= PARALLEL_MIN_COL);
-  return f32().slice(pdst / 4, pdst / 4 + sizeOf(xShape));
+  return copyF32(pdst, sizeOf(xShape));
 };
 
 const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => {
@@ -65,7 +65,7 @@ const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
   const [px, pcol] = workspace([x.size, rows * cols]);
   f32().set(x.data, px / 4);
   im2colAt(x.shape, g, px, pcol);
-  return fromData([rows, cols], f32().slice(pcol / 4, pcol / 4 + rows * cols));
+  return fromData([rows, cols], copyF32(pcol, rows * cols));
 };
 
 const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
@@ -181,7 +181,7 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
 /** The convolution's output [N, FN, OH, OW] (ReLU applied with `then: 'relu'`), copied out of the shared memory. */
 const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: 'relu'): Tensor => {
   const { pout, R, FN } = convolve(x, w, b, g, then);
-  return fromData([x.shape[0], FN, g.outH, g.outW], f32().slice(pout / 4, pout / 4 + R * FN));
+  return fromData([x.shape[0], FN, g.outH, g.outW], copyF32(pout, R * FN));
 };
 
 // The output alone: im2col(x) is never built (it is the largest array of a forward).
@@ -251,7 +251,7 @@ const filterGrads = (w: Tensor, pdwt: number, pdb: number): { dw: Tensor; db: Te
   const dw = new Float32Array(FN * Kc);
   const t0 = pdwt / 4;
   for (let k = 0; k < Kc; k++) for (let f = 0; f < FN; f++) dw[f * Kc + k] = m[t0 + k * FN + f];
-  return { dw: fromData(w.shape, dw), db: fromData([FN], m.slice(pdb / 4, pdb / 4 + FN)) };
+  return { dw: fromData(w.shape, dw), db: fromData([FN], copyF32(pdb, FN)) };
 };
 
 /** A `fillDy` that copies a tensor into the shared memory. */
@@ -333,16 +333,13 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   if (isF64(x)) return ref.maxPool2d(x, g);
   const [N, C, H, W] = x.shape;
   const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
+  if (isLessonPool(g)) {
+    const { pout, parg, n } = maxPool2x2At(x, g);
+    return { out: fromData([N, C, outH, outW], copyF32(pout, n)), argmax: copyI32(parg, n) };
+  }
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
   const argmax = new Int32Array(out.length);
-  if (isLessonPool(g)) {
-    const { pout, parg, n } = maxPool2x2At(x, g);
-    const done = f32();
-    out.set(done.subarray(pout / 4, pout / 4 + n));
-    argmax.set(new Int32Array(done.buffer, parg, n));
-    return { out: fromData([N, C, outH, outW], out), argmax };
-  }
   if (pad === 0) {
     maxPoolInterior(X, N * C, H, W, g, out, argmax);
     return { out: fromData([N, C, outH, outW], out), argmax };
@@ -388,7 +385,7 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
 const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => {
   if (isF64(x) || !isLessonPool(g)) return maxPool2d(x, g).out;
   const { pout, n } = maxPool2x2At(x, g);
-  return fromData([x.shape[0], x.shape[1], g.outH, g.outW], f32().slice(pout / 4, pout / 4 + n));
+  return fromData([x.shape[0], x.shape[1], g.outH, g.outW], copyF32(pout, n));
 };
 
 const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
@@ -465,7 +462,7 @@ const relu = (x: Tensor): Tensor => {
   const [px, pout] = workspace([n, n]);
   f32().set(x.data, px / 4);
   wasm.relu(px, n, pout);
-  return fromData(x.shape, f32().slice(pout / 4, pout / 4 + n));
+  return fromData(x.shape, copyF32(pout, n));
 };
 
 const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
@@ -476,7 +473,7 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   mem.set(x.data, px / 4);
   mem.set(dy.data, pdy / 4);
   wasm.reluBackward(px, pdy, n, pout);
-  return fromData(x.shape, f32().slice(pout / 4, pout / 4 + n));
+  return fromData(x.shape, copyF32(pout, n));
 };
 
 // conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: each
@@ -493,9 +490,8 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
   const { ppool, parg } = convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at });
-  const done = f32();
-  const out = fromData([N, FN, pool.outH, pool.outW], done.slice(ppool / 4, ppool / 4 + n));
-  const argmax = keepArgmax ? new Int32Array(done.buffer, parg, n).slice() : new Int32Array(0);
+  const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
+  const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
   if (slot !== undefined) {
     recordResident(slot.name, out.data, ppool);
     recordResident(slot.name, argmax, parg);
@@ -642,8 +638,7 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   mem.set(g.data, pg / 4);
   new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
   runChunks('adam', n, 4, [pp, pg, pm, pv, pp, pm, pv, ph], true);
-  const done = f32();
-  const out = (at: number): Tensor => fromData(p.shape, done.slice(at / 4, at / 4 + n));
+  const out = (at: number): Tensor => fromData(p.shape, copyF32(at, n));
   const result = { p: out(pp), m: out(pm), v: out(pv) };
   recordResident(slot.name, result.p.data, pp);
   recordResident(slot.name, result.m.data, pm);

@@ -126,5 +126,25 @@ export const ensureBytes = (bytes: number): void => {
   memory.grow(pages);
 };
 
-/** A float32 view of the whole memory as it is now. @example f32().slice(pc / 4, pc / 4 + M * N) */
+/** A float32 view of the whole memory as it is now. @example f32().set(a, pa / 4) */
 export const f32 = (): Float32Array => new Float32Array(memory.buffer);
+
+// A buffer of its own that is not zero-filled first (Node's Buffer.allocUnsafeSlow; a plain ArrayBuffer elsewhere):
+// a copy out writes every byte of it, so the fill would only be a second pass over the memory (a 1.7 MB copy out:
+// 0.19 against 0.29 ms, and a training step copies about ten of them).
+const unfilled: (bytes: number) => ArrayBuffer =
+  typeof Buffer === 'function' ? (bytes) => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer : (bytes) => new ArrayBuffer(bytes);
+
+/** A fresh copy of the `n` floats at byte offset `at` of the memory. @example copyF32(pc, M * N) */
+export const copyF32 = (at: number, n: number): Float32Array => {
+  const out = new Float32Array(unfilled(4 * n));
+  out.set(new Float32Array(memory.buffer, at, n));
+  return out;
+};
+
+/** A fresh copy of the `n` int32s at byte offset `at` of the memory. @example copyI32(parg, n) */
+export const copyI32 = (at: number, n: number): Int32Array => {
+  const out = new Int32Array(unfilled(4 * n));
+  out.set(new Int32Array(memory.buffer, at, n));
+  return out;
+};
