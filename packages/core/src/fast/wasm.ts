@@ -49,7 +49,7 @@ export interface GemmExports {
   sideFloats(FN: number, P: number): number;
   replayDb(side: number, N: number, FN: number, P: number, db: number): void;
   finiteF32(p: number, n: number): number;
-  pfgSlotBytes(OH: number, OW: number): number;
+  pfgSlotBytes(OH: number, OW: number, rows: number): number;
   poolFilterGrad(
     f0: number, f1: number, dy: number, out: number, arg: number, x: number, N: number, FN: number, C: number, Hp: number, Wp: number,
     FH: number, FW: number, stride: number, OH: number, OW: number, scratch: number, dwt: number, db: number,
