@@ -76,6 +76,23 @@ describe('fast matmul equals reference', () => {
     }
   }
 
+  // With many columns of B (N >= 256, and K*N >= 2^15 so that B is packed once and kept) a row-major A is transposed
+  // before the kernel reads it (gemm.ts): the same bits as the product given the transposed A itself (transA), and the
+  // reference within float32 tolerance.
+  it('matmul with a row-major A transposed for the kernel (N >= 256): the bits of transA over the transposed A, ragged edges included', () => {
+    fc.assert(
+      fc.property(edgeSize, fc.constantFrom(1031, 1152), fc.integer({ min: 32, max: 70 }), fc.constantFrom(1, 2), fc.nat(1000), (M, N, K, threads, seed) => {
+        setThreads(threads);
+        const [a, b] = operands(M, N, K, false, false, seed);
+        const aT = fromData([K, M], Float32Array.from({ length: K * M }, (_, i) => a.data[(i % M) * K + Math.floor(i / M)]!));
+        const got = fastKernels.matmul(a, b, false, false);
+        expect(bitwiseEqual(got, fastKernels.matmul(aT, b, true, false)), `[${M},${K}]x[${K},${N}], ${threads} thread(s)`).toBe(true);
+        expectClose(got, referenceKernels.matmul(a, b, false, false), K, `[${M},${K}]x[${K},${N}]`);
+      }),
+      { seed: 45, numRuns: 40 },
+    );
+  });
+
   it('matmul keeps the packed B of the last call: reusing it, replacing it, and other kernels between calls never change a result', () => {
     // B big enough to be kept (>= 2^15 floats); square so transB over the same buffer is a different operand
     const b = fill(51, [192, 192]);

@@ -27,6 +27,7 @@ export interface WasmMemory {
 /** The functions gemm.wat exports (pointers are byte offsets into the shared memory); see gemm.wat for each. */
 export interface GemmExports {
   packB(b: number, rsB: number, csB: number, K: number, N: number, bp: number): void;
+  transpose(src: number, R: number, C: number, dst: number): void;
   gemmRows(m0: number, m1: number, N: number, K: number, a: number, rsA: number, csA: number, bp: number, c: number, ldc: number, acc: number, rowTab: number, kTab: number): void;
   rowsToNchw(c: number, N: number, P: number, FN: number, ldc: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
