@@ -16,7 +16,11 @@ export interface Evaluation {
 
 /** Options of `evaluate`. */
 export interface EvaluateOptions {
-  /** Samples per forward pass (the lesson uses 100); default 100. */
+  /**
+   * Samples per forward pass; default 500 (the lesson uses 100). Each sample's logits are the same bits at any batch
+   * size (no layer mixes samples in eval mode), so only the mean loss's last bits depend on it; larger passes cost less
+   * per image: 5000 MNIST images through SimpleConvNet in 333 against 406 ms at 2 threads (449 against 492 at 1).
+   */
   readonly batchSize?: number;
   readonly kernels?: Kernels;
 }
@@ -47,7 +51,7 @@ export const evaluate = (
   params: Params,
   layerState: LayerState,
   data: LabeledData,
-  { batchSize = 100, kernels }: EvaluateOptions = {},
+  { batchSize = 500, kernels }: EvaluateOptions = {},
 ): Evaluation => {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new FoldnetError('value', `evaluate: batchSize must be a positive integer, got ${batchSize}`);
   const n = sizeOfData('evaluate', data);
