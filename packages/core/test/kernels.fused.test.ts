@@ -93,9 +93,10 @@ describe.each([
     );
   });
 
-  it('without keepArgmax: the same output and an empty argmax', () => {
+  // (the fast set pools the lesson's way without an argmax in one pass with ReLU, by f32x4.max where no NaN is near)
+  it.each([['generated pools', fusedCase], ['the 2x2 stride-2 pool', lessonCase]] as const)('without keepArgmax, %s: the same output bit for bit (ties, NaN and infinities included) and an empty argmax', (__, arb) => {
     fc.assert(
-      fc.property(fusedCase, (f) => {
+      fc.property(arb, (f) => {
         const { x, w, b } = operands(f, dtype);
         const kept = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, true);
         const bare = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, false);
@@ -103,7 +104,7 @@ describe.each([
         expect(bare.argmax.length).toBe(0);
         expect(kept.argmax.length).toBe(kept.out.size);
       }),
-      { seed: 62, numRuns: 30 },
+      { seed: 62, numRuns: 60 },
     );
   });
 });

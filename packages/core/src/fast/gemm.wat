@@ -733,6 +733,85 @@
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
 
+;; The lesson's 2x2 stride-2 max pool then ReLU, without the argmax (evaluation), in one pass: the bits of $maxPool2x2
+  ;; then $relu. Four windows at a time take f32x4.max of their four candidates: where the first-maximum rule keeps a -0
+  ;; tied with a +0, f32x4.max may give +0, which ReLU turns into +0 either way; with a NaN among them f32x4.max gives
+  ;; a NaN but not always the first one's bits, so such a group is redone by the first-maximum rule. Outputs past a
+  ;; multiple of 4 per row go one at a time by that rule.
+  (func $maxPool2x2Relu
+    (param $x i32) (param $planes i32) (param $H i32) (param $W i32) (param $OH i32) (param $OW i32) (param $out i32)
+    (local $pl i32) (local $oy i32) (local $ox i32) (local $ow4 i32) (local $r0 i32) (local $i i32) (local $o i32)
+    (local $a v128) (local $b v128) (local $te v128) (local $to v128) (local $be v128) (local $bo v128) (local $best v128) (local $m v128)
+    (local $bs f32) (local $vs f32)
+    (local.set $ow4 (i32.and (local.get $OW) (i32.const -4)))
+    (local.set $pl (i32.const 0))
+    (block $pdone
+      (loop $ploop
+        (br_if $pdone (i32.ge_u (local.get $pl) (local.get $planes)))
+        (local.set $oy (i32.const 0))
+        (block $ydone
+          (loop $yloop
+            (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+            (local.set $r0 (i32.add (i32.mul (local.get $pl) (i32.mul (local.get $H) (local.get $W)))
+                                    (i32.mul (i32.shl (local.get $oy) (i32.const 1)) (local.get $W))))
+            (local.set $ox (i32.const 0))
+            (block $xdone
+              (loop $xloop
+                (br_if $xdone (i32.ge_u (local.get $ox) (local.get $ow4)))
+                (local.set $i (i32.shl (i32.add (local.get $r0) (i32.shl (local.get $ox) (i32.const 1))) (i32.const 2)))
+                ;; the windows' top-left, top-right, bottom-left and bottom-right candidates
+                (local.set $a (v128.load (i32.add (local.get $x) (local.get $i))))
+                (local.set $b (v128.load offset=16 (i32.add (local.get $x) (local.get $i))))
+                (local.set $te (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $to (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $i (i32.add (local.get $i) (i32.shl (local.get $W) (i32.const 2))))
+                (local.set $a (v128.load (i32.add (local.get $x) (local.get $i))))
+                (local.set $b (v128.load offset=16 (i32.add (local.get $x) (local.get $i))))
+                (local.set $be (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $bo (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $best (f32x4.max (f32x4.max (local.get $te) (local.get $to)) (f32x4.max (local.get $be) (local.get $bo))))
+                (if (v128.any_true (f32x4.ne (local.get $best) (local.get $best)))
+                  (then
+                    (local.set $best (local.get $te))
+                    (local.set $m (v128.or (f32x4.gt (local.get $to) (local.get $best))
+                      (v128.and (f32x4.ne (local.get $to) (local.get $to)) (f32x4.eq (local.get $best) (local.get $best)))))
+                    (local.set $best (v128.bitselect (local.get $to) (local.get $best) (local.get $m)))
+                    (local.set $m (v128.or (f32x4.gt (local.get $be) (local.get $best))
+                      (v128.and (f32x4.ne (local.get $be) (local.get $be)) (f32x4.eq (local.get $best) (local.get $best)))))
+                    (local.set $best (v128.bitselect (local.get $be) (local.get $best) (local.get $m)))
+                    (local.set $m (v128.or (f32x4.gt (local.get $bo) (local.get $best))
+                      (v128.and (f32x4.ne (local.get $bo) (local.get $bo)) (f32x4.eq (local.get $best) (local.get $best)))))
+                    (local.set $best (v128.bitselect (local.get $bo) (local.get $best) (local.get $m)))))
+                (v128.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
+                  (v128.andnot (local.get $best) (f32x4.le (local.get $best) (v128.const i32x4 0 0 0 0))))
+                (local.set $o (i32.add (local.get $o) (i32.const 4)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                (br $xloop)))
+            (block $sdone
+              (loop $sloop
+                (br_if $sdone (i32.ge_u (local.get $ox) (local.get $OW)))
+                (local.set $i (i32.add (local.get $x) (i32.shl (i32.add (local.get $r0) (i32.shl (local.get $ox) (i32.const 1))) (i32.const 2))))
+                (local.set $bs (f32.load (local.get $i)))
+                (local.set $vs (f32.load offset=4 (local.get $i)))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs)) (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs))))
+                  (then (local.set $bs (local.get $vs))))
+                (local.set $i (i32.add (local.get $i) (i32.shl (local.get $W) (i32.const 2))))
+                (local.set $vs (f32.load (local.get $i)))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs)) (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs))))
+                  (then (local.set $bs (local.get $vs))))
+                (local.set $vs (f32.load offset=4 (local.get $i)))
+                (if (i32.or (f32.gt (local.get $vs) (local.get $bs)) (i32.and (f32.ne (local.get $vs) (local.get $vs)) (f32.eq (local.get $bs) (local.get $bs))))
+                  (then (local.set $bs (local.get $vs))))
+                (f32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
+                  (select (f32.const 0) (local.get $bs) (f32.le (local.get $bs) (f32.const 0))))
+                (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $sloop)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $yloop)))
+        (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
+        (br $ploop))))
+
   ;; The pullback of ReLU after max pooling, into the pool's input gradient: dst [len floats] = 0, then for each
   ;; pooled element o < n, dst[arg[o]] += dy[o] where out[o] (the pooled, ReLU'd output) is not <= 0 (a NaN lets
   ;; dy through, as $reluBackward does). arg holds element indices into dst.
@@ -1196,12 +1275,19 @@
         (if (i32.ne (local.get $pooled) (i32.const 0))
           (then
             (local.set $pq (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
-            (call $maxPool2x2 (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
-              (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
-              (i32.add (local.get $pooled) (local.get $pq)) (i32.add (local.get $arg) (local.get $pq))
-              (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)))
-            (call $relu (i32.add (local.get $pooled) (local.get $pq)) (i32.mul (local.get $FN) (local.get $PQ))
-              (i32.add (local.get $pooled) (local.get $pq))))
+            (if (local.get $arg)
+              (then
+                (call $maxPool2x2 (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
+                  (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+                  (i32.add (local.get $pooled) (local.get $pq)) (i32.add (local.get $arg) (local.get $pq))
+                  (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)))
+                (call $relu (i32.add (local.get $pooled) (local.get $pq)) (i32.mul (local.get $FN) (local.get $PQ))
+                  (i32.add (local.get $pooled) (local.get $pq))))
+              (else
+                ;; no argmax wanted (evaluation): the pool and ReLU in one pass
+                (call $maxPool2x2Relu (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
+                  (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+                  (i32.add (local.get $pooled) (local.get $pq))))))
           (else
             (if (local.get $reluOut)
               (then (call $relu (local.get $outN) (i32.mul (local.get $FN) (local.get $P)) (local.get $outN))))))

@@ -142,8 +142,9 @@ export const setDirectConv = (on: boolean): void => {
 // a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
 // panels), which gemm.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
-// stride-2 pool) also gives the offsets of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2] and of its argmax
-// (indices into out), which go to `then.at` when given (a kept area) instead of the workspace.
+// stride-2 pool) also gives the offset of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2], and with `then.at` (a kept
+// area, for training) both go there with the argmax (indices into out); without it the pooled output goes to the
+// workspace and no argmax is made.
 const convolve = (
   x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry; at?: { readonly ppool: number; readonly parg: number } } | 'relu',
 ): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
@@ -156,10 +157,11 @@ const convolve = (
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const direct = directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool, pwarg, pstage] = workspace([
-    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, nPool, g.pad > 0 ? x.size : 0,
+  const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool = 0, pstage] = workspace([
+    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, g.pad > 0 ? x.size : 0,
   ]);
-  const { ppool, parg } = at ?? { ppool: pwpool, parg: pwarg };
+  // parg 0: gemm.wat pools and applies ReLU in one pass, without the argmax
+  const { ppool, parg } = at ?? { ppool: pwpool, parg: 0 };
   implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
   mem.set(w.data, pw / 4);
