@@ -1461,7 +1461,7 @@
     (param $C i32) (param $Hp i32) (param $Wp i32) (param $FH i32) (param $FW i32) (param $stride i32) (param $OH i32) (param $OW i32)
     (param $scratch i32) (param $dwt i32) (param $db i32)
     (local $PH i32) (local $PW i32) (local $P i32) (local $rows i32) (local $imgBytes i32) (local $fn4 i32) (local $L4 i32)
-    (local $region i32) (local $st i32) (local $cst i32) (local $groups i32) (local $fStates i32) (local $cnt i32) (local $lists i32) (local $rowBytes i32) (local $xbT i32) (local $xbB i32) (local $rowT i32) (local $rowB i32) (local $y i32) (local $f i32) (local $g i32) (local $i i32) (local $fx i32)
+    (local $states i32) (local $st i32) (local $cst i32) (local $groups i32) (local $fStates i32) (local $cnt i32) (local $lists i32) (local $rowBytes i32) (local $xbT i32) (local $xbB i32) (local $rowT i32) (local $rowB i32) (local $y i32) (local $f i32) (local $g i32) (local $i i32) (local $fx i32)
     (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32) (local $o4 i32)
     (local $n i32) (local $py i32) (local $px i32) (local $o i32) (local $w0 i32) (local $nt i32) (local $nb i32) (local $m i32)
     (local $e i32) (local $eEnd i32) (local $nextB i32) (local $xn i32) (local $nP i32) (local $t i32) (local $vals i32)
@@ -1480,9 +1480,10 @@
     (local.set $imgBytes (i32.shl (i32.mul (i32.mul (local.get $C) (local.get $Hp)) (local.get $Wp)) (i32.const 2)))
     (local.set $fn4 (i32.and (local.get $FN) (i32.const -4)))
     (local.set $L4 (i32.shl (i32.add (local.get $PW) (i32.const 4)) (i32.const 2)))
-    (local.set $region (i32.add (local.get $scratch) (i32.const 320)))
-    (local.set $cnt (i32.add (i32.add (local.get $region) (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW) (local.get $rows))))
-      (i32.mul (i32.sub (local.get $f1) (local.get $f0)) (local.get $fStates))))
+    ;; the chunk's slot: its filters' group states, then the lists of the plane at hand
+    (local.set $states (i32.add (i32.add (local.get $scratch) (i32.const 320))
+      (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW) (local.get $rows)))))
+    (local.set $cnt (i32.add (local.get $states) (i32.mul (i32.sub (local.get $f1) (local.get $f0)) (local.get $fStates))))
     (local.set $lists (i32.add (local.get $cnt) (i32.shl (i32.and (i32.add (local.get $OH) (i32.const 3)) (i32.const -4)) (i32.const 2))))
     (local.set $rowBytes (i32.shl (local.get $L4) (i32.const 2)))
     ;; bytes between conv rows and between conv columns in the padded images
@@ -1493,8 +1494,8 @@
     (local.set $sColX (i32x4.splat (i32.shl (local.get $stride) (i32.const 2))))
     (local.set $stepX (i32x4.shl (local.get $sColX) (i32.const 3)))
     ;; each (filter, group)'s state: its running block sums (10 v128), C (10 v128), the row where its block closes, and the
-    ;; byte offsets of its five window rows; the chunk's filters' states are at the start of its slot
-    (local.set $st (i32.add (local.get $region) (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW) (local.get $rows)))))
+    ;; byte offsets of its five window rows
+    (local.set $st (local.get $states))
     (local.set $f (local.get $f0))
     (block $idone
       (loop $iloop
@@ -1525,7 +1526,7 @@
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $xn (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))))
         (local.set $nP (i32.mul (local.get $n) (local.get $P)))
-        (local.set $st (i32.add (local.get $region) (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW) (local.get $rows)))))
+        (local.set $st (local.get $states))
         (local.set $f (local.get $f0))
         (block $fdone
           (loop $floop
@@ -1724,7 +1725,7 @@
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $nloop)))
     ;; the last blocks added to C, and dWᵀ[k, f] for each group's rows, k = row*FW + fx
-    (local.set $st (i32.add (local.get $region) (i32.mul (local.get $f0) (call $pfgSlotBytes (local.get $OH) (local.get $OW) (local.get $rows)))))
+    (local.set $st (local.get $states))
     (local.set $f (local.get $f0))
     (block $odone
       (loop $oloop
