@@ -62,8 +62,8 @@
                 (block $tdone
                   (loop $tloop
                     (br_if $tdone (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
-                    (call $transpose4 (local.get $src) (local.get $cs4) (local.get $dst))
-                    (call $transpose4 (i32.add (local.get $src) (i32.shl (local.get $cs4) (i32.const 2))) (local.get $cs4) (i32.add (local.get $dst) (i32.const 16)))
+                    (call $transpose4 (local.get $src) (local.get $cs4) (local.get $dst) (i32.const 32))
+                    (call $transpose4 (i32.add (local.get $src) (i32.shl (local.get $cs4) (i32.const 2))) (local.get $cs4) (i32.add (local.get $dst) (i32.const 16)) (i32.const 32))
                     (local.set $src (i32.add (local.get $src) (i32.const 16)))
                     (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
                     (local.set $k (i32.add (local.get $k) (i32.const 4)))
@@ -90,9 +90,9 @@
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $qloop))))
 
-  ;; Four rows of 4 floats at src, src + stride, src + 2 stride, src + 3 stride (bytes) -> their transpose, as rows of
-  ;; 4 floats 32 bytes apart at dst (half of each of four rows of a packed B panel).
-  (func $transpose4 (param $src i32) (param $stride i32) (param $dst i32)
+  ;; Four rows of 4 floats at src, src + stride, src + 2 stride, src + 3 stride (bytes) -> their transpose, as four rows
+  ;; of 4 floats $dstStride bytes apart at dst (packB: 32, half of each of four rows of a packed B panel).
+  (func $transpose4 (param $src i32) (param $stride i32) (param $dst i32) (param $dstStride i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     (local.set $r0 (v128.load (local.get $src)))
@@ -104,17 +104,16 @@
     (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
     (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
     (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
-    (v128.store offset=32 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
-    (v128.store offset=64 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
-    (v128.store offset=96 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3))))
+    (v128.store (i32.add (local.get $dst) (local.get $dstStride)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
+    (v128.store (i32.add (local.get $dst) (i32.shl (local.get $dstStride) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3))))
 
-;; dst [C, R] = the transpose of src [R, C] (row-major floats), so that a GEMM reads a row-major A as the four rows
-  ;; of a tile side by side (see $micro). 4 x 4 blocks transposed in registers as in $transpose4; the edges one by one.
+  ;; dst [C, R] = the transpose of src [R, C] (row-major floats), so that a GEMM reads a row-major A as the four rows
+  ;; of a tile side by side (see $micro). 4 x 4 blocks by $transpose4; the edges one by one.
   (func $transpose (export "transpose") (param $src i32) (param $R i32) (param $C i32) (param $dst i32)
-    (local $r i32) (local $c i32) (local $R4 i32) (local $C4 i32) (local $i i32) (local $s i32) (local $d i32)
+    (local $r i32) (local $c i32) (local $R4 i32) (local $C4 i32) (local $i i32)
+    ;; bytes between rows of src and of dst
     (local $C4b i32) (local $R4b i32)
-    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
-    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     (local.set $R4 (i32.and (local.get $R) (i32.const -4)))
     (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
     (local.set $C4b (i32.shl (local.get $C) (i32.const 2)))
@@ -127,20 +126,9 @@
         (block $cdone
           (loop $cloop
             (br_if $cdone (i32.ge_u (local.get $c) (local.get $C4)))
-            (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $C)) (local.get $c)) (i32.const 2))))
-            (local.set $r0 (v128.load (local.get $s)))
-            (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $C4b))))
-            (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $C4b) (i32.const 1)))))
-            (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $C4b) (i32.const 3)))))
-            (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
-            (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
-            (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
-            (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
-            (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $R)) (local.get $r)) (i32.const 2))))
-            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
-            (v128.store (i32.add (local.get $d) (local.get $R4b)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
-            (v128.store (i32.add (local.get $d) (i32.shl (local.get $R4b) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
-            (v128.store (i32.add (local.get $d) (i32.mul (local.get $R4b) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3)))
+            (call $transpose4
+              (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $C)) (local.get $c)) (i32.const 2))) (local.get $C4b)
+              (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $R)) (local.get $r)) (i32.const 2))) (local.get $R4b))
             (local.set $c (i32.add (local.get $c) (i32.const 4)))
             (br $cloop)))
         ;; the last C mod 4 columns of these four rows

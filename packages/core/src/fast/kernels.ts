@@ -577,7 +577,8 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const n = dy.size;
   const Kc = C * FH * FW;
-  // scratch: the kernel's flag, its swizzle table, then per filter the block sums, the lists and the row values (see gemm.wat)
+  // scratch: the kernel's flag, its swizzle table, then per filter its groups' running sums, and per chunk one plane's
+  // lists and row values (see gemm.wat)
   const [pxp, pstage, pd, po, pa, pscratch, pdwt, pdb] = workspace([N * C * Hp * Wp, g.pad > 0 ? x.size : 0, n, n, n, 80 + (FN * wasm.pfgSlotBytes(OH, OW, C * FH)) / 4, Kc * FN, FN]);
   paddedInto(x, g.pad, pxp, pstage);
   if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
