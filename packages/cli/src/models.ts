@@ -67,4 +67,4 @@ export const networkFromSpec = (json: unknown, where: string): Network => {
 };
 
 /** Total trainable parameters of a network. @example totalParams(loadModel('simple', '.').network) // 433890 */
-export const totalParams = (network: Network): number => summaryRows(network).reduce((a, r) => a + r.params, 0);
+export const totalParams = (network: Network): number => summaryRows(network).reduce((a, r) => a + (r.depth === 0 ? r.params : 0), 0);

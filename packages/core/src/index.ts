@@ -14,6 +14,7 @@ export * from './geometry.js';
 export * from './prng.js';
 export * from './ops.js';
 export * from './conv.js';
+export * from './graph/op.js';
 export type { Kernels, MaxPoolResult, Conv2dResult, Conv2dGrads, ConvReluPoolResult, AdamStep } from './kernels/contract.js';
 export { referenceKernels } from './kernels/reference.js';
 export { kernels, setBackend, withBackend, registerKernels, backendNames } from './kernels/registry.js';

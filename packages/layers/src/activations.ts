@@ -14,7 +14,7 @@ export interface NamedOptions {
 }
 
 const elementwise = (
-  kind: string,
+  kind: 'sigmoid' | 'tanh',
   opts: NamedOptions,
   // f fills y from x; df gives dy/dx * dy from x, y and dy at one element
   f: (x: number) => number,
@@ -24,6 +24,7 @@ const elementwise = (
     name,
     kind,
     spec: { type: kind, ...nameField(name) },
+    op: { type: kind },
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
     forward: (_params, state, x, ctx) => {
@@ -54,6 +55,7 @@ export const relu = (opts: NamedOptions = {}): Layer =>
     name,
     kind: 'relu',
     spec: { type: 'relu', ...nameField(name) },
+    op: { type: 'relu' },
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
     // through the kernel contract: the fast set does both passes branch-free in SIMD (ReLU runs on every conv output)

@@ -1,5 +1,4 @@
-import { alloc, FoldnetError, formatShape, fromData, matmul, reshape, sizeOf, zeros, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/lib/Either.js';
+import { alloc, FoldnetError, formatShape, fromData, matmul, outputShapeOf, reshape, sizeOf, zeros, type AffineOp, type Tensor } from '@foldnet/core';
 import { initWeights, type WeightInit } from './init.js';
 import { defineLayer, getParam, kernelsOf, nameField, positiveInt } from './layer.js';
 import type { Layer } from './types.js';
@@ -43,12 +42,13 @@ export const affine = (opts: number | AffineOptions): Layer => {
   const o: AffineOptions = typeof opts === 'number' ? { units: opts } : opts;
   const units = positiveInt('affine', 'units', o.units);
   const weightInit = o.weightInit ?? 0.01;
+  const op: AffineOp = { type: 'affine', units, weightInit };
   return defineLayer(o.name ?? '', (name) => ({
     name,
     kind: 'affine',
     spec: { type: 'affine', ...nameField(name), units, weightInit },
-    outputShape: (inShape) =>
-      inShape.length === 0 || sizeOf(inShape) === 0 ? left({ expected: 'a non-empty per-sample shape' }) : right([units]),
+    op,
+    outputShape: (inShape) => outputShapeOf(op, [inShape]),
     init: (key, inShape, { dtype = 'float32' } = {}) => {
       const d = sizeOf(inShape);
       return { params: { W: initWeights(key, [d, units], weightInit, d, units, dtype), b: zeros([units], dtype) }, state: {} };

@@ -1,5 +1,4 @@
-import { alloc, FoldnetError, formatShape, fromData, ones, zeros, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/lib/Either.js';
+import { alloc, FoldnetError, formatShape, fromData, ones, outputShapeOf, zeros, type Tensor } from '@foldnet/core';
 import { defineLayer, getParam, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
@@ -32,7 +31,8 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
     name,
     kind: 'batchNorm',
     spec: { type: 'batchNorm', ...nameField(name), momentum, eps },
-    outputShape: (s) => (s.length === 1 || s.length === 3 ? right(s) : left({ expected: 'a [D] or [C, H, W] input' })),
+    op: { type: 'batchNorm', momentum, eps },
+    outputShape: (s) => outputShapeOf({ type: 'batchNorm', momentum, eps }, [s]),
     init: (_key, s, { dtype = 'float32' } = {}) => ({
       params: { gamma: ones([s[0]], dtype), beta: zeros([s[0]], dtype) },
       state: { mean: zeros([s[0]], dtype), var: ones([s[0]], dtype) },

@@ -1,5 +1,4 @@
-import { convGeometry, FoldnetError, formatShape, zeros, type ConvGeometry, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/lib/Either.js';
+import { convGeometry, FoldnetError, formatShape, outputShapeOf, zeros, type Conv2dOp, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { initWeights, type WeightInit } from './init.js';
 import { defineLayer, getParam, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { Layer, Params } from './types.js';
@@ -52,19 +51,13 @@ export const conv2d = (o: Conv2dOptions): Layer => {
   const stride = positiveInt('conv2d', 'stride', o.stride ?? 1);
   const pad = nonNegativeInt('conv2d', 'pad', o.pad ?? 0);
   const weightInit = o.weightInit ?? 0.01;
+  const op: Conv2dOp = { type: 'conv2d', filters, size, stride, pad, weightInit };
   return defineLayer(o.name ?? '', (name) => ({
     name,
     kind: 'conv2d',
     spec: { type: 'conv2d', ...nameField(name), filters, size, stride, pad, weightInit },
-    outputShape: (s) => {
-      if (s.length !== 3) return left({ expected: 'a 3-D input [C, H, W]' });
-      const least = Math.max(size - 2 * pad, 1);
-      if (s[1] + 2 * pad < size || s[2] + 2 * pad < size) {
-        return left({ expected: `spatial size at least ${least}x${least} (filter ${size}x${size}, pad ${pad})` });
-      }
-      const g = convGeometry('conv2d', { inH: s[1], inW: s[2], filterH: size, stride, pad });
-      return right([filters, g.outH, g.outW]);
-    },
+    op,
+    outputShape: (s) => outputShapeOf(op, [s]),
     init: (key, s, { dtype = 'float32' } = {}) => {
       const fanIn = s[0] * size * size;
       return {

@@ -27,6 +27,7 @@ export const dropout = (o: DropoutOptions = {}): Layer => {
     name,
     kind: 'dropout',
     spec: { type: 'dropout', ...nameField(name), rate },
+    op: { type: 'dropout', rate },
     outputShape: (s) => right(s),
     init: () => ({ params: {}, state: {} }),
     forward: (_params, state, x, ctx) => {

@@ -1,5 +1,4 @@
-import { FoldnetError, reshape, sizeOf } from '@foldnet/core';
-import { left, right } from 'fp-ts/lib/Either.js';
+import { FoldnetError, outputShapeOf, reshape, sizeOf } from '@foldnet/core';
 import type { NamedOptions } from './activations.js';
 import { defineLayer, nameField } from './layer.js';
 import type { Layer } from './types.js';
@@ -15,7 +14,8 @@ export const flatten = (opts: NamedOptions = {}): Layer =>
     name,
     kind: 'flatten',
     spec: { type: 'flatten', ...nameField(name) },
-    outputShape: (s) => (s.length === 0 ? left({ expected: 'a per-sample shape with at least one axis' }) : right([sizeOf(s)])),
+    op: { type: 'flatten' },
+    outputShape: (s) => outputShapeOf({ type: 'flatten' }, [s]),
     init: () => ({ params: {}, state: {} }),
     forward: (_params, state, x, ctx) => {
       if (x.shape.length < 2) throw new FoldnetError('shape', `${name || 'flatten'}: input [${x.shape.join(',')}] must be [N, ...]`);

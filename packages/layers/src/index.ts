@@ -12,13 +12,17 @@ export * from './init.js';
 export { affine, sumRows, type AffineOptions } from './affine.js';
 export { relu, sigmoid, tanh, type NamedOptions } from './activations.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
-export { maxPool2d, avgPool2d, type Pool2dOptions } from './pool.js';
+export { maxPool2d, avgPool2d, globalAvgPool2d, type Pool2dOptions } from './pool.js';
 export { flatten } from './flatten.js';
 export { dropout, type DropoutOptions } from './dropout.js';
 export { batchNorm, type BatchNormOptions } from './batchnorm.js';
 export { softmax, softmaxCrossEntropy, type LossResult } from './loss.js';
-export { network, sequential, lossAndGrad, namePrefix, type LossAndGrad } from './network.js';
-export { fusedRunAt, isSpec, type FusedRun, type FusedForward } from './fusion.js';
+export { network, lossAndGrad, type LossAndGrad } from './network.js';
+export { namePrefix } from './naming.js';
+export { sequential, residual, parallel, graph, graphOf, type ResidualOptions, type ParallelOptions, type GraphValue, type GraphOps, type GraphEntry, type GraphDefinition } from './combinators.js';
+export { GRAPH_INPUT, opOf, type Graph, type GraphNode, type LayerBody, type GraphBuilder, type GraphIssue, type Site, type InitStep } from './graph/build.js';
+export { planOf, runGraph, initGraph, scope, type Plan } from './graph/run.js';
+export { fusedRunAt, type FusedRun, type FusedForward } from './graph/fusion.js';
 export {
   simpleConvNet,
   doubleConvNet,
@@ -34,4 +38,7 @@ export { checkGradients, formatGradCheckReport, type GradCheckOptions, type Grad
 export { predict, type PredictOptions, type Trace, type Activation } from './predict.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
 export { validateParams, type ParamError } from './validate.js';
-export { decodeModelSpec, encodeModelSpec, layerTypes, codecs, MAX_SPEC_DEPTH, type SpecError } from './spec.js';
+export {
+  decodeModelSpec, encodeModelSpec, layerTypes, codecs, MAX_SPEC_DEPTH, registerLayer, registeredLayer,
+  type SpecError, type Fields, type LayerRegistration, type OnnxMapping, type OnnxLayerContext, type OnnxNodeSpec,
+} from './spec.js';

@@ -1,19 +1,7 @@
-import { FoldnetError, normal, type DType, type Key, type Shape, type Tensor } from '@foldnet/core';
+import { FoldnetError, normal, type DType, type Key, type Shape, type Tensor, type WeightInit } from '@foldnet/core';
 
-/**
- * How a layer's weights are drawn (biases always start at zero):
- * - a number `s`: normal with std `s` (the lesson's `weight_init_std`, default 0.01);
- * - `'he'`: normal with std sqrt(2 / fanIn) (He et al. 2015; the book's choice after ReLU);
- * - `'xavier'`: normal with std sqrt(1 / fanIn) (the book's "Xavier");
- * - `'glorot'`: normal with std sqrt(2 / (fanIn + fanOut)) (Glorot & Bengio 2010).
- * fanIn is C*FH*FW for a convolution and the input size for a dense layer; fanOut is FN*FH*FW
- * and the output size.
- *
- * @example
- * conv2d({ filters: 16, size: 3, pad: 1, weightInit: 'he' });
- * affine({ units: 100, weightInit: 0.01 });
- */
-export type WeightInit = number | 'he' | 'xavier' | 'glorot';
+/** How a layer's weights are drawn: a std, 'he', 'xavier' or 'glorot' (see core's WeightInit). */
+export type { WeightInit } from '@foldnet/core';
 
 /** The std a WeightInit gives for the fan sizes. @example initStd('he', 9, 144) // sqrt(2/9) */
 export const initStd = (init: WeightInit, fanIn: number, fanOut: number): number => {

@@ -24,6 +24,12 @@ export const defineLayer = (name: string, make: (name: string) => Layer): Layer 
 };
 
 /**
+ * Whether a layer is exactly as a constructor made it (through defineLayer), not a copy with parts replaced:
+ * only then does its `op` say what it computes.
+ */
+export const isTrusted = (layer: Layer): boolean => rebuilders.has(layer);
+
+/**
  * The same layer under another name. Layers made by defineLayer are rebuilt; a user's own layer
  * object is copied with the new name (its closures keep whatever name they captured).
  *

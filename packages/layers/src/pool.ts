@@ -1,6 +1,6 @@
-import { convGeometry, FoldnetError, formatShape, type ConvGeometry, type Kernels, type Tensor } from '@foldnet/core';
-import { left, right } from 'fp-ts/lib/Either.js';
+import { alloc, convGeometry, FoldnetError, formatShape, fromData, outputShapeOf, type ConvGeometry, type Kernels, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { defineLayer, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
+import type { NamedOptions } from './activations.js';
 import type { Layer } from './types.js';
 
 /** Hyper-parameters of a pooling layer (the lesson's Pooling(pool_h, pool_w, stride, pad)). */
@@ -24,19 +24,13 @@ const pool = (kind: PoolKind, o: Pool2dOptions, impl: PoolImpl): Layer => {
   const stride = positiveInt(kind, 'stride', o.stride ?? size);
   const pad = nonNegativeInt(kind, 'pad', o.pad ?? 0);
   if (2 * pad > size) throw new FoldnetError('value', `${kind}: pad ${pad} must be at most half the window size ${size}`);
+  const op: Pool2dOp = { type: kind, size, stride, pad };
   return defineLayer(o.name ?? '', (name) => ({
     name,
     kind,
     spec: { type: kind, ...nameField(name), size, stride, pad },
-    outputShape: (s) => {
-      if (s.length !== 3) return left({ expected: 'a 3-D input [C, H, W]' });
-      if (s[1] + 2 * pad < size || s[2] + 2 * pad < size) {
-        const least = Math.max(size - 2 * pad, 1);
-        return left({ expected: `spatial size at least ${least}x${least} (window ${size}x${size}, pad ${pad})` });
-      }
-      const g = convGeometry(kind, { inH: s[1], inW: s[2], filterH: size, stride, pad });
-      return right([s[0], g.outH, g.outW]);
-    },
+    op,
+    outputShape: (s) => outputShapeOf(op, [s]),
     init: () => ({ params: {}, state: {} }),
     forward: (_params, state, x, ctx) => {
       const label = name || kind;
@@ -76,3 +70,45 @@ export const maxPool2d = (o: Pool2dOptions): Layer =>
  */
 export const avgPool2d = (o: Pool2dOptions): Layer =>
   pool('avgPool2d', o, (k, x, g) => ({ y: k.avgPool2d(x, g), back: (dy) => k.avgPool2dBackward(dy, x.shape, g) }));
+
+/**
+ * Global average pooling: the mean of each channel over all its positions, x [N, C, H, W] -> [N, C] (the
+ * head of a ResNet, in place of flatten and a large dense layer). Backward spreads dy[n, c] / (H W) over
+ * the channel's positions. Sums run in double precision and are rounded once.
+ *
+ * @example globalAvgPool2d().outputShape([64, 7, 7]) // right([64])
+ */
+export const globalAvgPool2d = (opts: NamedOptions = {}): Layer => {
+  const op = { type: 'globalAvgPool2d' } as const;
+  return defineLayer(opts.name ?? '', (name) => ({
+    name,
+    kind: 'globalAvgPool2d',
+    spec: { type: 'globalAvgPool2d', ...nameField(name) },
+    op,
+    outputShape: (s) => outputShapeOf(op, [s]),
+    init: () => ({ params: {}, state: {} }),
+    forward: (_params, state, x, ctx) => {
+      const label = name || 'globalAvgPool2d';
+      if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
+      const [N, C, H, W] = x.shape;
+      const S = H * W;
+      const y = alloc(x.dtype, N * C);
+      for (let p = 0; p < N * C; p++) {
+        let sum = 0;
+        for (let s = 0; s < S; s++) sum += x.data[p * S + s];
+        y[p] = sum / S;
+      }
+      const needDx = ctx.needInputGrad ?? true;
+      return {
+        y: fromData([N, C], y),
+        state,
+        pullback: (dy) => {
+          if (!needDx) return { dx: undefined, grads: {} };
+          const dx = alloc(x.dtype, x.size);
+          for (let p = 0; p < N * C; p++) dx.fill(dy.data[p] / S, p * S, (p + 1) * S);
+          return { dx: fromData(x.shape, dx), grads: {} };
+        },
+      };
+    },
+  }));
+};

@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, formatShape, fromData, sameShape, sizeOf, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
-import { scope } from './network.js';
+import { scope } from './graph/run.js';
 import type { LayerState, Network, Params } from './types.js';
 
 /** Options of predict. */

@@ -1,5 +1,5 @@
 import { FoldnetError, sizeOf } from '@foldnet/core';
-import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
+import { isLeft, isRight, left, right, type Either } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { affine } from './affine.js';
 import { relu, sigmoid, tanh } from './activations.js';
@@ -8,9 +8,11 @@ import { conv2d } from './conv.js';
 import { dropout } from './dropout.js';
 import { flatten } from './flatten.js';
 import type { WeightInit } from './init.js';
-import { network, sequential } from './network.js';
-import { avgPool2d, maxPool2d } from './pool.js';
-import type { Layer, ModelSpecJson, Network, ShapeError } from './types.js';
+import { network } from './network.js';
+import { graphOf, parallel, residual, sequential, type GraphEntry } from './combinators.js';
+import { GRAPH_INPUT } from './graph/build.js';
+import { avgPool2d, globalAvgPool2d, maxPool2d } from './pool.js';
+import type { Layer, LayerSpecJson, ModelSpecJson, Network, ShapeError } from './types.js';
 
 /*
  * JSON model specs: `{ input: [1, 28, 28], layers: [{ type: 'conv2d', filters: 30, size: 5 }, ...] }`.
@@ -73,7 +75,8 @@ const decodeAt = <A>(codec: t.Decoder<unknown, A>, value: unknown, path: string)
   return left(specError(path + sub, `${e.message ?? `expected ${e.context[e.context.length - 1]?.type.name ?? codec.name}`}, got ${show(e.value)}`));
 };
 
-type Fields = Readonly<Record<string, unknown>>;
+/** A layer spec's fields after their codecs accepted them. */
+export type Fields = Readonly<Record<string, unknown>>;
 interface LayerSchema {
   readonly required: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
   readonly optional: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
@@ -102,7 +105,9 @@ const poolSchema = (make: typeof maxPool2d): LayerSchema => ({
   build: (f) => right(make({ size: req(f, 'size'), stride: num(f, 'stride'), pad: num(f, 'pad'), name: str(f, 'name') })),
 });
 
-const SCHEMAS: Readonly<Record<string, LayerSchema>> = {
+const layerList = (f: Fields, k: string, path: string): Either<SpecError, Layer[]> => decodeLayers(Array.isArray(f[k]) ? f[k] : [], `${path}.${k}`);
+
+const BUILT_IN: Readonly<Record<string, LayerSchema>> = {
   conv2d: {
     required: { filters: codecs.positiveInt, size: codecs.positiveInt },
     optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, weightInit: codecs.weightInit, ...named },
@@ -116,6 +121,7 @@ const SCHEMAS: Readonly<Record<string, LayerSchema>> = {
     optional: { weightInit: codecs.weightInit, ...named },
     build: (f) => right(affine({ units: req(f, 'units'), weightInit: init(f), name: str(f, 'name') })),
   },
+  globalAvgPool2d: simple(globalAvgPool2d),
   relu: simple(relu),
   sigmoid: simple(sigmoid),
   tanh: simple(tanh),
@@ -137,16 +143,170 @@ const SCHEMAS: Readonly<Record<string, LayerSchema>> = {
       return right(name ? { ...s, name, spec: { ...s.spec, name } } : s);
     },
   },
+  residual: {
+    required: { block: t.UnknownArray },
+    optional: { shortcut: t.UnknownArray, ...named },
+    build: (f, path) => {
+      const block = layerList(f, 'block', path);
+      if (isLeft(block)) return block;
+      const shortcut = layerList(f, 'shortcut', path);
+      if (isLeft(shortcut)) return shortcut;
+      return right(residual(block.right, { shortcut: shortcut.right, name: str(f, 'name') }));
+    },
+  },
+  parallel: {
+    required: { branches: t.array(t.UnknownArray), merge: t.keyof({ add: null, concat: null }) },
+    optional: named,
+    build: (f, path) => {
+      const branches: Layer[][] = [];
+      for (const [i, br] of (Array.isArray(f.branches) ? f.branches : []).entries()) {
+        const ls = decodeLayers(Array.isArray(br) ? br : [], `${path}.branches[${i}]`);
+        if (isLeft(ls)) return ls;
+        branches.push(ls.right);
+      }
+      if (branches.length < 2) return left(specError(`${path}.branches`, `expected two or more branches, got ${branches.length}`));
+      return right(parallel(branches, { merge: f.merge === 'add' ? 'add' : 'concat', name: str(f, 'name') }));
+    },
+  },
+  graph: {
+    required: { nodes: t.UnknownArray },
+    optional: { output: codecs.layerName, ...named },
+    build: (f, path) => decodeGraph(Array.isArray(f.nodes) ? f.nodes : [], f.output, `${path}`, str(f, 'name')),
+  },
 };
 
+/**
+ * A graph layer's nodes: each a layer spec, or `{ type: 'add' | 'concat', name }`, with `inputs` naming
+ * earlier nodes or 'input' (default: the node before, or the input for the first); `output` names the
+ * output node (default: the last).
+ */
+const decodeGraph = (nodes: readonly unknown[], output: unknown, path: string, name: string | undefined): Either<SpecError, Layer> => {
+  const ids = new Map<string, number>([['input', GRAPH_INPUT]]);
+  const entries: GraphEntry[] = [];
+  for (const [i, u] of nodes.entries()) {
+    const at = `${path}.nodes[${i}]`;
+    const obj = decodeAt(t.UnknownRecord, u, at);
+    if (isLeft(obj)) return left(specError(at, `expected a node object { type, name?, inputs?, ... }, got ${show(u)}`));
+    const { inputs: inputsJson, ...fields } = obj.right;
+    const given = inputsJson === undefined ? [i === 0 ? 'input' : entries.length - 1] : decodeAt(t.array(t.string), inputsJson, `${at}.inputs`);
+    if (!Array.isArray(given) && isLeft(given)) return given;
+    const refs: (string | number)[] = Array.isArray(given) ? given : given.right;
+    const inputs: number[] = [];
+    for (const [k, ref] of refs.entries()) {
+      const id = typeof ref === 'number' ? ref : ids.get(ref);
+      if (id === undefined) return left(specError(`${at}.inputs[${k}]`, `expected 'input' or the name of an earlier node, got ${show(ref)}`));
+      inputs.push(id);
+    }
+    const nodeName = typeof fields.name === 'string' ? fields.name : undefined;
+    if (fields.type === 'add' || fields.type === 'concat') {
+      const extra = Object.keys(fields).find((k) => k !== 'type' && k !== 'name');
+      if (extra !== undefined) return left(specError(`${at}.${extra}`, `unknown field; ${fields.type} takes name and inputs`));
+      if (nodeName === undefined || !isRight(decodeAt(codecs.layerName, nodeName, `${at}.name`))) return left(specError(`${at}.name`, `expected a non-empty name without '.' for the ${fields.type} node, got ${show(fields.name)}`));
+      if (inputs.length < 2) return left(specError(`${at}.inputs`, `expected two or more inputs for ${fields.type}, got ${inputs.length}`));
+      entries.push({ kind: 'merge', op: { type: fields.type }, name: nodeName, inputs });
+    } else {
+      if (inputs.length !== 1) return left(specError(`${at}.inputs`, `expected one input for a layer, got ${inputs.length}`));
+      const layer = decodeLayer(fields, at);
+      if (isLeft(layer)) return layer;
+      entries.push({ kind: 'layer', layer: layer.right, input: inputs[0] });
+    }
+    if (nodeName !== undefined) {
+      if (ids.has(nodeName)) return left(specError(`${at}.name`, `expected a unique node name, '${nodeName}' is used twice`));
+      ids.set(nodeName, entries.length - 1);
+    }
+  }
+  if (entries.length === 0) return left(specError(`${path}.nodes`, 'expected one or more nodes'));
+  const out = output === undefined ? entries.length - 1 : typeof output === 'string' ? ids.get(output) : undefined;
+  if (out === undefined) return left(specError(`${path}.output`, `expected the name of a node, got ${show(output)}`));
+  return right(graphOf({ entries, output: out }, name ?? ''));
+};
+
+/**
+ * A layer type of one's own for model specs: its fields (io-ts codecs, required and optional; `name` is
+ * always allowed) and how to make the layer from them, optionally how to export it to ONNX.
+ *
+ * @example
+ * registerLayer({ type: 'swish', make: (f) => swish({ name: typeof f.name === 'string' ? f.name : undefined }) });
+ * decodeModelSpec({ input: [4], layers: [{ type: 'swish' }] }); // right(network)
+ */
+export interface LayerRegistration {
+  /** The spec's `type` (and the layer's kind). */
+  readonly type: string;
+  readonly required?: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
+  readonly optional?: Readonly<Record<string, t.Decoder<unknown, unknown>>>;
+  /** The layer for decoded fields (including `name` when given). May throw a FoldnetError, reported at the spec's path. */
+  readonly make: (fields: Fields) => Layer;
+  /** How ONNX export writes it (see @foldnet/train's exportOnnx); without it, export names the layer and refuses. */
+  readonly onnx?: OnnxMapping;
+}
+
+/** One ONNX node a registered layer exports to. */
+export interface OnnxNodeSpec {
+  readonly opType: string;
+  /** Value names: the layer's input, its params' initializer names, or outputs of earlier nodes of this layer. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes?: Readonly<Record<string, number | string | readonly number[]>>;
+}
+
+/** What a registered layer's ONNX mapping is given: value names to read and write, its spec and shapes. */
+export interface OnnxLayerContext {
+  /** The name of the layer's input value. */
+  readonly input: string;
+  /** The name its last node must write. */
+  readonly output: string;
+  /** Initializer names of its params by param name (`W` -> `conv1.W`). */
+  readonly params: Readonly<Record<string, string>>;
+  /** A name for an intermediate value, unique in the model. */
+  readonly temp: (suffix: string) => string;
+  readonly spec: LayerSpecJson;
+  /** Per-sample shapes. */
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+}
+
+/** A registered layer's ONNX form: the nodes it writes. */
+export type OnnxMapping = (ctx: OnnxLayerContext) => readonly OnnxNodeSpec[];
+
+const registered = new Map<string, LayerRegistration>();
+
+const schemaOf = (type: string): LayerSchema | undefined => {
+  if (Object.prototype.hasOwnProperty.call(BUILT_IN, type)) return BUILT_IN[type];
+  const r = registered.get(type);
+  if (r === undefined) return undefined;
+  return {
+    required: r.required ?? {},
+    optional: { ...named, ...(r.optional ?? {}) },
+    build: (f) => right(r.make(f)),
+  };
+};
+
+/**
+ * Adds a layer type to model specs (and so to checkpoints, `foldnet` commands via `--plugin`, and ONNX export
+ * when it has a mapping). A built-in type cannot be replaced; registering the same type again replaces the
+ * earlier registration (a plugin loaded twice).
+ *
+ * @example registerLayer({ type: 'swish', make: (f) => swish({ name: typeof f.name === 'string' ? f.name : undefined }) });
+ */
+export const registerLayer = (registration: LayerRegistration): void => {
+  const { type } = registration;
+  if (typeof type !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new FoldnetError('value', `registerLayer: type must be a name of letters, digits and _, got ${show(type)}`);
+  if (Object.prototype.hasOwnProperty.call(BUILT_IN, type) || type === 'add' || type === 'concat') throw new FoldnetError('value', `registerLayer: ${type} is a built-in layer type`);
+  if (typeof registration.make !== 'function') throw new FoldnetError('value', `registerLayer: ${type} has no make function`);
+  registered.set(type, registration);
+};
+
+/** The registration of a layer type of one's own, if any. @example registeredLayer('swish')?.onnx */
+export const registeredLayer = (type: string): LayerRegistration | undefined => registered.get(type);
+
 /** The layer types a model spec may use. @example layerTypes() // ['conv2d', 'maxPool2d', ...] */
-export const layerTypes = (): string[] => Object.keys(SCHEMAS);
+export const layerTypes = (): string[] => [...Object.keys(BUILT_IN), ...registered.keys()];
 
 const decodeLayer = (u: unknown, path: string): Either<SpecError, Layer> => {
   const obj = decodeAt(t.UnknownRecord, u, path);
   if (isLeft(obj)) return left(specError(path, `expected a layer object { type, ... }, got ${show(u)}`));
   const f = obj.right;
-  const schema = typeof f.type === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, f.type) ? SCHEMAS[f.type] : undefined;
+  const schema = typeof f.type === 'string' ? schemaOf(f.type) : undefined;
   if (!schema) return left(specError(`${path}.type`, `expected one of ${layerTypes().join(', ')}, got ${show(f.type)}`));
   for (const [k, codec] of Object.entries(schema.required)) {
     if (!(k in f)) return left(specError(`${path}.${k}`, `required by ${String(f.type)}, got nothing`));

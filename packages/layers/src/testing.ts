@@ -20,9 +20,10 @@ import { dropout } from './dropout.js';
 import { flatten } from './flatten.js';
 import { checkGradients, formatGradCheckReport, type GradCheckOptions } from './gradcheck.js';
 import type { WeightInit } from './init.js';
-import { avgPool2d, maxPool2d } from './pool.js';
+import { avgPool2d, globalAvgPool2d, maxPool2d } from './pool.js';
 import { doubleConvNet, simpleConvNet } from './presets.js';
-import { network, sequential } from './network.js';
+import { network } from './network.js';
+import { graph, parallel, residual, sequential } from './combinators.js';
 import type { Layer, Network } from './types.js';
 
 /** A layer (or network) with an input shape it accepts, and optionally the input to check at. */
@@ -236,6 +237,58 @@ export const arbNetworkCase = (): fc.Arbitrary<LayerCase> =>
       const net = network(inputShape, [...front, ...dense]);
       if (isLeft(net)) throw new Error(`${label}: ${net.left.message}`);
       return { target: net.right, inputShape, label, minBatch: 2, options: { jitter: 0.1 } };
+    });
+
+// One block of a generated graph: how it changes the channel count and the spatial size.
+type GraphBlock = 'residual' | 'projection' | 'parallelAdd' | 'parallelConcat' | 'skipConcat';
+
+const graphBlock = (b: GraphBlock, f: number): { readonly layer: Layer; readonly channels: number } => {
+  const conv = (filters: number, size: number, o: { stride?: number; pad?: number } = {}) => conv2d({ filters, size, weightInit: 'he', ...o });
+  switch (b) {
+    case 'residual':
+      return { layer: residual([conv(f, 3, { pad: 1 }), batchNorm(), tanh(), conv(f, 3, { pad: 1 })]), channels: f };
+    case 'projection':
+      return { layer: residual([conv(f + 1, 3, { stride: 2, pad: 1 }), tanh()], { shortcut: [conv(f + 1, 1, { stride: 2 })] }), channels: f + 1 };
+    case 'parallelAdd':
+      return { layer: parallel([[conv(f, 3, { pad: 1 }), sigmoid()], [conv(f, 1)]], { merge: 'add' }), channels: f };
+    case 'parallelConcat':
+      return { layer: parallel([[conv(1, 3, { pad: 1 }), tanh()], [avgPool2d({ size: 3, stride: 1, pad: 1 })]], { merge: 'concat' }), channels: f + 1 };
+    case 'skipConcat':
+      return { layer: graph((x, g) => g.concat(x.then(conv(f, 3, { pad: 1 })).then(tanh()), x)), channels: 2 * f };
+  }
+};
+
+/**
+ * Random networks with branches and merges: input [1-2, 4-6, 4-6], a 3x3 stem convolution, one to three
+ * blocks (an identity residual block with batch norm, a projection residual block of stride 2, parallel
+ * branches merged by add or concat, a graph concatenating its input with a later value), then global average
+ * pooling or a dense layer, and affine(3). Smooth activations only, so finite differences have no kinks.
+ *
+ * @example fc.assert(gradientProperty(arbGraphCase(), undefined, { maxElements: 8 }), { seed: 3, numRuns: 10 })
+ */
+export const arbGraphCase = (): fc.Arbitrary<LayerCase> =>
+  fc
+    .record({
+      c: dim(1, 2),
+      hw: dim(4, 6),
+      f: dim(1, 3),
+      blocks: fc.array(fc.constantFrom<GraphBlock>('residual', 'projection', 'parallelAdd', 'parallelConcat', 'skipConcat'), { minLength: 1, maxLength: 3 }),
+      gap: fc.boolean(),
+    })
+    .map((p) => {
+      const inputShape: Shape = [p.c, p.hw, p.hw];
+      const layers: Layer[] = [conv2d({ filters: p.f, size: 3, pad: 1, weightInit: 'he' }), tanh()];
+      let channels = p.f;
+      for (const b of p.blocks) {
+        const made = graphBlock(b, channels);
+        layers.push(made.layer);
+        channels = made.channels;
+      }
+      layers.push(p.gap ? globalAvgPool2d() : flatten(), affine({ units: 3, weightInit: 'he' }));
+      const label = `graph x=${formatShape(inputShape)} stem${p.f} ${p.blocks.join(' ')} ${p.gap ? 'gap' : 'flatten'} affine3`;
+      const net = network(inputShape, layers);
+      if (isLeft(net)) throw new Error(`${label}: ${net.left.message}`);
+      return { target: net.right, inputShape, label, minBatch: 2 };
     });
 
 const isArbitrary = (t: Layer | Network | fc.Arbitrary<LayerCase>): t is fc.Arbitrary<LayerCase> =>

@@ -1,5 +1,8 @@
 import type { Either } from 'fp-ts/lib/Either.js';
-import type { DType, Key, Kernels, Shape, Tensor } from '@foldnet/core';
+import type { DType, Key, Kernels, Op, Shape, ShapeIssue, Tensor } from '@foldnet/core';
+import type { Graph, LayerBody } from './graph/build.js';
+
+export type { ShapeIssue } from '@foldnet/core';
 
 /*
  * The contract every layer and network follows (JAX stax / vjp style):
@@ -73,11 +76,6 @@ export interface ForwardResult {
   readonly pullback: Pullback;
 }
 
-/** Why a layer refuses an input shape: `expected` completes "expected ..." in the ShapeError message. */
-export interface ShapeIssue {
-  readonly expected: string;
-}
-
 /** Options of `init`: the dtype of the params and state (default float32; float64 for gradient checks). */
 export interface InitOptions {
   readonly dtype?: DType;
@@ -100,6 +98,13 @@ export interface Layer {
   readonly kind: string;
   /** The JSON description this layer was made from (model specs, checkpoints, export). */
   readonly spec: LayerSpecJson;
+  /**
+   * What a built-in layer computes, as data (core's op union): how fusion, summaries, FLOP counts and ONNX
+   * export see it. Absent on a user's own layer, which the graph treats as an opaque `custom` op.
+   */
+  readonly op?: Op;
+  /** A composite layer's (sequential, residual, parallel, graph) own nodes, placed into the graph of a network. */
+  readonly body?: LayerBody;
   /** The per-sample output shape for a per-sample input shape, or why the layer refuses it. */
   outputShape(inShape: Shape): Either<ShapeIssue, Shape>;
   /** Fresh params and non-trainable state for a valid input shape, drawn from `key`. */
@@ -149,6 +154,8 @@ export interface Network {
   readonly layerShapes: readonly Shape[];
   readonly outputShape: Shape;
   readonly spec: ModelSpecJson;
+  /** The network as a graph of ops, composite layers expanded: what its forward runs and consumers walk. */
+  readonly graph: Graph;
   /** Every layer's params and state, named `<layer>.<param>`, from one key. */
   init(key: Key, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
   /** Runs every layer; the pullback skips the first layer's input gradient unless ctx.needInputGrad is true. */

@@ -107,13 +107,13 @@ describe('fused and unfused execution agree bit for bit', () => {
 describe('fusedRunAt', () => {
   const at = (layers: Layer[]) => {
     const net = unwrap(network([1, 8, 8], layers));
-    return fusedRunAt(net.layers, 0);
+    return fusedRunAt(net.graph, 0);
   };
   it('takes conv2d, relu, maxPool2d without padding', () => {
-    expect(at([conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2 })])).toMatchObject({ length: 3, paramsOf: 0 });
+    expect(at([conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2 })])).toMatchObject({ length: 3, nodes: [0, 1, 2] });
   });
   it('takes conv2d, relu alone when no unpadded max pool follows', () => {
-    expect(at([conv2d({ filters: 2, size: 3 }), relu()])).toMatchObject({ length: 2, paramsOf: 0 });
+    expect(at([conv2d({ filters: 2, size: 3 }), relu()])).toMatchObject({ length: 2, nodes: [0, 1] });
     expect(at([conv2d({ filters: 2, size: 3 }), relu(), maxPool2d({ size: 2, pad: 1 })])).toMatchObject({ length: 2 });
     expect(at([conv2d({ filters: 2, size: 3 }), relu(), avgPool2d({ size: 2 })])).toMatchObject({ length: 2 });
   });

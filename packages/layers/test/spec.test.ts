@@ -56,7 +56,7 @@ describe('JSON model specs', () => {
 
   it('an unknown type lists the known ones', () => {
     expect(leftMessage(decodeModelSpec({ input: [4], layers: [{ type: 'conv3d' }] }))).toBe(
-      'layers[0].type: expected one of conv2d, maxPool2d, avgPool2d, affine, relu, sigmoid, tanh, flatten, dropout, batchNorm, sequential, got "conv3d"',
+      'layers[0].type: expected one of conv2d, maxPool2d, avgPool2d, affine, globalAvgPool2d, relu, sigmoid, tanh, flatten, dropout, batchNorm, sequential, residual, parallel, graph, got "conv3d"',
     );
   });
 

@@ -1,0 +1,158 @@
+import { FoldnetError, foldIn, isMergeOp, split, type Key, type Tensor } from '@foldnet/core';
+import type { ForwardContext, ForwardResult, Gradients, InitOptions, LayerState, Params } from '../types.js';
+import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
+import { fusedRunAt, poolsBeforeRelu, type FusedRun } from './fusion.js';
+import { addTensors, runMerge } from './merge.js';
+
+/*
+ * Running a graph: each node's forward in topological order, then the pullbacks in reverse, a value read by
+ * several nodes receiving the sum of their gradients. Where nobody needs dL/dx (a network's default), nodes
+ * with no params above them are not differentiated at all, and the first nodes with params skip their input
+ * gradient.
+ */
+
+/** The execution decisions made once per graph: the fused chain starting at each node, and where pooling may run first. */
+export interface Plan {
+  readonly fused: readonly (FusedRun | undefined)[];
+  /** For a ReLU node, the max pooling that alone reads it (see poolsBeforeRelu). */
+  readonly poolFirst: readonly (number | undefined)[];
+}
+
+/** The plan of a graph: its fusions, found by pattern once. @example planOf(net.graph).fused[0]?.length // 3 for the lesson's conv1 */
+export const planOf = (graph: Graph): Plan => {
+  const readers = consumersOf(graph);
+  return {
+    fused: graph.nodes.map((_, i) => fusedRunAt(graph, i, readers)),
+    poolFirst: graph.nodes.map((_, i) => poolsBeforeRelu(graph, i, readers)),
+  };
+};
+
+/** The entries of a record under `prefix.`, with the prefix removed: scope({ "conv1.W": w }, "conv1") = { W: w }. */
+export const scope = (record: Readonly<Record<string, Tensor>>, prefix: string): Record<string, Tensor> => {
+  const out: Record<string, Tensor> = {};
+  const p = `${prefix}.`;
+  for (const [k, v] of Object.entries(record)) if (k.startsWith(p)) out[k.slice(p.length)] = v;
+  return out;
+};
+
+/** Copies `record` into `into` with every name prefixed `prefix.`. */
+export const prefixed = (record: Readonly<Record<string, Tensor>>, prefix: string, into: Record<string, Tensor>): void => {
+  for (const [k, v] of Object.entries(record)) into[`${prefix}.${k}`] = v;
+};
+
+const keyAt = (k: Key | undefined, path: readonly number[]): Key | undefined => (k === undefined ? undefined : path.reduce((a, i) => foldIn(a, i), k));
+
+/** One forward step: the node whose value it gives, the node it started at, whose grads it returns, what it read. */
+interface Stage {
+  readonly node: number;
+  readonly first: number;
+  readonly owner: string;
+  readonly inputs: readonly number[];
+  readonly pullback: (dy: Tensor) => { readonly dxs: readonly (Tensor | undefined)[]; readonly grads: Params };
+}
+
+const EMPTY: Readonly<Record<string, Tensor>> = Object.freeze({});
+
+/**
+ * Runs a graph forward on a batch x [N, ...inputShape] and returns its output, the new state and the pullback.
+ * `ctx.needInputGrad` (default true) says whether the pullback must give dL/dx.
+ */
+export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult => {
+  const needInputGrad = ctx.needInputGrad ?? true;
+  const { nodes } = graph;
+  const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: scope(params, n.name), state: scope(state, n.name) }));
+  // needDx[i]: someone needs the gradient of node i's input (the graph input does, or a node with params above it)
+  const needDx: boolean[] = [];
+  const feedsParams: boolean[] = []; // node i has params, or a node with params is above it
+  nodes.forEach((n, i) => {
+    needDx[i] = n.inputs.some((j) => (j === GRAPH_INPUT ? needInputGrad : feedsParams[j]));
+    feedsParams[i] = needDx[i] || Object.keys(scoped[i].params).length > 0;
+  });
+  const runs = (i: number): boolean => feedsParams[i]; // its pullback runs: it has params or passes a needed gradient
+  const values: Tensor[] = [];
+  const valueOf = (j: number): Tensor => (j === GRAPH_INPUT ? x : values[j]);
+  const done: boolean[] = [];
+  const stages: Stage[] = [];
+  const newState: Record<string, Tensor> = {};
+  const sub = (i: number): ForwardContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
+  const runNode = (i: number, input: Tensor): Tensor => {
+    const n = nodes[i];
+    if (n.layer === undefined || isMergeOp(n.op)) throw new FoldnetError('value', `${n.name}: a merge has no single input`);
+    const r = n.layer.forward(scoped[i].params, scoped[i].state, input, sub(i));
+    prefixed(r.state, n.name, newState);
+    stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g: Gradients = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
+    return r.y;
+  };
+  for (let i = 0; i < nodes.length; i++) {
+    if (done[i]) continue;
+    const n = nodes[i];
+    const fused = ctx.fuse === false ? undefined : plan.fused[i];
+    const poolFirst = plan.poolFirst[i];
+    if (isMergeOp(n.op)) {
+      const r = runMerge(n.op, n.name, n.inputs.map(valueOf));
+      values[i] = r.y;
+      stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: r.pullback(dy), grads: EMPTY }) });
+    } else if (fused !== undefined) {
+      const r = fused.forward(scoped[i].params, valueOf(n.inputs[0]), sub(i));
+      const last = fused.nodes[fused.nodes.length - 1];
+      values[last] = r.y;
+      for (const j of fused.nodes) done[j] = true;
+      stages.push({ node: last, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
+    } else if (ctx.needGrad === false && poolFirst !== undefined) {
+      // nobody differentiates this forward: pool the ReLU's input, then ReLU (see poolsBeforeRelu)
+      values[poolFirst] = runNode(i, runNode(poolFirst, valueOf(n.inputs[0])));
+      done[poolFirst] = true;
+    } else {
+      values[i] = runNode(i, valueOf(n.inputs[0]));
+    }
+  }
+  const pullback = (dy: Tensor): Gradients => {
+    if (ctx.needGrad === false) throw new FoldnetError('value', 'backward: pullback called on a forward run with needGrad false');
+    const grads: Record<string, Tensor> = {};
+    const dys: (Tensor | undefined)[] = [];
+    const from: string[] = []; // who gave each node's gradient, for errors
+    let dInput: Tensor | undefined = graph.output === GRAPH_INPUT ? dy : undefined;
+    if (graph.output !== GRAPH_INPUT) dys[graph.output] = dy;
+    for (let s = stages.length - 1; s >= 0; s--) {
+      const st = stages[s];
+      if (!runs(st.first)) continue;
+      const d = dys[st.node];
+      if (d === undefined) throw new FoldnetError('value', `backward: layer ${from[st.node] ?? st.owner} gave no input gradient`);
+      const g = st.pullback(d);
+      prefixed(g.grads, st.owner, grads);
+      st.inputs.forEach((j, k) => {
+        const dx = g.dxs[k];
+        if (dx === undefined) return;
+        if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : addTensors(dInput, dx);
+        else {
+          const prev = dys[j];
+          dys[j] = prev === undefined ? dx : addTensors(prev, dx);
+        }
+      });
+      for (const j of st.inputs) if (j !== GRAPH_INPUT) from[j] = st.owner;
+    }
+    return { dx: needInputGrad ? dInput : undefined, grads: Object.freeze(grads) };
+  };
+  return { y: valueOf(graph.output), state: Object.freeze(newState), pullback };
+};
+
+/**
+ * Fresh params and state for every layer node of a graph, named `<node>.<param>`. Each node's key is split
+ * from `k` level by level along its init path (as nested layers split their key among their children), so a
+ * layer gets the same key whether its network was built flat or from nested blocks of the same structure.
+ *
+ * @example initGraph(net.graph, key(0)) // { params: { 'conv1.W': ..., 'conv1.b': ... }, state: {} }
+ */
+export const initGraph = (graph: Graph, k: Key, opts: InitOptions = {}): { readonly params: Params; readonly state: LayerState } => {
+  const params: Record<string, Tensor> = {};
+  const state: Record<string, Tensor> = {};
+  for (const n of graph.nodes) {
+    if (n.layer === undefined) continue;
+    const nodeKey = n.initPath.reduce((a, s) => split(a, Math.max(s.count, 1))[s.index], k);
+    const input = n.inputs[0];
+    const r = n.layer.init(nodeKey, input === GRAPH_INPUT || input === undefined ? graph.inputShape : graph.nodes[input].shape, opts);
+    prefixed(r.params, n.name, params);
+    prefixed(r.state, n.name, state);
+  }
+  return { params: Object.freeze(params), state: Object.freeze(state) };
+};

@@ -1,0 +1,217 @@
+import { fromNested, kernels, key, normal, split, type Tensor } from '@foldnet/core';
+import fc from 'fast-check';
+import { isLeft, isRight } from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import {
+  affine, batchNorm, checkGradients, conv2d, decodeModelSpec, defineLayer, encodeModelSpec, flatten, formatGradCheckReport, globalAvgPool2d, graph,
+  lossAndGrad, maxPool2d, network, parallel, registerLayer, relu, residual, summary, tanh, unwrap, type Fields, type Layer, type Network,
+} from '@foldnet/layers';
+import { arbGraphCase, gradientProperty, purityProperty, shapeProperty } from '@foldnet/layers/testing';
+
+/*
+ * Networks with branches and merges: residual blocks, parallel branches (add, concat), global average pooling
+ * and general graphs. Gradients against finite differences in float64, the fast kernels against the reference
+ * on generated graphs, shapes before any data, specs that round-trip, and layers of one's own in specs.
+ */
+
+const isNetwork = (t: Layer | Network): t is Network => 'graph' in t && 'layerShapes' in t;
+
+const leftMessage = <A>(r: { _tag: 'Left'; left: { message: string } } | { _tag: 'Right'; right: A }): string => (isLeft(r) ? r.left.message : 'accepted');
+
+describe('gradients of graphs agree with central differences (float64)', () => {
+  it('random graphs: residual (identity, projection), parallel add and concat, skip concat, global average pooling', () => {
+    fc.assert(gradientProperty(arbGraphCase(), undefined, { maxElements: 8 }), { seed: 42, numRuns: 20 });
+  });
+  it('residual with an identity shortcut alone, as a layer: dx sums both paths', () => {
+    const block = residual([conv2d({ filters: 2, size: 3, pad: 1, weightInit: 'he' }), tanh()]);
+    const report = checkGradients(block, [2, 4, 4], { key: key(3), maxElements: 16 });
+    expect(report.ok, formatGradCheckReport(report)).toBe(true);
+    expect(report.entries.map((e) => e.name)).toEqual(['conv1.W', 'conv1.b', 'input']);
+  });
+  it('globalAvgPool2d alone', () => {
+    const report = checkGradients(globalAvgPool2d(), [3, 4, 5], { key: key(4) });
+    expect(report.ok, formatGradCheckReport(report)).toBe(true);
+  });
+});
+
+describe('shapes and purity of graphs', () => {
+  it('declared output shape = forward shape', () => {
+    fc.assert(shapeProperty(arbGraphCase()), { seed: 9, numRuns: 30 });
+  });
+  it('forward and backward leave input, params, state and dy unchanged', () => {
+    fc.assert(purityProperty(arbGraphCase()), { seed: 9, numRuns: 20 });
+  });
+});
+
+const close = (a: Tensor, b: Tensor, tol: number): boolean =>
+  a.size === b.size && Array.from(a.data).every((v, i) => Math.abs(v - b.data[i]) <= tol * (1 + Math.abs(b.data[i])));
+
+describe('fast kernels = reference kernels on generated graphs (float32)', () => {
+  it('train-mode loss, logits and every gradient; eval-mode logits', () => {
+    fc.assert(
+      fc.property(arbGraphCase(), fc.integer({ min: 2, max: 4 }), fc.nat(1000), (c, batch, seed) => {
+        const net = c.target;
+        if (!isNetwork(net)) throw new Error(`${c.label}: expected a network`);
+        const [k1, k2] = split(key(seed));
+        const { params, state } = net.init(k1);
+        const x = normal(k2, [batch, ...net.inputShape]);
+        const labels = Int32Array.from({ length: batch }, (_, i) => i % 3);
+        const run = (backend: 'fast' | 'reference') => lossAndGrad(net, params, state, x, labels, { mode: 'train', kernels: kernels(backend) });
+        const [fast, ref] = [run('fast'), run('reference')];
+        expect(Math.abs(fast.loss - ref.loss)).toBeLessThan(1e-4 * (1 + Math.abs(ref.loss)));
+        expect(close(fast.logits, ref.logits, 1e-4)).toBe(true);
+        for (const [name, g] of Object.entries(ref.grads)) expect(close(fast.grads[name], g, 1e-3), `${c.label}: ${name}`).toBe(true);
+        const evalOf = (backend: 'fast' | 'reference') => net.forward(params, state, x, { mode: 'eval', needGrad: false, kernels: kernels(backend) }).y;
+        expect(close(evalOf('fast'), evalOf('reference'), 1e-4)).toBe(true);
+      }),
+      { seed: 11, numRuns: 25 },
+    );
+  });
+});
+
+describe('combinators', () => {
+  it('residual names its block inside it, the shortcut under shortcut, the sum res1.add', () => {
+    const net = unwrap(network([2, 8, 8], [
+      residual([conv2d({ filters: 4, size: 3, stride: 2, pad: 1 }), batchNorm()], { shortcut: [conv2d({ filters: 4, size: 1, stride: 2 })] }),
+      globalAvgPool2d(),
+      affine(3),
+    ]));
+    expect(net.graph.nodes.map((n) => n.name)).toEqual(['res1.conv1', 'res1.bn1', 'res1.shortcut.conv1', 'res1.add', 'gap1', 'affine1']);
+    expect(Object.keys(net.init(key(0)).params)).toEqual(['res1.conv1.W', 'res1.conv1.b', 'res1.bn1.gamma', 'res1.bn1.beta', 'res1.shortcut.conv1.W', 'res1.shortcut.conv1.b', 'affine1.W', 'affine1.b']);
+    expect(net.layerShapes).toEqual([[4, 4, 4], [4], [3]]);
+  });
+
+  it('an identity residual computes block(x) + x', () => {
+    const net = unwrap(network([1, 1, 2], [residual([tanh()])]));
+    const x = fromNested([[[[0.5, -1]]]]);
+    // float32: tanh rounded once, then the sum rounded once
+    expect(Array.from(net.forward({}, {}, x, { mode: 'eval' }).y.data)).toEqual([Math.fround(Math.fround(Math.tanh(0.5)) + 0.5), Math.fround(Math.fround(Math.tanh(-1)) - 1)]);
+  });
+
+  it('parallel concat stacks channels; add needs one shape', () => {
+    const cat = unwrap(network([3, 6, 6], [parallel([[conv2d({ filters: 2, size: 1 })], [conv2d({ filters: 5, size: 3, pad: 1 })]], { merge: 'concat' })]));
+    expect(cat.outputShape).toEqual([7, 6, 6]);
+    const add = network([3, 6, 6], [parallel([[conv2d({ filters: 2, size: 1 })], [conv2d({ filters: 5, size: 3, pad: 1 })]], { merge: 'add' })]);
+    expect(leftMessage(add)).toBe('layer 0 (par1.add: add): inputs [2,6,6] and [5,6,6], expected inputs of one shape, got [2,6,6] and [5,6,6]');
+  });
+
+  it('a residual whose block changes the shape without a projection names the sum and both shapes', () => {
+    const r = network([2, 8, 8], [relu(), residual([conv2d({ filters: 4, size: 3, pad: 1 })])]);
+    expect(leftMessage(r)).toBe('layer 1 (res1.add: add): inputs [4,8,8] and [2,8,8], expected inputs of one shape, got [4,8,8] and [2,8,8]');
+  });
+
+  it('a shape error inside a block names the inner node by its path', () => {
+    const r = network([1, 4, 4], [residual([conv2d({ filters: 1, size: 5 })])]);
+    expect(leftMessage(r)).toBe('layer 0 (res1.conv1: conv2d): input [1,4,4], expected spatial size at least 5x5 (filter 5x5, pad 0)');
+  });
+
+  it('graph: an early value concatenated with a later one (U-Net style), nodes named conv1, relu1, concat1', () => {
+    const unet = graph((x, g) => {
+      const early = x.then(conv2d({ filters: 2, size: 3, pad: 1 })).then(relu());
+      const late = early.then(maxPool2d({ size: 2 })).then(conv2d({ filters: 2, size: 1 }));
+      return g.concat(early.then(maxPool2d({ size: 2 })), late);
+    });
+    const net = unwrap(network([1, 8, 8], [unet, flatten(), affine(2)]));
+    expect(net.graph.nodes.map((n) => n.name)).toEqual(['graph1.conv1', 'graph1.relu1', 'graph1.pool1', 'graph1.conv2', 'graph1.pool2', 'graph1.concat1', 'flatten1', 'affine1']);
+    expect(net.layerShapes[0]).toEqual([4, 4, 4]);
+  });
+
+  it('graph refuses a node that does not lead to the output', () => {
+    expect(() => graph((x) => {
+      x.then(relu());
+      return x.then(tanh());
+    })).toThrow('graph: node relu1 does not lead to the output tanh1');
+  });
+
+  it('a value read by two nodes gets the sum of their gradients (checked against finite differences)', () => {
+    const g = graph((x, ops) => {
+      const a = x.then(conv2d({ filters: 2, size: 3, pad: 1, weightInit: 'he' }));
+      return ops.add(a.then(tanh()), a.then(conv2d({ filters: 2, size: 1, weightInit: 'he' })));
+    });
+    const report = checkGradients(unwrap(network([1, 4, 4], [g, flatten(), affine(2)])), [1, 4, 4], { key: key(8), maxElements: 12 });
+    expect(report.ok, formatGradCheckReport(report)).toBe(true);
+  });
+});
+
+describe('model specs of graphs', () => {
+  const resnetSpec = {
+    input: [1, 8, 8],
+    layers: [
+      { type: 'conv2d', filters: 4, size: 3, pad: 1, weightInit: 'he' },
+      { type: 'residual', block: [{ type: 'conv2d', filters: 4, size: 3, pad: 1 }, { type: 'batchNorm' }, { type: 'relu' }] },
+      { type: 'residual', block: [{ type: 'conv2d', filters: 8, size: 3, stride: 2, pad: 1 }], shortcut: [{ type: 'conv2d', filters: 8, size: 1, stride: 2 }] },
+      { type: 'parallel', branches: [[{ type: 'conv2d', filters: 2, size: 1 }], [{ type: 'maxPool2d', size: 3, stride: 1, pad: 1 }]], merge: 'concat' },
+      { type: 'graph', nodes: [{ type: 'relu', name: 'r' }, { type: 'tanh', name: 't', inputs: ['input'] }, { type: 'add', name: 'sum', inputs: ['r', 't'] }] },
+      { type: 'globalAvgPool2d' },
+      { type: 'affine', units: 10 },
+    ],
+  };
+
+  it('decode, encode, decode: the same nodes, params and outputs', () => {
+    const net = decodeModelSpec(resnetSpec);
+    if (isLeft(net)) throw new Error(net.left.message);
+    expect(net.right.outputShape).toEqual([10]);
+    const decoded = decodeModelSpec(JSON.parse(JSON.stringify(encodeModelSpec(net.right))));
+    if (isLeft(decoded)) throw new Error(decoded.left.message);
+    const again = decoded.right;
+    expect(again.graph.nodes.map((n) => n.name)).toEqual(net.right.graph.nodes.map((n) => n.name));
+    const { params, state } = net.right.init(key(1));
+    const x = normal(key(2), [2, 1, 8, 8]);
+    const y1 = net.right.forward(params, state, x, { mode: 'eval' }).y;
+    const y2 = again.forward(params, state, x, { mode: 'eval' }).y;
+    expect(Array.from(y2.data)).toEqual(Array.from(y1.data));
+  });
+
+  it('errors carry the path into blocks, branches and graph nodes', () => {
+    const bad = (layer: unknown) => leftMessage(decodeModelSpec({ input: [1, 8, 8], layers: [layer] }));
+    expect(bad({ type: 'residual', block: [{ type: 'conv2d', filters: 0, size: 3 }] })).toBe('layers[0].block[0].filters: expected a positive integer, got 0');
+    expect(bad({ type: 'parallel', branches: [[{ type: 'relu' }], [{ type: 'nope' }]], merge: 'add' })).toMatch(/^layers\[0\]\.branches\[1\]\[0\]\.type: expected one of conv2d, /);
+    expect(bad({ type: 'parallel', branches: [[], []], merge: 'mean' })).toBe('layers[0].merge: expected "add" | "concat", got "mean"');
+    expect(bad({ type: 'graph', nodes: [{ type: 'relu', inputs: ['x'] }] })).toBe("layers[0].nodes[0].inputs[0]: expected 'input' or the name of an earlier node, got \"x\"");
+    expect(bad({ type: 'graph', nodes: [{ type: 'relu', name: 'a' }, { type: 'add', name: 's', inputs: ['a'] }] })).toBe('layers[0].nodes[1].inputs: expected two or more inputs for add, got 1');
+  });
+});
+
+describe('layers of one\'s own in model specs', () => {
+  // swish(x) = x * sigmoid(x), a layer the library does not have
+  const swish = (name = ''): Layer =>
+    defineLayer(name, (n) => ({
+      name: n,
+      kind: 'swish',
+      spec: { type: 'swish', ...(n ? { name: n } : {}) },
+      outputShape: (s) => ({ _tag: 'Right', right: s }),
+      init: () => ({ params: {}, state: {} }),
+      forward: (_p, state, x) => {
+        const s = Array.from(x.data, (v) => 1 / (1 + Math.exp(-v)));
+        const out = x.data.slice();
+        for (let i = 0; i < out.length; i++) out[i] = x.data[i] * s[i];
+        const yt = { ...x, data: out };
+        return {
+          y: yt,
+          state,
+          pullback: (dy) => {
+            const dx = dy.data.slice();
+            for (let i = 0; i < dx.length; i++) dx[i] = dy.data[i] * (s[i] + x.data[i] * s[i] * (1 - s[i]));
+            return { dx: { ...dy, data: dx }, grads: {} };
+          },
+        };
+      },
+    }));
+
+  it('registerLayer puts a user layer into specs, inside blocks too, and it round-trips', () => {
+    registerLayer({ type: 'swish', make: (f: Fields) => swish(typeof f.name === 'string' ? f.name : '') });
+    const spec = { input: [2, 4, 4], layers: [{ type: 'residual', block: [{ type: 'conv2d', filters: 2, size: 3, pad: 1 }, { type: 'swish' }] }, { type: 'flatten' }, { type: 'affine', units: 2 }] };
+    const net = decodeModelSpec(spec);
+    expect(isRight(net)).toBe(true);
+    if (isLeft(net)) return;
+    expect(net.right.graph.nodes[1]).toMatchObject({ name: 'res1.swish1', op: { type: 'custom', kind: 'swish' } });
+    expect(summary(net.right)).toMatch(/res1\.swish1\s+swish/);
+    const report = checkGradients(net.right, [2, 4, 4], { key: key(6), maxElements: 8 });
+    expect(report.ok, formatGradCheckReport(report)).toBe(true);
+    expect(isRight(decodeModelSpec(JSON.parse(JSON.stringify(encodeModelSpec(net.right)))))).toBe(true);
+  });
+
+  it('a built-in type cannot be registered over', () => {
+    expect(() => registerLayer({ type: 'relu', make: () => relu() })).toThrow('registerLayer: relu is a built-in layer type');
+  });
+});
