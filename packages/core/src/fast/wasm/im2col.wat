@@ -1,12 +1,10 @@
 ;; im2col and its adjoint col2im, over ranges of rows or images so that threads can split them.
 
-  ;; im2col: x [N, C, H, W] at $x -> rows (n, oy, ox) x columns (c, fy, fx) at $dst, row length C*FH*FW, padding
-  ;; written as 0 (dst need not be cleared). Per window row the filter columns fx in [lo, hi) lie inside the image
-  ;; and are copied four at a time where they can be (the lesson's 5x5 filter: one vector and one float).
-  ;; im2col rows [r0, r1) (row r = (n, oy, ox) of the lesson's layout, n = r / (OH*OW)) of x [N, C, H, W] into
-  ;; col [N*OH*OW, C*FH*FW] at dst (row 0's address: row r starts C*FH*FW floats further per row). Padding is
-  ;; written as 0, the in-image part of each window row is copied a vector at a time. A row range, so threads
-  ;; can split one im2col (see threads.ts).
+  ;; im2col rows [r0, r1) (row r = (n, oy, ox) of the lesson's layout, n = r / (OH*OW)) of x [N, C, H, W] at $x into
+  ;; col [N*OH*OW, C*FH*FW], columns (c, fy, fx), at dst (row 0's address: row r starts C*FH*FW floats further per
+  ;; row). Padding is written as 0 (dst need not be cleared); per window row the filter columns fx in [lo, hi) lie
+  ;; inside the image and are copied four at a time where they can be (the lesson's 5x5 filter: one vector and one
+  ;; float). A row range, so threads can split one im2col (see threads.ts).
   (func $im2col (export "im2col")
     (param $r0 i32) (param $r1 i32) (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)

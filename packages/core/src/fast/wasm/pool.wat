@@ -9,7 +9,8 @@
   ;; Four outputs at a time: the even and odd columns of the two window rows are separated with shuffles, and
   ;; each candidate replaces the best so far where it is strictly greater, or is the first NaN (f32x4.gt/ne/eq +
   ;; bitselect, no branches: pooling random data with branches mispredicts half the time), in the window order
-  ;; (0,0) (0,1) (1,0) (1,1), so the first maximum (or the first NaN) wins as in the reference. Outputs past a multiple of 4 per row go one at a time.
+  ;; (0,0) (0,1) (1,0) (1,1), so the first maximum (or the first NaN) wins as in the reference. Outputs past a
+  ;; multiple of 4 per row go one at a time.
   (func $maxPool2x2 (export "maxPool2x2")
     (param $x i32) (param $planes i32) (param $H i32) (param $W i32) (param $OH i32) (param $OW i32)
     (param $out i32) (param $arg i32) (param $base i32)
@@ -91,7 +92,7 @@
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
 
-;; The lesson's 2x2 stride-2 max pool then ReLU, without the argmax (evaluation), in one pass: the bits of $maxPool2x2
+  ;; The lesson's 2x2 stride-2 max pool then ReLU, without the argmax (evaluation), in one pass: the bits of $maxPool2x2
   ;; then $relu. Four windows at a time take f32x4.max of their four candidates: where the first-maximum rule keeps a -0
   ;; tied with a +0, f32x4.max may give +0, which ReLU turns into +0 either way; with a NaN among them f32x4.max gives
   ;; a NaN but not always the first one's bits, so such a group is redone by the first-maximum rule. Outputs past a
