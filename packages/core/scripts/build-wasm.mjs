@@ -4,7 +4,7 @@
 // the order of the parts from wasm/manifest.txt, put their text between "(module" and ")" the same way and use the
 // same feature flags, so they produce the same bytes (test/wasm-parts.test.ts checks it).
 //   options: --src DIR (the parts and their manifest; default src/fast/wasm)  --out DIR (default dist/fast)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
@@ -49,7 +49,13 @@ try {
   console.error(`build-wasm: ${where(e instanceof Error ? e.message : String(e))}`);
   process.exit(1);
 }
+// Written only when the bytes change, and then whole (a rename): the end-to-end tests build while other test files may
+// already be starting the built CLI, which must never read a half-written module.
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, 'kernels.wasm');
-writeFileSync(out, buffer);
-console.log(`build-wasm: ${names.length} parts of ${srcDir} -> ${out} (${buffer.length} bytes)`);
+const same = existsSync(out) && Buffer.compare(readFileSync(out), buffer) === 0;
+if (!same) {
+  writeFileSync(`${out}.${process.pid}`, buffer);
+  renameSync(`${out}.${process.pid}`, out);
+}
+console.log(`build-wasm: ${names.length} parts of ${srcDir} -> ${out} (${buffer.length} bytes${same ? ', unchanged' : ''})`);
