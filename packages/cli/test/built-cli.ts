@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 /*
  * Running the built CLI as a user runs it (`node packages/cli/dist/bin.js ...`), shared by the
  * end-to-end test files. vitest runs files in parallel, so the build takes a lock: one file runs
- * `tsc -b` while the others wait, then theirs is a quick no-op.
+ * the build while the others wait, then theirs is a quick no-op.
  */
 
 /** The repository root. */
@@ -17,7 +17,11 @@ export const bin = path.join(root, 'packages/cli/dist/bin.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Builds the workspace (`tsc -b`, incremental), one test file at a time. */
+/**
+ * Builds the workspace as `pnpm run build` does (the kernels' WebAssembly, then `tsc -b`, incremental), one test file at
+ * a time. The WebAssembly too: a dist/fast/kernels.wasm left by an earlier build would otherwise be what the built CLI
+ * runs, whatever the parts in src/fast/wasm say now.
+ */
 export const buildOnce = async (): Promise<void> => {
   const lock = path.join(os.tmpdir(), `foldnet-build-${Buffer.from(root).toString('hex').slice(-24)}.lock`);
   for (let waited = 0; ; waited += 100) {
@@ -31,6 +35,7 @@ export const buildOnce = async (): Promise<void> => {
     }
   }
   try {
+    execFileSync(process.execPath, ['packages/core/scripts/build-wasm.mjs'], { cwd: root, stdio: 'pipe', timeout: 60_000 });
     execFileSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'pipe', timeout: 300_000 });
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });

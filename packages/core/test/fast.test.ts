@@ -62,7 +62,7 @@ describe('fast matmul equals reference', () => {
     });
   }
 
-  // the blocking constants of gemm.wat: K blocks of 256, M blocks of 128
+  // the blocking constants of wasm/gemm.wat: K blocks of 256, M blocks of 128
   for (const [M, N, K] of [
     [131, 9, 257],
     [129, 17, 300],
@@ -203,7 +203,7 @@ describe('fast convolution and pooling equal reference', () => {
     );
   });
 
-  // The direct convolution (gemm.wat's convDirect: stride 1, OW >= 8, Kc <= 256) against the GEMM on the implicit
+  // The direct convolution (conv.wat's convDirect: stride 1, OW >= 8, Kc <= 256) against the GEMM on the implicit
   // im2col, which it replaces there: the same sums in the same order, so the same bits, with bias, ReLU and the
   // lesson's pool after it, FN not a multiple of 4, OW not a multiple of 8 (the last tile overlaps), NaN and ±Infinity;
   // and images mostly of ±0 (whole tiles skip their sums), with finite weights or with an infinite one (which turns
@@ -260,7 +260,7 @@ describe('fast convolution and pooling equal reference', () => {
     }
   });
 
-  // The first layer's filter gradient from the pooled dy alone (gemm.wat's poolFilterGrad) against the dense path it
+  // The first layer's filter gradient from the pooled dy alone (pool-filter-grad.wat's poolFilterGrad) against the dense path it
   // replaces (the conv's dy built, packed and multiplied over every row): the same bits. Generated geometries cover
   // several groups of five window rows (C*FH up to 24), FW up to 8, stride 2, padding, pooled rows not a multiple of
   // 4 windows (OW = 20: PW = 10), batches whose rows cross the GEMM's 256-row K blocks, FN not a multiple of 4 (db's

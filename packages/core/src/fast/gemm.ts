@@ -4,12 +4,12 @@ import { keptArea, residentAt, workspace } from './layout.js';
 import { copyF32, f32, wasm } from './wasm.js';
 
 /*
- * The GEMM driver over gemm.wat. Operands live in the shared WebAssembly memory (layout.ts): in a workspace laid out
+ * The GEMM driver over wasm/gemm.wat. Operands live in the shared WebAssembly memory (layout.ts): in a workspace laid out
  * per call, or, when another kernel left them there, read in place (residentAt). The packed B of the last `gemm` is
  * kept (packedB).
  */
 
-/** B's micro-panel width in gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
+/** B's micro-panel width in wasm/gemm.wat: the packed B is padded to a multiple of it. @example padN(30) === 4 * NR */
 export const NR = 8;
 
 /** `n` rounded up to whole micro-panels. @example padN(25) // 32 */

@@ -11,7 +11,7 @@ import { copyF32, copyI32, f32, wasm } from './wasm.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
- * GEMMs run in WebAssembly SIMD on the shared memory (gemm.wat, see gemm.ts and threads.ts); the
+ * GEMMs run in WebAssembly SIMD on the shared memory (wasm/gemm.wat, see gemm.ts and threads.ts); the
  * layout work around them is written so each element is touched once: the convolution's GEMM reads
  * im2col(x) in place from the image (an implicit im2col: no col is built, forward or backward), its output
  * is read out of the GEMM's result with the bias (and ReLU, and the 2x2 pool, when fused) in the same pass,
@@ -28,7 +28,7 @@ const PARALLEL_MIN_COL = 1 << 18;
 
 /**
  * im2col in the shared memory: x [N, C, H, W], already at byte offset `px`, -> rows (n, oy, ox) x columns
- * (c, fy, fx) at `pdst`, row length C*FH*FW (gemm.wat's im2col: padding written as 0, window rows copied a
+ * (c, fy, fx) at `pdst`, row length C*FH*FW (im2col.wat's im2col: padding written as 0, window rows copied a
  * vector at a time), its rows split across the threads when large.
  */
 const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): void => {
@@ -39,7 +39,7 @@ const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): voi
 
 /**
  * col2im in the shared memory: rows (n, oy, ox) of the im2col layout at byte offset `psrc`, `ld` >= C*FH*FW floats
- * apart, folded into a fresh image [N, C, H, W] at `pdst` (gemm.wat's col2im, split across the threads by images
+ * apart, folded into a fresh image [N, C, H, W] at `pdst` (im2col.wat's col2im, split across the threads by images
  * when large), which is copied out.
  */
 const col2imAt = (psrc: number, ld: number, xShape: Shape, g: ConvGeometry, pdst: number): Float32Array => {
@@ -75,7 +75,7 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
 };
 
-/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there by gemm.wat's padImages. */
+/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there by pad.wat's padImages. */
 const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): void => {
   const [N, C, H, W] = x.shape;
   if (pad === 0) {
@@ -87,7 +87,7 @@ const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): void =
 };
 
 /**
- * Writes x zero-padded at `pxp` (paddedInto) and the byte-offset tables through which gemm.wat reads im2col(x) in
+ * Writes x zero-padded at `pxp` (paddedInto) and the byte-offset tables through which gemm.wat's gemmRows reads im2col(x) in
  * place from it (an implicit im2col): row (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp +
  * oy*stride*Wp + ox*stride), and column (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW
  * entries, kTab C*FH*FW. `prow` 0: no rowTab.
@@ -128,19 +128,19 @@ const offsetTables = (N: number, C: number, Hp: number, Wp: number, g: ConvGeome
   return tables;
 };
 
-/** Whether convolutions that can take gemm.wat's direct path do (tests turn it off to compare it with the GEMM path). */
+/** Whether convolutions that can take conv.wat's direct path do (tests turn it off to compare it with the GEMM path). */
 let directConv = true;
 /** @example setDirectConv(false); // every convolution through the GEMM on the implicit im2col */
 export const setDirectConv = (on: boolean): void => {
   directConv = on;
 };
 
-// out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (gemm.wat's convImages) through
+// out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (conv.wat's convImages) through
 // the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
 // 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW) for stride 1, at least
 // 8 output columns and Kc <= 256, where it gives the GEMM path's output bit for bit without its layout pass; otherwise
 // a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
-// panels), which gemm.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
+// panels), which conv-layout.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
 // stride-2 pool) also gives the offset of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2], and with `then.at` (a kept
 // area, for training) both go there with the argmax (indices into out); without it the pooled output goes to the
@@ -160,7 +160,7 @@ const convolve = (
   const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool = 0, pstage] = workspace([
     N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, g.pad > 0 ? x.size : 0,
   ]);
-  // parg 0: gemm.wat pools and applies ReLU in one pass, without the argmax
+  // parg 0: pool.wat pools and applies ReLU in one pass, without the argmax
   const { ppool, parg } = at ?? { ppool: pwpool, parg: 0 };
   implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
@@ -197,7 +197,7 @@ type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 // rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
 // `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there; it may use `scratch` floats at
 // its second argument).
-// Without dx, `packDy` (when given) may replace fillDy and gemm.wat's packDy: it writes dy straight into the packed
+// Without dx, `packDy` (when given) may replace fillDy and conv-layout.wat's packDy: it writes dy straight into the packed
 // panels at its first argument and sums db into its second, as packDy would.
 const backward = (
   dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
@@ -221,7 +221,7 @@ const backward = (
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
-  // layout the GEMM reads (gemm.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
+  // layout the GEMM reads (conv-layout.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
   // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   if (packed === undefined) wasm.packDy(pdy, N, P, FN, pbp, pdb);
@@ -321,7 +321,7 @@ const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, 
 
 const isLessonPool = (g: ConvGeometry): boolean => g.pad === 0 && g.filterH === 2 && g.filterW === 2 && g.stride === 2;
 
-// The lesson's pool: branch-free SIMD in gemm.wat, on a copy of x in the shared memory; out and argmax stay there.
+// The lesson's pool: branch-free SIMD in pool.wat, on a copy of x in the shared memory; out and argmax stay there.
 const maxPool2x2At = (x: Tensor, g: ConvGeometry): { pout: number; parg: number; n: number } => {
   const [N, C, H, W] = x.shape;
   const n = N * C * g.outH * g.outW;
@@ -455,7 +455,7 @@ const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor =
   return fromData(xShape, dx);
 };
 
-// ReLU and its pullback branch-free in SIMD (gemm.wat's relu/reluBackward): on random activations a branch per
+// ReLU and its pullback branch-free in SIMD (relu.wat's relu/reluBackward): on random activations a branch per
 // element mispredicts half the time. The operands are copied into the shared memory and the result out of it in
 // one block each, which costs less than the branches did.
 const relu = (x: Tensor): Tensor => {
@@ -504,7 +504,7 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
 /** Kept slots for conv2dReluMaxPool's outputs while training, one per fused layer (a few kept). */
 const poolSlots = slots('pool', 4);
 
-// The convolution's dy built in the shared memory (gemm.wat's unpoolRelu): zeros, then each pooled dy routed to its
+// The convolution's dy built in the shared memory (pool.wat's unpoolRelu): zeros, then each pooled dy routed to its
 // window's maximum where the output is not <= 0 (ReLU's mask on the pooled value; a NaN lets dy through, as
 // reluBackward does). The same loop in JavaScript, writing into the shared memory, took ~1 ms of a 22 ms step.
 // Without dx (the first layer) only the packed dy of the filter gradient is needed, built image by image.
@@ -518,7 +518,7 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     const [pd, po, pa] = operands(pscratch);
     wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
   };
-  // The conv's dy built and packed image by image (gemm.wat's unpoolPackDy: the same bits, the whole dy never exists),
+  // The conv's dy built and packed image by image (pool.wat's unpoolPackDy: the same bits, the whole dy never exists),
   // split across the threads by images; then db gets their sums in packDy's order (replayDb).
   const P = OH * OW;
   const sideFloats = wasm.sideFloats(FN, P);
@@ -555,7 +555,7 @@ export const setPoolFilterGrad = (on: boolean): void => {
 
 /**
  * For each 4-bit lane mask m, the i8x16.swizzle bytes that move the lanes set in m to the front, in order (the rest
- * read 0): how gemm.wat's poolFilterGrad appends the nonzero ones of four values to a list without a branch.
+ * read 0): how pool-filter-grad.wat's poolFilterGrad appends the nonzero ones of four values to a list without a branch.
  */
 const COMPACT_SWIZZLES = new Uint8Array(256).map((_, i) => {
   const [m, lane, byte] = [i >> 4, (i >> 2) & 3, i & 3];
@@ -563,7 +563,7 @@ const COMPACT_SWIZZLES = new Uint8Array(256).map((_, i) => {
   return from === undefined ? 0x80 : 4 * from + byte;
 });
 
-// The first layer's filter and bias gradients from the pooled dy alone (gemm.wat's poolFilterGrad, split across the threads
+// The first layer's filter and bias gradients from the pooled dy alone (pool-filter-grad.wat's poolFilterGrad, split across the threads
 // by filters): after a 2x2 pool, 3 of 4 rows of the conv's dy are zero and ReLU zeroes about half the rest, so each
 // nonzero adds its window of x to its filter's gradient instead of a GEMM over every row; the dense dy is never built.
 // The same bits as the dense path, which it leaves to every case it does not cover: an x with Inf or NaN (Inf*0 is NaN
@@ -578,7 +578,7 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   const n = dy.size;
   const Kc = C * FH * FW;
   // scratch: the kernel's flag, its swizzle table, then per filter its groups' running sums, and per chunk one plane's
-  // lists and row values (see gemm.wat)
+  // lists and row values (see pool-filter-grad.wat)
   const [pxp, pstage, pd, po, pa, pscratch, pdwt, pdb] = workspace([N * C * Hp * Wp, g.pad > 0 ? x.size : 0, n, n, n, 80 + (FN * wasm.pfgSlotBytes(OH, OW, C * FH)) / 4, Kc * FN, FN]);
   paddedInto(x, g.pad, pxp, pstage);
   if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
@@ -596,7 +596,7 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
 const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
   isF64(x) || isF64(w) || isF64(b) ? ref.conv2dRelu(x, w, b, g) : convolvedOut(x, w, b, g, 'relu');
 
-// dy masked by ReLU in the shared memory (gemm.wat's reluBackward, branch-free, in place), then the convolution's backward.
+// dy masked by ReLU in the shared memory (relu.wat's reluBackward, branch-free, in place), then the convolution's backward.
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluBackward(dy, out, x, w, g, needDx);
   const fillDy = (pdy: number, pout: number): void => {
@@ -619,7 +619,7 @@ const WASM_ADAM_MIN = 1 << 14;
  */
 const adamSlots = slots('adam', 16);
 
-// Adam in wasm (gemm.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements, in
+// Adam in wasm (adam.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements, in
 // place on p, m, v in their slot (each element is read before it is written), the results copied out.
 const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
   const n = p.size;

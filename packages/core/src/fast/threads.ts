@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FoldnetError } from '../errors.js';
-import { gemmModule, memory, wasm } from './wasm.js';
+import { kernelModule, memory, wasm } from './wasm.js';
 
 /*
- * Worker threads for the fast kernels. Every thread (this one and n-1 workers) instantiates gemm.wat on
+ * Worker threads for the fast kernels. Every thread (this one and n-1 workers) instantiates the kernels module on
  * the same shared WebAssembly memory, so work is split without copying: the caller prepares the shared
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
- * run one export of gemm.wat on them. The exports that can be split take their item range first:
+ * run one export of the module on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
  * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images) and `poolFilterGrad` (filters).
  *
@@ -39,7 +39,7 @@ const ARGS = 11;
 const MAX_ARGS = 18;
 const SLOTS = ARGS + MAX_ARGS;
 
-/** The exports of gemm.wat that threads can split; each takes its item range [i0, i1) first. */
+/** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad'] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
@@ -96,7 +96,7 @@ const stopPool = (p: Pool): void => {
 const startPool = (workers: number): Pool => {
   const control = new SharedArrayBuffer(SLOTS * 4);
   const ws = Array.from({ length: workers }, () => {
-    const w = new Worker(workerSource, { eval: true, workerData: { control, module: gemmModule, memory } });
+    const w = new Worker(workerSource, { eval: true, workerData: { control, module: kernelModule, memory } });
     w.unref();
     return w;
   });
@@ -205,7 +205,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = { gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8 };
 
 /**
- * Runs the export `fn` of gemm.wat over items [0, total) with the arguments `args` after the item range,
+ * Runs the export `fn` of the kernels module over items [0, total) with the arguments `args` after the item range,
  * split across the threads in chunks (CHUNKS_PER_THREAD) of whole multiples of `align` items when there are several threads and
  * `worthSplitting` (the caller's judgement of the work against the cost of waking a worker).
  *

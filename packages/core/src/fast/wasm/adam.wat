@@ -1,0 +1,105 @@
+;; Adam's update, bit-identical to train's JavaScript loop.
+
+  ;; Adam's update of elements [i0, i1) of one float32 tensor, as train's adam computes it: each element in
+  ;; double precision (f32 promoted exactly), the new moments rounded to float32 when stored and read back
+  ;; rounded, the new param rounded once: bit-identical to the JavaScript loop. hyper: 4 f64 at that address,
+  ;; lrT (the step's bias-corrected rate), c1 = 1 - beta1, c2 = 1 - beta2, weight decay.
+  ;;   g' = g + wd*p;  m' = m + c1*(g' - m);  v' = v + c2*(g'*g' - v);  p' = p - lrT*m' / (sqrt(v') + 1e-7)
+  ;; Four elements per step (one vector of each operand, as two f64x2 halves: 1.3x against a pair per step), then a
+  ;; pair, then an odd last element alone.
+  (func $adam (export "adam")
+    (param $i0 i32) (param $i1 i32) (param $p i32) (param $g i32) (param $m i32) (param $v i32)
+    (param $outP i32) (param $outM i32) (param $outV i32) (param $hyper i32)
+    (local $lrT v128) (local $c1 v128) (local $c2 v128) (local $wd v128) (local $noWd i32)
+    (local $i i32) (local $o i32) (local $pp v128) (local $gg v128) (local $mm v128) (local $vv v128)
+    (local $n v128) (local $w v128) (local $end2 i32) (local $step i32)
+    (local $end4 i32) (local $p4 v128) (local $g4 v128) (local $m4 v128) (local $v4 v128)
+    (local $nL v128) (local $nH v128) (local $wL v128) (local $wH v128) (local $qL v128) (local $qH v128)
+    (local.set $lrT (f64x2.splat (f64.load (local.get $hyper))))
+    (local.set $c1 (f64x2.splat (f64.load offset=8 (local.get $hyper))))
+    (local.set $c2 (f64x2.splat (f64.load offset=16 (local.get $hyper))))
+    (local.set $wd (f64x2.splat (f64.load offset=24 (local.get $hyper))))
+    (local.set $noWd (f64.eq (f64.load offset=24 (local.get $hyper)) (f64.const 0)))
+    (local.set $end4 (i32.add (local.get $i0) (i32.and (i32.sub (local.get $i1) (local.get $i0)) (i32.const -4))))
+    (local.set $i (local.get $i0))
+    (block $qdone
+      (loop $quads
+        (br_if $qdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $p4 (v128.load (i32.add (local.get $p) (local.get $o))))
+        (local.set $g4 (v128.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $m4 (v128.load (i32.add (local.get $m) (local.get $o))))
+        (local.set $v4 (v128.load (i32.add (local.get $v) (local.get $o))))
+            (local.set $pp (f64x2.promote_low_f32x4 (local.get $p4)))
+            (local.set $gg (f64x2.promote_low_f32x4 (local.get $g4)))
+            (local.set $mm (f64x2.promote_low_f32x4 (local.get $m4)))
+            (local.set $vv (f64x2.promote_low_f32x4 (local.get $v4)))
+            (if (i32.eqz (local.get $noWd))
+              (then (local.set $gg (f64x2.add (local.get $gg) (f64x2.mul (local.get $wd) (local.get $pp))))))
+            (local.set $nL (f32x4.demote_f64x2_zero
+              (f64x2.add (local.get $mm) (f64x2.mul (local.get $c1) (f64x2.sub (local.get $gg) (local.get $mm))))))
+            (local.set $wL (f32x4.demote_f64x2_zero
+              (f64x2.add (local.get $vv) (f64x2.mul (local.get $c2) (f64x2.sub (f64x2.mul (local.get $gg) (local.get $gg)) (local.get $vv))))))
+            (local.set $qL (f32x4.demote_f64x2_zero (f64x2.sub (local.get $pp)
+              (f64x2.div (f64x2.mul (local.get $lrT) (f64x2.promote_low_f32x4 (local.get $nL)))
+                         (f64x2.add (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $wL))) (f64x2.splat (f64.const 1e-7)))))))
+            (local.set $pp (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $p4) (local.get $p4))))
+            (local.set $gg (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $g4) (local.get $g4))))
+            (local.set $mm (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $m4) (local.get $m4))))
+            (local.set $vv (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v4) (local.get $v4))))
+            (if (i32.eqz (local.get $noWd))
+              (then (local.set $gg (f64x2.add (local.get $gg) (f64x2.mul (local.get $wd) (local.get $pp))))))
+            (local.set $nH (f32x4.demote_f64x2_zero
+              (f64x2.add (local.get $mm) (f64x2.mul (local.get $c1) (f64x2.sub (local.get $gg) (local.get $mm))))))
+            (local.set $wH (f32x4.demote_f64x2_zero
+              (f64x2.add (local.get $vv) (f64x2.mul (local.get $c2) (f64x2.sub (f64x2.mul (local.get $gg) (local.get $gg)) (local.get $vv))))))
+            (local.set $qH (f32x4.demote_f64x2_zero (f64x2.sub (local.get $pp)
+              (f64x2.div (f64x2.mul (local.get $lrT) (f64x2.promote_low_f32x4 (local.get $nH)))
+                         (f64x2.add (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $wH))) (f64x2.splat (f64.const 1e-7)))))))
+        (v128.store (i32.add (local.get $outM) (local.get $o)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $nL) (local.get $nH)))
+        (v128.store (i32.add (local.get $outV) (local.get $o)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $wL) (local.get $wH)))
+        (v128.store (i32.add (local.get $outP) (local.get $o)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $qL) (local.get $qH)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $quads)))
+    (local.set $end2 (i32.add (local.get $i) (i32.and (i32.sub (local.get $i1) (local.get $i)) (i32.const -2))))
+    (block $done
+      (loop $pairs
+        ;; a pair while two elements are left, then (step = 1) the odd last one through the same code with its
+        ;; second lane a copy of the first, stored lane 0 only
+        (br_if $done (i32.ge_u (local.get $i) (local.get $i1)))
+        (local.set $step (select (i32.const 2) (i32.const 1) (i32.lt_u (local.get $i) (local.get $end2))))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (if (i32.eq (local.get $step) (i32.const 2))
+          (then
+            (local.set $pp (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p) (local.get $o)))))
+            (local.set $gg (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $o)))))
+            (local.set $mm (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $m) (local.get $o)))))
+            (local.set $vv (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $v) (local.get $o))))))
+          (else
+            (local.set $pp (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $p) (local.get $o))))))
+            (local.set $gg (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $g) (local.get $o))))))
+            (local.set $mm (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $m) (local.get $o))))))
+            (local.set $vv (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $v) (local.get $o))))))))
+        (if (i32.eqz (local.get $noWd))
+          (then (local.set $gg (f64x2.add (local.get $gg) (f64x2.mul (local.get $wd) (local.get $pp))))))
+        ;; m' rounded to float32 and read back
+        (local.set $n (f32x4.demote_f64x2_zero
+          (f64x2.add (local.get $mm) (f64x2.mul (local.get $c1) (f64x2.sub (local.get $gg) (local.get $mm))))))
+        (local.set $mm (f64x2.promote_low_f32x4 (local.get $n)))
+        (local.set $w (f32x4.demote_f64x2_zero
+          (f64x2.add (local.get $vv) (f64x2.mul (local.get $c2) (f64x2.sub (f64x2.mul (local.get $gg) (local.get $gg)) (local.get $vv))))))
+        (local.set $vv (f64x2.promote_low_f32x4 (local.get $w)))
+        (local.set $pp (f32x4.demote_f64x2_zero (f64x2.sub (local.get $pp)
+          (f64x2.div (f64x2.mul (local.get $lrT) (local.get $mm))
+                     (f64x2.add (f64x2.sqrt (local.get $vv)) (f64x2.splat (f64.const 1e-7)))))))
+        (if (i32.eq (local.get $step) (i32.const 2))
+          (then
+            (v128.store64_lane 0 (i32.add (local.get $outM) (local.get $o)) (local.get $n))
+            (v128.store64_lane 0 (i32.add (local.get $outV) (local.get $o)) (local.get $w))
+            (v128.store64_lane 0 (i32.add (local.get $outP) (local.get $o)) (local.get $pp)))
+          (else
+            (f32.store (i32.add (local.get $outM) (local.get $o)) (f32x4.extract_lane 0 (local.get $n)))
+            (f32.store (i32.add (local.get $outV) (local.get $o)) (f32x4.extract_lane 0 (local.get $w)))
+            (f32.store (i32.add (local.get $outP) (local.get $o)) (f32x4.extract_lane 0 (local.get $pp)))))
+        (local.set $i (i32.add (local.get $i) (local.get $step)))
+        (br $pairs))))

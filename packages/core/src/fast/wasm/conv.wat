@@ -1,0 +1,184 @@
+;; A convolution's forward over a thread's images: the direct path ($convDirect) or the GEMM on the implicit im2col
+;; (gemm.wat's $gemmRows, then conv-layout.wat's $rowsToNchw), then the lesson's pool and ReLU when fused (pool.wat,
+;; relu.wat).
+
+  ;; A direct convolution of one image, stride 1, at least 8 output columns: out [FN, OH, OW] at $out = the image's
+  ;; window sums plus bias, written in NCHW as they are made. Each tile is 4 filters x 8 adjacent output pixels of
+  ;; one row: per k = (c, fy, fx) the 8 pixels' inputs are 8 adjacent floats of the padded image, at the pixels'
+  ;; base + kTab[k] (two vector loads, no packing), and the 4 filters' weights are splats from the packed filters
+  ;; $bp ($packB's panels of 8 filters: B[k, f] = W[f, k]; a 4-filter tile reads half a panel). 8 accumulators,
+  ;; as $micro. The sums run over k in the order $micro runs them, from zero, and the bias is added last, as
+  ;; $rowsToNchw adds it: the output is bit-identical to the GEMM path's for Kc <= 256 (one K block). A row's
+  ;; last tile, when OW is not a multiple of 8, ends at OW - 8 and recomputes a few pixels (the same values).
+  ;; $wp4: bytes between rows of the padded image.
+  ;; $skipZero (the caller sets it only when every weight is finite): a tile whose inputs are all ±0 (the background of
+  ;; an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the tile is the
+  ;; bias plus +0 as always. Checking costs two loads per k, once for all the tile's filters.
+  (func $convDirect
+    (param $xi i32) (param $kTab i32) (param $Kc i32) (param $OH i32) (param $OW i32) (param $wp4 i32)
+    (param $bp i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipZero i32)
+    (local $kstop i32) (local $bits v128)
+    (local $oy i32) (local $ox i32) (local $last i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
+    (local $base i32) (local $pw i32) (local $pk i32) (local $kend i32) (local $o i32) (local $f i32) (local $dst i32)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $bb v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $nfb (i32.shr_u (i32.add (local.get $FN) (i32.const 3)) (i32.const 2)))
+    (local.set $P4 (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)))
+    (local.set $kend (i32.add (local.get $kTab) (i32.shl (local.get $Kc) (i32.const 2))))
+    (local.set $oy (i32.const 0))
+    (block $ydone
+      (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+        (local.set $ox (i32.const 0))
+        (local.set $last (i32.const 0))
+        (block $xdone
+          (loop $xloop
+            (br_if $xdone (local.get $last))
+            (if (i32.ge_u (i32.add (local.get $ox) (i32.const 8)) (local.get $OW))
+              (then
+                (local.set $ox (i32.sub (local.get $OW) (i32.const 8)))
+                (local.set $last (i32.const 1))))
+            (local.set $base (i32.add (local.get $xi)
+              (i32.add (i32.mul (local.get $oy) (local.get $wp4)) (i32.shl (local.get $ox) (i32.const 2)))))
+            ;; the k loops below stop at $kstop: $kTab (no sums) when the tile's inputs are all ±0
+            (local.set $kstop (local.get $kend))
+            (if (local.get $skipZero)
+              (then
+                (local.set $bits (v128.const i32x4 0 0 0 0))
+                (local.set $pk (local.get $kTab))
+                (block $zdone
+                  (loop $zloop
+                    (br_if $zdone (i32.ge_u (local.get $pk) (local.get $kend)))
+                    (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
+                    (local.set $bits (v128.or (local.get $bits) (v128.or (v128.load (local.get $o)) (v128.load offset=16 (local.get $o)))))
+                    (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+                    (br $zloop)))
+                (if (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+                  (then (local.set $kstop (local.get $kTab))))))
+            (local.set $fb (i32.const 0))
+            (block $fdone
+              (loop $floop
+                (br_if $fdone (i32.ge_u (local.get $fb) (local.get $nfb)))
+                ;; filters 4fb .. 4fb+3: panel fb/2, lanes 4*(fb mod 2) ..
+                (local.set $pw (i32.add (local.get $bp)
+                  (i32.add (i32.shl (i32.mul (i32.shr_u (local.get $fb) (i32.const 1)) (local.get $Kc)) (i32.const 5))
+                           (i32.shl (i32.and (local.get $fb) (i32.const 1)) (i32.const 4)))))
+                (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+                (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+                (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+                (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+                (local.set $pk (local.get $kTab))
+                (block $kdone
+                  (loop $kloop
+                    (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kstop)))
+                    (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
+                    (local.set $b0 (v128.load (local.get $o)))
+                    (local.set $b1 (v128.load offset=16 (local.get $o)))
+                    (local.set $a (v128.load32_splat (local.get $pw)))
+                    (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+                    (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+                    (local.set $a (v128.load32_splat offset=4 (local.get $pw)))
+                    (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+                    (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+                    (local.set $a (v128.load32_splat offset=8 (local.get $pw)))
+                    (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+                    (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+                    (local.set $a (v128.load32_splat offset=12 (local.get $pw)))
+                    (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+                    (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+                    (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+                    (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
+                    (br $kloop)))
+                ;; out[f, oy, ox .. ox+7] = sums + bias[f], for the tile's filters f < FN
+                (local.set $f (i32.shl (local.get $fb) (i32.const 2)))
+                (local.set $dst (i32.add (local.get $out) (i32.add (i32.mul (local.get $f) (local.get $P4))
+                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (i32.const 2)))))
+                (local.set $bb (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+                (v128.store (local.get $dst) (f32x4.add (local.get $bb) (local.get $c00)))
+                (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $bb) (local.get $c01)))
+                (if (i32.lt_u (i32.add (local.get $f) (i32.const 1)) (local.get $FN))
+                  (then
+                    (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                    (local.set $bb (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+                    (v128.store (local.get $dst) (f32x4.add (local.get $bb) (local.get $c10)))
+                    (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $bb) (local.get $c11)))))
+                (if (i32.lt_u (i32.add (local.get $f) (i32.const 2)) (local.get $FN))
+                  (then
+                    (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                    (local.set $bb (v128.load32_splat offset=8 (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+                    (v128.store (local.get $dst) (f32x4.add (local.get $bb) (local.get $c20)))
+                    (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $bb) (local.get $c21)))))
+                (if (i32.lt_u (i32.add (local.get $f) (i32.const 3)) (local.get $FN))
+                  (then
+                    (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+                    (local.set $bb (v128.load32_splat offset=12 (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+                    (v128.store (local.get $dst) (f32x4.add (local.get $bb) (local.get $c30)))
+                    (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $bb) (local.get $c31)))))
+                (local.set $fb (i32.add (local.get $fb) (i32.const 1)))
+                (br $floop)))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 8)))
+            (br $xloop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yloop))))
+
+  ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]), for one
+  ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
+  ;; lesson's 2x2 max pool of that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out)
+  ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipZero: see $convDirect.
+  ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
+  ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
+  ;; - otherwise a GEMM on the implicit im2col: C rows = im2col(x) . Bp, the im2col matrix read in place through
+  ;;   the offset tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows), then $rowsToNchw with the bias. Every
+  ;;   image's C rows go to the same slot, the one of image n0 in C [N*OH*OW, ldc] (threads take disjoint image
+  ;;   ranges, so they never share one), which stays in L2 from the GEMM's stores to the layout pass's loads.
+  (func $convImages (export "convImages")
+    (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
+    (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipZero i32)
+    (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
+    (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
+    ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
+    ;; extra columns (zeros times the zero padding of Bp) never read
+    (local.set $ldc (i32.and (i32.add (local.get $FN) (i32.const 7)) (i32.const -8)))
+    (local.set $slot (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $ldc)) (i32.const 2))))
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $images
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        ;; pooled, an image's output is only read by the pool right after: every image of the chunk reuses image n0's
+        ;; place, which stays in L2 (the argmax still counts from the batch's first output, through the pool's base)
+        (local.set $outN (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (select (local.get $n0) (local.get $n) (local.get $pooled)) (local.get $FN)) (local.get $P)) (i32.const 2))))
+        (if (local.get $wp4)
+          (then
+            (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
+              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipZero)))
+          (else
+            ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
+            (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))
+              (local.get $ldc) (local.get $Kc) (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp)
+              (i32.sub (local.get $slot) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $P)) (local.get $ldc)) (i32.const 2)))
+              (local.get $ldc) (i32.const 0) (local.get $rowTab) (local.get $kTab))
+            (call $rowsToNchw (local.get $slot) (i32.const 1) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias) (local.get $outN))))
+        (if (i32.ne (local.get $pooled) (i32.const 0))
+          (then
+            (local.set $pq (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
+            (if (local.get $arg)
+              (then
+                (call $maxPool2x2 (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
+                  (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+                  (i32.add (local.get $pooled) (local.get $pq)) (i32.add (local.get $arg) (local.get $pq))
+                  (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)))
+                (call $relu (i32.add (local.get $pooled) (local.get $pq)) (i32.mul (local.get $FN) (local.get $PQ))
+                  (i32.add (local.get $pooled) (local.get $pq))))
+              (else
+                ;; no argmax wanted (evaluation): the pool and ReLU in one pass
+                (call $maxPool2x2Relu (local.get $outN) (local.get $FN) (local.get $OH) (local.get $OW)
+                  (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))
+                  (i32.add (local.get $pooled) (local.get $pq))))))
+          (else
+            (if (local.get $reluOut)
+              (then (call $relu (local.get $outN) (i32.mul (local.get $FN) (local.get $P)) (local.get $outN))))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $images))))
