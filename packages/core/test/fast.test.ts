@@ -1,6 +1,8 @@
 import {
   backendNames,
   fastKernels,
+  fusedKernelsOf,
+  type ConvReluPoolResult,
   fromData,
   getThreads,
   kernels,
@@ -239,9 +241,9 @@ describe('fast convolution and pooling equal reference', () => {
           const run = (direct: boolean) => {
             setDirectConv(direct);
             const out = fastKernels.conv2dOut(x, w, b, g);
-            const relu = fastKernels.conv2dRelu(x, w, b, g);
+            const relu = fusedKernelsOf(fastKernels).conv2dRelu(x, w, b, g);
             const pool = g.outH >= 2 ? convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 }) : undefined;
-            const pooled = pool ? fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true) : undefined;
+            const pooled = pool ? fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pool, true) : undefined;
             return { out, relu, pooled };
           };
           const viaGemm = run(false);
@@ -305,7 +307,7 @@ describe('fast convolution and pooling equal reference', () => {
           }
           const w = fill(seed + 1, [FN, C, filter, filter]);
           const b = fill(seed + 2, [FN]);
-          const fused = fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true);
+          const fused = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pool, true);
           const dy = fill(seed + 3, fused.out.shape);
           const d = dy.data as Float32Array;
           if (dyValues === 'zeros') d.forEach((v, i) => (d[i] = i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
@@ -318,7 +320,7 @@ describe('fast convolution and pooling equal reference', () => {
           const convShape = [N, FN, g.outH, g.outW];
           const run = (sparse: boolean) => {
             setPoolFilterGrad(sparse);
-            return fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, argmax, x, w, g, convShape, false);
+            return fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, argmax, x, w, g, convShape, false);
           };
           const dense = run(false);
           const sparse = run(true);
@@ -339,14 +341,14 @@ describe('fast convolution and pooling equal reference', () => {
     const pool = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, filterW: 2, stride: 2, pad: 0 });
     const x = fill(1, [100, 1, 28, 28]);
     const w = fill(2, [30, 1, 5, 5]);
-    const fused = fastKernels.conv2dReluMaxPool(x, w, fill(3, [30]), g, pool, true);
+    const fused = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, fill(3, [30]), g, pool, true);
     const dy = fill(4, fused.out.shape);
     try {
       for (const threads of [1, 2]) {
         setThreads(threads);
         const run = (sparse: boolean) => {
           setPoolFilterGrad(sparse);
-          return fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [100, 30, 24, 24], false);
+          return fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [100, 30, 24, 24], false);
         };
         const [dense, sparse] = [run(false), run(true)];
         expect(bitwiseEqual(sparse.dw, dense.dw), `dW, ${threads} thread(s)`).toBe(true);
@@ -370,24 +372,24 @@ describe('fast convolution and pooling equal reference', () => {
     ];
     fc.assert(
       fc.property(fc.array(fc.record({ layer: fc.integer({ min: 0, max: 3 }), age: fc.integer({ min: 0, max: 6 }), needDx: fc.boolean() }), { minLength: 5, maxLength: 30 }), (schedule) => {
-        const history: { layer: number; fused: ReturnType<typeof fastKernels.conv2dReluMaxPool> }[] = [];
+        const history: { layer: number; fused: ConvReluPoolResult }[] = [];
         for (const { layer, age, needDx } of schedule) {
           const L = layers[layer]!;
           const [N, C, H, W] = L.x.shape;
           const g = convGeometry('conv', { inH: H, inW: W, filterH: L.filter, filterW: L.filter, stride: 1, pad: L.pad });
           const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 });
-          history.push({ layer, fused: fastKernels.conv2dReluMaxPool(L.x, L.w, L.b, g, pool, true) });
+          history.push({ layer, fused: fusedKernelsOf(fastKernels).conv2dReluMaxPool(L.x, L.w, L.b, g, pool, true) });
           // the backward of this layer's forward `age` forwards of it ago (or its oldest)
           const mine = history.filter((h) => h.layer === layer);
           const { fused } = mine[Math.max(0, mine.length - 1 - age)]!;
           const dy = fill(age, fused.out.shape);
           const convShape = [N, L.w.shape[0], g.outH, g.outW];
-          const got = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, needDx);
-          const copies = fastKernels.conv2dReluMaxPoolBackward(dy, fromData(fused.out.shape, fused.out.data.slice()), fused.argmax.slice(), L.x, L.w, g, convShape, needDx);
+          const got = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, needDx);
+          const copies = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fromData(fused.out.shape, fused.out.data.slice()), fused.argmax.slice(), L.x, L.w, g, convShape, needDx);
           expect(bitwiseEqual(got.dw, copies.dw) && bitwiseEqual(got.db, copies.db), `layer ${layer}, age ${age}`).toBe(true);
           if (needDx) expect(got.dx !== undefined && copies.dx !== undefined && bitwiseEqual(got.dx, copies.dx)).toBe(true);
           // and the reference, which keeps nothing, so a wrong kept operand in both calls above cannot pass either
-          const r = referenceKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, false);
+          const r = fusedKernelsOf(referenceKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, false);
           expectClose(got.dw, r.dw, N * g.outH * g.outW, `dW, layer ${layer}, age ${age}`);
         }
       }),
@@ -591,12 +593,12 @@ describe('threads', () => {
     const convShape = [12, 16, g.outH, g.outW];
     const dy = fill(34, [12, 16, pg.outH, pg.outW]);
     setThreads(1);
-    const one = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
-    const oneB = fastKernels.conv2dReluMaxPoolBackward(dy, one.out, one.argmax, x, w, g, convShape, true);
+    const one = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true);
+    const oneB = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, one.out, one.argmax, x, w, g, convShape, true);
     setThreads(2);
     startThreads();
-    const two = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
-    const twoB = fastKernels.conv2dReluMaxPoolBackward(dy, two.out, two.argmax, x, w, g, convShape, true);
+    const two = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true);
+    const twoB = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, two.out, two.argmax, x, w, g, convShape, true);
     expect(bitwiseEqual(two.out, one.out)).toBe(true);
     expect([...two.argmax]).toEqual([...one.argmax]);
     expect(bitwiseEqual(twoB.dw, oneB.dw)).toBe(true);
@@ -611,12 +613,12 @@ describe('threads', () => {
     const g = convGeometry('test', { inH: 28, inW: 28, filterH: 5 });
     const pg = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, stride: 2 });
     setThreads(1);
-    const one = fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true);
+    const one = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true);
     setThreads(2);
     expect(startThreads()).toBe(1);
     const before = threadStats().workerChunks;
     for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) {
-      expect(bitwiseEqual(fastKernels.conv2dReluMaxPool(x, w, b, g, pg, true).out, one.out)).toBe(true);
+      expect(bitwiseEqual(fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true).out, one.out)).toBe(true);
     }
     expect(threadStats().workerChunks).toBeGreaterThan(before);
   });

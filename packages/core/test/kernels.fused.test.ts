@@ -1,4 +1,4 @@
-import { convGeometry, fastKernels, fromData, getThreads, key, referenceKernels, setThreads, startThreads, uniform, type ConvGeometry, type DType, type Kernels, type Tensor } from '@foldnet/core';
+import { convGeometry, fastKernels, fromData, fusedKernelsOf, getThreads, key, referenceKernels, setThreads, startThreads, uniform, type ConvGeometry, type DType, type Kernels, type Tensor } from '@foldnet/core';
 import { bitwiseEqual, closeTo, convGeometryArb, type ConvCase } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,12 +80,12 @@ describe.each([
       fc.property(arb, fc.boolean(), (f, needDx) => {
         const { x, w, b } = operands(f, dtype);
         const g = f.c.geometry;
-        const fused = k.conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const fused = fusedKernelsOf(k).conv2dReluMaxPool(x, w, b, g, f.pool, true);
         const plain = unfused(k, x, w, b, g, f.pool);
         expect(bitwiseEqual(fused.out, plain.out)).toBe(true);
         const dy = uniform(key(f.seed + 3), fused.out.shape, { low: -1, high: 1, dtype });
         const convShape = [x.shape[0], f.FN, g.outH, g.outW];
-        const grads = k.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, convShape, needDx);
+        const grads = fusedKernelsOf(k).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, convShape, needDx);
         expect(sameGrads(grads, plain.backward(dy, needDx))).toBe(true);
         expect(grads.dx === undefined).toBe(!needDx);
       }),
@@ -98,8 +98,8 @@ describe.each([
     fc.assert(
       fc.property(arb, (f) => {
         const { x, w, b } = operands(f, dtype);
-        const kept = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, true);
-        const bare = k.conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, false);
+        const kept = fusedKernelsOf(k).conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, true);
+        const bare = fusedKernelsOf(k).conv2dReluMaxPool(x, w, b, f.c.geometry, f.pool, false);
         expect(bitwiseEqual(bare.out, kept.out)).toBe(true);
         expect(bare.argmax.length).toBe(0);
         expect(kept.argmax.length).toBe(kept.out.size);
@@ -136,7 +136,7 @@ describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger 
         if (values === 'ties') x = mapValues(x, (v) => Math.round(v * 2));
         const w = uniform(key(seed + 1), [FN, C, filter, filter], { low: -1, high: 1 });
         const b = uniform(key(seed + 2), [FN], { low: -1, high: 1 });
-        const fused = fastKernels.conv2dReluMaxPool(x, w, b, g, pool, true);
+        const fused = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pool, true);
         let dy = uniform(key(seed + 3), fused.out.shape, { low: -1, high: 1 });
         if (values === 'zeros') dy = mapValues(dy, (v, i) => (i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : v));
         if (values === 'nan') dy = mapValues(dy, (v, i) => (i === seed % dy.size ? Number.NaN : v));
@@ -144,7 +144,7 @@ describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger 
         // one thread: dy packed image after image, db summed on the way; two: images split, db replayed in order
         for (const threads of [1, 2]) {
           setThreads(threads);
-          const grads = fastKernels.conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
+          const grads = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
           expect(bitwiseEqual(grads.dw, plain.dw), `dW, ${threads} thread(s)`).toBe(true);
           expect(bitwiseEqual(grads.db, plain.db), `db, ${threads} thread(s)`).toBe(true);
           expect(sameGrads(grads, plain)).toBe(true);
@@ -166,10 +166,10 @@ describe.each([
         const { x, w, b } = operands(f, dtype);
         const g = f.c.geometry;
         const c = k.conv2dOut(x, w, b, g);
-        const out = k.conv2dRelu(x, w, b, g);
+        const out = fusedKernelsOf(k).conv2dRelu(x, w, b, g);
         expect(bitwiseEqual(out, k.relu(c))).toBe(true);
         const dy = uniform(key(f.seed + 3), out.shape, { low: -1, high: 1, dtype });
-        const fused = k.conv2dReluBackward(dy, out, x, w, g, needDx);
+        const fused = fusedKernelsOf(k).conv2dReluBackward(dy, out, x, w, g, needDx);
         expect(sameGrads(fused, k.conv2dBackwardFromInput(k.reluBackward(c, dy), x, w, g, needDx))).toBe(true);
       }),
       { seed: 64, numRuns: 60 },
@@ -185,14 +185,14 @@ describe('fast conv2dReluMaxPool against the reference', () => {
         const g = f.c.geometry;
         const K = w.size / f.FN;
         const tol = { rtol: 1e-5, atol: 2e-6 * (K + 1) };
-        const fast = fastKernels.conv2dReluMaxPool(x, w, b, g, f.pool, true);
-        const ref = referenceKernels.conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const fast = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, f.pool, true);
+        const ref = fusedKernelsOf(referenceKernels).conv2dReluMaxPool(x, w, b, g, f.pool, true);
         const r = closeTo(fast.out, ref.out, tol);
         expect(r.ok, r.message).toBe(true);
         const dy = uniform(key(f.seed + 3), ref.out.shape, { low: -1, high: 1 });
         const convShape = [x.shape[0], f.FN, g.outH, g.outW];
-        const gf = fastKernels.conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
-        const gr = referenceKernels.conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
+        const gf = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
+        const gr = fusedKernelsOf(referenceKernels).conv2dReluMaxPoolBackward(dy, ref.out, ref.argmax, x, w, g, convShape, true);
         const rows = x.shape[0] * g.outH * g.outW;
         for (const [a, e, n] of [[gf.dw, gr.dw, rows], [gf.db, gr.db, rows], [gf.dx, gr.dx, f.FN * g.filterH * g.filterW]] as const) {
           if (a === undefined || e === undefined) throw new Error('dx missing');

@@ -1,6 +1,7 @@
 import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
@@ -21,6 +22,8 @@ import { copyF32, copyI32, f32, wasm } from './wasm.js';
  */
 
 const ref = referenceKernels;
+// float64 operands of a fused chain: its composition over the reference set
+const refFused = composedFusions(referenceKernels);
 const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
 
 /** Below this many floats of col an im2col runs on the calling thread (a copy that size takes ~0.1 ms). */
@@ -509,7 +512,7 @@ const poolSlots = slots('pool', 4);
 // reluBackward does). The same loop in JavaScript, writing into the shared memory, took ~1 ms of a 22 ms step.
 // Without dx (the first layer) only the packed dy of the filter gradient is needed, built image by image.
 const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads => {
-  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
+  if (isF64(dy) || isF64(x) || isF64(w)) return refFused.conv2dReluMaxPoolBackward(dy, out, argmax, x, w, conv, convShape, needDx);
   const n = dy.size;
   const [N, FN, OH, OW] = convShape;
   // pooled dy, out and argmax at pscratch (pooledOperands), then (without dx) one image's conv dy
@@ -594,11 +597,11 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
 const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
-  isF64(x) || isF64(w) || isF64(b) ? ref.conv2dRelu(x, w, b, g) : convolvedOut(x, w, b, g, 'relu');
+  isF64(x) || isF64(w) || isF64(b) ? refFused.conv2dRelu(x, w, b, g) : convolvedOut(x, w, b, g, 'relu');
 
 // dy masked by ReLU in the shared memory (relu.wat's reluBackward, branch-free, in place), then the convolution's backward.
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
-  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dReluBackward(dy, out, x, w, g, needDx);
+  if (isF64(dy) || isF64(x) || isF64(w)) return refFused.conv2dReluBackward(dy, out, x, w, g, needDx);
   const fillDy = (pdy: number, pout: number): void => {
     const mem = f32();
     mem.set(dy.data, pdy / 4);
@@ -674,8 +677,5 @@ export const fastKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
-  conv2dRelu,
-  conv2dReluBackward,
-  conv2dReluMaxPool,
-  conv2dReluMaxPoolBackward,
+  fused: Object.freeze({ conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward }),
 });

@@ -95,13 +95,6 @@ export interface Kernels {
   relu(x: Tensor): Tensor;
   /** ReLU's pullback, x the forward's input and dy shaped like it: dx = x <= 0 ? 0 : dy (NaN in x lets dy through). */
   reluBackward(x: Tensor, dy: Tensor): Tensor;
-  /** relu(conv2d(x, w, b, g)) [N, FN, OH, OW] in one operation: the bias and ReLU in the same pass. */
-  conv2dRelu(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
-  /**
-   * The pullback of `conv2dRelu`: dy masked where `out` <= 0 (exactly where the convolution's output was), then
-   * through the convolution; equal to reluBackward then conv2dBackwardFromInput.
-   */
-  conv2dReluBackward(dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /**
    * Adam's update of one param p with gradient g and moments m, v (all one shape and dtype), the book's rule with
    * numpy's order inside each element: g' = g + wd p; m' = m + c1 (g' - m); v' = v + c2 (g'^2 - v);
@@ -109,6 +102,25 @@ export interface Kernels {
    * back so, p' rounded once. Fresh p', m', v'.
    */
   adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { readonly p: Tensor; readonly m: Tensor; readonly v: Tensor };
+  /**
+   * Chains of operations this set runs faster as one call than as their composition (what a network's plan
+   * fuses); absent on a set that runs every op on its own (the reference: it is the oracle of one op at a time).
+   */
+  readonly fused?: FusedKernels;
+}
+
+/**
+ * Fused chains: each equal to the composition of the contract's operations it stands for (`composedFusions`
+ * gives that composition for any kernel set, the oracle the fast set's fused kernels are tested against).
+ */
+export interface FusedKernels {
+  /** relu(conv2d(x, w, b, g)) [N, FN, OH, OW] in one operation: the bias and ReLU in the same pass. */
+  conv2dRelu(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
+  /**
+   * The pullback of `conv2dRelu`: dy masked where `out` <= 0 (exactly where the convolution's output was), then
+   * through the convolution; equal to reluBackward then conv2dBackwardFromInput.
+   */
+  conv2dReluBackward(dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /**
    * conv2d (geometry `conv`), ReLU and max pooling (geometry `pool`, pad 0) as one operation, x [N, C, H, W] ->
    * [N, FN, PH, PW]. Pooling runs before ReLU: max commutes with the monotone ReLU, so the values are those of

@@ -238,21 +238,6 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, w
   return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv) };
 };
 
-const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => relu(conv2dOut(x, w, b, g));
-
-const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
-  conv2dBackwardFromInput(reluBackward(out, dy), x, w, g, needDx);
-
-// The fused operation as the composition it stands for (pool, then ReLU: see the contract).
-const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
-  const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
-  return { out: relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
-};
-
-// `out` <= 0 exactly where the pooled value was (ReLU maps x <= 0 to 0 and keeps the rest), so it masks as the pooled value would.
-const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads =>
-  conv2dBackwardFromInput(maxPool2dBackward(reluBackward(out, dy), argmax, convShape), x, w, conv, needDx);
-
 /**
  * The oracle kernel set: plain loops for float32 and float64.
  *
@@ -275,8 +260,4 @@ export const referenceKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
-  conv2dRelu,
-  conv2dReluBackward,
-  conv2dReluMaxPool,
-  conv2dReluMaxPoolBackward,
 });

@@ -1,4 +1,4 @@
-import { convGeometry, FoldnetError, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { convGeometry, FoldnetError, fusedKernelsOf, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { convOperands } from '../conv.js';
 import { kernelsOf } from '../layer.js';
 import type { ForwardContext, Gradients, Params } from '../types.js';
@@ -9,7 +9,8 @@ import { consumersOf, type Graph } from './build.js';
  * names or specs). The nodes themselves stay as they are (names, params, specs, summaries, ONNX export and
  * the layer-by-layer NaN replay all see every node); only the execution changes, through kernels the
  * contract specifies as equal to the composition, so the values and gradients are those of the nodes run
- * one by one (tested bit for bit on the reference kernels). `ctx.fuse: false` turns it off.
+ * one by one (tested bit for bit against their composition). Only a backend with fused kernels (`kernels.fused`:
+ * the fast set) runs them; the reference interprets one op at a time. `ctx.fuse: false` turns it off.
  *
  * Two fusions: conv2d -> relu -> maxPool2d without padding (the lesson's stage), where a CNN's step spends its
  * memory traffic: the convolution's output, the largest activation, would otherwise be copied out of the fast
@@ -64,10 +65,10 @@ export const fusedRunAt = (graph: Graph, i: number, readers = consumersOf(graph)
 
 const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined, poolLabel: string): FusedRun['forward'] => (params, x, ctx) => {
   const { W, b, g } = convOperands(label, params, x, conv.stride, conv.pad);
-  const k = kernelsOf(ctx);
+  const k = fusedKernelsOf(kernelsOf(ctx));
   const needGrad = ctx.needGrad !== false;
   const needDx = ctx.needInputGrad ?? true;
-  const done = (y: Tensor, back: (dy: Tensor) => ReturnType<typeof k.conv2dBackward>): FusedForward => ({
+  const done = (y: Tensor, back: (dy: Tensor) => Conv2dGrads): FusedForward => ({
     y,
     pullback: (dy: Tensor): Gradients => {
       if (!needGrad) throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`);

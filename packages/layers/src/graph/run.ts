@@ -1,5 +1,6 @@
 import { FoldnetError, foldIn, isMergeOp, split, type Key, type Tensor } from '@foldnet/core';
 import type { ForwardContext, ForwardResult, Gradients, InitOptions, LayerState, Params } from '../types.js';
+import { kernelsOf } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
 import { fusedRunAt, poolsBeforeRelu, type FusedRun } from './fusion.js';
 import { addTensors, runMerge } from './merge.js';
@@ -83,11 +84,13 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g: Gradients = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
     return r.y;
   };
+  // the backend decides: a set with fused kernels runs the plan's fused chains, the reference one op at a time
+  const fuse = ctx.fuse !== false && kernelsOf(ctx).fused !== undefined;
   for (let i = 0; i < nodes.length; i++) {
     if (done[i]) continue;
     const n = nodes[i];
-    const fused = ctx.fuse === false ? undefined : plan.fused[i];
-    const poolFirst = plan.poolFirst[i];
+    const fused = fuse ? plan.fused[i] : undefined;
+    const poolFirst = fuse ? plan.poolFirst[i] : undefined;
     if (isMergeOp(n.op)) {
       const r = runMerge(n.op, n.name, n.inputs.map(valueOf));
       values[i] = r.y;

@@ -1,0 +1,32 @@
+import type { ConvGeometry } from '../geometry.js';
+import type { Shape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import type { Conv2dGrads, ConvReluPoolResult, FusedKernels, Kernels } from './contract.js';
+
+/**
+ * The fused chains as the compositions they stand for, over any kernel set: the definition of what each fused
+ * kernel must equal, and the oracle the fast set's fused kernels are tested against.
+ *
+ * @example composedFusions(referenceKernels).conv2dRelu(x, w, b, g) // relu(conv2dOut(x, w, b, g))
+ */
+export const composedFusions = (k: Kernels): FusedKernels =>
+  Object.freeze({
+    conv2dRelu: (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => k.relu(k.conv2dOut(x, w, b, g)),
+    conv2dReluBackward: (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
+      k.conv2dBackwardFromInput(k.reluBackward(out, dy), x, w, g, needDx),
+    // pool, then ReLU: the values of ReLU then pool (see the contract)
+    conv2dReluMaxPool: (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
+      const pooled = k.maxPool2d(k.conv2dOut(x, w, b, conv), pool);
+      return { out: k.relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
+    },
+    // `out` <= 0 exactly where the pooled value was (ReLU maps x <= 0 to 0 and keeps the rest), so it masks as the pooled value would
+    conv2dReluMaxPoolBackward: (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads =>
+      k.conv2dBackwardFromInput(k.maxPool2dBackward(k.reluBackward(out, dy), argmax, convShape), x, w, conv, needDx),
+  });
+
+/**
+ * A kernel set's fused chains: its own where it has them, else their composition over it.
+ *
+ * @example fusedKernelsOf(kernels()).conv2dReluMaxPool(x, w, b, conv, pool, true)
+ */
+export const fusedKernelsOf = (k: Kernels): FusedKernels => k.fused ?? composedFusions(k);
