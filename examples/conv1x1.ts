@@ -48,7 +48,7 @@ export const conv1x1 = (opts: Conv1x1Options): Layer => {
       params: { W: initWeights(key, [F, s[0]], weightInit, s[0], F, o?.dtype), b: fromData([F], alloc(o?.dtype ?? 'float32', F)) },
       state: {},
     }),
-    forward: (params, state, x, ctx) => {
+    forward: (params, state, x) => {
       const label = name || 'conv1x1';
       const W = param(params, label, 'W');
       const b = param(params, label, 'b');
@@ -64,14 +64,13 @@ export const conv1x1 = (opts: Conv1x1Options): Layer => {
             for (let c = 0; c < C; c++) acc += W.data[f * C + c] * x.data[(n * C + c) * P + p];
             y[(n * F + f) * P + p] = acc;
           }
-      const needDx = ctx.needInputGrad ?? true;
       return {
         y: fromData([N, F, H, Wd], y),
         state,
         pullback: (dy: Tensor) => {
           const dW = alloc(W.dtype, F * C);
           const db = alloc(b.dtype, F);
-          const dx = needDx ? alloc(x.dtype, x.size) : undefined;
+          const dx = alloc(x.dtype, x.size);
           for (let n = 0; n < N; n++)
             for (let f = 0; f < F; f++)
               for (let p = 0; p < P; p++) {
@@ -79,10 +78,10 @@ export const conv1x1 = (opts: Conv1x1Options): Layer => {
                 db[f] += g;
                 for (let c = 0; c < C; c++) {
                   dW[f * C + c] += g * x.data[(n * C + c) * P + p];
-                  if (dx !== undefined) dx[(n * C + c) * P + p] += W.data[f * C + c] * g;
+                  dx[(n * C + c) * P + p] += W.data[f * C + c] * g;
                 }
               }
-          return { dx: dx === undefined ? undefined : fromData(x.shape, dx), grads: { W: fromData([F, C], dW), b: fromData([F], db) } };
+          return { dx: fromData(x.shape, dx), grads: { W: fromData([F, C], dW), b: fromData([F], db) } };
         },
       };
     },

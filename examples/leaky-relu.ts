@@ -35,17 +35,15 @@ export const leakyRelu = (opts: LeakyReluOptions = {}): Layer => {
     spec: { type: 'leakyRelu', alpha, ...(name ? { name } : {}) },
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
+    forward: (_params, state, x) => {
       // a fresh buffer, written only here: the input is never touched
       const out = alloc(x.dtype, x.size);
       for (let i = 0; i < x.size; i++) out[i] = x.data[i] > 0 ? x.data[i] : alpha * x.data[i];
-      const needDx = ctx.needInputGrad ?? true;
       return {
         y: fromData(x.shape, out),
         state,
         // the closure keeps x: the derivative's mask is x > 0
         pullback: (dy: Tensor) => {
-          if (!needDx) return { dx: undefined, grads: {} };
           const dx = alloc(x.dtype, x.size);
           for (let i = 0; i < x.size; i++) dx[i] = x.data[i] > 0 ? dy.data[i] : alpha * dy.data[i];
           return { dx: fromData(x.shape, dx), grads: {} };

@@ -1,6 +1,6 @@
 import { alloc, fromData, type Tensor } from '@foldnet/core';
 import { right } from 'fp-ts/lib/Either.js';
-import { defineLayer, kernelsOf, nameField } from './layer.js';
+import { defineOp, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
 /*
@@ -20,18 +20,18 @@ const elementwise = (
   f: (x: number) => number,
   df: (x: number, y: number, dy: number) => number,
 ): Layer =>
-  defineLayer(opts.name ?? '', (name) => ({
+  defineOp(opts.name ?? '', (name) => ({
     name,
     kind,
     spec: { type: kind, ...nameField(name) },
     op: { type: kind },
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
+    run: (_params, state, x, ctx) => {
       const out = alloc(x.dtype, x.size);
       for (let i = 0; i < x.size; i++) out[i] = f(x.data[i]);
       const y = fromData(x.shape, out);
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y,
         state,
@@ -51,7 +51,7 @@ const elementwise = (
  * @example relu().forward({}, {}, fromNested([[-1, 2]]), { mode: 'eval' }).y // [[0, 2]]
  */
 export const relu = (opts: NamedOptions = {}): Layer =>
-  defineLayer(opts.name ?? '', (name) => ({
+  defineOp(opts.name ?? '', (name) => ({
     name,
     kind: 'relu',
     spec: { type: 'relu', ...nameField(name) },
@@ -59,9 +59,9 @@ export const relu = (opts: NamedOptions = {}): Layer =>
     outputShape: (inShape) => right(inShape),
     init: () => ({ params: {}, state: {} }),
     // through the kernel contract: the fast set does both passes branch-free in SIMD (ReLU runs on every conv output)
-    forward: (_params, state, x, ctx) => {
-      const k = kernelsOf(ctx);
-      const needDx = ctx.needInputGrad ?? true;
+    run: (_params, state, x, ctx) => {
+      const k = ctx.kernels;
+      const needDx = ctx.needInputGrad;
       return {
         y: k.relu(x),
         state,

@@ -1,6 +1,6 @@
-import { alloc, FoldnetError, formatShape, fromData, matmul, outputShapeOf, reshape, sizeOf, zeros, type AffineOp, type Tensor } from '@foldnet/core';
+import { alloc, FoldnetError, formatShape, fromData, matmul, outputShapeOf, reshape, sizeOf, zeros, type AffineOp, type Kernels, type Tensor } from '@foldnet/core';
 import { initWeights, type WeightInit } from './init.js';
-import { defineLayer, getParam, kernelsOf, nameField, positiveInt } from './layer.js';
+import { defineOp, getParam, nameField, positiveInt } from './layer.js';
 import type { Layer } from './types.js';
 
 /** Hyper-parameters of a dense layer. */
@@ -13,7 +13,7 @@ export interface AffineOptions {
 }
 
 /** y[n, j] = b[j] + sum_i x[n, i] * W[i, j], written into a fresh buffer. */
-const linear = (x2: Tensor, w: Tensor, b: Tensor, k: ReturnType<typeof kernelsOf>): Tensor => {
+const linear = (x2: Tensor, w: Tensor, b: Tensor, k: Kernels): Tensor => {
   const xw = matmul(x2, w, { kernels: k });
   const [N, M] = xw.shape;
   const out = alloc(xw.dtype, xw.size);
@@ -43,7 +43,7 @@ export const affine = (opts: number | AffineOptions): Layer => {
   const units = positiveInt('affine', 'units', o.units);
   const weightInit = o.weightInit ?? 0.01;
   const op: AffineOp = { type: 'affine', units, weightInit };
-  return defineLayer(o.name ?? '', (name) => ({
+  return defineOp(o.name ?? '', (name) => ({
     name,
     kind: 'affine',
     spec: { type: 'affine', ...nameField(name), units, weightInit },
@@ -53,7 +53,7 @@ export const affine = (opts: number | AffineOptions): Layer => {
       const d = sizeOf(inShape);
       return { params: { W: initWeights(key, [d, units], weightInit, d, units, dtype), b: zeros([units], dtype) }, state: {} };
     },
-    forward: (params, state, x, ctx) => {
+    run: (params, state, x, ctx) => {
       const label = name || 'affine';
       const W = getParam(params, 'W', label);
       const b = getParam(params, 'b', label);
@@ -66,10 +66,10 @@ export const affine = (opts: number | AffineOptions): Layer => {
       if (b.shape.length !== 1 || b.shape[0] !== W.shape[1]) {
         throw new FoldnetError('shape', `${label}: b ${formatShape(b.shape)} does not match W ${formatShape(W.shape)}, expected [${W.shape[1]}]`);
       }
-      const k = kernelsOf(ctx);
+      const k = ctx.kernels;
       const x2 = reshape(x, [N, D]);
       const y = linear(x2, W, b, k);
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y,
         state,

@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, formatShape, fromData, ones, outputShapeOf, zeros, type Tensor } from '@foldnet/core';
-import { defineLayer, getParam, nameField } from './layer.js';
+import { defineOp, getParam, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
 /** Hyper-parameters of batch normalization. */
@@ -27,7 +27,7 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
   const eps = o.eps ?? 1e-5;
   if (!(momentum >= 0 && momentum <= 1)) throw new FoldnetError('value', `batchNorm: momentum must be in [0, 1], got ${momentum}`);
   if (!(eps > 0)) throw new FoldnetError('value', `batchNorm: eps must be positive, got ${eps}`);
-  return defineLayer(o.name ?? '', (name) => ({
+  return defineOp(o.name ?? '', (name) => ({
     name,
     kind: 'batchNorm',
     spec: { type: 'batchNorm', ...nameField(name), momentum, eps },
@@ -37,7 +37,7 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
       params: { gamma: ones([s[0]], dtype), beta: zeros([s[0]], dtype) },
       state: { mean: zeros([s[0]], dtype), var: ones([s[0]], dtype) },
     }),
-    forward: (params, state, x, ctx) => {
+    run: (params, state, x, ctx) => {
       const label = name || 'batchNorm';
       const gamma = getParam(params, 'gamma', label);
       const beta = getParam(params, 'beta', label);
@@ -88,7 +88,7 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
         }
         newState = { ...state, mean: fromData([C], m2), var: fromData([C], v2) };
       }
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y: fromData(x.shape, y),
         state: newState,

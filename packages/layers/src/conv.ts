@@ -1,6 +1,6 @@
 import { convGeometry, FoldnetError, formatShape, outputShapeOf, zeros, type Conv2dOp, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { initWeights, type WeightInit } from './init.js';
-import { defineLayer, getParam, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
+import { defineOp, getParam, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { Layer, Params } from './types.js';
 
 /** Hyper-parameters of a 2-D convolution (the lesson's conv_param). */
@@ -52,7 +52,7 @@ export const conv2d = (o: Conv2dOptions): Layer => {
   const pad = nonNegativeInt('conv2d', 'pad', o.pad ?? 0);
   const weightInit = o.weightInit ?? 0.01;
   const op: Conv2dOp = { type: 'conv2d', filters, size, stride, pad, weightInit };
-  return defineLayer(o.name ?? '', (name) => ({
+  return defineOp(o.name ?? '', (name) => ({
     name,
     kind: 'conv2d',
     spec: { type: 'conv2d', ...nameField(name), filters, size, stride, pad, weightInit },
@@ -65,11 +65,11 @@ export const conv2d = (o: Conv2dOptions): Layer => {
         state: {},
       };
     },
-    forward: (params, state, x, ctx) => {
+    run: (params, state, x, ctx) => {
       const label = name || 'conv2d';
       const { W, b, g } = convOperands(label, params, x, stride, pad);
-      const k = kernelsOf(ctx);
-      if (ctx.needGrad === false) {
+      const k = ctx.kernels;
+      if (!ctx.needGrad) {
         // nobody differentiates this forward: the output alone, without the im2col matrix a pullback would read
         const y = k.conv2dOut(x, W, b, g);
         return { y, state, pullback: () => { throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`); } };
@@ -78,7 +78,7 @@ export const conv2d = (o: Conv2dOptions): Layer => {
       // larger (~18x for the lesson's first conv): less memory held between forward and backward, and no col
       // copied out of the fast kernels' working memory.
       const y = k.conv2dOut(x, W, b, g);
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y,
         state,

@@ -1,6 +1,6 @@
 import { alloc, FoldnetError, fromData, uniform } from '@foldnet/core';
 import { right } from 'fp-ts/lib/Either.js';
-import { defineLayer, nameField } from './layer.js';
+import { defineOp, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
 /** Hyper-parameters of dropout. */
@@ -23,15 +23,15 @@ export interface DropoutOptions {
 export const dropout = (o: DropoutOptions = {}): Layer => {
   const rate = o.rate ?? 0.5;
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new FoldnetError('value', `dropout: rate must be in [0, 1), got ${String(rate)}`);
-  return defineLayer(o.name ?? '', (name) => ({
+  return defineOp(o.name ?? '', (name) => ({
     name,
     kind: 'dropout',
     spec: { type: 'dropout', ...nameField(name), rate },
     op: { type: 'dropout', rate },
     outputShape: (s) => right(s),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
-      const needDx = ctx.needInputGrad ?? true;
+    run: (_params, state, x, ctx) => {
+      const needDx = ctx.needInputGrad;
       if (ctx.mode === 'eval' || rate === 0) {
         return { y: x, state, pullback: (dy) => ({ dx: needDx ? dy : undefined, grads: {} }) };
       }

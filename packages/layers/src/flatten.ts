@@ -1,6 +1,6 @@
 import { FoldnetError, outputShapeOf, reshape, sizeOf } from '@foldnet/core';
 import type { NamedOptions } from './activations.js';
-import { defineLayer, nameField } from './layer.js';
+import { defineOp, nameField } from './layer.js';
 import type { Layer } from './types.js';
 
 /**
@@ -10,16 +10,16 @@ import type { Layer } from './types.js';
  * @example flatten().outputShape([30, 12, 12]) // right([4320])
  */
 export const flatten = (opts: NamedOptions = {}): Layer =>
-  defineLayer(opts.name ?? '', (name) => ({
+  defineOp(opts.name ?? '', (name) => ({
     name,
     kind: 'flatten',
     spec: { type: 'flatten', ...nameField(name) },
     op: { type: 'flatten' },
     outputShape: (s) => outputShapeOf({ type: 'flatten' }, [s]),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
+    run: (_params, state, x, ctx) => {
       if (x.shape.length < 2) throw new FoldnetError('shape', `${name || 'flatten'}: input [${x.shape.join(',')}] must be [N, ...]`);
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y: reshape(x, [x.shape[0], sizeOf(x.shape.slice(1))]),
         state,

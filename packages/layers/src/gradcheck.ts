@@ -15,7 +15,8 @@ import {
   type Shape,
   type Tensor,
 } from '@foldnet/core';
-import type { ForwardContext, Layer, LayerState, Network, Params } from './types.js';
+import { runLayer } from './graph/run.js';
+import type { Layer, LayerState, Network, Params, RunOptions } from './types.js';
 
 /*
  * Gradient checking. For a layer or network f(θ, x) -> y and a random output direction u, the
@@ -149,13 +150,13 @@ export const checkGradients = (target: Layer | Network, inputShape: Shape, optio
   if (!sameShape(x.shape.slice(1), inputShape)) {
     throw new FoldnetError('shape', `checkGradients: input ${formatShape(x.shape)} does not match the input shape ${formatShape(inputShape)}`);
   }
-  const ctx: ForwardContext = { mode: options.mode ?? 'train', key: kCtx, kernels: k, needInputGrad: true };
-  const run = (p: Params, input: Tensor) => target.forward(p, state, input, ctx);
+  const opts: RunOptions = { mode: options.mode ?? 'train', key: kCtx, kernels: k, needInputGrad: true };
+  const run = (p: Params, input: Tensor) => (isNetwork(target) ? target.forward(p, state, input, opts) : runLayer(target, p, state, input, opts));
 
   const first = run(params, x);
   const u = normal(ku, first.y.shape, { dtype: 'float64' });
   const analytic = first.pullback(u);
-  if (analytic.dx === undefined) throw new FoldnetError('value', 'checkGradients: the pullback gave no input gradient although ctx.needInputGrad was true');
+  if (analytic.dx === undefined) throw new FoldnetError('value', 'checkGradients: the pullback gave no input gradient although needInputGrad was true');
   const loss = (p: Params, input: Tensor): number => dot(run(p, input).y, u);
   const atol = options.atol ?? 1e-8 * Math.max(1, Math.abs(dot(first.y, u)));
   const floor = atol / tolerance;

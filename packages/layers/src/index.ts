@@ -21,7 +21,7 @@ export { network, lossAndGrad, type LossAndGrad } from './network.js';
 export { namePrefix } from './naming.js';
 export { sequential, residual, parallel, graph, graphOf, type ResidualOptions, type ParallelOptions, type GraphValue, type GraphOps, type GraphEntry, type GraphDefinition } from './combinators.js';
 export { GRAPH_INPUT, opOf, type Graph, type GraphNode, type LayerBody, type GraphBuilder, type GraphIssue, type Site, type InitStep } from './graph/build.js';
-export { planOf, runGraph, initGraph, scope, type Plan } from './graph/run.js';
+export { planOf, runGraph, runLayer, initGraph, scope, type Plan } from './graph/run.js';
 export { fusedRunAt, type FusedRun, type FusedForward } from './graph/fusion.js';
 export {
   simpleConvNet,
@@ -33,7 +33,7 @@ export {
   type DoubleConvNetOptions,
   type DeepConvNetOptions,
 } from './presets.js';
-export { defineLayer, renameLayer } from './layer.js';
+export { defineLayer, defineOp, renameLayer, type ExecContext, type OpRun, type OpLayerDefinition } from './layer.js';
 export { checkGradients, formatGradCheckReport, type GradCheckOptions, type GradCheckEntry, type GradCheckReport } from './gradcheck.js';
 export { predict, type PredictOptions, type Trace, type Activation } from './predict.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';

@@ -1,5 +1,5 @@
-import { FoldnetError, formatShape, kernels, type Kernels, type Shape, type Tensor } from '@foldnet/core';
-import type { ForwardContext, Layer, Params } from './types.js';
+import { FoldnetError, formatShape, kernels, type Kernels, type Op, type Shape, type Tensor } from '@foldnet/core';
+import type { ForwardContext, ForwardResult, Layer, LayerState, Params, RunOptions } from './types.js';
 
 /*
  * Helpers every layer module shares: building a frozen Layer value, reading a named param with an
@@ -24,10 +24,53 @@ export const defineLayer = (name: string, make: (name: string) => Layer): Layer 
 };
 
 /**
- * Whether a layer is exactly as a constructor made it (through defineLayer), not a copy with parts replaced:
+ * What a built-in op's implementation is told: the forward context and the runner's decisions (RunOptions),
+ * every one of them settled.
+ */
+export interface ExecContext extends ForwardContext {
+  readonly kernels: Kernels;
+  /** Whether the pullback must give dx (false: it returns dx undefined). */
+  readonly needInputGrad: boolean;
+  /** Whether a pullback will be called at all (false: keep no caches; the pullback throws). */
+  readonly needGrad: boolean;
+}
+
+/** A built-in op's forward as the runner calls it. */
+export type OpRun = (params: Params, state: LayerState, x: Tensor, ctx: ExecContext) => ForwardResult;
+
+/** What a built-in layer's constructor gives defineOp: a layer whose forward is an op implementation told by the runner. */
+export interface OpLayerDefinition extends Omit<Layer, 'forward' | 'op' | 'body'> {
+  readonly op: Op;
+  readonly run: OpRun;
+}
+
+const opRuns = new WeakMap<Layer, OpRun>();
+
+/**
+ * Builds a built-in layer: its `op` says what it computes, and `run` is how a network's runner executes it (told
+ * which kernels, whether dx and a pullback are needed). Called directly, its `forward` runs with the current backend,
+ * dx and a pullback.
+ *
+ * @example defineOp('', (name) => ({ name, kind: 'relu', spec: { type: 'relu' }, op: { type: 'relu' }, ..., run: (p, s, x, ctx) => ... }))
+ */
+export const defineOp = (name: string, make: (name: string) => OpLayerDefinition): Layer => {
+  const { run, ...made } = make(name);
+  const layer: Layer = Object.freeze({
+    ...made,
+    spec: Object.freeze({ ...made.spec }),
+    forward: (params: Params, state: LayerState, x: Tensor, ctx: ForwardContext) =>
+      run(params, state, x, { mode: ctx.mode, key: ctx.key, kernels: kernels(), needInputGrad: true, needGrad: true }),
+  });
+  rebuilders.set(layer, (n) => defineOp(n, make));
+  opRuns.set(layer, run);
+  return layer;
+};
+
+/**
+ * The op implementation of a built-in layer exactly as its constructor made it (not a copy with parts replaced):
  * only then does its `op` say what it computes.
  */
-export const isTrusted = (layer: Layer): boolean => rebuilders.has(layer);
+export const opRunOf = (layer: Layer): OpRun | undefined => opRuns.get(layer);
 
 /**
  * The same layer under another name. Layers made by defineLayer are rebuilt; a user's own layer
@@ -40,8 +83,8 @@ export const renameLayer = (layer: Layer, name: string): Layer => {
   return rebuild ? rebuild(name) : Object.freeze({ ...layer, name, spec: Object.freeze({ ...layer.spec, name }) });
 };
 
-/** The kernel set of a call: the context's, else the current backend. */
-export const kernelsOf = (ctx: ForwardContext): Kernels => ctx.kernels ?? kernels();
+/** The kernel set of a run: the options', else the current backend. */
+export const kernelsOf = (opts: RunOptions): Kernels => opts.kernels ?? kernels();
 
 /** Reads param `name` of a layer, throwing `affine1: missing param 'W'` when absent. */
 export const getParam = (params: Params, name: string, layer: Layer | string): Tensor => {

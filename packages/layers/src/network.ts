@@ -4,7 +4,7 @@ import { buildGraph, GRAPH_INPUT, shapeErrorOf } from './graph/build.js';
 import { initGraph, planOf, runGraph } from './graph/run.js';
 import { softmaxCrossEntropy } from './loss.js';
 import { nameLayers } from './naming.js';
-import type { ForwardContext, InitOptions, Layer, LayerState, Network, Params, ShapeError, Targets } from './types.js';
+import type { InitOptions, Layer, LayerState, Network, Params, RunOptions, ShapeError, Targets } from './types.js';
 
 /*
  * Networks. A list of layers is named (lesson style: conv1, relu1, pool1, affine1, ...), expanded into a
@@ -56,11 +56,11 @@ export const network = (inputShape: Shape, layers: readonly Layer[]): Either<Sha
       spec: Object.freeze({ input, layers: ls.map((l) => l.spec) }),
       graph,
       init: (k: Key, opts: InitOptions = {}) => initGraph(graph, k, opts),
-      forward: (params: Params, state: LayerState, x: Tensor, ctx: ForwardContext) => {
+      forward: (params: Params, state: LayerState, x: Tensor, opts: RunOptions) => {
         if (x.shape.length !== input.length + 1 || !sameShape(x.shape.slice(1), input)) {
           throw new FoldnetError('shape', `network: input ${formatShape(x.shape)} does not match the network's input [N,${input.join(',')}]`);
         }
-        return runGraph(graph, plan, params, state, x, { ...ctx, needInputGrad: ctx.needInputGrad ?? false });
+        return runGraph(graph, plan, params, state, x, { ...opts, needInputGrad: opts.needInputGrad ?? false });
       },
     }),
   );
@@ -92,9 +92,9 @@ export const lossAndGrad = (
   state: LayerState,
   x: Tensor,
   targets: Targets,
-  ctx: ForwardContext = { mode: 'train' },
+  opts: RunOptions = { mode: 'train' },
 ): LossAndGrad => {
-  const r = net.forward(params, state, x, ctx);
+  const r = net.forward(params, state, x, opts);
   if (r.y.shape.length !== 2) {
     throw new FoldnetError('shape', `lossAndGrad: the network's output ${formatShape(r.y.shape)} must be logits [N, K]`);
   }

@@ -1,5 +1,5 @@
 import { alloc, convGeometry, FoldnetError, formatShape, fromData, outputShapeOf, type ConvGeometry, type Kernels, type Pool2dOp, type Tensor } from '@foldnet/core';
-import { defineLayer, kernelsOf, nameField, nonNegativeInt, positiveInt } from './layer.js';
+import { defineOp, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { NamedOptions } from './activations.js';
 import type { Layer } from './types.js';
 
@@ -25,25 +25,25 @@ const pool = (kind: PoolKind, o: Pool2dOptions, impl: PoolImpl): Layer => {
   const pad = nonNegativeInt(kind, 'pad', o.pad ?? 0);
   if (2 * pad > size) throw new FoldnetError('value', `${kind}: pad ${pad} must be at most half the window size ${size}`);
   const op: Pool2dOp = { type: kind, size, stride, pad };
-  return defineLayer(o.name ?? '', (name) => ({
+  return defineOp(o.name ?? '', (name) => ({
     name,
     kind,
     spec: { type: kind, ...nameField(name), size, stride, pad },
     op,
     outputShape: (s) => outputShapeOf(op, [s]),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
+    run: (_params, state, x, ctx) => {
       const label = name || kind;
       if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
       const g = convGeometry(label, { inH: x.shape[2], inW: x.shape[3], filterH: size, stride, pad });
-      const k = kernelsOf(ctx);
-      if (ctx.needGrad === false && kind === 'maxPool2d') {
+      const k = ctx.kernels;
+      if (!ctx.needGrad && kind === 'maxPool2d') {
         // nobody differentiates this forward: the pooled values without the argmax a pullback would read
         const y = k.maxPool2dOut(x, g);
         return { y, state, pullback: () => { throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`); } };
       }
       const { y, back } = impl(k, x, g);
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return { y, state, pullback: (dy) => ({ dx: needDx ? back(dy) : undefined, grads: {} }) };
     },
   }));
@@ -80,14 +80,14 @@ export const avgPool2d = (o: Pool2dOptions): Layer =>
  */
 export const globalAvgPool2d = (opts: NamedOptions = {}): Layer => {
   const op = { type: 'globalAvgPool2d' } as const;
-  return defineLayer(opts.name ?? '', (name) => ({
+  return defineOp(opts.name ?? '', (name) => ({
     name,
     kind: 'globalAvgPool2d',
     spec: { type: 'globalAvgPool2d', ...nameField(name) },
     op,
     outputShape: (s) => outputShapeOf(op, [s]),
     init: () => ({ params: {}, state: {} }),
-    forward: (_params, state, x, ctx) => {
+    run: (_params, state, x, ctx) => {
       const label = name || 'globalAvgPool2d';
       if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
       const [N, C, H, W] = x.shape;
@@ -98,7 +98,7 @@ export const globalAvgPool2d = (opts: NamedOptions = {}): Layer => {
         for (let s = 0; s < S; s++) sum += x.data[p * S + s];
         y[p] = sum / S;
       }
-      const needDx = ctx.needInputGrad ?? true;
+      const needDx = ctx.needInputGrad;
       return {
         y: fromData([N, C], y),
         state,

@@ -1,5 +1,5 @@
 import { alloc, FoldnetError, formatShape, fromData, sameShape, sizeOf, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
-import { scope } from './graph/run.js';
+import { runLayer, scope } from './graph/run.js';
 import type { LayerState, Network, Params } from './types.js';
 
 /** Options of predict. */
@@ -71,7 +71,7 @@ export function predict(net: Network, params: Params, state: LayerState, x: Tens
   for (const c of chunks) {
     let y = c;
     net.layers.forEach((l, i) => {
-      y = l.forward(scope(params, l.name), scope(state, l.name), y, ctx).y;
+      y = runLayer(l, scope(params, l.name), scope(state, l.name), y, ctx).y;
       perLayer[i].push(y);
     });
   }

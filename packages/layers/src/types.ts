@@ -23,7 +23,7 @@ export type Params = Readonly<Record<string, Tensor>>;
 export type LayerState = Readonly<Record<string, Tensor>>;
 
 /**
- * What a forward call knows besides params and input.
+ * What a layer's forward is told besides params and input: all a layer author needs.
  *
  * @example { mode: 'train', key: foldIn(runKey, step) }   // training
  * @example { mode: 'eval' }                               // prediction
@@ -33,28 +33,34 @@ export interface ForwardContext {
   readonly mode: 'train' | 'eval';
   /** Randomness for layers that need it (dropout). Required in train mode when such a layer is present. */
   readonly key?: Key;
-  /** Kernel set for this call; defaults to the current backend. */
+}
+
+/**
+ * How a network (or predict, or a training step) runs a forward: the runner's decisions, which its built-in ops
+ * follow and a user's own layer never sees. Layers describe; the runner and its backend decide.
+ *
+ * @example net.forward(params, state, x, { mode: 'eval', needGrad: false })  // evaluation: no caches kept
+ */
+export interface RunOptions extends ForwardContext {
+  /** Kernel set for this run; defaults to the current backend (a user's own layer runs under it as the current backend). */
   readonly kernels?: Kernels;
-  /**
-   * false when nobody needs dL/dx: the pullback may skip it and return dx undefined. A layer's
-   * default is true; a network's default is false (nobody needs the gradient of the data).
-   */
+  /** Whether the pullback must give dL/dx of the network's input; default false for a network (nobody needs the data's gradient). */
   readonly needInputGrad?: boolean;
   /**
-   * false when no pullback of this forward will be called (evaluation, prediction): layers may then skip
-   * what only a pullback needs (a convolution's im2col matrix), and their pullbacks throw. Default true.
+   * false when no pullback of this forward will be called (evaluation, prediction): ops may then skip what only
+   * a pullback needs (a convolution's input copy, pooling's argmax), and the pullback throws. Default true.
    */
   readonly needGrad?: boolean;
   /**
-   * false runs every layer on its own; by default a network runs conv2d -> relu -> maxPool2d (pad 0) as one
-   * fused kernel call, with the same values and gradients (see fusion.ts).
+   * false runs every op on its own; by default a backend with fused kernels (the fast set) runs conv2d -> relu ->
+   * maxPool2d (pad 0) as one kernel call, with the same values and gradients (see graph/fusion.ts).
    */
   readonly fuse?: boolean;
 }
 
 /** A pullback's answer: dx [N, ...] like the input, grads named and shaped like the params. */
 export interface Gradients {
-  /** dL/dx, the same shape as the forward input; undefined only when ctx.needInputGrad was false. */
+  /** dL/dx, the same shape as the forward input; undefined only when the runner said nobody needs it (RunOptions.needInputGrad). */
   readonly dx: Tensor | undefined;
   /** dL/dparam for every param, same names and shapes as Params. */
   readonly grads: Params;
@@ -158,8 +164,8 @@ export interface Network {
   readonly graph: Graph;
   /** Every layer's params and state, named `<layer>.<param>`, from one key. */
   init(key: Key, opts?: InitOptions): { readonly params: Params; readonly state: LayerState };
-  /** Runs every layer; the pullback skips the first layer's input gradient unless ctx.needInputGrad is true. */
-  forward(params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult;
+  /** Runs the graph; the pullback skips the input gradient (and every op above the first params) unless `needInputGrad`. */
+  forward(params: Params, state: LayerState, x: Tensor, opts: RunOptions): ForwardResult;
 }
 
 /** Class targets: integer labels [N] or one-hot rows [N, K]. @example Int32Array.of(7, 2, 1) */

@@ -84,18 +84,22 @@ describe('network and lossAndGrad', () => {
 });
 
 describe('the first layer input gradient', () => {
-  // an identity layer that records whether it was asked for its input gradient
-  const spy = (seen: boolean[]) =>
+  // an identity layer (a user's own: it sees only mode and key) that records whether it was differentiated
+  const spy = (seen: boolean[], id: number) =>
     defineLayer('', (name) => ({
       name,
       kind: 'spy',
       spec: { type: 'spy' },
       outputShape: (s) => ({ _tag: 'Right', right: s }),
       init: () => ({ params: {}, state: {} }),
-      forward: (_p, state, x, ctx) => {
-        seen.push(ctx.needInputGrad ?? true);
-        return { y: x, state, pullback: (dy) => ({ dx: ctx.needInputGrad === false ? undefined : dy, grads: {} }) };
-      },
+      forward: (_p, state, x) => ({
+        y: x,
+        state,
+        pullback: (dy) => {
+          seen[id] = true;
+          return { dx: dy, grads: {} };
+        },
+      }),
     }));
 
   it('conv2d first: the network pullback gives dx undefined and tells conv1 so; needInputGrad true gives dx [2,1,5,5]', () => {
@@ -111,12 +115,12 @@ describe('the first layer input gradient', () => {
   });
 
   it('layers before the first layer with params are not differentiated: spy, flatten, affine -> only affine runs backward, without dx', () => {
-    const seen: boolean[] = [];
-    const net = unwrap(network([2, 2], [spy(seen), flatten(), affine(3), spy(seen)]));
+    const seen = [false, false];
+    const net = unwrap(network([2, 2], [spy(seen, 0), flatten(), affine(3), spy(seen, 1)]));
     const { params } = net.init(key(0));
     const r = net.forward(params, {}, normal(key(1), [4, 2, 2]), { mode: 'train' });
-    expect(seen).toEqual([false, true]); // the first spy is layer 0; the last one sits after affine1
     expect(r.pullback(normal(key(2), [4, 3])).dx).toBeUndefined();
+    expect(seen).toEqual([false, true]); // the first spy is layer 0; the last one sits after affine1
   });
 
   it('two dropout layers get different masks (the key is folded with the layer index): about 25% of units survive both', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { fromNested, tensor } from '@foldnet/core';
-import { affine, dropout, network, unwrap, type Params } from '@foldnet/layers';
+import { affine, dropout, network, unwrap, type ForwardContext, type Network, type Params, type RunOptions } from '@foldnet/layers';
 import { evaluate, evaluator } from '@foldnet/train';
 
 /*
@@ -67,7 +67,14 @@ describe('evaluate on a hand-made 3-class case (logits = inputs)', () => {
 });
 
 describe('evaluate runs forwards nobody differentiates', () => {
-  test('every layer sees mode eval, needInputGrad false and needGrad false (so conv skips its im2col copy)', () => {
+  test('the network is run in mode eval with needInputGrad false and needGrad false (so conv skips its im2col copy)', () => {
+    const seen: RunOptions[] = [];
+    const spied: Network = { ...net, forward: (p, s, x, opts) => { seen.push(opts); return net.forward(p, s, x, opts); } };
+    evaluate(spied, params, {}, data, { batchSize: 5 });
+    expect(seen).toEqual([{ mode: 'eval', needInputGrad: false, needGrad: false }]);
+  });
+
+  test('a layer of one\'s own sees only the mode and its key', () => {
     const seen: unknown[] = [];
     const spy = {
       name: 'spy',
@@ -75,13 +82,13 @@ describe('evaluate runs forwards nobody differentiates', () => {
       spec: { type: 'spy', name: 'spy' },
       outputShape: (s: readonly number[]) => ({ _tag: 'Right' as const, right: s }),
       init: () => ({ params: {}, state: {} }),
-      forward: (_p: Params, state: Params, x: ReturnType<typeof fromNested>, ctx: { mode: string; needInputGrad?: boolean; needGrad?: boolean }) => {
-        seen.push({ mode: ctx.mode, needInputGrad: ctx.needInputGrad, needGrad: ctx.needGrad });
+      forward: (_p: Params, state: Params, x: ReturnType<typeof fromNested>, ctx: ForwardContext) => {
+        seen.push(ctx);
         return { y: x, state, pullback: () => ({ dx: undefined, grads: {} }) };
       },
     };
-    const spied = unwrap(network([3], [spy, affine({ units: 3, name: 'a' })]));
-    evaluate(spied, params, {}, data, { batchSize: 5 });
-    expect(seen).toEqual([{ mode: 'eval', needInputGrad: false, needGrad: false }]);
+    const spiedLayer = unwrap(network([3], [spy, affine({ units: 3, name: 'a' })]));
+    evaluate(spiedLayer, params, {}, data, { batchSize: 5 });
+    expect(seen).toEqual([{ mode: 'eval', key: undefined }]);
   });
 });

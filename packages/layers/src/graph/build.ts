@@ -1,6 +1,6 @@
 import { formatShape, isMergeOp, opKind, outputShapeOf, type MergeOp, type Op, type Shape } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { isTrusted } from '../layer.js';
+import { opRunOf } from '../layer.js';
 import type { Layer, ShapeError } from '../types.js';
 
 /*
@@ -86,7 +86,7 @@ export interface LayerBody {
  * never mistaken for ReLU).
  */
 export const opOf = (layer: Layer): Op =>
-  layer.op !== undefined && isTrusted(layer) ? layer.op : { type: 'custom', kind: layer.kind, outputShape: (s) => layer.outputShape(s) };
+  layer.op !== undefined && opRunOf(layer) !== undefined ? layer.op : { type: 'custom', kind: layer.kind, outputShape: (s) => layer.outputShape(s) };
 
 /**
  * The site of child `index` of `count` named `name`: path `path.name`, one more level of keys.

@@ -1,7 +1,7 @@
 import { convGeometry, FoldnetError, fusedKernelsOf, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { convOperands } from '../conv.js';
-import { kernelsOf } from '../layer.js';
-import type { ForwardContext, Gradients, Params } from '../types.js';
+import type { ExecContext } from '../layer.js';
+import type { Gradients, Params } from '../types.js';
 import { consumersOf, type Graph } from './build.js';
 
 /*
@@ -10,7 +10,7 @@ import { consumersOf, type Graph } from './build.js';
  * the layer-by-layer NaN replay all see every node); only the execution changes, through kernels the
  * contract specifies as equal to the composition, so the values and gradients are those of the nodes run
  * one by one (tested bit for bit against their composition). Only a backend with fused kernels (`kernels.fused`:
- * the fast set) runs them; the reference interprets one op at a time. `ctx.fuse: false` turns it off.
+ * the fast set) runs them; the reference interprets one op at a time. `RunOptions.fuse: false` turns it off.
  *
  * Two fusions: conv2d -> relu -> maxPool2d without padding (the lesson's stage), where a CNN's step spends its
  * memory traffic: the convolution's output, the largest activation, would otherwise be copied out of the fast
@@ -33,7 +33,7 @@ export interface FusedRun {
   /** The chain's node indices, first to last; the last one's value is the chain's output. */
   readonly nodes: readonly number[];
   /** The chain's output for input x, and its pullback: dy -> the input gradient and the grads of the first node. */
-  forward(params: Params, x: Tensor, ctx: ForwardContext): FusedForward;
+  forward(params: Params, x: Tensor, ctx: ExecContext): FusedForward;
 }
 
 /**
@@ -65,9 +65,8 @@ export const fusedRunAt = (graph: Graph, i: number, readers = consumersOf(graph)
 
 const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined, poolLabel: string): FusedRun['forward'] => (params, x, ctx) => {
   const { W, b, g } = convOperands(label, params, x, conv.stride, conv.pad);
-  const k = fusedKernelsOf(kernelsOf(ctx));
-  const needGrad = ctx.needGrad !== false;
-  const needDx = ctx.needInputGrad ?? true;
+  const k = fusedKernelsOf(ctx.kernels);
+  const { needGrad, needInputGrad: needDx } = ctx;
   const done = (y: Tensor, back: (dy: Tensor) => Conv2dGrads): FusedForward => ({
     y,
     pullback: (dy: Tensor): Gradients => {

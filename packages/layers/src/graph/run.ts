@@ -1,6 +1,6 @@
-import { FoldnetError, foldIn, isMergeOp, split, type Key, type Tensor } from '@foldnet/core';
-import type { ForwardContext, ForwardResult, Gradients, InitOptions, LayerState, Params } from '../types.js';
-import { kernelsOf } from '../layer.js';
+import { backendNames, FoldnetError, foldIn, isMergeOp, kernels, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
+import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
 import { fusedRunAt, poolsBeforeRelu, type FusedRun } from './fusion.js';
 import { addTensors, runMerge } from './merge.js';
@@ -54,12 +54,30 @@ interface Stage {
 
 const EMPTY: Readonly<Record<string, Tensor>> = Object.freeze({});
 
+// A user's own layer runs with the run's kernel set as the current backend (core's ops then use it), when that set is registered.
+const underBackend = <T>(k: Kernels, f: () => T): T => (backendNames().includes(k.name) && kernels(k.name) === k ? withBackend(k.name, f) : f());
+
+/**
+ * Runs one layer as a network's runner would: a built-in op told the options (default: dx and a pullback wanted),
+ * any other layer with the options' kernel set as the current backend.
+ *
+ * @example runLayer(conv2d({ filters: 2, size: 3 }), params, {}, x, { mode: 'eval', needGrad: false, kernels: kernels('reference') })
+ */
+export const runLayer = (layer: Layer, params: Params, state: LayerState, x: Tensor, opts: RunOptions): ForwardResult => {
+  const k = opts.kernels ?? kernels();
+  const run = opRunOf(layer);
+  if (run !== undefined) return run(params, state, x, { mode: opts.mode, key: opts.key, kernels: k, needInputGrad: opts.needInputGrad ?? true, needGrad: opts.needGrad ?? true });
+  return underBackend(k, () => layer.forward(params, state, x, { mode: opts.mode, key: opts.key }));
+};
+
 /**
  * Runs a graph forward on a batch x [N, ...inputShape] and returns its output, the new state and the pullback.
- * `ctx.needInputGrad` (default true) says whether the pullback must give dL/dx.
+ * `opts.needInputGrad` (default true) says whether the pullback must give dL/dx; built-in ops get the run's
+ * decisions (kernels, what the pullback needs), a user's own layer only the mode and its key.
  */
-export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerState, x: Tensor, ctx: ForwardContext): ForwardResult => {
-  const needInputGrad = ctx.needInputGrad ?? true;
+export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerState, x: Tensor, opts: RunOptions): ForwardResult => {
+  const ctx = { mode: opts.mode, key: opts.key, kernels: opts.kernels ?? kernels(), needGrad: opts.needGrad ?? true };
+  const needInputGrad = opts.needInputGrad ?? true;
   const { nodes } = graph;
   const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: scope(params, n.name), state: scope(state, n.name) }));
   // needDx[i]: someone needs the gradient of node i's input (the graph input does, or a node with params above it)
@@ -75,17 +93,22 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const done: boolean[] = [];
   const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
-  const sub = (i: number): ForwardContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
+  const sub = (i: number): ExecContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
   const runNode = (i: number, input: Tensor): Tensor => {
     const n = nodes[i];
-    if (n.layer === undefined || isMergeOp(n.op)) throw new FoldnetError('value', `${n.name}: a merge has no single input`);
-    const r = n.layer.forward(scoped[i].params, scoped[i].state, input, sub(i));
+    const layer = n.layer;
+    if (layer === undefined || isMergeOp(n.op)) throw new FoldnetError('value', `${n.name}: a merge has no single input`);
+    const run = opRunOf(layer);
+    const exec = sub(i);
+    const r = run !== undefined
+      ? run(scoped[i].params, scoped[i].state, input, exec)
+      : underBackend(exec.kernels, () => layer.forward(scoped[i].params, scoped[i].state, input, { mode: exec.mode, key: exec.key }));
     prefixed(r.state, n.name, newState);
     stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g: Gradients = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
     return r.y;
   };
   // the backend decides: a set with fused kernels runs the plan's fused chains, the reference one op at a time
-  const fuse = ctx.fuse !== false && kernelsOf(ctx).fused !== undefined;
+  const fuse = opts.fuse !== false && ctx.kernels.fused !== undefined;
   for (let i = 0; i < nodes.length; i++) {
     if (done[i]) continue;
     const n = nodes[i];
@@ -101,7 +124,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       values[last] = r.y;
       for (const j of fused.nodes) done[j] = true;
       stages.push({ node: last, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
-    } else if (ctx.needGrad === false && poolFirst !== undefined) {
+    } else if (!ctx.needGrad && poolFirst !== undefined) {
       // nobody differentiates this forward: pool the ReLU's input, then ReLU (see poolsBeforeRelu)
       values[poolFirst] = runNode(i, runNode(poolFirst, valueOf(n.inputs[0])));
       done[poolFirst] = true;
@@ -110,7 +133,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     }
   }
   const pullback = (dy: Tensor): Gradients => {
-    if (ctx.needGrad === false) throw new FoldnetError('value', 'backward: pullback called on a forward run with needGrad false');
+    if (!ctx.needGrad) throw new FoldnetError('value', 'backward: pullback called on a forward run with needGrad false');
     const grads: Record<string, Tensor> = {};
     const dys: (Tensor | undefined)[] = [];
     const from: string[] = []; // who gave each node's gradient, for errors

@@ -1,5 +1,5 @@
 import { allFinite, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
-import { lossAndGrad, softmaxCrossEntropy, type ForwardContext, type Gradients, type LayerState, type Network, type Params, type Targets } from '@foldnet/layers';
+import { lossAndGrad, runLayer, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { Batch } from './batches.js';
@@ -112,12 +112,12 @@ export const locateNonFinite = (
   layerState: LayerState,
   x: Tensor,
   targets: Targets,
-  ctx: ForwardContext,
+  ctx: RunOptions,
 ): { layer: string; where: 'output' | 'gradient' } | undefined => {
   const pullbacks: ((dy: Tensor) => Gradients)[] = [];
   let y = x;
   for (const [i, l] of network.layers.entries()) {
-    const r = l.forward(scope(params, l.name), scope(layerState, l.name), y, {
+    const r = runLayer(l, scope(params, l.name), scope(layerState, l.name), y, {
       ...ctx,
       key: ctx.key === undefined ? undefined : foldIn(ctx.key, i),
       needInputGrad: i > 0,
@@ -161,7 +161,7 @@ const describeFault = (f: Omit<NumericFault, 'message' | '_tag'>): string => {
 export const trainStep =
   <S>(network: Network, optimizer: Optimizer<S>, opts: TrainStepOptions = {}) =>
   (state: TrainState<S>, batch: Batch): TrainState<S> => {
-    const ctx: ForwardContext = {
+    const ctx: RunOptions = {
       mode: 'train',
       key: foldIn(state.key, state.step),
       ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
