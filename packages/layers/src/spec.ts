@@ -1,4 +1,4 @@
-import { FoldnetError, sizeOf } from '@foldnet/core';
+import { FoldnetError, sizeOf, type Op } from '@foldnet/core';
 import { isLeft, isRight, left, right, type Either } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { affine } from './affine.js';
@@ -107,7 +107,11 @@ const poolSchema = (make: typeof maxPool2d): LayerSchema => ({
 
 const layerList = (f: Fields, k: string, path: string): Either<SpecError, Layer[]> => decodeLayers(Array.isArray(f[k]) ? f[k] : [], `${path}.${k}`);
 
-const BUILT_IN: Readonly<Record<string, LayerSchema>> = {
+// One schema per op of core's union that is a layer (merges appear only as graph nodes; custom ops are registered)
+// and per combinator: a new op kind that has no schema here is a compile error.
+type BuiltInType = Exclude<Op['type'], 'custom' | 'add' | 'concat'> | 'sequential' | 'residual' | 'parallel' | 'graph';
+
+const BUILT_IN: Readonly<Record<BuiltInType, LayerSchema>> = {
   conv2d: {
     required: { filters: codecs.positiveInt, size: codecs.positiveInt },
     optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, weightInit: codecs.weightInit, ...named },
@@ -188,14 +192,16 @@ const decodeGraph = (nodes: readonly unknown[], output: unknown, path: string, n
     const obj = decodeAt(t.UnknownRecord, u, at);
     if (isLeft(obj)) return left(specError(at, `expected a node object { type, name?, inputs?, ... }, got ${show(u)}`));
     const { inputs: inputsJson, ...fields } = obj.right;
-    const given = inputsJson === undefined ? [i === 0 ? 'input' : entries.length - 1] : decodeAt(t.array(t.string), inputsJson, `${at}.inputs`);
-    if (!Array.isArray(given) && isLeft(given)) return given;
-    const refs: (string | number)[] = Array.isArray(given) ? given : given.right;
     const inputs: number[] = [];
-    for (const [k, ref] of refs.entries()) {
-      const id = typeof ref === 'number' ? ref : ids.get(ref);
-      if (id === undefined) return left(specError(`${at}.inputs[${k}]`, `expected 'input' or the name of an earlier node, got ${show(ref)}`));
-      inputs.push(id);
+    if (inputsJson === undefined) inputs.push(i === 0 ? GRAPH_INPUT : entries.length - 1); // the node before
+    else {
+      const refs = decodeAt(t.array(t.string), inputsJson, `${at}.inputs`);
+      if (isLeft(refs)) return refs;
+      for (const [k, ref] of refs.right.entries()) {
+        const id = ids.get(ref);
+        if (id === undefined) return left(specError(`${at}.inputs[${k}]`, `expected 'input' or the name of an earlier node, got ${show(ref)}`));
+        inputs.push(id);
+      }
     }
     const nodeName = typeof fields.name === 'string' ? fields.name : undefined;
     if (fields.type === 'add' || fields.type === 'concat') {
@@ -270,8 +276,10 @@ export type OnnxMapping = (ctx: OnnxLayerContext) => readonly OnnxNodeSpec[];
 
 const registered = new Map<string, LayerRegistration>();
 
+const isBuiltIn = (type: string): type is BuiltInType => Object.prototype.hasOwnProperty.call(BUILT_IN, type);
+
 const schemaOf = (type: string): LayerSchema | undefined => {
-  if (Object.prototype.hasOwnProperty.call(BUILT_IN, type)) return BUILT_IN[type];
+  if (isBuiltIn(type)) return BUILT_IN[type];
   const r = registered.get(type);
   if (r === undefined) return undefined;
   return {
@@ -291,7 +299,7 @@ const schemaOf = (type: string): LayerSchema | undefined => {
 export const registerLayer = (registration: LayerRegistration): void => {
   const { type } = registration;
   if (typeof type !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new FoldnetError('value', `registerLayer: type must be a name of letters, digits and _, got ${show(type)}`);
-  if (Object.prototype.hasOwnProperty.call(BUILT_IN, type) || type === 'add' || type === 'concat') throw new FoldnetError('value', `registerLayer: ${type} is a built-in layer type`);
+  if (isBuiltIn(type) || type === 'add' || type === 'concat') throw new FoldnetError('value', `registerLayer: ${type} is a built-in layer type`);
   if (typeof registration.make !== 'function') throw new FoldnetError('value', `registerLayer: ${type} has no make function`);
   registered.set(type, registration);
 };
