@@ -200,12 +200,16 @@ export const checkGradients = (target: Layer | Network, inputShape: Shape, optio
  *
  * @example console.log(formatGradCheckReport(checkGradients(relu(), [4])));
  */
-export const formatGradCheckReport = (r: GradCheckReport): string =>
-  [
+export const formatGradCheckReport = (r: GradCheckReport): string => {
+  // columns as wide as their longest entry, so paths such as res1.shortcut.conv1.W stay aligned
+  const nameWidth = Math.max(14, ...r.entries.map((e) => e.name.length));
+  const shapeWidth = Math.max(14, ...r.entries.map((e) => formatShape(e.shape).length));
+  return [
     `gradient check ${r.ok ? 'passed' : 'FAILED'}: max rel error ${r.maxRelError.toExponential(2)} (rtol ${r.tolerance.toExponential(0)}, atol ${r.atol.toExponential(1)}), max abs error ${r.maxAbsError.toExponential(2)}`,
     ...r.entries.map(
       (e) =>
-        `  ${e.name.padEnd(14)} ${formatShape(e.shape).padEnd(14)} abs ${e.maxAbsError.toExponential(2)}  rel ${e.maxRelError.toExponential(2)}  ` +
+        `  ${e.name.padEnd(nameWidth)} ${formatShape(e.shape).padEnd(shapeWidth)} abs ${e.maxAbsError.toExponential(2)}  rel ${e.maxRelError.toExponential(2)}  ` +
         `(${e.elementsChecked} entries; <v,∇> ${e.directional.analytic.toPrecision(8)} vs ${e.directional.numeric.toPrecision(8)})`,
     ),
   ].join('\n');
+};

@@ -215,3 +215,13 @@ describe('layers of one\'s own in model specs', () => {
     expect(() => registerLayer({ type: 'relu', make: () => relu() })).toThrow('registerLayer: relu is a built-in layer type');
   });
 });
+
+describe('the gradient check report', () => {
+  it('keeps its columns aligned with long node paths (res1.shortcut.conv1.W)', () => {
+    const net = unwrap(network([1, 4, 4], [residual([conv2d({ filters: 2, size: 3, stride: 2, pad: 1, weightInit: 'he' })], { shortcut: [conv2d({ filters: 2, size: 1, stride: 2, weightInit: 'he' })] }), flatten(), affine(2)]));
+    const lines = formatGradCheckReport(checkGradients(net, [1, 4, 4], { key: key(2), maxElements: 4 })).split('\n').slice(1);
+    const absAt = lines.map((l) => l.indexOf(' abs '));
+    expect(new Set(absAt).size).toBe(1);
+    expect(lines.some((l) => l.includes('res1.shortcut.conv1.W'))).toBe(true);
+  });
+});
