@@ -9,6 +9,16 @@ export interface LossResult {
   readonly dlogits: Tensor;
 }
 
+const isTensorLike = (u: unknown): boolean =>
+  typeof u === 'object' && u !== null && Array.isArray(Reflect.get(u, 'shape')) && ArrayBuffer.isView(Reflect.get(u, 'data'));
+
+/** What an unexpected value is, for messages: `a Uint8Array of 5`, `an array of 3`, `null`. */
+const describeValue = (u: unknown): string => {
+  if (ArrayBuffer.isView(u)) return `a ${u.constructor.name} of ${String(Reflect.get(u, 'length'))}`;
+  if (Array.isArray(u)) return `an array of ${u.length}`;
+  return u === null ? 'null' : typeof u;
+};
+
 const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
   const [N, K] = logits.shape;
   if (targets instanceof Int32Array) {
@@ -17,6 +27,9 @@ const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
       const t = targets[n];
       if (t < 0 || t >= K) throw new FoldnetError('value', `${op}: label ${t} at row ${n} is out of range [0, ${K})`);
     }
+  } else if (!isTensorLike(targets)) {
+    // untyped callers (plain JavaScript, tsx) can hand over anything: name what came instead of failing inside
+    throw new FoldnetError('value', `${op}: targets must be integer labels (an Int32Array) or one-hot rows (a tensor [N, K]), got ${describeValue(targets)}`);
   } else if (targets.shape.length !== 2 || targets.shape[0] !== N || targets.shape[1] !== K) {
     throw new FoldnetError('shape', `${op}: targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)}`);
   }

@@ -225,3 +225,15 @@ describe('the gradient check report', () => {
     expect(lines.some((l) => l.includes('res1.shortcut.conv1.W'))).toBe(true);
   });
 });
+
+describe('untyped callers', () => {
+  it('lossAndGrad with a Uint8Array of labels names what came instead of failing inside', () => {
+    const net = unwrap(network([2], [affine(3)]));
+    const { params, state } = net.init(key(0));
+    const labels: unknown = Uint8Array.of(0, 1);
+    const call = Reflect.get({ lossAndGrad }, 'lossAndGrad');
+    expect(() => Reflect.apply(call, undefined, [net, params, state, normal(key(1), [2, 2]), labels])).toThrow(
+      'softmaxCrossEntropy: targets must be integer labels (an Int32Array) or one-hot rows (a tensor [N, K]), got a Uint8Array of 2',
+    );
+  });
+});
