@@ -1,31 +1,49 @@
-import { convGeometry, FoldnetError, formatShape, sameShape, sizeOf, type Shape, type Tensor } from '@foldnet/core';
-import type { LayerSpecJson, LayerState, Network, Params } from '@foldnet/layers';
+import { assertNever, FoldnetError, formatShape, opKind, paramShapesOf, sameShape, type CustomOp, type Op, type Shape, type Tensor } from '@foldnet/core';
+import {
+  GRAPH_INPUT,
+  registeredLayer,
+  scope,
+  type GraphNode,
+  type LayerState,
+  type Network,
+  type OnnxLayerContext,
+  type OnnxNodeSpec,
+  type Params,
+} from '@foldnet/layers';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { batchedFloatInfo, encodeModel, floatScalar, floatTensor, nodeProto, type OnnxNode } from './proto.js';
+import { batchedFloatInfo, encodeModel, floatScalar, floatTensor, nodeProto, type AttributeValue, type OnnxNode } from './proto.js';
 import type onnxProto from 'onnx-proto';
 
 /*
- * ONNX export: a foldnet network in inference form as an ONNX ModelProto.
+ * ONNX export: a foldnet network in inference form as an ONNX ModelProto. The network's graph is
+ * walked node by node in its (topological) order, each node's op by one exhaustive switch:
  *
- *   foldnet kind      ONNX                     notes
+ *   foldnet op        ONNX                     notes
  *   conv2d            Conv                     W [FN, C, FH, FW] and b [FN] as they are; pads [p, p, p, p]
  *   maxPool2d         MaxPool                  padding is -Infinity in both
  *   avgPool2d         AveragePool              count_include_pad = 1: foldnet divides by the full window
+ *   globalAvgPool2d   GlobalAveragePool        then Flatten axis=1: ONNX keeps [N, C, 1, 1], foldnet gives [N, C]
  *   relu/sigmoid/tanh Relu/Sigmoid/Tanh
  *   flatten           Flatten axis=1           [N, d1, d2, ...] -> [N, d1*d2*...]
  *   affine            (Flatten) Gemm           y = x W + b with W [in, out]: transB = 0
  *   dropout           Dropout                  inference mode: the identity (foldnet's dropout is inverted)
  *   batchNorm         BatchNormalization       the running mean/var as inputs; the layer's epsilon and
  *                                              momentum; per channel of [N, C, H, W] or feature of [N, D]
- *   sequential        its inner layers, names prefixed `seq1.conv1`
+ *   add               Add (Sum for 3+ inputs)
+ *   concat            Concat axis=1            per-sample axis 0 (channels, or features) is ONNX's axis 1
+ *   custom            the registered mapping   `registerLayer({ type, make, onnx })`; none: a Left naming the layer
  *   (option)          Softmax axis=1           on logits [N, K]
  *
+ * Composite layers (sequential, residual, parallel, graph) are no nodes of their own: the graph holds
+ * their inner nodes under path names (`res1.conv1`), so they export as those nodes. A value read by
+ * several nodes (a shortcut's input) is one name read several times, as ONNX allows.
+ *
  * The graph reads `input` float [N, ...inputShape] (N symbolic) and writes `logits` (or
- * `probabilities`) float [N, ...outputShape]. Initializers keep foldnet's param and state names
- * (`conv1.W`, `bn1.mean`), so the ONNX file and the checkpoint name the same tensors alike. Values
- * are stored as float32 (float64 params are rounded). The model's metadata `foldnet.model` holds
- * the JSON model spec.
+ * `probabilities`) float [N, ...outputShape]. Node `p` is named `p` and writes `p.y`; the output node
+ * writes `logits` instead. Initializers keep foldnet's param and state names (`conv1.W`, `bn1.mean`),
+ * so the ONNX file and the checkpoint name the same tensors alike. Values are stored as float32
+ * (float64 params are rounded). The model's metadata `foldnet.model` holds the JSON model spec.
  */
 
 /** Options of `exportOnnx`. */
@@ -45,35 +63,35 @@ export const ONNX_MIN_OPSET = 11;
 /** The highest opset `exportOnnx` writes (ONNX 1.16). */
 export const ONNX_MAX_OPSET = 21;
 
-/** The layer kinds that have an ONNX form. */
-export const ONNX_LAYER_KINDS: readonly string[] = Object.freeze([
-  'conv2d',
-  'maxPool2d',
-  'avgPool2d',
-  'relu',
-  'sigmoid',
-  'tanh',
-  'flatten',
-  'affine',
-  'dropout',
-  'batchNorm',
-  'sequential',
-]);
+// Every built-in op type: `satisfies` makes a new op kind in core's union a compile error here until it
+// is listed (the switch in emitNode refuses to compile without its case too).
+const BUILT_IN_OPS = {
+  conv2d: true,
+  maxPool2d: true,
+  avgPool2d: true,
+  globalAvgPool2d: true,
+  relu: true,
+  sigmoid: true,
+  tanh: true,
+  flatten: true,
+  affine: true,
+  dropout: true,
+  batchNorm: true,
+  add: true,
+  concat: true,
+} satisfies Record<Exclude<Op['type'], 'custom'>, true>;
+
+/**
+ * The layer kinds that have an ONNX form: every built-in op and the composite layers made of them.
+ * A layer of one's own has one when it is registered with an `onnx` mapping.
+ *
+ * @example ONNX_LAYER_KINDS.includes('residual') // true
+ */
+export const ONNX_LAYER_KINDS: readonly string[] = Object.freeze([...Object.keys(BUILT_IN_OPS), 'sequential', 'residual', 'parallel', 'graph']);
 
 // The IR version each opset was released with (onnx/docs/Versioning.md): a runtime checks the
 // model's IR version covers its opset.
 const irVersionOf = (opset: number): number => (opset <= 11 ? 6 : opset <= 14 ? 7 : opset <= 18 ? 8 : opset <= 20 ? 9 : 10);
-
-// A layer as the exporter sees it: top-level layers come from network.layers, inner layers of a
-// sequential only from its spec.
-interface LayerRef {
-  readonly kind: string;
-  /** Dotted path: `conv1`, or `seq1.conv1` inside a sequential; params are `<path>.W`. */
-  readonly path: string;
-  /** `layer 3`, or `layer 2.1` inside a sequential. */
-  readonly position: string;
-  readonly spec: LayerSpecJson;
-}
 
 // The graph being built. Local mutation only: `exportOnnx` returns bytes, never this.
 interface Builder {
@@ -82,161 +100,237 @@ interface Builder {
   readonly state: LayerState;
   readonly nodes: OnnxNode[];
   readonly initializers: onnxProto.onnx.ITensorProto[];
-  /** Names of params and state entries turned into initializers. */
+  /** Names of params and state entries turned into initializers (`params:conv1.W`). */
   readonly used: Set<string>;
+  /** Every value name defined so far (the input, initializers, node outputs): ONNX values are written once. */
+  readonly values: Set<string>;
 }
 
-const describe = (l: LayerRef): string => `${l.position} (${l.path || '?'}: ${l.kind})`;
+// One graph node as the exporter places it: where it is, what it reads, the value it must write.
+interface Site {
+  readonly node: GraphNode;
+  /**
+   * `layer 3`, or `layer 2.1` for the second layer inside top-level layer 2: the node's key path,
+   * which counts the same child indices down the combinators that the error messages want.
+   */
+  readonly position: string;
+  /** Value names of its inputs, in order. */
+  readonly inputs: readonly string[];
+  /** Per-sample shapes of its inputs. */
+  readonly inShapes: readonly Shape[];
+  /** The value name its last ONNX node writes. */
+  readonly output: string;
+}
 
-const fail = (l: LayerRef, detail: string): never => {
-  throw new FoldnetError('value', `exportOnnx: ${describe(l)}: ${detail}`);
+const describe = (s: Site): string => `${s.position} (${s.node.name || '?'}: ${opKind(s.node.op)})`;
+
+const fail = (s: Site, detail: string): never => {
+  throw new FoldnetError('value', `exportOnnx: ${describe(s)}: ${detail}`);
 };
 
-// A hyper-parameter from a spec: a positive (or, with min 0, non-negative) integer.
-const intField = (l: LayerRef, field: string, fallback: number | undefined, min: number): number => {
-  const v = l.spec[field] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    return fail(l, `spec field '${field}' must be an integer >= ${min}, got ${JSON.stringify(v) ?? 'nothing'}`);
-  }
-  return v;
-};
-
-const numberField = (l: LayerRef, field: string, fallback: number): number => {
-  const v = l.spec[field] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) return fail(l, `spec field '${field}' must be a finite number, got ${JSON.stringify(v) ?? 'nothing'}`);
+/** `name` if no value has it yet, else `name#2`, `name#3`, ...; marks it as taken. */
+const fresh = (b: Builder, name: string): string => {
+  let v = name;
+  for (let i = 2; b.values.has(v); i++) v = `${name}#${i}`;
+  b.values.add(v);
   return v;
 };
 
 /** Adds `<path>.<name>` from params (or state) as an initializer, checking its shape. */
-const weight = (b: Builder, l: LayerRef, name: string, shape: Shape, from: 'params' | 'state'): string => {
-  const full = `${l.path}.${name}`;
+const weight = (b: Builder, s: Site, name: string, shape: Shape, from: 'params' | 'state'): string => {
+  const full = `${s.node.name}.${name}`;
   const record = from === 'params' ? b.params : b.state;
   const t: Tensor | undefined = record[full];
-  if (t === undefined) return fail(l, `missing ${from === 'params' ? 'param' : 'layer state'} '${full}'`);
-  if (!sameShape(t.shape, shape)) return fail(l, `${full} is ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
+  if (t === undefined) return fail(s, `missing ${from === 'params' ? 'param' : 'layer state'} '${full}'`);
+  if (!sameShape(t.shape, shape)) return fail(s, `${full} is ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
   b.initializers.push(floatTensor(full, t));
+  b.values.add(full);
   b.used.add(`${from}:${full}`);
   return full;
 };
 
-const expectRank = (l: LayerRef, inShape: Shape, ranks: readonly number[], what: string): void => {
-  if (!ranks.includes(inShape.length)) fail(l, `input ${formatShape(inShape)} per sample, expected ${what}`);
+/** The initializers of a built-in op's params (or state) `names`, in that order, shaped as core's shape rule says. */
+const weights = (b: Builder, s: Site, from: 'params' | 'state', names: readonly string[]): string[] => {
+  const shapes = paramShapesOf(s.node.op, s.inShapes[0]);
+  const record = from === 'params' ? shapes?.params : shapes?.state;
+  return names.map((name) => {
+    const shape = record?.[name];
+    return shape === undefined ? fail(s, `the op's shape rule has no ${from} entry '${name}'`) : weight(b, s, name, shape, from);
+  });
 };
 
-const poolAttributes = (size: number, stride: number, pad: number) => ({
+const windowAttributes = (size: number, stride: number, pad: number) => ({
   kernel_shape: [size, size],
   strides: [stride, stride],
   pads: [pad, pad, pad, pad],
 });
 
-/**
- * Emits the nodes of one layer reading tensor `x` (per-sample shape `inShape`); returns the name of
- * its output tensor and the output's per-sample shape.
- */
-const emitLayer = (b: Builder, l: LayerRef, x: string, inShape: Shape): { readonly y: string; readonly shape: Shape } => {
-  const y = `${l.path}.y`;
-  const node = (opType: string, inputs: readonly string[], attributes?: OnnxNode['attributes']): void => {
-    b.nodes.push({ opType, name: l.path, inputs, output: y, ...(attributes ? { attributes } : {}) });
+/** Emits the ONNX nodes of one graph node; the last one writes `s.output`. */
+const emitNode = (b: Builder, s: Site): void => {
+  const { node } = s;
+  const op = node.op;
+  const x = s.inputs[0];
+  const emit = (opType: string, inputs: readonly string[], attributes?: OnnxNode['attributes']): void => {
+    b.nodes.push({ opType, name: node.name, inputs, outputs: [s.output], ...(attributes ? { attributes } : {}) });
   };
-  switch (l.kind) {
-    case 'conv2d': {
-      expectRank(l, inShape, [3], '[C, H, W]');
-      const filters = intField(l, 'filters', undefined, 1);
-      const size = intField(l, 'size', undefined, 1);
-      const stride = intField(l, 'stride', 1, 1);
-      const pad = intField(l, 'pad', 0, 0);
-      const g = convGeometry(`exportOnnx: ${describe(l)}`, { inH: inShape[1], inW: inShape[2], filterH: size, stride, pad });
-      const W = weight(b, l, 'W', [filters, inShape[0], size, size], 'params');
-      const bias = weight(b, l, 'b', [filters], 'params');
-      node('Conv', [x, W, bias], poolAttributes(size, stride, pad));
-      return { y, shape: [filters, g.outH, g.outW] };
-    }
+  switch (op.type) {
+    case 'conv2d':
+      emit('Conv', [x, ...weights(b, s, 'params', ['W', 'b'])], windowAttributes(op.size, op.stride, op.pad));
+      return;
     case 'maxPool2d':
-    case 'avgPool2d': {
-      expectRank(l, inShape, [3], '[C, H, W]');
-      const size = intField(l, 'size', undefined, 1);
-      const stride = intField(l, 'stride', size, 1);
-      const pad = intField(l, 'pad', 0, 0);
+    case 'avgPool2d':
       // ONNX Runtime refuses pads >= the window; foldnet's pooling allows at most size/2.
-      if (pad >= size) fail(l, `pad ${pad} must be smaller than the window ${size}`);
-      const g = convGeometry(`exportOnnx: ${describe(l)}`, { inH: inShape[1], inW: inShape[2], filterH: size, stride, pad });
-      if (l.kind === 'maxPool2d') node('MaxPool', [x], poolAttributes(size, stride, pad));
-      else node('AveragePool', [x], { ...poolAttributes(size, stride, pad), count_include_pad: 1 });
-      return { y, shape: [inShape[0], g.outH, g.outW] };
+      if (op.pad >= op.size) fail(s, `pad ${op.pad} must be smaller than the window ${op.size}`);
+      if (op.type === 'maxPool2d') emit('MaxPool', [x], windowAttributes(op.size, op.stride, op.pad));
+      else emit('AveragePool', [x], { ...windowAttributes(op.size, op.stride, op.pad), count_include_pad: 1 });
+      return;
+    case 'globalAvgPool2d': {
+      // [N, C, H, W] -> [N, C, 1, 1] -> [N, C], the shape foldnet's globalAvgPool2d gives.
+      const pooled = fresh(b, `${node.name}.pooled`);
+      b.nodes.push({ opType: 'GlobalAveragePool', name: node.name, inputs: [x], outputs: [pooled] });
+      b.nodes.push({ opType: 'Flatten', name: `${node.name}.flatten`, inputs: [pooled], outputs: [s.output], attributes: { axis: 1 } });
+      return;
     }
     case 'relu':
+      emit('Relu', [x]);
+      return;
     case 'sigmoid':
+      emit('Sigmoid', [x]);
+      return;
     case 'tanh':
-      node(l.kind === 'relu' ? 'Relu' : l.kind === 'sigmoid' ? 'Sigmoid' : 'Tanh', [x]);
-      return { y, shape: inShape };
+      emit('Tanh', [x]);
+      return;
     case 'flatten':
-      expectRank(l, inShape, [1, 2, 3, 4, 5, 6], 'at least one axis');
-      node('Flatten', [x], { axis: 1 });
-      return { y, shape: [sizeOf(inShape)] };
+      emit('Flatten', [x], { axis: 1 });
+      return;
     case 'affine': {
-      if (inShape.length === 0) fail(l, 'input has no per-sample axis');
-      const units = intField(l, 'units', undefined, 1);
-      const D = sizeOf(inShape);
-      const W = weight(b, l, 'W', [D, units], 'params');
-      const bias = weight(b, l, 'b', [units], 'params');
+      const [W, bias] = weights(b, s, 'params', ['W', 'b']);
       // Gemm needs a matrix: [N, C, H, W] -> [N, C*H*W], the row-major order foldnet's reshape keeps.
       let x2 = x;
-      if (inShape.length !== 1) {
-        x2 = `${l.path}.flat`;
-        b.nodes.push({ opType: 'Flatten', name: `${l.path}.flatten`, inputs: [x], output: x2, attributes: { axis: 1 } });
+      if (s.inShapes[0].length !== 1) {
+        x2 = fresh(b, `${node.name}.flat`);
+        b.nodes.push({ opType: 'Flatten', name: `${node.name}.flatten`, inputs: [x], outputs: [x2], attributes: { axis: 1 } });
       }
       // y [N, units] = x2 [N, D] · W [D, units] + b: W is already B, so transB = 0.
-      node('Gemm', [x2, W, bias], { transA: 0, transB: 0 });
-      return { y, shape: [units] };
+      emit('Gemm', [x2, W, bias], { transA: 0, transB: 0 });
+      return;
     }
-    case 'dropout': {
-      const rate = numberField(l, 'rate', 0.5);
-      if (!(rate >= 0 && rate < 1)) fail(l, `rate must be in [0, 1), got ${rate}`);
+    case 'dropout':
       // Without training_mode, Dropout is the identity; the ratio is kept for readers of the model.
       if (b.opset >= 12) {
-        const ratio = `${l.path}.ratio`;
-        b.initializers.push(floatScalar(ratio, rate));
-        node('Dropout', [x, ratio]);
+        const ratio = fresh(b, `${node.name}.ratio`);
+        b.initializers.push(floatScalar(ratio, op.rate));
+        emit('Dropout', [x, ratio]);
       } else {
-        node('Dropout', [x], { ratio: { float: rate } });
+        emit('Dropout', [x], { ratio: { float: op.rate } });
       }
-      return { y, shape: inShape };
-    }
+      return;
     case 'batchNorm': {
-      expectRank(l, inShape, [1, 3], '[D] or [C, H, W]');
-      const eps = numberField(l, 'eps', 1e-5);
-      const momentum = numberField(l, 'momentum', 0.9);
-      const C = inShape[0];
-      const inputs = [
-        x,
-        weight(b, l, 'gamma', [C], 'params'),
-        weight(b, l, 'beta', [C], 'params'),
-        weight(b, l, 'mean', [C], 'state'),
-        weight(b, l, 'var', [C], 'state'),
-      ];
+      const inputs = [x, ...weights(b, s, 'params', ['gamma', 'beta']), ...weights(b, s, 'state', ['mean', 'var'])];
       // y = gamma (x - mean) / sqrt(var + eps) + beta per channel: the layer's eval mode exactly.
-      node('BatchNormalization', inputs, { epsilon: { float: eps }, momentum: { float: momentum } });
-      return { y, shape: inShape };
+      emit('BatchNormalization', inputs, { epsilon: { float: op.eps }, momentum: { float: op.momentum } });
+      return;
     }
-    case 'sequential': {
-      const inner = l.spec['layers'];
-      if (!Array.isArray(inner)) return fail(l, "spec has no 'layers' list");
-      let out = { y: x, shape: inShape };
-      inner.forEach((s: unknown, i: number) => {
-        const position = `${l.position}.${i}`;
-        if (typeof s !== 'object' || s === null || !('type' in s) || typeof s.type !== 'string') {
-          return fail({ ...l, position }, `inner layer ${i} has no type in its spec`);
-        }
-        const spec: LayerSpecJson = { ...s, type: s.type };
-        // sequential names its inner layers (conv1, relu1) in their specs; a user's own layer may have none.
-        const name = typeof spec.name === 'string' && spec.name ? spec.name : `#${i}`;
-        out = emitLayer(b, { kind: s.type, path: `${l.path}.${name}`, position, spec }, out.y, out.shape);
-      });
-      return out;
-    }
+    case 'add':
+      // ONNX's Add takes two inputs; Sum takes any number (residual and parallel merges give two or more).
+      emit(s.inputs.length === 2 ? 'Add' : 'Sum', s.inputs);
+      return;
+    case 'concat':
+      emit('Concat', s.inputs, { axis: 1 });
+      return;
+    case 'custom':
+      emitCustom(b, s, op);
+      return;
     default:
-      return fail(l, `has no ONNX form (exportable kinds: ${ONNX_LAYER_KINDS.join(', ')})`);
+      assertNever(op, 'exportOnnx');
   }
+};
+
+// An OnnxNodeSpec attribute as the proto builder takes it. The spec's number has no int/float tag:
+// a whole number is written as an INT, any other as a FLOAT.
+const attributeOf = (s: Site, name: string, v: number | string | readonly number[]): AttributeValue => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return fail(s, `its ONNX mapping gives attribute '${name}' the value ${v}`);
+    return Number.isInteger(v) ? v : { float: v };
+  }
+  if (!v.every((i) => Number.isInteger(i))) return fail(s, `its ONNX mapping gives attribute '${name}' a list that is not all integers`);
+  return v;
+};
+
+/** A user's own layer: the nodes its registered `onnx` mapping writes, checked before they enter the graph. */
+const emitCustom = (b: Builder, s: Site, op: CustomOp): void => {
+  const { node } = s;
+  const mapping = registeredLayer(op.kind)?.onnx;
+  if (mapping === undefined) {
+    return fail(
+      s,
+      `has no ONNX form (exportable kinds: ${ONNX_LAYER_KINDS.join(', ')}): '${op.kind}' is a layer of one's own with no ONNX mapping ` +
+        `(register one: registerLayer({ type: '${op.kind}', make, onnx }))`,
+    );
+  }
+  // Its params and state, named as the graph's run names them (`swish1.beta`), all initializers: only
+  // the mapping knows which it reads. A param shadows a state entry of the same name (params come second).
+  const initializers: Record<string, string> = {};
+  const addAll = (from: 'params' | 'state', record: Params | LayerState): void => {
+    for (const [name, t] of Object.entries(scope(record, node.name))) {
+      const full = `${node.name}.${name}`;
+      b.initializers.push(floatTensor(full, t));
+      b.values.add(full);
+      b.used.add(`${from}:${full}`);
+      initializers[name] = full;
+    }
+  };
+  addAll('state', b.state);
+  addAll('params', b.params);
+  const ctx: OnnxLayerContext = {
+    input: s.inputs[0],
+    output: s.output,
+    params: initializers,
+    temp: (suffix) => fresh(b, `${node.name}.${suffix}`),
+    spec: node.layer?.spec ?? { type: op.kind },
+    inputShape: s.inShapes[0],
+    outputShape: node.shape,
+  };
+  let specs: readonly OnnxNodeSpec[];
+  try {
+    specs = mapping(ctx);
+  } catch (e) {
+    // The mapping is user code: whatever it throws is reported against the layer it was exporting.
+    if (e instanceof Error) return fail(s, `its ONNX mapping failed: ${e.message}`);
+    throw e;
+  }
+  if (specs.length === 0) fail(s, 'its ONNX mapping gives no nodes');
+  // The checks ONNX Runtime would make at load time, here with the layer named: every value is written
+  // once, read only after it is written, and the layer's output is written.
+  // s.output is reserved before the layer is placed, so whether it is written yet is tracked here.
+  let outputWritten = false;
+  specs.forEach((spec, i) => {
+    const at = `its ONNX mapping's node ${i} (${spec.opType})`;
+    for (const input of spec.inputs) {
+      // '' stands for an optional input left out.
+      const known = input === s.output ? outputWritten : input === '' || b.values.has(input);
+      if (!known) fail(s, `${at} reads '${input}', which no earlier node writes and no initializer holds`);
+    }
+    if (spec.outputs.length === 0) fail(s, `${at} writes nothing`);
+    for (const output of spec.outputs) {
+      if (output === s.output && !outputWritten) {
+        outputWritten = true;
+        continue;
+      }
+      if (b.values.has(output)) fail(s, `${at} writes '${output}', a name already in use (ctx.temp gives fresh ones)`);
+      b.values.add(output);
+    }
+    const attributes = Object.fromEntries(Object.entries(spec.attributes ?? {}).map(([k, v]) => [k, attributeOf(s, k, v)]));
+    b.nodes.push({
+      opType: spec.opType,
+      name: specs.length === 1 ? node.name : `${node.name}.${i}`,
+      inputs: spec.inputs,
+      outputs: spec.outputs,
+      ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+    });
+  });
+  if (!outputWritten) fail(s, `its ONNX mapping never writes its output '${s.output}'`);
 };
 
 const unusedNames = (b: Builder): string[] => [
@@ -249,35 +343,34 @@ const build = (network: Network, params: Params, layerState: LayerState, options
   if (!Number.isInteger(opset) || opset < ONNX_MIN_OPSET || opset > ONNX_MAX_OPSET) {
     throw new FoldnetError('value', `exportOnnx: opset ${opset} is not supported, expected an integer in ${ONNX_MIN_OPSET}..${ONNX_MAX_OPSET}`);
   }
-  const b: Builder = { opset, params, state: layerState, nodes: [], initializers: [], used: new Set() };
-  let out: { y: string; shape: Shape } = { y: 'input', shape: network.inputShape };
-  network.layers.forEach((layer, i) => {
-    const ref: LayerRef = { kind: layer.kind, path: layer.name, position: `layer ${i}`, spec: layer.spec };
-    if (!layer.name) fail(ref, 'the layer has no name (build it with network(...), which names every layer)');
-    out = emitLayer(b, ref, out.y, out.shape);
-    // A layer whose spec disagrees with its own shape inference would export the wrong graph.
-    const declared = network.layerShapes[i];
-    if (declared !== undefined && !sameShape(declared, out.shape)) {
-      fail(ref, `its spec gives output ${formatShape(out.shape)} per sample, the network says ${formatShape(declared)}`);
-    }
+  const softmax = options.softmax ?? false;
+  const outputName = softmax ? 'probabilities' : 'logits';
+  const { graph } = network;
+  const outShape = network.outputShape;
+  if (softmax && outShape.length !== 1) {
+    throw new FoldnetError('value', `exportOnnx: softmax needs logits [N, K], the network's output is [N,${outShape.join(',')}]`);
+  }
+  const b: Builder = { opset, params, state: layerState, nodes: [], initializers: [], used: new Set(), values: new Set(['input', outputName]) };
+  // Each node's value name, by node index; the output node writes the graph's output directly (unless
+  // Softmax follows it).
+  const valueNames: string[] = [];
+  const valueOf = (i: number): string => (i === GRAPH_INPUT ? 'input' : valueNames[i]);
+  const shapeOf = (i: number): Shape => (i === GRAPH_INPUT ? graph.inputShape : graph.nodes[i].shape);
+  graph.nodes.forEach((node, i) => {
+    const output = i === graph.output && !softmax ? outputName : fresh(b, `${node.name}.y`);
+    valueNames.push(output);
+    emitNode(b, { node, position: `layer ${node.keyPath.join('.')}`, inputs: node.inputs.map(valueOf), inShapes: node.inputs.map(shapeOf), output });
   });
   const unused = unusedNames(b);
   if (unused.length > 0) {
     throw new FoldnetError('value', `exportOnnx: ${unused.join(', ')} belong to no layer of the network (params or state of another network?)`);
   }
-  const softmax = options.softmax ?? false;
-  const outputName = softmax ? 'probabilities' : 'logits';
   const nodes = b.nodes;
   if (softmax) {
-    if (out.shape.length !== 1) {
-      throw new FoldnetError('value', `exportOnnx: softmax needs logits [N, K], the network's output is [N,${out.shape.join(',')}]`);
-    }
-    nodes.push({ opType: 'Softmax', name: 'softmax', inputs: [out.y], output: outputName, attributes: { axis: 1 } });
-  } else if (nodes.length === 0) {
-    nodes.push({ opType: 'Identity', name: 'identity', inputs: [out.y], output: outputName });
-  } else {
-    // The last node writes the graph output directly.
-    nodes[nodes.length - 1] = { ...nodes[nodes.length - 1], output: outputName };
+    nodes.push({ opType: 'Softmax', name: 'softmax', inputs: [valueOf(graph.output)], outputs: [outputName], attributes: { axis: 1 } });
+  } else if (graph.output === GRAPH_INPUT) {
+    // A network of no nodes (or whose output is its input): ONNX needs a node to write the output.
+    nodes.push({ opType: 'Identity', name: 'identity', inputs: ['input'], outputs: [outputName] });
   }
   return encodeModel({
     irVersion: irVersionOf(opset),
@@ -288,7 +381,7 @@ const build = (network: Network, params: Params, layerState: LayerState, options
       node: nodes.map(nodeProto),
       initializer: b.initializers,
       input: [batchedFloatInfo('input', network.inputShape)],
-      output: [batchedFloatInfo(outputName, out.shape)],
+      output: [batchedFloatInfo(outputName, outShape)],
     },
     metadataProps: [{ key: 'foldnet.model', value: JSON.stringify(network.spec) }],
   });
@@ -296,17 +389,21 @@ const build = (network: Network, params: Params, layerState: LayerState, options
 
 /**
  * The network in inference form as ONNX ModelProto bytes: `input` float [N, ...inputShape] ->
- * `logits` float [N, ...outputShape] (or `probabilities` with `softmax: true`). Params and layer
- * state (batch norm's running mean/var) become float32 initializers under their foldnet names.
- * Left(FoldnetError) names the layer when a layer kind has no ONNX form, a param or state entry is
- * missing or has the wrong shape, a param belongs to no layer, or the opset is out of range.
+ * `logits` float [N, ...outputShape] (or `probabilities` with `softmax: true`). Every node of the
+ * network's graph becomes ONNX nodes (residual sums Add, parallel concatenations Concat, a layer of
+ * one's own the nodes of its registered `onnx` mapping). Params and layer state (batch norm's running
+ * mean/var) become float32 initializers under their foldnet names. Left(FoldnetError) names the node
+ * (position, path and kind) when it has no ONNX form or mapping, a param or state entry is missing or
+ * has the wrong shape, a mapping writes a bad graph; and says so when a param belongs to no node or
+ * the opset is out of range.
  *
  * @example
  * const net = unwrap(simpleConvNet());
  * const { params, state } = net.init(key(0));
  * const bytes = exportOnnx(net, params, state, { softmax: true }); // right(Uint8Array): Conv, Relu, MaxPool, Flatten, Gemm, ...
  * exportOnnx(unwrap(network([4], [mySwish])), {}, {}, {});
- * // left: "exportOnnx: layer 0 (swish1: swish): has no ONNX form (exportable kinds: conv2d, ...)"
+ * // left: "exportOnnx: layer 0 (swish1: swish): has no ONNX form (exportable kinds: conv2d, ...): 'swish' is a layer of one's own
+ * //        with no ONNX mapping (register one: registerLayer({ type: 'swish', make, onnx }))"
  */
 export const exportOnnx = (
   network: Network,

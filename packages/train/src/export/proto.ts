@@ -10,15 +10,16 @@ import { FoldnetError, type Shape, type Tensor } from '@foldnet/core';
 /** The `onnx` namespace of the official onnx.proto messages. */
 export const onnx = onnxProto.onnx;
 
-/** An ONNX node attribute value: an int, a float, or a list of ints. */
-export type AttributeValue = number | { readonly float: number } | readonly number[];
+/** An ONNX node attribute value: an int, a float, a string, or a list of ints. */
+export type AttributeValue = number | { readonly float: number } | string | readonly number[];
 
 /** A node as the exporter builds it, before it becomes a NodeProto. */
 export interface OnnxNode {
   readonly opType: string;
   readonly name: string;
   readonly inputs: readonly string[];
-  readonly output: string;
+  /** One value for every built-in op; a registered layer's mapping may write several (TopK's values and indices). */
+  readonly outputs: readonly string[];
   readonly attributes?: Readonly<Record<string, AttributeValue>>;
 }
 
@@ -49,6 +50,8 @@ export const floatScalar = (name: string, v: number): onnxProto.onnx.ITensorProt
 const attribute = (name: string, v: AttributeValue): onnxProto.onnx.IAttributeProto => {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') return { name, type: T.INT, i: v };
+  // protobufjs reads a string given for a bytes field as base64: hand it the UTF-8 bytes instead.
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if ('float' in v) return { name, type: T.FLOAT, f: v.float };
   return { name, type: T.INTS, ints: [...v] };
 };
@@ -56,13 +59,13 @@ const attribute = (name: string, v: AttributeValue): onnxProto.onnx.IAttributePr
 /**
  * The NodeProto of a node (default domain: the standard ai.onnx operators).
  *
- * @example nodeProto({ opType: 'Relu', name: 'relu1', inputs: ['conv1'], output: 'relu1' })
+ * @example nodeProto({ opType: 'Relu', name: 'relu1', inputs: ['conv1.y'], outputs: ['relu1.y'] })
  */
 export const nodeProto = (n: OnnxNode): onnxProto.onnx.INodeProto => ({
   opType: n.opType,
   name: n.name,
   input: [...n.inputs],
-  output: [n.output],
+  output: [...n.outputs],
   attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attribute(k, v)),
 });
 
