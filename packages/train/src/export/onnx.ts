@@ -102,8 +102,10 @@ interface Builder {
   readonly initializers: onnxProto.onnx.ITensorProto[];
   /** Names of params and state entries turned into initializers (`params:conv1.W`). */
   readonly used: Set<string>;
-  /** Every value name defined so far (the input, initializers, node outputs): ONNX values are written once. */
+  /** Every value written so far (the input, initializers, node outputs): ONNX values are written once. */
   readonly values: Set<string>;
+  /** Names handed out for values to be written (a node's `p.y`, a mapping's temporaries, `logits`), so no other value takes them. */
+  readonly reserved: Set<string>;
 }
 
 // One graph node as the exporter places it: where it is, what it reads, the value it must write.
@@ -128,12 +130,18 @@ const fail = (s: Site, detail: string): never => {
   throw new FoldnetError('value', `exportOnnx: ${describe(s)}: ${detail}`);
 };
 
-/** `name` if no value has it yet, else `name#2`, `name#3`, ...; marks it as taken. */
+/** `name` if no value has it yet, else `name#2`, `name#3`, ...; reserves it. */
 const fresh = (b: Builder, name: string): string => {
   let v = name;
-  for (let i = 2; b.values.has(v); i++) v = `${name}#${i}`;
-  b.values.add(v);
+  for (let i = 2; b.values.has(v) || b.reserved.has(v); i++) v = `${name}#${i}`;
+  b.reserved.add(v);
   return v;
+};
+
+/** Appends a node; its outputs are written from here on. */
+const addNode = (b: Builder, n: OnnxNode): void => {
+  b.nodes.push(n);
+  for (const v of n.outputs) b.values.add(v);
 };
 
 /** Adds `<path>.<name>` from params (or state) as an initializer, checking its shape. */
@@ -171,7 +179,7 @@ const emitNode = (b: Builder, s: Site): void => {
   const op = node.op;
   const x = s.inputs[0];
   const emit = (opType: string, inputs: readonly string[], attributes?: OnnxNode['attributes']): void => {
-    b.nodes.push({ opType, name: node.name, inputs, outputs: [s.output], ...(attributes ? { attributes } : {}) });
+    addNode(b, { opType, name: node.name, inputs, outputs: [s.output], ...(attributes ? { attributes } : {}) });
   };
   switch (op.type) {
     case 'conv2d':
@@ -187,8 +195,8 @@ const emitNode = (b: Builder, s: Site): void => {
     case 'globalAvgPool2d': {
       // [N, C, H, W] -> [N, C, 1, 1] -> [N, C], the shape foldnet's globalAvgPool2d gives.
       const pooled = fresh(b, `${node.name}.pooled`);
-      b.nodes.push({ opType: 'GlobalAveragePool', name: node.name, inputs: [x], outputs: [pooled] });
-      b.nodes.push({ opType: 'Flatten', name: `${node.name}.flatten`, inputs: [pooled], outputs: [s.output], attributes: { axis: 1 } });
+      addNode(b, { opType: 'GlobalAveragePool', name: node.name, inputs: [x], outputs: [pooled] });
+      addNode(b, { opType: 'Flatten', name: `${node.name}.flatten`, inputs: [pooled], outputs: [s.output], attributes: { axis: 1 } });
       return;
     }
     case 'relu':
@@ -209,7 +217,7 @@ const emitNode = (b: Builder, s: Site): void => {
       let x2 = x;
       if (s.inShapes[0].length !== 1) {
         x2 = fresh(b, `${node.name}.flat`);
-        b.nodes.push({ opType: 'Flatten', name: `${node.name}.flatten`, inputs: [x], outputs: [x2], attributes: { axis: 1 } });
+        addNode(b, { opType: 'Flatten', name: `${node.name}.flatten`, inputs: [x], outputs: [x2], attributes: { axis: 1 } });
       }
       // y [N, units] = x2 [N, D] · W [D, units] + b: W is already B, so transB = 0.
       emit('Gemm', [x2, W, bias], { transA: 0, transB: 0 });
@@ -220,6 +228,7 @@ const emitNode = (b: Builder, s: Site): void => {
       if (b.opset >= 12) {
         const ratio = fresh(b, `${node.name}.ratio`);
         b.initializers.push(floatScalar(ratio, op.rate));
+        b.values.add(ratio);
         emit('Dropout', [x, ratio]);
       } else {
         emit('Dropout', [x], { ratio: { float: op.rate } });
@@ -283,11 +292,17 @@ const emitCustom = (b: Builder, s: Site, op: CustomOp): void => {
   };
   addAll('state', b.state);
   addAll('params', b.params);
+  // The temporaries handed to this mapping: its own to write.
+  const temps = new Set<string>();
   const ctx: OnnxLayerContext = {
     input: s.inputs[0],
     output: s.output,
     params: initializers,
-    temp: (suffix) => fresh(b, `${node.name}.${suffix}`),
+    temp: (suffix) => {
+      const name = fresh(b, `${node.name}.${suffix}`);
+      temps.add(name);
+      return name;
+    },
     spec: node.layer?.spec ?? { type: op.kind },
     inputShape: s.inShapes[0],
     outputShape: node.shape,
@@ -303,26 +318,23 @@ const emitCustom = (b: Builder, s: Site, op: CustomOp): void => {
   if (specs.length === 0) fail(s, 'its ONNX mapping gives no nodes');
   // The checks ONNX Runtime would make at load time, here with the layer named: every value is written
   // once, read only after it is written, and the layer's output is written.
-  // s.output is reserved before the layer is placed, so whether it is written yet is tracked here.
-  let outputWritten = false;
   specs.forEach((spec, i) => {
     const at = `its ONNX mapping's node ${i} (${spec.opType})`;
+    if (typeof spec.opType !== 'string' || spec.opType === '') fail(s, `its ONNX mapping's node ${i} has no opType`);
     for (const input of spec.inputs) {
       // '' stands for an optional input left out.
-      const known = input === s.output ? outputWritten : input === '' || b.values.has(input);
-      if (!known) fail(s, `${at} reads '${input}', which no earlier node writes and no initializer holds`);
+      if (input !== '' && !b.values.has(input)) fail(s, `${at} reads '${input}', which no earlier node writes and no initializer holds`);
     }
     if (spec.outputs.length === 0) fail(s, `${at} writes nothing`);
+    const outputs = new Set<string>();
     for (const output of spec.outputs) {
-      if (output === s.output && !outputWritten) {
-        outputWritten = true;
-        continue;
-      }
-      if (b.values.has(output)) fail(s, `${at} writes '${output}', a name already in use (ctx.temp gives fresh ones)`);
-      b.values.add(output);
+      // Only names handed to this mapping are sure to be free of every other value, later ones included.
+      if (output !== s.output && !temps.has(output)) fail(s, `${at} writes '${output}', which is neither its output '${s.output}' nor a name from ctx.temp`);
+      if (b.values.has(output) || outputs.has(output)) fail(s, `${at} writes '${output}' a second time`);
+      outputs.add(output);
     }
     const attributes = Object.fromEntries(Object.entries(spec.attributes ?? {}).map(([k, v]) => [k, attributeOf(s, k, v)]));
-    b.nodes.push({
+    addNode(b, {
       opType: spec.opType,
       name: specs.length === 1 ? node.name : `${node.name}.${i}`,
       inputs: spec.inputs,
@@ -330,7 +342,7 @@ const emitCustom = (b: Builder, s: Site, op: CustomOp): void => {
       ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
     });
   });
-  if (!outputWritten) fail(s, `its ONNX mapping never writes its output '${s.output}'`);
+  if (!b.values.has(s.output)) fail(s, `its ONNX mapping never writes its output '${s.output}'`);
 };
 
 const unusedNames = (b: Builder): string[] => [
@@ -350,7 +362,10 @@ const build = (network: Network, params: Params, layerState: LayerState, options
   if (softmax && outShape.length !== 1) {
     throw new FoldnetError('value', `exportOnnx: softmax needs logits [N, K], the network's output is [N,${outShape.join(',')}]`);
   }
-  const b: Builder = { opset, params, state: layerState, nodes: [], initializers: [], used: new Set(), values: new Set(['input', outputName]) };
+  const b: Builder = { opset, params, state: layerState, nodes: [], initializers: [], used: new Set(), values: new Set(['input']), reserved: new Set([outputName]) };
+  // Every param and state name is an initializer's, so no node output or temporary may take it (a param `y`
+  // of a layer of one's own would otherwise meet the layer's output `p.y`).
+  for (const name of [...Object.keys(params), ...Object.keys(layerState)]) b.reserved.add(name);
   // Each node's value name, by node index; the output node writes the graph's output directly (unless
   // Softmax follows it).
   const valueNames: string[] = [];
