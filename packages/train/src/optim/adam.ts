@@ -1,21 +1,34 @@
-import { chain, left, map } from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
-import { FoldnetError, kernels, type Tensor } from '@foldnet/core';
-import type { Params } from '@foldnet/layers';
-import {
-  checkNoExtra, matching, nonNegative, positive, readHyper, readSlot, slotTensors, unitOpen, zerosLike,
-  type Optimizer, type Slot,
-} from './optimizer.js';
+import { kernels } from '@foldnet/core';
+import type { Optimizer, Slot } from './optimizer.js';
+import { liftRule, nonNegativeInteger, unitOpen, type Rule } from './rule.js';
 
-/** Adam's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included; not AdamW). */
+/** Adam's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included; not AdamW). @example const h: AdamHyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }; */
 export type AdamHyper = { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly weightDecay: number };
 
-/** Adam's state: the step `count` (the book's `iter`), first moments `m` and second moments `v`. */
+/** Adam's state: the step `count` (the book's `iter`), first moments `m` and second moments `v`. @example adam().init(params).count // 0 */
 export interface AdamState {
   readonly count: number;
   readonly m: Slot;
   readonly v: Slot;
 }
+
+// The whole array goes to the kernel set's fused adamUpdate, weight decay included: the fast set keeps a large
+// float32 param's p, m, v resident in wasm memory between steps, which holds only while the rule hands over the
+// very tensors it was given and takes back the ones the kernel made.
+const adamRule: Rule<'adam', 'beta1' | 'beta2', 'm' | 'v', 'count'> = {
+  name: 'adam',
+  lr: 0.001,
+  hyper: { beta1: { default: 0.9, range: unitOpen }, beta2: { default: 0.999, range: unitOpen } },
+  slots: ['m', 'v'],
+  scalars: { count: { init: 0, next: (count) => count + 1, range: nonNegativeInteger } },
+  fusesDecay: true,
+  step: ({ p, g, slots, hyper: { lr, beta1, beta2 }, scalars: { count }, wd }) => {
+    const lrT = (lr * Math.sqrt(1.0 - beta2 ** count)) / (1.0 - beta1 ** count);
+    const r = kernels().adamUpdate(p, g, slots.m, slots.v, { lrT, c1: 1 - beta1, c2: 1 - beta2, wd });
+    return { p: r.p, slots: { m: r.m, v: r.v } };
+  },
+};
+const lifted = liftRule(adamRule);
 
 /**
  * Adam in the book's form (`Adam`, arxiv.org/abs/1412.6980v8), bias correction folded into the
@@ -31,56 +44,4 @@ export interface AdamState {
  * opt.update({ w: tensor([2]) }, opt.init({ w: tensor([1]) }), { w: tensor([1]) }).params.w;
  * // t=1: lr_t = 0.001*sqrt(0.001)/0.1, m = 0.2, v = 0.004: p = 1 - lr_t*0.2/(sqrt(0.004)+1e-7) ≈ 0.999
  */
-export const adam = (hyper: Partial<AdamHyper> = {}): Optimizer<AdamState> => {
-  const h = readHyper('adam', { lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }, hyper, {
-    lr: positive, beta1: unitOpen, beta2: unitOpen, weightDecay: nonNegative,
-  });
-  const lr = h.lr;
-  const b1 = h.beta1;
-  const b2 = h.beta2;
-  const wd = h.weightDecay;
-  const c1 = 1 - b1;
-  const c2 = 1 - b2;
-  const opt: Optimizer<AdamState> = {
-    name: 'adam' as const,
-    hyper: Object.freeze({ lr, beta1: b1, beta2: b2, weightDecay: wd }),
-    withLr: (newLr: number) => adam({ ...h, lr: newLr }),
-    init: (params: Params): AdamState => Object.freeze({ count: 0, m: zerosLike(params), v: zerosLike(params) }),
-    update: (grads: Params, state: AdamState, params: Params) => {
-      const op = 'adam.update';
-      checkNoExtra(op, grads, params);
-      const count = state.count + 1;
-      const lrT = (lr * Math.sqrt(1.0 - b2 ** count)) / (1.0 - b1 ** count);
-      const outP: Record<string, Tensor> = {};
-      const outM: Record<string, Tensor> = {};
-      const outV: Record<string, Tensor> = {};
-      const k = kernels();
-      for (const [name, p] of Object.entries(params)) {
-        const r = k.adamUpdate(p, matching(op, 'gradient', grads, name, p), matching(op, 'state m', state.m, name, p), matching(op, 'state v', state.v, name, p), {
-          lrT, c1, c2, wd,
-        });
-        outP[name] = r.p;
-        outM[name] = r.m;
-        outV[name] = r.v;
-      }
-      return {
-        params: Object.freeze(outP),
-        state: Object.freeze({ count, m: Object.freeze(outM), v: Object.freeze(outV) }),
-      };
-    },
-    stateToTensors: (state: AdamState) => ({ tensors: slotTensors({ m: state.m, v: state.v }), scalars: { count: state.count } }),
-    stateFromTensors: (saved, params) => {
-      const op = 'adam.stateFromTensors';
-      const count = saved.scalars.count;
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-        return left(new FoldnetError('format', `${op}: scalar count must be a non-negative integer, got ${String(count)}`));
-      }
-      return pipe(
-        readSlot(op, saved, 'm', params),
-        chain((m) => pipe(readSlot(op, saved, 'v', params), map((v): AdamState => Object.freeze({ count, m, v })))),
-      );
-    },
-  };
-  return Object.freeze(opt);
-};
-
+export const adam = (hyper: Partial<AdamHyper> = {}): Optimizer<AdamState> => lifted(hyper);

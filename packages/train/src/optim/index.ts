@@ -1,6 +1,7 @@
 /**
  * Optimizers as values: `init(params) -> state`, `update(grads, state, params) -> { params, state }`,
- * the six update rules of the book (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam).
+ * the six update rules of the book (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam). Each states its
+ * rule for one array; rule.ts lifts them all over named params the same way.
  *
  * @example
  * import { adam } from '@foldnet/train';
