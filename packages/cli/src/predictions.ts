@@ -55,9 +55,13 @@ export const misclassifiedOf = (
   return { shown, total };
 };
 
-/** The first convolution layer's weights W: [F, C, FH, FW], or null when the network has none. */
+/**
+ * The weights W: [F, C, FH, FW] of the network's first convolution, or null when it has none. First in the
+ * graph's order, so a convolution inside a residual block or a branch counts (named by its path, `res1.conv1`);
+ * found by its op, never by a layer's kind, so a layer of one's own that calls itself conv2d is not taken for one.
+ */
 export const firstConvFilters = (network: Network, params: Params): FilterBank | null => {
-  const conv = network.layers.find((l) => l.kind === 'conv2d');
+  const conv = network.graph.nodes.find((n) => n.op.type === 'conv2d');
   const w = conv === undefined ? undefined : params[`${conv.name}.W`];
   if (conv === undefined || w === undefined || w.shape.length !== 4) return null;
   const [f = 0, c = 0, fh = 0, fw = 0] = w.shape;

@@ -172,7 +172,7 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('bench')
     .description('time training steps and evaluation (a benchmark, not a test)')
-    .option('--model <name>', 'simple | double (default: simple)', oneOfFlag('--model', ['simple', 'double', 'deep'] as const))
+    .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))

@@ -1,8 +1,10 @@
-import { fromData, key } from '@foldnet/core';
+import { readFileSync } from 'node:fs';
+import { fromData, flopsOf, key } from '@foldnet/core';
 import { loadMnist } from '@foldnet/train';
-import { unwrap, simpleConvNet, doubleConvNet } from '@foldnet/layers';
+import { unwrap, simpleConvNet, doubleConvNet, network, residual, conv2d, batchNorm, globalAvgPool2d, affine, relu, GRAPH_INPUT } from '@foldnet/layers';
 import { describe, expect, it } from 'vitest';
-import { benchInputs, gemmShapes } from '../src/commands/bench.js';
+import { benchInputs, forwardFlops, gemmShapes } from '../src/commands/bench.js';
+import { networkFromSpec } from '../src/models.js';
 import { formatConfusion } from '../src/commands/eval.js';
 import { formatProbabilities } from '../src/commands/predict.js';
 import { argmaxAt, firstConvFilters, misclassifiedOf } from '../src/predictions.js';
@@ -21,6 +23,36 @@ describe('bench: the GEMMs of one training step', () => {
     const names = gemmShapes(unwrap(doubleConvNet()), 10).map((g) => g.what);
     expect(names).toContain('conv2 dx');
     expect(names).not.toContain('conv1 dx');
+  });
+
+  it('examples/resnet.json batch 4: every convolution inside the blocks and shortcuts, named by its path; only the stem has no dx', () => {
+    const net = networkFromSpec(JSON.parse(readFileSync(new URL('../../../examples/resnet.json', import.meta.url), 'utf8')), 'resnet.json');
+    const shapes = gemmShapes(net, 4);
+    const forward = shapes.filter((g) => g.what.endsWith(' forward')).map((g) => g.what.replace(/ forward$/, ''));
+    // stem, 6 blocks of 2, 2 projection shortcuts, the classifier
+    expect(forward).toHaveLength(1 + 12 + 2 + 1);
+    expect(forward.slice(0, 3)).toEqual(['conv1', 'res1.conv1', 'res1.conv2']);
+    expect(forward).toContain('res3.shortcut.conv1');
+    expect(shapes.filter((g) => g.what.endsWith(' dx')).map((g) => g.what)).not.toContain('conv1 dx');
+    expect(shapes.find((g) => g.what === 'res3.shortcut.conv1 forward')).toEqual({ what: 'res3.shortcut.conv1 forward', m: 4 * 14 * 14, k: 16, n: 32 });
+    expect(shapes.find((g) => g.what === 'affine1 forward')).toEqual({ what: 'affine1 forward', m: 4, k: 64, n: 10 });
+  });
+
+  it('as training does, no input gradient for a convolution behind param-less nodes only; one for a convolution behind a convolution', () => {
+    const net = unwrap(network([1, 6, 6], [relu(), conv2d({ filters: 2, size: 3 }), relu(), conv2d({ filters: 2, size: 3 }), globalAvgPool2d(), affine(2)]));
+    expect(gemmShapes(net, 2).map((g) => g.what).filter((w) => w.endsWith(' dx'))).toEqual(['conv2 dx', 'affine1 dx']);
+  });
+
+  it("each GEMM's 2*M*K*N is the batch times the op's forward FLOPs (flopsOf), and forwardFlops counts every op of SimpleConvNet", () => {
+    const net = unwrap(network([3, 8, 8], [residual([conv2d({ filters: 4, size: 3, stride: 2, pad: 1 }), batchNorm()], { shortcut: [conv2d({ filters: 4, size: 1, stride: 2 })] }), globalAvgPool2d(), affine(5)]));
+    const shapes = gemmShapes(net, 3);
+    const { nodes } = net.graph;
+    for (const node of nodes.filter((n) => n.op.type === 'conv2d' || n.op.type === 'affine')) {
+      const inputs = node.inputs.map((i) => (i === GRAPH_INPUT ? net.inputShape : nodes[i].shape));
+      for (const g of shapes.filter((s) => s.what.startsWith(`${node.name} `))) expect(2 * g.m * g.k * g.n, g.what).toBe(3 * flopsOf(node.op, inputs, node.shape));
+    }
+    // conv1 864000, relu1 17280, pool1 17280, affine1 864000, relu2 100, affine2 2000
+    expect(forwardFlops(unwrap(simpleConvNet()))).toBe(1_764_660);
   });
 });
 
@@ -82,5 +114,19 @@ describe('predictions for the report', () => {
     const f = firstConvFilters(net, params);
     expect(f?.layerName).toBe('conv1');
     expect(f?.shape).toEqual([30, 1, 5, 5]);
+  });
+
+  it("a network that opens with a residual block: the first convolution is the block's, res1.conv1.W [4,2,3,3]", () => {
+    const net = unwrap(network([2, 6, 6], [residual([conv2d({ filters: 4, size: 3, pad: 1 })], { shortcut: [conv2d({ filters: 4, size: 1 })] }), globalAvgPool2d(), affine(3)]));
+    const { params } = net.init(key(0));
+    const f = firstConvFilters(net, params);
+    expect(f?.layerName).toBe('res1.conv1');
+    expect(f?.shape).toEqual([4, 2, 3, 3]);
+    expect(Array.from(f?.data ?? [])).toEqual(Array.from(params['res1.conv1.W']?.data ?? []));
+  });
+
+  it('a network without a convolution has no filter picture', () => {
+    const net = unwrap(network([4], [affine(3)]));
+    expect(firstConvFilters(net, net.init(key(0)).params)).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { getThreads, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, sliceRows, split, type Tensor } from '@foldnet/core';
-import { predict, type Network } from '@foldnet/layers';
+import { flopsOf, getThreads, paramShapesOf, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, sizeOf, sliceRows, split, type Shape, type Tensor } from '@foldnet/core';
+import { GRAPH_INPUT, predict, type Network } from '@foldnet/layers';
 import { adam, initTrainState, loadMnist, trainStep } from '@foldnet/train';
 import { benchBackendChoices, benchDataChoices } from '../config.js';
-import { optBoolean, optNumber, optOneOf } from '../flags.js';
+import { optBoolean, optNumber, optOneOf, optString } from '../flags.js';
 import type { Io } from '../io.js';
 import { loadModel } from '../models.js';
 
@@ -54,35 +54,56 @@ export interface GemmShape {
 }
 
 /**
- * The GEMMs of one training step of `network` at batch `batch`, from its weight shapes:
- * conv (im2col) W: [F, C, FH, FW] with output [F, OH, OW]: M = batch*OH*OW, K = C*FH*FW, N = F for
- * the forward pass, the filter gradient and the input gradient; affine W: [Din, Dout]: M = batch,
- * K = Din, N = Dout likewise. The first layer's input gradient is skipped, as training does.
+ * The GEMMs of one training step of `network` at batch `batch`, one per pass of each conv2d and affine node of
+ * its graph (nodes inside residual, parallel and graph layers too), from the ops and the graph's shapes:
+ * conv2d (im2col) x [C, H, W] -> [F, OH, OW]: M = batch*OH*OW, K = C*size*size, N = F for the forward pass,
+ * the filter gradient and the input gradient; affine [D] -> [U]: M = batch, K = D, N = U likewise. The input
+ * gradient only where training computes it: not for a node fed by the network's input, or by nodes without
+ * params that are (the first convolution behind a ReLU). Each GEMM's 2*M*K*N is batch * flopsOf(op): the
+ * forward FLOPs the op's own rule counts.
  *
  * @example
  * gemmShapes(net, 100).reduce((f, g) => f + 2 * g.m * g.k * g.n, 0); // ~0.43e9 for SimpleConvNet
  */
 export const gemmShapes = (network: Network, batch: number): GemmShape[] => {
-  const { params } = network.init(key(0));
-  const shapes: GemmShape[] = [];
-  network.layers.forEach((l, i) => {
-    const w = params[`${l.name}.W`];
-    if (w === undefined) return;
-    const out = network.layerShapes[i] ?? [];
-    if (l.kind === 'conv2d' && w.shape.length === 4) {
-      const [f = 0, c = 0, fh = 0, fw = 0] = w.shape;
-      const m = batch * (out[1] ?? 0) * (out[2] ?? 0);
-      shapes.push({ what: `${l.name} forward`, m, k: c * fh * fw, n: f });
-      shapes.push({ what: `${l.name} dW`, m: c * fh * fw, k: m, n: f });
-      if (i > 0) shapes.push({ what: `${l.name} dx`, m, k: f, n: c * fh * fw });
-    } else if (l.kind === 'affine' && w.shape.length === 2) {
-      const [din = 0, dout = 0] = w.shape;
-      shapes.push({ what: `${l.name} forward`, m: batch, k: din, n: dout });
-      shapes.push({ what: `${l.name} dW`, m: din, k: batch, n: dout });
-      if (i > 0) shapes.push({ what: `${l.name} dx`, m: batch, k: dout, n: din });
-    }
+  const { nodes } = network.graph;
+  const shapeOf = (i: number): Shape => (i === GRAPH_INPUT ? network.inputShape : (nodes[i]?.shape ?? []));
+  // As the graph's pullback decides (layers' graph/run.ts): a node's input gradient is computed when one of its
+  // inputs is a node with params or lies above one; a layer of one's own is taken to have params.
+  const feedsParams: boolean[] = [];
+  const needDx = nodes.map((node, i) => {
+    const need = node.inputs.some((j) => j !== GRAPH_INPUT && feedsParams[j] === true);
+    const params = paramShapesOf(node.op, shapeOf(node.inputs[0] ?? GRAPH_INPUT));
+    feedsParams[i] = need || params === undefined || Object.keys(params.params).length > 0;
+    return need;
   });
-  return shapes;
+  return nodes.flatMap((node, i): GemmShape[] => {
+    const inShape = shapeOf(node.inputs[0] ?? GRAPH_INPUT);
+    const passes = (m: number, k: number, n: number): GemmShape[] => [
+      { what: `${node.name} forward`, m, k, n },
+      { what: `${node.name} dW`, m: k, k: m, n },
+      ...(needDx[i] === true ? [{ what: `${node.name} dx`, m, k: n, n: k }] : []),
+    ];
+    const { op } = node;
+    if (op.type === 'conv2d') {
+      const [, oh = 0, ow = 0] = node.shape;
+      return passes(batch * oh * ow, (inShape[0] ?? 0) * op.size * op.size, op.filters);
+    }
+    if (op.type === 'affine') return passes(batch, sizeOf(inShape), op.units);
+    return [];
+  });
+};
+
+/**
+ * FLOPs of one sample's forward pass through every node of the graph (flopsOf of each op: convolutions and
+ * affine maps as 2 per multiply-add, element-wise ops one per output; a layer of one's own counts 0).
+ *
+ * @example forwardFlops(unwrap(simpleConvNet())) // 1764660: conv1 864000, relu1 17280, pool1 17280, affine1 864000, relu2 100, affine2 2000
+ */
+export const forwardFlops = (network: Network): number => {
+  const { nodes } = network.graph;
+  const shapeOf = (i: number): Shape => (i === GRAPH_INPUT ? network.inputShape : (nodes[i]?.shape ?? []));
+  return nodes.reduce((f, node) => f + flopsOf(node.op, node.inputs.map(shapeOf), node.shape), 0);
 };
 
 /** One measured configuration, as `--json` prints it. */
@@ -100,6 +121,8 @@ export interface BenchResult {
   readonly eval_images_per_s: number;
   readonly gemm_gflop_per_s: number;
   readonly step_gflop: number;
+  /** One image's forward pass through every op (flopsOf), in MFLOP. */
+  readonly forward_mflop_per_image: number;
   readonly peak_rss_mb: number;
 }
 
@@ -166,6 +189,7 @@ const measure = (model: string, network: Network, backend: string, batch: number
     eval_images_per_s: evalImages / evalSeconds,
     gemm_gflop_per_s: flops / gemmSeconds / 1e9,
     step_gflop: flops / 1e9,
+    forward_mflop_per_image: forwardFlops(network) / 1e6,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
 };
@@ -173,14 +197,14 @@ const measure = (model: string, network: Network, backend: string, batch: number
 const row = (cells: readonly string[], widths: readonly number[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
 
 /**
- * `foldnet bench [--model simple|double] [--batch-size 100] [--steps 30] [--warmup 3] [--threads N]
+ * `foldnet bench [--model simple|double|deep|spec.json] [--batch-size 100] [--steps 30] [--warmup 3] [--threads N]
  * [--backend fast|reference|both] [--data random|mnist] [--json]`.
  *
  * @example
  * await benchCommand({ backend: 'both', steps: 10 }, nodeIo());
  */
 export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
-  const model = optOneOf(opts, 'model', ['simple', 'double', 'deep'] as const) ?? 'simple';
+  const model = optString(opts, 'model') ?? 'simple';
   const batch = optNumber(opts, 'batchSize') ?? 100;
   const steps = optNumber(opts, 'steps') ?? 30;
   const warmup = optNumber(opts, 'warmup') ?? 3;
@@ -188,9 +212,9 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   if (threads !== undefined) setThreads(threads);
   const which = optOneOf(opts, 'backend', benchBackendChoices) ?? 'fast';
   const backends = which === 'both' ? ['reference', 'fast'] : [which];
-  const { network } = loadModel(model, io.cwd);
+  const { network, name } = loadModel(model, io.cwd);
   const data = optOneOf(opts, 'data', benchDataChoices) ?? 'random';
-  const results = backends.map((b) => measure(model, network, b, batch, steps, warmup, data));
+  const results = backends.map((b) => measure(name, network, b, batch, steps, warmup, data));
   if (optBoolean(opts, 'json') === true) {
     io.out(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return;
@@ -211,7 +235,7 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const first = results[0];
   io.out(
-    `${steps} steps after ${warmup} warm-up, batch ${batch}, ${data === 'mnist' ? "MNIST's first training batches" : 'a fixed random batch'}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP\n` +
+    `${steps} steps after ${warmup} warm-up, batch ${batch}, ${data === 'mnist' ? "MNIST's first training batches" : 'a fixed random batch'}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP, a forward pass ${(first?.forward_mflop_per_image ?? 0).toFixed(2)} MFLOP per image\n` +
       `${[row(header, widths), ...lines.map((l) => row(l, widths))].join('\n')}\n`,
   );
   const ref = results.find((r) => r.backend === 'reference');
