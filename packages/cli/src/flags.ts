@@ -86,3 +86,20 @@ export const optOneOf = <K extends string>(opts: Readonly<Record<string, unknown
   const v = opts[key];
   return names.find((n) => n === v);
 };
+
+/**
+ * A flag given any number of times (`--plugin a.js --plugin b.js`): each value non-empty, collected in
+ * order. Commander passes the values so far (undefined before the first).
+ *
+ * @example repeatableFlag('--plugin')('b.js', ['a.js']) // ['a.js', 'b.js']
+ */
+export const repeatableFlag =
+  (flag: string) =>
+  (text: string, previous: readonly string[] | undefined): string[] =>
+    [...(previous ?? []), nonEmptyFlag(flag)(text)];
+
+/** Reads an option a repeatable flag collected; [] when not given. */
+export const optStrings = (opts: Readonly<Record<string, unknown>>, key: string): string[] => {
+  const v = opts[key];
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+};

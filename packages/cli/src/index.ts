@@ -18,4 +18,5 @@ export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
 export { networkFromSpec, loadModel, presetNames, type LoadedModel } from './models.js';
 export { removeStaleTempFiles } from './runfolder.js';
+export { loadPlugins, type LoadedPlugin } from './plugins.js';
 export { lrScheduleFlag } from './flags.js';

@@ -27,7 +27,21 @@ export interface Io {
   readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
-/** The real process's streams, directory and environment. */
+/**
+ * The directory the user's relative paths start from. pnpm (and npm) run a workspace script in the
+ * workspace's root and pass the directory the command was typed in as INIT_CWD: when foldnet runs as
+ * that script (`pnpm foldnet ...`, npm_lifecycle_event `foldnet`), paths are relative to INIT_CWD, as
+ * the user wrote them. Any other start (node dist/bin.js, a program spawning it from inside another
+ * script, whose environment carries that script's INIT_CWD) keeps the process's own directory.
+ *
+ * @example userDirectory({ npm_lifecycle_event: 'foldnet', INIT_CWD: '/repo/examples' }, '/repo') // '/repo/examples'
+ */
+export const userDirectory = (env: Readonly<Record<string, string | undefined>>, processCwd: string): string => {
+  const init = env.INIT_CWD;
+  return env.npm_lifecycle_event === 'foldnet' && init !== undefined && path.isAbsolute(init) ? init : processCwd;
+};
+
+/** The real process's streams, directory (see userDirectory) and environment. */
 export const nodeIo = (): Io => ({
   out: (text) => {
     process.stdout.write(text);
@@ -37,7 +51,7 @@ export const nodeIo = (): Io => ({
   },
   stdoutIsTTY: process.stdout.isTTY === true,
   stdout: process.stdout,
-  cwd: process.cwd(),
+  cwd: userDirectory(process.env, process.cwd()),
   env: process.env,
   onInterrupt: (handler) => {
     process.on('SIGINT', handler);

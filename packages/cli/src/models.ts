@@ -62,7 +62,11 @@ export const modelShortName = (model: string): string =>
  */
 export const networkFromSpec = (json: unknown, where: string): Network => {
   const decoded = decodeModelSpec(json);
-  if (isLeft(decoded)) throw new UsageError(`${where}: ${decoded.left.message}`);
+  if (isLeft(decoded)) {
+    // an unknown type is most often a layer of one's own whose plugin was not given
+    const hint = decoded.left.path.endsWith('.type') ? ' (a layer type of your own? load the module that registers it with --plugin <module>)' : '';
+    throw new UsageError(`${where}: ${decoded.left.message}${hint}`);
+  }
   return decoded.right;
 };
 

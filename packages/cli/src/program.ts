@@ -9,7 +9,9 @@ import {
   nonNegativeNumberFlag,
   oneOfFlag,
   positiveIntFlag,
+  optStrings,
   positiveNumberFlag,
+  repeatableFlag,
   seedFlag,
 } from './flags.js';
 import type { Io } from './io.js';
@@ -44,6 +46,24 @@ const addComputeOptions = (cmd: Command): Command =>
     .option('--backend <name>', `kernel set: ${backendNames.join(' | ')} (default: fast)`, oneOfFlag('--backend', backendNames));
 
 /**
+ * The --plugin flag, on every command that reads a model or a checkpoint: the modules are imported by the
+ * program's preAction hook, before the command decodes any spec.
+ */
+const addPluginOption = (cmd: Command): Command =>
+  cmd
+    .option(
+      '--plugin <module>',
+      'a JavaScript module that registers layer types of its own (registerLayer), loaded first: a file relative to this directory, or an installed package; repeatable',
+      repeatableFlag('--plugin'),
+    )
+    .addHelpText(
+      'after',
+      '\n--plugin ./my-layers.js imports the module before any model or checkpoint is read, so the layer types\n' +
+        'it registers with registerLayer (from @foldnet/layers) can be named in model specs and read back from\n' +
+        'checkpoints. Every command that reads such a model needs the same --plugin.\n',
+    );
+
+/**
  * Builds the commander program. Actions receive `io`; nothing here calls process.exit.
  *
  * @example
@@ -57,7 +77,12 @@ export const buildProgram = (io: Io): Command => {
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .exitOverride()
-    .addHelpText('after', example(['foldnet train', 'foldnet train --model double --iters 2000 --out runs/double', 'foldnet summary simple']));
+    .addHelpText('after', example(['foldnet train', 'foldnet train --model double --iters 2000 --out runs/double', 'foldnet summary simple']))
+    // plugins first: the command's own module (imported by its action) decodes specs as soon as it runs
+    .hook('preAction', async (_program, command) => {
+      const plugins = optStrings(command.opts(), 'plugin');
+      if (plugins.length > 0) await (await import('./plugins.js')).loadPlugins(plugins, io);
+    });
 
   const train = program
     .command('train')
@@ -183,6 +208,8 @@ export const buildProgram = (io: Io): Command => {
     .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --data mnist --json']))
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/bench.js')).benchCommand(cmd.opts(), io));
 
+  // every command reads a model or a checkpoint
+  for (const cmd of program.commands) addPluginOption(cmd);
   return program;
 };
 
