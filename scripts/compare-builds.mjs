@@ -8,8 +8,10 @@
  * The older build is another checkout, built: e.g.
  *   git worktree add ../foldnet-old <commit> && (cd ../foldnet-old && pnpm install --frozen-lockfile && pnpm run build)
  *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
+ * `--model` also takes a JSON model spec (e.g. examples/resnet.json) that both builds can decode.
  * `--data mnist` steps through MNIST's first training batches instead of one random batch (see `foldnet bench --data`).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,8 +31,9 @@ if (values.base === undefined) {
 }
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
-if (!['simple', 'double', 'deep'].includes(values.model) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
-  console.error('compare-builds: --model simple|double|deep, --threads and --rounds positive integers, --data random|mnist');
+const isSpec = values.model.endsWith('.json');
+if (!(['simple', 'double', 'deep'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
+  console.error('compare-builds: --model simple|double|deep|<spec.json>, --threads and --rounds positive integers, --data random|mnist');
   process.exit(2);
 }
 
@@ -43,14 +46,23 @@ const load = async (root) => {
  * Batches of 100 for the steps and the forwards: one fixed random batch, or (--data mnist) MNIST's first training
  * batches, in turn, where the data-dependent fast paths (zero tiles of a convolution, the pooled filter gradient) act.
  */
-const inputs = ({ core, train }) => {
+// A JSON model spec (both builds must know its layer types): read once, decoded by each build.
+const specJson = isSpec ? JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), values.model), 'utf8')) : undefined;
+const networkOf = (layers) => {
+  if (specJson === undefined) return layers.unwrap({ simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet }[values.model]());
+  const r = layers.decodeModelSpec(specJson);
+  if (r._tag === 'Left') throw new Error(`compare-builds: ${values.model}: ${r.left.message}`);
+  return r.right;
+};
+
+const inputs = ({ core, layers, train }) => {
   if (values.data === 'mnist') {
     const r = train.loadMnist({ trainSize: 2000, testSize: 0 });
     if (r._tag === 'Left') throw r.left;
     const { images, labels } = r.right.train;
     return Array.from({ length: 20 }, (_, i) => ({ x: core.sliceRows(images, 100 * i, 100 * (i + 1)), targets: labels.subarray(100 * i, 100 * (i + 1)) }));
   }
-  const x = core.normal(core.split(core.key(1))[1], [100, 1, 28, 28]);
+  const x = core.normal(core.split(core.key(1))[1], [100, ...networkOf(layers).inputShape]);
   return [{ x, targets: Int32Array.from({ length: 100 }, (_, i) => i % 10) }];
 };
 
@@ -58,8 +70,7 @@ const inputs = ({ core, train }) => {
 const setup = ({ core, layers, train }, batches) => {
   core.setThreads(threads);
   if (threads > 1) core.startThreads();
-  const preset = { simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet }[values.model];
-  const net = layers.unwrap(preset());
+  const net = networkOf(layers);
   const [k1] = core.split(core.key(1));
   const opt = train.adam();
   const step = train.trainStep(net, opt);
