@@ -121,10 +121,16 @@ describe('fuzz parseIdx', () => {
     );
   });
 
-  it('gzip bombs stop at maxBytes: 16 MB of zeros inflate into an error with maxBytes 1 MB', () => {
-    const bomb = gzipSync(new Uint8Array(16 << 20), { level: 9 });
-    const r = parseIdx(bomb, { file: FILE, maxBytes: 1 << 20 });
-    expect(r._tag === 'Left' && r.left.message).toMatch(/cannot be decompressed within 1048576 bytes/);
+  it('gzip bombs stop at maxBytes: 16 MB of images declared with maxBytes 1 MB are refused from the header', () => {
+    const raw = new Uint8Array(16 + (16 << 20));
+    raw.set([0, 0, 8, 3, 0, 0, 0x40, 0, 0, 0, 0, 16, 0, 0, 0, 16]); // 16384 items of 16x16... x4 = 16 MiB
+    new DataView(raw.buffer).setUint32(4, 65536, false);
+    const bomb = gzipSync(raw, { level: 9 });
+    const growth = externalGrowth(() => {
+      const r = parseIdx(bomb, { file: FILE, maxBytes: 1 << 20 });
+      expect(r._tag === 'Left' && r.left.message).toBe(`${FILE}: byte 4: header declares 16777216 bytes of data, more than the 1048576-byte limit`);
+    });
+    expect(growth).toBeLessThan(1 << 20);
   });
 
   it('round trip: random type, dims and values encode then decode to the same (300 cases)', () => {

@@ -136,13 +136,13 @@ describe('decodeSafetensors validates every field, errors name the file and byte
   it('header bytes that are not UTF-8', () => {
     const bytes = handMade('{}');
     bytes[9] = 0xff;
-    expect(err(decode(bytes)).message).toBe('ckpt.safetensors: byte 8: header is not valid UTF-8');
+    expect(err(decode(bytes)).message).toBe('ckpt.safetensors: byte 8: header: not valid UTF-8');
   });
 
   it.each([
-    ['{"x":', /header is not valid JSON/],
-    ['{"x": NaN}', /header is not valid JSON/],
-    ['{"x": Infinity}', /header is not valid JSON/],
+    ['{"x":', /header: not valid JSON/],
+    ['{"x": NaN}', /header: not valid JSON/],
+    ['{"x": Infinity}', /header: not valid JSON/],
     ['[1,2]', /header must be a JSON object, got an array/],
     ['null', /header must be a JSON object, got null/],
     ['"s"', /header must be a JSON object, got the string "s"/],

@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError, formatShape, sameShape, type DType, type Shape, type Tensor } from '@foldnet/core';
+import { openRegularFile, readAt, refusalText } from '../input/regular-file.js';
 import { writeFileAtomic } from './atomic.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
 
@@ -39,8 +40,8 @@ export const saveCheckpoint = (path: string, checkpoint: Checkpoint): Either<Fol
 };
 
 /**
- * Reads and fully validates a checkpoint (see `decodeSafetensors`). The file's size is checked
- * against `maxBytes` before it is read. `name` is how errors name the file (default: `path`), e.g.
+ * Reads and fully validates a checkpoint (see `decodeSafetensors`). Anything but a regular file
+ * is refused, and the file's size is checked against `maxBytes`, before a byte is read. `name` is how errors name the file (default: `path`), e.g.
  * the path as the user typed it.
  *
  * @example
@@ -53,26 +54,17 @@ export const loadCheckpoint = (
 ): Either<CheckpointError, Checkpoint> => {
   const maxBytes = options.maxBytes ?? MAX_CHECKPOINT_BYTES;
   const name = options.name ?? path;
+  const cannotRead = (e: unknown): string => `cannot read: ${e instanceof Error ? e.message : String(e)}`;
+  // A FIFO, a device or a directory is refused before a read could block or never end.
+  const opened = openRegularFile(path, maxBytes);
+  if (opened._tag === 'Left') return left(new CheckpointError('io', name, undefined, refusalText(opened.left, cannotRead)));
   let bytes: Uint8Array;
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) {
-      return left(new CheckpointError('io', name, undefined, `file holds ${size} bytes, more than the ${maxBytes}-byte limit`));
-    }
-    bytes = new Uint8Array(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    bytes = bytes.subarray(0, done);
+    bytes = readAt(opened.right.fd, opened.right.size, 0);
   } catch (e) {
-    return left(new CheckpointError('io', name, undefined, `cannot read: ${e instanceof Error ? e.message : String(e)}`));
+    return left(new CheckpointError('io', name, undefined, cannotRead(e)));
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(opened.right.fd);
   }
   return decodeSafetensors(bytes, { file: name });
 };

@@ -1,5 +1,6 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError, checkShape, fromData, formatShape, isDType, type Shape, type Tensor } from '@foldnet/core';
+import { decodeUtf8, parseJson } from '../input/json.js';
 
 /*
  * safetensors (https://github.com/huggingface/safetensors), byte by byte:
@@ -17,7 +18,8 @@ import { FoldnetError, checkShape, fromData, formatShape, isDType, type Shape, t
  */
 
 /**
- * A malformed or unreadable checkpoint: `code` is 'format' or 'io'; `file` and `offset` (a byte
+ * A malformed or unreadable checkpoint: `code` is 'format' or 'io' ('shape' and 'dtype' when it does
+ * not fit a network, 'numeric' when its tensors hold NaN or Infinity); `file` and `offset` (a byte
  * position, when one applies) are in the message too:
  * `run/ckpt.safetensors: byte 0: header length 10737418240 exceeds the 100000000-byte limit`.
  *
@@ -27,7 +29,7 @@ import { FoldnetError, checkShape, fromData, formatShape, isDType, type Shape, t
  */
 export class CheckpointError extends FoldnetError {
   constructor(
-    code: 'format' | 'io' | 'shape' | 'dtype',
+    code: 'format' | 'io' | 'shape' | 'dtype' | 'numeric',
     readonly file: string,
     readonly offset: number | undefined,
     detail: string,
@@ -85,7 +87,7 @@ const dtypeName = (t: Tensor): 'F32' | 'F64' => (t.dtype === 'float64' ? 'F64' :
  * Encodes tensors and metadata as a safetensors file. Tensors are laid out F64 first, then F32
  * (so every element is aligned to its size), each group sorted by name: the same content always
  * gives the same bytes. Throws a 'format' FoldnetError for an empty name, the reserved name
- * `__metadata__` or a metadata value that is not a string.
+ * `__metadata__`, a metadata value that is not a string, or a header over `MAX_HEADER_BYTES`.
  *
  * @example
  * const bytes = encodeSafetensors({ 'conv1.W': zeros([30, 1, 5, 5]) }, { step: '100' });
@@ -126,6 +128,10 @@ export const encodeSafetensors = (
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLength = Math.ceil(json.length / 8) * 8;
+  // Never write what decodeSafetensors refuses: a file no reader takes is no checkpoint.
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new FoldnetError('format', `encodeSafetensors: the header (names, shapes and metadata) takes ${headerLength} bytes, more than the ${MAX_HEADER_BYTES}-byte limit readers accept`);
+  }
   const out = new Uint8Array(8 + headerLength + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerLength), true);
@@ -169,7 +175,7 @@ const describe = (u: unknown): string => {
 
 /**
  * Decodes a safetensors file held in memory. Checks, in order: the 8-byte length against the
- * file and `maxHeaderBytes`; UTF-8 and JSON; each entry's dtype (known), shape (non-negative
+ * file and `maxHeaderBytes`; UTF-8 and JSON (one leading BOM ignored, a repeated key refused); each entry's dtype (known), shape (non-negative
  * integers), data_offsets (two integers, end - begin = elements x dtype size); that the
  * entries tile the data exactly; metadata values are strings. Only then are tensors copied out
  * (F32 and F64; other safetensors dtypes are refused by name). Never throws.
@@ -199,18 +205,13 @@ export const decodeSafetensors = (
   if (8 + headerLength > bytes.length) {
     return fail(0, `header length ${headerLength}, but only ${bytes.length - 8} bytes follow`);
   }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
-  } catch {
-    return fail(8, 'header is not valid UTF-8');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return fail(8, `header is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  // foldnet's one rule for JSON (input/json.ts): UTF-8, one leading BOM ignored, repeated keys
+  // refused (JSON.parse would keep the last of two "conv1.W" entries without a word).
+  const text = decodeUtf8(bytes.subarray(8, 8 + headerLength));
+  if (text._tag === 'Left') return fail(8, `header: ${text.left}`);
+  const json = parseJson(text.right);
+  if (json._tag === 'Left') return fail(8, `header: ${json.left}`);
+  const parsed = json.right;
   if (!isRecord(parsed)) return fail(8, `header must be a JSON object, got ${describe(parsed)}`);
 
   const metadata: [string, string][] = [];

@@ -1,7 +1,8 @@
-import { closeSync, fstatSync, openSync, readSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { closeSync } from 'node:fs';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
+import { openRegularFile, readAt, refusalText } from '../input/regular-file.js';
 
 /*
  * IDX, the format of the MNIST files (http://yann.lecun.com/exdb/mnist/), all big-endian:
@@ -14,6 +15,12 @@ import { FoldnetError } from '@foldnet/core';
  *
  * Every field is checked against the bytes actually present before anything is allocated, so a
  * header that lies about its sizes costs nothing but an error.
+ *
+ * A gzip-compressed file is never inflated on the word of its header: the header is inflated
+ * first (a few bytes), its declared size is checked against `maxBytes` and against the gzip
+ * trailer (ISIZE, the inflated length mod 2^32), and then only the bytes the caller keeps are
+ * inflated: `maxItems: 500` of a 900 MB file inflates 392 KB, and a 3 MB file whose header claims
+ * 2^30 images allocates nothing.
  */
 
 /** An IDX element type, named as in the IDX description. */
@@ -63,7 +70,11 @@ export interface IdxOptions {
   readonly file: string;
   /** Keep only the first `maxItems` items (along dims[0]); the header is still checked against the whole file. */
   readonly maxItems?: number;
-  /** Largest decompressed size accepted for gzip input, in bytes (default 1 GiB): bounds gzip bombs. */
+  /**
+   * Largest data size accepted, in bytes (default 1 GiB): what a gzip file's header may declare,
+   * what a gzip file may take on disk, and what is kept in memory. Bounds gzip bombs and lying
+   * headers before anything is inflated.
+   */
   readonly maxBytes?: number;
 }
 
@@ -175,12 +186,67 @@ const decodeBody = (body: Uint8Array, info: TypeInfo, owned = false): IdxData =>
   }
 };
 
-const gunzipBounded = (bytes: Uint8Array, file: string, maxBytes: number): Either<DataError, Uint8Array> => {
+// The inflated length of a gzip file as its trailer states it (ISIZE, mod 2^32), or undefined for
+// a file too short to have one.
+const gzipTrailerSize = (gz: Uint8Array): number | undefined =>
+  gz.length < 18 ? undefined : new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4).getUint32(0, true);
+
+type Inflated = Either<{ readonly tooLarge: true } | { readonly tooLarge: false; readonly reason: string }, Uint8Array>;
+
+/**
+ * Inflates the first `prefix` compressed bytes, at most `maxOut` bytes of output (more is a
+ * `tooLarge` Left, with no more than about `maxOut` bytes ever held). `finish`: the prefix is
+ * the whole stream, checked to its end (CRC and length); otherwise Z_SYNC_FLUSH gives whatever
+ * the prefix decodes to, without asking for the rest.
+ */
+const inflate = (gz: Uint8Array, prefix: number, maxOut: number, finish: boolean): Inflated => {
   try {
-    return right(gunzipSync(bytes, { maxOutputLength: maxBytes }));
+    const out = gunzipSync(gz.subarray(0, prefix), {
+      finishFlush: finish ? zlibConstants.Z_FINISH : zlibConstants.Z_SYNC_FLUSH,
+      maxOutputLength: Math.max(1, maxOut),
+    });
+    return right(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    return left(new DataError('format', file, 0, `gzip data cannot be decompressed within ${maxBytes} bytes: ${reason}`));
+    if (e instanceof RangeError && 'code' in e && e.code === 'ERR_BUFFER_TOO_LARGE') return left({ tooLarge: true });
+    return left({ tooLarge: false, reason: e instanceof Error ? e.message : String(e) });
+  }
+};
+
+// Slack above `need` when inflating a prefix: one more compressed byte decodes to at most ~1 KB
+// (eight bits of 1-bit length and distance codes, 258 bytes each), so a bisection over prefixes
+// always finds one whose output lands in [need, cap] when cap - need is this or more.
+const INFLATE_SLACK = 1 << 16;
+
+/**
+ * The first `need` inflated bytes of `gz` (fewer when the stream holds fewer), never holding
+ * more than need + max(64 KiB, need / 8) of output. Prefixes of the compressed bytes are inflated
+ * from the start: the first sized by `guess`, the next by the compression ratio the last one
+ * showed (5% over), and when one overshoots the cap, bisected. For data that compresses evenly
+ * the second try lands, so the work is a small multiple of inflating `need` bytes once.
+ */
+const inflateAtLeast = (gz: Uint8Array, need: number, guess: number): Either<string, Uint8Array> => {
+  const cap = need + Math.max(INFLATE_SLACK, Math.ceil(need / 8));
+  let lo = 0; // a prefix known to decode to fewer than `need` bytes
+  let hi: number | undefined; // a prefix known to decode to more than `cap`
+  let p = Math.min(gz.length, Math.max(64, guess));
+  for (;;) {
+    const r = inflate(gz, p, cap, false);
+    if (r._tag === 'Left') {
+      if (!r.left.tooLarge) return left(r.left.reason);
+      hi = p;
+    } else if (r.right.length >= need || p === gz.length) {
+      return right(r.right);
+    } else {
+      lo = p;
+      // Grow by the ratio seen so far (at least doubling when nothing came out yet).
+      const scaled = r.right.length === 0 ? 2 * p : Math.ceil((p * need * 1.05) / r.right.length) + 64;
+      if (hi === undefined) {
+        p = Math.min(gz.length, Math.max(p + 1, scaled));
+        continue;
+      }
+    }
+    if (hi - lo > 1) p = lo + Math.floor((hi - lo) / 2);
+    else return left(`a single compressed byte inflates to more than ${cap - need} bytes`);
   }
 };
 
@@ -192,9 +258,11 @@ const keepItems = (header: IdxHeader, maxItems: number): { dims: number[]; bodyB
 
 /**
  * Decodes an IDX file held in memory (gzip-compressed input, recognised by its magic bytes, is
- * decompressed first, at most `maxBytes`). Every header field is checked: the magic, the type
- * code, the number of dimensions, and the sizes against the length (too short and trailing bytes
- * are both errors). Never throws: a bad file is a `DataError` naming the file and the byte.
+ * inflated only as far as needed; see the top of this file). Every header field is checked: the
+ * magic, the type code, the number of dimensions, and the sizes against the length (too short
+ * and trailing bytes are both errors; for gzip, against the trailer's length and, when every
+ * item is kept, against the whole inflated stream). Never throws: a bad file is a `DataError`
+ * naming the file and the byte.
  *
  * @example
  * const r = parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 5, 7]), { file: 'labels' });
@@ -204,41 +272,91 @@ export const parseIdx = (bytes: Uint8Array, options: IdxOptions): Either<DataErr
   const { file, maxBytes = DEFAULT_MAX_IDX_BYTES } = options;
   const maxItems = checkMaxItems(options.maxItems, file);
   if (maxItems._tag === 'Left') return maxItems;
-  let raw = bytes;
-  if (isGzip(bytes)) {
-    const inflated = gunzipBounded(bytes, file, maxBytes);
-    if (inflated._tag === 'Left') return inflated;
-    raw = inflated.right;
-  }
-  const header = checkHeader(raw, raw.length, file);
+  if (isGzip(bytes)) return parseGzipIdx(bytes, file, maxBytes, maxItems.right);
+  const header = checkHeader(bytes, bytes.length, file);
   if (header._tag === 'Left') return header;
   const { dims, bodyBytes } = keepItems(header.right, maxItems.right);
+  if (bodyBytes > maxBytes) return left(overLimit(file, bodyBytes, maxBytes));
   const start = header.right.dataStart;
+  const data = decodeBody(bytes.subarray(start, start + bodyBytes), header.right.info);
+  return right({ type: header.right.info.type, dims, data, total: header.right.dims[0] });
+};
+
+const overLimit = (file: string, bytes: number | bigint, maxBytes: number): DataError =>
+  new DataError('format', file, 4, `header declares ${bytes} bytes of data, more than the ${maxBytes}-byte limit`);
+
+/** The largest IDX header: 4 bytes of magic and 255 sizes of 4 bytes. */
+const MAX_HEADER = 4 + 4 * 255;
+
+const parseGzipIdx = (gz: Uint8Array, file: string, maxBytes: number, maxItems: number): Either<DataError, IdxArray> => {
+  const gzipFail = (reason: string) => left(new DataError('format', file, 0, `gzip data cannot be decompressed: ${reason}`));
+  // 1. The header alone: at most 1024 inflated bytes, whatever the file claims.
+  const head = inflateAtLeast(gz, MAX_HEADER, 64);
+  if (head._tag === 'Left') return gzipFail(head.left);
+  const h = head.right;
+  const rank = h.length >= 4 ? h[3] : 0;
+  const headerBytes = h.length >= 4 ? 4 + 4 * rank : 4;
+  // 2. Its declared size, against the limit and the trailer, before any data is inflated.
+  const declared = h.length >= headerBytes && rank > 0 ? declaredDataBytes(h, rank) : undefined;
+  if (declared !== undefined) {
+    if (declared > BigInt(maxBytes)) return left(overLimit(file, declared, maxBytes));
+    const isize = gzipTrailerSize(gz);
+    const whole = declared + BigInt(headerBytes);
+    if (isize === undefined || BigInt(isize) !== whole % 2n ** 32n) {
+      return left(
+        new DataError('format', file, 4, `header declares ${whole} bytes in all, the gzip trailer says the file inflates to ${isize ?? 'nothing (no trailer)'} (mod 2^32): the file is truncated or corrupt, or holds more than one gzip member`),
+      );
+    }
+  }
+  // Without a plausible header, checkHeader on what was inflated says what is wrong.
+  const header = checkHeader(h, declared === undefined ? h.length : headerBytes + Number(declared), file);
+  if (header._tag === 'Left') return header;
+  const { dims, bodyBytes } = keepItems(header.right, maxItems);
+  const start = header.right.dataStart;
+  const total = start + Number(declared ?? 0n);
+  // 3. The data: every item kept -> the whole stream, checked to its end (CRC, exact length);
+  // fewer -> only the prefix they need, with a first guess from the file's compression ratio.
+  let raw: Uint8Array;
+  if (start + bodyBytes === total) {
+    const all = inflate(gz, gz.length, total, true);
+    if (all._tag === 'Left') {
+      return all.left.tooLarge
+        ? left(new DataError('format', file, total, `the gzip data inflates to more than the ${total} bytes its header declares`))
+        : gzipFail(all.left.reason);
+    }
+    raw = all.right;
+  } else {
+    const need = start + bodyBytes;
+    const prefix = inflateAtLeast(gz, need, Math.ceil((gz.length * need) / Math.max(1, total)) + 1024);
+    if (prefix._tag === 'Left') return gzipFail(prefix.left);
+    raw = prefix.right;
+  }
+  if (raw.length < start + bodyBytes) {
+    return left(new DataError('format', file, 4, `header declares ${total - start} bytes of data after the ${start}-byte header, the gzip data holds ${raw.length - start}`));
+  }
   const data = decodeBody(raw.subarray(start, start + bodyBytes), header.right.info);
   return right({ type: header.right.info.type, dims, data, total: header.right.dims[0] });
 };
 
-const ioError = (file: string, e: unknown): DataError => {
-  const reason = e instanceof Error ? e.message : String(e);
-  return new DataError('io', file, undefined, `cannot read: ${reason}`);
+// prod(dims) x element size, as BigInt (255 sizes of 2^32-1 must not round); undefined for an
+// unknown type code (checkHeader reports it).
+const declaredDataBytes = (head: Uint8Array, rank: number): bigint | undefined => {
+  const info = TYPE_CODES.get(head[2]);
+  if (info === undefined) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, 4 + 4 * rank);
+  let n = BigInt(info.size);
+  for (let i = 0; i < rank; i++) n *= BigInt(view.getUint32(4 + 4 * i, false));
+  return n;
 };
 
-// Reads exactly `length` bytes at `position` (readSync may return fewer at a time).
-const readAt = (fd: number, length: number, position: number): Uint8Array => {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return out.subarray(0, done);
-};
+const cannotRead = (e: unknown): string => `cannot read: ${e instanceof Error ? e.message : String(e)}`;
 
 /**
  * Reads an IDX file from disk, plain or gzip-compressed (recognised by content, not by name).
  * For a plain file only the header and the first `maxItems` items are read (loading 5000 MNIST
- * images reads 3.9 MB, not 47 MB), yet the header is checked against the file's full length.
+ * images reads 3.9 MB, not 47 MB), yet the header is checked against the file's full length. A
+ * gzip file (at most `maxBytes` on disk) is inflated only as far as those items (see parseIdx).
+ * Anything but a regular file (a FIFO, a device, a directory) is refused before it is read.
  *
  * @example
  * const r = readIdxFile('data/t10k-labels-idx1-ubyte', { maxItems: 100 });
@@ -246,23 +364,28 @@ const readAt = (fd: number, length: number, position: number): Uint8Array => {
  */
 export const readIdxFile = (path: string, options: Partial<IdxOptions> = {}): Either<DataError, IdxArray> => {
   const file = options.file ?? path;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_IDX_BYTES;
   const maxItems = checkMaxItems(options.maxItems, file);
   if (maxItems._tag === 'Left') return maxItems;
-  let fd: number | undefined;
+  // A plain file is read in part, so its size alone costs nothing: no limit at the open.
+  const opened = openRegularFile(path, Number.MAX_SAFE_INTEGER);
+  if (opened._tag === 'Left') {
+    return left(new DataError('io', file, undefined, refusalText(opened.left, cannotRead)));
+  }
+  const { fd, size } = opened.right;
   try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
     const magic = readAt(fd, Math.min(size, 4), 0);
     if (isGzip(magic)) {
-      closeSync(fd);
-      fd = undefined;
-      return parseIdx(readFileSync(path), { ...options, file });
+      if (size > maxBytes) return left(new DataError('io', file, undefined, `a gzip file of ${size} bytes, more than the ${maxBytes}-byte limit`));
+      const gz = readAt(fd, size, 0);
+      return parseIdx(gz, { file, maxBytes, ...(options.maxItems === undefined ? {} : { maxItems: options.maxItems }) });
     }
     const rank = magic.length === 4 ? magic[3] : 0;
     const head = readAt(fd, Math.min(size, 4 + 4 * rank), 0);
     const header = checkHeader(head, size, file);
     if (header._tag === 'Left') return header;
     const { dims, bodyBytes } = keepItems(header.right, maxItems.right);
+    if (bodyBytes > maxBytes) return left(overLimit(file, bodyBytes, maxBytes));
     const body = readAt(fd, bodyBytes, header.right.dataStart);
     if (body.length !== bodyBytes) {
       // The file shrank between fstat and read: report it rather than decode a short buffer.
@@ -271,9 +394,9 @@ export const readIdxFile = (path: string, options: Partial<IdxOptions> = {}): Ei
     const data = decodeBody(body, header.right.info, true);
     return right({ type: header.right.info.type, dims, data, total: header.right.dims[0] });
   } catch (e) {
-    return left(ioError(file, e));
+    return left(new DataError('io', file, undefined, cannotRead(e)));
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
 };
 

