@@ -45,13 +45,13 @@ describe('writeFileAtomic on the real file system', () => {
     expect(fs.existsSync(join(root, 'no-such-dir'))).toBe(false);
   });
 
-  it('where a directory is the target: rename fails, the directory and its content stay, no temp file is left', () => {
+  it('where a directory is the target: refused before any write, the directory and its content stay, no temp file is left', () => {
     const dir = freshDir();
     const target = join(dir, 'sub');
     fs.mkdirSync(target);
     fs.writeFileSync(join(target, 'keep'), 'kept');
     const r = writeFileAtomic(target, bytesOf('x'));
-    expect(r._tag === 'Left' && r.left.message).toMatch(/cannot rename the temporary file over/);
+    expect(r._tag === 'Left' && r.left.message).toMatch(/sub: is a directory; only a regular file \(or a path not yet taken\) is replaced$/);
     expect(read(join(target, 'keep'))).toBe('kept');
     expect(fs.readdirSync(dir)).toEqual(['sub']);
   });

@@ -168,7 +168,7 @@ describe('saveTrainState / loadTrainState / resumeTrainState', () => {
     ['no step', {}, /metadata step null is not a step count/],
     ['step "-1"', { step: '-1' }, /metadata step "-1" is not a step count/],
     ['step "1e3"', { step: '1e3' }, /metadata step "1e3" is not a step count/],
-    ['model that is not JSON', { step: '1', model: '{' }, /metadata "model" is not valid JSON/],
+    ['model that is not JSON', { step: '1', model: '{' }, /metadata "model": not valid JSON/],
     ['optimizer without a name', { step: '1', optimizer: '{"lr":0.1}' }, /metadata "optimizer" must be a JSON object with a string "name"/],
     ['optimizer with a string lr', { step: '1', optimizer: '{"name":"sgd","lr":"fast"}' }, /metadata "optimizer": lr must be a number, got "fast"/],
     ['key of three words', { step: '1', key: '[1,2,3]' }, /metadata "key": keyFromState: expected four 32-bit integers/],

@@ -2,6 +2,7 @@ import * as nodeFs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
+import { kindOf } from '../input/regular-file.js';
 
 /*
  * An atomic replace on POSIX: write a temporary file in the target's directory (rename only is
@@ -9,6 +10,11 @@ import { FoldnetError } from '@foldnet/core';
  * it over the target (readers see the old file or the new one, never a mix), then fsync the
  * directory (the rename itself survives a power cut). A crash at any point leaves the old
  * target intact; at worst a `.<name>.<pid>.<n>.tmp` file is left beside it.
+ *
+ * Only a regular file or a missing path is replaced. A rename puts a regular file in the place of
+ * whatever the name held: `export --onnx /dev/full` would swap a device for a file (as root,
+ * /dev/null next), and a symbolic link planted in a run folder would silently stop pointing where
+ * its owner meant. So the target is lstat'ed first and anything else is refused, naming what it is.
  */
 
 /** The few file-system calls an atomic write makes; tests substitute failing ones. @example writeFileAtomicWith({ ...fs, renameSync: () => { throw new Error('EIO'); } }, p, b) */
@@ -60,6 +66,10 @@ export const writeFileAtomicWith = (fs: AtomicFs, path: string, bytes: Uint8Arra
   const dir = dirname(target);
   let tmp: string | undefined;
   let fd: number | undefined;
+  const kind = targetKind(target);
+  if (kind !== undefined) {
+    return left(new FoldnetError('io', `writeFileAtomic: ${target}: is ${kind}; only a regular file (or a path not yet taken) is replaced`));
+  }
   let step = 'create a temporary file';
   try {
     const opened = openTemp(fs, dir, basename(target));
@@ -102,6 +112,19 @@ export const writeFileAtomicWith = (fs: AtomicFs, path: string, bytes: Uint8Arra
   return right(target);
 };
 
+// What the target is when it is neither missing nor a regular file (lstat: a link is judged as a
+// link, not by what it points to); undefined when it may be replaced. A failing lstat other than
+// ENOENT is left to the write itself to report.
+const targetKind = (target: string): string | undefined => {
+  let stat: nodeFs.Stats;
+  try {
+    stat = nodeFs.lstatSync(target);
+  } catch {
+    return undefined;
+  }
+  return stat.isFile() ? undefined : kindOf(stat);
+};
+
 // fsync of a directory makes the rename durable on Linux; some systems refuse to open or sync a
 // directory (Windows: EPERM/EISDIR). The new file is already in place then, so this is best effort.
 const syncDirectory = (fs: AtomicFs, dir: string): void => {
@@ -126,11 +149,14 @@ const syncDirectory = (fs: AtomicFs, dir: string): void => {
  * Replaces the file at `path` with `bytes` atomically: a temporary file in the same directory,
  * fsync, rename over the target, fsync of the directory. If anything fails the old file is
  * untouched and the temporary file is removed; a crash (SIGKILL, power loss) leaves either the
- * old file or the new one, never a truncated one. Returns the absolute path written.
+ * old file or the new one, never a truncated one. Returns the absolute path written. A target
+ * that exists and is not a regular file (a device, a FIFO, a directory, a symbolic link) is
+ * refused before anything is written.
  *
  * @example
  * writeFileAtomic('run/ckpt.safetensors', bytes); // right('/abs/run/ckpt.safetensors')
  * writeFileAtomic('/no/such/dir/x', bytes);       // left(FoldnetError io: "writeFileAtomic: /no/such/dir/x: cannot create ...")
+ * writeFileAtomic('/dev/full', bytes);            // left(FoldnetError io: "writeFileAtomic: /dev/full: is a character device; ...")
  */
 export const writeFileAtomic = (path: string, bytes: Uint8Array): Either<FoldnetError, string> =>
   writeFileAtomicWith(realFs, path, bytes);

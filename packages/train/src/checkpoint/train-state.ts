@@ -4,6 +4,7 @@ import type { LayerState, ModelSpecJson, Network, Params } from '@foldnet/layers
 import type { TrainState } from '../fit/state.js';
 import type { AnyOptimizer, Optimizer } from '../optim/optimizer.js';
 import { optimizerFromName } from '../optim/registry.js';
+import { MAX_TEXT_BYTES, parseJson } from '../input/json.js';
 import { loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type CheckpointParts } from './checkpoint.js';
 import { CheckpointError } from './safetensors.js';
 
@@ -87,6 +88,43 @@ export interface TrainStateCheckpoint {
 
 const formatError = (file: string, detail: string): CheckpointError => new CheckpointError('format', file, undefined, detail);
 
+/**
+ * How many elements of `t` are NaN or ±Infinity, and the first of them; undefined when all are
+ * finite. One pass over the data: a checkpoint's ~430k params cost well under a millisecond.
+ */
+const nonFinite = (t: Tensor): { readonly count: number; readonly index: number; readonly value: number } | undefined => {
+  const d = t.data;
+  let count = 0;
+  let index = -1;
+  for (let i = 0; i < d.length; i++) {
+    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one test covers both.
+    if (d[i] - d[i] !== 0) {
+      if (count === 0) index = i;
+      count++;
+    }
+  }
+  return count === 0 ? undefined : { count, index, value: d[index] };
+};
+
+/** The first tensor of `groups` holding a non-finite value, described for a message; undefined when none. */
+const firstNonFinite = (groups: readonly (readonly [string, Readonly<Record<string, Tensor>>])[]): string | undefined => {
+  for (const [what, tensors] of groups) {
+    for (const [name, t] of Object.entries(tensors)) {
+      const bad = nonFinite(t);
+      if (bad !== undefined) {
+        return `${what} ${name} holds ${bad.count} non-finite value${bad.count === 1 ? '' : 's'} (the first, at index ${bad.index}, is ${bad.value})`;
+      }
+    }
+  }
+  return undefined;
+};
+
+/** The first of `fields` (name, number) that is not a finite number, described; undefined when none. */
+const firstNonFiniteField = (what: string, fields: Readonly<Record<string, number>>): string | undefined => {
+  const bad = Object.entries(fields).find(([, v]) => !Number.isFinite(v));
+  return bad === undefined ? undefined : `${what} ${bad[0]} is ${bad[1]}`;
+};
+
 const stringify = (what: string, value: unknown): Either<FoldnetError, string> => {
   try {
     const text = JSON.stringify(value);
@@ -101,6 +139,11 @@ const stringify = (what: string, value: unknown): Either<FoldnetError, string> =
  * network's params and layer state, the optimizer's state through its `stateToTensors`, and the
  * metadata (model spec, optimizer name with hyper-parameters and scalar state, step, key, config,
  * metrics). A crash while it runs leaves the previous file whole. Returns the absolute path.
+ *
+ * The last line of defence against a diverged run: a state whose params, layer state, optimizer
+ * state or optimizer numbers hold NaN or ±Infinity is refused (a 'numeric' Left naming the first
+ * such tensor) and nothing is written, so the file on disk keeps the last finite state. Metadata
+ * readers would refuse (a model spec or config over MAX_TEXT_BYTES) is refused too.
  *
  * @example
  * const r = saveTrainState('run/checkpoint.safetensors', { network: net, optimizer: opt, state: s, config });
@@ -118,10 +161,19 @@ export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>): Eith
     if (isLeft(text)) return text;
     metadata[name] = text.right;
   }
+  for (const name of CAPPED_FIELDS) {
+    const size = Buffer.byteLength(metadata[name] ?? '', 'utf8');
+    if (size > MAX_TEXT_BYTES) return left(new FoldnetError('format', `saveTrainState: ${path}: the ${name} metadata takes ${size} bytes, more than the ${MAX_TEXT_BYTES} readers accept`));
+  }
+  const refuse = (detail: string) => left(new FoldnetError('numeric', `saveTrainState: ${path}: ${detail}; a checkpoint never holds NaN or Infinity, so none was written`));
+  const badWeights = firstNonFinite([['parameter', state.params], ['layer state', state.layerState]]);
+  if (badWeights !== undefined) return refuse(badWeights);
   const slots: Record<string, Record<string, Tensor>> = {};
   if (optimizer !== undefined) {
     if (state.opt === undefined) return left(new FoldnetError('value', `saveTrainState: ${path}: an optimizer (${optimizer.name}) was given without its state (state.opt)`));
     const saved = optimizer.stateToTensors(state.opt);
+    const badState = firstNonFinite([['optimizer state', saved.tensors]]) ?? firstNonFiniteField('optimizer number', { ...optimizer.hyper, ...saved.scalars });
+    if (badState !== undefined) return refuse(badState);
     // `<slot>.<param>` -> slots[slot][param]: the slot is the part before the first dot.
     for (const [name, t] of Object.entries(saved.tensors)) {
       const dot = name.indexOf('.');
@@ -142,15 +194,25 @@ export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>): Eith
   return saveCheckpoint(path, { tensors, metadata });
 };
 
-// JSON metadata entry `field`: undefined when absent, Left when present and not JSON.
+/**
+ * The JSON metadata entries held to MAX_TEXT_BYTES like any text input; `metrics` is bounded by
+ * the header limit alone, as a long run's evaluation history can be larger.
+ */
+const CAPPED_FIELDS = ['model', 'config', 'optimizer', 'key'] as const;
+
+// JSON metadata entry `field`: undefined when absent, Left when present and not JSON by foldnet's
+// rule (input/json.ts: one leading BOM ignored, repeated keys refused) or over its size cap.
 const jsonField = (file: string, metadata: Readonly<Record<string, string>>, field: string): Either<CheckpointError, unknown> => {
   const text = metadata[field];
   if (text === undefined) return right(undefined);
-  try {
-    return right(JSON.parse(text));
-  } catch (e) {
-    return left(formatError(file, `metadata "${field}" is not valid JSON (${e instanceof Error ? e.message : String(e)})`));
+  const capped: readonly string[] = CAPPED_FIELDS;
+  // UTF-16 length x 3 bounds the UTF-8 size; only a long text is measured exactly.
+  if (capped.includes(field) && text.length * 3 > MAX_TEXT_BYTES) {
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_TEXT_BYTES) return left(formatError(file, `metadata "${field}" takes ${size} bytes, more than the ${MAX_TEXT_BYTES}-byte limit`));
   }
+  const parsed = parseJson(text);
+  return isLeft(parsed) ? left(formatError(file, `metadata "${field}": ${parsed.left}`)) : parsed;
 };
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u);
@@ -247,6 +309,8 @@ export const decodeTrainState = (
  * network's order: a Left names the first missing, extra or mismatching tensor and, for a shape
  * mismatch, both shapes (`run/ckpt.safetensors: parameter conv1.W: the checkpoint has [30,1,5,5],
  * the network expects [16,1,3,3]`). Needs no optimizer state, so any checkpoint can be evaluated.
+ * A tensor holding NaN or ±Infinity is a 'numeric' Left naming it and the count: no accuracy is
+ * computed from such weights.
  *
  * @example
  * const w = checkpointWeights(ckpt, simpleNet);
@@ -262,8 +326,15 @@ export const checkpointWeights = (
   if (isLeft(params)) return params;
   const layerState = matchTensors(fresh.state, ckpt.parts.state, { file: ckpt.file, what: 'layer state' });
   if (isLeft(layerState)) return layerState;
+  const bad = firstNonFinite([['parameter', params.right], ['layer state', layerState.right]]);
+  if (bad !== undefined) return left(nonFiniteError(ckpt.file, bad));
   return right({ params: Object.freeze(params.right), layerState: Object.freeze(layerState.right) });
 };
+
+// A checkpoint written elsewhere (or before foldnet refused them) can hold NaN or Infinity: an
+// accuracy computed from such weights would be a number that means nothing.
+const nonFiniteError = (file: string, detail: string): CheckpointError =>
+  new CheckpointError('numeric', file, undefined, `${detail}: a network with NaN or Infinity in it cannot be evaluated, exported or trained on`);
 
 const cannotResume = (ckpt: TrainStateCheckpoint, why: string): CheckpointError =>
   formatError(ckpt.file, `cannot resume training: ${why}; its weights can still be evaluated`);
@@ -300,6 +371,8 @@ export const resumeTrainState = (
     Object.entries(ckpt.parts.optimizer).flatMap(([slot, tensors]) => Object.entries(tensors).map(([name, t]) => [`${slot}.${name}`, t] as const)),
   );
   const scalars = Object.fromEntries(entries.filter(([k]) => !hyperNames.has(k)));
+  const badState = firstNonFinite([['optimizer state', slotTensors]]);
+  if (badState !== undefined) return left(nonFiniteError(ckpt.file, badState));
   const opt = optimizer.right.stateFromTensors({ tensors: slotTensors, scalars }, weights.right.params);
   if (isLeft(opt)) return left(cannotResume(ckpt, `optimizer state: ${opt.left.message}`));
   return right({
