@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
@@ -14,6 +15,9 @@ import * as t from 'io-ts';
 export const optimizerNames = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
 /** One of `optimizerNames`. */
 export type OptimizerName = (typeof optimizerNames)[number];
+
+/** The cores the fast kernels can use: os.availableParallelism(), at least 1. @example machineCores() // 2 */
+export const machineCores = (): number => Math.max(1, availableParallelism());
 
 /** The kernel sets `--backend` accepts. */
 export const backendNames = ['fast', 'reference'] as const;
@@ -96,7 +100,7 @@ export interface TrainConfig {
   readonly out: string | null;
   /** A checkpoint to continue from, or null. */
   readonly resume: string | null;
-  /** Worker threads for the fast kernels, or null for the number of cores. */
+  /** Worker threads for the fast kernels (at most the machine's cores), or null for the number of cores. */
   readonly threads: number | null;
   readonly backend: BackendName;
   /**
@@ -336,6 +340,8 @@ export const decodeTrainConfigFile = (json: unknown): E.Either<string, TrainConf
     ),
   );
 
+const capThreads = (threads: number | null): number | null => (threads === null ? null : Math.min(threads, machineCores()));
+
 const presetNames: ReadonlySet<string> = new Set(['simple', 'double', 'deep']);
 
 /** A model name stays as it is; a spec path becomes absolute, relative to `base`. */
@@ -384,7 +390,10 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
     data: fromFileOrFlag('data'),
     out: fromFileOrFlag('out'),
     resume: fromFileOrFlag('resume'),
-    threads: flags.threads ?? (file.threads === undefined ? d.threads : file.threads),
+    // More threads than cores only add workers waiting for a core, each with its own memory: a
+    // config file's (or a resumed checkpoint's) count is capped like --threads; the run's first
+    // line prints the count used.
+    threads: capThreads(flags.threads ?? (file.threads === undefined ? d.threads : file.threads)),
     backend: flags.backend ?? file.backend ?? d.backend,
     checkpointEvery: flags.checkpointEvery ?? (file.checkpointEvery === undefined ? d.checkpointEvery : file.checkpointEvery),
     onNan: flags.onNan ?? file.onNan ?? d.onNan,

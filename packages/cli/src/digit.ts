@@ -1,3 +1,4 @@
+import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { GreyImage } from './images.js';
 import { UsageError } from './errors.js';
@@ -30,19 +31,30 @@ export interface MnistInput {
   readonly originalHeight: number;
 }
 
-/** The mean of the outermost rows and columns. */
+/** The mean of the outermost rows and columns (each pixel counted once; only those pixels are read). */
 export const borderMean = (img: GreyImage): number => {
+  const { width: w, height: h } = img;
+  if (w === 0 || h === 0) return 0;
+  const at = (x: number, y: number): number => img.pixels[y * w + x] ?? 0;
   let sum = 0;
   let n = 0;
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < img.width; x++) {
-      if (y === 0 || x === 0 || y === img.height - 1 || x === img.width - 1) {
-        sum += img.pixels[y * img.width + x] ?? 0;
-        n++;
-      }
+  for (let x = 0; x < w; x++) {
+    sum += at(x, 0);
+    n++;
+    if (h > 1) {
+      sum += at(x, h - 1);
+      n++;
     }
   }
-  return n === 0 ? 0 : sum / n;
+  for (let y = 1; y < h - 1; y++) {
+    sum += at(0, y);
+    n++;
+    if (w > 1) {
+      sum += at(w - 1, y);
+      n++;
+    }
+  }
+  return sum / n;
 };
 
 /**
@@ -126,13 +138,75 @@ export const normalizeDigit = (img: GreyImage, inkThreshold = 0.2): GreyImage =>
 };
 
 /**
+ * The largest PNG `predict` decodes: 4096 x 4096 = 16,777,216 pixels. A phone photo (12 MP) fits;
+ * a 875 KB PNG of 30000 x 30000 pixels (a compressed image costs nothing to make) would need 10 GB
+ * decoded, and is refused from its header before any pixel is inflated.
+ */
+export const MAX_PNG_PIXELS = 4096 * 4096;
+
+/** The most bytes a PNG file given to `predict` may hold on disk: 64 MiB. */
+export const MAX_PNG_FILE_BYTES = 64 << 20;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Channels per PNG colour type (grey, -, RGB, palette, grey+alpha, -, RGBA). */
+const PNG_CHANNELS: ReadonlyMap<number, number> = new Map([
+  [0, 1],
+  [2, 3],
+  [3, 1],
+  [4, 2],
+  [6, 4],
+]);
+
+/**
+ * Checks a PNG's declared size before it is decoded: the IHDR chunk (bytes 8..33) gives the width
+ * and height, refused over MAX_PNG_PIXELS with the cap in the message. An interlaced image is
+ * inflated by the decoder with no output limit, so its compressed data (the IDAT chunks) is
+ * inflated here first, at most the bytes its size needs: a small file cannot inflate to more.
+ * Bytes that are not a PNG are left to the decoder to refuse.
+ *
+ * @example checkPngSize(readFileSync('seven.png'), 'seven.png'); // throws for 30000x30000
+ */
+export const checkPngSize = (bytes: Uint8Array, name: string): void => {
+  if (bytes.length < 33 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(12, false) !== 0x49484452) return; // 'IHDR' must come first; the decoder says so
+  const width = view.getUint32(16, false);
+  const height = view.getUint32(20, false);
+  const [depth = 8, colorType = 0, , , interlace = 0] = bytes.subarray(24, 29);
+  if (width * height > MAX_PNG_PIXELS) {
+    throw new UsageError(`${name}: a PNG of ${width}x${height} pixels; predict reads at most ${MAX_PNG_PIXELS} pixels (4096x4096): scale it down first`);
+  }
+  if (interlace === 0) return;
+  // Adam7 stores seven sub-images, each row with a filter byte and rounded up to whole bytes:
+  // at most the plain size plus two bytes per row per pass.
+  const bitsPerPixel = depth * (PNG_CHANNELS.get(colorType) ?? 4);
+  const needed = Math.ceil((width * bitsPerPixel) / 8) * height + 14 * height + 64;
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 12 <= bytes.length; ) {
+    const length = view.getUint32(at, false);
+    if (view.getUint32(at + 4, false) === 0x49444154) idat.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length)));
+    at += 12 + length;
+  }
+  try {
+    // Z_SYNC_FLUSH: a truncated stream is not an error here; the decoder reports it.
+    inflateSync(Buffer.concat(idat), { maxOutputLength: needed, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`${name}: its image data inflates to more than the ${needed} bytes a ${width}x${height} PNG holds`);
+    // other inflate failures: the decoder reports them as an unreadable PNG
+  }
+};
+
+/**
  * Decodes PNG bytes to a grey image in [0, 1] (alpha composited over white). Throws a UsageError
- * naming `name` when the bytes are not a PNG.
+ * naming `name` when the bytes are not a PNG or the image is larger than MAX_PNG_PIXELS (checked
+ * before decoding).
  */
 export const decodePngGrey = (bytes: Uint8Array, name: string): GreyImage => {
+  checkPngSize(bytes, name);
   let png: PNG;
   try {
-    png = PNG.sync.read(Buffer.from(bytes));
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
     throw new UsageError(`${name}: not a readable PNG image (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -158,7 +232,13 @@ export const decodePngGrey = (bytes: Uint8Array, name: string): GreyImage => {
 export const pngToMnist = (bytes: Uint8Array, name: string, invert: InvertMode): MnistInput => {
   const grey = decodePngGrey(bytes, name);
   const inverted = invert === 'yes' || (invert === 'auto' && borderMean(grey) > 0.5);
-  const polar: GreyImage = inverted ? { ...grey, pixels: Array.from(grey.pixels, (v) => 1 - v) } : grey;
+  // Inverted into a new array, not in place: decodePngGrey's result is a value like any other.
+  let polar: GreyImage = grey;
+  if (inverted) {
+    const flipped = new Float64Array(grey.width * grey.height);
+    for (let i = 0; i < flipped.length; i++) flipped[i] = 1 - (grey.pixels[i] ?? 0);
+    polar = { ...grey, pixels: flipped };
+  }
   const image = grey.width === 28 && grey.height === 28 ? polar : normalizeDigit(polar);
   return { image, inverted, originalWidth: grey.width, originalHeight: grey.height };
 };

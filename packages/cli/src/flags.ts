@@ -7,13 +7,29 @@ import { UsageError } from './errors.js';
  * reads like every other input error: `--lr: expected a positive number, got "fast"`.
  */
 
-const parseNumber = (text: string): number => (/^\s*$/.test(text) ? Number.NaN : Number(text));
+/**
+ * A number as people write one in decimal: an optional sign, digits with an optional fraction (or
+ * a fraction alone), an optional exponent: `0.01`, `1e-3`, `.5`, `-2`. JavaScript's Number()
+ * also takes `0x10` (16), `0b11`, `0o17`, `Infinity` and surrounding blanks, none of which a user
+ * typing a learning rate means: they are refused.
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** `text` as a decimal number (see DECIMAL), NaN for anything else. @example parseDecimal('1e-3') // 0.001; parseDecimal('0x10') // NaN */
+export const parseDecimal = (text: string): number => (DECIMAL.test(text) ? Number(text) : Number.NaN);
+
+const parseNumber = parseDecimal;
 
 const numberFlag =
   (flag: string, expected: string, ok: (n: number) => boolean) =>
   (text: string): number => {
     const n = parseNumber(text);
-    if (!ok(n)) throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(text)}`);
+    if (!ok(n)) {
+      // "0x10" is 16 to Number() but not to a reader of the command line: name the reading refused.
+      const other = /^\s*$/.test(text) ? Number.NaN : Number(text);
+      const hint = Number.isNaN(n) && Number.isFinite(other) ? ` (numbers are read in decimal notation only: write ${other})` : '';
+      throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(text)}${hint}`);
+    }
     return n;
   };
 
@@ -36,6 +52,22 @@ export const nonNegativeNumberFlag = (flag: string): ((text: string) => number) 
 /** `--seed 42`: an unsigned 32-bit integer. */
 export const seedFlag = (flag: string): ((text: string) => number) =>
   numberFlag(flag, 'an integer from 0 to 4294967295', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff);
+
+/**
+ * `--threads 4`: a positive integer, capped at the cores this machine has (os.availableParallelism):
+ * each thread beyond them is a worker with its own memory (256 workers took 2.2 GB on 2 cores)
+ * that can only wait for a core. A larger value is lowered to `cores` and `warn` is told, once.
+ *
+ * @example threadsFlag('--threads', 2, (line) => io.err(line))('256') // 2, warns "--threads 256: ..."
+ */
+export const threadsFlag =
+  (flag: string, cores: number, warn: (line: string) => void) =>
+  (text: string): number => {
+    const n = positiveIntFlag(flag)(text);
+    if (n <= cores) return n;
+    warn(`${flag} ${n}: this machine has ${cores} core${cores === 1 ? '' : 's'}; using ${cores} thread${cores === 1 ? '' : 's'} (more would only wait for a core, each with its own memory)`);
+    return cores;
+  };
 
 /** `--optimizer adam`: one of a fixed list. @example oneOfFlag('--backend', ['fast', 'reference'])('fast') */
 export const oneOfFlag =

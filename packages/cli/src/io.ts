@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_TEXT_BYTES, decodeUtf8, parseJson, readRegularFile } from '@foldnet/train';
 import { UsageError } from './errors.js';
 
 /**
@@ -71,37 +72,40 @@ const reason = (e: unknown): string => {
 };
 
 /**
- * Reads a file the user named, turning file-system failures into one UsageError line:
- * `<what> <shown path>: no such file`.
+ * Reads a file the user named, turning every refusal into one UsageError line: `<what> <shown
+ * path>: no such file`. Only a regular file of at most `maxBytes` is read (default
+ * MAX_TEXT_BYTES, 4 MiB: configs and model specs); a FIFO, a device or a directory is refused
+ * before a read could block or never end (`--config /dev/zero: is a character device, not a
+ * regular file`).
  *
  * @example
  * readUserFile('/home/me', 'cfg.json', '--config'); // Uint8Array, or throws "--config cfg.json: no such file"
  */
-export const readUserFile = (cwd: string, file: string, what: string): Uint8Array => {
-  try {
-    return new Uint8Array(fs.readFileSync(path.resolve(cwd, file)));
-  } catch (e) {
-    throw new UsageError(`${what} ${file}: ${reason(e)}`);
-  }
+export const readUserFile = (cwd: string, file: string, what: string, maxBytes: number = MAX_TEXT_BYTES): Uint8Array => {
+  const r = readRegularFile(path.resolve(cwd, file), maxBytes);
+  if (r._tag === 'Left') throw new UsageError(`${what} ${file}: ${r.left.kind === 'io' ? reason(r.left.error) : r.left.detail}`);
+  return r.right;
 };
 
-/** Reads a file the user named as UTF-8 text (see readUserFile). */
-export const readUserText = (cwd: string, file: string, what: string): string =>
-  Buffer.from(readUserFile(cwd, file, what)).toString('utf8');
+/** Reads a file the user named as UTF-8 text (see readUserFile); bytes that are not UTF-8 are refused. */
+export const readUserText = (cwd: string, file: string, what: string): string => {
+  const text = decodeUtf8(readUserFile(cwd, file, what));
+  if (text._tag === 'Left') throw new UsageError(`${what} ${file}: ${text.left}`);
+  return text.right;
+};
 
 /**
- * Parses JSON from a file the user named; a syntax error is one UsageError line naming the file.
+ * Parses JSON from a file the user named, by foldnet's one rule for JSON (a leading BOM is
+ * ignored, a key repeated in one object is refused, as in checkpoint headers); a problem is one
+ * UsageError line naming the file.
  *
  * @example
  * readUserJson('/home/me', 'spec.json', 'model spec'); // unknown
  */
 export const readUserJson = (cwd: string, file: string, what: string): unknown => {
-  const text = readUserText(cwd, file, what);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${file}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const parsed = parseJson(readUserText(cwd, file, what));
+  if (parsed._tag === 'Left') throw new UsageError(`${file}: ${parsed.left}`);
+  return parsed.right;
 };
 
 /** Throws a UsageError unless `dir` is an existing directory. */

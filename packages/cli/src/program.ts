@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { backendNames, benchBackendChoices, benchDataChoices, onNanChoices, optimizerNames } from './config.js';
+import { backendNames, benchBackendChoices, benchDataChoices, machineCores, onNanChoices, optimizerNames } from './config.js';
 import { describeError } from './errors.js';
 import {
   lrScheduleFlag,
@@ -13,6 +13,7 @@ import {
   positiveNumberFlag,
   repeatableFlag,
   seedFlag,
+  threadsFlag,
 } from './flags.js';
 import type { Io } from './io.js';
 
@@ -39,10 +40,14 @@ const readVersion = (): string => {
   }
 };
 
+/** `--threads`, capped at the machine's cores with a warning line on stderr naming the command. */
+const threadsOption = (cmd: Command, io: Io): ((text: string) => number) =>
+  threadsFlag('--threads', machineCores(), (line) => io.err(`foldnet ${cmd.name()}: warning: ${line}\n`));
+
 /** The --threads and --backend flags, shared by the commands that compute. */
-const addComputeOptions = (cmd: Command): Command =>
+const addComputeOptions = (cmd: Command, io: Io): Command =>
   cmd
-    .option('--threads <n>', 'worker threads for the fast kernels (default: the number of cores)', positiveIntFlag('--threads'))
+    .option('--threads <n>', 'worker threads for the fast kernels (default and most: the number of cores)', threadsOption(cmd, io))
     .option('--backend <name>', `kernel set: ${backendNames.join(' | ')} (default: fast)`, oneOfFlag('--backend', backendNames));
 
 /**
@@ -105,7 +110,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--resume <checkpoint>', 'continue from a checkpoint.safetensors', nonEmptyFlag('--resume'))
     .option('--checkpoint-every <n>', 'also write checkpoint.safetensors (atomically) every n steps, 0 = only at the end (default: at each evaluation)', nonNegativeIntFlag('--checkpoint-every'))
     .option('--on-nan <what>', `${onNanChoices.join(' | ')}: when the loss or a gradient is NaN or infinite, stop there (exit 1) or skip the step (default: stop)`, oneOfFlag('--on-nan', onNanChoices));
-  addComputeOptions(train)
+  addComputeOptions(train, io)
     .addHelpText(
       'after',
       example([
@@ -133,7 +138,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--data <dir>', 'a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
     .option('--json', 'print one JSON object instead of the table');
-  addComputeOptions(evalCmd)
+  addComputeOptions(evalCmd, io)
     .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))
     .action(async (checkpoint: string, _opts: unknown, cmd: Command) => (await import('./commands/eval.js')).evalCommand(checkpoint, cmd.opts(), io));
 
@@ -147,7 +152,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--invert', 'treat the PNG as dark ink on light paper and invert it')
     .option('--no-invert', 'never invert the PNG')
     .option('--json', 'print one JSON object');
-  addComputeOptions(predict)
+  addComputeOptions(predict, io)
     .addHelpText(
       'after',
       example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors --index 0']) +
@@ -194,14 +199,14 @@ export const buildProgram = (io: Io): Command => {
     .addHelpText('after', example(['foldnet gradcheck simple', 'foldnet gradcheck double --tolerance 1e-4']))
     .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/gradcheck.js')).gradcheckCommand(model, cmd.opts(), io));
 
-  program
-    .command('bench')
+  const bench = program.command('bench');
+  bench
     .description('time training steps and evaluation (a benchmark, not a test)')
     .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
-    .option('--threads <n>', 'worker threads for the fast kernels (default: the number of cores)', positiveIntFlag('--threads'))
+    .option('--threads <n>', 'worker threads for the fast kernels (default and most: the number of cores)', threadsOption(bench, io))
     .option('--backend <name>', `${benchBackendChoices.join(' | ')} (default: fast)`, oneOfFlag('--backend', benchBackendChoices))
     .option('--data <name>', 'random: one fixed batch of normal noise (no zeros: the worst case of the paths that skip them) | mnist: the first training batches (default: random)', oneOfFlag('--data', benchDataChoices))
     .option('--json', 'print one JSON object per measured configuration')

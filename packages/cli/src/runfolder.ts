@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { kindOf, writeFileAtomic } from '@foldnet/train';
 import { UsageError } from './errors.js';
 
 /** The files of a run folder, exactly these names (scripts rely on them). */
@@ -27,49 +29,113 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 export const runTimestamp = (d: Date): string =>
   `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
 
+const errorCode = (e: unknown): string | undefined => (e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined);
+
+/**
+ * `mkdir -p` that tries each missing folder once, from the outermost down, and lets the first
+ * failure through as it is. Node's recursive mkdir retries a component that fails with ENOENT
+ * by creating its parent, which exists: under /proc that loops forever at 100% CPU, and on a
+ * read-only file system it reports ENOENT instead of EROFS.
+ *
+ * @example makeDirectories('/home/me/runs/a/b'); // creates runs, runs/a, runs/a/b as needed
+ */
+export const makeDirectories = (dir: string): void => {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      if (fs.statSync(at).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${at}'`), { code: 'ENOTDIR' });
+    } catch (e) {
+      if (errorCode(e) !== 'ENOENT') throw e;
+    }
+    if (path.dirname(at) === at) break; // the root itself is missing: mkdir below reports why
+    missing.push(at);
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d);
+    } catch (e) {
+      // Another process made it meanwhile: fine, if it is a folder.
+      if (errorCode(e) !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw e;
+    }
+  }
+};
+
+/**
+ * Refuses a run folder where a run file's name is taken by something other than a regular file
+ * (a symbolic link planted there, a FIFO, a folder): every write would be refused later, after
+ * the training it was to save.
+ */
+const checkRunFiles = (dir: string, shown: string): void => {
+  for (const name of runFiles) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(path.join(dir, name));
+    } catch {
+      continue; // missing (or unreadable: the write will say why)
+    }
+    if (!stat.isFile()) throw new UsageError(`run folder ${shown}: ${name} is ${kindOf(stat)}; foldnet writes its run files only as regular files`);
+  }
+};
+
 /**
  * Creates the run folder: `out` when given, else `runs/<timestamp>-<model>/` under `cwd` (with
- * `-2`, `-3`, ... when a run started in the same second). Returns its absolute path.
+ * `-2`, `-3`, ... when a run started in the same second). Returns its absolute path. A failure
+ * names its real cause (EACCES, EROFS, ENOTDIR); a folder whose run-file names are taken by
+ * links or other non-regular files is refused; temporary files that killed runs left in it
+ * are removed.
  *
  * @example
  * createRunFolder('/home/me', null, 'simple', new Date()); // '/home/me/runs/20261129-153012-simple'
  */
 export const createRunFolder = (cwd: string, out: string | null, model: string, now: Date): string => {
+  // As the user would type it: relative below cwd, absolute elsewhere (not ../../../proc/x).
+  const shownOf = (dir: string): string => {
+    const rel = path.relative(cwd, dir);
+    return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? dir : rel;
+  };
   const make = (dir: string, exclusive: boolean): boolean => {
     try {
       if (exclusive) {
-        fs.mkdirSync(path.dirname(dir), { recursive: true });
+        makeDirectories(path.dirname(dir));
         fs.mkdirSync(dir);
       } else {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirectories(dir);
       }
       return true;
     } catch (e) {
-      if (exclusive && e instanceof Error && 'code' in e && e.code === 'EEXIST') return false;
-      throw new UsageError(`cannot create the run folder ${path.relative(cwd, dir) || dir}: ${e instanceof Error ? e.message : String(e)}`);
+      if (exclusive && errorCode(e) === 'EEXIST') return false;
+      throw new UsageError(`cannot create the run folder ${shownOf(dir)}: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
+  let dir: string;
   if (out !== null) {
-    const dir = path.resolve(cwd, out);
+    dir = path.resolve(cwd, out);
     if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
     make(dir, false);
-    return dir;
+  } else {
+    const base = path.resolve(cwd, 'runs', `${runTimestamp(now)}-${model}`);
+    for (let i = 1; ; i++) {
+      dir = i === 1 ? base : `${base}-${i}`;
+      if (make(dir, true)) break;
+    }
   }
-  const base = path.resolve(cwd, 'runs', `${runTimestamp(now)}-${model}`);
-  for (let i = 1; ; i++) {
-    const dir = i === 1 ? base : `${base}-${i}`;
-    if (make(dir, true)) return dir;
-  }
+  checkRunFiles(dir, shownOf(dir));
+  for (const name of runFiles) removeStaleTempFiles(dir, name);
+  return dir;
 };
 
-/** Writes one run file (text or bytes); failures are one error line naming the file. */
+/**
+ * Writes one run file (text or bytes) atomically (writeFileAtomic: a crash or a full disk leaves
+ * the old file whole, never a truncated one) and never through a link: a name taken by anything
+ * but a regular file is refused. Failures are one error line naming the file.
+ *
+ * @example writeRunFile('/home/me/runs/x', 'metrics.csv', 'step,loss\n'); // '/home/me/runs/x/metrics.csv'
+ */
 export const writeRunFile = (dir: string, name: RunFile, content: string | Uint8Array): string => {
-  const file = path.join(dir, name);
-  try {
-    fs.writeFileSync(file, content);
-  } catch (e) {
-    throw new UsageError(`cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const file = path.resolve(dir, name);
+  const r = writeFileAtomic(file, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+  if (isLeft(r)) throw new UsageError(`cannot write ${file}: ${r.left.message.replace(`writeFileAtomic: ${file}: `, '')}`);
   return file;
 };
 

@@ -1,7 +1,7 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { setBackend, setThreads, type Tensor } from '@foldnet/core';
 import type { LayerState, Network, Params } from '@foldnet/layers';
-import { loadMnist } from '@foldnet/train';
+import { loadMnistSplit } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -41,13 +41,13 @@ export const applyComputeOptions = (opts: Readonly<Record<string, unknown>>): vo
 };
 
 /**
- * The first `testSize` test images and labels of --data (or the bundled MNIST); the training
- * split is not read beyond one image.
+ * The first `testSize` test images and labels of --data (or the bundled MNIST). Only the test
+ * files are read: the training files are neither opened nor required.
  */
 export const loadTestSet = (opts: Readonly<Record<string, unknown>>, io: Io, testSize: number | undefined): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
   const data = optString(opts, 'data');
   const dir = data === undefined ? undefined : expectDirectory(io.cwd, data, '--data');
-  const r = loadMnist({ ...(dir === undefined ? {} : { dir }), trainSize: 1, ...(testSize === undefined ? {} : { testSize }) });
+  const r = loadMnistSplit('test', { ...(dir === undefined ? {} : { dir }), ...(testSize === undefined ? {} : { size: testSize }) });
   if (isLeft(r)) throw r.left;
-  return { x: r.right.test.images, targets: r.right.test.labels, source: data ?? 'MNIST (bundled)' };
+  return { x: r.right.images, targets: r.right.labels, source: data ?? 'MNIST (bundled)' };
 };

@@ -1,4 +1,5 @@
 import { evaluate } from '@foldnet/train';
+import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import type { Io } from '../io.js';
 import { applyComputeOptions, loadTestSet, loadTrainedNetwork } from './common.js';
@@ -19,7 +20,8 @@ export const formatConfusion = (confusion: readonly (readonly number[])[]): stri
 
 /**
  * `foldnet eval <checkpoint> [--data dir] [--test-size n] [--json]`: test accuracy, loss and the
- * confusion matrix of a trained network.
+ * confusion matrix of a trained network. An empty test set is an error (exit 2), and so is a
+ * checkpoint holding NaN or Infinity (exit 1): neither has an accuracy.
  *
  * @example
  * await evalCommand('runs/x/checkpoint.safetensors', {}, nodeIo());
@@ -28,6 +30,8 @@ export const evalCommand = async (file: string, opts: Readonly<Record<string, un
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   applyComputeOptions(opts);
   const test = loadTestSet(opts, io, optNumber(opts, 'testSize'));
+  // An accuracy over no images is 0/0: say so rather than print "NaN" and exit 0.
+  if ((test.x.shape[0] ?? 0) === 0) throw new UsageError(`${test.source}: the test set holds no images, so there is nothing to evaluate`);
   const e = evaluate(network, params, layerState, test);
   if (optBoolean(opts, 'json') === true) {
     io.out(`${JSON.stringify({ checkpoint: file, step: checkpoint.step, data: test.source, count: e.count, accuracy: e.accuracy, loss: e.loss, confusion: e.confusion })}\n`);

@@ -1,6 +1,6 @@
 import { sliceRows, tensor, type Tensor } from '@foldnet/core';
 import { predict, softmax } from '@foldnet/layers';
-import { pngToMnist, resizeArea, type InvertMode } from '../digit.js';
+import { MAX_PNG_FILE_BYTES, pngToMnist, resizeArea, type InvertMode } from '../digit.js';
 import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
@@ -40,7 +40,7 @@ export const predictCommand = async (file: string, image: string | undefined, op
     if (channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; PNG input is for 1-channel (grey) networks`);
     const invertFlag = optBoolean(opts, 'invert');
     const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
-    const converted = pngToMnist(readUserFile(io.cwd, image ?? '', 'image'), image ?? '', mode);
+    const converted = pngToMnist(readUserFile(io.cwd, image ?? '', 'image', MAX_PNG_FILE_BYTES), image ?? '', mode);
     const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
     x = tensor(Array.from(fitted.pixels), [1, 1, height, width]);
     inverted = converted.inverted;
