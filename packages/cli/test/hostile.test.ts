@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -12,6 +14,7 @@ import { decodeTrainConfigFile, defaultTrainConfig, greyToPng, machineCores, rea
 import { decodePngGrey } from '../src/digit.js';
 import { parseDecimal, positiveNumberFlag, threadsFlag } from '../src/flags.js';
 import { makeDirectories, runFiles, writeRunFile } from '../src/runfolder.js';
+import { buildOnce, root } from './built-cli.js';
 
 /*
  * Issue 18 through the CLI, in-process (runCli with an Io that records output): text inputs are
@@ -275,10 +278,22 @@ describe('run folders: files written atomically, never through a link', () => {
     expect(() => makeDirectories(path.join(tmp, 'plain', 'sub'))).toThrow(/^ENOTDIR: not a directory, \w+ '.*plain/);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a folder without write permission: the real cause, EACCES (not ENOENT)', () => {
+  it('a folder without write permission: the real cause, EACCES (not ENOENT)', async () => {
     const locked = path.join(tmp, 'locked');
     fs.mkdirSync(locked, { mode: 0o555 });
-    expect(() => makeDirectories(path.join(locked, 'x', 'y'))).toThrow(/^EACCES/);
+    const target = path.join(locked, 'x', 'y');
+    if (process.getuid?.() !== 0) {
+      expect(() => makeDirectories(target)).toThrow(/^EACCES/);
+      return;
+    }
+    // root may write anywhere: the same call in a child running as an unprivileged user (nobody), on the built module
+    await buildOnce();
+    fs.chmodSync(tmp, 0o755);
+    const module = pathToFileURL(path.join(root, 'packages/cli/dist/runfolder.js')).href;
+    const script = `import { makeDirectories } from ${JSON.stringify(module)}; try { makeDirectories(${JSON.stringify(target)}); console.log('made'); } catch (e) { console.log(e.message); }`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^EACCES/);
   });
 });
 
