@@ -1,7 +1,7 @@
 /**
  * Training as a fold: a state value, a pure step, lazy seeded batch streams, `scan` (a generator
- * of states), `fit` (the reduce), observers (periodic evaluation, early stopping, progress) and
- * `evaluate`.
+ * of states), `fit` (the reduce), observers (periodic evaluation and checkpoints, early stopping,
+ * progress, numeric faults, the loss history, stopping on an abort signal) and `evaluate`.
  *
  * @example
  * import { adam, batchesOf, evaluate, fit, initTrainState, sampleWithReplacement, trainStep } from '@foldnet/train';
@@ -21,8 +21,9 @@ export {
 } from './state.js';
 export { scan, fit, observe, fitObserved, combine, type Step, type FoldOptions, type Observer, type Observed } from './fold.js';
 export {
-  periodicEvaluation, earlyStopping, progress,
+  periodicEvaluation, earlyStopping, progress, periodicCheckpoint, numericFaults, lossHistory, lossPoints, meanLossAfter, abortable,
   type EvaluationEntry, type EvaluationLog, type PeriodicEvaluationOptions, type EarlyStoppingOptions, type EarlyStoppingAcc,
-  type ProgressEvent, type ProgressAcc,
+  type ProgressEvent, type ProgressAcc, type CheckpointDue, type PeriodicCheckpointOptions, type FaultLog, type LossHistory,
+  type AbortFlag, type AbortableAcc,
 } from './observers.js';
 export { evaluate, evaluator, type Evaluation, type EvaluateOptions } from './evaluate.js';

@@ -1,9 +1,11 @@
 import { FoldnetError } from '@foldnet/core';
 import type { Observer } from './fold.js';
-import type { TrainState } from './state.js';
+import type { NumericFault, TrainState } from './state.js';
 
 /*
- * Observers for the usual needs, each a reducer over the stream of training states.
+ * Observers for the usual needs, each a reducer over the stream of training states. They only
+ * compute: what is due (an evaluation, a save, a progress report) is in the accumulator, and the
+ * caller prints, writes or draws it.
  */
 
 /** One evaluation: the step it was made after, and its metrics. */
@@ -22,8 +24,13 @@ export interface EvaluationLog<M> {
 
 /** Options of `periodicEvaluation`. */
 export interface PeriodicEvaluationOptions<S, M> {
-  /** Evaluate after every `every` steps (state.step % every === 0). */
+  /** Evaluate after every `every` steps (state.step % every === 0); 0: only at `total` and at the end. */
   readonly every: number;
+  /**
+   * The run's last step, when known: evaluated as soon as it is reached, whatever `every` says, so
+   * whoever watches the stream sees that evaluation before the stream ends.
+   */
+  readonly total?: number;
   /** The metrics of a state, e.g. `(s) => evaluate(net, s.params, s.layerState, test)`. */
   readonly evaluate: (state: TrainState<S>) => M;
 }
@@ -32,19 +39,19 @@ const appendEntry = <M>(log: EvaluationLog<M>, entry: EvaluationEntry<M>): Evalu
   Object.freeze({ history: Object.freeze([...log.history, entry]), latest: entry });
 
 /**
- * Evaluates every `every` steps and once at the end (unless the last step was just evaluated):
- * the lesson's "accuracy every 10 generations".
+ * Evaluates every `every` steps, at step `total` when given, and once at the end (unless the last
+ * step was just evaluated): the lesson's "accuracy every 10 generations".
  *
  * @example
  * const evals = periodicEvaluation({ every: 10, evaluate: (s) => evaluate(net, s.params, s.layerState, test) });
  * fitObserved(step, s0, batches, evals).acc.history.map((e) => e.metrics.accuracy);
  */
-export const periodicEvaluation = <S, M>({ every, evaluate }: PeriodicEvaluationOptions<S, M>): Observer<S, EvaluationLog<M>> => {
-  if (!Number.isInteger(every) || every < 1) throw new FoldnetError('value', `periodicEvaluation: every must be a positive integer, got ${every}`);
+export const periodicEvaluation = <S, M>({ every, total, evaluate }: PeriodicEvaluationOptions<S, M>): Observer<S, EvaluationLog<M>> => {
+  if (!Number.isInteger(every) || every < 0) throw new FoldnetError('value', `periodicEvaluation: every must be an integer >= 0, got ${every}`);
   return {
     init: Object.freeze({ history: Object.freeze([]), latest: undefined }),
     step: (log, state) =>
-      state.step % every === 0
+      (every > 0 && state.step % every === 0) || state.step === total
         ? appendEntry(log, { step: state.step, metrics: evaluate(state) })
         : log.latest === undefined ? log : Object.freeze({ history: log.history, latest: undefined }),
     end: (log, state) => {
@@ -168,3 +175,152 @@ export const progress = <S>({ every = 1, total }: { every?: number; total?: numb
     end: (acc, state) => (acc.lossCount === 0 && acc.skipped === 0 && acc.event !== undefined ? Object.freeze({ ...acc, event: undefined }) : emit(acc, state)),
   };
 };
+
+/** The accumulator of `periodicCheckpoint`. */
+export interface CheckpointDue {
+  /** Whether the state just observed is to be saved now. */
+  readonly due: boolean;
+}
+
+/** Options of `periodicCheckpoint`. */
+export interface PeriodicCheckpointOptions {
+  /** Save after every `every` steps (state.step % every === 0); 0: only at the end. */
+  readonly every: number;
+  /** The run's last step, when known: not due inside the stream, since the end saves that state anyway. */
+  readonly total?: number;
+}
+
+/**
+ * When to save a checkpoint: every `every` steps, and always at the end (batches exhausted, a
+ * stop, a fault, an abort), so the saved state is the last one reached. The observer only says
+ * when; saving (and where) is the caller's, e.g. with `saveTrainState`.
+ *
+ * @example
+ * for (const o of observe(s0, scan(step, s0, batches), periodicCheckpoint({ every: 100 })))
+ *   if (o.acc.due) saveTrainState('run/checkpoint.safetensors', { network: net, optimizer, state: o.state });
+ */
+export const periodicCheckpoint = <S>({ every, total }: PeriodicCheckpointOptions): Observer<S, CheckpointDue> => {
+  if (!Number.isInteger(every) || every < 0) throw new FoldnetError('value', `periodicCheckpoint: every must be an integer >= 0, got ${every}`);
+  const due: CheckpointDue = Object.freeze({ due: true });
+  const notDue: CheckpointDue = Object.freeze({ due: false });
+  return {
+    init: notDue,
+    step: (_, state) => (every > 0 && state.step % every === 0 && state.step !== total ? due : notDue),
+    end: () => due,
+  };
+};
+
+/** The accumulator of `numericFaults`. */
+export interface FaultLog {
+  /** Steps skipped so far on a non-finite loss or gradient. */
+  readonly count: number;
+  /** The fault of the state just observed (what a printer warns about), if it had one. */
+  readonly latest: NumericFault | undefined;
+}
+
+/**
+ * Counts the steps skipped on a numeric fault (with `scan`'s `onFault: 'skip'`, or the one a
+ * 'stop' ends on), and keeps the latest fault for a warning.
+ *
+ * @example
+ * const { acc } = fitObserved(step, s0, batches, numericFaults(), { onFault: 'skip' });
+ * acc.count; // steps skipped
+ */
+export const numericFaults = <S>(): Observer<S, FaultLog> => {
+  const none: FaultLog = Object.freeze({ count: 0, latest: undefined });
+  return {
+    init: none,
+    step: (log, state) =>
+      state.fault !== undefined
+        ? Object.freeze({ count: log.count + 1, latest: state.fault })
+        : log.latest === undefined ? log : Object.freeze({ count: log.count, latest: undefined }),
+  };
+};
+
+/**
+ * Every step's batch loss, newest first, as a persistent list: observing a step adds one cell and
+ * copies nothing, so a run of any length keeps its whole loss curve in linear time.
+ */
+export interface LossHistory {
+  readonly step: number;
+  /** The batch loss of that step (NaN or infinite on a step skipped for it). */
+  readonly loss: number;
+  /** The steps before, newest first; undefined before the first one observed. */
+  readonly earlier: LossHistory | undefined;
+}
+
+/**
+ * The batch loss of every step observed (a loss chart's points). Read it with `lossPoints` and
+ * `meanLossAfter`.
+ *
+ * @example
+ * const { acc } = fitObserved(step, s0, batches, lossHistory());
+ * lossPoints(acc); // [{ step: 1, loss: 2.30 }, { step: 2, loss: 2.21 }, ...]
+ */
+export const lossHistory = <S>(): Observer<S, LossHistory | undefined> => ({
+  init: undefined,
+  step: (earlier, state) => Object.freeze({ step: state.step, loss: state.loss, earlier }),
+});
+
+/**
+ * The steps and losses of a `lossHistory`, oldest first.
+ *
+ * @example
+ * lossPoints({ step: 2, loss: 0.5, earlier: { step: 1, loss: 0.9, earlier: undefined } });
+ * // [{ step: 1, loss: 0.9 }, { step: 2, loss: 0.5 }]
+ */
+export const lossPoints = (history: LossHistory | undefined): { readonly step: number; readonly loss: number }[] => {
+  const points: { readonly step: number; readonly loss: number }[] = [];
+  for (let h = history; h !== undefined; h = h.earlier) points.push({ step: h.step, loss: h.loss });
+  return points.reverse();
+};
+
+/**
+ * The mean of the finite batch losses of the steps after `step` (the loss of an evaluation
+ * window), NaN when there is none. The sum runs oldest first from 0, as a running sum over the
+ * window would, so the result does not depend on how the window is kept.
+ *
+ * @example
+ * meanLossAfter({ step: 3, loss: 1, earlier: { step: 2, loss: NaN, earlier: { step: 1, loss: 4, earlier: undefined } } }, 1); // 1
+ */
+export const meanLossAfter = (history: LossHistory | undefined, step: number): number => {
+  const finite: number[] = [];
+  for (let h = history; h !== undefined && h.step > step; h = h.earlier) if (Number.isFinite(h.loss)) finite.push(h.loss);
+  let sum = 0;
+  for (let i = finite.length - 1; i >= 0; i--) sum += finite[i];
+  return finite.length === 0 ? Number.NaN : sum / finite.length;
+};
+
+/** What `abortable` knows of a signal: AbortSignal has it, and so can a test's plain object. */
+export interface AbortFlag {
+  readonly aborted: boolean;
+}
+
+/** The accumulator of `abortable`: the wrapped observer's, and whether the signal stopped training. */
+export interface AbortableAcc<A> {
+  readonly inner: A;
+  /** Set by the final observation: true when the signal ended training. */
+  readonly aborted: boolean;
+}
+
+/**
+ * Stops training when `signal` is aborted (a Ctrl-C, a Stop button), after the step under way;
+ * the wrapped observer's `end` (a final evaluation) is then skipped, so stopping is quick. The
+ * signal is read when the next state would be pulled, so an abort that comes while the caller
+ * awaits between steps stops before any further step is computed.
+ *
+ * @example
+ * const stop = new AbortController();
+ * process.on('SIGINT', () => stop.abort());
+ * const { acc } = fitObserved(step, s0, batches, abortable(periodicEvaluation({ every: 10, evaluate }), stop.signal));
+ * acc.aborted; // true when Ctrl-C ended it
+ */
+export const abortable = <S, A>(observer: Observer<S, A>, signal: AbortFlag): Observer<S, AbortableAcc<A>> => ({
+  init: Object.freeze({ inner: observer.init, aborted: false }),
+  step: (acc, state) => Object.freeze({ inner: observer.step(acc.inner, state), aborted: false }),
+  stop: (acc) => signal.aborted || observer.stop?.(acc.inner) === true,
+  end: (acc, state) =>
+    signal.aborted
+      ? Object.freeze({ inner: acc.inner, aborted: true })
+      : Object.freeze({ inner: observer.end === undefined ? acc.inner : observer.end(acc.inner, state), aborted: false }),
+});
