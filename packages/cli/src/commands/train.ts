@@ -4,21 +4,9 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  batchesOf,
-  constantLr,
-  cosineDecay,
-  evaluate,
-  initTrainState,
-  loadMnist,
-  optimizerFromName,
-  sampleWithReplacement,
-  scan,
-  shuffledEpochs,
-  stepDecay,
-  trainStep,
-  type AnyOptimizer,
-  type LrSchedule,
-  type TrainState,
+  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, initTrainState, loadMnist, lossHistory, lossPoints, meanLossAfter, numericFaults,
+  observe, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, scan, shuffledEpochs, stepDecay, trainStep,
+  type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import {
@@ -141,15 +129,18 @@ const lrScheduleOf = (config: TrainConfig): LrSchedule => {
   return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
 };
 
-const mean = (xs: readonly number[]): number => {
-  const finite = xs.filter((x) => Number.isFinite(x));
-  return finite.length === 0 ? Number.NaN : finite.reduce((a, b) => a + b, 0) / finite.length;
-};
+/** What an evaluation measures; the row adds its step and the mean batch loss since the one before. */
+type Measured = Omit<MetricsRow, 'step' | 'loss'>;
 
 /**
  * `foldnet train`: resolves the config, trains with progress output and an evaluation line every
  * `evalEvery` steps, and writes the run folder (config.json, metrics.jsonl/csv, the checkpoint,
  * the charts and report.html), then prints what it wrote.
+ *
+ * Training is the library's fold: `scan` steps through the batches (stopping on a non-finite step
+ * unless --on-nan skip), and observers, reducers over the states, say when to evaluate and to save
+ * a checkpoint, stop on Ctrl-C, count skipped steps and keep the loss curve. This function does
+ * what they say is due: it prints, and writes files.
  */
 export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const { config, checkpoint } = loadTrainConfig(opts, io);
@@ -190,10 +181,10 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
 
   const started = Date.now();
   const elapsed = (): number => (Date.now() - started) / 1000;
-  const evaluateAt = (s: TrainState<unknown>, lossSinceLast: number): MetricsRow => {
+  const measure = (s: TrainState<unknown>): Measured => {
     const tr = evaluate(network, s.params, s.layerState, data.train);
     const te = evaluate(network, s.params, s.layerState, data.test);
-    return { step: s.step, loss: lossSinceLast, train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(elapsed() * 1000) / 1000 };
+    return { train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(elapsed() * 1000) / 1000 };
   };
 
   io.out(
@@ -203,78 +194,83 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
   const shown = path.relative(io.cwd, checkpointFile) || checkpointFile;
-  // null: a checkpoint at each evaluation, so the saved state and the saved curve end at the same step.
-  const checkpointEvery = config.checkpointEvery ?? config.evalEvery;
-  const progress = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
+  const display = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
   const rows: MetricsRow[] = [...priorRows];
   const save = (s: TrainState<unknown>): void => {
     writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, rows);
   };
-  const stepLosses: StepLoss[] = [];
-  let sinceEval: number[] = [];
-  let last = state0;
-  let faults = 0;
-  let stoppedBy: string | undefined;
-  // Ctrl-C sets a flag; the loop sees it between two steps (it yields to the event loop after each
-  // one), saves the state reached and exits 130. A second Ctrl-C meanwhile changes nothing.
-  let interrupted = false;
-  const unwatch = io.onInterrupt?.(() => {
-    interrupted = true;
-  });
-  try {
+  // The rows of the evaluations made since the last call, each with the mean batch loss since the
+  // evaluation before it (or since the run's first step), printed as they are added.
+  const addRows = (log: EvaluationLog<Measured>, losses: LossHistory | undefined, print: (line: string) => void): void => {
+    for (let i = rows.length - priorRows.length; i < log.history.length; i++) {
+      const { step, metrics } = log.history[i];
+      const row: MetricsRow = { step, loss: meanLossAfter(losses, i === 0 ? state0.step : log.history[i - 1].step), ...metrics };
+      rows.push(row);
+      print(evaluationLine(row));
+    }
+  };
+
+  // Ctrl-C aborts: training stops after the step under way (the loop awaits after each one, so the
+  // signal is heard), the final evaluation is skipped, the state reached is saved and the command
+  // exits 130. A second Ctrl-C meanwhile changes nothing.
+  const interrupt = new AbortController();
+  const watch = combine(
+    // an evaluation at each evalEvery steps and at the run's last step; null checkpointEvery: a
+    // checkpoint at each evaluation, so the saved state and the saved curve end at the same step
+    abortable(periodicEvaluation({ every: config.evalEvery, total: config.iters, evaluate: measure }), interrupt.signal),
+    combine(periodicCheckpoint({ every: config.checkpointEvery ?? config.evalEvery, total: config.iters }), combine(progress({ total: config.iters }), combine(numericFaults(), lossHistory()))),
+  );
+  const observations = observe(state0, scan(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, { onFault: config.onNan }), watch);
+  // Follows the observations, doing what is due after each step; returns the final one.
+  const followSteps = async () => {
     try {
-      for (const s of scan(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, { onFault: config.onNan })) {
-        last = s;
-        stepLosses.push({ step: s.step, loss: s.loss });
-        sinceEval.push(s.loss);
-        progress.step(s.step, s.loss);
-        if (s.fault !== undefined) {
-          faults++;
-          if (config.onNan === 'stop') {
-            stoppedBy = s.fault.message;
-            break;
-          }
-          if (faults <= 5) progress.log(`warning: ${s.fault.message}; step skipped${faults === 5 ? ' (further warnings not shown)' : ''}`);
+      for (let r = observations.next(); ; r = observations.next()) {
+        if (r.done === true) return r.value;
+        const o = r.value;
+        if (o.final) continue;
+        const [evaluations, [saving, [shownProgress, [faults, losses]]]] = o.acc;
+        if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
+        if (faults.latest !== undefined) {
+          // --on-nan stop: the stream ends with this state; the end evaluates and saves it
+          if (config.onNan === 'stop') continue;
+          if (faults.count <= 5) display.log(`warning: ${faults.latest.message}; step skipped${faults.count === 5 ? ' (further warnings not shown)' : ''}`);
         }
-        const due = (config.evalEvery > 0 && s.step % config.evalEvery === 0) || s.step === config.iters;
-        if (due) {
-          const row = evaluateAt(s, mean(sinceEval));
-          rows.push(row);
-          sinceEval = [];
-          progress.log(evaluationLine(row));
-        }
-        if (checkpointEvery > 0 && s.step % checkpointEvery === 0 && s.step !== config.iters) save(s);
+        addRows(evaluations.inner, losses, display.log);
+        if (saving.due) save(o.state);
         // Let the terminal bar repaint (cli-progress draws on timers) and a Ctrl-C be heard.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (interrupted) break;
       }
     } finally {
-      progress.stop();
+      display.stop();
     }
-    if (interrupted) {
-      save(last);
+  };
+  // The end of the run: the state reached is saved and the metrics written; returns the final observation.
+  const finish = async () => {
+    const final = await followSteps();
+    const { state: last, acc: [evaluations, [saving, [, [, losses]]]] } = final;
+    if (evaluations.aborted) {
+      if (saving.due) save(last);
       writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows));
       writeRunFile(dir, 'metrics.csv', toCsv(rows));
       throw new Interrupted(`interrupted at step ${last.step} of ${config.iters}: saved ${shown} (continue with: foldnet train --resume ${shown})`);
     }
-    const lastRow = rows[rows.length - 1];
-    if (lastRow === undefined || lastRow.step !== last.step) {
-      const row = evaluateAt(last, mean(sinceEval));
-      rows.push(row);
-      io.out(`${evaluationLine(row)}\n`);
-    }
+    addRows(evaluations.inner, losses, (line) => io.out(`${line}\n`));
     written.push(writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows)));
     written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
-    save(last);
+    if (saving.due) save(last);
     written.push(checkpointFile);
-  } finally {
-    unwatch?.();
-  }
+    return final;
+  };
+  const unwatch = io.onInterrupt?.(() => interrupt.abort());
+  const { state: last, acc: [, [, [, [faults, losses]]]] } = await finish().finally(() => unwatch?.());
+
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
-  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses, data, seconds: elapsed(), faults })));
+  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses: lossPoints(losses), data, seconds: elapsed(), faults: faults.count })));
 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
-  if (stoppedBy !== undefined) throw new CheckFailed(`training stopped: ${stoppedBy} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
+  if (config.onNan === 'stop' && last.fault !== undefined) {
+    throw new CheckFailed(`training stopped: ${last.fault.message} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
+  }
 };
 
 /** The evaluation rows a checkpoint carries in its metadata, up to its step; undefined when it has none. */
