@@ -1,14 +1,21 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
+import {
+  describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial,
+} from './codecs.js';
+import { UsageError } from './errors.js';
+import { flagReader, threadsFlag } from './flags.js';
 
 /*
  * The training configuration: what `foldnet train` runs. It comes from three places, each
  * overriding the one before: the defaults (the lesson's experiment), a JSON file (`--config`), and
- * the command-line flags. The file is decoded with io-ts; every problem is reported with its path
- * inside the file (`optimizer.lr: expected a positive number, got "fast"`).
+ * the command-line flags. Each key is declared once, in `trainConfigFields`: its codec checks it in
+ * a file and, through `flagReader`, as a flag; its fallback is the default; its flag spec gives the
+ * help line. The file codec, the resolved config's type and codec, the defaults and the flags are
+ * all derived from that table. Every problem is reported with its path inside the file
+ * (`optimizer.lr: expected a positive number, got "fast"`) or its flag (`--lr: ...`).
  */
 
 /** The optimizers `--optimizer` accepts (the book's six). */
@@ -34,24 +41,6 @@ export const onNanChoices = ['stop', 'skip'] as const;
 /** One of `onNanChoices`. */
 export type OnNan = (typeof onNanChoices)[number];
 
-/**
- * `--lr-schedule`: `constant`, `cosine` (half a cosine from the base rate towards 0 over the run's
- * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step).
- */
-export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps)';
-
-/** The boundaries of a `step:...` schedule, or a message saying what is wrong with `text`. */
-export const parseLrSchedule = (text: string): E.Either<string, { readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }> => {
-  if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
-  const m = /^step:(.+)$/.exec(text);
-  if (m === null) return E.left(`expected ${lrScheduleSyntax}, got ${JSON.stringify(text)}`);
-  const parts = m[1].split(',');
-  const at = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p.trim()) : Number.NaN));
-  const bad = at.findIndex((b, i) => !(Number.isSafeInteger(b) && b >= 1) || (i > 0 && b <= at[i - 1]));
-  if (bad >= 0) return E.left(`step schedule: ${JSON.stringify(parts[bad])} is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)`);
-  return E.right({ kind: 'step', at });
-};
-
 /** The learning rate each optimizer gets when none is given: the book's defaults. */
 export const defaultLearningRate: Readonly<Record<OptimizerName, number>> = {
   sgd: 0.01,
@@ -61,161 +50,6 @@ export const defaultLearningRate: Readonly<Record<OptimizerName, number>> = {
   rmsprop: 0.01,
   adam: 0.001,
 };
-
-/** The optimizer and its learning rate, as the resolved config holds them. */
-export interface OptimizerConfig {
-  readonly type: OptimizerName;
-  readonly lr: number;
-}
-
-/**
- * A resolved training configuration: every field has a value. Paths are absolute.
- *
- * @example
- * const c: TrainConfig = defaultTrainConfig; // model 'simple', 1000 iters, batch 100, adam 0.001, ...
- */
-export interface TrainConfig {
-  /** 'simple' | 'double' | 'deep' or the absolute path of a JSON model spec. */
-  readonly model: string;
-  /** Number of training steps. With `epochs`, epochs * ceil(trainSize / batchSize). */
-  readonly iters: number;
-  /** The epochs asked for, or null when `iters` was given directly. */
-  readonly epochs: number | null;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerConfig;
-  /** How the learning rate changes over the run: `constant`, `cosine` or `step:3000,4500` (see `parseLrSchedule`). */
-  readonly lrSchedule: string;
-  /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
-  readonly weightDecay: number;
-  /** The first `trainSize` training images and the first `testSize` test images are used. */
-  readonly trainSize: number;
-  readonly testSize: number;
-  /** Evaluate every this many steps; 0 = only at the end. The final step is always evaluated. */
-  readonly evalEvery: number;
-  /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
-  readonly seed: number;
-  /** A directory of MNIST-format IDX files, or null for the MNIST that ships with foldnet. */
-  readonly data: string | null;
-  /** The run folder, or null for `runs/<timestamp>-<model>/`. */
-  readonly out: string | null;
-  /** A checkpoint to continue from, or null. */
-  readonly resume: string | null;
-  /** Worker threads for the fast kernels (at most the machine's cores), or null for the number of cores. */
-  readonly threads: number | null;
-  readonly backend: BackendName;
-  /**
-   * Write checkpoint.safetensors every this many steps as well as at the end; 0 = only at the end;
-   * null = at each evaluation (every `evalEvery` steps).
-   */
-  readonly checkpointEvery: number | null;
-  readonly onNan: OnNan;
-}
-
-/**
- * The lesson's experiment: SimpleConvNet, 1000 steps of batch 100, Adam 0.001, the first 5000/1000
- * MNIST images, an evaluation every 10 steps, seed 0.
- */
-export const defaultTrainConfig: TrainConfig = {
-  model: 'simple',
-  iters: 1000,
-  epochs: null,
-  batchSize: 100,
-  optimizer: { type: 'adam', lr: 0.001 },
-  lrSchedule: 'constant',
-  weightDecay: 0,
-  trainSize: 5000,
-  testSize: 1000,
-  evalEvery: 10,
-  seed: 0,
-  data: null,
-  out: null,
-  resume: null,
-  threads: null,
-  backend: 'fast',
-  checkpointEvery: null,
-  onNan: 'stop',
-};
-
-// ---------------------------------------------------------------------------------------------
-// Codecs. Their names complete the sentence "expected ...", so error lines read naturally.
-
-const numberWhere = (name: string, ok: (n: number) => boolean): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(
-    name,
-    (u): u is number => typeof u === 'number' && ok(u),
-    (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  );
-
-/** A finite number > 0. */
-export const PositiveNumber = numberWhere('a positive number', (n) => Number.isFinite(n) && n > 0);
-/** A finite number >= 0. */
-export const NonNegativeNumber = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
-/** An integer >= 1. */
-export const PositiveInt = numberWhere('a positive integer', (n) => Number.isSafeInteger(n) && n >= 1);
-/** An integer >= 0. */
-export const NonNegativeInt = numberWhere('an integer >= 0', (n) => Number.isSafeInteger(n) && n >= 0);
-/** An integer in [0, 2^32). */
-export const Seed = numberWhere('an integer from 0 to 4294967295', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff);
-
-const oneOf = <K extends string>(names: readonly K[]): t.Type<K, K, unknown> => {
-  const known: ReadonlySet<string> = new Set(names);
-  const isK = (u: unknown): u is K => typeof u === 'string' && known.has(u);
-  return new t.Type<K, K, unknown>(`one of ${names.join(', ')}`, isK, (u, c) => (isK(u) ? t.success(u) : t.failure(u, c)), t.identity);
-};
-
-const NonEmptyString = new t.Type<string, string, unknown>(
-  'a non-empty string',
-  (u): u is string => typeof u === 'string' && u.length > 0,
-  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
-
-/** `inner` or null; the name says both, and failures keep the field's own context. */
-const orNull = <A>(inner: t.Type<A, A, unknown>, name: string): t.Type<A | null, A | null, unknown> =>
-  new t.Type<A | null, A | null, unknown>(
-    name,
-    (u): u is A | null => u === null || inner.is(u),
-    (u, c) => (u === null ? t.success(null) : inner.is(u) ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  );
-
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === 'object' && u !== null && !Array.isArray(u);
-
-/**
- * A JSON object whose keys are all optional but must be known: a misspelt key (`learningRate`) is
- * an error, not silently ignored.
- */
-const strictPartial = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOfPartialProps<P>, t.OutputOfPartialProps<P>, unknown> => {
-  const partial = t.partial(props);
-  const known = Object.keys(props);
-  return new t.Type<t.TypeOfPartialProps<P>, t.OutputOfPartialProps<P>, unknown>(
-    name,
-    partial.is,
-    (u, c) => {
-      if (!isRecord(u)) return t.failure(u, c);
-      const unknownKey = Object.keys(u).find((k) => !known.includes(k));
-      if (unknownKey !== undefined) {
-        return t.failure(u[unknownKey], t.appendContext(c, unknownKey, t.unknown, u[unknownKey]), `unknown key (known keys: ${known.join(', ')})`);
-      }
-      return partial.validate(u, c);
-    },
-    partial.encode,
-  );
-};
-
-/** A `--lr-schedule` text; the failure message says what is wrong with it. */
-const LrScheduleText = new t.Type<string, string, unknown>(
-  lrScheduleSyntax,
-  (u): u is string => typeof u === 'string' && E.isRight(parseLrSchedule(u)),
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    const r = parseLrSchedule(u);
-    return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
-  },
-  t.identity,
-);
 
 const OptimizerObject = strictPartial({ type: oneOf(optimizerNames), lr: PositiveNumber }, 'an optimizer name or { "type": ..., "lr": ... }');
 
@@ -227,6 +61,113 @@ const OptimizerField = new t.Type<OptimizerName | t.TypeOf<typeof OptimizerObjec
   t.identity,
 );
 
+/** A config key's flag, `--<key in kebab-case> <arg>`: its help line and how its text is read. */
+export interface FlagSpec {
+  /** The value's placeholder in help, e.g. `<n>`. */
+  readonly arg: string;
+  /** What the flag sets; help adds ` (default: ...)`. */
+  readonly help: string;
+  /** The default as help words it, where the fallback value does not say it (null, or a rule). */
+  readonly shownDefault?: string;
+  /** The text as a value (see `flagReader`): called with the flag's name and where a warning goes. */
+  readonly read: (flag: string, warn: (line: string) => void) => (text: string) => unknown;
+  /** The key whose flag cannot be given with this one. */
+  readonly conflicts?: string;
+}
+
+/**
+ * One key of the training config, declared once: a codec (it checks the key in a config file, and
+ * its name completes "expected ..."), the value when no layer gives one, and the key's flag.
+ *
+ * @example
+ * trainConfigFields.batchSize.fallback; // 100
+ * trainConfigFields.batchSize.decode(0); // left: expected a positive integer
+ */
+export class ConfigField<A, const D> extends t.Type<A, unknown, unknown> {
+  constructor(
+    codec: t.Type<A, unknown, unknown>,
+    readonly fallback: D,
+    readonly flag: FlagSpec,
+  ) {
+    super(codec.name, codec.is, codec.validate, codec.encode);
+  }
+}
+
+type FlagWords = Omit<FlagSpec, 'read'>;
+
+/** A key whose file value and flag are checked by one codec; numbers are parsed from the flag's text. */
+const field = <A, const D>(codec: t.Type<A, A, unknown>, fallback: D, read: 'number' | 'text', flag: FlagWords): ConfigField<A, D> =>
+  new ConfigField(codec, fallback, { ...flag, read: flagReader(codec, read) });
+
+/** A number key that a file may also set to null (the default); its flag takes numbers only. */
+const nullableNumber = (codec: t.Type<number, number, unknown>, name: string, flag: FlagWords): ConfigField<number | null, null> =>
+  new ConfigField(orNull(codec, name), null, { ...flag, read: flagReader(codec, 'number') });
+
+/** A path a file may set to null (the default); its flag must not be blank. */
+const nullablePath = (name: string, flag: FlagWords): ConfigField<string | null, null> =>
+  new ConfigField(orNull(NonEmptyString, name), null, { ...flag, read: flagReader(NonEmptyText, 'text') });
+
+/**
+ * The training config's keys, in the order config.json lists them; each key's doc says what it
+ * holds once resolved (paths absolute).
+ *
+ * @example
+ * trainConfigFields.evalEvery.flag.help; // 'evaluate every n steps, 0 = only at the end'
+ */
+export const trainConfigFields = {
+  /** 'simple' | 'double' | 'deep' or the absolute path of a JSON model spec. */
+  model: new ConfigField(NonEmptyString, 'simple', { arg: '<name|spec.json>', help: 'simple | double | deep, or a JSON model spec', read: flagReader(NonEmptyText, 'text') }),
+  /** Number of training steps. With `epochs`, epochs * ceil(trainSize / batchSize). */
+  iters: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'training steps', conflicts: 'epochs' }),
+  /** The epochs asked for, or null when `iters` was given directly. */
+  epochs: field(PositiveInt, null, 'number', { arg: '<n>', help: 'passes over the training subset, instead of --iters' }),
+  batchSize: field(PositiveInt, 100, 'number', { arg: '<n>', help: 'images per step' }),
+  /** The optimizer and its learning rate: in a file `"adam"` or `{ "type": "adam", "lr": 0.001 }`. */
+  optimizer: new ConfigField(OptimizerField, 'adam', { arg: '<name>', help: optimizerNames.join(' | '), read: flagReader(oneOf(optimizerNames), 'text') }),
+  /** The learning rate, also `optimizer.lr`; resolved into `optimizer.lr`. */
+  lr: field(PositiveNumber, undefined, 'number', { arg: '<x>', help: 'learning rate', shownDefault: "the optimizer's, adam 0.001, others 0.01" }),
+  /** How the learning rate changes over the run: `constant`, `cosine` or `step:3000,4500` (see `parseLrSchedule`). */
+  lrSchedule: field(LrScheduleText, 'constant', 'text', {
+    arg: '<s>',
+    help: 'constant | cosine | step:<step>,<step>,...: the learning rate over the run: fixed, half a cosine down towards 0 at the last step, or divided by 10 at each listed step',
+  }),
+  /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
+  weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'L2 weight decay lambda' }),
+  /** The first `trainSize` training images and the first `testSize` test images are used. */
+  trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: 'use the first n training images' }),
+  testSize: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'use the first n test images' }),
+  /** Evaluate every this many steps; 0 = only at the end. The final step is always evaluated. */
+  evalEvery: field(NonNegativeInt, 10, 'number', { arg: '<n>', help: 'evaluate every n steps, 0 = only at the end' }),
+  /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
+  seed: field(Seed, 0, 'number', { arg: '<n>', help: 'seed of the random key for init and batches' }),
+  /** A directory of MNIST-format IDX files, or null for the MNIST that ships with foldnet. */
+  data: nullablePath('a directory path or null', { arg: '<dir>', help: 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST', shownDefault: 'the bundled MNIST' }),
+  /** The run folder, or null for `runs/<timestamp>-<model>/`. */
+  out: nullablePath('a directory path or null', { arg: '<dir>', help: 'the run folder', shownDefault: 'runs/<timestamp>-<model>/' }),
+  /** A checkpoint to continue from, or null. */
+  resume: nullablePath('a checkpoint path or null', { arg: '<checkpoint>', help: 'continue from a checkpoint.safetensors' }),
+  /** Worker threads for the fast kernels (at most the machine's cores), or null for the number of cores. */
+  threads: new ConfigField(orNull(PositiveInt, 'a positive integer or null'), null, {
+    arg: '<n>',
+    help: 'worker threads for the fast kernels (default and most: the number of cores)',
+    read: (flag, warn) => threadsFlag(flag, machineCores(), warn),
+  }),
+  backend: field(oneOf(backendNames), 'fast', 'text', { arg: '<name>', help: `kernel set: ${backendNames.join(' | ')}` }),
+  /**
+   * Write checkpoint.safetensors every this many steps as well as at the end; 0 = only at the end;
+   * null = at each evaluation (every `evalEvery` steps).
+   */
+  checkpointEvery: nullableNumber(NonNegativeInt, 'an integer >= 0 or null', {
+    arg: '<n>',
+    help: 'also write checkpoint.safetensors (atomically) every n steps, 0 = only at the end',
+    shownDefault: 'at each evaluation',
+  }),
+  onNan: field(oneOf(onNanChoices), 'stop', 'text', {
+    arg: '<what>',
+    help: `${onNanChoices.join(' | ')}: when the loss or a gradient is NaN or infinite, stop there (exit 1) or skip the step`,
+  }),
+};
+
 /**
  * The JSON config file: every key optional, unknown keys refused.
  *
@@ -234,87 +175,32 @@ const OptimizerField = new t.Type<OptimizerName | t.TypeOf<typeof OptimizerObjec
  * // config.json
  * { "model": "double", "epochs": 2, "optimizer": { "type": "sgd", "lr": 0.1 }, "evalEvery": 50 }
  */
-export const TrainConfigFile = strictPartial(
-  {
-    model: NonEmptyString,
-    iters: PositiveInt,
-    epochs: PositiveInt,
-    batchSize: PositiveInt,
-    optimizer: OptimizerField,
-    lr: PositiveNumber,
-    lrSchedule: LrScheduleText,
-    weightDecay: NonNegativeNumber,
-    trainSize: PositiveInt,
-    testSize: PositiveInt,
-    evalEvery: NonNegativeInt,
-    seed: Seed,
-    data: orNull(NonEmptyString, 'a directory path or null'),
-    out: orNull(NonEmptyString, 'a directory path or null'),
-    resume: orNull(NonEmptyString, 'a checkpoint path or null'),
-    threads: orNull(PositiveInt, 'a positive integer or null'),
-    backend: oneOf(backendNames),
-    checkpointEvery: orNull(NonNegativeInt, 'an integer >= 0 or null'),
-    onNan: oneOf(onNanChoices),
-  },
-  'a JSON object',
-);
+export const TrainConfigFile = strictPartial(trainConfigFields, 'a JSON object');
 export type TrainConfigFile = t.TypeOf<typeof TrainConfigFile>;
 
-/** Config values given as flags (already parsed to numbers by the flag parsers). Absent = not given. */
-export interface TrainFlags {
-  readonly model?: string;
-  readonly iters?: number;
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly optimizer?: OptimizerName;
-  readonly lr?: number;
-  readonly lrSchedule?: string;
-  readonly weightDecay?: number;
-  readonly trainSize?: number;
-  readonly testSize?: number;
-  readonly evalEvery?: number;
-  readonly seed?: number;
-  readonly data?: string;
-  readonly out?: string;
-  readonly resume?: string;
-  readonly threads?: number;
-  readonly backend?: BackendName;
-  readonly checkpointEvery?: number;
-  readonly onNan?: OnNan;
-}
+/**
+ * The config values given as flags: a layer of the same shape as a config file (commander has read
+ * each flag with its field's reader). A layer holds only the keys it gives.
+ */
+export type TrainFlags = TrainConfigFile;
 
-// ---------------------------------------------------------------------------------------------
-// Error reporting: one line per problem, `<path>: expected <type name>, got <value>`.
+/** The optimizer and its learning rate, as the resolved config holds them. */
+const OptimizerConfig = t.readonly(t.type({ type: oneOf(optimizerNames), lr: PositiveNumber }));
+/** The optimizer and its learning rate, as the resolved config holds them. */
+export type OptimizerConfig = t.TypeOf<typeof OptimizerConfig>;
 
-const showValue = (u: unknown): string => {
-  if (u === undefined) return 'nothing';
-  // JSON would print NaN and Infinity (which a program, not a file, can pass) as null.
-  if (typeof u === 'number' && !Number.isFinite(u)) return String(u);
-  let s: string | undefined;
-  try {
-    s = JSON.stringify(u);
-  } catch {
-    // nested too deeply to print (JSON.stringify recurses): say what it is
-    return Array.isArray(u) ? 'an array' : typeof u === 'object' && u !== null ? 'an object' : String(u);
-  }
-  if (s === undefined) return String(u);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
+// Resolved, the learning rate lives in `optimizer.lr`, and `epochs` is null when steps were counted by `iters`.
+const { lr: _resolvedIntoOptimizer, ...resolvedFields } = trainConfigFields;
 
 /**
- * One readable line for an io-ts validation error: the dotted path of the value inside the file,
- * what was expected there (the codec's name) and what was found.
+ * A resolved training configuration: every key of `trainConfigFields` has a value (`lr` inside
+ * `optimizer`). Paths are absolute.
  *
  * @example
- * formatValidationError(err); // 'optimizer.lr: expected a positive number, got "fast"'
+ * const c: TrainConfig = defaultTrainConfig; // model 'simple', 1000 iters, batch 100, adam 0.001, ...
  */
-export const formatValidationError = (error: t.ValidationError): string => {
-  const keys = error.context.map((entry) => entry.key).filter((key) => key !== '');
-  const where = keys.length === 0 ? '(top level)' : keys.join('.');
-  const last = error.context[error.context.length - 1];
-  if (error.message !== undefined) return `${where}: ${error.message}`;
-  return `${where}: expected ${last?.type.name ?? 'a valid value'}, got ${showValue(error.value)}`;
-};
+export const TrainConfig = t.readonly(t.type({ ...resolvedFields, epochs: orNull(PositiveInt, 'a positive integer or null'), optimizer: OptimizerConfig }), 'a training config');
+export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 /**
  * Decodes the parsed JSON of a config file. Left is one line naming the first problem with its
@@ -324,31 +210,65 @@ export const formatValidationError = (error: t.ValidationError): string => {
  * decodeTrainConfigFile({ optimizer: { type: 'adam', lr: 'fast' } });
  * // left('optimizer.lr: expected a positive number, got "fast"')
  */
-export const decodeTrainConfigFile = (json: unknown): E.Either<string, TrainConfigFile> =>
-  pipe(
-    TrainConfigFile.decode(json),
-    E.mapLeft((errors) => {
-      const sorted = [...errors].sort((a, b) => b.context.length - a.context.length);
-      const lines = [...new Set(sorted.map(formatValidationError))];
-      const more = lines.length > 1 ? ` (and ${lines.length - 1} more problem${lines.length > 2 ? 's' : ''})` : '';
-      return `${lines[0] ?? 'invalid config'}${more}`;
-    }),
-    E.chain((file) =>
-      file.iters !== undefined && file.epochs !== undefined
-        ? E.left(`epochs: give either "iters" or "epochs", not both (got iters ${file.iters}, epochs ${file.epochs})`)
-        : E.right(file),
-    ),
-  );
+export const decodeTrainConfigFile = (json: unknown): E.Either<string, TrainConfigFile> => {
+  const r = TrainConfigFile.decode(json);
+  if (E.isLeft(r)) return E.left(describeErrors(r.left));
+  const file = r.right;
+  return file.iters !== undefined && file.epochs !== undefined
+    ? E.left(`epochs: give either "iters" or "epochs", not both (got iters ${file.iters}, epochs ${file.epochs})`)
+    : E.right(file);
+};
 
-const capThreads = (threads: number | null): number | null => (threads === null ? null : Math.min(threads, machineCores()));
+/**
+ * The config keys given as flags (commander's parsed options), as a layer: each was read by its
+ * field's own reader already, so the decode only gives the values their types.
+ *
+ * @example
+ * trainFlagsOf({ batchSize: 20, config: 'c.json' }); // { batchSize: 20 }
+ */
+export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlags => {
+  const given = Object.fromEntries(Object.keys(trainConfigFields).flatMap((key) => (opts[key] === undefined ? [] : [[key, opts[key]]])));
+  const r = TrainConfigFile.decode(given);
+  if (E.isLeft(r)) throw new UsageError(describeErrors(r.left));
+  return r.right;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Resolution: layers of given keys, each over the one before, then the fallbacks.
 
 const presetNames: ReadonlySet<string> = new Set(['simple', 'double', 'deep']);
 
-/** A model name stays as it is; a spec path becomes absolute, relative to `base`. */
-const resolveModel = (model: string, base: string): string => (presetNames.has(model) ? model : path.resolve(base, model));
+/**
+ * A layer's paths made absolute against `base` (a config file's folder; the working directory for
+ * flags); a preset model name stays as it is. A key the layer does not give stays absent, so it
+ * never hides the layer below.
+ *
+ * @example
+ * absoluteLayer({ data: 'fashion', model: 'double' }, '/cfg'); // { data: '/cfg/fashion', model: 'double' }
+ */
+export const absoluteLayer = (layer: TrainConfigFile, base: string): TrainConfigFile => {
+  const abs = (p: string | null): string | null => (p === null ? null : path.resolve(base, p));
+  return {
+    ...layer,
+    ...(layer.model === undefined ? {} : { model: presetNames.has(layer.model) ? layer.model : path.resolve(base, layer.model) }),
+    ...(layer.data === undefined ? {} : { data: abs(layer.data) }),
+    ...(layer.out === undefined ? {} : { out: abs(layer.out) }),
+    ...(layer.resume === undefined ? {} : { resume: abs(layer.resume) }),
+  };
+};
 
-const resolvePath = (p: string | null | undefined, base: string): string | null | undefined =>
-  p === null || p === undefined ? p : path.resolve(base, p);
+/**
+ * Layers `top` over `base`: a key `top` gives replaces `base`'s, and a top layer that counts steps
+ * one way (iters or epochs) drops the base's other way.
+ *
+ * @example
+ * overlayTrainConfig({ epochs: 2, seed: 1 }, { iters: 7 }); // { seed: 1, iters: 7 }
+ */
+export const overlayTrainConfig = (base: TrainConfigFile, top: TrainConfigFile): TrainConfigFile => {
+  const countsSteps = top.iters !== undefined || top.epochs !== undefined;
+  const { iters, epochs, ...rest } = base;
+  return { ...rest, ...(countsSteps ? {} : { ...(iters !== undefined ? { iters } : {}), ...(epochs !== undefined ? { epochs } : {}) }), ...top };
+};
 
 /**
  * Merges defaults, the decoded file and the flags (each overriding the one before) into a
@@ -360,42 +280,38 @@ const resolvePath = (p: string | null | undefined, base: string): string | null 
  * // { ...defaultTrainConfig, epochs: 1, batchSize: 50, iters: 100 }  (5000 images / 50)
  */
 export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags: TrainFlags, cwd: string): TrainConfig => {
-  const d = defaultTrainConfig;
-  const fileOptimizer = typeof file.optimizer === 'string' ? { type: file.optimizer } : (file.optimizer ?? {});
-  const optimizerType = flags.optimizer ?? fileOptimizer.type ?? d.optimizer.type;
-  const lr = flags.lr ?? fileOptimizer.lr ?? file.lr ?? defaultLearningRate[optimizerType];
-  // A flag naming one way of counting steps replaces the file's other way.
-  const epochs = flags.epochs ?? (flags.iters !== undefined ? undefined : file.epochs);
-  const itersGiven = flags.iters ?? (flags.epochs !== undefined ? undefined : file.iters);
-  const batchSize = flags.batchSize ?? file.batchSize ?? d.batchSize;
-  const trainSize = flags.trainSize ?? file.trainSize ?? d.trainSize;
-  const iters = epochs !== undefined ? epochs * Math.ceil(trainSize / batchSize) : (itersGiven ?? d.iters);
-  const fromFileOrFlag = (key: 'data' | 'out' | 'resume'): string | null => {
-    const flag = flags[key];
-    if (flag !== undefined) return path.resolve(cwd, flag);
-    return resolvePath(file[key], fileDir) ?? null;
-  };
-  return {
-    model: flags.model !== undefined ? resolveModel(flags.model, cwd) : file.model !== undefined ? resolveModel(file.model, fileDir) : d.model,
-    iters,
-    epochs: epochs ?? null,
-    batchSize,
-    optimizer: { type: optimizerType, lr },
-    lrSchedule: flags.lrSchedule ?? file.lrSchedule ?? d.lrSchedule,
-    weightDecay: flags.weightDecay ?? file.weightDecay ?? d.weightDecay,
-    trainSize,
-    testSize: flags.testSize ?? file.testSize ?? d.testSize,
-    evalEvery: flags.evalEvery ?? file.evalEvery ?? d.evalEvery,
-    seed: flags.seed ?? file.seed ?? d.seed,
-    data: fromFileOrFlag('data'),
-    out: fromFileOrFlag('out'),
-    resume: fromFileOrFlag('resume'),
-    // More threads than cores only add workers waiting for a core, each with its own memory: a
-    // config file's (or a resumed checkpoint's) count is capped like --threads; the run's first
-    // line prints the count used.
-    threads: capThreads(flags.threads ?? (file.threads === undefined ? d.threads : file.threads)),
-    backend: flags.backend ?? file.backend ?? d.backend,
-    checkpointEvery: flags.checkpointEvery ?? (file.checkpointEvery === undefined ? d.checkpointEvery : file.checkpointEvery),
-    onNan: flags.onNan ?? file.onNan ?? d.onNan,
-  };
+  const fields = trainConfigFields;
+  const lower = absoluteLayer(file, fileDir);
+  const upper = absoluteLayer(flags, cwd);
+  const given = overlayTrainConfig(lower, upper);
+  // --optimizer keeps the file's learning rate; only --lr replaces it.
+  const named = (layer: TrainConfigFile): { readonly type?: OptimizerName; readonly lr?: number } =>
+    typeof layer.optimizer === 'string' ? { type: layer.optimizer } : (layer.optimizer ?? {});
+  const type = named(upper).type ?? named(lower).type ?? fields.optimizer.fallback;
+  const lr = upper.lr ?? named(upper).lr ?? named(lower).lr ?? lower.lr ?? defaultLearningRate[type];
+  const trainSize = given.trainSize ?? fields.trainSize.fallback;
+  const batchSize = given.batchSize ?? fields.batchSize.fallback;
+  const iters = given.epochs !== undefined ? given.epochs * Math.ceil(trainSize / batchSize) : (given.iters ?? fields.iters.fallback);
+  // More threads than cores only add workers waiting for a core, each with its own memory: a
+  // config file's (or a resumed checkpoint's) count is capped like --threads; the run's first
+  // line prints the count used.
+  const threads = given.threads === undefined || given.threads === null ? null : Math.min(given.threads, machineCores());
+  const computed = new Map<string, unknown>([['optimizer', { type, lr }], ['iters', iters], ['epochs', given.epochs ?? null], ['threads', threads]]);
+  const values = new Map<string, unknown>(Object.entries(given));
+  // In the fields' order (config.json's); the codec gives the result its type and checks what was computed.
+  const resolved = Object.fromEntries(
+    Object.entries(fields).flatMap(([key, f]) => (key === 'lr' ? [] : [[key, computed.has(key) ? computed.get(key) : (values.get(key) ?? f.fallback)]])),
+  );
+  const r = TrainConfig.decode(resolved);
+  if (E.isLeft(r)) throw new UsageError(describeErrors(r.left));
+  return r.right;
 };
+
+/**
+ * The lesson's experiment, what nothing given resolves to: SimpleConvNet, 1000 steps of batch 100,
+ * Adam 0.001, the first 5000/1000 MNIST images, an evaluation every 10 steps, seed 0.
+ *
+ * @example
+ * defaultTrainConfig.optimizer; // { type: 'adam', lr: 0.001 }
+ */
+export const defaultTrainConfig: TrainConfig = resolveTrainConfig({}, '.', {}, '.');

@@ -1,9 +1,11 @@
-import { isLeft } from 'fp-ts/lib/Either.js';
-import { parseLrSchedule } from './config.js';
+import * as E from 'fp-ts/lib/Either.js';
+import type * as t from 'io-ts';
+import { LrScheduleText, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, PositiveInt, PositiveNumber, Seed } from './codecs.js';
 import { UsageError } from './errors.js';
 
 /*
- * Parsers for flag values, used as commander argParsers. They throw UsageError, so a bad value
+ * Parsers for flag values, used as commander argParsers: each reads the text with the codec that
+ * checks the same value in a config file (see `flagReader`). They throw UsageError, so a bad value
  * reads like every other input error: `--lr: expected a positive number, got "fast"`.
  */
 
@@ -18,40 +20,45 @@ const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** `text` as a decimal number (see DECIMAL), NaN for anything else. @example parseDecimal('1e-3') // 0.001; parseDecimal('0x10') // NaN */
 export const parseDecimal = (text: string): number => (DECIMAL.test(text) ? Number(text) : Number.NaN);
 
-const parseNumber = parseDecimal;
-
-const numberFlag =
-  (flag: string, expected: string, ok: (n: number) => boolean) =>
-  (text: string): number => {
-    const n = parseNumber(text);
-    if (!ok(n)) {
-      // "0x10" is 16 to Number() but not to a reader of the command line: name the reading refused.
-      const other = /^\s*$/.test(text) ? Number.NaN : Number(text);
-      const hint = Number.isNaN(n) && Number.isFinite(other) ? ` (numbers are read in decimal notation only: write ${other})` : '';
-      throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(text)}${hint}`);
-    }
-    return n;
+/**
+ * A reader of a flag's text for commander's argParser: the text (read as a decimal number first
+ * when `read` is 'number', see parseDecimal) decoded by `codec`. A bad value throws a UsageError
+ * that reads like a config file's problem: `--lr: expected a positive number, got "fast"`, or the
+ * codec's own message.
+ *
+ * @example
+ * flagReader(PositiveInt, 'number')('--iters')('20'); // 20
+ * flagReader(PositiveInt, 'number')('--iters')('2.5'); // throws '--iters: expected a positive integer, got "2.5"'
+ */
+export const flagReader =
+  <A, O>(codec: t.Type<A, O, unknown>, read: 'number' | 'text') =>
+  (flag: string) =>
+  (text: string): A => {
+    const n = read === 'number' ? parseDecimal(text) : Number.NaN;
+    const r = codec.decode(read === 'number' ? n : text);
+    if (E.isRight(r)) return r.right;
+    const message = r.left[0]?.message;
+    if (message !== undefined) throw new UsageError(`${flag}: ${message}`);
+    // "0x10" is 16 to Number() but not to a reader of the command line: name the reading refused.
+    const other = read === 'number' && !/^\s*$/.test(text) ? Number(text) : Number.NaN;
+    const hint = Number.isNaN(n) && Number.isFinite(other) ? ` (numbers are read in decimal notation only: write ${other})` : '';
+    throw new UsageError(`${flag}: expected ${codec.name}, got ${JSON.stringify(text)}${hint}`);
   };
 
 /** `--iters 1000`: an integer >= 1. @example positiveIntFlag('--iters')('20') // 20 */
-export const positiveIntFlag = (flag: string): ((text: string) => number) =>
-  numberFlag(flag, 'a positive integer', (n) => Number.isSafeInteger(n) && n >= 1);
+export const positiveIntFlag = flagReader(PositiveInt, 'number');
 
-/** `--eval-every 0`: an integer >= 0. */
-export const nonNegativeIntFlag = (flag: string): ((text: string) => number) =>
-  numberFlag(flag, 'an integer >= 0', (n) => Number.isSafeInteger(n) && n >= 0);
+/** `--eval-every 0`: an integer >= 0. @example nonNegativeIntFlag('--eval-every')('0') // 0 */
+export const nonNegativeIntFlag = flagReader(NonNegativeInt, 'number');
 
-/** `--lr 0.01`: a finite number > 0. */
-export const positiveNumberFlag = (flag: string): ((text: string) => number) =>
-  numberFlag(flag, 'a positive number', (n) => Number.isFinite(n) && n > 0);
+/** `--lr 0.01`: a finite number > 0. @example positiveNumberFlag('--lr')('0.01') // 0.01 */
+export const positiveNumberFlag = flagReader(PositiveNumber, 'number');
 
-/** `--weight-decay 0`: a finite number >= 0. */
-export const nonNegativeNumberFlag = (flag: string): ((text: string) => number) =>
-  numberFlag(flag, 'a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+/** `--weight-decay 0`: a finite number >= 0. @example nonNegativeNumberFlag('--jitter')('0.1') // 0.1 */
+export const nonNegativeNumberFlag = flagReader(NonNegativeNumber, 'number');
 
-/** `--seed 42`: an unsigned 32-bit integer. */
-export const seedFlag = (flag: string): ((text: string) => number) =>
-  numberFlag(flag, 'an integer from 0 to 4294967295', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff);
+/** `--seed 42`: an unsigned 32-bit integer. @example seedFlag('--seed')('42') // 42 */
+export const seedFlag = flagReader(Seed, 'number');
 
 /**
  * `--threads 4`: a positive integer, capped at the cores this machine has (os.availableParallelism):
@@ -70,30 +77,13 @@ export const threadsFlag =
   };
 
 /** `--optimizer adam`: one of a fixed list. @example oneOfFlag('--backend', ['fast', 'reference'])('fast') */
-export const oneOfFlag =
-  <K extends string>(flag: string, names: readonly K[]) =>
-  (text: string): K => {
-    const found = names.find((n) => n === text);
-    if (found === undefined) throw new UsageError(`${flag}: expected one of ${names.join(', ')}, got ${JSON.stringify(text)}`);
-    return found;
-  };
+export const oneOfFlag = <K extends string>(flag: string, names: readonly K[]): ((text: string) => K) => flagReader(oneOf(names), 'text')(flag);
 
-/** `--lr-schedule cosine`: a schedule `parseLrSchedule` accepts. */
-export const lrScheduleFlag =
-  (flag: string) =>
-  (text: string): string => {
-    const r = parseLrSchedule(text);
-    if (isLeft(r)) throw new UsageError(`${flag}: ${r.left}`);
-    return text;
-  };
+/** `--lr-schedule cosine`: a schedule `parseLrSchedule` accepts. @example lrScheduleFlag('--lr-schedule')('step:300,450') */
+export const lrScheduleFlag = flagReader(LrScheduleText, 'text');
 
-/** `--data dir`: a non-empty string. */
-export const nonEmptyFlag =
-  (flag: string) =>
-  (text: string): string => {
-    if (text.trim() === '') throw new UsageError(`${flag}: expected a non-empty value`);
-    return text;
-  };
+/** `--data dir`: a value that is not blank. @example nonEmptyFlag('--onnx')('model.onnx') */
+export const nonEmptyFlag = flagReader(NonEmptyText, 'text');
 
 /** Reads an option commander parsed (its values are untyped) as a number, if present. */
 export const optNumber = (opts: Readonly<Record<string, unknown>>, key: string): number | undefined => {

@@ -6,6 +6,7 @@
  * import { runCli, nodeIo } from '@foldnet/cli';
  * process.exitCode = await runCli(['summary', 'simple'], nodeIo());
  */
+export * from './codecs.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './metrics.js';

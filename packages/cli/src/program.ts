@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { backendNames, benchBackendChoices, benchDataChoices, machineCores, onNanChoices, optimizerNames } from './config.js';
+import { benchBackendChoices, benchDataChoices, trainConfigFields, type FlagSpec } from './config.js';
 import { describeError } from './errors.js';
 import {
-  lrScheduleFlag,
   nonEmptyFlag,
   nonNegativeIntFlag,
   nonNegativeNumberFlag,
@@ -13,7 +12,6 @@ import {
   positiveNumberFlag,
   repeatableFlag,
   seedFlag,
-  threadsFlag,
 } from './flags.js';
 import type { Io } from './io.js';
 
@@ -40,15 +38,23 @@ const readVersion = (): string => {
   }
 };
 
-/** `--threads`, capped at the machine's cores with a warning line on stderr naming the command. */
-const threadsOption = (cmd: Command, io: Io): ((text: string) => number) =>
-  threadsFlag('--threads', machineCores(), (line) => io.err(`foldnet ${cmd.name()}: warning: ${line}\n`));
+/**
+ * A training config key's flag on `cmd`, as its field declares it (see trainConfigFields):
+ * `batchSize` gives `--batch-size <n>`; the help line ends with the default, in the field's words
+ * or else its fallback value (none for null). A reader's warning (--threads above the cores) is a
+ * line on stderr naming the command.
+ */
+const configOption = (cmd: Command, io: Io, key: string, field: { readonly fallback: unknown; readonly flag: FlagSpec }): Option => {
+  const name = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const shown = field.flag.shownDefault ?? (field.fallback === null || field.fallback === undefined ? undefined : String(field.fallback));
+  const warn = (line: string): void => io.err(`foldnet ${cmd.name()}: warning: ${line}\n`);
+  const option = new Option(`${name} ${field.flag.arg}`, shown === undefined ? field.flag.help : `${field.flag.help} (default: ${shown})`).argParser(field.flag.read(name, warn));
+  return field.flag.conflicts === undefined ? option : option.conflicts(field.flag.conflicts);
+};
 
 /** The --threads and --backend flags, shared by the commands that compute. */
 const addComputeOptions = (cmd: Command, io: Io): Command =>
-  cmd
-    .option('--threads <n>', 'worker threads for the fast kernels (default and most: the number of cores)', threadsOption(cmd, io))
-    .option('--backend <name>', `kernel set: ${backendNames.join(' | ')} (default: fast)`, oneOfFlag('--backend', backendNames));
+  cmd.addOption(configOption(cmd, io, 'threads', trainConfigFields.threads)).addOption(configOption(cmd, io, 'backend', trainConfigFields.backend));
 
 /**
  * The --plugin flag, on every command that reads a model or a checkpoint: the modules are imported by the
@@ -91,25 +97,10 @@ export const buildProgram = (io: Io): Command => {
 
   const train = program
     .command('train')
-    .description("train a network; defaults reproduce the lesson: SimpleConvNet, MNIST 5000/1000, batch 100, Adam 0.001, 1000 steps")
-    .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
-    .option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'))
-    .addOption(new Option('--iters <n>', 'training steps (default: 1000)').argParser(positiveIntFlag('--iters')).conflicts('epochs'))
-    .option('--epochs <n>', 'passes over the training subset, instead of --iters', positiveIntFlag('--epochs'))
-    .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
-    .option('--optimizer <name>', `${optimizerNames.join(' | ')} (default: adam)`, oneOfFlag('--optimizer', optimizerNames))
-    .option('--lr <x>', "learning rate (default: the optimizer's, adam 0.001, others 0.01)", positiveNumberFlag('--lr'))
-    .option('--lr-schedule <s>', 'constant | cosine | step:<step>,<step>,...: the learning rate over the run: fixed, half a cosine down towards 0 at the last step, or divided by 10 at each listed step (default: constant)', lrScheduleFlag('--lr-schedule'))
-    .option('--weight-decay <x>', 'L2 weight decay lambda (default: 0)', nonNegativeNumberFlag('--weight-decay'))
-    .option('--train-size <n>', 'use the first n training images (default: 5000)', positiveIntFlag('--train-size'))
-    .option('--test-size <n>', 'use the first n test images (default: 1000)', positiveIntFlag('--test-size'))
-    .option('--eval-every <n>', 'evaluate every n steps, 0 = only at the end (default: 10)', nonNegativeIntFlag('--eval-every'))
-    .option('--seed <n>', 'seed of the random key for init and batches (default: 0)', seedFlag('--seed'))
-    .option('--data <dir>', 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST (default: the bundled MNIST)', nonEmptyFlag('--data'))
-    .option('--out <dir>', 'the run folder (default: runs/<timestamp>-<model>/)', nonEmptyFlag('--out'))
-    .option('--resume <checkpoint>', 'continue from a checkpoint.safetensors', nonEmptyFlag('--resume'))
-    .option('--checkpoint-every <n>', 'also write checkpoint.safetensors (atomically) every n steps, 0 = only at the end (default: at each evaluation)', nonNegativeIntFlag('--checkpoint-every'))
-    .option('--on-nan <what>', `${onNanChoices.join(' | ')}: when the loss or a gradient is NaN or infinite, stop there (exit 1) or skip the step (default: stop)`, oneOfFlag('--on-nan', onNanChoices));
+    .description("train a network; defaults reproduce the lesson: SimpleConvNet, MNIST 5000/1000, batch 100, Adam 0.001, 1000 steps");
+  train.addOption(configOption(train, io, 'model', trainConfigFields.model)).option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'));
+  // The config's keys in their order; --threads and --backend come last, with the other commands' compute flags.
+  for (const [key, field] of Object.entries(trainConfigFields)) if (key !== 'model' && key !== 'threads' && key !== 'backend') train.addOption(configOption(train, io, key, field));
   addComputeOptions(train, io)
     .addHelpText(
       'after',
@@ -206,7 +197,7 @@ export const buildProgram = (io: Io): Command => {
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
-    .option('--threads <n>', 'worker threads for the fast kernels (default and most: the number of cores)', threadsOption(bench, io))
+    .addOption(configOption(bench, io, 'threads', trainConfigFields.threads))
     .option('--backend <name>', `${benchBackendChoices.join(' | ')} (default: fast)`, oneOfFlag('--backend', benchBackendChoices))
     .option('--data <name>', 'random: one fixed batch of normal noise (no zeros: the worst case of the paths that skip them) | mnist: the first training batches (default: random)', oneOfFlag('--data', benchDataChoices))
     .option('--json', 'print one JSON object per measured configuration')

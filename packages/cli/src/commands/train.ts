@@ -9,57 +9,18 @@ import {
   type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
-import {
-  backendNames,
-  decodeTrainConfigFile,
-  onNanChoices,
-  optimizerNames,
-  parseLrSchedule,
-  resolveTrainConfig,
-  type TrainConfig,
-  type TrainConfigFile,
-  type TrainFlags,
-} from '../config.js';
+import { parseLrSchedule } from '../codecs.js';
+import { absoluteLayer, decodeTrainConfigFile, overlayTrainConfig, resolveTrainConfig, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
 import { CheckFailed, Interrupted, UsageError } from '../errors.js';
-import { optNumber, optOneOf, optString } from '../flags.js';
+import { optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
-import { isPreset, loadModel, modelShortName, totalParams } from '../models.js';
+import { loadModel, modelShortName, totalParams } from '../models.js';
 import { accuracyChartSpec, findFonts, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
 import { createRunFolder, removeStaleTempFiles, writeRunFile } from '../runfolder.js';
-
-/** The config values given as flags on the command line (undefined = not given). */
-export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlags => ({
-  model: optString(opts, 'model'),
-  iters: optNumber(opts, 'iters'),
-  epochs: optNumber(opts, 'epochs'),
-  batchSize: optNumber(opts, 'batchSize'),
-  optimizer: optOneOf(opts, 'optimizer', optimizerNames),
-  lr: optNumber(opts, 'lr'),
-  lrSchedule: optString(opts, 'lrSchedule'),
-  weightDecay: optNumber(opts, 'weightDecay'),
-  trainSize: optNumber(opts, 'trainSize'),
-  testSize: optNumber(opts, 'testSize'),
-  evalEvery: optNumber(opts, 'evalEvery'),
-  seed: optNumber(opts, 'seed'),
-  data: optString(opts, 'data'),
-  out: optString(opts, 'out'),
-  resume: optString(opts, 'resume'),
-  threads: optNumber(opts, 'threads'),
-  backend: optOneOf(opts, 'backend', backendNames),
-  checkpointEvery: optNumber(opts, 'checkpointEvery'),
-  onNan: optOneOf(opts, 'onNan', onNanChoices),
-});
-
-/** A config file's path fields made absolute against the file's folder, so it can be merged with others. */
-const absolutePaths = (file: TrainConfigFile, dir: string): TrainConfigFile => {
-  const abs = (p: string | null | undefined): string | null | undefined => (typeof p === 'string' ? path.resolve(dir, p) : p);
-  const model = file.model === undefined || isPreset(file.model) ? file.model : path.resolve(dir, file.model);
-  return { ...file, model, data: abs(file.data), out: abs(file.out), resume: abs(file.resume) };
-};
 
 /**
  * The config a checkpoint was trained with, as a config file layer (its run folder and resume
@@ -76,16 +37,12 @@ const checkpointConfigLayer = (ckpt: TrainCheckpoint): TrainConfigFile => {
   return decoded.right;
 };
 
-/** Layers `top` over `base`; a top layer that counts steps one way drops the base's other way. */
-const overlay = (base: TrainConfigFile, top: TrainConfigFile): TrainConfigFile => {
-  const countsSteps = top.iters !== undefined || top.epochs !== undefined;
-  const { iters, epochs, ...rest } = base;
-  return { ...rest, ...(countsSteps ? {} : { ...(iters !== undefined ? { iters } : {}), ...(epochs !== undefined ? { epochs } : {}) }), ...top };
-};
-
 /**
  * Resolves the training config: defaults < the resumed checkpoint's config < --config file < flags.
  * Returns the checkpoint too when resuming.
+ *
+ * @example
+ * const { config, checkpoint } = loadTrainConfig({ iters: 20, resume: 'runs/a/checkpoint.safetensors' }, nodeIo());
  */
 export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io): { readonly config: TrainConfig; readonly checkpoint: TrainCheckpoint | undefined } => {
   const flags = trainFlagsOf(opts);
@@ -94,11 +51,11 @@ export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io)
   if (configPath !== undefined) {
     const decoded = decodeTrainConfigFile(readUserJson(io.cwd, configPath, '--config'));
     if (isLeft(decoded)) throw new UsageError(`${configPath}: ${decoded.left}`);
-    file = absolutePaths(decoded.right, path.dirname(path.resolve(io.cwd, configPath)));
+    file = absoluteLayer(decoded.right, path.dirname(path.resolve(io.cwd, configPath)));
   }
-  const resume = flags.resume !== undefined ? path.resolve(io.cwd, flags.resume) : (file.resume ?? undefined);
+  const resume = typeof flags.resume === 'string' ? path.resolve(io.cwd, flags.resume) : (file.resume ?? undefined);
   const checkpoint = resume === undefined ? undefined : readTrainCheckpoint(path.relative(io.cwd, resume) || resume, io.cwd);
-  const layered = checkpoint === undefined ? file : overlay(checkpointConfigLayer(checkpoint), file);
+  const layered = checkpoint === undefined ? file : overlayTrainConfig(checkpointConfigLayer(checkpoint), file);
   return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint };
 };
 

@@ -1,0 +1,173 @@
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+
+/*
+ * The codecs of config values, shared by config files and flags. Their names complete the sentence
+ * "expected ...", so error lines read naturally: `optimizer.lr: expected a positive number, got
+ * "fast"` in a file, `--lr: expected a positive number, got "fast"` as a flag.
+ */
+
+/**
+ * `--lr-schedule`: `constant`, `cosine` (half a cosine from the base rate towards 0 over the run's
+ * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step).
+ *
+ * @example
+ * `--lr-schedule: expected ${lrScheduleSyntax}, got "linear"`
+ */
+export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps)';
+
+/** The boundaries of a `step:...` schedule, or a message saying what is wrong with `text`. @example parseLrSchedule('step:300,450') // right({ kind: 'step', at: [300, 450] }) */
+export const parseLrSchedule = (text: string): E.Either<string, { readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }> => {
+  if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
+  const m = /^step:(.+)$/.exec(text);
+  if (m === null) return E.left(`expected ${lrScheduleSyntax}, got ${JSON.stringify(text)}`);
+  const parts = m[1].split(',');
+  const at = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p.trim()) : Number.NaN));
+  const bad = at.findIndex((b, i) => !(Number.isSafeInteger(b) && b >= 1) || (i > 0 && b <= at[i - 1]));
+  if (bad >= 0) return E.left(`step schedule: ${JSON.stringify(parts[bad])} is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)`);
+  return E.right({ kind: 'step', at });
+};
+
+const numberWhere = (name: string, ok: (n: number) => boolean): t.Type<number, number, unknown> =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && ok(u),
+    (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  );
+
+/** A finite number > 0. @example PositiveNumber.is(0.001) // true */
+export const PositiveNumber = numberWhere('a positive number', (n) => Number.isFinite(n) && n > 0);
+/** A finite number >= 0. @example NonNegativeNumber.is(0) // true */
+export const NonNegativeNumber = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+/** An integer >= 1. @example PositiveInt.is(2.5) // false */
+export const PositiveInt = numberWhere('a positive integer', (n) => Number.isSafeInteger(n) && n >= 1);
+/** An integer >= 0. @example NonNegativeInt.is(0) // true */
+export const NonNegativeInt = numberWhere('an integer >= 0', (n) => Number.isSafeInteger(n) && n >= 0);
+/** An integer in [0, 2^32). @example Seed.is(2 ** 32) // false */
+export const Seed = numberWhere('an integer from 0 to 4294967295', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff);
+
+/** One of a fixed list of names. @example oneOf(backendNames).is('fast') // true */
+export const oneOf = <K extends string>(names: readonly K[]): t.Type<K, K, unknown> => {
+  const known: ReadonlySet<string> = new Set(names);
+  const isK = (u: unknown): u is K => typeof u === 'string' && known.has(u);
+  return new t.Type<K, K, unknown>(`one of ${names.join(', ')}`, isK, (u, c) => (isK(u) ? t.success(u) : t.failure(u, c)), t.identity);
+};
+
+/** A string with at least one character. @example NonEmptyString.is('runs/a') // true */
+export const NonEmptyString = new t.Type<string, string, unknown>(
+  'a non-empty string',
+  (u): u is string => typeof u === 'string' && u.length > 0,
+  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/**
+ * `inner` or null; the name says both, and failures keep the field's own context.
+ *
+ * @example
+ * orNull(PositiveInt, 'a positive integer or null').is(null); // true
+ */
+export const orNull = <A>(inner: t.Type<A, A, unknown>, name: string): t.Type<A | null, A | null, unknown> =>
+  new t.Type<A | null, A | null, unknown>(
+    name,
+    (u): u is A | null => u === null || inner.is(u),
+    (u, c) => (u === null ? t.success(null) : inner.is(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  );
+
+/** A JSON object (not null, not an array). @example isRecord({ a: 1 }) // true */
+export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u);
+
+/**
+ * A JSON object whose keys are all optional but must be known: a misspelt key (`learningRate`) is
+ * an error, not silently ignored.
+ *
+ * @example
+ * strictPartial({ lr: PositiveNumber }, 'an object').decode({ learningRate: 1 }); // left: learningRate: unknown key (known keys: lr)
+ */
+export const strictPartial = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOfPartialProps<P>, t.OutputOfPartialProps<P>, unknown> => {
+  const partial = t.partial(props);
+  const known = Object.keys(props);
+  return new t.Type<t.TypeOfPartialProps<P>, t.OutputOfPartialProps<P>, unknown>(
+    name,
+    partial.is,
+    (u, c) => {
+      if (!isRecord(u)) return t.failure(u, c);
+      const unknownKey = Object.keys(u).find((k) => !known.includes(k));
+      if (unknownKey !== undefined) {
+        return t.failure(u[unknownKey], t.appendContext(c, unknownKey, t.unknown, u[unknownKey]), `unknown key (known keys: ${known.join(', ')})`);
+      }
+      return partial.validate(u, c);
+    },
+    partial.encode,
+  );
+};
+
+/** A `--lr-schedule` text; the failure message says what is wrong with it. @example LrScheduleText.is('step:300,450') // true */
+export const LrScheduleText = new t.Type<string, string, unknown>(
+  lrScheduleSyntax,
+  (u): u is string => typeof u === 'string' && E.isRight(parseLrSchedule(u)),
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c);
+    const r = parseLrSchedule(u);
+    return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
+  },
+  t.identity,
+);
+
+/** A flag's value that must say something: not empty, not only spaces. @example NonEmptyText.is(' ') // false */
+export const NonEmptyText = new t.Type<string, string, unknown>(
+  'a non-empty value',
+  (u): u is string => typeof u === 'string' && u.trim() !== '',
+  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c, 'expected a non-empty value')),
+  t.identity,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Error reporting: one line per problem, `<path>: expected <type name>, got <value>`.
+
+const showValue = (u: unknown): string => {
+  if (u === undefined) return 'nothing';
+  // JSON would print NaN and Infinity (which a program, not a file, can pass) as null.
+  if (typeof u === 'number' && !Number.isFinite(u)) return String(u);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(u);
+  } catch {
+    // nested too deeply to print (JSON.stringify recurses): say what it is
+    return Array.isArray(u) ? 'an array' : typeof u === 'object' && u !== null ? 'an object' : String(u);
+  }
+  if (s === undefined) return String(u);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/**
+ * One readable line for an io-ts validation error: the dotted path of the value inside the file,
+ * what was expected there (the codec's name) and what was found.
+ *
+ * @example
+ * formatValidationError(err); // 'optimizer.lr: expected a positive number, got "fast"'
+ */
+export const formatValidationError = (error: t.ValidationError): string => {
+  const keys = error.context.map((entry) => entry.key).filter((key) => key !== '');
+  const where = keys.length === 0 ? '(top level)' : keys.join('.');
+  const last = error.context[error.context.length - 1];
+  if (error.message !== undefined) return `${where}: ${error.message}`;
+  return `${where}: expected ${last?.type.name ?? 'a valid value'}, got ${showValue(error.value)}`;
+};
+
+/**
+ * One line for a failed decode: the first problem (the deepest: that is where the value is wrong),
+ * and how many others.
+ *
+ * @example
+ * describeErrors(errors); // 'seed: expected an integer from 0 to 4294967295, got -1 (and 1 more problem)'
+ */
+export const describeErrors = (errors: t.Errors): string => {
+  const sorted = [...errors].sort((a, b) => b.context.length - a.context.length);
+  const lines = [...new Set(sorted.map(formatValidationError))];
+  const more = lines.length > 1 ? ` (and ${lines.length - 1} more problem${lines.length > 2 ? 's' : ''})` : '';
+  return `${lines[0] ?? 'invalid config'}${more}`;
+};
