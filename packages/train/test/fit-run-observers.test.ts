@@ -1,9 +1,11 @@
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { key, tensor } from '@foldnet/core';
 import {
-  abortable, combine, earlyStopping, fitObserved, lossHistory, lossPoints, meanLossAfter, numericFaults, observe, periodicCheckpoint, periodicEvaluation,
-  scan, streamOf, type Batch, type LossHistory, type NumericFault, type TrainState,
+  abortable, combine, earlyStopping, fitObserved, followObserved, lossHistory, lossPoints, meanLossAfter, numericFaults, observe, periodicCheckpoint, periodicEvaluation,
+  scan, streamOf, type Batch, type LossHistory, type NumericFault, type Observer, type TrainState,
 } from '@foldnet/train';
 
 /*
@@ -140,5 +142,54 @@ describe('abortable', () => {
     const stopped = fitObserved(scripted([]), s0, batches(10), combine(abortable(stopper, { aborted: false }), numericFaults<null>()));
     expect(stopped.state.step).toBe(3);
     expect(stopped.acc[0].inner.stopped).toBe(true);
+  });
+});
+
+describe('followObserved', () => {
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  test('each is awaited on every observation but the final, in order, before the next step; the final one is returned', async () => {
+    const calls = { n: 0 };
+    const seen: string[] = [];
+    const final = await followObserved(scripted([], calls), s0, batches(3), periodicEvaluation({ every: 2, evaluate: (s: TrainState<null>) => s.step }), async (o) => {
+      seen.push(`step ${o.state.step} after ${calls.n} computed`);
+      await nextTurn();
+    });
+    expect(seen).toEqual(['step 1 after 1 computed', 'step 2 after 2 computed', 'step 3 after 3 computed']);
+    expect(final.final).toBe(true);
+    expect(final.acc.history.map((e) => e.step)).toEqual([2, 3]);
+  });
+
+  test('an abort signalled while each awaits stops before the next step', async () => {
+    const calls = { n: 0 };
+    const stop = new AbortController();
+    const final = await followObserved(scripted([], calls), s0, batches(10), abortable(numericFaults<null>(), stop.signal), async (o) => {
+      await nextTurn();
+      if (o.state.step === 2) stop.abort();
+    });
+    expect(calls.n).toBe(2);
+    expect(final.acc.aborted).toBe(true);
+  });
+
+  test('while the observers run on state t, state t - 1 can be collected (nothing in observe, scan or followObserved holds it)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    const isGc = (u: unknown): u is () => void => typeof u === 'function';
+    if (!isGc(gc)) throw new Error('no gc() to call');
+    // each state carries a params record of its own, watched through a WeakRef
+    const step = (s: TrainState<null>): TrainState<null> => ({ ...s, step: s.step + 1, params: { W: tensor([s.step]) }, loss: 1 });
+    const refs = new Map<number, WeakRef<object>>();
+    const previousAlive: boolean[] = [];
+    const watch: Observer<null, number> = {
+      init: 0,
+      step: (n, s) => {
+        gc();
+        previousAlive.push(refs.get(s.step - 1)?.deref() !== undefined);
+        refs.set(s.step, new WeakRef(s.params));
+        return n + 1;
+      },
+    };
+    await followObserved(step, s0, batches(6), watch, nextTurn);
+    expect(previousAlive).toEqual([false, false, false, false, false, false]);
   });
 });

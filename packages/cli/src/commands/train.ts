@@ -4,8 +4,8 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, initTrainState, loadMnist, lossHistory, lossPoints, meanLossAfter, numericFaults,
-  observe, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, scan, shuffledEpochs, stepDecay, trainStep,
+  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, meanLossAfter,
+  numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, stepDecay, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
@@ -177,26 +177,22 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     abortable(periodicEvaluation({ every: config.evalEvery, total: config.iters, evaluate: measure }), interrupt.signal),
     combine(periodicCheckpoint({ every: config.checkpointEvery ?? config.evalEvery, total: config.iters }), combine(progress({ total: config.iters }), combine(numericFaults(), lossHistory()))),
   );
-  const observations = observe(state0, scan(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, { onFault: config.onNan }), watch);
-  // Follows the observations, doing what is due after each step; returns the final one.
+  // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      for (let r = observations.next(); ; r = observations.next()) {
-        if (r.done === true) return r.value;
-        const o = r.value;
-        if (o.final) continue;
-        const [evaluations, [saving, [shownProgress, [faults, losses]]]] = o.acc;
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, watch, async ({ state, acc }) => {
+        const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {
           // --on-nan stop: the stream ends with this state; the end evaluates and saves it
-          if (config.onNan === 'stop') continue;
+          if (config.onNan === 'stop') return;
           if (faults.count <= 5) display.log(`warning: ${faults.latest.message}; step skipped${faults.count === 5 ? ' (further warnings not shown)' : ''}`);
         }
         addRows(evaluations.inner, losses, display.log);
-        if (saving.due) save(o.state);
+        if (saving.due) save(state);
         // Let the terminal bar repaint (cli-progress draws on timers) and a Ctrl-C be heard.
         await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      }, { onFault: config.onNan });
     } finally {
       display.stop();
     }

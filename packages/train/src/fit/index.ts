@@ -19,7 +19,7 @@ export {
   initTrainState, trainStep, locateNonFinite,
   type TrainState, type NumericFault, type InitTrainOptions, type TrainStepOptions,
 } from './state.js';
-export { scan, fit, observe, fitObserved, combine, type Step, type FoldOptions, type Observer, type Observed } from './fold.js';
+export { scan, fit, observe, fitObserved, followObserved, combine, type Step, type FoldOptions, type Observer, type Observed } from './fold.js';
 export {
   periodicEvaluation, earlyStopping, progress, periodicCheckpoint, numericFaults, lossHistory, lossPoints, meanLossAfter, abortable,
   type EvaluationEntry, type EvaluationLog, type PeriodicEvaluationOptions, type EarlyStoppingOptions, type EarlyStoppingAcc,
