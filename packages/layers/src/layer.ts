@@ -1,5 +1,5 @@
 import { FoldnetError, formatShape, kernels, type Kernels, type Op, type Shape, type Tensor } from '@foldnet/core';
-import type { ForwardContext, ForwardResult, Layer, LayerState, Params, RunOptions } from './types.js';
+import type { ForwardContext, ForwardResult, Layer, LayerState, Params } from './types.js';
 
 /*
  * Helpers every layer module shares: building a frozen Layer value, reading a named param with an
@@ -83,8 +83,6 @@ export const renameLayer = (layer: Layer, name: string): Layer => {
   return rebuild ? rebuild(name) : Object.freeze({ ...layer, name, spec: Object.freeze({ ...layer.spec, name }) });
 };
 
-/** The kernel set of a run: the options', else the current backend. */
-export const kernelsOf = (opts: RunOptions): Kernels => opts.kernels ?? kernels();
 
 /** Reads param `name` of a layer, throwing `affine1: missing param 'W'` when absent. */
 export const getParam = (params: Params, name: string, layer: Layer | string): Tensor => {

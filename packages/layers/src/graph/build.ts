@@ -1,4 +1,4 @@
-import { formatShape, isMergeOp, opKind, outputShapeOf, type MergeOp, type Op, type Shape } from '@foldnet/core';
+import { formatShape, opKind, outputShapeOf, type MergeOp, type Op, type Shape } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import { opRunOf } from '../layer.js';
 import type { Layer, ShapeError } from '../types.js';
@@ -160,6 +160,3 @@ export const consumersOf = (graph: Graph): readonly (readonly number[])[] => {
   });
   return out;
 };
-
-/** Whether a node is a merge (add, concat). */
-export const isMergeNode = (n: GraphNode): boolean => isMergeOp(n.op);

@@ -80,14 +80,14 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const needInputGrad = opts.needInputGrad ?? true;
   const { nodes } = graph;
   const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: scope(params, n.name), state: scope(state, n.name) }));
-  // needDx[i]: someone needs the gradient of node i's input (the graph input does, or a node with params above it)
+  // needDx[i]: the gradient of node i's input is needed (the graph input's is, or an input node is differentiated);
+  // differentiated[i]: node i's pullback runs (it has params, or a needed gradient passes through it)
   const needDx: boolean[] = [];
-  const feedsParams: boolean[] = []; // node i has params, or a node with params is above it
+  const differentiated: boolean[] = [];
   nodes.forEach((n, i) => {
-    needDx[i] = n.inputs.some((j) => (j === GRAPH_INPUT ? needInputGrad : feedsParams[j]));
-    feedsParams[i] = needDx[i] || Object.keys(scoped[i].params).length > 0;
+    needDx[i] = n.inputs.some((j) => (j === GRAPH_INPUT ? needInputGrad : differentiated[j]));
+    differentiated[i] = needDx[i] || Object.keys(scoped[i].params).length > 0;
   });
-  const runs = (i: number): boolean => feedsParams[i]; // its pullback runs: it has params or passes a needed gradient
   const values: Tensor[] = [];
   const valueOf = (j: number): Tensor => (j === GRAPH_INPUT ? x : values[j]);
   const done: boolean[] = [];
@@ -141,7 +141,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     if (graph.output !== GRAPH_INPUT) dys[graph.output] = dy;
     for (let s = stages.length - 1; s >= 0; s--) {
       const st = stages[s];
-      if (!runs(st.first)) continue;
+      if (!differentiated[st.first]) continue;
       const d = dys[st.node];
       if (d === undefined) throw new FoldnetError('value', `backward: layer ${from[st.node] ?? st.owner} gave no input gradient`);
       const g = st.pullback(d);
