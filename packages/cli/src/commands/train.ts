@@ -15,7 +15,7 @@ import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
-import { loadModel, modelShortName, totalParams } from '../models.js';
+import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
 import { accuracyChartSpec, findFonts, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
@@ -59,6 +59,20 @@ export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io)
   return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint };
 };
 
+/**
+ * The network a resumed run continues: the one rebuilt from the model spec stored in its checkpoint (a checkpoint
+ * alone is enough: the spec file it came from may be gone or edited since), unless `--model` names one, which the
+ * checkpoint's params must then fit (a mismatch is refused, naming the param and both shapes).
+ */
+const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Readonly<Record<string, unknown>>, io: Io): LoadedModel & { readonly model: string } => {
+  const given = optString(opts, 'model');
+  if (given !== undefined) return { ...loadModel(given, io.cwd), model: configured };
+  const saved = checkpoint.config;
+  const savedModel = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Reflect.get(saved, 'model') : undefined;
+  const model = typeof savedModel === 'string' ? savedModel : configured;
+  return { network: networkFromSpec(checkpoint.model, `${checkpoint.file}: its model spec`), name: modelShortName(model), model };
+};
+
 /** The data a run trains and evaluates on. */
 interface RunData {
   readonly train: { readonly x: Tensor; readonly targets: Int32Array };
@@ -100,8 +114,11 @@ type Measured = Omit<MetricsRow, 'step' | 'loss'>;
  * what they say is due: it prints, and writes files.
  */
 export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
-  const { config, checkpoint } = loadTrainConfig(opts, io);
-  const { network, name } = loadModel(config.model, io.cwd);
+  const loaded = loadTrainConfig(opts, io);
+  const { checkpoint } = loaded;
+  const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
+  const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
+  const { network, name } = resumed ?? loadModel(config.model, io.cwd);
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);
