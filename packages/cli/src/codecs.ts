@@ -171,3 +171,6 @@ export const describeErrors = (errors: t.Errors): string => {
   const more = lines.length > 1 ? ` (and ${lines.length - 1} more problem${lines.length > 2 ? 's' : ''})` : '';
   return `${lines[0] ?? 'invalid config'}${more}`;
 };
+
+/** A preset's weight initialisation: 'he', 'xavier', 'glorot' or a positive std. @example WeightInitValue.is('he') // true */
+export const WeightInitValue = t.union([t.keyof({ he: null, xavier: null, glorot: null }), PositiveNumber], "'he', 'xavier', 'glorot' or a positive std");

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial,
+  describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -130,6 +130,16 @@ export const trainConfigFields = {
   lrSchedule: field(LrScheduleText, 'constant', 'text', {
     arg: '<s>',
     help: 'constant | cosine | step:<step>,<step>,...: the learning rate over the run: fixed, half a cosine down towards 0 at the last step, or divided by 10 at each listed step',
+  }),
+  /**
+   * How a preset's weights are drawn: 'he', 'xavier', 'glorot' or a normal's std, or null for the preset's own
+   * (simple and double: std 0.01, the lesson's, right for Adam; deep: he). A model spec sets it per layer.
+   */
+  weightInit: new ConfigField(orNull(WeightInitValue, "'he', 'xavier', 'glorot', a positive std or null"), null, {
+    arg: '<init>',
+    help: "he | xavier | glorot | <std>: how the preset's weights are drawn (SGD and momentum need he or xavier to learn)",
+    shownDefault: "the preset's: std 0.01 for simple and double, he for deep",
+    read: (flag) => (text) => (/^[0-9.]/.test(text) ? flagReader(WeightInitValue, 'number')(flag)(text) : flagReader(WeightInitValue, 'text')(flag)(text)),
   }),
   /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
   weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'L2 weight decay lambda' }),

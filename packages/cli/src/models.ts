@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
-import { decodeModelSpec, deepConvNet, doubleConvNet, simpleConvNet, summaryRows, type Network, type ShapeError } from '@foldnet/layers';
+import { decodeModelSpec, deepConvNet, doubleConvNet, simpleConvNet, summaryRows, type Network, type ShapeError, type WeightInit } from '@foldnet/layers';
 import { UsageError } from './errors.js';
 import { readUserJson } from './io.js';
 
@@ -12,10 +12,10 @@ import { readUserJson } from './io.js';
 export const presetNames = ['simple', 'double', 'deep'] as const;
 export type PresetName = (typeof presetNames)[number];
 
-const presets: Readonly<Record<PresetName, () => Either<ShapeError, Network>>> = {
-  simple: () => simpleConvNet(),
-  double: () => doubleConvNet(),
-  deep: () => deepConvNet(),
+const presets: Readonly<Record<PresetName, (weightInit: WeightInit | undefined) => Either<ShapeError, Network>>> = {
+  simple: (weightInit) => simpleConvNet({ weightInit }),
+  double: (weightInit) => doubleConvNet({ weightInit }),
+  deep: (weightInit) => deepConvNet({ weightInit }),
 };
 
 /** Whether `model` names a preset. */
@@ -33,18 +33,23 @@ export interface LoadedModel {
  * Every failure is a UsageError naming the model: a missing file, bad JSON, a shape that does not
  * fit.
  *
+ * `weightInit` (a preset's only; null or absent: the preset's own) redraws a preset's weights; a spec sets
+ * its own per layer, so giving one with a spec is refused.
+ *
  * @example
  * loadModel('simple', process.cwd()).network.outputShape; // [10]
+ * loadModel('double', process.cwd(), 'he'); // DoubleConvNet drawn with He's std
  */
-export const loadModel = (model: string, cwd: string): LoadedModel => {
+export const loadModel = (model: string, cwd: string, weightInit: WeightInit | null = null): LoadedModel => {
   if (isPreset(model)) {
-    const built = presets[model]();
+    const built = presets[model](weightInit ?? undefined);
     if (isLeft(built)) throw new UsageError(`model ${model}: ${built.left.message}`);
     return { network: built.right, name: model };
   }
   if (!model.endsWith('.json')) {
     throw new UsageError(`model ${JSON.stringify(model)}: expected ${presetNames.join(', ')} or a JSON model spec file (*.json)`);
   }
+  if (weightInit !== null) throw new UsageError(`--weight-init applies to the presets; the model spec ${model} sets weightInit on each layer`);
   return { network: networkFromSpec(readUserJson(cwd, model, 'model spec'), model), name: modelShortName(model) };
 };
 

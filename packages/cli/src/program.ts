@@ -106,7 +106,7 @@ export const buildProgram = (io: Io): Command => {
       'after',
       example([
         'foldnet train',
-        'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1',
+        'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +

@@ -118,7 +118,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const { checkpoint } = loaded;
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
   const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
-  const { network, name } = resumed ?? loadModel(config.model, io.cwd);
+  const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);
