@@ -39,12 +39,23 @@ describe('foldnet train --help: every example learns', () => {
       const out = `run${i}`;
       const r = await foldnet(['train', ...shortened(line), '--iters', '100', '--eval-every', '50', '--train-size', '1000', '--test-size', '200', '--out', out], tmp);
       expect(r.code, `${line}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).not.toContain('warning: the training loss has stayed');
       const rows = fs.readFileSync(path.join(tmp, out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l): unknown => JSON.parse(l));
       const last = rows[rows.length - 1];
       const loss = typeof last === 'object' && last !== null ? Reflect.get(last, 'loss') : undefined;
       expect(typeof loss === 'number' && loss < Math.log(10) / 2, `${line}: final loss ${String(loss)}`).toBe(true);
     }
   }, 300_000);
+
+  it('a stalled run says so once and goes on: SGD from the lesson\'s std 0.01 stays at ln 10', async () => {
+    const r = await foldnet(['train', '--model', 'double', '--optimizer', 'sgd', '--lr', '0.1', '--iters', '200', '--eval-every', '100', '--train-size', '1000', '--test-size', '200', '--out', 'stalled'], tmp);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning: the training loss has stayed within 1% of its first value'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/for steps 1-100: the weights may start too small for this optimizer \(try --weight-init he\) or the learning rate may be off \(--lr\)$/);
+    const rows = fs.readFileSync(path.join(tmp, 'stalled', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(rows.map((l) => Reflect.get(JSON.parse(l), 'step'))).toEqual([100, 200]);
+  }, 120_000);
 
   it('--weight-init: the presets only, one of he | xavier | glorot | a std', async () => {
     fs.writeFileSync(path.join(tmp, 'net.json'), JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'affine', units: 10 }] }));

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { key, tensor } from '@foldnet/core';
 import {
-  abortable, combine, earlyStopping, fitObserved, followObserved, lossHistory, lossPoints, meanLossAfter, numericFaults, observe, periodicCheckpoint, periodicEvaluation,
+  abortable, combine, earlyStopping, fitObserved, followObserved, lossHistory, lossPoints, lossStalledAfter, meanLossAfter, numericFaults, observe, periodicCheckpoint, periodicEvaluation,
   scan, streamOf, type Batch, type LossHistory, type NumericFault, type Observer, type TrainState,
 } from '@foldnet/train';
 
@@ -191,5 +191,20 @@ describe('followObserved', () => {
     };
     await followObserved(step, s0, batches(6), watch, nextTurn);
     expect(previousAlive).toEqual([false, false, false, false, false, false]);
+  });
+});
+
+describe('lossStalledAfter', () => {
+  const history = (losses: readonly number[]): LossHistory | undefined =>
+    losses.reduce<LossHistory | undefined>((earlier, loss, i) => ({ step: i + 1, loss, earlier }), undefined);
+  test('true only when at least minSteps steps after `step` all lie within tolerance of the first loss', () => {
+    const flat = history(Array.from({ length: 120 }, (_, i) => 2.3 + (i % 2 === 0 ? 0.01 : -0.01)));
+    expect(lossStalledAfter(flat, 0, { minSteps: 100, tolerance: 0.01 })).toBe(true);
+    expect(lossStalledAfter(flat, 30, { minSteps: 100, tolerance: 0.01 })).toBe(false); // 90 steps only
+    const falling = history(Array.from({ length: 120 }, (_, i) => 2.3 - i * 0.01));
+    expect(lossStalledAfter(falling, 0, { minSteps: 100, tolerance: 0.01 })).toBe(false);
+    const skipped = history([2.3, Number.NaN, ...Array.from({ length: 100 }, () => 2.31)]);
+    expect(lossStalledAfter(skipped, 0, { minSteps: 100, tolerance: 0.01 })).toBe(true);
+    expect(lossStalledAfter(undefined, 0, { minSteps: 1, tolerance: 0.01 })).toBe(false);
   });
 });

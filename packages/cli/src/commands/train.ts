@@ -4,7 +4,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, meanLossAfter,
+  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, lossStalledAfter, meanLossAfter,
   numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, stepDecay, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
@@ -175,12 +175,22 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   };
   // The rows of the evaluations made since the last call, each with the mean batch loss since the
   // evaluation before it (or since the run's first step), printed as they are added.
+  // A stalled run says so once: a whole evaluation period (at least 100 steps) within 1% of the first loss.
+  let stallTold = false;
   const addRows = (log: EvaluationLog<Measured>, losses: LossHistory | undefined, print: (line: string) => void): void => {
     for (let i = rows.length - priorRows.length; i < log.history.length; i++) {
       const { step, metrics } = log.history[i];
-      const row: MetricsRow = { step, loss: meanLossAfter(losses, i === 0 ? state0.step : log.history[i - 1].step), ...metrics };
+      const since = i === 0 ? state0.step : log.history[i - 1].step;
+      const row: MetricsRow = { step, loss: meanLossAfter(losses, since), ...metrics };
       rows.push(row);
       print(evaluationLine(row));
+      if (!stallTold && lossStalledAfter(losses, since, { minSteps: 100, tolerance: 0.01 })) {
+        stallTold = true;
+        print(
+          `warning: the training loss has stayed within 1% of its first value (${row.loss.toFixed(4)}) for steps ${since + 1}-${step}: ` +
+            'the weights may start too small for this optimizer (try --weight-init he) or the learning rate may be off (--lr)',
+        );
+      }
     }
   };
 

@@ -21,7 +21,7 @@ export {
 } from './state.js';
 export { scan, fit, observe, fitObserved, followObserved, combine, type Step, type FoldOptions, type Observer, type Observed } from './fold.js';
 export {
-  periodicEvaluation, earlyStopping, progress, periodicCheckpoint, numericFaults, lossHistory, lossPoints, meanLossAfter, abortable,
+  periodicEvaluation, earlyStopping, progress, periodicCheckpoint, numericFaults, lossHistory, lossPoints, meanLossAfter, lossStalledAfter, abortable,
   type EvaluationEntry, type EvaluationLog, type PeriodicEvaluationOptions, type EarlyStoppingOptions, type EarlyStoppingAcc,
   type ProgressEvent, type ProgressAcc, type CheckpointDue, type PeriodicCheckpointOptions, type FaultLog, type LossHistory,
   type AbortFlag, type AbortableAcc,

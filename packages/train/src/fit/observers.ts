@@ -291,6 +291,25 @@ export const meanLossAfter = (history: LossHistory | undefined, step: number): n
   return finite.length === 0 ? Number.NaN : sum / finite.length;
 };
 
+/**
+ * Whether training has stalled: at least `minSteps` steps observed after `step`, and every finite loss among them
+ * within `tolerance` (relative) of the first loss of the history, the loss the run started from. A network that
+ * guesses stays at ln K; that is what too small a weight scale for plain SGD, or a learning rate far off, look like.
+ *
+ * @example lossStalledAfter(history, 0, { minSteps: 100, tolerance: 0.01 }) // true for 100 steps at 2.3026 +- 1%
+ */
+export const lossStalledAfter = (history: LossHistory | undefined, step: number, o: { readonly minSteps: number; readonly tolerance: number }): boolean => {
+  let first: number | undefined;
+  for (let h = history; h !== undefined; h = h.earlier) if (Number.isFinite(h.loss)) first = h.loss;
+  if (first === undefined) return false;
+  let steps = 0;
+  for (let h = history; h !== undefined && h.step > step; h = h.earlier) {
+    if (Number.isFinite(h.loss) && Math.abs(h.loss - first) > o.tolerance * Math.abs(first)) return false;
+    steps++;
+  }
+  return steps >= o.minSteps;
+};
+
 /** What `abortable` knows of a signal: AbortSignal has it, and so can a test's plain object. */
 export interface AbortFlag {
   readonly aborted: boolean;
