@@ -1,6 +1,6 @@
 import { FoldnetError, type MergeOp, type Shape } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { buildGraph, child, GRAPH_INPUT, ROOT, scopeOf, shapeErrorOf, type Graph, type GraphBuilder, type GraphIssue, type LayerBody, type Site } from './graph/build.js';
+import { buildGraph, child, GRAPH_INPUT, ROOT, scopeOf, shapeAt, shapeErrorOf, type Graph, type GraphBuilder, type GraphIssue, type LayerBody, type Site } from './graph/build.js';
 import { initGraph, planOf, runGraph, type Plan } from './graph/run.js';
 import { defineLayer, nameField } from './layer.js';
 import { freshName, nameLayers } from './naming.js';
@@ -55,7 +55,7 @@ const composite = (kind: string, name: string, spec: LayerSpecJson, body: LayerB
       const g = own(inShape);
       if (isLeft(g)) return left({ expected: `a shape every inner layer accepts (${shapeErrorOf(g.left).message})` });
       const { graph } = g.right;
-      return right(graph.output === GRAPH_INPUT ? inShape : graph.nodes[graph.output].shape);
+      return right(shapeAt(graph, graph.output));
     },
     init: (k, inShape, opts = {}) => initGraph(checked(inShape).graph, k, opts),
     forward: (params, state, x, ctx) => {

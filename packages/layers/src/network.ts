@@ -1,6 +1,6 @@
 import { FoldnetError, formatShape, sameShape, type Key, type Shape, type Tensor } from '@foldnet/core';
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { buildGraph, GRAPH_INPUT, shapeErrorOf } from './graph/build.js';
+import { buildGraph, shapeAt, shapeErrorOf } from './graph/build.js';
 import { initGraph, planOf, runGraph } from './graph/run.js';
 import { softmaxCrossEntropy } from './loss.js';
 import { nameLayers } from './naming.js';
@@ -44,15 +44,14 @@ export const network = (inputShape: Shape, layers: readonly Layer[]): Either<Sha
   if (isLeft(built)) return left(shapeErrorOf(built.left));
   const graph = built.right;
   const plan = planOf(graph);
-  const shapeAt = (i: number): Shape => (i === GRAPH_INPUT ? graph.inputShape : graph.nodes[i].shape);
-  const layerShapes = ends.map(shapeAt);
+  const layerShapes = ends.map((i) => shapeAt(graph, i));
   const input = graph.inputShape;
   return right(
     Object.freeze({
       layers: Object.freeze(ls),
       inputShape: input,
       layerShapes: Object.freeze(layerShapes),
-      outputShape: shapeAt(graph.output),
+      outputShape: shapeAt(graph, graph.output),
       spec: Object.freeze({ input, layers: ls.map((l) => l.spec) }),
       graph,
       init: (k: Key, opts: InitOptions = {}) => initGraph(graph, k, opts),

@@ -1,5 +1,5 @@
 import { formatShape, key, opKind, paramShapesOf, sizeOf, type Shape } from '@foldnet/core';
-import { GRAPH_INPUT, type GraphNode } from './graph/build.js';
+import { GRAPH_INPUT, shapeAt, type GraphNode } from './graph/build.js';
 import type { Network } from './types.js';
 
 /** One row of a network summary. */
@@ -17,8 +17,7 @@ export interface SummaryRow {
 
 // A node's trainable parameter count from its op's shape rule; a custom layer's own init says for its kind.
 const nodeParams = (net: Network, n: GraphNode): number => {
-  const input = n.inputs[0];
-  const inShape = input === undefined || input === GRAPH_INPUT ? net.inputShape : net.graph.nodes[input].shape;
+  const inShape = shapeAt(net.graph, n.inputs[0] ?? GRAPH_INPUT);
   const shapes = paramShapesOf(n.op, inShape);
   if (shapes !== undefined) return Object.values(shapes.params).reduce((a, s) => a + sizeOf(s), 0);
   if (n.layer === undefined) return 0;

@@ -152,6 +152,9 @@ export const shapeErrorOf = (issue: GraphIssue): ShapeError => {
   };
 };
 
+/** The per-sample shape of node `i`'s value in a graph; GRAPH_INPUT: the input's. @example shapeAt(net.graph, net.graph.output) // [10] */
+export const shapeAt = (graph: Graph, i: number): Shape => (i === GRAPH_INPUT ? graph.inputShape : graph.nodes[i].shape);
+
 /** For each node, the nodes that read it, in order. */
 export const consumersOf = (graph: Graph): readonly (readonly number[])[] => {
   const out: number[][] = graph.nodes.map(() => []);

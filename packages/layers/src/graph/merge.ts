@@ -66,10 +66,3 @@ const concat = (label: string, xs: readonly Tensor[]): MergeResult => {
  * @example runMerge({ type: 'add' }, 'res1.add', [a, b]).y // a + b
  */
 export const runMerge = (op: MergeOp, label: string, xs: readonly Tensor[]): MergeResult => (op.type === 'add' ? add(label, xs) : concat(label, xs));
-
-/** a + b, fresh: where a value feeds several nodes, their gradients are summed. */
-export const addTensors = (a: Tensor, b: Tensor): Tensor => {
-  const out = alloc(a.dtype, a.size);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
-  return fromData(a.shape, out);
-};

@@ -1,9 +1,9 @@
-import { backendNames, FoldnetError, foldIn, isMergeOp, kernels, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
-import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
+import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
 import { fusedRunAt, poolsBeforeRelu, type FusedRun } from './fusion.js';
-import { addTensors, runMerge } from './merge.js';
+import { runMerge } from './merge.js';
 
 /*
  * Running a graph: each node's forward in topological order, then the pullbacks in reverse, a value read by
@@ -63,11 +63,19 @@ const underBackend = <T>(k: Kernels, f: () => T): T => (backendNames().includes(
  *
  * @example runLayer(conv2d({ filters: 2, size: 3 }), params, {}, x, { mode: 'eval', needGrad: false, kernels: kernels('reference') })
  */
-export const runLayer = (layer: Layer, params: Params, state: LayerState, x: Tensor, opts: RunOptions): ForwardResult => {
-  const k = opts.kernels ?? kernels();
+export const runLayer = (layer: Layer, params: Params, state: LayerState, x: Tensor, opts: RunOptions): ForwardResult =>
+  runSettled(layer, params, state, x, { mode: opts.mode, key: opts.key, kernels: opts.kernels ?? kernels(), needInputGrad: opts.needInputGrad ?? true, needGrad: opts.needGrad ?? true });
+
+// A built-in op gets every decision; any other layer only the mode and its key, under the run's kernel set.
+const runSettled = (layer: Layer, params: Params, state: LayerState, x: Tensor, exec: ExecContext): ForwardResult => {
   const run = opRunOf(layer);
-  if (run !== undefined) return run(params, state, x, { mode: opts.mode, key: opts.key, kernels: k, needInputGrad: opts.needInputGrad ?? true, needGrad: opts.needGrad ?? true });
-  return underBackend(k, () => layer.forward(params, state, x, { mode: opts.mode, key: opts.key }));
+  return run !== undefined ? run(params, state, x, exec) : underBackend(exec.kernels, () => layer.forward(params, state, x, { mode: exec.mode, key: exec.key }));
+};
+
+// A one-input stage's pullback in the form the graph's backward reads: its input gradient as the only one.
+const oneInput = (pullback: (dy: Tensor) => Gradients) => (dy: Tensor): { readonly dxs: readonly (Tensor | undefined)[]; readonly grads: Params } => {
+  const g = pullback(dy);
+  return { dxs: [g.dx], grads: g.grads };
 };
 
 /**
@@ -98,13 +106,9 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     const n = nodes[i];
     const layer = n.layer;
     if (layer === undefined || isMergeOp(n.op)) throw new FoldnetError('value', `${n.name}: a merge has no single input`);
-    const run = opRunOf(layer);
-    const exec = sub(i);
-    const r = run !== undefined
-      ? run(scoped[i].params, scoped[i].state, input, exec)
-      : underBackend(exec.kernels, () => layer.forward(scoped[i].params, scoped[i].state, input, { mode: exec.mode, key: exec.key }));
+    const r = runSettled(layer, scoped[i].params, scoped[i].state, input, sub(i));
     prefixed(r.state, n.name, newState);
-    stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g: Gradients = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
+    stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: oneInput(r.pullback) });
     return r.y;
   };
   // the backend decides: a set with fused kernels runs the plan's fused chains, the reference one op at a time
@@ -123,7 +127,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       const last = fused.nodes[fused.nodes.length - 1];
       values[last] = r.y;
       for (const j of fused.nodes) done[j] = true;
-      stages.push({ node: last, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => { const g = r.pullback(dy); return { dxs: [g.dx], grads: g.grads }; } });
+      stages.push({ node: last, first: i, owner: n.name, inputs: n.inputs, pullback: oneInput(r.pullback) });
     } else if (!ctx.needGrad && poolFirst !== undefined) {
       // nobody differentiates this forward: pool the ReLU's input, then ReLU (see poolsBeforeRelu)
       values[poolFirst] = runNode(i, runNode(poolFirst, valueOf(n.inputs[0])));
@@ -149,10 +153,10 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       st.inputs.forEach((j, k) => {
         const dx = g.dxs[k];
         if (dx === undefined) return;
-        if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : addTensors(dInput, dx);
+        if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : add(dInput, dx);
         else {
           const prev = dys[j];
-          dys[j] = prev === undefined ? dx : addTensors(prev, dx);
+          dys[j] = prev === undefined ? dx : add(prev, dx);
         }
       });
       for (const j of st.inputs) if (j !== GRAPH_INPUT) from[j] = st.owner;
@@ -175,8 +179,7 @@ export const initGraph = (graph: Graph, k: Key, opts: InitOptions = {}): { reado
   for (const n of graph.nodes) {
     if (n.layer === undefined) continue;
     const nodeKey = n.initPath.reduce((a, s) => split(a, Math.max(s.count, 1))[s.index], k);
-    const input = n.inputs[0];
-    const r = n.layer.init(nodeKey, input === GRAPH_INPUT || input === undefined ? graph.inputShape : graph.nodes[input].shape, opts);
+    const r = n.layer.init(nodeKey, shapeAt(graph, n.inputs[0] ?? GRAPH_INPUT), opts);
     prefixed(r.params, n.name, params);
     prefixed(r.state, n.name, state);
   }

@@ -1,5 +1,5 @@
 import { allFinite, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
-import { lossAndGrad, runLayer, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
+import { lossAndGrad, runLayer, scope, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { Batch } from './batches.js';
@@ -91,14 +91,6 @@ export interface TrainStepOptions {
 }
 
 const firstNonFinite = (record: Params, order: readonly string[]): string | undefined => order.find((name) => !allFinite(record[name]));
-
-// The records of a network under one layer's `name.` prefix, with the prefix removed.
-const scope = (record: Readonly<Record<string, Tensor>>, layer: string): Record<string, Tensor> => {
-  const out: Record<string, Tensor> = {};
-  const p = `${layer}.`;
-  for (const [k, v] of Object.entries(record)) if (k.startsWith(p)) out[k.slice(p.length)] = v;
-  return out;
-};
 
 /**
  * Replays one failing step layer by layer to find where values first went non-finite: the first
