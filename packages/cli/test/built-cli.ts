@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 /*
  * Running the built CLI as a user runs it (`node packages/cli/dist/bin.js ...`), shared by the
@@ -70,3 +71,12 @@ export const startFoldnet = (
 
 /** Runs the built CLI in `cwd` to its end. */
 export const foldnet = (args: readonly string[], cwd: string): Promise<Run> => startFoldnet(args, cwd).done;
+
+/** A bad-input run: exit 2 and exactly one line on stderr, no stack trace. */
+export const expectUsageError = (r: { readonly code: number | null; readonly stderr: string }, message: string | RegExp): void => {
+  expect(r.code, r.stderr).toBe(2);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(message);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+};

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@foldnet/train';
-import { buildOnce } from './built-cli.js';
+import { buildOnce, expectUsageError } from './built-cli.js';
 
 /*
  * The built CLI run as a user runs it: `node packages/cli/dist/bin.js ...` in temporary folders.
@@ -34,15 +34,6 @@ const foldnet = (args: readonly string[], cwd: string = tmp): Promise<Run> =>
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-
-/** A bad-input run: exit 2 and exactly one line on stderr, no stack trace. */
-const expectUsageError = (r: Run, message: string | RegExp): void => {
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-};
 
 const write = (name: string, content: string): string => {
   fs.writeFileSync(path.join(tmp, name), content);

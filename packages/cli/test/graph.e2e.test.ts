@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@foldnet/train';
-import { buildOnce, foldnet as foldnetIn, root, startFoldnet, type Run } from './built-cli.js';
+import { buildOnce, expectUsageError, foldnet as foldnetIn, root, startFoldnet, type Run } from './built-cli.js';
 
 /*
  * The built CLI on networks that are graphs: the ResNet-style example spec (residual blocks, projection
@@ -17,15 +17,6 @@ const resnet = path.join(root, 'examples', 'resnet.json');
 let tmp = '';
 
 const foldnet = (args: readonly string[], cwd: string = tmp): Promise<Run> => foldnetIn(args, cwd);
-
-/** A bad-input run: exit 2 and exactly one line on stderr, no stack trace. */
-const expectUsageError = (r: Run, message: string | RegExp): void => {
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-};
 
 const write = (name: string, content: string): string => {
   fs.writeFileSync(path.join(tmp, name), content);
