@@ -40,5 +40,5 @@ export { summary, summaryRows, type SummaryRow } from './summary.js';
 export { validateParams, type ParamError } from './validate.js';
 export {
   decodeModelSpec, encodeModelSpec, layerTypes, codecs, MAX_SPEC_DEPTH, registerLayer, registeredLayer,
-  type SpecError, type Fields, type LayerRegistration, type OnnxMapping, type OnnxLayerContext, type OnnxNodeSpec,
+  type SpecError, type Fields, type LayerRegistration, type OnnxMapping, type OnnxLayerContext, type OnnxNodeSpec, type OnnxAttribute,
 } from './spec.js';

@@ -252,8 +252,15 @@ export interface OnnxNodeSpec {
   /** Value names: the layer's input, its params' initializer names, or outputs of earlier nodes of this layer. */
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
-  readonly attributes?: Readonly<Record<string, number | string | readonly number[]>>;
+  readonly attributes?: Readonly<Record<string, OnnxAttribute>>;
 }
+
+/**
+ * An ONNX attribute value. A bare number is an INT when whole and a FLOAT otherwise, so a float
+ * attribute whose value happens to be whole (LeakyRelu's `alpha: 1`) must be tagged `{ float: 1 }`;
+ * a list of numbers is INTS, `{ floats: [...] }` is FLOATS.
+ */
+export type OnnxAttribute = number | string | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] };
 
 /** What a registered layer's ONNX mapping is given: value names to read and write, its spec and shapes. */
 export interface OnnxLayerContext {

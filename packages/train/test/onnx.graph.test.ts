@@ -13,6 +13,7 @@ import {
   network,
   parallel,
   registerLayer,
+  registeredLayer,
   relu,
   residual,
   sigmoid,
@@ -24,6 +25,7 @@ import {
 } from '@foldnet/layers';
 import { exportOnnx, ONNX_LAYER_KINDS, ONNX_MAX_OPSET, ONNX_MIN_OPSET } from '@foldnet/train';
 import { right } from 'fp-ts/lib/Either.js';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { briefTrain, checkAgainstOrt, exported, images, maxAbsDiff, nodeByName, onnxGraph, randomizeBatchNorm, runOrt } from './onnx-check.js';
 
@@ -238,6 +240,25 @@ describe('exportOnnx of layers of one\'s own through their registered onnx mappi
     expect((g.initializer ?? []).map((t) => t.name)).toContain('swishBeta1.beta');
   });
 
+  it('a float attribute with a whole value is written FLOAT when tagged { float }, INT when bare; { floats } writes FLOATS', async () => {
+    // LeakyRelu's alpha is a FLOAT in ONNX: a bare 1 would be an INT, which onnxruntime refuses.
+    registerLayer({
+      type: 'leakyOne',
+      make: () => defineLayer('', (n) => ({ ...leaky(1, n), kind: 'leakyOne', spec: { type: 'leakyOne', ...(n ? { name: n } : {}) } })),
+      onnx: (ctx) => [{ opType: 'LeakyRelu', inputs: [ctx.input], outputs: [ctx.output], attributes: { alpha: { float: 1 }, bare: 1, list: { floats: [1, 0.5] } } }],
+    });
+    const one = registeredLayer('leakyOne')?.make({});
+    if (one === undefined) throw new Error('leakyOne is registered above');
+    const small = unwrap(network([4], [affine(4), one, affine(2)]));
+    const g = onnxGraph(exported(small, small.init(key(31)).params, {}));
+    const T = onnxProto.onnx.AttributeProto.AttributeType;
+    expect(nodeByName(g, 'leakyOne1')?.attribute?.map((a) => [a.name, a.type])).toEqual([
+      ['alpha', T.FLOAT],
+      ['bare', T.INT],
+      ['list', T.FLOATS],
+    ]);
+  });
+
   it('a registered layer without a mapping, inside a residual block: refused with its position, path and kind', () => {
     const withSoftsign = unwrap(network([1, 8, 8], [conv2d({ filters: 2, size: 3 }), residual([conv2d({ filters: 2, size: 3, pad: 1 }), softsign()]), flatten()]));
     const r = exportOnnx(withSoftsign, withSoftsign.init(key(27)).params, {});
@@ -292,7 +313,7 @@ describe('exportOnnx of layers of one\'s own through their registered onnx mappi
     ['reads its output before writing it', (ctx) => [{ opType: 'Relu', inputs: [ctx.output], outputs: [ctx.output] }], "its ONNX mapping's node 0 (Relu) reads 'bad1.y', which no earlier node writes and no initializer holds"],
     ['writes a name of its own choosing', (ctx) => [{ opType: 'Relu', inputs: [ctx.input], outputs: ['affine2.W'] }], "its ONNX mapping's node 0 (Relu) writes 'affine2.W', which is neither its output 'bad1.y' nor a name from ctx.temp"],
     ['writes its output twice', (ctx) => [0, 1].map(() => ({ opType: 'Relu', inputs: [ctx.input], outputs: [ctx.output] })), "its ONNX mapping's node 1 (Relu) writes 'bad1.y' a second time"],
-    ['gives a list attribute that is not all integers', (ctx) => [{ opType: 'Relu', inputs: [ctx.input], outputs: [ctx.output], attributes: { xs: [1, 0.5] } }], "its ONNX mapping gives attribute 'xs' a list that is not all integers"],
+    ['gives a list attribute that is not all integers', (ctx) => [{ opType: 'Relu', inputs: [ctx.input], outputs: [ctx.output], attributes: { xs: [1, 0.5] } }], "its ONNX mapping gives attribute 'xs' a list that is not all integers (tag a list of floats as { floats: [...] })"],
     ['throws', () => { throw new TypeError('no such field'); }, 'its ONNX mapping failed: no such field'],
   ])('a mapping that %s is refused, naming the layer', (_, mapping, detail) => {
     const bad = (): Layer => defineLayer('', (n) => ({ ...softsign(n), kind: 'bad', spec: { type: 'bad', ...(n ? { name: n } : {}) } }));

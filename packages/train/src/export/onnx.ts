@@ -7,6 +7,7 @@ import {
   type LayerState,
   type Network,
   type OnnxLayerContext,
+  type OnnxAttribute,
   type OnnxNodeSpec,
   type Params,
 } from '@foldnet/layers';
@@ -255,15 +256,29 @@ const emitNode = (b: Builder, s: Site): void => {
   }
 };
 
-// An OnnxNodeSpec attribute as the proto builder takes it. The spec's number has no int/float tag:
-// a whole number is written as an INT, any other as a FLOAT.
-const attributeOf = (s: Site, name: string, v: number | string | readonly number[]): AttributeValue => {
+// An OnnxNodeSpec attribute as the proto builder takes it: a bare whole number is an INT, any other
+// number a FLOAT; `{ float }` and `{ floats }` say FLOAT and FLOATS whatever the values.
+const attributeOf = (s: Site, name: string, v: OnnxAttribute): AttributeValue => {
+  const refuseNonFinite = (xs: readonly number[]): void => {
+    const bad = xs.find((x) => !Number.isFinite(x));
+    if (bad !== undefined) fail(s, `its ONNX mapping gives attribute '${name}' the value ${bad}`);
+  };
   if (typeof v === 'string') return v;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return fail(s, `its ONNX mapping gives attribute '${name}' the value ${v}`);
+    refuseNonFinite([v]);
     return Number.isInteger(v) ? v : { float: v };
   }
-  if (!v.every((i) => Number.isInteger(i))) return fail(s, `its ONNX mapping gives attribute '${name}' a list that is not all integers`);
+  if ('float' in v) {
+    refuseNonFinite([v.float]);
+    return v;
+  }
+  if ('floats' in v) {
+    refuseNonFinite(v.floats);
+    return v;
+  }
+  if (!v.every((i) => Number.isInteger(i))) {
+    return fail(s, `its ONNX mapping gives attribute '${name}' a list that is not all integers (tag a list of floats as { floats: [...] })`);
+  }
   return v;
 };
 

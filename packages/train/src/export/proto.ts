@@ -10,8 +10,8 @@ import { FoldnetError, type Shape, type Tensor } from '@foldnet/core';
 /** The `onnx` namespace of the official onnx.proto messages. */
 export const onnx = onnxProto.onnx;
 
-/** An ONNX node attribute value: an int, a float, a string, or a list of ints. */
-export type AttributeValue = number | { readonly float: number } | string | readonly number[];
+/** An ONNX node attribute value: an int, a float, a string, a list of ints or a list of floats. */
+export type AttributeValue = number | { readonly float: number } | { readonly floats: readonly number[] } | string | readonly number[];
 
 /** A node as the exporter builds it, before it becomes a NodeProto. */
 export interface OnnxNode {
@@ -53,6 +53,7 @@ const attribute = (name: string, v: AttributeValue): onnxProto.onnx.IAttributePr
   // protobufjs reads a string given for a bytes field as base64: hand it the UTF-8 bytes instead.
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: [...v.floats] };
   return { name, type: T.INTS, ints: [...v] };
 };
 
