@@ -276,6 +276,8 @@ export interface OnnxLayerContext {
   /** Per-sample shapes. */
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
+  /** The ai.onnx opset being written: an op whose form changed between opsets (Clip's min/max became inputs at 11) picks by it. */
+  readonly opset: number;
 }
 
 /** A registered layer's ONNX form: the nodes it writes. */

@@ -259,6 +259,23 @@ describe('exportOnnx of layers of one\'s own through their registered onnx mappi
     ]);
   });
 
+  it.each([ONNX_MIN_OPSET, 13, ONNX_MAX_OPSET])('a mapping is told the opset being written (%i)', (opset) => {
+    const seen: number[] = [];
+    registerLayer({
+      type: 'opsetProbe',
+      make: () => defineLayer('', (n) => ({ ...leaky(0.1, n), kind: 'opsetProbe', spec: { type: 'opsetProbe', ...(n ? { name: n } : {}) } })),
+      onnx: (ctx) => {
+        seen.push(ctx.opset);
+        return [{ opType: 'LeakyRelu', inputs: [ctx.input], outputs: [ctx.output], attributes: { alpha: 0.1 } }];
+      },
+    });
+    const probe = registeredLayer('opsetProbe')?.make({});
+    if (probe === undefined) throw new Error('opsetProbe is registered above');
+    const small = unwrap(network([4], [affine(4), probe, affine(2)]));
+    exported(small, small.init(key(32)).params, {}, { opset });
+    expect(seen).toEqual([opset]);
+  });
+
   it('a registered layer without a mapping, inside a residual block: refused with its position, path and kind', () => {
     const withSoftsign = unwrap(network([1, 8, 8], [conv2d({ filters: 2, size: 3 }), residual([conv2d({ filters: 2, size: 3, pad: 1 }), softsign()]), flatten()]));
     const r = exportOnnx(withSoftsign, withSoftsign.init(key(27)).params, {});

@@ -321,6 +321,7 @@ const emitCustom = (b: Builder, s: Site, op: CustomOp): void => {
     spec: node.layer?.spec ?? { type: op.kind },
     inputShape: s.inShapes[0],
     outputShape: node.shape,
+    opset: b.opset,
   };
   let specs: readonly OnnxNodeSpec[];
   try {
