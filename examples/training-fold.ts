@@ -89,12 +89,14 @@ const watch = combine(
   stopOnPlateau((s: TrainState<unknown>) => evaluate(net, s.params, s.layerState, validation).loss, 50, 3, 0.005),
 );
 // observe pulls states from scan one at a time; once `stop` says so, no further step is computed.
+// Only the final observation's state is kept: holding each state past its iteration would keep
+// two sets of params alive while the next step runs.
 let last = s0;
 let plateau: PlateauAcc<unknown> | undefined;
 for (const o of observe(s0, scan(trainStep(net, optimizer), s0, batches), watch)) {
   const [log, stopper] = o.acc;
-  if (log.line !== undefined && !o.final) console.log(`${log.line}${stopper.lastValidation === undefined ? '' : `, validation loss ${stopper.lastValidation.toFixed(4)}`}`);
-  last = o.state;
+  if (o.final) last = o.state;
+  else if (log.line !== undefined) console.log(`${log.line}${stopper.lastValidation === undefined ? '' : `, validation loss ${stopper.lastValidation.toFixed(4)}`}`);
   plateau = stopper;
 }
 if (plateau?.best === undefined) throw new Error('no validation was made');
