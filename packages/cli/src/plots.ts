@@ -208,6 +208,16 @@ export interface LrPoint {
 }
 
 /**
+ * The learning rate of each of a run's steps: step s + 1 trains at `baseLr * schedule(s)`, as
+ * trainStep applies a schedule to the state's step before it.
+ *
+ * @example
+ * lrCurve(0.001, cosineDecay(1000), 1000)[0]; // { step: 1, lr: 0.001 }
+ */
+export const lrCurve = (baseLr: number, schedule: (step: number) => number, steps: number): LrPoint[] =>
+  Array.from({ length: steps }, (_, s) => ({ step: s + 1, lr: baseLr * schedule(s) }));
+
+/**
  * The learning rate over the run (when a schedule changes it), against step.
  *
  * @example

@@ -30,7 +30,8 @@ export interface Misclassified {
  *
  * @example
  * renderReport({ title: 'simple', facts: [['steps', '1000']], rows, accuracySvg, lossSvg,
- *   confusion, filters, misclassified, testCount: 1000 });
+ *   confusion, filters, misclassified, misclassifiedTotal: 48, testCount: 1000, trainCount: 5000,
+ *   batchSize: 100, command: 'foldnet train --seed 3', layerTable: summary(network) });
  */
 export interface ReportData {
   readonly title: string;
@@ -48,7 +49,20 @@ export interface ReportData {
   readonly misclassified: readonly Misclassified[];
   /** How many misclassified images there were in all (the gallery may show fewer). */
   readonly misclassifiedTotal: number;
+  /** Images in the test set every test figure is measured on. */
   readonly testCount: number;
+  /** Images of the training subset the training accuracy is measured on. */
+  readonly trainCount?: number;
+  /** Images per training batch (what the mean batch loss averages over). */
+  readonly batchSize?: number;
+  /** The command line that trains the same run again, as a user types it. */
+  readonly command?: string;
+  /** The model's layer table, as `foldnet summary` prints it. */
+  readonly layerTable?: string;
+  /** The learning-rate chart, when a schedule changes the rate over the run. */
+  readonly lrSvg?: string;
+  /** Wall-clock seconds the run took. */
+  readonly seconds?: number;
 }
 
 /** Escapes text for HTML element content and attribute values. */
@@ -68,6 +82,12 @@ table.confusion th, table.confusion td { width: 44px; height: 30px; text-align: 
 table.confusion th { background: #f6f6f6; font-weight: 600; white-space: nowrap; padding: 0 6px; }
 table.confusion td.diag { font-weight: 700; }
 .caption { color: #666; font-size: 0.88em; margin: 6px 0 0; }
+.headline { font-size: 1.05em; }
+table.final { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 12px 0; }
+table.final th, table.final td { text-align: left; padding: 3px 14px 3px 0; border-bottom: 1px solid #eee; }
+table.final td.value { text-align: right; font-weight: 600; }
+pre { background: #f6f6f6; padding: 8px 12px; overflow-x: auto; font-size: 0.9em; }
+.charts img.lr { height: auto; }
 .filters { display: flex; flex-wrap: wrap; gap: 6px; }
 .filters figure, .gallery figure { margin: 0; text-align: center; font-size: 0.78em; color: #555; }
 .filters img { width: 50px; height: 50px; image-rendering: pixelated; border: 1px solid #ccc; }
@@ -138,6 +158,60 @@ export const misclassifiedGallery = (items: readonly Misclassified[], classNames
   return `<div class="gallery">${figures.join('')}</div>`;
 };
 
+const images = (n: number, set: string): string => `${n.toLocaleString('en-US')} ${set} image${n === 1 ? '' : 's'}`;
+
+/** What the mean batch loss of an evaluation row averages: its steps, and batches of how many images. */
+const meanLossScope = (rows: readonly MetricsRow[], i: number, batchSize: number | undefined): string => {
+  const from = i === 0 ? 1 : (rows[i - 1]?.step ?? 0) + 1;
+  const to = rows[i]?.step ?? 0;
+  const steps = from >= to ? `step ${to}` : `steps ${from}-${to}`;
+  return `${to - from + 1} training batch${to === from ? '' : 'es'}${batchSize === undefined ? '' : ` of ${batchSize}`} (${steps})`;
+};
+
+/**
+ * The report's first line: every figure named with what it is and the images it was measured on,
+ * so the mean training-batch loss is never read as a loss on the test set.
+ *
+ * @example
+ * headline({ rows: [{ step: 200, loss: 0.28, train_acc: 0.91, test_acc: 0.88, test_loss: 0.37 }], testCount: 1000, trainCount: 5000, batchSize: 100 });
+ * // 'After step 200: test accuracy 0.8800 and test loss 0.3700 on 1,000 test images; training accuracy 0.9100 on 5,000 training images; mean batch loss 0.2800 over 200 training batches of 100 (steps 1-200).'
+ */
+export const headline = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainCount' | 'batchSize'>): string => {
+  const i = data.rows.length - 1;
+  const last = data.rows[i];
+  if (last === undefined) return 'No evaluation was recorded.';
+  const testLoss = last.test_loss === undefined ? '' : ` and test loss ${last.test_loss.toFixed(4)}`;
+  const trainSet = data.trainCount === undefined ? 'the training subset' : images(data.trainCount, 'training');
+  return (
+    `After step ${last.step}: test accuracy ${last.test_acc.toFixed(4)}${testLoss} on ${images(data.testCount, 'test')}; ` +
+    `training accuracy ${last.train_acc.toFixed(4)} on ${trainSet}; mean batch loss ${last.loss.toFixed(4)} over ${meanLossScope(data.rows, i, data.batchSize)}.`
+  );
+};
+
+/**
+ * The final numbers as a small table: each figure, its value and what it was measured on, and the
+ * best test accuracy of the run with its step.
+ */
+export const finalTable = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainCount' | 'batchSize' | 'seconds'>): string => {
+  const i = data.rows.length - 1;
+  const last = data.rows[i];
+  if (last === undefined) return '';
+  // the best test accuracy: a loop, since a run may have millions of rows
+  let best = last;
+  for (const r of data.rows) if (Number.isFinite(r.test_acc) && !(r.test_acc <= best.test_acc)) best = r;
+  const trainSet = data.trainCount === undefined ? 'the training subset' : images(data.trainCount, 'training');
+  const lines: (readonly [string, string, string])[] = [
+    ['test accuracy', last.test_acc.toFixed(4), `${images(data.testCount, 'test')}, after step ${last.step}`],
+    ...(last.test_loss === undefined ? [] : [['test loss', last.test_loss.toFixed(4), images(data.testCount, 'test')] as const]),
+    ['training accuracy', last.train_acc.toFixed(4), trainSet],
+    ['mean batch loss', last.loss.toFixed(4), meanLossScope(data.rows, i, data.batchSize)],
+    ['best test accuracy', best.test_acc.toFixed(4), `at step ${best.step}`],
+    ['steps', String(last.step), data.seconds === undefined ? '' : `${data.seconds.toFixed(1)} s wall time`],
+  ];
+  const body = lines.map(([k, v, on]) => `<tr><th>${escapeHtml(k)}</th><td class="value">${escapeHtml(v)}</td><td>${escapeHtml(on)}</td></tr>`).join('');
+  return `<table class="final"><tr><th>figure</th><th>value</th><th>measured on</th></tr>${body}</table>`;
+};
+
 /**
  * The whole report page. Self-contained: no scripts, and every image is a data: URI.
  *
@@ -146,11 +220,6 @@ export const misclassifiedGallery = (items: readonly Misclassified[], classNames
  */
 export const renderReport = (data: ReportData): string => {
   const classNames = data.classNames ?? data.confusion.map((_, i) => String(i));
-  const last = data.rows[data.rows.length - 1];
-  const finalLine =
-    last === undefined
-      ? 'No evaluation was recorded.'
-      : `After step ${last.step}: training accuracy ${last.train_acc.toFixed(4)}, test accuracy ${last.test_acc.toFixed(4)}, loss ${last.loss.toFixed(4)}.`;
   const filters =
     data.filters === null
       ? '<p>This network has no convolution layer.</p>'
@@ -169,11 +238,15 @@ export const renderReport = (data: ReportData): string => {
 </head>
 <body>
 <h1>foldnet report: ${escapeHtml(data.title)}</h1>
-<p>${escapeHtml(finalLine)}</p>
+<p class="headline">${escapeHtml(headline(data))}</p>
+${finalTable(data)}
 ${factsHtml(data.facts)}
+${data.command === undefined ? '' : `<h2>Command</h2>\n<pre>${escapeHtml(data.command)}</pre>\n<p class="caption">Trains this run again, bit for bit (the run folder aside).</p>`}
 <h2>Learning curves</h2>
-<div class="charts"><img alt="accuracy against step" src="${dataUri('image/svg+xml', data.accuracySvg)}"><img alt="loss against step" src="${dataUri('image/svg+xml', data.lossSvg)}"></div>
-<h2>Confusion matrix (test set)</h2>
+<div class="charts"><img alt="accuracy against step" src="${dataUri('image/svg+xml', data.accuracySvg)}"><img alt="loss against step" src="${dataUri('image/svg+xml', data.lossSvg)}">${data.lrSvg === undefined ? '' : `<img class="lr" alt="learning rate against step" src="${dataUri('image/svg+xml', data.lrSvg)}">`}</div>
+<p class="caption">Accuracy on the training subset and on the test set (${escapeHtml(images(data.testCount, 'test'))}) at each evaluation. The mean batch loss of an interval averages the training batches since the evaluation before; the test loss is measured on the whole test set.</p>
+${data.layerTable === undefined ? '' : `<h2>Model</h2>\n<pre>${escapeHtml(data.layerTable)}</pre>`}
+<h2>Confusion matrix (test set, ${escapeHtml(images(data.testCount, 'test'))})</h2>
 ${confusionTable(data.confusion, classNames)}
 <p class="caption">Rows: true class; columns: predicted class. Shading: share of the row.</p>
 <h2>First convolution layer's filters</h2>

@@ -169,6 +169,10 @@ describe('a short training run, resume, eval, predict', () => {
     const html = fs.readFileSync(path.join(first, 'report.html'), 'utf8');
     expect(html).not.toMatch(/<script|<link|(?:src|href)="(?!data:)/);
     expect([...html.matchAll(/alt="filter \d+"/g)]).toHaveLength(30);
+    // the report says what each figure is measured on, and how to train the run again
+    expect(html).toMatch(/After step 6: test accuracy \d\.\d{4} and test loss \d\.\d{4} on 50 test images; training accuracy \d\.\d{4} on 100 training images; mean batch loss \d\.\d{4} over 3 training batches of 20 \(steps 4-6\)\./);
+    expect(html).toContain('<pre>foldnet train --iters 6 --batch-size 20 --train-size 100 --test-size 50 --eval-every 3</pre>');
+    expect(html).toContain('affine1  affine');
   });
 
   it('--resume continues the run: resumed 6 -> 9 equals 0 -> 9 without stopping, and keeps the earlier curve', async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyChartSpec, confusionTable, escapeHtml, lossChartSpec, renderReport, renderSvg, type Misclassified, type MetricsRow, type ReportData } from '@foldnet/cli';
+import * as path from 'node:path';
+import { summary } from '@foldnet/layers';
+import {
+  accuracyChartSpec, confusionTable, defaultTrainConfig, escapeHtml, finalTable, headline, loadModel, lossChartSpec, lrChartSpec, lrCurve, renderReport, renderSvg, resolveTrainConfig, shellWord, trainCommandLine,
+  type Misclassified, type MetricsRow, type ReportData,
+} from '@foldnet/cli';
 
 const rows: MetricsRow[] = [
   { step: 10, loss: 2.1, train_acc: 0.389, test_acc: 0.398 },
@@ -43,7 +48,7 @@ describe('report.html', () => {
     expect([...html.matchAll(/alt="test image \d+"/g)]).toHaveLength(2);
     expect(html).toContain('true 3<br><span class="wrong">pred 5</span>');
     expect(html).toContain('Showing 2 of 11 misclassified test images (of 100)');
-    expect(html).toContain('training accuracy 0.7100, test accuracy 0.7000');
+    expect(html).toContain('test accuracy 0.7000 on 100 test images; training accuracy 0.7100 on the training subset');
   });
 
   it('escapes text it did not make (the title)', async () => {
@@ -65,5 +70,64 @@ describe('report.html', () => {
     const html = renderReport({ ...(await data()), filters: null, misclassified: [], misclassifiedTotal: 0 });
     expect(html).toContain('This network has no convolution layer.');
     expect(html).toContain('No test image was misclassified.');
+  });
+});
+
+describe("the report's figures say what they are and over which images", () => {
+  const measured: MetricsRow[] = [
+    { step: 20, loss: 2.0832, train_acc: 0.618, test_acc: 0.603, test_loss: 1.61 },
+    { step: 40, loss: 0.9712, train_acc: 0.8134, test_acc: 0.778, test_loss: 0.7174 },
+  ];
+
+  it('headline: test figures on N test images, training accuracy on the training subset, the mean batch loss over which batches', () => {
+    expect(headline({ rows: measured, testCount: 1000, trainCount: 5000, batchSize: 100 })).toBe(
+      'After step 40: test accuracy 0.7780 and test loss 0.7174 on 1,000 test images; training accuracy 0.8134 on 5,000 training images; ' +
+        'mean batch loss 0.9712 over 20 training batches of 100 (steps 21-40).',
+    );
+    // one evaluation at the end (evalEvery 0): the mean covers the whole run
+    expect(headline({ rows: [{ ...measured[1], step: 300 }], testCount: 10000 })).toMatch(/on 10,000 test images; .* over 300 training batches \(steps 1-300\)\.$/);
+    expect(headline({ rows: [], testCount: 10 })).toBe('No evaluation was recorded.');
+  });
+
+  it('the final numbers table: each value with what it was measured on, and the best test accuracy with its step', () => {
+    const html = finalTable({ rows: [...measured, { step: 60, loss: 0.56, train_acc: 0.86, test_acc: 0.77, test_loss: 0.58 }], testCount: 1000, trainCount: 5000, batchSize: 100, seconds: 4.25 });
+    expect(html).toContain('<tr><th>test accuracy</th><td class="value">0.7700</td><td>1,000 test images, after step 60</td></tr>');
+    expect(html).toContain('<tr><th>test loss</th><td class="value">0.5800</td><td>1,000 test images</td></tr>');
+    expect(html).toContain('<tr><th>training accuracy</th><td class="value">0.8600</td><td>5,000 training images</td></tr>');
+    expect(html).toContain('<tr><th>mean batch loss</th><td class="value">0.5600</td><td>20 training batches of 100 (steps 41-60)</td></tr>');
+    expect(html).toContain('<tr><th>best test accuracy</th><td class="value">0.7780</td><td>at step 40</td></tr>');
+    expect(html).toContain('<td>4.3 s wall time</td>');
+  });
+
+  it('the page names its test-set size, the command line, the layer table and the learning-rate chart', async () => {
+    const { network } = loadModel('simple', '.');
+    const lrSvg = await renderSvg(lrChartSpec(lrCurve(0.001, (s) => (s < 50 ? 1 : 0.1), 100)));
+    const html = renderReport({ ...(await data()), rows: measured, testCount: 1000, trainCount: 5000, batchSize: 100, command: "foldnet train --seed 3 --data 'my data'", layerTable: summary(network), lrSvg });
+    expect(html).toContain('<h2>Confusion matrix (test set, 1,000 test images)</h2>');
+    expect(html).toContain('<pre>foldnet train --seed 3 --data &#39;my data&#39;</pre>');
+    expect(html).toContain('affine1  affine     [100]         432,100');
+    expect(html).toContain('433,890');
+    expect(html).toContain('alt="learning rate against step"');
+    // without a schedule, no learning-rate chart
+    expect(renderReport(await data())).not.toContain('learning rate against step');
+  });
+});
+
+describe('the command line that reproduces a run', () => {
+  it('the defaults give the bare command; only what differs becomes a flag, in config order', () => {
+    expect(trainCommandLine(defaultTrainConfig, '/home/me')).toBe('foldnet train');
+    const config = resolveTrainConfig({}, '/home/me', { model: 'double', optimizer: 'sgd', lr: 0.1, weightInit: 'he', epochs: 2, seed: 3, lrSchedule: 'step:50,80', out: 'runs/x', threads: 1 }, '/home/me');
+    expect(trainCommandLine(config, '/home/me')).toBe('foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --lr-schedule step:50,80 --weight-init he --seed 3');
+  });
+
+  it('paths are typed from where the user stands (relative below it, absolute elsewhere) and quoted for the shell', () => {
+    const config = resolveTrainConfig({}, '/', { model: 'nets/my net.json', data: '/data/fashion' }, '/home/me');
+    expect(trainCommandLine(config, '/home/me')).toBe(`foldnet train --model 'nets/my net.json' --data /data/fashion`);
+    expect(shellWord("it's")).toBe(`'it'\\''s'`);
+    expect(path.isAbsolute(config.model)).toBe(true);
+  });
+
+  it('the learning rate of each step follows the schedule: step s + 1 trains at base x schedule(s)', () => {
+    expect(lrCurve(0.01, (s) => (s < 2 ? 1 : 0.1), 4)).toEqual([{ step: 1, lr: 0.01 }, { step: 2, lr: 0.01 }, { step: 3, lr: 0.001 }, { step: 4, lr: 0.001 }]);
   });
 });

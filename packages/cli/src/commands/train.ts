@@ -16,7 +16,9 @@ import { optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
 import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
-import { accuracyChartSpec, findFonts, lossChartSpec, renderChart, type StepLoss } from '../plots.js';
+import { summary } from '@foldnet/layers';
+import { trainCommandLine } from '../commandline.js';
+import { accuracyChartSpec, findFonts, lossChartSpec, lrChartSpec, lrCurve, renderChart, renderSvg, type StepLoss } from '../plots.js';
 import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
@@ -245,7 +247,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const { state: last, acc: [, [, [, [faults, losses]]]] } = await finish().finally(() => unwatch?.());
 
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
-  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses: lossPoints(losses), data, seconds: elapsed(), faults: faults.count })));
+  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses: lossPoints(losses), data, seconds: elapsed(), faults: faults.count, cwd: io.cwd })));
 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
@@ -278,12 +280,15 @@ interface ReportInputs {
   readonly data: RunData;
   readonly seconds: number;
   readonly faults: number;
+  /** Where the user stands: the report's command line gives paths from there. */
+  readonly cwd: string;
 }
 
 /** The charts (SVG and PNG) and report.html of a finished run. Returns the paths written. */
 const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<string[]> => {
-  const accuracy = await renderChart(accuracyChartSpec(r.rows));
-  const loss = await renderChart(lossChartSpec(r.rows, r.stepLosses));
+  const sizes = { trainCount: r.data.train.targets.length, testCount: r.data.test.targets.length };
+  const accuracy = await renderChart(accuracyChartSpec(r.rows, sizes));
+  const loss = await renderChart(lossChartSpec(r.rows, r.stepLosses, sizes));
   const written = [
     writeRunFile(dir, 'accuracy.svg', accuracy.svg),
     writeRunFile(dir, 'accuracy.png', accuracy.png),
@@ -304,7 +309,6 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
       ['wall time', `${r.seconds.toFixed(1)} s`],
-      ['test loss', final.loss.toFixed(4)],
       ...(r.faults > 0 ? ([['non-finite steps', String(r.faults)]] as const) : []),
     ],
     rows: r.rows,
@@ -315,6 +319,12 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
     misclassified: wrong.shown,
     misclassifiedTotal: wrong.total,
     testCount: final.count,
+    trainCount: sizes.trainCount,
+    batchSize: c.batchSize,
+    command: trainCommandLine(c, r.cwd),
+    layerTable: summary(r.network),
+    ...(c.lrSchedule === 'constant' ? {} : { lrSvg: await renderSvg(lrChartSpec(lrCurve(c.optimizer.lr, lrScheduleOf(c), c.iters))) }),
+    seconds: r.seconds,
   });
   written.push(writeRunFile(dir, 'report.html', html));
   return written;
