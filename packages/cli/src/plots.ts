@@ -320,3 +320,62 @@ export const renderChart = async (spec: TopLevelSpec): Promise<RenderedChart> =>
   const svg = await renderSvg(spec);
   return { svg, png: svgToPng(svg) };
 };
+
+/** One run's curves, as `foldnet compare` draws them. */
+export interface ComparedRun {
+  /** The run's name in the legend and the table (its folder's name). */
+  readonly label: string;
+  readonly rows: readonly MetricsRow[];
+}
+
+/** Width and height of each of the compare chart's two panels, in SVG pixels. */
+export const comparePanel = { width: 520, height: 340 } as const;
+
+/**
+ * Several runs side by side: two panels, accuracy and loss against step, one colour per run; the
+ * test curves solid, the training ones (training-subset accuracy, mean batch loss per interval)
+ * dashed. One legend for both, above the panels. Every series is downsampled for drawing.
+ *
+ * @example
+ * compareChartSpec([{ label: 'adam', rows: adamRows }, { label: 'sgd', rows: sgdRows }]);
+ */
+export const compareChartSpec = (runs: readonly ComparedRun[]): TopLevelSpec => {
+  const accuracy = runs.flatMap(({ label, rows }) => [
+    ...downsampleMinMax(rows.map((r) => ({ step: r.step, value: r.test_acc }))).map((p) => ({ run: label, step: p.step, value: p.value, set: 'test set' })),
+    ...downsampleMinMax(rows.map((r) => ({ step: r.step, value: r.train_acc }))).map((p) => ({ run: label, step: p.step, value: p.value, set: 'training set' })),
+  ]);
+  const loss = runs.flatMap(({ label, rows }) => [
+    ...downsampleMinMax(rows.map((r) => ({ step: r.step, value: r.test_loss ?? Number.NaN }))).map((p) => ({ run: label, step: p.step, value: p.value, set: 'test set' })),
+    ...downsampleMinMax(rows.map((r) => ({ step: r.step, value: r.loss }))).map((p) => ({ run: label, step: p.step, value: p.value, set: 'training set' })),
+  ]);
+  const allRows = runs.flatMap((r) => r.rows);
+  const x = { field: 'step', type: 'quantitative', title: 'step', scale: { zero: true, nice: false } } as const;
+  const color = { field: 'run', type: 'nominal', title: null, scale: { domain: runs.map((r) => r.label), scheme: 'category10' }, legend: { ...legendAbove, columns: 3 } } as const;
+  // one legend for both panels: solid test curves, dashed training ones
+  const dash = { field: 'set', type: 'nominal', title: null, scale: { domain: ['test set', 'training set'], range: [[1, 0], [5, 3]] }, legend: legendAbove } as const;
+  const panel = { width: comparePanel.width, height: comparePanel.height } as const;
+  return {
+    $schema: base.$schema,
+    background: 'white',
+    padding: 12,
+    config: base.config,
+    title: `${runs.length} runs: accuracy and loss`,
+    hconcat: [
+      {
+        ...panel,
+        title: 'accuracy',
+        data: { values: accuracy },
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y: { field: 'value', type: 'quantitative', title: 'accuracy', scale: { domain: [accuracyFloor(allRows), 1] } }, color, strokeDash: dash },
+      },
+      {
+        ...panel,
+        title: 'loss',
+        data: { values: loss },
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y: { field: 'value', type: 'quantitative', title: 'cross-entropy loss', scale: { zero: true } }, color, strokeDash: dash },
+      },
+    ],
+    resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
+  };
+};

@@ -25,7 +25,7 @@ import type { Io } from './io.js';
  */
 
 /** The sub-commands, in the order help lists them. */
-export const commandNames = ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench'] as const;
+export const commandNames = ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench', 'compare'] as const;
 
 const example = (lines: readonly string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
@@ -204,8 +204,23 @@ export const buildProgram = (io: Io): Command => {
     .addHelpText('after', example(['foldnet bench', 'foldnet bench --model double --backend both --threads 1', 'foldnet bench --data mnist --json']))
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/bench.js')).benchCommand(cmd.opts(), io));
 
-  // every command reads a model or a checkpoint
-  for (const cmd of program.commands) addPluginOption(cmd);
+  program
+    .command('compare')
+    .description("several runs side by side: their curves in one chart (SVG and PNG) and their final numbers in one table")
+    .argument('<runs...>', 'run folders written by foldnet train (or a file inside one, e.g. its checkpoint)')
+    .option('--out <dir>', 'the folder to write compare.svg, compare.png, compare.md and compare.csv into (default: runs/compare-<timestamp>)', nonEmptyFlag('--out'))
+    .addHelpText(
+      'after',
+      example(['foldnet compare runs/adam runs/sgd --out runs/adam-vs-sgd', 'foldnet compare runs/seed*']) +
+        '\nEach run folder must hold the metrics.jsonl foldnet train wrote; its config.json, when present, gives\n' +
+        "the table's setup column. The chart has two panels, accuracy and loss against step, one colour per run:\n" +
+        'test curves solid, training curves (training-subset accuracy, mean batch loss) dashed. The table is\n' +
+        'printed, and written as compare.md and compare.csv.\n',
+    )
+    .action(async (runs: string[], _opts: unknown, cmd: Command) => (await import('./commands/compare.js')).compareCommand(runs, cmd.opts(), io));
+
+  // every command but compare reads a model or a checkpoint
+  for (const cmd of program.commands) if (cmd.name() !== 'compare') addPluginOption(cmd);
   return program;
 };
 

@@ -58,7 +58,7 @@ afterAll(() => {
 });
 
 describe.concurrent('foldnet --help: every command has help with an example', () => {
-  for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench']) {
+  for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench', 'compare']) {
     it(`foldnet ${cmd} --help exits 0 and shows an example`, async () => {
       const r = await foldnet([cmd, '--help']);
       expect(r.code).toBe(0);
@@ -67,10 +67,10 @@ describe.concurrent('foldnet --help: every command has help with an example', ()
     });
   }
 
-  it('foldnet --help lists the seven commands', async () => {
+  it('foldnet --help lists the eight commands', async () => {
     const r = await foldnet(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'gradcheck', 'bench', 'compare']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
   });
 });
 
