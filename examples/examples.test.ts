@@ -34,8 +34,10 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 // Each example takes 5-12 s alone; on 2 cores shared with the rest of the suite it can take a few times that.
 describe('examples run as written (quick mode)', { timeout: 180_000 }, () => {
-  it('quickstart.ts: summary of a 4-layer network, 30 steps on MNIST, test accuracy above 0.5', async () => {
+  it('quickstart.ts: summary of a 4-layer network, 30 steps on MNIST with progress lines, test accuracy above 0.5', async () => {
     const out = await runExample('quickstart.ts');
+    expect(out).toMatch(/^step 3\/30 \(10%\)  loss \d+\.\d{4}  \d+\.\d steps\/s  ETA .+$/m);
+    expect(out).toMatch(/^step 30\/30 \(100%\)  loss \d+\.\d{4}  \d+\.\d steps\/s  ETA 0\.0 s$/m);
     expect(out).toMatch(/conv1\s+conv2d\s+\[16,24,24\]\s+416/);
     expect(out).toMatch(/total\s+23,466/);
     expect(numberAfter(out, 'test accuracy after 30 steps:')).toBeGreaterThan(0.5);

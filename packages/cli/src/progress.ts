@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { formatDuration, progressLine as libraryProgressLine, startProgressClock, tickProgress } from '@foldnet/train';
 
 /*
  * Progress of a training run. On a terminal: a live bar (step, loss, steps/s, ETA) with the
@@ -31,53 +32,35 @@ export interface ProgressOptions {
   readonly intervalSeconds?: number;
 }
 
-/**
- * "12.3 s", "4 min 05 s", "1 h 02 min": durations for the ETA.
- *
- * @example
- * formatDuration(245); // '4 min 05 s'
- */
-export const formatDuration = (seconds: number): string => {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const s = Math.round(seconds);
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
-};
+export { formatDuration } from '@foldnet/train';
 
 /**
- * The plain progress line.
+ * The plain progress line (the library's progressLine, with the run's total).
  *
  * @example
  * progressLine(100, 1000, 0.4312, 12.3, 73); // 'step 100/1000 (10%)  loss 0.4312  12.3 steps/s  ETA 1 min 13 s'
  */
 export const progressLine = (step: number, total: number, loss: number, stepsPerSecond: number, etaSeconds: number): string =>
-  `step ${step}/${total} (${Math.floor((100 * step) / Math.max(total, 1))}%)  loss ${loss.toFixed(4)}  ${stepsPerSecond.toFixed(1)} steps/s  ETA ${formatDuration(etaSeconds)}`;
+  libraryProgressLine(step, total, loss, stepsPerSecond, etaSeconds);
 
 /**
  * Plain-line progress: a line whenever another 10% of the run is done or `intervalSeconds` have
- * passed since the last line, and always at the last step.
+ * passed since the last line, and always at the last step. The timing is the library's
+ * (tickProgress, which its printProgress observer prints with), so `fit` with printProgress and
+ * `foldnet train` in a log print the same lines.
  *
  * @example
  * const p = plainProgress({ total: 1000, startStep: 0, tty: false, write: (s) => process.stdout.write(s) });
  */
 export const plainProgress = (options: ProgressOptions): Progress => {
   const now = options.now ?? Date.now;
-  const started = now();
-  const intervalMs = (options.intervalSeconds ?? 5) * 1000;
-  const tenth = Math.max(1, Math.ceil(options.total / 10));
-  let lastLineAt = started;
-  let lastLineStep = options.startStep;
+  const pace = { total: options.total, intervalMs: (options.intervalSeconds ?? 5) * 1000 };
+  let clock = startProgressClock(now(), options.startStep);
   return {
     step(step, loss) {
-      const t = now();
-      const done = step - options.startStep;
-      const due = step === options.total || step - lastLineStep >= tenth || t - lastLineAt >= intervalMs;
-      if (!due || done <= 0) return;
-      const rate = (done * 1000) / Math.max(t - started, 1);
-      options.write(`${progressLine(step, options.total, loss, rate, (options.total - step) / rate)}\n`);
-      lastLineAt = t;
-      lastLineStep = step;
+      const r = tickProgress(clock, step, loss, now(), pace);
+      clock = r.clock;
+      if (r.line !== undefined) options.write(`${r.line}\n`);
     },
     log(line) {
       options.write(`${line}\n`);

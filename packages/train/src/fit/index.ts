@@ -1,7 +1,8 @@
 /**
  * Training as a fold: a state value, a pure step, lazy seeded batch streams, `scan` (a generator
  * of states), `fit` (the reduce), observers (periodic evaluation and checkpoints, early stopping,
- * progress, numeric faults, the loss history, stopping on an abort signal) and `evaluate`.
+ * progress, numeric faults, the loss history, stopping on an abort signal), `printProgress` (progress
+ * lines to a stream the caller chooses) and `evaluate`.
  *
  * @example
  * import { adam, batchesOf, evaluate, fit, initTrainState, sampleWithReplacement, trainStep } from '@foldnet/train';
@@ -26,4 +27,8 @@ export {
   type ProgressEvent, type ProgressAcc, type CheckpointDue, type PeriodicCheckpointOptions, type FaultLog, type LossHistory,
   type AbortFlag, type AbortableAcc,
 } from './observers.js';
+export {
+  printProgress, tickProgress, startProgressClock, progressLine, formatDuration,
+  type TextSink, type PrintProgressOptions, type ProgressClock, type ProgressPace,
+} from './progress-printer.js';
 export { evaluate, evaluator, type Evaluation, type EvaluateOptions } from './evaluate.js';
