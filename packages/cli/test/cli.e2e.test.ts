@@ -198,6 +198,8 @@ describe('a short training run, resume, eval, predict', () => {
     const r = await foldnet(['eval', path.join(first, 'checkpoint.safetensors'), '--test-size', '40']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test accuracy \d\.\d{4}, test loss \d+\.\d{4}/);
+    // how many images the figures are measured on (the report's 1000 and eval's 10000 differ otherwise without a word)
+    expect(r.stdout).toContain('(step 6) on 40 test images of MNIST (bundled)');
     expect(r.stdout).toMatch(/^true\\pred +0 +1 +2/m);
     const j = await foldnet(['eval', path.join(first, 'checkpoint.safetensors'), '--test-size', '40', '--json']);
     const parsed: unknown = JSON.parse(j.stdout);

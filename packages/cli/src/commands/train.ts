@@ -308,7 +308,6 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
       ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
-      ['wall time', `${r.seconds.toFixed(1)} s`],
       ...(r.faults > 0 ? ([['non-finite steps', String(r.faults)]] as const) : []),
     ],
     rows: r.rows,
