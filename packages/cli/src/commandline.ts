@@ -18,8 +18,12 @@ const notReproduced: ReadonlySet<string> = new Set(['out', 'resume', 'threads', 
  */
 export const shellWord = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
-/** A path as the user would type it from `cwd`: relative below it, absolute elsewhere. */
-const typedPath = (cwd: string, p: string): string => {
+/**
+ * A path as the user would type it from `cwd`: relative below it, absolute elsewhere (not ../../etc).
+ *
+ * @example typedPath('/home/me', '/home/me/runs/a'); // 'runs/a'
+ */
+export const typedPath = (cwd: string, p: string): string => {
   const rel = path.relative(cwd, p);
   return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 };

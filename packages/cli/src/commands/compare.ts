@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { decodeUtf8, writeFileAtomic } from '@foldnet/train';
+import { typedPath } from '../commandline.js';
 import { UsageError } from '../errors.js';
 import { optString } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
@@ -209,9 +210,5 @@ export const compareCommand = async (given: readonly string[], opts: Readonly<Re
     return file;
   });
   if (!findFonts().any) io.err('foldnet compare: warning: no font found in the system font folders, so compare.png has no text; compare.svg is complete\n');
-  const shownPath = (p: string): string => {
-    const rel = path.relative(io.cwd, p);
-    return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
-  };
-  io.out(`${formatCompareTable(lines)}\n\nwrote ${shownPath(dir)}${path.sep}\n${written.map((f) => `  ${shownPath(f)}\n`).join('')}`);
+  io.out(`${formatCompareTable(lines)}\n\nwrote ${typedPath(io.cwd, dir)}${path.sep}\n${written.map((f) => `  ${typedPath(io.cwd, f)}\n`).join('')}`);
 };
