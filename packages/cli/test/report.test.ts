@@ -113,6 +113,15 @@ describe("the report's figures say what they are and over which images", () => {
   });
 });
 
+describe('a report of 2,000,000 rows', () => {
+  it('renders: the headline, the final table and the best test accuracy come from loops, not spreads', async () => {
+    const huge: MetricsRow[] = Array.from({ length: 2_000_000 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1), train_acc: 0.5, test_acc: i === 1_500_000 ? 0.9 : 0.5, test_loss: 1 }));
+    const html = renderReport({ ...(await data()), rows: huge, testCount: 1000 });
+    expect(html).toContain('After step 2000000: test accuracy 0.5000');
+    expect(html).toContain('<tr><th>best test accuracy</th><td class="value">0.9000</td><td>at step 1500001</td></tr>');
+  });
+});
+
 describe('the command line that reproduces a run', () => {
   it('the defaults give the bare command; only what differs becomes a flag, in config order', () => {
     expect(trainCommandLine(defaultTrainConfig, '/home/me')).toBe('foldnet train');
