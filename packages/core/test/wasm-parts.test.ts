@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { assembleKernels, kernelParts } from '../src/fast/wasm.js';
+import { assembleKernels, kernelParts } from '../src/fast/assemble.js';
 
 /*
  * The fast kernels' WebAssembly is assembled in two places from the part files of src/fast/wasm/: by the build
- * (scripts/build-wasm.mjs -> dist/fast/kernels.wasm) and at load time by src/fast/wasm.ts when the sources run
- * without a build. Both follow wasm/manifest.txt; these tests keep them giving the same module, and keep a new part
+ * (scripts/build-wasm.mjs -> dist/fast/kernels.wasm) and at load time by src/fast/assemble.ts (Node's platform) when the
+ * sources run without a build. Both follow wasm/manifest.txt; these tests keep them giving the same module, and keep a new part
  * file from being left out of it.
  */
 

@@ -6,4 +6,4 @@
  * setThreads(1); withBackend('fast', () => matmul(a, b));
  */
 export { fastKernels } from './kernels.js';
-export { setThreads, getThreads, startThreads, threadStats, type ThreadStats } from './threads.js';
+export { setThreads, getThreads, startThreads, threadsReady, threadStats, type ThreadStats } from './threads.js';

@@ -1,5 +1,4 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { platform } from '#platform';
 import { FoldnetError } from '../errors.js';
 import { kernelModule, memory, wasm } from './wasm.js';
 
@@ -18,9 +17,11 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * with the wrong parameters. The caller claims chunks too, so a GEMM finishes even if no worker ever gets
  * a core (this machine is shared); it then waits until DONE counts every chunk.
  *
- * Workers run plain JavaScript passed as a string (`eval: true`): Node 20 cannot start a worker from a
- * .ts file, and the string works the same from sources and from dist. They are unref'd, so they never keep
- * the process alive, and they allocate nothing per job, so memory stays flat however long training runs.
+ * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
+ * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
+ * never keep the program alive, and they allocate nothing per job, so memory stays flat however long training runs.
+ * Where the platform cannot share memory with workers or block (a page that is not cross-origin isolated, a page's
+ * main thread), the kernels run on one thread and say so once.
  */
 
 const SEQ = 0;
@@ -44,8 +45,8 @@ const CHUNKED = ['gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPa
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
 
-const workerSource = `
-const { workerData } = require('node:worker_threads');
+// (workerData: ThreadData) => void, as source text
+const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
@@ -76,15 +77,30 @@ for (;;) {
     Atomics.notify(ctl, ${DONE});
   }
 }
-`;
+}`;
 
 interface Pool {
   readonly ctl: Int32Array;
-  readonly workers: readonly Worker[];
+  /** How many workers were started (not all may be ready: see READY). */
+  readonly workers: number;
   seq: number;
 }
 
-let threads = Math.max(1, availableParallelism());
+/** Why this platform keeps the kernels on one thread (once: it does not change while the program runs), or undefined. */
+const singleThreadReason = platform.singleThreadReason();
+let saidSingleThread = false;
+/** Says once, when threads were asked for (or are the default), why there is one. */
+const sayWhySingleThread = (): void => {
+  if (singleThreadReason === undefined || saidSingleThread) return;
+  saidSingleThread = true;
+  platform.notice(`the fast kernels run on one thread: ${singleThreadReason}`);
+};
+
+let threads = Math.max(1, platform.cores());
+if (singleThreadReason !== undefined) {
+  if (threads > 1) sayWhySingleThread();
+  threads = 1;
+}
 let pool: Pool | undefined;
 
 const stopPool = (p: Pool): void => {
@@ -95,25 +111,27 @@ const stopPool = (p: Pool): void => {
 
 const startPool = (workers: number): Pool => {
   const control = new SharedArrayBuffer(SLOTS * 4);
-  const ws = Array.from({ length: workers }, () => {
-    const w = new Worker(workerSource, { eval: true, workerData: { control, module: kernelModule, memory } });
-    w.unref();
-    return w;
-  });
-  return { ctl: new Int32Array(control), workers: ws, seq: 0 };
+  for (let i = 0; i < workers; i++) platform.startThread(workerMain, { control, module: kernelModule, memory });
+  return { ctl: new Int32Array(control), workers, seq: 0 };
 };
 
 /**
  * Sets how many threads the fast kernels use (this one plus n-1 workers); 1 runs everything on the
- * calling thread. The default is the number of cores, `os.availableParallelism()`.
+ * calling thread. The default is the number of cores (`os.availableParallelism()`, `navigator.hardwareConcurrency`).
+ * Where workers cannot share memory or this thread cannot block (a page that is not cross-origin isolated, a page's
+ * main thread) it stays 1, and says why once.
  *
  * @example
  * setThreads(1); // single-threaded, e.g. to time one core
  */
 export const setThreads = (n: number): void => {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new FoldnetError('value', `setThreads: thread count must be an integer in 1..256, got ${n}`);
+  if (n > 1 && singleThreadReason !== undefined) {
+    sayWhySingleThread();
+    n = 1;
+  }
   threads = n;
-  if (pool && pool.workers.length !== n - 1) {
+  if (pool && pool.workers !== n - 1) {
     stopPool(pool);
     pool = undefined;
   }
@@ -123,7 +141,7 @@ export const setThreads = (n: number): void => {
 export const getThreads = (): number => threads;
 
 const ensurePool = (nThreads: number): Pool => {
-  if (!pool || pool.workers.length !== nThreads - 1) {
+  if (!pool || pool.workers !== nThreads - 1) {
     if (pool) stopPool(pool);
     pool = startPool(nThreads - 1);
   }
@@ -134,7 +152,8 @@ const ensurePool = (nThreads: number): Pool => {
  * Starts the worker threads now (they otherwise start at the first GEMM big enough to split) and waits up
  * to `timeoutMs` until each has compiled its instance; returns how many are ready. A GEMM never waits for
  * workers (the calling thread takes every chunk no worker claims), so this only makes the first splits
- * and benchmarks representative.
+ * and benchmarks representative. In a browser a worker starts only once this thread returns to its event loop, so
+ * this cannot wait for them there: `await threadsReady()` instead.
  *
  * @example
  * setThreads(2); startThreads(); // 1 (one worker besides this thread)
@@ -142,11 +161,33 @@ const ensurePool = (nThreads: number): Pool => {
 export const startThreads = (timeoutMs = 5000): number => {
   if (threads <= 1) return 0;
   const { ctl, workers } = ensurePool(threads);
+  if (!platform.workersStartWhileBlocked) return Atomics.load(ctl, READY);
   const until = performance.now() + timeoutMs;
-  for (let r = Atomics.load(ctl, READY); r < workers.length; r = Atomics.load(ctl, READY)) {
+  for (let r = Atomics.load(ctl, READY); r < workers; r = Atomics.load(ctl, READY)) {
     const left = until - performance.now();
     if (left <= 0) break;
     Atomics.wait(ctl, READY, r, left);
+  }
+  return Atomics.load(ctl, READY);
+};
+
+/**
+ * Starts the worker threads now and resolves, without blocking this thread, when each has compiled its instance or
+ * `timeoutMs` has passed; gives how many are ready. The way to start threads in a browser, where a worker comes up only
+ * once the thread that made it returns to its event loop.
+ *
+ * @example
+ * setThreads(2); await threadsReady(); // 1 (one worker besides this thread)
+ */
+export const threadsReady = async (timeoutMs = 5000): Promise<number> => {
+  if (threads <= 1) return 0;
+  const { ctl, workers } = ensurePool(threads);
+  const until = performance.now() + timeoutMs;
+  for (let r = Atomics.load(ctl, READY); r < workers; r = Atomics.load(ctl, READY)) {
+    const left = until - performance.now();
+    if (left <= 0) break;
+    // a poll, not Atomics.waitAsync: a pending waitAsync does not keep Node's event loop alive, a timer does
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, 5)));
   }
   return Atomics.load(ctl, READY);
 };

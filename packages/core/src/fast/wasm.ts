@@ -1,17 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { platform } from '#platform';
 import { FoldnetError } from '../errors.js';
 
 /*
- * Loading the fast kernels' WebAssembly (the part files of wasm/, the source in git, assembled into one module) and
- * the one shared memory every thread's instance works in.
- *
- * Where the bytes come from: the build (`node packages/core/scripts/build-wasm.mjs`, run by the root
- * `pnpm run build` before `tsc -b`) assembles the parts into dist/fast/kernels.wasm, which sits next to
- * dist/fast/wasm.js. When tests import the sources without a build there is no kernels.wasm next to
- * src/fast/wasm.ts, so the same text is assembled here at module load with wabt (a dev dependency). Both read the
- * parts' order from wasm/manifest.txt, put their text between "(module" and ")" and use the same feature flags, so
- * they produce the same bytes (test/wasm-parts.test.ts checks it). Either way nothing binary is committed, and the
- * module is ready before the first kernel runs (top-level await), so the kernel contract stays synchronous.
+ * The fast kernels' WebAssembly (the part files of wasm/, the source in git, assembled into one module) and the one
+ * shared memory every thread's instance works in. Where the module's bytes come from is the platform's business
+ * (platform/node.ts reads dist/fast/kernels.wasm or assembles the parts; platform/browser.ts fetches it); either way
+ * the module is compiled once and ready before the first kernel runs (top-level await), so the kernel contract stays
+ * synchronous.
  */
 
 // TypeScript's ES2022 lib has no WebAssembly types (they live in lib.dom), so this module declares the
@@ -68,8 +63,7 @@ export interface KernelExports {
   pfgSlotBytes(OH: number, OW: number, rows: number): number;
 }
 interface WasmApi {
-  readonly Module: new (bytes: Uint8Array) => WasmModule;
-  readonly Instance: new (m: WasmModule, imports: { env: { memory: WasmMemory } }) => { readonly exports: KernelExports };
+  readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;
   readonly Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const wasmApi: WasmApi = Reflect.get(globalThis, 'WebAssembly');
@@ -80,79 +74,18 @@ const wasmApi: WasmApi = Reflect.get(globalThis, 'WebAssembly');
  */
 export const PAGE_BYTES = 65536;
 const MAX_PAGES = 32767;
-const features = { simd: true, threads: true };
 
-/**
- * The part files of the kernels module in `dir`, in the order its manifest.txt lists them (one name a line, "#"
- * starts a comment), which is the order of their text in the module.
- *
- * @example kernelParts(new URL('./wasm/', import.meta.url)) // ['prelude.wat', 'gemm.wat', ...]
- */
-export const kernelParts = (dir: URL): string[] =>
-  readFileSync(new URL('manifest.txt', dir), 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter((line) => line !== '');
-
-/**
- * The kernels module assembled from the part files in `dir` (see kernelParts): their text between "(module" and ")",
- * as scripts/build-wasm.mjs assembles it for the build.
- *
- * @example await assembleKernels(new URL('./wasm/', import.meta.url)) // the bytes of dist/fast/kernels.wasm
- */
-export const assembleKernels = async (dir: URL): Promise<Uint8Array> => {
-  const names = kernelParts(dir);
-  const parts = names.map((name) => readFileSync(new URL(name, dir), 'utf8'));
-  // wabt counts lines in the whole text: errors name the part file and its own line instead (part i starts at
-  // line 2 + the lines of the parts before it; the last start is the closing ")")
-  const starts = parts.reduce((s, part, i) => [...s, s[i] + part.split('\n').length], [2]);
-  const where = (message: string): string =>
-    message.replace(/kernels\.wat:(\d+):/g, (at: string, line: string) => {
-      const i = starts.filter((s) => s <= Number(line)).length - 1;
-      return i >= 0 && i < names.length ? `${names[i]}:${Number(line) - starts[i] + 1}:` : at;
-    });
-  let wabtInit;
-  try {
-    wabtInit = (await import('wabt')).default;
-  } catch (e) {
-    throw new FoldnetError('io', `fast kernels: assembling ${dir.pathname} needs the wabt package (run the build instead): ${String(e)}`);
-  }
-  const wabt = await wabtInit();
-  try {
-    const m = wabt.parseWat('kernels.wat', ['(module', ...parts, ')'].join('\n'), features);
-    try {
-      // wabt's typings omit validate's feature argument, but without it shared memory is refused
-      Reflect.apply(m.validate, m, [features]);
-      return m.toBinary({}).buffer;
-    } finally {
-      m.destroy();
-    }
-  } catch (e) {
-    throw new FoldnetError('format', `fast kernels: ${where(e instanceof Error ? e.message : String(e))}`);
-  }
-};
-
-const loadBytes = async (): Promise<Uint8Array> => {
-  const built = new URL('./kernels.wasm', import.meta.url);
-  if (existsSync(built)) return readFileSync(built);
-  // sources (vitest, tsx) keep the parts in wasm/ beside this file; an unbuilt dist finds them in ../../src/fast/wasm
-  for (const dir of [new URL('./wasm/', import.meta.url), new URL('../../src/fast/wasm/', import.meta.url)]) {
-    if (existsSync(new URL('manifest.txt', dir))) return assembleKernels(dir);
-  }
-  throw new FoldnetError('io', `fast kernels: neither ${built.pathname} nor the parts' wasm/manifest.txt was found; run \`pnpm run build\``);
-};
-
-/** The compiled kernels module, shared with the worker threads. @example new Worker(src, { eval: true, workerData: { module: kernelModule, memory } }) */
-export const kernelModule: WasmModule = new wasmApi.Module(await loadBytes());
+/** The compiled kernels module, shared with the worker threads. @example platform.startThread(main, { control, module: kernelModule, memory }) */
+export const kernelModule: WasmModule = await platform.compileKernels();
 
 /** The memory every instance (this thread's and each worker's) works in. @example new Float32Array(memory.buffer) */
 export const memory: WasmMemory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
 
-/** Instantiates the kernels module on the shared memory. @example instantiate().gemmRows(0, M, N, K, pa, K, 1, pbp, pc, N, 0) */
-export const instantiate = (): KernelExports => new wasmApi.Instance(kernelModule, { env: { memory } }).exports;
-
-/** This thread's instance. @example wasm.packB(pb, N, 1, K, N, pbp) */
-export const wasm: KernelExports = instantiate();
+/**
+ * This thread's instance of the kernels module on the shared memory (instantiated asynchronously: a page's main thread
+ * may not instantiate a module this large synchronously). @example wasm.packB(pb, N, 1, K, N, pbp)
+ */
+export const wasm: KernelExports = (await wasmApi.instantiate(kernelModule, { env: { memory } })).exports;
 
 /**
  * Makes the memory at least `bytes` long. Growing a shared memory never detaches views already taken,
@@ -173,11 +106,9 @@ export const ensureBytes = (bytes: number): void => {
 /** A float32 view of the whole memory as it is now. @example f32().set(a, pa / 4) */
 export const f32 = (): Float32Array => new Float32Array(memory.buffer);
 
-// A buffer of its own that is not zero-filled first (Node's Buffer.allocUnsafeSlow; a plain ArrayBuffer elsewhere):
-// a copy out writes every byte of it, so the fill would only be a second pass over the memory (a 1.7 MB copy out:
-// 0.19 against 0.29 ms, and a training step copies about ten of them).
-const unfilled: (bytes: number) => ArrayBuffer =
-  typeof Buffer === 'function' ? (bytes) => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer : (bytes) => new ArrayBuffer(bytes);
+// A buffer of its own that is not zero-filled first where the platform has one (Node's Buffer.allocUnsafeSlow): a copy
+// out writes every byte of it.
+const unfilled = platform.unfilledBuffer;
 
 /** A fresh copy of the `n` floats at byte offset `at` of the memory. @example copyF32(pc, M * N) */
 export const copyF32 = (at: number, n: number): Float32Array => {
