@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@foldnet/source'] },
   ssr: { resolve: { conditions: ['@foldnet/source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

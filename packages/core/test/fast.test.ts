@@ -11,6 +11,7 @@ import {
   setThreads,
   split,
   startThreads,
+  threadsReady,
   threadStats,
   uniform,
   convGeometry,
@@ -682,6 +683,30 @@ describe('threads', () => {
     expect(() => setThreads(0)).toThrow(/setThreads: .*got 0/);
     expect(() => setThreads(1.5)).toThrow(/got 1\.5/);
     expect(getThreads()).toBe(3);
+  });
+
+  it('threadsReady starts a new pool without blocking and resolves with its ready workers: 3 threads, then 2', async () => {
+    setThreads(3);
+    expect(await threadsReady()).toBe(2);
+    expect(threadStats().readyWorkers).toBe(2);
+    setThreads(2);
+    // a pool of another size is replaced; the new one starts from none ready
+    expect(await threadsReady()).toBe(1);
+    expect(threadStats().readyWorkers).toBe(1);
+  });
+
+  it('setThreads(1) keeps the started workers idle, so going back to 2 threads needs no new ones (a browser starts them only between tasks)', async () => {
+    setThreads(2);
+    expect(await threadsReady()).toBe(1);
+    setThreads(1);
+    expect(threadStats()).toMatchObject({ threads: 1, readyWorkers: 1 });
+    setThreads(2);
+    // no start, no wait: the same worker takes chunks at once
+    expect(threadStats().readyWorkers).toBe(1);
+    const before = threadStats().workerChunks;
+    const [a, b] = operands(512, 128, 256, false, false, 12);
+    for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) fastKernels.matmul(a, b, false, false);
+    expect(threadStats().workerChunks).toBeGreaterThan(before);
   });
 });
 

@@ -119,7 +119,9 @@ const startPool = (workers: number): Pool => {
  * Sets how many threads the fast kernels use (this one plus n-1 workers); 1 runs everything on the
  * calling thread. The default is the number of cores (`os.availableParallelism()`, `navigator.hardwareConcurrency`).
  * Where workers cannot share memory or this thread cannot block (a page that is not cross-origin isolated, a page's
- * main thread) it stays 1, and says why once.
+ * main thread) it stays 1, and says why once. Going to 1 keeps the workers already started, idle (blocked, using no
+ * CPU), so going back needs no new ones: in a browser a new worker comes up only once this thread returns to its event
+ * loop. Another count above 1 replaces them at the next split.
  *
  * @example
  * setThreads(1); // single-threaded, e.g. to time one core
@@ -131,7 +133,7 @@ export const setThreads = (n: number): void => {
     n = 1;
   }
   threads = n;
-  if (pool && pool.workers !== n - 1) {
+  if (pool && n > 1 && pool.workers !== n - 1) {
     stopPool(pool);
     pool = undefined;
   }
