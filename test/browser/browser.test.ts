@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnce } from '../../packages/cli/test/built-cli.js';
 import { kernelChecks, networkCase, type NetworkResult } from './checks.js';
 import type { PageResults } from './app/page.js';
-import { buildApp, filesUnder, launchChromium, runPage, serve, type ConsoleLine, type StaticServer } from './harness.js';
+import { buildApp, chromiumMissing, filesUnder, launchChromium, runPage, serve, type ConsoleLine, type StaticServer } from './harness.js';
 
 /*
  * @foldnet/core and @foldnet/layers in a real browser: the test page (app/) is built with Vite from the built packages,
@@ -30,16 +30,27 @@ let node: NetworkResult | undefined;
 
 const isPageResults = (v: unknown): v is PageResults => typeof v === 'object' && v !== null && 'worker' in v && 'longestGapMs' in v;
 
+// Set when the build, the server or Chromium failed: every test then fails with it (none is skipped), so a machine
+// without Chromium counts them all as failed, each naming the install command.
+let setupError: Error | undefined;
+
 beforeAll(async () => {
-  await buildOnce();
-  await buildApp(outDir);
-  node = networkCase();
-  server = await serve(outDir);
-  browser = await launchChromium();
-  for (const mode of modes) {
-    const { value, console } = await runPage(browser, server.url(mode.isolated, `index.html?threads=${mode.asked}`), 'foldnetResults', 240_000);
-    if (!isPageResults(value)) throw new Error(`${mode.name}: the page left ${JSON.stringify(value)}`);
-    results.set(mode.name, { page: value, console });
+  try {
+    // before any build: without Chromium, fail at once naming the command that installs it
+    const missing = chromiumMissing();
+    if (missing !== undefined) throw new Error(missing);
+    await buildOnce();
+    await buildApp(outDir);
+    node = networkCase();
+    server = await serve(outDir);
+    browser = await launchChromium();
+    for (const mode of modes) {
+      const { value, console } = await runPage(browser, server.url(mode.isolated, `index.html?threads=${mode.asked}`), 'foldnetResults', 240_000);
+      if (!isPageResults(value)) throw new Error(`${mode.name}: the page left ${JSON.stringify(value)}`);
+      results.set(mode.name, { page: value, console });
+    }
+  } catch (e) {
+    setupError = e instanceof Error ? e : new Error(String(e));
   }
 }, 600_000);
 
@@ -50,6 +61,7 @@ afterAll(async () => {
 });
 
 const resultOf = (mode: string): { readonly page: PageResults; readonly console: ConsoleLine[] } => {
+  if (setupError !== undefined) throw setupError;
   const r = results.get(mode);
   if (r === undefined) throw new Error(`${mode}: the page gave no results`);
   return r;
@@ -57,6 +69,7 @@ const resultOf = (mode: string): { readonly page: PageResults; readonly console:
 
 describe('the browser bundle', () => {
   it('a Vite build of @foldnet/core and @foldnet/layers for the browser reaches no node: module and fetches kernels.wasm as an asset', () => {
+    if (setupError !== undefined && !existsSync(join(outDir, 'index.html'))) throw setupError;
     const files = filesUnder(outDir);
     const scripts = files.filter((f) => f.endsWith('.js'));
     expect(scripts.length).toBeGreaterThanOrEqual(2); // the page and its worker
