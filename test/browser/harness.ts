@@ -26,17 +26,19 @@ export const chromiumMissing = (): string | undefined => {
 };
 
 /**
- * Builds the test page into `outDir` with Vite, from the built packages (dist/: run `pnpm run build` first), as an
- * application using foldnet would be built: the browser conditions of the packages' exports and imports, the worker as
- * an ES module (the kernels load with a top-level await), kernels.wasm copied beside it as an asset.
+ * Builds the test pages (`pages`: HTML files of app/) into `outDir` with Vite, from the built packages (dist/: run
+ * `pnpm run build` first), as an application using foldnet would be built: the browser conditions of the packages'
+ * exports and imports, workers as ES modules (the kernels load with a top-level await), kernels.wasm copied beside them
+ * as an asset.
  */
-export const buildApp = async (outDir: string, entries: { readonly html: string } = { html: join(appDir, 'index.html') }): Promise<void> => {
+export const buildApp = async (outDir: string, pages: readonly string[] = ['index.html']): Promise<void> => {
+  const input = Object.fromEntries(pages.map((page) => [page.replace(/\.html$/, ''), join(appDir, page)]));
   await build({
     configFile: false,
     root: appDir,
     base: './',
     logLevel: 'error',
-    build: { outDir, emptyOutDir: true, target: 'esnext', minify: false, reportCompressedSize: false, rollupOptions: { input: entries.html } },
+    build: { outDir, emptyOutDir: true, target: 'esnext', minify: false, reportCompressedSize: false, rollupOptions: { input } },
     worker: { format: 'es' },
   });
 };
