@@ -50,6 +50,9 @@ const singleThreadReason = (): string | undefined => {
   if (Reflect.get(globalThis, 'WorkerGlobalScope') === undefined) {
     return "a page's main thread may not block in Atomics.wait, which the thread pool does: run foldnet in a dedicated Worker to use threads";
   }
+  if (typeof Reflect.get(globalThis, 'Worker') !== 'function') {
+    return 'this browser cannot start a Worker from a Worker (Safari before 15.5)';
+  }
   return undefined;
 };
 
