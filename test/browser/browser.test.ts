@@ -119,7 +119,7 @@ for (const mode of modes) {
       });
     }
 
-    it("in a Worker: SimpleConvNet's layers' forward and gradient (batch 20, seed 0) equal Node's bit for bit", () => {
+    it("in a Worker: SimpleConvNet's layers' forward, gradient and 3 Adam steps (batch 20, seed 0) equal Node's bit for bit", () => {
       const { page } = resultOf(mode.name);
       expect(node).toBeDefined();
       expect(page.worker.network.loss).toBe(node?.loss);

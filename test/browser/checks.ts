@@ -14,6 +14,8 @@ import {
 import { bitwiseEqual, closeTo, convGeometryArb } from '@foldnet/core/testing';
 import { affine, conv2d, lossAndGrad, maxPool2d, network, relu, unwrap } from '@foldnet/layers';
 import fc from 'fast-check';
+import { initTrainState, trainStep } from '../../packages/train/src/fit/index.js';
+import { adam } from '../../packages/train/src/optim/index.js';
 
 /*
  * What the browser tests run inside a page's dedicated Worker (app/worker.ts), written once so Node can run the same
@@ -231,7 +233,7 @@ export const digest = (data: Float32Array): string => {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 };
 
-/** The network case's results: the loss, and a digest of the logits and of each parameter's gradient. */
+/** The network case's results: the loss, and digests of the logits, of each gradient and of each param after training. */
 export interface NetworkResult {
   readonly loss: number;
   readonly digests: Readonly<Record<string, string>>;
@@ -240,9 +242,10 @@ export interface NetworkResult {
 /**
  * SimpleConvNet's layers (conv 30 5x5, ReLU, pool 2, affine 100, ReLU, affine 10) with He weights from key(0), on a
  * batch of 20 images from key(1) with pixels in [0, 1) and labels 0..9 repeated: the forward and the gradient of the
- * mean cross-entropy, through @foldnet/layers and the fast kernels in force.
+ * mean cross-entropy through @foldnet/layers, then 3 training steps with Adam 0.001 on that batch (@foldnet/train's
+ * fold and optimizer, from its sources: its package entry reads files), all on the fast kernels in force.
  *
- * @example networkCase().digests['conv1.W'] // the same 16 hex digits in Node and in a browser
+ * @example networkCase().digests['grad conv1.W'] // the same 16 hex digits in Node and in a browser
  */
 export const networkCase = (): NetworkResult => {
   const net = unwrap(
@@ -254,6 +257,11 @@ export const networkCase = (): NetworkResult => {
   const labels = Int32Array.from({ length: 20 }, (_, i) => i % 10);
   const { loss, logits, grads } = lossAndGrad(net, params, state, x, labels);
   const digests: Record<string, string> = { logits: digest(Float32Array.from(logits.data)) };
-  for (const [name, g] of Object.entries(grads)) digests[name] = digest(Float32Array.from(g.data));
+  for (const [name, g] of Object.entries(grads)) digests[`grad ${name}`] = digest(Float32Array.from(g.data));
+  const opt = adam({ lr: 0.001 });
+  const step = trainStep(net, opt);
+  let trained = initTrainState(net, opt, modelKey);
+  for (let i = 0; i < 3; i++) trained = step(trained, { x, targets: labels });
+  for (const [name, p] of Object.entries(trained.params)) digests[`after 3 Adam steps ${name}`] = digest(Float32Array.from(p.data));
   return { loss, digests };
 };
