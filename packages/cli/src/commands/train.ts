@@ -253,6 +253,10 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   if (config.onNan === 'stop' && last.fault !== undefined) {
     throw new CheckFailed(`training stopped: ${last.fault.message} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
   }
+  // --on-nan skip that skipped every step trained nothing: that is no success (the files are written all the same)
+  if (last.fault !== undefined && faults.count === last.step - state0.step) {
+    throw new CheckFailed(`training failed: all ${faults.count} steps were skipped, so nothing was trained (the last: ${last.fault.message}); the checkpoint holds the state the run started from`);
+  }
 };
 
 /** The evaluation rows a checkpoint carries in its metadata, up to its step; undefined when it has none. */

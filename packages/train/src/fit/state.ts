@@ -64,7 +64,7 @@ export interface TrainState<S> {
   readonly key: Key;
   /** The loss of the last batch, computed with the params before the update (NaN before the first step). */
   readonly loss: number;
-  /** Set when the last step met a non-finite loss or gradient and was skipped. */
+  /** Set when the last step met a non-finite loss, gradient or update and was skipped. */
   readonly fault: NumericFault | undefined;
 }
 
