@@ -23,6 +23,7 @@ import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
 import { createRunFolder, removeStaleTempFiles, writeRunFile } from '../runfolder.js';
+import { memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
  * The config a checkpoint was trained with, as a config file layer (its run folder and resume
@@ -121,6 +122,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
   const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
   const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
+  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);

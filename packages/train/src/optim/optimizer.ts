@@ -45,6 +45,8 @@ export interface Optimizer<S, N extends string = OptimizerName> {
   readonly name: N;
   /** Every hyper-parameter with its value, defaults filled in: `{ lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }`. */
   readonly hyper: Hyper;
+  /** The per-param state slots, each a tensor shaped like every param (Adam: `['m', 'v']`; SGD: none): what memory estimates count. */
+  readonly slots: readonly string[];
   /**
    * The same optimizer with learning rate `lr` (other hyper-parameters kept). Its state is
    * interchangeable with this one's, which is what a learning-rate schedule needs.

@@ -283,6 +283,7 @@ export const liftRule = <N extends string, H extends string, K extends string, C
     const opt: Optimizer<RuleState<K, C>, N> = {
       name,
       hyper: Object.freeze(all),
+      slots,
       withLr: (lr) => make({ ...all, lr }),
       init: (params) => Object.freeze({ ...recordOf(slots, () => zerosLike(params)), ...recordOf(scalarNames, (c) => rule.scalars[c].init) }),
       update: (grads, state, params) => {
