@@ -122,10 +122,10 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
   const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
   const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
-  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);
+  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, (data.train.x.shape[0] ?? 0) + (data.test.x.shape[0] ?? 0), memoryLimit(io.env));
 
   let optimizer: AnyOptimizer;
   let state0: TrainState<unknown>;
