@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { getThreads, setThreads } from '@foldnet/core';
 import { memoryNeeds, simpleConvNet, unwrap } from '@foldnet/layers';
-import { runCli, type Io } from '@foldnet/cli';
+import { errorLines, runInProcess, type Captured } from './in-process.js';
 import { formatBytes, memoryLimit, MAX_TYPED_ARRAY_VALUES, refuseOverMemory } from '../src/commands/common.js';
 
 /*
@@ -21,22 +20,7 @@ const threadsBefore = getThreads();
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => setThreads(threadsBefore));
 
-interface Captured {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-const cli = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Captured> => {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), stdoutIsTTY: false, stdout: new PassThrough(), cwd: tmp, env };
-  const code = await runCli(args, io);
-  return { code, out, err };
-};
-
-/** The error lines, a machine's missing fonts left out (a warning, not an error). */
-const errorLines = (r: Captured): string[] => r.err.split('\n').filter((l) => l !== '' && !/warning: no font found/.test(l));
+const cli = (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Captured> => runInProcess(args, tmp, env);
 
 const writeSpec = (name: string, spec: unknown): string => {
   fs.writeFileSync(path.join(tmp, name), JSON.stringify(spec));

@@ -1,13 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allFinite, key, split, type Tensor } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, initTrainState, loadTrainState } from '@foldnet/train';
-import { runCli, type Io } from '@foldnet/cli';
+import { errorLines, runInProcess, type Captured } from './in-process.js';
 
 /*
  * Issue 18's "nothing non-finite reaches a checkpoint" at the update, through the CLI in-process: a learning rate or
@@ -19,22 +18,7 @@ import { runCli, type Io } from '@foldnet/cli';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-sentinel-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Captured {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-const cli = async (args: readonly string[]): Promise<Captured> => {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), stdoutIsTTY: false, stdout: new PassThrough(), cwd: tmp, env: {} };
-  const code = await runCli(args, io);
-  return { code, out, err };
-};
-
-/** The error lines of a run, warnings about fonts left out (a machine without fonts says so; it is no error). */
-const errorLines = (r: Captured): string[] => r.err.split('\n').filter((l) => l !== '' && !/warning: no font found/.test(l));
+const cli = (args: readonly string[]): Promise<Captured> => runInProcess(args, tmp);
 
 const tiny = ['--train-size', '100', '--test-size', '50', '--batch-size', '20', '--iters', '4', '--eval-every', '0'];
 
