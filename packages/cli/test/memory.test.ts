@@ -3,8 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { getThreads, setThreads } from '@foldnet/core';
-import { memoryNeeds, simpleConvNet, unwrap } from '@foldnet/layers';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { getThreads, key, setThreads } from '@foldnet/core';
+import { decodeModelSpec, memoryNeeds, simpleConvNet, unwrap } from '@foldnet/layers';
+import { initTrainState, saveTrainState, sgd } from '@foldnet/train';
+import { defaultTrainConfig } from '@foldnet/cli';
 import { errorLines, runInProcess, type Captured } from './in-process.js';
 import { formatBytes, memoryLimit, MAX_TYPED_ARRAY_VALUES, refuseOverMemory } from '../src/commands/common.js';
 
@@ -132,6 +135,19 @@ describe('commands refuse before allocating, with the number', () => {
       expect(r?.code, `${args.join(' ')}: ${r?.err}`).toBe(2);
       expect(errorLines(r ?? { code: 0, out: '', err: '' })).toEqual([expect.stringMatching(/: needs at least [\d.]+ [GTP]B of memory .* this machine has/)]);
       expect(grown).toBeLessThan(64 * 2 ** 20);
+    }
+  });
+
+  it('eval and predict of a checkpoint whose activations cannot fit (a 1x1 convolution to 2^20 channels: 50 MB of params, 3.3 GB per image): exit 2 with the estimate, before any forward', async () => {
+    const wide = decodeModelSpec({ input: [1, 28, 28], layers: [{ type: 'conv2d', filters: 2 ** 20, size: 1 }, { type: 'globalAvgPool2d' }, { type: 'affine', units: 10 }] });
+    if (isLeft(wide)) throw new Error(wide.left.message);
+    const optimizer = sgd();
+    const saved = saveTrainState(path.join(tmp, 'wide.safetensors'), { network: wide.right, optimizer, state: initTrainState(wide.right, optimizer, key(1)), config: defaultTrainConfig });
+    if (isLeft(saved)) throw new Error(saved.left.message);
+    for (const args of [['eval', 'wide.safetensors', '--test-size', '10'], ['predict', 'wide.safetensors', '--index', '0']]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+      expect(errorLines(r)).toEqual([expect.stringMatching(new RegExp(`^foldnet ${args[0]}: wide\\.safetensors: needs at least [\\d.]+ [GT]B of memory \\(12,582,922 params: [\\d.]+ MB, .*this machine has`))]);
     }
   });
 
