@@ -174,7 +174,7 @@ export const trainConfigFields = {
   }),
   onNan: field(oneOf(onNanChoices), 'stop', 'text', {
     arg: '<what>',
-    help: `${onNanChoices.join(' | ')}: when the loss or a gradient is NaN or infinite, stop there (exit 1) or skip the step`,
+    help: `${onNanChoices.join(' | ')}: when the loss, a gradient or an update is NaN or infinite, stop there (exit 1) or skip the step (a run that skips every step fails, exit 1)`,
   }),
 };
 

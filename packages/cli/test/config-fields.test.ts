@@ -38,7 +38,7 @@ describe('the train flags come from the config fields', () => {
     expect(help).toContain('--iters <n> training steps (default: 1000)');
     expect(help).toContain('--batch-size <n> images per step (default: 100)');
     expect(help).toContain('--weight-decay <x> L2 weight decay lambda (default: 0)');
-    expect(help).toContain('or skip the step (default: stop) --threads');
+    expect(help).toContain('or skip the step (a run that skips every step fails, exit 1) (default: stop) --threads');
     expect(help).toContain('--epochs <n> passes over the training subset, instead of --iters --batch-size');
   });
 

@@ -1,4 +1,5 @@
 import {
+  allFinite,
   backendNames,
   fastKernels,
   fusedKernelsOf,
@@ -646,6 +647,40 @@ describe('threads', () => {
         },
       ),
       { seed: 81, numRuns: 24 },
+    );
+  });
+
+  // The flag a training step refuses a non-finite update by: computed by the kernel from what it stores. One bad value
+  // planted anywhere (the vector part, the pair, an odd last element, any thread's chunk), in any operand, or a step
+  // whose rate or decay overflows float32; the flag must equal a pass over the results in both kernel sets.
+  it('adamUpdate says whether p, m, v came out finite: one NaN or Infinity planted at any index of any operand, an overflowing rate or decay, 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16381, max: 16390 }).chain((n) => fc.constantFrom(n, n * 3 + 1, 7)),
+        // gHuge: 1e22 at one index overflows v' alone ((1 - beta2) g^2 > 3.4e38) while m' and p' stay finite; vNeg: a negative v (a
+        // corrupt state) makes sqrt(v') NaN
+        fc.constantFrom('p', 'g', 'm', 'v', 'lr', 'decay', 'gHuge', 'vNeg', 'none'),
+        fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom(1, 2),
+        (n, where, bad, at, threads) => {
+          setThreads(threads);
+          const index = Math.min(n - 1, Math.floor(at * n));
+          const planted = where === 'gHuge' ? { name: 'g', value: 1e22 } : where === 'vNeg' ? { name: 'v', value: -0.5 } : { name: where, value: bad };
+          const operand = (name: string, seed: number, positive: boolean): Tensor =>
+            fromData([n], Float32Array.from(fill(seed, [n]).data, (x, i) => (name === planted.name && i === index ? planted.value : positive ? Math.abs(x) : x)));
+          const [p, g, m, v] = [operand('p', 1, false), operand('g', 2, false), operand('m', 3, false), operand('v', 4, true)];
+          const step = { lrT: where === 'lr' ? 1e39 : 0.001, c1: 0.1, c2: 0.001, wd: where === 'decay' ? 1e308 : 0 };
+          const f = fastKernels.adamUpdate(p, g, m, v, step);
+          const r = referenceKernels.adamUpdate(p, g, m, v, step);
+          const truth = allFinite(r.p) && allFinite(r.m) && allFinite(r.v);
+          expect(truth).toBe(where === 'none');
+          if (where === 'gHuge') expect(allFinite(r.p) && allFinite(r.m)).toBe(true);
+          expect(f.finite, `fast, ${where} at ${index} of ${n}`).toBe(truth);
+          expect(r.finite, `reference, ${where} at ${index} of ${n}`).toBe(truth);
+        },
+      ),
+      { seed: 83, numRuns: 160 },
     );
   });
 

@@ -37,6 +37,7 @@ export { defineLayer, defineOp, renameLayer, type ExecContext, type OpRun, type 
 export { checkGradients, formatGradCheckReport, type GradCheckOptions, type GradCheckEntry, type GradCheckReport } from './gradcheck.js';
 export { predict, type PredictOptions, type Trace, type Activation } from './predict.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
+export { memoryNeeds, type MemoryNeeds, type MemoryUse } from './memory.js';
 export { validateParams, type ParamError } from './validate.js';
 export {
   decodeModelSpec, encodeModelSpec, layerTypes, codecs, MAX_SPEC_DEPTH, registerLayer, registeredLayer,

@@ -108,7 +108,7 @@ describe('progress', () => {
 
   test('steps skipped on a numeric fault are counted, and their NaN loss left out of the mean', () => {
     const fault: NumericFault = {
-      _tag: 'NumericFault', step: 1, kind: 'loss', loss: Number.NaN, firstSample: 0, layer: undefined, where: undefined, param: undefined, message: 'step 1',
+      _tag: 'NumericFault', step: 1, kind: 'loss', loss: Number.NaN, firstSample: 0, layer: undefined, where: undefined, param: undefined, tensor: undefined, message: 'step 1',
     };
     const step = (s: TrainState<null>): TrainState<null> =>
       s.step === 1 ? { ...s, step: 2, loss: Number.NaN, fault } : { ...s, step: s.step + 1, loss: 1, fault: undefined };

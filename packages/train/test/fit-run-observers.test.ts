@@ -24,7 +24,7 @@ const scripted = (losses: readonly number[], calls = { n: 0 }) => (s: TrainState
 };
 
 const faultAt = (step: number): NumericFault => ({
-  _tag: 'NumericFault', step, kind: 'loss', loss: Number.NaN, firstSample: 0, layer: undefined, where: undefined, param: undefined, message: `step ${step}`,
+  _tag: 'NumericFault', step, kind: 'loss', loss: Number.NaN, firstSample: 0, layer: undefined, where: undefined, param: undefined, tensor: undefined, message: `step ${step}`,
 });
 
 /** A step that is skipped on a fault when it starts from one of `faulty` steps. */

@@ -6,6 +6,7 @@ import { benchBackendChoices, benchDataChoices } from '../config.js';
 import { optBoolean, optNumber, optOneOf, optString } from '../flags.js';
 import type { Io } from '../io.js';
 import { loadModel } from '../models.js';
+import { memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /*
  * `foldnet bench`: a benchmark, not a test. Times training steps (forward + backward + Adam) on a
@@ -214,6 +215,9 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const backends = which === 'both' ? ['reference', 'fast'] : [which];
   const { network, name } = loadModel(model, io.cwd);
   const data = optOneOf(opts, 'data', benchDataChoices) ?? 'random';
+  // what benchInputs holds: the batches (one, or --data mnist's, one per step) and the evaluation images
+  const evalImages = Math.max(batch, 500);
+  refuseTrainingOverMemory(network, name, batch, 'adam', (data === 'mnist' ? batch * (warmup + steps) : batch) + evalImages, memoryLimit(io.env));
   const results = backends.map((b) => measure(name, network, b, batch, steps, warmup, data));
   if (optBoolean(opts, 'json') === true) {
     io.out(results.map((r) => `${JSON.stringify(r)}\n`).join(''));

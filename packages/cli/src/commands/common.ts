@@ -1,11 +1,12 @@
+import * as os from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { setBackend, setThreads, type Tensor } from '@foldnet/core';
-import type { LayerState, Network, Params } from '@foldnet/layers';
-import { loadMnistSplit } from '@foldnet/train';
+import { setBackend, setThreads, sizeOf, type Tensor } from '@foldnet/core';
+import { memoryNeeds, type LayerState, type MemoryNeeds, type Network, type Params } from '@foldnet/layers';
+import { loadMnistSplit, optimizerFromName } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
-import { optNumber, optOneOf, optString } from '../flags.js';
+import { optNumber, optOneOf, optString, parseDecimal } from '../flags.js';
 import { expectDirectory, type Io } from '../io.js';
 import { networkFromSpec } from '../models.js';
 
@@ -51,3 +52,107 @@ export const loadTestSet = (opts: Readonly<Record<string, unknown>>, io: Io, tes
   if (isLeft(r)) throw r.left;
   return { x: r.right.images, targets: r.right.labels, source: data ?? 'MNIST (bundled)' };
 };
+
+// ----- memory refused up front -----
+
+/**
+ * The most values one typed array holds on this Node (V8's limit on 64-bit machines: `new Float32Array(2 ** 32)`
+ * throws "Invalid typed array length"). A tensor is one typed array, so no param or batch of activations can be larger.
+ */
+export const MAX_TYPED_ARRAY_VALUES = 2 ** 32 - 1;
+
+/** Images per forward pass when evaluating (`evaluate` and `predict` default to 500). */
+const EVAL_BATCH = 500;
+
+/** The environment variable that lowers the memory a command plans on below the machine's, in bytes. */
+export const MEMORY_LIMIT_ENV = 'FOLDNET_MEMORY_LIMIT';
+
+/**
+ * The memory a command may plan on: the machine's RAM (`os.totalmem()`), or a smaller limit the process runs under
+ * (a cgroup's, `process.constrainedMemory()`; Node reports 2^64 or 0 when there is none), or a smaller one still
+ * that FOLDNET_MEMORY_LIMIT gives in bytes (a decimal number; a shared machine's fair share). An unreadable value is
+ * a UsageError naming the variable.
+ *
+ * @example memoryLimit({}); // 25,276,194,816 on a 23.5 GiB machine; memoryLimit({ FOLDNET_MEMORY_LIMIT: '4e9' }) // 4e9
+ */
+export const memoryLimit = (env: Readonly<Record<string, string | undefined>>): number => {
+  const total = os.totalmem();
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const machine = constrained > 0 && constrained < total ? constrained : total;
+  const given = env[MEMORY_LIMIT_ENV];
+  if (given === undefined || given === '') return machine;
+  const bytes = parseDecimal(given);
+  if (!(bytes > 0) || !Number.isFinite(bytes)) throw new UsageError(`${MEMORY_LIMIT_ENV}: expected a positive number of bytes, got ${JSON.stringify(given)}`);
+  return Math.min(bytes, machine);
+};
+
+/** Bytes as people read them: `156.8 TB`, `23.5 GiB` style with decimal units (kB, MB, GB, TB). @example formatBytes(28_000_000) // '28.0 MB' */
+export const formatBytes = (bytes: number): string => {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+};
+
+const grouped = (n: number): string => (Number.isSafeInteger(n) ? n.toLocaleString('en-US') : n.toExponential(2));
+
+/** What a command was asked to run, for messages: the model and, where a flag sets it, the batch. */
+export interface MemoryAsk {
+  /** e.g. `simple`, `big.json`, `runs/x/checkpoint.safetensors` */
+  readonly model: string;
+  /** e.g. `--batch-size 1000000000`; undefined when no flag sets the batch. */
+  readonly batchFlag?: string;
+}
+
+/**
+ * Refuses, before anything of that size is allocated, a use of a network that cannot fit: an estimate
+ * (`memoryNeeds`: a floor, from the shape rules alone) plus `dataBytes` (images the command holds besides) past
+ * `limit`, or a single array past the typed-array limit. The UsageError names what was asked, the estimate and the
+ * limit: `simple with --batch-size 1000000000: needs at least 156.8 TB of memory (433,890 params: 12.1 MB, ...),
+ * more than the 25.3 GB this machine has`.
+ *
+ * @example
+ * refuseOverMemory({ model: 'simple', batchFlag: '--batch-size 100' }, memoryNeeds(net, { batch: 100, bytesPerValue: 4, paramCopies: 7, backward: true }), memoryLimit(process.env));
+ */
+export const refuseOverMemory = (ask: MemoryAsk, needs: MemoryNeeds, limit: number, dataBytes = 0): void => {
+  const asked = ask.batchFlag === undefined ? ask.model : `${ask.model} with ${ask.batchFlag}`;
+  const total = needs.totalBytes + dataBytes;
+  if (total > limit) {
+    const parts = [
+      `${grouped(needs.params)} params: ${formatBytes(needs.paramBytes)}`,
+      `${grouped(needs.activationsPerImage)} activation values per image: ${formatBytes(needs.activationBytes)}`,
+      ...(dataBytes > 0 ? [`input images: ${formatBytes(dataBytes)}`] : []),
+    ];
+    throw new UsageError(`${asked}: needs at least ${formatBytes(total)} of memory (${parts.join(', ')}), more than the ${formatBytes(limit)} this machine has (${MEMORY_LIMIT_ENV} lowers it)`);
+  }
+  if (needs.largest.values > MAX_TYPED_ARRAY_VALUES) {
+    throw new UsageError(`${asked}: ${needs.largest.what} would hold ${grouped(needs.largest.values)} values, and one array holds at most ${grouped(MAX_TYPED_ARRAY_VALUES)}`);
+  }
+};
+
+/**
+ * `refuseOverMemory` for training `network` with the optimizer named (its slots counted) at `batch`, evaluating in
+ * batches of 500 and holding `images` input images of the data set.
+ *
+ * @example refuseTrainingOverMemory(net, 'simple', 100, 'adam', 6000, memoryLimit(process.env));
+ */
+export const refuseTrainingOverMemory = (network: Network, name: string, batch: number, optimizer: string, images: number, limit: number): void => {
+  const built = optimizerFromName(optimizer, {});
+  const slots = isLeft(built) ? 0 : built.right.slots.length;
+  const what = { model: name, batchFlag: `--batch-size ${batch}` };
+  const dataBytes = images * sizeOf(network.inputShape) * 4;
+  refuseOverMemory(what, memoryNeeds(network, { batch, bytesPerValue: 4, paramCopies: 3 + 2 * slots, backward: true }), limit, dataBytes);
+  refuseOverMemory(what, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, dataBytes);
+};
+
+/**
+ * `refuseOverMemory` for evaluating `network` (batches of 500) over `images` input images.
+ *
+ * @example refuseEvaluationOverMemory(net, 'runs/x/checkpoint.safetensors', 10000, memoryLimit(process.env));
+ */
+export const refuseEvaluationOverMemory = (network: Network, name: string, images: number, limit: number): void =>
+  refuseOverMemory({ model: name }, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, images * sizeOf(network.inputShape) * 4);

@@ -2,7 +2,7 @@ import { evaluate } from '@foldnet/train';
 import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import type { Io } from '../io.js';
-import { applyComputeOptions, loadTestSet, loadTrainedNetwork } from './common.js';
+import { applyComputeOptions, loadTestSet, loadTrainedNetwork, memoryLimit, refuseEvaluationOverMemory } from './common.js';
 
 /**
  * The confusion matrix as a text table: rows true classes, columns predictions.
@@ -32,6 +32,7 @@ export const evalCommand = async (file: string, opts: Readonly<Record<string, un
   const test = loadTestSet(opts, io, optNumber(opts, 'testSize'));
   // An accuracy over no images is 0/0: say so rather than print "NaN" and exit 0.
   if ((test.x.shape[0] ?? 0) === 0) throw new UsageError(`${test.source}: the test set holds no images, so there is nothing to evaluate`);
+  refuseEvaluationOverMemory(network, file, test.x.shape[0] ?? 0, memoryLimit(io.env));
   const e = evaluate(network, params, layerState, test);
   if (optBoolean(opts, 'json') === true) {
     io.out(`${JSON.stringify({ checkpoint: file, step: checkpoint.step, data: test.source, count: e.count, accuracy: e.accuracy, loss: e.loss, confusion: e.confusion })}\n`);

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
 import { argmaxAt } from '../predictions.js';
-import { applyComputeOptions, loadTestSet, loadTrainedNetwork } from './common.js';
+import { applyComputeOptions, loadTestSet, loadTrainedNetwork, memoryLimit, refuseEvaluationOverMemory } from './common.js';
 
 /** The ten probabilities as lines with a bar: `  7  0.9934  ███████████████████▉`. */
 export const formatProbabilities = (probs: readonly number[], predicted: number): string =>
@@ -26,6 +26,7 @@ export const predictCommand = async (file: string, image: string | undefined, op
   if (image === undefined && index === undefined) throw new UsageError('give an image.png or --index <i> (a test image)');
   if (image !== undefined && index !== undefined) throw new UsageError('give an image.png or --index <i>, not both');
   const { network, params, layerState } = loadTrainedNetwork(file, io);
+  refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
   applyComputeOptions(opts);
   const [channels = 1, height = 28, width = 28] = network.inputShape;
   let x: Tensor;

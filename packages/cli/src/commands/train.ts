@@ -23,6 +23,7 @@ import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js
 import { createProgress } from '../progress.js';
 import { renderReport } from '../report.js';
 import { createRunFolder, removeStaleTempFiles, writeRunFile } from '../runfolder.js';
+import { memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
  * The config a checkpoint was trained with, as a config file layer (its run folder and resume
@@ -124,6 +125,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);
+  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, (data.train.x.shape[0] ?? 0) + (data.test.x.shape[0] ?? 0), memoryLimit(io.env));
 
   let optimizer: AnyOptimizer;
   let state0: TrainState<unknown>;
@@ -252,6 +254,10 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
     throw new CheckFailed(`training stopped: ${last.fault.message} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
+  }
+  // --on-nan skip that skipped every step trained nothing: that is no success (the files are written all the same)
+  if (last.fault !== undefined && faults.count === last.step - state0.step) {
+    throw new CheckFailed(`training failed: all ${faults.count} steps were skipped, so nothing was trained (the last: ${last.fault.message}); the checkpoint holds the state the run started from`);
   }
 };
 

@@ -1,6 +1,6 @@
 import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
-import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
@@ -623,8 +623,9 @@ const WASM_ADAM_MIN = 1 << 14;
 const adamSlots = slots('adam', 16);
 
 // Adam in wasm (adam.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements, in
-// place on p, m, v in their slot (each element is read before it is written), the results copied out.
-const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
+// place on p, m, v in their slot (each element is read before it is written), the results copied out. The kernel sets
+// a flag word when anything it stored is not finite.
+const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult => {
   const n = p.size;
   if (isF64(p) || n < WASM_ADAM_MIN) return ref.adamUpdate(p, g, m, v, step);
   const stride = bytesOf(n);
@@ -634,7 +635,7 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   const inPlace = held !== undefined && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
   const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined);
   const [pp, pm, pv] = [slot.offset, slot.offset + stride, slot.offset + 2 * stride];
-  const [pg, ph] = workspace([n, 8]);
+  const [pg, ph, pbad] = workspace([n, 8, 1]);
   const mem = f32();
   if (!inPlace || slot.moved) {
     mem.set(p.data, pp / 4);
@@ -643,9 +644,11 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   }
   mem.set(g.data, pg / 4);
   new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
-  runChunks('adam', n, 4, [pp, pg, pm, pv, pp, pm, pv, ph], true);
+  const bad = new Int32Array(mem.buffer, pbad, 1);
+  bad[0] = 0;
+  runChunks('adam', n, 4, [pp, pg, pm, pv, pp, pm, pv, ph, pbad], true);
   const out = (at: number): Tensor => fromData(p.shape, copyF32(at, n));
-  const result = { p: out(pp), m: out(pm), v: out(pv) };
+  const result = { p: out(pp), m: out(pm), v: out(pv), finite: bad[0] === 0 };
   recordResident(slot.name, result.p.data, pp);
   recordResident(slot.name, result.m.data, pm);
   recordResident(slot.name, result.v.data, pv);

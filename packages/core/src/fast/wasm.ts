@@ -52,7 +52,7 @@ export interface KernelExports {
     bp: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number, skipZero: number,
   ): void;
   // adam.wat
-  adam(i0: number, i1: number, p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, hyper: number): void;
+  adam(i0: number, i1: number, p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, hyper: number, bad: number): void;
   // finite.wat
   finiteF32(p: number, n: number): number;
   // pool-filter-grad.wat

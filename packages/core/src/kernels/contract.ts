@@ -49,6 +49,15 @@ export interface AdamStep {
   readonly wd: number;
 }
 
+/** Adam's new param and moments, and whether all of their elements are finite. */
+export interface AdamResult {
+  readonly p: Tensor;
+  readonly m: Tensor;
+  readonly v: Tensor;
+  /** false when any element of p, m or v is NaN or ±Infinity. */
+  readonly finite: boolean;
+}
+
 /**
  * The kernel contract: the heavy operations every backend implements. Inputs arrive already
  * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
@@ -99,9 +108,11 @@ export interface Kernels {
    * Adam's update of one param p with gradient g and moments m, v (all one shape and dtype), the book's rule with
    * numpy's order inside each element: g' = g + wd p; m' = m + c1 (g' - m); v' = v + c2 (g'^2 - v);
    * p' = p - lrT m' / (sqrt(v') + 1e-7), in double precision, m' and v' rounded to the dtype when stored and read
-   * back so, p' rounded once. Fresh p', m', v'.
+   * back so, p' rounded once. Fresh p', m', v', and `finite`: whether every element of all three is finite (a
+   * training step refuses an update that is not; the kernel knows it from the values it stores, where a pass over
+   * them afterwards would cost a read of all three).
    */
-  adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): { readonly p: Tensor; readonly m: Tensor; readonly v: Tensor };
+  adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult;
   /**
    * Chains of operations this set runs faster as one call than as their composition (what a network's plan
    * fuses); absent on a set that runs every op on its own (the reference: it is the oracle of one op at a time).

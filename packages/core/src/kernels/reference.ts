@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
+import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
@@ -221,11 +221,13 @@ const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeomet
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 
-const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, wd }: AdamStep): { p: Tensor; m: Tensor; v: Tensor } => {
+const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, wd }: AdamStep): AdamResult => {
   const [P, G, Mo, V] = [p.data, g.data, m.data, v.data];
   const np = alloc(p.dtype, p.size);
   const nm = alloc(p.dtype, p.size);
   const nv = alloc(p.dtype, p.size);
+  // x * 0 is ±0 for a finite x and NaN otherwise: the sum of them over what was stored is 0 exactly when all are finite
+  let zeroIfFinite = 0;
   for (let i = 0; i < np.length; i++) {
     const gi = wd === 0 ? G[i] : G[i] + wd * P[i];
     const mi = Mo[i];
@@ -234,8 +236,9 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, w
     nv[i] = vi + c2 * (gi * gi - vi);
     // read back the stored (rounded) moments, as numpy uses the updated arrays
     np[i] = P[i] - (lrT * nm[i]) / (Math.sqrt(nv[i]) + 1e-7);
+    zeroIfFinite += nm[i] * 0 + nv[i] * 0 + np[i] * 0;
   }
-  return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv) };
+  return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv), finite: zeroIfFinite === 0 };
 };
 
 /**

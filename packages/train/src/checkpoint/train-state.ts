@@ -7,6 +7,7 @@ import { optimizerFromName } from '../optim/registry.js';
 import { MAX_TEXT_BYTES, parseJson } from '../input/json.js';
 import { loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type CheckpointParts } from './checkpoint.js';
 import { CheckpointError } from './safetensors.js';
+import { firstNonFinite } from '../numeric.js';
 
 /*
  * A whole training state in one safetensors file, so that a checkpoint alone is enough to
@@ -87,37 +88,6 @@ export interface TrainStateCheckpoint {
 }
 
 const formatError = (file: string, detail: string): CheckpointError => new CheckpointError('format', file, undefined, detail);
-
-/**
- * How many elements of `t` are NaN or ±Infinity, and the first of them; undefined when all are
- * finite. One pass over the data: a checkpoint's ~430k params cost well under a millisecond.
- */
-const nonFinite = (t: Tensor): { readonly count: number; readonly index: number; readonly value: number } | undefined => {
-  const d = t.data;
-  let count = 0;
-  let index = -1;
-  for (let i = 0; i < d.length; i++) {
-    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one test covers both.
-    if (d[i] - d[i] !== 0) {
-      if (count === 0) index = i;
-      count++;
-    }
-  }
-  return count === 0 ? undefined : { count, index, value: d[index] };
-};
-
-/** The first tensor of `groups` holding a non-finite value, described for a message; undefined when none. */
-const firstNonFinite = (groups: readonly (readonly [string, Readonly<Record<string, Tensor>>])[]): string | undefined => {
-  for (const [what, tensors] of groups) {
-    for (const [name, t] of Object.entries(tensors)) {
-      const bad = nonFinite(t);
-      if (bad !== undefined) {
-        return `${what} ${name} holds ${bad.count} non-finite value${bad.count === 1 ? '' : 's'} (the first, at index ${bad.index}, is ${bad.value})`;
-      }
-    }
-  }
-  return undefined;
-};
 
 /** The first of `fields` (name, number) that is not a finite number, described; undefined when none. */
 const firstNonFiniteField = (what: string, fields: Readonly<Record<string, number>>): string | undefined => {

@@ -13,7 +13,7 @@ export type Step<S> = (state: TrainState<S>, batch: Batch) => TrainState<S>;
 /** Options of `scan` and `fit`. */
 export interface FoldOptions {
   /**
-   * On a step that met a non-finite loss or gradient (the state's `fault` is set; nothing was
+   * On a step that met a non-finite loss, gradient or update (the state's `fault` is set; nothing was
    * updated): 'stop' (the default) ends the stream with that state; 'skip' goes on.
    */
   readonly onFault?: 'stop' | 'skip';

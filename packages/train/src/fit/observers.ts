@@ -212,7 +212,7 @@ export const periodicCheckpoint = <S>({ every, total }: PeriodicCheckpointOption
 
 /** The accumulator of `numericFaults`. */
 export interface FaultLog {
-  /** Steps skipped so far on a non-finite loss or gradient. */
+  /** Steps skipped so far on a non-finite loss, gradient or update. */
   readonly count: number;
   /** The fault of the state just observed (what a printer warns about), if it had one. */
   readonly latest: NumericFault | undefined;

@@ -1,6 +1,7 @@
-import { allFinite, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { allFinite, FoldnetError, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import { lossAndGrad, runLayer, scope, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
-import type { Optimizer } from '../optim/optimizer.js';
+import { describeNonFinite, firstNonFinite as describeFirstNonFinite } from '../numeric.js';
+import type { NonFiniteUpdate, Optimizer } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { Batch } from './batches.js';
 
@@ -10,15 +11,18 @@ import type { Batch } from './batches.js';
  */
 
 /**
- * A non-finite loss or gradient met on one step. The step was skipped (params, optimizer and
- * layer state unchanged); the fold decides whether to stop (the default) or go on.
+ * A non-finite loss, gradient or update met on one step. The step was skipped (params, optimizer
+ * and layer state unchanged); the fold decides whether to stop (the default) or go on.
  */
 export interface NumericFault {
   readonly _tag: 'NumericFault';
   /** The step that failed (the state's step before it). */
   readonly step: number;
-  /** What went non-finite first: the batch loss, or (with a finite loss) a gradient. */
-  readonly kind: 'loss' | 'gradient';
+  /**
+   * What went non-finite first: the batch loss, or (with a finite loss) a gradient, or (with finite
+   * gradients) the update: a new param, the optimizer's new state or the layers' new state.
+   */
+  readonly kind: 'loss' | 'gradient' | 'update';
   readonly loss: number;
   /** The data set row of the batch's first sample, when the batch carries indices. */
   readonly firstSample: number | undefined;
@@ -30,8 +34,13 @@ export interface NumericFault {
   readonly layer: string | undefined;
   /** Where in that layer: its forward output or its gradients. */
   readonly where: 'output' | 'gradient' | undefined;
-  /** The first param (in network order) whose gradient is non-finite. */
+  /** The first param (in network order) whose gradient, or (an update fault) whose new value or optimizer state, is non-finite. */
   readonly param: string | undefined;
+  /**
+   * An update fault's non-finite value, named as a checkpoint names it: `conv1.W` (the new param), `opt.m.conv1.W`
+   * (the optimizer's new state of it), `state.bn1.mean` (a layer's new state); undefined for other faults.
+   */
+  readonly tensor: string | undefined;
   /** e.g. `step 17: non-finite loss (NaN) on the batch starting at sample 4211; first non-finite output: conv1` */
   readonly message: string;
 }
@@ -55,7 +64,7 @@ export interface TrainState<S> {
   readonly key: Key;
   /** The loss of the last batch, computed with the params before the update (NaN before the first step). */
   readonly loss: number;
-  /** Set when the last step met a non-finite loss or gradient and was skipped. */
+  /** Set when the last step met a non-finite loss, gradient or update and was skipped. */
   readonly fault: NumericFault | undefined;
 }
 
@@ -68,6 +77,8 @@ export interface InitTrainOptions {
 /**
  * The state before the first step: `key` is split into the init key (params) and the training key
  * (dropout); the optimizer state is its `init(params)`. Use a separate key for the batch stream.
+ * Initial params or layer state holding NaN or ±Infinity (an init scale that overflows the dtype)
+ * throw a 'value' FoldnetError naming the first such tensor.
  *
  * @example
  * const [modelKey, dataKey] = split(key(42));
@@ -76,6 +87,12 @@ export interface InitTrainOptions {
 export const initTrainState = <S>(network: Network, optimizer: Optimizer<S>, key: Key, opts: InitTrainOptions = {}): TrainState<S> => {
   const [initKey, trainKey] = split(key);
   const { params, state } = network.init(initKey, opts.dtype === undefined ? {} : { dtype: opts.dtype });
+  // A weight init whose scale overflows the dtype (a spec's weightInit 1e300) would make every step's loss NaN:
+  // refused before the first step, naming the param.
+  const bad = describeFirstNonFinite([['parameter', params], ['layer state', state]]);
+  if (bad !== undefined) {
+    throw new FoldnetError('value', `initTrainState: the initial ${bad}: its init scale overflows ${opts.dtype ?? 'float32'}, so training cannot start`);
+  }
   return Object.freeze({ step: 0, params, layerState: state, opt: optimizer.init(params), key: trainKey, loss: Number.NaN, fault: undefined });
 };
 
@@ -136,14 +153,50 @@ const describeFault = (f: Omit<NumericFault, 'message' | '_tag'>): string => {
   return `step ${f.step}: ${what}${where}${layer}`;
 };
 
+/** Where an update went non-finite: in the optimizer's results (`at`), or else in the layers' new state. */
+type UpdateFaultSite<S> =
+  | { readonly at: NonFiniteUpdate; readonly params: Params; readonly optState: S }
+  | { readonly layerState: string; readonly values: LayerState };
+
+/**
+ * The fault of an update refused: the value that went non-finite, described with its count and first index (a pass
+ * over one tensor, on this failing step only), and the step sizes that most often cause it.
+ */
+const updateFault = <S>(step: number, loss: number, firstSample: number | undefined, opt: Optimizer<S>, site: UpdateFaultSite<S>): NumericFault => {
+  let tensor: string;
+  let described: string | undefined;
+  let param: string | undefined;
+  if ('at' in site) {
+    const { param: p, slot } = site.at;
+    param = p;
+    if (slot === undefined) {
+      tensor = p;
+      described = describeNonFinite('parameter', p, site.params[p]);
+    } else {
+      tensor = `opt.${slot}.${p}`;
+      described = describeNonFinite(`${opt.name} state`, `${slot}.${p}`, opt.stateToTensors(site.optState).tensors[`${slot}.${p}`]);
+    }
+  } else {
+    tensor = `state.${site.layerState}`;
+    described = describeNonFinite('layer state', site.layerState, site.values[site.layerState]);
+  }
+  const { lr, weightDecay } = opt.hyper;
+  const sizes = `${opt.name} lr ${lr}${weightDecay === undefined || weightDecay === 0 ? '' : `, weight decay ${weightDecay}`}`;
+  const message = `step ${step}: non-finite update, not applied: the new ${described ?? tensor}; ${sizes} may be too large a step`;
+  return Object.freeze({ _tag: 'NumericFault', step, kind: 'update', loss, firstSample, layer: undefined, where: undefined, param, tensor, message });
+};
+
 /**
  * One training step as a pure function: gradient on the batch (train mode, key
  * foldIn(state.key, state.step)), then the optimizer's update, as the lesson orders them. The
  * loss recorded is the one computed during the gradient, with the params before the update
  * (the lesson recomputes it after the update; this saves a forward pass).
  *
- * A non-finite loss or gradient does not update anything: the step is skipped, and the returned
- * state carries a `NumericFault` (step, first sample, layer) for the fold to stop on or skip.
+ * A non-finite loss or gradient does not update anything, and neither does an update that would
+ * make a param, the optimizer's state or the layers' state non-finite (a learning rate or weight
+ * decay so large that finite gradients overflow): the step is skipped, and the returned state
+ * carries a `NumericFault` (step, first sample, layer or value) for the fold to stop on or skip.
+ * The update's check costs next to nothing: the optimizer's kernel flags what it stored.
  *
  * @example
  * const step = trainStep(net, adam());
@@ -164,6 +217,7 @@ export const trainStep =
     if (!Number.isFinite(r.loss) || badParam !== undefined) {
       const located = locateNonFinite(network, state.params, state.layerState, batch.x, batch.targets, { ...ctx, needInputGrad: false });
       const partial: Omit<NumericFault, 'message' | '_tag'> = {
+        tensor: undefined,
         step: state.step,
         kind: Number.isFinite(r.loss) ? 'gradient' : 'loss',
         loss: r.loss,
@@ -176,6 +230,11 @@ export const trainStep =
     }
     const opt = opts.lrSchedule === undefined ? optimizer : optimizer.withLr(optimizer.hyper.lr * opts.lrSchedule(state.step));
     const u = opt.update(r.grads, state.opt, state.params);
+    const badLayerState = Object.keys(r.state).find((name) => !allFinite(r.state[name]));
+    if (u.nonFinite !== undefined || badLayerState !== undefined) {
+      const fault = updateFault(state.step, r.loss, batch.indices?.[0], opt, u.nonFinite === undefined ? { layerState: badLayerState ?? '', values: r.state } : { at: u.nonFinite, params: u.params, optState: u.state });
+      return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault });
+    }
     return Object.freeze({
       step: state.step + 1,
       params: u.params,

@@ -25,7 +25,7 @@ const adamRule: Rule<'adam', 'beta1' | 'beta2', 'm' | 'v', 'count'> = {
   step: ({ p, g, slots, hyper: { lr, beta1, beta2 }, scalars: { count }, wd }) => {
     const lrT = (lr * Math.sqrt(1.0 - beta2 ** count)) / (1.0 - beta1 ** count);
     const r = kernels().adamUpdate(p, g, slots.m, slots.v, { lrT, c1: 1 - beta1, c2: 1 - beta2, wd });
-    return { p: r.p, slots: { m: r.m, v: r.v } };
+    return { p: r.p, slots: { m: r.m, v: r.v }, finite: r.finite };
   },
 };
 const lifted = liftRule(adamRule);

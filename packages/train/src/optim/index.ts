@@ -9,7 +9,7 @@
  * let state = opt.init(params);
  * ({ params, state } = opt.update(grads, state, params));
  */
-export type { OptimizerName, Hyper, SavedOptimizerState, Optimizer, AnyOptimizer, Slot } from './optimizer.js';
+export type { OptimizerName, Hyper, SavedOptimizerState, Optimizer, AnyOptimizer, Slot, OptimizerUpdate, NonFiniteUpdate } from './optimizer.js';
 export { sgd, type SgdHyper, type SgdState } from './sgd.js';
 export { momentum, type MomentumHyper, type MomentumState } from './momentum.js';
 export { nesterov, type NesterovHyper, type NesterovState } from './nesterov.js';

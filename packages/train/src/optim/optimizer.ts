@@ -45,6 +45,8 @@ export interface Optimizer<S, N extends string = OptimizerName> {
   readonly name: N;
   /** Every hyper-parameter with its value, defaults filled in: `{ lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }`. */
   readonly hyper: Hyper;
+  /** The per-param state slots, each a tensor shaped like every param (Adam: `['m', 'v']`; SGD: none): what memory estimates count. */
+  readonly slots: readonly string[];
   /**
    * The same optimizer with learning rate `lr` (other hyper-parameters kept). Its state is
    * interchangeable with this one's, which is what a learning-rate schedule needs.
@@ -52,8 +54,12 @@ export interface Optimizer<S, N extends string = OptimizerName> {
   withLr(lr: number): Optimizer<S, N>;
   /** The state before the first step (zeros shaped like each param). */
   init(params: Params): S;
-  /** One step. `grads` must hold exactly the names and shapes of `params`; nothing given is written. */
-  update(grads: Params, state: S, params: Params): { readonly params: Params; readonly state: S };
+  /**
+   * One step. `grads` must hold exactly the names and shapes of `params`; nothing given is written. `nonFinite` names
+   * the first param (in the params' order) whose new value or new state holds NaN or ±Infinity, undefined when every
+   * one is finite: a training step refuses such an update rather than keep it.
+   */
+  update(grads: Params, state: S, params: Params): OptimizerUpdate<S>;
   /** The state as named tensors and scalars (`m.conv1.W`, `count`), for checkpoints. */
   stateToTensors(state: S): SavedOptimizerState;
   /**
@@ -61,6 +67,30 @@ export interface Optimizer<S, N extends string = OptimizerName> {
    * with the param's shape and dtype). Left names the missing or mismatched tensor.
    */
   stateFromTensors(saved: SavedOptimizerState, params: Params): Either<FoldnetError, S>;
+}
+
+/**
+ * What one optimizer step gives: the new params and state, and the first of them that is not finite.
+ *
+ * @example
+ * const u = adam({ lr: 1e39 }).update(grads, s, params);
+ * u.nonFinite; // { param: 'conv1.W', slot: undefined }: the new conv1.W overflowed float32
+ */
+export interface OptimizerUpdate<S> {
+  readonly params: Params;
+  readonly state: S;
+  readonly nonFinite: NonFiniteUpdate | undefined;
+}
+
+/**
+ * Where an update first went non-finite: a param, and `slot` undefined when the new param itself did, else the
+ * state slot (`m`, `v`, `h`) of that param that did.
+ *
+ * @example const where: NonFiniteUpdate = { param: 'affine1.W', slot: 'v' }; // Adam's v of affine1.W
+ */
+export interface NonFiniteUpdate {
+  readonly param: string;
+  readonly slot: string | undefined;
 }
 
 /**

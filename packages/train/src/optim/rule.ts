@@ -1,7 +1,7 @@
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
-import { FoldnetError, formatShape, fromData, sameShape, zeros, type Tensor } from '@foldnet/core';
+import { allFinite, FoldnetError, formatShape, fromData, sameShape, zeros, type Tensor } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
-import type { Optimizer, SavedOptimizerState, Slot } from './optimizer.js';
+import type { NonFiniteUpdate, Optimizer, SavedOptimizerState, Slot } from './optimizer.js';
 
 /*
  * An optimizer states its rule for ONE array: the hyper-parameters it reads, the per-array state slots
@@ -64,10 +64,16 @@ export interface ArrayStep<H extends string, K extends string, C extends string>
   readonly wd: number;
 }
 
-/** A rule's step result: the new param and its new slots, fresh tensors shaped and typed like `p`. @example const r: ArrayResult<'v'> = { p, slots: { v } }; */
+/**
+ * A rule's step result: the new param and its new slots, fresh tensors shaped and typed like `p`; `finite` when the
+ * rule knows whether all of them are finite (a kernel that checked what it stored). Absent, the lifter checks them.
+ *
+ * @example const r: ArrayResult<'v'> = { p, slots: { v } };
+ */
 export interface ArrayResult<K extends string> {
   readonly p: Tensor;
   readonly slots: Readonly<Record<K, Tensor>>;
+  readonly finite?: boolean;
 }
 
 /**
@@ -203,6 +209,17 @@ const readSlot = (op: string, saved: SavedOptimizerState, slot: string, params: 
   return right(Object.freeze(out));
 };
 
+/**
+ * Where one param's step result is not finite: undefined when all of it is, else `{ param, slot }` with slot
+ * undefined for the new param itself. A rule's own `finite` flag spares the pass when it says all is finite.
+ */
+const nonFiniteIn = <K extends string>(param: string, r: ArrayResult<K>, slots: readonly K[]): NonFiniteUpdate | undefined => {
+  if (r.finite === true) return undefined;
+  if (!allFinite(r.p)) return { param, slot: undefined };
+  const slot = slots.find((k) => !allFinite(r.slots[k]));
+  return slot === undefined ? undefined : { param, slot };
+};
+
 /** Zeros shaped and typed like every param: the book's `np.zeros_like(val)`. */
 const zerosLike = (params: Params): Slot => {
   const out: Record<string, Tensor> = {};
@@ -232,7 +249,8 @@ export type GivenHyper = Readonly<Partial<Record<string, number>>>;
  * `lr` must be > 0, `weightDecay` (default 0) >= 0 and adds `weightDecay * p` to every gradient (L2, biases
  * included). The optimizer walks the params in their record's order, checks that `grads` and the state hold
  * exactly the params' names, shapes and dtypes (naming the first that does not), steps each param with the
- * rule and saves slots as `<slot>.<param>` tensors and scalars by name.
+ * rule, names the first param whose new value or slots are not finite (`nonFinite`; from the rule's own `finite`
+ * flag when it gives one, else a pass over them) and saves slots as `<slot>.<param>` tensors and scalars by name.
  *
  * @example
  * const signSgd = liftRule(signSgdRule); // the rule of `Rule`'s example
@@ -265,6 +283,7 @@ export const liftRule = <N extends string, H extends string, K extends string, C
     const opt: Optimizer<RuleState<K, C>, N> = {
       name,
       hyper: Object.freeze(all),
+      slots,
       withLr: (lr) => make({ ...all, lr }),
       init: (params) => Object.freeze({ ...recordOf(slots, () => zerosLike(params)), ...recordOf(scalarNames, (c) => rule.scalars[c].init) }),
       update: (grads, state, params) => {
@@ -272,18 +291,20 @@ export const liftRule = <N extends string, H extends string, K extends string, C
         const scalars = recordOf(scalarNames, (c) => rule.scalars[c].next(state[c]));
         const outP: Record<string, Tensor> = {};
         const outSlots = recordOf(slots, (): Record<string, Tensor> => ({}));
+        let nonFinite: NonFiniteUpdate | undefined;
         for (const [pname, p] of Object.entries(params)) {
           const g = matching(update, 'gradient', grads, pname, p);
           const slotsIn = recordOf(slots, (k) => matching(update, `state ${k}`, state[k], pname, p));
           const r = rule.step({ p, g: fused ? g : decayed(g, p, wd), slots: slotsIn, hyper, scalars, wd: fused ? wd : 0 });
           outP[pname] = r.p;
+          nonFinite ??= nonFiniteIn(pname, r, slots);
           for (const k of slots) {
             const out: Record<string, Tensor> = outSlots[k];
             out[pname] = r.slots[k];
           }
         }
         const next = { ...recordOf(slots, (k): Slot => Object.freeze(outSlots[k])), ...scalars };
-        return { params: Object.freeze(outP), state: Object.freeze(next) };
+        return { params: Object.freeze(outP), state: Object.freeze(next), nonFinite };
       },
       stateToTensors: (state) => {
         const tensors: Record<string, Tensor> = {};
