@@ -625,6 +625,24 @@ describe('threads', () => {
     expect(threadStats().workerChunks).toBeGreaterThan(before);
   });
 
+  it('back-to-back jobs of alternating chunk counts stay exact: a worker late for one job never runs a chunk of the next with mixed parameters', () => {
+    // The race this guards against needs a worker descheduled between waking and claiming while the next job, of
+    // more chunks, is published: rare, so many short jobs whose chunk counts alternate (16 images, then 3).
+    const g = convGeometry('test', { inH: 28, inW: 28, filterH: 5 });
+    const pg = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, stride: 2 });
+    const w = fill(52, [8, 1, 5, 5]);
+    const b = fill(53, [8]);
+    const inputs = [fill(50, [16, 1, 28, 28]), fill(51, [3, 1, 28, 28])];
+    const conv = (x: Tensor) => fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true).out;
+    setThreads(1);
+    const expected = inputs.map(conv);
+    setThreads(2);
+    expect(startThreads()).toBe(1);
+    let wrong = 0;
+    for (let i = 0; i < 1500; i++) if (!bitwiseEqual(conv(inputs[i % 2]), expected[i % 2])) wrong++;
+    expect(wrong).toBe(0);
+  });
+
   it('adamUpdate in wasm is bit-identical to the reference loop: generated sizes around the wasm threshold, odd ones, weight decay or not, zeros, tiny and huge values, 1 and 2 threads', () => {
     const special = [0, -0, 1e-30, -1e-30, 3e38, -3e38, 1, -1];
     fc.assert(

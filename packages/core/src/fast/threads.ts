@@ -10,12 +10,16 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
  * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images) and `poolFilterGrad` (filters).
  *
- * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job is published by writing
- * its parameters, then CLAIM = tag << 16 | 0 (tag = job number mod 2^15), DONE = 0, and bumping SEQ.
- * A thread claims chunk i by compare-exchanging CLAIM from tag << 16 | i to tag << 16 | i+1, so a worker
- * that wakes late, after its job ended, sees another tag and claims nothing: it cannot run a chunk twice or
- * with the wrong parameters. The caller claims chunks too, so a GEMM finishes even if no worker ever gets
- * a core (this machine is shared); it then waits until DONE counts every chunk.
+ * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n chunks is published by
+ * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 chunks still
+ * unclaimed), and bumping SEQ. A thread claims chunk n - r by compare-exchanging CLAIM from tag << 16 | r to
+ * tag << 16 | r-1 (r > 0), and only then reads the job's parameters: the job cannot end, nor its parameters change,
+ * before that chunk is counted in DONE. So the bound check needs no parameter that could be stale: a worker that
+ * wakes late, after its job ended, finds CLAIM at 0 remaining or under another tag and claims nothing, and even one
+ * whose tag came round again (2^15 jobs later) claims a chunk of the current job with the current parameters. (Reading
+ * n before claiming, as an earlier form did, let such a worker mix two jobs' parameters and count a chunk twice.) The
+ * caller claims chunks too, so a GEMM finishes even if no worker ever gets a core (this machine is shared); it then
+ * waits until DONE counts every chunk.
  *
  * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
  * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
@@ -59,13 +63,14 @@ for (;;) {
   seen = Atomics.load(ctl, ${SEQ});
   if (Atomics.load(ctl, ${STOP}) !== 0) break;
   const tag = (seen & 0x7fff) << 16;
-  const n = ctl[${NCHUNKS}], chunk = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
-  for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[${ARGS} + i];
   for (;;) {
     const w = Atomics.load(ctl, ${CLAIM});
-    if ((w & 0x7fff0000) !== tag || (w & 0xffff) >= n) break;
-    if (Atomics.compareExchange(ctl, ${CLAIM}, w, w + 1) !== w) continue;
-    call[0] = (w & 0xffff) * chunk;
+    if ((w & 0x7fff0000) !== tag || (w & 0xffff) === 0) break;
+    if (Atomics.compareExchange(ctl, ${CLAIM}, w, w - 1) !== w) continue;
+    // the chunk is ours: the job's parameters stay until it is counted done
+    const n = ctl[${NCHUNKS}], chunk = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
+    for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[${ARGS} + i];
+    call[0] = (n - (w & 0xffff)) * chunk;
     call[1] = Math.min(total, call[0] + chunk);
     try {
       fn.apply(undefined, call);
@@ -275,15 +280,15 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
   for (let i = 0; i < MAX_ARGS; i++) ctl[ARGS + i] = args[i] ?? 0;
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, ERROR, 0);
-  Atomics.store(ctl, CLAIM, tag);
+  Atomics.store(ctl, CLAIM, tag | n);
   Atomics.store(ctl, SEQ, p.seq);
   Atomics.notify(ctl, SEQ);
   const run = wasm[fn] as (...a: number[]) => void;
   for (;;) {
     const w = Atomics.load(ctl, CLAIM);
-    if ((w & 0xffff) >= n) break;
-    if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
-    const i0 = (w & 0xffff) * chunk;
+    if ((w & 0xffff) === 0) break;
+    if (Atomics.compareExchange(ctl, CLAIM, w, w - 1) !== w) continue;
+    const i0 = (n - (w & 0xffff)) * chunk;
     run(i0, Math.min(total, i0 + chunk), ...args);
     Atomics.add(ctl, DONE, 1);
   }
