@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /*
@@ -72,13 +73,45 @@ export const runInTunedChild = (): Promise<number> =>
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
   });
 
+/** The pid of the `foldnet` process this one is the tuned child of; undefined elsewhere. */
+let tunedParent: number | undefined;
+
+/** This process's parent pid as the kernel has it now (`process.ppid` is read once, at start), from /proc. */
+const currentParentPid = (): number | undefined => {
+  try {
+    // /proc/self/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isSafeInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * In a child of `runInTunedChild`: ends this process at once (SIGKILL, as its parent was) when the parent is
  * gone, so a killed `foldnet` never leaves a run going on behind it. Elsewhere (no mark, or no IPC channel, as
  * when another program forks `foldnet`) it does nothing.
+ *
+ * The channel's end is heard only when the event loop gets a turn, after the training step under way and
+ * whatever it writes; `exitIfOrphaned`, called before each write into the run folder, closes that gap.
  */
 export const dieWithParent = (): void => {
   if (process.env[CHILD_MARK] !== '1' || process.channel === undefined) return;
+  tunedParent = process.ppid;
   process.channel.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+};
+
+/**
+ * Before a write into the run folder: in a tuned child whose `foldnet` parent is gone (killed with SIGKILL: the
+ * child is re-parented at once), ends this process with SIGKILL before the write begins or replaces anything.
+ * Elsewhere it does nothing. A synchronous read of /proc/self/stat (Linux, where tuned children run).
+ *
+ * @example exitIfOrphaned(); fs.renameSync(tmp, file);
+ */
+export const exitIfOrphaned = (): void => {
+  if (tunedParent === undefined) return;
+  const now = currentParentPid();
+  if (now !== undefined && now !== tunedParent) process.kill(process.pid, 'SIGKILL');
 };

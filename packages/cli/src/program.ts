@@ -101,6 +101,7 @@ export const buildProgram = (io: Io): Command => {
   train.addOption(configOption(train, io, 'model', trainConfigFields.model)).option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'));
   // The config's keys in their order; --threads and --backend come last, with the other commands' compute flags.
   for (const [key, field] of Object.entries(trainConfigFields)) if (key !== 'model' && key !== 'threads' && key !== 'backend') train.addOption(configOption(train, io, key, field));
+  train.option('--overwrite', 'replace the run the --out folder holds (its run files are removed first); without it, such a folder is only continued with --resume');
   addComputeOptions(train, io)
     .addHelpText(
       'after',
@@ -117,8 +118,14 @@ export const buildProgram = (io: Io): Command => {
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
-        '\nCtrl-C (SIGINT) saves checkpoint.safetensors at the current step and exits with code 130;\n' +
-        '--resume <run>/checkpoint.safetensors continues exactly where it stopped.\n',
+        '\n--resume <run>/checkpoint.safetensors continues exactly where the run stopped, in its own run folder\n' +
+        '(metrics appended, charts and report redrawn over the whole history) unless --out names another.\n' +
+        'On resume, --iters counts the run\'s total steps, not steps to add: a checkpoint at step 200 resumed\n' +
+        'with --iters 1000 trains 800 more.\n' +
+        '\nA folder that already holds a run is continued only with --resume, or replaced with --overwrite;\n' +
+        'a folder that is not empty and not a run folder is refused, and so is one another run is writing.\n' +
+        '\nCtrl-C (SIGINT), SIGTERM and SIGHUP save checkpoint.safetensors at the current step and exit with\n' +
+        'code 130, 143 and 129 (128 + the signal\'s number).\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { key, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, initTrainState, loadTrainState, packTensors, saveCheckpoint, saveTrainState } from '@foldnet/train';
-import { defaultTrainConfig, removeStaleTempFiles, runCli, type Io } from '@foldnet/cli';
+import { defaultTrainConfig, removeStaleTempFiles, runCli, type InterruptSignal, type Io } from '@foldnet/cli';
 
 /*
  * Checkpoints through the CLI, in-process (runCli with an Io that records output): a weights-only
@@ -23,8 +23,8 @@ interface Captured {
   readonly err: string;
 }
 
-/** Runs the CLI in-process in `tmp`; `interrupt` makes Ctrl-C arrive as soon as training watches for it. */
-const cli = async (args: readonly string[], interrupt = false): Promise<Captured> => {
+/** Runs the CLI in-process in `tmp`; `interrupt` makes that signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) arrive as soon as training watches for it. */
+const cli = async (args: readonly string[], interrupt?: InterruptSignal): Promise<Captured> => {
   let out = '';
   let err = '';
   const io: Io = {
@@ -34,10 +34,10 @@ const cli = async (args: readonly string[], interrupt = false): Promise<Captured
     stdout: new PassThrough(),
     cwd: tmp,
     env: {},
-    ...(interrupt
+    ...(interrupt !== undefined
       ? {
-          onInterrupt: (handler: () => void) => {
-            handler();
+          onInterrupt: (handler: (signal: InterruptSignal) => void) => {
+            handler(interrupt);
             return () => undefined;
           },
         }
@@ -89,7 +89,7 @@ describe('checkpoints through the CLI', () => {
   });
 
   it('Ctrl-C during train: the checkpoint of step 1 is saved, the message says where, exit 130', async () => {
-    const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', 'interrupted'], true);
+    const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', 'interrupted'], 'SIGINT');
     expect(r.code).toBe(130);
     expect(r.err).toBe(
       `foldnet train: interrupted at step 1 of 50: saved ${path.join('interrupted', 'checkpoint.safetensors')} (continue with: foldnet train --resume ${path.join('interrupted', 'checkpoint.safetensors')})\n`,
@@ -97,6 +97,18 @@ describe('checkpoints through the CLI', () => {
     const ckpt = loadTrainState(path.join(tmp, 'interrupted', 'checkpoint.safetensors'));
     expect(ckpt._tag === 'Right' && ckpt.right.step).toBe(1);
     expect(fs.existsSync(path.join(tmp, 'interrupted', 'metrics.jsonl'))).toBe(true);
+  });
+
+  it('SIGTERM and SIGHUP during train are treated as Ctrl-C: the checkpoint of step 1 is saved, exit 143 and 129', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const out = `stopped-${signal}`;
+      const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', out], signal);
+      expect(r.code, r.err).toBe(code);
+      const saved = path.join(out, 'checkpoint.safetensors');
+      expect(r.err).toBe(`foldnet train: stopped by ${signal} at step 1 of 50: saved ${saved} (continue with: foldnet train --resume ${saved})\n`);
+      const ckpt = loadTrainState(path.join(tmp, saved));
+      expect(ckpt._tag === 'Right' && ckpt.right.step).toBe(1);
+    }
   });
 
   it('stale temporary files: a dead pid\'s .checkpoint.safetensors.<pid>.<n>.tmp is removed; a live process\'s and other files stay', () => {
