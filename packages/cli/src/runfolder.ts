@@ -94,7 +94,7 @@ export type FolderContents =
   | { readonly kind: 'missing' }
   /** Nothing, or only what foldnet leaves while it works (its lock, temporary files of its writes). */
   | { readonly kind: 'empty' }
-  /** A foldnet run folder; `results` when it holds a checkpoint or metrics (regular files). */
+  /** A foldnet run folder; `results` names the checkpoint or metrics it holds (regular, not empty). */
   | { readonly kind: 'run'; readonly results: readonly RunFile[] }
   /** Anything else: `example` is one of its entries that foldnet did not write. */
   | { readonly kind: 'foreign'; readonly example: string };
@@ -121,28 +121,32 @@ export const inspectRunFolder = (dir: string): FolderContents => {
     if (errorCode(e) === 'ENOENT') return { kind: 'missing' };
     throw e;
   }
-  const regular = (name: string): boolean => {
-    try {
-      return fs.lstatSync(path.join(dir, name)).isFile();
-    } catch {
-      return false;
-    }
+  // a result is a regular file with something in it (a run killed at start-up leaves empty metrics)
+  const holdsData = (name: string): boolean => {
+    const stat = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+    return stat !== undefined && stat.isFile() && stat.size > 0;
   };
   const own = entries.filter((e) => !isHousekeeping(e));
   if (own.length === 0) return { kind: 'empty' };
-  const results = RESULT_FILES.filter((f) => own.includes(f) && regular(f));
+  const results = RESULT_FILES.filter((f) => own.includes(f) && holdsData(f));
   const other = own.find((e) => !isRunFile(e));
   if (other === undefined || (own.includes('config.json') && results.length > 0)) return { kind: 'run', results };
   return { kind: 'foreign', example: other };
 };
 
+/** Whether `pid` is a running process: it exists (EPERM: someone else's), and is not a zombie (Linux /proc says). */
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    // EPERM: the process exists but belongs to someone else
-    return errorCode(e) === 'EPERM';
+    if (errorCode(e) !== 'EPERM') return false;
+  }
+  // A killed process whose parent died too stays a zombie until a reaper collects it (in a container, maybe never).
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill
   }
 };
 
@@ -287,8 +291,8 @@ export const openRunFolder = (r: RunFolderRequest): OpenRunFolder => {
   let dir: string;
   if (r.out !== null) {
     dir = path.resolve(cwd, r.out);
-    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${r.out}: exists and is not a directory`);
-    refuseForeign(dir, `--out ${r.out}`);
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${shownOf(dir)}: exists and is not a directory`);
+    refuseForeign(dir, `--out ${shownOf(dir)}`);
     make(dir, false);
   } else if (resumeDir !== undefined && inspectRunFolder(resumeDir).kind === 'run') {
     dir = resumeDir;
@@ -324,7 +328,7 @@ export const openRunFolder = (r: RunFolderRequest): OpenRunFolder => {
       });
       r.note(`--overwrite: replacing the run in ${shown} (removed ${removed.join(', ')})`);
     }
-    for (const name of runFiles) removeStaleTempFiles(dir, name);
+    for (const name of [...runFiles, LOCK_FILE]) removeStaleTempFiles(dir, name);
     return { dir, shown, continuing, release: lock.release };
   } catch (e) {
     lock.release();

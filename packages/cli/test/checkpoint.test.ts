@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { key, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, initTrainState, loadTrainState, packTensors, saveCheckpoint, saveTrainState } from '@foldnet/train';
-import { defaultTrainConfig, removeStaleTempFiles, runCli, type InterruptSignal, type Io } from '@foldnet/cli';
+import { defaultTrainConfig, removeStaleTempFiles, type InterruptSignal } from '@foldnet/cli';
+import { runInProcess, type Captured } from './in-process.js';
 
 /*
  * Checkpoints through the CLI, in-process (runCli with an Io that records output): a weights-only
@@ -17,35 +17,8 @@ import { defaultTrainConfig, removeStaleTempFiles, runCli, type InterruptSignal,
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-cli-ckpt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Captured {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-/** Runs the CLI in-process in `tmp`; `interrupt` makes that signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) arrive as soon as training watches for it. */
-const cli = async (args: readonly string[], interrupt?: InterruptSignal): Promise<Captured> => {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => (out += s),
-    err: (s) => (err += s),
-    stdoutIsTTY: false,
-    stdout: new PassThrough(),
-    cwd: tmp,
-    env: {},
-    ...(interrupt !== undefined
-      ? {
-          onInterrupt: (handler: (signal: InterruptSignal) => void) => {
-            handler(interrupt);
-            return () => undefined;
-          },
-        }
-      : {}),
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-};
+/** Runs the CLI in-process in `tmp` (see runInProcess). */
+const cli = (args: readonly string[], interrupt?: InterruptSignal): Promise<Captured> => runInProcess(args, tmp, interrupt);
 
 const net = unwrap(simpleConvNet());
 const [modelKey] = split(key(0));
