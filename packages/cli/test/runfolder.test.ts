@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTrainState } from '@foldnet/train';
 import { CARRIED_ROWS, LOCK_FILE, parseJsonLines, parseStepLosses, runCarryOf, type MetricsRow } from '@foldnet/cli';
+import { appendRunFile } from '../src/runfolder.js';
 import { runInProcess, type Captured } from './in-process.js';
 
 /*
@@ -96,6 +97,27 @@ describe('what a run may write into', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+});
+
+describe('appending to run files', () => {
+  it('appendRunFile adds whole lines to a regular file, and refuses a link planted under the name, leaving its target untouched', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'append-'));
+    appendRunFile(dir, 'losses.jsonl', '{"step":1,"loss":2.3}\n');
+    appendRunFile(dir, 'losses.jsonl', '{"step":2,"loss":2.2}\n');
+    expect(parseStepLosses(fs.readFileSync(path.join(dir, 'losses.jsonl'), 'utf8'))).toEqual([{ step: 1, loss: 2.3 }, { step: 2, loss: 2.2 }]);
+    const outside = path.join(tmp, 'precious.txt');
+    fs.writeFileSync(outside, 'precious');
+    fs.symlinkSync(outside, path.join(dir, 'metrics.jsonl'));
+    expect(() => appendRunFile(dir, 'metrics.jsonl', '{"step":1}\n')).toThrow(
+      `cannot write ${path.join(dir, 'metrics.jsonl')}: is a symbolic link; foldnet writes its run files only as regular files`,
+    );
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
+  });
+
+  it('a line a crash cut short is skipped when read back', () => {
+    expect(parseStepLosses('{"step":1,"loss":2.3}\n{"step":2,"loss":null}\n{"step":3,"lo')).toEqual([{ step: 1, loss: 2.3 }, { step: 2, loss: Number.NaN }]);
+    expect(parseJsonLines('{"step":10,"loss":2,"train_acc":0.4,"test_acc":0.39}\n{"step":20,"loss":1.9,"tr').map((r) => r.step)).toEqual([10]);
   });
 });
 
