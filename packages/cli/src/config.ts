@@ -118,7 +118,7 @@ export const trainConfigFields = {
   /** 'simple' | 'double' | 'deep' or the absolute path of a JSON model spec. */
   model: new ConfigField(NonEmptyString, 'simple', { arg: '<name|spec.json>', help: 'simple | double | deep, or a JSON model spec', read: flagReader(NonEmptyText, 'text') }),
   /** Number of training steps. With `epochs`, epochs * ceil(trainSize / batchSize). */
-  iters: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'training steps in all; with --resume, the total counting the checkpoint\'s steps', conflicts: 'epochs' }),
+  iters: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'training steps', conflicts: 'epochs' }),
   /** The epochs asked for, or null when `iters` was given directly. */
   epochs: field(PositiveInt, null, 'number', { arg: '<n>', help: 'passes over the training subset, instead of --iters' }),
   batchSize: field(PositiveInt, 100, 'number', { arg: '<n>', help: 'images per step' }),

@@ -98,10 +98,12 @@ export const buildProgram = (io: Io): Command => {
   const train = program
     .command('train')
     .description("train a network; defaults reproduce the lesson: SimpleConvNet, MNIST 5000/1000, batch 100, Adam 0.001, 1000 steps");
-  train.addOption(configOption(train, io, 'model', trainConfigFields.model)).option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'));
+  train
+    .addOption(configOption(train, io, 'model', trainConfigFields.model))
+    .option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'))
+    .option('--overwrite', 'replace the run the --out folder holds (its run files are removed first); without it, such a folder is only continued with --resume');
   // The config's keys in their order; --threads and --backend come last, with the other commands' compute flags.
   for (const [key, field] of Object.entries(trainConfigFields)) if (key !== 'model' && key !== 'threads' && key !== 'backend') train.addOption(configOption(train, io, key, field));
-  train.option('--overwrite', 'replace the run the --out folder holds (its run files are removed first); without it, such a folder is only continued with --resume');
   addComputeOptions(train, io)
     .addHelpText(
       'after',
@@ -111,7 +113,7 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
-        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
+        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, losses.jsonl (every step\'s batch loss),\ncheckpoint.safetensors, accuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
         '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
         '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +

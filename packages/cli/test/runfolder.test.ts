@@ -160,6 +160,15 @@ describe('--resume', () => {
     );
   });
 
+  it('train --help says that on resume --iters counts the total steps, and what --overwrite and the run folder rules do', async () => {
+    const r = await cli(['train', '--help']);
+    const help = r.out.replace(/\s+/g, ' ');
+    expect(help).toContain("On resume, --iters counts the run's total steps, not steps to add: a checkpoint at step 200 resumed with --iters 1000 trains 800 more.");
+    expect(help).toContain('--overwrite replace the run the --out folder holds');
+    expect(help).toContain('A folder that already holds a run is continued only with --resume, or replaced with --overwrite');
+    expect(help).toContain('SIGTERM and SIGHUP save checkpoint.safetensors at the current step and exit with code 130, 143 and 129');
+  });
+
   it(`a checkpoint carries at most ${CARRIED_ROWS} evaluation rows however long the run; resumed alone elsewhere, it goes on with the same numbers and says the charts lack the older history`, async () => {
     expect((await cli(['train', ...tiny, '--iters', '104', '--eval-every', '1', '--checkpoint-every', '0', '--out', 'long'])).code).toBe(0);
     const carry = runCarryOf(readCarry('long'));

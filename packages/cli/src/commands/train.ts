@@ -185,18 +185,18 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
 
   // The folder before the data: a folder that is refused (foreign, holding a run, locked) is refused at once.
   const note = (line: string): void => io.out(`${line}\n`);
-  const checkpointFile0 = checkpoint === undefined ? undefined : path.resolve(io.cwd, checkpoint.file);
+  const from = checkpoint === undefined ? undefined : { checkpoint, file: path.resolve(io.cwd, checkpoint.file) };
   const folder = openRunFolder({
     cwd: io.cwd,
     out: config.out,
-    ...(checkpointFile0 === undefined ? {} : { resume: checkpointFile0 }),
+    ...(from === undefined ? {} : { resume: from.file }),
     overwrite: opts['overwrite'] === true,
     model: modelShortName(config.model),
     now: new Date(),
     note,
   });
   try {
-    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, checkpoint, checkpointFile0 }, io);
+    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from }, io);
   } finally {
     folder.release();
   }
@@ -210,12 +210,12 @@ interface ResolvedRun {
   readonly optimizer: AnyOptimizer;
   readonly state0: TrainState<unknown>;
   readonly dataKey: ReturnType<typeof split>[number];
-  readonly checkpoint: TrainCheckpoint | undefined;
-  readonly checkpointFile0: string | undefined;
+  /** The checkpoint resumed, and its file (absolute). */
+  readonly from: { readonly checkpoint: TrainCheckpoint; readonly file: string } | undefined;
 }
 
 const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): Promise<void> => {
-  const { config, network, name, optimizer, state0, dataKey, checkpoint } = run;
+  const { config, network, name, optimizer, state0, dataKey, from } = run;
   const { dir } = folder;
   const shownOf = (file: string): string => path.relative(io.cwd, file) || file;
   setBackend(config.backend);
@@ -223,10 +223,10 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   const data = loadData(config);
 
   const prior: PriorHistory =
-    checkpoint === undefined || run.checkpointFile0 === undefined
+    from === undefined
       ? { rows: [], stepLosses: [], elapsed: 0, window: undefined }
-      : priorHistory(checkpoint, run.checkpointFile0, state0.step, (line) => io.out(`${line}\n`), shownOf(path.dirname(run.checkpointFile0)));
-  if (checkpoint !== undefined) {
+      : priorHistory(from.checkpoint, from.file, state0.step, (line) => io.out(`${line}\n`), shownOf(path.dirname(from.file)));
+  if (from !== undefined) {
     io.out(folder.continuing ? `continuing the run in ${folder.shown}${path.sep}: its metrics and charts go on from step ${state0.step}\n` : `the resumed run writes ${folder.shown}${path.sep}\n`);
   }
   // The folder starts with the history up to the first step, whole (a line a crash cut short, or
@@ -254,7 +254,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
-      `${checkpoint === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
+      `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
   const shown = shownOf(checkpointFile);
