@@ -287,7 +287,9 @@ export const openRunFolder = (r: RunFolderRequest): OpenRunFolder => {
       throw new UsageError(`${what}: not empty and not a foldnet run folder (it holds ${contents.example}); give a new or empty folder`);
     }
   };
-  const resumeDir = r.resume === undefined ? undefined : path.dirname(r.resume);
+  // A run is continued in place from its folder's own checkpoint; another file there (an older copy)
+  // would rewind the folder's history, so it is resumed into a new folder like a checkpoint from elsewhere.
+  const resumeDir = r.resume === undefined || path.basename(r.resume) !== 'checkpoint.safetensors' ? undefined : path.dirname(r.resume);
   let dir: string;
   if (r.out !== null) {
     dir = path.resolve(cwd, r.out);
@@ -297,7 +299,7 @@ export const openRunFolder = (r: RunFolderRequest): OpenRunFolder => {
   } else if (resumeDir !== undefined && inspectRunFolder(resumeDir).kind === 'run') {
     dir = resumeDir;
   } else {
-    if (resumeDir !== undefined) r.note(`${shownOf(resumeDir)} is not a foldnet run folder: the resumed run writes a new one`);
+    if (r.resume !== undefined) r.note(`${shownOf(r.resume)} is not the checkpoint of a run folder: the resumed run writes a new one`);
     const base = path.resolve(cwd, 'runs', `${runTimestamp(r.now)}-${r.model}`);
     for (let i = 1; ; i++) {
       dir = i === 1 ? base : `${base}-${i}`;

@@ -116,6 +116,27 @@ describe('Ctrl-C', () => {
     expect(loadResumable(path.join(tmp, 'sigint-resumed', 'checkpoint.safetensors')).step).toBe(step + 2);
   });
 
+  it('SIGINT mid-run, then --resume without --out: the run folder\'s metrics and step losses equal an uninterrupted run\'s, all but elapsed_s', async () => {
+    const args = ['train', ...tiny, '--iters', '200', '--eval-every', '7'];
+    const reference = foldnet([...args, '--out', 'sig-whole'], tmp);
+    const out = path.join(tmp, 'sig-parts');
+    const run = startFoldnet([...args, '--out', out], tmp);
+    expect(await untilDuring(run, () => /^step \d+\/200/m.test(run.output()))).toBe(true);
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const at = loadResumable(path.join(out, 'checkpoint.safetensors')).step;
+    const resumed = await foldnet(['train', '--resume', path.join('sig-parts', 'checkpoint.safetensors')], tmp);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`resuming at step ${at} of 200`);
+    expect((await reference).code).toBe(0);
+    const rows = (dir: string) => parseJsonLines(fs.readFileSync(path.join(tmp, dir, 'metrics.jsonl'), 'utf8')).map(({ elapsed_s: _t, ...rest }) => rest);
+    expect(rows('sig-parts')).toEqual(rows('sig-whole'));
+    expect(rows('sig-parts')).toHaveLength(29); // every 7 steps, and step 200
+    expect(fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(tmp, 'sig-whole', 'losses.jsonl'), 'utf8'));
+    console.log(`SIGINT at step ${at} (${at % 7 === 0 ? 'at' : 'inside'} an evaluation interval of 7)`);
+  });
+
   it('SIGTERM and SIGHUP sent to foldnet are treated as Ctrl-C: the checkpoint at the step reached is saved, exit 143 and 129', async () => {
     for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
       const out = path.join(tmp, `stopped-${signal}`);

@@ -146,7 +146,7 @@ describe('--resume', () => {
     expect(checkpointStep('parts')).toBe(12);
   });
 
-  it('--resume with --out elsewhere starts that folder with the whole history of the checkpoint\'s folder; --overwrite with --resume into its own folder is refused', async () => {
+  it('--resume with --out elsewhere starts that folder with the whole history of the checkpoint\'s folder; another checkpoint file in a run folder is not continued in place; --overwrite with --resume into its own folder is refused', async () => {
     expect((await cli(['train', ...tiny, '--iters', '6', '--eval-every', '2', '--out', 'origin'])).code).toBe(0);
     const r = await cli(['train', '--resume', path.join('origin', 'checkpoint.safetensors'), '--iters', '8', '--out', 'branch']);
     expect(r.code, r.err).toBe(0);
@@ -154,6 +154,16 @@ describe('--resume', () => {
     expect(r.out).not.toContain('note:');
     expect(rowsOf('branch').map((x) => x.step)).toEqual([2, 4, 6, 8]);
     expect(rowsOf('origin').map((x) => x.step)).toEqual([2, 4, 6]);
+    // another checkpoint file in a run folder (an older copy) would rewind it: resumed, it writes a new folder
+    fs.copyFileSync(path.join(tmp, 'origin', 'checkpoint.safetensors'), path.join(tmp, 'origin', 'copy.safetensors'));
+    const copy = await cli(['train', '--resume', path.join('origin', 'copy.safetensors'), '--iters', '8']);
+    expect(copy.code, copy.err).toBe(0);
+    expect(copy.out).toContain(`${path.join('origin', 'copy.safetensors')} is not the checkpoint of a run folder: the resumed run writes a new one\n`);
+    expect(rowsOf('origin').map((x) => x.step)).toEqual([2, 4, 6]);
+    expectRefused(
+      await cli(['train', '--resume', path.join('origin', 'copy.safetensors'), '--iters', '8', '--out', 'origin']),
+      `run folder origin already holds a run (checkpoint.safetensors, metrics.jsonl): continue it with --resume ${path.join('origin', 'checkpoint.safetensors')}, or replace it with --overwrite`,
+    );
     expectRefused(
       await cli(['train', '--resume', path.join('origin', 'checkpoint.safetensors'), '--iters', '8', '--overwrite']),
       `--overwrite: origin is the run folder of the checkpoint --resume continues from; give --resume alone to continue it, or another --out`,
