@@ -4,12 +4,14 @@
  * The packages resolve to their sources (the `@foldnet/source` condition), as in every test here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseJsonLines, runCli, type Io } from '@foldnet/cli';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const run = promisify(execFile);
@@ -84,6 +86,24 @@ describe('examples run as written (quick mode)', { timeout: 180_000 }, () => {
     // the patience: three evaluations after the best one
     expect(stoppedAt - Number(stop?.[2])).toBe(150);
     expect(numberAfter(out, 'test accuracy')).toBeGreaterThan(0.5);
+  });
+
+  it('run-folder.ts: writeRunFolder writes the folder foldnet train writes, and foldnet train --resume continues it there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foldnet-example-'));
+    dirs.push(dir);
+    const folder = join(dir, 'from-api');
+    const out = await runExample('run-folder.ts', [folder]);
+    expect(numberAfter(out, 'step 40: test accuracy')).toBeGreaterThan(0.5);
+    const files = ['config.json', 'metrics.jsonl', 'metrics.csv', 'losses.jsonl', 'checkpoint.safetensors', 'accuracy.svg', 'accuracy.png', 'loss.svg', 'loss.png', 'report.html'];
+    for (const f of files) expect(out).toContain(`  ${join(folder, f)}\n`);
+    expect(readdirSync(folder).sort()).toEqual([...files].sort());
+    expect(parseJsonLines(readFileSync(join(folder, 'metrics.jsonl'), 'utf8')).map((r) => r.step)).toEqual([10, 20, 30, 40]);
+    // the CLI takes the folder as its own: --resume continues it in place, appending to its history
+    let said = '';
+    const io: Io = { out: (t) => (said += t), err: (t) => (said += t), stdoutIsTTY: false, stdout: new PassThrough(), cwd: dir, env: {} };
+    expect(await runCli(['train', '--resume', join('from-api', 'checkpoint.safetensors'), '--iters', '60'], io), said).toBe(0);
+    expect(said).toContain(`continuing the run in from-api${sep}`);
+    expect(parseJsonLines(readFileSync(join(folder, 'metrics.jsonl'), 'utf8')).map((r) => r.step)).toEqual([10, 20, 30, 40, 50, 60]);
   });
 
   it('every example type-checks (strict, as the packages)', async () => {

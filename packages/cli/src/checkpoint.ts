@@ -10,6 +10,7 @@ import {
   type TrainState,
   type TrainStateCheckpoint,
 } from '@foldnet/train';
+import { runFolderFs } from './runfolder.js';
 
 /*
  * The CLI's side of checkpoints: @foldnet/train owns the format (saveTrainState / loadTrainState,
@@ -21,7 +22,8 @@ import {
 export type TrainCheckpoint = TrainStateCheckpoint;
 
 /**
- * Writes `state` atomically to `file`, with the resolved config and the evaluation rows so far.
+ * Writes `state` atomically to `file`, with the resolved config and what it carries of the run
+ * (see RunCarry), through the run folder's guarded file system (runFolderFs).
  *
  * @example
  * writeTrainCheckpoint('run/checkpoint.safetensors', net, optimizer, state, config, rows);
@@ -34,7 +36,7 @@ export const writeTrainCheckpoint = (
   config: unknown,
   metrics?: unknown,
 ): string => {
-  const r = saveTrainState(file, { network, optimizer, state, config, ...(metrics === undefined ? {} : { metrics }) });
+  const r = saveTrainState(file, { network, optimizer, state, config, ...(metrics === undefined ? {} : { metrics }) }, runFolderFs);
   if (isLeft(r)) throw r.left;
   return r.right;
 };

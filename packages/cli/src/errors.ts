@@ -19,15 +19,21 @@ export class CheckFailed extends Error {
 }
 
 /**
- * The user interrupted a command (Ctrl-C, SIGINT) and it stopped cleanly after saving what it
- * could; the message says where. Exit code 130 (128 + SIGINT), as shells report an interrupted job.
+ * A signal stopped a command (Ctrl-C's SIGINT, SIGTERM, SIGHUP) and it stopped cleanly after saving
+ * what it could; the message says where. Exit code 128 + the signal's number, as shells report a
+ * job the signal ended: 130 (SIGINT, the default), 143 (SIGTERM), 129 (SIGHUP).
  *
  * @example
  * throw new Interrupted('interrupted at step 17: saved run/checkpoint.safetensors');
  */
 export class Interrupted extends Error {
   override readonly name = 'Interrupted';
-  readonly exitCode = 130;
+  constructor(
+    message: string,
+    readonly exitCode = 130,
+  ) {
+    super(message);
+  }
 }
 
 /** What the CLI prints and returns for an error: one line and an exit code. */

@@ -19,6 +19,7 @@ export * from './digit.js';
 export * from './io.js';
 export { buildProgram, runCli, commandNames } from './program.js';
 export { networkFromSpec, loadModel, presetNames, type LoadedModel } from './models.js';
-export { removeStaleTempFiles } from './runfolder.js';
+export { removeStaleTempFiles, inspectRunFolder, LOCK_FILE, type FolderContents } from './runfolder.js';
+export { writeRunFolder, runConfig, type RunRecord, type WriteRunFolderOptions } from './runwriter.js';
 export { loadPlugins, type LoadedPlugin } from './plugins.js';
 export { lrScheduleFlag } from './flags.js';

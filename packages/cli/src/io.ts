@@ -22,11 +22,16 @@ export interface Io {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
-   * Calls `handler` on Ctrl-C (SIGINT) instead of ending the process, until the returned function
-   * is called. Absent: Ctrl-C is not watched (tests, embedding programs).
+   * Calls `handler` with the signal on Ctrl-C (SIGINT), SIGTERM (what docker, systemd and Kubernetes
+   * send) or SIGHUP (the terminal closed) instead of ending the process, until the returned function
+   * is called. Absent: signals are not watched (tests, embedding programs).
    */
-  readonly onInterrupt?: (handler: () => void) => () => void;
+  readonly onInterrupt?: (handler: (signal: InterruptSignal) => void) => () => void;
 }
+
+/** The signals a command stops cleanly on (saving what it can), as Ctrl-C. */
+export const interruptSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type InterruptSignal = (typeof interruptSignals)[number];
 
 /**
  * The directory the user's relative paths start from. pnpm (and npm) run a workspace script in the
@@ -55,9 +60,10 @@ export const nodeIo = (): Io => ({
   cwd: userDirectory(process.env, process.cwd()),
   env: process.env,
   onInterrupt: (handler) => {
-    process.on('SIGINT', handler);
+    const listeners = interruptSignals.map((signal) => [signal, () => handler(signal)] as const);
+    for (const [signal, listener] of listeners) process.on(signal, listener);
     return () => {
-      process.off('SIGINT', handler);
+      for (const [signal, listener] of listeners) process.off(signal, listener);
     };
   },
 });

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /*
@@ -52,33 +53,81 @@ export const glibcVersion = (): string | undefined => {
 };
 
 /**
+ * How to start the tuned child so that the kernel kills it the moment its parent dies: through util-linux's
+ * `setpriv --pdeathsig KILL` (it sets the parent-death signal, then runs node in its own place), when `setpriv`
+ * is there and takes that flag (util-linux 2.33 and later; one run of `setpriv ... true` finds out, ~2 ms).
+ * Without it node is started directly, and `exitIfOrphaned` alone keeps a child whose parent is gone from writing.
+ *
+ * @example childCommand(['/usr/bin/node', 'dist/bin.js', 'train']) // { file: 'setpriv', args: ['--pdeathsig', 'KILL', '/usr/bin/node', 'dist/bin.js', 'train'] }
+ */
+export const childCommand = (nodeArgs: readonly string[]): { readonly file: string; readonly args: readonly string[] } => {
+  const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore', timeout: 5000 });
+  const [node = process.execPath, ...rest] = nodeArgs;
+  return probe.status === 0 ? { file: 'setpriv', args: ['--pdeathsig', 'KILL', node, ...rest] } : { file: node, args: rest };
+};
+
+/**
  * Runs this same command (same node, flags and arguments) in a child started with `heavyMallocTunables`, and
  * resolves to the exit code to give: the child's, or 128 + the signal that ended it. The child inherits the
  * terminal. Ctrl-C reaches both processes (one process group); SIGINT, SIGTERM and SIGHUP sent to this process
  * alone are passed on, so the child saves and exits as it would on its own. A SIGKILL cannot be passed on:
- * the child is told through an IPC channel, whose end it watches (`dieWithParent`).
+ * the kernel kills the child with its parent (the parent-death signal, see childCommand), and the child also
+ * watches its IPC channel's end (`dieWithParent`) and its parent pid before each write (`exitIfOrphaned`).
  */
 export const runInTunedChild = (): Promise<number> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    const { file, args } = childCommand([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
+    const child = spawn(file, args, {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, GLIBC_TUNABLES: heavyMallocTunables, [CHILD_MARK]: '1' },
     });
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
     child.on('error', (e) => {
-      process.stderr.write(`foldnet: could not start ${process.execPath}: ${e.message}\n`);
+      process.stderr.write(`foldnet: could not start ${file}: ${e.message}\n`);
       resolve(1);
     });
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
   });
 
+/** The pid of the `foldnet` process this one is the tuned child of; undefined elsewhere. */
+let tunedParent: number | undefined;
+
+/** This process's parent pid as the kernel has it now (`process.ppid` is read once, at start), from /proc. */
+const currentParentPid = (): number | undefined => {
+  try {
+    // /proc/self/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isSafeInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * In a child of `runInTunedChild`: ends this process at once (SIGKILL, as its parent was) when the parent is
  * gone, so a killed `foldnet` never leaves a run going on behind it. Elsewhere (no mark, or no IPC channel, as
  * when another program forks `foldnet`) it does nothing.
+ *
+ * The channel's end is heard only when the event loop gets a turn, after the training step under way and
+ * whatever it writes; `exitIfOrphaned`, called before each write into the run folder, closes that gap.
  */
 export const dieWithParent = (): void => {
   if (process.env[CHILD_MARK] !== '1' || process.channel === undefined) return;
+  tunedParent = process.ppid;
   process.channel.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+};
+
+/**
+ * Before a write into the run folder: in a tuned child whose `foldnet` parent is gone (killed with SIGKILL: the
+ * child is re-parented at once), ends this process with SIGKILL before the write begins or replaces anything.
+ * Elsewhere it does nothing. A synchronous read of /proc/self/stat (Linux, where tuned children run).
+ *
+ * @example exitIfOrphaned(); fs.renameSync(tmp, file);
+ */
+export const exitIfOrphaned = (): void => {
+  if (tunedParent === undefined) return;
+  const now = currentParentPid();
+  if (now !== undefined && now !== tunedParent) process.kill(process.pid, 'SIGKILL');
 };

@@ -1,3 +1,5 @@
+import type { StepLoss } from './plots.js';
+
 /**
  * One evaluation during training, as written to metrics.jsonl and metrics.csv: the step it was
  * taken after, the mean training-batch loss since the previous evaluation, and the accuracies on the
@@ -101,3 +103,135 @@ export const parseJsonLines = (text: string): MetricsRow[] =>
  */
 export const evaluationLine = (row: MetricsRow): string =>
   `step ${row.step}: train acc ${row.train_acc.toFixed(4)}, test acc ${row.test_acc.toFixed(4)}`;
+
+/**
+ * losses.jsonl: one `{"step":..,"loss":..}` per step (a step's batch loss, a point of the loss
+ * chart), oldest first; a non-finite loss is null.
+ *
+ * @example stepLossLines([{ step: 1, loss: 2.3 }]); // '{"step":1,"loss":2.3}\n'
+ */
+export const stepLossLines = (points: readonly StepLoss[]): string =>
+  points.map((p) => `{"step":${p.step},"loss":${JSON.stringify(finiteOrNull(p.loss))}}\n`).join('');
+
+/**
+ * Reads losses.jsonl back; a line that is not a whole `{"step":n,"loss":x|null}` (one a crash cut
+ * short) is skipped, and null reads as NaN.
+ *
+ * @example parseStepLosses('{"step":1,"loss":2.3}\n{"step":2,"lo'); // [{ step: 1, loss: 2.3 }]
+ */
+export const parseStepLosses = (text: string): StepLoss[] =>
+  text.split('\n').flatMap((line): StepLoss[] => {
+    if (line.trim() === '') return [];
+    let u: unknown;
+    try {
+      u = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    if (typeof u !== 'object' || u === null || !('step' in u) || typeof u.step !== 'number' || !('loss' in u)) return [];
+    const loss = u.loss === null ? Number.NaN : u.loss;
+    return typeof loss === 'number' ? [{ step: u.step, loss }] : [];
+  });
+
+/**
+ * The running mean of an evaluation window: the finite batch losses of the steps after `after`,
+ * summed oldest first from 0 (as meanLossAfter of @foldnet/train sums them), and their count. A
+ * checkpoint carries it, so the first row after a resume averages the whole window, bit for bit.
+ */
+export interface LossWindow {
+  readonly after: number;
+  readonly sum: number;
+  readonly count: number;
+}
+
+/**
+ * `window` continued with the losses of later steps (oldest first; non-finite ones are skipped).
+ *
+ * @example extendWindow({ after: 10, sum: 4, count: 2 }, [{ step: 13, loss: 1 }]); // { after: 10, sum: 5, count: 3 }
+ */
+export const extendWindow = (window: LossWindow, points: readonly StepLoss[]): LossWindow => {
+  let { sum, count } = window;
+  for (const p of points) {
+    if (p.step > window.after && Number.isFinite(p.loss)) {
+      sum += p.loss;
+      count++;
+    }
+  }
+  return { after: window.after, sum, count };
+};
+
+/** The window's mean, NaN when it holds no finite loss. @example windowMean({ after: 0, sum: 5, count: 2 }); // 2.5 */
+export const windowMean = (w: LossWindow): number => (w.count === 0 ? Number.NaN : w.sum / w.count);
+
+/** Evaluation rows a checkpoint carries at most: what a resume needs stays bounded, however long the run. */
+export const CARRIED_ROWS = 100;
+
+/**
+ * What a checkpoint written by foldnet train carries of its run (its `metrics` metadata): the
+ * number of evaluations so far and the last CARRIED_ROWS of them, the seconds the run has taken,
+ * and the open evaluation window. The whole history is in the run folder (metrics.jsonl,
+ * losses.jsonl); a checkpoint alone still resumes with the same numbers, only its charts may then
+ * lack the older history.
+ */
+export interface RunCarry {
+  readonly evaluations: number;
+  readonly rows: readonly MetricsRow[];
+  readonly elapsed_s: number;
+  /** undefined for a checkpoint written before windows were carried: its first row averages the steps since the resume. */
+  readonly window: LossWindow | undefined;
+}
+
+/**
+ * The carry of a run with these evaluation rows (all of them), its open window and its seconds so far.
+ *
+ * @example runCarry(rows, losses, { after: 20, sum: 0, count: 0 }, 12.5).rows.length; // <= CARRIED_ROWS
+ */
+export const runCarry = (rows: readonly MetricsRow[], window: LossWindow, elapsed: number): RunCarry => ({
+  evaluations: rows.length,
+  rows: rows.slice(-CARRIED_ROWS),
+  elapsed_s: elapsed,
+  window,
+});
+
+/** The carry as JSON for the checkpoint's metadata (rows as metrics.jsonl writes them). */
+export const runCarryJson = (c: RunCarry): unknown => ({
+  evaluations: c.evaluations,
+  rows: toJsonLines(c.rows).split('\n').filter((l) => l !== '').map((l): unknown => JSON.parse(l)),
+  elapsed_s: c.elapsed_s,
+  ...(c.window === undefined ? {} : { window: c.window }),
+});
+
+const field = (u: object, k: string): unknown => Object.getOwnPropertyDescriptor(u, k)?.value;
+
+/**
+ * Reads a checkpoint's `metrics` metadata back: this carry, or the plain array of every row that
+ * earlier checkpoints held (then there is no window, and the time is the last row's). Anything
+ * else reads as an empty history.
+ *
+ * @example runCarryOf([{ step: 10, loss: 2, train_acc: 0.4, test_acc: 0.39, elapsed_s: 3 }]).elapsed_s; // 3
+ */
+export const runCarryOf = (u: unknown): RunCarry => {
+  const rowsOf = (a: unknown): MetricsRow[] => (Array.isArray(a) ? parseJsonLines(a.map((r: unknown) => JSON.stringify(r) ?? '').join('\n')) : []);
+  if (Array.isArray(u)) {
+    const rows = rowsOf(u);
+    return { evaluations: rows.length, rows, elapsed_s: rows[rows.length - 1]?.elapsed_s ?? 0, window: undefined };
+  }
+  if (typeof u !== 'object' || u === null) return { evaluations: 0, rows: [], elapsed_s: 0, window: undefined };
+  const rows = rowsOf(field(u, 'rows'));
+  const count = field(u, 'evaluations');
+  const elapsed = field(u, 'elapsed_s');
+  const w = field(u, 'window');
+  const num = (o: object, k: string): number | undefined => {
+    const v = field(o, k);
+    return typeof v === 'number' ? v : undefined;
+  };
+  const after = typeof w === 'object' && w !== null ? num(w, 'after') : undefined;
+  const sum = typeof w === 'object' && w !== null ? num(w, 'sum') : undefined;
+  const n = typeof w === 'object' && w !== null ? num(w, 'count') : undefined;
+  return {
+    evaluations: typeof count === 'number' && Number.isSafeInteger(count) && count >= rows.length ? count : rows.length,
+    rows,
+    elapsed_s: typeof elapsed === 'number' && Number.isFinite(elapsed) ? elapsed : 0,
+    window: after !== undefined && sum !== undefined && n !== undefined ? { after, sum, count: n } : undefined,
+  };
+};

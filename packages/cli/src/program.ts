@@ -98,7 +98,10 @@ export const buildProgram = (io: Io): Command => {
   const train = program
     .command('train')
     .description("train a network; defaults reproduce the lesson: SimpleConvNet, MNIST 5000/1000, batch 100, Adam 0.001, 1000 steps");
-  train.addOption(configOption(train, io, 'model', trainConfigFields.model)).option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'));
+  train
+    .addOption(configOption(train, io, 'model', trainConfigFields.model))
+    .option('--config <file.json>', 'a JSON config file; flags override it', nonEmptyFlag('--config'))
+    .option('--overwrite', 'replace the run the --out folder holds (its run files are removed first); without it, such a folder is only continued with --resume');
   // The config's keys in their order; --threads and --backend come last, with the other commands' compute flags.
   for (const [key, field] of Object.entries(trainConfigFields)) if (key !== 'model' && key !== 'threads' && key !== 'backend') train.addOption(configOption(train, io, key, field));
   addComputeOptions(train, io)
@@ -110,15 +113,21 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
-        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
+        '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, losses.jsonl (every step\'s batch loss),\ncheckpoint.safetensors, accuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
         '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
         '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
-        '\nCtrl-C (SIGINT) saves checkpoint.safetensors at the current step and exits with code 130;\n' +
-        '--resume <run>/checkpoint.safetensors continues exactly where it stopped.\n',
+        '\n--resume <run>/checkpoint.safetensors continues exactly where the run stopped, in its own run folder\n' +
+        '(metrics appended, charts and report redrawn over the whole history) unless --out names another.\n' +
+        'On resume, --iters counts the run\'s total steps, not steps to add: a checkpoint at step 200 resumed\n' +
+        'with --iters 1000 trains 800 more.\n' +
+        '\nA folder that already holds a run is continued only with --resume, or replaced with --overwrite;\n' +
+        'a folder that is not empty and not a run folder is refused, and so is one another run is writing.\n' +
+        '\nCtrl-C (SIGINT), SIGTERM and SIGHUP save checkpoint.safetensors at the current step and exit with\n' +
+        'code 130, 143 and 129 (128 + the signal\'s number).\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { key, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, initTrainState, loadTrainState, packTensors, saveCheckpoint, saveTrainState } from '@foldnet/train';
-import { defaultTrainConfig, removeStaleTempFiles, runCli, type Io } from '@foldnet/cli';
+import { defaultTrainConfig, removeStaleTempFiles, type InterruptSignal } from '@foldnet/cli';
+import { runInProcess, type Captured } from './in-process.js';
 
 /*
  * Checkpoints through the CLI, in-process (runCli with an Io that records output): a weights-only
@@ -17,35 +17,8 @@ import { defaultTrainConfig, removeStaleTempFiles, runCli, type Io } from '@fold
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-cli-ckpt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Captured {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-/** Runs the CLI in-process in `tmp`; `interrupt` makes Ctrl-C arrive as soon as training watches for it. */
-const cli = async (args: readonly string[], interrupt = false): Promise<Captured> => {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => (out += s),
-    err: (s) => (err += s),
-    stdoutIsTTY: false,
-    stdout: new PassThrough(),
-    cwd: tmp,
-    env: {},
-    ...(interrupt
-      ? {
-          onInterrupt: (handler: () => void) => {
-            handler();
-            return () => undefined;
-          },
-        }
-      : {}),
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-};
+/** Runs the CLI in-process in `tmp` (see runInProcess). */
+const cli = (args: readonly string[], interrupt?: InterruptSignal): Promise<Captured> => runInProcess(args, tmp, interrupt === undefined ? {} : { interrupt });
 
 const net = unwrap(simpleConvNet());
 const [modelKey] = split(key(0));
@@ -89,7 +62,7 @@ describe('checkpoints through the CLI', () => {
   });
 
   it('Ctrl-C during train: the checkpoint of step 1 is saved, the message says where, exit 130', async () => {
-    const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', 'interrupted'], true);
+    const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', 'interrupted'], 'SIGINT');
     expect(r.code).toBe(130);
     expect(r.err).toBe(
       `foldnet train: interrupted at step 1 of 50: saved ${path.join('interrupted', 'checkpoint.safetensors')} (continue with: foldnet train --resume ${path.join('interrupted', 'checkpoint.safetensors')})\n`,
@@ -97,6 +70,18 @@ describe('checkpoints through the CLI', () => {
     const ckpt = loadTrainState(path.join(tmp, 'interrupted', 'checkpoint.safetensors'));
     expect(ckpt._tag === 'Right' && ckpt.right.step).toBe(1);
     expect(fs.existsSync(path.join(tmp, 'interrupted', 'metrics.jsonl'))).toBe(true);
+  });
+
+  it('SIGTERM and SIGHUP during train are treated as Ctrl-C: the checkpoint of step 1 is saved, exit 143 and 129', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const out = `stopped-${signal}`;
+      const r = await cli(['train', '--iters', '50', '--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0', '--out', out], signal);
+      expect(r.code, r.err).toBe(code);
+      const saved = path.join(out, 'checkpoint.safetensors');
+      expect(r.err).toBe(`foldnet train: stopped by ${signal} at step 1 of 50: saved ${saved} (continue with: foldnet train --resume ${saved})\n`);
+      const ckpt = loadTrainState(path.join(tmp, saved));
+      expect(ckpt._tag === 'Right' && ckpt.right.step).toBe(1);
+    }
   });
 
   it('stale temporary files: a dead pid\'s .checkpoint.safetensors.<pid>.<n>.tmp is removed; a live process\'s and other files stay', () => {

@@ -140,10 +140,10 @@ describe('summary and gradcheck', () => {
 
 describe('a short training run, resume, eval, predict', () => {
   const tiny = ['--train-size', '100', '--test-size', '50', '--batch-size', '20', '--eval-every', '3'];
-  const runFiles = ['accuracy.png', 'accuracy.svg', 'checkpoint.safetensors', 'config.json', 'loss.png', 'loss.svg', 'metrics.csv', 'metrics.jsonl', 'report.html'];
+  const runFiles = ['accuracy.png', 'accuracy.svg', 'checkpoint.safetensors', 'config.json', 'loss.png', 'loss.svg', 'losses.jsonl', 'metrics.csv', 'metrics.jsonl', 'report.html'];
   let first = '';
 
-  it('train --config tiny-run.json --iters 6 (the flag overrides the file) writes runs/<timestamp>-simple/ with exactly the nine files', async () => {
+  it('train --config tiny-run.json --iters 6 (the flag overrides the file) writes runs/<timestamp>-simple/ with exactly the ten files', async () => {
     write('tiny-run.json', JSON.stringify({ iters: 50, trainSize: 100, testSize: 50, batchSize: 20, evalEvery: 3, optimizer: 'adam' }));
     const r = await foldnet(['train', '--config', 'tiny-run.json', '--iters', '6']);
     expect(r.code, r.stderr).toBe(0);

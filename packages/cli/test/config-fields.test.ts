@@ -24,11 +24,11 @@ const recording = (): { readonly io: Io; readonly out: () => string; readonly er
 const kebab = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 describe('the train flags come from the config fields', () => {
-  it('train has one flag per field (plus --config and --plugin), in the fields\' order with --threads and --backend last', () => {
+  it('train has one flag per field (plus --config, --overwrite and --plugin), in the fields\' order with --threads and --backend last', () => {
     const train = buildProgram(recording().io).commands.find((c) => c.name() === 'train');
     const keys = Object.keys(trainConfigFields);
     const rest = keys.filter((k) => !['model', 'threads', 'backend'].includes(k)).map(kebab);
-    expect(train?.options.map((o) => o.long)).toEqual(['--model', '--config', ...rest, '--threads', '--backend', '--plugin']);
+    expect(train?.options.map((o) => o.long)).toEqual(['--model', '--config', '--overwrite', ...rest, '--threads', '--backend', '--plugin']);
   });
 
   it('help shows each default from the field\'s fallback: --iters 1000, --batch-size 100, --weight-decay 0, --on-nan stop', async () => {

@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { runCli, type Io } from '@foldnet/cli';
+import { runCli, type InterruptSignal, type Io } from '@foldnet/cli';
 
 /*
  * Running `foldnet` in the test's own process (runCli with an Io that records what it prints): for test files that
- * run many commands (fuzzing), where starting the built CLI for each would take seconds.
+ * run many commands (fuzzing, run-folder life cycles), where starting the built CLI for each would take seconds.
  */
 
 /** What a command printed and its exit code. */
@@ -13,15 +13,38 @@ export interface Captured {
   readonly err: string;
 }
 
+/** How to run it: the environment (nothing of the test's own), and a signal to deliver. */
+export interface InProcessOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  /** This signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) arrives as soon as training watches for signals: after its first step. */
+  readonly interrupt?: InterruptSignal;
+}
+
 /**
- * Runs `foldnet <args>` in-process from `cwd` with the environment `env` (nothing of the test's own).
+ * Runs `foldnet <args>` in-process from `cwd`, recording what it prints.
  *
  * @example const r = await runInProcess(['summary', 'simple'], tmp); r.code // 0
  */
-export const runInProcess = async (args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}): Promise<Captured> => {
+export const runInProcess = async (args: readonly string[], cwd: string, options: InProcessOptions = {}): Promise<Captured> => {
   let out = '';
   let err = '';
-  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), stdoutIsTTY: false, stdout: new PassThrough(), cwd, env };
+  const { interrupt } = options;
+  const io: Io = {
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+    stdoutIsTTY: false,
+    stdout: new PassThrough(),
+    cwd,
+    env: options.env ?? {},
+    ...(interrupt === undefined
+      ? {}
+      : {
+          onInterrupt: (handler: (signal: InterruptSignal) => void) => {
+            handler(interrupt);
+            return () => undefined;
+          },
+        }),
+  };
   const code = await runCli(args, io);
   return { code, out, err };
 };

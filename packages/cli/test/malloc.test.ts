@@ -1,5 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { heavyMallocTunables, wantsTunedMalloc } from '../src/malloc.js';
+import { childCommand, heavyMallocTunables, wantsTunedMalloc } from '../src/malloc.js';
 
 /*
  * When `foldnet` runs its command in a child started with glibc's malloc tunables (see malloc.ts; the child
@@ -51,5 +53,31 @@ describe('wantsTunedMalloc', () => {
     const settings = Object.fromEntries(heavyMallocTunables.split(':').map((s) => s.split('=')));
     expect(Object.keys(settings).sort()).toEqual(['glibc.malloc.mmap_threshold', 'glibc.malloc.top_pad', 'glibc.malloc.trim_threshold']);
     expect(Number(settings['glibc.malloc.mmap_threshold'])).toBeLessThanOrEqual(32 * 1024 * 1024);
+  });
+});
+
+const hasSetpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true']).status === 0;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const alive = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe.runIf(process.platform === 'linux' && hasSetpriv)('childCommand (setpriv --pdeathsig KILL)', () => {
+  it('a process it starts is killed by the kernel when its parent is (SIGKILL), though it watches for nothing', async () => {
+    // parent: a node process that starts the child (a node process that would idle for a minute) and prints its pid
+    const { file, args } = childCommand([process.execPath, '-e', 'setTimeout(() => {}, 60000)']);
+    const script = `const c = require('node:child_process').spawn(${JSON.stringify(file)}, ${JSON.stringify(args)}, { stdio: 'ignore' }); console.log(c.pid); setTimeout(() => {}, 60000);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    await sleep(200); // the child is node by now (setpriv has run it in its place)
+    expect(alive(childPid)).toBe(true);
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (alive(childPid) && Date.now() < deadline) await sleep(10);
+    expect(alive(childPid), 'the child ended with its parent').toBe(false);
   });
 });

@@ -23,7 +23,7 @@ const threadsBefore = getThreads();
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => setThreads(threadsBefore));
 
-const cli = (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Captured> => runInProcess(args, tmp, env);
+const cli = (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Captured> => runInProcess(args, tmp, { env });
 
 const writeSpec = (name: string, spec: unknown): string => {
   fs.writeFileSync(path.join(tmp, name), JSON.stringify(spec));

@@ -7,7 +7,9 @@ import { allFinite } from '@foldnet/core';
 import { decodeModelSpec } from '@foldnet/layers';
 import { loadTrainState, resumeTrainState, type TrainStateCheckpoint } from '@foldnet/train';
 import { heavyMallocTunables } from '../src/malloc.js';
-import { buildOnce, foldnet, startFoldnet, type Run } from './built-cli.js';
+import { parseJsonLines, runCarryOf } from '../src/metrics.js';
+import { LOCK_FILE } from '../src/runfolder.js';
+import { buildOnce, expectUsageError, foldnet, startFoldnet, type Run } from './built-cli.js';
 
 /*
  * Issue 7 on the built CLI: checkpoints during training (--checkpoint-every, default at each
@@ -87,7 +89,9 @@ describe('checkpoints during training', () => {
     expect(seen).toBe(true);
     const ckpt = loadResumable(path.join(out, 'checkpoint.safetensors'));
     expect(ckpt.step % 4).toBe(0);
-    expect(Array.isArray(ckpt.metrics) && ckpt.metrics.map((r: unknown) => (typeof r === 'object' && r !== null && 'step' in r ? r.step : null))).toEqual(
+    expect(runCarryOf(ckpt.metrics).rows.map((r) => r.step)).toEqual(Array.from({ length: ckpt.step / 4 }, (_, i) => 4 * (i + 1)));
+    // the folder's history reaches the checkpoint: its rows were appended before it was written
+    expect(parseJsonLines(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')).map((r) => r.step).filter((s) => s <= ckpt.step)).toEqual(
       Array.from({ length: ckpt.step / 4 }, (_, i) => 4 * (i + 1)),
     );
   });
@@ -108,8 +112,63 @@ describe('Ctrl-C', () => {
     expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(step);
     const resumed = await foldnet(['train', '--resume', m?.[3] ?? '', '--iters', String(step + 2), '--out', path.join(tmp, 'sigint-resumed')], tmp);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toContain(`resuming at step ${step}`);
+    expect(resumed.stdout).toContain(`resuming at step ${step} of ${step + 2}`);
     expect(loadResumable(path.join(tmp, 'sigint-resumed', 'checkpoint.safetensors')).step).toBe(step + 2);
+  });
+
+  it('SIGINT mid-run, then --resume without --out: the run folder\'s metrics and step losses equal an uninterrupted run\'s, all but elapsed_s', async () => {
+    const args = ['train', ...tiny, '--iters', '200', '--eval-every', '100'];
+    const reference = foldnet([...args, '--out', 'sig-whole'], tmp);
+    const out = path.join(tmp, 'sig-parts');
+    const run = startFoldnet([...args, '--out', out], tmp);
+    expect(await untilDuring(run, () => /^step \d+\/200/m.test(run.output()))).toBe(true);
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const at = loadResumable(path.join(out, 'checkpoint.safetensors')).step;
+    const resumed = await foldnet(['train', '--resume', path.join('sig-parts', 'checkpoint.safetensors')], tmp);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`resuming at step ${at} of 200`);
+    expect((await reference).code).toBe(0);
+    const rows = (dir: string) => parseJsonLines(fs.readFileSync(path.join(tmp, dir, 'metrics.jsonl'), 'utf8')).map(({ elapsed_s: _t, ...rest }) => rest);
+    expect(rows('sig-parts')).toEqual(rows('sig-whole'));
+    expect(rows('sig-parts').map((r) => r.step)).toEqual([100, 200]);
+    expect(fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(tmp, 'sig-whole', 'losses.jsonl'), 'utf8'));
+    // the first progress line comes long before step 100: the stop is inside the first evaluation interval
+    expect(at % 100, `stopped at step ${at}`).not.toBe(0);
+  });
+
+  it('SIGTERM and SIGHUP sent to foldnet are treated as Ctrl-C: the checkpoint at the step reached is saved, exit 143 and 129', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const out = path.join(tmp, `stopped-${signal}`);
+      const run = startFoldnet(['train', ...tiny, '--iters', '500', '--eval-every', '0', '--checkpoint-every', '0', '--out', out], tmp);
+      expect(await untilDuring(run, () => /^step \d+\/500/m.test(run.output()))).toBe(true);
+      run.child.kill(signal);
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(code);
+      const m = new RegExp(`^foldnet train: stopped by ${signal} at step (\\d+) of 500: saved (\\S+) \\(continue with: foldnet train --resume (\\S+)\\)$`, 'm').exec(r.stderr);
+      expect(m, r.stderr).not.toBeNull();
+      expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(Number(m?.[1]));
+    }
+  });
+});
+
+describe('the run folder lock', () => {
+  it('a second run into a folder a run is writing is refused at once naming the pid; after SIGKILL of the first, the next run takes the lock over with a note', async () => {
+    const out = path.join(tmp, 'locked');
+    const first = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '0', '--out', out], tmp);
+    expect(await untilDuring(first, () => /^step \d+\/100000/m.test(first.output()))).toBe(true);
+    const holder = Number(fs.readFileSync(path.join(out, LOCK_FILE), 'utf8'));
+    // the process that trains holds it: foldnet itself, or its malloc-tuned child
+    expect([first.child.pid, ...childrenOf(first.child.pid ?? 0)]).toContain(holder);
+    const second = await foldnet(['train', ...tiny, '--iters', '2', '--out', out], tmp);
+    expectUsageError(second, `foldnet train: run folder locked is in use by another run (pid ${holder}, in ${LOCK_FILE}); wait for it to end or give another --out`);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const third = await foldnet(['train', ...tiny, '--iters', '2', '--out', out], tmp);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stdout).toContain(`run folder locked: the lock of pid ${holder}, which is no longer running, taken over\n`);
+    expect(fs.existsSync(path.join(out, LOCK_FILE))).toBe(false);
   });
 });
 
@@ -121,7 +180,13 @@ const childrenOf = (pid: number): number[] => {
     return [];
   }
 };
-const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+const alive = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false; // gone
+  }
+};
 
 describe.runIf(process.platform === 'linux' && fs.existsSync('/proc/self/task'))('the malloc-tuned child (malloc.ts)', () => {
   it('train runs in a child started with GLIBC_TUNABLES; SIGKILL of foldnet ends the child too, with no checkpoint written after', async () => {
@@ -143,6 +208,32 @@ describe.runIf(process.platform === 'linux' && fs.existsSync('/proc/self/task'))
     const before = fs.readdirSync(out).map((f) => `${f}:${fs.statSync(path.join(out, f)).mtimeMs}`);
     await sleep(300);
     expect(fs.readdirSync(out).map((f) => `${f}:${fs.statSync(path.join(out, f)).mtimeMs}`)).toEqual(before);
+  });
+
+  it('SIGKILL of foldnet alone, its child left to notice (3 times, 0-40 ms after a checkpoint): no run file changes once foldnet is dead', async () => {
+    // A checkpoint and a step-loss append every step: the child is nearly always about to write.
+    for (let trial = 0; trial < 3; trial++) {
+      const out = path.join(tmp, `orphan-${trial}`);
+      const run = startFoldnet(['train', ...tiny, '--iters', '100000', '--eval-every', '0', '--checkpoint-every', '1', '--out', out], tmp);
+      expect(await untilDuring(run, () => fs.existsSync(path.join(out, 'checkpoint.safetensors')))).toBe(true);
+      const pid = run.child.pid ?? 0;
+      const [child] = childrenOf(pid);
+      expect(child, 'foldnet train has a child process').toBeDefined();
+      await sleep(trial * 20);
+      run.child.kill('SIGKILL');
+      // dead (a zombie, or gone): the child has been handed to another parent by now
+      while (alive(pid));
+      const files = (): string[] =>
+        fs.readdirSync(out).filter((f) => !f.endsWith('.tmp')).sort().map((f) => {
+          const st = fs.statSync(path.join(out, f));
+          return `${f}:${st.ino}:${st.size}:${st.mtimeMs}`;
+        });
+      const atDeath = files();
+      const deadline = Date.now() + 5000;
+      expect(await until(() => !alive(child ?? 0), () => Date.now() > deadline), 'the child ended within 5 s of its parent').toBe(true);
+      await run.done;
+      expect(files(), `trial ${trial}`).toEqual(atDeath);
+    }
   });
 
   it('FOLDNET_MALLOC=system runs the command in the foldnet process itself', async () => {

@@ -4,25 +4,24 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, lossStalledAfter, meanLossAfter,
-  numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, stepDecay, trainStep,
-  type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
+  abortable, batchesOf, combine, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, lossStalledAfter,
+  numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, trainStep,
+  type AnyOptimizer, type EvaluationLog, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
-import { parseLrSchedule } from '../codecs.js';
 import { absoluteLayer, decodeTrainConfigFile, overlayTrainConfig, resolveTrainConfig, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
 import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optString } from '../flags.js';
-import { readUserJson, type Io } from '../io.js';
-import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
+import { readUserJson, type InterruptSignal, type Io } from '../io.js';
+import {
+  evaluationLine, extendWindow, parseJsonLines, parseStepLosses, runCarry, runCarryJson, runCarryOf, stepLossLines, toCsv, toJsonLines, windowMean,
+  type LossWindow, type MetricsRow,
+} from '../metrics.js';
 import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
-import { summary } from '@foldnet/layers';
-import { trainCommandLine } from '../commandline.js';
-import { accuracyChartSpec, findFonts, lossChartSpec, lrChartSpec, lrCurve, renderChart, renderSvg, type StepLoss } from '../plots.js';
-import { predictAll, firstConvFilters, misclassifiedOf } from '../predictions.js';
+import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
-import { renderReport } from '../report.js';
-import { createRunFolder, removeStaleTempFiles, writeRunFile } from '../runfolder.js';
+import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
+import { lrScheduleOf, writeRunFiles } from '../runwriter.js';
 import { memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
@@ -94,27 +93,75 @@ const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
   return r.right;
 };
 
-/** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
-const lrScheduleOf = (config: TrainConfig): LrSchedule => {
-  const r = parseLrSchedule(config.lrSchedule);
-  if (isLeft(r)) throw new UsageError(`lrSchedule: ${r.left}`);
-  const s = r.right;
-  if (s.kind === 'step') return stepDecay(s.at);
-  return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
-};
-
 /** What an evaluation measures; the row adds its step and the mean batch loss since the one before. */
 type Measured = Omit<MetricsRow, 'step' | 'loss'>;
 
+/** The history a run goes on from: every evaluation and step loss known up to its first step. */
+interface PriorHistory {
+  readonly rows: readonly MetricsRow[];
+  readonly stepLosses: readonly StepLoss[];
+  /** The seconds the run had taken (elapsed_s goes on from there). */
+  readonly elapsed: number;
+  /** The evaluation window open at the checkpoint, when it carries one. */
+  readonly window: LossWindow | undefined;
+}
+
+/** A regular file's text, or undefined when it is missing or anything but a regular file. */
+const readIfRegular = (file: string): string | undefined => {
+  try {
+    return fs.lstatSync(file).isFile() ? fs.readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * `foldnet train`: resolves the config, trains with progress output and an evaluation line every
- * `evalEvery` steps, and writes the run folder (config.json, metrics.jsonl/csv, the checkpoint,
+ * The history of the run a checkpoint belongs to, up to its step: the metrics.jsonl and
+ * losses.jsonl of its folder (the whole history, when they are there), then the evaluations the
+ * checkpoint itself carries past them. When the steps before are not all known (the folder is
+ * gone, or from a foldnet that kept less), `note` says what the charts will lack.
+ */
+const priorHistory = (checkpoint: TrainCheckpoint, checkpointFile: string, step: number, note: (line: string) => void, shownDir: string): PriorHistory => {
+  const carry = runCarryOf(checkpoint.metrics);
+  const dir = path.dirname(checkpointFile);
+  const folderRows = parseJsonLines(readIfRegular(path.join(dir, 'metrics.jsonl')) ?? '').filter((r) => r.step <= step);
+  const lastFolderStep = folderRows[folderRows.length - 1]?.step ?? 0;
+  const rows = [...folderRows, ...carry.rows.filter((r) => r.step > lastFolderStep && r.step <= step)];
+  const stepLosses = parseStepLosses(readIfRegular(path.join(dir, 'losses.jsonl')) ?? '').filter((p) => p.step <= step);
+  const missingRows = rows.length < carry.evaluations;
+  const missingLosses = stepLosses.length < step;
+  if (missingRows || missingLosses) {
+    note(
+      `note: ${shownDir} does not hold the whole history of steps 1-${step} (metrics.jsonl, losses.jsonl): ` +
+        `the charts show ${missingRows ? `the last ${rows.length} of ${carry.evaluations} evaluations` : 'every evaluation'} ` +
+        `and ${missingLosses ? `batch losses from step ${stepLosses[0]?.step ?? step + 1}` : 'every batch loss'}`,
+    );
+  }
+  return { rows, stepLosses, elapsed: carry.elapsed_s, window: carry.window };
+};
+
+/** Exit codes of a run stopped by a signal, 128 + its number as shells report it, and how the message names it. */
+const stopSignals: Readonly<Record<InterruptSignal, { readonly code: number; readonly said: string }>> = {
+  SIGINT: { code: 130, said: 'interrupted' },
+  SIGHUP: { code: 129, said: 'stopped by SIGHUP' },
+  SIGTERM: { code: 143, said: 'stopped by SIGTERM' },
+};
+
+/**
+ * `foldnet train`: resolves the config, opens the run folder (refusing one it must not write
+ * into, see openRunFolder), trains with progress output and an evaluation line every `evalEvery`
+ * steps, and writes the run folder (config.json, metrics.jsonl/csv, losses.jsonl, the checkpoint,
  * the charts and report.html), then prints what it wrote.
  *
  * Training is the library's fold: `scan` steps through the batches (stopping on a non-finite step
  * unless --on-nan skip), and observers, reducers over the states, say when to evaluate and to save
- * a checkpoint, stop on Ctrl-C, count skipped steps and keep the loss curve. This function does
+ * a checkpoint, stop on a signal, count skipped steps and keep the loss curve. This function does
  * what they say is due: it prints, and writes files.
+ *
+ * The folder keeps the history as far as its checkpoint: before each checkpoint is written, the
+ * evaluations and step losses since the last one are appended to metrics.jsonl/.csv and
+ * losses.jsonl. A resumed run reads them back (priorHistory), so its curves, elapsed_s and the
+ * first evaluation window go on as if the run had never stopped.
  */
 export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const loaded = loadTrainConfig(opts, io);
@@ -122,10 +169,9 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
   const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
   const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
-  setBackend(config.backend);
-  if (config.threads !== null) setThreads(config.threads);
-  const data = loadData(config);
-  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, (data.train.x.shape[0] ?? 0) + (data.test.x.shape[0] ?? 0), memoryLimit(io.env));
+  // Before the params, optimizer state or data are allocated: the run's memory from the shape rules, with
+  // the most images it will load (trainSize + testSize).
+  refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
 
   let optimizer: AnyOptimizer;
   let state0: TrainState<unknown>;
@@ -137,19 +183,62 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     ({ optimizer, state: state0 } = restoreTrainState(checkpoint, network));
     if (optimizer.name !== config.optimizer.type) optimizer = buildOptimizer(config);
     if (state0.step >= config.iters) {
-      throw new UsageError(`--resume: the checkpoint is at step ${state0.step} and the run ends at step ${config.iters}: give --iters greater than ${state0.step} to continue`);
+      throw new UsageError(`--resume: the checkpoint is at step ${state0.step} and the run ends at step ${config.iters}: give --iters greater than ${state0.step} to continue (--iters counts the run's total steps)`);
     }
   }
 
-  const dir = createRunFolder(io.cwd, config.out, modelShortName(config.model), new Date());
-  // A run killed mid-write in this folder (e.g. the one being resumed) left its temporary file.
-  removeStaleTempFiles(dir, 'checkpoint.safetensors');
-  const written: string[] = [writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`)];
+  // The folder before the data: a folder that is refused (foreign, holding a run, locked) is refused at once.
+  const note = (line: string): void => io.out(`${line}\n`);
+  const from = checkpoint === undefined ? undefined : { checkpoint, file: path.resolve(io.cwd, checkpoint.file) };
+  const folder = openRunFolder({
+    cwd: io.cwd,
+    out: config.out,
+    ...(from === undefined ? {} : { resume: from.file }),
+    overwrite: opts['overwrite'] === true,
+    model: modelShortName(config.model),
+    now: new Date(),
+    note,
+  });
+  try {
+    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from }, io);
+  } finally {
+    folder.release();
+  }
+};
 
-  // Earlier evaluations of the run being resumed, so the curves go on from where it stopped: those
-  // saved in the checkpoint itself, else the metrics.jsonl beside it.
-  const priorRows: MetricsRow[] =
-    checkpoint === undefined ? [] : (checkpointRows(checkpoint, state0.step) ?? readPriorRows(path.resolve(io.cwd, checkpoint.file), state0.step));
+/** What `trainCommand` resolved before opening the folder. */
+interface ResolvedRun {
+  readonly config: TrainConfig;
+  readonly network: Network;
+  readonly name: string;
+  readonly optimizer: AnyOptimizer;
+  readonly state0: TrainState<unknown>;
+  readonly dataKey: ReturnType<typeof split>[number];
+  /** The checkpoint resumed, and its file (absolute). */
+  readonly from: { readonly checkpoint: TrainCheckpoint; readonly file: string } | undefined;
+}
+
+const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): Promise<void> => {
+  const { config, network, name, optimizer, state0, dataKey, from } = run;
+  const { dir } = folder;
+  const shownOf = (file: string): string => path.relative(io.cwd, file) || file;
+  setBackend(config.backend);
+  if (config.threads !== null) setThreads(config.threads);
+  const data = loadData(config);
+
+  const prior: PriorHistory =
+    from === undefined
+      ? { rows: [], stepLosses: [], elapsed: 0, window: undefined }
+      : priorHistory(from.checkpoint, from.file, state0.step, (line) => io.out(`${line}\n`), shownOf(path.dirname(from.file)));
+  if (from !== undefined) {
+    io.out(folder.continuing ? `continuing the run in ${folder.shown}${path.sep}: its metrics and charts go on from step ${state0.step}\n` : `the resumed run writes ${folder.shown}${path.sep}\n`);
+  }
+  // The folder starts with the history up to the first step, whole (a line a crash cut short, or
+  // steps past the checkpoint, are gone); the run appends to it from there.
+  writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`);
+  writeRunFile(dir, 'metrics.jsonl', toJsonLines(prior.rows));
+  writeRunFile(dir, 'metrics.csv', toCsv(prior.rows));
+  writeRunFile(dir, 'losses.jsonl', stepLossLines(prior.stepLosses));
 
   const indexStream =
     config.epochs === null
@@ -157,8 +246,9 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
       : shuffledEpochs({ key: dataKey, n: config.trainSize, batchSize: config.batchSize, epochs: config.epochs });
   const batches = batchesOf(data.train, indexStream).from(state0.step);
 
+  // elapsed_s goes on from the checkpoint's: the seconds of the whole run, across resumes
   const started = Date.now();
-  const elapsed = (): number => (Date.now() - started) / 1000;
+  const elapsed = (): number => prior.elapsed + (Date.now() - started) / 1000;
   const measure = (s: TrainState<unknown>): Measured => {
     const tr = evaluate(network, s.params, s.layerState, data.train);
     const te = evaluate(network, s.params, s.layerState, data.test);
@@ -168,24 +258,54 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
-      `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
+      `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
-  const shown = path.relative(io.cwd, checkpointFile) || checkpointFile;
+  const shown = shownOf(checkpointFile);
   const display = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
-  const rows: MetricsRow[] = [...priorRows];
-  const save = (s: TrainState<unknown>): void => {
-    writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, rows);
+  const rows: MetricsRow[] = [...prior.rows];
+  // The open evaluation window: the finite batch losses since the last evaluation, as a running sum.
+  // It starts as the checkpoint left it (a resume mid-interval averages the whole interval).
+  let window: LossWindow = prior.window ?? { after: prior.rows[prior.rows.length - 1]?.step ?? state0.step, sum: 0, count: 0 };
+  let windowUpTo = state0.step;
+  // What the folder's files hold so far: rows[0, flushedRows) and the step losses up to flushedStep.
+  let flushedRows = rows.length;
+  let flushedStep = state0.step;
+  const newLosses = (losses: LossHistory | undefined, after: number): StepLoss[] => {
+    const points: StepLoss[] = [];
+    for (let h = losses; h !== undefined && h.step > after; h = h.earlier) points.push({ step: h.step, loss: h.loss });
+    return points.reverse();
   };
-  // The rows of the evaluations made since the last call, each with the mean batch loss since the
-  // evaluation before it (or since the run's first step), printed as they are added.
+  // Appends the evaluations and step losses since the last flush (before a checkpoint, so the folder's history reaches it).
+  const flush = (losses: LossHistory | undefined): void => {
+    const fresh = rows.slice(flushedRows);
+    appendRunFile(dir, 'losses.jsonl', stepLossLines(newLosses(losses, flushedStep)));
+    appendRunFile(dir, 'metrics.csv', toCsv(fresh).split('\n').slice(1).join('\n'));
+    appendRunFile(dir, 'metrics.jsonl', toJsonLines(fresh));
+    flushedRows = rows.length;
+    flushedStep = losses?.step ?? flushedStep;
+  };
+  const advanceWindow = (losses: LossHistory | undefined, upTo: number): void => {
+    window = extendWindow(window, newLosses(losses, windowUpTo).filter((p) => p.step <= upTo));
+    windowUpTo = upTo;
+  };
+  const save = (s: TrainState<unknown>, losses: LossHistory | undefined): void => {
+    flush(losses);
+    advanceWindow(losses, s.step);
+    writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, runCarryJson(runCarry(rows, window, elapsed())));
+  };
+  // The rows of the evaluations made since the last call, each with the mean batch loss of its
+  // window (the steps since the evaluation before it), printed as they are added.
   // A stalled run says so once: a whole evaluation period (at least 100 steps) within 1% of the first loss.
   let stallTold = false;
+  let seen = 0;
   const addRows = (log: EvaluationLog<Measured>, losses: LossHistory | undefined, print: (line: string) => void): void => {
-    for (let i = rows.length - priorRows.length; i < log.history.length; i++) {
-      const { step, metrics } = log.history[i];
-      const since = i === 0 ? state0.step : log.history[i - 1].step;
-      const row: MetricsRow = { step, loss: meanLossAfter(losses, since), ...metrics };
+    for (; seen < log.history.length; seen++) {
+      const { step, metrics } = log.history[seen];
+      const since = window.after;
+      advanceWindow(losses, step);
+      const row: MetricsRow = { step, loss: windowMean(window), ...metrics };
+      window = { after: step, sum: 0, count: 0 };
       rows.push(row);
       print(evaluationLine(row));
       if (!stallTold && lossStalledAfter(losses, since, { minSteps: 100, tolerance: 0.01 })) {
@@ -198,10 +318,11 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     }
   };
 
-  // Ctrl-C aborts: training stops after the step under way (the loop awaits after each one, so the
-  // signal is heard), the final evaluation is skipped, the state reached is saved and the command
-  // exits 130. A second Ctrl-C meanwhile changes nothing.
+  // Ctrl-C (SIGINT), SIGTERM and SIGHUP abort: training stops after the step under way (the loop
+  // awaits after each one, so the signal is heard), the final evaluation is skipped, the state
+  // reached is saved and the command exits 128 + the signal's number. Another signal meanwhile changes nothing.
   const interrupt = new AbortController();
+  let stoppedBy: InterruptSignal = 'SIGINT';
   const watch = combine(
     // an evaluation at each evalEvery steps and at the run's last step; null checkpointEvery: a
     // checkpoint at each evaluation, so the saved state and the saved curve end at the same step
@@ -220,36 +341,30 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
           if (faults.count <= 5) display.log(`warning: ${faults.latest.message}; step skipped${faults.count === 5 ? ' (further warnings not shown)' : ''}`);
         }
         addRows(evaluations.inner, losses, display.log);
-        if (saving.due) save(state);
-        // Let the terminal bar repaint (cli-progress draws on timers) and a Ctrl-C be heard.
+        if (saving.due) save(state, losses);
+        // Let the terminal bar repaint (cli-progress draws on timers) and a signal be heard.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }, { onFault: config.onNan });
     } finally {
       display.stop();
     }
   };
-  // The end of the run: the state reached is saved and the metrics written; returns the final observation.
-  const finish = async () => {
-    const final = await followSteps();
-    const { state: last, acc: [evaluations, [saving, [, [, losses]]]] } = final;
-    if (evaluations.aborted) {
-      if (saving.due) save(last);
-      writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows));
-      writeRunFile(dir, 'metrics.csv', toCsv(rows));
-      throw new Interrupted(`interrupted at step ${last.step} of ${config.iters}: saved ${shown} (continue with: foldnet train --resume ${shown})`);
-    }
-    addRows(evaluations.inner, losses, (line) => io.out(`${line}\n`));
-    written.push(writeRunFile(dir, 'metrics.jsonl', toJsonLines(rows)));
-    written.push(writeRunFile(dir, 'metrics.csv', toCsv(rows)));
-    if (saving.due) save(last);
-    written.push(checkpointFile);
-    return final;
-  };
-  const unwatch = io.onInterrupt?.(() => interrupt.abort());
-  const { state: last, acc: [, [, [, [faults, losses]]]] } = await finish().finally(() => unwatch?.());
+  const unwatch = io.onInterrupt?.((signal) => {
+    if (!interrupt.signal.aborted) stoppedBy = signal;
+    interrupt.abort();
+  });
+  const final = await followSteps().finally(() => unwatch?.());
+  const { state: last, acc: [evaluations, [, [, [faults, losses]]]] } = final;
+  if (evaluations.aborted) {
+    save(last, losses);
+    const { code, said } = stopSignals[stoppedBy];
+    throw new Interrupted(`${said} at step ${last.step} of ${config.iters}: saved ${shown} (continue with: foldnet train --resume ${shown})`, code);
+  }
+  addRows(evaluations.inner, losses, (line) => io.out(`${line}\n`));
 
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
-  written.push(...(await writeChartsAndReport(dir, { config, name, network, last, rows, stepLosses: lossPoints(losses), data, seconds: elapsed(), faults: faults.count, cwd: io.cwd })));
+  const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
+  const written = await writeRunFiles(dir, { config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd });
 
   io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
@@ -260,78 +375,3 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     throw new CheckFailed(`training failed: all ${faults.count} steps were skipped, so nothing was trained (the last: ${last.fault.message}); the checkpoint holds the state the run started from`);
   }
 };
-
-/** The evaluation rows a checkpoint carries in its metadata, up to its step; undefined when it has none. */
-const checkpointRows = (ckpt: TrainCheckpoint, upTo: number): MetricsRow[] | undefined =>
-  Array.isArray(ckpt.metrics)
-    ? parseJsonLines(ckpt.metrics.map((r: unknown) => JSON.stringify(r) ?? '').join('\n')).filter((r) => r.step <= upTo)
-    : undefined;
-
-const readPriorRows = (checkpointFile: string, upTo: number): MetricsRow[] => {
-  const metrics = path.join(path.dirname(checkpointFile), 'metrics.jsonl');
-  try {
-    return parseJsonLines(fs.readFileSync(metrics, 'utf8')).filter((r) => r.step <= upTo);
-  } catch {
-    return [];
-  }
-};
-
-interface ReportInputs {
-  readonly config: TrainConfig;
-  readonly name: string;
-  readonly network: Network;
-  readonly last: TrainState<unknown>;
-  readonly rows: readonly MetricsRow[];
-  readonly stepLosses: readonly StepLoss[];
-  readonly data: RunData;
-  readonly seconds: number;
-  readonly faults: number;
-  /** Where the user stands: the report's command line gives paths from there. */
-  readonly cwd: string;
-}
-
-/** The charts (SVG and PNG) and report.html of a finished run. Returns the paths written. */
-const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<string[]> => {
-  const sizes = { trainCount: r.data.train.targets.length, testCount: r.data.test.targets.length };
-  const accuracy = await renderChart(accuracyChartSpec(r.rows, sizes));
-  const loss = await renderChart(lossChartSpec(r.rows, r.stepLosses, sizes));
-  const written = [
-    writeRunFile(dir, 'accuracy.svg', accuracy.svg),
-    writeRunFile(dir, 'accuracy.png', accuracy.png),
-    writeRunFile(dir, 'loss.svg', loss.svg),
-    writeRunFile(dir, 'loss.png', loss.png),
-  ];
-  const predictions = predictAll(r.network, r.last.params, r.last.layerState, r.data.test.x);
-  const wrong = misclassifiedOf(predictions, r.data.test.x, r.data.test.targets, 48);
-  const final = evaluate(r.network, r.last.params, r.last.layerState, r.data.test);
-  const c = r.config;
-  const html = renderReport({
-    title: `${r.name}, seed ${c.seed}`,
-    facts: [
-      ['model', `${r.name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
-      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
-      ['steps', `${r.last.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
-      ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
-      ['seed', String(c.seed)],
-      ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
-      ...(r.faults > 0 ? ([['non-finite steps', String(r.faults)]] as const) : []),
-    ],
-    rows: r.rows,
-    accuracySvg: accuracy.svg,
-    lossSvg: loss.svg,
-    confusion: final.confusion,
-    filters: firstConvFilters(r.network, r.last.params),
-    misclassified: wrong.shown,
-    misclassifiedTotal: wrong.total,
-    testCount: final.count,
-    trainCount: sizes.trainCount,
-    batchSize: c.batchSize,
-    command: trainCommandLine(c, r.cwd),
-    layerTable: summary(r.network),
-    ...(c.lrSchedule === 'constant' ? {} : { lrSvg: await renderSvg(lrChartSpec(lrCurve(c.optimizer.lr, lrScheduleOf(c), c.iters))) }),
-    seconds: r.seconds,
-  });
-  written.push(writeRunFile(dir, 'report.html', html));
-  return written;
-};
-

@@ -27,7 +27,8 @@ export interface AtomicFs {
   unlinkSync(path: string): void;
 }
 
-const realFs: AtomicFs = {
+/** The real file system, as writeFileAtomic uses it; wrap it to add a check before a call (`{ ...nodeAtomicFs, renameSync }`). */
+export const nodeAtomicFs: AtomicFs = {
   openSync: (p, flags, mode) => nodeFs.openSync(p, flags, mode),
   writeSync: (fd, buffer, offset, length) => nodeFs.writeSync(fd, buffer, offset, length),
   fsyncSync: (fd) => nodeFs.fsyncSync(fd),
@@ -159,4 +160,4 @@ const syncDirectory = (fs: AtomicFs, dir: string): void => {
  * writeFileAtomic('/dev/full', bytes);            // left(FoldnetError io: "writeFileAtomic: /dev/full: is a character device; ...")
  */
 export const writeFileAtomic = (path: string, bytes: Uint8Array): Either<FoldnetError, string> =>
-  writeFileAtomicWith(realFs, path, bytes);
+  writeFileAtomicWith(nodeAtomicFs, path, bytes);

@@ -2,7 +2,7 @@ import { closeSync } from 'node:fs';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError, formatShape, sameShape, type DType, type Shape, type Tensor } from '@foldnet/core';
 import { openRegularFile, readAt, refusalText } from '../input/regular-file.js';
-import { writeFileAtomic } from './atomic.js';
+import { nodeAtomicFs, writeFileAtomicWith, type AtomicFs } from './atomic.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
 
 /*
@@ -24,19 +24,19 @@ export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 /**
  * Writes a checkpoint atomically (temporary file, fsync, rename): a crash leaves the previous
  * checkpoint in place, never a truncated one. Errors ('format' for unencodable content, 'io'
- * for the write) are values.
+ * for the write) are values. `fs` is the file system the write goes through (see writeFileAtomicWith).
  *
  * @example
  * saveCheckpoint('run/ckpt.safetensors', { tensors: { 'conv1.W': w }, metadata: { step: '1000' } });
  */
-export const saveCheckpoint = (path: string, checkpoint: Checkpoint): Either<FoldnetError, string> => {
+export const saveCheckpoint = (path: string, checkpoint: Checkpoint, fs: AtomicFs = nodeAtomicFs): Either<FoldnetError, string> => {
   let bytes: Uint8Array;
   try {
     bytes = encodeSafetensors(checkpoint.tensors, checkpoint.metadata);
   } catch (e) {
     return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveCheckpoint: ${path}: ${String(e)}`));
   }
-  return writeFileAtomic(path, bytes);
+  return writeFileAtomicWith(fs, path, bytes);
 };
 
 /**

@@ -1,7 +1,8 @@
 /** Checkpoints: safetensors encode/decode with full validation, atomic writes, and the tensor naming convention. */
 export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsContent, DecodeOptions } from './safetensors.js';
-export { writeFileAtomic, isAtomicTempFile } from './atomic.js';
+export { writeFileAtomic, writeFileAtomicWith, nodeAtomicFs, isAtomicTempFile } from './atomic.js';
+export type { AtomicFs } from './atomic.js';
 export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, matchTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
 export type { Checkpoint, CheckpointParts, TensorSpec } from './checkpoint.js';
 export { saveTrainState, loadTrainState, decodeTrainState, checkpointWeights, resumeTrainState, TRAIN_STATE_FORMAT } from './train-state.js';

@@ -8,6 +8,7 @@ import { MAX_TEXT_BYTES, parseJson } from '../input/json.js';
 import { loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type CheckpointParts } from './checkpoint.js';
 import { CheckpointError } from './safetensors.js';
 import { firstNonFinite } from '../numeric.js';
+import { nodeAtomicFs, type AtomicFs } from './atomic.js';
 
 /*
  * A whole training state in one safetensors file, so that a checkpoint alone is enough to
@@ -113,13 +114,14 @@ const stringify = (what: string, value: unknown): Either<FoldnetError, string> =
  * The last line of defence against a diverged run: a state whose params, layer state, optimizer
  * state or optimizer numbers hold NaN or ±Infinity is refused (a 'numeric' Left naming the first
  * such tensor) and nothing is written, so the file on disk keeps the last finite state. Metadata
- * readers would refuse (a model spec or config over MAX_TEXT_BYTES) is refused too.
+ * readers would refuse (a model spec or config over MAX_TEXT_BYTES) is refused too. `fs` is the file
+ * system the write goes through (see writeFileAtomicWith).
  *
  * @example
  * const r = saveTrainState('run/checkpoint.safetensors', { network: net, optimizer: opt, state: s, config });
  * if (r._tag === 'Left') console.error(r.left.message);
  */
-export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>): Either<FoldnetError, string> => {
+export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>, fs: AtomicFs = nodeAtomicFs): Either<FoldnetError, string> => {
   const { network, state, optimizer } = what;
   const metadata: Record<string, string> = { format: TRAIN_STATE_FORMAT, step: String(state.step), key: JSON.stringify(state.key.state) };
   const model = stringify('the model spec', network.spec);
@@ -161,7 +163,7 @@ export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>): Eith
   } catch (e) {
     return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveTrainState: ${path}: ${String(e)}`));
   }
-  return saveCheckpoint(path, { tensors, metadata });
+  return saveCheckpoint(path, { tensors, metadata }, fs);
 };
 
 /**
