@@ -14,6 +14,7 @@ import {
   seedFlag,
 } from './flags.js';
 import type { Io } from './io.js';
+import { modelChoicesHelp } from './preset-names.js';
 
 /*
  * Command modules are imported when their command runs, so `--help` and bad flags answer without
@@ -172,7 +173,7 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('summary')
     .description('the layer table of a model: output shapes and parameter counts')
-    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .argument('<model>', modelChoicesHelp)
     .option('--json', 'print the table as JSON')
     .addHelpText('after', example(['foldnet summary simple', 'foldnet summary my-model.json']))
     .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/summary.js')).summaryCommand(model, cmd.opts(), io));
@@ -180,7 +181,7 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('gradcheck')
     .description("check the model's backpropagated gradients against finite differences (float64); exit 1 when an error exceeds the tolerance")
-    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .argument('<model>', modelChoicesHelp)
     .option('--tolerance <x>', 'largest relative error accepted (default: 1e-5)', positiveNumberFlag('--tolerance'))
     .option('--atol <x>', 'errors of gradients smaller than atol/tolerance are judged absolutely against atol (default: 1e-8 * max(1, |L|))', positiveNumberFlag('--atol'))
     .option('--batch-size <n>', 'images in the random batch (default: 2)', positiveIntFlag('--batch-size'))
@@ -193,7 +194,7 @@ export const buildProgram = (io: Io): Command => {
   const bench = program.command('bench');
   bench
     .description('time training steps and evaluation (a benchmark, not a test)')
-    .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
+    .option('--model <name|spec.json>', `${modelChoicesHelp} (default: simple)`, nonEmptyFlag('--model'))
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
