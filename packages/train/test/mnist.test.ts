@@ -153,11 +153,11 @@ describe('loadMnist from a user directory (plain or .gz, e.g. Fashion-MNIST)', (
     expect(failure(loadMnist({ dir })).message).toMatch(/byte 2: expected 1-D ubyte labels, got 1-D int$/);
   });
 
-  it('images as 2-D [N, 784] are refused: loadMnist expects [N,H,W]', () => {
+  it('images as 2-D [N, 784] are refused: loadMnist expects [N,H,W], [N,C,H,W] or [N,H,W,C]', () => {
     const dir = join(root, 'flatimages');
     writeTiny(dir, 5, 3);
     writeFileSync(join(dir, MNIST_FILES.trainImages), encodeIdx('ubyte', [5, 6], new Array(30).fill(0)));
-    expect(failure(loadMnist({ dir })).message).toMatch(/expected 3-D ubyte images \[N,H,W\], got 2-D ubyte$/);
+    expect(failure(loadMnist({ dir })).message).toMatch(/expected ubyte images \[N,H,W\], \[N,C,H,W\] or \[N,H,W,C\], got 2-D ubyte$/);
   });
 
   it('test images of 2x3 pixels with training images of 3x2 are refused (same pixel count, different size)', () => {
