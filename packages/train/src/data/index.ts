@@ -8,3 +8,7 @@ export {
   loadDataset, loadDatasetSplit, datasetInfo, datasetNames, isDatasetName, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
 } from './datasets.js';
 export type { Dataset, DatasetInfo, DatasetName, DatasetOptions } from './datasets.js';
+export {
+  randomCrop, randomShift, horizontalFlip, randomErase, composeAugmentations, augmentation, parseAugment, augmentSyntax, cropOffsets, flipsOf, eraseBoxes,
+} from './augment.js';
+export type { Augmentation, AugmentStep, Box } from './augment.js';
