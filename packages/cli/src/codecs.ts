@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { augmentSyntax, parseAugment } from '@foldnet/train/config';
 
 /*
  * The codecs of config values, shared by config files and flags. Their names complete the sentence
@@ -112,6 +113,18 @@ export const LrScheduleText = new t.Type<string, string, unknown>(
   (u, c) => {
     if (typeof u !== 'string') return t.failure(u, c);
     const r = parseLrSchedule(u);
+    return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
+  },
+  t.identity,
+);
+
+/** An `--augment` recipe (`crop:4,flip,erase:0.25`, or `none`); the failure message says what is wrong with it. @example AugmentText.is('crop:4,flip') // true */
+export const AugmentText = new t.Type<string, string, unknown>(
+  augmentSyntax,
+  (u): u is string => typeof u === 'string' && E.isRight(parseAugment(u)),
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c);
+    const r = parseAugment(u);
     return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
   },
   t.identity,

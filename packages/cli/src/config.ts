@@ -2,8 +2,9 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { datasetNames } from '@foldnet/train/config';
 import {
-  describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
+  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -151,8 +152,22 @@ export const trainConfigFields = {
   evalEvery: field(NonNegativeInt, 10, 'number', { arg: '<n>', help: 'evaluate every n steps, 0 = only at the end' }),
   /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
   seed: field(Seed, 0, 'number', { arg: '<n>', help: 'seed of the random key for init and batches' }),
-  /** A directory of MNIST-format IDX files, or null for the MNIST that ships with foldnet. */
-  data: nullablePath('a directory path or null', { arg: '<dir>', help: 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST', shownDefault: 'the bundled MNIST' }),
+  /** The dataset trained on: its class names, and where its files are unless `data` names a directory. */
+  dataset: field(oneOf(datasetNames), 'mnist', 'text', {
+    arg: '<name>',
+    help: `${datasetNames.join(' | ')}: MNIST (bundled) or Fashion-MNIST (Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist)`,
+  }),
+  /** A directory of MNIST-format IDX files, or null for the dataset's own files. */
+  data: nullablePath('a directory path or null', {
+    arg: '<dir>',
+    help: 'a directory of MNIST-format IDX files (plain or .gz) read instead of the dataset\'s own',
+    shownDefault: "the dataset's: the bundled MNIST, /usr/share/datasets/fashion-mnist",
+  }),
+  /** How training batches are augmented: `none`, or steps such as `crop:4,flip,erase:0.25` (see `parseAugment`). */
+  augment: field(AugmentText, 'none', 'text', {
+    arg: '<recipe>',
+    help: 'none | crop:<pad>,flip,shift:<pixels>,erase:<p>: seeded transforms of each training batch, in the order given (random crop after zero padding, horizontal flip, shift repeating the edges, random erasing with probability p)',
+  }),
   /** The run folder, or null for `runs/<timestamp>-<model>/`. */
   out: nullablePath('a directory path or null', { arg: '<dir>', help: 'the run folder', shownDefault: 'runs/<timestamp>-<model>/' }),
   /** A checkpoint to continue from, or null. */

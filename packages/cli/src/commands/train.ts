@@ -4,7 +4,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, lossStalledAfter, meanLossAfter,
+  abortable, augmentation, batchesOf, combine, constantLr, cosineDecay, datasetInfo, evaluate, followObserved, initTrainState, loadDataset, lossHistory, parseAugment, lossPoints, lossStalledAfter, meanLossAfter,
   numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, stepDecay, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
@@ -79,12 +79,28 @@ const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Rea
 interface RunData {
   readonly train: { readonly x: Tensor; readonly targets: Int32Array };
   readonly test: { readonly x: Tensor; readonly targets: Int32Array };
+  /** 'MNIST', 'Fashion-MNIST'. */
+  readonly title: string;
+  readonly classNames: readonly string[];
 }
 
+/** The config's dataset, from its own place or `data`; a dataset not installed is one line saying how to get it. */
 const loadData = (config: TrainConfig): RunData => {
-  const r = loadMnist({ ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
+  if (config.data === null) {
+    const installed = datasetInfo(config.dataset).defaultDir();
+    if (isLeft(installed)) throw new UsageError(`--dataset ${config.dataset}: ${installed.left.message}, or give --data <dir>, a directory holding its four IDX files`);
+  }
+  const r = loadDataset(config.dataset, { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
   if (isLeft(r)) throw r.left;
-  return { train: { x: r.right.train.images, targets: r.right.train.labels }, test: { x: r.right.test.images, targets: r.right.test.labels } };
+  const { train, test, title, classNames } = r.right;
+  return { train: { x: train.images, targets: train.labels }, test: { x: test.images, targets: test.labels }, title, classNames };
+};
+
+/** The config's `augment` recipe as a transform; undefined for none. */
+const augmentOf = (config: TrainConfig) => {
+  const r = parseAugment(config.augment);
+  if (isLeft(r)) throw new UsageError(`augment: ${r.left}`);
+  return augmentation(r.right);
 };
 
 const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
@@ -164,7 +180,8 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   };
 
   io.out(
-    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
+    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${config.dataset === 'mnist' ? '' : `${data.title} `}images` +
+      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${checkpoint === undefined ? '' : `, resuming at step ${state0.step}`}\n`,
   );
@@ -209,7 +226,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, watch, async ({ state, acc }) => {
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config) }), state0, batches, watch, async ({ state, acc }) => {
         const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {
@@ -305,7 +322,8 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
       ['model', `${r.name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
       ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
       ['steps', `${r.last.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
-      ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
+      ['data', `${r.data.title}${c.data === null ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test`],
+      ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
       ...(r.faults > 0 ? ([['non-finite steps', String(r.faults)]] as const) : []),
@@ -314,6 +332,7 @@ const writeChartsAndReport = async (dir: string, r: ReportInputs): Promise<strin
     accuracySvg: accuracy.svg,
     lossSvg: loss.svg,
     confusion: final.confusion,
+    classNames: r.data.classNames,
     filters: firstConvFilters(r.network, r.last.params),
     misclassified: wrong.shown,
     misclassifiedTotal: wrong.total,

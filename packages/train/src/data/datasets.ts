@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
+import { datasetNames, isDatasetName, type DatasetName } from './dataset-names.js';
 import { DataError } from './idx.js';
 import { loadMnist, loadMnistSplit, mnistDataDir, type Mnist, type MnistOptions, type MnistSplit, type MnistSplitName, type MnistSplitOptions } from './mnist.js';
 
@@ -11,11 +12,6 @@ import { loadMnist, loadMnistSplit, mnistDataDir, type Mnist, type MnistOptions,
  * (Zalando, 60000/10000 grey 28x28, the official split) comes from Debian's package
  * `dataset-fashion-mnist`, which installs the original .gz files in FASHION_MNIST_DIR.
  */
-
-/** The datasets `loadDataset` knows by name. */
-export const datasetNames = ['mnist', 'fashion'] as const;
-/** One of `datasetNames`. @example const name: DatasetName = 'fashion'; */
-export type DatasetName = (typeof datasetNames)[number];
 
 /** Where Debian's `dataset-fashion-mnist` puts the four IDX .gz files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -59,9 +55,6 @@ const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
         : left(new DataError('io', FASHION_MNIST_DIR, undefined, 'Fashion-MNIST is not installed here (on Debian: apt-get install dataset-fashion-mnist)')),
   },
 };
-
-/** Whether `name` is one of `datasetNames`. @example isDatasetName('fashion') // true */
-export const isDatasetName = (name: string): name is DatasetName => datasetNames.some((d) => d === name);
 
 /**
  * What is known of a named dataset: its title, class names and where its files are.

@@ -5,9 +5,10 @@ export { loadMnist, loadMnistSplit, mnistDataDir, MNIST_FILES } from './mnist.js
 export type { Mnist, MnistOptions, MnistSplit, MnistSplitName, MnistSplitOptions } from './mnist.js';
 export type { ImageLayout } from './mnist.js';
 export {
-  loadDataset, loadDatasetSplit, datasetInfo, datasetNames, isDatasetName, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
+  loadDataset, loadDatasetSplit, datasetInfo, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
 } from './datasets.js';
-export type { Dataset, DatasetInfo, DatasetName, DatasetOptions } from './datasets.js';
+export type { Dataset, DatasetInfo, DatasetOptions } from './datasets.js';
+export { datasetNames, isDatasetName, type DatasetName } from './dataset-names.js';
 export {
   randomCrop, randomShift, horizontalFlip, randomErase, composeAugmentations, augmentation, parseAugment, augmentSyntax, cropOffsets, flipsOf, eraseBoxes,
 } from './augment.js';
