@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { datasetNames } from '@foldnet/train/config';
 import { benchBackendChoices, benchDataChoices, trainConfigFields, type FlagSpec } from './config.js';
 import { describeError } from './errors.js';
 import {
@@ -127,7 +128,8 @@ export const buildProgram = (io: Io): Command => {
     .command('eval')
     .description('test accuracy, loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
-    .option('--data <dir>', 'a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .addOption(datasetOption())
+    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
@@ -140,7 +142,8 @@ export const buildProgram = (io: Io): Command => {
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark)')
     .option('--index <i>', 'use test image i instead of a PNG', nonNegativeIntFlag('--index'))
-    .option('--data <dir>', 'with --index: a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .addOption(datasetOption())
+    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
     .option('--invert', 'treat the PNG as dark ink on light paper and invert it')
     .option('--no-invert', 'never invert the PNG')
     .option('--json', 'print one JSON object');
@@ -224,6 +227,10 @@ export const buildProgram = (io: Io): Command => {
   for (const cmd of program.commands) if (cmd.name() !== 'compare') addPluginOption(cmd);
   return program;
 };
+
+/** `--dataset` of eval and predict: the checkpoint's own dataset unless given. */
+const datasetOption = (): Option =>
+  new Option('--dataset <name>', `${datasetNames.join(' | ')}: the test set to use (default: the one the checkpoint was trained on)`).argParser(oneOfFlag('--dataset', datasetNames));
 
 /** The sub-command named in argv (the first known name), '' when none. */
 const commandOf = (args: readonly string[]): string => args.find((a): a is string => commandNames.some((c) => c === a)) ?? '';

@@ -44,6 +44,17 @@ describe('--dataset fashion', { timeout: 180_000 }, () => {
     expect(html).toContain('Fashion-MNIST: 200 train / 100 test');
   });
 
+  it("eval of a Fashion-MNIST checkpoint uses Fashion-MNIST's test set unless --dataset says otherwise", async () => {
+    const ckpt = path.join('fashion', 'checkpoint.safetensors');
+    const own = await foldnet(['eval', ckpt, '--test-size', '30', '--json']);
+    expect(own.code, own.stderr).toBe(0);
+    expect(JSON.parse(own.stdout)).toMatchObject({ data: 'Fashion-MNIST', count: 30 });
+    const mnist = await foldnet(['eval', ckpt, '--test-size', '30', '--dataset', 'mnist', '--json']);
+    expect(mnist.code, mnist.stderr).toBe(0);
+    expect(JSON.parse(mnist.stdout)).toMatchObject({ data: 'MNIST (bundled)', count: 30 });
+    expectUsageError(await foldnet(['eval', ckpt, '--dataset', 'kmnist']), /^foldnet eval: --dataset: expected one of mnist, fashion, got "kmnist"/);
+  });
+
   it('--data DIR replaces the dataset\'s own files: a folder of four small IDX files, named with fashion\'s classes', async () => {
     const dir = path.join(tmp, 'mine');
     fs.mkdirSync(dir);

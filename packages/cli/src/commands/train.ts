@@ -4,7 +4,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, augmentation, batchesOf, combine, constantLr, cosineDecay, datasetInfo, evaluate, followObserved, initTrainState, loadDataset, lossHistory, parseAugment, lossPoints, lossStalledAfter, meanLossAfter,
+  abortable, augmentation, batchesOf, combine, constantLr, cosineDecay, evaluate, followObserved, initTrainState, loadDataset, lossHistory, parseAugment, lossPoints, lossStalledAfter, meanLossAfter,
   numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, stepDecay, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type LrSchedule, type TrainState,
 } from '@foldnet/train';
@@ -14,6 +14,7 @@ import { absoluteLayer, decodeTrainConfigFile, overlayTrainConfig, resolveTrainC
 import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optString } from '../flags.js';
 import { readUserJson, type Io } from '../io.js';
+import { expectDatasetInstalled } from './common.js';
 import { evaluationLine, parseJsonLines, toCsv, toJsonLines, type MetricsRow } from '../metrics.js';
 import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
 import { summary } from '@foldnet/layers';
@@ -86,10 +87,7 @@ interface RunData {
 
 /** The config's dataset, from its own place or `data`; a dataset not installed is one line saying how to get it. */
 const loadData = (config: TrainConfig): RunData => {
-  if (config.data === null) {
-    const installed = datasetInfo(config.dataset).defaultDir();
-    if (isLeft(installed)) throw new UsageError(`--dataset ${config.dataset}: ${installed.left.message}, or give --data <dir>, a directory holding its four IDX files`);
-  }
+  if (config.data === null) expectDatasetInstalled(config.dataset);
   const r = loadDataset(config.dataset, { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
   if (isLeft(r)) throw r.left;
   const { train, test, title, classNames } = r.right;
