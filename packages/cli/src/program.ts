@@ -109,13 +109,15 @@ export const buildProgram = (io: Io): Command => {
       example([
         'foldnet train',
         'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
+        'foldnet train --dataset fashion --augment crop:2,flip --weight-init he --epochs 5',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
         '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, checkpoint.safetensors,\naccuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
         '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
-        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +
+        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
+        '    "dataset": "mnist", "data": null, "augment": "none",\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
