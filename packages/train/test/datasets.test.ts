@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FoldnetError } from '@foldnet/core';
 import {
   datasetInfo, encodeIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadDataset, loadDatasetSplit, loadMnist, MNIST_FILES,
 } from '@foldnet/train';
+import { writeIdxSet } from './idx-set.js';
 
 /*
  * Datasets by name (MNIST, Fashion-MNIST from Debian's dataset-fashion-mnist) and images files of
@@ -90,17 +90,10 @@ describe('loadDataset: datasets by name', () => {
  * file, [C,H,W] / [H,W,C]): pixel j of image k is (11k + 3j) mod 256; labels k mod 10.
  */
 function writeSet(dir: string, n: number, m: number, sample: readonly number[], gz = false): void {
-  mkdirSync(dir, { recursive: true });
   const per = sample.reduce((a, b) => a * b, 1);
   const images = (count: number) => encodeIdx('ubyte', [count, ...sample], Array.from({ length: count * per }, (_, j) => (11 * Math.floor(j / per) + 3 * (j % per)) % 256));
   const labels = (count: number) => encodeIdx('ubyte', [count], Array.from({ length: count }, (_, k) => k % 10));
-  const files: [string, Uint8Array][] = [
-    [MNIST_FILES.trainImages, images(n)],
-    [MNIST_FILES.trainLabels, labels(n)],
-    [MNIST_FILES.testImages, images(m)],
-    [MNIST_FILES.testLabels, labels(m)],
-  ];
-  for (const [name, bytes] of files) writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
+  writeIdxSet(dir, { trainImages: images(n), trainLabels: labels(n), testImages: images(m), testLabels: labels(m) }, () => gz);
 }
 
 describe('images files of several channels', () => {
@@ -175,10 +168,9 @@ describe('images files of several channels', () => {
             if (last) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) data.push(chw(k, ch, y, x));
             else for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.push(chw(k, ch, y, x));
           }
-          mkdirSync(dir);
           const imgs = encodeIdx('ubyte', last ? [n, h, w, c] : [n, c, h, w], data);
           const labs = encodeIdx('ubyte', [n], new Array(n).fill(1));
-          for (const [name, bytes] of [[MNIST_FILES.trainImages, imgs], [MNIST_FILES.trainLabels, labs], [MNIST_FILES.testImages, imgs], [MNIST_FILES.testLabels, labs]] as const) writeFileSync(join(dir, name), bytes);
+          writeIdxSet(dir, { trainImages: imgs, trainLabels: labs, testImages: imgs, testLabels: labs });
           const d = must(loadMnist({ dir, normalize: false, layout: last ? 'nhwc' : 'nchw' }));
           expect(d.test.images.shape).toEqual([n, c, h, w]);
           let i = 0;
