@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { augmentSyntax, parseAugment } from '@foldnet/train/config';
 
 /*
  * The codecs of config values, shared by config files and flags. Their names complete the sentence
@@ -105,17 +106,27 @@ export const strictPartial = <P extends t.Props>(props: P, name: string): t.Type
   );
 };
 
+/**
+ * A text `parse` accepts; the codec's name is the syntax (it completes "expected ..."), and a
+ * failure carries the parser's own message.
+ */
+const parsedText = (syntax: string, parse: (text: string) => E.Either<string, unknown>): t.Type<string, string, unknown> =>
+  new t.Type<string, string, unknown>(
+    syntax,
+    (u): u is string => typeof u === 'string' && E.isRight(parse(u)),
+    (u, c) => {
+      if (typeof u !== 'string') return t.failure(u, c);
+      const r = parse(u);
+      return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
+    },
+    t.identity,
+  );
+
 /** A `--lr-schedule` text; the failure message says what is wrong with it. @example LrScheduleText.is('step:300,450') // true */
-export const LrScheduleText = new t.Type<string, string, unknown>(
-  lrScheduleSyntax,
-  (u): u is string => typeof u === 'string' && E.isRight(parseLrSchedule(u)),
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    const r = parseLrSchedule(u);
-    return E.isRight(r) ? t.success(u) : t.failure(u, c, r.left);
-  },
-  t.identity,
-);
+export const LrScheduleText = parsedText(lrScheduleSyntax, parseLrSchedule);
+
+/** An `--augment` recipe (`crop:4,flip,erase:0.25`, or `none`); the failure message says what is wrong with it. @example AugmentText.is('crop:4,flip') // true */
+export const AugmentText = parsedText(augmentSyntax, parseAugment);
 
 /** A flag's value that must say something: not empty, not only spaces. @example NonEmptyText.is(' ') // false */
 export const NonEmptyText = new t.Type<string, string, unknown>(

@@ -2,11 +2,13 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { datasetNames } from '@foldnet/train/config';
 import {
-  describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
+  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
+import { isPreset, modelChoicesHelp } from './preset-names.js';
 
 /*
  * The training configuration: what `foldnet train` runs. It comes from three places, each
@@ -115,8 +117,8 @@ const nullablePath = (name: string, flag: FlagWords): ConfigField<string | null,
  * trainConfigFields.evalEvery.flag.help; // 'evaluate every n steps, 0 = only at the end'
  */
 export const trainConfigFields = {
-  /** 'simple' | 'double' | 'deep' or the absolute path of a JSON model spec. */
-  model: new ConfigField(NonEmptyString, 'simple', { arg: '<name|spec.json>', help: 'simple | double | deep, or a JSON model spec', read: flagReader(NonEmptyText, 'text') }),
+  /** A preset's name (`presetNames`) or the absolute path of a JSON model spec. */
+  model: new ConfigField(NonEmptyString, 'simple', { arg: '<name|spec.json>', help: modelChoicesHelp, read: flagReader(NonEmptyText, 'text') }),
   /** Number of training steps. With `epochs`, epochs * ceil(trainSize / batchSize). */
   iters: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'training steps', conflicts: 'epochs' }),
   /** The epochs asked for, or null when `iters` was given directly. */
@@ -133,12 +135,12 @@ export const trainConfigFields = {
   }),
   /**
    * How a preset's weights are drawn: 'he', 'xavier', 'glorot' or a normal's std, or null for the preset's own
-   * (simple and double: std 0.01, the lesson's, right for Adam; deep: he). A model spec sets it per layer.
+   * (simple and double: std 0.01, the lesson's, right for Adam; deep and resnet: he). A model spec sets it per layer.
    */
   weightInit: new ConfigField(orNull(WeightInitValue, "'he', 'xavier', 'glorot', a positive std or null"), null, {
     arg: '<init>',
     help: "he | xavier | glorot | <std>: how the preset's weights are drawn (SGD and momentum need he or xavier to learn)",
-    shownDefault: "the preset's: std 0.01 for simple and double, he for deep",
+    shownDefault: "the preset's: std 0.01 for simple and double, he for deep and resnet",
     read: (flag) => (text) => (/^[0-9.]/.test(text) ? flagReader(WeightInitValue, 'number')(flag)(text) : flagReader(WeightInitValue, 'text')(flag)(text)),
   }),
   /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
@@ -150,8 +152,22 @@ export const trainConfigFields = {
   evalEvery: field(NonNegativeInt, 10, 'number', { arg: '<n>', help: 'evaluate every n steps, 0 = only at the end' }),
   /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
   seed: field(Seed, 0, 'number', { arg: '<n>', help: 'seed of the random key for init and batches' }),
-  /** A directory of MNIST-format IDX files, or null for the MNIST that ships with foldnet. */
-  data: nullablePath('a directory path or null', { arg: '<dir>', help: 'a directory of MNIST-format IDX files, e.g. Fashion-MNIST', shownDefault: 'the bundled MNIST' }),
+  /** The dataset trained on: its class names, and where its files are unless `data` names a directory. */
+  dataset: field(oneOf(datasetNames), 'mnist', 'text', {
+    arg: '<name>',
+    help: `${datasetNames.join(' | ')}: MNIST (bundled) or Fashion-MNIST (Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist)`,
+  }),
+  /** A directory of MNIST-format IDX files, or null for the dataset's own files. */
+  data: nullablePath('a directory path or null', {
+    arg: '<dir>',
+    help: 'a directory of MNIST-format IDX files (plain or .gz) read instead of the dataset\'s own',
+    shownDefault: "the dataset's: the bundled MNIST, /usr/share/datasets/fashion-mnist",
+  }),
+  /** How training batches are augmented: `none`, or steps such as `crop:4,flip,erase:0.25` (see `parseAugment`). */
+  augment: field(AugmentText, 'none', 'text', {
+    arg: '<recipe>',
+    help: 'none | crop:<pad>,flip,shift:<pixels>,erase:<p>: seeded transforms of each training batch, in the order given (random crop after zero padding, horizontal flip, shift repeating the edges, random erasing with probability p)',
+  }),
   /** The run folder, or null for `runs/<timestamp>-<model>/`. */
   out: nullablePath('a directory path or null', { arg: '<dir>', help: 'the run folder', shownDefault: 'runs/<timestamp>-<model>/' }),
   /** A checkpoint to continue from, or null. */
@@ -246,8 +262,6 @@ export const trainFlagsOf = (opts: Readonly<Record<string, unknown>>): TrainFlag
 // ---------------------------------------------------------------------------------------------
 // Resolution: layers of given keys, each over the one before, then the fallbacks.
 
-const presetNames: ReadonlySet<string> = new Set(['simple', 'double', 'deep']);
-
 /**
  * A layer's paths made absolute against `base` (a config file's folder; the working directory for
  * flags); a preset model name stays as it is. A key the layer does not give stays absent, so it
@@ -260,7 +274,7 @@ export const absoluteLayer = (layer: TrainConfigFile, base: string): TrainConfig
   const abs = (p: string | null): string | null => (p === null ? null : path.resolve(base, p));
   return {
     ...layer,
-    ...(layer.model === undefined ? {} : { model: presetNames.has(layer.model) ? layer.model : path.resolve(base, layer.model) }),
+    ...(layer.model === undefined ? {} : { model: isPreset(layer.model) ? layer.model : path.resolve(base, layer.model) }),
     ...(layer.data === undefined ? {} : { data: abs(layer.data) }),
     ...(layer.out === undefined ? {} : { out: abs(layer.out) }),
     ...(layer.resume === undefined ? {} : { resume: abs(layer.resume) }),

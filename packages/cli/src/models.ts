@@ -1,30 +1,27 @@
 import * as path from 'node:path';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
-import { decodeModelSpec, deepConvNet, doubleConvNet, simpleConvNet, summaryRows, type Network, type ShapeError, type WeightInit } from '@foldnet/layers';
+import { decodeModelSpec, deepConvNet, doubleConvNet, resnet, simpleConvNet, summaryRows, type Network, type ShapeError, type WeightInit } from '@foldnet/layers';
 import { UsageError } from './errors.js';
 import { readUserJson } from './io.js';
+import { isPreset, presetNames, type PresetName } from './preset-names.js';
 
 /*
  * `--model` and the <model> arguments: a preset name or a JSON model spec file.
  */
 
-/** The built-in models. */
-export const presetNames = ['simple', 'double', 'deep'] as const;
-export type PresetName = (typeof presetNames)[number];
+export { presetNames, isPreset, type PresetName } from './preset-names.js';
 
 const presets: Readonly<Record<PresetName, (weightInit: WeightInit | undefined) => Either<ShapeError, Network>>> = {
   simple: (weightInit) => simpleConvNet({ weightInit }),
   double: (weightInit) => doubleConvNet({ weightInit }),
   deep: (weightInit) => deepConvNet({ weightInit }),
+  resnet: (weightInit) => resnet({ weightInit }),
 };
-
-/** Whether `model` names a preset. */
-export const isPreset = (model: string): model is PresetName => presetNames.some((p) => p === model);
 
 /** A built network and a short name for it (run folder names, report titles). */
 export interface LoadedModel {
   readonly network: Network;
-  /** 'simple', 'double', 'deep', or the spec file's base name. */
+  /** A preset's name, or the spec file's base name. */
   readonly name: string;
 }
 

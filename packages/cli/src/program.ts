@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { datasetNames } from '@foldnet/train/config';
 import { benchBackendChoices, benchDataChoices, trainConfigFields, type FlagSpec } from './config.js';
 import { describeError } from './errors.js';
 import {
@@ -14,6 +15,7 @@ import {
   seedFlag,
 } from './flags.js';
 import type { Io } from './io.js';
+import { modelChoicesHelp } from './preset-names.js';
 
 /*
  * Command modules are imported when their command runs, so `--help` and bad flags answer without
@@ -110,13 +112,15 @@ export const buildProgram = (io: Io): Command => {
       example([
         'foldnet train',
         'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
+        'foldnet train --dataset fashion --augment crop:2,flip --weight-init he --epochs 5',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
         '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, losses.jsonl (every step\'s batch loss),\ncheckpoint.safetensors, accuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
         '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
-        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0, "data": null,\n' +
+        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
+        '    "dataset": "mnist", "data": null, "augment": "none",\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
@@ -135,7 +139,8 @@ export const buildProgram = (io: Io): Command => {
     .command('eval')
     .description('test accuracy, loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
-    .option('--data <dir>', 'a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .addOption(datasetOption())
+    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
@@ -148,7 +153,8 @@ export const buildProgram = (io: Io): Command => {
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark)')
     .option('--index <i>', 'use test image i instead of a PNG', nonNegativeIntFlag('--index'))
-    .option('--data <dir>', 'with --index: a directory of MNIST-format IDX files (default: the bundled MNIST)', nonEmptyFlag('--data'))
+    .addOption(datasetOption())
+    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
     .option('--invert', 'treat the PNG as dark ink on light paper and invert it')
     .option('--no-invert', 'never invert the PNG')
     .option('--json', 'print one JSON object');
@@ -181,7 +187,7 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('summary')
     .description('the layer table of a model: output shapes and parameter counts')
-    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .argument('<model>', modelChoicesHelp)
     .option('--json', 'print the table as JSON')
     .addHelpText('after', example(['foldnet summary simple', 'foldnet summary my-model.json']))
     .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/summary.js')).summaryCommand(model, cmd.opts(), io));
@@ -189,7 +195,7 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('gradcheck')
     .description("check the model's backpropagated gradients against finite differences (float64); exit 1 when an error exceeds the tolerance")
-    .argument('<model>', 'simple | double | deep, or a JSON model spec')
+    .argument('<model>', modelChoicesHelp)
     .option('--tolerance <x>', 'largest relative error accepted (default: 1e-5)', positiveNumberFlag('--tolerance'))
     .option('--atol <x>', 'errors of gradients smaller than atol/tolerance are judged absolutely against atol (default: 1e-8 * max(1, |L|))', positiveNumberFlag('--atol'))
     .option('--batch-size <n>', 'images in the random batch (default: 2)', positiveIntFlag('--batch-size'))
@@ -202,7 +208,7 @@ export const buildProgram = (io: Io): Command => {
   const bench = program.command('bench');
   bench
     .description('time training steps and evaluation (a benchmark, not a test)')
-    .option('--model <name|spec.json>', 'simple | double | deep, or a JSON model spec (default: simple)', nonEmptyFlag('--model'))
+    .option('--model <name|spec.json>', `${modelChoicesHelp} (default: simple)`, nonEmptyFlag('--model'))
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))
     .option('--warmup <n>', 'steps run before measuring (default: 3)', nonNegativeIntFlag('--warmup'))
@@ -232,6 +238,10 @@ export const buildProgram = (io: Io): Command => {
   for (const cmd of program.commands) if (cmd.name() !== 'compare') addPluginOption(cmd);
   return program;
 };
+
+/** `--dataset` of eval and predict: the checkpoint's own dataset unless given. */
+const datasetOption = (): Option =>
+  new Option('--dataset <name>', `${datasetNames.join(' | ')}: the test set to use (default: the one the checkpoint was trained on)`).argParser(oneOfFlag('--dataset', datasetNames));
 
 /** The sub-command named in argv (the first known name), '' when none. */
 const commandOf = (args: readonly string[]): string => args.find((a): a is string => commandNames.some((c) => c === a)) ?? '';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
 import { summary, type Network } from '@foldnet/layers';
-import { constantLr, cosineDecay, evaluate, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
+import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
 import { parseLrSchedule } from './codecs.js';
@@ -94,13 +94,15 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
   const final = evaluate(r.network, params, layerState, r.test);
   const name = r.name ?? modelShortName(c.model);
   const faults = r.faults ?? 0;
+  const dataset = datasetInfo(c.dataset);
   const html = renderReport({
     title: `${name}, seed ${c.seed}`,
     facts: [
       ['model', `${name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
       ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
-      ['data', `${c.data ?? 'MNIST (bundled)'}: ${c.trainSize} train / ${c.testSize} test`],
+      ['data', `${dataset.title}${c.data === null ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test`],
+      ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
       ...(faults > 0 ? ([['non-finite steps', String(faults)]] as const) : []),
@@ -109,6 +111,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     accuracySvg: accuracy.svg,
     lossSvg: loss.svg,
     confusion: final.confusion,
+    classNames: dataset.classNames,
     filters: firstConvFilters(r.network, params),
     misclassified: wrong.shown,
     misclassifiedTotal: wrong.total,

@@ -94,7 +94,7 @@ describe.concurrent('bad input: one line on stderr naming what is wrong, exit 2'
     fs.mkdirSync(path.join(tmp, 'empty'), { recursive: true });
     expectUsageError(await foldnet(['train', '--data', 'empty', '--iters', '1', '--out', 'never']), /^foldnet train: .*train-images-idx3-ubyte/);
   });
-  it('summary of an unknown model name', async () => expectUsageError(await foldnet(['summary', 'huge']), /^foldnet summary: model "huge": expected simple, double, deep or a JSON model spec file/));
+  it('summary of an unknown model name', async () => expectUsageError(await foldnet(['summary', 'huge']), /^foldnet summary: model "huge": expected simple, double, deep, resnet or a JSON model spec file/));
   it('summary of a spec with a negative filter count names its path', async () =>
     expectUsageError(
       await foldnet(['summary', write('neg.json', JSON.stringify({ input: [1, 6, 6], layers: [{ type: 'conv2d', filters: -2, size: 3 }] }))]),

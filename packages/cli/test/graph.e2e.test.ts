@@ -68,6 +68,14 @@ describe('examples/resnet.json: stem, three stages of two residual blocks (16/32
     expect(r.stdout).toMatch(/^total +175,530$/m);
   });
 
+  it('summary resnet (the preset) prints the same table as summary examples/resnet.json', async () => {
+    const preset = await foldnet(['summary', 'resnet'], root);
+    const spec = await foldnet(['summary', 'examples/resnet.json'], root);
+    expect(preset.code, preset.stderr).toBe(0);
+    expect(preset.stdout).toMatch(/^total +175,530$/m);
+    expect(preset.stdout).toBe(spec.stdout);
+  });
+
   let run = '';
   it('train --model examples/resnet.json: 12 steps of 20 images, the loss falls; the report pictures the stem filters', async () => {
     const r = await foldnet(['train', '--model', resnet, '--iters', '12', '--eval-every', '4', '--batch-size', '20', '--train-size', '200', '--test-size', '100', '--out', 'resnet']);

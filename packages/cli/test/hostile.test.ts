@@ -89,7 +89,7 @@ describe('text inputs: regular files of at most 4 MiB', () => {
     it(`${what}: a 5 MiB file, /dev/null, a folder: one line naming it and what is wrong, exit 2, nothing parsed`, async () => {
       const big = sparse(`big-${named.replace(/\W/g, '')}.json`, 5 << 20);
       expectOneLine(await cli(args(big)), 2, `${named} ${big}: file holds ${5 << 20} bytes, more than the ${MAX_TEXT_BYTES}-byte limit`);
-      expectOneLine(await cli(args('/dev/null')), 2, what === 'a model spec' ? /expected simple, double, deep or a JSON model spec file/ : `${named} /dev/null: is a character device, not a regular file`);
+      expectOneLine(await cli(args('/dev/null')), 2, what === 'a model spec' ? /expected simple, double, deep, resnet or a JSON model spec file/ : `${named} /dev/null: is a character device, not a regular file`);
       fs.mkdirSync(path.join(tmp, `dir-${named.replace(/\W/g, '')}.json`), { recursive: true });
       expectOneLine(await cli(args(`dir-${named.replace(/\W/g, '')}.json`)), 2, `${named} dir-${named.replace(/\W/g, '')}.json: is a directory, not a regular file`);
     });

@@ -27,11 +27,13 @@ export {
   simpleConvNet,
   doubleConvNet,
   deepConvNet,
+  resnet,
   unwrap,
   type ConvParam,
   type SimpleConvNetOptions,
   type DoubleConvNetOptions,
   type DeepConvNetOptions,
+  type ResNetOptions,
 } from './presets.js';
 export { defineLayer, defineOp, renameLayer, type ExecContext, type OpRun, type OpLayerDefinition } from './layer.js';
 export { checkGradients, formatGradCheckReport, type GradCheckOptions, type GradCheckEntry, type GradCheckReport } from './gradcheck.js';

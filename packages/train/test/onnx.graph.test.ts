@@ -16,6 +16,7 @@ import {
   registeredLayer,
   relu,
   residual,
+  resnet,
   sigmoid,
   tanh,
   unwrap,
@@ -68,6 +69,13 @@ describe('exportOnnx of graphs in ONNX Runtime on 32 MNIST test images (max |dif
     const { params, state } = randomizeBatchNorm(init.params, init.state, 200);
     await checkAgainstOrt(net, params, state);
     await checkAgainstOrt(net, params, state, { softmax: true });
+  });
+
+  it('the resnet preset (blocks [2,2,2], width 16, He init; random batch-norm statistics)', async () => {
+    const net = unwrap(resnet());
+    const init = net.init(key(22));
+    const { params, state } = randomizeBatchNorm(init.params, init.state, 220);
+    await checkAgainstOrt(net, params, state);
   });
 
   it('ResNet after 3 training steps, at opsets 11 and 21', async () => {

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { setBackend, setThreads, sizeOf, type Tensor } from '@foldnet/core';
 import { memoryNeeds, type LayerState, type MemoryNeeds, type Network, type Params } from '@foldnet/layers';
-import { loadMnistSplit, optimizerFromName } from '@foldnet/train';
+import { datasetInfo, datasetNames, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -42,15 +42,40 @@ export const applyComputeOptions = (opts: Readonly<Record<string, unknown>>): vo
 };
 
 /**
- * The first `testSize` test images and labels of --data (or the bundled MNIST). Only the test
- * files are read: the training files are neither opened nor required.
+ * Checks that a dataset read from its own place (no --data) is there: a dataset not installed is
+ * one line saying how to get it, and how to point at its files instead.
  */
-export const loadTestSet = (opts: Readonly<Record<string, unknown>>, io: Io, testSize: number | undefined): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+export const expectDatasetInstalled = (dataset: DatasetName): void => {
+  const installed = datasetInfo(dataset).defaultDir();
+  if (isLeft(installed)) throw new UsageError(`--dataset ${dataset}: ${installed.left.message}, or give --data <dir>, a directory holding its four IDX files`);
+};
+
+/** The dataset a checkpoint was trained on, as its saved config names it; undefined when it names none. */
+const trainedOn = (checkpoint: TrainCheckpoint): DatasetName | undefined => {
+  const saved = checkpoint.config;
+  const name = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Reflect.get(saved, 'dataset') : undefined;
+  return datasetNames.find((d) => d === name);
+};
+
+/**
+ * The first `testSize` test images and labels of --data, else of --dataset, else of the dataset
+ * `checkpoint` was trained on (MNIST for a checkpoint that names none). Only the test files are
+ * read: the training files are neither opened nor required.
+ */
+export const loadTestSet = (
+  opts: Readonly<Record<string, unknown>>,
+  io: Io,
+  testSize: number | undefined,
+  checkpoint: TrainCheckpoint,
+): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
   const data = optString(opts, 'data');
+  const dataset = optOneOf(opts, 'dataset', datasetNames) ?? trainedOn(checkpoint) ?? 'mnist';
   const dir = data === undefined ? undefined : expectDirectory(io.cwd, data, '--data');
-  const r = loadMnistSplit('test', { ...(dir === undefined ? {} : { dir }), ...(testSize === undefined ? {} : { size: testSize }) });
+  if (dir === undefined) expectDatasetInstalled(dataset);
+  const r = loadDatasetSplit(dataset, 'test', { ...(dir === undefined ? {} : { dir }), ...(testSize === undefined ? {} : { size: testSize }) });
   if (isLeft(r)) throw r.left;
-  return { x: r.right.images, targets: r.right.labels, source: data ?? 'MNIST (bundled)' };
+  const title = datasetInfo(dataset).title;
+  return { x: r.right.images, targets: r.right.labels, source: data ?? (dataset === 'mnist' ? 'MNIST (bundled)' : title) };
 };
 
 // ----- memory refused up front -----

@@ -19,7 +19,7 @@ export const formatConfusion = (confusion: readonly (readonly number[])[]): stri
 };
 
 /**
- * `foldnet eval <checkpoint> [--data dir] [--test-size n] [--json]`: test accuracy, loss and the
+ * `foldnet eval <checkpoint> [--dataset name] [--data dir] [--test-size n] [--json]`: test accuracy, loss and the
  * confusion matrix of a trained network. An empty test set is an error (exit 2), and so is a
  * checkpoint holding NaN or Infinity (exit 1): neither has an accuracy.
  *
@@ -29,7 +29,7 @@ export const formatConfusion = (confusion: readonly (readonly number[])[]): stri
 export const evalCommand = async (file: string, opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   applyComputeOptions(opts);
-  const test = loadTestSet(opts, io, optNumber(opts, 'testSize'));
+  const test = loadTestSet(opts, io, optNumber(opts, 'testSize'), checkpoint);
   // An accuracy over no images is 0/0: say so rather than print "NaN" and exit 0.
   if ((test.x.shape[0] ?? 0) === 0) throw new UsageError(`${test.source}: the test set holds no images, so there is nothing to evaluate`);
   refuseEvaluationOverMemory(network, file, test.x.shape[0] ?? 0, memoryLimit(io.env));

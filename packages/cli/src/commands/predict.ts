@@ -25,7 +25,7 @@ export const predictCommand = async (file: string, image: string | undefined, op
   const index = optNumber(opts, 'index');
   if (image === undefined && index === undefined) throw new UsageError('give an image.png or --index <i> (a test image)');
   if (image !== undefined && index !== undefined) throw new UsageError('give an image.png or --index <i>, not both');
-  const { network, params, layerState } = loadTrainedNetwork(file, io);
+  const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
   applyComputeOptions(opts);
   const [channels = 1, height = 28, width = 28] = network.inputShape;
@@ -33,7 +33,7 @@ export const predictCommand = async (file: string, image: string | undefined, op
   let label: number | undefined;
   let inverted: boolean | undefined;
   if (index !== undefined) {
-    const test = loadTestSet(opts, io, index + 1);
+    const test = loadTestSet(opts, io, index + 1, checkpoint);
     if (index >= (test.x.shape[0] ?? 0)) throw new UsageError(`--index ${index}: the test set has ${test.x.shape[0] ?? 0} images`);
     x = sliceRows(test.x, index, index + 1);
     label = test.targets[index];

@@ -4,8 +4,8 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@foldnet/core';
 import type { Network } from '@foldnet/layers';
 import {
-  abortable, batchesOf, combine, evaluate, followObserved, initTrainState, loadMnist, lossHistory, lossPoints, lossStalledAfter,
-  numericFaults, optimizerFromName, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, trainStep,
+  abortable, augmentation, batchesOf, combine, evaluate, followObserved, initTrainState, loadDataset, lossHistory, lossPoints, lossStalledAfter,
+  numericFaults, optimizerFromName, parseAugment, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
@@ -22,7 +22,7 @@ import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
 import { lrScheduleOf, writeRunFiles } from '../runwriter.js';
-import { memoryLimit, refuseTrainingOverMemory } from './common.js';
+import { expectDatasetInstalled, memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
  * The config a checkpoint was trained with, as a config file layer (its run folder and resume
@@ -79,12 +79,25 @@ const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Rea
 interface RunData {
   readonly train: { readonly x: Tensor; readonly targets: Int32Array };
   readonly test: { readonly x: Tensor; readonly targets: Int32Array };
+  /** 'MNIST', 'Fashion-MNIST'. */
+  readonly title: string;
+  readonly classNames: readonly string[];
 }
 
+/** The config's dataset, from its own place or `data`; a dataset not installed is one line saying how to get it. */
 const loadData = (config: TrainConfig): RunData => {
-  const r = loadMnist({ ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
+  if (config.data === null) expectDatasetInstalled(config.dataset);
+  const r = loadDataset(config.dataset, { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
   if (isLeft(r)) throw r.left;
-  return { train: { x: r.right.train.images, targets: r.right.train.labels }, test: { x: r.right.test.images, targets: r.right.test.labels } };
+  const { train, test, title, classNames } = r.right;
+  return { train: { x: train.images, targets: train.labels }, test: { x: test.images, targets: test.labels }, title, classNames };
+};
+
+/** The config's `augment` recipe as a transform; undefined for none. */
+const augmentOf = (config: TrainConfig) => {
+  const r = parseAugment(config.augment);
+  if (isLeft(r)) throw new UsageError(`augment: ${r.left}`);
+  return augmentation(r.right);
 };
 
 const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
@@ -256,7 +269,8 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   };
 
   io.out(
-    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} images: ` +
+    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${config.dataset === 'mnist' ? '' : `${data.title} `}images` +
+      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
@@ -332,7 +346,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config) }), state0, batches, watch, async ({ state, acc }) => {
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config) }), state0, batches, watch, async ({ state, acc }) => {
         const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {

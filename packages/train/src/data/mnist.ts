@@ -8,7 +8,8 @@ import { DataError, readIdxFile, type IdxArray } from './idx.js';
 /*
  * MNIST as the book's load_mnist gives it: images [N,1,28,28] float32 in [0,1] (or [N,784]
  * when flattened), labels as class indices (or one-hot [N,10]). The files are the four original
- * IDX files; Fashion-MNIST uses the same names and format, so the same loader reads it.
+ * IDX files; Fashion-MNIST uses the same names and format, so the same loader reads it. Images
+ * files of colour pictures ([N,C,H,W] or [N,H,W,C] ubyte) load as [N,C,H,W].
  */
 
 /** The four standard IDX file names, shared by MNIST and Fashion-MNIST. @example join(dir, MNIST_FILES.trainImages) */
@@ -40,10 +41,47 @@ export interface MnistOptions {
   readonly testSize?: number;
   /** Number of classes; every label must be below it. Default 10. */
   readonly classes?: number;
+  /**
+   * Where a 4-D images file keeps its channels: 'nchw' ([N,C,H,W]) or 'nhwc' ([N,H,W,C]). Default:
+   * told from the sizes (the channel axis is the one of 1, 3 or 4 entries); a file whose sizes
+   * leave it open is refused, asking for it. 3-D files ([N,H,W]) are one channel.
+   */
+  readonly layout?: ImageLayout;
+}
+
+/** How a 4-D IDX images file orders its axes. @example loadMnist({ dir, layout: 'nhwc' }) */
+export type ImageLayout = 'nchw' | 'nhwc';
+
+/** The channel counts an image file's channel axis is recognised by (grey, RGB, RGBA). */
+const CHANNEL_COUNTS: ReadonlySet<number> = new Set([1, 3, 4]);
+
+/** An images file's geometry: every split is turned into [N, channels, height, width]. */
+interface ImageGeometry {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /** The file is [N,H,W,C]: pixels are moved to channels-first while converting. */
+  readonly channelsLast: boolean;
 }
 
 /**
- * One split: `images` [N,1,H,W] (or [N,H*W]) float32 and `labels` (Int32Array [N] or one-hot Tensor [N,classes]).
+ * The geometry of images of IDX dims [N,H,W], [N,C,H,W] or [N,H,W,C]; Left: why a 4-D file's layout
+ * cannot be told from its sizes.
+ */
+const imageLayout = (dims: readonly number[], layout: ImageLayout | undefined): Either<string, ImageGeometry> => {
+  if (dims.length === 3) return right({ channels: 1, height: dims[1], width: dims[2], channelsLast: false });
+  const [, a, b, c] = dims;
+  const firstIsChannels = CHANNEL_COUNTS.has(a);
+  const lastIsChannels = CHANNEL_COUNTS.has(c);
+  const chosen = layout ?? (firstIsChannels && !lastIsChannels ? 'nchw' : lastIsChannels && !firstIsChannels ? 'nhwc' : undefined);
+  if (chosen === undefined) {
+    return left(`images [${dims.join(',')}]: cannot tell whether the channels are the second or the last axis: give the layout ('nchw' or 'nhwc')`);
+  }
+  return right(chosen === 'nchw' ? { channels: a, height: b, width: c, channelsLast: false } : { channels: c, height: a, width: b, channelsLast: true });
+};
+
+/**
+ * One split: `images` [N,C,H,W] (or [N,C*H*W]; C is 1 for [N,H,W] files) float32 and `labels` (Int32Array [N] or one-hot Tensor [N,classes]).
  * @example const { images, labels } = mnist.train; // images.shape [60000,1,28,28], labels[0] === 5
  */
 export interface MnistSplit<L> {
@@ -115,7 +153,7 @@ const loadSplit = (
   imagesPath: string,
   labelsPath: string,
   size: number | undefined,
-  options: Required<Pick<MnistOptions, 'normalize' | 'flatten' | 'oneHot' | 'classes'>>,
+  options: Required<Pick<MnistOptions, 'normalize' | 'flatten' | 'oneHot' | 'classes'>> & Pick<MnistOptions, 'layout'>,
 ): Either<FoldnetError, { split: MnistSplit<Int32Array | Tensor>; pixels: string }> => {
   // Labels are small (60 KB): read them all so the counts can be compared before images are read.
   // One byte each: 64 MiB is 64 million samples, far beyond any dataset of this format.
@@ -128,9 +166,11 @@ const loadSplit = (
   const images = readIdxFile(imagesPath, size === undefined ? {} : { maxItems: size });
   if (images._tag === 'Left') return images;
   const img: IdxArray = images.right;
-  if (img.type !== 'ubyte' || img.dims.length !== 3) {
-    return left(new DataError('format', imagesPath, 2, `expected 3-D ubyte images [N,H,W], got ${img.dims.length}-D ${img.type}`));
+  if (img.type !== 'ubyte' || (img.dims.length !== 3 && img.dims.length !== 4)) {
+    return left(new DataError('format', imagesPath, 2, `expected ubyte images [N,H,W], [N,C,H,W] or [N,H,W,C], got ${img.dims.length}-D ${img.type}`));
   }
+  const layout = imageLayout(img.dims, options.layout);
+  if (layout._tag === 'Left') return left(new DataError('format', imagesPath, 4, layout.left));
   // Compare full counts: a train-images file paired with t10k-labels must fail even for a small `size`.
   const available = lab.dims[0];
   if (img.total !== available) {
@@ -155,17 +195,30 @@ const loadSplit = (
       return left(new DataError('format', labelsPath, 8 + i, `label ${lab.data[i]} of sample ${i} is not below ${classes} classes`));
     }
   }
-  const [h, w] = [img.dims[1], img.dims[2]];
+  const { channels: c, height: h, width: w, channelsLast } = layout.right;
   const bytes = img.data;
   if (!(bytes instanceof Uint8Array)) {
     return left(new DataError('format', imagesPath, 2, `expected ubyte pixels, got ${img.type}`));
   }
   // x / 255 (not x * (1/255)): the book's division, so pixels equal NumPy's float32 values exactly.
   const pixels = new Float32Array(bytes.length);
-  if (options.normalize) for (let i = 0; i < pixels.length; i++) pixels[i] = bytes[i] / 255;
-  else pixels.set(bytes);
-  const imagesTensor = fromData(options.flatten ? [n, h * w] : [n, 1, h, w], pixels);
-  const hw = `${h}x${w}`;
+  if (!channelsLast) {
+    if (options.normalize) for (let i = 0; i < pixels.length; i++) pixels[i] = bytes[i] / 255;
+    else pixels.set(bytes);
+  } else {
+    // [N,H,W,C] -> [N,C,H,W]: pixel (y, x) of channel ch moves from ((n*H + y)*W + x)*C + ch.
+    const plane = h * w;
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < plane; p++) {
+        for (let ch = 0; ch < c; ch++) {
+          const v = bytes[(i * plane + p) * c + ch];
+          pixels[(i * c + ch) * plane + p] = options.normalize ? v / 255 : v;
+        }
+      }
+    }
+  }
+  const imagesTensor = fromData(options.flatten ? [n, c * h * w] : [n, c, h, w], pixels);
+  const hw = c === 1 ? `${h}x${w}` : `${c}x${h}x${w}`;
   if (!options.oneHot) return right({ split: { images: imagesTensor, labels: index }, pixels: hw });
   const hot = new Float32Array(n * classes);
   for (let i = 0; i < n; i++) hot[i * classes + index[i]] = 1;
@@ -202,7 +255,7 @@ export function loadMnist(options: MnistOptions = {}): Either<FoldnetError, Mnis
   if (trainFiles._tag === 'Left' || testFiles._tag === 'Left') {
     return left(missingError(dir.right, [...(trainFiles._tag === 'Left' ? trainFiles.left : []), ...(testFiles._tag === 'Left' ? testFiles.left : [])]));
   }
-  const conv = { normalize, flatten, oneHot, classes };
+  const conv = { normalize, flatten, oneHot, classes, layout: options.layout };
   const train = loadSplit(trainFiles.right.images, trainFiles.right.labels, trainSize.right, conv);
   if (train._tag === 'Left') return train;
   const test = loadSplit(testFiles.right.images, testFiles.right.labels, testSize.right, conv);
@@ -251,6 +304,6 @@ export function loadMnistSplit(split: MnistSplitName, options: MnistSplitOptions
   if (dir._tag === 'Left') return dir;
   const files = locate(dir.right, split);
   if (files._tag === 'Left') return left(missingError(dir.right, files.left));
-  const loaded = loadSplit(files.right.images, files.right.labels, size.right, { normalize, flatten, oneHot, classes });
+  const loaded = loadSplit(files.right.images, files.right.labels, size.right, { normalize, flatten, oneHot, classes, layout: options.layout });
   return loaded._tag === 'Left' ? loaded : right(loaded.right.split);
 }

@@ -17,7 +17,7 @@ export {
   type Stream, type IndexBatch, type Batch, type LabeledData, type SampleOptions, type EpochOptions,
 } from './batches.js';
 export {
-  initTrainState, trainStep, locateNonFinite,
+  initTrainState, trainStep, locateNonFinite, augmentKey,
   type TrainState, type NumericFault, type InitTrainOptions, type TrainStepOptions,
 } from './state.js';
 export { scan, fit, observe, fitObserved, followObserved, combine, type Step, type FoldOptions, type Observer, type Observed } from './fold.js';

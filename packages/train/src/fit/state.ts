@@ -1,5 +1,6 @@
 import { allFinite, FoldnetError, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import { lossAndGrad, runLayer, scope, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
+import type { Augmentation } from '../data/augment.js';
 import { describeNonFinite, firstNonFinite as describeFirstNonFinite } from '../numeric.js';
 import type { NonFiniteUpdate, Optimizer } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedule.js';
@@ -105,7 +106,22 @@ export interface TrainStepOptions {
    * (`cosineDecay(iters)`, `stepDecay([3000, 4500])`); default: the constant base rate.
    */
   readonly lrSchedule?: LrSchedule;
+  /**
+   * Transforms each batch's inputs before the gradient (`augmentation(parseAugment('crop:4,flip'))`),
+   * with the step's augmentation key (`augmentKey`); default none. Evaluation never augments.
+   */
+  readonly augment?: Augmentation;
 }
+
+/**
+ * The key a step's augmentation draws from: foldIn(stepKey, -1), stepKey = foldIn(state.key, step).
+ * The network gives layer i foldIn(stepKey, i) for i >= 0 (dropout), so -1 is a key no layer
+ * uses; and like the layers' keys it is a function of the run's key and the step alone, so a resumed
+ * run augments exactly as an uninterrupted one.
+ *
+ * @example augmentation(steps)?.(augmentKey(state.key, state.step), batch.x)
+ */
+export const augmentKey = (trainKey: Key, step: number): Key => foldIn(foldIn(trainKey, step), -1);
 
 const firstNonFinite = (record: Params, order: readonly string[]): string | undefined => order.find((name) => !allFinite(record[name]));
 
@@ -187,7 +203,8 @@ const updateFault = <S>(step: number, loss: number, firstSample: number | undefi
 };
 
 /**
- * One training step as a pure function: gradient on the batch (train mode, key
+ * One training step as a pure function: the batch's inputs augmented when `opts.augment` is given
+ * (key `augmentKey(state.key, state.step)`), the gradient on the batch (train mode, key
  * foldIn(state.key, state.step)), then the optimizer's update, as the lesson orders them. The
  * loss recorded is the one computed during the gradient, with the params before the update
  * (the lesson recomputes it after the update; this saves a forward pass).
@@ -211,11 +228,12 @@ export const trainStep =
       key: foldIn(state.key, state.step),
       ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
     };
-    const r = lossAndGrad(network, state.params, state.layerState, batch.x, batch.targets, ctx);
+    const x = opts.augment === undefined ? batch.x : opts.augment(augmentKey(state.key, state.step), batch.x);
+    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx);
     const names = Object.keys(state.params);
     const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
     if (!Number.isFinite(r.loss) || badParam !== undefined) {
-      const located = locateNonFinite(network, state.params, state.layerState, batch.x, batch.targets, { ...ctx, needInputGrad: false });
+      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false });
       const partial: Omit<NumericFault, 'message' | '_tag'> = {
         tensor: undefined,
         step: state.step,
