@@ -84,9 +84,8 @@ interface RunData {
   readonly classNames: readonly string[];
 }
 
-/** The config's dataset, from its own place or `data`; a dataset not installed is one line saying how to get it. */
+/** The config's dataset, from its own place (checked by trainCommand: expectDatasetInstalled) or `data`. */
 const loadData = (config: TrainConfig): RunData => {
-  if (config.data === null) expectDatasetInstalled(config.dataset);
   const r = loadDataset(config.dataset, { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
   if (isLeft(r)) throw r.left;
   const { train, test, title, classNames } = r.right;
@@ -182,6 +181,8 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
   const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
   const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
+  // Nothing, not even the run folder, for a dataset that is not there
+  if (config.data === null) expectDatasetInstalled(config.dataset);
   // Before the params, optimizer state or data are allocated: the run's memory from the shape rules, with
   // the most images it will load (trainSize + testSize).
   refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
