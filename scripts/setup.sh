@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone: pnpm 10 (from the npm registry; corepack is not needed), the locked
 # dependencies, and a build of every package. Safe to run again.
-#   --browser  also Chromium for the browser tests (scripts/setup-chromium.sh: apt-get as root, else it says how)
+#   --browser     also Chromium for the browser tests (scripts/setup-chromium.sh: apt-get as root, else it says how)
+#   --link [DIR]  also put `foldnet` on PATH: a link DIR/foldnet (default ~/.local/bin) to the built
+#                 CLI (scripts/link-foldnet.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${1:-}" == "--browser" ]]; then
+browser=no
+link=no
+link_dir=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --browser) browser=yes ;;
+    --link) link=yes; if [[ $# -gt 1 && "$2" != --* ]]; then link_dir="$2"; shift; fi ;;
+    *) echo "setup: unknown argument $1 (known: --browser, --link [DIR])" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ "$browser" == yes ]]; then
   bash scripts/setup-chromium.sh
 fi
 
@@ -22,3 +36,6 @@ fi
 
 pnpm install --frozen-lockfile
 pnpm run build
+if [[ "$link" == yes ]]; then
+  bash scripts/link-foldnet.sh ${link_dir:+"$link_dir"}
+fi

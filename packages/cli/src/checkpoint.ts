@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { LayerState, Network, Params } from '@foldnet/layers';
@@ -6,11 +7,13 @@ import {
   loadTrainState,
   resumeTrainState,
   saveTrainState,
+  CheckpointError,
   type AnyOptimizer,
   type TrainState,
   type TrainStateCheckpoint,
 } from '@foldnet/train';
 import { runFolderFs } from './runfolder.js';
+import { UsageError } from './errors.js';
 
 /*
  * The CLI's side of checkpoints: @foldnet/train owns the format (saveTrainState / loadTrainState,
@@ -50,8 +53,53 @@ export const writeTrainCheckpoint = (
  */
 export const readTrainCheckpoint = (file: string, cwd: string): TrainCheckpoint => {
   const r = loadTrainState(path.resolve(cwd, file), { name: file });
-  if (isLeft(r)) throw r.left;
+  if (isLeft(r)) {
+    // A header refused at byte 0 is no safetensors file at all: say what the file looks like instead.
+    const other = r.left instanceof CheckpointError && r.left.code === 'format' && r.left.offset === 0 ? otherFormatOfFile(path.resolve(cwd, file)) : undefined;
+    if (other !== undefined) throw new UsageError(`${file}: not a safetensors checkpoint: it looks like ${other}`);
+    throw r.left;
+  }
   return r.right;
+};
+
+/** The first `n` bytes of a regular file (fewer when it is shorter; none when it cannot be read). */
+const firstBytes = (file: string, n: number): Uint8Array => {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = new Uint8Array(n);
+    return head.subarray(0, fs.readSync(fd, head, 0, n, 0));
+  } catch {
+    return new Uint8Array(0);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+};
+
+/** What the file at `file` looks like when it is no checkpoint (see otherFormatOf), from its first 16 bytes. @example otherFormatOfFile('seven.png') // 'a PNG image (...)' */
+export const otherFormatOfFile = (file: string): string | undefined => otherFormatOf(firstBytes(file, 16));
+
+const startsWith = (head: Uint8Array, magic: readonly number[]): boolean => magic.every((b, i) => head[i] === b);
+
+/**
+ * What a file that is not a safetensors checkpoint looks like, from its first bytes, with where
+ * such a file goes in foldnet: a PNG or JPEG image, gzip data, a zip archive, an IDX data file or
+ * JSON text; undefined when the bytes say nothing known. (A safetensors file starts with its
+ * header's length as 8 little-endian bytes, so a real checkpoint never matches: its bytes 2-7
+ * are zeros, as no header reaches 64 KiB^2.)
+ *
+ * @example otherFormatOf(pngBytes) // 'a PNG image (foldnet predict <checkpoint> <image.png> takes images)'
+ */
+export const otherFormatOf = (head: Uint8Array): string | undefined => {
+  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'a PNG image (foldnet predict <checkpoint> <image.png> takes images)';
+  if (startsWith(head, [0xff, 0xd8, 0xff])) return 'a JPEG image (foldnet predict takes PNG images: convert it to PNG first)';
+  if (startsWith(head, [0x1f, 0x8b])) return 'gzip-compressed data (MNIST-format .gz files go in a folder given with --data)';
+  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04])) return 'a zip archive (a PyTorch .pt file is one: foldnet reads safetensors)';
+  if (head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2] === 0x08 && (head[3] ?? 0) >= 1) return 'an IDX data file (MNIST-format data goes in a folder given with --data)';
+  const text = new TextDecoder().decode(head).replace(/^\uFEFF/, '').trimStart();
+  const printable = [...head].every((b) => b === 0x09 || b === 0x0a || b === 0x0d || b >= 0x20);
+  if (printable && (text.startsWith('{') || text.startsWith('['))) return 'JSON text (a model spec is given to foldnet summary, or to train --model)';
+  return undefined;
 };
 
 /**

@@ -41,6 +41,8 @@ const numberWhere = (name: string, ok: (n: number) => boolean): t.Type<number, n
 export const PositiveNumber = numberWhere('a positive number', (n) => Number.isFinite(n) && n > 0);
 /** A finite number >= 0. @example NonNegativeNumber.is(0) // true */
 export const NonNegativeNumber = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+/** A number in [0, 1): momentum, Adam's betas, RMSprop's decay rate. @example UnitRate.is(1) // false */
+export const UnitRate = numberWhere('a number in [0, 1)', (n) => Number.isFinite(n) && n >= 0 && n < 1);
 /** An integer >= 1. @example PositiveInt.is(2.5) // false */
 export const PositiveInt = numberWhere('a positive integer', (n) => Number.isSafeInteger(n) && n >= 1);
 /** An integer >= 0. @example NonNegativeInt.is(0) // true */

@@ -1,5 +1,5 @@
-import * as path from 'node:path';
 import { defaultLearningRate, defaultTrainConfig, trainConfigFields, type TrainConfig } from './config.js';
+import { shellWord, shownPath } from './io.js';
 import { isPreset } from './models.js';
 
 /*
@@ -9,24 +9,6 @@ import { isPreset } from './models.js';
 
 /** Keys that say where a run is written or read from, or how many cores it used: not what it computes. */
 const notReproduced: ReadonlySet<string> = new Set(['out', 'resume', 'threads', 'lr', 'iters', 'epochs', 'optimizer']);
-
-/**
- * A word as a POSIX shell reads it back unchanged: as it is when it holds only safe characters,
- * else in single quotes.
- *
- * @example shellWord('runs/a b'); // "'runs/a b'"
- */
-export const shellWord = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
-
-/**
- * A path as the user would type it from `cwd`: relative below it, absolute elsewhere (not ../../etc).
- *
- * @example typedPath('/home/me', '/home/me/runs/a'); // 'runs/a'
- */
-export const typedPath = (cwd: string, p: string): string => {
-  const rel = path.relative(cwd, p);
-  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
-};
 
 const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -49,6 +31,9 @@ export const trainCommandLine = (config: TrainConfig, cwd: string, program = 'fo
     if (key === 'optimizer') {
       if (config.optimizer.type !== d.optimizer.type) put('optimizer', config.optimizer.type);
       if (config.optimizer.lr !== defaultLearningRate[config.optimizer.type]) put('lr', String(config.optimizer.lr));
+      // the optimizer's own hyper-parameters that were given (momentum, beta1, ...)
+      const { type: _type, lr: _lr, ...hyper } = config.optimizer;
+      for (const [k, v] of Object.entries(hyper)) put(k, String(v));
     } else if (key === 'iters') {
       if (config.epochs !== null) put('epochs', String(config.epochs));
       else if (config.iters !== d.iters) put('iters', String(config.iters));
@@ -56,7 +41,7 @@ export const trainCommandLine = (config: TrainConfig, cwd: string, program = 'fo
       const value: unknown = Reflect.get(config, key);
       if (value === null || value === undefined || JSON.stringify(value) === JSON.stringify(Reflect.get(d, key))) continue;
       const text = String(value);
-      put(key, (key === 'model' && !isPreset(text)) || key === 'data' ? typedPath(cwd, text) : text);
+      put(key, (key === 'model' && !isPreset(text)) || key === 'data' ? shownPath(cwd, text) : text);
     }
   }
   return words.join(' ');

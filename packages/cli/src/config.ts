@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { optimizerFromName } from '@foldnet/train';
 import { datasetNames } from '@foldnet/train/config';
 import {
-  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, WeightInitValue,
+  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -53,7 +54,33 @@ export const defaultLearningRate: Readonly<Record<OptimizerName, number>> = {
   adam: 0.001,
 };
 
-const OptimizerObject = strictPartial({ type: oneOf(optimizerNames), lr: PositiveNumber }, 'an optimizer name or { "type": ..., "lr": ... }');
+/**
+ * The hyper-parameters an optimizer takes besides its type and `lr` (packages/train/src/optim): `momentum`
+ * (momentum, nesterov), `beta1` and `beta2` (adam), `decayRate` (rmsprop), and `weightDecay` (every one; L2).
+ * AdaGrad, RMSprop and Adam add a fixed 1e-7 to the denominator, as the book does: it is no hyper-parameter.
+ */
+export const optimizerHyperNames = ['momentum', 'beta1', 'beta2', 'decayRate', 'weightDecay'] as const;
+/** One of `optimizerHyperNames`. */
+export type OptimizerHyperName = (typeof optimizerHyperNames)[number];
+
+/** What each hyper-parameter is, for --help: the flag's line and the optimizers that take it. */
+const hyperHelp: Readonly<Record<Exclude<OptimizerHyperName, 'weightDecay'>, { readonly help: string; readonly shownDefault: string }>> = {
+  momentum: { help: 'momentum and nesterov: the fraction of the velocity kept each step', shownDefault: '0.9' },
+  beta1: { help: "adam: the decay of the gradients' running mean", shownDefault: '0.9' },
+  beta2: { help: "adam: the decay of the squared gradients' running mean", shownDefault: '0.999' },
+  decayRate: { help: "rmsprop: the decay of the squared gradients' running mean", shownDefault: '0.99' },
+};
+
+/** The hyper-parameters `type` takes (the API's own list: lr, weightDecay and its rule's), with their defaults. @example optimizerDefaults('momentum') // { lr: 0.01, momentum: 0.9, weightDecay: 0 } */
+export const optimizerDefaults = (type: OptimizerName): Readonly<Record<string, number>> => {
+  const r = optimizerFromName(type);
+  return r._tag === 'Right' ? r.right.hyper : {};
+};
+
+const OptimizerObject = strictPartial(
+  { type: oneOf(optimizerNames), lr: PositiveNumber, momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, decayRate: UnitRate, weightDecay: NonNegativeNumber },
+  'an optimizer name or { "type": ..., "lr": ..., ... }',
+);
 
 /** `"adam"` or `{ "type": "adam", "lr": 0.001 }`: dispatch on the JSON type so errors point inside the object. */
 const OptimizerField = new t.Type<OptimizerName | t.TypeOf<typeof OptimizerObject>, unknown, unknown>(
@@ -128,6 +155,14 @@ export const trainConfigFields = {
   optimizer: new ConfigField(OptimizerField, 'adam', { arg: '<name>', help: optimizerNames.join(' | '), read: flagReader(oneOf(optimizerNames), 'text') }),
   /** The learning rate, also `optimizer.lr`; resolved into `optimizer.lr`. */
   lr: field(PositiveNumber, undefined, 'number', { arg: '<x>', help: 'learning rate', shownDefault: "the optimizer's, adam 0.001, others 0.01" }),
+  /** Momentum's and Nesterov's, also `optimizer.momentum`; resolved into `optimizer.momentum`. */
+  momentum: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.momentum }),
+  /** Adam's, also `optimizer.beta1`; resolved into `optimizer.beta1`. */
+  beta1: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.beta1 }),
+  /** Adam's, also `optimizer.beta2`; resolved into `optimizer.beta2`. */
+  beta2: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.beta2 }),
+  /** RMSprop's, also `optimizer.decayRate`; resolved into `optimizer.decayRate`. */
+  decayRate: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.decayRate }),
   /** How the learning rate changes over the run: `constant`, `cosine` or `step:3000,4500` (see `parseLrSchedule`). */
   lrSchedule: field(LrScheduleText, 'constant', 'text', {
     arg: '<s>',
@@ -143,7 +178,7 @@ export const trainConfigFields = {
     shownDefault: "the preset's: std 0.01 for simple and double, he for deep and resnet",
     read: (flag) => (text) => (/^[0-9.]/.test(text) ? flagReader(WeightInitValue, 'number')(flag)(text) : flagReader(WeightInitValue, 'text')(flag)(text)),
   }),
-  /** L2 weight decay λ: the loss gains λ/2·Σ‖W‖² over weight matrices. */
+  /** L2 weight decay λ, every optimizer's, also `optimizer.weightDecay`: each step adds λ·p to every param's gradient. */
   weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'L2 weight decay lambda' }),
   /** The first `trainSize` training images and the first `testSize` test images are used. */
   trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: 'use the first n training images' }),
@@ -210,13 +245,20 @@ export type TrainConfigFile = t.TypeOf<typeof TrainConfigFile>;
  */
 export type TrainFlags = TrainConfigFile;
 
-/** The optimizer and its learning rate, as the resolved config holds them. */
-const OptimizerConfig = t.readonly(t.type({ type: oneOf(optimizerNames), lr: PositiveNumber }));
-/** The optimizer and its learning rate, as the resolved config holds them. */
+/**
+ * The optimizer as the resolved config holds it: its type, learning rate and the hyper-parameters of its
+ * own that were given (the rest are the API's defaults; a checkpoint's metadata stores every value).
+ * Weight decay stays the top-level `weightDecay`.
+ */
+const OptimizerConfig = t.readonly(
+  t.intersection([t.type({ type: oneOf(optimizerNames), lr: PositiveNumber }), t.partial({ momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, decayRate: UnitRate })]),
+);
+/** The optimizer and its hyper-parameters, as the resolved config holds them. */
 export type OptimizerConfig = t.TypeOf<typeof OptimizerConfig>;
 
-// Resolved, the learning rate lives in `optimizer.lr`, and `epochs` is null when steps were counted by `iters`.
-const { lr: _resolvedIntoOptimizer, ...resolvedFields } = trainConfigFields;
+// Resolved, the learning rate and the other hyper-parameters live in `optimizer`, and `epochs` is null when steps
+// were counted by `iters`.
+const { lr: _lr, momentum: _momentum, beta1: _beta1, beta2: _beta2, decayRate: _decayRate, ...resolvedFields } = trainConfigFields;
 
 /**
  * A resolved training configuration: every key of `trainConfigFields` has a value (`lr` inside
@@ -281,17 +323,78 @@ export const absoluteLayer = (layer: TrainConfigFile, base: string): TrainConfig
   };
 };
 
+/** A layer's optimizer settings, wherever it gives them: in `optimizer` (a name or an object) or as top-level keys. */
+type OptimizerSettings = t.TypeOf<typeof OptimizerObject>;
+const settingNames = ['lr', ...optimizerHyperNames] as const;
+
 /**
- * Layers `top` over `base`: a key `top` gives replaces `base`'s, and a top layer that counts steps
- * one way (iters or epochs) drops the base's other way.
+ * A layer's optimizer settings in one record: `optimizer` (`"sgd"` or `{ type, lr, ... }`) with the
+ * top-level `lr`, `momentum`, ... of the same layer. The same setting given both ways with two values is
+ * refused (`momentum: given as momentum 0.5 and as optimizer.momentum 0.9`).
+ */
+const optimizerSettingsOf = (layer: TrainConfigFile): OptimizerSettings => {
+  const inObject: OptimizerSettings = typeof layer.optimizer === 'string' ? { type: layer.optimizer } : (layer.optimizer ?? {});
+  const settings: Record<string, unknown> = { ...inObject };
+  for (const key of settingNames) {
+    const top = layer[key];
+    if (top === undefined) continue;
+    const inside = inObject[key];
+    if (inside !== undefined && inside !== top) throw new UsageError(`${key}: given as ${key} ${top} and as optimizer.${key} ${inside}: give it once`);
+    settings[key] = top;
+  }
+  return settings;
+};
+
+/** The layer with its optimizer settings as one `optimizer` object (none: no key), top-level `lr`, `momentum`, ... removed. */
+const withSettings = (layer: TrainConfigFile, settings: OptimizerSettings): TrainConfigFile => {
+  const { optimizer: _optimizer, lr: _lr, momentum: _m, beta1: _b1, beta2: _b2, decayRate: _d, weightDecay: _wd, ...rest } = layer;
+  return Object.keys(settings).length === 0 ? rest : { ...rest, optimizer: settings };
+};
+
+/**
+ * The optimizer settings of `top` over those of `base`, key by key, the one rule for every source (a resumed
+ * checkpoint's config, a --config file, the flags): a setting `top` gives replaces `base`'s, the others stay, so
+ * `--optimizer sgd` keeps a learning rate given below it. When `top` names the type, the settings from below
+ * that this type does not take are dropped (a checkpoint's Adam betas, resumed with `--optimizer sgd`).
+ *
+ * @example
+ * overlaySettings({ type: 'momentum', lr: 0.05, momentum: 0.5 }, { type: 'nesterov' }); // { type: 'nesterov', lr: 0.05, momentum: 0.5 }
+ * overlaySettings({ type: 'adam', lr: 0.002, beta1: 0.8 }, { type: 'sgd' });            // { type: 'sgd', lr: 0.002 }
+ */
+export const overlaySettings = (base: OptimizerSettings, top: OptimizerSettings): OptimizerSettings => {
+  if (top.type === undefined) return { ...base, ...top };
+  const takes = optimizerDefaults(top.type);
+  const kept = Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'type' && key in takes));
+  return { ...kept, ...top };
+};
+
+/**
+ * Layers `top` over `base`: a key `top` gives replaces `base`'s; the optimizer's settings merge key
+ * by key (overlaySettings); a top layer that counts steps one way (iters or epochs) drops the base's
+ * other way.
  *
  * @example
  * overlayTrainConfig({ epochs: 2, seed: 1 }, { iters: 7 }); // { seed: 1, iters: 7 }
+ * overlayTrainConfig({ optimizer: { type: 'adam', lr: 0.002 } }, { optimizer: 'rmsprop' }); // { optimizer: { type: 'rmsprop', lr: 0.002 } }
  */
 export const overlayTrainConfig = (base: TrainConfigFile, top: TrainConfigFile): TrainConfigFile => {
   const countsSteps = top.iters !== undefined || top.epochs !== undefined;
   const { iters, epochs, ...rest } = base;
-  return { ...rest, ...(countsSteps ? {} : { ...(iters !== undefined ? { iters } : {}), ...(epochs !== undefined ? { epochs } : {}) }), ...top };
+  const settings = overlaySettings(optimizerSettingsOf(base), optimizerSettingsOf(top));
+  return withSettings({ ...rest, ...(countsSteps ? {} : { ...(iters !== undefined ? { iters } : {}), ...(epochs !== undefined ? { epochs } : {}) }), ...top }, settings);
+};
+
+/** `--momentum` for a flag's key, `optimizer.momentum` for a file's. */
+const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Checks that `type` takes each setting `settings` gives: one it does not take is refused, named as it was
+ * given (`--beta1: sgd has no beta1 (it takes lr, weightDecay)`).
+ */
+const expectTaken = (type: OptimizerName, settings: OptimizerSettings, name: (key: string) => string): void => {
+  const takes = optimizerDefaults(type);
+  const extra = Object.keys(settings).find((key) => key !== 'type' && !(key in takes));
+  if (extra !== undefined) throw new UsageError(`${name(extra)}: ${type} has no ${extra} (it takes ${Object.keys(takes).join(', ')})`);
 };
 
 /**
@@ -308,11 +411,13 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
   const lower = absoluteLayer(file, fileDir);
   const upper = absoluteLayer(flags, cwd);
   const given = overlayTrainConfig(lower, upper);
-  // --optimizer keeps the file's learning rate; only --lr replaces it.
-  const named = (layer: TrainConfigFile): { readonly type?: OptimizerName; readonly lr?: number } =>
-    typeof layer.optimizer === 'string' ? { type: layer.optimizer } : (layer.optimizer ?? {});
-  const type = named(upper).type ?? named(lower).type ?? fields.optimizer.fallback;
-  const lr = upper.lr ?? named(upper).lr ?? named(lower).lr ?? lower.lr ?? defaultLearningRate[type];
+  // The optimizer's settings, key by key (overlaySettings): flags over the file (over a resumed checkpoint's).
+  const settings = optimizerSettingsOf(given);
+  const type = settings.type ?? fields.optimizer.fallback;
+  expectTaken(type, optimizerSettingsOf(upper), flagName);
+  expectTaken(type, settings, (key) => `optimizer.${key}`);
+  const { type: _type, lr: givenLr, weightDecay, ...hyper } = settings;
+  const lr = givenLr ?? defaultLearningRate[type];
   const trainSize = given.trainSize ?? fields.trainSize.fallback;
   const batchSize = given.batchSize ?? fields.batchSize.fallback;
   const iters = given.epochs !== undefined ? given.epochs * Math.ceil(trainSize / batchSize) : (given.iters ?? fields.iters.fallback);
@@ -320,15 +425,48 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
   // config file's (or a resumed checkpoint's) count is capped like --threads; the run's first
   // line prints the count used.
   const threads = given.threads === undefined || given.threads === null ? null : Math.min(given.threads, machineCores());
-  const computed = new Map<string, unknown>([['optimizer', { type, lr }], ['iters', iters], ['epochs', given.epochs ?? null], ['threads', threads]]);
+  const computed = new Map<string, unknown>([
+    ['optimizer', { type, lr, ...hyper }],
+    ['weightDecay', weightDecay ?? fields.weightDecay.fallback],
+    ['iters', iters],
+    ['epochs', given.epochs ?? null],
+    ['threads', threads],
+  ]);
   const values = new Map<string, unknown>(Object.entries(given));
   // In the fields' order (config.json's); the codec gives the result its type and checks what was computed.
   const resolved = Object.fromEntries(
-    Object.entries(fields).flatMap(([key, f]) => (key === 'lr' ? [] : [[key, computed.has(key) ? computed.get(key) : (values.get(key) ?? f.fallback)]])),
+    Object.entries(fields).flatMap(([key, f]) => (key in resolvedFields ? [[key, computed.has(key) ? computed.get(key) : (values.get(key) ?? f.fallback)]] : [])),
   );
   const r = TrainConfig.decode(resolved);
   if (E.isLeft(r)) throw new UsageError(describeErrors(r.left));
   return r.right;
+};
+
+/**
+ * The optimizer a checkpoint's metadata names (`{ name, fields }`: hyper-parameters and scalar state), as a
+ * config layer: `{ optimizer: { type, lr, momentum, ... } }` with the hyper-parameters that optimizer takes
+ * (weight decay included), its scalar state (Adam's count) left out. Nothing for a name foldnet does not know.
+ *
+ * @example savedOptimizerLayer({ name: 'adam', fields: { lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0, count: 40 } })
+ * // { optimizer: { type: 'adam', lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0 } }
+ */
+export const savedOptimizerLayer = (saved: { readonly name: string; readonly fields: Readonly<Record<string, number>> } | undefined): TrainConfigFile => {
+  const type = optimizerNames.find((n) => n === saved?.name);
+  if (saved === undefined || type === undefined) return {};
+  const takes = optimizerDefaults(type);
+  const decoded = TrainConfigFile.decode({ optimizer: { type, ...Object.fromEntries(Object.entries(saved.fields).filter(([key]) => key in takes)) } });
+  return E.isRight(decoded) ? decoded.right : {};
+};
+
+/**
+ * Every hyper-parameter the resolved config gives its optimizer, as `optimizerFromName` takes them: the
+ * learning rate, the optimizer's own that were given, and the weight decay.
+ *
+ * @example optimizerHyper({ ...defaultTrainConfig, optimizer: { type: 'momentum', lr: 0.1, momentum: 0.5 } }) // { lr: 0.1, momentum: 0.5, weightDecay: 0 }
+ */
+export const optimizerHyper = (config: TrainConfig): Readonly<Record<string, number>> => {
+  const { type: _type, ...hyper } = config.optimizer;
+  return { ...hyper, weightDecay: config.weightDecay };
 };
 
 /**

@@ -13,7 +13,7 @@ export * from './metrics.js';
 export * from './plots.js';
 export * from './images.js';
 export * from './report.js';
-export { trainCommandLine, shellWord } from './commandline.js';
+export { trainCommandLine } from './commandline.js';
 export * from './progress.js';
 export * from './digit.js';
 export * from './io.js';

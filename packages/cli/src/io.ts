@@ -22,6 +22,11 @@ export interface Io {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
+   * The command as the user can type it again, for lines that print one to run (`pnpm foldnet`
+   * inside the repository, `foldnet` when installed; see typedCommand). Absent: `foldnet`.
+   */
+  readonly command?: string;
+  /**
    * Calls `handler` with the signal on Ctrl-C (SIGINT), SIGTERM (what docker, systemd and Kubernetes
    * send) or SIGHUP (the terminal closed) instead of ending the process, until the returned function
    * is called. Absent: signals are not watched (tests, embedding programs).
@@ -47,7 +52,67 @@ export const userDirectory = (env: Readonly<Record<string, string | undefined>>,
   return env.npm_lifecycle_event === 'foldnet' && init !== undefined && path.isAbsolute(init) ? init : processCwd;
 };
 
-/** The real process's streams, directory (see userDirectory) and environment. */
+/**
+ * A word the shell reads back as `text`: left as it is when it holds only characters no shell
+ * treats specially, else in single quotes (a quote inside becomes '\'').
+ *
+ * @example shellWord('runs/a b') // "'runs/a b'"
+ */
+export const shellWord = (text: string): string => (/^[A-Za-z0-9_/.,:@%+=-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`);
+
+/**
+ * A path as the CLI prints it, so that it can be pasted back where the user stands (`cwd`): a path
+ * the user gave absolute stays absolute; one the user gave relative stays relative to `cwd`
+ * (`../x` too); one foldnet chose (no `given`) is relative below `cwd` and absolute elsewhere
+ * (`/tmp/x`, never `../../tmp/x`).
+ *
+ * @example
+ * shownPath('/repo', '/tmp/x/checkpoint.safetensors', '/tmp/x'); // '/tmp/x/checkpoint.safetensors'
+ * shownPath('/repo/examples', '/repo/runs/a');                   // '/repo/runs/a'
+ * shownPath('/repo', '/repo/runs/a');                            // 'runs/a'
+ */
+export const shownPath = (cwd: string, target: string, given?: string): string => {
+  const absolute = path.resolve(cwd, target);
+  if (given !== undefined && path.isAbsolute(given)) return absolute;
+  const relative = path.relative(cwd, absolute);
+  if (relative === '') return '.';
+  if (given !== undefined) return relative;
+  return relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative;
+};
+
+/** The nearest folder from `dir` upwards that holds a package.json, if any. */
+const packageFolderOf = (dir: string): string | undefined => {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, 'package.json'))) return at;
+    if (path.dirname(at) === at) return undefined;
+  }
+};
+
+/**
+ * How the user starts this foldnet again, standing in `cwd`: when it runs as the workspace's `foldnet`
+ * script (pnpm sets npm_lifecycle_event and runs it in the workspace root, `scriptDir`), `pnpm foldnet`,
+ * or `pnpm -w foldnet` inside a package's own folder (there pnpm would look for that package's scripts);
+ * `foldnet` when the `foldnet` that PATH finds is this very executable (`script`, linked by
+ * scripts/setup.sh or installed with npm); else `node <script>`.
+ *
+ * @example typedCommand({ npm_lifecycle_event: 'foldnet' }, '/repo/packages/cli/dist/bin.js', '/repo/examples', '/repo') // 'pnpm foldnet'
+ */
+export const typedCommand = (env: Readonly<Record<string, string | undefined>>, script: string, cwd: string, scriptDir: string = cwd): string => {
+  if (env.npm_lifecycle_event === 'foldnet') return packageFolderOf(cwd) === path.resolve(scriptDir) ? 'pnpm foldnet' : 'pnpm -w foldnet';
+  const real = (file: string): string | undefined => {
+    try {
+      return fs.realpathSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const self = real(script);
+  const onPath = (env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '').map((dir) => real(path.join(dir, 'foldnet')));
+  if (self !== undefined && onPath.find((found) => found !== undefined) === self) return 'foldnet';
+  return `node ${shellWord(shownPath(cwd, script))}`;
+};
+
+/** The real process's streams, directory (see userDirectory), environment and command (see typedCommand). */
 export const nodeIo = (): Io => ({
   out: (text) => {
     process.stdout.write(text);
@@ -59,6 +124,7 @@ export const nodeIo = (): Io => ({
   stdout: process.stdout,
   cwd: userDirectory(process.env, process.cwd()),
   env: process.env,
+  command: typedCommand(process.env, process.argv[1] ?? 'foldnet', userDirectory(process.env, process.cwd()), process.cwd()),
   onInterrupt: (handler) => {
     const listeners = interruptSignals.map((signal) => [signal, () => handler(signal)] as const);
     for (const [signal, listener] of listeners) process.on(signal, listener);

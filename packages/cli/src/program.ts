@@ -118,12 +118,18 @@ export const buildProgram = (io: Io): Command => {
       ]) +
         '\nThe run folder holds config.json, metrics.jsonl, metrics.csv, losses.jsonl (every step\'s batch loss),\ncheckpoint.safetensors, accuracy.svg, accuracy.png, loss.svg, loss.png and report.html.\n' +
         '\nA --config file is JSON with the flags\' names in camelCase, every key optional, e.g.\n' +
-        '  { "model": "double", "epochs": 2, "batchSize": 100, "optimizer": { "type": "sgd", "lr": 0.1 },\n' +
-        '    "weightDecay": 0, "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
+        '  { "model": "double", "epochs": 2, "batchSize": 100, "weightInit": "he",\n' +
+        '    "optimizer": { "type": "momentum", "lr": 0.1, "momentum": 0.9, "weightDecay": 0 },\n' +
+        '    "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
         '    "dataset": "mnist", "data": null, "augment": "none",\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
+        '\nThe optimizer\'s settings (type, lr, momentum, beta1, beta2, decayRate, weightDecay; in a file inside\n' +
+        '"optimizer" or at the top level) merge key by key in that same order: a setting given replaces the one\n' +
+        'below, the others stay, so --optimizer sgd keeps a learning rate set below it. A setting the optimizer\n' +
+        'does not take is refused when given with it and dropped when it came from below (Adam\'s betas from a\n' +
+        'checkpoint resumed with --optimizer sgd). A resumed run keeps its optimizer\'s state unless the type changes.\n' +
         '\n--resume <run>/checkpoint.safetensors continues exactly where the run stopped, in its own run folder\n' +
         '(metrics appended, charts and report redrawn over the whole history) unless --out names another.\n' +
         'On resume, --iters counts the run\'s total steps, not steps to add: a checkpoint at step 200 resumed\n' +
@@ -187,9 +193,9 @@ export const buildProgram = (io: Io): Command => {
   program
     .command('summary')
     .description('the layer table of a model: output shapes and parameter counts')
-    .argument('<model>', modelChoicesHelp)
+    .argument('<model>', `${modelChoicesHelp} (docs/model-spec.md), or a checkpoint.safetensors`)
     .option('--json', 'print the table as JSON')
-    .addHelpText('after', example(['foldnet summary simple', 'foldnet summary my-model.json']))
+    .addHelpText('after', example(['foldnet summary simple', 'foldnet summary examples/model-spec.json', 'foldnet summary runs/first/checkpoint.safetensors']))
     .action(async (model: string, _opts: unknown, cmd: Command) => (await import('./commands/summary.js')).summaryCommand(model, cmd.opts(), io));
 
   program

@@ -4,6 +4,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { kindOf, nodeAtomicFs, writeFileAtomicWith, type AtomicFs } from '@foldnet/train';
 import { exitIfOrphaned } from './malloc.js';
 import { UsageError } from './errors.js';
+import { shownPath } from './io.js';
 
 /**
  * The files of a run folder, exactly these names (scripts rely on them). losses.jsonl holds every
@@ -263,10 +264,7 @@ const sameFolder = (a: string, b: string): boolean => {
 export const openRunFolder = (r: RunFolderRequest): OpenRunFolder => {
   const { cwd } = r;
   // As the user would type it: relative below cwd, absolute elsewhere (not ../../../proc/x).
-  const shownOf = (dir: string): string => {
-    const rel = path.relative(cwd, dir);
-    return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? dir : rel;
-  };
+  const shownOf = (dir: string): string => shownPath(cwd, dir);
   const make = (dir: string, exclusive: boolean): boolean => {
     try {
       if (exclusive) {

@@ -13,8 +13,10 @@ export interface Captured {
   readonly err: string;
 }
 
-/** How to run it: the environment (nothing of the test's own), and a signal to deliver. */
+/** How to run it: the environment (nothing of the test's own), the command as typed, and a signal to deliver. */
 export interface InProcessOptions {
+  /** How the user started foldnet: the Io's `command`, for the lines that print one. */
+  readonly command?: string;
   readonly env?: Readonly<Record<string, string>>;
   /** This signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) arrives as soon as training watches for signals: after its first step. */
   readonly interrupt?: InterruptSignal;
@@ -36,6 +38,7 @@ export const runInProcess = async (args: readonly string[], cwd: string, options
     stdout: new PassThrough(),
     cwd,
     env: options.env ?? {},
+    ...(options.command === undefined ? {} : { command: options.command }),
     ...(interrupt === undefined
       ? {}
       : {

@@ -9,7 +9,7 @@ import { loadTrainState, resumeTrainState, type TrainStateCheckpoint } from '@fo
 import { heavyMallocTunables } from '../src/malloc.js';
 import { parseJsonLines, runCarryOf } from '../src/metrics.js';
 import { LOCK_FILE } from '../src/runfolder.js';
-import { buildOnce, expectUsageError, foldnet, startFoldnet, type Run } from './built-cli.js';
+import { bin, buildOnce, expectUsageError, foldnet, startFoldnet, type Run } from './built-cli.js';
 
 /*
  * Issue 7 on the built CLI: checkpoints during training (--checkpoint-every, default at each
@@ -105,12 +105,14 @@ describe('Ctrl-C', () => {
     run.child.kill('SIGINT');
     const r: Run = await run.done;
     expect(r.code, r.stderr).toBe(130);
-    const m = /^foldnet train: interrupted at step (\d+) of 500: saved (\S+) \(continue with: foldnet train --resume (\S+)\)$/m.exec(r.stderr);
+    // started as `node <bin.js>` (not on PATH, not the pnpm script), it says so; --out was absolute, so is the path
+    const m = /^foldnet train: interrupted at step (\d+) of 500: saved (\S+) \(continue with: node (\S+) train --resume (\S+)\)$/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const step = Number(m?.[1]);
-    expect(m?.[2]).toBe(path.relative(tmp, path.join(out, 'checkpoint.safetensors')));
+    expect(m?.[2]).toBe(path.join(out, 'checkpoint.safetensors'));
+    expect(m?.[3]).toBe(bin);
     expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(step);
-    const resumed = await foldnet(['train', '--resume', m?.[3] ?? '', '--iters', String(step + 2), '--out', path.join(tmp, 'sigint-resumed')], tmp);
+    const resumed = await foldnet(['train', '--resume', m?.[4] ?? '', '--iters', String(step + 2), '--out', path.join(tmp, 'sigint-resumed')], tmp);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain(`resuming at step ${step} of ${step + 2}`);
     expect(loadResumable(path.join(tmp, 'sigint-resumed', 'checkpoint.safetensors')).step).toBe(step + 2);
@@ -146,7 +148,7 @@ describe('Ctrl-C', () => {
       run.child.kill(signal);
       const r = await run.done;
       expect(r.code, r.stderr).toBe(code);
-      const m = new RegExp(`^foldnet train: stopped by ${signal} at step (\\d+) of 500: saved (\\S+) \\(continue with: foldnet train --resume (\\S+)\\)$`, 'm').exec(r.stderr);
+      const m = new RegExp(`^foldnet train: stopped by ${signal} at step (\\d+) of 500: saved (\\S+) \\(continue with: node \\S+ train --resume (\\S+)\\)$`, 'm').exec(r.stderr);
       expect(m, r.stderr).not.toBeNull();
       expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(Number(m?.[1]));
     }

