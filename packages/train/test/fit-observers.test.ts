@@ -1,23 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { key, tensor } from '@foldnet/core';
 import {
-  combine, earlyStopping, fitObserved, observe, periodicEvaluation, progress, scan, streamOf,
-  type Batch, type NumericFault, type Observer, type TrainState,
+  combine, earlyStopping, fitObserved, observe, periodicEvaluation, progress, scan,
+  type NumericFault, type Observer, type TrainState,
 } from '@foldnet/train';
+import { batches, s0, scripted } from './stand-in-step.js';
 
 /*
  * Observers are reducers over the stream of states, so they are tested on a stand-in step that
  * only counts steps and reports a scripted loss: no network needed.
  */
-const s0: TrainState<null> = { step: 0, params: {}, layerState: {}, opt: null, key: key(0), loss: Number.NaN, fault: undefined };
-const dummy: Batch = { x: tensor([0]), targets: Int32Array.of(0) };
-const batches = (n: number) => streamOf(() => dummy, n);
-
-/** A step whose loss after step t is losses[t - 1]; counts its calls in `calls.n`. */
-const scripted = (losses: readonly number[], calls = { n: 0 }) => (s: TrainState<null>): TrainState<null> => {
-  calls.n++;
-  return { ...s, step: s.step + 1, loss: losses[s.step] ?? 0 };
-};
 
 const byStep = <M>(f: (step: number) => M) => (s: TrainState<null>): M => f(s.step);
 

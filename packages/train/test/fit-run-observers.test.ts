@@ -2,26 +2,18 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { key, tensor } from '@foldnet/core';
+import { tensor } from '@foldnet/core';
 import {
   abortable, combine, earlyStopping, fitObserved, followObserved, lossHistory, lossPoints, lossStalledAfter, meanLossAfter, numericFaults, observe, periodicCheckpoint, periodicEvaluation,
-  scan, streamOf, type Batch, type LossHistory, type NumericFault, type Observer, type TrainState,
+  scan, type LossHistory, type NumericFault, type Observer, type TrainState,
 } from '@foldnet/train';
+import { batches, s0, scripted } from './stand-in-step.js';
 
 /*
  * The observers a training run is watched with (evaluation at the run's last step, checkpoint
  * cadence, numeric faults, the loss history, stopping on an abort signal), on a stand-in step
  * that counts steps and reports a scripted loss, as in fit-observers.test.ts.
  */
-const s0: TrainState<null> = { step: 0, params: {}, layerState: {}, opt: null, key: key(0), loss: Number.NaN, fault: undefined };
-const dummy: Batch = { x: tensor([0]), targets: Int32Array.of(0) };
-const batches = (n: number) => streamOf(() => dummy, n);
-
-/** A step whose loss after step t is losses[t - 1]; counts its calls in `calls.n`. */
-const scripted = (losses: readonly number[], calls = { n: 0 }) => (s: TrainState<null>): TrainState<null> => {
-  calls.n++;
-  return { ...s, step: s.step + 1, loss: losses[s.step] ?? 0, fault: undefined };
-};
 
 const faultAt = (step: number): NumericFault => ({
   _tag: 'NumericFault', step, kind: 'loss', loss: Number.NaN, firstSample: 0, layer: undefined, where: undefined, param: undefined, tensor: undefined, message: `step ${step}`,
