@@ -19,6 +19,12 @@ export interface MetricsRow {
 }
 
 /** The columns of metrics.csv, in order. */
+/**
+ * The largest metrics.jsonl or losses.jsonl read (compare, a resumed run's history): ~3 million evaluation rows. Far above any config file's limit,
+ * since a long run's history is meant to be read whole.
+ */
+export const MAX_METRICS_BYTES = 400 << 20;
+
 export const metricsColumns = ['step', 'loss', 'train_acc', 'test_acc', 'test_loss', 'elapsed_s'] as const;
 
 /** A number as JSON and CSV write it: NaN and infinities become null / an empty cell, since JSON has none. */

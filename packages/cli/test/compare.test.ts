@@ -64,6 +64,15 @@ describe('compare: the table', () => {
     fs.writeFileSync(path.join(tmp, 'runs/adam/checkpoint.safetensors'), '');
     expect(readRunFolder(tmp, 'runs/adam/checkpoint.safetensors').shown).toBe('runs/adam');
   });
+
+  it('a config.json that is a device, or not JSON, leaves the setup empty and is never read whole', () => {
+    const dev = writeRun('runs/dev', curve(3, 10, 0.5));
+    fs.symlinkSync('/dev/zero', path.join(dev, 'config.json'));
+    expect(readRunFolder(tmp, 'runs/dev').setup).toBe('');
+    const bad = writeRun('runs/bad', curve(3, 10, 0.5));
+    fs.writeFileSync(path.join(bad, 'config.json'), '{"model": ');
+    expect(readRunFolder(tmp, 'runs/bad').setup).toBe('');
+  });
 });
 
 describe('compare: the chart', () => {

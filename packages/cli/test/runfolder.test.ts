@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTrainState } from '@foldnet/train';
 import { CARRIED_ROWS, LOCK_FILE, parseJsonLines, parseStepLosses, runCarryOf, type MetricsRow } from '@foldnet/cli';
+import { MAX_METRICS_BYTES } from '../src/metrics.js';
 import { appendRunFile } from '../src/runfolder.js';
 import { runInProcess, type Captured } from './in-process.js';
 
@@ -144,6 +145,15 @@ describe('--resume', () => {
     // elapsed_s goes on from the checkpoint's time, not from 0
     for (const row of rowsOf('parts')) expect(row.elapsed_s).toBeGreaterThanOrEqual(carried.elapsed_s);
     expect(checkpointStep('parts')).toBe(12);
+  });
+
+  it('a run history past MAX_METRICS_BYTES is refused naming the file and the limit, not read whole', async () => {
+    expect((await cli(['train', ...tiny, '--iters', '4', '--eval-every', '2', '--out', 'huge'])).code).toBe(0);
+    const losses = path.join(tmp, 'huge', 'losses.jsonl');
+    fs.truncateSync(losses, MAX_METRICS_BYTES + 1); // sparse: the size is what is checked
+    const r = await cli(['train', '--resume', path.join('huge', 'checkpoint.safetensors'), '--iters', '6']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${losses}: file holds ${MAX_METRICS_BYTES + 1} bytes, more than the ${MAX_METRICS_BYTES}-byte limit`);
   });
 
   it('--resume with --out elsewhere starts that folder with the whole history of the checkpoint\'s folder; another checkpoint file in a run folder is not continued in place; --overwrite with --resume into its own folder is refused', async () => {

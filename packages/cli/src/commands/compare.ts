@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { decodeUtf8, writeFileAtomic } from '@foldnet/train';
+import { MAX_TEXT_BYTES, decodeUtf8, parseJson, readRegularFile, writeFileAtomic } from '@foldnet/train';
 import { UsageError } from '../errors.js';
 import { optString } from '../flags.js';
 import { readUserFile, shownPath, type Io } from '../io.js';
-import { parseJsonLines, type MetricsRow } from '../metrics.js';
+import { MAX_METRICS_BYTES, parseJsonLines, type MetricsRow } from '../metrics.js';
 import { compareChartSpec, findFonts, renderChart } from '../plots.js';
 import { makeDirectories, runTimestamp } from '../runfolder.js';
 
@@ -15,11 +15,6 @@ import { makeDirectories, runTimestamp } from '../runfolder.js';
  * history, however long: the chart downsamples for drawing) and, when present, its config.json.
  */
 
-/**
- * The largest metrics.jsonl read: ~3 million evaluation rows. Far above any config file's limit,
- * since a long run's history is meant to be read whole.
- */
-export const MAX_METRICS_BYTES = 400 << 20;
 
 /** A run folder as compare reads it. */
 export interface ComparedRunFolder {
@@ -99,12 +94,11 @@ export const readRunFolder = (cwd: string, given: string): Omit<ComparedRunFolde
   if (isLeft(text)) throw new UsageError(`${path.join(shown, 'metrics.jsonl')}: ${text.left}`);
   const rows = parseJsonLines(text.right);
   if (rows.length === 0) throw new UsageError(`${path.join(shown, 'metrics.jsonl')}: holds no evaluation rows`);
-  let config: unknown;
-  try {
-    config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  } catch {
-    config = undefined; // the table's setup column stays empty: the curves need only the metrics
-  }
+  // Without a readable config.json the table's setup column stays empty: the curves need only the metrics.
+  const configBytes = readRegularFile(path.join(dir, 'config.json'), MAX_TEXT_BYTES);
+  const configText = isLeft(configBytes) ? undefined : decodeUtf8(configBytes.right);
+  const parsed = configText === undefined || isLeft(configText) ? undefined : parseJson(configText.right);
+  const config = parsed === undefined || isLeft(parsed) ? undefined : parsed.right;
   return { shown, rows, setup: setupOf(config) };
 };
 

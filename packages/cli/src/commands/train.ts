@@ -5,7 +5,7 @@ import { key, setBackend, setThreads, getThreads, split, type Tensor } from '@fo
 import type { Network } from '@foldnet/layers';
 import {
   abortable, augmentation, batchesOf, combine, evaluate, followObserved, initTrainState, loadDataset, lossHistory, lossPoints, lossStalledAfter,
-  numericFaults, optimizerFromName, parseAugment, periodicCheckpoint, periodicEvaluation, progress, sampleWithReplacement, shuffledEpochs, trainStep,
+  numericFaults, optimizerFromName, parseAugment, periodicCheckpoint, periodicEvaluation, progress, readRegularFile, sampleWithReplacement, shuffledEpochs, trainStep,
   type AnyOptimizer, type EvaluationLog, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
@@ -14,7 +14,7 @@ import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optString, optStrings } from '../flags.js';
 import { readUserJson, shellWord, shownPath, type InterruptSignal, type Io } from '../io.js';
 import {
-  evaluationLine, extendWindow, parseJsonLines, parseStepLosses, runCarry, runCarryJson, runCarryOf, stepLossLines, toCsv, toJsonLines, windowMean,
+  MAX_METRICS_BYTES, evaluationLine, extendWindow, parseJsonLines, parseStepLosses, runCarry, runCarryJson, runCarryOf, stepLossLines, toCsv, toJsonLines, windowMean,
   type LossWindow, type MetricsRow,
 } from '../metrics.js';
 import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
@@ -128,13 +128,18 @@ interface PriorHistory {
   readonly window: LossWindow | undefined;
 }
 
-/** A regular file's text, or undefined when it is missing or anything but a regular file. */
+/**
+ * A run-history file's text, or undefined when it is missing or anything but a regular file (never
+ * through a link); one over MAX_METRICS_BYTES is refused rather than read whole.
+ */
 const readIfRegular = (file: string): string | undefined => {
-  try {
-    return fs.lstatSync(file).isFile() ? fs.readFileSync(file, 'utf8') : undefined;
-  } catch {
+  if (fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() !== true) return undefined;
+  const r = readRegularFile(file, MAX_METRICS_BYTES);
+  if (isLeft(r)) {
+    if (r.left.kind === 'too-large') throw new UsageError(`${file}: ${r.left.detail}`);
     return undefined;
   }
+  return new TextDecoder().decode(r.right);
 };
 
 /**
