@@ -3,21 +3,21 @@ import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PassThrough } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromData, getThreads, key } from '@foldnet/core';
 import { decodeModelSpec, type Network } from '@foldnet/layers';
 import { encodeIdx, MAX_TEXT_BYTES, saveCheckpoint, saveTrainState, sgd, initTrainState, loadTrainState, packTensors } from '@foldnet/train';
-import { decodeTrainConfigFile, defaultTrainConfig, greyToPng, machineCores, readUserJson, resolveTrainConfig, runCli, type Io } from '@foldnet/cli';
+import { decodeTrainConfigFile, defaultTrainConfig, greyToPng, machineCores, readUserJson, resolveTrainConfig } from '@foldnet/cli';
 import { decodePngGrey } from '../src/digit.js';
 import { parseDecimal, positiveNumberFlag, threadsFlag } from '../src/flags.js';
 import { makeDirectories, runFiles, writeRunFile } from '../src/runfolder.js';
 import { buildOnce, root } from './built-cli.js';
+import { runInProcess, type Captured } from './in-process.js';
 
 /*
- * Issue 18 through the CLI, in-process (runCli with an Io that records output): text inputs are
+ * Issue 18 through the CLI, in-process (runInProcess, which records what runCli prints): text inputs are
  * regular files of at most MAX_TEXT_BYTES, read by one JSON rule; flags are decimal numbers;
  * --threads is capped at the cores; eval reads only the test files, refuses an empty test set and
  * a checkpoint holding NaN or Infinity; run-folder files are written atomically and never through
@@ -28,19 +28,7 @@ import { buildOnce, root } from './built-cli.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-cli-hostile-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Captured {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-const cli = async (args: readonly string[]): Promise<Captured> => {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), stdoutIsTTY: false, stdout: new PassThrough(), cwd: tmp, env: {} };
-  const code = await runCli(args, io);
-  return { code, out, err };
-};
+const cli = (args: readonly string[]): Promise<Captured> => runInProcess(args, tmp);
 
 /** One line on stderr, the exit code given, no stack trace, never "internal error". */
 const expectOneLine = (r: Captured, code: number, line: string | RegExp): void => {
