@@ -44,6 +44,8 @@ export interface RunRecord {
   readonly faults?: number;
   /** Where the user stands: the report's command line gives paths from there (default: this process's directory). */
   readonly cwd?: string;
+  /** How the user types foldnet (`pnpm foldnet` inside the repository; see typedCommand): the report's command line starts with it (default: `foldnet`). */
+  readonly program?: string;
 }
 
 /** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
@@ -118,7 +120,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     testCount: final.count,
     trainCount: sizes.trainCount,
     batchSize: c.batchSize,
-    command: trainCommandLine(c, r.cwd ?? process.cwd()),
+    command: trainCommandLine(c, r.cwd ?? process.cwd(), r.program),
     layerTable: summary(r.network),
     ...(c.lrSchedule === 'constant' ? {} : { lrSvg: await renderSvg(lrChartSpec(lrCurve(c.optimizer.lr, lrScheduleOf(c), c.iters))) }),
     seconds: r.seconds ?? 0,

@@ -94,6 +94,13 @@ describe('paths foldnet train prints', () => {
     for (const line of wrote.slice(1)) expect(line.trim().startsWith(`${out}${path.sep}`) && fs.existsSync(line.trim()), line).toBe(true);
   });
 
+  it('under pnpm, the report\'s command that trains the run again starts as the user types foldnet', async () => {
+    const r = await cli(['train', ...tiny, '--seed', '3', '--out', 'typed'], tmp, { command: 'pnpm foldnet' });
+    expect(r.code, r.err).toBe(0);
+    const html = fs.readFileSync(path.join(tmp, 'typed', 'report.html'), 'utf8');
+    expect(/<h2>Command<\/h2>\n<pre>([^<]*)<\/pre>/.exec(html)?.[1]).toMatch(/^pnpm foldnet train .*--seed 3/);
+  });
+
   it('Ctrl-C under pnpm, --out with a space and a plugin: the continue-with line is a command that, pasted, resumes from the checkpoint', async () => {
     const out = path.join(tmp, 'a run');
     const plugin = path.resolve(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'swish-plugin.mjs');

@@ -398,7 +398,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
 
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
   const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
-  const written = await writeRunFiles(dir, { config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd });
+  const written = await writeRunFiles(dir, { config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd, program: io.command });
 
   io.out(`wrote ${shownDir}${path.sep}\n${written.map((f) => `  ${path.join(shownDir, path.relative(dir, f))}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
