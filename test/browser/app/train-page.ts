@@ -1,6 +1,7 @@
 import { fromData } from '@foldnet/core';
 import { decodeModelSpec, predict, simpleConvNet, unwrap } from '@foldnet/layers';
-import { checkpointWeights, fetchIdx, trainInWorker, trainStateFromBytes, type MetricsRecord } from '@foldnet/train';
+import { checkpointWeights, fetchIdx, trainInWorker, trainStateFromBytes } from '@foldnet/train';
+import { LOGIT_IMAGES, type SteeringResult, type TrainPageResults } from './train-results.js';
 
 /*
  * The page of test/browser/train.test.ts: @foldnet/train's trainInWorker trains SimpleConvNet in a dedicated Worker on
@@ -10,32 +11,6 @@ import { checkpointWeights, fetchIdx, trainInWorker, trainStateFromBytes, type M
  * `?iters=&trainSize=&testSize=&evalEvery=&seed=&threads=` set the run (foldnet train's flags of the same names).
  */
 
-/** What the page leaves in window.foldnetTrain. */
-export interface TrainPageResults {
-  readonly crossOriginIsolated: boolean;
-  readonly threads: number;
-  readonly records: readonly MetricsRecord[];
-  readonly step: number;
-  /** The checkpoint's bytes, base64. */
-  readonly checkpoint: string;
-  /** Logits [LOGIT_IMAGES, 10] of the first test images, from the checkpoint read back, row-major. */
-  readonly logits: readonly number[];
-  readonly longestGapMs: number;
-  readonly ticks: number;
-  readonly steering: SteeringResult;
-}
-
-/** The second run: paused at a step, how far it got while paused, and where stop() ended it. */
-export interface SteeringResult {
-  readonly pausedAt: number;
-  readonly stepsWhilePaused: number;
-  readonly resumedAt: number;
-  readonly stoppedAt: number;
-  readonly stopped: boolean;
-  readonly records: number;
-}
-
-export const LOGIT_IMAGES = 20;
 
 const query = new URLSearchParams(location.search);
 const num = (name: string, fallback: number): number => Number(query.get(name) ?? String(fallback));

@@ -7,13 +7,24 @@ import type { FromTrainWorker, MetricsRecord, ToTrainWorker, TrainJob, TrainOutc
  * Worker steps between turns of its own event loop, and the fast kernels' threads block only inside Workers.
  */
 
-/** The few members of a Worker used here (train's TypeScript lib has no DOM types). */
+/** What a Worker's listeners are given, as far as used here: a message's data, an error's message. */
+export interface WorkerEventLike {
+  readonly data?: unknown;
+  readonly message?: string;
+}
+
+/** The few members of a Worker used here (train's TypeScript lib has no DOM types); a DOM Worker is one. */
 export interface WorkerLike {
   postMessage(message: ToTrainWorker): void;
-  addEventListener(type: 'message', listener: (event: { readonly data: FromTrainWorker }) => void): void;
-  addEventListener(type: 'error', listener: (event: { readonly message?: string }) => void): void;
+  addEventListener(type: 'message' | 'error', listener: (event: WorkerEventLike) => void): void;
   terminate(): void;
 }
+
+const messageTypes: ReadonlySet<string> = new Set<FromTrainWorker['type']>(['loaded', 'step', 'record', 'paused', 'resumed', 'done', 'error']);
+
+/** Whether a Worker's message is one of train-worker.ts's (anything else is not this module's to read). */
+const isFromTrainWorker = (data: unknown): data is FromTrainWorker =>
+  typeof data === 'object' && data !== null && typeof Reflect.get(data, 'type') === 'string' && messageTypes.has(Reflect.get(data, 'type'));
 
 /** trainInWorker's options: the job, callbacks, and optionally a Worker of your own (running train-worker.js). */
 export interface TrainInWorkerOptions extends TrainJob {
@@ -79,6 +90,7 @@ export const trainInWorker = (options: TrainInWorkerOptions): TrainRun => {
     };
     worker.addEventListener('error', (event) => finish(() => reject(new Error(event.message || 'trainInWorker: the training Worker failed to load'))));
     worker.addEventListener('message', ({ data }) => {
+      if (!isFromTrainWorker(data)) return;
       switch (data.type) {
         case 'loaded':
           loaded = true;
