@@ -1,6 +1,7 @@
 import { fromData } from '@foldnet/core';
 import { decodeModelSpec, predict, simpleConvNet, unwrap } from '@foldnet/layers';
 import { checkpointWeights, fetchIdx, trainInWorker, trainStateFromBytes } from '@foldnet/train';
+import { startGapTimer } from './gap-timer.js';
 import { LOGIT_IMAGES, type SteeringResult, type TrainPageResults } from './train-results.js';
 
 /*
@@ -17,15 +18,7 @@ const num = (name: string, fallback: number): number => Number(query.get(name) ?
 const iters = num('iters', 200);
 const mnist = new URL('./mnist/', location.href).href;
 
-let last = performance.now();
-let longestGapMs = 0;
-let ticks = 0;
-const timer = setInterval(() => {
-  const now = performance.now();
-  longestGapMs = Math.max(longestGapMs, now - last);
-  last = now;
-  ticks++;
-}, 10);
+const timer = startGapTimer();
 
 const base64 = (bytes: Uint8Array): string => {
   let text = '';
@@ -98,8 +91,7 @@ const main = async (): Promise<void> => {
     threads: num('threads', 2),
   });
   const outcome = await run.done;
-  clearInterval(timer);
-  const gap = longestGapMs;
+  const gaps = timer.stop();
   const logits = await logitsOf(outcome.checkpoint);
   const steering = await steer();
   const results: TrainPageResults = {
@@ -109,8 +101,7 @@ const main = async (): Promise<void> => {
     step: outcome.step,
     checkpoint: base64(outcome.checkpoint),
     logits,
-    longestGapMs: gap,
-    ticks,
+    ...gaps,
     steering,
   };
   Reflect.set(window, 'foldnetTrain', results);
