@@ -13,3 +13,4 @@ export {
   randomCrop, randomShift, horizontalFlip, randomErase, composeAugmentations, augmentation, parseAugment, augmentSyntax, cropOffsets, flipsOf, eraseBoxes,
 } from './augment.js';
 export type { Augmentation, AugmentStep, Box } from './augment.js';
+export { resizeArea, normalizeDigit, type GreyImage } from './digit.js';
