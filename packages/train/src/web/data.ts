@@ -1,7 +1,7 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
 import { DataError, DEFAULT_MAX_IDX_BYTES, parseIdx, type IdxArray, type IdxOptions } from '../data/idx.js';
-import { MNIST_FILES, mnistSplitFromBytes, type Mnist, type MnistSplitOptions } from '../data/mnist.js';
+import { MNIST_FILES, mnistSplitFromBytes, type Mnist, type MnistSplit, type MnistSplitName, type MnistSplitOptions } from '../data/mnist.js';
 
 /*
  * Data without a file system (a page, a Worker; Node 20 has the same web APIs): bytes come from fetch, a File or a
@@ -105,42 +105,68 @@ export const fetchIdx = async (url: string, options: Omit<IdxOptions, 'file'> = 
   return bytes._tag === 'Left' ? bytes : idxFromBytes(bytes.right, { ...options, file: url });
 };
 
-/** Options of `fetchMnist`: the folder's address, the splits' sizes and the loader's options. @example { baseUrl: '/mnist/', trainSize: 2000, testSize: 500 } */
-export interface FetchMnistOptions extends Omit<MnistSplitOptions, 'dir' | 'oneHot' | 'size'> {
-  /** The address of a folder holding the four IDX files under their usual names (MNIST_FILES), each plain or `.gz`: `gz: true` fetches the `.gz` names. */
+/** Where an MNIST-format folder is served: its address (ending with a slash) and whether its files are the `.gz` ones. @example { baseUrl: '/mnist/', gz: false } */
+export interface MnistFolder {
+  /** The address of a folder holding the IDX files under their usual names (MNIST_FILES). */
   readonly baseUrl: string;
+  /** Fetch the `.gz` names (inflated here). Default false. */
   readonly gz?: boolean;
+}
+
+/** Options of `fetchMnist`: the folder, the splits' sizes and the loader's options. @example { baseUrl: '/mnist/', trainSize: 2000, testSize: 500 } */
+export interface FetchMnistOptions extends MnistFolder, Omit<MnistSplitOptions, 'dir' | 'oneHot' | 'size'> {
   readonly trainSize?: number;
   readonly testSize?: number;
 }
 
+const SPLIT_FILES: Readonly<Record<MnistSplitName, readonly [string, string]>> = {
+  train: [MNIST_FILES.trainImages, MNIST_FILES.trainLabels],
+  test: [MNIST_FILES.testImages, MNIST_FILES.testLabels],
+};
+
 /**
- * An MNIST-format dataset (MNIST, Fashion-MNIST) fetched from a folder served over HTTP: images [N,1,28,28] float32
- * in [0,1], labels Int32Array, with every check `loadMnist` makes. `new URL(name, baseUrl)` names each file, so
- * `baseUrl` ends with a slash.
+ * One split of an MNIST-format dataset fetched from a folder served over HTTP (the other split's files are not
+ * fetched), with every check `loadMnistSplit` makes; errors name the file's address.
  *
  * @example
- * const r = await fetchMnist({ baseUrl: new URL('./mnist/', location.href).href, trainSize: 2000, testSize: 500 });
- * if (r._tag === 'Right') r.right.train.images.shape; // [2000, 1, 28, 28]
+ * const r = await fetchMnistSplit('test', { baseUrl: '/fashion/', gz: true, size: 1000 });
  */
-export const fetchMnist = async (options: FetchMnistOptions): Promise<Either<FoldnetError, Mnist<Int32Array>>> => {
-  const { baseUrl, gz = false, trainSize, testSize, ...rest } = options;
-  const names = Object.values(MNIST_FILES).map((n) => (gz ? `${n}.gz` : n));
+export const fetchMnistSplit = async (
+  split: MnistSplitName,
+  options: MnistFolder & Omit<MnistSplitOptions, 'dir' | 'oneHot'>,
+): Promise<Either<FoldnetError, MnistSplit<Int32Array>>> => {
+  const { baseUrl, gz = false, ...rest } = options;
+  // the shared loader reads by name: each name is its address, so errors say where the file came from
+  const [images, labels] = SPLIT_FILES[split].map((name) => new URL(gz ? `${name}.gz` : name, baseUrl).href);
   const fetched = new Map<string, Uint8Array>();
-  for (const name of names) {
-    const url = new URL(name, baseUrl).href;
+  for (const url of [images, labels]) {
     const bytes = await fetchBytes(url, DEFAULT_MAX_IDX_BYTES);
     if (bytes._tag === 'Left') return bytes;
     const plain = await plainIdx(bytes.right, url, DEFAULT_MAX_IDX_BYTES);
     if (plain._tag === 'Left') return plain;
     fetched.set(url, plain.right);
   }
-  // the shared loader reads by name: each name is its address, so errors say where the file came from
-  const read = (url: string): Uint8Array => fetched.get(url) ?? new Uint8Array(0);
-  const url = (name: string): string => new URL(gz ? `${name}.gz` : name, baseUrl).href;
-  const train = mnistSplitFromBytes(read, url(MNIST_FILES.trainImages), url(MNIST_FILES.trainLabels), { ...rest, ...(trainSize === undefined ? {} : { size: trainSize }) });
+  return mnistSplitFromBytes((url) => fetched.get(url) ?? new Uint8Array(0), images ?? '', labels ?? '', rest);
+};
+
+/**
+ * An MNIST-format dataset (MNIST, Fashion-MNIST) fetched from a folder served over HTTP: images [N,1,28,28] float32
+ * in [0,1], labels Int32Array, with every check `loadMnist` makes.
+ *
+ * @example
+ * const r = await fetchMnist({ baseUrl: new URL('./mnist/', location.href).href, trainSize: 2000, testSize: 500 });
+ * if (r._tag === 'Right') r.right.train.images.shape; // [2000, 1, 28, 28]
+ */
+export const fetchMnist = async (options: FetchMnistOptions): Promise<Either<FoldnetError, Mnist<Int32Array>>> => {
+  const { trainSize, testSize, ...rest } = options;
+  const train = await fetchMnistSplit('train', { ...rest, ...(trainSize === undefined ? {} : { size: trainSize }) });
   if (train._tag === 'Left') return train;
-  const test = mnistSplitFromBytes(read, url(MNIST_FILES.testImages), url(MNIST_FILES.testLabels), { ...rest, ...(testSize === undefined ? {} : { size: testSize }) });
+  const test = await fetchMnistSplit('test', { ...rest, ...(testSize === undefined ? {} : { size: testSize }) });
   if (test._tag === 'Left') return test;
+  // one network sees both splits: their images must have the same size
+  const [trainShape, testShape] = [train.right.images.shape.slice(1), test.right.images.shape.slice(1)];
+  if (trainShape.join('x') !== testShape.join('x')) {
+    return left(new DataError('format', `${options.baseUrl} (test images)`, 8, `images are ${testShape.join('x')}, the training images ${trainShape.join('x')}`));
+  }
   return right({ train: train.right, test: test.right });
 };
