@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOnce } from '../../packages/cli/test/built-cli.js';
+import { buildOnce, foldnet } from '../../packages/cli/test/built-cli.js';
 import { demoState, drawSeven, shownProbabilities, trainInDemo } from './demo-driver.js';
 import { buildDemo, chromiumMissing, filesUnder, launchChromium, serve, type StaticServer } from './harness.js';
 import type { DemoState } from '../../examples/web/main.js';
@@ -77,5 +77,33 @@ describe('the demo page (examples/web) in Chromium', () => {
     expect(probabilities.every((p) => p >= 0 && p <= 1)).toBe(true);
     expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect((await demoState(must(page))).probabilities).toEqual(probabilities);
+  });
+
+  it('Download checkpoint saves the trained state: a training checkpoint at step 40 that foldnet eval reads', async () => {
+    const p = must(page);
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('#download')]);
+    const file = join(outDir, 'downloaded.safetensors');
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toBe('checkpoint.safetensors');
+    const r = await foldnet(['eval', file, '--test-size', '500', '--json'], outDir);
+    expect(r.code, r.stderr).toBe(0);
+    const last = must(trained).records[1];
+    expect(JSON.parse(r.stdout)).toMatchObject({ step: 40, count: 500, accuracy: last?.test_acc, loss: last?.test_loss });
+  });
+
+  it('a checkpoint made by foldnet train, uploaded, is evaluated on the test set as foldnet eval measures it', async () => {
+    const p = must(page);
+    const run = join(outDir, 'cli-run');
+    const trainedByCli = await foldnet(['train', '--iters', '20', '--train-size', '500', '--test-size', '100', '--eval-every', '20', '--out', run], outDir);
+    expect(trainedByCli.code, trainedByCli.stderr).toBe(0);
+    const file = join(run, 'checkpoint.safetensors');
+    const evaluated = await foldnet(['eval', file, '--test-size', '500', '--json'], outDir);
+    const e: unknown = JSON.parse(evaluated.stdout);
+    const accuracy = typeof e === 'object' && e !== null ? Reflect.get(e, 'accuracy') : undefined;
+    await p.setInputFiles('#upload', file);
+    await p.waitForFunction(() => document.querySelector('#summary')?.textContent?.includes('checkpoint.safetensors (step 20)') === true, undefined, { timeout: 120_000 });
+    const summary = await p.textContent('#summary');
+    expect(summary).toContain(`test accuracy ${(Number(accuracy) * 100).toFixed(2)}% on 500 images`);
+    expect(pageErrors).toEqual([]);
   });
 });
