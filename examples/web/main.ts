@@ -228,8 +228,8 @@ ui.train.addEventListener('click', () => {
     batchSize,
     evalEvery,
     seed,
-    // what foldnet eval reads from the checkpoint, and the run's settings as foldnet train would record them
-    config: { dataset, iters, batchSize, trainSize, testSize, evalEvery, seed, optimizer, source: 'foldnet web demo' },
+    // what foldnet eval reads from the checkpoint (dataset), and the settings foldnet train --resume goes on with
+    config: { dataset, iters, batchSize, trainSize, testSize, evalEvery, seed, optimizer },
     onStep: (step, loss) => say(`step ${step} of ${iters}: batch loss ${loss.toFixed(4)}`),
     onRecord: (record) => {
       demo.records.push(record);
