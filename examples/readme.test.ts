@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
-// The programs CI runs (examples.test.ts), the module custom-layer.ts imports, and the vitest suite.
-const checkedByCi = ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'leaky-relu.ts', 'conv1x1.ts', 'training-fold.ts', 'property-test/leaky-relu.test.ts', 'property-test/conv1x1.test.ts'];
+// The programs CI runs (examples.test.ts), the module custom-layer.ts imports, the vitest suite, and the demo page
+// (test/browser/demo.test.ts drives it in Chromium).
+const checkedByCi = ['quickstart.ts', 'lenet5.ts', 'custom-layer.ts', 'leaky-relu.ts', 'conv1x1.ts', 'training-fold.ts', 'property-test/leaky-relu.test.ts', 'property-test/conv1x1.test.ts', 'web/main.ts'];
 
 const blocks = (lang: RegExp): string[] =>
   [...readme.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter((m) => lang.test(m[1])).map((m) => m[2]);

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
+import demoConfig, { dataFolders } from '../../examples/web/vite.config.js';
 
 /*
  * What the browser tests and the browser benchmark share: building the test page (test/browser/app) with Vite as an
@@ -43,12 +44,24 @@ export const buildApp = async (outDir: string, pages: readonly string[] = ['inde
   });
 };
 
+/**
+ * Builds the demo (examples/web) with its own Vite config into `outDir`, from the built packages, and links the
+ * datasets' folders under `outDir`/data/ as `pnpm web` serves them (mnist, and fashion when installed).
+ */
+export const buildDemo = async (outDir: string): Promise<void> => {
+  // the config as a value: loaded by this process (tests run the packages' sources), not by Vite's own loader
+  await build({ ...demoConfig, configFile: false, logLevel: 'error', build: { ...demoConfig.build, outDir, emptyOutDir: true, minify: false, reportCompressedSize: false } });
+  mkdirSync(join(outDir, 'data'), { recursive: true });
+  for (const [name, dir] of Object.entries(dataFolders())) symlinkSync(dir, join(outDir, 'data', name));
+};
+
 /** Every file under `dir`, as paths relative to it. */
 export const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile());
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm',
   '.map': 'application/json',

@@ -1,17 +1,8 @@
 import { PNG } from 'pngjs';
+import type { GreyImage } from '@foldnet/train';
 
-/**
- * A grey image: `width * height` intensities in [0, 1], row-major, 0 = black. MNIST digits are
- * light strokes (near 1) on a dark background (0).
- *
- * @example
- * const img: GreyImage = { width: 2, height: 1, pixels: [0, 1] };
- */
-export interface GreyImage {
-  readonly width: number;
-  readonly height: number;
-  readonly pixels: ArrayLike<number>;
-}
+// the grey image type is @foldnet/train's (digit geometry is shared with the browser demo)
+export type { GreyImage } from '@foldnet/train';
 
 const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : Number.isNaN(x) ? 0 : x);
 

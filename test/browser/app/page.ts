@@ -1,4 +1,5 @@
 import { fastKernels, fromNested, getThreads, referenceKernels } from '@foldnet/core';
+import { startGapTimer } from './gap-timer.js';
 import type { WorkerLoaded, WorkerRequest, WorkerResult } from './protocol.js';
 
 /*
@@ -27,15 +28,7 @@ const fast = fastKernels.matmul(a, b, false, false);
 const reference = referenceKernels.matmul(a, b, false, false);
 const mainThread = { threads: getThreads(), matmulEqual: Array.from(fast.data).every((v, i) => v === reference.data[i]) };
 
-let last = performance.now();
-let longestGapMs = 0;
-let ticks = 0;
-const timer = setInterval(() => {
-  const now = performance.now();
-  longestGapMs = Math.max(longestGapMs, now - last);
-  last = now;
-  ticks++;
-}, 10);
+const timer = startGapTimer();
 
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'foldnet checks' });
 worker.onmessage = (event: MessageEvent<WorkerLoaded | WorkerResult>) => {
@@ -44,8 +37,7 @@ worker.onmessage = (event: MessageEvent<WorkerLoaded | WorkerResult>) => {
     worker.postMessage(request);
     return;
   }
-  clearInterval(timer);
-  const results: PageResults = { crossOriginIsolated, mainThread, worker: event.data, longestGapMs, ticks };
+  const results: PageResults = { crossOriginIsolated, mainThread, worker: event.data, ...timer.stop() };
   Reflect.set(window, 'foldnetResults', results);
 };
 worker.onerror = (event) => Reflect.set(window, 'foldnetError', event.message || 'the worker failed to load');

@@ -1,5 +1,5 @@
-import * as nodeFs from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+import { basename, closeSync, dirname, fsyncSync, join, lstatSync, openSync, pid, renameSync, resolve, unlinkSync, writeSync } from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
 import { kindOf } from '../input/regular-file.js';
@@ -29,12 +29,12 @@ export interface AtomicFs {
 
 /** The real file system, as writeFileAtomic uses it; wrap it to add a check before a call (`{ ...nodeAtomicFs, renameSync }`). */
 export const nodeAtomicFs: AtomicFs = {
-  openSync: (p, flags, mode) => nodeFs.openSync(p, flags, mode),
-  writeSync: (fd, buffer, offset, length) => nodeFs.writeSync(fd, buffer, offset, length),
-  fsyncSync: (fd) => nodeFs.fsyncSync(fd),
-  closeSync: (fd) => nodeFs.closeSync(fd),
-  renameSync: (from, to) => nodeFs.renameSync(from, to),
-  unlinkSync: (p) => nodeFs.unlinkSync(p),
+  openSync: (p, flags, mode) => openSync(p, flags, mode),
+  writeSync: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length),
+  fsyncSync: (fd) => fsyncSync(fd),
+  closeSync: (fd) => closeSync(fd),
+  renameSync: (from, to) => renameSync(from, to),
+  unlinkSync: (p) => unlinkSync(p),
 };
 
 /**
@@ -52,7 +52,7 @@ const errorCode = (e: unknown): string | undefined =>
 // 'wx' fails if the name exists: a name left by a crashed process (same pid reused) is skipped.
 const openTemp = (fs: AtomicFs, dir: string, base: string): { fd: number; path: string } => {
   for (let attempt = 0; ; attempt++) {
-    const path = join(dir, `.${base}.${process.pid}.${counter++}.tmp`);
+    const path = join(dir, `.${base}.${pid()}.${counter++}.tmp`);
     try {
       return { fd: fs.openSync(path, 'wx', 0o644), path };
     } catch (e) {
@@ -117,9 +117,9 @@ export const writeFileAtomicWith = (fs: AtomicFs, path: string, bytes: Uint8Arra
 // link, not by what it points to); undefined when it may be replaced. A failing lstat other than
 // ENOENT is left to the write itself to report.
 const targetKind = (target: string): string | undefined => {
-  let stat: nodeFs.Stats;
+  let stat: Stats;
   try {
-    stat = nodeFs.lstatSync(target);
+    stat = lstatSync(target);
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync } from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError, formatShape, sameShape, type DType, type Shape, type Tensor } from '@foldnet/core';
 import { openRegularFile, readAt, refusalText } from '../input/regular-file.js';
@@ -30,13 +30,23 @@ export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
  * saveCheckpoint('run/ckpt.safetensors', { tensors: { 'conv1.W': w }, metadata: { step: '1000' } });
  */
 export const saveCheckpoint = (path: string, checkpoint: Checkpoint, fs: AtomicFs = nodeAtomicFs): Either<FoldnetError, string> => {
-  let bytes: Uint8Array;
+  const bytes = encodeCheckpoint(path, checkpoint);
+  return bytes._tag === 'Left' ? bytes : writeFileAtomicWith(fs, path, bytes.right);
+};
+
+/**
+ * A checkpoint's safetensors bytes, as `saveCheckpoint` writes them (a browser downloads them instead); `name` names
+ * it in errors.
+ *
+ * @example
+ * encodeCheckpoint('ckpt', { tensors: { 'conv1.W': w }, metadata: { step: '1000' } }); // right(Uint8Array)
+ */
+export const encodeCheckpoint = (name: string, checkpoint: Checkpoint): Either<FoldnetError, Uint8Array> => {
   try {
-    bytes = encodeSafetensors(checkpoint.tensors, checkpoint.metadata);
+    return right(encodeSafetensors(checkpoint.tensors, checkpoint.metadata));
   } catch (e) {
-    return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveCheckpoint: ${path}: ${String(e)}`));
+    return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveCheckpoint: ${name}: ${String(e)}`));
   }
-  return writeFileAtomicWith(fs, path, bytes);
 };
 
 /**

@@ -3,7 +3,7 @@ export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES
 export type { SafetensorsContent, DecodeOptions } from './safetensors.js';
 export { writeFileAtomic, writeFileAtomicWith, nodeAtomicFs, isAtomicTempFile } from './atomic.js';
 export type { AtomicFs } from './atomic.js';
-export { saveCheckpoint, loadCheckpoint, packTensors, unpackTensors, matchTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
+export { saveCheckpoint, encodeCheckpoint, loadCheckpoint, packTensors, unpackTensors, matchTensors, MAX_CHECKPOINT_BYTES } from './checkpoint.js';
 export type { Checkpoint, CheckpointParts, TensorSpec } from './checkpoint.js';
-export { saveTrainState, loadTrainState, decodeTrainState, checkpointWeights, resumeTrainState, TRAIN_STATE_FORMAT } from './train-state.js';
+export { saveTrainState, encodeTrainState, loadTrainState, decodeTrainState, checkpointWeights, resumeTrainState, TRAIN_STATE_FORMAT } from './train-state.js';
 export type { TrainStateToSave, TrainStateCheckpoint, SavedOptimizer } from './train-state.js';

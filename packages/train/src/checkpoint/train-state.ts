@@ -5,7 +5,7 @@ import type { TrainState } from '../fit/state.js';
 import type { AnyOptimizer, Optimizer } from '../optim/optimizer.js';
 import { optimizerFromName } from '../optim/registry.js';
 import { MAX_TEXT_BYTES, parseJson } from '../input/json.js';
-import { loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type CheckpointParts } from './checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type Checkpoint, type CheckpointParts } from './checkpoint.js';
 import { CheckpointError } from './safetensors.js';
 import { firstNonFinite } from '../numeric.js';
 import { nodeAtomicFs, type AtomicFs } from './atomic.js';
@@ -88,6 +88,9 @@ export interface TrainStateCheckpoint {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+// TextEncoder, not Buffer: the checkpoint format is shared with browsers
+const utf8Bytes = (text: string): number => new TextEncoder().encode(text).length;
+
 const formatError = (file: string, detail: string): CheckpointError => new CheckpointError('format', file, undefined, detail);
 
 /** The first of `fields` (name, number) that is not a finite number, described; undefined when none. */
@@ -122,6 +125,25 @@ const stringify = (what: string, value: unknown): Either<FoldnetError, string> =
  * if (r._tag === 'Left') console.error(r.left.message);
  */
 export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>, fs: AtomicFs = nodeAtomicFs): Either<FoldnetError, string> => {
+  const content = trainStateContent(path, what);
+  return isLeft(content) ? content : saveCheckpoint(path, content.right, fs);
+};
+
+/**
+ * The bytes `saveTrainState` would write, with the same checks (a browser downloads them, or hands them to a page
+ * from a Worker); `name` names the checkpoint in errors. Deterministic: the same state gives the same bytes.
+ *
+ * @example
+ * const r = encodeTrainState('checkpoint.safetensors', { network: net, optimizer: opt, state: s });
+ * if (r._tag === 'Right') new Blob([r.right]); // a download
+ */
+export const encodeTrainState = <S>(name: string, what: TrainStateToSave<S>): Either<FoldnetError, Uint8Array> => {
+  const content = trainStateContent(name, what);
+  return isLeft(content) ? content : encodeCheckpoint(name, content.right);
+};
+
+/** The tensors and metadata of a training state, checked (see saveTrainState); `path` names it in errors. */
+const trainStateContent = <S>(path: string, what: TrainStateToSave<S>): Either<FoldnetError, Checkpoint> => {
   const { network, state, optimizer } = what;
   const metadata: Record<string, string> = { format: TRAIN_STATE_FORMAT, step: String(state.step), key: JSON.stringify(state.key.state) };
   const model = stringify('the model spec', network.spec);
@@ -134,7 +156,7 @@ export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>, fs: A
     metadata[name] = text.right;
   }
   for (const name of CAPPED_FIELDS) {
-    const size = Buffer.byteLength(metadata[name] ?? '', 'utf8');
+    const size = utf8Bytes(metadata[name] ?? '');
     if (size > MAX_TEXT_BYTES) return left(new FoldnetError('format', `saveTrainState: ${path}: the ${name} metadata takes ${size} bytes, more than the ${MAX_TEXT_BYTES} readers accept`));
   }
   const refuse = (detail: string) => left(new FoldnetError('numeric', `saveTrainState: ${path}: ${detail}; a checkpoint never holds NaN or Infinity, so none was written`));
@@ -163,7 +185,7 @@ export const saveTrainState = <S>(path: string, what: TrainStateToSave<S>, fs: A
   } catch (e) {
     return left(e instanceof FoldnetError ? e : new FoldnetError('format', `saveTrainState: ${path}: ${String(e)}`));
   }
-  return saveCheckpoint(path, { tensors, metadata }, fs);
+  return right({ tensors, metadata });
 };
 
 /**
@@ -180,7 +202,7 @@ const jsonField = (file: string, metadata: Readonly<Record<string, string>>, fie
   const capped: readonly string[] = CAPPED_FIELDS;
   // UTF-16 length x 3 bounds the UTF-8 size; only a long text is measured exactly.
   if (capped.includes(field) && text.length * 3 > MAX_TEXT_BYTES) {
-    const size = Buffer.byteLength(text, 'utf8');
+    const size = utf8Bytes(text);
     if (size > MAX_TEXT_BYTES) return left(formatError(file, `metadata "${field}" takes ${size} bytes, more than the ${MAX_TEXT_BYTES}-byte limit`));
   }
   const parsed = parseJson(text);

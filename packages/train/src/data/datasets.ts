@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync } from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
 import { datasetNames, isDatasetName, type DatasetName } from './dataset-names.js';

@@ -1,5 +1,4 @@
-import { closeSync } from 'node:fs';
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { closeSync, gunzipSync, zlibConstants } from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError } from '@foldnet/core';
 import { openRegularFile, readAt, refusalText } from '../input/regular-file.js';

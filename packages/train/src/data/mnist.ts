@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { createRequire, dirname, existsSync, join } from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { FoldnetError, fromData, type Tensor } from '@foldnet/core';
-import { DataError, readIdxFile, type IdxArray } from './idx.js';
+import { DataError, parseIdx, readIdxFile, type IdxArray, type IdxOptions } from './idx.js';
 
 /*
  * MNIST as the book's load_mnist gives it: images [N,1,28,28] float32 in [0,1] (or [N,784]
@@ -145,6 +143,9 @@ const checkSize = (what: string, size: number | undefined): Either<FoldnetError,
     ? right(size)
     : left(new FoldnetError('value', `loadMnist: ${what} must be a non-negative integer, got ${size}`));
 
+/** How loadSplit reads an IDX file: readIdxFile, or a parse of bytes already in memory (a browser's). */
+type IdxReader = (file: string, options: Omit<IdxOptions, 'file'>) => Either<DataError, IdxArray>;
+
 /**
  * Reads one split's images and labels, checks them as a pair and converts them.
  * images: IDX ubyte [N, H, W]; labels: IDX ubyte [N], every value < classes.
@@ -154,16 +155,17 @@ const loadSplit = (
   labelsPath: string,
   size: number | undefined,
   options: Required<Pick<MnistOptions, 'normalize' | 'flatten' | 'oneHot' | 'classes'>> & Pick<MnistOptions, 'layout'>,
+  read: IdxReader = readIdxFile,
 ): Either<FoldnetError, { split: MnistSplit<Int32Array | Tensor>; pixels: string }> => {
   // Labels are small (60 KB): read them all so the counts can be compared before images are read.
   // One byte each: 64 MiB is 64 million samples, far beyond any dataset of this format.
-  const labels = readIdxFile(labelsPath, { maxBytes: MAX_LABEL_BYTES });
+  const labels = read(labelsPath, { maxBytes: MAX_LABEL_BYTES });
   if (labels._tag === 'Left') return labels;
   const lab = labels.right;
   if (lab.type !== 'ubyte' || lab.dims.length !== 1) {
     return left(new DataError('format', labelsPath, 2, `expected 1-D ubyte labels, got ${lab.dims.length}-D ${lab.type}`));
   }
-  const images = readIdxFile(imagesPath, size === undefined ? {} : { maxItems: size });
+  const images = read(imagesPath, size === undefined ? {} : { maxItems: size });
   if (images._tag === 'Left') return images;
   const img: IdxArray = images.right;
   if (img.type !== 'ubyte' || (img.dims.length !== 3 && img.dims.length !== 4)) {
@@ -307,3 +309,26 @@ export function loadMnistSplit(split: MnistSplitName, options: MnistSplitOptions
   const loaded = loadSplit(files.right.images, files.right.labels, size.right, { normalize, flatten, oneHot, classes, layout: options.layout });
   return loaded._tag === 'Left' ? loaded : right(loaded.right.split);
 }
+
+/**
+ * One split from IDX bytes already in memory (fetched or read from a File in a browser; .gz inflated first), with
+ * every check `loadMnistSplit` makes: `read(name)` gives the bytes of `images` or `labels`.
+ *
+ * @example
+ * mnistSplitFromBytes((name) => bytes[name], 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', { size: 500 });
+ */
+export const mnistSplitFromBytes = (
+  read: (name: string) => Uint8Array,
+  images: string,
+  labels: string,
+  options: Omit<MnistSplitOptions, 'dir' | 'oneHot'> = {},
+): Either<FoldnetError, MnistSplit<Int32Array>> => {
+  const { normalize = true, flatten = false, classes = 10 } = options;
+  const size = checkSize('size', options.size);
+  if (size._tag === 'Left') return size;
+  const parse: IdxReader = (file, idxOptions) => parseIdx(read(file), { file, ...idxOptions });
+  const loaded = loadSplit(images, labels, size.right, { normalize, flatten, oneHot: false, classes, layout: options.layout }, parse);
+  if (loaded._tag === 'Left') return loaded;
+  const { images: x, labels: y } = loaded.right.split;
+  return y instanceof Int32Array ? right({ images: x, labels: y }) : left(new FoldnetError('value', 'mnistSplitFromBytes: labels came back one-hot'));
+};

@@ -1,4 +1,5 @@
-import * as fs from 'node:fs';
+import type { Stats } from 'node:fs';
+import * as fs from '#files';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 
 /*
@@ -34,14 +35,14 @@ export interface OpenedFile {
 }
 
 // O_NONBLOCK matters only for FIFOs (opening one for reading otherwise waits for a writer); it
-// changes nothing for regular files. Windows has no such flag and no FIFOs of this kind.
-const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+// changes nothing for regular files.
+const READ_FLAGS = fs.readOnlyNonBlocking;
 
 /**
  * What a file-system entry is, as the end of "x is ...": used in every refusal of a
  * non-regular file. @example kindOf(fs.statSync('/dev/null')) // 'a character device'
  */
-export const kindOf = (s: fs.Stats): string =>
+export const kindOf = (s: Stats): string =>
   s.isDirectory()
     ? 'a directory'
     : s.isFIFO()
@@ -79,7 +80,7 @@ export const openRegularFile = (path: string, maxBytes: number): Either<FileRefu
   } catch (error) {
     return left({ kind: 'io', error });
   }
-  let stat: fs.Stats;
+  let stat: Stats;
   try {
     stat = fs.fstatSync(fd);
   } catch (error) {
