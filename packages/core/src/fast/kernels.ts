@@ -9,6 +9,7 @@ import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
+import { winogradConv, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -185,6 +186,9 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
 
 /** The convolution's output [N, FN, OH, OW] (ReLU applied with `then: 'relu'`), copied out of the shared memory. */
 const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: 'relu'): Tensor => {
+  // 3x3 stride-1 convolutions of enough channels by Winograd (winograd.ts), decided once per shape
+  const wino = winogradPlan(x.shape, w.shape[0], g);
+  if (wino !== undefined) return winogradConv(wino, x, w, b, then === 'relu');
   const { pout, R, FN } = convolve(x, w, b, g, then);
   return fromData([x.shape[0], FN, g.outH, g.outW], copyF32(pout, R * FN));
 };
@@ -213,12 +217,14 @@ const backward = (
   const R = N * P;
   const Kc = w.size / FN;
   const fromInput = 'x' in src;
+  // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
+  const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
   const packed = needDx ? undefined : packDy;
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx, pwino] = workspace([
     packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
-    ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
+    ...(needDx ? (wino === undefined ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : [0, 0, 0, 0, 0, sizeOf(xShape), winogradDxFloats(wino)]) : []),
   ]);
   if (packed === undefined) fillDy(pdy, pscratch);
   const mem = f32();
@@ -237,7 +243,9 @@ const backward = (
     gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   }
   let dx: Tensor | undefined;
-  if (needDx) {
+  if (needDx && wino !== undefined) {
+    dx = fromData(xShape, winogradDx(wino, pdy, w.data, pwino, pdx));
+  } else if (needDx) {
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
     mem.fill(0, pzero / 4, pzero / 4 + P);
     wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
@@ -485,7 +493,7 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
 // thread's images go through the convolution, maxPool2x2 and ReLU in place there (convolve with a pool), and only
 // the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
 const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
-  if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool)) {
+  if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool) || winogradPlan(x.shape, w.shape[0], conv) !== undefined) {
     const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
     return { out: relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
   }
