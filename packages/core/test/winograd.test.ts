@@ -24,15 +24,17 @@ const errorOf = (got: Tensor, exact: Tensor): { abs: number; rel: number } => {
 // transforms add a few roundings of values up to ~4x the inputs' size
 const tolerance = (C: number): number => 4e-7 * 9 * C + 1e-5;
 
-const shapeArb = fc.record({
+/** Generated cases with at least `minC` input channels (the forward takes Winograd from 16, the input gradient from 8). */
+const shapeArbFrom = (minC: number) => fc.record({
   N: fc.integer({ min: 1, max: 3 }),
-  C: fc.integer({ min: 8, max: 20 }),
+  C: fc.integer({ min: minC, max: minC + 12 }),
   K: fc.integer({ min: 8, max: 20 }),
   H: fc.integer({ min: 1, max: 19 }),
   W: fc.integer({ min: 1, max: 19 }),
   pad: fc.integer({ min: 0, max: 2 }),
   seed: fc.nat(1000),
 });
+const shapeArb = shapeArbFrom(16);
 
 afterEach(() => {
   setThreads(1);
@@ -40,7 +42,7 @@ afterEach(() => {
 });
 
 describe('winograd conv2d equals the reference', () => {
-  it('conv2dOut x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 8..20, H and W 1..19 (odd: partial tiles)', () => {
+  it('conv2dOut x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C 16..28, K 8..20, H and W 1..19 (odd: partial tiles)', () => {
     fc.assert(
       fc.property(shapeArb, ({ N, C, K, H, W, pad, seed }) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
@@ -82,9 +84,9 @@ describe('winograd in the fused forwards and the input gradient equals the refer
     );
   });
 
-  it('conv2dBackwardFromInput and conv2dBackward dx by Winograd (pad 0..2: the rotated filters padded by 2 - pad), dW and db unchanged', () => {
+  it('conv2dBackwardFromInput and conv2dBackward dx by Winograd, C 8..20, K 8..20, pad 0..2 (the turned filters padded by 2 - pad), dW and db unchanged', () => {
     fc.assert(
-      fc.property(shapeArb, ({ N, C, K, H, W, pad, seed }) => {
+      fc.property(shapeArbFrom(8), ({ N, C, K, H, W, pad, seed }) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
         const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad, seed });
         expect(winogradDxPlan(dy.shape, x.shape, g)).toBeDefined();
@@ -128,6 +130,7 @@ describe('shapes Winograd does not take fall back to the other paths, bit for bi
     ['stride 2', 16, 16, 9, convGeometry('conv', { inH: 9, inW: 9, filterH: 3, stride: 2, pad: 1 })],
     ['5x5 filter', 16, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 5, pad: 2 })],
     ['1 input channel (the stem)', 1, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
+    ['4 input channels', 4, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
     ['4 filters', 16, 4, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
   ];
   for (const [what, C, K, H, g] of cases) {
@@ -143,6 +146,16 @@ describe('shapes Winograd does not take fall back to the other paths, bit for bi
       expect(errorOf(on[0] ?? exact, exact).abs).toBeLessThan(tolerance(C * g.filterH * g.filterW / 9));
     });
   }
+
+  it('conv2d x=[2,8,12,12] w=[16,8,3,3] pad=1 (8 input channels): the forward by the direct convolution, bit for bit, dx by Winograd', () => {
+    const g = convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 });
+    const [x, w, b, dy] = [fill(1, [2, 8, 12, 12]), fill(2, [16, 8, 3, 3]), fill(3, [16]), fill(4, [2, 16, 12, 12])];
+    expect(winogradPlan(x.shape, 16, g)).toBeUndefined();
+    expect(winogradDxPlan(dy.shape, x.shape, g)).toBeDefined();
+    const on = fastKernels.conv2dOut(x, w, b, g);
+    setWinograd(false);
+    expect(bitwiseEqual(on, fastKernels.conv2dOut(x, w, b, g))).toBe(true);
+  });
 
   it('the input gradient of a pad-3 convolution (2 - pad < 0) keeps the GEMM path', () => {
     const g = convGeometry('conv', { inH: 6, inW: 6, filterH: 3, pad: 3 });

@@ -53,26 +53,29 @@ export const setWinograd = (on: boolean): void => {
 };
 
 /**
- * Whether Winograd pays for a 3x3 stride-1 convolution of C input and K output channels: with few channels the
- * GEMMs are too short (C is their depth, K their rows) to win back the transforms. Measured on the deep and resnet
- * presets (see the README's speed notes): the stem (C = 1) loses; 16 channels and more win.
+ * The fewest input channels (C, the depth of the 16 GEMMs) and output channels (K, their rows) with which Winograd
+ * beats the other path, measured layer by layer (batch 100, 1 thread): a forward of few channels goes by conv.wat's
+ * direct convolution, which 8 and 10 input channels (28x28 and 12x12) still run as fast or faster (0.84x-1.0x), 16
+ * and more 1.2x-1.5x slower; an input gradient goes by a GEMM and col2im, which Winograd beats from 8 channels each
+ * way (8 -> 8 at 28x28: 2.7x).
  */
-const pays = (C: number, K: number): boolean => C >= 8 && K >= 8;
+const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 8 } } as const;
 
 const plans = new Map<string, WinogradPlan | undefined>();
 
 /**
  * The plan for a convolution of x [N, C, H, W] with K filters under geometry g, or undefined when Winograd does not
- * take it (not 3x3 stride 1, too few channels, or turned off). Decided once per shape and kept.
+ * take it (not 3x3 stride 1, too few channels for `use`, or turned off). Decided once per shape and use, and kept.
  *
  * @example winogradPlan([100, 16, 28, 28], 16, convGeometry('conv', { inH: 28, inW: 28, filterH: 3, pad: 1 }))?.tH // 14
  */
-export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry): WinogradPlan | undefined => {
+export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: keyof typeof MIN_CHANNELS = 'forward'): WinogradPlan | undefined => {
   if (!enabled) return undefined;
   const [N, C, H, W] = xShape;
-  const key = `${N},${C},${H},${W},${K},${g.filterH},${g.filterW},${g.stride},${g.pad}`;
+  const key = `${use},${N},${C},${H},${W},${K},${g.filterH},${g.filterW},${g.stride},${g.pad}`;
   if (plans.has(key)) return plans.get(key);
-  const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && pays(C, K);
+  const least = MIN_CHANNELS[use];
+  const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && C >= least.C && K >= least.K;
   const tH = Math.ceil(g.outH / 2);
   const gW = Math.ceil(Math.ceil(g.outW / 2) / 4);
   const plan = takes ? { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW, tH, gW, Hq: 2 * tH + 2, Wq: 8 * gW + 2 } : undefined;
@@ -168,7 +171,7 @@ export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): 
   const [, , OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const pad = 2 - g.pad;
-  return winogradPlan(dyShape, C, { inH: OH, inW: OW, filterH: 3, filterW: 3, stride: 1, pad, outH: H, outW: W });
+  return winogradPlan(dyShape, C, { inH: OH, inW: OW, filterH: 3, filterW: 3, stride: 1, pad, outH: H, outW: W }, 'inputGradient');
 };
 
 /** Floats of the shared memory winogradDx needs at its `pscratch` (for the transformed filters, a zero bias and the rest). */
