@@ -1,4 +1,4 @@
-import { composedFusions, convGeometry, fastKernels, fromData, key, normal, referenceKernels, setThreads, split, startThreads, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
+import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, key, normal, referenceKernels, setThreads, split, startThreads, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,7 @@ const caseOf = ({ N, C, K, H, W, pad, seed }: { N: number; C: number; K: number;
   return { g, x, w, b, dy: fill(seed + 3, [N, K, g.outH, g.outW]) };
 };
 const refFused = composedFusions(referenceKernels);
+const fastFused = fusedKernelsOf(fastKernels);
 
 describe('winograd in the fused forwards and the input gradient equals the reference', () => {
   it('conv2dRelu and conv2dReluMaxPool (2x2 pool) x=[N,C,H,W] w=[K,C,3,3] pad 1, even H and W', () => {
@@ -75,8 +76,8 @@ describe('winograd in the fused forwards and the input gradient equals the refer
         const { g, x, w, b } = caseOf({ N, C, K, H: He, W: We, pad: 1, seed });
         const pool = convGeometry('pool', { inH: He, inW: We, filterH: 2, stride: 2 });
         const exact = refFused.conv2dRelu(f64(x), f64(w), f64(b), g);
-        expect(errorOf(fastKernels.fused.conv2dRelu(x, w, b, g), exact).abs).toBeLessThan(tolerance(C));
-        const pooled = fastKernels.fused.conv2dReluMaxPool(x, w, b, g, pool, true);
+        expect(errorOf(fastFused.conv2dRelu(x, w, b, g), exact).abs).toBeLessThan(tolerance(C));
+        const pooled = fastFused.conv2dReluMaxPool(x, w, b, g, pool, true);
         const exactPooled = refFused.conv2dReluMaxPool(f64(x), f64(w), f64(b), g, pool, true);
         expect(errorOf(pooled.out, exactPooled.out).abs).toBeLessThan(tolerance(C));
       }),
@@ -108,17 +109,17 @@ describe('winograd in the fused forwards and the input gradient equals the refer
 
   it('conv2dReluBackward and conv2dReluMaxPoolBackward dx by Winograd x=[2,16,10,12] w=[12,16,3,3] pad 1', () => {
     const { g, x, w, b } = caseOf({ N: 2, C: 16, K: 12, H: 10, W: 12, pad: 1, seed: 5 });
-    const out = fastKernels.fused.conv2dRelu(x, w, b, g);
+    const out = fastFused.conv2dRelu(x, w, b, g);
     const dy = fill(9, out.shape);
-    const got = fastKernels.fused.conv2dReluBackward(dy, out, x, w, g, true);
+    const got = fastFused.conv2dReluBackward(dy, out, x, w, g, true);
     const exact = refFused.conv2dReluBackward(f64(dy), f64(out), f64(x), f64(w), g, true);
     if (got.dx === undefined || exact.dx === undefined) throw new Error('no dx');
     expect(errorOf(got.dx, exact.dx).abs).toBeLessThan(tolerance(12));
     const pool = convGeometry('pool', { inH: 10, inW: 12, filterH: 2, stride: 2 });
-    const pooled = fastKernels.fused.conv2dReluMaxPool(x, w, b, g, pool, true);
+    const pooled = fastFused.conv2dReluMaxPool(x, w, b, g, pool, true);
     const dp = fill(10, pooled.out.shape);
     const convShape = [2, 12, 10, 12];
-    const gotP = fastKernels.fused.conv2dReluMaxPoolBackward(dp, pooled.out, pooled.argmax, x, w, g, convShape, true);
+    const gotP = fastFused.conv2dReluMaxPoolBackward(dp, pooled.out, pooled.argmax, x, w, g, convShape, true);
     const exactP = refFused.conv2dReluMaxPoolBackward(f64(dp), pooled.out, pooled.argmax, f64(x), f64(w), g, convShape, true);
     if (gotP.dx === undefined || exactP.dx === undefined) throw new Error('no dx');
     expect(errorOf(gotP.dx, exactP.dx).abs).toBeLessThan(tolerance(12));
