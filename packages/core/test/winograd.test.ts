@@ -80,6 +80,10 @@ describe('winograd in the fused forwards and the input gradient equals the refer
         const pooled = fastFused.conv2dReluMaxPool(x, w, b, g, pool, true);
         const exactPooled = refFused.conv2dReluMaxPool(f64(x), f64(w), f64(b), g, pool, true);
         expect(errorOf(pooled.out, exactPooled.out).abs).toBeLessThan(tolerance(C));
+        // ReLU before the pool in the fused kernel: the same bits as the composition with ReLU after it
+        const composed = fastKernels.relu(fastKernels.maxPool2d(fastKernels.conv2dOut(x, w, b, g), pool).out);
+        expect(bitwiseEqual(pooled.out, composed)).toBe(true);
+        expect(bitwiseEqual(fastFused.conv2dReluMaxPool(x, w, b, g, pool, false).out, composed)).toBe(true);
       }),
       { seed: 21, numRuns: 30 },
     );
@@ -120,9 +124,12 @@ describe('winograd in the fused forwards and the input gradient equals the refer
     const dp = fill(10, pooled.out.shape);
     const convShape = [2, 12, 10, 12];
     const gotP = fastFused.conv2dReluMaxPoolBackward(dp, pooled.out, pooled.argmax, x, w, g, convShape, true);
-    const exactP = refFused.conv2dReluMaxPoolBackward(f64(dp), pooled.out, pooled.argmax, f64(x), f64(w), g, convShape, true);
+    // the reference's own forward and pullback: the Winograd pool's argmax differs only where nothing is above 0
+    const refPooled = refFused.conv2dReluMaxPool(f64(x), f64(w), f64(b), g, pool, true);
+    const exactP = refFused.conv2dReluMaxPoolBackward(f64(dp), refPooled.out, refPooled.argmax, f64(x), f64(w), g, convShape, true);
     if (gotP.dx === undefined || exactP.dx === undefined) throw new Error('no dx');
     expect(errorOf(gotP.dx, exactP.dx).abs).toBeLessThan(tolerance(12));
+    expect(errorOf(gotP.dw, exactP.dw).abs).toBeLessThan(tolerance(2 * 10 * 12 / 9));
   });
 });
 

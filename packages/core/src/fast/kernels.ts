@@ -9,7 +9,7 @@ import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
-import { winogradConv, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
+import { type WinogradPlan, winogradConv, winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -493,7 +493,7 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
 // thread's images go through the convolution, maxPool2x2 and ReLU in place there (convolve with a pool), and only
 // the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
 const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
-  if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool) || winogradPlan(x.shape, w.shape[0], conv) !== undefined) {
+  if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool)) {
     const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
     return { out: relu(pooled.out), argmax: keepArgmax ? pooled.argmax : new Int32Array(0) };
   }
@@ -502,7 +502,8 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   // for training (argmax kept), out and argmax stay in a kept slot for the backward (and the next layer's GEMM)
   const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
-  const { ppool, parg } = convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at });
+  const wino = winogradPlan(x.shape, FN, conv);
+  const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
   const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
   if (slot !== undefined) {
@@ -510,6 +511,21 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
     recordResident(slot.name, argmax, parg);
   }
   return { out, argmax };
+};
+
+/**
+ * conv2dReluMaxPool's convolution by Winograd (winograd.ts), ReLU in its output pass, then pool.wat's 2x2 pool on it in
+ * the shared memory, into `at` (or the workspace, with an argmax the caller ignores). ReLU before the pool gives the same
+ * pooled values as after it (max is monotone; a NaN stays NaN); the argmax differs only in windows with nothing above
+ * 0, whose gradient the backward masks anyway.
+ */
+const winogradPooled = (
+  wino: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, pool: ConvGeometry, n: number, at: { readonly ppool: number; readonly parg: number } | undefined,
+): { ppool: number; parg: number } => {
+  const { pout, pextra } = winogradConvAt(wino, x, w, b, true, at === undefined ? 2 * bytesOf(n) / 4 : 0);
+  const { ppool, parg } = at ?? { ppool: pextra, parg: pextra + bytesOf(n) };
+  wasm.maxPool2x2(pout, wino.N * wino.K, wino.OH, wino.OW, pool.outH, pool.outW, ppool, parg, 0);
+  return { ppool, parg };
 };
 
 /** Kept slots for conv2dReluMaxPool's outputs while training, one per fused layer (a few kept). */

@@ -142,14 +142,16 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
 };
 
 /**
- * conv2d's output (with ReLU when `relu`) by Winograd: x [N, C, H, W], w [K, C, 3, 3], b [K] -> [N, K, OH, OW].
+ * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
+ * [N, K, OH, OW] at the byte offset `pout` it gives, in a workspace it lays out with `extraFloats` more floats at
+ * `pextra` for the caller (valid until the next workspace).
  *
  * @example
- * const plan = winogradPlan(x.shape, w.shape[0], g); if (plan) winogradConv(plan, x, w, b, false)
+ * const { pout, pextra } = winogradConvAt(plan, x, w, b, true, n); // then pool from pout into pextra
  */
-export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean): Tensor => {
+export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
-  const [px, pu, pbias, pscratch, pout] = workspace([x.size, 16 * C * K, K, winogradScratchFloats(p), N * K * OH * OW]);
+  const [px, pu, pbias, pscratch, pout, pextra] = workspace([x.size, 16 * C * K, K, winogradScratchFloats(p), N * K * OH * OW, extraFloats]);
   const mem = f32();
   mem.set(x.data, px / 4);
   mem.set(b.data, pbias / 4);
@@ -157,7 +159,18 @@ export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, r
   // u(c, k) = W[k, c]
   transformFilters(C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
   convolveAt(p, px, pu, pbias, relu, pscratch, pout);
-  return fromData([N, K, OH, OW], copyF32(pout, N * K * OH * OW));
+  return { pout, pextra };
+};
+
+/**
+ * conv2d's output (with ReLU when `relu`) by Winograd: x [N, C, H, W], w [K, C, 3, 3], b [K] -> [N, K, OH, OW].
+ *
+ * @example
+ * const plan = winogradPlan(x.shape, w.shape[0], g); if (plan) winogradConv(plan, x, w, b, false)
+ */
+export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean): Tensor => {
+  const { pout } = winogradConvAt(p, x, w, b, relu);
+  return fromData([p.N, p.K, p.OH, p.OW], copyF32(pout, p.N * p.K * p.OH * p.OW));
 };
 
 /**
