@@ -133,6 +133,37 @@ describe('winograd in the fused forwards and the input gradient equals the refer
   });
 });
 
+describe('every path equals the reference on generated geometries, taken by Winograd or not', () => {
+  it('conv2dOut and dx x=[N,C,H,W] w=[K,C,F,F], F 1..5, stride 1..2, pad 0..3, C 1..20, K 1..20', () => {
+    const arb = fc.record({
+      N: fc.integer({ min: 1, max: 2 }),
+      C: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 8, max: 20 })),
+      K: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 8, max: 20 })),
+      H: fc.integer({ min: 1, max: 14 }),
+      W: fc.integer({ min: 1, max: 14 }),
+      F: fc.integer({ min: 1, max: 5 }),
+      stride: fc.integer({ min: 1, max: 2 }),
+      pad: fc.integer({ min: 0, max: 3 }),
+      seed: fc.nat(1000),
+    });
+    fc.assert(
+      fc.property(arb, ({ N, C, K, H, W, F, stride, pad, seed }) => {
+        fc.pre(H + 2 * pad >= F && W + 2 * pad >= F);
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: F, stride, pad });
+        const [x, w, b] = [fill(seed, [N, C, H, W]), fill(seed + 1, [K, C, F, F]), fill(seed + 2, [K])];
+        const dy = fill(seed + 3, [N, K, g.outH, g.outW]);
+        const exact = referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
+        expect(errorOf(fastKernels.conv2dOut(x, w, b, g), exact).abs).toBeLessThan(tolerance((C * F * F) / 9));
+        const exactDx = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, true).dx;
+        const dx = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx;
+        if (dx === undefined || exactDx === undefined) throw new Error('no dx');
+        expect(errorOf(dx, exactDx).abs).toBeLessThan(tolerance((K * F * F) / 9));
+      }),
+      { seed: 23, numRuns: 80 },
+    );
+  });
+});
+
 describe('shapes Winograd does not take fall back to the other paths, bit for bit', () => {
   const cases: readonly [string, number, number, number, ConvGeometry][] = [
     ['stride 2', 16, 16, 9, convGeometry('conv', { inH: 9, inW: 9, filterH: 3, stride: 2, pad: 1 })],
