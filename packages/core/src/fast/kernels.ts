@@ -9,6 +9,7 @@ import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
+import { type WinogradPlan, winogradConv, winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -18,7 +19,8 @@ import { copyF32, copyI32, f32, wasm } from './wasm.js';
  * is read out of the GEMM's result with the bias (and ReLU, and the 2x2 pool, when fused) in the same pass,
  * dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
  * result in place, and pooling walks the windows directly (windows wholly inside the image, pad 0, take a
- * path without bounds checks; the lesson's 2x2 max pool is unrolled and branch-free in wasm).
+ * path without bounds checks; the lesson's 2x2 max pool is unrolled and branch-free in wasm). 3x3 stride-1 convolutions
+ * of enough channels, and their input gradients, go by Winograd's F(2x2, 3x3) instead (winograd.ts), chosen once per shape.
  */
 
 const ref = referenceKernels;
@@ -185,6 +187,9 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
 
 /** The convolution's output [N, FN, OH, OW] (ReLU applied with `then: 'relu'`), copied out of the shared memory. */
 const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: 'relu'): Tensor => {
+  // 3x3 stride-1 convolutions of enough channels by Winograd (winograd.ts), decided once per shape
+  const wino = winogradPlan(x.shape, w.shape[0], g);
+  if (wino !== undefined) return winogradConv(wino, x, w, b, then === 'relu');
   const { pout, R, FN } = convolve(x, w, b, g, then);
   return fromData([x.shape[0], FN, g.outH, g.outW], copyF32(pout, R * FN));
 };
@@ -213,12 +218,14 @@ const backward = (
   const R = N * P;
   const Kc = w.size / FN;
   const fromInput = 'x' in src;
+  // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
+  const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
   const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   // the optional dx regions come last, so the others keep their places
   const packed = needDx ? undefined : packDy;
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx] = workspace([
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx, pwino] = workspace([
     packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
-    ...(needDx ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : []),
+    ...(needDx ? (wino === undefined ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : [0, 0, 0, 0, 0, sizeOf(xShape), winogradDxFloats(wino)]) : []),
   ]);
   if (packed === undefined) fillDy(pdy, pscratch);
   const mem = f32();
@@ -237,7 +244,9 @@ const backward = (
     gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   }
   let dx: Tensor | undefined;
-  if (needDx) {
+  if (needDx && wino !== undefined) {
+    dx = fromData(xShape, winogradDx(wino, pdy, w.data, pwino, pdx));
+  } else if (needDx) {
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
     mem.fill(0, pzero / 4, pzero / 4 + P);
     wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
@@ -494,7 +503,8 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   // for training (argmax kept), out and argmax stay in a kept slot for the backward (and the next layer's GEMM)
   const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
-  const { ppool, parg } = convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at });
+  const wino = winogradPlan(x.shape, FN, conv);
+  const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
   const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
   if (slot !== undefined) {
@@ -502,6 +512,21 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
     recordResident(slot.name, argmax, parg);
   }
   return { out, argmax };
+};
+
+/**
+ * conv2dReluMaxPool's convolution by Winograd (winograd.ts), ReLU in its output pass, then pool.wat's 2x2 pool on it in
+ * the shared memory, into `at` (or the workspace, with an argmax the caller ignores). ReLU before the pool gives the same
+ * pooled values as after it (max is monotone; a NaN stays NaN); the argmax differs only in windows with nothing above
+ * 0, whose gradient the backward masks anyway.
+ */
+const winogradPooled = (
+  wino: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, pool: ConvGeometry, n: number, at: { readonly ppool: number; readonly parg: number } | undefined,
+): { ppool: number; parg: number } => {
+  const { pout, pextra } = winogradConvAt(wino, x, w, b, true, at === undefined ? 2 * bytesOf(n) / 4 : 0);
+  const { ppool, parg } = at ?? { ppool: pextra, parg: pextra + bytesOf(n) };
+  wasm.maxPool2x2(pout, wino.N * wino.K, wino.OH, wino.OW, pool.outH, pool.outW, ppool, parg, 0);
+  return { ppool, parg };
 };
 
 /** Kept slots for conv2dReluMaxPool's outputs while training, one per fused layer (a few kept). */

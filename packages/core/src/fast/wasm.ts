@@ -61,6 +61,12 @@ export interface KernelExports {
     FH: number, FW: number, stride: number, OH: number, OW: number, scratch: number, dwt: number, db: number,
   ): void;
   pfgSlotBytes(OH: number, OW: number, rows: number): number;
+  // winograd.wat
+  winogradPad(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
+  winogradTiles(
+    g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
+    out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number,
+  ): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

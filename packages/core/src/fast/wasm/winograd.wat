@@ -1,0 +1,277 @@
+;; 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray 2016): each 2x2 block of output
+;; pixels ("tile") of one filter k is Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A, with d_c the 4x4 patch of input channel c
+;; under the tile and ⊙ the element-wise product: 16 multiplications per tile and channel pair instead of 36. Per
+;; element ξ of the 4x4 transformed tile the sum over channels is a matrix product, so a block of tiles takes 16
+;; GEMMs M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] through gemm.wat's $gemmRows, between the input transform
+;; (V = Bᵀ d B, written straight into the packed-B panels the GEMM reads) and the output transform (Aᵀ M A, plus the
+;; bias, written into NCHW). The transforms run on four horizontally adjacent tiles at once, one tile a lane.
+;;
+;;   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 -1 -1]
+;;
+;; The filters' transform U = G g Gᵀ is done by the caller (winograd.ts), once per call, in float64.
+
+  ;; Planes [p0, p1) of H x W floats at $src -> planes of Hq x Wq at $dst, the image at row and column $pad, every other
+  ;; float 0: the input the tiles read without bounds (Hq = 2 ceil(OH/2) + 2 rows, Wq = 8 groups + 2 columns).
+  (func $winogradPad (export "winogradPad")
+    (param $p0 i32) (param $p1 i32) (param $src i32) (param $H i32) (param $W i32) (param $pad i32) (param $dst i32) (param $Hq i32) (param $Wq i32)
+    (local $pl i32) (local $y i32) (local $s i32) (local $d i32) (local $end i32) (local $end4 i32) (local $plane i32)
+    (local.set $plane (i32.mul (local.get $Hq) (local.get $Wq)))
+    (call $zeroF32 (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p0) (local.get $plane)) (i32.const 2)))
+      (i32.mul (i32.sub (local.get $p1) (local.get $p0)) (local.get $plane)))
+    (local.set $pl (local.get $p0))
+    (block $pdone
+      (loop $ploop
+        (br_if $pdone (i32.ge_u (local.get $pl) (local.get $p1)))
+        (local.set $y (i32.const 0))
+        (block $ydone
+          (loop $yloop
+            (br_if $ydone (i32.ge_u (local.get $y) (local.get $H)))
+            (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (i32.add (i32.mul (local.get $pl) (local.get $H)) (local.get $y)) (local.get $W)) (i32.const 2))))
+            (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $pl) (local.get $plane))
+              (i32.add (i32.mul (i32.add (local.get $y) (local.get $pad)) (local.get $Wq)) (local.get $pad))) (i32.const 2))))
+            (local.set $end (i32.add (local.get $s) (i32.shl (local.get $W) (i32.const 2))))
+            (local.set $end4 (i32.add (local.get $s) (i32.shl (i32.and (local.get $W) (i32.const -4)) (i32.const 2))))
+            (block $vdone
+              (loop $vloop
+                (br_if $vdone (i32.ge_u (local.get $s) (local.get $end4)))
+                (v128.store (local.get $d) (v128.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (i32.const 16)))
+                (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                (br $vloop)))
+            (block $sdone
+              (loop $sloop
+                (br_if $sdone (i32.ge_u (local.get $s) (local.get $end)))
+                (f32.store (local.get $d) (f32.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (i32.const 4)))
+                (local.set $d (i32.add (local.get $d) (i32.const 4)))
+                (br $sloop)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $yloop)))
+        (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
+        (br $ploop))))
+
+  ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles),
+  ;; through the 32 bytes at $tmp.
+  (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32) (param $tmp i32)
+    (local $i i32)
+    (if (i32.ge_u (local.get $cols) (i32.const 8))
+      (then
+        (v128.store (local.get $dst) (local.get $a))
+        (v128.store offset=16 (local.get $dst) (local.get $b))
+        (return)))
+    (v128.store (local.get $tmp) (local.get $a))
+    (v128.store offset=16 (local.get $tmp) (local.get $b))
+    (block $done
+      (loop $copy
+        (br_if $done (i32.ge_u (local.get $i) (local.get $cols)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.load (i32.add (local.get $tmp) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $copy))))
+
+  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
+  ;; filters $u (16 matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
+  ;; $bias [K], ReLU applied when $relu is 1. A group is four horizontally adjacent tiles (8 output columns, 2 rows):
+  ;; group g is image g / (tH gW), tile row (g mod tH gW) / gW, columns 8 (g mod gW) ... +7; tiles past the image's
+  ;; edge are computed (the padding is zeros) and not stored.
+  ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
+  ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
+  ;; 256), then from byte 1024 slots of $slotBytes: V (16 x panels of 8 tiles x C), M (16 x [K, 4 blockGroups]), each
+  ;; matrix 64 bytes apart, then 32
+  ;; bytes for $winogradStoreRow.
+  (func $winogradTiles (export "winogradTiles")
+    (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
+    (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32)
+    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32)
+    (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
+    (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $row i32) (local $v i32) (local $c i32)
+    (local $xi i32) (local $m i32) (local $k i32) (local $oy i32) (local $ox i32) (local $cols i32) (local $dst i32) (local $bv v128)
+    (local $l0 v128) (local $l1 v128) (local $h0 v128) (local $h1 v128)
+    (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128)
+    (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
+    (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128)
+    (local $e20 v128) (local $e21 v128) (local $e22 v128) (local $e23 v128) (local $e30 v128) (local $e31 v128) (local $e32 v128) (local $e33 v128)
+    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    ;; claim a free slot: at most as many chunks run at once as there are threads, and there are as many slots
+    (block $claimed
+      (loop $claim
+        (br_if $claimed (i32.eqz (i32.atomic.rmw.cmpxchg (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0) (i32.const 1))))
+        (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (i32.const 255)))
+        (br $claim)))
+    (local.set $tbs (i32.shl (local.get $blockGroups) (i32.const 2)))
+    ;; V_ξ and M_ξ 64 bytes further apart than their sizes: at 4 KiB apart (C = 16) the 16 stores of a transform fell
+    ;; in one cache set, and the transforms ran 2x slower
+    (local.set $vStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $C)) (i32.const 2)) (i32.const 64)))
+    (local.set $mStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $K)) (i32.const 2)) (i32.const 64)))
+    (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
+    (local.set $mbase (i32.add (local.get $vbase) (i32.shl (local.get $vStride) (i32.const 4))))
+    (local.set $tmp (i32.add (local.get $mbase) (i32.shl (local.get $mStride) (i32.const 4))))
+    (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
+    (local.set $g (local.get $g0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $g1)))
+        (local.set $gb (i32.sub (local.get $g1) (local.get $g)))
+        (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
+        ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7))
+        (local.set $i (i32.const 0))
+        (block $inDone
+          (loop $inGroups
+            (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
+            (local.set $gi (i32.add (local.get $g) (local.get $i)))
+            (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
+            (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
+            (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
+            (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+            (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
+              (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2)))))
+            ;; tile 4i: panel i >> 1, lanes 4 (i & 1) ..
+            (local.set $v (i32.add (local.get $vbase) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $C) (i32.const 5)))
+              (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
+            (local.set $c (i32.const 0))
+            (block $chDone
+              (loop $channels
+                (br_if $chDone (i32.ge_u (local.get $c) (local.get $C)))
+                ;; the 4x4 patches of the four tiles, row r as four vectors of columns (lane j: tile j): columns 0 and 1
+                ;; are the even and odd floats of the row's floats 0..7, columns 2 and 3 those of its floats 2..9
+        (local.set $row (local.get $p))
+        (local.set $l0 (v128.load (local.get $row))) (local.set $l1 (v128.load offset=16 (local.get $row)))
+        (local.set $h0 (v128.load offset=8 (local.get $row))) (local.set $h1 (v128.load offset=24 (local.get $row)))
+        (local.set $d00 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $l0) (local.get $l1))) (local.set $d01 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $l0) (local.get $l1)))
+        (local.set $d02 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $h0) (local.get $h1))) (local.set $d03 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $h0) (local.get $h1)))
+        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 1))))
+        (local.set $l0 (v128.load (local.get $row))) (local.set $l1 (v128.load offset=16 (local.get $row)))
+        (local.set $h0 (v128.load offset=8 (local.get $row))) (local.set $h1 (v128.load offset=24 (local.get $row)))
+        (local.set $d10 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $l0) (local.get $l1))) (local.set $d11 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $l0) (local.get $l1)))
+        (local.set $d12 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $h0) (local.get $h1))) (local.set $d13 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $h0) (local.get $h1)))
+        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 2))))
+        (local.set $l0 (v128.load (local.get $row))) (local.set $l1 (v128.load offset=16 (local.get $row)))
+        (local.set $h0 (v128.load offset=8 (local.get $row))) (local.set $h1 (v128.load offset=24 (local.get $row)))
+        (local.set $d20 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $l0) (local.get $l1))) (local.set $d21 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $l0) (local.get $l1)))
+        (local.set $d22 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $h0) (local.get $h1))) (local.set $d23 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $h0) (local.get $h1)))
+        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 3))))
+        (local.set $l0 (v128.load (local.get $row))) (local.set $l1 (v128.load offset=16 (local.get $row)))
+        (local.set $h0 (v128.load offset=8 (local.get $row))) (local.set $h1 (v128.load offset=24 (local.get $row)))
+        (local.set $d30 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $l0) (local.get $l1))) (local.set $d31 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $l0) (local.get $l1)))
+        (local.set $d32 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $h0) (local.get $h1))) (local.set $d33 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $h0) (local.get $h1)))
+        ;; Bᵀ d: over the rows (e0 = d0 - d2, e1 = d1 + d2, e2 = d2 - d1, e3 = d1 - d3), into $e..
+        (local.set $e00 (f32x4.sub (local.get $d00) (local.get $d20))) (local.set $e10 (f32x4.add (local.get $d10) (local.get $d20)))
+        (local.set $e20 (f32x4.sub (local.get $d20) (local.get $d10))) (local.set $e30 (f32x4.sub (local.get $d10) (local.get $d30)))
+        (local.set $e01 (f32x4.sub (local.get $d01) (local.get $d21))) (local.set $e11 (f32x4.add (local.get $d11) (local.get $d21)))
+        (local.set $e21 (f32x4.sub (local.get $d21) (local.get $d11))) (local.set $e31 (f32x4.sub (local.get $d11) (local.get $d31)))
+        (local.set $e02 (f32x4.sub (local.get $d02) (local.get $d22))) (local.set $e12 (f32x4.add (local.get $d12) (local.get $d22)))
+        (local.set $e22 (f32x4.sub (local.get $d22) (local.get $d12))) (local.set $e32 (f32x4.sub (local.get $d12) (local.get $d32)))
+        (local.set $e03 (f32x4.sub (local.get $d03) (local.get $d23))) (local.set $e13 (f32x4.add (local.get $d13) (local.get $d23)))
+        (local.set $e23 (f32x4.sub (local.get $d23) (local.get $d13))) (local.set $e33 (f32x4.sub (local.get $d13) (local.get $d33)))
+        ;; (Bᵀ d) B: the same over the columns, each of the 16 results stored to its matrix ξ = 4i + j
+        (v128.store (local.get $v) (f32x4.sub (local.get $e00) (local.get $e02)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 1))) (f32x4.add (local.get $e01) (local.get $e02)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 2))) (f32x4.sub (local.get $e02) (local.get $e01)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 3))) (f32x4.sub (local.get $e01) (local.get $e03)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 4))) (f32x4.sub (local.get $e10) (local.get $e12)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 5))) (f32x4.add (local.get $e11) (local.get $e12)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 6))) (f32x4.sub (local.get $e12) (local.get $e11)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 7))) (f32x4.sub (local.get $e11) (local.get $e13)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 8))) (f32x4.sub (local.get $e20) (local.get $e22)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 9))) (f32x4.add (local.get $e21) (local.get $e22)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 10))) (f32x4.sub (local.get $e22) (local.get $e21)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 11))) (f32x4.sub (local.get $e21) (local.get $e23)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 12))) (f32x4.sub (local.get $e30) (local.get $e32)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 13))) (f32x4.add (local.get $e31) (local.get $e32)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 14))) (f32x4.sub (local.get $e32) (local.get $e31)))
+        (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 15))) (f32x4.sub (local.get $e31) (local.get $e33)))
+                (local.set $p (i32.add (local.get $p) (local.get $planeBytes)))
+                (local.set $v (i32.add (local.get $v) (i32.const 32)))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br $channels)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $inGroups)))
+        ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place)
+        (local.set $xi (i32.const 0))
+        (block $gemmsDone
+          (loop $gemms
+            (br_if $gemmsDone (i32.ge_u (local.get $xi) (i32.const 16)))
+            (call $gemmRows (i32.const 0) (local.get $K) (i32.shl (local.get $gb) (i32.const 2)) (local.get $C)
+              (i32.add (local.get $u) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $C)) (local.get $K)) (i32.const 2)))
+              (i32.const 1) (local.get $K)
+              (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
+              (i32.add (local.get $mbase) (i32.mul (local.get $xi) (local.get $mStride)))
+              (local.get $tbs) (i32.const 0) (i32.const 0) (i32.const 0))
+            (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+            (br $gemms)))
+        ;; Y = Aᵀ M A (+ bias, ReLU) for each group and filter, two output rows of 8 columns (lane j: tile j)
+        (local.set $i (i32.const 0))
+        (block $outDone
+          (loop $outGroups
+            (br_if $outDone (i32.ge_u (local.get $i) (local.get $gb)))
+            (local.set $gi (i32.add (local.get $g) (local.get $i)))
+            (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
+            (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
+            (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
+            (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+            (local.set $oy (i32.shl (local.get $ty) (i32.const 1)))
+            (local.set $ox (i32.shl (local.get $gx) (i32.const 3)))
+            (local.set $cols (i32.sub (local.get $OW) (local.get $ox)))
+            (local.set $m (i32.add (local.get $mbase) (i32.shl (local.get $i) (i32.const 4))))
+            (local.set $dst (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $OH))
+              (local.get $oy)) (local.get $OW)) (local.get $ox)) (i32.const 2))))
+            (local.set $k (i32.const 0))
+            (block $kDone
+              (loop $filters
+                (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
+                (local.set $bv (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $d00 (v128.load (local.get $m)))
+          (local.set $d01 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 1)))))
+          (local.set $d02 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 2)))))
+          (local.set $d03 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 3)))))
+          (local.set $d10 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 4)))))
+          (local.set $d11 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 5)))))
+          (local.set $d12 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 6)))))
+          (local.set $d13 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 7)))))
+          (local.set $d20 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 8)))))
+          (local.set $d21 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 9)))))
+          (local.set $d22 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 10)))))
+          (local.set $d23 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 11)))))
+          (local.set $d30 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 12)))))
+          (local.set $d31 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 13)))))
+          (local.set $d32 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 14)))))
+          (local.set $d33 (v128.load (i32.add (local.get $m) (i32.mul (local.get $mStride) (i32.const 15)))))
+          ;; Aᵀ m: over the rows (s = m0 + m1 + m2, t = m1 - m2 - m3), per column j
+          (local.set $e00 (f32x4.add (f32x4.add (local.get $d00) (local.get $d10)) (local.get $d20)))
+          (local.set $e10 (f32x4.sub (f32x4.sub (local.get $d10) (local.get $d20)) (local.get $d30)))
+          (local.set $e01 (f32x4.add (f32x4.add (local.get $d01) (local.get $d11)) (local.get $d21)))
+          (local.set $e11 (f32x4.sub (f32x4.sub (local.get $d11) (local.get $d21)) (local.get $d31)))
+          (local.set $e02 (f32x4.add (f32x4.add (local.get $d02) (local.get $d12)) (local.get $d22)))
+          (local.set $e12 (f32x4.sub (f32x4.sub (local.get $d12) (local.get $d22)) (local.get $d32)))
+          (local.set $e03 (f32x4.add (f32x4.add (local.get $d03) (local.get $d13)) (local.get $d23)))
+          (local.set $e13 (f32x4.sub (f32x4.sub (local.get $d13) (local.get $d23)) (local.get $d33)))
+          ;; (Aᵀ m) A: the same over the columns; y_ab for the tile's output pixel (a, b), plus the bias
+          (local.set $y00 (f32x4.add (f32x4.add (f32x4.add (local.get $e00) (local.get $e01)) (local.get $e02)) (local.get $bv)))
+          (local.set $y01 (f32x4.add (f32x4.sub (f32x4.sub (local.get $e01) (local.get $e02)) (local.get $e03)) (local.get $bv)))
+          (local.set $y10 (f32x4.add (f32x4.add (f32x4.add (local.get $e10) (local.get $e11)) (local.get $e12)) (local.get $bv)))
+          (local.set $y11 (f32x4.add (f32x4.sub (f32x4.sub (local.get $e11) (local.get $e12)) (local.get $e13)) (local.get $bv)))
+                (if (local.get $relu)
+                  (then
+                    (local.set $y00 (v128.andnot (local.get $y00) (f32x4.le (local.get $y00) (v128.const i32x4 0 0 0 0))))
+                    (local.set $y01 (v128.andnot (local.get $y01) (f32x4.le (local.get $y01) (v128.const i32x4 0 0 0 0))))
+                    (local.set $y10 (v128.andnot (local.get $y10) (f32x4.le (local.get $y10) (v128.const i32x4 0 0 0 0))))
+                    (local.set $y11 (v128.andnot (local.get $y11) (f32x4.le (local.get $y11) (v128.const i32x4 0 0 0 0))))))
+                ;; interleave the tiles' two columns: (y_a0[0], y_a1[0], y_a0[1], y_a1[1]) and the same for lanes 2, 3
+                (call $winogradStoreRow (local.get $dst) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y00) (local.get $y01))
+                  (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y00) (local.get $y01)) (local.get $cols) (local.get $tmp))
+                (if (i32.lt_u (i32.add (local.get $oy) (i32.const 1)) (local.get $OH))
+                  (then
+                    (call $winogradStoreRow (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2)))
+                      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y10) (local.get $y11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y10) (local.get $y11)) (local.get $cols) (local.get $tmp))))
+                (local.set $m (i32.add (local.get $m) (i32.shl (local.get $tbs) (i32.const 2))))
+                (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $filters)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $outGroups)))
+        (local.set $g (i32.add (local.get $g) (local.get $gb)))
+        (br $blocks)))
+    (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))

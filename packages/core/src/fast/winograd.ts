@@ -1,0 +1,209 @@
+import type { ReadonlyData } from '../dtype.js';
+import type { ConvGeometry } from '../geometry.js';
+import type { Shape } from '../shape.js';
+import { fromData, type Tensor } from '../tensor.js';
+import { workspace } from './layout.js';
+import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { copyF32, f32, wasm } from './wasm.js';
+
+/*
+ * 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (Lavin & Gray 2016; the kernel is wasm/winograd.wat): 16
+ * multiplications per 2x2 output tile and channel pair where the direct sum takes 36, so 2.25x fewer, paid for with
+ * the input and output transforms (adds only) and a float32 error a little above the direct sum's (measured in
+ * test/winograd.test.ts: max abs ~1e-6 of outputs ~1). The forward and the input gradient (a convolution of dy with the
+ * filters turned by 180° and their channels swapped, padded by 2 - pad) take it; the filter gradient stays the GEMM's.
+ *
+ * Whether a layer takes it is decided once per shape (winogradPlan) and kept: the plan holds the layout the kernel
+ * needs. Shapes it does not take go the way they went before.
+ */
+
+/**
+ * Tile groups (4 tiles each) per block: a block's V [16, C, 4 groups] and M [16, K, 4 groups] stay in the cache between
+ * the transforms and the 16 GEMMs (16 groups = 64 tiles: 256 KiB for C = K = 32).
+ */
+const BLOCK_GROUPS = 16;
+/** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
+const SLOT_FLAGS_BYTES = 1024;
+
+/** How a convolution of one shape runs by Winograd: sizes of the padded input and of the tile grid. */
+export interface WinogradPlan {
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  /** Output channels (filters). */
+  readonly K: number;
+  readonly pad: number;
+  readonly OH: number;
+  readonly OW: number;
+  /** Tile rows per image: ceil(OH / 2). */
+  readonly tH: number;
+  /** Groups of 4 tiles per tile row: ceil(ceil(OW / 2) / 4). */
+  readonly gW: number;
+  /** The padded input's plane: Hq = 2 tH + 2 rows of Wq = 8 gW + 2 floats (every tile's 4x4 patch inside it). */
+  readonly Hq: number;
+  readonly Wq: number;
+}
+
+/** Whether convolutions may take Winograd (tests turn it off to compare with the other paths). */
+let enabled = true;
+/** @example setWinograd(false); // every 3x3 convolution the way it went before */
+export const setWinograd = (on: boolean): void => {
+  enabled = on;
+};
+
+/**
+ * The fewest input channels (C, the depth of the 16 GEMMs) and output channels (K, their rows) with which Winograd
+ * beats the other path, measured layer by layer (batch 100): a forward of few channels goes by conv.wat's direct
+ * convolution, which 8 and 10 input channels (28x28 and 12x12) still run as fast or faster (0.84x-1.0x), 16 and more
+ * 1.2x-1.5x slower. An input gradient goes by a GEMM and col2im; Winograd beats it by 1.3x-1.8x where dx has 16 or
+ * more channels (a forward of 16 or more) and by 2.7x at 8 -> 8 at 28x28, but only by 0.9x-1.06x for DoubleConvNet's
+ * second convolution (dx of 10 channels at 12x12): from 16 dx channels, where it always paid.
+ */
+const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 } } as const;
+
+const plans = new Map<string, WinogradPlan | undefined>();
+
+/**
+ * The plan for a convolution of x [N, C, H, W] with K filters under geometry g, or undefined when Winograd does not
+ * take it (not 3x3 stride 1, too few channels for `use`, or turned off). Decided once per shape and use, and kept.
+ *
+ * @example winogradPlan([100, 16, 28, 28], 16, convGeometry('conv', { inH: 28, inW: 28, filterH: 3, pad: 1 }))?.tH // 14
+ */
+export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: keyof typeof MIN_CHANNELS = 'forward'): WinogradPlan | undefined => {
+  if (!enabled) return undefined;
+  const [N, C, H, W] = xShape;
+  const key = `${use},${N},${C},${H},${W},${K},${g.filterH},${g.filterW},${g.stride},${g.pad}`;
+  if (plans.has(key)) return plans.get(key);
+  const least = MIN_CHANNELS[use];
+  const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && C >= least.C && K >= least.K;
+  const tH = Math.ceil(g.outH / 2);
+  const gW = Math.ceil(Math.ceil(g.outW / 2) / 4);
+  const plan = takes ? { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW, tH, gW, Hq: 2 * tH + 2, Wq: 8 * gW + 2 } : undefined;
+  plans.set(key, plan);
+  return plan;
+};
+
+/** Bytes of one thread's slot in the tiles' scratch: V and M of a block, and 32 bytes for a partial row. */
+const slotBytes = (p: WinogradPlan): number => Math.ceil((4 * 16 * 4 * BLOCK_GROUPS * (p.C + p.K) + 2 * 16 * 64 + 32) / 64) * 64;
+
+/** Floats of scratch the convolution needs besides its input and output (winogradConvolveAt's `pscratch`). */
+export const winogradScratchFloats = (p: WinogradPlan): number =>
+  p.N * p.C * p.Hq * p.Wq + 16 * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
+
+/**
+ * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, read through `at(ci, ko, fy, fx)`, for input channel ci and output channel
+ * ko), written as float32 into the shared memory at byte `pu`: 16 matrices [Cin, Kout], U_ξ[ci, ko] at float
+ * pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once.
+ */
+const transformFilters = (Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number, pu: number): void => {
+  const mem = f32();
+  const u0 = pu / 4;
+  const plane = Cin * Kout;
+  const gg = new Float64Array(12);
+  for (let ci = 0; ci < Cin; ci++) {
+    for (let ko = 0; ko < Kout; ko++) {
+      // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each of 3 columns)
+      for (let fx = 0; fx < 3; fx++) {
+        const [a, b, c] = [at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx)];
+        gg[fx] = a;
+        gg[3 + fx] = (a + b + c) / 2;
+        gg[6 + fx] = (a - b + c) / 2;
+        gg[9 + fx] = c;
+      }
+      // (G g) Gᵀ: the same over the columns
+      for (let i = 0; i < 4; i++) {
+        const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
+        const base = u0 + 4 * i * plane + ci * Kout + ko;
+        mem[base] = a;
+        mem[base + plane] = (a + b + c) / 2;
+        mem[base + 2 * plane] = (a - b + c) / 2;
+        mem[base + 3 * plane] = c;
+      }
+    }
+  }
+};
+
+/**
+ * The convolution by Winograd: input [N, C, H, W] at byte `px` of the shared memory, filters already transformed at
+ * `pu` (transformFilters), bias [K] at `pbias`, into out [N, K, OH, OW] at `pout`; the padded input and the tiles'
+ * scratch at `pscratch` (winogradScratchFloats floats beyond the U and bias regions given). Split across the threads
+ * by groups of tiles when large.
+ */
+const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu: boolean, pscratch: number, pout: number): void => {
+  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq } = p;
+  const pxq = pscratch;
+  const ptiles = pxq + 4 * N * C * Hq * Wq;
+  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
+  new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
+  const groups = N * tH * gW;
+  // 16 MACs per tile and channel pair where the direct sum does 36: the same test of size as a GEMM's
+  const macs = groups * 4 * 16 * C * K;
+  runChunks('winogradTiles', groups, 2, [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS], macs >= PARALLEL_MIN_MACS);
+};
+
+/**
+ * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
+ * [N, K, OH, OW] at the byte offset `pout` it gives, in a workspace it lays out with `extraFloats` more floats at
+ * `pextra` for the caller (valid until the next workspace).
+ *
+ * @example
+ * const { pout, pextra } = winogradConvAt(plan, x, w, b, true, n); // then pool from pout into pextra
+ */
+export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0): { pout: number; pextra: number } => {
+  const { N, C, K, OH, OW } = p;
+  const [px, pu, pbias, pscratch, pout, pextra] = workspace([x.size, 16 * C * K, K, winogradScratchFloats(p), N * K * OH * OW, extraFloats]);
+  const mem = f32();
+  mem.set(x.data, px / 4);
+  mem.set(b.data, pbias / 4);
+  const W = w.data;
+  // u(c, k) = W[k, c]
+  transformFilters(C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
+  convolveAt(p, px, pu, pbias, relu, pscratch, pout);
+  return { pout, pextra };
+};
+
+/**
+ * conv2d's output (with ReLU when `relu`) by Winograd: x [N, C, H, W], w [K, C, 3, 3], b [K] -> [N, K, OH, OW].
+ *
+ * @example
+ * const plan = winogradPlan(x.shape, w.shape[0], g); if (plan) winogradConv(plan, x, w, b, false)
+ */
+export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean): Tensor => {
+  const { pout } = winogradConvAt(p, x, w, b, relu);
+  return fromData([p.N, p.K, p.OH, p.OW], copyF32(pout, p.N * p.K * p.OH * p.OW));
+};
+
+/**
+ * The plan for a convolution's input gradient by Winograd, or undefined: dx [N, C, H, W] is dy [N, FN, OH, OW]
+ * convolved (stride 1) with the filters turned by 180° and their channels swapped, padded by 2 - pad.
+ *
+ * @example winogradDxPlan([100, 16, 28, 28], [100, 16, 28, 28], g) // the plan of a 16 -> 16 channel conv, pad 1
+ */
+export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): WinogradPlan | undefined => {
+  if (!enabled || g.filterH !== 3 || g.filterW !== 3 || g.stride !== 1 || g.pad > 2) return undefined;
+  const [, , OH, OW] = dyShape;
+  const [, C, H, W] = xShape;
+  const pad = 2 - g.pad;
+  return winogradPlan(dyShape, C, { inH: OH, inW: OW, filterH: 3, filterW: 3, stride: 1, pad, outH: H, outW: W }, 'inputGradient');
+};
+
+/** Floats of the shared memory winogradDx needs at its `pscratch` (for the transformed filters, a zero bias and the rest). */
+export const winogradDxFloats = (p: WinogradPlan): number => 16 * p.C * p.K + p.K + 16 + winogradScratchFloats(p);
+
+/**
+ * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd (plan from winogradDxPlan), from dy [N, FN, OH, OW] already at
+ * byte `pdy` of the shared memory and the forward's filters w [FN, C, 3, 3]; `pscratch` has winogradDxFloats floats, dx
+ * goes to `pdx` and is copied out.
+ */
+export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): Float32Array => {
+  const { C: FN, K: C } = p;
+  const pu = pscratch;
+  const pbias = pu + 4 * 16 * FN * C;
+  const prest = Math.ceil((pbias + 4 * C) / 64) * 64;
+  // u(f, c) = W[f, c] turned by 180°
+  transformFilters(FN, C, (f, c, fy, fx) => w[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)], pu);
+  f32().fill(0, pbias / 4, pbias / 4 + C);
+  convolveAt(p, pdy, pu, pbias, false, prest, pdx);
+  return copyF32(pdx, p.N * C * p.OH * p.OW);
+};

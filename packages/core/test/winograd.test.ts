@@ -1,0 +1,243 @@
+import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, key, normal, referenceKernels, setThreads, split, startThreads, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
+import { bitwiseEqual } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setWinograd, winogradDxPlan, winogradPlan } from '../src/fast/winograd.js';
+
+// Winograd F(2x2, 3x3) (src/fast/winograd.ts) against the float64 reference: forward, the fused forwards, and the input
+// gradient, on generated shapes (odd sizes give partial tiles), and the shapes it does not take falling back.
+
+const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
+const f64 = (t: Tensor): Tensor => fromData(t.shape, Float64Array.from(t.data));
+
+/** Max abs error of a float32 result against a float64 one, and that error relative to the largest |exact| value. */
+const errorOf = (got: Tensor, exact: Tensor): { abs: number; rel: number } => {
+  let [abs, scale] = [0, 0];
+  for (let i = 0; i < exact.size; i++) {
+    abs = Math.max(abs, Math.abs(got.data[i] - exact.data[i]));
+    scale = Math.max(scale, Math.abs(exact.data[i]));
+  }
+  return { abs, rel: abs / Math.max(scale, 1e-30) };
+};
+
+// a sum of 9C products of values in [-1, 1): float32 rounding of the direct sum is ~9C * 2^-24 at worst; Winograd's
+// transforms add a few roundings of values up to ~4x the inputs' size
+const tolerance = (C: number): number => 4e-7 * 9 * C + 1e-5;
+
+/** Generated cases with at least `minC` input channels (Winograd takes the forward and the input gradient from 16). */
+const shapeArbFrom = (minC: number) => fc.record({
+  N: fc.integer({ min: 1, max: 3 }),
+  C: fc.integer({ min: minC, max: minC + 12 }),
+  K: fc.integer({ min: 8, max: 20 }),
+  H: fc.integer({ min: 1, max: 19 }),
+  W: fc.integer({ min: 1, max: 19 }),
+  pad: fc.integer({ min: 0, max: 2 }),
+  seed: fc.nat(1000),
+});
+const shapeArb = shapeArbFrom(16);
+
+afterEach(() => {
+  setThreads(1);
+  setWinograd(true);
+});
+
+describe('winograd conv2d equals the reference', () => {
+  it('conv2dOut x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C 16..28, K 8..20, H and W 1..19 (odd: partial tiles)', () => {
+    fc.assert(
+      fc.property(shapeArb, ({ N, C, K, H, W, pad, seed }) => {
+        fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad });
+        const [x, w, b] = [fill(seed, [N, C, H, W]), fill(seed + 1, [K, C, 3, 3]), fill(seed + 2, [K])];
+        expect(winogradPlan(x.shape, K, g)).toBeDefined();
+        const got = fastKernels.conv2dOut(x, w, b, g);
+        const exact = referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
+        expect(got.shape).toEqual(exact.shape);
+        expect(errorOf(got, exact).abs).toBeLessThan(tolerance(C));
+      }),
+      { seed: 20, numRuns: 60 },
+    );
+  });
+});
+
+/** Shapes and operands of one generated case. */
+const caseOf = ({ N, C, K, H, W, pad, seed }: { N: number; C: number; K: number; H: number; W: number; pad: number; seed: number }) => {
+  const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad });
+  const [x, w, b] = [fill(seed, [N, C, H, W]), fill(seed + 1, [K, C, 3, 3]), fill(seed + 2, [K])];
+  return { g, x, w, b, dy: fill(seed + 3, [N, K, g.outH, g.outW]) };
+};
+const refFused = composedFusions(referenceKernels);
+const fastFused = fusedKernelsOf(fastKernels);
+
+describe('winograd in the fused forwards and the input gradient equals the reference', () => {
+  it('conv2dRelu and conv2dReluMaxPool (2x2 pool) x=[N,C,H,W] w=[K,C,3,3] pad 1, even H and W', () => {
+    fc.assert(
+      fc.property(shapeArb, ({ N, C, K, H, W, seed }) => {
+        const [He, We] = [2 + 2 * (H >> 1), 2 + 2 * (W >> 1)];
+        const { g, x, w, b } = caseOf({ N, C, K, H: He, W: We, pad: 1, seed });
+        const pool = convGeometry('pool', { inH: He, inW: We, filterH: 2, stride: 2 });
+        const exact = refFused.conv2dRelu(f64(x), f64(w), f64(b), g);
+        expect(errorOf(fastFused.conv2dRelu(x, w, b, g), exact).abs).toBeLessThan(tolerance(C));
+        const pooled = fastFused.conv2dReluMaxPool(x, w, b, g, pool, true);
+        const exactPooled = refFused.conv2dReluMaxPool(f64(x), f64(w), f64(b), g, pool, true);
+        expect(errorOf(pooled.out, exactPooled.out).abs).toBeLessThan(tolerance(C));
+        // ReLU before the pool in the fused kernel: the same bits as the composition with ReLU after it
+        const composed = fastKernels.relu(fastKernels.maxPool2d(fastKernels.conv2dOut(x, w, b, g), pool).out);
+        expect(bitwiseEqual(pooled.out, composed)).toBe(true);
+        expect(bitwiseEqual(fastFused.conv2dReluMaxPool(x, w, b, g, pool, false).out, composed)).toBe(true);
+      }),
+      { seed: 21, numRuns: 30 },
+    );
+  });
+
+  it('conv2dBackwardFromInput and conv2dBackward dx by Winograd, C 16..28, K 8..20, pad 0..2 (the turned filters padded by 2 - pad), dW and db unchanged', () => {
+    fc.assert(
+      fc.property(shapeArb, ({ N, C, K, H, W, pad, seed }) => {
+        fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
+        const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad, seed });
+        expect(winogradDxPlan(dy.shape, x.shape, g)).toBeDefined();
+        const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, true);
+        const fromInput = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+        const fromCol = fastKernels.conv2dBackward(dy, fastKernels.im2col(x, g), w, x.shape, g, true);
+        for (const got of [fromInput, fromCol]) {
+          expect(got.dx?.shape).toEqual(x.shape);
+          if (got.dx === undefined || exact.dx === undefined) throw new Error('no dx');
+          // dx sums 9K products of dy and w
+          expect(errorOf(got.dx, exact.dx).abs).toBeLessThan(tolerance(K));
+          expect(errorOf(got.dw, exact.dw).abs).toBeLessThan(tolerance(N * g.outH * g.outW / 9));
+          expect(errorOf(got.db, exact.db).abs).toBeLessThan(tolerance(N * g.outH * g.outW / 9));
+        }
+      }),
+      { seed: 22, numRuns: 40 },
+    );
+  });
+
+  it('conv2dReluBackward and conv2dReluMaxPoolBackward dx by Winograd x=[2,16,10,12] w=[12,16,3,3] pad 1', () => {
+    const { g, x, w, b } = caseOf({ N: 2, C: 16, K: 12, H: 10, W: 12, pad: 1, seed: 5 });
+    const out = fastFused.conv2dRelu(x, w, b, g);
+    const dy = fill(9, out.shape);
+    const got = fastFused.conv2dReluBackward(dy, out, x, w, g, true);
+    const exact = refFused.conv2dReluBackward(f64(dy), f64(out), f64(x), f64(w), g, true);
+    if (got.dx === undefined || exact.dx === undefined) throw new Error('no dx');
+    expect(errorOf(got.dx, exact.dx).abs).toBeLessThan(tolerance(12));
+    const pool = convGeometry('pool', { inH: 10, inW: 12, filterH: 2, stride: 2 });
+    const pooled = fastFused.conv2dReluMaxPool(x, w, b, g, pool, true);
+    const dp = fill(10, pooled.out.shape);
+    const convShape = [2, 12, 10, 12];
+    const gotP = fastFused.conv2dReluMaxPoolBackward(dp, pooled.out, pooled.argmax, x, w, g, convShape, true);
+    // the reference's own forward and pullback: the Winograd pool's argmax differs only where nothing is above 0
+    const refPooled = refFused.conv2dReluMaxPool(f64(x), f64(w), f64(b), g, pool, true);
+    const exactP = refFused.conv2dReluMaxPoolBackward(f64(dp), refPooled.out, refPooled.argmax, f64(x), f64(w), g, convShape, true);
+    if (gotP.dx === undefined || exactP.dx === undefined) throw new Error('no dx');
+    expect(errorOf(gotP.dx, exactP.dx).abs).toBeLessThan(tolerance(12));
+    expect(errorOf(gotP.dw, exactP.dw).abs).toBeLessThan(tolerance(2 * 10 * 12 / 9));
+  });
+});
+
+describe('every path equals the reference on generated geometries, taken by Winograd or not', () => {
+  it('conv2dOut and dx x=[N,C,H,W] w=[K,C,F,F], F 1..5, stride 1..2, pad 0..3, C 1..20, K 1..20', () => {
+    const arb = fc.record({
+      N: fc.integer({ min: 1, max: 2 }),
+      C: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 8, max: 20 })),
+      K: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 8, max: 20 })),
+      H: fc.integer({ min: 1, max: 14 }),
+      W: fc.integer({ min: 1, max: 14 }),
+      F: fc.integer({ min: 1, max: 5 }),
+      stride: fc.integer({ min: 1, max: 2 }),
+      pad: fc.integer({ min: 0, max: 3 }),
+      seed: fc.nat(1000),
+    });
+    fc.assert(
+      fc.property(arb, ({ N, C, K, H, W, F, stride, pad, seed }) => {
+        fc.pre(H + 2 * pad >= F && W + 2 * pad >= F);
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: F, stride, pad });
+        const [x, w, b] = [fill(seed, [N, C, H, W]), fill(seed + 1, [K, C, F, F]), fill(seed + 2, [K])];
+        const dy = fill(seed + 3, [N, K, g.outH, g.outW]);
+        const exact = referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
+        expect(errorOf(fastKernels.conv2dOut(x, w, b, g), exact).abs).toBeLessThan(tolerance((C * F * F) / 9));
+        const exactDx = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, true).dx;
+        const dx = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx;
+        if (dx === undefined || exactDx === undefined) throw new Error('no dx');
+        expect(errorOf(dx, exactDx).abs).toBeLessThan(tolerance((K * F * F) / 9));
+      }),
+      { seed: 23, numRuns: 80 },
+    );
+  });
+});
+
+describe('shapes Winograd does not take fall back to the other paths, bit for bit', () => {
+  const cases: readonly [string, number, number, number, ConvGeometry][] = [
+    ['stride 2', 16, 16, 9, convGeometry('conv', { inH: 9, inW: 9, filterH: 3, stride: 2, pad: 1 })],
+    ['5x5 filter', 16, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 5, pad: 2 })],
+    ['1 input channel (the stem)', 1, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
+    ['4 input channels', 4, 16, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
+    ['4 filters', 16, 4, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
+    ['10 input channels (DoubleConvNet\'s second convolution)', 10, 20, 12, convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 })],
+  ];
+  for (const [what, C, K, H, g] of cases) {
+    it(`conv2d x=[2,${C},${H},${H}] w=[${K},${C},${g.filterH},${g.filterW}] stride=${g.stride} pad=${g.pad} (${what})`, () => {
+      const [x, w, b] = [fill(1, [2, C, H, H]), fill(2, [K, C, g.filterH, g.filterW]), fill(3, [K])];
+      const dy = fill(4, [2, K, g.outH, g.outW]);
+      expect(winogradPlan(x.shape, K, g)).toBeUndefined();
+      const on = [fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx];
+      setWinograd(false);
+      const off = [fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx];
+      on.forEach((t, i) => expect(t !== undefined && bitwiseEqual(t, off[i] ?? t)).toBe(true));
+      const exact = referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
+      expect(errorOf(on[0] ?? exact, exact).abs).toBeLessThan(tolerance(C * g.filterH * g.filterW / 9));
+    });
+  }
+
+  it('the fewest channels Winograd takes: x=[2,16,12,12] pad=1 with 4 filters neither the forward nor dx, with 8 both', () => {
+    const g = convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 });
+    expect(winogradPlan([2, 16, 12, 12], 4, g)).toBeUndefined();
+    expect(winogradDxPlan([2, 4, 12, 12], [2, 16, 12, 12], g)).toBeUndefined();
+    expect(winogradPlan([2, 16, 12, 12], 8, g)).toBeDefined();
+    expect(winogradDxPlan([2, 8, 12, 12], [2, 16, 12, 12], g)).toBeDefined();
+  });
+
+  it('the input gradient of a pad-3 convolution (2 - pad < 0) keeps the GEMM path', () => {
+    const g = convGeometry('conv', { inH: 6, inW: 6, filterH: 3, pad: 3 });
+    expect(winogradDxPlan([1, 16, g.outH, g.outW], [1, 16, 6, 6], g)).toBeUndefined();
+  });
+});
+
+describe('winograd split across threads', () => {
+  it('conv2dOut and its input gradient x=[24,16,20,20] w=[16,16,3,3] pad 1 give the same bits at 2 threads as at 1', () => {
+    const { g, x, w, b, dy } = caseOf({ N: 24, C: 16, K: 16, H: 20, W: 20, pad: 1, seed: 3 });
+    setThreads(1);
+    const one = [fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx];
+    setThreads(2);
+    startThreads();
+    const two = [fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx];
+    one.forEach((t, i) => expect(t !== undefined && bitwiseEqual(t, two[i] ?? t)).toBe(true));
+  });
+});
+
+describe('winograd float32 error on realistic data', () => {
+  // He-initialised filters and ReLU'd normal activations, as in a trained network's first steps: Winograd's error
+  // against the float64 reference stays within a few times the direct GEMM's (the transforms add roundings of
+  // values up to ~4x the inputs)
+  for (const [C, K, H] of [[16, 16, 28], [32, 32, 14], [64, 64, 7]] as const) {
+    it(`conv2dOut and dx x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1: max relative error < 1e-5 and < 4x the GEMM path's`, () => {
+      const [k1, k2, k3] = split(key(C), 3);
+      const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 });
+      const x = fastKernels.relu(normal(k1, [8, C, H, H], { std: 1 }));
+      const w = normal(k2, [K, C, 3, 3], { std: Math.sqrt(2 / (9 * C)) });
+      const b = fill(7, [K]);
+      const dy = normal(k3, [8, K, H, H], { std: 1 });
+      const exact = referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
+      const exactDx = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, true).dx;
+      const run = (): [Tensor, Tensor | undefined] => [fastKernels.conv2dOut(x, w, b, g), fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx];
+      const [wOut, wDx] = run();
+      setWinograd(false);
+      const [gOut, gDx] = run();
+      if (exactDx === undefined || wDx === undefined || gDx === undefined) throw new Error('no dx');
+      const [ew, eg] = [errorOf(wOut, exact), errorOf(gOut, exact)];
+      const [dw, dg] = [errorOf(wDx, exactDx), errorOf(gDx, exactDx)];
+      expect(ew.rel).toBeLessThan(1e-5);
+      expect(dw.rel).toBeLessThan(1e-5);
+      expect(ew.abs).toBeLessThan(4 * eg.abs);
+      expect(dw.abs).toBeLessThan(4 * dg.abs);
+    });
+  }
+});
