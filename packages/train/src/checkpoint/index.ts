@@ -7,3 +7,5 @@ export { saveCheckpoint, encodeCheckpoint, loadCheckpoint, packTensors, unpackTe
 export type { Checkpoint, CheckpointParts, TensorSpec } from './checkpoint.js';
 export { saveTrainState, encodeTrainState, loadTrainState, decodeTrainState, checkpointWeights, resumeTrainState, TRAIN_STATE_FORMAT } from './train-state.js';
 export type { TrainStateToSave, TrainStateCheckpoint, SavedOptimizer } from './train-state.js';
+export { decodeDataInfo } from './data-info.js';
+export type { CheckpointDataInfo } from './data-info.js';

@@ -7,6 +7,7 @@ import { optimizerFromName } from '../optim/registry.js';
 import { MAX_TEXT_BYTES, parseJson } from '../input/json.js';
 import { encodeCheckpoint, loadCheckpoint, matchTensors, packTensors, saveCheckpoint, unpackTensors, type Checkpoint, type CheckpointParts } from './checkpoint.js';
 import { CheckpointError } from './safetensors.js';
+import { decodeDataInfo, type CheckpointDataInfo } from './data-info.js';
 import { firstNonFinite } from '../numeric.js';
 import { nodeAtomicFs, type AtomicFs } from './atomic.js';
 
@@ -22,6 +23,7 @@ import { nodeAtomicFs, type AtomicFs } from './atomic.js';
  *              key        the training key's state, JSON array of four int32
  *              config     the training config, JSON (optional; the caller's own shape)
  *              metrics    the evaluation history, JSON (optional; the caller's own shape)
+ *              data       what the inputs need: class names, per-channel normalisation, JSON (optional; data-info.ts)
  *
  * Only `format` and `step` are required to load one; each use then asks for what it needs:
  * `checkpointWeights` the params (and layer state), `resumeTrainState` also the optimizer state
@@ -53,6 +55,8 @@ export interface TrainStateToSave<S> {
   readonly config?: unknown;
   /** Any JSON-serialisable value, stored as the `metrics` metadata. */
   readonly metrics?: unknown;
+  /** Class names and input normalisation, stored as the `data` metadata (see CheckpointDataInfo). */
+  readonly data?: CheckpointDataInfo;
 }
 
 /** The optimizer a checkpoint names: its name and the numbers saved with it (hyper-parameters and scalar state). @example { name: 'adam', fields: { lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0, count: 1000 } } */
@@ -80,6 +84,8 @@ export interface TrainStateCheckpoint {
   readonly model: unknown;
   readonly config: unknown;
   readonly metrics: unknown;
+  /** Class names and input normalisation (the `data` metadata), decoded; undefined when absent (older checkpoints). */
+  readonly data: CheckpointDataInfo | undefined;
   /** The optimizer's name and saved numbers, or undefined (a weights-only checkpoint). */
   readonly optimizer: SavedOptimizer | undefined;
   /** The tensors split by the naming convention. */
@@ -149,7 +155,7 @@ const trainStateContent = <S>(path: string, what: TrainStateToSave<S>): Either<F
   const model = stringify('the model spec', network.spec);
   if (isLeft(model)) return model;
   metadata['model'] = model.right;
-  for (const [name, value] of [['config', what.config], ['metrics', what.metrics]] as const) {
+  for (const [name, value] of [['config', what.config], ['metrics', what.metrics], ['data', what.data]] as const) {
     if (value === undefined) continue;
     const text = stringify(name, value);
     if (isLeft(text)) return text;
@@ -192,7 +198,7 @@ const trainStateContent = <S>(path: string, what: TrainStateToSave<S>): Either<F
  * The JSON metadata entries held to MAX_TEXT_BYTES like any text input; `metrics` is bounded by
  * the header limit alone, as a long run's evaluation history can be larger.
  */
-const CAPPED_FIELDS = ['model', 'config', 'optimizer', 'key'] as const;
+const CAPPED_FIELDS = ['model', 'config', 'optimizer', 'key', 'data'] as const;
 
 // JSON metadata entry `field`: undefined when absent, Left when present and not JSON by foldnet's
 // rule (input/json.ts: one leading BOM ignored, repeated keys refused) or over its size cap.
@@ -271,6 +277,10 @@ export const decodeTrainState = (
   if (isLeft(config)) return config;
   const metrics = jsonField(file, metadata, 'metrics');
   if (isLeft(metrics)) return metrics;
+  const dataJson = jsonField(file, metadata, 'data');
+  if (isLeft(dataJson)) return dataJson;
+  const data = decodeDataInfo(file, dataJson.right);
+  if (isLeft(data)) return data;
   const optimizerJson = jsonField(file, metadata, 'optimizer');
   if (isLeft(optimizerJson)) return optimizerJson;
   const optimizer = readOptimizer(file, optimizerJson.right);
@@ -292,6 +302,7 @@ export const decodeTrainState = (
     model: model.right,
     config: config.right,
     metrics: metrics.right,
+    data: data.right,
     optimizer: optimizer.right,
     parts: unpackTensors(tensors),
     metadata,

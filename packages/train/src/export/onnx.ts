@@ -1,4 +1,4 @@
-import { assertNever, FoldnetError, formatShape, opKind, paramShapesOf, sameShape, type CustomOp, type Op, type Shape, type Tensor } from '@foldnet/core';
+import { assertNever, FoldnetError, formatShape, fromData, opKind, paramShapesOf, sameShape, type CustomOp, type Op, type Shape, type Tensor } from '@foldnet/core';
 import {
   GRAPH_INPUT,
   registeredLayer,
@@ -55,6 +55,12 @@ export interface OnnxExportOptions {
   readonly opset?: number;
   /** ModelProto.producer_name; default 'foldnet'. */
   readonly producer?: string;
+  /**
+   * Per-channel input normalisation the network was trained with (a checkpoint's `data.normalize`):
+   * the graph starts with Sub(input, mean) and Div(std), constants [1, C, 1, 1] named `input.mean`
+   * and `input.std`, so the model takes the same raw [0, 1] images as `foldnet predict`.
+   */
+  readonly normalize?: { readonly mean: readonly number[]; readonly std: readonly number[] };
 }
 
 /** The opset `exportOnnx` targets by default (ONNX 1.8; every current runtime reads it). */
@@ -366,6 +372,30 @@ const unusedNames = (b: Builder): string[] => [
   ...Object.keys(b.state).filter((k) => !b.used.has(`state:${k}`)).map((k) => `state ${k}`),
 ];
 
+/**
+ * The nodes of (input - mean) / std per channel, float32 Sub then Div as foldnet's normalizeImages
+ * computes it; returns the value they write.
+ */
+const normalizeInput = (b: Builder, inputShape: Shape, stats: NonNullable<OnnxExportOptions['normalize']>): string => {
+  const channels = inputShape[0] ?? 0;
+  if (inputShape.length !== 3 || stats.mean.length !== channels || stats.std.length !== channels) {
+    throw new FoldnetError('value', `exportOnnx: normalize has ${stats.mean.length} means and ${stats.std.length} stds, the input [${inputShape.join(',')}] has ${channels} channels`);
+  }
+  const constant = (name: string, values: readonly number[]): string => {
+    const v = fresh(b, name);
+    b.initializers.push(floatTensor(v, fromData([1, channels, 1, 1], Float32Array.from(values))));
+    b.values.add(v);
+    return v;
+  };
+  const mean = constant('input.mean', stats.mean);
+  const std = constant('input.std', stats.std);
+  const centred = fresh(b, 'input.centred');
+  const normalized = fresh(b, 'input.normalized');
+  addNode(b, { opType: 'Sub', name: 'normalize.sub', inputs: ['input', mean], outputs: [centred] });
+  addNode(b, { opType: 'Div', name: 'normalize.div', inputs: [centred, std], outputs: [normalized] });
+  return normalized;
+};
+
 const build = (network: Network, params: Params, layerState: LayerState, options: OnnxExportOptions): Uint8Array => {
   const opset = options.opset ?? ONNX_DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < ONNX_MIN_OPSET || opset > ONNX_MAX_OPSET) {
@@ -382,10 +412,11 @@ const build = (network: Network, params: Params, layerState: LayerState, options
   // Every param and state name is an initializer's, so no node output or temporary may take it (a param `y`
   // of a layer of one's own would otherwise meet the layer's output `p.y`).
   for (const name of [...Object.keys(params), ...Object.keys(layerState)]) b.reserved.add(name);
+  const input = options.normalize === undefined ? 'input' : normalizeInput(b, graph.inputShape, options.normalize);
   // Each node's value name, by node index; the output node writes the graph's output directly (unless
   // Softmax follows it).
   const valueNames: string[] = [];
-  const valueOf = (i: number): string => (i === GRAPH_INPUT ? 'input' : valueNames[i]);
+  const valueOf = (i: number): string => (i === GRAPH_INPUT ? input : valueNames[i]);
   const shapeOf = (i: number): Shape => (i === GRAPH_INPUT ? graph.inputShape : graph.nodes[i].shape);
   graph.nodes.forEach((node, i) => {
     const output = i === graph.output && !softmax ? outputName : fresh(b, `${node.name}.y`);
@@ -401,7 +432,7 @@ const build = (network: Network, params: Params, layerState: LayerState, options
     nodes.push({ opType: 'Softmax', name: 'softmax', inputs: [valueOf(graph.output)], outputs: [outputName], attributes: { axis: 1 } });
   } else if (graph.output === GRAPH_INPUT) {
     // A network of no nodes (or whose output is its input): ONNX needs a node to write the output.
-    nodes.push({ opType: 'Identity', name: 'identity', inputs: ['input'], outputs: [outputName] });
+    nodes.push({ opType: 'Identity', name: 'identity', inputs: [input], outputs: [outputName] });
   }
   return encodeModel({
     irVersion: irVersionOf(opset),
