@@ -9,6 +9,7 @@ import {
   saveTrainState,
   CheckpointError,
   type AnyOptimizer,
+  type CheckpointDataInfo,
   type TrainState,
   type TrainStateCheckpoint,
 } from '@foldnet/train';
@@ -25,8 +26,9 @@ import { UsageError } from './errors.js';
 export type TrainCheckpoint = TrainStateCheckpoint;
 
 /**
- * Writes `state` atomically to `file`, with the resolved config and what it carries of the run
- * (see RunCarry), through the run folder's guarded file system (runFolderFs).
+ * Writes `state` atomically to `file`, with the resolved config, what it carries of the run
+ * (see RunCarry) and what its inputs need (class names, normalisation), through the run folder's
+ * guarded file system (runFolderFs).
  *
  * @example
  * writeTrainCheckpoint('run/checkpoint.safetensors', net, optimizer, state, config, rows);
@@ -38,8 +40,9 @@ export const writeTrainCheckpoint = (
   state: TrainState<unknown>,
   config: unknown,
   metrics?: unknown,
+  data?: CheckpointDataInfo,
 ): string => {
-  const r = saveTrainState(file, { network, optimizer, state, config, ...(metrics === undefined ? {} : { metrics }) }, runFolderFs);
+  const r = saveTrainState(file, { network, optimizer, state, config, ...(metrics === undefined ? {} : { metrics }), ...(data === undefined ? {} : { data }) }, runFolderFs);
   if (isLeft(r)) throw r.left;
   return r.right;
 };

@@ -187,3 +187,28 @@ export const describeErrors = (errors: t.Errors): string => {
 
 /** A preset's weight initialisation: 'he', 'xavier', 'glorot' or a positive std. @example WeightInitValue.is('he') // true */
 export const WeightInitValue = t.union([t.keyof({ he: null, xavier: null, glorot: null }), PositiveNumber], "'he', 'xavier', 'glorot' or a positive std");
+
+// ---------------------------------------------------------------------------------------------
+// Users' own images: the size they are resized to, and the channels the network takes.
+
+/** `--image-size`: `HxW`, whole pixels from 1 to 4096 each. */
+export const imageSizeSyntax = 'HxW: a height and a width in pixels, 1 to 4096 each (e.g. 32x32)';
+
+/** The height and width of an `HxW` text, or a message saying what is wrong with it. @example parseImageSize('32x48') // right({ height: 32, width: 48 }) */
+export const parseImageSize = (text: string): E.Either<string, { readonly height: number; readonly width: number }> => {
+  const m = /^(\d{1,4})x(\d{1,4})$/.exec(text);
+  const height = m === null ? Number.NaN : Number(m[1]);
+  const width = m === null ? Number.NaN : Number(m[2]);
+  return [height, width].every((v) => v >= 1 && v <= 4096) ? E.right({ height, width }) : E.left(`expected ${imageSizeSyntax}, got ${JSON.stringify(text)}`);
+};
+
+/** An `--image-size` text. @example ImageSizeText.is('28x28') // true */
+export const ImageSizeText = parsedText(imageSizeSyntax, parseImageSize);
+
+/** A channel count a network of images takes: 1 (grey) or 3 (RGB). @example ChannelCount.is(3) // true */
+export const ChannelCount = new t.Type<1 | 3, 1 | 3, unknown>(
+  '1 (grey) or 3 (RGB)',
+  (u): u is 1 | 3 => u === 1 || u === 3,
+  (u, c) => (u === 1 || u === 3 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);

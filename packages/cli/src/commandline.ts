@@ -40,6 +40,11 @@ export const trainCommandLine = (config: TrainConfig, cwd: string, program = 'fo
     } else if (!notReproduced.has(key)) {
       const value: unknown = Reflect.get(config, key);
       if (value === null || value === undefined || JSON.stringify(value) === JSON.stringify(Reflect.get(d, key))) continue;
+      // a switch (--normalize) is its flag alone
+      if (value === true) {
+        words.push(flagOf(key));
+        continue;
+      }
       const text = String(value);
       put(key, (key === 'model' && !isPreset(text)) || key === 'data' ? shownPath(cwd, text) : text);
     }

@@ -5,7 +5,7 @@ import * as t from 'io-ts';
 import { optimizerFromName } from '@foldnet/train';
 import { datasetNames } from '@foldnet/train/config';
 import {
-  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
+  AugmentText, ChannelCount, describeErrors, ImageSizeText, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -28,6 +28,9 @@ export type OptimizerName = (typeof optimizerNames)[number];
 
 /** The cores the fast kernels can use: os.availableParallelism(), at least 1. @example machineCores() // 2 */
 export const machineCores = (): number => Math.max(1, availableParallelism());
+
+/** How `--data` is read (`--format`): MNIST-format IDX files, or an image folder. */
+export const dataFormats = ['idx', 'folder'] as const;
 
 /** The kernel sets `--backend` accepts. */
 export const backendNames = ['fast', 'reference'] as const;
@@ -197,6 +200,37 @@ export const trainConfigFields = {
     arg: '<dir>',
     help: 'a directory of MNIST-format IDX files (plain or .gz) read instead of the dataset\'s own',
     shownDefault: "the dataset's: the bundled MNIST, /usr/share/datasets/fashion-mnist",
+  }),
+  // ----- users' own images (--format folder) and input normalisation -----
+  /** How `data` is read: MNIST-format IDX files, or a folder of images with one subfolder per class. */
+  format: field(oneOf(dataFormats), 'idx', 'text', {
+    arg: '<kind>',
+    help: `${dataFormats.join(' | ')}: --data holds MNIST-format IDX files, or PNG/JPEG images in one subfolder per class (class names: the folder names, sorted)`,
+  }),
+  /** With format 'folder': every image resized (bilinear) to `HxW`, or null to require one size for all. */
+  imageSize: new ConfigField(orNull(ImageSizeText, `${ImageSizeText.name}, or null`), null, {
+    arg: '<HxW>',
+    help: 'with --format folder: resize every image to this size (bilinear); without it all images must have one size',
+    shownDefault: "the images' own size",
+    read: flagReader(ImageSizeText, 'text'),
+  }),
+  /** With format 'folder': 1 (grey) or 3 (RGB), or null for 3 when any image is colour, else 1. */
+  channels: new ConfigField(orNull(ChannelCount, '1, 3 or null'), null, {
+    arg: '<n>',
+    help: 'with --format folder: 1 (grey: RGB images become luma 0.299 R + 0.587 G + 0.114 B) or 3 (RGB: grey images repeat their value)',
+    shownDefault: '3 when any image is colour, else 1',
+    read: flagReader(ChannelCount, 'number'),
+  }),
+  /** With format 'folder' and no train/ and test/ subfolders: the part of each class kept for testing. */
+  testFraction: field(UnitRate, 0.2, 'number', {
+    arg: '<x>',
+    help: 'with --format folder, when the folder has no train/ and test/ subfolders: the part of each class held out for testing (a fixed split by file name)',
+  }),
+  /** Normalise every input per channel by the training images' mean and std (stored in the checkpoint). */
+  normalize: new ConfigField(t.boolean, false, {
+    arg: '',
+    help: "map each input channel to (x - mean) / std, the training images' own statistics, saved in the checkpoint for eval, predict and export",
+    read: () => () => true,
   }),
   /** How training batches are augmented: `none`, or steps such as `crop:4,flip,erase:0.25` (see `parseAugment`). */
   augment: field(AugmentText, 'none', 'text', {

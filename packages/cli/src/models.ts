@@ -11,11 +11,35 @@ import { isPreset, presetNames, type PresetName } from './preset-names.js';
 
 export { presetNames, isPreset, type PresetName } from './preset-names.js';
 
-const presets: Readonly<Record<PresetName, (weightInit: WeightInit | undefined) => Either<ShapeError, Network>>> = {
-  simple: (weightInit) => simpleConvNet({ weightInit }),
-  double: (weightInit) => doubleConvNet({ weightInit }),
-  deep: (weightInit) => deepConvNet({ weightInit }),
-  resnet: (weightInit) => resnet({ weightInit }),
+/** What a preset is built for when the data is not the lesson's [1, 28, 28] images of 10 classes (an image folder). */
+export interface ModelInput {
+  readonly inputDim: readonly number[];
+  readonly classes: number;
+}
+
+type PresetOptions = { readonly weightInit: WeightInit | undefined } & ({ readonly inputDim: readonly number[]; readonly outputSize: number } | Record<never, never>);
+
+const presets: Readonly<Record<PresetName, (o: PresetOptions) => Either<ShapeError, Network>>> = {
+  simple: (o) => simpleConvNet(o),
+  double: (o) => doubleConvNet(o),
+  deep: (o) => deepConvNet(o),
+  resnet: (o) => resnet(o),
+};
+
+/**
+ * Checks that a network built from a spec (or a checkpoint) takes `input`'s images and gives one
+ * logit per class; the UsageError names the model and both shapes.
+ *
+ * @example expectModelFits(net, 'net.json', { inputDim: [3, 32, 32], classes: 2 });
+ */
+export const expectModelFits = (network: Network, model: string, input: ModelInput): void => {
+  const shape = (s: readonly number[]): string => `[${s.join(',')}]`;
+  if (shape(network.inputShape) !== shape(input.inputDim)) {
+    throw new UsageError(`${model}: the network takes inputs ${shape(network.inputShape)}, the images are ${shape(input.inputDim)} (channels, height, width): give --channels and --image-size to match, or a model that takes them`);
+  }
+  if (shape(network.outputShape) !== shape([input.classes])) {
+    throw new UsageError(`${model}: the network gives ${shape(network.outputShape)} outputs, the data has ${input.classes} classes`);
+  }
 };
 
 /** A built network and a short name for it (run folder names, report titles). */
@@ -31,15 +55,16 @@ export interface LoadedModel {
  * fit.
  *
  * `weightInit` (a preset's only; null or absent: the preset's own) redraws a preset's weights; a spec sets
- * its own per layer, so giving one with a spec is refused.
+ * its own per layer, so giving one with a spec is refused. `input` (an image folder's shape and classes)
+ * builds a preset for it, and a spec must take it (expectModelFits).
  *
  * @example
  * loadModel('simple', process.cwd()).network.outputShape; // [10]
  * loadModel('double', process.cwd(), 'he'); // DoubleConvNet drawn with He's std
  */
-export const loadModel = (model: string, cwd: string, weightInit: WeightInit | null = null): LoadedModel => {
+export const loadModel = (model: string, cwd: string, weightInit: WeightInit | null = null, input?: ModelInput): LoadedModel => {
   if (isPreset(model)) {
-    const built = presets[model](weightInit ?? undefined);
+    const built = presets[model]({ weightInit: weightInit ?? undefined, ...(input === undefined ? {} : { inputDim: input.inputDim, outputSize: input.classes }) });
     if (isLeft(built)) throw new UsageError(`model ${model}: ${built.left.message}`);
     return { network: built.right, name: model };
   }
@@ -47,7 +72,9 @@ export const loadModel = (model: string, cwd: string, weightInit: WeightInit | n
     throw new UsageError(`model ${JSON.stringify(model)}: expected ${presetNames.join(', ')} or a JSON model spec file (*.json)`);
   }
   if (weightInit !== null) throw new UsageError(`--weight-init applies to the presets; the model spec ${model} sets weightInit on each layer`);
-  return { network: networkFromSpec(readUserJson(cwd, model, 'model spec'), model), name: modelShortName(model) };
+  const network = networkFromSpec(readUserJson(cwd, model, 'model spec'), model);
+  if (input !== undefined) expectModelFits(network, model, input);
+  return { network, name: modelShortName(model) };
 };
 
 /** A run-folder-safe short name: the spec file's base name without .json. */

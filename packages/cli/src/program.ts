@@ -50,7 +50,7 @@ const configOption = (cmd: Command, io: Io, key: string, field: { readonly fallb
   const name = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const shown = field.flag.shownDefault ?? (field.fallback === null || field.fallback === undefined ? undefined : String(field.fallback));
   const warn = (line: string): void => io.err(`foldnet ${cmd.name()}: warning: ${line}\n`);
-  const option = new Option(`${name} ${field.flag.arg}`, shown === undefined ? field.flag.help : `${field.flag.help} (default: ${shown})`).argParser(field.flag.read(name, warn));
+  const option = new Option(field.flag.arg === '' ? name : `${name} ${field.flag.arg}`, shown === undefined ? field.flag.help : `${field.flag.help} (default: ${shown})`).argParser(field.flag.read(name, warn));
   return field.flag.conflicts === undefined ? option : option.conflicts(field.flag.conflicts);
 };
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
 import { summary, type Network } from '@foldnet/layers';
-import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
+import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type CheckpointDataInfo, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
 import { parseLrSchedule } from './codecs.js';
@@ -46,6 +46,12 @@ export interface RunRecord {
   readonly cwd?: string;
   /** How the user types foldnet (`pnpm foldnet` inside the repository; see typedCommand): the report's command line starts with it (default: `foldnet`). */
   readonly program?: string;
+  /** The data when it is no named dataset (an image folder): its title and class names for the report. */
+  readonly data?: { readonly title: string; readonly classNames: readonly string[] };
+  /** What the checkpoint says of the inputs (class names, normalisation; see CheckpointDataInfo). */
+  readonly dataInfo?: CheckpointDataInfo;
+  /** The test images as the report draws them, when `test.x` holds them normalised. */
+  readonly shownImages?: Tensor;
 }
 
 /** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
@@ -80,7 +86,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     writeRunFile(dir, 'losses.jsonl', stepLossLines(r.stepLosses ?? [])),
   ];
   // after the history it goes with: a folder's metrics always reach as far as its checkpoint
-  if (r.optimizer !== undefined) written.push(writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), r.network, r.optimizer, r.state, c, runCarryJson(carryOf(r))));
+  if (r.optimizer !== undefined) written.push(writeTrainCheckpoint(path.join(dir, 'checkpoint.safetensors'), r.network, r.optimizer, r.state, c, runCarryJson(carryOf(r)), r.dataInfo));
   const sizes = { trainCount: c.trainSize, testCount: r.test.targets.length };
   const accuracy = await renderChart(accuracyChartSpec(r.rows, sizes));
   const loss = await renderChart(lossChartSpec(r.rows, r.stepLosses ?? [], sizes));
@@ -92,18 +98,18 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
   );
   const { params, layerState } = r.state;
   const predictions = predictAll(r.network, params, layerState, r.test.x);
-  const wrong = misclassifiedOf(predictions, r.test.x, r.test.targets, 48);
+  const wrong = misclassifiedOf(predictions, r.shownImages ?? r.test.x, r.test.targets, 48);
   const final = evaluate(r.network, params, layerState, r.test);
   const name = r.name ?? modelShortName(c.model);
   const faults = r.faults ?? 0;
-  const dataset = datasetInfo(c.dataset);
+  const dataset = r.data ?? datasetInfo(c.dataset);
   const html = renderReport({
     title: `${name}, seed ${c.seed}`,
     facts: [
       ['model', `${name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
       ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
-      ['data', `${dataset.title}${c.data === null ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test`],
+      ['data', `${dataset.title}${c.data === null || r.data !== undefined ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test${c.normalize ? ', normalised per channel' : ''}`],
       ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],

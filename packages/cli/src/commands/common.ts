@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString, parseDecimal } from '../flags.js';
 import { expectDirectory, type Io } from '../io.js';
 import { networkFromSpec } from '../models.js';
+import { checkpointNormalization, decodeFolderData, normalizedSet, scanFolderData, trainedFolder, type FolderSettings } from '../folder-data.js';
 
 /** A trained network read back from a checkpoint. */
 export interface LoadedCheckpoint {
@@ -60,9 +61,40 @@ const trainedOn = (checkpoint: TrainCheckpoint): DatasetName | undefined => {
 /**
  * The first `testSize` test images and labels of --data, else of --dataset, else of the dataset
  * `checkpoint` was trained on (MNIST for a checkpoint that names none). Only the test files are
- * read: the training files are neither opened nor required.
+ * read: the training files are neither opened nor required. A checkpoint trained on an image
+ * folder reads that folder's test split (--data names another folder of the same classes), its
+ * images converted and resized to the network's input; a checkpoint that normalised its inputs
+ * gets its test images normalised by its saved statistics.
  */
 export const loadTestSet = (
+  opts: Readonly<Record<string, unknown>>,
+  io: Io,
+  testSize: number | undefined,
+  checkpoint: TrainCheckpoint,
+  network: Network,
+): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+  const data = optString(opts, 'data');
+  // A checkpoint trained on an image folder is evaluated on that folder's test split (or --data's),
+  // and one trained on normalised inputs sees its test images normalised alike.
+  const folder = trainedFolder(checkpoint, data === undefined ? undefined : expectDirectory(io.cwd, data, '--data'), network.inputShape);
+  const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(checkpoint.file, checkpoint.data.normalize, network.inputShape[0] ?? 1);
+  if (folder !== undefined) return normalizedSet(folderTestSet(checkpoint, folder, testSize, (line) => io.out(`${line}\n`)), stats);
+  return normalizedSet(namedTestSet(opts, io, testSize, checkpoint), stats);
+};
+
+/** The test split of the image folder a checkpoint was trained on; its classes must be the checkpoint's. */
+const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined, note: (line: string) => void) => {
+  const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', note);
+  const trained = checkpoint.data?.classNames;
+  if (trained !== undefined && trained.join('\0') !== scan.classNames.join('\0')) {
+    throw new UsageError(`${folder.data ?? ''}: its classes (${scan.classNames.join(', ')}) are not the ones ${checkpoint.file} was trained on (${trained.join(', ')})`);
+  }
+  const { test } = decodeFolderData(scan, 'test');
+  return { ...test, source: `${scan.dir} (its ${scan.split === 'folders' ? 'test/ folder' : `held-out ${folder.testFraction} of each class`})` };
+};
+
+/** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */
+const namedTestSet = (
   opts: Readonly<Record<string, unknown>>,
   io: Io,
   testSize: number | undefined,

@@ -29,18 +29,20 @@ export const formatConfusion = (confusion: readonly (readonly number[])[]): stri
 export const evalCommand = async (file: string, opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   applyComputeOptions(opts);
-  const test = loadTestSet(opts, io, optNumber(opts, 'testSize'), checkpoint);
+  const test = loadTestSet(opts, io, optNumber(opts, 'testSize'), checkpoint, network);
   // An accuracy over no images is 0/0: say so rather than print "NaN" and exit 0.
   if ((test.x.shape[0] ?? 0) === 0) throw new UsageError(`${test.source}: the test set holds no images, so there is nothing to evaluate`);
   refuseEvaluationOverMemory(network, file, test.x.shape[0] ?? 0, memoryLimit(io.env));
   const e = evaluate(network, params, layerState, test);
+  const classNames = checkpoint.data?.classNames;
   if (optBoolean(opts, 'json') === true) {
-    io.out(`${JSON.stringify({ checkpoint: file, step: checkpoint.step, data: test.source, count: e.count, accuracy: e.accuracy, loss: e.loss, confusion: e.confusion })}\n`);
+    io.out(`${JSON.stringify({ checkpoint: file, step: checkpoint.step, data: test.source, count: e.count, accuracy: e.accuracy, loss: e.loss, confusion: e.confusion, ...(classNames === undefined ? {} : { classNames }) })}\n`);
     return;
   }
   io.out(
     `${file} (step ${checkpoint.step}) on ${e.count} test images of ${test.source}\n` +
       `test accuracy ${e.accuracy.toFixed(4)}, test loss ${e.loss.toFixed(4)}\n\n` +
-      `confusion matrix (rows: true class, columns: predicted class)\n${formatConfusion(e.confusion)}\n`,
+      `confusion matrix (rows: true class, columns: predicted class)\n${formatConfusion(e.confusion)}\n` +
+      (classNames === undefined ? '' : `classes: ${classNames.map((c, k) => `${k} ${c}`).join(', ')}\n`),
   );
 };

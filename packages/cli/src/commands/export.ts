@@ -5,12 +5,14 @@ import { UsageError } from '../errors.js';
 import { optBoolean, optString } from '../flags.js';
 import type { Io } from '../io.js';
 import { loadTrainedNetwork } from './common.js';
+import { checkpointNormalization } from '../folder-data.js';
 
 /**
  * `foldnet export <checkpoint> --onnx <model.onnx> [--softmax]`: the checkpoint's network in
  * inference form as an ONNX model (input `input` [N, ...inputShape], output `logits`, or
  * `probabilities` with --softmax), written atomically. A layer without an ONNX form is an error
- * naming it.
+ * naming it. A checkpoint that normalised its inputs gets the normalisation as the graph's first
+ * nodes (Sub, Div), so the model takes the raw images foldnet predict takes.
  *
  * @example
  * await exportCommand('runs/x/checkpoint.safetensors', { onnx: 'model.onnx' }, nodeIo());
@@ -21,8 +23,14 @@ export const exportCommand = async (file: string, opts: Readonly<Record<string, 
   if (onnx === undefined) throw new UsageError('give the output file: --onnx <model.onnx>');
   const softmax = optBoolean(opts, 'softmax') === true;
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
-  const r = saveOnnx(path.resolve(io.cwd, onnx), network, params, layerState, { softmax });
+  // inputs normalised in training are normalised by the graph itself (Sub, Div): the model takes raw [0, 1] images
+  const normalize = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(file, checkpoint.data.normalize, network.inputShape[0] ?? 1);
+  const r = saveOnnx(path.resolve(io.cwd, onnx), network, params, layerState, { softmax, ...(normalize === undefined ? {} : { normalize }) });
   if (isLeft(r)) throw r.left;
   const output = softmax ? 'probabilities' : 'logits';
-  io.out(`wrote ${onnx} (step ${checkpoint.step}: input [N,${network.inputShape.join(',')}] -> ${output} [N,${network.outputShape.join(',')}])\n`);
+  const classNames = checkpoint.data?.classNames;
+  io.out(
+    `wrote ${onnx} (step ${checkpoint.step}: input [N,${network.inputShape.join(',')}] -> ${output} [N,${network.outputShape.join(',')}]` +
+      `${normalize === undefined ? '' : '; the input is normalised per channel inside the graph'}${classNames === undefined ? '' : `; classes ${classNames.map((c, k) => `${k} ${c}`).join(', ')}`})\n`,
+  );
 };

@@ -17,7 +17,11 @@ import {
   MAX_METRICS_BYTES, evaluationLine, extendWindow, parseJsonLines, parseStepLosses, runCarry, runCarryJson, runCarryOf, stepLossLines, toCsv, toJsonLines, windowMean,
   type LossWindow, type MetricsRow,
 } from '../metrics.js';
-import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel } from '../models.js';
+import { expectModelFits, loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel, type ModelInput } from '../models.js';
+import {
+  checkpointDataInfo, decodeFolderData, folderModelInput, folderTitle, normalizedSet, runNormalization, scanFolderData, withFolderCounts,
+} from '../folder-data.js';
+import type { ImageFolderScan } from '@foldnet/train';
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
@@ -67,13 +71,16 @@ export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io)
  * alone is enough: the spec file it came from may be gone or edited since), unless `--model` names one, which the
  * checkpoint's params must then fit (a mismatch is refused, naming the param and both shapes).
  */
-const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Readonly<Record<string, unknown>>, io: Io): LoadedModel & { readonly model: string } => {
+const resumedModel = (checkpoint: TrainCheckpoint, configured: string, opts: Readonly<Record<string, unknown>>, io: Io, input: ModelInput | undefined): LoadedModel & { readonly model: string } => {
   const given = optString(opts, 'model');
-  if (given !== undefined) return { ...loadModel(given, io.cwd), model: configured };
+  if (given !== undefined) return { ...loadModel(given, io.cwd, null, input), model: configured };
   const saved = checkpoint.config;
   const savedModel = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Reflect.get(saved, 'model') : undefined;
   const model = typeof savedModel === 'string' ? savedModel : configured;
-  return { network: networkFromSpec(checkpoint.model, `${checkpoint.file}: its model spec`), name: modelShortName(model), model };
+  const network = networkFromSpec(checkpoint.model, `${checkpoint.file}: its model spec`);
+  // an image folder that changed since (another size, another class) is named, not fed to the wrong network
+  if (input !== undefined) expectModelFits(network, checkpoint.file, input);
+  return { network, name: modelShortName(model), model };
 };
 
 /**
@@ -193,11 +200,16 @@ const stopSignals: Readonly<Record<InterruptSignal, { readonly code: number; rea
 export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const loaded = loadTrainConfig(opts, io);
   const { checkpoint } = loaded;
-  const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io);
-  const config = resumed === undefined ? loaded.config : { ...loaded.config, model: resumed.model };
-  const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit);
+  // An image folder (--format folder) is read as far as its headers first: the model is built for its
+  // images and classes, and the run counts the images it holds.
+  const imageFolder = loaded.config.format === 'folder' ? scanFolderData(loaded.config, 'both', (line) => io.out(`${line}\n`)) : undefined;
+  const input = imageFolder === undefined ? undefined : folderModelInput(imageFolder);
+  const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io, input);
+  const counted = imageFolder === undefined ? loaded.config : withFolderCounts(loaded.config, imageFolder);
+  const config = resumed === undefined ? counted : { ...counted, model: resumed.model };
+  const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit, input);
   // Nothing, not even the run folder, for a dataset that is not there
-  if (config.data === null) expectDatasetInstalled(config.dataset);
+  if (config.data === null && config.format === 'idx') expectDatasetInstalled(config.dataset);
   // Before the params, optimizer state or data are allocated: the run's memory from the shape rules, with
   // the most images it will load (trainSize + testSize).
   refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
@@ -232,7 +244,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     note,
   });
   try {
-    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from }, io, opts);
+    await trainInFolder(folder, { config, network, name, optimizer, state0, dataKey, from, imageFolder }, io, opts);
   } finally {
     folder.release();
   }
@@ -248,16 +260,22 @@ interface ResolvedRun {
   readonly dataKey: ReturnType<typeof split>[number];
   /** The checkpoint resumed, and its file (absolute). */
   readonly from: { readonly checkpoint: TrainCheckpoint; readonly file: string } | undefined;
+  /** The image folder trained on (--format folder), read as far as its headers. */
+  readonly imageFolder: ImageFolderScan | undefined;
 }
 
 const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, opts: Readonly<Record<string, unknown>>): Promise<void> => {
-  const { config, network, name, optimizer, state0, dataKey, from } = run;
+  const { config, network, name, optimizer, state0, dataKey, from, imageFolder } = run;
   const { dir } = folder;
   // Printed paths can be pasted back where the user stands: absolute where the user gave them absolute.
   const shownDir = shownPath(io.cwd, dir, optString(opts, 'out') ?? (from === undefined ? undefined : optString(opts, 'resume')));
   setBackend(config.backend);
   if (config.threads !== null) setThreads(config.threads);
-  const data = loadData(config);
+  const raw = imageFolder === undefined ? loadData(config) : { ...decodeFolderData(imageFolder, 'both'), title: folderTitle(imageFolder.dir), classNames: imageFolder.classNames };
+  // --normalize: every input mapped by the training images' statistics (a resumed run keeps its checkpoint's)
+  const stats = runNormalization(config, from?.checkpoint, raw.train.x);
+  const data = { ...raw, train: normalizedSet(raw.train, stats), test: normalizedSet(raw.test, stats) };
+  const dataInfo = checkpointDataInfo(imageFolder?.classNames, stats);
 
   const prior: PriorHistory =
     from === undefined
@@ -289,7 +307,8 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   };
 
   io.out(
-    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${config.dataset === 'mnist' ? '' : `${data.title} `}images` +
+    `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${imageFolder !== undefined ? data.title : `${config.dataset === 'mnist' ? '' : `${data.title} `}images`}` +
+      `${imageFolder === undefined ? '' : ` (${imageFolder.channels}x${imageFolder.height}x${imageFolder.width}, classes ${imageFolder.classNames.join(', ')})`}${stats === undefined ? '' : ' normalised per channel'}` +
       `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
@@ -326,7 +345,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   const save = (s: TrainState<unknown>, losses: LossHistory | undefined): void => {
     flush(losses);
     advanceWindow(losses, s.step);
-    writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, runCarryJson(runCarry(rows, window, elapsed())));
+    writeTrainCheckpoint(checkpointFile, network, optimizer, s, config, runCarryJson(runCarry(rows, window, elapsed())), dataInfo);
   };
   // The rows of the evaluations made since the last call, each with the mean batch loss of its
   // window (the steps since the evaluation before it), printed as they are added.
@@ -398,7 +417,12 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
 
   if (!findFonts().any) io.err('foldnet train: warning: no font found in the system font folders, so the chart PNGs have no text (install e.g. fonts-dejavu-core); the SVGs are complete\n');
   const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
-  const written = await writeRunFiles(dir, { config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd, program: io.command });
+  const written = await writeRunFiles(dir, {
+    config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd, program: io.command,
+    ...(imageFolder === undefined ? {} : { data: { title: data.title, classNames: data.classNames } }),
+    ...(dataInfo === undefined ? {} : { dataInfo }),
+    ...(stats === undefined ? {} : { shownImages: raw.test.x }),
+  });
 
   io.out(`wrote ${shownDir}${path.sep}\n${written.map((f) => `  ${path.join(shownDir, path.relative(dir, f))}\n`).join('')}`);
   if (config.onNan === 'stop' && last.fault !== undefined) {
