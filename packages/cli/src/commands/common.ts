@@ -78,13 +78,16 @@ export const loadTestSet = (
   // and one trained on normalised inputs sees its test images normalised alike.
   const folder = trainedFolder(checkpoint, data === undefined ? undefined : expectDirectory(io.cwd, data, '--data'), network.inputShape);
   const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(checkpoint.file, checkpoint.data.normalize, network.inputShape[0] ?? 1);
-  if (folder !== undefined) return normalizedSet(folderTestSet(checkpoint, folder, testSize, (line) => io.out(`${line}\n`)), stats);
+  if (folder !== undefined) return normalizedSet(folderTestSet(checkpoint, folder, testSize), stats);
   return normalizedSet(namedTestSet(opts, io, testSize, checkpoint), stats);
 };
 
-/** The test split of the image folder a checkpoint was trained on; its classes must be the checkpoint's. */
-const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined, note: (line: string) => void) => {
-  const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', note);
+/**
+ * The test split of the image folder a checkpoint was trained on; its classes must be the checkpoint's.
+ * What the folder holds besides images was noted when it was trained on: not again here (--json stays one line).
+ */
+const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined) => {
+  const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', () => undefined);
   const trained = checkpoint.data?.classNames;
   if (trained !== undefined && trained.join('\0') !== scan.classNames.join('\0')) {
     throw new UsageError(`${folder.data ?? ''}: its classes (${scan.classNames.join(', ')}) are not the ones ${checkpoint.file} was trained on (${trained.join(', ')})`);

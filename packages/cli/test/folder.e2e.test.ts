@@ -1,0 +1,168 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModelSpec, predict } from '@foldnet/layers';
+import { checkpointWeights, loadCheckpoint, loadImageFolder, loadTrainState, normalizeImages } from '@foldnet/train';
+import { jpegBytes, pngBytes, put, type Paint } from '../../train/test/image-files.js';
+import { runOrt } from '../../train/test/onnx-check.js';
+import { buildOnce, expectUsageError, foldnet as foldnetIn, root, type Run } from './built-cli.js';
+
+/*
+ * Users' own images end to end, through the built CLI: a folder of PNG and JPEG files (grey and
+ * RGB, of two sizes) in three class folders, trained with --format folder --image-size --normalize,
+ * then eval, predict and export; the ONNX model in ONNX Runtime, given the raw images, predicts what
+ * foldnet predicts. Resuming keeps the normalisation, and bad folders are one line and exit 2.
+ */
+
+let tmp = '';
+const foldnet = (args: readonly string[]): Promise<Run> => foldnetIn(args, tmp);
+
+// Three classes a small network tells apart: flat bright images, horizontal and vertical stripes,
+// each image with its own phase and tint, a third of them grey PNGs, a third RGB PNGs, a third RGB JPEGs.
+const classes = ['bright', 'horizontal', 'vertical'] as const;
+const paintOf = (cls: (typeof classes)[number], i: number): Paint => {
+  const tint = [180 + (i % 5) * 15, 160 + (i % 3) * 30, 150 + (i % 4) * 20];
+  if (cls === 'bright') return (x, y) => tint.map((v) => v - ((x + y + i) % 3) * 10);
+  return (x, y) => (((cls === 'horizontal' ? y : x) + i) % 4 < 2 ? tint : [25, 30, 20]);
+};
+const perClass = 15;
+const trainFlags = ['--format', 'folder', '--image-size', '12x12', '--normalize', '--weight-init', 'he', '--batch-size', '20', '--eval-every', '30', '--seed', '3'];
+
+beforeAll(async () => {
+  await buildOnce();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldnet-folder-'));
+  for (const cls of classes) {
+    for (let i = 0; i < perClass; i++) {
+      const size = i % 2 === 0 ? 12 : 16;
+      const paint = paintOf(cls, i);
+      const kind = i % 3;
+      const file = path.join(tmp, 'shapes', cls, `${cls}-${i}.${kind === 2 ? 'jpg' : 'png'}`);
+      put(file, kind === 0 ? pngBytes(size, size, paint, 0) : kind === 1 ? pngBytes(size, size, paint, 2) : jpegBytes(size, size, paint));
+    }
+  }
+  put(path.join(tmp, 'shapes', 'bright', 'README.txt'), 'not an image');
+}, 300_000);
+
+afterAll(() => {
+  if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const lastRow = (run: string): { test_acc: number } => {
+  const lines = fs.readFileSync(path.join(tmp, run, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  return JSON.parse(lines[lines.length - 1] ?? '{}');
+};
+
+const tensorsOf = (file: string): Record<string, number[]> => {
+  const c = loadCheckpoint(file);
+  if (isLeft(c)) throw c.left;
+  return Object.fromEntries(Object.entries(c.right.tensors).map(([k, t]) => [k, Array.from(t.data)]));
+};
+
+describe('an image folder: train -> eval -> predict -> export', { timeout: 240_000 }, () => {
+  it('train --data shapes --format folder: classes from the folder names, 36/9 images, the README ignored with a note, test accuracy >= 0.9', async () => {
+    const r = await foldnet(['train', '--data', 'shapes', ...trainFlags, '--iters', '60', '--out', 'run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('note: ignored 1 entry that is not a .png, .jpg or .jpeg image in a class folder, e.g. bright/README.txt');
+    expect(r.stdout).toMatch(/^training simple \([\d,]+ params\) on 36\/9 images of shapes\/ \(3x12x12, classes bright, horizontal, vertical\) normalised per channel: 60 steps of 20/m);
+    expect(lastRow('run').test_acc).toBeGreaterThanOrEqual(0.9);
+    const config: unknown = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ format: 'folder', imageSize: '12x12', channels: null, testFraction: 0.2, normalize: true, trainSize: 36, testSize: 9 });
+    const html = fs.readFileSync(path.join(tmp, 'run', 'report.html'), 'utf8');
+    for (const name of classes) expect(html).toContain(`>${name}<`);
+    expect(html).toContain('images of shapes/: 36 train / 9 test, normalised per channel');
+    // the checkpoint says what the inputs need
+    const ckpt = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
+    if (isLeft(ckpt)) throw ckpt.left;
+    expect(ckpt.right.data?.classNames).toEqual([...classes]);
+    expect(ckpt.right.data?.normalize?.mean).toHaveLength(3);
+  });
+
+  it("eval: the folder's test split, normalised as in training, the accuracy training reported, the classes named", async () => {
+    const r = await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e).toMatchObject({ count: 9, classNames: [...classes], accuracy: lastRow('run').test_acc });
+    const text = await foldnet(['eval', path.join('run', 'checkpoint.safetensors')]);
+    expect(text.stdout).toContain('classes: 0 bright, 1 horizontal, 2 vertical');
+  });
+
+  it('predict a PNG and a JPEG of the folder: the class named', async () => {
+    for (const [file, expected] of [['shapes/vertical/vertical-1.png', 'vertical'], ['shapes/horizontal/horizontal-2.jpg', 'horizontal']] as const) {
+      const r = await foldnet(['predict', path.join('run', 'checkpoint.safetensors'), file, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ class: expected, predicted: classes.indexOf(expected) });
+    }
+    const text = await foldnet(['predict', path.join('run', 'checkpoint.safetensors'), 'shapes/bright/bright-0.png']);
+    expect(text.stdout).toMatch(/^predicted 0 \(bright\) with probability/m);
+  });
+
+  it('export --onnx: ONNX Runtime on the raw images gives the logits and predictions foldnet gives on the normalised ones', async () => {
+    const r = await foldnet(['export', path.join('run', 'checkpoint.safetensors'), '--onnx', 'shapes.onnx']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the input is normalised per channel inside the graph; classes 0 bright, 1 horizontal, 2 vertical');
+    // every image of the folder, raw, as training read them
+    const data = loadImageFolder(path.join(tmp, 'shapes'), { size: { height: 12, width: 12 }, testFraction: 0 });
+    if (isLeft(data)) throw data.left;
+    const images = data.right.train.images;
+    expect(images.shape).toEqual([45, 3, 12, 12]);
+    const ckpt = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
+    if (isLeft(ckpt)) throw ckpt.left;
+    const net = decodeModelSpec(ckpt.right.model);
+    if (isLeft(net)) throw new Error(net.left.message);
+    const weights = checkpointWeights(ckpt.right, net.right);
+    if (isLeft(weights) || ckpt.right.data?.normalize === undefined) throw new Error('no weights or no normalisation');
+    const ours = predict(net.right, weights.right.params, weights.right.layerState, normalizeImages(images, ckpt.right.data.normalize));
+    const theirs = (await runOrt(fs.readFileSync(path.join(tmp, 'shapes.onnx')), images)).data;
+    const argmax = (xs: ArrayLike<number>, i: number): number => [0, 1, 2].reduce((best, k) => (xs[i * 3 + k] > xs[i * 3 + best] ? k : best), 0);
+    let diff = 0;
+    for (let i = 0; i < ours.size; i++) diff = Math.max(diff, Math.abs(theirs[i] - ours.data[i]));
+    expect(diff).toBeLessThan(1e-4);
+    expect(Array.from({ length: 45 }, (_, i) => argmax(theirs, i))).toEqual(Array.from({ length: 45 }, (_, i) => argmax(ours.data, i)));
+    // and the network learnt the classes: most of the 45 images right
+    const right = Array.from({ length: 45 }, (_, i) => argmax(theirs, i) === data.right.train.labels[i]).filter(Boolean).length;
+    expect(right).toBeGreaterThanOrEqual(40);
+  });
+
+  it('--resume keeps the normalisation: 30 steps, then resumed to 60, equals the 60-step run bit for bit', async () => {
+    const first = await foldnet(['train', '--data', 'shapes', ...trainFlags, '--iters', '30', '--out', 'half']);
+    expect(first.code, first.stderr).toBe(0);
+    const resumed = await foldnet(['train', '--resume', path.join('half', 'checkpoint.safetensors'), '--iters', '60']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(tensorsOf(path.join(tmp, 'half', 'checkpoint.safetensors'))).toEqual(tensorsOf(path.join(tmp, 'run', 'checkpoint.safetensors')));
+    const a = loadTrainState(path.join(tmp, 'half', 'checkpoint.safetensors'));
+    const b = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
+    if (isLeft(a) || isLeft(b)) throw new Error('unreadable checkpoint');
+    expect(a.right.data).toEqual(b.right.data);
+  });
+});
+
+describe('image folders the CLI refuses: one line, exit 2', { timeout: 120_000 }, () => {
+  it('a folder of one class, images of two sizes without --image-size, no --data, a bad --image-size or --channels', async () => {
+    put(path.join(tmp, 'one', 'only', 'a.png'), pngBytes(4, 4, () => [0]));
+    expectUsageError(await foldnet(['train', '--data', 'one', '--format', 'folder']), /^foldnet train: .*one: holds one class folder \(only\): a classifier needs two classes or more$/);
+    expectUsageError(
+      await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--out', 'never']),
+      /^foldnet train: .*shapes\/\w+\/[\w-]+\.(png|jpg): is (12x12|16x16) pixels \(width x height\), .* is (12x12|16x16): images of different sizes need a size to be resized to \(--image-size HxW\)$/,
+    );
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+    expectUsageError(await foldnet(['train', '--format', 'folder']), /^foldnet train: --format folder reads the images of --data <dir>, a folder of class folders: give --data$/);
+    expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--image-size', '0x12']), /^foldnet train: --image-size: expected HxW: a height and a width in pixels, 1 to 4096 each \(e\.g\. 32x32\), got "0x12"$/);
+    expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--channels', '2']), /^foldnet train: --channels: expected 1 \(grey\) or 3 \(RGB\), got "2"$/);
+  });
+
+  it('a truncated JPEG names the file and the byte; a model spec that does not take the images names both shapes', async () => {
+    fs.cpSync(path.join(tmp, 'shapes'), path.join(tmp, 'broken'), { recursive: true });
+    const jpg = fs.readFileSync(path.join(tmp, 'broken', 'vertical', 'vertical-2.jpg'));
+    fs.writeFileSync(path.join(tmp, 'broken', 'vertical', 'vertical-2.jpg'), jpg.subarray(0, 40));
+    expectUsageError(
+      await foldnet(['train', '--data', 'broken', '--format', 'folder', '--image-size', '12x12']),
+      /^foldnet train: .*broken\/vertical\/vertical-2\.jpg: byte 40: a JPEG cut short: it ends at byte 40, before its frame header$/,
+    );
+    expectUsageError(
+      await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--image-size', '12x12', '--model', path.join(root, 'examples', 'model-spec.json')]),
+      /^foldnet train: .*model-spec\.json: the network takes inputs \[1,28,28\], the images are \[3,12,12\] \(channels, height, width\)/,
+    );
+  });
+});
