@@ -230,6 +230,7 @@ export const trainConfigFields = {
   normalize: new ConfigField(t.boolean, false, {
     arg: '',
     help: "map each input channel to (x - mean) / std, the training images' own statistics, saved in the checkpoint for eval, predict and export",
+    shownDefault: 'off',
     read: () => () => true,
   }),
   /** How training batches are augmented: `none`, or steps such as `crop:4,flip,erase:0.25` (see `parseAugment`). */

@@ -1,6 +1,6 @@
-import { constants as zlibConstants, inflateSync } from 'node:zlib';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
-import { normalizeDigit, type GreyImage } from '@foldnet/train';
+import { checkInterlacedPng, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, normalizeDigit, type GreyImage } from '@foldnet/train';
 import { UsageError } from './errors.js';
 
 // the digit's geometry is shared with the browser demo (examples/web): @foldnet/train owns it
@@ -65,28 +65,19 @@ export const borderMean = (img: GreyImage): number => {
  * a 875 KB PNG of 30000 x 30000 pixels (a compressed image costs nothing to make) would need 10 GB
  * decoded, and is refused from its header before any pixel is inflated.
  */
-export const MAX_PNG_PIXELS = 4096 * 4096;
+export const MAX_PNG_PIXELS = MAX_IMAGE_PIXELS;
 
 /** The most bytes a PNG file given to `predict` may hold on disk: 64 MiB. */
-export const MAX_PNG_FILE_BYTES = 64 << 20;
+export const MAX_PNG_FILE_BYTES = MAX_IMAGE_FILE_BYTES;
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** Channels per PNG colour type (grey, -, RGB, palette, grey+alpha, -, RGBA). */
-const PNG_CHANNELS: ReadonlyMap<number, number> = new Map([
-  [0, 1],
-  [2, 3],
-  [3, 1],
-  [4, 2],
-  [6, 4],
-]);
 
 /**
  * Checks a PNG's declared size before it is decoded: the IHDR chunk (bytes 8..33) gives the width
  * and height, refused over MAX_PNG_PIXELS with the cap in the message. An interlaced image is
- * inflated by the decoder with no output limit, so its compressed data (the IDAT chunks) is
- * inflated here first, at most the bytes its size needs: a small file cannot inflate to more.
- * Bytes that are not a PNG are left to the decoder to refuse.
+ * inflated by the decoder with no output limit, so its compressed data is inflated first, at most
+ * the bytes its size needs (checkInterlacedPng, the image-folder reader's check too). Bytes that are
+ * not a PNG are left to the decoder to refuse.
  *
  * @example checkPngSize(readFileSync('seven.png'), 'seven.png'); // throws for 30000x30000
  */
@@ -101,23 +92,8 @@ export const checkPngSize = (bytes: Uint8Array, name: string): void => {
     throw new UsageError(`${name}: a PNG of ${width}x${height} pixels; predict reads at most ${MAX_PNG_PIXELS} pixels (4096x4096): scale it down first`);
   }
   if (interlace === 0) return;
-  // Adam7 stores seven sub-images, each row with a filter byte and rounded up to whole bytes:
-  // at most the plain size plus two bytes per row per pass.
-  const bitsPerPixel = depth * (PNG_CHANNELS.get(colorType) ?? 4);
-  const needed = Math.ceil((width * bitsPerPixel) / 8) * height + 14 * height + 64;
-  const idat: Uint8Array[] = [];
-  for (let at = 8; at + 12 <= bytes.length; ) {
-    const length = view.getUint32(at, false);
-    if (view.getUint32(at + 4, false) === 0x49444154) idat.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length)));
-    at += 12 + length;
-  }
-  try {
-    // Z_SYNC_FLUSH: a truncated stream is not an error here; the decoder reports it.
-    inflateSync(Buffer.concat(idat), { maxOutputLength: needed, finishFlush: zlibConstants.Z_SYNC_FLUSH });
-  } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(`${name}: its image data inflates to more than the ${needed} bytes a ${width}x${height} PNG holds`);
-    // other inflate failures: the decoder reports them as an unreadable PNG
-  }
+  const checked = checkInterlacedPng(bytes, name, { width, height, depth, colorType });
+  if (isLeft(checked)) throw new UsageError(checked.left.message);
 };
 
 /**

@@ -122,6 +122,7 @@ export const buildProgram = (io: Io): Command => {
         '    "optimizer": { "type": "momentum", "lr": 0.1, "momentum": 0.9, "weightDecay": 0 },\n' +
         '    "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
         '    "dataset": "mnist", "data": null, "augment": "none",\n' +
+        '    "format": "idx", "imageSize": null, "channels": null, "testFraction": 0.2, "normalize": false,\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
@@ -137,7 +138,14 @@ export const buildProgram = (io: Io): Command => {
         '\nA folder that already holds a run is continued only with --resume, or replaced with --overwrite;\n' +
         'a folder that is not empty and not a run folder is refused, and so is one another run is writing.\n' +
         '\nCtrl-C (SIGINT), SIGTERM and SIGHUP save checkpoint.safetensors at the current step and exit with\n' +
-        'code 130, 143 and 129 (128 + the signal\'s number).\n',
+        'code 130, 143 and 129 (128 + the signal\'s number).\n' +
+        '\nYour own images: --data photos --format folder reads photos/<class>/*.png|jpg|jpeg (classes: the\n' +
+        'folder names, sorted; photos/train/ and photos/test/ when present, else --test-fraction of each class\n' +
+        'held out by a fixed order of the file names), e.g.\n' +
+        '  foldnet train --data photos --format folder --image-size 32x32 --normalize --weight-init he --epochs 10\n' +
+        'A preset is built for the images\' channels and size and the number of classes. --normalize (any data)\n' +
+        'maps each channel to (x - mean) / std of the training images; the statistics and the class names are\n' +
+        'saved in the checkpoint, and eval, predict, export and --resume apply them.\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 
@@ -146,7 +154,7 @@ export const buildProgram = (io: Io): Command => {
     .description('test accuracy, loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .addOption(datasetOption())
-    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
+    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of the same classes (default: its own), whose test split is used", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
@@ -157,7 +165,7 @@ export const buildProgram = (io: Io): Command => {
     .command('predict')
     .description('the class and the ten probabilities for one image')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
-    .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark)')
+    .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark); for a network trained on an image folder, a PNG or JPEG (converted and resized as the folder\'s images were)')
     .option('--index <i>', 'use test image i instead of a PNG', nonNegativeIntFlag('--index'))
     .addOption(datasetOption())
     .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
@@ -170,7 +178,10 @@ export const buildProgram = (io: Io): Command => {
       example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors --index 0']) +
         '\nMNIST digits are light strokes on a dark background. Without --invert/--no-invert, a PNG whose\n' +
         'border is mostly light (dark ink on light paper) is inverted first. A PNG that is not 28x28 is\n' +
-        "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n",
+        "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n" +
+        'A checkpoint trained on an image folder (--format folder) takes a PNG or JPEG as training read the\n' +
+        "folder's images (channels converted, bilinear resize to its input) and names the classes; inputs\n" +
+        'normalised in training (--normalize) are normalised by the statistics saved in the checkpoint.\n',
     )
     .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) =>
       (await import('./commands/predict.js')).predictCommand(checkpoint, image, cmd.opts(), io),
@@ -186,7 +197,9 @@ export const buildProgram = (io: Io): Command => {
       'after',
       example(['foldnet export runs/20260101-120000-simple/checkpoint.safetensors --onnx simple.onnx', 'foldnet export ckpt.safetensors --onnx model.onnx --softmax']) +
         "\nThe model reads 'input' float [N, ...input shape] and writes 'logits' (or 'probabilities' with\n" +
-        '--softmax) float [N, classes]. Initializers keep the checkpoint\'s tensor names (conv1.W, ...).\n',
+        '--softmax) float [N, classes]. Initializers keep the checkpoint\'s tensor names (conv1.W, ...).\n' +
+        'A checkpoint trained with --normalize gets its normalisation as the first nodes (Sub, Div), so the\n' +
+        "model takes the raw [0, 1] images foldnet predict takes.\n",
     )
     .action(async (checkpoint: string, _opts: unknown, cmd: Command) => (await import('./commands/export.js')).exportCommand(checkpoint, cmd.opts(), io));
 

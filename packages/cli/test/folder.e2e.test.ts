@@ -7,7 +7,7 @@ import { decodeModelSpec, predict } from '@foldnet/layers';
 import { checkpointWeights, loadCheckpoint, loadImageFolder, loadTrainState, normalizeImages } from '@foldnet/train';
 import { jpegBytes, pngBytes, put, type Paint } from '../../train/test/image-files.js';
 import { runOrt } from '../../train/test/onnx-check.js';
-import { buildOnce, expectUsageError, foldnet as foldnetIn, root, type Run } from './built-cli.js';
+import { buildOnce, expectUsageError, foldnet as foldnetIn, root, startFoldnet, type Run } from './built-cli.js';
 
 /*
  * Users' own images end to end, through the built CLI: a folder of PNG and JPEG files (grey and
@@ -138,6 +138,26 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
   });
 });
 
+describe('--normalize on MNIST', { timeout: 120_000 }, () => {
+  it('the statistics of the training images go in the checkpoint; eval and predict --index apply them (eval reports the accuracy training did)', async () => {
+    const r = await foldnet(['train', '--normalize', '--iters', '20', '--eval-every', '20', '--train-size', '500', '--test-size', '200', '--out', 'mnist-normal']);
+    expect(r.code, r.stderr).toBe(0);
+    const ckpt = loadTrainState(path.join(tmp, 'mnist-normal', 'checkpoint.safetensors'));
+    if (isLeft(ckpt)) throw ckpt.left;
+    // MNIST's first 500 training images: mean ~0.13, std ~0.31; no class names (MNIST's are its digits)
+    const stats = ckpt.right.data?.normalize;
+    expect(stats?.mean[0]).toBeCloseTo(0.13, 1);
+    expect(stats?.std[0]).toBeCloseTo(0.31, 1);
+    expect(ckpt.right.data?.classNames).toBeUndefined();
+    const e = await foldnet(['eval', path.join('mnist-normal', 'checkpoint.safetensors'), '--test-size', '200', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).accuracy).toBe(lastRow('mnist-normal').test_acc);
+    const p = await foldnet(['predict', path.join('mnist-normal', 'checkpoint.safetensors'), '--index', '0', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ label: 7 });
+  });
+});
+
 describe('image folders the CLI refuses: one line, exit 2', { timeout: 120_000 }, () => {
   it('a folder of one class, images of two sizes without --image-size, no --data, a bad --image-size or --channels', async () => {
     put(path.join(tmp, 'one', 'only', 'a.png'), pngBytes(4, 4, () => [0]));
@@ -150,6 +170,12 @@ describe('image folders the CLI refuses: one line, exit 2', { timeout: 120_000 }
     expectUsageError(await foldnet(['train', '--format', 'folder']), /^foldnet train: --format folder reads the images of --data <dir>, a folder of class folders: give --data$/);
     expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--image-size', '0x12']), /^foldnet train: --image-size: expected HxW: a height and a width in pixels, 1 to 4096 each \(e\.g\. 32x32\), got "0x12"$/);
     expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--channels', '2']), /^foldnet train: --channels: expected 1 \(grey\) or 3 \(RGB\), got "2"$/);
+  });
+
+  it('a folder whose images and model do not fit in FOLDNET_MEMORY_LIMIT is refused from the headers, before any image is decoded', async () => {
+    const r = await startFoldnet(['train', '--data', 'shapes', '--format', 'folder', '--image-size', '1024x1024', '--out', 'too-big'], tmp, { FOLDNET_MEMORY_LIMIT: '1e8' }).done;
+    expectUsageError(r, /^foldnet train: simple with --batch-size 100: needs at least .* of memory \(.*input images: 566\.2 MB\), more than the 100\.0 MB this machine has/);
+    expect(fs.existsSync(path.join(tmp, 'too-big'))).toBe(false);
   });
 
   it('a truncated JPEG names the file and the byte; a model spec that does not take the images names both shapes', async () => {
