@@ -170,6 +170,7 @@ describe('image folders the CLI refuses: one line, exit 2', { timeout: 120_000 }
     expectUsageError(await foldnet(['train', '--format', 'folder']), /^foldnet train: --format folder reads the images of --data <dir>, a folder of class folders: give --data$/);
     expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--image-size', '0x12']), /^foldnet train: --image-size: expected HxW: a height and a width in pixels, 1 to 4096 each \(e\.g\. 32x32\), got "0x12"$/);
     expectUsageError(await foldnet(['train', '--data', 'shapes', '--format', 'folder', '--channels', '2']), /^foldnet train: --channels: expected 1 \(grey\) or 3 \(RGB\), got "2"$/);
+    expectUsageError(await foldnet(['train', '--image-size', '32x32']), /^foldnet train: --image-size and --channels say how an image folder is read: give them with --format folder/);
   });
 
   it('a folder whose images and model do not fit in FOLDNET_MEMORY_LIMIT is refused from the headers, before any image is decoded', async () => {

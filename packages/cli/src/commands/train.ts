@@ -202,6 +202,9 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   const { checkpoint } = loaded;
   // An image folder (--format folder) is read as far as its headers first: the model is built for its
   // images and classes, and the run counts the images it holds.
+  if (loaded.config.format === 'idx' && (loaded.config.imageSize !== null || loaded.config.channels !== null)) {
+    throw new UsageError('--image-size and --channels say how an image folder is read: give them with --format folder (IDX images keep their own size and channels)');
+  }
   const imageFolder = loaded.config.format === 'folder' ? scanFolderData(loaded.config, 'both', (line) => io.out(`${line}\n`)) : undefined;
   const input = imageFolder === undefined ? undefined : folderModelInput(imageFolder);
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io, input);
