@@ -6,7 +6,7 @@ import type { Network } from '@foldnet/layers';
 import {
   abortable, augmentation, batchesOf, combine, evaluate, followObserved, initTrainState, loadDataset, lossHistory, lossPoints, lossStalledAfter,
   numericFaults, optimizerFromName, parseAugment, periodicCheckpoint, periodicEvaluation, progress, readRegularFile, sampleWithReplacement, shuffledEpochs, trainStep,
-  type AnyOptimizer, type EvaluationLog, type LossHistory, type TrainState,
+  type AnyOptimizer, type EvaluationLog, type ImageFolderScan, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { absoluteLayer, decodeTrainConfigFile, optimizerHyper, overlayTrainConfig, resolveTrainConfig, savedOptimizerLayer, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
@@ -21,7 +21,6 @@ import { expectModelFits, loadModel, modelShortName, networkFromSpec, totalParam
 import {
   checkpointDataInfo, decodeFolderData, folderModelInput, folderTitle, normalizedSet, runNormalization, scanFolderData, withFolderCounts,
 } from '../folder-data.js';
-import type { ImageFolderScan } from '@foldnet/train';
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
@@ -200,11 +199,11 @@ const stopSignals: Readonly<Record<InterruptSignal, { readonly code: number; rea
 export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const loaded = loadTrainConfig(opts, io);
   const { checkpoint } = loaded;
-  // An image folder (--format folder) is read as far as its headers first: the model is built for its
-  // images and classes, and the run counts the images it holds.
   if (loaded.config.format === 'idx' && (loaded.config.imageSize !== null || loaded.config.channels !== null)) {
     throw new UsageError('--image-size and --channels say how an image folder is read: give them with --format folder (IDX images keep their own size and channels)');
   }
+  // An image folder (--format folder) is read as far as its headers first: the model is built for its
+  // images and classes, and the run counts the images it holds.
   const imageFolder = loaded.config.format === 'folder' ? scanFolderData(loaded.config, 'both', (line) => io.out(`${line}\n`)) : undefined;
   const input = imageFolder === undefined ? undefined : folderModelInput(imageFolder);
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io, input);
