@@ -1,7 +1,4 @@
-/** @foldnet/train: optimizers, the training fold, batching, metrics, MNIST (IDX), checkpoints, reading user files. */
-export * from './optim/index.js';
-export * from './fit/index.js';
-export * from './data/index.js';
-export * from './checkpoint/index.js';
-export * from './export/index.js';
-export * from './input/index.js';
+/** @foldnet/train: optimizers, the training fold, batching, metrics, MNIST (IDX), image folders, checkpoints, reading user files. */
+export * from './common.js';
+// Node only: image files and folders (data/images.ts)
+export * from './data/images.js';

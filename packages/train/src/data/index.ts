@@ -14,10 +14,6 @@ export {
 } from './augment.js';
 export type { Augmentation, AugmentStep, Box } from './augment.js';
 export { resizeArea, normalizeDigit, type GreyImage } from './digit.js';
-export { decodeImage, readImageHeader, imageFormatOf, checkInterlacedPng, MAX_IMAGE_PIXELS, MAX_IMAGE_FILE_BYTES } from './image-decode.js';
-export type { DecodedImage, ImageFormat, ImageHeader } from './image-decode.js';
 export { writeImagePlanes } from './image-pixels.js';
-export { scanImageFolder, decodeImageFolder, loadImageFolder, splitHash } from './image-folder.js';
-export type { ImageFolderOptions, ImageFolderEntry, ImageFolderScan, ImageFolderSplit, ImageFolderData } from './image-folder.js';
 export { channelStats, checkChannelStats, normalizeImages } from './normalize.js';
 export type { ChannelStats } from './normalize.js';
