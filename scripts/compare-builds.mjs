@@ -8,7 +8,7 @@
  * The older build is another checkout, built: e.g.
  *   git worktree add ../foldnet-old <commit> && (cd ../foldnet-old && pnpm install --frozen-lockfile && pnpm run build)
  *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
- * `--model` also takes a JSON model spec (e.g. examples/resnet.json) that both builds can decode.
+ * `--model` takes a preset (simple, double, deep, resnet) or a JSON model spec (e.g. examples/resnet.json) that both builds can decode.
  * `--data mnist` steps through MNIST's first training batches instead of one random batch (see `foldnet bench --data`).
  */
 import { readFileSync } from 'node:fs';
@@ -32,8 +32,8 @@ if (values.base === undefined) {
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
 const isSpec = values.model.endsWith('.json');
-if (!(['simple', 'double', 'deep'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
-  console.error('compare-builds: --model simple|double|deep|<spec.json>, --threads and --rounds positive integers, --data random|mnist');
+if (!(['simple', 'double', 'deep', 'resnet'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
+  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --data random|mnist');
   process.exit(2);
 }
 
@@ -49,7 +49,7 @@ const load = async (root) => {
 // A JSON model spec (both builds must know its layer types): read once, decoded by each build.
 const specJson = isSpec ? JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), values.model), 'utf8')) : undefined;
 const networkOf = (layers) => {
-  if (specJson === undefined) return layers.unwrap({ simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet }[values.model]());
+  if (specJson === undefined) return layers.unwrap({ simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet, resnet: layers.resnet }[values.model]());
   const r = layers.decodeModelSpec(specJson);
   if (r._tag === 'Left') throw new Error(`compare-builds: ${values.model}: ${r.left.message}`);
   return r.right;

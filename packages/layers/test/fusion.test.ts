@@ -2,7 +2,8 @@ import { kernels, key, normal, split, type DType, type Tensor } from '@foldnet/c
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  affine, avgPool2d, conv2d, fusedRunAt, lossAndGrad, maxPool2d, network, relu, simpleConvNet, doubleConvNet, deepConvNet, unwrap, type Layer, type Network,
+  affine, avgPool2d, batchNorm, conv2d, fusedRunAt, lossAndGrad, maxPool2d, network, planOf, relu, residual, resnet, simpleConvNet, doubleConvNet, deepConvNet, unwrap,
+  type Layer, type Network,
 } from '@foldnet/layers';
 
 /*
@@ -26,13 +27,17 @@ const stepBothWays = (net: Network, batch: number, dtype: DType, backend: 'fast'
   const fused = lossAndGrad(net, params, state, x, labels, ctx);
   const plain = lossAndGrad(net, params, state, x, labels, { ...ctx, fuse: false });
   expect(Object.is(fused.loss, plain.loss)).toBe(true);
+  // batch norm's running statistics come out of a fused chain as out of its node
+  expect(Object.keys(fused.state).sort()).toEqual(Object.keys(plain.state).sort());
+  for (const [name, t] of Object.entries(plain.state)) expect(sameBits(fused.state[name], t), name).toBe(true);
   expect(sameBits(fused.logits, plain.logits)).toBe(true);
   expect(Object.keys(fused.grads).sort()).toEqual(Object.keys(plain.grads).sort());
   for (const [name, g] of Object.entries(plain.grads)) expect(sameBits(fused.grads[name], g), name).toBe(true);
   const evalCtx = { mode: 'eval', needGrad: false, kernels: kernels(backend) } as const;
   const y = net.forward(params, state, x, evalCtx).y;
   expect(sameBits(y, net.forward(params, state, x, { ...evalCtx, fuse: false }).y)).toBe(true);
-  if (!net.layers.some((l) => l.kind === 'dropout')) expect(sameBits(y, fused.logits)).toBe(true);
+  // train and eval compute the same where neither dropout nor batch norm's statistics tell them apart
+  if (!net.graph.nodes.some((n) => n.op.type === 'dropout' || n.op.type === 'batchNorm')) expect(sameBits(y, fused.logits)).toBe(true);
 };
 
 // conv (random filters, size, stride, pad) -> relu -> max pool (window, stride) -> affine, sized to fit
@@ -101,6 +106,39 @@ describe('fused and unfused execution agree bit for bit', () => {
     ['deepConvNet', unwrap(deepConvNet())],
   ])('%s on the fast kernels (the first layer skips its input gradient)', (_, net) => {
     stepBothWays(net, 3, 'float32', 'fast', 5);
+  });
+});
+
+describe('batch norm -> relu and add -> relu fused', () => {
+  it.each([
+    ['reference', 'float64'],
+    ['reference', 'float32'],
+    ['fast', 'float32'],
+  ] as const)('resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] }) gives the same loss, grads and running statistics, %s kernels, %s', (backend, dtype) => {
+    stepBothWays(unwrap(resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] })), 3, dtype, backend, 11);
+  });
+
+  it('a dense batch norm -> relu (x [N, D]) and a residual whose add three inputs would not take (identity shortcut) agree too', () => {
+    const net = unwrap(network([6], [affine(5), batchNorm(), relu(), residual([affine(5), batchNorm()]), relu(), affine(3)]));
+    stepBothWays(net, 4, 'float32', 'fast', 3);
+    stepBothWays(net, 4, 'float64', 'reference', 3);
+  });
+
+  it("the plan fuses each batchNorm that alone feeds a relu, and each add that alone feeds a relu (resnet's blocks)", () => {
+    const net = unwrap(resnet({ blocks: [1, 1], width: 4 }));
+    const plan = planOf(net.graph);
+    const names = (i: number) => net.graph.nodes[i].name;
+    const fusedChains = plan.fused.flatMap((f) => (f === undefined ? [] : [f.nodes.map(names).join(' -> ')]));
+    expect(fusedChains).toEqual(['bn1 -> relu1', 'res1.bn1 -> res1.relu1', 'res2.bn1 -> res2.relu1']);
+    const addRelus = plan.addRelu.flatMap((r, i) => (r === undefined ? [] : [`${names(i)} -> ${names(r)}`]));
+    expect(addRelus).toEqual(['res1.add -> relu2', 'res2.add -> relu3']);
+  });
+
+  it('a batch norm or add whose value another node also reads is not fused', () => {
+    // bn1's value feeds relu1 and the residual's add: the ReLU cannot take it over
+    const net = unwrap(network([2, 6, 6], [conv2d({ filters: 2, size: 3, pad: 1 }), batchNorm(), residual([relu()]), affine(3)]));
+    expect(planOf(net.graph).fused.every((f) => f === undefined)).toBe(true);
+    expect(planOf(net.graph).addRelu.every((r) => r === undefined)).toBe(true);
   });
 });
 

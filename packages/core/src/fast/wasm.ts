@@ -61,6 +61,13 @@ export interface KernelExports {
     FH: number, FW: number, stride: number, OH: number, OW: number, scratch: number, dwt: number, db: number,
   ): void;
   pfgSlotBytes(OH: number, OW: number, rows: number): number;
+  // batchnorm.wat
+  bnStats(c0: number, c1: number, x: number, N: number, C: number, S: number, stats: number): void;
+  bnApply(c0: number, c1: number, x: number, N: number, C: number, S: number, coef: number, relu: number, out: number): void;
+  bnSums(c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, coef: number, sums: number): void;
+  bnDx(c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, coef: number, dx: number): void;
+  // add.wat
+  addElements(i0: number, i1: number, a: number, b: number, out: number, relu: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;
