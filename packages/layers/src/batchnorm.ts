@@ -1,4 +1,4 @@
-import { alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, ones, outputShapeOf, zeros, type BatchNormOp, type Tensor } from '@foldnet/core';
+import { alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, ones, outputShapeOf, zeros, type BatchNormOp, type Shape, type Tensor } from '@foldnet/core';
 import { defineOp, getParam, nameField, type ExecContext } from './layer.js';
 import type { ForwardResult, Layer, LayerState, Params } from './types.js';
 
@@ -42,6 +42,26 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
 };
 
 /**
+ * A batch norm node's params and state, checked against its input's shape [N, D] or [N, C, H, W]: errors name the
+ * layer and what does not match.
+ *
+ * @example batchNormOperands('bn1', params, state, [100, 16, 28, 28]).gamma // [16]
+ */
+export const batchNormOperands = (name: string, params: Params, state: LayerState, xShape: Shape): { gamma: Tensor; beta: Tensor; runMean: Tensor; runVar: Tensor } => {
+  const label = name || 'batchNorm';
+  const gamma = getParam(params, 'gamma', label);
+  const beta = getParam(params, 'beta', label);
+  const runMean = getParam(state, 'mean', label);
+  const runVar = getParam(state, 'var', label);
+  if (xShape.length !== 2 && xShape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(xShape)} must be [N, D] or [N, C, H, W]`);
+  const C = xShape[1];
+  for (const [what, t] of [['gamma', gamma], ['beta', beta], ['mean', runMean], ['var', runVar]] as const) {
+    if (t.shape.length !== 1 || t.shape[0] !== C) throw new FoldnetError('shape', `${label}: ${what} ${formatShape(t.shape)} does not match input ${formatShape(xShape)}, expected [${C}]`);
+  }
+  return { gamma, beta, runMean, runVar };
+};
+
+/**
  * A batch norm node's forward through the kernel contract (`relu`: the fused batchNormRelu, for a ReLU that alone
  * reads it, which the plan decides): train normalises with the batch's statistics and moves the running ones by
  * `momentum`; eval uses the running ones and leaves the state as it is. The pullback gives dx (when
@@ -51,16 +71,8 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
  */
 export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, relu: boolean): ForwardResult => {
   const { momentum, eps } = op;
-  const label = name || 'batchNorm';
-  const gamma = getParam(params, 'gamma', label);
-  const beta = getParam(params, 'beta', label);
-  const runMean = getParam(state, 'mean', label);
-  const runVar = getParam(state, 'var', label);
-  if (x.shape.length !== 2 && x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be [N, D] or [N, C, H, W]`);
+  const { gamma, beta, runMean, runVar } = batchNormOperands(name, params, state, x.shape);
   const C = x.shape[1];
-  for (const [what, t] of [['gamma', gamma], ['beta', beta], ['mean', runMean], ['var', runVar]] as const) {
-    if (t.shape.length !== 1 || t.shape[0] !== C) throw new FoldnetError('shape', `${label}: ${what} ${formatShape(t.shape)} does not match input ${formatShape(x.shape)}, expected [${C}]`);
-  }
   const train = ctx.mode === 'train';
   const running = train ? undefined : { mean: Float64Array.from(runMean.data), variance: Float64Array.from(runVar.data) };
   const k = ctx.kernels;

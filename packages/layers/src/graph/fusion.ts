@@ -1,5 +1,5 @@
-import { convGeometry, FoldnetError, fusedKernelsOf, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
-import { batchNormForward } from '../batchnorm.js';
+import { convGeometry, FoldnetError, fromData, fusedKernelsOf, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { batchNormForward, batchNormOperands } from '../batchnorm.js';
 import { convOperands } from '../conv.js';
 import type { ExecContext } from '../layer.js';
 import type { Gradients, LayerState, Params } from '../types.js';
@@ -19,7 +19,9 @@ import { consumersOf, type Graph } from './build.js';
  * the pool (a 3x3 block's first convolution), the bias and ReLU in one pass; and batchNorm -> relu (a ResNet's
  * conv-BN-ReLU), ReLU in the normalisation's pass and its mask in the backward's. A chain fuses only where each
  * inner value has one reader and is not the graph's output: nobody else needs what the fused kernel never writes.
- * One fusion of a merge: add -> relu (a residual block's end), ReLU in the sum's pass (`reluAfterAdd`).
+ * One fusion of a merge: add -> relu (a residual block's end), ReLU in the sum's pass (`reluAfterAdd`). And for a
+ * forward nobody differentiates in evaluation, conv2d -> batchNorm (-> relu) runs as one convolution with the batch
+ * norm folded into its weights (`foldedBatchNormAt`): the same values up to float32 rounding, not bit for bit.
  */
 
 /** What a fused chain's forward gives: its output, its first node's new state (batch norm's) and its pullback. */
@@ -129,4 +131,50 @@ export const reluAfterAdd = (graph: Graph, i: number, readers = consumersOf(grap
   if (graph.nodes[i]?.op.type !== 'add') return undefined;
   const r = soleReader(graph, readers, i);
   return r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
+};
+
+/** A convolution with the batch norm after it (and the ReLU after that) folded in, for evaluation without gradients. */
+export interface FoldedBatchNorm {
+  /** conv2d, batchNorm (and relu) node indices; the last one's value is the output. */
+  readonly nodes: readonly number[];
+  /** The chain's output for input x, from the convolution's params and the batch norm's params and running statistics. */
+  forward(convParams: Params, bnParams: Params, bnState: LayerState, x: Tensor, ctx: ExecContext): Tensor;
+}
+
+/**
+ * The conv2d at node `i` with the batchNorm that alone reads it, and the relu that alone reads that if one does, as one
+ * convolution for evaluation: with s = gamma / sqrt(var + eps) per filter (the running statistics), W' = W s and
+ * b' = (b - mean) s + beta give s (conv(x) + b - mean) + beta, batch norm's eval output; the ReLU then runs in the
+ * convolution's pass (conv2dRelu). The scaled weights are rounded to float32, so values differ from the unfolded
+ * chain's in the last bits.
+ *
+ * @example foldedBatchNormAt(unwrap(resnet()).graph, 0)?.nodes // [0, 1, 2]: conv1, bn1, relu1
+ */
+export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf(graph)): FoldedBatchNorm | undefined => {
+  const conv = graph.nodes[i];
+  if (conv === undefined || conv.op.type !== 'conv2d' || conv.inputs[0] === undefined) return undefined;
+  const convOp = conv.op;
+  const bn = soleReader(graph, readers, i);
+  const bnOp = bn === undefined ? undefined : graph.nodes[bn].op;
+  if (bn === undefined || bnOp === undefined || bnOp.type !== 'batchNorm') return undefined;
+  const r = soleReader(graph, readers, bn);
+  const relu = r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
+  const [convLabel, bnLabel] = [conv.name, graph.nodes[bn].name];
+  return {
+    nodes: relu === undefined ? [i, bn] : [i, bn, relu],
+    forward: (convParams, bnParams, bnState, x, ctx) => {
+      const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad);
+      const FN = W.shape[0];
+      const { gamma, beta, runMean, runVar } = batchNormOperands(bnLabel, bnParams, bnState, [x.shape[0], FN, g.outH, g.outW]);
+      const perFilter = W.size / FN;
+      const [w2, b2] = [new Float64Array(W.size), new Float64Array(FN)];
+      for (let f = 0; f < FN; f++) {
+        const s = gamma.data[f] / Math.sqrt(runVar.data[f] + bnOp.eps);
+        for (let k = f * perFilter; k < (f + 1) * perFilter; k++) w2[k] = W.data[k] * s;
+        b2[f] = (b.data[f] - runMean.data[f]) * s + beta.data[f];
+      }
+      const [Wf, bf] = W.dtype === 'float64' ? [fromData(W.shape, w2), fromData([FN], b2)] : [fromData(W.shape, Float32Array.from(w2)), fromData([FN], Float32Array.from(b2))];
+      return relu === undefined ? ctx.kernels.conv2dOut(x, Wf, bf, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, Wf, bf, g);
+    },
+  };
 };

@@ -2,7 +2,7 @@ import { add, backendNames, FoldnetError, sameShape, foldIn, isMergeOp, kernels,
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
-import { fusedRunAt, poolsBeforeRelu, reluAfterAdd, type FusedRun } from './fusion.js';
+import { foldedBatchNormAt, fusedRunAt, poolsBeforeRelu, reluAfterAdd, type FoldedBatchNorm, type FusedRun } from './fusion.js';
 import { runMerge } from './merge.js';
 
 /*
@@ -19,6 +19,8 @@ export interface Plan {
   readonly poolFirst: readonly (number | undefined)[];
   /** For an add merge, the ReLU that alone reads it and runs in the sum's pass (see reluAfterAdd). */
   readonly addRelu: readonly (number | undefined)[];
+  /** For a conv2d, the batch norm (and ReLU) folded into it in evaluation without gradients (see foldedBatchNormAt). */
+  readonly folded: readonly (FoldedBatchNorm | undefined)[];
 }
 
 /** The plan of a graph: its fusions, found by pattern once. @example planOf(net.graph).fused[0]?.length // 3 for the lesson's conv1 */
@@ -28,6 +30,7 @@ export const planOf = (graph: Graph): Plan => {
     fused: graph.nodes.map((_, i) => fusedRunAt(graph, i, readers)),
     poolFirst: graph.nodes.map((_, i) => poolsBeforeRelu(graph, i, readers)),
     addRelu: graph.nodes.map((_, i) => reluAfterAdd(graph, i, readers)),
+    folded: graph.nodes.map((_, i) => foldedBatchNormAt(graph, i, readers)),
   };
 };
 
@@ -124,6 +127,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     const n = nodes[i];
     const fused = fuse ? plan.fused[i] : undefined;
     const poolFirst = fuse ? plan.poolFirst[i] : undefined;
+    const folded = fuse && !ctx.needGrad && ctx.mode === 'eval' ? plan.folded[i] : undefined;
     if (isMergeOp(n.op)) {
       // a fused ReLU after an add gives the value of its own node
       const relu = fuse ? plan.addRelu[i] : undefined;
@@ -132,6 +136,12 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       values[node] = r.y;
       done[node] = true;
       stages.push({ node, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: r.pullback(dy), grads: EMPTY }) });
+    } else if (folded !== undefined) {
+      // evaluation without gradients: the batch norm folded into the convolution; its state passes through unchanged
+      const bn = folded.nodes[1];
+      values[folded.nodes[folded.nodes.length - 1]] = folded.forward(scoped[i].params, scoped[bn].params, scoped[bn].state, valueOf(n.inputs[0]), sub(i));
+      prefixed(scoped[bn].state, nodes[bn].name, newState);
+      for (const j of folded.nodes) done[j] = true;
     } else if (fused !== undefined) {
       const r = fused.forward(scoped[i].params, valueOf(n.inputs[0]), sub(i), scoped[i].state);
       if (r.state !== undefined) prefixed(r.state, n.name, newState);
