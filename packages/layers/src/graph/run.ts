@@ -1,4 +1,4 @@
-import { add, backendNames, FoldnetError, sameShape, foldIn, isMergeOp, kernels, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, sameShape, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
