@@ -182,6 +182,22 @@ describe('batch norm folded into the convolution before it, in evaluation', () =
     for (const [name, t] of Object.entries(state)) expect(folded.state[name], name).toBe(t);
   });
 
+  it('the folded weights follow new params and running statistics: a second network state gives its own output, not the first one\'s', () => {
+    const first = trained('float32');
+    const x = normal(key(6), [2, 2, 9, 9]);
+    const ctx = { mode: 'eval', needGrad: false, kernels: kernels('fast') } as const;
+    net.forward(first.params, first.state, x, ctx);
+    const { params, state } = trained('float32');
+    const second = {
+      params: { ...params, 'bn1.gamma': fromData([4], Float32Array.of(2, -1, 0.5, 3)) },
+      state: { ...state, 'bn1.var': fromData([4], Float32Array.of(0.1, 4, 1, 2)) },
+    };
+    const folded = net.forward(second.params, second.state, x, ctx).y;
+    const plain = net.forward(second.params, second.state, x, { ...ctx, fuse: false }).y;
+    const scale = Math.max(...Array.from(plain.data, Math.abs));
+    expect(Math.max(...Array.from(folded.data, (v, i) => Math.abs(v - plain.data[i]))) / scale).toBeLessThan(2e-6);
+  });
+
   it('a fold in float64 on the reference kernels gives the unfolded chain to 1e-12: the folding maths is exact', () => {
     const { params, state } = trained('float64');
     const x = normal(key(5), [3, 2, 9, 9], { dtype: 'float64' });

@@ -160,21 +160,29 @@ export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf
   const r = soleReader(graph, readers, bn);
   const relu = r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
   const [convLabel, bnLabel] = [conv.name, graph.nodes[bn].name];
+  // The last fold and the six operands it came from: an evaluation runs batch after batch with the same params and
+  // state, and tensors are never written, so the same buffers mean the same folded weights (the plan's own state).
+  let last: { readonly from: readonly Tensor[]; readonly W: Tensor; readonly b: Tensor } | undefined;
   return {
     nodes: relu === undefined ? [i, bn] : [i, bn, relu],
     forward: (convParams, bnParams, bnState, x, ctx) => {
       const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad);
       const FN = W.shape[0];
       const { gamma, beta, runMean, runVar } = batchNormOperands(bnLabel, bnParams, bnState, [x.shape[0], FN, g.outH, g.outW]);
-      const perFilter = W.size / FN;
-      const [w2, b2] = [new Float64Array(W.size), new Float64Array(FN)];
-      for (let f = 0; f < FN; f++) {
-        const s = gamma.data[f] / Math.sqrt(runVar.data[f] + bnOp.eps);
-        for (let k = f * perFilter; k < (f + 1) * perFilter; k++) w2[k] = W.data[k] * s;
-        b2[f] = (b.data[f] - runMean.data[f]) * s + beta.data[f];
+      const from = [W, b, gamma, beta, runMean, runVar];
+      if (last === undefined || !from.every((t, k) => t.data === last?.from[k].data)) {
+        const perFilter = W.size / FN;
+        const [w2, b2] = [new Float64Array(W.size), new Float64Array(FN)];
+        for (let f = 0; f < FN; f++) {
+          const s = gamma.data[f] / Math.sqrt(runVar.data[f] + bnOp.eps);
+          for (let k = f * perFilter; k < (f + 1) * perFilter; k++) w2[k] = W.data[k] * s;
+          b2[f] = (b.data[f] - runMean.data[f]) * s + beta.data[f];
+        }
+        last = W.dtype === 'float64'
+          ? { from, W: fromData(W.shape, w2), b: fromData([FN], b2) }
+          : { from, W: fromData(W.shape, Float32Array.from(w2)), b: fromData([FN], Float32Array.from(b2)) };
       }
-      const [Wf, bf] = W.dtype === 'float64' ? [fromData(W.shape, w2), fromData([FN], b2)] : [fromData(W.shape, Float32Array.from(w2)), fromData([FN], Float32Array.from(b2))];
-      return relu === undefined ? ctx.kernels.conv2dOut(x, Wf, bf, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, Wf, bf, g);
+      return relu === undefined ? ctx.kernels.conv2dOut(x, last.W, last.b, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, last.W, last.b, g);
     },
   };
 };
