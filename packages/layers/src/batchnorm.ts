@@ -1,6 +1,6 @@
-import { alloc, FoldnetError, formatShape, fromData, ones, outputShapeOf, zeros, type Tensor } from '@foldnet/core';
-import { defineOp, getParam, nameField } from './layer.js';
-import type { Layer } from './types.js';
+import { alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, ones, outputShapeOf, zeros, type BatchNormOp, type Shape, type Tensor } from '@foldnet/core';
+import { defineOp, getParam, nameField, type ExecContext } from './layer.js';
+import type { ForwardResult, Layer, LayerState, Params } from './types.js';
 
 /** Hyper-parameters of batch normalization. */
 export interface BatchNormOptions {
@@ -37,93 +37,64 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
       params: { gamma: ones([s[0]], dtype), beta: zeros([s[0]], dtype) },
       state: { mean: zeros([s[0]], dtype), var: ones([s[0]], dtype) },
     }),
-    run: (params, state, x, ctx) => {
-      const label = name || 'batchNorm';
-      const gamma = getParam(params, 'gamma', label);
-      const beta = getParam(params, 'beta', label);
-      const runMean = getParam(state, 'mean', label);
-      const runVar = getParam(state, 'var', label);
-      if (x.shape.length !== 2 && x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be [N, D] or [N, C, H, W]`);
-      const [N, C] = x.shape;
-      for (const [what, t] of [['gamma', gamma], ['beta', beta], ['mean', runMean], ['var', runVar]] as const) {
-        if (t.shape.length !== 1 || t.shape[0] !== C) throw new FoldnetError('shape', `${label}: ${what} ${formatShape(t.shape)} does not match input ${formatShape(x.shape)}, expected [${C}]`);
-      }
-      const S = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1; // spatial positions per channel
-      const M = N * S;
-      const at = (n: number, c: number, s: number): number => (n * C + c) * S + s;
-      const train = ctx.mode === 'train';
-      // per-channel statistics, accumulated in double precision
-      const mean = new Float64Array(C);
-      const invStd = new Float64Array(C);
-      for (let c = 0; c < C; c++) {
-        if (train) {
-          let m = 0;
-          for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) m += x.data[at(n, c, s)];
-          m /= M;
-          let v = 0;
-          for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) v += (x.data[at(n, c, s)] - m) ** 2;
-          mean[c] = m;
-          invStd[c] = 1 / Math.sqrt(v / M + eps);
-        } else {
-          mean[c] = runMean.data[c];
-          invStd[c] = 1 / Math.sqrt(runVar.data[c] + eps);
-        }
-      }
-      const xhat = new Float64Array(x.size);
-      const y = alloc(x.dtype, x.size);
-      for (let n = 0; n < N; n++)
-        for (let c = 0; c < C; c++)
-          for (let s = 0; s < S; s++) {
-            const i = at(n, c, s);
-            xhat[i] = (x.data[i] - mean[c]) * invStd[c];
-            y[i] = gamma.data[c] * xhat[i] + beta.data[c];
-          }
-      let newState = state;
-      if (train) {
-        const m2 = alloc(runMean.dtype, C);
-        const v2 = alloc(runVar.dtype, C);
-        for (let c = 0; c < C; c++) {
-          m2[c] = momentum * runMean.data[c] + (1 - momentum) * mean[c];
-          v2[c] = momentum * runVar.data[c] + (1 - momentum) * (1 / (invStd[c] * invStd[c]) - eps);
-        }
-        newState = { ...state, mean: fromData([C], m2), var: fromData([C], v2) };
-      }
-      const needDx = ctx.needInputGrad;
-      return {
-        y: fromData(x.shape, y),
-        state: newState,
-        pullback: (dy: Tensor) => {
-          const sumDy = new Float64Array(C);
-          const sumDyXhat = new Float64Array(C);
-          for (let n = 0; n < N; n++)
-            for (let c = 0; c < C; c++)
-              for (let s = 0; s < S; s++) {
-                const i = at(n, c, s);
-                sumDy[c] += dy.data[i];
-                sumDyXhat[c] += dy.data[i] * xhat[i];
-              }
-          const dgamma = alloc(gamma.dtype, C);
-          const dbeta = alloc(beta.dtype, C);
-          dgamma.set(sumDyXhat);
-          dbeta.set(sumDy);
-          let dx: Tensor | undefined;
-          if (needDx) {
-            const d = alloc(x.dtype, x.size);
-            for (let n = 0; n < N; n++)
-              for (let c = 0; c < C; c++) {
-                const g = gamma.data[c] * invStd[c];
-                for (let s = 0; s < S; s++) {
-                  const i = at(n, c, s);
-                  // train: the batch statistics depend on x too:
-                  //   dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat))
-                  d[i] = train ? g * (dy.data[i] - sumDy[c] / M - (xhat[i] * sumDyXhat[c]) / M) : g * dy.data[i];
-                }
-              }
-            dx = fromData(x.shape, d);
-          }
-          return { dx, grads: { gamma: fromData([C], dgamma), beta: fromData([C], dbeta) } };
-        },
-      };
-    },
+    run: (params, state, x, ctx) => batchNormForward(name, { type: 'batchNorm', momentum, eps }, params, state, x, ctx, false),
   }));
+};
+
+/**
+ * A batch norm node's params and state, checked against its input's shape [N, D] or [N, C, H, W]: errors name the
+ * layer and what does not match.
+ *
+ * @example batchNormOperands('bn1', params, state, [100, 16, 28, 28]).gamma // [16]
+ */
+export const batchNormOperands = (name: string, params: Params, state: LayerState, xShape: Shape): { gamma: Tensor; beta: Tensor; runMean: Tensor; runVar: Tensor } => {
+  const label = name || 'batchNorm';
+  const gamma = getParam(params, 'gamma', label);
+  const beta = getParam(params, 'beta', label);
+  const runMean = getParam(state, 'mean', label);
+  const runVar = getParam(state, 'var', label);
+  if (xShape.length !== 2 && xShape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(xShape)} must be [N, D] or [N, C, H, W]`);
+  const C = xShape[1];
+  for (const [what, t] of [['gamma', gamma], ['beta', beta], ['mean', runMean], ['var', runVar]] as const) {
+    if (t.shape.length !== 1 || t.shape[0] !== C) throw new FoldnetError('shape', `${label}: ${what} ${formatShape(t.shape)} does not match input ${formatShape(xShape)}, expected [${C}]`);
+  }
+  return { gamma, beta, runMean, runVar };
+};
+
+/**
+ * A batch norm node's forward through the kernel contract (`relu`: the fused batchNormRelu, for a ReLU that alone
+ * reads it, which the plan decides): train normalises with the batch's statistics and moves the running ones by
+ * `momentum`; eval uses the running ones and leaves the state as it is. The pullback gives dx (when
+ * `ctx.needInputGrad`) and the grads `gamma`, `beta`.
+ *
+ * @example batchNormForward('bn1', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, ctx, true).y // relu(bn1(x))
+ */
+export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, relu: boolean): ForwardResult => {
+  const { momentum, eps } = op;
+  const { gamma, beta, runMean, runVar } = batchNormOperands(name, params, state, x.shape);
+  const C = x.shape[1];
+  const train = ctx.mode === 'train';
+  const running = train ? undefined : { mean: Float64Array.from(runMean.data), variance: Float64Array.from(runVar.data) };
+  const k = ctx.kernels;
+  const fused = relu ? fusedKernelsOf(k) : undefined;
+  const { out, stats } = fused ? fused.batchNormRelu(x, gamma, beta, eps, running) : k.batchNorm(x, gamma, beta, eps, running);
+  let newState = state;
+  if (train) {
+    const m2 = alloc(runMean.dtype, C);
+    const v2 = alloc(runVar.dtype, C);
+    for (let c = 0; c < C; c++) {
+      m2[c] = momentum * runMean.data[c] + (1 - momentum) * stats.mean[c];
+      v2[c] = momentum * runVar.data[c] + (1 - momentum) * stats.variance[c];
+    }
+    newState = { ...state, mean: fromData([C], m2), var: fromData([C], v2) };
+  }
+  const needDx = ctx.needInputGrad;
+  return {
+    y: out,
+    state: newState,
+    pullback: (dy: Tensor) => {
+      const g = fused ? fused.batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx) : k.batchNormBackward(dy, x, gamma, stats, eps, train, needDx);
+      return { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } };
+    },
+  };
 };

@@ -1,8 +1,9 @@
-import { kernels, key, normal, split, type DType, type Tensor } from '@foldnet/core';
+import { fromData, kernels, key, normal, split, type DType, type Tensor } from '@foldnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  affine, avgPool2d, conv2d, fusedRunAt, lossAndGrad, maxPool2d, network, relu, simpleConvNet, doubleConvNet, deepConvNet, unwrap, type Layer, type Network,
+  affine, avgPool2d, batchNorm, conv2d, foldedBatchNormAt, fusedRunAt, lossAndGrad, maxPool2d, network, planOf, relu, residual, resnet, simpleConvNet, doubleConvNet, deepConvNet, unwrap,
+  type Layer, type Network,
 } from '@foldnet/layers';
 
 /*
@@ -26,13 +27,19 @@ const stepBothWays = (net: Network, batch: number, dtype: DType, backend: 'fast'
   const fused = lossAndGrad(net, params, state, x, labels, ctx);
   const plain = lossAndGrad(net, params, state, x, labels, { ...ctx, fuse: false });
   expect(Object.is(fused.loss, plain.loss)).toBe(true);
+  // batch norm's running statistics come out of a fused chain as out of its node
+  expect(Object.keys(fused.state).sort()).toEqual(Object.keys(plain.state).sort());
+  for (const [name, t] of Object.entries(plain.state)) expect(sameBits(fused.state[name], t), name).toBe(true);
   expect(sameBits(fused.logits, plain.logits)).toBe(true);
   expect(Object.keys(fused.grads).sort()).toEqual(Object.keys(plain.grads).sort());
   for (const [name, g] of Object.entries(plain.grads)) expect(sameBits(fused.grads[name], g), name).toBe(true);
   const evalCtx = { mode: 'eval', needGrad: false, kernels: kernels(backend) } as const;
   const y = net.forward(params, state, x, evalCtx).y;
-  expect(sameBits(y, net.forward(params, state, x, { ...evalCtx, fuse: false }).y)).toBe(true);
-  if (!net.layers.some((l) => l.kind === 'dropout')) expect(sameBits(y, fused.logits)).toBe(true);
+  // the fast set's evaluation folds batch norm into convolutions, equal to float32 rounding (tested on its own below)
+  const hasBatchNorm = net.graph.nodes.some((n) => n.op.type === 'batchNorm');
+  if (!hasBatchNorm || backend === 'reference') expect(sameBits(y, net.forward(params, state, x, { ...evalCtx, fuse: false }).y)).toBe(true);
+  // train and eval compute the same where neither dropout nor batch norm's statistics tell them apart
+  if (!hasBatchNorm && !net.layers.some((l) => l.kind === 'dropout')) expect(sameBits(y, fused.logits)).toBe(true);
 };
 
 // conv (random filters, size, stride, pad) -> relu -> max pool (window, stride) -> affine, sized to fit
@@ -101,6 +108,106 @@ describe('fused and unfused execution agree bit for bit', () => {
     ['deepConvNet', unwrap(deepConvNet())],
   ])('%s on the fast kernels (the first layer skips its input gradient)', (_, net) => {
     stepBothWays(net, 3, 'float32', 'fast', 5);
+  });
+});
+
+describe('batch norm -> relu and add -> relu fused', () => {
+  it.each([
+    ['reference', 'float64'],
+    ['reference', 'float32'],
+    ['fast', 'float32'],
+  ] as const)('resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] }) gives the same loss, grads and running statistics, %s kernels, %s', (backend, dtype) => {
+    stepBothWays(unwrap(resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] })), 3, dtype, backend, 11);
+  });
+
+  it('a dense batch norm -> relu (x [N, D]) and a residual whose add three inputs would not take (identity shortcut) agree too', () => {
+    const net = unwrap(network([6], [affine(5), batchNorm(), relu(), residual([affine(5), batchNorm()]), relu(), affine(3)]));
+    stepBothWays(net, 4, 'float32', 'fast', 3);
+    stepBothWays(net, 4, 'float64', 'reference', 3);
+  });
+
+  it("the plan fuses each batchNorm that alone feeds a relu, and each add that alone feeds a relu (resnet's blocks)", () => {
+    const net = unwrap(resnet({ blocks: [1, 1], width: 4 }));
+    const plan = planOf(net.graph);
+    const names = (i: number) => net.graph.nodes[i].name;
+    const fusedChains = plan.fused.flatMap((f) => (f === undefined ? [] : [f.nodes.map(names).join(' -> ')]));
+    expect(fusedChains).toEqual(['bn1 -> relu1', 'res1.bn1 -> res1.relu1', 'res2.bn1 -> res2.relu1']);
+    const addRelus = plan.addRelu.flatMap((r, i) => (r === undefined ? [] : [`${names(i)} -> ${names(r)}`]));
+    expect(addRelus).toEqual(['res1.add -> relu2', 'res2.add -> relu3']);
+  });
+
+  it('a batch norm or add whose value another node also reads is not fused', () => {
+    // bn1's value feeds relu1 and the residual's add: the ReLU cannot take it over
+    const net = unwrap(network([2, 6, 6], [conv2d({ filters: 2, size: 3, pad: 1 }), batchNorm(), residual([relu()]), affine(3)]));
+    expect(planOf(net.graph).fused.every((f) => f === undefined)).toBe(true);
+    expect(planOf(net.graph).addRelu.every((r) => r === undefined)).toBe(true);
+  });
+});
+
+describe('batch norm folded into the convolution before it, in evaluation', () => {
+  const net = unwrap(resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] }));
+  // trained-looking statistics and affine params, so the fold has something to fold
+  const trained = (dtype: DType) => {
+    const { params, state } = net.init(key(3), { dtype });
+    // values in [low, high], shaped as t
+    const shifted = (t: Tensor, seed: number, low: number, high: number): Tensor => {
+      const f = (v: number): number => low + (high - low) * Math.abs(Math.sin(v * 7));
+      const u = normal(key(seed), t.shape, { dtype });
+      return fromData(t.shape, dtype === 'float64' ? Float64Array.from(u.data, f) : Float32Array.from(u.data, f));
+    };
+    const p = Object.fromEntries(Object.entries(params).map(([k, t], i) => [k, /\.(gamma|beta)$/.test(k) ? shifted(t, 100 + i, -1.5, 1.5) : t]));
+    const st = Object.fromEntries(Object.entries(state).map(([k, t], i) => [k, k.endsWith('.var') ? shifted(t, 200 + i, 0.2, 3) : shifted(t, 300 + i, -1, 1)]));
+    return { params: p, state: st };
+  };
+
+  it('the plan folds conv1 -> bn1 -> relu1, each block conv -> bn (-> relu) and the projection shortcut', () => {
+    const chains = planOf(net.graph).folded.flatMap((f) => (f === undefined ? [] : [f.nodes.map((i) => net.graph.nodes[i].name).join(' -> ')]));
+    expect(chains).toEqual([
+      'conv1 -> bn1 -> relu1', 'res1.conv1 -> res1.bn1 -> res1.relu1', 'res1.conv2 -> res1.bn2', 'res2.conv1 -> res2.bn1 -> res2.relu1',
+      'res2.conv2 -> res2.bn2', 'res2.shortcut.conv1 -> res2.shortcut.bn1',
+    ]);
+    expect(foldedBatchNormAt(unwrap(network([1, 6, 6], [conv2d({ filters: 2, size: 3 }), relu(), batchNorm()])).graph, 0)).toBeUndefined();
+  });
+
+  it('a folded eval forward of the fast kernels equals the unfolded one within 2e-6 of the logits scale, and keeps the state', () => {
+    const { params, state } = trained('float32');
+    const x = normal(key(4), [5, 2, 9, 9]);
+    const ctx = { mode: 'eval', needGrad: false, kernels: kernels('fast') } as const;
+    const folded = net.forward(params, state, x, ctx);
+    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
+    const scale = Math.max(...Array.from(plain.y.data, Math.abs));
+    const diff = Math.max(...Array.from(folded.y.data, (v, i) => Math.abs(v - plain.y.data[i])));
+    expect(diff / scale).toBeLessThan(2e-6);
+    expect(Object.keys(folded.state).sort()).toEqual(Object.keys(state).sort());
+    for (const [name, t] of Object.entries(state)) expect(folded.state[name], name).toBe(t);
+  });
+
+  it('the folded weights follow new params and running statistics: a second network state gives its own output, not the first one\'s', () => {
+    const first = trained('float32');
+    const x = normal(key(6), [2, 2, 9, 9]);
+    const ctx = { mode: 'eval', needGrad: false, kernels: kernels('fast') } as const;
+    net.forward(first.params, first.state, x, ctx);
+    const { params, state } = trained('float32');
+    const second = {
+      params: { ...params, 'bn1.gamma': fromData([4], Float32Array.of(2, -1, 0.5, 3)) },
+      state: { ...state, 'bn1.var': fromData([4], Float32Array.of(0.1, 4, 1, 2)) },
+    };
+    const folded = net.forward(second.params, second.state, x, ctx).y;
+    const plain = net.forward(second.params, second.state, x, { ...ctx, fuse: false }).y;
+    const scale = Math.max(...Array.from(plain.data, Math.abs));
+    expect(Math.max(...Array.from(folded.data, (v, i) => Math.abs(v - plain.data[i]))) / scale).toBeLessThan(2e-6);
+  });
+
+  it('a fold in float64 on the reference kernels gives the unfolded chain to 1e-12: the folding maths is exact', () => {
+    const { params, state } = trained('float64');
+    const x = normal(key(5), [3, 2, 9, 9], { dtype: 'float64' });
+    const fold = planOf(net.graph).folded[0];
+    if (fold === undefined) throw new Error('conv1 folds');
+    const ctx = { mode: 'eval', needGrad: false, needInputGrad: false, kernels: kernels('reference') } as const;
+    const y = fold.forward({ W: params['conv1.W'], b: params['conv1.b'] }, { gamma: params['bn1.gamma'], beta: params['bn1.beta'] }, { mean: state['bn1.mean'], var: state['bn1.var'] }, x, ctx);
+    const firstThree = unwrap(network([2, 9, 9], [conv2d({ filters: 4, size: 3, pad: 1, weightInit: 'he' }), batchNorm(), relu()]));
+    const expected = firstThree.forward(params, state, x, { mode: 'eval', needGrad: false, kernels: kernels('reference') }).y;
+    expect(Math.max(...Array.from(y.data, (v, i) => Math.abs(v - expected.data[i])))).toBeLessThan(1e-12);
   });
 });
 

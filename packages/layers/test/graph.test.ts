@@ -237,3 +237,22 @@ describe('untyped callers', () => {
     );
   });
 });
+
+describe('the gradients of a value read by several nodes', () => {
+  // a layer of one's own whose pullback gives a dx of the wrong shape: the sum with the other reader's gradient must
+  // say so, not add whatever lies past the shorter array
+  const wrongDx: Layer = defineLayer('', (name) => ({
+    name,
+    kind: 'wrongDx',
+    spec: { type: 'wrongDx' },
+    outputShape: (s) => ({ _tag: 'Right', right: s }),
+    init: () => ({ params: {}, state: {} }),
+    forward: (_p, state, x) => ({ y: x, state, pullback: () => ({ dx: fromNested([[1, 2, 3]]), grads: {} }) }),
+  }));
+
+  it.each(['fast', 'reference'])('are summed by the run kernels, and a dx of the wrong shape is refused naming the shapes (%s)', (backend) => {
+    const net = unwrap(network([4], [affine(4), parallel([[wrongDx], [relu()]], { merge: 'add' }), affine(2)]));
+    const { params, state } = net.init(key(1));
+    expect(() => lossAndGrad(net, params, state, normal(key(2), [2, 4]), Int32Array.of(0, 1), { mode: 'train', kernels: kernels(backend) })).toThrow(/shapes differ: \[1,3\] and \[2,4\]|shapes differ: \[2,4\] and \[1,3\]/);
+  });
+});

@@ -10,6 +10,8 @@ import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } f
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
 import { type WinogradPlan, winogradConv, winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
+import { add, addRelu } from './add.js';
+import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -705,5 +707,8 @@ export const fastKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
-  fused: Object.freeze({ conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward }),
+  add,
+  batchNorm,
+  batchNormBackward,
+  fused: Object.freeze({ conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu }),
 });

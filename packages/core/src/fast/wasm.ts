@@ -67,6 +67,13 @@ export interface KernelExports {
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number,
   ): void;
+  // batchnorm.wat
+  bnStats(c0: number, c1: number, x: number, N: number, C: number, S: number, stats: number): void;
+  bnApply(c0: number, c1: number, x: number, N: number, C: number, S: number, coef: number, relu: number, out: number): void;
+  bnSums(c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, coef: number, sums: number): void;
+  bnDx(c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, coef: number, dx: number): void;
+  // add.wat
+  addElements(i0: number, i1: number, a: number, b: number, out: number, relu: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

@@ -1,7 +1,7 @@
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import type { Conv2dGrads, ConvReluPoolResult, FusedKernels, Kernels } from './contract.js';
+import type { BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, ConvReluPoolResult, FusedKernels, Kernels } from './contract.js';
 
 /**
  * The fused chains as the compositions they stand for, over any kernel set: the definition of what each fused
@@ -22,6 +22,13 @@ export const composedFusions = (k: Kernels): FusedKernels =>
     // `out` <= 0 exactly where the pooled value was (ReLU maps x <= 0 to 0 and keeps the rest), so it masks as the pooled value would
     conv2dReluMaxPoolBackward: (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads =>
       k.conv2dBackwardFromInput(k.maxPool2dBackward(k.reluBackward(out, dy), argmax, convShape), x, w, conv, needDx),
+    batchNormRelu: (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult => {
+      const r = k.batchNorm(x, gamma, beta, eps, running);
+      return { out: k.relu(r.out), stats: r.stats };
+    },
+    batchNormReluBackward: (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads =>
+      k.batchNormBackward(k.reluBackward(out, dy), x, gamma, stats, eps, batchStats, needDx),
+    addRelu: (a: Tensor, b: Tensor): Tensor => k.relu(k.add(a, b)),
   });
 
 /**

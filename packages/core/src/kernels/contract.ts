@@ -59,6 +59,35 @@ export interface AdamResult {
 }
 
 /**
+ * Per-channel statistics of batch normalization, in double precision: a training forward's batch mean and biased
+ * variance (sum (x - mean)^2 / count), or the running ones an evaluation uses.
+ */
+export interface BatchNormStats {
+  /** [C] */
+  readonly mean: Float64Array;
+  /** [C], biased (divided by the count, not count - 1) */
+  readonly variance: Float64Array;
+}
+
+/** What a batch norm forward gives: its output and the statistics it normalised with. */
+export interface BatchNormResult {
+  /** Shaped as x. */
+  readonly out: Tensor;
+  /** The batch's statistics (training), or the running ones it was given (evaluation). */
+  readonly stats: BatchNormStats;
+}
+
+/** The gradients a batch norm backward returns: of its input (optional), gamma and beta. */
+export interface BatchNormGrads {
+  /** Shaped as x, or undefined when the caller said it does not need it. */
+  readonly dx: Tensor | undefined;
+  /** [C] */
+  readonly dgamma: Tensor;
+  /** [C] */
+  readonly dbeta: Tensor;
+}
+
+/**
  * The kernel contract: the heavy operations every backend implements. Inputs arrive already
  * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
  * buffers and never writes an input. `reference` implements it with plain loops for float32
@@ -113,6 +142,21 @@ export interface Kernels {
    * them afterwards would cost a read of all three).
    */
   adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult;
+  /** Element-wise a + b, one shape and dtype (a residual's merge, the sum of a value's gradients): the same bits on every set. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /**
+   * Batch normalization per channel: x [N, C, ...] (C features of [N, C], or channels over N and the positions of
+   * [N, C, H, W]); gamma, beta [C]. With `running` undefined (training) the statistics are the batch's: mean and
+   * biased variance over N and the positions; else the given ones. y = gamma * (x - mean) / sqrt(variance + eps) + beta.
+   */
+  batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult;
+  /**
+   * batchNorm's pullback, dy shaped as x, `stats` those the forward normalised with: dgamma = sum dy * xhat,
+   * dbeta = sum dy per channel (xhat = (x - mean) / sqrt(variance + eps)), and dx (when `needDx`):
+   * with `batchStats` (the statistics were the batch's, so they depend on x) gamma / std * (dy - mean(dy) - xhat *
+   * mean(dy * xhat)), else gamma / std * dy.
+   */
+  batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads;
   /**
    * Chains of operations this set runs faster as one call than as their composition (what a network's plan
    * fuses); absent on a set that runs every op on its own (the reference: it is the oracle of one op at a time).
@@ -145,4 +189,13 @@ export interface FusedKernels {
    * turn; `convShape` is the convolution's output shape [N, FN, OH, OW].
    */
   conv2dReluMaxPoolBackward(dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads;
+  /** relu(batchNorm(x, ...)) in one pass over x: the normalised value never leaves the kernel. */
+  batchNormRelu(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult;
+  /**
+   * The pullback of `batchNormRelu`: dy masked where `out` <= 0 (exactly where the normalised value was), then through
+   * batch norm; equal to reluBackward then batchNormBackward.
+   */
+  batchNormReluBackward(dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads;
+  /** relu(a + b) (a residual block's merge and the ReLU after it) in one pass; its pullback is reluBackward(out, dy) for each input. */
+  addRelu(a: Tensor, b: Tensor): Tensor;
 }

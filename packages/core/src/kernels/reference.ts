@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
+import type { AdamResult, AdamStep, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
@@ -241,6 +241,90 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, w
   return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv), finite: zeroIfFinite === 0 };
 };
 
+// summed element by element in input order, as JavaScript adds (float32 operands: the sum rounded once)
+const add = (a: Tensor, b: Tensor): Tensor => {
+  const out = alloc(a.dtype, a.size);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+  return fromData(a.shape, out);
+};
+
+/**
+ * x [N, C, ...] seen as N * C planes of S positions (S = 1 for [N, C]): channel c of image n is the plane
+ * (n * C + c), and a channel's statistics run over its N planes.
+ */
+const planesOf = (x: Tensor): { N: number; C: number; S: number } => {
+  const [N, C] = x.shape;
+  return { N, C, S: N * C === 0 ? 0 : x.size / (N * C) };
+};
+
+// Batch statistics in double precision, two passes (the mean, then the squared deviations from it).
+const batchStatsOf = (x: Tensor): BatchNormStats => {
+  const { N, C, S } = planesOf(x);
+  const M = N * S;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let m = 0;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) m += x.data[(n * C + c) * S + s];
+    m /= M;
+    let v = 0;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) v += (x.data[(n * C + c) * S + s] - m) ** 2;
+    mean[c] = m;
+    variance[c] = v / M;
+  }
+  return { mean, variance };
+};
+
+// xhat = (x - mean) / sqrt(variance + eps) in double precision; y = gamma * xhat + beta rounded once to the dtype.
+const batchNorm = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult => {
+  const { N, C, S } = planesOf(x);
+  const stats = running ?? batchStatsOf(x);
+  const invStd = stats.variance.map((v) => 1 / Math.sqrt(v + eps));
+  const out = alloc(x.dtype, x.size);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let s = 0; s < S; s++) {
+        const i = (n * C + c) * S + s;
+        out[i] = gamma.data[c] * ((x.data[i] - stats.mean[c]) * invStd[c]) + beta.data[c];
+      }
+  return { out: fromData(x.shape, out), stats };
+};
+
+const batchNormBackward = (dy: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads => {
+  const { N, C, S } = planesOf(x);
+  const M = N * S;
+  const invStd = stats.variance.map((v) => 1 / Math.sqrt(v + eps));
+  const xhat = (i: number, c: number): number => (x.data[i] - stats.mean[c]) * invStd[c];
+  const sumDy = new Float64Array(C);
+  const sumDyXhat = new Float64Array(C);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let s = 0; s < S; s++) {
+        const i = (n * C + c) * S + s;
+        sumDy[c] += dy.data[i];
+        sumDyXhat[c] += dy.data[i] * xhat(i, c);
+      }
+  const dgamma = alloc(gamma.dtype, C);
+  const dbeta = alloc(gamma.dtype, C);
+  dgamma.set(sumDyXhat);
+  dbeta.set(sumDy);
+  let dx: Tensor | undefined;
+  if (needDx) {
+    const d = alloc(x.dtype, x.size);
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++) {
+        const g = gamma.data[c] * invStd[c];
+        for (let s = 0; s < S; s++) {
+          const i = (n * C + c) * S + s;
+          // batch statistics depend on x too: dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat))
+          d[i] = batchStats ? g * (dy.data[i] - sumDy[c] / M - (xhat(i, c) * sumDyXhat[c]) / M) : g * dy.data[i];
+        }
+      }
+    dx = fromData(x.shape, d);
+  }
+  return { dx, dgamma: fromData([C], dgamma), dbeta: fromData([C], dbeta) };
+};
+
 /**
  * The oracle kernel set: plain loops for float32 and float64.
  *
@@ -263,4 +347,7 @@ export const referenceKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
+  add,
+  batchNorm,
+  batchNormBackward,
 });

@@ -1,7 +1,8 @@
-import { convGeometry, FoldnetError, fusedKernelsOf, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { convGeometry, FoldnetError, fromData, fusedKernelsOf, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { batchNormForward, batchNormOperands } from '../batchnorm.js';
 import { convOperands } from '../conv.js';
 import type { ExecContext } from '../layer.js';
-import type { Gradients, Params } from '../types.js';
+import type { Gradients, LayerState, Params } from '../types.js';
 import { consumersOf, type Graph } from './build.js';
 
 /*
@@ -12,16 +13,22 @@ import { consumersOf, type Graph } from './build.js';
  * one by one (tested bit for bit against their composition). Only a backend with fused kernels (`kernels.fused`:
  * the fast set) runs them; the reference interprets one op at a time. `RunOptions.fuse: false` turns it off.
  *
- * Two fusions: conv2d -> relu -> maxPool2d without padding (the lesson's stage), where a CNN's step spends its
- * memory traffic: the convolution's output, the largest activation, would otherwise be copied out of the fast
- * kernels' memory, through ReLU, into pooling, and its gradient back the same way; and conv2d -> relu without
- * the pool (a 3x3 block's first convolution), the bias and ReLU in one pass. A chain fuses only where each
+ * Three fusions of a chain: conv2d -> relu -> maxPool2d without padding (the lesson's stage), where a CNN's step
+ * spends its memory traffic: the convolution's output, the largest activation, would otherwise be copied out of the
+ * fast kernels' memory, through ReLU, into pooling, and its gradient back the same way; conv2d -> relu without
+ * the pool (a 3x3 block's first convolution), the bias and ReLU in one pass; and batchNorm -> relu (a ResNet's
+ * conv-BN-ReLU), ReLU in the normalisation's pass and its mask in the backward's. A chain fuses only where each
  * inner value has one reader and is not the graph's output: nobody else needs what the fused kernel never writes.
+ * One fusion of a merge: add -> relu (a residual block's end), ReLU in the sum's pass (`reluAfterAdd`). And for a
+ * forward nobody differentiates in evaluation, conv2d -> batchNorm (-> relu) runs as one convolution with the batch
+ * norm folded into its weights (`foldedBatchNormAt`): the same values up to float32 rounding, not bit for bit.
  */
 
-/** What a fused chain's forward gives: its output and its pullback. */
+/** What a fused chain's forward gives: its output, its first node's new state (batch norm's) and its pullback. */
 export interface FusedForward {
   readonly y: Tensor;
+  /** The first node's state after the forward, when it has one. */
+  readonly state?: LayerState;
   /** dy -> { dx, grads } with the grads of the chain's first node (the convolution), named as it names them (`W`, `b`). */
   readonly pullback: (dy: Tensor) => Gradients;
 }
@@ -33,7 +40,7 @@ export interface FusedRun {
   /** The chain's node indices, first to last; the last one's value is the chain's output. */
   readonly nodes: readonly number[];
   /** The chain's output for input x, and its pullback: dy -> the input gradient and the grads of the first node. */
-  forward(params: Params, x: Tensor, ctx: ExecContext): FusedForward;
+  forward(params: Params, x: Tensor, ctx: ExecContext, state: LayerState): FusedForward;
 }
 
 /**
@@ -46,13 +53,14 @@ export const soleReader = (graph: Graph, readers: readonly (readonly number[])[]
 
 /**
  * The fused chain starting at node `i`, if one does: conv2d, relu, maxPool2d with pad 0 (3 nodes), else conv2d,
- * relu (2 nodes: the bias and ReLU in the convolution's own pass).
+ * relu (2 nodes: the bias and ReLU in the convolution's own pass), or batchNorm, relu (2 nodes).
  *
  * @example
  * fusedRunAt(unwrap(simpleConvNet()).graph, 0); // { length: 3, nodes: [0, 1, 2], forward } for conv1, relu1, pool1
  */
 export const fusedRunAt = (graph: Graph, i: number, readers = consumersOf(graph)): FusedRun | undefined => {
   const conv = graph.nodes[i];
+  if (conv !== undefined && conv.op.type === 'batchNorm' && conv.inputs[0] !== undefined) return batchNormReluAt(graph, i, conv.op, readers);
   if (conv === undefined || conv.op.type !== 'conv2d' || conv.inputs[0] === undefined) return undefined;
   const r = soleReader(graph, readers, i);
   if (r === undefined || graph.nodes[r].op.type !== 'relu') return undefined;
@@ -61,6 +69,21 @@ export const fusedRunAt = (graph: Graph, i: number, readers = consumersOf(graph)
   const pool = poolOp !== undefined && poolOp.type === 'maxPool2d' && poolOp.pad === 0 ? poolOp : undefined;
   const nodes = pool !== undefined && p !== undefined ? [i, r, p] : [i, r];
   return { length: nodes.length, nodes, forward: fusedForward(conv.name, conv.op, pool, pool === undefined ? '' : graph.nodes[nodes[2]].name) };
+};
+
+// batchNorm -> relu: the normalisation and ReLU in one pass, the mask in the backward's passes (batchNormForward with relu)
+const batchNormReluAt = (graph: Graph, i: number, op: BatchNormOp, readers: readonly (readonly number[])[]): FusedRun | undefined => {
+  const r = soleReader(graph, readers, i);
+  if (r === undefined || graph.nodes[r].op.type !== 'relu') return undefined;
+  const label = graph.nodes[i].name;
+  return {
+    length: 2,
+    nodes: [i, r],
+    forward: (params, x, ctx, state) => {
+      const f = batchNormForward(label, op, params, state, x, ctx, true);
+      return { y: f.y, state: f.state, pullback: f.pullback };
+    },
+  };
 };
 
 const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined, poolLabel: string): FusedRun['forward'] => (params, x, ctx) => {
@@ -96,4 +119,70 @@ export const poolsBeforeRelu = (graph: Graph, i: number, readers = consumersOf(g
   if (p === undefined) return undefined;
   const op = graph.nodes[p].op;
   return op.type === 'maxPool2d' && op.pad === 0 ? p : undefined;
+};
+
+/**
+ * Whether node `i` is an add merge whose one reader is a ReLU: the ReLU node then runs in the sum's pass (the fused
+ * addRelu), and its pullback masks dy once for every input. Gives the ReLU's node.
+ *
+ * @example reluAfterAdd(unwrap(resnet()).graph, 8) // 9: res1.add, then relu2
+ */
+export const reluAfterAdd = (graph: Graph, i: number, readers = consumersOf(graph)): number | undefined => {
+  if (graph.nodes[i]?.op.type !== 'add') return undefined;
+  const r = soleReader(graph, readers, i);
+  return r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
+};
+
+/** A convolution with the batch norm after it (and the ReLU after that) folded in, for evaluation without gradients. */
+export interface FoldedBatchNorm {
+  /** conv2d, batchNorm (and relu) node indices; the last one's value is the output. */
+  readonly nodes: readonly number[];
+  /** The chain's output for input x, from the convolution's params and the batch norm's params and running statistics. */
+  forward(convParams: Params, bnParams: Params, bnState: LayerState, x: Tensor, ctx: ExecContext): Tensor;
+}
+
+/**
+ * The conv2d at node `i` with the batchNorm that alone reads it, and the relu that alone reads that if one does, as one
+ * convolution for evaluation: with s = gamma / sqrt(var + eps) per filter (the running statistics), W' = W s and
+ * b' = (b - mean) s + beta give s (conv(x) + b - mean) + beta, batch norm's eval output; the ReLU then runs in the
+ * convolution's pass (conv2dRelu). The scaled weights are rounded to float32, so values differ from the unfolded
+ * chain's in the last bits.
+ *
+ * @example foldedBatchNormAt(unwrap(resnet()).graph, 0)?.nodes // [0, 1, 2]: conv1, bn1, relu1
+ */
+export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf(graph)): FoldedBatchNorm | undefined => {
+  const conv = graph.nodes[i];
+  if (conv === undefined || conv.op.type !== 'conv2d' || conv.inputs[0] === undefined) return undefined;
+  const convOp = conv.op;
+  const bn = soleReader(graph, readers, i);
+  const bnOp = bn === undefined ? undefined : graph.nodes[bn].op;
+  if (bn === undefined || bnOp === undefined || bnOp.type !== 'batchNorm') return undefined;
+  const r = soleReader(graph, readers, bn);
+  const relu = r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
+  const [convLabel, bnLabel] = [conv.name, graph.nodes[bn].name];
+  // The last fold and the six operands it came from: an evaluation runs batch after batch with the same params and
+  // state, and tensors are never written, so the same buffers mean the same folded weights (the plan's own state).
+  let last: { readonly from: readonly Tensor[]; readonly W: Tensor; readonly b: Tensor } | undefined;
+  return {
+    nodes: relu === undefined ? [i, bn] : [i, bn, relu],
+    forward: (convParams, bnParams, bnState, x, ctx) => {
+      const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad);
+      const FN = W.shape[0];
+      const { gamma, beta, runMean, runVar } = batchNormOperands(bnLabel, bnParams, bnState, [x.shape[0], FN, g.outH, g.outW]);
+      const from = [W, b, gamma, beta, runMean, runVar];
+      if (last === undefined || !from.every((t, k) => t.data === last?.from[k].data)) {
+        const perFilter = W.size / FN;
+        const [w2, b2] = [new Float64Array(W.size), new Float64Array(FN)];
+        for (let f = 0; f < FN; f++) {
+          const s = gamma.data[f] / Math.sqrt(runVar.data[f] + bnOp.eps);
+          for (let k = f * perFilter; k < (f + 1) * perFilter; k++) w2[k] = W.data[k] * s;
+          b2[f] = (b.data[f] - runMean.data[f]) * s + beta.data[f];
+        }
+        last = W.dtype === 'float64'
+          ? { from, W: fromData(W.shape, w2), b: fromData([FN], b2) }
+          : { from, W: fromData(W.shape, Float32Array.from(w2)), b: fromData([FN], Float32Array.from(b2)) };
+      }
+      return relu === undefined ? ctx.kernels.conv2dOut(x, last.W, last.b, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, last.W, last.b, g);
+    },
+  };
 };

@@ -1,4 +1,4 @@
-import { alloc, FoldnetError, formatShape, fromData, sameShape, type MergeOp, type Tensor } from '@foldnet/core';
+import { alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, sameShape, type Kernels, type MergeOp, type Tensor } from '@foldnet/core';
 
 /*
  * The merges a graph runs itself: add and concat of batches [N, ...]. Pure: fresh outputs, inputs untouched.
@@ -10,19 +10,31 @@ export interface MergeResult {
   readonly pullback: (dy: Tensor) => readonly Tensor[];
 }
 
-/** y = x1 + x2 + ... (one shape): dy flows unchanged to every input. */
-const add = (label: string, xs: readonly Tensor[]): MergeResult => {
+/**
+ * y = x1 + x2 + ... (one shape), through the kernels' add: dy flows unchanged to every input. With `relu` (the plan
+ * fused the ReLU that alone reads the sum) y = relu(x1 + ...), the last sum and ReLU in one pass (addRelu), and the
+ * pullback masks dy where y <= 0 once for all inputs.
+ */
+const add = (label: string, xs: readonly Tensor[], k: Kernels, relu: boolean): MergeResult => {
   const [first] = xs;
-  const out = alloc(first.dtype, first.size);
   for (const x of xs) {
     if (!sameShape(x.shape, first.shape) || x.dtype !== first.dtype) {
       throw new FoldnetError('shape', `${label}: inputs ${xs.map((t) => `${formatShape(t.shape)} ${t.dtype}`).join(' and ')} must agree in shape and dtype`);
     }
   }
-  // summed in input order, element by element: the same bits whatever the backend
-  out.set(first.data);
-  for (const x of xs.slice(1)) for (let i = 0; i < out.length; i++) out[i] += x.data[i];
-  return { y: fromData(first.shape, out), pullback: (dy) => xs.map(() => dy) };
+  // summed in input order, element by element: the same bits whatever the backend (a merge has two inputs or more)
+  const last = xs[xs.length - 1];
+  let sum = first;
+  for (const x of xs.slice(1, -1)) sum = k.add(sum, x);
+  if (!relu) return { y: k.add(sum, last), pullback: (dy) => xs.map(() => dy) };
+  const y = fusedKernelsOf(k).addRelu(sum, last);
+  return {
+    y,
+    pullback: (dy) => {
+      const masked = k.reluBackward(y, dy);
+      return xs.map(() => masked);
+    },
+  };
 };
 
 /** [N, C1, ...] and [N, C2, ...] -> [N, C1 + C2, ...]; the pullback cuts dy back along axis 1. */
@@ -61,8 +73,10 @@ const concat = (label: string, xs: readonly Tensor[]): MergeResult => {
 };
 
 /**
- * Runs a merge op on a batch of inputs.
+ * Runs a merge op on a batch of inputs with kernel set `k`; `relu` (add only): the ReLU that alone reads the sum runs
+ * in the same pass (see fusion.ts' reluAfterAdd).
  *
- * @example runMerge({ type: 'add' }, 'res1.add', [a, b]).y // a + b
+ * @example runMerge({ type: 'add' }, 'res1.add', [a, b], kernels()).y // a + b
  */
-export const runMerge = (op: MergeOp, label: string, xs: readonly Tensor[]): MergeResult => (op.type === 'add' ? add(label, xs) : concat(label, xs));
+export const runMerge = (op: MergeOp, label: string, xs: readonly Tensor[], k: Kernels, relu = false): MergeResult =>
+  op.type === 'add' ? add(label, xs, k, relu) : concat(label, xs);

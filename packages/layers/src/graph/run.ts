@@ -1,8 +1,8 @@
-import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, sameShape, split, withBackend, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
-import { fusedRunAt, poolsBeforeRelu, type FusedRun } from './fusion.js';
+import { foldedBatchNormAt, fusedRunAt, poolsBeforeRelu, reluAfterAdd, type FoldedBatchNorm, type FusedRun } from './fusion.js';
 import { runMerge } from './merge.js';
 
 /*
@@ -17,6 +17,10 @@ export interface Plan {
   readonly fused: readonly (FusedRun | undefined)[];
   /** For a ReLU node, the max pooling that alone reads it (see poolsBeforeRelu). */
   readonly poolFirst: readonly (number | undefined)[];
+  /** For an add merge, the ReLU that alone reads it and runs in the sum's pass (see reluAfterAdd). */
+  readonly addRelu: readonly (number | undefined)[];
+  /** For a conv2d, the batch norm (and ReLU) folded into it in evaluation without gradients (see foldedBatchNormAt). */
+  readonly folded: readonly (FoldedBatchNorm | undefined)[];
 }
 
 /** The plan of a graph: its fusions, found by pattern once. @example planOf(net.graph).fused[0]?.length // 3 for the lesson's conv1 */
@@ -25,6 +29,8 @@ export const planOf = (graph: Graph): Plan => {
   return {
     fused: graph.nodes.map((_, i) => fusedRunAt(graph, i, readers)),
     poolFirst: graph.nodes.map((_, i) => poolsBeforeRelu(graph, i, readers)),
+    addRelu: graph.nodes.map((_, i) => reluAfterAdd(graph, i, readers)),
+    folded: graph.nodes.map((_, i) => foldedBatchNormAt(graph, i, readers)),
   };
 };
 
@@ -78,6 +84,9 @@ const oneInput = (pullback: (dy: Tensor) => Gradients) => (dy: Tensor): { readon
   return { dxs: [g.dx], grads: g.grads };
 };
 
+// Two gradients of one value, summed by the run's kernels; operands that disagree go to core's add, which says how.
+const sumOf = (k: Kernels, a: Tensor, b: Tensor): Tensor => (sameShape(a.shape, b.shape) && a.dtype === b.dtype ? k.add(a, b) : add(a, b));
+
 /**
  * Runs a graph forward on a batch x [N, ...inputShape] and returns its output, the new state and the pullback.
  * `opts.needInputGrad` (default true) says whether the pullback must give dL/dx; built-in ops get the run's
@@ -118,12 +127,24 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     const n = nodes[i];
     const fused = fuse ? plan.fused[i] : undefined;
     const poolFirst = fuse ? plan.poolFirst[i] : undefined;
+    const folded = fuse && !ctx.needGrad && ctx.mode === 'eval' ? plan.folded[i] : undefined;
     if (isMergeOp(n.op)) {
-      const r = runMerge(n.op, n.name, n.inputs.map(valueOf));
-      values[i] = r.y;
-      stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: r.pullback(dy), grads: EMPTY }) });
+      // a fused ReLU after an add gives the value of its own node
+      const relu = fuse ? plan.addRelu[i] : undefined;
+      const r = runMerge(n.op, n.name, n.inputs.map(valueOf), ctx.kernels, relu !== undefined);
+      const node = relu ?? i;
+      values[node] = r.y;
+      done[node] = true;
+      stages.push({ node, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: r.pullback(dy), grads: EMPTY }) });
+    } else if (folded !== undefined) {
+      // evaluation without gradients: the batch norm folded into the convolution; its state passes through unchanged
+      const bn = folded.nodes[1];
+      values[folded.nodes[folded.nodes.length - 1]] = folded.forward(scoped[i].params, scoped[bn].params, scoped[bn].state, valueOf(n.inputs[0]), sub(i));
+      prefixed(scoped[bn].state, nodes[bn].name, newState);
+      for (const j of folded.nodes) done[j] = true;
     } else if (fused !== undefined) {
-      const r = fused.forward(scoped[i].params, valueOf(n.inputs[0]), sub(i));
+      const r = fused.forward(scoped[i].params, valueOf(n.inputs[0]), sub(i), scoped[i].state);
+      if (r.state !== undefined) prefixed(r.state, n.name, newState);
       const last = fused.nodes[fused.nodes.length - 1];
       values[last] = r.y;
       for (const j of fused.nodes) done[j] = true;
@@ -153,10 +174,10 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       st.inputs.forEach((j, k) => {
         const dx = g.dxs[k];
         if (dx === undefined) return;
-        if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : add(dInput, dx);
+        if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : sumOf(ctx.kernels, dInput, dx);
         else {
           const prev = dys[j];
-          dys[j] = prev === undefined ? dx : add(prev, dx);
+          dys[j] = prev === undefined ? dx : sumOf(ctx.kernels, prev, dx);
         }
       });
       for (const j of st.inputs) if (j !== GRAPH_INPUT) from[j] = st.owner;
