@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { lossSyntax, parseLoss } from '@foldnet/layers';
 import { augmentSyntax, parseAugment } from '@foldnet/train/config';
 
 /*
@@ -129,6 +130,9 @@ export const LrScheduleText = parsedText(lrScheduleSyntax, parseLrSchedule);
 
 /** An `--augment` recipe (`crop:4,flip,erase:0.25`, or `none`); the failure message says what is wrong with it. @example AugmentText.is('crop:4,flip') // true */
 export const AugmentText = parsedText(augmentSyntax, parseAugment);
+
+/** A `--loss` text (`ce`, `ce:smooth=0.1`, `mse`, `bce`); the failure message says what is wrong with it. @example LossText.is('ce:smooth=0.1') // true */
+export const LossText = parsedText(lossSyntax, parseLoss);
 
 /** A flag's value that must say something: not empty, not only spaces. @example NonEmptyText.is(' ') // false */
 export const NonEmptyText = new t.Type<string, string, unknown>(

@@ -5,7 +5,7 @@ import * as t from 'io-ts';
 import { optimizerFromName } from '@foldnet/train';
 import { datasetNames } from '@foldnet/train/config';
 import {
-  AugmentText, describeErrors, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
+  AugmentText, describeErrors, LossText, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -180,6 +180,11 @@ export const trainConfigFields = {
   }),
   /** L2 weight decay λ, every optimizer's, also `optimizer.weightDecay`: each step adds λ·p to every param's gradient. */
   weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'L2 weight decay lambda' }),
+  /** The loss trained on and measured: `ce` (the lesson's softmax cross-entropy), `ce:smooth=0.1`, `mse` or `bce` (see `parseLoss`). */
+  loss: field(LossText, 'ce', 'text', {
+    arg: '<loss>',
+    help: 'ce | ce:smooth=<x> | mse | bce: softmax cross-entropy (with label smoothing x), mean squared error on the logits, or binary cross-entropy with logits (one sigmoid per class)',
+  }),
   /** The first `trainSize` training images and the first `testSize` test images are used. */
   trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: 'use the first n training images' }),
   testSize: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'use the first n test images' }),

@@ -143,11 +143,12 @@ export const buildProgram = (io: Io): Command => {
 
   const evalCmd = program
     .command('eval')
-    .description('test accuracy, loss and confusion matrix of a checkpoint')
+    .description('test accuracy (top-1, top-k, per class), loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .addOption(datasetOption())
     .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
+    .option('--top-k <k>', 'also count an image right when its class is among the k largest logits (default: 5)', positiveIntFlag('--top-k'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
     .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))

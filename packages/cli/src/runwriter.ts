@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
-import { summary, type Network } from '@foldnet/layers';
+import { parseLoss, summary, type Loss, type Network } from '@foldnet/layers';
 import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
@@ -57,6 +57,13 @@ export const lrScheduleOf = (config: TrainConfig): LrSchedule => {
   return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
 };
 
+/** The config's `loss` text as a loss value. @example lossOf(defaultTrainConfig).text // 'ce' */
+export const lossOf = (config: TrainConfig): Loss => {
+  const r = parseLoss(config.loss);
+  if (isLeft(r)) throw new UsageError(`loss: ${r.left}`);
+  return r.right;
+};
+
 /**
  * What the checkpoint of a finished record carries: its rows, its seconds, and the window after
  * its last evaluation (empty when it ends on one).
@@ -93,7 +100,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
   const { params, layerState } = r.state;
   const predictions = predictAll(r.network, params, layerState, r.test.x);
   const wrong = misclassifiedOf(predictions, r.test.x, r.test.targets, 48);
-  const final = evaluate(r.network, params, layerState, r.test);
+  const final = evaluate(r.network, params, layerState, r.test, { loss: lossOf(c) });
   const name = r.name ?? modelShortName(c.model);
   const faults = r.faults ?? 0;
   const dataset = datasetInfo(c.dataset);
@@ -105,6 +112,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${dataset.title}${c.data === null ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test`],
       ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
+      ...(c.loss === 'ce' ? [] : ([['loss', c.loss]] as const)),
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
       ...(faults > 0 ? ([['non-finite steps', String(faults)]] as const) : []),
@@ -113,6 +121,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     accuracySvg: accuracy.svg,
     lossSvg: loss.svg,
     confusion: final.confusion,
+    topK: { k: final.topK, accuracy: final.topKAccuracy },
     classNames: dataset.classNames,
     filters: firstConvFilters(r.network, params),
     misclassified: wrong.shown,

@@ -198,7 +198,8 @@ describe('a short training run, resume, eval, predict', () => {
   it('eval of the checkpoint prints accuracy, loss and the confusion matrix; --json gives them as one object', async () => {
     const r = await foldnet(['eval', path.join(first, 'checkpoint.safetensors'), '--test-size', '40']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/test accuracy \d\.\d{4}, test loss \d+\.\d{4}/);
+    expect(r.stdout).toMatch(/test accuracy \d\.\d{4}, top-5 \d\.\d{4}, test loss \d+\.\d{4}/);
+    expect(r.stdout).toMatch(/^accuracy per class\n  0  \d\.\d{4}  \(\d+ of \d+\)$/m);
     // how many images the figures are measured on (the report's 1000 and eval's 10000 differ otherwise without a word)
     expect(r.stdout).toContain('(step 6) on 40 test images of MNIST (bundled)');
     expect(r.stdout).toMatch(/^true\\pred +0 +1 +2/m);

@@ -19,7 +19,8 @@ const describeValue = (u: unknown): string => {
   return u === null ? 'null' : typeof u;
 };
 
-const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
+/** Throws a 'shape' or 'value' FoldnetError naming the op when `targets` do not fit logits [N, K]. */
+export const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
   const [N, K] = logits.shape;
   if (targets instanceof Int32Array) {
     if (targets.length !== N) throw new FoldnetError('shape', `${op}: ${targets.length} labels for ${N} rows of logits ${formatShape(logits.shape)}`);

@@ -67,15 +67,15 @@ export const loadTestSet = (
   io: Io,
   testSize: number | undefined,
   checkpoint: TrainCheckpoint,
-): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string; readonly classNames: readonly string[] } => {
   const data = optString(opts, 'data');
   const dataset = optOneOf(opts, 'dataset', datasetNames) ?? trainedOn(checkpoint) ?? 'mnist';
   const dir = data === undefined ? undefined : expectDirectory(io.cwd, data, '--data');
   if (dir === undefined) expectDatasetInstalled(dataset);
   const r = loadDatasetSplit(dataset, 'test', { ...(dir === undefined ? {} : { dir }), ...(testSize === undefined ? {} : { size: testSize }) });
   if (isLeft(r)) throw r.left;
-  const title = datasetInfo(dataset).title;
-  return { x: r.right.images, targets: r.right.labels, source: data ?? (dataset === 'mnist' ? 'MNIST (bundled)' : title) };
+  const { title, classNames } = datasetInfo(dataset);
+  return { x: r.right.images, targets: r.right.labels, source: data ?? (dataset === 'mnist' ? 'MNIST (bundled)' : title), classNames };
 };
 
 // ----- memory refused up front -----

@@ -21,7 +21,7 @@ import { loadModel, modelShortName, networkFromSpec, totalParams, type LoadedMod
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
-import { lrScheduleOf, writeRunFiles } from '../runwriter.js';
+import { lossOf, lrScheduleOf, writeRunFiles } from '../runwriter.js';
 import { expectDatasetInstalled, memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
@@ -282,15 +282,16 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   // elapsed_s goes on from the checkpoint's: the seconds of the whole run, across resumes
   const started = Date.now();
   const elapsed = (): number => prior.elapsed + (Date.now() - started) / 1000;
+  const loss = lossOf(config);
   const measure = (s: TrainState<unknown>): Measured => {
-    const tr = evaluate(network, s.params, s.layerState, data.train);
-    const te = evaluate(network, s.params, s.layerState, data.test);
+    const tr = evaluate(network, s.params, s.layerState, data.train, { loss });
+    const te = evaluate(network, s.params, s.layerState, data.test, { loss });
     return { train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(elapsed() * 1000) / 1000 };
   };
 
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${config.dataset === 'mnist' ? '' : `${data.title} `}images` +
-      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}: ` +
+      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}${config.loss === 'ce' ? '' : `, loss ${config.loss}`}: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
@@ -366,7 +367,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config) }), state0, batches, watch, async ({ state, acc }) => {
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config), loss }), state0, batches, watch, async ({ state, acc }) => {
         const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {

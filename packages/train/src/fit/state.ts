@@ -1,5 +1,5 @@
 import { allFinite, FoldnetError, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
-import { lossAndGrad, runLayer, scope, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
+import { defaultLoss, lossAndGrad, runLayer, scope, type Gradients, type Loss, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
 import type { Augmentation } from '../data/augment.js';
 import { describeNonFinite, firstNonFinite as describeFirstNonFinite } from '../numeric.js';
 import type { NonFiniteUpdate, Optimizer } from '../optim/optimizer.js';
@@ -111,6 +111,8 @@ export interface TrainStepOptions {
    * with the step's augmentation key (`augmentKey`); default none. Evaluation never augments.
    */
   readonly augment?: Augmentation;
+  /** The loss the gradient is taken of (`crossEntropy({ smoothing: 0.1 })`, `meanSquaredError()`); default the lesson's softmax cross-entropy. */
+  readonly loss?: Loss;
 }
 
 /**
@@ -138,6 +140,7 @@ export const locateNonFinite = (
   x: Tensor,
   targets: Targets,
   ctx: RunOptions,
+  loss: Loss = defaultLoss,
 ): { layer: string; where: 'output' | 'gradient' } | undefined => {
   const pullbacks: ((dy: Tensor) => Gradients)[] = [];
   let y = x;
@@ -151,7 +154,7 @@ export const locateNonFinite = (
     pullbacks.push(r.pullback);
     y = r.y;
   }
-  let d: Tensor | undefined = softmaxCrossEntropy(y, targets).dlogits;
+  let d: Tensor | undefined = loss.apply(y, targets).dlogits;
   for (let i = network.layers.length - 1; i >= 0 && d !== undefined; i--) {
     const g = pullbacks[i](d);
     if (Object.values(g.grads).some((t) => !allFinite(t)) || (g.dx !== undefined && !allFinite(g.dx))) {
@@ -229,11 +232,11 @@ export const trainStep =
       ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
     };
     const x = opts.augment === undefined ? batch.x : opts.augment(augmentKey(state.key, state.step), batch.x);
-    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx);
+    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx, opts.loss);
     const names = Object.keys(state.params);
     const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
     if (!Number.isFinite(r.loss) || badParam !== undefined) {
-      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false });
+      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false }, opts.loss);
       const partial: Omit<NumericFault, 'message' | '_tag'> = {
         tensor: undefined,
         step: state.step,
