@@ -113,6 +113,7 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train',
         'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
         'foldnet train --dataset fashion --augment crop:2,flip --weight-init he --epochs 5',
+        'foldnet train --model resnet --dataset fashion --optimizer adamw --weight-decay 0.05 --lr-schedule warmup:500,cosine --loss ce:smooth=0.1',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
@@ -122,10 +123,11 @@ export const buildProgram = (io: Io): Command => {
         '    "optimizer": { "type": "momentum", "lr": 0.1, "momentum": 0.9, "weightDecay": 0 },\n' +
         '    "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
         '    "dataset": "mnist", "data": null, "augment": "none",\n' +
+        '    "loss": "ce", "decayParams": "weights", "clipNorm": null,\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
-        '\nThe optimizer\'s settings (type, lr, momentum, beta1, beta2, decayRate, weightDecay; in a file inside\n' +
+        '\nThe optimizer\'s settings (type, lr, momentum, beta1, beta2, eps, decayRate, weightDecay; in a file inside\n' +
         '"optimizer" or at the top level) merge key by key in that same order: a setting given replaces the one\n' +
         'below, the others stay, so --optimizer sgd keeps a learning rate set below it. A setting the optimizer\n' +
         'does not take is refused when given with it and dropped when it came from below (Adam\'s betas from a\n' +

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
 import { parseLoss, summary, type Loss, type Network } from '@foldnet/layers';
-import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
+import { constantLr, cosineDecay, datasetInfo, evaluate, linearWarmup, stepDecay, type AnyOptimizer, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
 import { parseLrSchedule } from './codecs.js';
@@ -48,13 +48,20 @@ export interface RunRecord {
   readonly program?: string;
 }
 
-/** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
+/**
+ * The config's `lrSchedule` text as a schedule over the run's `iters` steps; after a warm-up, cosine decays over
+ * the steps left and step boundaries count from the warm-up's end. A warm-up as long as the run is refused.
+ */
 export const lrScheduleOf = (config: TrainConfig): LrSchedule => {
   const r = parseLrSchedule(config.lrSchedule);
   if (isLeft(r)) throw new UsageError(`lrSchedule: ${r.left}`);
   const s = r.right;
-  if (s.kind === 'step') return stepDecay(s.at);
-  return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
+  const warmup = s.warmup ?? 0;
+  if (warmup >= config.iters) {
+    throw new UsageError(`lrSchedule: the warm-up of ${warmup} steps must be shorter than the run's ${config.iters} steps`);
+  }
+  const after = s.kind === 'step' ? stepDecay(s.at) : s.kind === 'cosine' ? cosineDecay(config.iters - warmup) : constantLr;
+  return warmup === 0 ? after : linearWarmup(warmup, after);
 };
 
 /** The config's `loss` text as a loss value. @example lossOf(defaultTrainConfig).text // 'ce' */
@@ -108,7 +115,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     title: `${name}, seed ${c.seed}`,
     facts: [
       ['model', `${name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
-      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
+      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay} on ${c.decayParams === 'all' ? 'every param' : 'the weights'}` : ''}${c.clipNorm === null ? '' : `, gradients clipped to norm ${c.clipNorm}`}`],
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${dataset.title}${c.data === null ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test`],
       ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),

@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTrainState } from '@foldnet/train';
 import { trainCommandLine } from '../src/commandline.js';
-import { defaultTrainConfig, resolveTrainConfig } from '../src/config.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { parseLrSchedule } from '../src/codecs.js';
+import { defaultTrainConfig, resolveTrainConfig, savedOptimizerLayer } from '../src/config.js';
+import { lrScheduleOf } from '../src/runwriter.js';
 import { runInProcess } from './in-process.js';
 
 /*
@@ -18,6 +21,12 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const cli = async (args: readonly string[]): Promise<{ code: number; out: string; err: string }> => runInProcess(args, tmp);
 const tiny = ['--train-size', '40', '--test-size', '20', '--batch-size', '10', '--eval-every', '0'];
 
+/** The optimizer a run's checkpoint saved, and its params. */
+const savedOptimizer = (out: string) => {
+  const r = loadTrainState(path.join(tmp, out, 'checkpoint.safetensors'));
+  if (r._tag === 'Left') throw r.left;
+  return { optimizer: r.right.optimizer, params: r.right.parts.params };
+};
 /** The config a run's checkpoint saved. */
 const savedConfig = (out: string): Readonly<Record<string, unknown>> => {
   const r = loadTrainState(path.join(tmp, out, 'checkpoint.safetensors'));
@@ -76,5 +85,58 @@ describe('--loss', () => {
     expect(table.out).toMatch(/test accuracy \d\.\d{4}, top-2 \d\.\d{4}, test loss \d\.\d{4} \(ce:smooth=0\.1\)/);
     expect(table.out).toMatch(/^accuracy per class\n {2}0 {2}(\d\.\d{4}| {5}–) {2}\(\d+ of \d+\)\n/m);
     expect((await cli(['eval', 'ce/checkpoint.safetensors', '--top-k', '0'])).code).toBe(2);
+  });
+});
+
+describe('optimizers, weight decay, clipping and warm-up through the CLI', () => {
+  it('--optimizer adamw with --eps and --weight-decay, and sgd-nesterov: every hyper-parameter reaches the checkpoint', async () => {
+    const a = await cli(['train', ...tiny, '--iters', '2', '--optimizer', 'adamw', '--eps', '1e-7', '--weight-decay', '0.05', '--out', 'adamw']);
+    expect(a.code, a.err).toBe(0);
+    expect(a.out).toContain('adamw lr 0.001, weight decay 0.05 on the weights,');
+    expect(savedOptimizer('adamw').optimizer).toEqual({ name: 'adamw', fields: { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-7, weightDecay: 0.05, decayAll: 0, count: 2 } });
+    const n = await cli(['train', ...tiny, '--iters', '2', '--optimizer', 'sgd-nesterov', '--weight-init', 'he', '--momentum', '0.8', '--out', 'nag']);
+    expect(n.code, n.err).toBe(0);
+    expect(savedOptimizer('nag').optimizer).toEqual({ name: 'sgd-nesterov', fields: { lr: 0.01, momentum: 0.8, weightDecay: 0, decayAll: 0 } });
+    const refused = await cli(['train', ...tiny, '--optimizer', 'adam', '--eps', '1e-7']);
+    expect(refused.err).toBe('foldnet train: --eps: adam has no eps (it takes lr, beta1, beta2, weightDecay)\n');
+  });
+
+  it('--decay-params all decays every param and is saved; a checkpoint from before it (weight decay, no decayAll) resumes decaying all', async () => {
+    const r = await cli(['train', ...tiny, '--iters', '2', '--optimizer', 'sgd', '--weight-decay', '0.1', '--decay-params', 'all', '--out', 'all']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('weight decay 0.1 on every param');
+    expect(savedOptimizer('all').optimizer?.fields).toMatchObject({ weightDecay: 0.1, decayAll: 1 });
+    expect(savedConfig('all').decayParams).toBe('all');
+    expect(defaultTrainConfig.decayParams).toBe('weights');
+    expect(savedOptimizerLayer({ name: 'sgd', fields: { lr: 0.1, weightDecay: 0.1 } })).toEqual({ optimizer: { type: 'sgd', lr: 0.1, weightDecay: 0.1 }, decayParams: 'all' });
+    expect(savedOptimizerLayer({ name: 'sgd', fields: { lr: 0.1, weightDecay: 0 } })).toMatchObject({ decayParams: 'weights' });
+    expect((await cli(['train', ...tiny, '--decay-params', 'biases'])).err).toBe('foldnet train: --decay-params: expected one of weights, all, got "biases"\n');
+  });
+
+  it('--clip-norm clips the step: a tiny bound gives other params than none, and is saved; 0 is refused', async () => {
+    const free = await cli(['train', ...tiny, '--iters', '2', '--out', 'free']);
+    const clipped = await cli(['train', ...tiny, '--iters', '2', '--clip-norm', '1e-6', '--out', 'clipped']);
+    expect(free.code, free.err).toBe(0);
+    expect(clipped.code, clipped.err).toBe(0);
+    expect(clipped.out).toContain('gradients clipped to norm 0.000001');
+    expect(savedConfig('clipped').clipNorm).toBe(1e-6);
+    expect(savedConfig('free').clipNorm).toBe(null);
+    expect(Array.from(savedOptimizer('clipped').params['affine2.W']?.data ?? [])).not.toEqual(Array.from(savedOptimizer('free').params['affine2.W']?.data ?? []));
+    expect((await cli(['train', ...tiny, '--clip-norm', '0'])).err).toBe('foldnet train: --clip-norm: expected a positive number, got "0"\n');
+  });
+
+  it('--lr-schedule warmup:<n>[,schedule]: linear up to the base rate, then the schedule counting from the warm-up end', async () => {
+    expect(parseLrSchedule('warmup:500,cosine')).toEqual(E.right({ kind: 'cosine', warmup: 500 }));
+    expect(parseLrSchedule('warmup:5')).toEqual(E.right({ kind: 'constant', warmup: 5 }));
+    expect(parseLrSchedule('warmup:5,step:10,20')).toEqual(E.right({ kind: 'step', at: [10, 20], warmup: 5 }));
+    expect(parseLrSchedule('warmup:0,cosine')).toEqual(E.left('warm-up: "0" is not a positive number of steps (e.g. warmup:500,cosine)'));
+    expect(E.isLeft(parseLrSchedule('warmup:5,linear'))).toBe(true);
+    const s = lrScheduleOf({ ...defaultTrainConfig, iters: 14, lrSchedule: 'warmup:4,cosine' });
+    expect([0, 1, 2, 3, 4].map(s)).toEqual([0.25, 0.5, 0.75, 1, 1]);
+    expect(s(9)).toBeCloseTo(0.5, 12); // cosine over the 10 steps left, at its step 5
+    expect(() => lrScheduleOf({ ...defaultTrainConfig, iters: 4, lrSchedule: 'warmup:4' })).toThrow("lrSchedule: the warm-up of 4 steps must be shorter than the run's 4 steps");
+    const r = await cli(['train', ...tiny, '--iters', '4', '--lr-schedule', 'warmup:2,cosine', '--out', 'warm']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('(warmup:2,cosine schedule)');
   });
 });

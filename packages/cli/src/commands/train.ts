@@ -292,7 +292,8 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${config.dataset === 'mnist' ? '' : `${data.title} `}images` +
       `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}${config.loss === 'ce' ? '' : `, loss ${config.loss}`}: ` +
-      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
+      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}` +
+      `${config.weightDecay === 0 ? '' : `, weight decay ${config.weightDecay} on ${config.decayParams === 'all' ? 'every param' : 'the weights'}`}${config.clipNorm === null ? '' : `, gradients clipped to norm ${config.clipNorm}`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
@@ -367,7 +368,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config), loss }), state0, batches, watch, async ({ state, acc }) => {
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config), loss, ...(config.clipNorm === null ? {} : { clipNorm: config.clipNorm }) }), state0, batches, watch, async ({ state, acc }) => {
         const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {
