@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadTrainState } from '@foldnet/train';
+import { key } from '@foldnet/core';
+import { resnet, unwrap } from '@foldnet/layers';
+import { adam, initTrainState, loadTrainState, saveTrainState } from '@foldnet/train';
 import { trainCommandLine } from '../src/commandline.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseLrSchedule } from '../src/codecs.js';
@@ -138,5 +140,22 @@ describe('optimizers, weight decay, clipping and warm-up through the CLI', () =>
     const r = await cli(['train', ...tiny, '--iters', '4', '--lr-schedule', 'warmup:2,cosine', '--out', 'warm']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('(warmup:2,cosine schedule)');
+  });
+});
+
+describe('the resnet preset without conv biases', () => {
+  it('a checkpoint of the preset as it was (conv biases) still trains on and evaluates from its own spec; --model resnet over it names the missing bias', async () => {
+    const old = unwrap(resnet({ convBias: true }));
+    const state = initTrainState(old, adam(), key(0));
+    const config = { ...defaultTrainConfig, model: 'resnet', trainSize: 20, testSize: 10, batchSize: 10, evalEvery: 0, iters: 1 };
+    expect(saveTrainState(path.join(tmp, 'old-resnet.safetensors'), { network: old, optimizer: adam(), state, config })._tag).toBe('Right');
+    const e = await cli(['eval', 'old-resnet.safetensors', '--test-size', '10', '--json']);
+    expect(e.code, e.err).toBe(0);
+    const resumed = await cli(['train', '--resume', 'old-resnet.safetensors', '--iters', '2', '--out', 'old-resnet']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toContain('training resnet (175,530 params)');
+    const forced = await cli(['train', '--resume', 'old-resnet.safetensors', '--model', 'resnet', '--iters', '2', '--out', 'forced']);
+    expect(forced.code).toBe(2);
+    expect(forced.err).toMatch(/^foldnet train: old-resnet\.safetensors: .*conv1\.b.*\n$/);
   });
 });
