@@ -113,7 +113,7 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train',
         'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
         'foldnet train --dataset fashion --augment crop:2,flip --weight-init he --epochs 5',
-        'foldnet train --model resnet --dataset fashion --optimizer adamw --weight-decay 0.05 --lr-schedule warmup:500,cosine --loss ce:smooth=0.1',
+        'foldnet train --dataset fashion --optimizer adamw --lr 0.003 --weight-decay 0.05 --lr-schedule warmup:20,cosine --loss ce:smooth=0.1',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +

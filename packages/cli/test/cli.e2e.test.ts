@@ -77,7 +77,7 @@ describe.concurrent('foldnet --help: every command has help with an example', ()
 describe.concurrent('bad input: one line on stderr naming what is wrong, exit 2', () => {
   it('train --lr fast', async () => expectUsageError(await foldnet(['train', '--lr', 'fast']), 'foldnet train: --lr: expected a positive number, got "fast"'));
   it('train --iters 2.5', async () => expectUsageError(await foldnet(['train', '--iters', '2.5']), 'foldnet train: --iters: expected a positive integer, got "2.5"'));
-  it('train --optimizer lion', async () => expectUsageError(await foldnet(['train', '--optimizer', 'lion']), /--optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, got "lion"/));
+  it('train --optimizer lion', async () => expectUsageError(await foldnet(['train', '--optimizer', 'lion']), /--optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sgd-nesterov, got "lion"/));
   it('train --lrr 1 (unknown flag, with a suggestion)', async () => expectUsageError(await foldnet(['train', '--lrr', '1']), /^foldnet train: unknown option '--lrr' \(Did you mean --lr\?\)/));
   it('train --iters 10 --epochs 2', async () => expectUsageError(await foldnet(['train', '--iters', '10', '--epochs', '2']), /option '--iters <n>' cannot be used with option '--epochs <n>'/));
   it('trian (unknown command)', async () => expectUsageError(await foldnet(['trian']), /^foldnet: unknown command 'trian'/));
