@@ -37,6 +37,19 @@ export const checkTargets = (op: string, logits: Tensor, targets: Targets): void
 };
 
 /**
+ * Row n of logits [N, K] (`z`, flat) as log softmax into `out` [K], in double precision and stable:
+ * z - m - log sum_k exp(z_k - m) with m = max_k z.
+ */
+export const logSoftmaxRow = (z: Tensor['data'], n: number, K: number, out: Float64Array): void => {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) if (z[n * K + k] > m) m = z[n * K + k];
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.exp(z[n * K + k] - m);
+  const logS = Math.log(s);
+  for (let k = 0; k < K; k++) out[k] = z[n * K + k] - m - logS;
+};
+
+/**
  * Softmax over the last axis of [N, K], computed stably (z - max_k z before exp). Same dtype.
  *
  * @example softmax(fromNested([[0, 0]])) // [[0.5, 0.5]]
@@ -77,12 +90,7 @@ export const softmaxCrossEntropy = (logits: Tensor, targets: Targets): LossResul
   const logp = new Float64Array(K);
   let total = 0;
   for (let n = 0; n < N; n++) {
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) if (z[n * K + k] > m) m = z[n * K + k];
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(z[n * K + k] - m);
-    const logS = Math.log(s);
-    for (let k = 0; k < K; k++) logp[k] = z[n * K + k] - m - logS;
+    logSoftmaxRow(z, n, K, logp);
     if (targets instanceof Int32Array) {
       const t = targets[n];
       total -= logp[t];

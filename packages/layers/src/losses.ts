@@ -1,6 +1,6 @@
 import { alloc, FoldnetError, formatShape, fromData, type Tensor } from '@foldnet/core';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
-import { checkTargets, softmaxCrossEntropy, type LossResult } from './loss.js';
+import { checkTargets, logSoftmaxRow, softmaxCrossEntropy, type LossResult } from './loss.js';
 import type { Targets } from './types.js';
 
 /*
@@ -34,8 +34,11 @@ export interface CrossEntropyOptions {
   readonly smoothing?: number;
 }
 
-const expectLogits = (op: string, logits: Tensor): void => {
+/** [N, K] of logits checked to be 2-D and to fit the targets; throws naming `op` otherwise. */
+const checkedSizes = (op: string, logits: Tensor, targets: Targets): readonly [number, number] => {
   if (logits.shape.length !== 2) throw new FoldnetError('shape', `${op}: logits ${formatShape(logits.shape)} must be 2-D [N, K]`);
+  checkTargets(op, logits, targets);
+  return [logits.shape[0], logits.shape[1]];
 };
 
 /** Row n of the targets as K numbers: a one-hot row for a label, else the row itself. */
@@ -51,25 +54,17 @@ const targetRow = (targets: Targets, n: number, K: number, out: Float64Array): F
 
 // Smoothed softmax cross-entropy: q = (1 - ε) t + ε/K; loss_n = -sum_k q_k log p_k; dL/dz = (p sum_k q - q) / N.
 const smoothedCrossEntropy = (eps: number) => (logits: Tensor, targets: Targets): LossResult => {
-  const op = 'crossEntropy';
-  expectLogits(op, logits);
-  checkTargets(op, logits, targets);
-  const [N, K] = logits.shape;
+  const [N, K] = checkedSizes('crossEntropy', logits, targets);
   const z = logits.data;
   const d = alloc(logits.dtype, logits.size);
   const logp = new Float64Array(K);
   const q = new Float64Array(K);
   let total = 0;
   for (let n = 0; n < N; n++) {
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) if (z[n * K + k] > m) m = z[n * K + k];
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(z[n * K + k] - m);
-    const logS = Math.log(s);
+    logSoftmaxRow(z, n, K, logp);
     targetRow(targets, n, K, q);
     let mass = 0;
     for (let k = 0; k < K; k++) {
-      logp[k] = z[n * K + k] - m - logS;
       q[k] = (1 - eps) * q[k] + eps / K;
       mass += q[k];
       total -= q[k] * logp[k];
@@ -104,9 +99,7 @@ export const defaultLoss: Loss = crossEntropy();
  * in z, both in double precision.
  */
 const elementwise = (op: string, f: (z: number, t: number) => readonly [number, number]) => (logits: Tensor, targets: Targets): LossResult => {
-  expectLogits(op, logits);
-  checkTargets(op, logits, targets);
-  const [N, K] = logits.shape;
+  const [N, K] = checkedSizes(op, logits, targets);
   const z = logits.data;
   const d = alloc(logits.dtype, logits.size);
   const t = new Float64Array(K);
