@@ -50,13 +50,13 @@ def preset(name):
 
 class Block(nn.Module):
     """A basic block as foldnet's residual([conv3x3(stride), BN, ReLU, conv3x3, BN], shortcut), then ReLU; the shortcut is
-    the identity, or conv 1x1 (stride) + BN where the block halves H and W and doubles the channels. foldnet's convs
-    carry a bias (redundant before batch norm, but computed): so do these."""
+    the identity, or conv 1x1 (stride) + BN where the block halves H and W and doubles the channels. foldnet's preset
+    convs have no bias (batch norm follows each, as in torchvision's ResNets): neither do these."""
     def __init__(self, c_in, c_out, stride):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU(),
-                                  nn.Conv2d(c_out, c_out, 3, 1, 1), nn.BatchNorm2d(c_out))
-        self.shortcut = nn.Identity() if stride == 1 else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride), nn.BatchNorm2d(c_out))
+        self.body = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                  nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut = nn.Identity() if stride == 1 else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
 
     def forward(self, x):
         return F.relu(self.body(x) + self.shortcut(x))
@@ -65,7 +65,7 @@ class Block(nn.Module):
 class ResNet(nn.Module):
     def __init__(self, blocks=(2, 2, 2), width=16):
         super().__init__()
-        layers, c_in = [nn.Conv2d(1, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU()], width
+        layers, c_in = [nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()], width
         for s, count in enumerate(blocks):
             for i in range(count):
                 layers.append(Block(c_in, width * 2 ** s, 2 if s > 0 and i == 0 else 1))

@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { lossSyntax, parseLoss } from '@foldnet/layers';
 import { augmentSyntax, parseAugment } from '@foldnet/train/config';
 
 /*
@@ -10,15 +11,33 @@ import { augmentSyntax, parseAugment } from '@foldnet/train/config';
 
 /**
  * `--lr-schedule`: `constant`, `cosine` (half a cosine from the base rate towards 0 over the run's
- * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step).
+ * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step), each optionally after a
+ * linear warm-up: `warmup:<n>` alone, or `warmup:<n>,cosine`, `warmup:<n>,step:<s1>,...`.
  *
  * @example
  * `--lr-schedule: expected ${lrScheduleSyntax}, got "linear"`
  */
-export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps)';
+export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps), optionally after warmup:<steps> (warmup:500,cosine)';
 
-/** The boundaries of a `step:...` schedule, or a message saying what is wrong with `text`. @example parseLrSchedule('step:300,450') // right({ kind: 'step', at: [300, 450] }) */
-export const parseLrSchedule = (text: string): E.Either<string, { readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }> => {
+/** A parsed `--lr-schedule`: its kind (and a step schedule's boundaries), and the warm-up steps before it when it has one. */
+export type LrScheduleSpec = ({ readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }) & { readonly warmup?: number };
+
+/**
+ * The schedule `text` names, or a message saying what is wrong with it. After `warmup:<n>,` the schedule counts
+ * its steps from the warm-up's end (cosine decays over the rest of the run; step boundaries are steps after it).
+ *
+ * @example
+ * parseLrSchedule('step:300,450');      // right({ kind: 'step', at: [300, 450] })
+ * parseLrSchedule('warmup:500,cosine'); // right({ kind: 'cosine', warmup: 500 })
+ */
+export const parseLrSchedule = (text: string): E.Either<string, LrScheduleSpec> => {
+  const warm = /^warmup:([^,]*)(?:,(.*))?$/s.exec(text);
+  if (warm !== null) {
+    const steps = /^\d+$/.test(warm[1].trim()) ? Number(warm[1].trim()) : Number.NaN;
+    if (!(Number.isSafeInteger(steps) && steps >= 1)) return E.left(`warm-up: ${JSON.stringify(warm[1])} is not a positive number of steps (e.g. warmup:500,cosine)`);
+    if (warm[2] !== undefined && warm[2].startsWith('warmup:')) return E.left(`warm-up: give one warmup:<steps>, got ${JSON.stringify(text)}`);
+    return E.map((after: LrScheduleSpec): LrScheduleSpec => ({ ...after, warmup: steps }))(parseLrSchedule(warm[2] ?? 'constant'));
+  }
   if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
   const m = /^step:(.+)$/.exec(text);
   if (m === null) return E.left(`expected ${lrScheduleSyntax}, got ${JSON.stringify(text)}`);
@@ -129,6 +148,9 @@ export const LrScheduleText = parsedText(lrScheduleSyntax, parseLrSchedule);
 
 /** An `--augment` recipe (`crop:4,flip,erase:0.25`, or `none`); the failure message says what is wrong with it. @example AugmentText.is('crop:4,flip') // true */
 export const AugmentText = parsedText(augmentSyntax, parseAugment);
+
+/** A `--loss` text (`ce`, `ce:smooth=0.1`, `mse`, `bce`); the failure message says what is wrong with it. @example LossText.is('ce:smooth=0.1') // true */
+export const LossText = parsedText(lossSyntax, parseLoss);
 
 /** A flag's value that must say something: not empty, not only spaces. @example NonEmptyText.is(' ') // false */
 export const NonEmptyText = new t.Type<string, string, unknown>(

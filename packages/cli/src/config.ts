@@ -5,7 +5,7 @@ import * as t from 'io-ts';
 import { optimizerFromName } from '@foldnet/train';
 import { datasetNames } from '@foldnet/train/config';
 import {
-  AugmentText, ChannelCount, describeErrors, ImageSizeText, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
+  AugmentText, ChannelCount, describeErrors, ImageSizeText, LossText, isRecord, LrScheduleText, NonEmptyString, NonEmptyText, NonNegativeInt, NonNegativeNumber, oneOf, orNull, PositiveInt, PositiveNumber, Seed, strictPartial, UnitRate, WeightInitValue,
 } from './codecs.js';
 import { UsageError } from './errors.js';
 import { flagReader, threadsFlag } from './flags.js';
@@ -21,8 +21,8 @@ import { isPreset, modelChoicesHelp } from './preset-names.js';
  * (`optimizer.lr: expected a positive number, got "fast"`) or its flag (`--lr: ...`).
  */
 
-/** The optimizers `--optimizer` accepts (the book's six). */
-export const optimizerNames = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
+/** The optimizers `--optimizer` accepts: the book's six, then AdamW and SGD with Nesterov momentum in PyTorch's forms. */
+export const optimizerNames = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw', 'sgd-nesterov'] as const;
 /** One of `optimizerNames`. */
 export type OptimizerName = (typeof optimizerNames)[number];
 
@@ -55,33 +55,47 @@ export const defaultLearningRate: Readonly<Record<OptimizerName, number>> = {
   adagrad: 0.01,
   rmsprop: 0.01,
   adam: 0.001,
+  adamw: 0.001,
+  'sgd-nesterov': 0.01,
 };
 
 /**
  * The hyper-parameters an optimizer takes besides its type and `lr` (packages/train/src/optim): `momentum`
- * (momentum, nesterov), `beta1` and `beta2` (adam), `decayRate` (rmsprop), and `weightDecay` (every one; L2).
- * AdaGrad, RMSprop and Adam add a fixed 1e-7 to the denominator, as the book does: it is no hyper-parameter.
+ * (momentum, nesterov, sgd-nesterov), `beta1` and `beta2` (adam, adamw), `eps` (adamw), `decayRate` (rmsprop),
+ * and `weightDecay` (every one; L2, decoupled in adamw). AdaGrad, RMSprop and Adam add a fixed 1e-7 to the
+ * denominator, as the book does: there it is no hyper-parameter. Which params decay is the top-level `decayParams`.
  */
-export const optimizerHyperNames = ['momentum', 'beta1', 'beta2', 'decayRate', 'weightDecay'] as const;
+export const optimizerHyperNames = ['momentum', 'beta1', 'beta2', 'eps', 'decayRate', 'weightDecay'] as const;
 /** One of `optimizerHyperNames`. */
 export type OptimizerHyperName = (typeof optimizerHyperNames)[number];
 
 /** What each hyper-parameter is, for --help: the flag's line and the optimizers that take it. */
 const hyperHelp: Readonly<Record<Exclude<OptimizerHyperName, 'weightDecay'>, { readonly help: string; readonly shownDefault: string }>> = {
-  momentum: { help: 'momentum and nesterov: the fraction of the velocity kept each step', shownDefault: '0.9' },
-  beta1: { help: "adam: the decay of the gradients' running mean", shownDefault: '0.9' },
-  beta2: { help: "adam: the decay of the squared gradients' running mean", shownDefault: '0.999' },
+  momentum: { help: 'momentum, nesterov and sgd-nesterov: the fraction of the velocity kept each step', shownDefault: '0.9' },
+  beta1: { help: "adam and adamw: the decay of the gradients' running mean", shownDefault: '0.9' },
+  beta2: { help: "adam and adamw: the decay of the squared gradients' running mean", shownDefault: '0.999' },
+  eps: { help: "adamw: added to the root of the squared gradients' mean", shownDefault: '1e-8' },
   decayRate: { help: "rmsprop: the decay of the squared gradients' running mean", shownDefault: '0.99' },
 };
 
-/** The hyper-parameters `type` takes (the API's own list: lr, weightDecay and its rule's), with their defaults. @example optimizerDefaults('momentum') // { lr: 0.01, momentum: 0.9, weightDecay: 0 } */
+/**
+ * The hyper-parameters `type` takes (the API's own list: lr, weightDecay and its rule's), with their defaults; the API's
+ * `decayAll` is left out: the config says it as `decayParams`, for every optimizer alike.
+ *
+ * @example optimizerDefaults('momentum') // { lr: 0.01, momentum: 0.9, weightDecay: 0 }
+ */
 export const optimizerDefaults = (type: OptimizerName): Readonly<Record<string, number>> => {
   const r = optimizerFromName(type);
-  return r._tag === 'Right' ? r.right.hyper : {};
+  if (r._tag === 'Left') return {};
+  const { decayAll: _decayAll, ...hyper } = r.right.hyper;
+  return hyper;
 };
 
+/** Which params `--decay-params` decays: the weights (2+ dimensions), or every param (biases, batch norm's too). */
+export const decayParamChoices = ['weights', 'all'] as const;
+
 const OptimizerObject = strictPartial(
-  { type: oneOf(optimizerNames), lr: PositiveNumber, momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, decayRate: UnitRate, weightDecay: NonNegativeNumber },
+  { type: oneOf(optimizerNames), lr: PositiveNumber, momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, eps: PositiveNumber, decayRate: UnitRate, weightDecay: NonNegativeNumber },
   'an optimizer name or { "type": ..., "lr": ..., ... }',
 );
 
@@ -164,12 +178,16 @@ export const trainConfigFields = {
   beta1: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.beta1 }),
   /** Adam's, also `optimizer.beta2`; resolved into `optimizer.beta2`. */
   beta2: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.beta2 }),
+  /** AdamW's, also `optimizer.eps`; resolved into `optimizer.eps`. */
+  eps: field(PositiveNumber, undefined, 'number', { arg: '<x>', ...hyperHelp.eps }),
   /** RMSprop's, also `optimizer.decayRate`; resolved into `optimizer.decayRate`. */
   decayRate: field(UnitRate, undefined, 'number', { arg: '<x>', ...hyperHelp.decayRate }),
   /** How the learning rate changes over the run: `constant`, `cosine` or `step:3000,4500` (see `parseLrSchedule`). */
   lrSchedule: field(LrScheduleText, 'constant', 'text', {
     arg: '<s>',
-    help: 'constant | cosine | step:<step>,<step>,...: the learning rate over the run: fixed, half a cosine down towards 0 at the last step, or divided by 10 at each listed step',
+    help:
+      'constant | cosine | step:<step>,<step>,..., each optionally after warmup:<n>, (warmup:500,cosine): the learning rate over the run: fixed, half a cosine down towards 0 at the last step, ' +
+      'or divided by 10 at each listed step; a warm-up first raises it linearly over n steps, and the schedule after it counts from its end',
   }),
   /**
    * How a preset's weights are drawn: 'he', 'xavier', 'glorot' or a normal's std, or null for the preset's own
@@ -181,8 +199,27 @@ export const trainConfigFields = {
     shownDefault: "the preset's: std 0.01 for simple and double, he for deep and resnet",
     read: (flag) => (text) => (/^[0-9.]/.test(text) ? flagReader(WeightInitValue, 'number')(flag)(text) : flagReader(WeightInitValue, 'text')(flag)(text)),
   }),
-  /** L2 weight decay λ, every optimizer's, also `optimizer.weightDecay`: each step adds λ·p to every param's gradient. */
-  weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'L2 weight decay lambda' }),
+  /**
+   * Weight decay λ, every optimizer's, also `optimizer.weightDecay`: each step adds λ·p to the gradient of each
+   * param `decayParams` names (L2; adamw shrinks the param by lr·λ·p instead, decoupled).
+   */
+  weightDecay: field(NonNegativeNumber, 0, 'number', { arg: '<x>', help: 'weight decay lambda: L2 (adamw: decoupled), on the params --decay-params names' }),
+  /** Which params weight decay reaches: 'weights' (2+ dimensions: conv and affine W) or 'all' (biases and batch norm's gamma and beta too). */
+  decayParams: field(oneOf(decayParamChoices), 'weights', 'text', {
+    arg: '<which>',
+    help: `${decayParamChoices.join(' | ')}: the params weight decay reaches: the weights of convolutions and affine layers alone, or every param (biases, batch norm's gamma and beta)`,
+  }),
+  /** The bound of the gradients' global norm (clipped to it when longer, before the update), or null for none. */
+  clipNorm: nullableNumber(PositiveNumber, 'a positive number or null', {
+    arg: '<x>',
+    help: "clip the gradients by their global norm: scaled down to x when longer (PyTorch's clip_grad_norm_)",
+    shownDefault: 'no clipping',
+  }),
+  /** The loss trained on and measured: `ce` (the lesson's softmax cross-entropy), `ce:smooth=0.1`, `mse` or `bce` (see `parseLoss`). */
+  loss: field(LossText, 'ce', 'text', {
+    arg: '<loss>',
+    help: 'ce | ce:smooth=<x> | mse | bce: softmax cross-entropy (with label smoothing x), mean squared error on the logits, or binary cross-entropy with logits (one sigmoid per class)',
+  }),
   /** The first `trainSize` training images and the first `testSize` test images are used. */
   trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: 'use the first n training images' }),
   testSize: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'use the first n test images' }),
@@ -286,14 +323,14 @@ export type TrainFlags = TrainConfigFile;
  * Weight decay stays the top-level `weightDecay`.
  */
 const OptimizerConfig = t.readonly(
-  t.intersection([t.type({ type: oneOf(optimizerNames), lr: PositiveNumber }), t.partial({ momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, decayRate: UnitRate })]),
+  t.intersection([t.type({ type: oneOf(optimizerNames), lr: PositiveNumber }), t.partial({ momentum: UnitRate, beta1: UnitRate, beta2: UnitRate, eps: PositiveNumber, decayRate: UnitRate })]),
 );
 /** The optimizer and its hyper-parameters, as the resolved config holds them. */
 export type OptimizerConfig = t.TypeOf<typeof OptimizerConfig>;
 
 // Resolved, the learning rate and the other hyper-parameters live in `optimizer`, and `epochs` is null when steps
 // were counted by `iters`.
-const { lr: _lr, momentum: _momentum, beta1: _beta1, beta2: _beta2, decayRate: _decayRate, ...resolvedFields } = trainConfigFields;
+const { lr: _lr, momentum: _momentum, beta1: _beta1, beta2: _beta2, eps: _eps, decayRate: _decayRate, ...resolvedFields } = trainConfigFields;
 
 /**
  * A resolved training configuration: every key of `trainConfigFields` has a value (`lr` inside
@@ -382,7 +419,7 @@ const optimizerSettingsOf = (layer: TrainConfigFile): OptimizerSettings => {
 
 /** The layer with its optimizer settings as one `optimizer` object (none: no key), top-level `lr`, `momentum`, ... removed. */
 const withSettings = (layer: TrainConfigFile, settings: OptimizerSettings): TrainConfigFile => {
-  const { optimizer: _optimizer, lr: _lr, momentum: _m, beta1: _b1, beta2: _b2, decayRate: _d, weightDecay: _wd, ...rest } = layer;
+  const { optimizer: _optimizer, lr: _lr, momentum: _m, beta1: _b1, beta2: _b2, eps: _eps, decayRate: _d, weightDecay: _wd, ...rest } = layer;
   return Object.keys(settings).length === 0 ? rest : { ...rest, optimizer: settings };
 };
 
@@ -480,28 +517,32 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
 /**
  * The optimizer a checkpoint's metadata names (`{ name, fields }`: hyper-parameters and scalar state), as a
  * config layer: `{ optimizer: { type, lr, momentum, ... } }` with the hyper-parameters that optimizer takes
- * (weight decay included), its scalar state (Adam's count) left out. Nothing for a name foldnet does not know.
+ * (weight decay included), its scalar state (Adam's count) left out, and the params it decayed as `decayParams`.
+ * A checkpoint from before `decayAll` existed decayed every param: with a weight decay, it resumes with 'all'.
+ * Nothing for a name foldnet does not know.
  *
- * @example savedOptimizerLayer({ name: 'adam', fields: { lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0, count: 40 } })
- * // { optimizer: { type: 'adam', lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0 } }
+ * @example savedOptimizerLayer({ name: 'adam', fields: { lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0, decayAll: 0, count: 40 } })
+ * // { optimizer: { type: 'adam', lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0 }, decayParams: 'weights' }
  */
 export const savedOptimizerLayer = (saved: { readonly name: string; readonly fields: Readonly<Record<string, number>> } | undefined): TrainConfigFile => {
   const type = optimizerNames.find((n) => n === saved?.name);
   if (saved === undefined || type === undefined) return {};
   const takes = optimizerDefaults(type);
-  const decoded = TrainConfigFile.decode({ optimizer: { type, ...Object.fromEntries(Object.entries(saved.fields).filter(([key]) => key in takes)) } });
+  const { decayAll, weightDecay } = saved.fields;
+  const decayParams = decayAll === 1 || (decayAll === undefined && weightDecay !== undefined && weightDecay > 0) ? 'all' : 'weights';
+  const decoded = TrainConfigFile.decode({ optimizer: { type, ...Object.fromEntries(Object.entries(saved.fields).filter(([key]) => key in takes)) }, decayParams });
   return E.isRight(decoded) ? decoded.right : {};
 };
 
 /**
  * Every hyper-parameter the resolved config gives its optimizer, as `optimizerFromName` takes them: the
- * learning rate, the optimizer's own that were given, and the weight decay.
+ * learning rate, the optimizer's own that were given, the weight decay and which params it reaches (`decayAll`).
  *
- * @example optimizerHyper({ ...defaultTrainConfig, optimizer: { type: 'momentum', lr: 0.1, momentum: 0.5 } }) // { lr: 0.1, momentum: 0.5, weightDecay: 0 }
+ * @example optimizerHyper({ ...defaultTrainConfig, optimizer: { type: 'momentum', lr: 0.1, momentum: 0.5 } }) // { lr: 0.1, momentum: 0.5, weightDecay: 0, decayAll: 0 }
  */
 export const optimizerHyper = (config: TrainConfig): Readonly<Record<string, number>> => {
   const { type: _type, ...hyper } = config.optimizer;
-  return { ...hyper, weightDecay: config.weightDecay };
+  return { ...hyper, weightDecay: config.weightDecay, decayAll: config.decayParams === 'all' ? 1 : 0 };
 };
 
 /**

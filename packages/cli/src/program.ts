@@ -113,6 +113,7 @@ export const buildProgram = (io: Io): Command => {
         'foldnet train',
         'foldnet train --model double --epochs 2 --optimizer sgd --lr 0.1 --weight-init he',
         'foldnet train --dataset fashion --augment crop:2,flip --weight-init he --epochs 5',
+        'foldnet train --dataset fashion --optimizer adamw --lr 0.003 --weight-decay 0.05 --lr-schedule warmup:20,cosine --loss ce:smooth=0.1',
         'foldnet train --config experiment.json --seed 3 --out runs/seed3',
         'foldnet train --resume runs/seed3/checkpoint.safetensors --iters 500',
       ]) +
@@ -123,10 +124,11 @@ export const buildProgram = (io: Io): Command => {
         '    "trainSize": 5000, "testSize": 1000, "evalEvery": 50, "seed": 0,\n' +
         '    "dataset": "mnist", "data": null, "augment": "none",\n' +
         '    "format": "idx", "imageSize": null, "channels": null, "testFraction": 0.2, "normalize": false,\n' +
+        '    "loss": "ce", "decayParams": "weights", "clipNorm": null,\n' +
         '    "threads": null, "backend": "fast", "checkpointEvery": null, "onNan": "stop" }\n' +
         'Paths in it are relative to its folder. With --resume, the checkpoint\'s own config comes first,\n' +
         'then the --config file, then the flags.\n' +
-        '\nThe optimizer\'s settings (type, lr, momentum, beta1, beta2, decayRate, weightDecay; in a file inside\n' +
+        '\nThe optimizer\'s settings (type, lr, momentum, beta1, beta2, eps, decayRate, weightDecay; in a file inside\n' +
         '"optimizer" or at the top level) merge key by key in that same order: a setting given replaces the one\n' +
         'below, the others stay, so --optimizer sgd keeps a learning rate set below it. A setting the optimizer\n' +
         'does not take is refused when given with it and dropped when it came from below (Adam\'s betas from a\n' +
@@ -151,11 +153,12 @@ export const buildProgram = (io: Io): Command => {
 
   const evalCmd = program
     .command('eval')
-    .description('test accuracy, loss and confusion matrix of a checkpoint')
+    .description('test accuracy (top-1, top-k, per class), loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .addOption(datasetOption())
     .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of the same classes (default: its own), whose test split is used", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
+    .option('--top-k <k>', 'also count an image right when its class is among the k largest logits (default: 5)', positiveIntFlag('--top-k'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
     .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))

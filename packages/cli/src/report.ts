@@ -42,6 +42,8 @@ export interface ReportData {
   readonly lossSvg: string;
   /** confusion[t][p]: how many test images of true class t were predicted as p. */
   readonly confusion: readonly (readonly number[])[];
+  /** The final top-k test accuracy (`evaluate`'s topK and topKAccuracy), shown under the top-1 one when given. */
+  readonly topK?: { readonly k: number; readonly accuracy: number };
   /** Names of the classes (defaults to '0'..'9'). */
   readonly classNames?: readonly string[];
   /** null when the network has no convolution layer. */
@@ -101,14 +103,14 @@ const factsHtml = (facts: ReportData['facts']): string =>
 
 /**
  * The confusion matrix as an HTML table: rows are true classes, columns predictions; each cell is
- * shaded by its share of the row (blue on the diagonal, red off it), with the row's recall at the
- * end.
+ * shaded by its share of the row (blue on the diagonal, red off it), with the class's accuracy (the
+ * row's recall: the share of its images predicted right) at the end.
  *
  * @example
  * confusionTable([[5, 1], [0, 4]], ['0', '1']); // '<table class="confusion">...'
  */
 export const confusionTable = (confusion: readonly (readonly number[])[], classNames: readonly string[]): string => {
-  const head = `<tr><th title="true class \\ predicted">true \\ pred</th>${classNames.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}<th>recall</th></tr>`;
+  const head = `<tr><th title="true class \\ predicted">true \\ pred</th>${classNames.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}<th title="per-class accuracy: the share of the class's test images predicted right (recall)">accuracy</th></tr>`;
   const body = confusion
     .map((row, t) => {
       const total = row.reduce((a, b) => a + b, 0);
@@ -192,7 +194,7 @@ export const headline = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainCou
  * The final numbers as a small table: each figure, its value and what it was measured on, and the
  * best test accuracy of the run with its step.
  */
-export const finalTable = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainCount' | 'batchSize' | 'seconds'>): string => {
+export const finalTable = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainCount' | 'batchSize' | 'seconds' | 'topK'>): string => {
   const i = data.rows.length - 1;
   const last = data.rows[i];
   if (last === undefined) return '';
@@ -202,6 +204,7 @@ export const finalTable = (data: Pick<ReportData, 'rows' | 'testCount' | 'trainC
   const trainSet = data.trainCount === undefined ? 'the training subset' : images(data.trainCount, 'training');
   const lines: (readonly [string, string, string])[] = [
     ['test accuracy', last.test_acc.toFixed(4), `${images(data.testCount, 'test')}, after step ${last.step}`],
+    ...(data.topK === undefined ? [] : [[`top-${data.topK.k} test accuracy`, data.topK.accuracy.toFixed(4), `${images(data.testCount, 'test')}, after step ${last.step}`] as const]),
     ...(last.test_loss === undefined ? [] : [['test loss', last.test_loss.toFixed(4), images(data.testCount, 'test')] as const]),
     ['training accuracy', last.train_acc.toFixed(4), trainSet],
     ['mean batch loss', last.loss.toFixed(4), meanLossScope(data.rows, i, data.batchSize)],
@@ -248,7 +251,7 @@ ${data.command === undefined ? '' : `<h2>Command</h2>\n<pre>${escapeHtml(data.co
 ${data.layerTable === undefined ? '' : `<h2>Model</h2>\n<pre>${escapeHtml(data.layerTable)}</pre>`}
 <h2>Confusion matrix (test set, ${escapeHtml(images(data.testCount, 'test'))})</h2>
 ${confusionTable(data.confusion, classNames)}
-<p class="caption">Rows: true class; columns: predicted class. Shading: share of the row.</p>
+<p class="caption">Rows: true class; columns: predicted class. Shading: share of the row. Last column: each class's accuracy (the share of its images predicted right).</p>
 <h2>First convolution layer's filters</h2>
 ${filters}
 <h2>Misclassified test images</h2>

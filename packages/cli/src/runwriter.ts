@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
-import { summary, type Network } from '@foldnet/layers';
-import { constantLr, cosineDecay, datasetInfo, evaluate, stepDecay, type AnyOptimizer, type CheckpointDataInfo, type LrSchedule, type TrainState } from '@foldnet/train';
+import { parseLoss, summary, type Loss, type Network } from '@foldnet/layers';
+import { constantLr, cosineDecay, datasetInfo, evaluate, linearWarmup, stepDecay, type AnyOptimizer, type CheckpointDataInfo, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
 import { parseLrSchedule } from './codecs.js';
@@ -54,13 +54,27 @@ export interface RunRecord {
   readonly shownImages?: Tensor;
 }
 
-/** The config's `lrSchedule` text as a schedule over the run's `iters` steps. */
+/**
+ * The config's `lrSchedule` text as a schedule over the run's `iters` steps; after a warm-up, cosine decays over
+ * the steps left and step boundaries count from the warm-up's end. A warm-up as long as the run is refused.
+ */
 export const lrScheduleOf = (config: TrainConfig): LrSchedule => {
   const r = parseLrSchedule(config.lrSchedule);
   if (isLeft(r)) throw new UsageError(`lrSchedule: ${r.left}`);
   const s = r.right;
-  if (s.kind === 'step') return stepDecay(s.at);
-  return s.kind === 'cosine' ? cosineDecay(config.iters) : constantLr;
+  const warmup = s.warmup ?? 0;
+  if (warmup >= config.iters) {
+    throw new UsageError(`lrSchedule: the warm-up of ${warmup} steps must be shorter than the run's ${config.iters} steps`);
+  }
+  const after = s.kind === 'step' ? stepDecay(s.at) : s.kind === 'cosine' ? cosineDecay(config.iters - warmup) : constantLr;
+  return warmup === 0 ? after : linearWarmup(warmup, after);
+};
+
+/** The config's `loss` text as a loss value. @example lossOf(defaultTrainConfig).text // 'ce' */
+export const lossOf = (config: TrainConfig): Loss => {
+  const r = parseLoss(config.loss);
+  if (isLeft(r)) throw new UsageError(`loss: ${r.left}`);
+  return r.right;
 };
 
 /**
@@ -99,7 +113,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
   const { params, layerState } = r.state;
   const predictions = predictAll(r.network, params, layerState, r.test.x);
   const wrong = misclassifiedOf(predictions, r.shownImages ?? r.test.x, r.test.targets, 48);
-  const final = evaluate(r.network, params, layerState, r.test);
+  const final = evaluate(r.network, params, layerState, r.test, { loss: lossOf(c) });
   const name = r.name ?? modelShortName(c.model);
   const faults = r.faults ?? 0;
   const dataset = r.data ?? datasetInfo(c.dataset);
@@ -107,10 +121,11 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     title: `${name}, seed ${c.seed}`,
     facts: [
       ['model', `${name} (${totalParams(r.network).toLocaleString('en-US')} params)`],
-      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay}` : ''}`],
+      ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay} on ${c.decayParams === 'all' ? 'every param' : 'the weights'}` : ''}${c.clipNorm === null ? '' : `, gradients clipped to norm ${c.clipNorm}`}`],
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${dataset.title}${c.data === null || r.data !== undefined ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test${c.normalize ? ', normalised per channel' : ''}`],
       ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
+      ...(c.loss === 'ce' ? [] : ([['loss', c.loss]] as const)),
       ['seed', String(c.seed)],
       ['kernels', `${c.backend}, ${getThreads()} thread(s)`],
       ...(faults > 0 ? ([['non-finite steps', String(faults)]] as const) : []),
@@ -119,6 +134,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
     accuracySvg: accuracy.svg,
     lossSvg: loss.svg,
     confusion: final.confusion,
+    topK: { k: final.topK, accuracy: final.topKAccuracy },
     classNames: dataset.classNames,
     filters: firstConvFilters(r.network, params),
     misclassified: wrong.shown,

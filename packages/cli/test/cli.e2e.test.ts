@@ -77,7 +77,7 @@ describe.concurrent('foldnet --help: every command has help with an example', ()
 describe.concurrent('bad input: one line on stderr naming what is wrong, exit 2', () => {
   it('train --lr fast', async () => expectUsageError(await foldnet(['train', '--lr', 'fast']), 'foldnet train: --lr: expected a positive number, got "fast"'));
   it('train --iters 2.5', async () => expectUsageError(await foldnet(['train', '--iters', '2.5']), 'foldnet train: --iters: expected a positive integer, got "2.5"'));
-  it('train --optimizer lion', async () => expectUsageError(await foldnet(['train', '--optimizer', 'lion']), /--optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, got "lion"/));
+  it('train --optimizer lion', async () => expectUsageError(await foldnet(['train', '--optimizer', 'lion']), /--optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sgd-nesterov, got "lion"/));
   it('train --lrr 1 (unknown flag, with a suggestion)', async () => expectUsageError(await foldnet(['train', '--lrr', '1']), /^foldnet train: unknown option '--lrr' \(Did you mean --lr\?\)/));
   it('train --iters 10 --epochs 2', async () => expectUsageError(await foldnet(['train', '--iters', '10', '--epochs', '2']), /option '--iters <n>' cannot be used with option '--epochs <n>'/));
   it('trian (unknown command)', async () => expectUsageError(await foldnet(['trian']), /^foldnet: unknown command 'trian'/));
@@ -198,7 +198,8 @@ describe('a short training run, resume, eval, predict', () => {
   it('eval of the checkpoint prints accuracy, loss and the confusion matrix; --json gives them as one object', async () => {
     const r = await foldnet(['eval', path.join(first, 'checkpoint.safetensors'), '--test-size', '40']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/test accuracy \d\.\d{4}, test loss \d+\.\d{4}/);
+    expect(r.stdout).toMatch(/test accuracy \d\.\d{4}, top-5 \d\.\d{4}, test loss \d+\.\d{4}/);
+    expect(r.stdout).toMatch(/^accuracy per class\n  0  \d\.\d{4}  \(\d+ of \d+\)$/m);
     // how many images the figures are measured on (the report's 1000 and eval's 10000 differ otherwise without a word)
     expect(r.stdout).toContain('(step 6) on 40 test images of MNIST (bundled)');
     expect(r.stdout).toMatch(/^true\\pred +0 +1 +2/m);

@@ -37,7 +37,7 @@ describe('the train flags come from the config fields', () => {
     const help = r.out().replace(/\s+/g, ' '); // commander wraps long lines
     expect(help).toContain('--iters <n> training steps (default: 1000)');
     expect(help).toContain('--batch-size <n> images per step (default: 100)');
-    expect(help).toContain('--weight-decay <x> L2 weight decay lambda (default: 0)');
+    expect(help).toContain('--weight-decay <x> weight decay lambda: L2 (adamw: decoupled), on the params --decay-params names (default: 0)');
     expect(help).toContain('or skip the step (a run that skips every step fails, exit 1) (default: stop) --threads');
     expect(help).toContain('--epochs <n> passes over the training subset, instead of --iters --batch-size');
   });
@@ -50,7 +50,7 @@ describe('the train flags come from the config fields', () => {
     [['--data', '  '], '--data: expected a non-empty value'],
     [['--backend', 'gpu'], '--backend: expected one of fast, reference, got "gpu"'],
     [['--on-nan', 'continue'], '--on-nan: expected one of stop, skip, got "continue"'],
-    [['--lr-schedule', 'linear'], '--lr-schedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), got "linear"'],
+    [['--lr-schedule', 'linear'], '--lr-schedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), optionally after warmup:<steps> (warmup:500,cosine), got "linear"'],
   ];
   for (const [args, message] of refused) {
     it(`train ${args.join(' ')}: exit 2, "${message}"`, async () => {

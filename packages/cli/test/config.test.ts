@@ -29,8 +29,8 @@ describe('train config file decoding', () => {
     expect(decodeErr({ learningRate: 0.1 })).toMatch(/^learningRate: unknown key \(known keys: model, iters, epochs, /);
   });
 
-  it('an unknown optimizer name is refused listing the six names', () => {
-    expect(decodeErr({ optimizer: 'lion' })).toBe('optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, or { "type": ..., "lr": ... }, got "lion"');
+  it('an unknown optimizer name is refused listing the eight names', () => {
+    expect(decodeErr({ optimizer: 'lion' })).toBe('optimizer: expected one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sgd-nesterov, or { "type": ..., "lr": ... }, got "lion"');
   });
 
   it('batchSize 2.5 and batchSize 0 are refused as not positive integers', () => {
@@ -75,11 +75,11 @@ describe('lrSchedule', () => {
   });
 
   it('a malformed schedule is refused saying what is wrong, in the file and as a flag', () => {
-    expect(decodeErr({ lrSchedule: 'linear' })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), got "linear"');
+    expect(decodeErr({ lrSchedule: 'linear' })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), optionally after warmup:<steps> (warmup:500,cosine), got "linear"');
     expect(decodeErr({ lrSchedule: 'step:500,200' })).toBe(
       'lrSchedule: step schedule: "200" is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)',
     );
-    expect(decodeErr({ lrSchedule: 3 })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), got 3');
+    expect(decodeErr({ lrSchedule: 3 })).toBe('lrSchedule: expected constant, cosine, or step:<step>,<step>,... (increasing steps), optionally after warmup:<steps> (warmup:500,cosine), got 3');
     expect(() => lrScheduleFlag('--lr-schedule')('step:10,x')).toThrow(
       '--lr-schedule: step schedule: "x" is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)',
     );

@@ -53,11 +53,11 @@ describe('config files: every hyper-parameter the API has', () => {
     const given = Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, k === 'lr' ? v * 3 : k === 'weightDecay' ? 0.001 : v / 2]));
     const config = resolveTrainConfig(decodeOk({ optimizer: { type, ...given } }), '/', {}, '/');
     const built = optimizerFromName(type, optimizerHyper(config));
-    expect(built._tag === 'Right' && built.right.hyper).toEqual(given);
+    expect(built._tag === 'Right' && built.right.hyper).toEqual({ ...given, decayAll: 0 });
   });
 
   it('unknown keys stay refused by their path; a value out of range names it', () => {
-    expect(decodeTrainConfigFile({ optimizer: { type: 'adam', eps: 1e-8 } })).toMatchObject({ left: expect.stringMatching(/^optimizer\.eps: unknown key \(known keys: type, lr, momentum, beta1, beta2, decayRate, weightDecay\)/) });
+    expect(decodeTrainConfigFile({ optimizer: { type: 'adam', epsilon: 1e-8 } })).toMatchObject({ left: expect.stringMatching(/^optimizer\.epsilon: unknown key \(known keys: type, lr, momentum, beta1, beta2, eps, decayRate, weightDecay\)/) });
     expect(decodeTrainConfigFile({ optimizer: { type: 'momentum', momentum: 1.5 } })).toMatchObject({ left: 'optimizer.momentum: expected a number in [0, 1), got 1.5' });
   });
 
@@ -80,7 +80,7 @@ describe('one precedence rule: settings merge key by key, checkpoint < file < fl
   });
 
   it('a checkpoint names its optimizer with every hyper-parameter; its scalar state is no setting', () => {
-    expect(savedOptimizerLayer({ name: 'adam', fields: { lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0, count: 40 } })).toEqual({ optimizer: { type: 'adam', lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0 } });
+    expect(savedOptimizerLayer({ name: 'adam', fields: { lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0, count: 40 } })).toEqual({ optimizer: { type: 'adam', lr: 0.002, beta1: 0.8, beta2: 0.999, weightDecay: 0 }, decayParams: 'weights' });
     expect(savedOptimizerLayer({ name: 'lion', fields: { lr: 1 } })).toEqual({});
   });
 
@@ -101,7 +101,7 @@ describe('the hyper-parameters reach the run and its checkpoint', () => {
     for (const [out, m] of [['m05', '0.5'], ['m09', '0.9']] as const) expect((await cli(['train', ...tiny, '--iters', '2', '--optimizer', 'momentum', '--lr', '0.05', '--momentum', m, '--out', out])).code).toBe(0);
     const [a, b] = [saved('m05'), saved('m09')];
     expect(sameParams(a.params, b.params)).toBe(false);
-    expect(a.optimizer).toEqual({ name: 'momentum', fields: { lr: 0.05, momentum: 0.5, weightDecay: 0 } });
+    expect(a.optimizer).toEqual({ name: 'momentum', fields: { lr: 0.05, momentum: 0.5, weightDecay: 0, decayAll: 0 } });
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'm05', 'config.json'), 'utf8')).optimizer).toEqual({ type: 'momentum', lr: 0.05, momentum: 0.5 });
     const file = write('m05.json', { optimizer: { type: 'momentum', lr: 0.05, momentum: 0.5 } });
     expect((await cli(['train', ...tiny, '--iters', '2', '--config', file, '--out', 'm05-file'])).code).toBe(0);
@@ -120,7 +120,7 @@ describe('the hyper-parameters reach the run and its checkpoint', () => {
   it('--resume with --lr: the new rate drives the rest of the run and is saved (it was ignored: the saved rate ran)', async () => {
     const r = await cli(['train', '--resume', path.join('m05', 'checkpoint.safetensors'), '--iters', '4', '--lr', '0.2', '--out', 'm05-lr']);
     expect(r.code, r.text).toBe(0);
-    expect(saved('m05-lr').optimizer?.fields).toEqual({ lr: 0.2, momentum: 0.5, weightDecay: 0 });
+    expect(saved('m05-lr').optimizer?.fields).toEqual({ lr: 0.2, momentum: 0.5, weightDecay: 0, decayAll: 0 });
     expect(sameParams(saved('m05-lr').params, saved('m05-resumed').params)).toBe(false);
   });
 

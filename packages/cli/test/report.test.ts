@@ -97,6 +97,13 @@ describe("the report's figures say what they are and over which images", () => {
     expect(html).toContain('<tr><th>mean batch loss</th><td class="value">0.5600</td><td>20 training batches of 100 (steps 41-60)</td></tr>');
     expect(html).toContain('<tr><th>best test accuracy</th><td class="value">0.7780</td><td>at step 40</td></tr>');
     expect(html).toContain('<td>4.3 s wall time</td>');
+    expect(html).not.toContain('top-');
+  });
+
+  it('the final numbers table shows the top-k test accuracy when given, and the confusion table each class\'s accuracy', () => {
+    const html = finalTable({ rows: measured, testCount: 1000, topK: { k: 5, accuracy: 0.9934 } });
+    expect(html).toContain('<tr><th>top-5 test accuracy</th><td class="value">0.9934</td><td>1,000 test images, after step 40</td></tr>');
+    expect(confusionTable(confusion, Array.from({ length: 10 }, (_, i) => String(i)))).toContain('>accuracy</th></tr>');
   });
 
   it('the page names its test-set size, the command line, the layer table and the learning-rate chart', async () => {

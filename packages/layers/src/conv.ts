@@ -15,16 +15,22 @@ export interface Conv2dOptions {
   readonly pad?: number;
   /** Weight initialisation; default 0.01 (the lesson's weight_init_std). */
   readonly weightInit?: WeightInit;
+  /**
+   * Whether the convolution adds a bias `b` [FN]; default true. false for a convolution followed by batch norm,
+   * whose beta does a bias's work (PyTorch's ResNets: `Conv2d(..., bias=False)`): no param `b`, no gradient for it.
+   */
+  readonly bias?: boolean;
   readonly name?: string;
 }
 
 /**
- * A convolution's checked operands: W [FN, C, FH, FW] and b [FN] from `params`, agreeing with x [N, C, H, W]
- * in channels and dtype, and the geometry. Throws naming the layer (`conv1: input has 3 channels, filters expect 1`).
+ * A convolution's checked operands: W [FN, C, FH, FW] and b [FN] from `params` (zeros for a convolution without
+ * bias: adding 0 changes no value the kernels give), agreeing with x [N, C, H, W] in channels and dtype, and the
+ * geometry. Throws naming the layer (`conv1: input has 3 channels, filters expect 1`).
  */
-export const convOperands = (label: string, params: Params, x: Tensor, stride: number, pad: number): { W: Tensor; b: Tensor; g: ConvGeometry } => {
+export const convOperands = (label: string, params: Params, x: Tensor, stride: number, pad: number, bias = true): { W: Tensor; b: Tensor; g: ConvGeometry } => {
   const W = getParam(params, 'W', label);
-  const b = getParam(params, 'b', label);
+  const b = bias ? getParam(params, 'b', label) : zeros([W.shape[0] ?? 0], W.dtype);
   if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
   if (W.shape.length !== 4) throw new FoldnetError('shape', `${label}: W ${formatShape(W.shape)} must be 4-D [FN, C, FH, FW]`);
   if (x.shape[1] !== W.shape[1]) throw new FoldnetError('shape', `${label}: input has ${x.shape[1]} channels, filters expect ${W.shape[1]}`);
@@ -44,6 +50,7 @@ export const convOperands = (label: string, params: Params, x: Tensor, stride: n
  * @example
  * const c = conv2d({ filters: 30, size: 5 });
  * c.outputShape([1, 28, 28]); // right([30, 24, 24]); init gives W [30,1,5,5], b [30]
+ * conv2d({ filters: 16, size: 3, pad: 1, bias: false }); // W alone: before a batch norm
  */
 export const conv2d = (o: Conv2dOptions): Layer => {
   const filters = positiveInt('conv2d', 'filters', o.filters);
@@ -51,23 +58,27 @@ export const conv2d = (o: Conv2dOptions): Layer => {
   const stride = positiveInt('conv2d', 'stride', o.stride ?? 1);
   const pad = nonNegativeInt('conv2d', 'pad', o.pad ?? 0);
   const weightInit = o.weightInit ?? 0.01;
-  const op: Conv2dOp = { type: 'conv2d', filters, size, stride, pad, weightInit };
+  const bias = o.bias ?? true;
+  if (typeof bias !== 'boolean') throw new FoldnetError('value', `conv2d: bias must be true or false, got ${String(bias)}`);
+  // Without bias the op and spec say so; with it they stay as they always were (specs and checkpoints unchanged).
+  const noBias = bias ? {} : { bias: false };
+  const op: Conv2dOp = { type: 'conv2d', filters, size, stride, pad, weightInit, ...noBias };
   return defineOp(o.name ?? '', (name) => ({
     name,
     kind: 'conv2d',
-    spec: { type: 'conv2d', ...nameField(name), filters, size, stride, pad, weightInit },
+    spec: { type: 'conv2d', ...nameField(name), filters, size, stride, pad, weightInit, ...noBias },
     op,
     outputShape: (s) => outputShapeOf(op, [s]),
     init: (key, s, { dtype = 'float32' } = {}) => {
       const fanIn = s[0] * size * size;
       return {
-        params: { W: initWeights(key, [filters, s[0], size, size], weightInit, fanIn, filters * size * size, dtype), b: zeros([filters], dtype) },
+        params: { W: initWeights(key, [filters, s[0], size, size], weightInit, fanIn, filters * size * size, dtype), ...(bias ? { b: zeros([filters], dtype) } : {}) },
         state: {},
       };
     },
     run: (params, state, x, ctx) => {
       const label = name || 'conv2d';
-      const { W, b, g } = convOperands(label, params, x, stride, pad);
+      const { W, b, g } = convOperands(label, params, x, stride, pad, bias);
       const k = ctx.kernels;
       if (!ctx.needGrad) {
         // nobody differentiates this forward: the output alone, without the im2col matrix a pullback would read
@@ -84,7 +95,8 @@ export const conv2d = (o: Conv2dOptions): Layer => {
         state,
         pullback: (dy) => {
           const r = k.conv2dBackwardFromInput(dy, x, W, g, needDx);
-          return { dx: r.dx, grads: { W: r.dw, b: r.db } };
+          const grads: Params = bias ? { W: r.dw, b: r.db } : { W: r.dw };
+          return { dx: r.dx, grads };
         },
       };
     },

@@ -17,6 +17,7 @@ export { flatten } from './flatten.js';
 export { dropout, type DropoutOptions } from './dropout.js';
 export { batchNorm, type BatchNormOptions } from './batchnorm.js';
 export { softmax, softmaxCrossEntropy, type LossResult } from './loss.js';
+export { crossEntropy, meanSquaredError, binaryCrossEntropyWithLogits, defaultLoss, parseLoss, lossSyntax, type Loss, type CrossEntropyOptions } from './losses.js';
 export { network, lossAndGrad, type LossAndGrad } from './network.js';
 export { namePrefix } from './naming.js';
 export { sequential, residual, parallel, graph, graphOf, type ResidualOptions, type ParallelOptions, type GraphValue, type GraphOps, type GraphEntry, type GraphDefinition } from './combinators.js';

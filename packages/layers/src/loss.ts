@@ -19,7 +19,8 @@ const describeValue = (u: unknown): string => {
   return u === null ? 'null' : typeof u;
 };
 
-const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
+/** Throws a 'shape' or 'value' FoldnetError naming the op when `targets` do not fit logits [N, K]. */
+export const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
   const [N, K] = logits.shape;
   if (targets instanceof Int32Array) {
     if (targets.length !== N) throw new FoldnetError('shape', `${op}: ${targets.length} labels for ${N} rows of logits ${formatShape(logits.shape)}`);
@@ -33,6 +34,19 @@ const checkTargets = (op: string, logits: Tensor, targets: Targets): void => {
   } else if (targets.shape.length !== 2 || targets.shape[0] !== N || targets.shape[1] !== K) {
     throw new FoldnetError('shape', `${op}: targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)}`);
   }
+};
+
+/**
+ * Row n of logits [N, K] (`z`, flat) as log softmax into `out` [K], in double precision and stable:
+ * z - m - log sum_k exp(z_k - m) with m = max_k z.
+ */
+export const logSoftmaxRow = (z: Tensor['data'], n: number, K: number, out: Float64Array): void => {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) if (z[n * K + k] > m) m = z[n * K + k];
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.exp(z[n * K + k] - m);
+  const logS = Math.log(s);
+  for (let k = 0; k < K; k++) out[k] = z[n * K + k] - m - logS;
 };
 
 /**
@@ -76,12 +90,7 @@ export const softmaxCrossEntropy = (logits: Tensor, targets: Targets): LossResul
   const logp = new Float64Array(K);
   let total = 0;
   for (let n = 0; n < N; n++) {
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) if (z[n * K + k] > m) m = z[n * K + k];
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(z[n * K + k] - m);
-    const logS = Math.log(s);
-    for (let k = 0; k < K; k++) logp[k] = z[n * K + k] - m - logS;
+    logSoftmaxRow(z, n, K, logp);
     if (targets instanceof Int32Array) {
       const t = targets[n];
       total -= logp[t];

@@ -2,7 +2,7 @@ import { FoldnetError, formatShape, sameShape, type Key, type Shape, type Tensor
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import { buildGraph, shapeAt, shapeErrorOf } from './graph/build.js';
 import { initGraph, planOf, runGraph } from './graph/run.js';
-import { softmaxCrossEntropy } from './loss.js';
+import { defaultLoss, type Loss } from './losses.js';
 import { nameLayers } from './naming.js';
 import type { InitOptions, Layer, LayerState, Network, Params, RunOptions, ShapeError, Targets } from './types.js';
 
@@ -67,7 +67,7 @@ export const network = (inputShape: Shape, layers: readonly Layer[]): Either<Sha
 
 /** What one training step needs from a network. */
 export interface LossAndGrad {
-  /** Mean softmax cross-entropy over the batch. */
+  /** The loss over the batch (by default the mean softmax cross-entropy). */
   readonly loss: number;
   /** The network's output [N, K]. */
   readonly logits: Tensor;
@@ -78,12 +78,13 @@ export interface LossAndGrad {
 }
 
 /**
- * Forward, softmax cross-entropy against `targets` (labels [N] or one-hot [N, K]) and backward,
- * in one call. The first layer's input gradient is not computed. `ctx` defaults to train mode;
- * networks with dropout need `ctx.key` (a fresh one per step).
+ * Forward, the loss against `targets` (labels [N] or one-hot [N, K]) and backward, in one call. The
+ * first layer's input gradient is not computed. `ctx` defaults to train mode; networks with dropout need
+ * `ctx.key` (a fresh one per step). `loss` defaults to the lesson's softmax cross-entropy (`defaultLoss`).
  *
  * @example
  * const { loss, grads } = lossAndGrad(net, params, state, xBatch, labels, { mode: 'train', key: stepKey });
+ * lossAndGrad(net, params, state, xBatch, labels, { mode: 'train' }, crossEntropy({ smoothing: 0.1 }));
  */
 export const lossAndGrad = (
   net: Network,
@@ -92,11 +93,12 @@ export const lossAndGrad = (
   x: Tensor,
   targets: Targets,
   opts: RunOptions = { mode: 'train' },
+  loss: Loss = defaultLoss,
 ): LossAndGrad => {
   const r = net.forward(params, state, x, opts);
   if (r.y.shape.length !== 2) {
     throw new FoldnetError('shape', `lossAndGrad: the network's output ${formatShape(r.y.shape)} must be logits [N, K]`);
   }
-  const { loss, dlogits } = softmaxCrossEntropy(r.y, targets);
-  return { loss, logits: r.y, grads: r.pullback(dlogits).grads, state: r.state };
+  const { loss: value, dlogits } = loss.apply(r.y, targets);
+  return { loss: value, logits: r.y, grads: r.pullback(dlogits).grads, state: r.state };
 };

@@ -154,6 +154,11 @@ export interface ResNetOptions {
   readonly outputSize?: number;
   /** Default 'he' (every convolution and the final affine). */
   readonly weightInit?: WeightInit;
+  /**
+   * Whether the convolutions add a bias; default false, as PyTorch's ResNets (`Conv2d(..., bias=False)`): each is
+   * followed by a batch norm, whose beta does a bias's work. true gives the layout of examples/resnet.json.
+   */
+  readonly convBias?: boolean;
 }
 
 /**
@@ -161,11 +166,12 @@ export interface ResNetOptions {
  * residual blocks, each block conv3x3-BN-ReLU-conv3x3-BN plus its shortcut, then ReLU. Stage s has
  * width * 2^s channels; every stage after the first starts with a stride-2 block whose shortcut is a
  * projection (conv1x1 stride 2, BN), so 28 -> 14 -> 7. Global average pooling and affine(outputSize)
- * end it. Defaults (blocks [2,2,2], width 16) give 175,530 params, the layout of examples/resnet.json.
+ * end it. Its convolutions have no bias (batch norm follows each), as in PyTorch's ResNets. Defaults (blocks
+ * [2,2,2], width 16) give 174,970 params; with `convBias: true`, 175,530, the layout of examples/resnet.json.
  * Layers: conv1, bn1, relu1, res1, relu2, ..., pool1 (global average), affine1.
  *
  * @example
- * const net = unwrap(resnet());                             // [1,28,28] -> [10], 175,530 params
+ * const net = unwrap(resnet());                             // [1,28,28] -> [10], 174,970 params
  * resnet({ blocks: [1, 1], width: 8, inputDim: [3, 32, 32] }); // two stages: 8 and 16 channels
  */
 export const resnet = (o: ResNetOptions = {}): Either<ShapeError, Network> => {
@@ -176,13 +182,14 @@ export const resnet = (o: ResNetOptions = {}): Either<ShapeError, Network> => {
     throw new FoldnetError('value', `resnet: blocks must be a non-empty list of positive integers, got [${blocks.join(',')}]`);
   }
   if (!(Number.isSafeInteger(width) && width >= 1)) throw new FoldnetError('value', `resnet: width must be a positive integer, got ${width}`);
-  const conv3x3 = (filters: number, stride = 1) => conv2d({ filters, size: 3, pad: 1, stride, weightInit: w });
+  const bias = o.convBias ?? false;
+  const conv3x3 = (filters: number, stride = 1) => conv2d({ filters, size: 3, pad: 1, stride, weightInit: w, bias });
   // A block keeps the shape unless it opens a later stage: then it halves H and W and doubles the
   // channels, and the shortcut must do the same to be added (a projection, option B of the paper).
   const block = (filters: number, stride: number): Layer[] => [
     residual(
       [conv3x3(filters, stride), batchNorm(), relu(), conv3x3(filters), batchNorm()],
-      stride === 1 ? {} : { shortcut: [conv2d({ filters, size: 1, stride, weightInit: w }), batchNorm()] },
+      stride === 1 ? {} : { shortcut: [conv2d({ filters, size: 1, stride, weightInit: w, bias }), batchNorm()] },
     ),
     relu(),
   ];

@@ -114,9 +114,14 @@ type BuiltInType = Exclude<Op['type'], 'custom' | 'add' | 'concat'> | 'sequentia
 const BUILT_IN: Readonly<Record<BuiltInType, LayerSchema>> = {
   conv2d: {
     required: { filters: codecs.positiveInt, size: codecs.positiveInt },
-    optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, weightInit: codecs.weightInit, ...named },
+    optional: { stride: codecs.positiveInt, pad: codecs.nonNegativeInt, weightInit: codecs.weightInit, bias: t.boolean, ...named },
     build: (f) =>
-      right(conv2d({ filters: req(f, 'filters'), size: req(f, 'size'), stride: num(f, 'stride'), pad: num(f, 'pad'), weightInit: init(f), name: str(f, 'name') })),
+      right(
+        conv2d({
+          filters: req(f, 'filters'), size: req(f, 'size'), stride: num(f, 'stride'), pad: num(f, 'pad'), weightInit: init(f),
+          ...(typeof f.bias === 'boolean' ? { bias: f.bias } : {}), name: str(f, 'name'),
+        }),
+      ),
   },
   maxPool2d: poolSchema(maxPool2d),
   avgPool2d: poolSchema(avgPool2d),

@@ -75,8 +75,8 @@ describe('presets', () => {
 describe('resnet preset', () => {
   const paramCount = (net: ReturnType<typeof unwrap>) => summaryRows(net).reduce((a, r) => a + (r.depth === 0 ? r.params : 0), 0);
 
-  it('resnet() defaults: stem 16, stages 16/32/64 of two blocks, 28 -> 14 -> 7, global average pool, affine 10: the layout of examples/resnet.json (175,530 params)', () => {
-    const net = unwrap(resnet());
+  it('resnet({ convBias: true }): stem 16, stages 16/32/64 of two blocks, 28 -> 14 -> 7, global average pool, affine 10: the layout of examples/resnet.json (175,530 params)', () => {
+    const net = unwrap(resnet({ convBias: true }));
     expect(net.layers.map((l) => l.kind)).toEqual([
       'conv2d', 'batchNorm', 'relu',
       'residual', 'relu', 'residual', 'relu',
@@ -96,6 +96,15 @@ describe('resnet preset', () => {
     if (isLeft(example)) throw new Error(example.left.message);
     const shapes = (n: ReturnType<typeof unwrap>) => shapesOf(n.init(key(0)).params);
     expect(shapes(net)).toEqual(shapes(example.right));
+  });
+
+  it('resnet() defaults: the same layout with no conv bias (batch norm follows each), as PyTorch: 175,530 - 560 = 174,970 params', () => {
+    const net = unwrap(resnet());
+    expect(paramCount(net)).toBe(174_970);
+    const names = Object.keys(net.init(key(0)).params);
+    expect(names.filter((n) => /conv\d\.b$/.test(n))).toEqual([]);
+    expect(names.filter((n) => n.endsWith('.W')).length).toBe(1 + 6 * 2 + 2 + 1);
+    expect(JSON.stringify(net.spec).match(/"bias":false/g)?.length).toBe(1 + 6 * 2 + 2);
   });
 
   it('resnet(): projection shortcuts (conv 1x1 stride 2 + batch norm) open stages 2 and 3 only; every convolution and the affine are He-initialised', () => {

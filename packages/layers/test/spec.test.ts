@@ -63,7 +63,7 @@ describe('JSON model specs', () => {
   it('a missing required field, a misspelt field, a bad weight init, a bad dropout rate', () => {
     expect(leftMessage(decodeModelSpec({ input: [4], layers: [{ type: 'affine' }] }))).toBe('layers[0].units: required by affine, got nothing');
     expect(leftMessage(decodeModelSpec({ input: [1, 8, 8], layers: [{ type: 'conv2d', filters: 2, size: 3, strid: 2 }] }))).toBe(
-      'layers[0].strid: unknown field; conv2d takes filters, size, stride, pad, weightInit, name',
+      'layers[0].strid: unknown field; conv2d takes filters, size, stride, pad, weightInit, bias, name',
     );
     expect(leftMessage(decodeModelSpec({ input: [4], layers: [{ type: 'affine', units: 2, weightInit: 'kaiming' }] }))).toBe(
       `layers[0].weightInit: expected a non-negative number (a std) or one of 'he', 'xavier', 'glorot', got "kaiming"`,

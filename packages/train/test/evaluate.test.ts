@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { fromNested, tensor } from '@foldnet/core';
-import { affine, dropout, network, unwrap, type ForwardContext, type Network, type Params, type RunOptions } from '@foldnet/layers';
+import { affine, dropout, meanSquaredError, network, unwrap, type ForwardContext, type Network, type Params, type RunOptions } from '@foldnet/layers';
 import { evaluate, evaluator } from '@foldnet/train';
 
 /*
@@ -52,6 +52,31 @@ describe('evaluate on a hand-made 3-class case (logits = inputs)', () => {
 
   test('evaluator(net, data) is evaluate on a state', () => {
     expect(evaluator(net, data, { batchSize: 2 })({ params, layerState: {} })).toEqual(evaluate(net, params, {}, data, { batchSize: 2 }));
+  });
+
+  // The true class's rank per row (0 = largest; ties: the lower class first, as argmax): 0, 0, 2, 2, 0.
+  test.each([[1, 0.6], [2, 0.6], [3, 1]])('top-%i accuracy counts a true class ranked below k: %f', (topK, expected) => {
+    const m = evaluate(net, params, {}, data, { topK, batchSize: 2 });
+    expect(m.topK).toBe(topK);
+    expect(m.topKAccuracy).toBe(expected);
+  });
+
+  test('top-k: the default k is 5, capped at the number of classes (3); top-1 is the accuracy', () => {
+    expect(evaluate(net, params, {}, data).topK).toBe(3);
+    expect(evaluate(net, params, {}, data, { topK: 1 }).topKAccuracy).toBe(evaluate(net, params, {}, data).accuracy);
+    expect(() => evaluate(net, params, {}, data, { topK: 0 })).toThrow('evaluate: topK must be a positive integer, got 0');
+  });
+
+  test('per-class accuracy: the diagonal over each row of the confusion matrix, NaN for a class with no sample', () => {
+    expect(evaluate(net, params, {}, data).perClassAccuracy).toEqual([1, 0.5, 0.5]);
+    const noClass2 = evaluate(net, params, {}, { x: fromNested(rows.slice(0, 3), 'float64'), targets: labels.subarray(0, 3) });
+    expect(noClass2.perClassAccuracy).toEqual([1, 0.5, Number.NaN]);
+  });
+
+  test('the loss measured is the one given: mean squared error against one-hot rows', () => {
+    const m = evaluate(net, params, {}, data, { loss: meanSquaredError(), batchSize: 2 });
+    const mse = rows.reduce((s, r, i) => s + r.reduce((a, v, k) => a + (v - (k === labels[i] ? 1 : 0)) ** 2, 0), 0) / 15;
+    expect(m.loss).toBeCloseTo(mse, 12);
   });
 
   test('mismatched inputs and targets, and a bad batch size, are named', () => {

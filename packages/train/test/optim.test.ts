@@ -93,14 +93,14 @@ describe('each optimizer reproduces the book on two hand-checked steps (float64,
   });
 });
 
-describe('weight decay adds weightDecay * p to the gradient (L2 on every param)', () => {
+describe('weight decay with decayAll 1 adds weightDecay * p to the gradient (L2 on every param)', () => {
   const p0: Params = { w: f64([1, -2]), b: f64([0.5]) };
   const g1: Params = { w: f64([0.5, -1.5]), b: f64([2]) };
   // numpy: g = g + 0.1 * p, then the book's rule.
   const table: [string, AnyOptimizer, Record<string, number[]>][] = [
-    ['sgd lr=0.01 wd=0.1', sgd({ weightDecay: 0.1 }), { w: [0.994, -1.983], b: [0.4795] }],
-    ['momentum lr=0.01 wd=0.1', momentum({ weightDecay: 0.1 }), { w: [0.994, -1.983], b: [0.4795] }],
-    ['adam lr=0.001 wd=0.1', adam({ weightDecay: 0.1 }), { w: [0.999000005270435, -1.99900000186016], b: [0.49900000154257207] }],
+    ['sgd lr=0.01 wd=0.1', sgd({ weightDecay: 0.1, decayAll: 1 }), { w: [0.994, -1.983], b: [0.4795] }],
+    ['momentum lr=0.01 wd=0.1', momentum({ weightDecay: 0.1, decayAll: 1 }), { w: [0.994, -1.983], b: [0.4795] }],
+    ['adam lr=0.001 wd=0.1', adam({ weightDecay: 0.1, decayAll: 1 }), { w: [0.999000005270435, -1.99900000186016], b: [0.49900000154257207] }],
   ];
   test.each(table)('%s, one step', (_, opt, expected) => {
     const r = opt.update(g1, opt.init(p0), p0);
@@ -108,7 +108,7 @@ describe('weight decay adds weightDecay * p to the gradient (L2 on every param)'
   });
 
   test('sgd with weight decay and a zero gradient shrinks params by (1 - lr*wd)', () => {
-    const r = sgd({ lr: 0.5, weightDecay: 0.2 }).update({ w: f64([0, 0]) }, {}, { w: f64([4, -8]) });
+    const r = sgd({ lr: 0.5, weightDecay: 0.2, decayAll: 1 }).update({ w: f64([0, 0]) }, {}, { w: f64([4, -8]) });
     expect(toArray(r.params.w)).toEqual([3.6, -7.2]);
   });
 });
@@ -165,7 +165,7 @@ describe('optimizer state as named tensors, for checkpoints', () => {
   const params: Params = { 'conv1.W': f64([1, -2, 3]), 'affine1.b': f64([0.5]) };
   const grads: Params = { 'conv1.W': f64([0.1, 0.2, -0.3]), 'affine1.b': f64([1]) };
   const slots: Record<string, string[]> = {
-    sgd: [], momentum: ['v'], nesterov: ['v'], adagrad: ['h'], rmsprop: ['h'], adam: ['m', 'v'],
+    sgd: [], momentum: ['v'], nesterov: ['v'], adagrad: ['h'], rmsprop: ['h'], adam: ['m', 'v'], adamw: ['m', 'v'], 'sgd-nesterov': ['buf'],
   };
   test.each(optimizerNames.map((n) => [n]))('%s: stateToTensors names slots <slot>.<param> and stateFromTensors restores it', (name) => {
     const opt = optimizerFromName(name);
@@ -175,7 +175,7 @@ describe('optimizer state as named tensors, for checkpoints', () => {
     const saved = o.stateToTensors(state);
     const expectedNames = slots[name].flatMap((s) => [`${s}.conv1.W`, `${s}.affine1.b`]).sort();
     expect(Object.keys(saved.tensors).sort()).toEqual(expectedNames);
-    expect(saved.scalars).toEqual(name === 'adam' ? { count: 1 } : {});
+    expect(saved.scalars).toEqual(name === 'adam' || name === 'adamw' ? { count: 1 } : {});
     const back = o.stateFromTensors(saved, params);
     if (isLeft(back)) throw back.left;
     // the restored state continues exactly as the original
@@ -203,22 +203,22 @@ describe('optimizerFromName', () => {
       const o = optimizerFromName(n);
       return isRight(o) ? o.right.hyper : undefined;
     };
-    expect(hyper('sgd')).toEqual({ lr: 0.01, weightDecay: 0 });
-    expect(hyper('Momentum')).toEqual({ lr: 0.01, momentum: 0.9, weightDecay: 0 });
-    expect(hyper('nesterov')).toEqual({ lr: 0.01, momentum: 0.9, weightDecay: 0 });
-    expect(hyper('adagrad')).toEqual({ lr: 0.01, weightDecay: 0 });
-    expect(hyper('rmsprop')).toEqual({ lr: 0.01, decayRate: 0.99, weightDecay: 0 });
-    expect(hyper('ADAM')).toEqual({ lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 });
+    expect(hyper('sgd')).toEqual({ lr: 0.01, weightDecay: 0, decayAll: 0 });
+    expect(hyper('Momentum')).toEqual({ lr: 0.01, momentum: 0.9, weightDecay: 0, decayAll: 0 });
+    expect(hyper('nesterov')).toEqual({ lr: 0.01, momentum: 0.9, weightDecay: 0, decayAll: 0 });
+    expect(hyper('adagrad')).toEqual({ lr: 0.01, weightDecay: 0, decayAll: 0 });
+    expect(hyper('rmsprop')).toEqual({ lr: 0.01, decayRate: 0.99, weightDecay: 0, decayAll: 0 });
+    expect(hyper('ADAM')).toEqual({ lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0, decayAll: 0 });
   });
 
   test('adam { lr: 0.01 } overrides only lr', () => {
     const o = optimizerFromName('adam', { lr: 0.01 });
-    expect(isRight(o) && o.right.hyper).toEqual({ lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0 });
+    expect(isRight(o) && o.right.hyper).toEqual({ lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0, decayAll: 0 });
   });
 
   test.each([
-    ['adamw', {}, 'optimizerFromName: unknown optimizer adamw (known: sgd, momentum, nesterov, adagrad, rmsprop, adam)'],
-    ['sgd', { momentum: 0.9 }, 'sgd: unknown hyper-parameter momentum (known: lr, weightDecay)'],
+    ['adamax', {}, 'optimizerFromName: unknown optimizer adamax (known: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sgd-nesterov)'],
+    ['sgd', { momentum: 0.9 }, 'sgd: unknown hyper-parameter momentum (known: lr, weightDecay, decayAll)'],
     ['adam', { beta1: 1.5 }, 'adam: beta1 must be in [0, 1), got 1.5'],
     ['momentum', { lr: -1 }, 'momentum: lr must be a positive number, got -1'],
     ['rmsprop', { lr: Number.NaN }, 'rmsprop: lr must be a positive number, got NaN'],

@@ -58,6 +58,14 @@ const trainedOn = (checkpoint: TrainCheckpoint): DatasetName | undefined => {
   return datasetNames.find((d) => d === name);
 };
 
+/** A test split: its images, labels, where it was read from and its classes' names. */
+export interface TestSet {
+  readonly x: Tensor;
+  readonly targets: Int32Array;
+  readonly source: string;
+  readonly classNames: readonly string[];
+}
+
 /**
  * The first `testSize` test images and labels of --data, else of --dataset, else of the dataset
  * `checkpoint` was trained on (MNIST for a checkpoint that names none). Only the test files are
@@ -72,7 +80,7 @@ export const loadTestSet = (
   testSize: number | undefined,
   checkpoint: TrainCheckpoint,
   network: Network,
-): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+): TestSet => {
   const data = optString(opts, 'data');
   // A checkpoint trained on an image folder is evaluated on that folder's test split (or --data's),
   // and one trained on normalised inputs sees its test images normalised alike.
@@ -86,14 +94,14 @@ export const loadTestSet = (
  * The test split of the image folder a checkpoint was trained on; its classes must be the checkpoint's.
  * What the folder holds besides images was noted when it was trained on: not again here (--json stays one line).
  */
-const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined) => {
+const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined): TestSet => {
   const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', () => undefined);
   const trained = checkpoint.data?.classNames;
   if (trained !== undefined && trained.join('\0') !== scan.classNames.join('\0')) {
     throw new UsageError(`${folder.data ?? ''}: its classes (${scan.classNames.join(', ')}) are not the ones ${checkpoint.file} was trained on (${trained.join(', ')})`);
   }
   const { test } = decodeFolderData(scan, 'test');
-  return { ...test, source: `${scan.dir} (its ${scan.split === 'folders' ? 'test/ folder' : `held-out ${folder.testFraction} of each class`})` };
+  return { ...test, classNames: scan.classNames, source: `${scan.dir} (its ${scan.split === 'folders' ? 'test/ folder' : `held-out ${folder.testFraction} of each class`})` };
 };
 
 /** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */
@@ -102,15 +110,15 @@ const namedTestSet = (
   io: Io,
   testSize: number | undefined,
   checkpoint: TrainCheckpoint,
-): { readonly x: Tensor; readonly targets: Int32Array; readonly source: string } => {
+): TestSet => {
   const data = optString(opts, 'data');
   const dataset = optOneOf(opts, 'dataset', datasetNames) ?? trainedOn(checkpoint) ?? 'mnist';
   const dir = data === undefined ? undefined : expectDirectory(io.cwd, data, '--data');
   if (dir === undefined) expectDatasetInstalled(dataset);
   const r = loadDatasetSplit(dataset, 'test', { ...(dir === undefined ? {} : { dir }), ...(testSize === undefined ? {} : { size: testSize }) });
   if (isLeft(r)) throw r.left;
-  const title = datasetInfo(dataset).title;
-  return { x: r.right.images, targets: r.right.labels, source: data ?? (dataset === 'mnist' ? 'MNIST (bundled)' : title) };
+  const { title, classNames } = datasetInfo(dataset);
+  return { x: r.right.images, targets: r.right.labels, source: data ?? (dataset === 'mnist' ? 'MNIST (bundled)' : title), classNames };
 };
 
 // ----- memory refused up front -----

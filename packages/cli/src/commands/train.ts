@@ -24,7 +24,7 @@ import {
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
-import { lrScheduleOf, writeRunFiles } from '../runwriter.js';
+import { lossOf, lrScheduleOf, writeRunFiles } from '../runwriter.js';
 import { expectDatasetInstalled, memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
@@ -302,17 +302,19 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   // elapsed_s goes on from the checkpoint's: the seconds of the whole run, across resumes
   const started = Date.now();
   const elapsed = (): number => prior.elapsed + (Date.now() - started) / 1000;
+  const loss = lossOf(config);
   const measure = (s: TrainState<unknown>): Measured => {
-    const tr = evaluate(network, s.params, s.layerState, data.train);
-    const te = evaluate(network, s.params, s.layerState, data.test);
+    const tr = evaluate(network, s.params, s.layerState, data.train, { loss });
+    const te = evaluate(network, s.params, s.layerState, data.test, { loss });
     return { train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(elapsed() * 1000) / 1000 };
   };
 
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${imageFolder !== undefined ? data.title : `${config.dataset === 'mnist' ? '' : `${data.title} `}images`}` +
       `${imageFolder === undefined ? '' : ` (${imageFolder.channels}x${imageFolder.height}x${imageFolder.width}, classes ${imageFolder.classNames.join(', ')})`}${stats === undefined ? '' : ' normalised per channel'}` +
-      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}: ` +
-      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
+      `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}${config.loss === 'ce' ? '' : `, loss ${config.loss}`}: ` +
+      `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}` +
+      `${config.weightDecay === 0 ? '' : `, weight decay ${config.weightDecay} on ${config.decayParams === 'all' ? 'every param' : 'the weights'}`}${config.clipNorm === null ? '' : `, gradients clipped to norm ${config.clipNorm}`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
       `${from === undefined ? '' : `, resuming at step ${state0.step} of ${config.iters}`}\n`,
   );
   const checkpointFile = path.join(dir, 'checkpoint.safetensors');
@@ -387,7 +389,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   // Follows the run, doing what is due after each step; returns the final observation.
   const followSteps = async () => {
     try {
-      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config) }), state0, batches, watch, async ({ state, acc }) => {
+      return await followObserved(trainStep(network, optimizer, { lrSchedule: lrScheduleOf(config), augment: augmentOf(config), loss, ...(config.clipNorm === null ? {} : { clipNorm: config.clipNorm }) }), state0, batches, watch, async ({ state, acc }) => {
         const [evaluations, [saving, [shownProgress, [faults, losses]]]] = acc;
         if (shownProgress.event !== undefined) display.step(shownProgress.event.step, shownProgress.event.loss);
         if (faults.latest !== undefined) {

@@ -39,6 +39,8 @@ export interface Conv2dOp {
   readonly stride: number;
   readonly pad: number;
   readonly weightInit: WeightInit;
+  /** false: no bias `b` (a convolution before batch norm, whose beta takes its place); absent or true: W and b. */
+  readonly bias?: boolean;
 }
 
 /** Max or average pooling over size x size windows: [C, H, W] -> [C, OH, OW]. */
@@ -215,7 +217,7 @@ export const paramShapesOf = (op: Op, inShape: Shape): { readonly params: ShapeR
   const none = { params: {}, state: {} };
   switch (op.type) {
     case 'conv2d':
-      return { params: { W: [op.filters, inShape[0], op.size, op.size], b: [op.filters] }, state: {} };
+      return { params: { W: [op.filters, inShape[0], op.size, op.size], ...(op.bias === false ? {} : { b: [op.filters] }) }, state: {} };
     case 'affine':
       return { params: { W: [sizeOf(inShape), op.units], b: [op.units] }, state: {} };
     case 'batchNorm':

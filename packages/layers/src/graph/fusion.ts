@@ -87,7 +87,8 @@ const batchNormReluAt = (graph: Graph, i: number, op: BatchNormOp, readers: read
 };
 
 const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined, poolLabel: string): FusedRun['forward'] => (params, x, ctx) => {
-  const { W, b, g } = convOperands(label, params, x, conv.stride, conv.pad);
+  const bias = conv.bias !== false;
+  const { W, b, g } = convOperands(label, params, x, conv.stride, conv.pad, bias);
   const k = fusedKernelsOf(ctx.kernels);
   const { needGrad, needInputGrad: needDx } = ctx;
   const done = (y: Tensor, back: (dy: Tensor) => Conv2dGrads): FusedForward => ({
@@ -95,7 +96,8 @@ const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined,
     pullback: (dy: Tensor): Gradients => {
       if (!needGrad) throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`);
       const r = back(dy);
-      return { dx: r.dx, grads: { W: r.dw, b: r.db } };
+      const grads: Gradients['grads'] = bias ? { W: r.dw, b: r.db } : { W: r.dw };
+      return { dx: r.dx, grads };
     },
   });
   if (pool === undefined) {

@@ -190,7 +190,8 @@ const emitNode = (b: Builder, s: Site): void => {
   };
   switch (op.type) {
     case 'conv2d':
-      emit('Conv', [x, ...weights(b, s, 'params', ['W', 'b'])], windowAttributes(op.size, op.stride, op.pad));
+      // ONNX Conv's bias input is optional: a convolution without bias gives X and W alone
+      emit('Conv', [x, ...weights(b, s, 'params', op.bias === false ? ['W'] : ['W', 'b'])], windowAttributes(op.size, op.stride, op.pad));
       return;
     case 'maxPool2d':
     case 'avgPool2d':

@@ -1,7 +1,8 @@
 import { allFinite, FoldnetError, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
-import { lossAndGrad, runLayer, scope, softmaxCrossEntropy, type Gradients, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
+import { defaultLoss, lossAndGrad, runLayer, scope, type Gradients, type Loss, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
 import type { Augmentation } from '../data/augment.js';
 import { describeNonFinite, firstNonFinite as describeFirstNonFinite } from '../numeric.js';
+import { clipByGlobalNorm } from '../optim/clip.js';
 import type { NonFiniteUpdate, Optimizer } from '../optim/optimizer.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { Batch } from './batches.js';
@@ -111,6 +112,13 @@ export interface TrainStepOptions {
    * with the step's augmentation key (`augmentKey`); default none. Evaluation never augments.
    */
   readonly augment?: Augmentation;
+  /** The loss the gradient is taken of (`crossEntropy({ smoothing: 0.1 })`, `meanSquaredError()`); default the lesson's softmax cross-entropy. */
+  readonly loss?: Loss;
+  /**
+   * Clips the gradients by their global norm before the update (`clipByGlobalNorm`, PyTorch's
+   * `clip_grad_norm_`): scaled to this norm when longer; a positive number, default no clipping.
+   */
+  readonly clipNorm?: number;
 }
 
 /**
@@ -138,6 +146,7 @@ export const locateNonFinite = (
   x: Tensor,
   targets: Targets,
   ctx: RunOptions,
+  loss: Loss = defaultLoss,
 ): { layer: string; where: 'output' | 'gradient' } | undefined => {
   const pullbacks: ((dy: Tensor) => Gradients)[] = [];
   let y = x;
@@ -151,7 +160,7 @@ export const locateNonFinite = (
     pullbacks.push(r.pullback);
     y = r.y;
   }
-  let d: Tensor | undefined = softmaxCrossEntropy(y, targets).dlogits;
+  let d: Tensor | undefined = loss.apply(y, targets).dlogits;
   for (let i = network.layers.length - 1; i >= 0 && d !== undefined; i--) {
     const g = pullbacks[i](d);
     if (Object.values(g.grads).some((t) => !allFinite(t)) || (g.dx !== undefined && !allFinite(g.dx))) {
@@ -205,7 +214,8 @@ const updateFault = <S>(step: number, loss: number, firstSample: number | undefi
 /**
  * One training step as a pure function: the batch's inputs augmented when `opts.augment` is given
  * (key `augmentKey(state.key, state.step)`), the gradient on the batch (train mode, key
- * foldIn(state.key, state.step)), then the optimizer's update, as the lesson orders them. The
+ * foldIn(state.key, state.step)) of `opts.loss`, clipped by global norm with `opts.clipNorm`, then the
+ * optimizer's update, as the lesson orders them. The
  * loss recorded is the one computed during the gradient, with the params before the update
  * (the lesson recomputes it after the update; this saves a forward pass).
  *
@@ -223,17 +233,20 @@ const updateFault = <S>(step: number, loss: number, firstSample: number | undefi
 export const trainStep =
   <S>(network: Network, optimizer: Optimizer<S>, opts: TrainStepOptions = {}) =>
   (state: TrainState<S>, batch: Batch): TrainState<S> => {
+    if (opts.clipNorm !== undefined && !(Number.isFinite(opts.clipNorm) && opts.clipNorm > 0)) {
+      throw new FoldnetError('config', `trainStep: clipNorm must be a positive number, got ${String(opts.clipNorm)}`);
+    }
     const ctx: RunOptions = {
       mode: 'train',
       key: foldIn(state.key, state.step),
       ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
     };
     const x = opts.augment === undefined ? batch.x : opts.augment(augmentKey(state.key, state.step), batch.x);
-    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx);
+    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx, opts.loss);
     const names = Object.keys(state.params);
     const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
     if (!Number.isFinite(r.loss) || badParam !== undefined) {
-      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false });
+      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false }, opts.loss);
       const partial: Omit<NumericFault, 'message' | '_tag'> = {
         tensor: undefined,
         step: state.step,
@@ -247,7 +260,7 @@ export const trainStep =
       return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault: Object.freeze({ _tag: 'NumericFault' as const, ...partial, message: describeFault(partial) }) });
     }
     const opt = opts.lrSchedule === undefined ? optimizer : optimizer.withLr(optimizer.hyper.lr * opts.lrSchedule(state.step));
-    const u = opt.update(r.grads, state.opt, state.params);
+    const u = opt.update(opts.clipNorm === undefined ? r.grads : clipByGlobalNorm(r.grads, opts.clipNorm), state.opt, state.params);
     const badLayerState = Object.keys(r.state).find((name) => !allFinite(r.state[name]));
     if (u.nonFinite !== undefined || badLayerState !== undefined) {
       const fault = updateFault(state.step, r.loss, batch.indices?.[0], opt, u.nonFinite === undefined ? { layerState: badLayerState ?? '', values: r.state } : { at: u.nonFinite, params: u.params, optState: u.state });

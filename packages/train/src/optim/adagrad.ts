@@ -1,9 +1,9 @@
 import { alloc, fromData } from '@foldnet/core';
-import type { Optimizer, Slot } from './optimizer.js';
+import type { DecayHyper, Optimizer, Slot } from './optimizer.js';
 import { liftRule, type Rule } from './rule.js';
 
-/** AdaGrad's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included). @example const h: AdaGradHyper = { lr: 0.01, weightDecay: 0 }; */
-export type AdaGradHyper = { readonly lr: number; readonly weightDecay: number };
+/** AdaGrad's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1). @example const h: AdaGradHyper = { lr: 0.01, weightDecay: 0, decayAll: 0 }; */
+export type AdaGradHyper = { readonly lr: number; readonly weightDecay: number } & DecayHyper;
 
 /** AdaGrad's state: the running sum `h` of squared gradients of every param. @example adagrad().init(params).h['conv1.W'] // zeros */
 export interface AdaGradState {

@@ -1,9 +1,9 @@
 import { kernels } from '@foldnet/core';
-import type { Optimizer, Slot } from './optimizer.js';
+import type { DecayHyper, Optimizer, Slot } from './optimizer.js';
 import { liftRule, nonNegativeInteger, unitOpen, type Rule } from './rule.js';
 
-/** Adam's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included; not AdamW). @example const h: AdamHyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 }; */
-export type AdamHyper = { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly weightDecay: number };
+/** Adam's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1; not AdamW). @example const h: AdamHyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0, decayAll: 0 }; */
+export type AdamHyper = { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly weightDecay: number } & DecayHyper;
 
 /** Adam's state: the step `count` (the book's `iter`), first moments `m` and second moments `v`. @example adam().init(params).count // 0 */
 export interface AdamState {

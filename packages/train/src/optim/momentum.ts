@@ -1,9 +1,9 @@
 import { alloc, fromData } from '@foldnet/core';
-import type { Optimizer, Slot } from './optimizer.js';
+import type { DecayHyper, Optimizer, Slot } from './optimizer.js';
 import { liftRule, unitOpen, type Rule } from './rule.js';
 
-/** Momentum's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included). @example const h: MomentumHyper = { lr: 0.01, momentum: 0.9, weightDecay: 0 }; */
-export type MomentumHyper = { readonly lr: number; readonly momentum: number; readonly weightDecay: number };
+/** Momentum's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1). @example const h: MomentumHyper = { lr: 0.01, momentum: 0.9, weightDecay: 0, decayAll: 0 }; */
+export type MomentumHyper = { readonly lr: number; readonly momentum: number; readonly weightDecay: number } & DecayHyper;
 
 /** Momentum's state: the velocity `v` of every param. @example momentum().init(params).v['conv1.W'] // zeros */
 export interface MomentumState {

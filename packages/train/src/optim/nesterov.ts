@@ -1,9 +1,9 @@
 import { alloc, fromData } from '@foldnet/core';
-import type { Optimizer, Slot } from './optimizer.js';
+import type { DecayHyper, Optimizer, Slot } from './optimizer.js';
 import { liftRule, unitOpen, type Rule } from './rule.js';
 
-/** Nesterov's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included). @example const h: NesterovHyper = { lr: 0.01, momentum: 0.9, weightDecay: 0 }; */
-export type NesterovHyper = { readonly lr: number; readonly momentum: number; readonly weightDecay: number };
+/** Nesterov's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1). @example const h: NesterovHyper = { lr: 0.01, momentum: 0.9, weightDecay: 0, decayAll: 0 }; */
+export type NesterovHyper = { readonly lr: number; readonly momentum: number; readonly weightDecay: number } & DecayHyper;
 
 /** Nesterov's state: the velocity `v` of every param. @example nesterov().init(params).v['conv1.W'] // zeros */
 export interface NesterovState {

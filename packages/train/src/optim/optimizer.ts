@@ -13,8 +13,19 @@ import type { Params } from '@foldnet/layers';
  * only states its rule for one array (rule.ts lifts it over the named params).
  */
 
-/** The six optimizers of the book. @example const n: OptimizerName = 'adam'; */
-export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adam';
+/**
+ * The six optimizers of the book, then the two of modern recipes in PyTorch's form: AdamW and SGD with Nesterov
+ * momentum. @example const n: OptimizerName = 'adamw';
+ */
+export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adam' | 'adamw' | 'sgd-nesterov';
+
+/**
+ * The weight-decay switch every optimizer has besides `weightDecay`: `decayAll` 1 decays every param, 0 (the
+ * default) the weights alone (params of 2+ dimensions; biases and batch norm's gamma and beta are left alone).
+ *
+ * @example const h: DecayHyper = { decayAll: 1 };
+ */
+export type DecayHyper = { readonly decayAll: number };
 
 /** Hyper-parameters as a plain record of numbers (what a checkpoint's metadata stores). @example const h: Hyper = { lr: 0.01, weightDecay: 0 }; */
 export type Hyper = Readonly<Record<string, number>>;

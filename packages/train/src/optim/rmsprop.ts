@@ -1,9 +1,9 @@
 import { alloc, fromData } from '@foldnet/core';
-import type { Optimizer, Slot } from './optimizer.js';
+import type { DecayHyper, Optimizer, Slot } from './optimizer.js';
 import { liftRule, unitOpen, type Rule } from './rule.js';
 
-/** RMSprop's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included). @example const h: RMSpropHyper = { lr: 0.01, decayRate: 0.99, weightDecay: 0 }; */
-export type RMSpropHyper = { readonly lr: number; readonly decayRate: number; readonly weightDecay: number };
+/** RMSprop's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1). @example const h: RMSpropHyper = { lr: 0.01, decayRate: 0.99, weightDecay: 0, decayAll: 0 }; */
+export type RMSpropHyper = { readonly lr: number; readonly decayRate: number; readonly weightDecay: number } & DecayHyper;
 
 /** RMSprop's state: the moving average `h` of squared gradients of every param. @example rmsprop().init(params).h['conv1.W'] // zeros */
 export interface RMSpropState {

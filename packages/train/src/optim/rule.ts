@@ -10,6 +10,10 @@ import type { NonFiniteUpdate, Optimizer, SavedOptimizerState, Slot } from './op
  * params, the checks and their messages, L2 weight decay, reading and checking hyper-parameters, zero slots
  * at init, scalar state, and checkpoint names `<slot>.<param>`. A rule never sees a param's name, so it
  * cannot get the walk wrong.
+ *
+ * Weight decay reaches the weights only unless `decayAll` is 1: params of two or more dimensions (the
+ * `W` of convolutions and affine layers), not biases, batch norm's gamma and beta or other vectors and
+ * scalars, the book's choice (its nets decay `W1`, `W2`, ... alone) and the usual one in modern recipes.
  */
 
 /** A value's admissible range: a predicate and its description for errors. @example positive.ok(0) // false: 'a positive number' */
@@ -24,6 +28,8 @@ export const positive: HyperRange = { ok: (v) => v > 0, text: 'a positive number
 export const nonNegative: HyperRange = { ok: (v) => v >= 0, text: 'a number >= 0' };
 /** Momentum and decay rates in [0, 1). @example unitOpen.ok(1) // false: 'in [0, 1)' */
 export const unitOpen: HyperRange = { ok: (v) => v >= 0 && v < 1, text: 'in [0, 1)' };
+/** A switch stored as a number: 0 (off) or 1 (on), e.g. `decayAll`. @example zeroOrOne.ok(0.5) // false */
+export const zeroOrOne: HyperRange = { ok: (v) => v === 0 || v === 1, text: '0 or 1' };
 /** Step counters such as Adam's `count`. @example nonNegativeInteger.ok(1.5) // false */
 export const nonNegativeInteger: HyperRange = { ok: (v) => Number.isInteger(v) && v >= 0, text: 'a non-negative integer' };
 
@@ -50,7 +56,8 @@ export interface ScalarSpec {
  * (`lr` and the rule's own) and the scalars as this update made them (Adam's `count` already advanced).
  * `g` has weight decay added (`g + weightDecay * p`, each element in double precision, so a float32 param's
  * `g` is then a float64 tensor) and `wd` is 0, unless the rule fuses the decay into its own pass: then `g`
- * is the gradient as given and `wd` the weight decay to add. `slots` and `g` are shaped like `p`.
+ * is the gradient as given and `wd` the weight decay to apply (0 for a param `decays` leaves alone). `slots`
+ * and `g` are shaped like `p`.
  *
  * @example
  * const step = ({ p, g, hyper: { lr } }: ArrayStep<never, never, never>) => p.data[0] - lr * g.data[0];
@@ -109,6 +116,15 @@ export interface Rule<N extends string, H extends string, K extends string, C ex
   readonly fusesDecay?: boolean;
   readonly step: (a: ArrayStep<H, K, C>) => ArrayResult<K>;
 }
+
+/**
+ * Whether weight decay applies to a param: always with `decayAll`, else only to the weights, params of two or
+ * more dimensions (conv [F, C, FH, FW], affine [in, out]); vectors and scalars (biases, batch norm's gamma and
+ * beta) are left undecayed.
+ *
+ * @example decays(tensor([1, 2]), false) // false: a bias
+ */
+export const decays = (p: Tensor, decayAll: boolean): boolean => decayAll || p.shape.length >= 2;
 
 /** A lifted rule's state: one `Slot` record per slot name and one number per scalar (`{ count, m, v }`). @example const s: RuleState<'m' | 'v', 'count'> = adam().init(params); */
 export type RuleState<K extends string, C extends string> = Readonly<Record<K, Slot>> & Readonly<Record<C, number>>;
@@ -246,15 +262,15 @@ export type GivenHyper = Readonly<Partial<Record<string, number>>>;
 
 /**
  * The optimizer a rule stands for, as a function of hyper-parameters: every one defaults to the rule's,
- * `lr` must be > 0, `weightDecay` (default 0) >= 0 and adds `weightDecay * p` to every gradient (L2, biases
- * included). The optimizer walks the params in their record's order, checks that `grads` and the state hold
+ * `lr` must be > 0, `weightDecay` (default 0) >= 0 and adds `weightDecay * p` to the gradient of every weight
+ * (L2; biases and other 1-D params too when `decayAll` is 1, see `decays`). The optimizer walks the params in their record's order, checks that `grads` and the state hold
  * exactly the params' names, shapes and dtypes (naming the first that does not), steps each param with the
  * rule, names the first param whose new value or slots are not finite (`nonFinite`; from the rule's own `finite`
  * flag when it gives one, else a pass over them) and saves slots as `<slot>.<param>` tensors and scalars by name.
  *
  * @example
  * const signSgd = liftRule(signSgdRule); // the rule of `Rule`'s example
- * const opt = signSgd({ lr: 0.1, weightDecay: 0.01 });
+ * const opt = signSgd({ lr: 0.1, weightDecay: 0.01, decayAll: 1 });
  * opt.update({ w: tensor([2]) }, opt.init({ w: tensor([1]) }), { w: tensor([1]) }).params.w; // [0.9]
  */
 export const liftRule = <N extends string, H extends string, K extends string, C extends string>(
@@ -264,14 +280,14 @@ export const liftRule = <N extends string, H extends string, K extends string, C
   const ownNames = keysOf(rule.hyper);
   const scalarNames = keysOf(rule.scalars);
   // Checkpoints name slots `<slot>.<param>` and put scalars next to hyper-parameters: names must not collide.
-  const taken = new Set<string>(['lr', 'weightDecay']);
+  const taken = new Set<string>(['lr', 'weightDecay', 'decayAll']);
   for (const n of [...ownNames, ...slots, ...scalarNames]) {
     if (n === '' || n.includes('.')) throw new FoldnetError('config', `liftRule: ${name}: name ${JSON.stringify(n)} must be non-empty and hold no dot`);
-    if (taken.has(n)) throw new FoldnetError('config', `liftRule: ${name}: ${n} is named twice among lr, weightDecay, hyper-parameters, slots and scalars`);
+    if (taken.has(n)) throw new FoldnetError('config', `liftRule: ${name}: ${n} is named twice among lr, weightDecay, decayAll, hyper-parameters, slots and scalars`);
     taken.add(n);
   }
-  const defaults = { lr: rule.lr, ...recordOf(ownNames, (k) => rule.hyper[k].default), weightDecay: 0 };
-  const ranges = { lr: positive, ...recordOf(ownNames, (k) => rule.hyper[k].range), weightDecay: nonNegative };
+  const defaults = { lr: rule.lr, ...recordOf(ownNames, (k) => rule.hyper[k].default), weightDecay: 0, decayAll: 0 };
+  const ranges = { lr: positive, ...recordOf(ownNames, (k) => rule.hyper[k].range), weightDecay: nonNegative, decayAll: zeroOrOne };
   const fused = rule.fusesDecay === true;
   const update = `${name}.update`;
   const restore = `${name}.stateFromTensors`;
@@ -279,7 +295,7 @@ export const liftRule = <N extends string, H extends string, K extends string, C
   const make = (given: GivenHyper = {}): Optimizer<RuleState<K, C>, N> => {
     const all = readHyper(name, defaults, given, ranges);
     const hyper = recordOf<'lr' | H, number>(['lr', ...ownNames], (k) => all[k]);
-    const wd = all.weightDecay;
+    const decayAll = all.decayAll === 1;
     const opt: Optimizer<RuleState<K, C>, N> = {
       name,
       hyper: Object.freeze(all),
@@ -295,6 +311,7 @@ export const liftRule = <N extends string, H extends string, K extends string, C
         for (const [pname, p] of Object.entries(params)) {
           const g = matching(update, 'gradient', grads, pname, p);
           const slotsIn = recordOf(slots, (k) => matching(update, `state ${k}`, state[k], pname, p));
+          const wd = decays(p, decayAll) ? all.weightDecay : 0;
           const r = rule.step({ p, g: fused ? g : decayed(g, p, wd), slots: slotsIn, hyper, scalars, wd: fused ? wd : 0 });
           outP[pname] = r.p;
           nonFinite ??= nonFiniteIn(pname, r, slots);

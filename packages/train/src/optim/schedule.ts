@@ -56,3 +56,22 @@ export const stepDecay = (boundaries: readonly number[], factor = 0.1): LrSchedu
   const at = [...boundaries];
   return (step) => factor ** at.filter((b) => step >= b).length;
 };
+
+/**
+ * A linear warm-up over the first `steps` steps, then `after`: the factor is (step + 1) / steps at steps
+ * 0 .. steps-1, so the first step already moves and the last warm-up step reaches the full rate, and from
+ * step `steps` on it is `after(step - steps)`: the schedule after the warm-up counts its own steps from 0
+ * (`linearWarmup(500, cosineDecay(iters - 500))` is warm-up then cosine over the rest of the run). A pure
+ * function of the step, so a resumed run follows the same curve.
+ *
+ * @example
+ * const s = linearWarmup(4, cosineDecay(10));
+ * s(0); // 0.25
+ * s(3); // 1
+ * s(4); // 1 (cosine's step 0)
+ * s(9); // 0.5 (cosine's step 5)
+ */
+export const linearWarmup = (steps: number, after: LrSchedule = constantLr): LrSchedule => {
+  checkSteps('linearWarmup', steps);
+  return (step) => (step < steps ? (step + 1) / steps : after(step - steps));
+};

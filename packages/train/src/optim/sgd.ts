@@ -1,9 +1,9 @@
 import { alloc, fromData } from '@foldnet/core';
-import type { Optimizer } from './optimizer.js';
+import type { DecayHyper, Optimizer } from './optimizer.js';
 import { liftRule, type Rule } from './rule.js';
 
-/** SGD's hyper-parameters. `weightDecay` adds `weightDecay * p` to every gradient (L2, biases included). @example const h: SgdHyper = { lr: 0.1, weightDecay: 0 }; */
-export type SgdHyper = { readonly lr: number; readonly weightDecay: number };
+/** SGD's hyper-parameters. `weightDecay` adds `weightDecay * p` to the gradient of each weight, a param of 2+ dimensions (L2; of every param with `decayAll` 1). @example const h: SgdHyper = { lr: 0.1, weightDecay: 0, decayAll: 0 }; */
+export type SgdHyper = { readonly lr: number; readonly weightDecay: number } & DecayHyper;
 
 /** SGD keeps no state. @example const s: SgdState = sgd().init(params); // {} */
 export type SgdState = Readonly<Record<never, never>>;
