@@ -146,16 +146,16 @@ describe('batch norm -> relu and add -> relu fused', () => {
 
 describe('batch norm folded into the convolution before it, in evaluation', () => {
   const net = unwrap(resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9] }));
-  // trained-looking statistics and affine params, so the fold has something to fold
-  const trained = (dtype: DType) => {
-    const { params, state } = net.init(key(3), { dtype });
+  // trained-looking statistics, affine params and biases, so the fold has something to fold
+  const trained = (dtype: DType, of = net) => {
+    const { params, state } = of.init(key(3), { dtype });
     // values in [low, high], shaped as t
     const shifted = (t: Tensor, seed: number, low: number, high: number): Tensor => {
       const f = (v: number): number => low + (high - low) * Math.abs(Math.sin(v * 7));
       const u = normal(key(seed), t.shape, { dtype });
       return fromData(t.shape, dtype === 'float64' ? Float64Array.from(u.data, f) : Float32Array.from(u.data, f));
     };
-    const p = Object.fromEntries(Object.entries(params).map(([k, t], i) => [k, /\.(gamma|beta)$/.test(k) ? shifted(t, 100 + i, -1.5, 1.5) : t]));
+    const p = Object.fromEntries(Object.entries(params).map(([k, t], i) => [k, /\.(gamma|beta|b)$/.test(k) ? shifted(t, 100 + i, -1.5, 1.5) : t]));
     const st = Object.fromEntries(Object.entries(state).map(([k, t], i) => [k, k.endsWith('.var') ? shifted(t, 200 + i, 0.2, 3) : shifted(t, 300 + i, -1, 1)]));
     return { params: p, state: st };
   };
@@ -198,14 +198,16 @@ describe('batch norm folded into the convolution before it, in evaluation', () =
     expect(Math.max(...Array.from(folded.data, (v, i) => Math.abs(v - plain.data[i]))) / scale).toBeLessThan(2e-6);
   });
 
-  it('a fold in float64 on the reference kernels gives the unfolded chain to 1e-12: the folding maths is exact', () => {
-    const { params, state } = trained('float64');
+  it.each([false, true])('a fold in float64 on the reference kernels gives the unfolded chain to 1e-12 (conv bias %s): the folding maths is exact', (convBias) => {
+    const of = unwrap(resnet({ blocks: [1, 1], width: 4, inputDim: [2, 9, 9], convBias }));
+    const { params, state } = trained('float64', of);
     const x = normal(key(5), [3, 2, 9, 9], { dtype: 'float64' });
-    const fold = planOf(net.graph).folded[0];
+    const fold = planOf(of.graph).folded[0];
     if (fold === undefined) throw new Error('conv1 folds');
     const ctx = { mode: 'eval', needGrad: false, needInputGrad: false, kernels: kernels('reference') } as const;
-    const y = fold.forward({ W: params['conv1.W'], b: params['conv1.b'] }, { gamma: params['bn1.gamma'], beta: params['bn1.beta'] }, { mean: state['bn1.mean'], var: state['bn1.var'] }, x, ctx);
-    const firstThree = unwrap(network([2, 9, 9], [conv2d({ filters: 4, size: 3, pad: 1, weightInit: 'he' }), batchNorm(), relu()]));
+    const convParams = convBias ? { W: params['conv1.W'], b: params['conv1.b'] } : { W: params['conv1.W'] };
+    const y = fold.forward(convParams, { gamma: params['bn1.gamma'], beta: params['bn1.beta'] }, { mean: state['bn1.mean'], var: state['bn1.var'] }, x, ctx);
+    const firstThree = unwrap(network([2, 9, 9], [conv2d({ filters: 4, size: 3, pad: 1, weightInit: 'he', bias: convBias }), batchNorm(), relu()]));
     const expected = firstThree.forward(params, state, x, { mode: 'eval', needGrad: false, kernels: kernels('reference') }).y;
     expect(Math.max(...Array.from(y.data, (v, i) => Math.abs(v - expected.data[i])))).toBeLessThan(1e-12);
   });

@@ -162,16 +162,18 @@ export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf
   const r = soleReader(graph, readers, bn);
   const relu = r !== undefined && graph.nodes[r].op.type === 'relu' ? r : undefined;
   const [convLabel, bnLabel] = [conv.name, graph.nodes[bn].name];
-  // The last fold and the six operands it came from: an evaluation runs batch after batch with the same params and
-  // state, and tensors are never written, so the same buffers mean the same folded weights (the plan's own state).
+  // The last fold and the operands it came from (five without a conv bias): an evaluation runs batch after batch with
+  // the same params and state, and tensors are never written, so the same buffers mean the same folded weights (the plan's own state).
   let last: { readonly from: readonly Tensor[]; readonly W: Tensor; readonly b: Tensor } | undefined;
   return {
     nodes: relu === undefined ? [i, bn] : [i, bn, relu],
     forward: (convParams, bnParams, bnState, x, ctx) => {
-      const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad);
+      const hasBias = convOp.bias !== false;
+      const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad, hasBias);
       const FN = W.shape[0];
       const { gamma, beta, runMean, runVar } = batchNormOperands(bnLabel, bnParams, bnState, [x.shape[0], FN, g.outH, g.outW]);
-      const from = [W, b, gamma, beta, runMean, runVar];
+      // without a bias, b is a fresh zeros tensor each call: not an operand the fold depends on
+      const from = hasBias ? [W, b, gamma, beta, runMean, runVar] : [W, gamma, beta, runMean, runVar];
       if (last === undefined || !from.every((t, k) => t.data === last?.from[k].data)) {
         const perFilter = W.size / FN;
         const [w2, b2] = [new Float64Array(W.size), new Float64Array(FN)];
