@@ -144,6 +144,15 @@ describe('optimizers, weight decay, clipping and warm-up through the CLI', () =>
 });
 
 describe('the resnet preset without conv biases', () => {
+  it('trains, evaluates as it goes and evaluates from its checkpoint (evaluation folds each batch norm into a conv that has no bias)', async () => {
+    const r = await cli(['train', '--model', 'resnet', '--iters', '2', '--train-size', '20', '--test-size', '10', '--batch-size', '10', '--eval-every', '1', '--out', 'new-resnet']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('training resnet (174,970 params)');
+    const e = await cli(['eval', 'new-resnet/checkpoint.safetensors', '--test-size', '10', '--json']);
+    expect(e.code, e.err).toBe(0);
+    expect(JSON.parse(e.out)).toMatchObject({ step: 2, count: 10 });
+  });
+
   it('a checkpoint of the preset as it was (conv biases) still trains on and evaluates from its own spec; --model resnet over it names the missing bias', async () => {
     const old = unwrap(resnet({ convBias: true }));
     const state = initTrainState(old, adam(), key(0));
