@@ -106,4 +106,20 @@ describe('the demo page (examples/web) in Chromium', () => {
     expect(summary).toContain(`test accuracy ${(Number(accuracy) * 100).toFixed(2)}% on 500 images`);
     expect(pageErrors).toEqual([]);
   });
+
+  it('with a checkpoint foldnet train trained well (300 steps on 5000 images), uploaded, the 7 drawn on the pad is read as a 7', async () => {
+    const p = must(page);
+    const run = join(outDir, 'cli-run-300');
+    const trainedByCli = await foldnet(['train', '--iters', '300', '--eval-every', '0', '--test-size', '100', '--out', run], outDir);
+    expect(trainedByCli.code, trainedByCli.stderr).toBe(0);
+    await p.setInputFiles('#upload', join(run, 'checkpoint.safetensors'));
+    await p.waitForFunction(() => document.querySelector('#summary')?.textContent?.includes('checkpoint.safetensors (step 300)') === true, undefined, { timeout: 120_000 });
+    await p.click('#clear');
+    expect((await demoState(p)).probabilities).toBeUndefined();
+    await drawSeven(p);
+    await p.waitForFunction(() => Reflect.get(Reflect.get(window, 'foldnetDemo') ?? {}, 'probabilities') !== undefined);
+    const shown = await shownProbabilities(p);
+    expect(shown.indexOf(Math.max(...shown)), `probabilities ${shown.map((x) => x.toFixed(3)).join(' ')}`).toBe(7);
+    expect(pageErrors).toEqual([]);
+  });
 });
