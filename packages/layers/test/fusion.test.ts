@@ -205,7 +205,7 @@ describe('batch norm folded into the convolution before it, in evaluation', () =
     const fold = planOf(of.graph).folded[0];
     if (fold === undefined) throw new Error('conv1 folds');
     const ctx = { mode: 'eval', needGrad: false, needInputGrad: false, kernels: kernels('reference') } as const;
-    const convParams = convBias ? { W: params['conv1.W'], b: params['conv1.b'] } : { W: params['conv1.W'] };
+    const convParams: Record<string, Tensor> = convBias ? { W: params['conv1.W'], b: params['conv1.b'] } : { W: params['conv1.W'] };
     const y = fold.forward(convParams, { gamma: params['bn1.gamma'], beta: params['bn1.beta'] }, { mean: state['bn1.mean'], var: state['bn1.var'] }, x, ctx);
     const firstThree = unwrap(network([2, 9, 9], [conv2d({ filters: 4, size: 3, pad: 1, weightInit: 'he', bias: convBias }), batchNorm(), relu()]));
     const expected = firstThree.forward(params, state, x, { mode: 'eval', needGrad: false, kernels: kernels('reference') }).y;
