@@ -19,7 +19,7 @@ import {
   saveTrainState,
 } from '@foldnet/train';
 import { fetchIdx, fetchMnist, gunzipBytes, idxFromBlob, idxFromBytes, runTrainJob, trainInWorker, trainStateFromBytes } from '../src/web/index.js';
-import type { FromTrainWorker, JobControl, ToTrainWorker, WorkerEventLike, WorkerLike } from '../src/web/index.js';
+import type { FromTrainWorker, JobControl, ToTrainWorker, TrainJob, WorkerEventLike, WorkerLike } from '../src/web/index.js';
 
 /*
  * The browser's ways in and out of @foldnet/train, run in Node (which has fetch, Blob and DecompressionStream too):
@@ -179,6 +179,53 @@ describe('the training job the Worker runs', () => {
     await expect(runTrainJob({ ...job, model: { input: [1, 28, 28], layers: [{ type: 'nope' }] } }, control(), () => undefined)).rejects.toThrow(/^trainInWorker: model: /);
     await expect(runTrainJob({ ...job, iters: 0 }, control(), () => undefined)).rejects.toThrow('trainInWorker: iters must be a positive integer, got 0');
     await expect(runTrainJob({ ...job, data: { baseUrl: `${base}none/`, trainSize: 10, testSize: 10 } }, control(), () => undefined)).rejects.toThrow(`${base}none/${MNIST_FILES.trainImages}: the server answered 404 Not Found`);
+  });
+});
+
+describe("the training job's options of foldnet train", () => {
+  const spec = unwrap(simpleConvNet()).spec;
+  const recipeJob: TrainJob = {
+    model: spec, data: { baseUrl: '', gz: true, trainSize: 300, testSize: 100 }, iters: 8, batchSize: 20, evalEvery: 4, seed: 5,
+    loss: 'ce:smooth=0.1', lrSchedule: 'warmup:3,cosine', augment: 'crop:2,flip', weightDecay: 0.01, clipNorm: 1,
+  };
+  const withData = (job: TrainJob): TrainJob => ({ ...job, data: { baseUrl: base, gz: true, trainSize: 300, testSize: 100 } });
+  const paramsOf = (bytes: Uint8Array) => {
+    const r = trainStateFromBytes('outcome', bytes);
+    if (r._tag === 'Left') throw r.left;
+    return { step: r.right.step, tensors: Object.entries({ ...r.right.parts.params, ...r.right.parts.optimizer['m'], ...r.right.parts.optimizer['v'] }).map(([n, t]) => [n, Buffer.from(Float32Array.from(t.data).buffer).toString('base64')]) };
+  };
+
+  it('resume from the bytes of a checkpoint stopped at step 3 ends at step 8 with the params and Adam state of the uninterrupted job, bit for bit (model taken from the checkpoint)', async () => {
+    const whole = await runTrainJob(withData(recipeJob), control(), () => undefined);
+    const c = control();
+    const first = await runTrainJob(withData(recipeJob), c, (m) => {
+      if (m.type === 'step' && m.step === 3) c.stop();
+    });
+    expect([first.step, first.stopped]).toEqual([3, true]);
+    const { model: _model, ...rest } = withData(recipeJob);
+    const posted: FromTrainWorker[] = [];
+    const resumed = await runTrainJob({ ...rest, resume: first.checkpoint }, control(), (m) => posted.push(m));
+    expect(posted.flatMap((m) => (m.type === 'step' ? [m.step] : []))).toEqual([4, 5, 6, 7, 8]);
+    expect(paramsOf(resumed.checkpoint)).toEqual(paramsOf(whole.checkpoint));
+    expect(paramsOf(resumed.checkpoint).step).toBe(8);
+  });
+
+  it('a bad option is one message naming it', async () => {
+    const job = withData(recipeJob);
+    const refused = (changes: Partial<TrainJob>) => runTrainJob({ ...job, ...changes }, control(), () => undefined);
+    await expect(refused({ loss: 'hinge' })).rejects.toThrow(/^trainInWorker: loss: expected ce, .*got "hinge"$/);
+    await expect(refused({ lrSchedule: 'linear' })).rejects.toThrow(/^trainInWorker: lrSchedule: expected constant, cosine, .*got "linear"$/);
+    await expect(refused({ lrSchedule: 'warmup:8,cosine' })).rejects.toThrow("trainInWorker: lrSchedule: the warm-up of 8 steps must be shorter than the run's 8 steps");
+    await expect(refused({ augment: 'rotate:5' })).rejects.toThrow(/^trainInWorker: augment: .*rotate/);
+    await expect(refused({ clipNorm: 0 })).rejects.toThrow('trainInWorker: clipNorm must be a positive number, got 0');
+    await expect(refused({ weightDecay: -1 })).rejects.toThrow('trainInWorker: weightDecay must be a number >= 0, got -1');
+    await expect(runTrainJob({ ...job, ...Object.fromEntries([['decayParams', 'biases']]) }, control(), () => undefined)).rejects.toThrow('trainInWorker: decayParams must be "weights" or "all", got "biases"');
+    await expect(refused({ epochs: 2 })).rejects.toThrow('trainInWorker: give either iters or epochs, not both (got iters 8, epochs 2)');
+    await expect(refused({ iters: undefined })).rejects.toThrow('trainInWorker: give either iters or epochs');
+    await expect(refused({ epochs: 0, iters: undefined })).rejects.toThrow('trainInWorker: epochs must be a positive integer, got 0');
+    await expect(refused({ resume: new Uint8Array([1, 2, 3]) })).rejects.toThrow(/^trainInWorker: resume: /);
+    const done = await runTrainJob({ ...job, iters: 2, lrSchedule: 'constant' }, control(), () => undefined);
+    await expect(refused({ resume: done.checkpoint, iters: 2, lrSchedule: 'constant' })).rejects.toThrow('trainInWorker: resume: the checkpoint is at step 2 and the run ends at step 2: give iters greater than 2');
   });
 });
 

@@ -1,16 +1,19 @@
-import { isLeft } from 'fp-ts/lib/Either.js';
+import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import { fromData, getThreads, key, setThreads, split, threadsReady } from '@foldnet/core';
-import { decodeModelSpec } from '@foldnet/layers';
-import { encodeTrainState } from '../checkpoint/train-state.js';
-import { batchesOf, sampleWithReplacement, type LabeledData } from '../fit/batches.js';
+import { decodeModelSpec, parseLoss, type Network } from '@foldnet/layers';
+import { encodeTrainState, resumeTrainState, type TrainStateCheckpoint } from '../checkpoint/train-state.js';
+import { augmentation, parseAugment } from '../data/augment.js';
+import { batchesOf, sampleWithReplacement, shuffledEpochs, type LabeledData } from '../fit/batches.js';
 import { evaluate } from '../fit/evaluate.js';
 import { followObserved } from '../fit/fold.js';
 import { abortable, periodicEvaluation } from '../fit/observers.js';
-import { initTrainState, trainStep } from '../fit/state.js';
+import { initTrainState, trainStep, type TrainState } from '../fit/state.js';
+import type { AnyOptimizer, Hyper } from '../optim/optimizer.js';
 import { optimizerFromName } from '../optim/registry.js';
-import { constantLr } from '../optim/schedule.js';
+import { trainStateFromBytes } from './checkpoint-bytes.js';
 import { fetchMnist } from './data.js';
-import type { FromTrainWorker, MetricsRecord, SplitData, TrainJob, TrainOutcome } from './train-protocol.js';
+import { jobLrSchedule } from './lr-schedule.js';
+import type { FromTrainWorker, MetricsRecord, OptimizerChoice, SplitData, TrainJob, TrainOutcome } from './train-protocol.js';
 
 /*
  * One training run in steps that yield: the fold of `foldnet train` (same key split, batch stream, step, evaluations
@@ -47,41 +50,120 @@ const positiveInt = (name: string, v: number): number => {
   return v;
 };
 
+const positiveNumber = (name: string, v: number): number => {
+  if (!(Number.isFinite(v) && v > 0)) throw new TrainJobError(`trainInWorker: ${name} must be a positive number, got ${v}`);
+  return v;
+};
+
+/** One of the job's recipe texts (loss, lrSchedule, augment), read by `parse`; a bad one is named with what is wrong. */
+const recipe = <A>(name: string, text: unknown, parse: (text: string) => Either<string, A>): A => {
+  if (typeof text !== 'string') throw new TrainJobError(`trainInWorker: ${name} must be a text, got ${JSON.stringify(text)}`);
+  const r = parse(text);
+  if (isLeft(r)) throw new TrainJobError(`trainInWorker: ${name}: ${r.left}`);
+  return r.right;
+};
+
+/** The network the job trains: its model spec, or the resumed checkpoint's. */
+const networkOf = (job: TrainJob, from: TrainStateCheckpoint | undefined): Network => {
+  const spec = job.model ?? from?.model;
+  if (spec === undefined) throw new TrainJobError(`trainInWorker: model: give a model spec${from === undefined ? '' : ' (the resumed checkpoint holds none)'}`);
+  const network = decodeModelSpec(spec);
+  if (isLeft(network)) throw new TrainJobError(`trainInWorker: model: ${network.left.message}`);
+  return network.right;
+};
+
+const choiceParts = ({ type, ...hyper }: OptimizerChoice): { readonly type: string; readonly hyper: Hyper } => ({ type, hyper });
+
+/**
+ * The optimizer as `foldnet train` builds it: the job's choice (or, resuming, the checkpoint's with its settings), with
+ * `weightDecay` and `decayParams` over it.
+ */
+const optimizerOf = (job: TrainJob, saved: AnyOptimizer | undefined): { readonly optimizer: AnyOptimizer; readonly choice: Readonly<Record<string, unknown>> } => {
+  const { type, hyper } = job.optimizer !== undefined ? choiceParts(job.optimizer) : saved !== undefined ? { type: saved.name, hyper: saved.hyper } : { type: 'adam', hyper: {} };
+  const decayParams = job.decayParams;
+  if (decayParams !== undefined && decayParams !== 'weights' && decayParams !== 'all') {
+    throw new TrainJobError(`trainInWorker: decayParams must be "weights" or "all", got ${JSON.stringify(decayParams)}`);
+  }
+  const settings = {
+    ...hyper,
+    ...(job.weightDecay === undefined ? {} : { weightDecay: job.weightDecay }),
+    ...(decayParams === undefined ? {} : { decayAll: decayParams === 'all' ? 1 : 0 }),
+  };
+  const optimizer = optimizerFromName(type, settings);
+  if (isLeft(optimizer)) throw new TrainJobError(`trainInWorker: optimizer: ${optimizer.left.message}`);
+  return { optimizer: optimizer.right, choice: { type, ...hyper } };
+};
+
+/** The checkpoint `job.resume` holds, decoded with every check of `foldnet train --resume`. */
+const resumedCheckpoint = (job: TrainJob): TrainStateCheckpoint | undefined => {
+  if (job.resume === undefined) return undefined;
+  if (!(job.resume instanceof Uint8Array)) throw new TrainJobError('trainInWorker: resume must be the bytes of a checkpoint (a Uint8Array)');
+  const r = trainStateFromBytes('resume', job.resume);
+  if (isLeft(r)) throw new TrainJobError(`trainInWorker: ${r.left.message}`);
+  return r.right;
+};
+
 /**
  * Runs `job`, telling `post` each batch loss (every `stepsPerTurn` steps), each evaluation and the end; gives the
- * outcome (the checkpoint's bytes). Throws a TrainJobError for a bad job (model spec, optimizer, sizes, data).
+ * outcome (the checkpoint's bytes). Throws a TrainJobError for a bad job (model spec, optimizer, sizes, recipes, the
+ * checkpoint resumed, data).
  *
  * @example
  * const outcome = await runTrainJob(job, control, (m) => console.log(m.type));
  */
 export const runTrainJob = async (job: TrainJob, control: JobControl, post: (message: FromTrainWorker) => void): Promise<TrainOutcome> => {
-  const iters = positiveInt('iters', job.iters);
+  if ((job.iters === undefined) === (job.epochs === undefined)) {
+    throw new TrainJobError(`trainInWorker: give either iters or epochs${job.iters === undefined ? '' : `, not both (got iters ${job.iters}, epochs ${job.epochs})`}`);
+  }
   const batchSize = positiveInt('batchSize', job.batchSize ?? 100);
   const stepsPerTurn = positiveInt('stepsPerTurn', job.stepsPerTurn ?? 1);
   const evalEvery = job.evalEvery ?? 10;
   if (!Number.isSafeInteger(evalEvery) || evalEvery < 0) throw new TrainJobError(`trainInWorker: evalEvery must be an integer >= 0, got ${evalEvery}`);
   const seed = job.seed ?? 0;
+  if (job.weightDecay !== undefined && !(Number.isFinite(job.weightDecay) && job.weightDecay >= 0)) {
+    throw new TrainJobError(`trainInWorker: weightDecay must be a number >= 0, got ${job.weightDecay}`);
+  }
+  const clipNorm = job.clipNorm === undefined ? undefined : positiveNumber('clipNorm', job.clipNorm);
+  const lossText = job.loss ?? 'ce';
+  const loss = recipe('loss', lossText, parseLoss);
+  const augmentText = job.augment ?? 'none';
+  const augment = augmentation(recipe('augment', augmentText, parseAugment));
   if (job.threads !== undefined) setThreads(positiveInt('threads', job.threads));
   await threadsReady();
-  const network = decodeModelSpec(job.model);
-  if (isLeft(network)) throw new TrainJobError(`trainInWorker: model: ${network.left.message}`);
-  const { type, ...hyper } = job.optimizer ?? { type: 'adam' };
-  const optimizer = optimizerFromName(type, hyper);
-  if (isLeft(optimizer)) throw new TrainJobError(`trainInWorker: optimizer: ${optimizer.left.message}`);
+  const from = resumedCheckpoint(job);
+  const net = networkOf(job, from);
+  const restored = from === undefined ? undefined : resumeTrainState(from, net);
+  if (restored !== undefined && isLeft(restored)) throw new TrainJobError(`trainInWorker: ${restored.left.message}`);
+  const { optimizer: opt, choice } = optimizerOf(job, restored?.right.optimizer);
   const data = await loadData(job);
   const n = data.train.x.shape[0] ?? 0;
+  // as foldnet train: --epochs counts its steps over the training split
+  const iters = job.epochs === undefined ? positiveInt('iters', job.iters ?? 0) : positiveInt('epochs', job.epochs) * Math.ceil(n / batchSize);
+  const lrScheduleText = job.lrSchedule ?? 'constant';
+  const lrSchedule = recipe('lrSchedule', lrScheduleText, (text) => jobLrSchedule(text, iters));
 
-  // as foldnet train: split(key(seed)) -> (model, data); batches with replacement over the whole training split
+  // as foldnet train: split(key(seed)) -> (model, data); batches with replacement over the whole training split, or
+  // shuffled epochs; a resumed run takes the checkpoint's state, with its optimizer's state when of the same kind
   const [modelKey, dataKey] = split(key(seed));
-  const net = network.right;
-  const opt = optimizer.right;
-  const state0 = initTrainState(net, opt, modelKey);
-  const batches = batchesOf(data.train, sampleWithReplacement({ key: dataKey, n, batchSize, steps: iters }));
+  const state0 =
+    restored === undefined
+      ? initTrainState(net, opt, modelKey)
+      : restored.right.optimizer.name === opt.name
+        ? restored.right.state
+        : { ...restored.right.state, opt: opt.init(restored.right.state.params) };
+  if (state0.step >= iters) {
+    throw new TrainJobError(`trainInWorker: resume: the checkpoint is at step ${state0.step} and the run ends at step ${iters}: give iters greater than ${state0.step} (iters counts the run's total steps)`);
+  }
+  const indices =
+    job.epochs === undefined
+      ? sampleWithReplacement({ key: dataKey, n, batchSize, steps: iters })
+      : shuffledEpochs({ key: dataKey, n, batchSize, epochs: job.epochs });
+  const batches = batchesOf(data.train, indices).from(state0.step);
   const started = performance.now();
   let confusion: readonly (readonly number[])[] = [];
-  const measure = (s: typeof state0) => {
-    const tr = evaluate(net, s.params, s.layerState, data.train);
-    const te = evaluate(net, s.params, s.layerState, data.test);
+  const measure = (s: TrainState<unknown>) => {
+    const tr = evaluate(net, s.params, s.layerState, data.train, { loss });
+    const te = evaluate(net, s.params, s.layerState, data.test, { loss });
     confusion = te.confusion;
     return { train_acc: tr.accuracy, test_acc: te.accuracy, test_loss: te.loss, elapsed_s: Math.round(performance.now() - started) / 1000 };
   };
@@ -100,7 +182,7 @@ export const runTrainJob = async (job: TrainJob, control: JobControl, post: (mes
       post({ type: 'record', record });
     }
   };
-  const step = trainStep(net, opt, { lrSchedule: constantLr });
+  const step = trainStep(net, opt, { lrSchedule, augment, loss, ...(clipNorm === undefined ? {} : { clipNorm }) });
   const final = await followObserved(step, state0, batches, watch, async ({ state, acc: evaluations }) => {
     // the step's loss joins the window that the evaluation made after it (if any) closes
     if (Number.isFinite(state.loss)) {
@@ -121,7 +203,13 @@ export const runTrainJob = async (job: TrainJob, control: JobControl, post: (mes
   addRecords(evaluations.inner.history);
   const last = final.state;
   if (last.fault !== undefined) throw new TrainJobError(`training stopped: ${last.fault.message}`);
-  const config = job.config ?? { dataset: 'mnist', iters, batchSize, evalEvery, seed, optimizer: { type, ...hyper }, trainSize: n, testSize: data.test.x.shape[0] ?? 0 };
+  // the settings under foldnet train's names, so that `foldnet train --resume` of this checkpoint goes on alike
+  const config = job.config ?? {
+    dataset: 'mnist', iters, ...(job.epochs === undefined ? {} : { epochs: job.epochs }), batchSize, evalEvery, seed, optimizer: choice, trainSize: n, testSize: data.test.x.shape[0] ?? 0,
+    loss: lossText, lrSchedule: lrScheduleText, augment: augmentText,
+    ...(job.weightDecay === undefined ? {} : { weightDecay: job.weightDecay }), ...(job.decayParams === undefined ? {} : { decayParams: job.decayParams }),
+    ...(clipNorm === undefined ? {} : { clipNorm }),
+  };
   const bytes = encodeTrainState('checkpoint.safetensors', { network: net, optimizer: opt, state: last, config, metrics: records });
   if (isLeft(bytes)) throw new TrainJobError(bytes.left.message);
   return { checkpoint: bytes.right, step: last.step, stopped: evaluations.aborted, confusion, threads: getThreads() };

@@ -35,27 +35,49 @@ export interface OptimizerChoice {
 
 /**
  * A training run, as `foldnet train` would make it with the same flags: the key split into (model, data) from
- * `seed`, batches drawn with replacement from the whole training split, an evaluation of both splits every
- * `evalEvery` steps and at the last one.
+ * `seed`, batches drawn with replacement from the whole training split (or `epochs` shuffled passes over it), an
+ * evaluation of both splits every `evalEvery` steps and at the last one. The same job and seed give the checkpoint
+ * `foldnet train` gives with the same flags, bit for bit.
  */
 export interface TrainJob {
-  /** A JSON model spec (a preset's is `simpleConvNet().right.spec`). */
-  readonly model: unknown;
+  /** A JSON model spec (a preset's is `simpleConvNet().right.spec`); with `resume`, default the checkpoint's own. */
+  readonly model?: unknown;
   readonly data: TrainData;
-  /** Default adam with its default rate (0.001). */
+  /** Default adam with its default rate (0.001); with `resume`, the checkpoint's optimizer and its settings. */
   readonly optimizer?: OptimizerChoice;
-  readonly iters: number;
+  /** The run's total steps (a resumed run counts from the start too, as `foldnet train --iters`); give this or `epochs`. */
+  readonly iters?: number;
+  /** Shuffled passes over the training split instead of `iters` (--epochs): epochs * ceil(trainSize / batchSize) steps. */
+  readonly epochs?: number;
   /** Default 100. */
   readonly batchSize?: number;
   /** Default 10 (as foldnet train); 0: only at the end. */
   readonly evalEvery?: number;
   /** Default 0. */
   readonly seed?: number;
+  /** The loss, as --loss: `ce` (default), `ce:smooth=0.1`, `mse`, `bce`. Evaluations report it too. */
+  readonly loss?: string;
+  /** The learning-rate schedule, as --lr-schedule: `constant` (default), `cosine`, `step:300,450`, `warmup:5,cosine`. */
+  readonly lrSchedule?: string;
+  /** The augmentation of training batches, as --augment: `none` (default), `crop:2,flip`, `erase:0.25`. */
+  readonly augment?: string;
+  /** L2 weight decay (decoupled for adamw), as --weight-decay; overrides `optimizer.weightDecay`. */
+  readonly weightDecay?: number;
+  /** Which params weight decay reaches, as --decay-params: `weights` (2+ dimensions; default) or `all`. */
+  readonly decayParams?: 'weights' | 'all';
+  /** Gradients rescaled to this global L2 norm when over it, as --clip-norm; default none. */
+  readonly clipNorm?: number;
+  /**
+   * The bytes of a checkpoint to go on from (`foldnet train`'s checkpoint.safetensors, or an earlier outcome's): its
+   * params, optimizer state, key and step. Give the settings of the run it continues (seed, iters, schedule, ...): then
+   * the run ends with the params an uninterrupted run gives, bit for bit.
+   */
+  readonly resume?: Uint8Array;
   /** The fast kernels' threads in the Worker (1 where the page is not cross-origin isolated); default: the core's own. */
   readonly threads?: number;
   /** Steps between two turns of the Worker's event loop, where pause and stop are heard; default 1. */
   readonly stepsPerTurn?: number;
-  /** Stored as the checkpoint's `config` metadata (foldnet eval reads `dataset` from it); default { dataset: 'mnist', ... the job's numbers }. */
+  /** Stored as the checkpoint's `config` metadata (foldnet eval reads `dataset` from it); default { dataset: 'mnist', ... the job's settings }. */
   readonly config?: unknown;
 }
 
