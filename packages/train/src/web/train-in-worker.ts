@@ -65,12 +65,14 @@ const startWorker = (): WorkerLike => {
 
 /**
  * Trains in a dedicated Worker, as `foldnet train` would with the same settings (same seed: the same checkpoint
- * tensors, bit for bit).
+ * tensors, bit for bit): its loss, lrSchedule, augment, epochs, weightDecay, decayParams and clipNorm too, and `resume`
+ * goes on from a checkpoint's bytes (see TrainJob). A bad setting rejects `done` with a message naming it.
  *
  * @example
- * const run = trainInWorker({ model: unwrap(simpleConvNet()).spec, data: { baseUrl: '/mnist/', trainSize: 2000, testSize: 500 }, iters: 200, onRecord: (r) => chart.add(r) });
+ * const run = trainInWorker({ model: unwrap(simpleConvNet()).spec, data: { baseUrl: '/mnist/', trainSize: 2000, testSize: 500 }, iters: 200, lrSchedule: 'warmup:20,cosine', onRecord: (r) => chart.add(r) });
  * stopButton.onclick = () => run.stop();
  * const { checkpoint } = await run.done; // Uint8Array: a .safetensors file foldnet eval reads
+ * const more = trainInWorker({ data: { baseUrl: '/mnist/', trainSize: 2000, testSize: 500 }, iters: 200, lrSchedule: 'warmup:20,cosine', resume: checkpoint });
  */
 export const trainInWorker = (options: TrainInWorkerOptions): TrainRun => {
   const { onRecord, onStep, onPause, worker: given, ...job } = options;
