@@ -71,6 +71,20 @@ describe('a training job gives what foldnet train gives with the same settings',
     expect(web.config).toMatchObject({ loss: 'ce:smooth=0.1', lrSchedule: 'warmup:5,cosine', augment: 'crop:2,flip', weightDecay: 0.01, clipNorm: 1, seed: 7 });
   });
 
+  it('a job resumed from the bytes of foldnet train\'s checkpoint at step 6 ends at step 12 with the params of foldnet train --iters 12, bit for bit', async () => {
+    const flags = ['--batch-size', '20', '--eval-every', '6', '--seed', '7', '--lr-schedule', 'warmup:5,cosine', '--augment', 'crop:2,flip', '--clip-norm', '1'];
+    const whole = await cliCheckpoint('cli-whole', ['--iters', '12', ...flags]);
+    const half = join(tmp, 'cli-half');
+    expect((await runInProcess(['train', '--model', 'simple', '--train-size', '300', '--test-size', '100', '--iters', '6', ...flags, '--out', half], tmp)).code).toBe(0);
+    const job: TrainJob = {
+      data: mnistJobData(), iters: 12, batchSize: 20, evalEvery: 6, seed: 7, lrSchedule: 'warmup:5,cosine', augment: 'crop:2,flip', clipNorm: 1,
+      resume: new Uint8Array(fs.readFileSync(join(half, 'checkpoint.safetensors'))),
+    };
+    const outcome = await runTrainJob(job, never, () => undefined);
+    expect(outcome.step).toBe(12);
+    expect(tensorBytes(decoded('job', outcome.checkpoint))).toEqual(tensorBytes(whole));
+  });
+
   it('epochs 2 with momentum, weightDecay 0.001 on every param (decayParams all) and a step schedule: the same params bit for bit', async () => {
     const cli = await cliCheckpoint('cli-b', [
       '--epochs', '2', '--batch-size', '100', '--seed', '3', '--optimizer', 'momentum', '--lr', '0.05',

@@ -103,6 +103,13 @@ const resumedCheckpoint = (job: TrainJob): TrainStateCheckpoint | undefined => {
   return r.right;
 };
 
+/** The state and optimizer a resumed checkpoint holds for `network` (its params must fit it). */
+const restoredState = (from: TrainStateCheckpoint, network: Network): { readonly optimizer: AnyOptimizer; readonly state: TrainState<unknown> } => {
+  const r = resumeTrainState(from, network);
+  if (isLeft(r)) throw new TrainJobError(`trainInWorker: ${r.left.message}`);
+  return r.right;
+};
+
 /**
  * Runs `job`, telling `post` each batch loss (every `stepsPerTurn` steps), each evaluation and the end; gives the
  * outcome (the checkpoint's bytes). Throws a TrainJobError for a bad job (model spec, optimizer, sizes, recipes, the
@@ -132,9 +139,8 @@ export const runTrainJob = async (job: TrainJob, control: JobControl, post: (mes
   await threadsReady();
   const from = resumedCheckpoint(job);
   const net = networkOf(job, from);
-  const restored = from === undefined ? undefined : resumeTrainState(from, net);
-  if (restored !== undefined && isLeft(restored)) throw new TrainJobError(`trainInWorker: ${restored.left.message}`);
-  const { optimizer: opt, choice } = optimizerOf(job, restored?.right.optimizer);
+  const restored = from === undefined ? undefined : restoredState(from, net);
+  const { optimizer: opt, choice } = optimizerOf(job, restored?.optimizer);
   const data = await loadData(job);
   const n = data.train.x.shape[0] ?? 0;
   // as foldnet train: --epochs counts its steps over the training split
@@ -148,9 +154,9 @@ export const runTrainJob = async (job: TrainJob, control: JobControl, post: (mes
   const state0 =
     restored === undefined
       ? initTrainState(net, opt, modelKey)
-      : restored.right.optimizer.name === opt.name
-        ? restored.right.state
-        : { ...restored.right.state, opt: opt.init(restored.right.state.params) };
+      : restored.optimizer.name === opt.name
+        ? restored.state
+        : { ...restored.state, opt: opt.init(restored.state.params) };
   if (state0.step >= iters) {
     throw new TrainJobError(`trainInWorker: resume: the checkpoint is at step ${state0.step} and the run ends at step ${iters}: give iters greater than ${state0.step} (iters counts the run's total steps)`);
   }
