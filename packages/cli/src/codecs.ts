@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { lossSyntax, parseLoss } from '@foldnet/layers';
-import { augmentSyntax, parseAugment } from '@foldnet/train/config';
+import { augmentSyntax, lrScheduleSyntax, parseAugment, parseLrSchedule } from '@foldnet/train/config';
 
 /*
  * The codecs of config values, shared by config files and flags. Their names complete the sentence
@@ -9,44 +9,8 @@ import { augmentSyntax, parseAugment } from '@foldnet/train/config';
  * "fast"` in a file, `--lr: expected a positive number, got "fast"` as a flag.
  */
 
-/**
- * `--lr-schedule`: `constant`, `cosine` (half a cosine from the base rate towards 0 over the run's
- * steps) or `step:<s1>,<s2>,...` (the rate divided by 10 at each listed step), each optionally after a
- * linear warm-up: `warmup:<n>` alone, or `warmup:<n>,cosine`, `warmup:<n>,step:<s1>,...`.
- *
- * @example
- * `--lr-schedule: expected ${lrScheduleSyntax}, got "linear"`
- */
-export const lrScheduleSyntax = 'constant, cosine, or step:<step>,<step>,... (increasing steps), optionally after warmup:<steps> (warmup:500,cosine)';
-
-/** A parsed `--lr-schedule`: its kind (and a step schedule's boundaries), and the warm-up steps before it when it has one. */
-export type LrScheduleSpec = ({ readonly kind: 'constant' | 'cosine' } | { readonly kind: 'step'; readonly at: readonly number[] }) & { readonly warmup?: number };
-
-/**
- * The schedule `text` names, or a message saying what is wrong with it. After `warmup:<n>,` the schedule counts
- * its steps from the warm-up's end (cosine decays over the rest of the run; step boundaries are steps after it).
- *
- * @example
- * parseLrSchedule('step:300,450');      // right({ kind: 'step', at: [300, 450] })
- * parseLrSchedule('warmup:500,cosine'); // right({ kind: 'cosine', warmup: 500 })
- */
-export const parseLrSchedule = (text: string): E.Either<string, LrScheduleSpec> => {
-  const warm = /^warmup:([^,]*)(?:,(.*))?$/s.exec(text);
-  if (warm !== null) {
-    const steps = /^\d+$/.test(warm[1].trim()) ? Number(warm[1].trim()) : Number.NaN;
-    if (!(Number.isSafeInteger(steps) && steps >= 1)) return E.left(`warm-up: ${JSON.stringify(warm[1])} is not a positive number of steps (e.g. warmup:500,cosine)`);
-    if (warm[2] !== undefined && warm[2].startsWith('warmup:')) return E.left(`warm-up: give one warmup:<steps>, got ${JSON.stringify(text)}`);
-    return E.map((after: LrScheduleSpec): LrScheduleSpec => ({ ...after, warmup: steps }))(parseLrSchedule(warm[2] ?? 'constant'));
-  }
-  if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
-  const m = /^step:(.+)$/.exec(text);
-  if (m === null) return E.left(`expected ${lrScheduleSyntax}, got ${JSON.stringify(text)}`);
-  const parts = m[1].split(',');
-  const at = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p.trim()) : Number.NaN));
-  const bad = at.findIndex((b, i) => !(Number.isSafeInteger(b) && b >= 1) || (i > 0 && b <= at[i - 1]));
-  if (bad >= 0) return E.left(`step schedule: ${JSON.stringify(parts[bad])} is not a step after the previous one (expected increasing positive integers, e.g. step:3000,4500)`);
-  return E.right({ kind: 'step', at });
-};
+// `--lr-schedule`'s text, read by the same parser as trainInWorker's `lrSchedule` (@foldnet/train).
+export { lrScheduleSyntax, parseLrSchedule, type LrScheduleSpec } from '@foldnet/train/config';
 
 const numberWhere = (name: string, ok: (n: number) => boolean): t.Type<number, number, unknown> =>
   new t.Type<number, number, unknown>(

@@ -1,10 +1,9 @@
 import * as path from 'node:path';
 import { getThreads, type Tensor } from '@foldnet/core';
 import { parseLoss, summary, type Loss, type Network } from '@foldnet/layers';
-import { constantLr, cosineDecay, datasetInfo, evaluate, linearWarmup, stepDecay, type AnyOptimizer, type CheckpointDataInfo, type LrSchedule, type TrainState } from '@foldnet/train';
+import { datasetInfo, evaluate, lrScheduleOver, type AnyOptimizer, type CheckpointDataInfo, type LrSchedule, type TrainState } from '@foldnet/train';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { writeTrainCheckpoint } from './checkpoint.js';
-import { parseLrSchedule } from './codecs.js';
 import { trainCommandLine } from './commandline.js';
 import { UsageError } from './errors.js';
 import { defaultTrainConfig, type TrainConfig } from './config.js';
@@ -59,15 +58,9 @@ export interface RunRecord {
  * the steps left and step boundaries count from the warm-up's end. A warm-up as long as the run is refused.
  */
 export const lrScheduleOf = (config: TrainConfig): LrSchedule => {
-  const r = parseLrSchedule(config.lrSchedule);
+  const r = lrScheduleOver(config.lrSchedule, config.iters);
   if (isLeft(r)) throw new UsageError(`lrSchedule: ${r.left}`);
-  const s = r.right;
-  const warmup = s.warmup ?? 0;
-  if (warmup >= config.iters) {
-    throw new UsageError(`lrSchedule: the warm-up of ${warmup} steps must be shorter than the run's ${config.iters} steps`);
-  }
-  const after = s.kind === 'step' ? stepDecay(s.at) : s.kind === 'cosine' ? cosineDecay(config.iters - warmup) : constantLr;
-  return warmup === 0 ? after : linearWarmup(warmup, after);
+  return r.right;
 };
 
 /** The config's `loss` text as a loss value. @example lossOf(defaultTrainConfig).text // 'ce' */

@@ -21,4 +21,5 @@ export { adamw, type AdamWHyper, type AdamWState } from './adamw.js';
 export { sgdNesterov, type SgdNesterovHyper, type SgdNesterovState } from './sgd-nesterov.js';
 export { optimizerFromName, optimizerNames } from './registry.js';
 export { constantLr, cosineDecay, stepDecay, linearWarmup, type LrSchedule } from './schedule.js';
+export { parseLrSchedule, lrScheduleOver, lrScheduleSyntax, type LrScheduleSpec } from './schedule-text.js';
 export { globalNorm, clipByGlobalNorm } from './clip.js';

@@ -12,7 +12,7 @@ import type { AnyOptimizer, Hyper } from '../optim/optimizer.js';
 import { optimizerFromName } from '../optim/registry.js';
 import { trainStateFromBytes } from './checkpoint-bytes.js';
 import { fetchMnist } from './data.js';
-import { jobLrSchedule } from './lr-schedule.js';
+import { lrScheduleOver } from '../optim/schedule-text.js';
 import type { FromTrainWorker, MetricsRecord, OptimizerChoice, SplitData, TrainJob, TrainOutcome } from './train-protocol.js';
 
 /*
@@ -146,7 +146,7 @@ export const runTrainJob = async (job: TrainJob, control: JobControl, post: (mes
   // as foldnet train: --epochs counts its steps over the training split
   const iters = job.epochs === undefined ? positiveInt('iters', job.iters ?? 0) : positiveInt('epochs', job.epochs) * Math.ceil(n / batchSize);
   const lrScheduleText = job.lrSchedule ?? 'constant';
-  const lrSchedule = recipe('lrSchedule', lrScheduleText, (text) => jobLrSchedule(text, iters));
+  const lrSchedule = recipe('lrSchedule', lrScheduleText, (text) => lrScheduleOver(text, iters));
 
   // as foldnet train: split(key(seed)) -> (model, data); batches with replacement over the whole training split, or
   // shuffled epochs; a resumed run takes the checkpoint's state, with its optimizer's state when of the same kind
