@@ -95,7 +95,7 @@ const startsWith = (head: Uint8Array, magic: readonly number[]): boolean => magi
  */
 export const otherFormatOf = (head: Uint8Array): string | undefined => {
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'a PNG image (foldnet predict <checkpoint> <image.png> takes images)';
-  if (startsWith(head, [0xff, 0xd8, 0xff])) return 'a JPEG image (foldnet predict takes PNG images: convert it to PNG first)';
+  if (startsWith(head, [0xff, 0xd8, 0xff])) return 'a JPEG image (foldnet predict <checkpoint> <image.jpg> takes images)';
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip-compressed data (MNIST-format .gz files go in a folder given with --data)';
   if (startsWith(head, [0x50, 0x4b, 0x03, 0x04])) return 'a zip archive (a PyTorch .pt file is one: foldnet reads safetensors)';
   if (head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2] === 0x08 && (head[3] ?? 0) >= 1) return 'an IDX data file (MNIST-format data goes in a folder given with --data)';

@@ -1,18 +1,19 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
-import { checkInterlacedPng, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, normalizeDigit, type GreyImage } from '@foldnet/train';
+import { checkInterlacedPng, decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, normalizeDigit, type GreyImage } from '@foldnet/train';
 import { UsageError } from './errors.js';
 
 // the digit's geometry is shared with the browser demo (examples/web): @foldnet/train owns it
 export { resizeArea, normalizeDigit } from '@foldnet/train';
 
 /*
- * Turning any PNG into the 28x28 grey image MNIST networks expect.
+ * Turning any PNG or JPEG into the 28x28 grey image MNIST networks expect.
  *
  * MNIST digits are light strokes on a dark background, scaled into a 20x20 box (aspect kept) and
  * placed in a 28x28 frame with their centre of mass at the centre. A photo or a drawing is usually
  * the opposite: dark ink on light paper. So:
- *  1. decode (any PNG colour type, bit depth, palette), composite alpha over white, take luminance;
+ *  1. decode (any PNG colour type, bit depth, palette; a baseline or progressive JPEG, grey or colour),
+ *     composite alpha over white, take luminance;
  *  2. polarity: in 'auto' mode the image is inverted when its border (the outermost pixels) is
  *     mostly light (mean > 0.5), i.e. when it looks like dark-on-light; `--invert` / `--no-invert`
  *     force the choice;
@@ -96,12 +97,30 @@ export const checkPngSize = (bytes: Uint8Array, name: string): void => {
   if (isLeft(checked)) throw new UsageError(checked.left.message);
 };
 
+/** Luminance in [0, 1] (ITU-R BT.601, as PIL's convert('L')) of 0..255 values. */
+const luma = (r: number, g: number, b: number): number => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+
 /**
- * Decodes PNG bytes to a grey image in [0, 1] (alpha composited over white). Throws a UsageError
- * naming `name` when the bytes are not a PNG or the image is larger than MAX_PNG_PIXELS (checked
- * before decoding).
+ * Decodes PNG or JPEG bytes (told apart by their first bytes, not the name) to a grey image in
+ * [0, 1]: luminance, a PNG's alpha composited over white. Throws a UsageError naming `name` when
+ * the bytes are neither (with what they start with), are not readable, or the image is larger than
+ * MAX_PNG_PIXELS (checked from its header before decoding).
+ *
+ * @example decodeGreyImage(readFileSync('seven.jpg'), 'seven.jpg'); // { width, height, pixels }
  */
-export const decodePngGrey = (bytes: Uint8Array, name: string): GreyImage => {
+export const decodeGreyImage = (bytes: Uint8Array, name: string): GreyImage => {
+  const format = imageFormatOf(bytes);
+  if (format !== 'png') {
+    // JPEG (and the refusal of anything else) through the image-folder reader's decoder: one set of rules and messages
+    const decoded = decodeImage(bytes, name);
+    if (isLeft(decoded)) throw new UsageError(decoded.left.message);
+    const { width, height, channels, pixels } = decoded.right;
+    const grey = new Float64Array(width * height);
+    for (let i = 0; i < grey.length; i++) {
+      grey[i] = channels === 1 ? (pixels[i] ?? 0) / 255 : luma(pixels[3 * i] ?? 0, pixels[3 * i + 1] ?? 0, pixels[3 * i + 2] ?? 0);
+    }
+    return { width, height, pixels: grey };
+  }
   checkPngSize(bytes, name);
   let png: PNG;
   try {
@@ -112,26 +131,22 @@ export const decodePngGrey = (bytes: Uint8Array, name: string): GreyImage => {
   const { width, height, data } = png;
   const pixels = new Float64Array(width * height);
   for (let i = 0; i < width * height; i++) {
-    const r = data[4 * i] ?? 0;
-    const g = data[4 * i + 1] ?? 0;
-    const b = data[4 * i + 2] ?? 0;
     const a = (data[4 * i + 3] ?? 255) / 255;
-    const lum = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
-    pixels[i] = a * lum + (1 - a);
+    pixels[i] = a * luma(data[4 * i] ?? 0, data[4 * i + 1] ?? 0, data[4 * i + 2] ?? 0) + (1 - a);
   }
   return { width, height, pixels };
 };
 
 /**
- * Any PNG to MNIST's 28x28 light-on-dark input (see the steps above).
+ * Any PNG or JPEG to MNIST's 28x28 light-on-dark input (see the steps above).
  *
  * @example
- * const { image, inverted } = pngToMnist(fs.readFileSync('seven.png'), 'seven.png', 'auto');
+ * const { image, inverted } = imageToMnist(fs.readFileSync('seven.jpg'), 'seven.jpg', 'auto');
  */
-export const pngToMnist = (bytes: Uint8Array, name: string, invert: InvertMode): MnistInput => {
-  const grey = decodePngGrey(bytes, name);
+export const imageToMnist = (bytes: Uint8Array, name: string, invert: InvertMode): MnistInput => {
+  const grey = decodeGreyImage(bytes, name);
   const inverted = invert === 'yes' || (invert === 'auto' && borderMean(grey) > 0.5);
-  // Inverted into a new array, not in place: decodePngGrey's result is a value like any other.
+  // Inverted into a new array, not in place: decodeGreyImage's result is a value like any other.
   let polar: GreyImage = grey;
   if (inverted) {
     const flipped = new Float64Array(grey.width * grey.height);

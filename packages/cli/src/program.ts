@@ -166,21 +166,21 @@ export const buildProgram = (io: Io): Command => {
 
   const predict = program
     .command('predict')
-    .description('the class and the ten probabilities for one image')
+    .description('the class and the probability of each class for one image')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
-    .argument('[image.png]', 'a PNG of any size (converted to 28x28 grey, light digit on dark); for a network trained on an image folder, a PNG or JPEG (converted and resized as the folder\'s images were)')
-    .option('--index <i>', 'use test image i instead of a PNG', nonNegativeIntFlag('--index'))
+    .argument('[image]', 'a PNG or JPEG of any size (converted to 28x28 grey, light digit on dark); for a network trained on an image folder, converted and resized as the folder\'s images were')
+    .option('--index <i>', 'use test image i instead of an image file', nonNegativeIntFlag('--index'))
     .addOption(datasetOption())
-    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own)", nonEmptyFlag('--data'))
-    .option('--invert', 'treat the PNG as dark ink on light paper and invert it')
-    .option('--no-invert', 'never invert the PNG')
+    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of the same classes (default: its own)", nonEmptyFlag('--data'))
+    .option('--invert', 'treat the image as dark ink on light paper and invert it (not for networks trained on an image folder)')
+    .option('--no-invert', 'never invert the image')
     .option('--json', 'print one JSON object');
   addComputeOptions(predict, io)
     .addHelpText(
       'after',
-      example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors --index 0']) +
-        '\nMNIST digits are light strokes on a dark background. Without --invert/--no-invert, a PNG whose\n' +
-        'border is mostly light (dark ink on light paper) is inverted first. A PNG that is not 28x28 is\n' +
+      example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors photo.jpg', 'foldnet predict ckpt.safetensors --index 0']) +
+        '\nMNIST digits are light strokes on a dark background. Without --invert/--no-invert, an image whose\n' +
+        'border is mostly light (dark ink on light paper) is inverted first. An image that is not 28x28 is\n' +
         "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n" +
         'A checkpoint trained on an image folder (--format folder) takes a PNG or JPEG as training read the\n' +
         "folder's images (channels converted, bilinear resize to its input) and names the classes; inputs\n" +

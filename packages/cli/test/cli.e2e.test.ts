@@ -226,7 +226,7 @@ describe('a short training run, resume, eval, predict', () => {
     expect(byImage.stdout).toContain('stroke.png (inverted: dark ink on a light background)');
     expect(byImage.stdout).toMatch(/^predicted \d with probability \d\.\d{4}$/m);
     expect(byImage.stdout.split('\n').filter((l) => /^[> ] +\d  \d\.\d{4}/.test(l))).toHaveLength(10);
-    expectUsageError(await foldnet(['predict', ckpt]), 'foldnet predict: give an image.png or --index <i> (a test image)');
+    expectUsageError(await foldnet(['predict', ckpt]), 'foldnet predict: give an image (PNG or JPEG) or --index <i> (a test image)');
   });
 
   it('export --onnx writes an ONNX ModelProto (field 1 ir_version 7 for opset 13, producer foldnet, conv1.W inside); --softmax too', async () => {

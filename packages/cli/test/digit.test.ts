@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { pngToMnist, resizeArea, UsageError, type GreyImage } from '@foldnet/cli';
+import { imageToMnist, resizeArea, UsageError, type GreyImage } from '@foldnet/cli';
+import { jpegBytes } from '../../train/test/image-files.js';
 
 /** A PNG of `w` x `h` RGBA pixels whose grey value is `f(x, y)` in [0, 255]. */
 const makePng = (w: number, h: number, f: (x: number, y: number) => number, alpha: (x: number, y: number) => number = () => 255): Uint8Array => {
@@ -36,7 +37,7 @@ const centreOfMass = (img: GreyImage): [number, number] => {
 describe('PNG -> MNIST 28x28 input', () => {
   it('a 28x28 light-on-dark PNG is used as it is (no inversion, same pixels)', () => {
     const bytes = makePng(28, 28, (x, y) => (x * 9 + y * 3) % 256);
-    const { image, inverted } = pngToMnist(bytes, 'd.png', 'auto');
+    const { image, inverted } = imageToMnist(bytes, 'd.png', 'auto');
     expect(inverted).toBe(false);
     expect([image.width, image.height]).toEqual([28, 28]);
     expect(image.pixels[5 * 28 + 7]).toBeCloseTo(((7 * 9 + 5 * 3) % 256) / 255, 6);
@@ -45,7 +46,7 @@ describe('PNG -> MNIST 28x28 input', () => {
   it('a 280x200 dark-on-light drawing (black bar on white) is inverted, cropped, fit in 20x20 and centred at (14, 14)', () => {
     // a vertical black bar 30 px wide, 150 px tall, off-centre
     const bytes = makePng(280, 200, (x, y) => (x >= 40 && x < 70 && y >= 20 && y < 170 ? 0 : 255));
-    const { image, inverted, originalWidth, originalHeight } = pngToMnist(bytes, 'd.png', 'auto');
+    const { image, inverted, originalWidth, originalHeight } = imageToMnist(bytes, 'd.png', 'auto');
     expect(inverted).toBe(true);
     expect([originalWidth, originalHeight]).toEqual([280, 200]);
     expect(image.pixels[0]).toBe(0); // background is dark now
@@ -58,22 +59,39 @@ describe('PNG -> MNIST 28x28 input', () => {
 
   it('--no-invert keeps a light background; --invert inverts a dark one', () => {
     const light = makePng(28, 28, () => 255);
-    expect(pngToMnist(light, 'l.png', 'no').inverted).toBe(false);
-    expect(pngToMnist(light, 'l.png', 'no').image.pixels[0]).toBeCloseTo(1, 6);
+    expect(imageToMnist(light, 'l.png', 'no').inverted).toBe(false);
+    expect(imageToMnist(light, 'l.png', 'no').image.pixels[0]).toBeCloseTo(1, 6);
     const dark = makePng(28, 28, () => 0);
-    expect(pngToMnist(dark, 'd.png', 'yes').image.pixels[100]).toBeCloseTo(1, 6);
+    expect(imageToMnist(dark, 'd.png', 'yes').image.pixels[100]).toBeCloseTo(1, 6);
   });
 
   it('transparent pixels count as white paper (alpha composited over white)', () => {
     const bytes = makePng(28, 28, () => 0, (x) => (x < 14 ? 0 : 255));
-    const { image } = pngToMnist(bytes, 't.png', 'no');
+    const { image } = imageToMnist(bytes, 't.png', 'no');
     expect(image.pixels[0]).toBeCloseTo(1, 6);
     expect(image.pixels[20]).toBeCloseTo(0, 6);
   });
 
-  it('bytes that are not a PNG give a UsageError naming the file', () => {
-    expect(() => pngToMnist(new Uint8Array([1, 2, 3, 4]), 'junk.png', 'auto')).toThrow(UsageError);
-    expect(() => pngToMnist(new Uint8Array([1, 2, 3, 4]), 'junk.png', 'auto')).toThrow(/^junk\.png: not a readable PNG image/);
+  it('bytes that are neither PNG nor JPEG give a UsageError naming the file, what it starts with and the name it has', () => {
+    expect(() => imageToMnist(new Uint8Array([1, 2, 3, 4]), 'junk.png', 'auto')).toThrow(UsageError);
+    expect(() => imageToMnist(new Uint8Array([1, 2, 3, 4]), 'junk.png', 'auto')).toThrow(
+      'junk.png: byte 0: not a PNG or JPEG image: it starts with 01 02 03 04, though its name ends in .png (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)',
+    );
+    expect(() => imageToMnist(new TextEncoder().encode('GIF89a\x01\x00'), 'cat.gif', 'auto')).toThrow(
+      'cat.gif: byte 0: not a PNG or JPEG image: it starts with 47 49 46 38 39 61 01 00 ("GIF89a..") (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)',
+    );
+  });
+
+  it('a JPEG is read as a PNG of the same picture is: grey from its luminance, within JPEG loss', () => {
+    // a light 6x6 stroke on white paper, 28x28: used as it is, inverted to light on dark
+    const paint = (x: number, y: number): number => (x >= 11 && x < 17 && y >= 4 && y < 24 ? 40 : 250);
+    const fromJpeg = imageToMnist(jpegBytes(28, 28, (x, y) => [paint(x, y)]), 'seven.jpg', 'auto');
+    const fromPng = imageToMnist(makePng(28, 28, paint), 'seven.png', 'auto');
+    expect(fromJpeg.inverted).toBe(true);
+    expect(fromPng.inverted).toBe(true);
+    const worst = Array.from(fromJpeg.image.pixels).reduce((m, v, i) => Math.max(m, Math.abs(v - (fromPng.image.pixels[i] ?? 0))), 0);
+    expect(worst).toBeLessThan(0.08);
+    expect(fromJpeg.image.pixels[14 + 10 * 28]).toBeGreaterThan(0.7);
   });
 
   it('area resize keeps the mean intensity for any size (fast-check, seed 7)', () => {

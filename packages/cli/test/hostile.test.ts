@@ -10,7 +10,7 @@ import { fromData, getThreads, key } from '@foldnet/core';
 import { decodeModelSpec, type Network } from '@foldnet/layers';
 import { encodeIdx, MAX_TEXT_BYTES, saveCheckpoint, saveTrainState, sgd, initTrainState, loadTrainState, packTensors } from '@foldnet/train';
 import { decodeTrainConfigFile, defaultTrainConfig, greyToPng, machineCores, readUserJson, resolveTrainConfig } from '@foldnet/cli';
-import { decodePngGrey } from '../src/digit.js';
+import { decodeGreyImage } from '../src/digit.js';
 import { parseDecimal, positiveNumberFlag, threadsFlag } from '../src/flags.js';
 import { makeDirectories, runFiles, writeRunFile } from '../src/runfolder.js';
 import { buildOnce, root } from './built-cli.js';
@@ -311,7 +311,7 @@ describe('predict: a PNG is checked for size before it is decoded', () => {
         const over = w * h > 4096 * 4096; // the documented cap, written out: the test must not follow the constant
         let message = '';
         try {
-          decodePngGrey(pngHeader(w, h), 'x.png');
+          decodeGreyImage(pngHeader(w, h), 'x.png');
         } catch (e) {
           message = e instanceof Error ? e.message : String(e);
         }
@@ -324,13 +324,13 @@ describe('predict: a PNG is checked for size before it is decoded', () => {
 
   it('an interlaced 1000x1000 PNG whose data inflates past its size (50 MB of zeros in 50 KB) is refused before the decoder inflates it without limit', () => {
     const bomb = pngHeader(1000, 1000, 1, deflateSync(new Uint8Array(50 << 20)));
-    expect(() => decodePngGrey(bomb, 'bomb.png')).toThrow(/^bomb\.png: its image data inflates to more than the \d+ bytes a 1000x1000 PNG holds$/);
+    expect(() => decodeGreyImage(bomb, 'bomb.png')).toThrow(/^bomb\.png: its image data inflates to more than the \d+ bytes a 1000x1000 PNG holds$/);
   });
 
   it('a real 28x28 and a real 300x200 PNG still decode', () => {
     for (const [w, h] of [[28, 28], [300, 200]]) {
       const png = greyToPng({ width: w, height: h, pixels: new Float64Array(w * h).fill(0.5) });
-      expect(decodePngGrey(png, 'ok.png')).toMatchObject({ width: w, height: h });
+      expect(decodeGreyImage(png, 'ok.png')).toMatchObject({ width: w, height: h });
     }
   });
 });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otherFormatOf } from '../src/checkpoint.js';
+import { jpegBytes, pngBytes } from '../../train/test/image-files.js';
 import { runInProcess } from './in-process.js';
 
 /*
@@ -30,7 +31,7 @@ beforeAll(async () => {
 describe('a file that is not a safetensors checkpoint', () => {
   const cases: readonly [string, Uint8Array | string, string][] = [
     ['seven.png', fs.readFileSync(path.join(root, 'packages/cli/docs/accuracy.png')), 'a PNG image (foldnet predict <checkpoint> <image.png> takes images)'],
-    ['photo.jpg', Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]), 'a JPEG image (foldnet predict takes PNG images: convert it to PNG first)'],
+    ['photo.jpg', Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]), 'a JPEG image (foldnet predict <checkpoint> <image.jpg> takes images)'],
     ['t10k-images-idx3-ubyte.gz', gzipSync(Buffer.from([0, 0, 8, 3, 0, 0, 0, 1])), 'gzip-compressed data (MNIST-format .gz files go in a folder given with --data)'],
     ['model.pt', Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0, 8, 0, 0, 0]), 'a zip archive (a PyTorch .pt file is one: foldnet reads safetensors)'],
     ['t10k-images-idx3-ubyte', Uint8Array.from([0, 0, 8, 3, 0, 0, 0x27, 0x10, 0, 0, 0, 28, 0, 0, 0, 28]), 'an IDX data file (MNIST-format data goes in a folder given with --data)'],
@@ -68,7 +69,34 @@ describe('predict', () => {
     const r = await cli(['predict', png]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('foldnet predict: seven.png is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> seven.png\n');
-    expect((await cli(['predict', path.join('run', 'checkpoint.safetensors')])).err).toBe('foldnet predict: give an image.png or --index <i> (a test image)\n');
+    expect((await cli(['predict', path.join('run', 'checkpoint.safetensors')])).err).toBe('foldnet predict: give an image (PNG or JPEG) or --index <i> (a test image)\n');
+  });
+});
+
+describe('predict: a picture as PNG or JPEG', () => {
+  // a dark stroke on white paper: predict inverts it (light on dark, as MNIST's digits are)
+  const stroke = (x: number, y: number): number[] => [x >= 12 && x < 16 && y >= 4 && y < 24 ? 30 : 245];
+
+  it('a JPEG given to an MNIST checkpoint is read as the same picture in PNG is: a class, ten probabilities, inverted', async () => {
+    const jpg = await cli(['predict', path.join('run', 'checkpoint.safetensors'), file('stroke.jpg', jpegBytes(28, 28, stroke)), '--json']);
+    expect(jpg.code, jpg.err).toBe(0);
+    const png = await cli(['predict', path.join('run', 'checkpoint.safetensors'), file('stroke.png', pngBytes(28, 28, stroke, 0)), '--json']);
+    const [a, b] = [JSON.parse(jpg.out), JSON.parse(png.out)];
+    expect(a).toMatchObject({ inverted: true, predicted: b.predicted });
+    expect(a.probabilities).toHaveLength(10);
+  });
+
+  it('a file that is neither: one line naming it, what it starts with and its name, exit 2', async () => {
+    const gif = await cli(['predict', path.join('run', 'checkpoint.safetensors'), file('cat.gif', 'GIF89a\x01\x00\x01\x00')]);
+    expect(gif.code).toBe(2);
+    expect(gif.err).toBe('foldnet predict: cat.gif: byte 0: not a PNG or JPEG image: it starts with 47 49 46 38 39 61 01 00 ("GIF89a..") (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)\n');
+    const text = await cli(['predict', path.join('run', 'checkpoint.safetensors'), file('notes.jpg', 'hello, world')]);
+    expect(text.err).toBe('foldnet predict: notes.jpg: byte 0: not a PNG or JPEG image: it starts with 68 65 6c 6c 6f 2c 20 77 ("hello, w"), though its name ends in .jpg (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)\n');
+  });
+
+  it('foldnet predict photo.jpg, the checkpoint left out: said so, as for a PNG', async () => {
+    const r = await cli(['predict', file('photo.jpg', jpegBytes(8, 8, stroke))]);
+    expect(r.err).toBe('foldnet predict: photo.jpg is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> photo.jpg\n');
   });
 });
 

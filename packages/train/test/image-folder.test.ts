@@ -65,7 +65,8 @@ describe('decodeImage: PNG and JPEG, grey and RGB', () => {
     const png = pngBytes(16, 16, () => [1, 2, 3]);
     expect(failure(decodeImage(png.subarray(0, 20), 'cut.png'))).toBe('cut.png: byte 20: a PNG cut short: it ends at byte 20, inside its IHDR header');
     expect(failure(decodeImage(png.subarray(0, png.length - 20), 'cut2.png'))).toMatch(/^cut2\.png: not a readable PNG image \(/);
-    expect(failure(decodeImage(new TextEncoder().encode('hello'), 'notes.png'))).toBe('notes.png: byte 0: not a PNG or JPEG image (its first bytes are neither signature)');
+    expect(failure(decodeImage(new TextEncoder().encode('hello'), 'notes.png'))).toBe('notes.png: byte 0: not a PNG or JPEG image: it starts with 68 65 6c 6c 6f ("hello"), though its name ends in .png (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)');
+    expect(failure(decodeImage(new Uint8Array(0), 'empty.jpg'))).toBe('empty.jpg: byte 0: not a PNG or JPEG image: the file is empty');
   });
 
   it('an image claiming more than 4096x4096 pixels is refused from its header, naming its size', () => {

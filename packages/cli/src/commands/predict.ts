@@ -4,7 +4,7 @@ import { predict, softmax } from '@foldnet/layers';
 import { MAX_IMAGE_FILE_BYTES, normalizeImages } from '@foldnet/train';
 import { checkpointNormalization, imageInput } from '../folder-data.js';
 import { otherFormatOfFile } from '../checkpoint.js';
-import { MAX_PNG_FILE_BYTES, pngToMnist, resizeArea, type InvertMode } from '../digit.js';
+import { MAX_PNG_FILE_BYTES, imageToMnist, resizeArea, type InvertMode } from '../digit.js';
 import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
@@ -21,9 +21,9 @@ export const formatProbabilities = (probs: readonly number[], predicted: number,
 };
 
 /**
- * `foldnet predict <checkpoint> <image.png> | --index i`: the predicted class and the
- * probabilities of every class. A PNG is converted to the network's input as MNIST digits are
- * drawn (see digit.ts: dark-on-light images are inverted unless --no-invert). A checkpoint trained
+ * `foldnet predict <checkpoint> <image> | --index i`: the predicted class and the
+ * probabilities of every class. A PNG or JPEG is converted to the network's input as MNIST digits
+ * are drawn (see digit.ts: dark-on-light images are inverted unless --no-invert). A checkpoint trained
  * on an image folder takes a PNG or JPEG as training read the folder's images (channels converted,
  * resized bilinear to its input) and names the classes; a checkpoint that normalised its inputs
  * normalises the image by its saved statistics.
@@ -35,12 +35,12 @@ export const predictCommand = async (file: string, image: string | undefined, op
   const index = optNumber(opts, 'index');
   if (image === undefined && index === undefined) {
     // `foldnet predict seven.png`: the image came where the checkpoint goes
-    if (otherFormatOfFile(path.resolve(io.cwd, file))?.startsWith('a PNG image') === true) {
+    if (/^a (PNG|JPEG) image/.test(otherFormatOfFile(path.resolve(io.cwd, file)) ?? '')) {
       throw new UsageError(`${file} is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> ${file}`);
     }
-    throw new UsageError('give an image.png or --index <i> (a test image)');
+    throw new UsageError('give an image (PNG or JPEG) or --index <i> (a test image)');
   }
-  if (image !== undefined && index !== undefined) throw new UsageError('give an image.png or --index <i>, not both');
+  if (image !== undefined && index !== undefined) throw new UsageError('give an image (PNG or JPEG) or --index <i>, not both');
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
   applyComputeOptions(opts);
@@ -62,10 +62,10 @@ export const predictCommand = async (file: string, image: string | undefined, op
     const input = imageInput(readUserFile(io.cwd, image ?? '', 'image', MAX_IMAGE_FILE_BYTES), image ?? '', network.inputShape);
     x = stats === undefined ? input : normalizeImages(input, checkpointNormalization(file, stats, channels));
   } else {
-    if (channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; PNG input is for 1-channel (grey) networks`);
+    if (channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; an image is converted to a grey digit only for 1-channel networks`);
     const invertFlag = optBoolean(opts, 'invert');
     const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
-    const converted = pngToMnist(readUserFile(io.cwd, image ?? '', 'image', MAX_PNG_FILE_BYTES), image ?? '', mode);
+    const converted = imageToMnist(readUserFile(io.cwd, image ?? '', 'image', MAX_PNG_FILE_BYTES), image ?? '', mode);
     const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
     const digit = tensor(Array.from(fitted.pixels), [1, 1, height, width]);
     const stats = checkpoint.data?.normalize;

@@ -130,7 +130,25 @@ export const readImageHeader = (bytes: Uint8Array, file: string): Either<DataErr
   const format = imageFormatOf(bytes);
   if (format === 'png') return pngHeader(bytes, file);
   if (format === 'jpeg') return jpegHeader(bytes, file);
-  return left(formatError(file, 0, 'not a PNG or JPEG image (its first bytes are neither signature)'));
+  return left(formatError(file, 0, notAnImageDetail(bytes, file)));
+};
+
+/**
+ * What a file that is neither a PNG nor a JPEG holds instead, for its one-line refusal: its first
+ * bytes (in hex, and as text when they are printable) and, when its name says PNG or JPEG, that
+ * the name is not what the bytes are.
+ *
+ * @example notAnImageDetail(gifBytes, 'cat.gif') // 'not a PNG or JPEG image: it starts with 47 49 46 38 39 61 01 00 ("GIF89a..")'
+ */
+export const notAnImageDetail = (bytes: Uint8Array, file: string): string => {
+  if (bytes.length === 0) return 'not a PNG or JPEG image: the file is empty';
+  const head = Array.from(bytes.subarray(0, 8));
+  const hex = head.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = head.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  // the text only when most of it is printable: a binary header as dots says nothing
+  const shown = head.filter((b) => b >= 0x20 && b < 0x7f).length * 2 > head.length ? ` (${JSON.stringify(text)})` : '';
+  const named = /\.(png|jpe?g)$/i.exec(file)?.[1];
+  return `not a PNG or JPEG image: it starts with ${hex}${shown}${named === undefined ? '' : `, though its name ends in .${named}`} (a PNG starts with 89 50 4e 47, a JPEG with ff d8 ff)`;
 };
 
 /**
