@@ -227,15 +227,19 @@ export const trainConfigFields = {
   evalEvery: field(NonNegativeInt, 10, 'number', { arg: '<n>', help: 'evaluate every n steps, 0 = only at the end' }),
   /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
   seed: field(Seed, 0, 'number', { arg: '<n>', help: 'seed of the random key for init and batches' }),
-  /** The dataset trained on: its class names, and where its files are unless `data` names a directory. */
-  dataset: field(oneOf(datasetNames), 'mnist', 'text', {
+  /**
+   * The IDX dataset trained on: its class names, and where its files are unless `data` names a directory. Null when
+   * the run trains on an image folder (`format` 'folder'), which is no named dataset: `data` is the folder.
+   */
+  dataset: new ConfigField(orNull(oneOf(datasetNames), `${oneOf(datasetNames).name}, or null`), 'mnist', {
     arg: '<name>',
-    help: `${datasetNames.join(' | ')}: MNIST (bundled) or Fashion-MNIST (Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist)`,
+    help: `${datasetNames.join(' | ')}: MNIST (bundled) or Fashion-MNIST (Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist); not with --format folder`,
+    read: flagReader(oneOf(datasetNames), 'text'),
   }),
-  /** A directory of MNIST-format IDX files, or null for the dataset's own files. */
+  /** A directory of MNIST-format IDX files, or with format 'folder' the image folder; null for the dataset's own files. */
   data: nullablePath('a directory path or null', {
     arg: '<dir>',
-    help: 'a directory of MNIST-format IDX files (plain or .gz) read instead of the dataset\'s own',
+    help: "a directory of MNIST-format IDX files (plain or .gz) read instead of the dataset's own; with --format folder, the folder of images, one subfolder per class",
     shownDefault: "the dataset's: the bundled MNIST, /usr/share/datasets/fashion-mnist",
   }),
   // ----- users' own images (--format folder) and input normalisation -----
@@ -244,14 +248,14 @@ export const trainConfigFields = {
     arg: '<kind>',
     help: `${dataFormats.join(' | ')}: --data holds MNIST-format IDX files, or PNG/JPEG images in one subfolder per class (class names: the folder names, sorted)`,
   }),
-  /** With format 'folder': every image resized (bilinear) to `HxW`, or null to require one size for all. */
+  /** With format 'folder': every image resized (bilinear) to `HxW`, or null to require one size for all (a run records the size it read). */
   imageSize: new ConfigField(orNull(ImageSizeText, `${ImageSizeText.name}, or null`), null, {
     arg: '<HxW>',
     help: 'with --format folder: resize every image to this size (bilinear); without it all images must have one size',
     shownDefault: "the images' own size",
     read: flagReader(ImageSizeText, 'text'),
   }),
-  /** With format 'folder': 1 (grey) or 3 (RGB), or null for 3 when any image is colour, else 1. */
+  /** With format 'folder': 1 (grey) or 3 (RGB), or null for 3 when any image is colour, else 1 (a run records the channels it read). */
   channels: new ConfigField(orNull(ChannelCount, '1, 3 or null'), null, {
     arg: '<n>',
     help: 'with --format folder: 1 (grey: RGB images become luma 0.299 R + 0.587 G + 0.114 B) or 3 (RGB: grey images repeat their value)',
@@ -497,7 +501,10 @@ export const resolveTrainConfig = (file: TrainConfigFile, fileDir: string, flags
   // config file's (or a resumed checkpoint's) count is capped like --threads; the run's first
   // line prints the count used.
   const threads = given.threads === undefined || given.threads === null ? null : Math.min(given.threads, machineCores());
+  const format = given.format ?? fields.format.fallback;
   const computed = new Map<string, unknown>([
+    // an image folder is no named dataset: the run records the folder (data), not the lesson's default
+    ['dataset', format === 'folder' ? null : (given.dataset ?? fields.dataset.fallback)],
     ['optimizer', { type, lr, ...hyper }],
     ['weightDecay', weightDecay ?? fields.weightDecay.fallback],
     ['iters', iters],

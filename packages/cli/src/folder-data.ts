@@ -50,16 +50,30 @@ export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test', n
 export const folderModelInput = (scan: ImageFolderScan): ModelInput => ({ inputDim: [scan.channels, scan.height, scan.width], classes: scan.classNames.length });
 
 /**
- * The config with the folder's own counts: `trainSize` and `testSize` are at most those given (the
- * images kept), and a run counted in epochs has its steps counted over the images it holds.
+ * The config with what the folder was read as, so config.json, the checkpoint and the report's
+ * command say what the run trained on: the image size and channels the images were read at (those
+ * given, else the images' own), and its own counts: `trainSize` and `testSize` are at most those
+ * given (the images kept), and a run counted in epochs has its steps counted over the images it holds.
  *
- * @example withFolderCounts(config, scan).trainSize // 40 for a folder of 50 images split 0.2
+ * @example withFolderSettings(config, scan) // { ...config, imageSize: '32x32', channels: 3, trainSize: 40, testSize: 10 } for 50 images split 0.2
  */
-export const withFolderCounts = (config: TrainConfig, scan: ImageFolderScan): TrainConfig => {
+export const withFolderSettings = (config: TrainConfig, scan: ImageFolderScan): TrainConfig => {
   const trainSize = scan.train.length;
   const iters = config.epochs === null ? config.iters : config.epochs * Math.ceil(trainSize / config.batchSize);
-  return { ...config, trainSize, testSize: scan.test.length, iters };
+  return { ...config, imageSize: `${scan.height}x${scan.width}`, channels: scan.channels, trainSize, testSize: scan.test.length, iters };
 };
+
+/** Where a folder's test images come from: `its test/ folder`, or `the held-out 0.2 of each class`. */
+export const testSplitPhrase = (split: ImageFolderScan['split'], testFraction: number): string =>
+  split === 'folders' ? 'its test/ folder' : `the held-out ${testFraction} of each class`;
+
+/**
+ * What a run reads of a scanned folder, for its first line and its report.
+ *
+ * @example folderSummary(scan, 0.2) // '3x12x12, classes bright, horizontal, vertical, tested on the held-out 0.2 of each class'
+ */
+export const folderSummary = (scan: ImageFolderScan, testFraction: number): string =>
+  `${scan.channels}x${scan.height}x${scan.width}, classes ${scan.classNames.join(', ')}, tested on ${testSplitPhrase(scan.split, testFraction)}`;
 
 /** A split as training and evaluation take it. */
 export interface ImageSet {

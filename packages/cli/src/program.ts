@@ -263,7 +263,7 @@ export const buildProgram = (io: Io): Command => {
 
 /** `--dataset` of eval and predict: the checkpoint's own dataset unless given. */
 const datasetOption = (): Option =>
-  new Option('--dataset <name>', `${datasetNames.join(' | ')}: the test set to use (default: the one the checkpoint was trained on)`).argParser(oneOfFlag('--dataset', datasetNames));
+  new Option('--dataset <name>', `${datasetNames.join(' | ')}: the test set to use (default: the one the checkpoint was trained on; not for a checkpoint trained on an image folder, whose test split is its folder's)`).argParser(oneOfFlag('--dataset', datasetNames));
 
 /** The sub-command named in argv (the first known name), '' when none. */
 const commandOf = (args: readonly string[]): string => args.find((a): a is string => commandNames.some((c) => c === a)) ?? '';

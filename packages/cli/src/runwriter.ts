@@ -45,8 +45,8 @@ export interface RunRecord {
   readonly cwd?: string;
   /** How the user types foldnet (`pnpm foldnet` inside the repository; see typedCommand): the report's command line starts with it (default: `foldnet`). */
   readonly program?: string;
-  /** The data when it is no named dataset (an image folder): its title and class names for the report. */
-  readonly data?: { readonly title: string; readonly classNames: readonly string[] };
+  /** The data when it is no named dataset (an image folder): its title, class names and how it was read (`summary`) for the report. */
+  readonly data?: { readonly title: string; readonly classNames: readonly string[]; readonly summary?: string };
   /** What the checkpoint says of the inputs (class names, normalisation; see CheckpointDataInfo). */
   readonly dataInfo?: CheckpointDataInfo;
   /** The test images as the report draws them, when `test.x` holds them normalised. */
@@ -80,6 +80,19 @@ const carryOf = (r: RunRecord): RunCarry => {
 };
 
 /**
+ * config.json's text: the run's settings and, for a run on an image folder, the class names by label
+ * (after `channels`, with the rest of what says how the folder was read), so the file alone says
+ * what the run trained on.
+ *
+ * @example runConfigJson(config, { classNames: ['cat', 'dog'] }) // '{\n  "model": "simple", ... "channels": 3,\n  "classNames": ["cat", "dog"], ...'
+ */
+export const runConfigJson = (config: TrainConfig, dataInfo: CheckpointDataInfo | undefined): string => {
+  const classNames = config.format === 'folder' ? dataInfo?.classNames : undefined;
+  const entries = Object.entries(config).flatMap(([key, value]) => (key === 'channels' && classNames !== undefined ? [[key, value], ['classNames', classNames]] : [[key, value]]));
+  return `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`;
+};
+
+/**
  * Writes a run folder's files into `dir`, which the caller holds (see openRunFolder): config.json,
  * metrics.jsonl, metrics.csv, losses.jsonl, checkpoint.safetensors (with an optimizer), the
  * charts (SVG and PNG) and report.html, each atomically. Returns the paths written, in that order.
@@ -87,7 +100,7 @@ const carryOf = (r: RunRecord): RunCarry => {
 export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]> => {
   const c = r.config;
   const written = [
-    writeRunFile(dir, 'config.json', `${JSON.stringify(c, null, 2)}\n`),
+    writeRunFile(dir, 'config.json', runConfigJson(c, r.dataInfo)),
     writeRunFile(dir, 'metrics.jsonl', toJsonLines(r.rows)),
     writeRunFile(dir, 'metrics.csv', toCsv(r.rows)),
     writeRunFile(dir, 'losses.jsonl', stepLossLines(r.stepLosses ?? [])),
@@ -109,7 +122,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
   const final = evaluate(r.network, params, layerState, r.test, { loss: lossOf(c) });
   const name = r.name ?? modelShortName(c.model);
   const faults = r.faults ?? 0;
-  const dataset = r.data ?? datasetInfo(c.dataset);
+  const dataset = r.data ?? (c.dataset === null ? { title: `images of ${c.data ?? '?'}`, classNames: r.dataInfo?.classNames ?? [] } : datasetInfo(c.dataset));
   const html = renderReport({
     title: `${name}, seed ${c.seed}`,
     facts: [
@@ -117,6 +130,7 @@ export const writeRunFiles = async (dir: string, r: RunRecord): Promise<string[]
       ['optimizer', `${c.optimizer.type}, lr ${c.optimizer.lr}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule} schedule)`}${c.weightDecay > 0 ? `, weight decay ${c.weightDecay} on ${c.decayParams === 'all' ? 'every param' : 'the weights'}` : ''}${c.clipNorm === null ? '' : `, gradients clipped to norm ${c.clipNorm}`}`],
       ['steps', `${r.state.step} of batch ${c.batchSize}${c.epochs === null ? '' : ` (${c.epochs} epochs)`}`],
       ['data', `${dataset.title}${c.data === null || r.data !== undefined ? '' : ` from ${c.data}`}: ${c.trainSize} train / ${c.testSize} test${c.normalize ? ', normalised per channel' : ''}`],
+      ...(r.data?.summary === undefined ? [] : ([['images', r.data.summary]] as const)),
       ...(c.augment === 'none' ? [] : ([['augmentation', c.augment]] as const)),
       ...(c.loss === 'ce' ? [] : ([['loss', c.loss]] as const)),
       ['seed', String(c.seed)],

@@ -65,18 +65,42 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     const r = await foldnet(['train', '--data', 'shapes', ...trainFlags, '--iters', '60', '--out', 'run']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('note: ignored 1 entry that is not a .png, .jpg or .jpeg image in a class folder, e.g. bright/README.txt');
-    expect(r.stdout).toMatch(/^training simple \([\d,]+ params\) on 36\/9 images of shapes\/ \(3x12x12, classes bright, horizontal, vertical\) normalised per channel: 60 steps of 20/m);
+    expect(r.stdout).toMatch(
+      /^training simple \([\d,]+ params\) on 36\/9 images of shapes\/ \(3x12x12, classes bright, horizontal, vertical, tested on the held-out 0\.2 of each class\) normalised per channel: 60 steps of 20/m,
+    );
     expect(lastRow('run').test_acc).toBeGreaterThanOrEqual(0.9);
-    const config: unknown = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ format: 'folder', imageSize: '12x12', channels: null, testFraction: 0.2, normalize: true, trainSize: 36, testSize: 9 });
     const html = fs.readFileSync(path.join(tmp, 'run', 'report.html'), 'utf8');
     for (const name of classes) expect(html).toContain(`>${name}<`);
     expect(html).toContain('images of shapes/: 36 train / 9 test, normalised per channel');
-    // the checkpoint says what the inputs need
+    // the checkpoint's data metadata says what the inputs need
     const ckpt = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
     if (isLeft(ckpt)) throw ckpt.left;
     expect(ckpt.right.data?.classNames).toEqual([...classes]);
     expect(ckpt.right.data?.normalize?.mean).toHaveLength(3);
+  });
+
+  it('config.json, the checkpoint\'s config and the report say what was trained on: the folder, its format, size, channels and classes, no dataset name', async () => {
+    // the channels the images were read at (3: some are colour), though none was given
+    const trainedOn = { dataset: null, data: path.join(tmp, 'shapes'), format: 'folder', imageSize: '12x12', channels: 3, testFraction: 0.2, trainSize: 36, testSize: 9 };
+    const config: unknown = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ ...trainedOn, classNames: [...classes], normalize: true });
+    const ckpt = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
+    if (isLeft(ckpt)) throw ckpt.left;
+    expect(ckpt.right.config).toMatchObject(trainedOn);
+    const html = fs.readFileSync(path.join(tmp, 'run', 'report.html'), 'utf8');
+    expect(html).toContain('<span>images:</span> 3x12x12, classes bright, horizontal, vertical, tested on the held-out 0.2 of each class');
+    // the command that trains the run again reads the same images the same way, and names no dataset
+    expect(html).toMatch(/<pre>[^<]* train [^<]*--data shapes --format folder --image-size 12x12 --channels 3 --normalize<\/pre>/);
+    expect(html).not.toContain('--dataset');
+    expect(html).not.toMatch(/mnist/i);
+  });
+
+  it('--dataset with --format folder is refused: one names a dataset, the other trains on --data\'s images', async () => {
+    expectUsageError(
+      await foldnet(['train', '--data', 'shapes', ...trainFlags, '--dataset', 'fashion', '--out', 'never-fashion']),
+      'foldnet train: --dataset names an IDX dataset (mnist, fashion); --format folder trains on the images of --data <dir>: give one or the other',
+    );
+    expect(fs.existsSync(path.join(tmp, 'never-fashion'))).toBe(false);
   });
 
   it("eval: the folder's test split, normalised as in training, the accuracy training reported, the classes named", async () => {
@@ -86,6 +110,20 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     expect(e).toMatchObject({ count: 9, classNames: [...classes], accuracy: lastRow('run').test_acc });
     const text = await foldnet(['eval', path.join('run', 'checkpoint.safetensors')]);
     expect(text.stdout).toContain('classes: 0 bright, 1 horizontal, 2 vertical');
+    expect(text.stdout).toMatch(/^accuracy per class\n {2}bright {6}\d\.\d{4} {2}\(\d of 3\)\n {2}horizontal {2}\d\.\d{4}/m);
+  });
+
+  it('eval --data of a folder whose classes are not the checkpoint\'s names both lists; --dataset is refused for a folder checkpoint', async () => {
+    // two of the three classes, and one the network never saw
+    for (const cls of ['bright', 'vertical', 'dotted']) for (let i = 0; i < 5; i++) put(path.join(tmp, 'other', cls, `${i}.png`), pngBytes(12, 12, paintOf('bright', i)));
+    expectUsageError(
+      await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--data', 'other']),
+      `foldnet eval: ${path.join(tmp, 'other')}: its class folders (bright, dotted, vertical) are not the classes ${path.join('run', 'checkpoint.safetensors')} was trained on (bright, horizontal, vertical): no folder for horizontal; no class dotted`,
+    );
+    expectUsageError(
+      await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--dataset', 'mnist']),
+      `foldnet eval: --dataset mnist: ${path.join('run', 'checkpoint.safetensors')} was trained on an image folder (${path.join(tmp, 'shapes')}): give --data <a folder of its classes>, or neither for its own test split`,
+    );
   });
 
   it('predict a PNG and a JPEG of the folder: the class named', async () => {

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString, parseDecimal } from '../flags.js';
 import { expectDirectory, type Io } from '../io.js';
 import { networkFromSpec } from '../models.js';
-import { checkpointNormalization, decodeFolderData, normalizedSet, scanFolderData, trainedFolder, type FolderSettings } from '../folder-data.js';
+import { checkpointNormalization, decodeFolderData, normalizedSet, scanFolderData, testSplitPhrase, trainedFolder, type FolderSettings } from '../folder-data.js';
 
 /** A trained network read back from a checkpoint. */
 export interface LoadedCheckpoint {
@@ -85,23 +85,35 @@ export const loadTestSet = (
   // A checkpoint trained on an image folder is evaluated on that folder's test split (or --data's),
   // and one trained on normalised inputs sees its test images normalised alike.
   const folder = trainedFolder(checkpoint, data === undefined ? undefined : expectDirectory(io.cwd, data, '--data'), network.inputShape);
+  const dataset = optString(opts, 'dataset');
+  if (folder !== undefined && dataset !== undefined) {
+    throw new UsageError(`--dataset ${dataset}: ${checkpoint.file} was trained on an image folder (${folder.data ?? '?'}): give --data <a folder of its classes>, or neither for its own test split`);
+  }
   const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(checkpoint.file, checkpoint.data.normalize, network.inputShape[0] ?? 1);
   if (folder !== undefined) return normalizedSet(folderTestSet(checkpoint, folder, testSize), stats);
   return normalizedSet(namedTestSet(opts, io, testSize, checkpoint), stats);
 };
 
 /**
- * The test split of the image folder a checkpoint was trained on; its classes must be the checkpoint's.
- * What the folder holds besides images was noted when it was trained on: not again here (--json stays one line).
+ * The test split of the image folder a checkpoint was trained on. The class names are the checkpoint's
+ * (a label means what it meant in training): a folder whose class folders are not those same names is
+ * refused, naming both lists. What the folder holds besides images was noted when it was trained on: not
+ * again here (--json stays one line).
  */
 const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined): TestSet => {
   const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', () => undefined);
-  const trained = checkpoint.data?.classNames;
-  if (trained !== undefined && trained.join('\0') !== scan.classNames.join('\0')) {
-    throw new UsageError(`${folder.data ?? ''}: its classes (${scan.classNames.join(', ')}) are not the ones ${checkpoint.file} was trained on (${trained.join(', ')})`);
+  // a checkpoint written without its class names (by a program of one's own) has only the folder's to go by
+  const classNames = checkpoint.data?.classNames ?? scan.classNames;
+  if (classNames.join('\0') !== scan.classNames.join('\0')) {
+    const missing = classNames.filter((c) => !scan.classNames.includes(c));
+    const extra = scan.classNames.filter((c) => !classNames.includes(c));
+    const differences = [...(missing.length === 0 ? [] : [`no folder for ${missing.join(', ')}`]), ...(extra.length === 0 ? [] : [`no class ${extra.join(', ')}`])];
+    throw new UsageError(
+      `${folder.data ?? ''}: its class folders (${scan.classNames.join(', ')}) are not the classes ${checkpoint.file} was trained on (${classNames.join(', ')}): ${differences.join('; ') || 'another order'}`,
+    );
   }
   const { test } = decodeFolderData(scan, 'test');
-  return { ...test, classNames: scan.classNames, source: `${scan.dir} (its ${scan.split === 'folders' ? 'test/ folder' : `held-out ${folder.testFraction} of each class`})` };
+  return { ...test, classNames, source: `${scan.dir} (${testSplitPhrase(scan.split, folder.testFraction)})` };
 };
 
 /** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */

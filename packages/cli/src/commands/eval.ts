@@ -65,7 +65,8 @@ export const evalCommand = async (file: string, opts: Readonly<Record<string, un
   refuseEvaluationOverMemory(network, file, test.x.shape[0] ?? 0, memoryLimit(io.env));
   const loss = trainedLoss(checkpoint, file);
   const e = evaluate(network, params, layerState, test, { loss, topK: optNumber(opts, 'topK') ?? 5 });
-  const classNames = checkpoint.data?.classNames;
+  // the class names the checkpoint keeps (an image folder's): the test set carries them, its per-class lines name them
+  const classNames = checkpoint.data?.classNames === undefined ? undefined : test.classNames;
   if (optBoolean(opts, 'json') === true) {
     const { accuracy, topK, topKAccuracy, perClassAccuracy, confusion } = e;
     io.out(`${JSON.stringify({ checkpoint: file, step: checkpoint.step, data: test.source, count: e.count, accuracy, topK, topKAccuracy, perClassAccuracy, loss: e.loss, lossName: loss.text, confusion, ...(classNames === undefined ? {} : { classNames }) })}\n`);

@@ -6,10 +6,12 @@ import type { Network } from '@foldnet/layers';
 import {
   abortable, augmentation, batchesOf, combine, evaluate, followObserved, initTrainState, loadDataset, lossHistory, lossPoints, lossStalledAfter,
   numericFaults, optimizerFromName, parseAugment, periodicCheckpoint, periodicEvaluation, progress, readRegularFile, sampleWithReplacement, shuffledEpochs, trainStep,
-  type AnyOptimizer, type EvaluationLog, type ImageFolderScan, type LossHistory, type TrainState,
+  type AnyOptimizer, type DatasetName, type EvaluationLog, type ImageFolderScan, type LossHistory, type TrainState,
 } from '@foldnet/train';
 import { readTrainCheckpoint, restoreTrainState, writeTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
-import { absoluteLayer, decodeTrainConfigFile, optimizerHyper, overlayTrainConfig, resolveTrainConfig, savedOptimizerLayer, trainFlagsOf, type TrainConfig, type TrainConfigFile } from '../config.js';
+import {
+  absoluteLayer, decodeTrainConfigFile, optimizerHyper, overlayTrainConfig, resolveTrainConfig, savedOptimizerLayer, trainConfigFields, trainFlagsOf, type TrainConfig, type TrainConfigFile,
+} from '../config.js';
 import { CheckFailed, Interrupted, UsageError } from '../errors.js';
 import { optString, optStrings } from '../flags.js';
 import { readUserJson, shellWord, shownPath, type InterruptSignal, type Io } from '../io.js';
@@ -19,12 +21,12 @@ import {
 } from '../metrics.js';
 import { expectModelFits, loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel, type ModelInput } from '../models.js';
 import {
-  checkpointDataInfo, decodeFolderData, folderModelInput, folderTitle, normalizedSet, runNormalization, scanFolderData, withFolderCounts,
+  checkpointDataInfo, decodeFolderData, folderModelInput, folderSummary, folderTitle, normalizedSet, runNormalization, scanFolderData, withFolderSettings,
 } from '../folder-data.js';
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
 import { appendRunFile, openRunFolder, writeRunFile, type OpenRunFolder } from '../runfolder.js';
-import { lossOf, lrScheduleOf, writeRunFiles } from '../runwriter.js';
+import { lossOf, lrScheduleOf, runConfigJson, writeRunFiles } from '../runwriter.js';
 import { expectDatasetInstalled, memoryLimit, refuseTrainingOverMemory } from './common.js';
 
 /**
@@ -100,9 +102,12 @@ interface RunData {
   readonly classNames: readonly string[];
 }
 
+/** The IDX dataset a run reads when it reads no image folder (resolution leaves `dataset` null for image folders alone). */
+const idxDataset = (config: TrainConfig): DatasetName => config.dataset ?? trainConfigFields.dataset.fallback;
+
 /** The config's dataset, from its own place (checked by trainCommand: expectDatasetInstalled) or `data`. */
 const loadData = (config: TrainConfig): RunData => {
-  const r = loadDataset(config.dataset, { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
+  const r = loadDataset(idxDataset(config), { ...(config.data === null ? {} : { dir: config.data }), trainSize: config.trainSize, testSize: config.testSize });
   if (isLeft(r)) throw r.left;
   const { train, test, title, classNames } = r.right;
   return { train: { x: train.images, targets: train.labels }, test: { x: test.images, targets: test.labels }, title, classNames };
@@ -202,16 +207,19 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   if (loaded.config.format === 'idx' && (loaded.config.imageSize !== null || loaded.config.channels !== null)) {
     throw new UsageError('--image-size and --channels say how an image folder is read: give them with --format folder (IDX images keep their own size and channels)');
   }
+  if (loaded.config.format === 'folder' && opts['dataset'] !== undefined) {
+    throw new UsageError('--dataset names an IDX dataset (mnist, fashion); --format folder trains on the images of --data <dir>: give one or the other');
+  }
   // An image folder (--format folder) is read as far as its headers first: the model is built for its
   // images and classes, and the run counts the images it holds.
   const imageFolder = loaded.config.format === 'folder' ? scanFolderData(loaded.config, 'both', (line) => io.out(`${line}\n`)) : undefined;
   const input = imageFolder === undefined ? undefined : folderModelInput(imageFolder);
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io, input);
-  const counted = imageFolder === undefined ? loaded.config : withFolderCounts(loaded.config, imageFolder);
+  const counted = imageFolder === undefined ? loaded.config : withFolderSettings(loaded.config, imageFolder);
   const config = resumed === undefined ? counted : { ...counted, model: resumed.model };
   const { network, name } = resumed ?? loadModel(config.model, io.cwd, config.weightInit, input);
   // Nothing, not even the run folder, for a dataset that is not there
-  if (config.data === null && config.format === 'idx') expectDatasetInstalled(config.dataset);
+  if (config.data === null && config.format === 'idx') expectDatasetInstalled(idxDataset(config));
   // Before the params, optimizer state or data are allocated: the run's memory from the shape rules, with
   // the most images it will load (trainSize + testSize).
   refuseTrainingOverMemory(network, name, config.batchSize, config.optimizer.type, config.trainSize + config.testSize, memoryLimit(io.env));
@@ -288,7 +296,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   }
   // The folder starts with the history up to the first step, whole (a line a crash cut short, or
   // steps past the checkpoint, are gone); the run appends to it from there.
-  writeRunFile(dir, 'config.json', `${JSON.stringify(config, null, 2)}\n`);
+  writeRunFile(dir, 'config.json', runConfigJson(config, dataInfo));
   writeRunFile(dir, 'metrics.jsonl', toJsonLines(prior.rows));
   writeRunFile(dir, 'metrics.csv', toCsv(prior.rows));
   writeRunFile(dir, 'losses.jsonl', stepLossLines(prior.stepLosses));
@@ -311,7 +319,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
 
   io.out(
     `training ${name} (${totalParams(network).toLocaleString('en-US')} params) on ${config.trainSize}/${config.testSize} ${imageFolder !== undefined ? data.title : `${config.dataset === 'mnist' ? '' : `${data.title} `}images`}` +
-      `${imageFolder === undefined ? '' : ` (${imageFolder.channels}x${imageFolder.height}x${imageFolder.width}, classes ${imageFolder.classNames.join(', ')})`}${stats === undefined ? '' : ' normalised per channel'}` +
+      `${imageFolder === undefined ? '' : ` (${folderSummary(imageFolder, config.testFraction)})`}${stats === undefined ? '' : ' normalised per channel'}` +
       `${config.augment === 'none' ? '' : ` augmented ${config.augment}`}${config.loss === 'ce' ? '' : `, loss ${config.loss}`}: ` +
       `${config.iters} steps of ${config.batchSize}, ${config.optimizer.type} lr ${config.optimizer.lr}${config.lrSchedule === 'constant' ? '' : ` (${config.lrSchedule} schedule)`}` +
       `${config.weightDecay === 0 ? '' : `, weight decay ${config.weightDecay} on ${config.decayParams === 'all' ? 'every param' : 'the weights'}`}${config.clipNorm === null ? '' : `, gradients clipped to norm ${config.clipNorm}`}, ${config.backend} kernels, ${getThreads()} thread(s)` +
@@ -423,7 +431,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
   const written = await writeRunFiles(dir, {
     config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd, program: io.command,
-    ...(imageFolder === undefined ? {} : { data: { title: data.title, classNames: data.classNames } }),
+    ...(imageFolder === undefined ? {} : { data: { title: data.title, classNames: data.classNames, summary: folderSummary(imageFolder, config.testFraction) } }),
     ...(dataInfo === undefined ? {} : { dataInfo }),
     ...(stats === undefined ? {} : { shownImages: raw.test.x }),
   });
