@@ -1,5 +1,6 @@
 import type { Tensor } from '@foldnet/core';
 import { predict, softmax, type LayerState, type Network, type Params } from '@foldnet/layers';
+import type { ShownImage } from './images.js';
 import type { FilterBank, Misclassified } from './report.js';
 
 /**
@@ -28,8 +29,9 @@ export const argmaxAt = (values: ArrayLike<number>, offset: number, classes: num
 };
 
 /**
- * The misclassified images (the first `limit`, in test-set order) and how many there were.
- * Images are drawn from the first channel of x: [N, C, H, W].
+ * The misclassified images (the first `limit`, in test-set order) and how many there were, as the
+ * report draws them from x: [N, C, H, W]: in colour when C is 3 (an RGB image folder), else from
+ * the first channel.
  */
 export const misclassifiedOf = (
   predictions: { readonly probs: Float64Array; readonly classes: number },
@@ -38,7 +40,7 @@ export const misclassifiedOf = (
   limit: number,
 ): { readonly shown: readonly Misclassified[]; readonly total: number } => {
   const { probs, classes } = predictions;
-  const [n = 0, , h = 1, w = 1] = x.shape;
+  const [n = 0, c = 1, h = 1, w = 1] = x.shape;
   const per = x.size / Math.max(n, 1);
   const shown: Misclassified[] = [];
   let total = 0;
@@ -48,8 +50,9 @@ export const misclassifiedOf = (
     if (predicted === label) continue;
     total++;
     if (shown.length < limit) {
-      const pixels = Array.from({ length: h * w }, (_, k) => x.data[i * per + k] ?? 0);
-      shown.push({ index: i, image: { width: w, height: h, pixels }, trueLabel: label, predicted, probability: probs[i * classes + predicted] ?? 0 });
+      const valuesFrom = (count: number): number[] => Array.from({ length: count }, (_, k) => x.data[i * per + k] ?? 0);
+      const image: ShownImage = c === 3 && x.shape.length === 4 ? { width: w, height: h, planes: valuesFrom(3 * h * w) } : { width: w, height: h, pixels: valuesFrom(h * w) };
+      shown.push({ index: i, image, trueLabel: label, predicted, probability: probs[i * classes + predicted] ?? 0 });
     }
   }
   return { shown, total };

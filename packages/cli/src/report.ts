@@ -1,4 +1,4 @@
-import { dataUri, greyToPng, normalizeMinMax, type GreyImage } from './images.js';
+import { dataUri, greyToPng, normalizeMinMax, shownToPng, type ShownImage } from './images.js';
 import type { MetricsRow } from './metrics.js';
 
 /*
@@ -18,7 +18,8 @@ export interface FilterBank {
 export interface Misclassified {
   /** Index in the test set. */
   readonly index: number;
-  readonly image: GreyImage;
+  /** Grey for one-channel inputs, in colour for RGB ones. */
+  readonly image: ShownImage;
   readonly trueLabel: number;
   readonly predicted: number;
   /** The probability the network gave its (wrong) prediction. */
@@ -154,7 +155,7 @@ export const filterGallery = (filters: FilterBank): string => {
 export const misclassifiedGallery = (items: readonly Misclassified[], classNames: readonly string[]): string => {
   const name = (k: number): string => escapeHtml(classNames[k] ?? String(k));
   const figures = items.map((m) => {
-    const png = greyToPng(m.image, 2);
+    const png = shownToPng(m.image, 2);
     return `<figure><img alt="test image ${m.index}" src="${dataUri('image/png', png)}"><figcaption>#${m.index}<br>true ${name(m.trueLabel)}<br><span class="wrong">pred ${name(m.predicted)}</span> (${m.probability.toFixed(2)})</figcaption></figure>`;
   });
   return `<div class="gallery">${figures.join('')}</div>`;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { fromData, flopsOf, key } from '@foldnet/core';
 import { loadMnist } from '@foldnet/train';
 import { unwrap, simpleConvNet, doubleConvNet, network, residual, conv2d, batchNorm, globalAvgPool2d, affine, relu, GRAPH_INPUT } from '@foldnet/layers';
@@ -8,6 +9,7 @@ import { networkFromSpec } from '../src/models.js';
 import { formatConfusion } from '../src/commands/eval.js';
 import { formatProbabilities } from '../src/commands/predict.js';
 import { argmaxAt, firstConvFilters, misclassifiedOf } from '../src/predictions.js';
+import { misclassifiedGallery } from '../src/report.js';
 
 describe('bench: the GEMMs of one training step', () => {
   it('SimpleConvNet batch 100: eight GEMMs (conv1 dx skipped), 0.433 GFLOP as issue 6 counts', () => {
@@ -106,6 +108,18 @@ describe('predictions for the report', () => {
     const r = misclassifiedOf({ probs, classes: 2 }, x, new Int32Array([0, 1, 0]), 1);
     expect(r.total).toBe(2);
     expect(r.shown).toEqual([{ index: 1, image: { width: 2, height: 2, pixels: [1, 1, 1, 1] }, trueLabel: 1, predicted: 0, probability: 0.7 }]);
+  });
+
+  it('misclassified RGB images [N,3,H,W] keep their three planes, and the gallery draws them in colour', () => {
+    // one 1x2 image: a red pixel and a blue one
+    const x = fromData([1, 3, 1, 2], new Float32Array([1, 0, 0, 0, 0, 1]));
+    const r = misclassifiedOf({ probs: new Float64Array([0.2, 0.8]), classes: 2 }, x, new Int32Array([0]), 5);
+    expect(r.shown[0]?.image).toEqual({ width: 2, height: 1, planes: [1, 0, 0, 0, 0, 1] });
+    const html = misclassifiedGallery(r.shown, ['a', 'b']);
+    const png = PNG.sync.read(Buffer.from(/src="data:image\/png;base64,([^"]+)"/.exec(html)?.[1] ?? '', 'base64'));
+    // scaled 2x: pixel (0, 0) red, pixel (2, 0) blue
+    expect(Array.from(png.data.subarray(0, 4))).toEqual([255, 0, 0, 255]);
+    expect(Array.from(png.data.subarray(8, 12))).toEqual([0, 0, 255, 255]);
   });
 
   it("the first convolution's filters of SimpleConvNet are conv1.W [30,1,5,5]", () => {

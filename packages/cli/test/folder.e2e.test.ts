@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModelSpec, predict } from '@foldnet/layers';
 import { checkpointWeights, loadCheckpoint, loadImageFolder, loadTrainState, normalizeImages } from '@foldnet/train';
@@ -93,6 +94,19 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     expect(html).toMatch(/<pre>[^<]* train [^<]*--data shapes --format folder --image-size 12x12 --channels 3 --normalize<\/pre>/);
     expect(html).not.toContain('--dataset');
     expect(html).not.toMatch(/mnist/i);
+  });
+
+  it("the report's misclassified test images are drawn in colour, as the RGB images were read", async () => {
+    // one step: most test images still wrong
+    const r = await foldnet(['train', '--data', 'shapes', ...trainFlags, '--iters', '1', '--eval-every', '0', '--out', 'one-step']);
+    expect(r.code, r.stderr).toBe(0);
+    const html = fs.readFileSync(path.join(tmp, 'one-step', 'report.html'), 'utf8');
+    const gallery = html.slice(html.indexOf('<div class="gallery">'));
+    const shown = [...gallery.matchAll(/<img alt="test image \d+" src="data:image\/png;base64,([^"]+)"/g)].map((m) => PNG.sync.read(Buffer.from(m[1] ?? '', 'base64')));
+    expect(shown.length).toBeGreaterThan(0);
+    // a pixel whose red, green and blue differ: colour, not the first channel drawn grey
+    const coloured = shown.some((png) => Array.from({ length: png.width * png.height }, (_, p) => p).some((p) => png.data[4 * p] !== png.data[4 * p + 1] || png.data[4 * p + 1] !== png.data[4 * p + 2]));
+    expect(coloured).toBe(true);
   });
 
   it('--dataset with --format folder is refused: one names a dataset, the other trains on --data\'s images', async () => {
