@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tensor, type FoldnetError } from '@foldnet/core';
 import {
-  channelStats, checkChannelStats, decodeImage, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage,
+  channelStats, checkChannelStats, decodeImage, decodeImageFolder, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage,
 } from '@foldnet/train';
 import { jpegBytes, pngBytes, put, stripes } from './image-files.js';
 
@@ -222,6 +222,34 @@ describe('image folders: classes, the seeded split, bad input', () => {
     new DataView(big.buffer, big.byteOffset).setUint32(16, 4096);
     put(join(dir, 'a', 'huge.png'), big);
     expect(failure(scanImageFolder(dir))).toMatch(/huge\.png: byte 16: a PNG of 4096x4097 pixels: at most 16,777,216 pixels/);
+  });
+
+  it('each image file is read from disk once: the scan holds the bytes it read, so the folder decodes after its files are gone', () => {
+    const dir = makeFolder(['a', 'b'], 4);
+    const scan = must(scanImageFolder(dir));
+    const expected = must(loadImageFolder(dir));
+    rmSync(dir, { recursive: true });
+    const data = must(decodeImageFolder(scan));
+    expect(Array.from(data.train.images.data)).toEqual(Array.from(expected.train.images.data));
+    expect(Array.from(data.test.labels)).toEqual(Array.from(expected.test.labels));
+    // the bytes were the decoder's once: a second decode reads the files, and names the one that is gone
+    expect(failure(decodeImageFolder(scan))).toMatch(new RegExp(`^${dir}/[ab]/\\d\\.png: cannot be read \\(ENOENT`));
+  });
+
+  it('past maxHeldBytes the scan reads only a header prefix, the decoder the whole file; a JPEG header after 130 KB of metadata is found', () => {
+    const dir = makeFolder(['a', 'b'], 3);
+    // two APP1 segments of 65,533 bytes each before the frame header: past the 64 KiB the scan reads first
+    const jpg = jpegBytes(8, 8, () => [200, 40, 90]);
+    const app1 = Uint8Array.from({ length: 65537 }, (_, i) => (i === 0 ? 0xff : i === 1 ? 0xe1 : i === 2 ? 0xff : i === 3 ? 0xff : 0));
+    put(join(dir, 'a', 'exif.jpg'), Buffer.concat([jpg.subarray(0, 2), app1, app1, jpg.subarray(2)]));
+    const scan = must(scanImageFolder(dir, { maxHeldBytes: 0, channels: 3 }));
+    expect(scan.held.take(join(dir, 'a', 'exif.jpg'))).toBeUndefined();
+    expect(must(decodeImageFolder(scan)).train.images.shape[0] ?? 0).toBe(scan.train.length);
+    const all = [...scan.train, ...scan.test];
+    expect(all.find((e) => e.file.endsWith('exif.jpg'))?.header).toEqual({ format: 'jpeg', width: 8, height: 8, channels: 3 });
+    // a JPEG cut short is still named with the byte where it ends, not where the prefix did
+    put(join(dir, 'b', 'cut.jpg'), Buffer.concat([jpg.subarray(0, 2), app1, app1]));
+    expect(failure(scanImageFolder(dir, { maxHeldBytes: 0 }))).toBe(`${join(dir, 'b', 'cut.jpg')}: byte 131076: a JPEG cut short: it ends at byte 131076, before its frame header`);
   });
 
   it('maxTrain and maxTest keep the first images of the fixed order, every class in it', () => {

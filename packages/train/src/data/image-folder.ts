@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { fromData, type Tensor } from '@foldnet/core';
-import { readRegularFile, refusalText } from '../input/regular-file.js';
+import { openRegularFile, readAt, readRegularFile, refusalText, type FileRefusal } from '../input/regular-file.js';
 import { DataError } from './idx.js';
 import { decodeImage, MAX_IMAGE_FILE_BYTES, readImageHeader, type ImageHeader } from './image-decode.js';
 import { writeImagePlanes } from './image-pixels.js';
@@ -25,6 +25,12 @@ import { writeImagePlanes } from './image-pixels.js';
  * come from every file's header before any image is decoded (`scanImageFolder`), so the data set's
  * size is known, and refused, before it is allocated. Images are [C, H, W] float32 in [0, 1]
  * (image-pixels.ts: grey <-> RGB, bilinear resize).
+ *
+ * Each file is read from disk once: the scan reads a file whole and holds its bytes for the decoder
+ * while the files held stay within `maxHeldBytes` (256 MiB: a data set of small images, the usual
+ * case, is read once and decoded from memory); past that it reads only the first 64 KiB of a file for
+ * its header (more when a JPEG's metadata pushes its frame header further), and the decoder reads the
+ * file whole. The bytes held are the decoder's once: a scan decoded again reads its files again.
  */
 
 /** What `scanImageFolder` and `loadImageFolder` take. @example { channels: 3, size: { height: 32, width: 32 }, testFraction: 0.2 } */
@@ -44,6 +50,17 @@ export interface ImageFolderOptions {
   readonly maxFiles?: number;
   /** The most bytes the decoded data set (float32) may take; refused from the headers before decoding. Default 4 GiB. */
   readonly maxBytes?: number;
+  /** The most bytes of image files the scan holds for the decoder, so that they are read once. Default 256 MiB. */
+  readonly maxHeldBytes?: number;
+}
+
+/**
+ * The bytes of files a scan read whole, held until the decoder takes them (each at most once, so
+ * they are freed as the data set is decoded, even while the scan itself is kept).
+ */
+export interface HeldFileBytes {
+  /** The file's bytes, once; undefined when they were not held or were taken already. */
+  take(file: string): Uint8Array | undefined;
 }
 
 /** One image file of the data set, with what its header says. */
@@ -68,6 +85,8 @@ export interface ImageFolderScan {
   readonly width: number;
   /** What was ignored, as lines to show (`ignored 2 files that are not .png/.jpg/.jpeg images, e.g. cat/notes.txt`). */
   readonly notes: readonly string[];
+  /** The files read whole while scanning, for the decoder. */
+  readonly held: HeldFileBytes;
 }
 
 /** One split of a loaded folder: images [N, C, H, W] float32 in [0, 1], labels [N]. */
@@ -87,6 +106,9 @@ export interface ImageFolderData {
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
 const DEFAULT_MAX_FILES = 1_000_000;
 const DEFAULT_MAX_BYTES = 2 ** 32;
+const DEFAULT_MAX_HELD_BYTES = 256 << 20;
+/** What the scan reads of a file it does not hold: a PNG's IHDR is in its first 33 bytes, a JPEG's frame header after its metadata segments (EXIF, ICC), rarely past 64 KiB. */
+const HEADER_PREFIX_BYTES = 64 << 10;
 
 // Code-unit order, the same on every machine and locale (Python's sorted(), as torchvision, for BMP names).
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -169,11 +191,58 @@ const splitClass = (className: string, files: readonly string[], fraction: numbe
   return { test: ordered.slice(0, k), train: ordered.slice(k) };
 };
 
-/** Reads one file's header (the whole file is read: a JPEG's frame header may follow large metadata). */
-const headerOf = (file: string): Either<DataError, ImageHeader> => {
-  const bytes = readRegularFile(file, MAX_IMAGE_FILE_BYTES);
-  if (bytes._tag === 'Left') return left(ioError(file, refusalText(bytes.left, (e) => `cannot be read (${e instanceof Error ? e.message : String(e)})`)));
-  return readImageHeader(bytes.right, file);
+const unreadable = (file: string, refusal: FileRefusal): DataError => ioError(file, refusalText(refusal, (e) => `cannot be read (${e instanceof Error ? e.message : String(e)})`));
+
+/** Files' bytes held for the decoder, within a budget of bytes. */
+class HeldBytes implements HeldFileBytes {
+  private readonly bytes = new Map<string, Uint8Array>();
+  private room: number;
+  constructor(budget: number) {
+    this.room = budget;
+  }
+  /** Whether a file of `size` bytes still fits. */
+  fits(size: number): boolean {
+    return size <= this.room;
+  }
+  hold(file: string, bytes: Uint8Array): void {
+    this.bytes.set(file, bytes);
+    this.room -= bytes.length;
+  }
+  take(file: string): Uint8Array | undefined {
+    const bytes = this.bytes.get(file);
+    this.bytes.delete(file);
+    return bytes;
+  }
+}
+
+/**
+ * Reads one file's header: the whole file when it fits in what `held` may still hold (it is then
+ * held for the decoder), else a prefix, read further while the header reader finds it cut short at
+ * the prefix's end (a JPEG's frame header may follow large metadata).
+ */
+const headerOf = (file: string, held: HeldBytes): Either<DataError, ImageHeader> => {
+  const opened = openRegularFile(file, MAX_IMAGE_FILE_BYTES);
+  if (opened._tag === 'Left') return left(unreadable(file, opened.left));
+  const { fd, size } = opened.right;
+  try {
+    const whole = held.fits(size);
+    for (let length = whole ? size : Math.min(size, HEADER_PREFIX_BYTES); ; length = Math.min(size, length * 4)) {
+      const bytes = readAt(fd, length, 0);
+      const header = readImageHeader(bytes, file);
+      // cut short where the prefix ends, not where the file does: read further
+      if (header._tag === 'Left' && bytes.length < size && header.left.offset === bytes.length) continue;
+      if (whole && header._tag === 'Right') held.hold(file, bytes);
+      return header;
+    }
+  } catch (error) {
+    return left(unreadable(file, { kind: 'io', error }));
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // the descriptor is gone either way; the header (or the error) is what matters
+    }
+  }
 };
 
 const checkOptions = (options: ImageFolderOptions): Either<DataError, void> => {
@@ -254,10 +323,11 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
   trainFiles = trainFiles.slice(0, options.maxTrain ?? trainFiles.length);
   testFiles = testFiles.slice(0, options.maxTest ?? testFiles.length);
   // Every kept file's header: sizes and colours, before any image is decoded.
-  const withHeaders = (files: readonly { label: number; file: string }[]): Either<DataError, ImageFolderEntry[]> => {
+  const held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
+  const withHeaders = (kept: readonly { label: number; file: string }[]): Either<DataError, ImageFolderEntry[]> => {
     const out: ImageFolderEntry[] = [];
-    for (const { label, file } of files) {
-      const header = headerOf(file);
+    for (const { label, file } of kept) {
+      const header = headerOf(file, held);
       if (header._tag === 'Left') return header;
       out.push({ file, label, header: header.right });
     }
@@ -296,7 +366,7 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     ignored.length === 0
       ? []
       : [`ignored ${ignored.length} ${ignored.length === 1 ? 'entry' : 'entries'} that ${ignored.length === 1 ? 'is' : 'are'} not a .png, .jpg or .jpeg image in a class folder, e.g. ${ignored[0]}`];
-  return right({ dir, classNames, train: train.right, test: test.right, split: ownSplit ? 'folders' : 'fraction', channels, height, width, notes });
+  return right({ dir, classNames, train: train.right, test: test.right, split: ownSplit ? 'folders' : 'fraction', channels, height, width, notes, held });
 };
 
 /** Decodes the images of `entries` into one [N, C, H, W] tensor, in order. */
@@ -307,8 +377,10 @@ const decodeSplit = (entries: readonly ImageFolderEntry[], scan: ImageFolderScan
   const labels = new Int32Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const { file, label } = entries[i];
-    const bytes = readRegularFile(file, MAX_IMAGE_FILE_BYTES);
-    if (bytes._tag === 'Left') return left(ioError(file, refusalText(bytes.left, (e) => `cannot be read (${e instanceof Error ? e.message : String(e)})`)));
+    // the bytes the scan read, else the file (read here for the first time but for its header)
+    const held = scan.held.take(file);
+    const bytes = held === undefined ? readRegularFile(file, MAX_IMAGE_FILE_BYTES) : right(held);
+    if (bytes._tag === 'Left') return left(unreadable(file, bytes.left));
     const image = decodeImage(bytes.right, file);
     if (image._tag === 'Left') return image;
     writeImagePlanes(image.right, channels, height, width, pixels, i * size);
