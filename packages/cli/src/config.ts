@@ -221,8 +221,8 @@ export const trainConfigFields = {
     help: 'ce | ce:smooth=<x> | mse | bce: softmax cross-entropy (with label smoothing x), mean squared error on the logits, or binary cross-entropy with logits (one sigmoid per class)',
   }),
   /** The first `trainSize` training images and the first `testSize` test images are used. */
-  trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: 'use the first n training images' }),
-  testSize: field(PositiveInt, 1000, 'number', { arg: '<n>', help: 'use the first n test images' }),
+  trainSize: field(PositiveInt, 5000, 'number', { arg: '<n>', help: "use the first n training images (an image folder's: at most n, the first of its split's fixed order)" }),
+  testSize: field(PositiveInt, 1000, 'number', { arg: '<n>', help: "use the first n test images (an image folder's: at most n, likewise)" }),
   /** Evaluate every this many steps; 0 = only at the end. The final step is always evaluated. */
   evalEvery: field(NonNegativeInt, 10, 'number', { arg: '<n>', help: 'evaluate every n steps, 0 = only at the end' }),
   /** The seed of the PRNG key behind init and batch sampling (an unsigned 32-bit integer). */
@@ -265,7 +265,7 @@ export const trainConfigFields = {
   /** With format 'folder' and no train/ and test/ subfolders: the part of each class kept for testing. */
   testFraction: field(UnitRate, 0.2, 'number', {
     arg: '<x>',
-    help: 'with --format folder, when the folder has no train/ and test/ subfolders: the part of each class held out for testing (a fixed split by file name)',
+    help: 'with --format folder, unless train/ and test/ are its only subfolders (a split of its own): the part of each class held out for testing (a fixed split by file name)',
   }),
   /** Normalise every input per channel by the training images' mean and std (stored in the checkpoint). */
   normalize: new ConfigField(t.boolean, false, {

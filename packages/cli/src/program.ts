@@ -142,12 +142,14 @@ export const buildProgram = (io: Io): Command => {
         '\nCtrl-C (SIGINT), SIGTERM and SIGHUP save checkpoint.safetensors at the current step and exit with\n' +
         'code 130, 143 and 129 (128 + the signal\'s number).\n' +
         '\nYour own images: --data photos --format folder reads photos/<class>/*.png|jpg|jpeg (classes: the\n' +
-        'folder names, sorted; photos/train/ and photos/test/ when present, else --test-fraction of each class\n' +
-        'held out by a fixed order of the file names), e.g.\n' +
+        'folder names, sorted; photos/train/ and photos/test/ when those are its only subfolders, else\n' +
+        '--test-fraction of each class held out by a fixed order of the file names; --train-size and --test-size,\n' +
+        '5000 and 1000 unless given, keep at most that many), e.g.\n' +
         '  foldnet train --data photos --format folder --image-size 32x32 --normalize --weight-init he --epochs 10\n' +
         'A preset is built for the images\' channels and size and the number of classes. --normalize (any data)\n' +
         'maps each channel to (x - mean) / std of the training images; the statistics and the class names are\n' +
-        'saved in the checkpoint, and eval, predict, export and --resume apply them.\n',
+        'saved in the checkpoint, and eval, predict, export and --resume apply them. config.json records the\n' +
+        'folder, the image size and channels it was read at and the class names (dataset: null).\n',
     )
     .action(async (_opts: unknown, cmd: Command) => (await import('./commands/train.js')).trainCommand(cmd.opts(), io));
 
