@@ -355,12 +355,26 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
  * // left('optimizer.lr: expected a positive number, got "fast"')
  */
 export const decodeTrainConfigFile = (json: unknown): E.Either<string, TrainConfigFile> => {
-  const r = TrainConfigFile.decode(json);
+  const r = TrainConfigFile.decode(recordedAsGiven(json));
   if (E.isLeft(r)) return E.left(describeErrors(r.left));
   const file = r.right;
-  return file.iters !== undefined && file.epochs !== undefined
-    ? E.left(`epochs: give either "iters" or "epochs", not both (got iters ${file.iters}, epochs ${file.epochs})`)
-    : E.right(file);
+  if (file.iters === undefined || file.epochs === undefined) return E.right(file);
+  // Both, as a run's config.json records them: the epochs count, when the iters are the steps they make.
+  const { iters, ...byEpochs } = file;
+  return iters === file.epochs * Math.ceil((file.trainSize ?? trainConfigFields.trainSize.fallback) / (file.batchSize ?? trainConfigFields.batchSize.fallback))
+    ? E.right(byEpochs)
+    : E.left(`epochs: give either "iters" or "epochs", not both (got iters ${iters}, epochs ${file.epochs})`);
+};
+
+/**
+ * A run's config.json read as a config file, so `--config runs/x/config.json` trains that run again: its
+ * `"epochs": null` says steps were counted by `iters` (as if absent), and a folder run's `classNames` are
+ * there for the reader (the folder's own subfolders name the classes). Anything else is left as it is.
+ */
+const recordedAsGiven = (json: unknown): unknown => {
+  if (!isRecord(json)) return json;
+  const { classNames: _classNames, ...rest } = json;
+  return rest['epochs'] === null ? Object.fromEntries(Object.entries(rest).filter(([key]) => key !== 'epochs')) : rest;
 };
 
 /**

@@ -42,8 +42,18 @@ describe('train config file decoding', () => {
     expect(decodeErr([1, 2])).toBe('(top level): expected a JSON object, got [1,2]');
   });
 
-  it('iters and epochs together are refused', () => {
+  it('iters and epochs together are refused, unless the iters are the steps the epochs make (as a run records them)', () => {
     expect(decodeErr({ iters: 10, epochs: 2 })).toMatch(/give either "iters" or "epochs", not both/);
+    expect(decodeErr({ iters: 101, epochs: 1, trainSize: 5000 })).toBe('epochs: give either "iters" or "epochs", not both (got iters 101, epochs 1)');
+    expect(decodeOk({ iters: 100, epochs: 2 })).toEqual({ epochs: 2 });
+    expect(decodeOk({ iters: 9, epochs: 3, trainSize: 25, batchSize: 10 })).toEqual({ epochs: 3, trainSize: 25, batchSize: 10 });
+  });
+
+  it('a run\'s config.json reads as a config file: "epochs": null is steps counted by iters, classNames are for the reader', () => {
+    expect(decodeOk({ iters: 7, epochs: null })).toEqual({ iters: 7 });
+    expect(decodeOk({ epochs: null })).toEqual({});
+    expect(decodeOk({ format: 'folder', classNames: ['cat', 'dog'] })).toEqual({ format: 'folder' });
+    expect(decodeOk({ ...defaultTrainConfig })).toEqual({ ...defaultTrainConfig, epochs: undefined });
   });
 
   it('two problems report the first and count the other', () => {

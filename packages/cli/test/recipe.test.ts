@@ -168,3 +168,17 @@ describe('the resnet preset without conv biases', () => {
     expect(forced.err).toMatch(/^foldnet train: old-resnet\.safetensors: .*conv1\.b.*\n$/);
   });
 });
+
+describe('--config of a run\'s own config.json', { timeout: 180_000 }, () => {
+  it('trains that run again: the same params, bit for bit, for a run counted in steps and one counted in epochs', async () => {
+    for (const [out, counting] of [['by-steps', ['--iters', '3']], ['by-epochs', ['--epochs', '2']]] as const) {
+      const first = await cli(['train', ...tiny, ...counting, '--optimizer', 'sgd-nesterov', '--lr-schedule', 'cosine', '--out', out]);
+      expect(first.err).toBe('');
+      const again = await cli(['train', '--config', path.join(out, 'config.json'), '--out', `${out}-again`]);
+      expect(again.err).toBe('');
+      expect(again.code).toBe(0);
+      expect(savedConfig(`${out}-again`)).toEqual({ ...savedConfig(out), out: path.join(tmp, `${out}-again`) });
+      expect(savedOptimizer(`${out}-again`).params).toEqual(savedOptimizer(out).params);
+    }
+  });
+});

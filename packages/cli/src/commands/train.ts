@@ -36,10 +36,8 @@ import { expectDatasetInstalled, memoryLimit, refuseTrainingOverMemory } from '.
 const checkpointConfigLayer = (ckpt: TrainCheckpoint): TrainConfigFile => {
   const saved = ckpt.config;
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return {};
-  const entries = Object.entries(saved).filter(([k, v]) => k !== 'out' && k !== 'resume' && !(k === 'epochs' && v === null));
-  const hasEpochs = entries.some(([k]) => k === 'epochs');
-  const cleaned = Object.fromEntries(entries.filter(([k]) => !(hasEpochs && k === 'iters')));
-  const decoded = decodeTrainConfigFile(cleaned);
+  const { out: _out, resume: _resume, ...kept } = saved as Readonly<Record<string, unknown>>;
+  const decoded = decodeTrainConfigFile(kept);
   if (isLeft(decoded)) throw new UsageError(`${ckpt.file}: its saved config: ${decoded.left}`);
   // The optimizer the checkpoint itself names, with every hyper-parameter it ran with, over its saved config.
   return overlayTrainConfig(decoded.right, savedOptimizerLayer(ckpt.optimizer));
