@@ -60,7 +60,7 @@ export const setWinograd = (on: boolean): void => {
  * more channels (a forward of 16 or more) and by 2.7x at 8 -> 8 at 28x28, but only by 0.9x-1.06x for DoubleConvNet's
  * second convolution (dx of 10 channels at 12x12): from 16 dx channels, where it always paid.
  */
-const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 } } as const;
+const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 }, filterGradient: { C: 16, K: 16 } } as const;
 
 const plans = new Map<string, WinogradPlan | undefined>();
 
@@ -206,4 +206,129 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
   return copyF32(pdx, p.N * C * p.OH * p.OW);
+};
+
+/**
+ * Groups of 4 tiles per block of the filter gradient: a block's V [16, C, tiles] and E [16, K, tiles] stay in the cache
+ * for the 16 sums over its tiles (64 tiles: 128 KiB for C = K = 64).
+ */
+const DW_BLOCK_GROUPS = 16;
+/** The filter gradient's tiles are cut into at most this many shares, each of at least DW_SHARE_TILES tiles where there are enough. */
+const DW_MAX_SHARES = 16;
+const DW_SHARE_TILES = 256;
+
+/**
+ * The most output pixels the filter gradient's tiles may cover per pixel of the output: it works on whole groups of
+ * 4 tiles (8 columns, 2 rows), so a 7x7 output costs 16 tiles (64 pixels, 1.31x) and a 28x28 one 224 (1.14x). Its
+ * 16 products per tile against the GEMM's 36 per 4 pixels pay only where little is wasted: measured per layer (batch
+ * 100, one thread, CPU time), 16 -> 16 channels at 28x28 and 32 -> 32 at 14x14 (1.14x) took 0.94x the GEMM path's
+ * time, 64 -> 64 at 8x8 and 32 -> 32 at 16x16 (1.0x) 0.80x-0.86x, but 64 -> 64 at 7x7 1.04x.
+ */
+const DW_MAX_COVER = 1.15;
+
+/**
+ * The plan for a convolution's filter gradient by Winograd, or undefined: dW [K, C, 3, 3] from x [N, C, H, W] and
+ * dy [N, K, OH, OW] of a 3x3 stride-1 convolution of at least 16 input and 16 output channels, by the forward's tiles
+ * (the same plan fields: winogradPlan), where the tiles waste little (DW_MAX_COVER). Decided once per shape, and kept.
+ *
+ * @example winogradDwPlan([100, 16, 28, 28], [100, 16, 28, 28], g)?.tH // 14
+ */
+export const winogradDwPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): WinogradPlan | undefined => {
+  const p = winogradPlan(xShape, dyShape[1], g, 'filterGradient');
+  return p !== undefined && 16 * p.tH * p.gW <= DW_MAX_COVER * p.OH * p.OW ? p : undefined;
+};
+
+/**
+ * How the filter gradient's tile groups are cut into shares: a cut that depends on the shape alone, never on the
+ * threads, so that adding the shares' sums in their order gives the same bits at any thread count.
+ */
+const dwShares = (p: WinogradPlan): { shares: number; shareGroups: number; groups: number } => {
+  const groups = p.N * p.tH * p.gW;
+  const wanted = Math.min(DW_MAX_SHARES, Math.max(1, Math.floor((4 * groups) / DW_SHARE_TILES)));
+  const shareGroups = Math.ceil(groups / wanted);
+  return { shares: Math.ceil(groups / shareGroups), shareGroups, groups };
+};
+
+/** Bytes of one thread's slot for the filter gradient: V and E of a block, and the lane-wise sums [16, Kp, Cp] of vectors. */
+const dwSlotBytes = (p: WinogradPlan): number => {
+  const [Kp, Cp] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2];
+  const rowBytes = 16 * DW_BLOCK_GROUPS;
+  return Math.ceil((16 * (Cp * rowBytes + 64) + 16 * (Kp * rowBytes + 64) + 16 * 16 * Kp * Cp) / 64) * 64;
+};
+
+/** Float counts of winogradDw's regions: x, the padded x, the padded dy, the shares' sums, the tiles' scratch. */
+const dwRegions = (p: WinogradPlan): number[] => [
+  p.N * p.C * p.H * p.W,
+  p.N * p.C * p.Hq * p.Wq,
+  p.N * p.K * (p.Hq - 2) * (p.Wq - 2),
+  dwShares(p).shares * 16 * p.K * p.C,
+  (SLOT_FLAGS_BYTES + getThreads() * dwSlotBytes(p)) / 4,
+];
+
+/** Floats of the shared memory winogradDw needs at its `pscratch`. */
+export const winogradDwFloats = (p: WinogradPlan): number => dwRegions(p).reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
+
+/**
+ * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
+ * winogradDwTiles): from the forward's input x [N, C, H, W] and dy [N, K, OH, OW] already at byte `pdy` of the shared
+ * memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
+ * in float64; dW[k, c] = Gᵀ M G (with A's negated last row taken back: the sign of M's row and column 3).
+ */
+export const winogradDw = (p: WinogradPlan, x: Tensor, pdy: number, pscratch: number): Float32Array => {
+  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq } = p;
+  const { shares, shareGroups, groups } = dwShares(p);
+  const offsets: number[] = [];
+  dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
+  const [px, pxq, pdyq, psums, ptiles] = offsets;
+  const mem = f32();
+  mem.set(x.data, px / 4);
+  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
+  wasm.winogradPad(0, N * K, pdy, OH, OW, 0, pdyq, Hq - 2, Wq - 2);
+  new Int32Array(mem.buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
+  const macs = groups * 4 * 16 * C * K;
+  runChunks('winogradDwTiles', shares, 1, [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS], macs >= PARALLEL_MIN_MACS);
+  return filtersFromSums(new Float32Array(mem.buffer, psums, shares * 16 * K * C), shares, K, C);
+};
+
+/**
+ * dW [K, C, 3, 3] = (S G)ᵀ M (S G) for every filter and channel, M_ξ[k, c] the sum of the shares' [16, K, C] in `sums`
+ * (in their order, in float64), S = diag(1, 1, 1, -1): rows of S G are (1 0 0), (½ ½ ½), (½ -½ ½), (0 0 -1).
+ */
+const filtersFromSums = (sums: Float32Array, shares: number, K: number, C: number): Float32Array => {
+  const plane = K * C;
+  const dw = new Float32Array(plane * 9);
+  const m = new Float64Array(16);
+  const t = new Float64Array(12);
+  for (let kc = 0; kc < plane; kc++) {
+    m.fill(0);
+    for (let s = 0; s < shares; s++) for (let xi = 0; xi < 16; xi++) m[xi] += sums[(s * 16 + xi) * plane + kc];
+    // (S G)ᵀ M over the rows: t[fy, j]
+    for (let j = 0; j < 4; j++) {
+      const [m0, m1, m2, m3] = [m[j], m[4 + j], m[8 + j], m[12 + j]];
+      t[j] = m0 + (m1 + m2) / 2;
+      t[4 + j] = (m1 - m2) / 2;
+      t[8 + j] = (m1 + m2) / 2 - m3;
+    }
+    // (.) (S G) over the columns: dW[k, c, fy, fx]
+    for (let fy = 0; fy < 3; fy++) {
+      const [t0, t1, t2, t3] = [t[4 * fy], t[4 * fy + 1], t[4 * fy + 2], t[4 * fy + 3]];
+      dw[kc * 9 + 3 * fy] = t0 + (t1 + t2) / 2;
+      dw[kc * 9 + 3 * fy + 1] = (t1 - t2) / 2;
+      dw[kc * 9 + 3 * fy + 2] = (t1 + t2) / 2 - t3;
+    }
+  }
+  return dw;
+};
+
+/**
+ * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd, for any plan of winogradPlan(x.shape, K, g, 'filterGradient')
+ * (also one winogradDwPlan would not take): from its input x [N, C, H, W] and dy [N, K, OH, OW].
+ *
+ * @example
+ * const p = winogradPlan(x.shape, dy.shape[1], g, 'filterGradient'); if (p) winogradFilterGrad(p, x, dy) // [K, C, 3, 3]
+ */
+export const winogradFilterGrad = (p: WinogradPlan, x: Tensor, dy: Tensor): Tensor => {
+  const [pdy, pscratch] = workspace([dy.size, winogradDwFloats(p)]);
+  f32().set(dy.data, pdy / 4);
+  return fromData([p.K, p.C, 3, 3], winogradDw(p, x, pdy, pscratch));
 };

@@ -69,74 +69,21 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $copy))))
 
-  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
-  ;; filters $u (16 matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
-  ;; $bias [K], ReLU applied when $relu is 1. A group is four horizontally adjacent tiles (8 output columns, 2 rows):
-  ;; group g is image g / (tH gW), tile row (g mod tH gW) / gW, columns 8 (g mod gW) ... +7; tiles past the image's
-  ;; edge are computed (the padding is zeros) and not stored.
-  ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
-  ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
-  ;; 256), then from byte 1024 slots of $slotBytes: V (16 x panels of 8 tiles x C), M (16 x [K, 4 blockGroups]), each
-  ;; matrix 64 bytes apart, then 32
-  ;; bytes for $winogradStoreRow.
-  (func $winogradTiles (export "winogradTiles")
-    (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
-    (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32)
-    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32)
-    (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
-    (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $row i32) (local $v i32) (local $c i32)
-    (local $xi i32) (local $m i32) (local $k i32) (local $oy i32) (local $ox i32) (local $cols i32) (local $dst i32) (local $bv v128)
-    (local $l0 v128) (local $l1 v128) (local $h0 v128) (local $h1 v128)
+  ;; V = Bᵀ d B of four horizontally adjacent tiles (one a lane) in each of $C channels: the 4x4 patches start at $p
+  ;; (rows $rowBytes apart, channels $planeBytes apart); channel c's 16 results go to $v + c $vStep + ξ $vStride.
+  (func $winogradInputTiles
+    (param $p i32) (param $v i32) (param $C i32) (param $planeBytes i32) (param $rowBytes i32) (param $vStride i32) (param $vStep i32)
+    (local $c i32) (local $row i32) (local $l0 v128) (local $l1 v128) (local $h0 v128) (local $h1 v128)
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128)
     (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
     (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128)
     (local $e20 v128) (local $e21 v128) (local $e22 v128) (local $e23 v128) (local $e30 v128) (local $e31 v128) (local $e32 v128) (local $e33 v128)
-    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
-    ;; claim a free slot: at most as many chunks run at once as there are threads, and there are as many slots
-    (block $claimed
-      (loop $claim
-        (br_if $claimed (i32.eqz (i32.atomic.rmw.cmpxchg (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0) (i32.const 1))))
-        (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (i32.const 255)))
-        (br $claim)))
-    (local.set $tbs (i32.shl (local.get $blockGroups) (i32.const 2)))
-    ;; V_ξ and M_ξ 64 bytes further apart than their sizes: at 4 KiB apart (C = 16) the 16 stores of a transform fell
-    ;; in one cache set, and the transforms ran 2x slower
-    (local.set $vStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $C)) (i32.const 2)) (i32.const 64)))
-    (local.set $mStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $K)) (i32.const 2)) (i32.const 64)))
-    (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
-    (local.set $mbase (i32.add (local.get $vbase) (i32.shl (local.get $vStride) (i32.const 4))))
-    (local.set $tmp (i32.add (local.get $mbase) (i32.shl (local.get $mStride) (i32.const 4))))
-    (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
-    (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
-    (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
-    (local.set $g (local.get $g0))
-    (block $blocksDone
-      (loop $blocks
-        (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $g1)))
-        (local.set $gb (i32.sub (local.get $g1) (local.get $g)))
-        (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
-        ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7))
-        (local.set $i (i32.const 0))
-        (block $inDone
-          (loop $inGroups
-            (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
-            (local.set $gi (i32.add (local.get $g) (local.get $i)))
-            (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
-            (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
-            (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
-            (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-            (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-              (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2)))))
-            ;; tile 4i: panel i >> 1, lanes 4 (i & 1) ..
-            (local.set $v (i32.add (local.get $vbase) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $C) (i32.const 5)))
-              (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
-            (local.set $c (i32.const 0))
-            (block $chDone
-              (loop $channels
-                (br_if $chDone (i32.ge_u (local.get $c) (local.get $C)))
-                ;; the 4x4 patches of the four tiles, row r as four vectors of columns (lane j: tile j): columns 0 and 1
-                ;; are the even and odd floats of the row's floats 0..7, columns 2 and 3 those of its floats 2..9
+    (local.set $c (i32.const 0))
+    (block $chDone
+      (loop $channels
+        (br_if $chDone (i32.ge_u (local.get $c) (local.get $C)))
+        ;; the 4x4 patches of the four tiles, row r as four vectors of columns (lane j: tile j): columns 0 and 1
+        ;; are the even and odd floats of the row's floats 0..7, columns 2 and 3 those of its floats 2..9
         (local.set $row (local.get $p))
         (local.set $l0 (v128.load (local.get $row))) (local.set $l1 (v128.load offset=16 (local.get $row)))
         (local.set $h0 (v128.load offset=8 (local.get $row))) (local.set $h1 (v128.load offset=24 (local.get $row)))
@@ -183,10 +130,78 @@
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 13))) (f32x4.add (local.get $e31) (local.get $e32)))
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 14))) (f32x4.sub (local.get $e32) (local.get $e31)))
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 15))) (f32x4.sub (local.get $e31) (local.get $e33)))
-                (local.set $p (i32.add (local.get $p) (local.get $planeBytes)))
-                (local.set $v (i32.add (local.get $v) (i32.const 32)))
-                (local.set $c (i32.add (local.get $c) (i32.const 1)))
-                (br $channels)))
+        (local.set $p (i32.add (local.get $p) (local.get $planeBytes)))
+        (local.set $v (i32.add (local.get $v) (local.get $vStep)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $channels))))
+
+  ;; A free slot of the tiles' scratch at $scratch (one i32 flag per slot, at most 256), claimed (its flag set to 1) until
+  ;; the caller stores 0 there again: at most as many chunks run at once as there are threads, and there are as many slots.
+  (func $winogradClaimSlot (param $scratch i32) (result i32)
+    (local $slot i32)
+    (block $claimed
+      (loop $claim
+        (br_if $claimed (i32.eqz (i32.atomic.rmw.cmpxchg (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0) (i32.const 1))))
+        (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (i32.const 255)))
+        (br $claim)))
+    (local.get $slot))
+
+  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
+  ;; filters $u (16 matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
+  ;; $bias [K], ReLU applied when $relu is 1. A group is four horizontally adjacent tiles (8 output columns, 2 rows):
+  ;; group g is image g / (tH gW), tile row (g mod tH gW) / gW, columns 8 (g mod gW) ... +7; tiles past the image's
+  ;; edge are computed (the padding is zeros) and not stored.
+  ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
+  ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
+  ;; 256), then from byte 1024 slots of $slotBytes: V (16 x panels of 8 tiles x C), M (16 x [K, 4 blockGroups]), each
+  ;; matrix 64 bytes apart, then 32
+  ;; bytes for $winogradStoreRow.
+  (func $winogradTiles (export "winogradTiles")
+    (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
+    (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32)
+    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32)
+    (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
+    (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $v i32)
+    (local $xi i32) (local $m i32) (local $k i32) (local $oy i32) (local $ox i32) (local $cols i32) (local $dst i32) (local $bv v128)
+    (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128)
+    (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
+    (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128)
+    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
+    (local.set $tbs (i32.shl (local.get $blockGroups) (i32.const 2)))
+    ;; V_ξ and M_ξ 64 bytes further apart than their sizes: at 4 KiB apart (C = 16) the 16 stores of a transform fell
+    ;; in one cache set, and the transforms ran 2x slower
+    (local.set $vStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $C)) (i32.const 2)) (i32.const 64)))
+    (local.set $mStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $K)) (i32.const 2)) (i32.const 64)))
+    (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
+    (local.set $mbase (i32.add (local.get $vbase) (i32.shl (local.get $vStride) (i32.const 4))))
+    (local.set $tmp (i32.add (local.get $mbase) (i32.shl (local.get $mStride) (i32.const 4))))
+    (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
+    (local.set $g (local.get $g0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $g1)))
+        (local.set $gb (i32.sub (local.get $g1) (local.get $g)))
+        (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
+        ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7))
+        (local.set $i (i32.const 0))
+        (block $inDone
+          (loop $inGroups
+            (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
+            (local.set $gi (i32.add (local.get $g) (local.get $i)))
+            (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
+            (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
+            (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
+            (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+            (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
+              (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2)))))
+            ;; tile 4i: panel i >> 1, lanes 4 (i & 1) ..
+            (local.set $v (i32.add (local.get $vbase) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $C) (i32.const 5)))
+              (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
+            (call $winogradInputTiles (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $inGroups)))
         ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place)
@@ -274,4 +289,235 @@
             (br $outGroups)))
         (local.set $g (i32.add (local.get $g) (local.get $gb)))
         (br $blocks)))
+    (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
+
+  ;; The filter gradient by F(2x2, 3x3). The forward's tile is Y = Aᵀ [Σ_c U_c ⊙ V_c] A with U = G g Gᵀ, so
+  ;; <dY, Y> = Σ_c <(A dY Aᵀ) ⊙ V_c, G g_c Gᵀ> and dL/dg_kc = Gᵀ [Σ_tiles (A dY_k Aᵀ) ⊙ (Bᵀ d_c B)] G: per element ξ of the
+  ;; 4x4 tile a sum over tiles, M_ξ[k, c] = Σ_t E_ξ[k, t] V_ξ[c, t] with E = A dY Aᵀ, 16 multiplications per tile and
+  ;; filter-channel pair where the GEMM over im2col takes 36. The tiles partition the output, and those past its edge
+  ;; see dy = 0 (the padded dy), so the sum is exactly dW's. E is stored with A's last row negated (A' = [1 0; 1 1;
+  ;; 1 -1; 0 1], no negations in the transform); the caller's Gᵀ M G takes that sign back (winograd.ts).
+
+  ;; E = A' dY A'ᵀ of four horizontally adjacent tiles (one a lane) of each of $K filters: the 2x2 blocks of dy start at
+  ;; $q (rows $rowBytes apart, filters $planeBytes apart); filter k's 16 results go to $e + k $eStep + ξ $eStride.
+  (func $winogradDyTiles
+    (param $q i32) (param $e i32) (param $K i32) (param $planeBytes i32) (param $rowBytes i32) (param $eStride i32) (param $eStep i32)
+    (local $k i32) (local $a0 v128) (local $a1 v128) (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    (local $z01 v128) (local $z02 v128) (local $z11 v128) (local $z12 v128)
+    (block $done
+      (loop $filters
+        (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
+        ;; dy's rows 0 and 1 under the tiles: lane j holds tile j's column 0 (even floats) or 1 (odd floats)
+        (local.set $a0 (v128.load (local.get $q))) (local.set $a1 (v128.load offset=16 (local.get $q)))
+        (local.set $y00 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a0) (local.get $a1)))
+        (local.set $y01 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a0) (local.get $a1)))
+        (local.set $a0 (v128.load (i32.add (local.get $q) (local.get $rowBytes)))) (local.set $a1 (v128.load offset=16 (i32.add (local.get $q) (local.get $rowBytes))))
+        (local.set $y10 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a0) (local.get $a1)))
+        (local.set $y11 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a0) (local.get $a1)))
+        ;; dY A'ᵀ: each row (y0, y1) -> (y0, y0 + y1, y0 - y1, y1)
+        (local.set $z01 (f32x4.add (local.get $y00) (local.get $y01))) (local.set $z02 (f32x4.sub (local.get $y00) (local.get $y01)))
+        (local.set $z11 (f32x4.add (local.get $y10) (local.get $y11))) (local.set $z12 (f32x4.sub (local.get $y10) (local.get $y11)))
+        ;; A' (dY A'ᵀ): the same over the rows, each of the 16 results stored to its matrix ξ = 4i + j
+        (v128.store (local.get $e) (local.get $y00))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 1))) (local.get $z01))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 2))) (local.get $z02))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 3))) (local.get $y01))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 4))) (f32x4.add (local.get $y00) (local.get $y10)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 5))) (f32x4.add (local.get $z01) (local.get $z11)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 6))) (f32x4.add (local.get $z02) (local.get $z12)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 7))) (f32x4.add (local.get $y01) (local.get $y11)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 8))) (f32x4.sub (local.get $y00) (local.get $y10)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 9))) (f32x4.sub (local.get $z01) (local.get $z11)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 10))) (f32x4.sub (local.get $z02) (local.get $z12)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 11))) (f32x4.sub (local.get $y01) (local.get $y11)))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 12))) (local.get $y10))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 13))) (local.get $z11))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 14))) (local.get $z12))
+        (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 15))) (local.get $y11))
+        (local.set $q (i32.add (local.get $q) (local.get $planeBytes)))
+        (local.set $e (i32.add (local.get $e) (local.get $eStep)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $filters))))
+
+  ;; acc[k, c] += Σ_t E[k, t] V[c, t] lane-wise (lane l sums the tiles t ≡ l mod 4), for the $tiles tiles (a multiple of 4)
+  ;; of one block and one ξ: E [Kp, tiles] and V [Cp, tiles] with rows $rowBytes apart, acc [Kp, Cp] of vectors. Kp is a
+  ;; multiple of 4 and Cp of 2: each pass keeps 4 filters x 2 channels of sums in registers over the block's tiles.
+  (func $winogradDwDot
+    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32) (param $rowBytes i32)
+    (local $k i32) (local $c i32) (local $t i32) (local $tEnd i32) (local $a i32) (local $accRow i32)
+    (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32) (local $v0 i32) (local $v1 i32)
+    (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128) (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
+    (local $x0 v128) (local $x1 v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local.set $tEnd (i32.shl (local.get $tiles) (i32.const 2)))
+    (local.set $accRow (i32.shl (local.get $Cp) (i32.const 4)))
+    (block $kDone
+      (loop $filters
+        (br_if $kDone (i32.ge_u (local.get $k) (local.get $Kp)))
+        (local.set $e0 (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $rowBytes))))
+        (local.set $e1 (i32.add (local.get $e0) (local.get $rowBytes)))
+        (local.set $e2 (i32.add (local.get $e1) (local.get $rowBytes)))
+        (local.set $e3 (i32.add (local.get $e2) (local.get $rowBytes)))
+        (local.set $c (i32.const 0))
+        (block $cDone
+          (loop $channels
+            (br_if $cDone (i32.ge_u (local.get $c) (local.get $Cp)))
+            (local.set $v0 (i32.add (local.get $v) (i32.mul (local.get $c) (local.get $rowBytes))))
+            (local.set $v1 (i32.add (local.get $v0) (local.get $rowBytes)))
+            (local.set $a (i32.add (local.get $acc) (i32.add (i32.mul (local.get $k) (local.get $accRow)) (i32.shl (local.get $c) (i32.const 4)))))
+            (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
+            (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
+            (local.set $s20 (v128.load (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+            (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+            (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+            (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+            (local.set $t (i32.const 0))
+            (block $tDone
+              (loop $tiles
+                (br_if $tDone (i32.ge_u (local.get $t) (local.get $tEnd)))
+                (local.set $x0 (v128.load (i32.add (local.get $v0) (local.get $t))))
+                (local.set $x1 (v128.load (i32.add (local.get $v1) (local.get $t))))
+                (local.set $w0 (v128.load (i32.add (local.get $e0) (local.get $t))))
+                (local.set $w1 (v128.load (i32.add (local.get $e1) (local.get $t))))
+                (local.set $s00 (f32x4.add (local.get $s00) (f32x4.mul (local.get $w0) (local.get $x0))))
+                (local.set $s01 (f32x4.add (local.get $s01) (f32x4.mul (local.get $w0) (local.get $x1))))
+                (local.set $s10 (f32x4.add (local.get $s10) (f32x4.mul (local.get $w1) (local.get $x0))))
+                (local.set $s11 (f32x4.add (local.get $s11) (f32x4.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (v128.load (i32.add (local.get $e2) (local.get $t))))
+                (local.set $w3 (v128.load (i32.add (local.get $e3) (local.get $t))))
+                (local.set $s20 (f32x4.add (local.get $s20) (f32x4.mul (local.get $w2) (local.get $x0))))
+                (local.set $s21 (f32x4.add (local.get $s21) (f32x4.mul (local.get $w2) (local.get $x1))))
+                (local.set $s30 (f32x4.add (local.get $s30) (f32x4.mul (local.get $w3) (local.get $x0))))
+                (local.set $s31 (f32x4.add (local.get $s31) (f32x4.mul (local.get $w3) (local.get $x1))))
+                (local.set $t (i32.add (local.get $t) (i32.const 16)))
+                (br $tiles)))
+            (v128.store (local.get $a) (local.get $s00)) (v128.store offset=16 (local.get $a) (local.get $s01))
+            (v128.store (i32.add (local.get $a) (local.get $accRow)) (local.get $s10)) (v128.store offset=16 (i32.add (local.get $a) (local.get $accRow)) (local.get $s11))
+            (v128.store (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1))) (local.get $s20))
+            (v128.store offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1))) (local.get $s21))
+            (v128.store (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3))) (local.get $s30))
+            (v128.store offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3))) (local.get $s31))
+            (local.set $c (i32.add (local.get $c) (i32.const 2)))
+            (br $channels)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $filters))))
+
+  ;; Shares [s0, s1) of the filter gradient of a 3x3 stride-1 convolution: the padded input $xq [N, C, Hq, Wq]
+  ;; (winogradPad, as the forward's) and the padded dy $dyq [N, K, Hq - 2, Wq - 2] (winogradPad with pad 0: zeros past
+  ;; the output's edge). The $groups groups of four tiles (numbered as winogradTiles numbers them) are cut into shares
+  ;; of $shareGroups, a cut that depends on the shape alone; share s writes its M_ξ[k, c] (16 x [K, C] floats) to
+  ;; $partials + 64 s K C, and the caller adds the shares in their order: so the result has the same bits whichever
+  ;; thread ran which share. A share runs in blocks of $blockGroups groups, whose V [16, Cp, tiles] and E [16, Kp, tiles]
+  ;; stay in the cache for the 16 products, in a slot of $scratch it claims (as winogradTiles does) of $slotBytes:
+  ;; V, E, then the lane-wise sums [16, Kp, Cp] of vectors (Kp = K rounded up to 4, Cp = C rounded up to 2).
+  (func $winogradDwTiles (export "winogradDwTiles")
+    (param $s0 i32) (param $s1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
+    (param $dyq i32) (param $K i32) (param $groups i32) (param $shareGroups i32) (param $partials i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32)
+    (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
+    (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
+    (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
+    (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128)
+    (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
+    (local.set $Kp (i32.and (i32.add (local.get $K) (i32.const 3)) (i32.const -4)))
+    (local.set $Cp (i32.and (i32.add (local.get $C) (i32.const 1)) (i32.const -2)))
+    ;; a row of V or E: the tiles of one block (4 a group); matrices 64 bytes further apart than their sizes (see winogradTiles)
+    (local.set $rowBytes (i32.shl (local.get $blockGroups) (i32.const 4)))
+    (local.set $vStride (i32.add (i32.mul (local.get $Cp) (local.get $rowBytes)) (i32.const 64)))
+    (local.set $eStride (i32.add (i32.mul (local.get $Kp) (local.get $rowBytes)) (i32.const 64)))
+    (local.set $accBytes (i32.shl (i32.mul (local.get $Kp) (local.get $Cp)) (i32.const 4)))
+    (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
+    (local.set $ebase (i32.add (local.get $vbase) (i32.shl (local.get $vStride) (i32.const 4))))
+    (local.set $abase (i32.add (local.get $ebase) (i32.shl (local.get $eStride) (i32.const 4))))
+    (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
+    (local.set $dPlaneBytes (i32.shl (i32.mul (i32.sub (local.get $Hq) (i32.const 2)) (i32.sub (local.get $Wq) (i32.const 2))) (i32.const 2)))
+    ;; the rows past C in V and past K in E are never written by the transforms: zeros, so their sums (unused) stay finite and fast
+    (local.set $xi (i32.const 0))
+    (block $padDone
+      (loop $pads
+        (br_if $padDone (i32.ge_u (local.get $xi) (i32.const 16)))
+        (call $zeroF32 (i32.add (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride))) (i32.mul (local.get $C) (local.get $rowBytes)))
+          (i32.shl (i32.mul (i32.sub (local.get $Cp) (local.get $C)) (local.get $blockGroups)) (i32.const 2)))
+        (call $zeroF32 (i32.add (i32.add (local.get $ebase) (i32.mul (local.get $xi) (local.get $eStride))) (i32.mul (local.get $K) (local.get $rowBytes)))
+          (i32.shl (i32.mul (i32.sub (local.get $Kp) (local.get $K)) (local.get $blockGroups)) (i32.const 2)))
+        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+        (br $pads)))
+    (local.set $s (local.get $s0))
+    (block $sharesDone
+      (loop $shares
+        (br_if $sharesDone (i32.ge_u (local.get $s) (local.get $s1)))
+        (local.set $g (i32.mul (local.get $s) (local.get $shareGroups)))
+        (local.set $gEnd (i32.add (local.get $g) (local.get $shareGroups)))
+        (if (i32.gt_u (local.get $gEnd) (local.get $groups)) (then (local.set $gEnd (local.get $groups))))
+        (call $zeroF32 (local.get $abase) (i32.shl (local.get $accBytes) (i32.const 2)))
+        (block $blocksDone
+          (loop $blocks
+            (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $gEnd)))
+            (local.set $gb (i32.sub (local.get $gEnd) (local.get $g)))
+            (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
+            ;; V and E of the block's groups: group i's four tiles are lanes 4i.. of every row
+            (local.set $i (i32.const 0))
+            (block $inDone
+              (loop $inGroups
+                (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
+                (local.set $gi (i32.add (local.get $g) (local.get $i)))
+                (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
+                (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
+                (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
+                (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+                (call $winogradInputTiles
+                  (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
+                    (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2))))
+                  (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
+                  (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes))
+                (call $winogradDyTiles
+                  (i32.add (local.get $dyq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $dPlaneBytes))
+                    (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (i32.sub (local.get $Wq) (i32.const 2))) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2))))
+                  (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
+                  (local.get $K) (local.get $dPlaneBytes) (i32.shl (i32.sub (local.get $Wq) (i32.const 2)) (i32.const 2)) (local.get $eStride) (local.get $rowBytes))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $inGroups)))
+            ;; the 16 sums over the block's tiles
+            (local.set $xi (i32.const 0))
+            (block $dotsDone
+              (loop $dots
+                (br_if $dotsDone (i32.ge_u (local.get $xi) (i32.const 16)))
+                (call $winogradDwDot (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
+                  (i32.add (local.get $ebase) (i32.mul (local.get $xi) (local.get $eStride)))
+                  (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
+                  (local.get $Kp) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)) (local.get $rowBytes))
+                (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+                (br $dots)))
+            (local.set $g (i32.add (local.get $g) (local.get $gb)))
+            (br $blocks)))
+        ;; the share's M_ξ[k, c]: each vector's lanes added as (l0 + l1) + (l2 + l3)
+        (local.set $dst (i32.add (local.get $partials) (i32.shl (i32.mul (i32.mul (local.get $s) (local.get $K)) (local.get $C)) (i32.const 6))))
+        (local.set $xi (i32.const 0))
+        (block $xiDone
+          (loop $xis
+            (br_if $xiDone (i32.ge_u (local.get $xi) (i32.const 16)))
+            (local.set $k (i32.const 0))
+            (block $kDone
+              (loop $ks
+                (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
+                (local.set $src (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
+                  (i32.shl (i32.mul (local.get $k) (local.get $Cp)) (i32.const 4))))
+                (local.set $c (i32.const 0))
+                (block $cDone
+                  (loop $cs
+                    (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
+                    (local.set $sum (v128.load (local.get $src)))
+                    (f32.store (local.get $dst)
+                      (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+                        (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
+                    (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                    (br $cs)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $ks)))
+            (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+            (br $xis)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $shares)))
     (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
