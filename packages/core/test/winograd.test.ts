@@ -2,7 +2,7 @@ import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, k
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setWinograd, winogradDwPlan, winogradDxPlan, winogradFilterGrad, winogradPlan } from '../src/fast/winograd.js';
+import { setWinograd, winogradDwPlan, winogradDwPlanOf, winogradDxPlan, winogradFilterGrad, winogradPlan } from '../src/fast/winograd.js';
 
 // Winograd F(2x2, 3x3) (src/fast/winograd.ts) against the float64 reference: forward, the fused forwards, the input
 // gradient and the filter gradient, on generated shapes (odd sizes give partial tiles), and the shapes it does not take
@@ -146,12 +146,12 @@ const dwCase = fc.record({
 });
 
 describe('winograd filter gradient equals the reference', () => {
-  it('the kernel: dW of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 16..27 (K not a multiple of 4, C odd), H and W 1..19 (partial tiles)', () => {
+  it('the kernels F(2x2,3x3) and F(4x4,3x3): dW of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 16..27 (K not a multiple of 4, C odd), H and W 1..19 (partial tiles)', () => {
     fc.assert(
-      fc.property(dwCase, ({ N, C, K, H, W, pad, seed }) => {
+      fc.property(dwCase, fc.constantFrom(2 as const, 4 as const), ({ N, C, K, H, W, pad, seed }, m) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
         const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad, seed });
-        const plan = winogradPlan(x.shape, K, g, 'filterGradient');
+        const plan = winogradDwPlanOf(x.shape, K, g, m);
         if (plan === undefined) throw new Error('no plan');
         const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false);
         const got = winogradFilterGrad(plan, x, dy);
@@ -159,7 +159,7 @@ describe('winograd filter gradient equals the reference', () => {
         // each dW element sums N*OH*OW products
         expect(errorOf(got, exact.dw).abs).toBeLessThan(tolerance((N * g.outH * g.outW) / 9));
       }),
-      { seed: 24, numRuns: 60 },
+      { seed: 24, numRuns: 80 },
     );
   });
 
@@ -188,15 +188,16 @@ describe('winograd filter gradient equals the reference', () => {
     );
   });
 
-  it('which shapes winogradDwPlan takes: 16 -> 16 at 28x28 and 64 -> 64 at 8x8, not 64 -> 64 at 7x7 (tiles cover 1.31x the output), 8 or 4 channels, stride 2, 5x5', () => {
+  it('which tile size winogradDwPlan takes: F(4x4,3x3) at 28x28, 14x14 and 16x16, F(2x2,3x3) at 8x8, none at 7x7 (the tiles waste too much), with 8 or 4 channels, stride 2 or 5x5', () => {
     const at = (H: number, F = 3, stride = 1) => convGeometry('conv', { inH: H, inW: H, filterH: F, stride, pad: (F - 1) / 2 });
     const plan = (C: number, K: number, H: number, F = 3, stride = 1) => {
       const g = at(H, F, stride);
       return winogradDwPlan([100, K, g.outH, g.outW], [100, C, H, H], g);
     };
-    expect(plan(16, 16, 28)).toBeDefined();
-    expect(plan(32, 32, 14)).toBeDefined();
-    expect(plan(64, 64, 8)).toBeDefined();
+    expect(plan(16, 16, 28)?.m).toBe(4);
+    expect(plan(32, 32, 14)?.m).toBe(4);
+    expect(plan(32, 32, 16)?.m).toBe(4);
+    expect(plan(64, 64, 8)?.m).toBe(2);
     expect(plan(64, 64, 7)).toBeUndefined();
     expect(plan(8, 16, 28)).toBeUndefined();
     expect(plan(16, 4, 28)).toBeUndefined();
@@ -215,33 +216,37 @@ describe('winograd filter gradient equals the reference', () => {
     });
   }
 
-  it('dW of x=[24,16,16,16] w=[16,16,3,3] pad 1 (its 1536 tiles cut into 6 shares) gives the same bits at 2 threads as at 1', () => {
-    const { g, x, w, dy } = caseOf({ N: 24, C: 16, K: 16, H: 16, W: 16, pad: 1, seed: 8 });
-    expect(winogradDwPlan(dy.shape, x.shape, g)).toBeDefined();
-    setThreads(1);
-    const one = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
-    setThreads(2);
-    startThreads();
-    const two = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
-    expect(bitwiseEqual(one.dw, two.dw)).toBe(true);
-    expect(bitwiseEqual(one.db, two.db)).toBe(true);
-  });
+  for (const [m, N, C, H, shares] of [[4, 100, 16, 16, 6], [2, 64, 64, 8, 4]] as const) {
+    it(`dW by F(${m}x${m},3x3) of x=[${N},${C},${H},${H}] w=[${C},${C},3,3] pad 1 (its tiles cut into ${shares} shares) gives the same bits at 2 threads as at 1`, () => {
+      const { g, x, w, dy } = caseOf({ N, C, K: C, H, W: H, pad: 1, seed: 8 });
+      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
+      setThreads(1);
+      const one = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+      setThreads(2);
+      startThreads();
+      const two = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+      expect(bitwiseEqual(one.dw, two.dw)).toBe(true);
+      expect(bitwiseEqual(one.db, two.db)).toBe(true);
+    });
+  }
 
-  // He-initialised filters, ReLU'd normal activations and a normal dy: dW's error against the float64 reference
-  for (const [C, K, H] of [[16, 16, 28], [32, 32, 14], [64, 64, 8]] as const) {
-    it(`dW x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1 on realistic data: max relative error < 1e-5 and < 2x the GEMM path's`, () => {
+  // He-initialised filters, ReLU'd normal activations and a normal dy: dW's error against the float64 reference. F(2x2,3x3)
+  // stays within 2x the GEMM path's; F(4x4,3x3)'s transforms (entries up to 8 in A, 5 in Bᵀ) make it ~10x the GEMM's
+  // (2e-6..6e-6 of the largest element here), still under 1e-5.
+  for (const [C, K, H, m] of [[16, 16, 28, 4], [32, 32, 14, 4], [32, 32, 16, 4], [64, 64, 8, 2]] as const) {
+    it(`dW by F(${m}x${m},3x3) x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1 on realistic data: max relative error < 1e-5${m === 2 ? ' and < 2x the GEMM path\'s' : ''}`, () => {
       const [k1, k2, k3] = split(key(C + 1), 3);
       const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 });
       const x = fastKernels.relu(normal(k1, [8, C, H, H], { std: 1 }));
       const w = normal(k2, [K, C, 3, 3], { std: Math.sqrt(2 / (9 * C)) });
       const dy = normal(k3, [8, K, H, H], { std: 1 });
-      expect(winogradDwPlan(dy.shape, x.shape, g)).toBeDefined();
+      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
       const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false).dw;
       const wino = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
       setWinograd(false);
       const gemm = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
       expect(wino.rel).toBeLessThan(1e-5);
-      expect(wino.abs).toBeLessThan(2 * gemm.abs);
+      if (m === 2) expect(wino.abs).toBeLessThan(2 * gemm.abs);
     });
   }
 });

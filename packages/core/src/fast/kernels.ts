@@ -24,7 +24,8 @@ import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } fr
  * dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
  * result in place, and pooling walks the windows directly (windows wholly inside the image, pad 0, take a
  * path without bounds checks; the lesson's 2x2 max pool is unrolled and branch-free in wasm). 3x3 stride-1 convolutions
- * of enough channels, and their input gradients, go by Winograd's F(2x2, 3x3) instead (winograd.ts), chosen once per shape.
+ * of enough channels, their input gradients and their filter gradients go by Winograd's minimal filtering instead
+ * (winograd.ts), chosen once per shape.
  */
 
 const ref = referenceKernels;
