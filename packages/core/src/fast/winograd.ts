@@ -86,16 +86,6 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
   return plan;
 };
 
-/** Below this many floats of padded planes the padding runs on the calling thread (a copy that size takes ~0.1 ms). */
-const PARALLEL_MIN_PAD = 1 << 18;
-
-/**
- * `planes` planes of H x W floats at byte `src` -> planes of Hq x Wq at `dst`, each image at row and column `pad` and
- * zeros around it (winograd.wat's winogradPad), split across the threads by planes when large.
- */
-const padPlanes = (planes: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void =>
-  runChunks('winogradPad', planes, 1, [src, H, W, pad, dst, Hq, Wq], planes * Hq * Wq >= PARALLEL_MIN_PAD);
-
 /** Bytes of one thread's slot in the tiles' scratch: V and M of a block, and 32 bytes for a partial row. */
 const slotBytes = (p: WinogradPlan): number => Math.ceil((4 * 16 * 4 * BLOCK_GROUPS * (p.C + p.K) + 2 * 16 * 64 + 32) / 64) * 64;
 
@@ -146,7 +136,7 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq } = p;
   const pxq = pscratch;
   const ptiles = pxq + 4 * N * C * Hq * Wq;
-  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
+  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const groups = N * tH * gW;
   // 16 MACs per tile and channel pair where the direct sum does 36: the same test of size as a GEMM's
@@ -330,8 +320,8 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   const [px, pxq, pdyq, psums, ptiles] = offsets;
   const mem = f32();
   mem.set(x.data, px / 4);
-  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
-  padPlanes(N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
+  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
+  wasm.winogradPad(0, N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
   new Int32Array(mem.buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const macs = groups * 4 * elementsOf(p) * C * K;
   const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m];
