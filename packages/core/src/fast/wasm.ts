@@ -69,7 +69,7 @@ export interface KernelExports {
   ): void;
   winogradDwTiles(
     s0: number, s1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
-    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number,
+    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number,
   ): void;
   // batchnorm.wat
   bnStats(c0: number, c1: number, x: number, N: number, C: number, S: number, stats: number): void;
