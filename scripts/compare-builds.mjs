@@ -10,6 +10,8 @@
  *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
  * `--model` is a preset (simple, double, deep, resnet) or a JSON model spec (e.g. examples/resnet.json) that both builds can decode.
  * `--data mnist` steps through MNIST's first training batches instead of one random batch (see `foldnet bench --data`).
+ * `--clock cpu` times by the process's CPU time instead of the wall clock: on a machine other jobs load, a run then
+ * counts only what it computed, not the time it waited for a core (with --threads 1; with more it adds the threads' times).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '60' },
     data: { type: 'string', default: 'random' },
+    clock: { type: 'string', default: 'wall' },
   },
 });
 if (values.base === undefined) {
@@ -32,8 +35,8 @@ if (values.base === undefined) {
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
 const isSpec = values.model.endsWith('.json');
-if (!(['simple', 'double', 'deep', 'resnet'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data)) {
-  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --data random|mnist');
+if (!(['simple', 'double', 'deep', 'resnet'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
+  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --data random|mnist, --clock wall|cpu');
   process.exit(2);
 }
 
@@ -86,10 +89,15 @@ const here = await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const batches = inputs(here);
 const base = setup(await load(values.base), batches);
 const current = setup(here, batches);
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+const now = values.clock === 'cpu' ? cpuMs : () => performance.now();
 const time = (f) => {
-  const t = performance.now();
+  const t = now();
   f();
-  return performance.now() - t;
+  return now() - t;
 };
 for (let i = 0; i < 5; i++) for (const b of [base, current]) { b.step(); b.forward(); }
 const t = { baseStep: [], step: [], baseForward: [], forward: [] };
@@ -104,7 +112,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
-console.log(`${values.model}, ${threads} thread(s), batch 100 (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds`);
+console.log(`${values.model}, ${threads} thread(s), batch 100 (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}`);
 console.log(line('training step', t.baseStep, t.step));
 console.log(line('evaluation forward', t.baseForward, t.forward));
 process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for

@@ -2,10 +2,11 @@ import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, k
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setWinograd, winogradDxPlan, winogradPlan } from '../src/fast/winograd.js';
+import { setWinograd, winogradDwPlan, winogradDwPlanOf, winogradDxPlan, winogradFilterGrad, winogradPlan } from '../src/fast/winograd.js';
 
-// Winograd F(2x2, 3x3) (src/fast/winograd.ts) against the float64 reference: forward, the fused forwards, and the input
-// gradient, on generated shapes (odd sizes give partial tiles), and the shapes it does not take falling back.
+// Winograd F(2x2, 3x3) (src/fast/winograd.ts) against the float64 reference: forward, the fused forwards, the input
+// gradient and the filter gradient, on generated shapes (odd sizes give partial tiles), and the shapes it does not take
+// falling back.
 
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 const f64 = (t: Tensor): Tensor => fromData(t.shape, Float64Array.from(t.data));
@@ -24,11 +25,11 @@ const errorOf = (got: Tensor, exact: Tensor): { abs: number; rel: number } => {
 // transforms add a few roundings of values up to ~4x the inputs' size
 const tolerance = (C: number): number => 4e-7 * 9 * C + 1e-5;
 
-/** Generated cases with at least `minC` input channels (Winograd takes the forward and the input gradient from 16). */
-const shapeArbFrom = (minC: number) => fc.record({
+/** Generated cases with at least `minC` input and `minK` output channels (Winograd takes the forward and the input gradient from 16 input channels). */
+const shapeArbFrom = (minC: number, minK = 8) => fc.record({
   N: fc.integer({ min: 1, max: 3 }),
   C: fc.integer({ min: minC, max: minC + 12 }),
-  K: fc.integer({ min: 8, max: 20 }),
+  K: fc.integer({ min: minK, max: minK + 12 }),
   H: fc.integer({ min: 1, max: 19 }),
   W: fc.integer({ min: 1, max: 19 }),
   pad: fc.integer({ min: 0, max: 2 }),
@@ -89,7 +90,7 @@ describe('winograd in the fused forwards and the input gradient equals the refer
     );
   });
 
-  it('conv2dBackwardFromInput and conv2dBackward dx by Winograd, C 16..28, K 8..20, pad 0..2 (the turned filters padded by 2 - pad), dW and db unchanged', () => {
+  it('conv2dBackwardFromInput and conv2dBackward dx by Winograd, C 16..28, K 8..20, pad 0..2 (the turned filters padded by 2 - pad), dW and db within tolerance', () => {
     fc.assert(
       fc.property(shapeArb, ({ N, C, K, H, W, pad, seed }) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
@@ -131,6 +132,115 @@ describe('winograd in the fused forwards and the input gradient equals the refer
     expect(errorOf(gotP.dx, exactP.dx).abs).toBeLessThan(tolerance(12));
     expect(errorOf(gotP.dw, exactP.dw).abs).toBeLessThan(tolerance(2 * 10 * 12 / 9));
   });
+});
+
+/** Generated cases of the filter gradient: C and K from 16, not all multiples of 4 or 2 (the kernel pads them). */
+const dwCase = shapeArbFrom(16, 16);
+
+describe('winograd filter gradient equals the reference', () => {
+  it('the kernels F(2x2,3x3) and F(4x4,3x3): dW of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 16..28 (K not a multiple of 4, C odd), H and W 1..19 (partial tiles)', () => {
+    fc.assert(
+      fc.property(dwCase, fc.constantFrom(2 as const, 4 as const), ({ N, C, K, H, W, pad, seed }, m) => {
+        fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
+        const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad, seed });
+        const plan = winogradDwPlanOf(x.shape, K, g, m);
+        if (plan === undefined) throw new Error('no plan');
+        const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false);
+        const got = winogradFilterGrad(plan, x, dy);
+        expect(got.shape).toEqual(exact.dw.shape);
+        // each dW element sums N*OH*OW products
+        expect(errorOf(got, exact.dw).abs).toBeLessThan(tolerance((N * g.outH * g.outW) / 9));
+      }),
+      { seed: 24, numRuns: 80 },
+    );
+  });
+
+  it('conv2dBackwardFromInput, conv2dReluBackward (with and without dx): dW by Winograd where winogradDwPlan takes the shape, db unchanged', () => {
+    fc.assert(
+      fc.property(dwCase, fc.boolean(), ({ N, C, K, H, W, pad, seed }, needDx) => {
+        fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
+        const { g, x, w, b, dy } = caseOf({ N, C, K, H, W, pad, seed });
+        const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, needDx);
+        const got = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
+        expect(errorOf(got.dw, exact.dw).abs).toBeLessThan(tolerance((N * g.outH * g.outW) / 9));
+        expect(got.dx === undefined).toBe(!needDx);
+        setWinograd(false);
+        const viaGemm = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
+        expect(bitwiseEqual(got.db, viaGemm.db)).toBe(true);
+        // taken or not, the filter gradient of ReLU's pullback composed with the convolution's
+        const out = fastFused.conv2dRelu(x, w, b, g);
+        const fused = fastFused.conv2dReluBackward(dy, out, x, w, g, needDx);
+        setWinograd(true);
+        const fusedWino = fastFused.conv2dReluBackward(dy, out, x, w, g, needDx);
+        const exactFused = refFused.conv2dReluBackward(f64(dy), f64(out), f64(x), f64(w), g, needDx);
+        for (const r of [fused, fusedWino]) expect(errorOf(r.dw, exactFused.dw).abs).toBeLessThan(tolerance((N * g.outH * g.outW) / 9));
+        expect(bitwiseEqual(fusedWino.db, fused.db)).toBe(true);
+      }),
+      { seed: 25, numRuns: 40 },
+    );
+  });
+
+  it('which tile size winogradDwPlan takes: F(4x4,3x3) at 28x28, 14x14 and 16x16, F(2x2,3x3) at 8x8, none at 7x7 (the tiles waste too much), with 8 or 4 channels, stride 2 or 5x5', () => {
+    const at = (H: number, F = 3, stride = 1) => convGeometry('conv', { inH: H, inW: H, filterH: F, stride, pad: (F - 1) / 2 });
+    const plan = (C: number, K: number, H: number, F = 3, stride = 1) => {
+      const g = at(H, F, stride);
+      return winogradDwPlan([100, K, g.outH, g.outW], [100, C, H, H], g);
+    };
+    expect(plan(16, 16, 28)?.m).toBe(4);
+    expect(plan(32, 32, 14)?.m).toBe(4);
+    expect(plan(32, 32, 16)?.m).toBe(4);
+    expect(plan(64, 64, 8)?.m).toBe(2);
+    expect(plan(64, 64, 7)).toBeUndefined();
+    expect(plan(8, 16, 28)).toBeUndefined();
+    expect(plan(16, 4, 28)).toBeUndefined();
+    expect(plan(16, 16, 28, 3, 2)).toBeUndefined();
+    expect(plan(16, 16, 28, 5)).toBeUndefined();
+  });
+
+  for (const [what, C, K, H] of [['tiles cover 1.31x the output', 64, 64, 7], ['8 input channels', 8, 16, 12], ['4 filters', 16, 4, 12]] as const) {
+    it(`dW of x=[2,${C},${H},${H}] w=[${K},${C},3,3] pad=1 (${what}) keeps the GEMM path, bit for bit`, () => {
+      const { g, x, w, dy } = caseOf({ N: 2, C, K, H, W: H, pad: 1, seed: 6 });
+      expect(winogradDwPlan(dy.shape, x.shape, g)).toBeUndefined();
+      const on = fastKernels.conv2dBackwardFromInput(dy, x, w, g, false);
+      setWinograd(false);
+      const off = fastKernels.conv2dBackwardFromInput(dy, x, w, g, false);
+      expect(bitwiseEqual(on.dw, off.dw)).toBe(true);
+    });
+  }
+
+  for (const [m, N, C, H, shares] of [[4, 100, 16, 16, 6], [2, 64, 64, 8, 4]] as const) {
+    it(`dW by F(${m}x${m},3x3) of x=[${N},${C},${H},${H}] w=[${C},${C},3,3] pad 1 (its tiles cut into ${shares} shares) gives the same bits at 2 threads as at 1`, () => {
+      const { g, x, w, dy } = caseOf({ N, C, K: C, H, W: H, pad: 1, seed: 8 });
+      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
+      setThreads(1);
+      const one = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+      setThreads(2);
+      startThreads();
+      const two = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
+      expect(bitwiseEqual(one.dw, two.dw)).toBe(true);
+      expect(bitwiseEqual(one.db, two.db)).toBe(true);
+    });
+  }
+
+  // He-initialised filters, ReLU'd normal activations and a normal dy: dW's error against the float64 reference. F(2x2,3x3)
+  // stays within 2x the GEMM path's; F(4x4,3x3)'s transforms (entries up to 8 in A, 5 in Bᵀ) make it ~10x the GEMM's
+  // (2e-6..6e-6 of the largest element here), still under 1e-5.
+  for (const [C, K, H, m] of [[16, 16, 28, 4], [32, 32, 14, 4], [32, 32, 16, 4], [64, 64, 8, 2]] as const) {
+    it(`dW by F(${m}x${m},3x3) x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1 on realistic data: max relative error < 1e-5${m === 2 ? ' and < 2x the GEMM path\'s' : ''}`, () => {
+      const [k1, k2, k3] = split(key(C + 1), 3);
+      const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 });
+      const x = fastKernels.relu(normal(k1, [8, C, H, H], { std: 1 }));
+      const w = normal(k2, [K, C, 3, 3], { std: Math.sqrt(2 / (9 * C)) });
+      const dy = normal(k3, [8, K, H, H], { std: 1 });
+      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
+      const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false).dw;
+      const wino = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
+      setWinograd(false);
+      const gemm = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
+      expect(wino.rel).toBeLessThan(1e-5);
+      if (m === 2) expect(wino.abs).toBeLessThan(2 * gemm.abs);
+    });
+  }
 });
 
 describe('every path equals the reference on generated geometries, taken by Winograd or not', () => {

@@ -9,7 +9,9 @@ import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
-import { type WinogradPlan, winogradConv, winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan } from './winograd.js';
+import {
+  type WinogradPlan, winogradConv, winogradConvAt, winogradDw, winogradDwFloats, winogradDwPlan, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan,
+} from './winograd.js';
 import { add, addRelu } from './add.js';
 import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 
@@ -22,7 +24,8 @@ import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } fr
  * dy is written straight into the packed layout the filter-gradient GEMM reads, col2im reads the GEMM's
  * result in place, and pooling walks the windows directly (windows wholly inside the image, pad 0, take a
  * path without bounds checks; the lesson's 2x2 max pool is unrolled and branch-free in wasm). 3x3 stride-1 convolutions
- * of enough channels, and their input gradients, go by Winograd's F(2x2, 3x3) instead (winograd.ts), chosen once per shape.
+ * of enough channels, their input gradients and their filter gradients go by Winograd's minimal filtering instead
+ * (winograd.ts), chosen once per shape.
  */
 
 const ref = referenceKernels;
@@ -222,11 +225,15 @@ const backward = (
   const fromInput = 'x' in src;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
-  const aFloats = fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
-  // the optional dx regions come last, so the others keep their places
   const packed = needDx ? undefined : packDy;
+  // dW by Winograd from x and dy when it takes the shape (winograd.ts), in the region the GEMM's A would have taken
+  const dwWino = 'x' in src && packed === undefined ? winogradDwPlan(dyShape, xShape, g) : undefined;
+  const viaGemm = dwWino === undefined;
+  const aFloats = dwWino !== undefined ? winogradDwFloats(dwWino) : fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
+  const indexed = fromInput && viaGemm;
+  // the optional dx regions come last, so the others keep their places
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pzero, pd, pw, pbpw, pdcol, pdx, pwino] = workspace([
-    packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, fromInput ? R : 0, fromInput ? Kc : 0, Kc * FN, FN, fromInput && g.pad > 0 ? sizeOf(xShape) : 0,
+    packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     ...(needDx ? (wino === undefined ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : [0, 0, 0, 0, 0, sizeOf(xShape), winogradDxFloats(wino)]) : []),
   ]);
   if (packed === undefined) fillDy(pdy, pscratch);
@@ -238,7 +245,10 @@ const backward = (
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   if (packed === undefined) wasm.packDy(pdy, N, P, FN, pbp, pdb);
   else packed(pbp, pdb, pscratch);
-  if ('x' in src) {
+  let dwWinograd: Float32Array | undefined;
+  if ('x' in src && dwWino !== undefined) {
+    dwWinograd = winogradDw(dwWino, src.x, pdy, pa);
+  } else if ('x' in src) {
     implicitIm2col(src.x, g, pa, prow, pk, pstage);
     gemmIndexed(Kc, FN, R, pa, pk, prow, pbp, pdwt, FN);
   } else {
@@ -256,6 +266,7 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
+  if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
   return { dx, ...filterGrads(w, pdwt, pdb) };
 };
 

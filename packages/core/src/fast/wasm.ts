@@ -67,6 +67,10 @@ export interface KernelExports {
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number,
   ): void;
+  winogradDwTiles(
+    s0: number, s1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
+    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number,
+  ): void;
   // batchnorm.wat
   bnStats(c0: number, c1: number, x: number, N: number, C: number, S: number, stats: number): void;
   bnApply(c0: number, c1: number, x: number, N: number, C: number, S: number, coef: number, relu: number, out: number): void;

@@ -11,10 +11,12 @@ import { copyF32, f32, wasm } from './wasm.js';
  * multiplications per 2x2 output tile and channel pair where the direct sum takes 36, so 2.25x fewer, paid for with
  * the input and output transforms (adds only) and a float32 error a little above the direct sum's (measured in
  * test/winograd.test.ts: max abs ~1e-6 of outputs ~1). The forward and the input gradient (a convolution of dy with the
- * filters turned by 180° and their channels swapped, padded by 2 - pad) take it; the filter gradient stays the GEMM's.
+ * filters turned by 180° and their channels swapped, padded by 2 - pad) take it. The filter gradient takes F(2x2, 3x3)
+ * or F(4x4, 3x3) (36 products per 4x4 tile where the direct sum takes 144; its float32 error ~10x the GEMM's, under
+ * 1e-5 of the largest element), whichever takes fewer multiplications, where the tiles waste little (winogradDwPlan).
  *
- * Whether a layer takes it is decided once per shape (winogradPlan) and kept: the plan holds the layout the kernel
- * needs. Shapes it does not take go the way they went before.
+ * Whether a layer takes it is decided once per shape (winogradPlan, winogradDwPlan) and kept: the plan holds the layout
+ * the kernel needs. Shapes it does not take go the way they went before.
  */
 
 /**
@@ -60,7 +62,7 @@ export const setWinograd = (on: boolean): void => {
  * more channels (a forward of 16 or more) and by 2.7x at 8 -> 8 at 28x28, but only by 0.9x-1.06x for DoubleConvNet's
  * second convolution (dx of 10 channels at 12x12): from 16 dx channels, where it always paid.
  */
-const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 } } as const;
+const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 }, filterGradient: { C: 16, K: 16 } } as const;
 
 const plans = new Map<string, WinogradPlan | undefined>();
 
@@ -206,4 +208,173 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
   return copyF32(pdx, p.N * C * p.OH * p.OW);
+};
+
+/**
+ * Groups of 4 tiles per block of the filter gradient: a block's V [X, C, tiles] and E [X, K, tiles] (X = 16 or 36 elements
+ * per tile) stay in the cache for the X sums over its tiles (64 tiles, F(2x2, 3x3): 128 KiB for C = K = 32).
+ */
+const DW_BLOCK_GROUPS = 16;
+/** The filter gradient's tiles are cut into at most this many shares, each of at least DW_SHARE_TILES tiles where there are enough. */
+const DW_MAX_SHARES = 16;
+const DW_SHARE_TILES = 256;
+
+/** How a convolution's filter gradient runs by Winograd F(m x m, 3x3): the forward's plan fields for tiles of m x m outputs. */
+export interface WinogradDwPlan extends WinogradPlan {
+  /** Output tile size: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)); tH, gW, Hq and Wq are those of this tile size. */
+  readonly m: 2 | 4;
+}
+
+/**
+ * The filter gradient's plan with tiles of m x m outputs for a shape Winograd takes (3x3, stride 1, at least 16 input and
+ * 16 output channels), however much its tiles waste: groups of 4 tiles side by side, tH = ceil(OH / m) tile rows,
+ * gW = ceil(ceil(OW / m) / 4) groups a row, the padded input Hq = m tH + 2 rows of Wq = 4 m gW + m floats (every
+ * tile's (m + 2)-square patch, and the 4 m + m floats a group's rows are read as, inside it).
+ *
+ * @example winogradDwPlanOf([100, 16, 28, 28], 16, g, 4)?.gW // 2: 7 tiles of 4 columns a row, in 2 groups
+ */
+export const winogradDwPlanOf = (xShape: Shape, K: number, g: ConvGeometry, m: 2 | 4): WinogradDwPlan | undefined => {
+  const p = winogradPlan(xShape, K, g, 'filterGradient');
+  if (p === undefined) return undefined;
+  const tH = Math.ceil(p.OH / m);
+  const gW = Math.ceil(Math.ceil(p.OW / m) / 4);
+  return { ...p, m, tH, gW, Hq: m * tH + 2, Wq: 4 * m * gW + m };
+};
+
+/** Multiplications per output pixel and filter-channel pair: (m + 2)² per tile of m² pixels, over the pixels the tiles cover. */
+const dwProductsPerPixel = (p: WinogradDwPlan): number => ((p.m + 2) ** 2 * 4 * p.tH * p.gW) / (p.OH * p.OW);
+
+/**
+ * The most multiplications per output pixel and filter-channel pair a filter gradient by Winograd may take; the GEMM
+ * takes 9. Whole groups of 4 tiles are computed, so narrow outputs waste some: F(2x2, 3x3) takes 4.57 at 28x28 and 14x14
+ * (tiles cover 1.14x the output), 5.22 at 7x7 (1.31x), 4 at 8x8 and 16x16; F(4x4, 3x3) 2.57 at 28x28, 2.94 at 14x14,
+ * 2.25 at 16x16, 4.5 at 8x8 (2x). Measured per layer against the GEMM path (batch 100, one thread, CPU time, the whole
+ * backward without dx): F(2x2, 3x3) at 4.57 0.94x, at 4 0.83x-0.86x, at 5.22 1.04x; F(4x4, 3x3) at 2.57 0.80x, at 2.94
+ * 0.75x-0.77x, at 2.25 0.60x, at 4.5 1.07x (F(2x2, 3x3) 0.83x there).
+ */
+const DW_MAX_PRODUCTS = 4.6;
+
+/**
+ * The plan for a convolution's filter gradient by Winograd, or undefined: dW [K, C, 3, 3] from x [N, C, H, W] and
+ * dy [N, K, OH, OW] of a 3x3 stride-1 convolution of at least 16 input and 16 output channels, with the tile size that
+ * takes the fewest multiplications, where those are few enough (DW_MAX_PRODUCTS). Decided once per shape, and kept.
+ *
+ * @example winogradDwPlan([100, 16, 28, 28], [100, 16, 28, 28], g)?.m // 4
+ */
+export const winogradDwPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): WinogradDwPlan | undefined => {
+  if (!enabled) return undefined;
+  const key = `${dyShape.join(',')};${xShape.join(',')};${g.filterH},${g.filterW},${g.stride},${g.pad}`;
+  if (dwPlans.has(key)) return dwPlans.get(key);
+  const options = ([2, 4] as const).map((m) => winogradDwPlanOf(xShape, dyShape[1], g, m)).filter((p) => p !== undefined);
+  const best = options.reduce<WinogradDwPlan | undefined>((a, p) => (a === undefined || dwProductsPerPixel(p) < dwProductsPerPixel(a) ? p : a), undefined);
+  const plan = best !== undefined && dwProductsPerPixel(best) <= DW_MAX_PRODUCTS ? best : undefined;
+  dwPlans.set(key, plan);
+  return plan;
+};
+const dwPlans = new Map<string, WinogradDwPlan | undefined>();
+
+/**
+ * How the filter gradient's tile groups are cut into shares: a cut that depends on the shape alone, never on the
+ * threads, so that adding the shares' sums in their order gives the same bits at any thread count.
+ */
+const dwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; groups: number } => {
+  const groups = p.N * p.tH * p.gW;
+  const wanted = Math.min(DW_MAX_SHARES, Math.max(1, Math.floor((4 * groups) / DW_SHARE_TILES)));
+  const shareGroups = Math.ceil(groups / wanted);
+  return { shares: Math.ceil(groups / shareGroups), shareGroups, groups };
+};
+
+/** Elements per transformed tile: (m + 2)². */
+const elementsOf = (p: WinogradDwPlan): number => (p.m + 2) ** 2;
+
+/** Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576 for the transforms. */
+const dwSlotBytes = (p: WinogradDwPlan): number => {
+  const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
+  const rowBytes = 16 * DW_BLOCK_GROUPS;
+  return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576) / 64) * 64;
+};
+
+/** Float counts of winogradDw's regions: x, the padded x, the padded dy [N, K, m tH, 4 m gW], the shares' sums, the tiles' scratch. */
+const dwRegions = (p: WinogradDwPlan): number[] => [
+  p.N * p.C * p.H * p.W,
+  p.N * p.C * p.Hq * p.Wq,
+  p.N * p.K * p.m * p.tH * 4 * p.m * p.gW,
+  dwShares(p).shares * elementsOf(p) * p.K * p.C,
+  (SLOT_FLAGS_BYTES + getThreads() * dwSlotBytes(p)) / 4,
+];
+
+/** Floats of the shared memory winogradDw needs at its `pscratch`. */
+export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
+
+/**
+ * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
+ * winogradDwTiles): from the forward's input x [N, C, H, W] and dy [N, K, OH, OW] already at byte `pdy` of the shared
+ * memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
+ * in float64; dW[k, c] = Gᵀ M G (filtersFromSums).
+ */
+export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number): Float32Array => {
+  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
+  const { shares, shareGroups, groups } = dwShares(p);
+  const offsets: number[] = [];
+  dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
+  const [px, pxq, pdyq, psums, ptiles] = offsets;
+  const mem = f32();
+  mem.set(x.data, px / 4);
+  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
+  wasm.winogradPad(0, N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
+  new Int32Array(mem.buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
+  const macs = groups * 4 * elementsOf(p) * C * K;
+  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m];
+  runChunks('winogradDwTiles', shares, 1, args, macs >= PARALLEL_MIN_MACS);
+  return filtersFromSums(new Float32Array(mem.buffer, psums, shares * elementsOf(p) * K * C), shares, K, C, m);
+};
+
+/**
+ * G with the sign winograd.wat's transforms leave on M: F(2x2, 3x3)'s E has A's last row negated, so its G's last row
+ * is too; F(4x4, 3x3)'s (Lavin & Gray 2016) as it is. Rows: the tile's elements, columns: the filter's.
+ */
+const FILTER_TRANSFORMS: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
+  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, -1]],
+  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+};
+
+/**
+ * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G from FILTER_TRANSFORMS), M_ξ[k, c] the sum of the shares'
+ * [X, K, C] in `sums` in their order, in float64.
+ */
+const filtersFromSums = (sums: Float32Array, shares: number, K: number, C: number, m: 2 | 4): Float32Array => {
+  const G = FILTER_TRANSFORMS[m];
+  const a = m + 2;
+  const plane = K * C;
+  const dw = new Float32Array(plane * 9);
+  const M = new Float64Array(a * a);
+  const t = new Float64Array(3 * a);
+  for (let kc = 0; kc < plane; kc++) {
+    M.fill(0);
+    for (let s = 0; s < shares; s++) for (let xi = 0; xi < a * a; xi++) M[xi] += sums[(s * a * a + xi) * plane + kc];
+    // t = Gᵀ M [3, a], then dW = t G [3, 3]
+    t.fill(0);
+    for (let i = 0; i < a; i++) for (let fy = 0; fy < 3; fy++) if (G[i][fy] !== 0) for (let j = 0; j < a; j++) t[fy * a + j] += G[i][fy] * M[i * a + j];
+    for (let fy = 0; fy < 3; fy++) {
+      for (let fx = 0; fx < 3; fx++) {
+        let s = 0;
+        for (let j = 0; j < a; j++) s += t[fy * a + j] * G[j][fx];
+        dw[kc * 9 + 3 * fy + fx] = s;
+      }
+    }
+  }
+  return dw;
+};
+
+/**
+ * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd for any plan of winogradDwPlanOf (also one winogradDwPlan
+ * would not take): from its input x [N, C, H, W] and dy [N, K, OH, OW].
+ *
+ * @example
+ * const p = winogradDwPlanOf(x.shape, dy.shape[1], g, 4); if (p) winogradFilterGrad(p, x, dy) // [K, C, 3, 3]
+ */
+export const winogradFilterGrad = (p: WinogradDwPlan, x: Tensor, dy: Tensor): Tensor => {
+  const [pdy, pscratch] = workspace([dy.size, winogradDwFloats(p)]);
+  f32().set(dy.data, pdy / 4);
+  return fromData([p.K, p.C, 3, 3], winogradDw(p, x, pdy, pscratch));
 };
