@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '@foldnet/train';
+import { root } from './built-cli.js';
+import { runInProcess } from './in-process.js';
+
+/*
+ * The checkpoints in models/ are the long runs the README reports. `foldnet eval` on each re-measures it on all
+ * 10000 official test images: the accuracy and loss must be the ones the run itself measured at its last step (the
+ * metrics the checkpoint carries), bit for bit, and the goal the README states for it.
+ */
+
+interface Model {
+  readonly file: string;
+  readonly dataset: 'mnist' | 'fashion';
+  /** The goal the run was made for: top-1 accuracy on the 10000 test images. */
+  readonly goal: number;
+}
+
+const models: readonly Model[] = [
+  { file: 'models/resnet-fashion.safetensors', dataset: 'fashion', goal: 0.94 },
+  { file: 'models/resnet-mnist.safetensors', dataset: 'mnist', goal: 0.996 },
+];
+
+interface LastRow {
+  readonly step: number;
+  readonly test_acc: number;
+  readonly test_loss: number;
+}
+
+/** The run's last evaluation, as the checkpoint's `metrics` metadata holds it. */
+const lastEvaluation = (file: string): LastRow => {
+  const c = loadCheckpoint(file);
+  if (c._tag === 'Left') throw new Error(c.left.message);
+  const metrics = JSON.parse(c.right.metadata['metrics'] ?? '{}') as { rows?: LastRow[] };
+  const last = metrics.rows?.at(-1);
+  if (last === undefined) throw new Error(`${file}: no metrics rows`);
+  return last;
+};
+
+describe.each(models)('$file', { timeout: 300_000 }, ({ file, dataset, goal }) => {
+  it(`foldnet eval --dataset ${dataset} measures what the run measured at its last step, at or above ${goal}`, async () => {
+    const checkpoint = path.join(root, file);
+    expect(fs.statSync(checkpoint).size).toBeLessThan(2 * 1024 * 1024);
+    const last = lastEvaluation(checkpoint);
+    const r = await runInProcess(['eval', checkpoint, '--dataset', dataset, '--json'], root);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const measured = JSON.parse(r.out) as { step: number; count: number; accuracy: number; loss: number };
+    expect(measured.count).toBe(10000);
+    expect(measured.step).toBe(last.step);
+    expect(measured.accuracy).toBe(last.test_acc);
+    expect(measured.loss).toBe(last.test_loss);
+    expect(measured.accuracy).toBeGreaterThanOrEqual(goal);
+  });
+});
