@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '@foldnet/train';
+import { loadTrainState } from '@foldnet/train';
+import { runCarryOf, type MetricsRow } from '../src/metrics.js';
 import { root } from './built-cli.js';
 import { runInProcess } from './in-process.js';
 
@@ -23,18 +24,11 @@ const models: readonly Model[] = [
   { file: 'models/resnet-mnist.safetensors', dataset: 'mnist', goal: 0.996 },
 ];
 
-interface LastRow {
-  readonly step: number;
-  readonly test_acc: number;
-  readonly test_loss: number;
-}
-
-/** The run's last evaluation, as the checkpoint's `metrics` metadata holds it. */
-const lastEvaluation = (file: string): LastRow => {
-  const c = loadCheckpoint(file);
-  if (c._tag === 'Left') throw new Error(c.left.message);
-  const metrics = JSON.parse(c.right.metadata['metrics'] ?? '{}') as { rows?: LastRow[] };
-  const last = metrics.rows?.at(-1);
+/** The run's last evaluation, as the checkpoint's `metrics` metadata holds it (read as --resume reads it). */
+const lastEvaluation = (file: string): MetricsRow => {
+  const c = loadTrainState(file);
+  if (c._tag === 'Left') throw c.left;
+  const last = runCarryOf(c.right.metrics).rows.at(-1);
   if (last === undefined) throw new Error(`${file}: no metrics rows`);
   return last;
 };
