@@ -2,7 +2,7 @@
 ;; channel c of image n; S = 1 for [N, C]). Every function takes its channel range [c0, c1) first, so threads split a
 ;; layer by channels (see threads.ts); a channel's result never depends on how they are split. Sums run in f32x4
 ;; lanes within one plane (~S/4 terms a lane) and in f64 across planes, so their error stays near float32's own
-;; whatever the batch size. $coef holds 4 floats per channel at $coef + 16c, computed by the caller (fast/kernels.ts).
+;; whatever the batch size. $coef holds 4 floats per channel at $coef + 16c: the scalars an element pass reads.
 
   ;; The sum of a vector's four lanes and a scalar, in f64.
   (func $hsum64 (param $v v128) (param $t f32) (result f64)
@@ -39,238 +39,304 @@
   ;; float32 nearest its mean (mf), then r = sum (x - mf) and q = sum (x - mf)^2 from the plane still in cache, which
   ;; give the plane's mean mf + r/S and squared deviations q - r^2/S without the cancellation of sum x^2 - S mean^2.
   ;; Planes merge in f64 by Chan et al.'s pairwise update: delta = mean_b - mean_a, M2 += M2_b + delta^2 n_a n_b / n.
-  (func $bnStats (export "bnStats")
-    (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $stats i32)
-    (local $c i32) (local $n i32) (local $p i32) (local $end i32) (local $end4 i32)
+  (func $statsChannel
+    (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32) (param $stats i32)
+    (local $n i32) (local $p i32) (local $end i32) (local $end4 i32)
     (local $acc v128) (local $acc2 v128) (local $shift v128) (local $d v128) (local $t f32) (local $t2 f32) (local $e f32) (local $mf f32)
     (local $sf f64) (local $r f64) (local $pm f64) (local $pM2 f64) (local $cnt f64) (local $mean f64) (local $M2 f64) (local $delta f64) (local $tot f64)
     (local.set $sf (f64.convert_i32_u (local.get $S)))
-    (local.set $c (local.get $c0))
-    (block $cdone
-      (loop $cloop
-        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-        (local.set $cnt (f64.const 0))
-        (local.set $mean (f64.const 0))
-        (local.set $M2 (f64.const 0))
-        (local.set $n (i32.const 0))
-        (block $ndone
-          (loop $nloop
-            (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-            (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-            (local.set $mf (f32.demote_f64 (f64.div (call $planeSum (local.get $p) (local.get $S)) (local.get $sf))))
-            (local.set $shift (f32x4.splat (local.get $mf)))
-            (local.set $acc (v128.const i32x4 0 0 0 0))
-            (local.set $acc2 (v128.const i32x4 0 0 0 0))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-                (local.set $d (f32x4.sub (v128.load (local.get $p)) (local.get $shift)))
-                (local.set $acc (f32x4.add (local.get $acc) (local.get $d)))
-                (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $d) (local.get $d))))
-                (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                (br $vloop)))
-            (local.set $t (f32.const 0))
-            (local.set $t2 (f32.const 0))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-                (local.set $e (f32.sub (f32.load (local.get $p)) (local.get $mf)))
-                (local.set $t (f32.add (local.get $t) (local.get $e)))
-                (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $e) (local.get $e))))
-                (local.set $p (i32.add (local.get $p) (i32.const 4)))
-                (br $sloop)))
-            (local.set $r (call $hsum64 (local.get $acc) (local.get $t)))
-            (local.set $pm (f64.add (f64.promote_f32 (local.get $mf)) (f64.div (local.get $r) (local.get $sf))))
-            (local.set $pM2 (f64.sub (call $hsum64 (local.get $acc2) (local.get $t2)) (f64.div (f64.mul (local.get $r) (local.get $r)) (local.get $sf))))
-            ;; merged with the planes before it
-            (local.set $tot (f64.add (local.get $cnt) (local.get $sf)))
-            (local.set $delta (f64.sub (local.get $pm) (local.get $mean)))
-            (local.set $mean (f64.add (local.get $mean) (f64.div (f64.mul (local.get $delta) (local.get $sf)) (local.get $tot))))
-            (local.set $M2 (f64.add (f64.add (local.get $M2) (local.get $pM2))
-              (f64.div (f64.mul (f64.mul (local.get $delta) (local.get $delta)) (f64.mul (local.get $cnt) (local.get $sf))) (local.get $tot))))
-            (local.set $cnt (local.get $tot))
-            (local.set $n (i32.add (local.get $n) (i32.const 1)))
-            (br $nloop)))
-        (f64.store (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))) (local.get $mean))
-        ;; rounding can leave a constant channel's M2 a hair below 0; a NaN stays NaN (f64.max propagates it)
-        (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4)))
-          (f64.max (f64.const 0) (f64.div (local.get $M2) (local.get $cnt))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $cloop))))
+    (local.set $cnt (f64.const 0))
+    (local.set $mean (f64.const 0))
+    (local.set $M2 (f64.const 0))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (local.set $mf (f32.demote_f64 (f64.div (call $planeSum (local.get $p) (local.get $S)) (local.get $sf))))
+        (local.set $shift (f32x4.splat (local.get $mf)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $acc2 (v128.const i32x4 0 0 0 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
+            (local.set $d (f32x4.sub (v128.load (local.get $p)) (local.get $shift)))
+            (local.set $acc (f32x4.add (local.get $acc) (local.get $d)))
+            (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $d) (local.get $d))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $vloop)))
+        (local.set $t (f32.const 0))
+        (local.set $t2 (f32.const 0))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $e (f32.sub (f32.load (local.get $p)) (local.get $mf)))
+            (local.set $t (f32.add (local.get $t) (local.get $e)))
+            (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $e) (local.get $e))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $sloop)))
+        (local.set $r (call $hsum64 (local.get $acc) (local.get $t)))
+        (local.set $pm (f64.add (f64.promote_f32 (local.get $mf)) (f64.div (local.get $r) (local.get $sf))))
+        (local.set $pM2 (f64.sub (call $hsum64 (local.get $acc2) (local.get $t2)) (f64.div (f64.mul (local.get $r) (local.get $r)) (local.get $sf))))
+        ;; merged with the planes before it
+        (local.set $tot (f64.add (local.get $cnt) (local.get $sf)))
+        (local.set $delta (f64.sub (local.get $pm) (local.get $mean)))
+        (local.set $mean (f64.add (local.get $mean) (f64.div (f64.mul (local.get $delta) (local.get $sf)) (local.get $tot))))
+        (local.set $M2 (f64.add (f64.add (local.get $M2) (local.get $pM2))
+          (f64.div (f64.mul (f64.mul (local.get $delta) (local.get $delta)) (f64.mul (local.get $cnt) (local.get $sf))) (local.get $tot))))
+        (local.set $cnt (local.get $tot))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop)))
+    (f64.store (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))) (local.get $mean))
+    ;; rounding can leave a constant channel's M2 a hair below 0; a NaN stays NaN (f64.max propagates it)
+    (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4)))
+      (f64.max (f64.const 0) (f64.div (local.get $M2) (local.get $cnt)))))
 
   ;; The normalisation: out = (x - m) * scale + shift per channel, coef (m, scale, shift, -): m the float32 nearest the
   ;; mean, scale = gamma / std, shift = beta - (mean - m) scale. With $relu 1, then ReLU with the lesson's mask (y <= 0
   ;; gives +0; NaN passes), as relu.wat's $relu.
-  (func $bnApply (export "bnApply")
-    (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $coef i32) (param $relu i32) (param $out i32)
-    (local $c i32) (local $n i32) (local $p i32) (local $o i32) (local $end i32) (local $end4 i32)
+  (func $applyChannel
+    (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32) (param $coef i32) (param $relu i32) (param $out i32)
+    (local $n i32) (local $p i32) (local $o i32) (local $end i32) (local $end4 i32)
     (local $m v128) (local $sc v128) (local $b v128) (local $v v128) (local $rmask v128)
     (local $ms f32) (local $scs f32) (local $bs f32) (local $y f32)
     (local.set $rmask (i32x4.splat (i32.sub (i32.const 0) (local.get $relu))))
-    (local.set $c (local.get $c0))
-    (block $cdone
-      (loop $cloop
-        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-        (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $scs (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $m (f32x4.splat (local.get $ms)))
-        (local.set $sc (f32x4.splat (local.get $scs)))
-        (local.set $b (f32x4.splat (local.get $bs)))
-        (local.set $n (i32.const 0))
-        (block $ndone
-          (loop $nloop
-            (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-            (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-                (local.set $v (f32x4.add (f32x4.mul (f32x4.sub (v128.load (local.get $p)) (local.get $m)) (local.get $sc)) (local.get $b)))
-                (v128.store (local.get $o)
-                  (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $rmask))))
-                (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                (local.set $o (i32.add (local.get $o) (i32.const 16)))
-                (br $vloop)))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-                (local.set $y (f32.add (f32.mul (f32.sub (f32.load (local.get $p)) (local.get $ms)) (local.get $scs)) (local.get $bs)))
-                (f32.store (local.get $o)
-                  (select (f32.const 0) (local.get $y) (i32.and (local.get $relu) (f32.le (local.get $y) (f32.const 0)))))
-                (local.set $p (i32.add (local.get $p) (i32.const 4)))
-                (local.set $o (i32.add (local.get $o) (i32.const 4)))
-                (br $sloop)))
-            (local.set $n (i32.add (local.get $n) (i32.const 1)))
-            (br $nloop)))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $cloop))))
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $scs (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (local.set $sc (f32x4.splat (local.get $scs)))
+    (local.set $b (f32x4.splat (local.get $bs)))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
+            (local.set $v (f32x4.add (f32x4.mul (f32x4.sub (v128.load (local.get $p)) (local.get $m)) (local.get $sc)) (local.get $b)))
+            (v128.store (local.get $o)
+              (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $rmask))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vloop)))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $y (f32.add (f32.mul (f32.sub (f32.load (local.get $p)) (local.get $ms)) (local.get $scs)) (local.get $bs)))
+            (f32.store (local.get $o)
+              (select (f32.const 0) (local.get $y) (i32.and (local.get $relu) (f32.le (local.get $y) (f32.const 0)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $sloop)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop))))
 
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m), coef (m, -, -, -), where g is dy,
   ;; or with $out nonzero dy masked where out <= 0 (the pullback of a ReLU that followed, reading its output).
-  (func $bnSums (export "bnSums")
-    (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
+  (func $sumsChannel
+    (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $sums i32)
-    (local $c i32) (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $end i32) (local $end4 i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $end i32) (local $end4 i32)
     (local $m v128) (local $g v128) (local $acc v128) (local $acc2 v128) (local $ms f32) (local $gs f32) (local $t f32) (local $t2 f32)
     (local $sd f64) (local $sp f64)
-    (local.set $c (local.get $c0))
-    (block $cdone
-      (loop $cloop
-        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-        (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $m (f32x4.splat (local.get $ms)))
-        (local.set $sd (f64.const 0))
-        (local.set $sp (f64.const 0))
-        (local.set $n (i32.const 0))
-        (block $ndone
-          (loop $nloop
-            (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-            (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-            (local.set $acc (v128.const i32x4 0 0 0 0))
-            (local.set $acc2 (v128.const i32x4 0 0 0 0))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-                (local.set $g (v128.load (local.get $p)))
-                (if (local.get $out)
-                  (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
-                (local.set $acc (f32x4.add (local.get $acc) (local.get $g)))
-                (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (local.get $q)) (local.get $m)))))
-                (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                (local.set $q (i32.add (local.get $q) (i32.const 16)))
-                (local.set $o (i32.add (local.get $o) (i32.const 16)))
-                (br $vloop)))
-            (local.set $t (f32.const 0))
-            (local.set $t2 (f32.const 0))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-                (local.set $gs (f32.load (local.get $p)))
-                (if (local.get $out)
-                  (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
-                (local.set $t (f32.add (local.get $t) (local.get $gs)))
-                (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $gs) (f32.sub (f32.load (local.get $q)) (local.get $ms)))))
-                (local.set $p (i32.add (local.get $p) (i32.const 4)))
-                (local.set $q (i32.add (local.get $q) (i32.const 4)))
-                (local.set $o (i32.add (local.get $o) (i32.const 4)))
-                (br $sloop)))
-            (local.set $sd (f64.add (local.get $sd) (call $hsum64 (local.get $acc) (local.get $t))))
-            (local.set $sp (f64.add (local.get $sp) (call $hsum64 (local.get $acc2) (local.get $t2))))
-            (local.set $n (i32.add (local.get $n) (i32.const 1)))
-            (br $nloop)))
-        (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
-        (f64.store offset=8 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sp))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $cloop))))
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (local.set $sd (f64.const 0))
+    (local.set $sp (f64.const 0))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $acc2 (v128.const i32x4 0 0 0 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
+            (local.set $g (v128.load (local.get $p)))
+            (if (local.get $out)
+              (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
+            (local.set $acc (f32x4.add (local.get $acc) (local.get $g)))
+            (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (local.get $q)) (local.get $m)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vloop)))
+        (local.set $t (f32.const 0))
+        (local.set $t2 (f32.const 0))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $gs (f32.load (local.get $p)))
+            (if (local.get $out)
+              (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
+            (local.set $t (f32.add (local.get $t) (local.get $gs)))
+            (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $gs) (f32.sub (f32.load (local.get $q)) (local.get $ms)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $sloop)))
+        (local.set $sd (f64.add (local.get $sd) (call $hsum64 (local.get $acc) (local.get $t))))
+        (local.set $sp (f64.add (local.get $sp) (call $hsum64 (local.get $acc2) (local.get $t2))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop)))
+    (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
+    (f64.store offset=8 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sp)))
 
   ;; The input gradient: dx = a g + (b (x - m) + k) per channel, coef (m, a, b, k), g as in $bnSums. Training (batch
   ;; statistics): a = gamma/std, b = -gamma/std^3 sum g (x - mean) / M, k = -gamma/std sum g / M; evaluation: b = k = 0.
-  (func $bnDx (export "bnDx")
-    (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
+  (func $dxChannel
+    (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $dx i32)
-    (local $c i32) (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $end i32) (local $end4 i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $end i32) (local $end4 i32)
     (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $g v128)
     (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $gs f32)
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $as (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $ks (f32.load offset=12 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (local.set $a (f32x4.splat (local.get $as)))
+    (local.set $b (f32x4.splat (local.get $bs)))
+    (local.set $k (f32x4.splat (local.get $ks)))
+    (local.set $n (i32.const 0))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $w (call $planeAt (local.get $dx) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
+            (local.set $g (v128.load (local.get $p)))
+            (if (local.get $out)
+              (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
+            (v128.store (local.get $w)
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $g))
+                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (local.get $q)) (local.get $m))) (local.get $k))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $w (i32.add (local.get $w) (i32.const 16)))
+            (br $vloop)))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $gs (f32.load (local.get $p)))
+            (if (local.get $out)
+              (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
+            (f32.store (local.get $w)
+              (f32.add (f32.mul (local.get $as) (local.get $gs))
+                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (local.get $q)) (local.get $ms))) (local.get $ks))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+            (br $sloop)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $nloop))))
+
+  ;; The exports: each takes its channel range [c0, c1) first and runs the passes above channel by channel, so a
+  ;; channel's planes are read again from the cache, not from memory, and the per-channel scalars between the passes
+  ;; are worked out here, in f64 as JavaScript would (the same bits), with no return to the caller between them.
+
+  ;; Training's forward with the batch's statistics: per channel, its mean and variance ($statsChannel, to $stats), the
+  ;; coefficients (to $coef: m the float32 nearest the mean, scale = gamma / sqrt(var + eps), shift = beta - (mean - m)
+  ;; scale) and the normalisation ($applyChannel). gamma at $gb + 4c, beta at $gb + 4 (C + c), eps the f64 at $eps.
+  (func $bnForward (export "bnForward")
+    (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $gb i32) (param $eps i32)
+    (param $stats i32) (param $coef i32) (param $relu i32) (param $out i32)
+    (local $c i32) (local $st i32) (local $co i32) (local $mean f64) (local $m f32) (local $scale f64)
     (local.set $c (local.get $c0))
     (block $cdone
       (loop $cloop
         (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-        (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $as (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $ks (f32.load offset=12 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-        (local.set $m (f32x4.splat (local.get $ms)))
-        (local.set $a (f32x4.splat (local.get $as)))
-        (local.set $b (f32x4.splat (local.get $bs)))
-        (local.set $k (f32x4.splat (local.get $ks)))
-        (local.set $n (i32.const 0))
-        (block $ndone
-          (loop $nloop
-            (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
-            (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $w (call $planeAt (local.get $dx) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-            (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-                (local.set $g (v128.load (local.get $p)))
-                (if (local.get $out)
-                  (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
-                (v128.store (local.get $w)
-                  (f32x4.add (f32x4.mul (local.get $a) (local.get $g))
-                    (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (local.get $q)) (local.get $m))) (local.get $k))))
-                (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                (local.set $q (i32.add (local.get $q) (i32.const 16)))
-                (local.set $o (i32.add (local.get $o) (i32.const 16)))
-                (local.set $w (i32.add (local.get $w) (i32.const 16)))
-                (br $vloop)))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-                (local.set $gs (f32.load (local.get $p)))
-                (if (local.get $out)
-                  (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
-                (f32.store (local.get $w)
-                  (f32.add (f32.mul (local.get $as) (local.get $gs))
-                    (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (local.get $q)) (local.get $ms))) (local.get $ks))))
-                (local.set $p (i32.add (local.get $p) (i32.const 4)))
-                (local.set $q (i32.add (local.get $q) (i32.const 4)))
-                (local.set $o (i32.add (local.get $o) (i32.const 4)))
-                (local.set $w (i32.add (local.get $w) (i32.const 4)))
-                (br $sloop)))
-            (local.set $n (i32.add (local.get $n) (i32.const 1)))
-            (br $nloop)))
+        (call $statsChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $stats))
+        (local.set $st (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))))
+        (local.set $co (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4))))
+        (local.set $mean (f64.load (local.get $st)))
+        (local.set $m (f32.demote_f64 (local.get $mean)))
+        (local.set $scale
+          (f64.div (f64.promote_f32 (f32.load (i32.add (local.get $gb) (i32.shl (local.get $c) (i32.const 2)))))
+            (f64.sqrt (f64.add (f64.load offset=8 (local.get $st)) (f64.load (local.get $eps))))))
+        (f32.store (local.get $co) (local.get $m))
+        (f32.store offset=4 (local.get $co) (f32.demote_f64 (local.get $scale)))
+        (f32.store offset=8 (local.get $co)
+          (f32.demote_f64
+            (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $gb) (i32.shl (i32.add (local.get $C) (local.get $c)) (i32.const 2)))))
+              (f64.mul (f64.sub (local.get $mean) (f64.promote_f32 (local.get $m))) (local.get $scale)))))
+        (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $out))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cloop))))
+
+  ;; The normalisation alone, with coefficients the caller worked out (evaluation's running statistics).
+  (func $bnApply (export "bnApply")
+    (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $coef i32) (param $relu i32) (param $out i32)
+    (local $c i32)
+    (local.set $c (local.get $c0))
+    (block $cdone
+      (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+        (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $out))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cloop))))
+
+  ;; The pullback per channel: G = sum g and P = sum g (x - mean) ($sumsChannel about m, the float32 nearest the mean,
+  ;; then P = sum g (x - m) + (m - mean) G), dgamma = P / std and dbeta = G (float32, at $dgb + 4c and $dgb + 4 (C + c)),
+  ;; and with $dx nonzero dx ($dxChannel) with a = gamma / std and, for batch statistics ($batch 1), b = -a P / (std^2 M),
+  ;; k = -a G / M + b (m - mean), else b = k = 0. mean and variance: two f64 at $stats + 16c; gamma at $gamma + 4c; at
+  ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch.
+  (func $bnBackward (export "bnBackward")
+    (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
+    (param $gamma i32) (param $stats i32) (param $scalars i32) (param $batch i32) (param $coef i32) (param $sums i32) (param $dgb i32) (param $dx i32)
+    (local $c i32) (local $st i32) (local $co i32) (local $su i32) (local $mean f64) (local $m f32) (local $shift f64) (local $G f64) (local $P f64)
+    (local $invStd f64) (local $a f64) (local $b f64) (local $k f64) (local $M f64)
+    (local.set $M (f64.load offset=8 (local.get $scalars)))
+    (local.set $c (local.get $c0))
+    (block $cdone
+      (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+        (local.set $st (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))))
+        (local.set $co (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4))))
+        (local.set $su (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))))
+        (local.set $mean (f64.load (local.get $st)))
+        (local.set $m (f32.demote_f64 (local.get $mean)))
+        (f32.store (local.get $co) (local.get $m))
+        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums))
+        (local.set $shift (f64.sub (f64.promote_f32 (local.get $m)) (local.get $mean)))
+        (local.set $G (f64.load (local.get $su)))
+        (local.set $P (f64.add (f64.load offset=8 (local.get $su)) (f64.mul (local.get $shift) (local.get $G))))
+        (local.set $invStd (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.load offset=8 (local.get $st)) (f64.load (local.get $scalars))))))
+        (f32.store (i32.add (local.get $dgb) (i32.shl (local.get $c) (i32.const 2))) (f32.demote_f64 (f64.mul (local.get $P) (local.get $invStd))))
+        (f32.store (i32.add (local.get $dgb) (i32.shl (i32.add (local.get $C) (local.get $c)) (i32.const 2))) (f32.demote_f64 (local.get $G)))
+        (if (local.get $dx)
+          (then
+            (local.set $a (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $gamma) (i32.shl (local.get $c) (i32.const 2))))) (local.get $invStd)))
+            (local.set $b (f64.const 0))
+            (local.set $k (f64.const 0))
+            (if (local.get $batch)
+              (then
+                ;; as JavaScript evaluates -a * invStd * invStd * P / M and -a * G / M + b * shift, left to right
+                (local.set $b (f64.div (f64.mul (f64.mul (f64.mul (f64.neg (local.get $a)) (local.get $invStd)) (local.get $invStd)) (local.get $P)) (local.get $M)))
+                (local.set $k (f64.add (f64.div (f64.mul (f64.neg (local.get $a)) (local.get $G)) (local.get $M)) (f64.mul (local.get $b) (local.get $shift))))))
+            (f32.store offset=4 (local.get $co) (f32.demote_f64 (local.get $a)))
+            (f32.store offset=8 (local.get $co) (f32.demote_f64 (local.get $b)))
+            (f32.store offset=12 (local.get $co) (f32.demote_f64 (local.get $k)))
+            (call $dxChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))
