@@ -191,6 +191,19 @@ describe('fast batchNorm equals reference', () => {
     );
   });
 
+  it("fast train forward equals, bit for bit, normalising by its own statistics as running ones (the coefficients worked out in wasm as in JavaScript)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 1000 }), fc.boolean(), (N, C, S, seed, relu) => {
+        const { x, gamma, beta } = operands({ shape: [N, C, S], offset: 3, seed });
+        const eps = 1e-3;
+        const train = relu ? fastKernels.fused?.batchNormRelu(x, gamma, beta, eps) : fastKernels.batchNorm(x, gamma, beta, eps);
+        const again = relu ? fastKernels.fused?.batchNormRelu(x, gamma, beta, eps, train?.stats) : fastKernels.batchNorm(x, gamma, beta, eps, train?.stats);
+        return train !== undefined && again !== undefined && bitwiseEqual(train.out, again.out);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('a NaN in one channel of x=[2,3,2,4] makes that channel NaN and leaves the others finite, as in the reference', () => {
     const x = fromData([2, 3, 2, 4], Float32Array.from({ length: 48 }, (_, i) => (i === 13 ? Number.NaN : Math.sin(i))));
     const [gamma, beta] = [fromNested([1, 1, 1]), fromNested([0, 0, 0])];
