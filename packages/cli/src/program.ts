@@ -231,7 +231,7 @@ export const buildProgram = (io: Io): Command => {
 
   const bench = program.command('bench');
   bench
-    .description('time training steps and evaluation (a benchmark, not a test)')
+    .description('time training steps and evaluation, and name the algorithm each convolution took (a benchmark, not a test)')
     .option('--model <name|spec.json>', `${modelChoicesHelp} (default: simple)`, nonEmptyFlag('--model'))
     .option('--batch-size <n>', 'images per step (default: 100)', positiveIntFlag('--batch-size'))
     .option('--steps <n>', 'measured steps after warm-up (default: 30)', positiveIntFlag('--steps'))

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { fromData, flopsOf, key } from '@foldnet/core';
-import { loadMnist } from '@foldnet/train';
+import { fromData, flopsOf, key, traceConvPaths } from '@foldnet/core';
+import { adam, initTrainState, loadMnist, trainStep } from '@foldnet/train';
 import { unwrap, simpleConvNet, doubleConvNet, network, residual, conv2d, batchNorm, globalAvgPool2d, affine, relu, GRAPH_INPUT } from '@foldnet/layers';
 import { describe, expect, it } from 'vitest';
-import { benchInputs, forwardFlops, gemmShapes } from '../src/commands/bench.js';
+import { benchInputs, convAlgorithmsOf, forwardFlops, gemmShapes } from '../src/commands/bench.js';
 import { networkFromSpec } from '../src/models.js';
 import { formatConfusion } from '../src/commands/eval.js';
 import { formatProbabilities } from '../src/commands/predict.js';
@@ -55,6 +55,26 @@ describe('bench: the GEMMs of one training step', () => {
     }
     // conv1 864000, relu1 17280, pool1 17280, affine1 864000, relu2 100, affine2 2000
     expect(forwardFlops(unwrap(simpleConvNet()))).toBe(1_764_660);
+  });
+});
+
+describe('bench: the algorithm of each convolution pass', () => {
+  it('examples/resnet.json: per layer, what a traced training step ran (stem direct without dx, stride 2 and 1x1 by GEMM, 3x3 blocks by Winograd)', () => {
+    const net = networkFromSpec(JSON.parse(readFileSync(new URL('../../../examples/resnet.json', import.meta.url), 'utf8')), 'resnet.json');
+    const opt = adam({ lr: 0.001 });
+    const state = initTrainState(net, opt, key(0));
+    const batch = benchInputs('random', net, 2, 1, 2).batches[0];
+    if (batch === undefined) throw new Error('one batch');
+    const rows = convAlgorithmsOf(net, traceConvPaths(() => trainStep(net, opt)(state, batch)).paths);
+    expect(rows.map((r) => r.layer)).toEqual(gemmShapes(net, 2).filter((g) => g.what.endsWith(' forward') && !g.what.startsWith('affine')).map((g) => g.what.replace(/ forward$/, '')));
+    const at = (layer: string) => rows.find((r) => r.layer === layer);
+    expect(at('conv1')).toMatchObject({ input: [1, 28, 28], filters: [16, 1, 3, 3], output: [16, 28, 28], forward: 'direct', input_gradient: '-', filter_gradient: 'GEMM' });
+    expect(at('res3.conv1')).toMatchObject({ output: [32, 14, 14], forward: 'GEMM', input_gradient: 'GEMM + col2im', filter_gradient: 'GEMM' });
+    expect(at('res3.shortcut.conv1')).toMatchObject({ filters: [32, 16, 1, 1], forward: 'GEMM' });
+    for (const r of rows.filter((r) => r.filters[2] === 3 && r.layer !== 'conv1' && r.output[1] === r.input[1])) {
+      expect(r.forward, r.layer).toMatch(/^Winograd F\((2x2|4x4),3x3\)$/);
+      expect(r.input_gradient, r.layer).toMatch(/^Winograd /);
+    }
   });
 });
 

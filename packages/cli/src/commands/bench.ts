@@ -1,5 +1,8 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { flopsOf, getThreads, paramShapesOf, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, sizeOf, sliceRows, split, type Shape, type Tensor } from '@foldnet/core';
+import {
+  flopsOf, getThreads, paramShapesOf, key, kernels, matmul, normal, randomIndices, setBackend, setThreads, sizeOf, sliceRows, split, traceConvPaths,
+  type ConvPath, type Shape, type Tensor,
+} from '@foldnet/core';
 import { GRAPH_INPUT, predict, type Network } from '@foldnet/layers';
 import { adam, initTrainState, loadMnist, trainStep } from '@foldnet/train';
 import { benchBackendChoices, benchDataChoices } from '../config.js';
@@ -107,6 +110,40 @@ export const forwardFlops = (network: Network): number => {
   return nodes.reduce((f, node) => f + flopsOf(node.op, node.inputs.map(shapeOf), node.shape), 0);
 };
 
+/** The algorithms one convolution layer's passes took in a training step ('-': the pass did not run). */
+export interface ConvAlgorithms {
+  readonly layer: string;
+  /** The layer's input [C, H, W], filters [F, C, FH, FW] and output [F, OH, OW]. */
+  readonly input: Shape;
+  readonly filters: Shape;
+  readonly output: Shape;
+  readonly forward: string;
+  readonly input_gradient: string;
+  readonly filter_gradient: string;
+}
+
+/**
+ * Each conv2d node of the graph with the algorithms the kernels took for its passes, from the choices traced while a
+ * step ran (traceConvPaths). The kernels choose by shape, so a node's passes are the traced calls of its shapes; two
+ * algorithms for one pass (shapes shared by layers the kernels reached by different routes) are both named.
+ *
+ * @example convAlgorithmsOf(net, traceConvPaths(() => step(state, batch)).paths)[0].forward // 'direct'
+ */
+export const convAlgorithmsOf = (network: Network, paths: readonly ConvPath[]): ConvAlgorithms[] => {
+  const { nodes } = network.graph;
+  const shapeOf = (i: number): Shape => (i === GRAPH_INPUT ? network.inputShape : (nodes[i]?.shape ?? []));
+  const same = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+  return nodes.flatMap((node): ConvAlgorithms[] => {
+    const { op } = node;
+    if (op.type !== 'conv2d') return [];
+    const input = shapeOf(node.inputs[0] ?? GRAPH_INPUT);
+    const filters = [op.filters, input[0] ?? 0, op.size, op.size];
+    const mine = paths.filter((p) => same(p.x.slice(1), input) && same(p.filters, filters));
+    const of = (pass: ConvPath['pass']): string => [...new Set(mine.filter((p) => p.pass === pass).map((p) => p.algorithm))].join(' / ') || '-';
+    return [{ layer: node.name, input, filters, output: node.shape, forward: of('forward'), input_gradient: of('input gradient'), filter_gradient: of('filter gradient') }];
+  });
+};
+
 /** One measured configuration, as `--json` prints it. */
 export interface BenchResult {
   readonly model: string;
@@ -125,6 +162,8 @@ export interface BenchResult {
   /** One image's forward pass through every op (flopsOf), in MFLOP. */
   readonly forward_mflop_per_image: number;
   readonly peak_rss_mb: number;
+  /** Per convolution layer, the algorithm of each pass (the fast kernels; empty for the reference). */
+  readonly conv_algorithms: readonly ConvAlgorithms[];
 }
 
 const median = (xs: readonly number[]): number => {
@@ -147,6 +186,9 @@ const measure = (model: string, network: Network, backend: string, batch: number
   const opt = adam({ lr: 0.001 });
   const step = trainStep(network, opt, { kernels: kernels(backend) });
   let state = initTrainState(network, opt, kInit);
+  // the first step traced: which algorithm each convolution's passes took (a record per call, nothing timed)
+  const traced = traceConvPaths(() => step(state, batches[0]!));
+  const convAlgorithms = backend === 'reference' ? [] : convAlgorithmsOf(network, traced.paths);
   for (let i = 0; i < warmup; i++) state = step(state, batches[i] ?? batches[0]!);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -192,6 +234,7 @@ const measure = (model: string, network: Network, backend: string, batch: number
     step_gflop: flops / 1e9,
     forward_mflop_per_image: forwardFlops(network) / 1e6,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    conv_algorithms: convAlgorithms,
   };
 };
 
@@ -242,6 +285,14 @@ export const benchCommand = async (opts: Readonly<Record<string, unknown>>, io: 
     `${steps} steps after ${warmup} warm-up, batch ${batch}, ${data === 'mnist' ? "MNIST's first training batches" : 'a fixed random batch'}; the step's GEMMs are ${(first?.step_gflop ?? 0).toFixed(3)} GFLOP, a forward pass ${(first?.forward_mflop_per_image ?? 0).toFixed(2)} MFLOP per image\n` +
       `${[row(header, widths), ...lines.map((l) => row(l, widths))].join('\n')}\n`,
   );
+  const convs = results.find((r) => r.conv_algorithms.length > 0)?.conv_algorithms ?? [];
+  if (convs.length > 0) {
+    const head = ['layer', 'input', 'filters', 'output', 'forward', 'input gradient', 'filter gradient'];
+    const cells = convs.map((c) => [c.layer, c.input.join('x'), c.filters.join('x'), c.output.join('x'), c.forward, c.input_gradient, c.filter_gradient]);
+    const w = head.map((h, i) => Math.max(h.length, ...cells.map((l) => (l[i] ?? '').length)));
+    const line = (l: readonly string[]): string => l.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ').trimEnd();
+    io.out(`convolutions: the algorithm of each pass in a training step (fast kernels)\n${[line(head), ...cells.map(line)].join('\n')}\n`);
+  }
   const ref = results.find((r) => r.backend === 'reference');
   const fast = results.find((r) => r.backend === 'fast');
   if (ref !== undefined && fast !== undefined) {

@@ -6,4 +6,5 @@
  * setThreads(1); withBackend('fast', () => matmul(a, b));
  */
 export { fastKernels } from './kernels.js';
+export { traceConvPaths, type ConvPath } from './paths.js';
 export { setThreads, getThreads, startThreads, threadsReady, threadStats, type ThreadStats } from './threads.js';

@@ -7,6 +7,7 @@ import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
+import { notePath, winogradName } from './paths.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
 import {
@@ -182,6 +183,7 @@ const convolve = (
   const skipZero = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? 1 : 0;
   const args = [pxp, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0, skipZero];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
+  notePath('forward', x.shape, w.shape, direct ? 'direct' : 'GEMM');
   return { pout, ppool, parg, R, FN };
 };
 
@@ -194,7 +196,10 @@ const conv2d = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Conv2dResult 
 const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: 'relu'): Tensor => {
   // 3x3 stride-1 convolutions of enough channels by Winograd (winograd.ts), decided once per shape
   const wino = winogradPlan(x.shape, w.shape[0], g);
-  if (wino !== undefined) return winogradConv(wino, x, w, b, then === 'relu');
+  if (wino !== undefined) {
+    notePath('forward', x.shape, w.shape, winogradName(2));
+    return winogradConv(wino, x, w, b, then === 'relu');
+  }
   const { pout, R, FN } = convolve(x, w, b, g, then);
   return fromData([x.shape[0], FN, g.outH, g.outW], copyF32(pout, R * FN));
 };
@@ -266,6 +271,8 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
+  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(2) : 'GEMM + col2im');
+  notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
   return { dx, ...filterGrads(w, pdwt, pdb) };
 };
@@ -517,6 +524,7 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
   const wino = winogradPlan(x.shape, FN, conv);
+  if (wino !== undefined) notePath('forward', x.shape, w.shape, winogradName(2));
   const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
   const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
@@ -630,7 +638,9 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   flag[0] = 0;
   new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
   runChunks('poolFilterGrad', FN, 1, [...operands, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
-  return flag[0] === 0 ? { dx: undefined, ...filterGrads(w, pdwt, pdb) } : undefined;
+  if (flag[0] !== 0) return undefined;
+  notePath('filter gradient', x.shape, w.shape, 'from the pooled dy');
+  return { dx: undefined, ...filterGrads(w, pdwt, pdb) };
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.
