@@ -20,14 +20,15 @@ import { copyF32, f32, wasm } from './wasm.js';
  */
 
 /**
- * Tile groups (4 tiles each) per block: a block's V [16, C, 4 groups] and M [16, K, 4 groups] stay in the cache between
- * the transforms and the 16 GEMMs (16 groups = 64 tiles: 256 KiB for C = K = 32).
+ * Tile groups (4 tiles each) per block, by tile size: a block's V [X, C, 4 groups] and M [X, K, 4 groups] (X = 16 or 36
+ * elements per tile) stay in the cache between the transforms and the X GEMMs (F(2x2, 3x3), 16 groups = 64 tiles:
+ * 256 KiB for C = K = 32; F(4x4, 3x3), 8 groups = 32 tiles: 288 KiB).
  */
-const BLOCK_GROUPS = 16;
+const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
 const SLOT_FLAGS_BYTES = 1024;
 
-/** How a convolution of one shape runs by Winograd: sizes of the padded input and of the tile grid. */
+/** How a convolution of one shape runs by Winograd F(m x m, 3x3): sizes of the padded input and of the tile grid. */
 export interface WinogradPlan {
   readonly N: number;
   readonly C: number;
@@ -38,11 +39,16 @@ export interface WinogradPlan {
   readonly pad: number;
   readonly OH: number;
   readonly OW: number;
-  /** Tile rows per image: ceil(OH / 2). */
+  /** Output tile size: 2 (F(2x2, 3x3), 16 products per tile) or 4 (F(4x4, 3x3), 36 products per tile). */
+  readonly m: 2 | 4;
+  /** Tile rows per image: ceil(OH / m). */
   readonly tH: number;
-  /** Groups of 4 tiles per tile row: ceil(ceil(OW / 2) / 4). */
+  /** Groups of 4 tiles side by side per tile row: ceil(ceil(OW / m) / 4). */
   readonly gW: number;
-  /** The padded input's plane: Hq = 2 tH + 2 rows of Wq = 8 gW + 2 floats (every tile's 4x4 patch inside it). */
+  /**
+   * The padded input's plane: Hq = m tH + 2 rows of Wq = 4 m gW + m floats (every tile's (m + 2)-square patch, and the
+   * 4 m + m floats a group's rows are read as, inside it).
+   */
   readonly Hq: number;
   readonly Wq: number;
 }
@@ -64,63 +70,119 @@ export const setWinograd = (on: boolean): void => {
  */
 const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 }, filterGradient: { C: 16, K: 16 } } as const;
 
+/** The plan's tile grid for tiles of m x m outputs. */
+const tiled = (p: Omit<WinogradPlan, 'm' | 'tH' | 'gW' | 'Hq' | 'Wq'>, m: 2 | 4): WinogradPlan => {
+  const tH = Math.ceil(p.OH / m);
+  const gW = Math.ceil(Math.ceil(p.OW / m) / 4);
+  return { ...p, m, tH, gW, Hq: m * tH + 2, Wq: 4 * m * gW + m };
+};
+
+/** Elements per transformed tile, and so products per tile and channel pair: (m + 2)². */
+const elementsOf = (p: WinogradPlan): number => (p.m + 2) ** 2;
+
+/** Multiplications per output pixel and channel pair: (m + 2)² per tile of m² pixels, over the pixels the tiles cover. */
+const productsPerPixel = (p: WinogradPlan): number => (elementsOf(p) * 4 * p.tH * p.gW) / (p.OH * p.OW);
+
+/**
+ * Which tile size the forward and the input gradient take: F(4x4, 3x3) where it takes at most this share of F(2x2, 3x3)'s
+ * multiplications per output pixel. Whole groups of 4 tiles are computed, so narrow outputs waste some: F(4x4, 3x3) takes
+ * 2.57 at 28x28 (F(2x2, 3x3) 4.57: 0.56x), 2.94 at 14x14 (4.57: 0.64x), 2.25 at 16x16 (4: 0.56x), 4.5 at 8x8 (4: 1.13x),
+ * 5.88 at 7x7 (5.22: 1.13x). Measured layer by layer (batch 100, one thread, the two alternated, medians of CPU time; F(2x2)'s
+ * time over F(4x4)'s, above 1 where F(4x4, 3x3) is faster), forward / dx:
+ *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  1.35x / 1.23x     16 -> 32 at 14x14 (deep conv3)   1.21x / 1.22x
+ *   32 -> 32 at 14x14 pad 2, 16x16 out (deep conv4)  1.42x / 1.36x     32 -> 32 at 14x14 (resnet stage 2)  1.34x / 1.26x
+ *   32 -> 64 at 8x8 (deep conv5)                     0.79x / 0.73x     64 -> 64 at 8x8 (deep conv6)     0.78x / 0.77x
+ *   64 -> 64 at 7x7 (resnet stage 3)                 0.76x / 0.76x
+ * so F(4x4, 3x3) at 0.56x-0.64x of the products, F(2x2, 3x3) at 1.13x; the share between them is unmeasured (0.8).
+ */
+const F4_MAX_PRODUCT_SHARE = 0.8;
+
 const plans = new Map<string, WinogradPlan | undefined>();
 
 /**
  * The plan for a convolution of x [N, C, H, W] with K filters under geometry g, or undefined when Winograd does not
- * take it (not 3x3 stride 1, too few channels for `use`, or turned off). Decided once per shape and use, and kept.
+ * take it (not 3x3 stride 1, too few channels for `use`, or turned off). The tile size is `m` when given, else the one
+ * that pays for the forward and the input gradient (F4_MAX_PRODUCT_SHARE). Decided once per shape and use, and kept.
  *
- * @example winogradPlan([100, 16, 28, 28], 16, convGeometry('conv', { inH: 28, inW: 28, filterH: 3, pad: 1 }))?.tH // 14
+ * @example winogradPlan([100, 16, 28, 28], 16, convGeometry('conv', { inH: 28, inW: 28, filterH: 3, pad: 1 }))?.m // 4
  */
-export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: keyof typeof MIN_CHANNELS = 'forward'): WinogradPlan | undefined => {
+export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: keyof typeof MIN_CHANNELS = 'forward', m?: 2 | 4): WinogradPlan | undefined => {
   if (!enabled) return undefined;
   const [N, C, H, W] = xShape;
-  const key = `${use},${N},${C},${H},${W},${K},${g.filterH},${g.filterW},${g.stride},${g.pad}`;
+  const key = `${use},${N},${C},${H},${W},${K},${g.filterH},${g.filterW},${g.stride},${g.pad},${m}`;
   if (plans.has(key)) return plans.get(key);
   const least = MIN_CHANNELS[use];
   const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && C >= least.C && K >= least.K;
-  const tH = Math.ceil(g.outH / 2);
-  const gW = Math.ceil(Math.ceil(g.outW / 2) / 4);
-  const plan = takes ? { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW, tH, gW, Hq: 2 * tH + 2, Wq: 8 * gW + 2 } : undefined;
+  const base = { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW };
+  const [two, four] = [tiled(base, 2), tiled(base, 4)];
+  const chosen = m === undefined ? (productsPerPixel(four) <= F4_MAX_PRODUCT_SHARE * productsPerPixel(two) ? four : two) : m === 4 ? four : two;
+  const plan = takes ? chosen : undefined;
   plans.set(key, plan);
   return plan;
 };
 
-/** Bytes of one thread's slot in the tiles' scratch: V and M of a block, and 32 bytes for a partial row. */
-const slotBytes = (p: WinogradPlan): number => Math.ceil((4 * 16 * 4 * BLOCK_GROUPS * (p.C + p.K) + 2 * 16 * 64 + 32) / 64) * 64;
+/**
+ * Bytes of one thread's slot in the tiles' scratch: V and M of a block (each of their X matrices 64 bytes further apart),
+ * then 32 bytes for a partial row (F(2x2, 3x3)) or 576 for the 6x6 transforms (F(4x4, 3x3)).
+ */
+const slotBytes = (p: WinogradPlan): number => {
+  const X = elementsOf(p);
+  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + (p.m === 2 ? 32 : 576)) / 64) * 64;
+};
 
 /** Floats of scratch the convolution needs besides its input and output (winogradConvolveAt's `pscratch`). */
 export const winogradScratchFloats = (p: WinogradPlan): number =>
-  p.N * p.C * p.Hq * p.Wq + 16 * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
+  p.N * p.C * p.Hq * p.Wq + elementsOf(p) * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
+
+/**
+ * The filters' transform G (rows: the tile's elements, columns: the filter's) of the forward: F(2x2, 3x3)'s and F(4x4, 3x3)'s
+ * (Lavin & Gray 2016), matching winograd.wat's Bᵀ and Aᵀ.
+ */
+const FORWARD_FILTER_TRANSFORMS: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
+  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
+  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+};
+
+/**
+ * Each row of G as its non-zero terms [column, coefficient]: a row times three values sums only those, in order, so
+ * F(2x2, 3x3)'s rows give the sums written out ((a + b + c) / 2 exactly as ½a + ½b + ½c, the sign of a zero kept).
+ */
+const termsOf = (G: readonly (readonly number[])[]): (readonly [number, number])[][] =>
+  G.map((row) => row.flatMap((c, i): [number, number][] => (c === 0 ? [] : [[i, c]])));
+const FORWARD_TERMS = { 2: termsOf(FORWARD_FILTER_TRANSFORMS[2]), 4: termsOf(FORWARD_FILTER_TRANSFORMS[4]) } as const;
+
+/** Σ c v[i] over one row's terms [i, c], in float64; v holds 3 values from `at`. */
+const rowTimes = (terms: readonly (readonly [number, number])[], v: Float64Array, at: number): number => {
+  let sum = terms[0][1] * v[at + terms[0][0]];
+  for (let t = 1; t < terms.length; t++) sum += terms[t][1] * v[at + terms[t][0]];
+  return sum;
+};
 
 /**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, read through `at(ci, ko, fy, fx)`, for input channel ci and output channel
- * ko), written as float32 into the shared memory at byte `pu`: 16 matrices [Cin, Kout], U_ξ[ci, ko] at float
- * pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once.
+ * ko) for tiles of m x m outputs (G from FORWARD_FILTER_TRANSFORMS, a = m + 2 rows), written as float32 into the shared
+ * memory at byte `pu`: a² matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64,
+ * rounded once.
  */
-const transformFilters = (Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number, pu: number): void => {
+const transformFilters = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number, pu: number): void => {
+  const terms = FORWARD_TERMS[m];
+  const a = m + 2;
   const mem = f32();
   const u0 = pu / 4;
   const plane = Cin * Kout;
-  const gg = new Float64Array(12);
+  const column = new Float64Array(3);
+  const gg = new Float64Array(3 * a);
   for (let ci = 0; ci < Cin; ci++) {
     for (let ko = 0; ko < Kout; ko++) {
-      // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each of 3 columns)
+      // G g [a, 3]: G's rows times each column of g
       for (let fx = 0; fx < 3; fx++) {
-        const [a, b, c] = [at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx)];
-        gg[fx] = a;
-        gg[3 + fx] = (a + b + c) / 2;
-        gg[6 + fx] = (a - b + c) / 2;
-        gg[9 + fx] = c;
+        for (let fy = 0; fy < 3; fy++) column[fy] = at(ci, ko, fy, fx);
+        for (let i = 0; i < a; i++) gg[3 * i + fx] = rowTimes(terms[i], column, 0);
       }
-      // (G g) Gᵀ: the same over the columns
-      for (let i = 0; i < 4; i++) {
-        const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
-        const base = u0 + 4 * i * plane + ci * Kout + ko;
-        mem[base] = a;
-        mem[base + plane] = (a + b + c) / 2;
-        mem[base + 2 * plane] = (a - b + c) / 2;
-        mem[base + 3 * plane] = c;
+      // (G g) Gᵀ [a, a]: G's rows times each row of G g
+      for (let i = 0; i < a; i++) {
+        const base = u0 + a * i * plane + ci * Kout + ko;
+        for (let j = 0; j < a; j++) mem[base + j * plane] = rowTimes(terms[j], gg, 3 * i);
       }
     }
   }
@@ -133,15 +195,16 @@ const transformFilters = (Cin: number, Kout: number, at: (ci: number, ko: number
  * by groups of tiles when large.
  */
 const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu: boolean, pscratch: number, pout: number): void => {
-  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq } = p;
+  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
   const pxq = pscratch;
   const ptiles = pxq + 4 * N * C * Hq * Wq;
   wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const groups = N * tH * gW;
-  // 16 MACs per tile and channel pair where the direct sum does 36: the same test of size as a GEMM's
-  const macs = groups * 4 * 16 * C * K;
-  runChunks('winogradTiles', groups, 2, [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS], macs >= PARALLEL_MIN_MACS);
+  // X MACs per tile and channel pair (16 per 4 outputs, 36 per 16, where the direct sum does 9 an output): the same test of size as a GEMM's
+  const macs = groups * 4 * elementsOf(p) * C * K;
+  const args = [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m];
+  runChunks('winogradTiles', groups, 2, args, macs >= PARALLEL_MIN_MACS);
 };
 
 /**
@@ -154,13 +217,13 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
  */
 export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
-  const [px, pu, pbias, pscratch, pout, pextra] = workspace([x.size, 16 * C * K, K, winogradScratchFloats(p), N * K * OH * OW, extraFloats]);
+  const [px, pu, pbias, pscratch, pout, pextra] = workspace([x.size, elementsOf(p) * C * K, K, winogradScratchFloats(p), N * K * OH * OW, extraFloats]);
   const mem = f32();
   mem.set(x.data, px / 4);
   mem.set(b.data, pbias / 4);
   const W = w.data;
   // u(c, k) = W[k, c]
-  transformFilters(C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
+  transformFilters(p.m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
   convolveAt(p, px, pu, pbias, relu, pscratch, pout);
   return { pout, pextra };
 };
@@ -182,16 +245,16 @@ export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, r
  *
  * @example winogradDxPlan([100, 16, 28, 28], [100, 16, 28, 28], g) // the plan of a 16 -> 16 channel conv, pad 1
  */
-export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): WinogradPlan | undefined => {
+export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry, m?: 2 | 4): WinogradPlan | undefined => {
   if (!enabled || g.filterH !== 3 || g.filterW !== 3 || g.stride !== 1 || g.pad > 2) return undefined;
   const [, , OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const pad = 2 - g.pad;
-  return winogradPlan(dyShape, C, { inH: OH, inW: OW, filterH: 3, filterW: 3, stride: 1, pad, outH: H, outW: W }, 'inputGradient');
+  return winogradPlan(dyShape, C, { inH: OH, inW: OW, filterH: 3, filterW: 3, stride: 1, pad, outH: H, outW: W }, 'inputGradient', m);
 };
 
 /** Floats of the shared memory winogradDx needs at its `pscratch` (for the transformed filters, a zero bias and the rest). */
-export const winogradDxFloats = (p: WinogradPlan): number => 16 * p.C * p.K + p.K + 16 + winogradScratchFloats(p);
+export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C * p.K + p.K + 16 + winogradScratchFloats(p);
 
 /**
  * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd (plan from winogradDxPlan), from dy [N, FN, OH, OW] already at
@@ -201,13 +264,26 @@ export const winogradDxFloats = (p: WinogradPlan): number => 16 * p.C * p.K + p.
 export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): Float32Array => {
   const { C: FN, K: C } = p;
   const pu = pscratch;
-  const pbias = pu + 4 * 16 * FN * C;
+  const pbias = pu + 4 * elementsOf(p) * FN * C;
   const prest = Math.ceil((pbias + 4 * C) / 64) * 64;
   // u(f, c) = W[f, c] turned by 180°
-  transformFilters(FN, C, (f, c, fy, fx) => w[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)], pu);
+  transformFilters(p.m, FN, C, (f, c, fy, fx) => w[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)], pu);
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
   return copyF32(pdx, p.N * C * p.OH * p.OW);
+};
+
+/**
+ * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd for any plan of winogradDxPlan (a tile size forced or
+ * chosen): from dy [N, FN, OH, OW] and the forward's filters w [FN, C, 3, 3].
+ *
+ * @example
+ * const p = winogradDxPlan(dy.shape, x.shape, g, 4); if (p) winogradInputGrad(p, dy, w) // [N, C, H, W]
+ */
+export const winogradInputGrad = (p: WinogradPlan, dy: Tensor, w: Tensor): Tensor => {
+  const [pdy, pscratch, pdx] = workspace([dy.size, winogradDxFloats(p), p.N * p.K * p.OH * p.OW]);
+  f32().set(dy.data, pdy / 4);
+  return fromData([p.N, p.K, p.OH, p.OW], winogradDx(p, pdy, w.data, pscratch, pdx));
 };
 
 /**
@@ -220,10 +296,7 @@ const DW_MAX_SHARES = 16;
 const DW_SHARE_TILES = 256;
 
 /** How a convolution's filter gradient runs by Winograd F(m x m, 3x3): the forward's plan fields for tiles of m x m outputs. */
-export interface WinogradDwPlan extends WinogradPlan {
-  /** Output tile size: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)); tH, gW, Hq and Wq are those of this tile size. */
-  readonly m: 2 | 4;
-}
+export type WinogradDwPlan = WinogradPlan;
 
 /**
  * The filter gradient's plan with tiles of m x m outputs for a shape Winograd takes (3x3, stride 1, at least 16 input and
@@ -233,16 +306,7 @@ export interface WinogradDwPlan extends WinogradPlan {
  *
  * @example winogradDwPlanOf([100, 16, 28, 28], 16, g, 4)?.gW // 2: 7 tiles of 4 columns a row, in 2 groups
  */
-export const winogradDwPlanOf = (xShape: Shape, K: number, g: ConvGeometry, m: 2 | 4): WinogradDwPlan | undefined => {
-  const p = winogradPlan(xShape, K, g, 'filterGradient');
-  if (p === undefined) return undefined;
-  const tH = Math.ceil(p.OH / m);
-  const gW = Math.ceil(Math.ceil(p.OW / m) / 4);
-  return { ...p, m, tH, gW, Hq: m * tH + 2, Wq: 4 * m * gW + m };
-};
-
-/** Multiplications per output pixel and filter-channel pair: (m + 2)² per tile of m² pixels, over the pixels the tiles cover. */
-const dwProductsPerPixel = (p: WinogradDwPlan): number => ((p.m + 2) ** 2 * 4 * p.tH * p.gW) / (p.OH * p.OW);
+export const winogradDwPlanOf = (xShape: Shape, K: number, g: ConvGeometry, m: 2 | 4): WinogradDwPlan | undefined => winogradPlan(xShape, K, g, 'filterGradient', m);
 
 /**
  * The most multiplications per output pixel and filter-channel pair a filter gradient by Winograd may take; the GEMM
@@ -266,8 +330,8 @@ export const winogradDwPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry): 
   const key = `${dyShape.join(',')};${xShape.join(',')};${g.filterH},${g.filterW},${g.stride},${g.pad}`;
   if (dwPlans.has(key)) return dwPlans.get(key);
   const options = ([2, 4] as const).map((m) => winogradDwPlanOf(xShape, dyShape[1], g, m)).filter((p) => p !== undefined);
-  const best = options.reduce<WinogradDwPlan | undefined>((a, p) => (a === undefined || dwProductsPerPixel(p) < dwProductsPerPixel(a) ? p : a), undefined);
-  const plan = best !== undefined && dwProductsPerPixel(best) <= DW_MAX_PRODUCTS ? best : undefined;
+  const best = options.reduce<WinogradDwPlan | undefined>((a, p) => (a === undefined || productsPerPixel(p) < productsPerPixel(a) ? p : a), undefined);
+  const plan = best !== undefined && productsPerPixel(best) <= DW_MAX_PRODUCTS ? best : undefined;
   dwPlans.set(key, plan);
   return plan;
 };
@@ -283,9 +347,6 @@ const dwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; gro
   const shareGroups = Math.ceil(groups / wanted);
   return { shares: Math.ceil(groups / shareGroups), shareGroups, groups };
 };
-
-/** Elements per transformed tile: (m + 2)². */
-const elementsOf = (p: WinogradDwPlan): number => (p.m + 2) ** 2;
 
 /** Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576 for the transforms. */
 const dwSlotBytes = (p: WinogradDwPlan): number => {

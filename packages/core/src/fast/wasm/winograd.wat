@@ -150,20 +150,22 @@
     (local.get $slot))
 
   ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
-  ;; filters $u (16 matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
-  ;; $bias [K], ReLU applied when $relu is 1. A group is four horizontally adjacent tiles (8 output columns, 2 rows):
-  ;; group g is image g / (tH gW), tile row (g mod tH gW) / gW, columns 8 (g mod gW) ... +7; tiles past the image's
-  ;; edge are computed (the padding is zeros) and not stored.
+  ;; filters $u (X matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
+  ;; $bias [K], ReLU applied when $relu is 1, by F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
+  ;; A group is four horizontally adjacent tiles (4 $tm output columns, $tm rows): group g is image g / (tH gW), tile row
+  ;; (g mod tH gW) / gW, columns 4 $tm (g mod gW) ...; tiles past the image's edge are computed (the padding is zeros) and
+  ;; not stored.
   ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
   ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
-  ;; 256), then from byte 1024 slots of $slotBytes: V (16 x panels of 8 tiles x C), M (16 x [K, 4 blockGroups]), each
-  ;; matrix 64 bytes apart, then 32
-  ;; bytes for $winogradStoreRow.
+  ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
+  ;; matrix 64 bytes apart, then 32 bytes for $winogradStoreRow ($tm = 2) or 576 for the 6x6 transforms ($tm = 4).
+  ;; Each output is its tile's sums over C in the GEMM's order whichever block or chunk holds the tile: the same bits
+  ;; at any thread count.
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32)
-    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32)
+    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
     (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
     (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $v i32)
     (local $xi i32) (local $m i32) (local $k i32) (local $oy i32) (local $ox i32) (local $cols i32) (local $dst i32) (local $bv v128)
@@ -178,8 +180,9 @@
     (local.set $vStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $C)) (i32.const 2)) (i32.const 64)))
     (local.set $mStride (i32.add (i32.shl (i32.mul (local.get $tbs) (local.get $K)) (i32.const 2)) (i32.const 64)))
     (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
-    (local.set $mbase (i32.add (local.get $vbase) (i32.shl (local.get $vStride) (i32.const 4))))
-    (local.set $tmp (i32.add (local.get $mbase) (i32.shl (local.get $mStride) (i32.const 4))))
+    (local.set $xis (i32.mul (i32.add (local.get $tm) (i32.const 2)) (i32.add (local.get $tm) (i32.const 2))))
+    (local.set $mbase (i32.add (local.get $vbase) (i32.mul (local.get $vStride) (local.get $xis))))
+    (local.set $tmp (i32.add (local.get $mbase) (i32.mul (local.get $mStride) (local.get $xis))))
     (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
     (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
     (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
@@ -189,7 +192,8 @@
         (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $g1)))
         (local.set $gb (i32.sub (local.get $g1) (local.get $g)))
         (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
-        ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7))
+        ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7));
+        ;; the group's patches start at row $tm ty, column 4 $tm gx
         (local.set $i (i32.const 0))
         (block $inDone
           (loop $inGroups
@@ -200,18 +204,20 @@
             (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
             (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
             (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-              (i32.shl (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 3))) (i32.const 2)))))
+              (i32.shl (i32.mul (local.get $tm) (i32.add (i32.mul (local.get $ty) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 2)))) (i32.const 2)))))
             ;; tile 4i: panel i >> 1, lanes 4 (i & 1) ..
             (local.set $v (i32.add (local.get $vbase) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $C) (i32.const 5)))
               (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
-            (call $winogradInputTiles (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32))
+            (if (i32.eq (local.get $tm) (i32.const 2))
+              (then (call $winogradInputTiles (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32)))
+              (else (call $winogradInputTiles6 (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32) (local.get $tmp))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $inGroups)))
         ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place)
         (local.set $xi (i32.const 0))
         (block $gemmsDone
           (loop $gemms
-            (br_if $gemmsDone (i32.ge_u (local.get $xi) (i32.const 16)))
+            (br_if $gemmsDone (i32.ge_u (local.get $xi) (local.get $xis)))
             (call $gemmRows (i32.const 0) (local.get $K) (i32.shl (local.get $gb) (i32.const 2)) (local.get $C)
               (i32.add (local.get $u) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $C)) (local.get $K)) (i32.const 2)))
               (i32.const 1) (local.get $K)
@@ -230,13 +236,20 @@
             (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
             (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
             (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-            (local.set $oy (i32.shl (local.get $ty) (i32.const 1)))
-            (local.set $ox (i32.shl (local.get $gx) (i32.const 3)))
+            (local.set $oy (i32.mul (local.get $ty) (local.get $tm)))
+            (local.set $ox (i32.shl (i32.mul (local.get $gx) (local.get $tm)) (i32.const 2)))
             (local.set $cols (i32.sub (local.get $OW) (local.get $ox)))
             (local.set $m (i32.add (local.get $mbase) (i32.shl (local.get $i) (i32.const 4))))
             (local.set $dst (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $OH))
               (local.get $oy)) (local.get $OW)) (local.get $ox)) (i32.const 2))))
             (local.set $k (i32.const 0))
+            ;; F(4x4, 3x3): every filter's output transform in one call, so the F(2x2, 3x3) loop below has no filter left
+            (if (i32.eq (local.get $tm) (i32.const 4))
+              (then
+                (call $winogradOutputTiles6 (local.get $m) (local.get $mStride) (i32.shl (local.get $tbs) (i32.const 2)) (local.get $dst)
+                  (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)) (local.get $K) (local.get $bias) (local.get $relu)
+                  (i32.sub (local.get $OH) (local.get $oy)) (local.get $cols) (i32.shl (local.get $OW) (i32.const 2)) (local.get $tmp))
+                (local.set $k (local.get $K))))
             (block $kDone
               (loop $filters
                 (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
@@ -293,6 +306,96 @@
         (local.set $g (i32.add (local.get $g) (local.get $gb)))
         (br $blocks)))
     (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
+
+  ;; Y = Aᵀ M A (+ bias, ReLU) of F(4x4, 3x3) for one group of four horizontally adjacent tiles (one a lane) and each of
+  ;; $K filters: filter k's 36 elements ξ = 6i + j at $m + k $filterStep + ξ $mStride, its 4x4 outputs from $dst + k $planeBytes
+  ;; (rows $rowBytes apart), the first $rows rows (at most 4) and $cols columns (at most 16) stored. Columns first, into 24
+  ;; vectors at $tmp (row a of Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats;
+  ;; $tmp + 384 holds 32 bytes for $winogradStoreRow.
+  ;;   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+  (func $winogradOutputTiles6
+    (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
+    (param $relu i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $tmp i32)
+    (local $k i32) (local $j i32) (local $a i32) (local $p i32) (local $t i32) (local $row i32) (local $bv v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
+    (local $s1 v128) (local $d1 v128) (local $s2 v128) (local $d2 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (if (i32.gt_s (local.get $rows) (i32.const 4)) (then (local.set $rows (i32.const 4))))
+    (block $kDone
+      (loop $filters
+        (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
+        (local.set $bv (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $k) (i32.const 2)))))
+        ;; Aᵀ over each column j: m_0j .. m_5j -> rows 0..3 at $tmp + 96 a + 16 j
+        (local.set $j (i32.const 0))
+        (block $jDone
+          (loop $columns
+            (br_if $jDone (i32.ge_u (local.get $j) (i32.const 6)))
+            (local.set $p (i32.add (local.get $m) (i32.mul (local.get $j) (local.get $mStride))))
+            (local.set $c0 (v128.load (local.get $p)))
+            (local.set $c1 (v128.load (i32.add (local.get $p) (i32.mul (local.get $mStride) (i32.const 6)))))
+            (local.set $c2 (v128.load (i32.add (local.get $p) (i32.mul (local.get $mStride) (i32.const 12)))))
+            (local.set $c3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $mStride) (i32.const 18)))))
+            (local.set $c4 (v128.load (i32.add (local.get $p) (i32.mul (local.get $mStride) (i32.const 24)))))
+            (local.set $c5 (v128.load (i32.add (local.get $p) (i32.mul (local.get $mStride) (i32.const 30)))))
+            (local.set $s1 (f32x4.add (local.get $c1) (local.get $c2)))
+            (local.set $d1 (f32x4.sub (local.get $c1) (local.get $c2)))
+            (local.set $s2 (f32x4.add (local.get $c3) (local.get $c4)))
+            (local.set $d2 (f32x4.sub (local.get $c3) (local.get $c4)))
+            (local.set $t (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 4))))
+            (v128.store (local.get $t) (f32x4.add (f32x4.add (local.get $c0) (local.get $s1)) (local.get $s2)))
+            (v128.store offset=96 (local.get $t) (f32x4.add (local.get $d1) (f32x4.mul (local.get $d2) (v128.const f32x4 2 2 2 2))))
+            (v128.store offset=192 (local.get $t) (f32x4.add (local.get $s1) (f32x4.mul (local.get $s2) (v128.const f32x4 4 4 4 4))))
+            (v128.store offset=288 (local.get $t) (f32x4.add (f32x4.add (local.get $d1) (f32x4.mul (local.get $d2) (v128.const f32x4 8 8 8 8))) (local.get $c5)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $columns)))
+        ;; A over each row a: y_ab for b = 0..3 (lane l: tile l), plus the bias
+        (local.set $a (i32.const 0))
+        (local.set $row (local.get $dst))
+        (block $aDone
+          (loop $outRows
+            (br_if $aDone (i32.ge_s (local.get $a) (local.get $rows)))
+            (local.set $t (i32.add (local.get $tmp) (i32.mul (local.get $a) (i32.const 96))))
+            (local.set $c0 (v128.load (local.get $t)))
+            (local.set $c1 (v128.load offset=16 (local.get $t)))
+            (local.set $c2 (v128.load offset=32 (local.get $t)))
+            (local.set $c3 (v128.load offset=48 (local.get $t)))
+            (local.set $c4 (v128.load offset=64 (local.get $t)))
+            (local.set $c5 (v128.load offset=80 (local.get $t)))
+            (local.set $s1 (f32x4.add (local.get $c1) (local.get $c2)))
+            (local.set $d1 (f32x4.sub (local.get $c1) (local.get $c2)))
+            (local.set $s2 (f32x4.add (local.get $c3) (local.get $c4)))
+            (local.set $d2 (f32x4.sub (local.get $c3) (local.get $c4)))
+            (local.set $y0 (f32x4.add (f32x4.add (f32x4.add (local.get $c0) (local.get $s1)) (local.get $s2)) (local.get $bv)))
+            (local.set $y1 (f32x4.add (f32x4.add (local.get $d1) (f32x4.mul (local.get $d2) (v128.const f32x4 2 2 2 2))) (local.get $bv)))
+            (local.set $y2 (f32x4.add (f32x4.add (local.get $s1) (f32x4.mul (local.get $s2) (v128.const f32x4 4 4 4 4))) (local.get $bv)))
+            (local.set $y3 (f32x4.add (f32x4.add (f32x4.add (local.get $d1) (f32x4.mul (local.get $d2) (v128.const f32x4 8 8 8 8))) (local.get $c5)) (local.get $bv)))
+            (if (local.get $relu)
+              (then
+                (local.set $y0 (v128.andnot (local.get $y0) (f32x4.le (local.get $y0) (v128.const i32x4 0 0 0 0))))
+                (local.set $y1 (v128.andnot (local.get $y1) (f32x4.le (local.get $y1) (v128.const i32x4 0 0 0 0))))
+                (local.set $y2 (v128.andnot (local.get $y2) (f32x4.le (local.get $y2) (v128.const i32x4 0 0 0 0))))
+                (local.set $y3 (v128.andnot (local.get $y3) (f32x4.le (local.get $y3) (v128.const i32x4 0 0 0 0))))))
+            ;; turn the 4x4 block: (y0[l], y1[l], y2[l], y3[l]) is tile l's 4 columns of this row
+            (local.set $s1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y0) (local.get $y1)))
+            (local.set $d1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y0) (local.get $y1)))
+            (local.set $s2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y2) (local.get $y3)))
+            (local.set $d2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y2) (local.get $y3)))
+            (call $winogradStoreRow (local.get $row)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s1) (local.get $s2))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s1) (local.get $s2))
+              (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))
+            (if (i32.gt_s (local.get $cols) (i32.const 8))
+              (then
+                (call $winogradStoreRow (i32.add (local.get $row) (i32.const 32))
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d1) (local.get $d2))
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d1) (local.get $d2))
+                  (i32.sub (local.get $cols) (i32.const 8)) (i32.add (local.get $tmp) (i32.const 384)))))
+            (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
+            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+            (br $outRows)))
+        (local.set $m (i32.add (local.get $m) (local.get $filterStep)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $planeBytes)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $filters))))
 
   ;; The filter gradient by F(2x2, 3x3). The forward's tile is Y = Aᵀ [Σ_c U_c ⊙ V_c] A with U = G g Gᵀ, so
   ;; <dY, Y> = Σ_c <(A dY Aᵀ) ⊙ V_c, G g_c Gᵀ> and dL/dg_kc = Gᵀ [Σ_tiles (A dY_k Aᵀ) ⊙ (Bᵀ d_c B)] G: per element ξ of the
