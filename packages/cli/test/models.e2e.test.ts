@@ -9,8 +9,17 @@ import { runInProcess } from './in-process.js';
 /*
  * The checkpoints in models/ are the long runs the README reports. `foldnet eval` on each re-measures it on all
  * 10000 official test images: the accuracy and loss must be the ones the run itself measured at its last step (the
- * metrics the checkpoint carries), bit for bit, and the goal the README states for it.
+ * metrics the checkpoint carries), and the goal the README states for it must hold.
+ *
+ * Not bit for bit: the evaluation path's arithmetic changed after the runs. Its 3x3 convolutions at 28x28 and 14x14
+ * now go by Winograd F(4x4, 3x3) (packages/core/src/fast/winograd.ts), whose float32 rounding differs from the
+ * F(2x2, 3x3) the runs evaluated with (2-5e-6 of the largest element against 2-3e-7). The loss moved in its 9th
+ * digit (resnet-fashion 0.6398917496906941 -> 0.6398917543280666, resnet-mnist 0.5101234281377626 ->
+ * 0.5101234279787327) and the accuracy not at all; the test allows the loss 1e-6 relative and the accuracy 2 of the
+ * 10000 images (a logit pair within the rounding could swap).
  */
+const LOSS_TOLERANCE = 1e-6;
+const ACCURACY_TOLERANCE = 2 / 10000;
 
 interface Model {
   readonly file: string;
@@ -34,7 +43,7 @@ const lastEvaluation = (file: string): MetricsRow => {
 };
 
 describe.each(models)('$file', { timeout: 300_000 }, ({ file, dataset, goal }) => {
-  it(`foldnet eval --dataset ${dataset} measures what the run measured at its last step, at or above ${goal}`, async () => {
+  it(`foldnet eval --dataset ${dataset} measures what the run measured at its last step (within the rounding), at or above ${goal}`, async () => {
     const checkpoint = path.join(root, file);
     expect(fs.statSync(checkpoint).size).toBeLessThan(2 * 1024 * 1024);
     const last = lastEvaluation(checkpoint);
@@ -44,8 +53,10 @@ describe.each(models)('$file', { timeout: 300_000 }, ({ file, dataset, goal }) =
     const measured = JSON.parse(r.out) as { step: number; count: number; accuracy: number; loss: number };
     expect(measured.count).toBe(10000);
     expect(measured.step).toBe(last.step);
-    expect(measured.accuracy).toBe(last.test_acc);
-    expect(measured.loss).toBe(last.test_loss);
+    expect(Math.abs(measured.accuracy - last.test_acc)).toBeLessThanOrEqual(ACCURACY_TOLERANCE);
+    const runLoss = last.test_loss;
+    if (runLoss === undefined) throw new Error(`${file}: its last metrics row has no test_loss`);
+    expect(Math.abs(measured.loss - runLoss)).toBeLessThanOrEqual(LOSS_TOLERANCE * runLoss);
     expect(measured.accuracy).toBeGreaterThanOrEqual(goal);
   });
 });

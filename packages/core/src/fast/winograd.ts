@@ -7,16 +7,24 @@ import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, f32, wasm } from './wasm.js';
 
 /*
- * 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (Lavin & Gray 2016; the kernel is wasm/winograd.wat): 16
- * multiplications per 2x2 output tile and channel pair where the direct sum takes 36, so 2.25x fewer, paid for with
- * the input and output transforms (adds only) and a float32 error a little above the direct sum's (measured in
- * test/winograd.test.ts: max abs ~1e-6 of outputs ~1). The forward and the input gradient (a convolution of dy with the
- * filters turned by 180° and their channels swapped, padded by 2 - pad) take it. The filter gradient takes F(2x2, 3x3)
- * or F(4x4, 3x3) (36 products per 4x4 tile where the direct sum takes 144; its float32 error ~10x the GEMM's, under
- * 1e-5 of the largest element), whichever takes fewer multiplications, where the tiles waste little (winogradDwPlan).
+ * 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin & Gray 2016; the kernel is wasm/winograd.wat), in two
+ * sizes: F(2x2, 3x3), 16 multiplications per 2x2 output tile and channel pair where the direct sum takes 36 (2.25x fewer),
+ * and F(4x4, 3x3), 36 per 4x4 tile where the direct sum takes 144 (4x fewer), paid for with the input and output
+ * transforms and a float32 error above the direct sum's. The forward and the input gradient (a convolution of dy with the
+ * filters turned by 180° and their channels swapped, padded by 2 - pad) take either, by the products each takes per
+ * output of the shape (winogradPlan, F4_MAX_PRODUCT_SHARE). The filter gradient takes F(2x2, 3x3) or F(4x4, 3x3),
+ * whichever takes fewer multiplications, where the tiles waste little (winogradDwPlan).
  *
- * Whether a layer takes it is decided once per shape (winogradPlan, winogradDwPlan) and kept: the plan holds the layout
- * the kernel needs. Shapes it does not take go the way they went before.
+ * Float32 error against the float64 reference, relative to the largest element, on He-initialised filters, ReLU'd
+ * normal inputs and a normal dy (test/winograd.test.ts, realistic data; 16..64 channels at 28x28 to 7x7):
+ *   forward:         F(2x2, 3x3) 1.9-2.8e-7,  F(4x4, 3x3) 2.1-4.6e-6,  the GEMM path 2.7-5.2e-7
+ *   input gradient:  F(2x2, 3x3) 2.2-3.9e-7,  F(4x4, 3x3) 4.4-7.3e-6,  the GEMM path 1.4-2.0e-7
+ *   filter gradient: F(2x2, 3x3) 2-5e-7,      F(4x4, 3x3) 2-6e-6,      the GEMM path 2-5e-7
+ * F(4x4, 3x3)'s is 10-40x the GEMM's (its transforms multiply by up to 8 in Aᵀ and 5 in Bᵀ, its filters' by 1/24..1/4),
+ * under 1e-5 everywhere.
+ *
+ * Whether a layer takes it, and which size, is decided once per shape (winogradPlan, winogradDwPlan) and kept: the plan
+ * holds the layout the kernel needs. Shapes it does not take go the way they went before.
  */
 
 /**

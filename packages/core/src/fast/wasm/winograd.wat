@@ -8,6 +8,12 @@
 ;;
 ;;   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 -1 -1]
 ;;
+;; F(4x4, 3x3) goes the same way with 6x6 transformed tiles of 4x4 outputs: 36 GEMMs, $winogradInputTiles6 for V and
+;; $winogradOutputTiles6 for Y ($winogradTiles' $tm chooses), 36 products per 16 outputs where F(2x2, 3x3) takes 64:
+;;
+;;   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+;;   G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+;;
 ;; The filters' transform U = G g Gᵀ is done by the caller (winograd.ts), once per call, in float64.
 ;;
 ;; The filter gradient (winogradDwTiles, at the end) goes by F(2x2, 3x3) or F(4x4, 3x3): sums over tiles of the
