@@ -68,7 +68,8 @@ describe('winograd conv2d equals the reference', () => {
 const forcedCase = fc.tuple(shapeArb, fc.constantFrom(2 as const, 4 as const), fc.boolean());
 
 describe('winograd F(2x2,3x3) and F(4x4,3x3) each equal the reference, whichever the plan would choose', () => {
-  it('forward x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, bias, with and without the fused ReLU, H and W 1..19 (partial tiles at the right and bottom, not multiples of 4)', () => {
+  it('forward x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, bias, with and without the fused ReLU, H and W 1..19 (partial tiles at the right and bottom, not multiples of 4; F(4x4,3x3)\'s tiles side by side or 2x2)', () => {
+    const groupings = new Set<string>();
     fc.assert(
       fc.property(forcedCase, ([{ N, C, K, H, W, pad, seed }, m, relu]) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
@@ -76,6 +77,7 @@ describe('winograd F(2x2,3x3) and F(4x4,3x3) each equal the reference, whichever
         const plan = winogradPlan(x.shape, K, g, 'forward', m);
         if (plan === undefined) throw new Error('no plan');
         expect(plan.m).toBe(m);
+        groupings.add(`${m},${plan.groupRows}`);
         const exact = relu ? refFused.conv2dRelu(f64(x), f64(w), f64(b), g) : referenceKernels.conv2dOut(f64(x), f64(w), f64(b), g);
         const got = winogradConv(plan, x, w, b, relu);
         expect(got.shape).toEqual(exact.shape);
@@ -85,6 +87,7 @@ describe('winograd F(2x2,3x3) and F(4x4,3x3) each equal the reference, whichever
       }),
       { seed: 26, numRuns: 80 },
     );
+    expect([...groupings].sort()).toEqual(['2,1', '4,1', '4,2']);
   });
 
   it('input gradient dx of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2 (the turned filters padded by 2 - pad), H and W 1..19', () => {
@@ -375,11 +378,12 @@ describe('winograd split across threads', () => {
     one.forEach((t, i) => expect(t !== undefined && bitwiseEqual(t, two[i] ?? t)).toBe(true));
   });
 
-  for (const m of [2, 4] as const) {
-    it(`F(${m}x${m},3x3) forward with ReLU and dx x=[24,17,21,19] w=[13,17,3,3] pad 1 (odd channels, partial tiles) give the same bits at 2 threads as at 1`, () => {
-      const { g, x, w, b, dy } = caseOf({ N: 24, C: 17, K: 13, H: 21, W: 19, pad: 1, seed: 4 });
+  for (const [m, H, W, groupRows] of [[2, 21, 19, 1], [4, 21, 19, 2], [4, 28, 27, 1]] as const) {
+    it(`F(${m}x${m},3x3) (${groupRows === 1 ? 'tiles side by side' : '2x2 tiles'}) forward with ReLU and dx x=[24,17,${H},${W}] w=[13,17,3,3] pad 1 (odd channels, partial tiles) give the same bits at 2 threads as at 1`, () => {
+      const { g, x, w, b, dy } = caseOf({ N: 24, C: 17, K: 13, H, W, pad: 1, seed: 4 });
       const [plan, dxPlan] = [winogradPlan(x.shape, 13, g, 'forward', m), winogradDxPlan(dy.shape, x.shape, g, m)];
       if (plan === undefined || dxPlan === undefined) throw new Error('no plan');
+      expect([plan.groupRows, dxPlan.groupRows]).toEqual([groupRows, groupRows]);
       const run = () => [winogradConv(plan, x, w, b, true), winogradInputGrad(dxPlan, dy, w)];
       setThreads(1);
       const one = run();
@@ -392,27 +396,38 @@ describe('winograd split across threads', () => {
 });
 
 describe('which variant the plan takes for each 3x3 convolution of the deep and resnet presets (batch 100)', () => {
-  // [layer, C, K, H, pad, forward, input gradient]: F(4x4,3x3) at 28x28, 14x14 and 16x16 outputs, F(2x2,3x3) at 8x8 and 7x7
-  // (winograd.ts, F4_MAX_PRODUCT_SHARE); the stems (1 input channel) and the stride-2 convolutions take neither
-  const layers: readonly [string, number, number, number, number, 2 | 4 | undefined, 2 | 4 | undefined][] = [
+  // [layer, C, K, H, pad, forward, input gradient]: F(4x4,3x3) everywhere (winograd.ts, F4_MAX_PRODUCT_SHARE), its tiles side
+  // by side at 28x28, 14x14 and 16x16 outputs and 2x2 at 8x8 and 7x7; the stems (1 input channel) and the stride-2
+  // convolutions take neither
+  const layers: readonly [string, number, number, number, number, 4 | undefined, 4 | undefined][] = [
     ['deep conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined, undefined],
     ['deep conv2', 16, 16, 28, 1, 4, 4],
     ['deep conv3', 16, 32, 14, 1, 4, 4],
     ['deep conv4 (pad 2: 16x16 out)', 32, 32, 14, 2, 4, 4],
-    ['deep conv5', 32, 64, 8, 1, 2, 2],
-    ['deep conv6', 64, 64, 8, 1, 2, 2],
+    ['deep conv5', 32, 64, 8, 1, 4, 4],
+    ['deep conv6', 64, 64, 8, 1, 4, 4],
     ['resnet conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined, undefined],
     ['resnet stage 1 (4 convs)', 16, 16, 28, 1, 4, 4],
     ['resnet stage 2 (3 stride-1 convs)', 32, 32, 14, 1, 4, 4],
-    ['resnet stage 3 (3 stride-1 convs)', 64, 64, 7, 1, 2, 2],
+    ['resnet stage 3 (3 stride-1 convs)', 64, 64, 7, 1, 4, 4],
   ];
   for (const [layer, C, K, H, pad, forward, dx] of layers) {
-    it(`${layer}: x=[100,${C},${H},${H}] w=[${K},${C},3,3] pad ${pad}: forward ${forward === undefined ? 'not by Winograd' : `F(${forward}x${forward},3x3)`}, dx ${dx === undefined ? 'not by Winograd' : `F(${dx}x${dx},3x3)`}`, () => {
+    const groups = H >= 14 ? 'tiles side by side' : '2x2 tiles';
+    it(`${layer}: x=[100,${C},${H},${H}] w=[${K},${C},3,3] pad ${pad}: forward ${forward === undefined ? 'not by Winograd' : `F(${forward}x${forward},3x3), ${groups}`}, dx ${dx === undefined ? 'not by Winograd' : `F(${dx}x${dx},3x3), ${groups}`}`, () => {
       const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad });
-      expect(winogradPlan([100, C, H, H], K, g)?.m).toBe(forward);
-      expect(winogradDxPlan([100, K, g.outH, g.outW], [100, C, H, H], g)?.m).toBe(dx);
+      const [plan, dxPlan] = [winogradPlan([100, C, H, H], K, g), winogradDxPlan([100, K, g.outH, g.outW], [100, C, H, H], g)];
+      expect(plan?.m).toBe(forward);
+      expect(dxPlan?.m).toBe(dx);
+      for (const p of [plan, dxPlan]) if (p !== undefined) expect(p.groupRows).toBe(H >= 14 ? 1 : 2);
     });
   }
+  it('F(2x2,3x3) where F(4x4,3x3) would take more products: 4x4, 4x8 and 1x1 outputs', () => {
+    for (const [H, W] of [[4, 4], [4, 8], [1, 1]]) {
+      const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad: 1 });
+      expect(winogradPlan([100, 16, H, W], 16, g)?.m).toBe(2);
+    }
+  });
+
   it('the stride-2 convolutions opening resnet stages 2 and 3 take neither', () => {
     for (const [C, K, H] of [[16, 32, 28], [32, 64, 14]]) {
       const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, stride: 2, pad: 1 });

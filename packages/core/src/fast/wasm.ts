@@ -65,7 +65,7 @@ export interface KernelExports {
   winogradPad(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
   winogradTiles(
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
-    out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number,
+    out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,
   ): void;
   winogradDwTiles(
     s0: number, s1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,

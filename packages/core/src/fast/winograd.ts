@@ -49,13 +49,19 @@ export interface WinogradPlan {
   readonly OW: number;
   /** Output tile size: 2 (F(2x2, 3x3), 16 products per tile) or 4 (F(4x4, 3x3), 36 products per tile). */
   readonly m: 2 | 4;
-  /** Tile rows per image: ceil(OH / m). */
+  /**
+   * Tile rows a group of 4 tiles spans: 1 (side by side) or 2 (2x2 tiles, F(4x4, 3x3)'s forward and input gradient
+   * only: on narrow outputs, 7x7 or 8x8, side by side would leave half of each group's tiles past the edge).
+   */
+  readonly groupRows: 1 | 2;
+  /** Group rows per image: ceil(ceil(OH / m) / groupRows). */
   readonly tH: number;
-  /** Groups of 4 tiles side by side per tile row: ceil(ceil(OW / m) / 4). */
+  /** Groups per group row: ceil(ceil(OW / m) / (4 / groupRows)). */
   readonly gW: number;
   /**
-   * The padded input's plane: Hq = m tH + 2 rows of Wq = 4 m gW + m floats (every tile's (m + 2)-square patch, and the
-   * 4 m + m floats a group's rows are read as, inside it).
+   * The padded input's plane: Hq = m groupRows tH + 2 rows of Wq = m (4 / groupRows) gW + 2 (F(2x2, 3x3)) or + 4
+   * (F(4x4, 3x3)) floats: every tile's (m + 2)-square patch inside it, and the floats past it that the input transforms
+   * read (F(2x2, 3x3) 10 floats a row of a group, F(4x4, 3x3) 12 at each pair of tiles).
    */
   readonly Hq: number;
   readonly Wq: number;
@@ -78,11 +84,12 @@ export const setWinograd = (on: boolean): void => {
  */
 const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 }, filterGradient: { C: 16, K: 16 } } as const;
 
-/** The plan's tile grid for tiles of m x m outputs. */
-const tiled = (p: Omit<WinogradPlan, 'm' | 'tH' | 'gW' | 'Hq' | 'Wq'>, m: 2 | 4): WinogradPlan => {
-  const tH = Math.ceil(p.OH / m);
-  const gW = Math.ceil(Math.ceil(p.OW / m) / 4);
-  return { ...p, m, tH, gW, Hq: m * tH + 2, Wq: 4 * m * gW + m };
+/** The plan's tile grid for tiles of m x m outputs in groups of 4 tiles spanning groupRows tile rows. */
+const tiled = (p: Omit<WinogradPlan, 'm' | 'groupRows' | 'tH' | 'gW' | 'Hq' | 'Wq'>, m: 2 | 4, groupRows: 1 | 2 = 1): WinogradPlan => {
+  const across = 4 / groupRows;
+  const tH = Math.ceil(Math.ceil(p.OH / m) / groupRows);
+  const gW = Math.ceil(Math.ceil(p.OW / m) / across);
+  return { ...p, m, groupRows, tH, gW, Hq: m * groupRows * tH + 2, Wq: m * across * gW + (m === 2 ? 2 : 4) };
 };
 
 /** Elements per transformed tile, and so products per tile and channel pair: (m + 2)². */
@@ -93,15 +100,17 @@ const productsPerPixel = (p: WinogradPlan): number => (elementsOf(p) * 4 * p.tH 
 
 /**
  * Which tile size the forward and the input gradient take: F(4x4, 3x3) where it takes at most this share of F(2x2, 3x3)'s
- * multiplications per output pixel. Whole groups of 4 tiles are computed, so narrow outputs waste some: F(4x4, 3x3) takes
- * 2.57 at 28x28 (F(2x2, 3x3) 4.57: 0.56x), 2.94 at 14x14 (4.57: 0.64x), 2.25 at 16x16 (4: 0.56x), 4.5 at 8x8 (4: 1.13x),
- * 5.88 at 7x7 (5.22: 1.13x). Measured layer by layer (batch 100, one thread, the two alternated, medians of CPU time; F(2x2)'s
- * time over F(4x4)'s, above 1 where F(4x4, 3x3) is faster), forward / dx:
- *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  1.35x / 1.23x     16 -> 32 at 14x14 (deep conv3)   1.21x / 1.22x
- *   32 -> 32 at 14x14 pad 2, 16x16 out (deep conv4)  1.42x / 1.36x     32 -> 32 at 14x14 (resnet stage 2)  1.34x / 1.26x
- *   32 -> 64 at 8x8 (deep conv5)                     0.79x / 0.73x     64 -> 64 at 8x8 (deep conv6)     0.78x / 0.77x
- *   64 -> 64 at 7x7 (resnet stage 3)                 0.76x / 0.76x
- * so F(4x4, 3x3) at 0.56x-0.64x of the products, F(2x2, 3x3) at 1.13x; the share between them is unmeasured (0.8).
+ * multiplications per output pixel (productsPerPixel: whole groups of 4 tiles are computed, so outputs narrower than a
+ * group waste some). F(4x4, 3x3) takes 2.57 at 28x28 (F(2x2, 3x3) 4.57: 0.56x), 2.94 at 14x14 (4.57: 0.64x), 2.25 at
+ * 16x16 (4: 0.56x), and with its tiles 2x2 in a group 2.25 at 8x8 (4: 0.56x) and 2.94 at 7x7 (5.22: 0.56x); with its
+ * tiles side by side there it took 4.5 and 5.88 (1.13x). Measured layer by layer (batch 100, one thread, the two
+ * alternated, medians of CPU time; F(2x2)'s time over F(4x4)'s, above 1 where F(4x4, 3x3) is faster), forward / dx:
+ *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  1.35x / 1.31x     16 -> 32 at 14x14 (deep conv3)      1.19x / 1.25x
+ *   32 -> 32 at 14x14 pad 2, 16x16 out (deep conv4)  1.41x / 1.20x     32 -> 32 at 14x14 (resnet stage 2)  1.14x / 1.22x
+ *   32 -> 64 at 8x8 (deep conv5), 2x2 tiles          1.25x / 1.20x     64 -> 64 at 8x8 (deep conv6)       1.24x / 1.25x
+ *   64 -> 64 at 7x7 (resnet stage 3), 2x2 tiles      1.20x / 1.19x
+ *   the same at 8x8 and 7x7 with the tiles side by side (1.13x the products): 0.73x-0.79x
+ * so F(4x4, 3x3) at 0.56x-0.64x of the products, F(2x2, 3x3) at 1.13x; no shape between was measured (0.8 lies there).
  */
 const F4_MAX_PRODUCT_SHARE = 0.8;
 
@@ -122,7 +131,9 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
   const least = MIN_CHANNELS[use];
   const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && C >= least.C && K >= least.K;
   const base = { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW };
-  const [two, four] = [tiled(base, 2), tiled(base, 4)];
+  // F(4x4, 3x3)'s tiles side by side or 2x2, whichever takes fewer groups (the filter gradient's kernel reads them side by side)
+  const [two, wide, square] = [tiled(base, 2), tiled(base, 4, 1), tiled(base, 4, 2)];
+  const four = use !== 'filterGradient' && square.tH * square.gW < wide.tH * wide.gW ? square : wide;
   const chosen = m === undefined ? (productsPerPixel(four) <= F4_MAX_PRODUCT_SHARE * productsPerPixel(two) ? four : two) : m === 4 ? four : two;
   const plan = takes ? chosen : undefined;
   plans.set(key, plan);
@@ -211,7 +222,7 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
   const groups = N * tH * gW;
   // X MACs per tile and channel pair (16 per 4 outputs, 36 per 16, where the direct sum does 9 an output): the same test of size as a GEMM's
   const macs = groups * 4 * elementsOf(p) * C * K;
-  const args = [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m];
+  const args = [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows];
   runChunks('winogradTiles', groups, 2, args, macs >= PARALLEL_MIN_MACS);
 };
 

@@ -158,9 +158,10 @@
   ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
   ;; filters $u (X matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
   ;; $bias [K], ReLU applied when $relu is 1, by F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
-  ;; A group is four horizontally adjacent tiles (4 $tm output columns, $tm rows): group g is image g / (tH gW), tile row
-  ;; (g mod tH gW) / gW, columns 4 $tm (g mod gW) ...; tiles past the image's edge are computed (the padding is zeros) and
-  ;; not stored.
+  ;; A group is four tiles, side by side ($groupRows 1: 4 $tm output columns, $tm rows) or 2x2 ($groupRows 2, $tm = 4
+  ;; only: 2 $tm columns, 2 $tm rows, for narrow outputs): group g is image g / (tH gW), group row ty = (g mod tH gW) / gW,
+  ;; gx = g mod gW, its outputs from row $groupRows $tm ty, column (4 / $groupRows) $tm gx; tiles past the image's edge are
+  ;; computed (the padding is zeros) and not stored.
   ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
   ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
   ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
@@ -170,8 +171,8 @@
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32)
-    (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32)
+    (local $across i32) (local $pb i32) (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
     (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
     (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $v i32)
     (local $xi i32) (local $m i32) (local $k i32) (local $oy i32) (local $ox i32) (local $cols i32) (local $dst i32) (local $bv v128)
@@ -192,6 +193,7 @@
     (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
     (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
     (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
+    (local.set $across (i32.shr_u (i32.const 4) (i32.sub (local.get $groupRows) (i32.const 1))))
     (local.set $g (local.get $g0))
     (block $blocksDone
       (loop $blocks
@@ -199,7 +201,7 @@
         (local.set $gb (i32.sub (local.get $g1) (local.get $g)))
         (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
         ;; V_ξ = Bᵀ d B for each group and channel, into panels of 8 tiles: tile t, channel c at 4 ((t >> 3) 8 C + 8 c + (t & 7));
-        ;; the group's patches start at row $tm ty, column 4 $tm gx
+        ;; the group's patches start at its first output's row and column (the padded input's origin is the patch's)
         (local.set $i (i32.const 0))
         (block $inDone
           (loop $inGroups
@@ -209,14 +211,19 @@
             (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
             (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
             (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+            (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $tm)) (local.get $groupRows)))
+            (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $tm)) (local.get $across)))
             (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-              (i32.shl (i32.mul (local.get $tm) (i32.add (i32.mul (local.get $ty) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 2)))) (i32.const 2)))))
+              (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
+            ;; lanes 2 and 3: two tiles on (side by side) or one tile row down (2x2)
+            (local.set $pb (select (i32.add (local.get $p) (i32.shl (local.get $tm) (i32.const 3))) (i32.add (local.get $p) (i32.mul (local.get $tm) (local.get $rowBytes)))
+              (i32.eq (local.get $groupRows) (i32.const 1))))
             ;; tile 4i: panel i >> 1, lanes 4 (i & 1) ..
             (local.set $v (i32.add (local.get $vbase) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $C) (i32.const 5)))
               (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
             (if (i32.eq (local.get $tm) (i32.const 2))
               (then (call $winogradInputTiles (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32)))
-              (else (call $winogradInputTiles6 (local.get $p) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32) (local.get $tmp))))
+              (else (call $winogradInputTiles6 (local.get $p) (local.get $pb) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32) (local.get $tmp))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $inGroups)))
         ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place)
@@ -242,8 +249,8 @@
             (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
             (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
             (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-            (local.set $oy (i32.mul (local.get $ty) (local.get $tm)))
-            (local.set $ox (i32.shl (i32.mul (local.get $gx) (local.get $tm)) (i32.const 2)))
+            (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $tm)) (local.get $groupRows)))
+            (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $tm)) (local.get $across)))
             (local.set $cols (i32.sub (local.get $OW) (local.get $ox)))
             (local.set $m (i32.add (local.get $mbase) (i32.shl (local.get $i) (i32.const 4))))
             (local.set $dst (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $OH))
@@ -254,7 +261,7 @@
               (then
                 (call $winogradOutputTiles6 (local.get $m) (local.get $mStride) (i32.shl (local.get $tbs) (i32.const 2)) (local.get $dst)
                   (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)) (local.get $K) (local.get $bias) (local.get $relu)
-                  (i32.sub (local.get $OH) (local.get $oy)) (local.get $cols) (i32.shl (local.get $OW) (i32.const 2)) (local.get $tmp))
+                  (i32.sub (local.get $OH) (local.get $oy)) (local.get $cols) (i32.shl (local.get $OW) (i32.const 2)) (local.get $groupRows) (local.get $tmp))
                 (local.set $k (local.get $K))))
             (block $kDone
               (loop $filters
@@ -313,19 +320,21 @@
         (br $blocks)))
     (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
 
-  ;; Y = Aᵀ M A (+ bias, ReLU) of F(4x4, 3x3) for one group of four horizontally adjacent tiles (one a lane) and each of
-  ;; $K filters: filter k's 36 elements ξ = 6i + j at $m + k $filterStep + ξ $mStride, its 4x4 outputs from $dst + k $planeBytes
-  ;; (rows $rowBytes apart), the first $rows rows (at most 4) and $cols columns (at most 16) stored. Columns first, into 24
-  ;; vectors at $tmp (row a of Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats;
-  ;; $tmp + 384 holds 32 bytes for $winogradStoreRow.
+  ;; Y = Aᵀ M A (+ bias, ReLU) of F(4x4, 3x3) for one group of four tiles (one a lane) and each of $K filters: filter k's
+  ;; 36 elements ξ = 6i + j at $m + k $filterStep + ξ $mStride, its outputs from $dst + k $planeBytes (rows $rowBytes apart):
+  ;; side by side ($groupRows 1) 4 rows of 16 columns, 2x2 ($groupRows 2) 8 rows of 8 columns (lanes 2 and 3 the lower
+  ;; tiles), of which the first $rows rows and $cols columns are stored. Columns first, into 24 vectors at $tmp (row a of
+  ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats; $tmp + 384 holds 32 bytes
+  ;; for $winogradStoreRow.
   ;;   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
   (func $winogradOutputTiles6
     (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
-    (param $relu i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $tmp i32)
-    (local $k i32) (local $j i32) (local $a i32) (local $p i32) (local $t i32) (local $row i32) (local $bv v128)
+    (param $relu i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $groupRows i32) (param $tmp i32)
+    (local $k i32) (local $j i32) (local $a i32) (local $p i32) (local $t i32) (local $row i32) (local $rows4 i32) (local $bv v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
     (local $s1 v128) (local $d1 v128) (local $s2 v128) (local $d2 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
-    (if (i32.gt_s (local.get $rows) (i32.const 4)) (then (local.set $rows (i32.const 4))))
+    ;; the rows of the upper tiles stored: at most 4
+    (local.set $rows4 (select (i32.const 4) (local.get $rows) (i32.gt_s (local.get $rows) (i32.const 4))))
     (block $kDone
       (loop $filters
         (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
@@ -358,7 +367,7 @@
         (local.set $row (local.get $dst))
         (block $aDone
           (loop $outRows
-            (br_if $aDone (i32.ge_s (local.get $a) (local.get $rows)))
+            (br_if $aDone (i32.ge_s (local.get $a) (local.get $rows4)))
             (local.set $t (i32.add (local.get $tmp) (i32.mul (local.get $a) (i32.const 96))))
             (local.set $c0 (v128.load (local.get $t)))
             (local.set $c1 (v128.load offset=16 (local.get $t)))
@@ -389,7 +398,18 @@
             (local.set $y1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s1) (local.get $s2)))
             (local.set $y2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d1) (local.get $d2)))
             (local.set $y3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d1) (local.get $d2)))
-            ;; a whole row of 16 columns stored here, a partial one (the image's last group) through $winogradStoreRow
+            ;; 2x2 tiles: row a of the upper two (8 columns), row a + 4 of the lower two where the image has it
+            (if (i32.eq (local.get $groupRows) (i32.const 2))
+              (then
+                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))
+                (if (i32.lt_s (i32.add (local.get $a) (i32.const 4)) (local.get $rows))
+                  (then
+                    (call $winogradStoreRow (i32.add (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 2))) (local.get $y2) (local.get $y3)
+                      (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))))
+                (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
+                (local.set $a (i32.add (local.get $a) (i32.const 1)))
+                (br $outRows)))
+            ;; side by side: a whole row of 16 columns stored here, a partial one (the image's last group) through $winogradStoreRow
             (if (i32.ge_s (local.get $cols) (i32.const 16))
               (then
                 (v128.store (local.get $row) (local.get $y0))
@@ -520,176 +540,61 @@
         (local.set $k (i32.add (local.get $k) (i32.const 4)))
         (br $filters))))
 
-  ;; V = Bᵀ d B of F(4x4, 3x3) for four horizontally adjacent tiles (one a lane, 4 columns apart) in each of $C channels:
-  ;; the 6x6 patches start at $p (rows $rowBytes apart, channels $planeBytes apart), 20 floats a row read; channel c's 36
-  ;; results go to $v + c $vStep + ξ $vStride (ξ = 6i + j). Rows first, through 36 vectors at $tmp, then columns:
+  ;; V = Bᵀ d B of F(4x4, 3x3) for four tiles (one a lane) in each of $C channels: two pairs of tiles 4 columns apart, the
+  ;; 6x6 patches of lanes 0 and 1 at $pa and $pa + 16 bytes, those of lanes 2 and 3 at $pb and $pb + 16 (four tiles side
+  ;; by side: $pb = $pa + 32; 2x2 tiles: $pb 4 rows below $pa), rows $rowBytes apart, channels $planeBytes apart, 12
+  ;; floats a row read at each; channel c's 36 results go to $v + c $vStep + ξ $vStride (ξ = 6i + j). Rows first, through
+  ;; 36 vectors at $tmp, then columns:
   ;;   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
   (func $winogradInputTiles6
-    (param $p i32) (param $v i32) (param $C i32) (param $planeBytes i32) (param $rowBytes i32) (param $vStride i32) (param $vStep i32) (param $tmp i32)
-    (local $ch i32) (local $row i32) (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128)
+    (param $pa i32) (param $pb i32) (param $v i32) (param $C i32) (param $planeBytes i32) (param $rowBytes i32) (param $vStride i32) (param $vStep i32) (param $tmp i32)
+    (local $ch i32) (local $row i32) (local $ra i32) (local $rb i32) (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128)
     (block $done
       (loop $channels
         (br_if $done (i32.ge_u (local.get $ch) (local.get $C)))
-        ;; each row: its 4 tiles' columns 0..3 are the 4x4 transpose of floats 0..15, columns 4 and 5 those of floats 4..19;
-        ;; Bᵀ applied to the row's six columns, into $tmp
-        (local.set $row (local.get $p))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 0)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 16)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 32)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 48)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 64)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 80)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 1))))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 96)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 112)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 128)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 144)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 160)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 176)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 2))))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 192)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 208)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 224)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 240)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 256)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 272)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 3))))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 288)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 304)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 320)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 336)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 352)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 368)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 4))))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 384)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 400)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 416)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 432)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 448)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 464)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $row (i32.add (local.get $p) (i32.mul (local.get $rowBytes) (i32.const 5))))
-        (local.set $q0 (v128.load (local.get $row)))
-        (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
-        (local.set $q4 (v128.load offset=64 (local.get $row)))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
-        (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c4 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 (local.get $c0) (local.get $q4)))
-        (local.set $c5 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 20 21 22 23 (local.get $c1) (local.get $q4)))
-        (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
-        (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
-        (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
-        (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 480)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 496)) (f32x4.add (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 512)) (f32x4.sub (local.get $s1) (local.get $s2)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 528)) (f32x4.add (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 544)) (f32x4.sub (local.get $s3) (local.get $s4)))
-        (v128.store (i32.add (local.get $tmp) (i32.const 560)) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
+        ;; each row r: tile lanes 0, 1 start at $pa and 4 columns on, lanes 2, 3 at $pb and 4 columns on; 12 floats read
+        ;; at each, pairs of their 4-float vectors turned so that c_j holds column j of the four tiles (a = $pa's floats,
+        ;; b = $pb's: c_j = (a_j, a_4+j, b_j, b_4+j)); Bᵀ applied to the row's six columns, into $tmp + 96 r
+        (local.set $row (i32.const 0))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $row) (i32.const 6)))
+            (local.set $ra (i32.add (local.get $pa) (i32.mul (local.get $row) (local.get $rowBytes))))
+            (local.set $rb (i32.add (local.get $pb) (i32.mul (local.get $row) (local.get $rowBytes))))
+            (local.set $q0 (v128.load (local.get $ra)))
+            (local.set $q1 (v128.load offset=16 (local.get $ra)))
+            (local.set $q2 (v128.load offset=32 (local.get $ra)))
+            ;; (a0 a4 a1 a5), (a2 a6 a3 a7), (a4 a8 a5 a9), then the same of b
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q1) (local.get $q2)))
+            (local.set $q0 (v128.load (local.get $rb)))
+            (local.set $q1 (v128.load offset=16 (local.get $rb)))
+            (local.set $q2 (v128.load offset=32 (local.get $rb)))
+            (local.set $q3 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
+            (local.set $q4 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
+            (local.set $t3 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q1) (local.get $q2)))
+            (local.set $c0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $q3)))
+            (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $q3)))
+            (local.set $c2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $q4)))
+            (local.set $c3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $q4)))
+            (local.set $c4 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+            (local.set $c5 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+            (local.set $s1 (f32x4.sub (local.get $c4) (f32x4.mul (local.get $c2) (v128.const f32x4 4 4 4 4))))
+            (local.set $s2 (f32x4.sub (local.get $c3) (f32x4.mul (local.get $c1) (v128.const f32x4 4 4 4 4))))
+            (local.set $s3 (f32x4.sub (local.get $c4) (local.get $c2)))
+            (local.set $s4 (f32x4.mul (f32x4.sub (local.get $c3) (local.get $c1)) (v128.const f32x4 2 2 2 2)))
+            (local.set $ra (i32.add (local.get $tmp) (i32.mul (local.get $row) (i32.const 96))))
+            (v128.store (local.get $ra) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c0) (local.get $c2)) (v128.const f32x4 4 4 4 4)) (local.get $s3)))
+            (v128.store offset=16 (local.get $ra) (f32x4.add (local.get $s1) (local.get $s2)))
+            (v128.store offset=32 (local.get $ra) (f32x4.sub (local.get $s1) (local.get $s2)))
+            (v128.store offset=48 (local.get $ra) (f32x4.add (local.get $s3) (local.get $s4)))
+            (v128.store offset=64 (local.get $ra) (f32x4.sub (local.get $s3) (local.get $s4)))
+            (v128.store offset=80 (local.get $ra) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
+            (local.set $row (i32.add (local.get $row) (i32.const 1)))
+            (br $rows)))
         ;; Bᵀ over the rows of each column, into V
         (local.set $c0 (v128.load (i32.add (local.get $tmp) (i32.const 0))))
         (local.set $c1 (v128.load (i32.add (local.get $tmp) (i32.const 96))))
@@ -787,7 +692,8 @@
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 23))) (f32x4.add (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 29))) (f32x4.sub (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $v) (i32.mul (local.get $vStride) (i32.const 35))) (f32x4.add (f32x4.mul (f32x4.sub (local.get $c1) (local.get $c3)) (v128.const f32x4 4 4 4 4)) (f32x4.sub (local.get $c5) (local.get $c3))))
-        (local.set $p (i32.add (local.get $p) (local.get $planeBytes)))
+        (local.set $pa (i32.add (local.get $pa) (local.get $planeBytes)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $planeBytes)))
         (local.set $v (i32.add (local.get $v) (local.get $vStep)))
         (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
         (br $channels))))
@@ -1067,7 +973,7 @@
                     (call $winogradDyTiles (local.get $dst) (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes)))
                   (else
-                    (call $winogradInputTiles6 (local.get $src) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
+                    (call $winogradInputTiles6 (local.get $src) (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))
                     (call $winogradDyTiles6 (local.get $dst) (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
