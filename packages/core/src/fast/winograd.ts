@@ -154,54 +154,58 @@ export const winogradScratchFloats = (p: WinogradPlan): number =>
   p.N * p.C * p.Hq * p.Wq + elementsOf(p) * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
 
 /**
- * The filters' transform G (rows: the tile's elements, columns: the filter's) of the forward: F(2x2, 3x3)'s and F(4x4, 3x3)'s
- * (Lavin & Gray 2016), matching winograd.wat's Bᵀ and Aᵀ.
+ * F(4x4, 3x3)'s G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1] (Lavin & Gray 2016, the G of
+ * FILTER_TRANSFORMS[4]) times the three values a, b, c (a column or a row of a filter), in float64: its 6 values to
+ * out[at], out[at + step], ...
  */
-const FORWARD_FILTER_TRANSFORMS: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
-  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
-  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
-};
-
-/**
- * Each row of G as its non-zero terms [column, coefficient]: a row times three values sums only those, in order, so
- * F(2x2, 3x3)'s rows give the sums written out ((a + b + c) / 2 exactly as ½a + ½b + ½c, the sign of a zero kept).
- */
-const termsOf = (G: readonly (readonly number[])[]): (readonly [number, number])[][] =>
-  G.map((row) => row.flatMap((c, i): [number, number][] => (c === 0 ? [] : [[i, c]])));
-const FORWARD_TERMS = { 2: termsOf(FORWARD_FILTER_TRANSFORMS[2]), 4: termsOf(FORWARD_FILTER_TRANSFORMS[4]) } as const;
-
-/** Σ c v[i] over one row's terms [i, c], in float64; v holds 3 values from `at`. */
-const rowTimes = (terms: readonly (readonly [number, number])[], v: Float64Array, at: number): number => {
-  let sum = terms[0][1] * v[at + terms[0][0]];
-  for (let t = 1; t < terms.length; t++) sum += terms[t][1] * v[at + terms[t][0]];
-  return sum;
+const SIXTH = 1 / 6;
+const TWELFTH = 1 / 12;
+const TWENTY_FOURTH = 1 / 24;
+const timesG4 = (a: number, b: number, c: number, out: Float64Array | Float32Array, at: number, step: number): void => {
+  out[at] = 0.25 * a;
+  out[at + step] = -SIXTH * a + -SIXTH * b + -SIXTH * c;
+  out[at + 2 * step] = -SIXTH * a + SIXTH * b + -SIXTH * c;
+  out[at + 3 * step] = TWENTY_FOURTH * a + TWELFTH * b + SIXTH * c;
+  out[at + 4 * step] = TWENTY_FOURTH * a + -TWELFTH * b + SIXTH * c;
+  out[at + 5 * step] = c;
 };
 
 /**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, read through `at(ci, ko, fy, fx)`, for input channel ci and output channel
- * ko) for tiles of m x m outputs (G from FORWARD_FILTER_TRANSFORMS, a = m + 2 rows), written as float32 into the shared
- * memory at byte `pu`: a² matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64,
- * rounded once.
+ * ko) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)² matrices [Cin, Kout],
+ * U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is F(2x2, 3x3)'s
+ * [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (timesG4), matching winograd.wat's Bᵀ and Aᵀ; both written out, as a
+ * loop over G's entries took 2.5x as long (1-3 ms a 64 x 64 layer).
  */
 const transformFilters = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number, pu: number): void => {
-  const terms = FORWARD_TERMS[m];
-  const a = m + 2;
   const mem = f32();
   const u0 = pu / 4;
   const plane = Cin * Kout;
-  const column = new Float64Array(3);
-  const gg = new Float64Array(3 * a);
+  const gg = new Float64Array(18);
   for (let ci = 0; ci < Cin; ci++) {
     for (let ko = 0; ko < Kout; ko++) {
-      // G g [a, 3]: G's rows times each column of g
-      for (let fx = 0; fx < 3; fx++) {
-        for (let fy = 0; fy < 3; fy++) column[fy] = at(ci, ko, fy, fx);
-        for (let i = 0; i < a; i++) gg[3 * i + fx] = rowTimes(terms[i], column, 0);
-      }
-      // (G g) Gᵀ [a, a]: G's rows times each row of G g
-      for (let i = 0; i < a; i++) {
-        const base = u0 + a * i * plane + ci * Kout + ko;
-        for (let j = 0; j < a; j++) mem[base + j * plane] = rowTimes(terms[j], gg, 3 * i);
+      if (m === 2) {
+        // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each of 3 columns)
+        for (let fx = 0; fx < 3; fx++) {
+          const [a, b, c] = [at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx)];
+          gg[fx] = a;
+          gg[3 + fx] = (a + b + c) / 2;
+          gg[6 + fx] = (a - b + c) / 2;
+          gg[9 + fx] = c;
+        }
+        // (G g) Gᵀ: the same over the columns
+        for (let i = 0; i < 4; i++) {
+          const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
+          const base = u0 + 4 * i * plane + ci * Kout + ko;
+          mem[base] = a;
+          mem[base + plane] = (a + b + c) / 2;
+          mem[base + 2 * plane] = (a - b + c) / 2;
+          mem[base + 3 * plane] = c;
+        }
+      } else {
+        // G g [6, 3], then (G g) Gᵀ [6, 6]: row i of G g times G into U_6i .. U_6i+5
+        for (let fx = 0; fx < 3; fx++) timesG4(at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx), gg, fx, 3);
+        for (let i = 0; i < 6; i++) timesG4(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], mem, u0 + 6 * i * plane + ci * Kout + ko, plane);
       }
     }
   }
