@@ -105,12 +105,13 @@ const productsPerPixel = (p: WinogradPlan): number => (elementsOf(p) * 4 * p.tH 
  * 16x16 (4: 0.56x), and with its tiles 2x2 in a group 2.25 at 8x8 (4: 0.56x) and 2.94 at 7x7 (5.22: 0.56x); with its
  * tiles side by side there it took 4.5 and 5.88 (1.13x). Measured layer by layer (batch 100, one thread, the two
  * alternated, medians of CPU time; F(2x2)'s time over F(4x4)'s, above 1 where F(4x4, 3x3) is faster), forward / dx:
- *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  1.35x / 1.31x     16 -> 32 at 14x14 (deep conv3)      1.19x / 1.25x
- *   32 -> 32 at 14x14 pad 2, 16x16 out (deep conv4)  1.41x / 1.20x     32 -> 32 at 14x14 (resnet stage 2)  1.14x / 1.22x
- *   32 -> 64 at 8x8 (deep conv5), 2x2 tiles          1.25x / 1.20x     64 -> 64 at 8x8 (deep conv6)       1.24x / 1.25x
- *   64 -> 64 at 7x7 (resnet stage 3), 2x2 tiles      1.20x / 1.19x
- *   the same at 8x8 and 7x7 with the tiles side by side (1.13x the products): 0.73x-0.79x
- * so F(4x4, 3x3) at 0.56x-0.64x of the products, F(2x2, 3x3) at 1.13x; no shape between was measured (0.8 lies there).
+ *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  1.34x / 1.34x     16 -> 32 at 14x14 (deep conv3)      1.31x / 1.24x
+ *   32 -> 32 at 14x14 pad 2, 16x16 out (deep conv4)  1.58x / 1.27x     32 -> 32 at 14x14 (resnet stage 2)  1.28x / 1.32x
+ *   32 -> 64 at 8x8 (deep conv5), 2x2 tiles          1.44x / 1.42x     64 -> 64 at 8x8 (deep conv6)       1.46x / 1.43x
+ *   64 -> 64 at 7x7 (resnet stage 3), 2x2 tiles      1.48x / 1.51x
+ *   the same at 8x8 and 7x7 with the tiles side by side (1.13x the products): 0.85x-0.88x / 0.78x-0.83x
+ * (21 rounds, load ~2.5), so F(4x4, 3x3) at 0.56x-0.64x of the products, F(2x2, 3x3) at 1.13x; no shape between was
+ * measured (0.8 lies there).
  */
 const F4_MAX_PRODUCT_SHARE = 0.8;
 
