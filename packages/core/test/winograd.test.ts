@@ -1,4 +1,4 @@
-import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, key, normal, referenceKernels, setThreads, split, startThreads, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
+import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, key, normal, referenceKernels, setThreads, split, startThreads, traceConvPaths, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -425,6 +425,20 @@ describe('which variant the plan takes for each 3x3 convolution of the deep and 
     for (const [H, W] of [[4, 4], [4, 8], [1, 1]]) {
       const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad: 1 });
       expect(winogradPlan([100, 16, H, W], 16, g)?.m).toBe(2);
+    }
+  });
+
+  it('traceConvPaths names the variant that ran: F(4x4,3x3) for x=[2,16,28,28] (forward, fused forward with pool, dx), F(2x2,3x3) for x=[2,16,4,4]', () => {
+    for (const [H, name] of [[28, 'Winograd F(4x4,3x3)'], [4, 'Winograd F(2x2,3x3)']] as const) {
+      const { g, x, w, b, dy } = caseOf({ N: 2, C: 16, K: 16, H, W: H, pad: 1, seed: 9 });
+      const pool = convGeometry('pool', { inH: H, inW: H, filterH: 2, stride: 2 });
+      const { paths } = traceConvPaths(() => [
+        fastKernels.conv2dOut(x, w, b, g),
+        fastFused.conv2dReluMaxPool(x, w, b, g, pool, true),
+        fastKernels.conv2dBackwardFromInput(dy, x, w, g, true),
+      ]);
+      const named = paths.filter((p) => p.pass !== 'filter gradient').map((p) => [p.pass, p.algorithm]);
+      expect(named).toEqual([['forward', name], ['forward', name], ['input gradient', name]]);
     }
   });
 

@@ -197,7 +197,7 @@ const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: '
   // 3x3 stride-1 convolutions of enough channels by Winograd (winograd.ts), decided once per shape
   const wino = winogradPlan(x.shape, w.shape[0], g);
   if (wino !== undefined) {
-    notePath('forward', x.shape, w.shape, winogradName(2));
+    notePath('forward', x.shape, w.shape, winogradName(wino.m));
     return winogradConv(wino, x, w, b, then === 'relu');
   }
   const { pout, R, FN } = convolve(x, w, b, g, then);
@@ -271,7 +271,7 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
-  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(2) : 'GEMM + col2im');
+  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
   return { dx, ...filterGrads(w, pdwt, pdb) };
@@ -524,7 +524,7 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
   const wino = winogradPlan(x.shape, FN, conv);
-  if (wino !== undefined) notePath('forward', x.shape, w.shape, winogradName(2));
+  if (wino !== undefined) notePath('forward', x.shape, w.shape, winogradName(wino.m));
   const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
   const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
