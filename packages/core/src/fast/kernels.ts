@@ -238,7 +238,7 @@ const backward = (
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pzero, pd, pw, pbpw, pdcol, pdx, pwino] = workspace([
-    packed === undefined ? R * FN : 0, scratch, R * padN(FN), aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
+    packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     viaGemm ? FN * Kc : 0,
     ...(needDx ? (wino === undefined ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : [0, 0, 0, 0, 0, sizeOf(xShape), winogradDxFloats(wino)]) : []),
   ]);
@@ -249,7 +249,8 @@ const backward = (
   // layout the GEMM reads (conv-layout.wat's packDy: no packing pass over a dRows matrix or over col, db summed on
   // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
-  if (packed === undefined) wasm.packDy(pdy, N, P, FN, pbp, pdb);
+  // (a filter gradient by Winograd reads dy itself: then packDy sums db alone, with bp 0)
+  if (packed === undefined) wasm.packDy(pdy, N, P, FN, viaGemm ? pbp : 0, pdb);
   else packed(pbp, pdb, pscratch);
   let dwWinograd: Float32Array | undefined;
   if ('x' in src && dwWino !== undefined) {

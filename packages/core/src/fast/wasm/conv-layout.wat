@@ -84,7 +84,8 @@
   ;; B[r, f] = dy[n, f, p] with r = n*P + p (the layout $packB writes: panel f/8, row r, lane f mod 8), and
   ;; db[f] = sum over n, p of dy[n, f, p] (into $db, FN floats, which the caller zeroes). 4 x 4 blocks are
   ;; transposed in registers; the ragged edges go element by element. Lanes of the last panel past FN are
-  ;; left as they are: the GEMM never stores them.
+  ;; left as they are: the GEMM never stores them. $bp = 0: db alone, the same bits (a filter gradient by Winograd
+  ;; reads dy itself, not the panels).
   (func $packDy (export "packDy")
     (param $dy i32) (param $N i32) (param $P i32) (param $FN i32) (param $bp i32) (param $db i32)
     (call $packDyImages (i32.const 0) (local.get $N) (local.get $dy) (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))
@@ -145,10 +146,12 @@
                 (local.set $r1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
                 (local.set $r2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
                 (local.set $r3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3)))
-                (v128.store (local.get $dst) (local.get $r0))
-                (v128.store offset=32 (local.get $dst) (local.get $r1))
-                (v128.store offset=64 (local.get $dst) (local.get $r2))
-                (v128.store offset=96 (local.get $dst) (local.get $r3))
+                (if (local.get $bp)
+                  (then
+                    (v128.store (local.get $dst) (local.get $r0))
+                    (v128.store offset=32 (local.get $dst) (local.get $r1))
+                    (v128.store offset=64 (local.get $dst) (local.get $r2))
+                    (v128.store offset=96 (local.get $dst) (local.get $r3))))
                 ;; lane j of s sums channel f+j
                 (local.set $s (f32x4.add (local.get $s)
                   (f32x4.add (f32x4.add (local.get $r0) (local.get $r1)) (f32x4.add (local.get $r2) (local.get $r3)))))
@@ -172,11 +175,13 @@
                 (br_if $qdone (i32.ge_u (local.get $p) (local.get $P)))
                 (local.set $v (f32.load (i32.add (local.get $dn)
                   (i32.shl (i32.add (i32.mul (local.get $f) (local.get $P)) (local.get $p)) (i32.const 2)))))
-                (f32.store (i32.add (local.get $bp) (i32.shl
-                  (i32.add (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $f) (i32.const 3)) (local.get $R))
-                                             (i32.add (i32.mul (local.get $n) (local.get $P)) (local.get $p))) (i32.const 3))
-                           (i32.and (local.get $f) (i32.const 7))) (i32.const 2)))
-                  (local.get $v))
+                (if (local.get $bp)
+                  (then
+                    (f32.store (i32.add (local.get $bp) (i32.shl
+                      (i32.add (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $f) (i32.const 3)) (local.get $R))
+                                                 (i32.add (i32.mul (local.get $n) (local.get $P)) (local.get $p))) (i32.const 3))
+                               (i32.and (local.get $f) (i32.const 7))) (i32.const 2)))
+                      (local.get $v))))
                 (if (local.get $side)
                   (then
                     (f32.store (local.get $e) (local.get $v))
