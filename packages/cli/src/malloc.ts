@@ -83,8 +83,7 @@ export const childCommand = (nodeArgs: readonly string[]): { readonly file: stri
 
 /**
  * Runs this same command (same node, flags and arguments) in a child started with `heavyMallocTunables` and
- * `heavyNodeFlags`, and
- * resolves to the exit code to give: the child's, or 128 + the signal that ended it. The child inherits the
+ * `heavyNodeFlags`, and resolves to the exit code to give: the child's, or 128 + the signal that ended it. The child inherits the
  * terminal. Ctrl-C reaches both processes (one process group); SIGINT, SIGTERM and SIGHUP sent to this process
  * alone are passed on, so the child saves and exits as it would on its own. A SIGKILL cannot be passed on:
  * the kernel kills the child with its parent (the parent-death signal, see childCommand), and the child also

@@ -30,11 +30,11 @@ export const winogradName = (m: number): string => `Winograd F(${m}x${m},3x3)`;
 
 /**
  * Runs `f` and gives its result with the convolution algorithms the fast kernels took meanwhile, in call order.
- * Traces do not nest: an inner one takes the records of its own run only.
+ * Traces nest: an inner one gets the records of its own run, the outer one all of them.
  *
  * @example
- * const { paths } = traceConvPaths(() => trainStep(net, opt, state, batch));
- * paths.filter((p) => p.pass === 'forward').map((p) => p.algorithm); // ['direct', 'Winograd F(2x2,3x3)', ...]
+ * const { paths } = traceConvPaths(() => trainStep(net, opt)(state, batch));
+ * paths.filter((p) => p.pass === 'forward').map((p) => p.algorithm); // ['direct', 'Winograd F(4x4,3x3)', ...]
  */
 export const traceConvPaths = <T>(f: () => T): { readonly result: T; readonly paths: readonly ConvPath[] } => {
   const outer = log;
