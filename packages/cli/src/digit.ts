@@ -1,6 +1,6 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
-import { checkInterlacedPng, decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, normalizeDigit, type GreyImage } from '@foldnet/train';
+import { checkInterlacedPng, decodeImage, imageFormatOf, luma, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, normalizeDigit, type GreyImage } from '@foldnet/train';
 import { UsageError } from './errors.js';
 
 // the digit's geometry is shared with the browser demo (examples/web): @foldnet/train owns it
@@ -96,9 +96,6 @@ export const checkPngSize = (bytes: Uint8Array, name: string): void => {
   const checked = checkInterlacedPng(bytes, name, { width, height, depth, colorType });
   if (isLeft(checked)) throw new UsageError(checked.left.message);
 };
-
-/** Luminance in [0, 1] (ITU-R BT.601, as PIL's convert('L')) of 0..255 values. */
-const luma = (r: number, g: number, b: number): number => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
 
 /**
  * Decodes PNG or JPEG bytes (told apart by their first bytes, not the name) to a grey image in

@@ -12,6 +12,14 @@ import type { DecodedImage } from './image-decode.js';
  */
 
 /**
+ * Luminance in [0, 1] of 0..255 red, green and blue: ITU-R BT.601's 0.299 R + 0.587 G + 0.114 B, as PIL's
+ * convert('L'). The one rule for turning colour into grey, here and in `foldnet predict`.
+ *
+ * @example luma(255, 255, 255) // 1
+ */
+export const luma = (r: number, g: number, b: number): number => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+
+/**
  * One image's planes: `image` converted to `channels` and resized to `height` x `width`, written
  * into `out` from `offset` (out[offset + (c * height + y) * width + x]), so many images fill one
  * dataset tensor without an array of their own each.
@@ -34,7 +42,7 @@ export const writeImagePlanes = (image: DecodedImage, channels: 1 | 3, height: n
       src[plane + p] = v;
       src[2 * plane + p] = v;
     } else {
-      src[p] = (0.299 * (pixels[3 * p] ?? 0) + 0.587 * (pixels[3 * p + 1] ?? 0) + 0.114 * (pixels[3 * p + 2] ?? 0)) / 255;
+      src[p] = luma(pixels[3 * p] ?? 0, pixels[3 * p + 1] ?? 0, pixels[3 * p + 2] ?? 0);
     }
   }
   if (w === width && h === height) {

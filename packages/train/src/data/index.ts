@@ -14,6 +14,6 @@ export {
 } from './augment.js';
 export type { Augmentation, AugmentStep, Box } from './augment.js';
 export { resizeArea, normalizeDigit, type GreyImage } from './digit.js';
-export { writeImagePlanes } from './image-pixels.js';
+export { luma, writeImagePlanes } from './image-pixels.js';
 export { channelStats, checkChannelStats, normalizeImages } from './normalize.js';
 export type { ChannelStats } from './normalize.js';
