@@ -27,8 +27,8 @@ const planes = (x: Tensor): { N: number; C: number; S: number } | undefined => {
 };
 
 /**
- * out = relu?((x - mean) * gamma/std + beta): with the batch's statistics one pass per channel works them out and
- * normalises (bnForward); with running statistics the coefficients are worked out here and bnApply normalises.
+ * out = relu?((x - mean) * gamma/std + beta), one pass per channel (bnForward): the batch's statistics worked out
+ * there, or the running ones given; the coefficients in f64, then the elements.
  */
 const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running: BatchNormStats | undefined, relu: boolean): BatchNormResult => {
   const dims = planes(x);
@@ -40,26 +40,19 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
   const [px, pout, pstats, pcoef, pgb, peps] = workspace([x.size, x.size, 4 * C, 4 * C, 2 * C, 2]);
   const mem = f32();
   mem.set(x.data, px / 4);
-  const split = x.size >= PARALLEL_MIN_ELEMENTS;
-  if (running === undefined) {
-    mem.set(gamma.data, pgb / 4);
-    mem.set(beta.data, pgb / 4 + C);
-    new Float64Array(memory.buffer, peps, 1)[0] = eps;
-    runChunks('bnForward', C, 1, [px, N, C, S, pgb, peps, pstats, pcoef, relu ? 1 : 0, pout], split);
-    const s = new Float64Array(memory.buffer, pstats, 2 * C);
-    const stats = { mean: Float64Array.from({ length: C }, (_, c) => s[2 * c]), variance: Float64Array.from({ length: C }, (_, c) => s[2 * c + 1]) };
-    return { out: fromData(x.shape, copyF32(pout, x.size)), stats };
+  mem.set(gamma.data, pgb / 4);
+  mem.set(beta.data, pgb / 4 + C);
+  new Float64Array(memory.buffer, peps, 1)[0] = eps;
+  const st = new Float64Array(memory.buffer, pstats, 2 * C);
+  if (running !== undefined) {
+    for (let c = 0; c < C; c++) {
+      st[2 * c] = running.mean[c];
+      st[2 * c + 1] = running.variance[c];
+    }
   }
-  // (x - m) * scale + shift, m the float32 mean: x - m is exact for x near m, and shift takes back (mean - m) * scale
-  const coef = new Float32Array(memory.buffer, pcoef, 4 * C);
-  for (let c = 0; c < C; c++) {
-    const scale = gamma.data[c] / Math.sqrt(running.variance[c] + eps);
-    coef[4 * c] = running.mean[c];
-    coef[4 * c + 1] = scale;
-    coef[4 * c + 2] = beta.data[c] - (running.mean[c] - coef[4 * c]) * scale;
-  }
-  runChunks('bnApply', C, 1, [px, N, C, S, pcoef, relu ? 1 : 0, pout], split);
-  return { out: fromData(x.shape, copyF32(pout, x.size)), stats: running };
+  runChunks('bnForward', C, 1, [px, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, pout], x.size >= PARALLEL_MIN_ELEMENTS);
+  const stats = running ?? { mean: Float64Array.from({ length: C }, (_, c) => st[2 * c]), variance: Float64Array.from({ length: C }, (_, c) => st[2 * c + 1]) };
+  return { out: fromData(x.shape, copyF32(pout, x.size)), stats };
 };
 
 /**
@@ -106,7 +99,7 @@ export const batchNorm = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, r
 export const batchNormBackward = (dy: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads =>
   pullback(dy, undefined, x, gamma, stats, eps, batchStats, needDx);
 
-/** The fast set's fused batchNormRelu: ReLU in bnApply's pass. */
+/** The fast set's fused batchNormRelu: ReLU in bnForward's pass. */
 export const batchNormRelu = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>
   normalize(x, gamma, beta, eps, running, true);
 

@@ -9,7 +9,7 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * run one export of the module on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
  * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images), `poolFilterGrad` (filters),
- * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnApply`, `bnBackward` (channels),
+ * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnBackward` (channels),
  * `addElements` (elements) and `winogradDwTiles` (shares of a filter gradient's tiles).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n chunks is published by
@@ -48,7 +48,7 @@ const SLOTS = ARGS + MAX_ARGS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
-  'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnApply', 'bnBackward', 'addElements',
+  'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
   'winogradDwTiles',
 ] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
@@ -267,7 +267,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  * at 2 threads.
  */
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
-  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnApply: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8,
+  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8,
 };
 
 /**

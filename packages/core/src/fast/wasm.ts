@@ -72,8 +72,10 @@ export interface KernelExports {
     shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number,
   ): void;
   // batchnorm.wat
-  bnForward(c0: number, c1: number, x: number, N: number, C: number, S: number, gb: number, eps: number, stats: number, coef: number, relu: number, out: number): void;
-  bnApply(c0: number, c1: number, x: number, N: number, C: number, S: number, coef: number, relu: number, out: number): void;
+  bnForward(
+    c0: number, c1: number, x: number, N: number, C: number, S: number, gb: number, eps: number, batch: number, stats: number, coef: number, relu: number,
+    out: number,
+  ): void;
   bnBackward(
     c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, gamma: number, stats: number, scalars: number,
     batch: number, coef: number, sums: number, dgb: number, dx: number,

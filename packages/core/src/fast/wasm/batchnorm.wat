@@ -255,18 +255,20 @@
   ;; channel's planes are read again from the cache, not from memory, and the per-channel scalars between the passes
   ;; are worked out here, in f64 as JavaScript would (the same bits), with no return to the caller between them.
 
-  ;; Training's forward with the batch's statistics: per channel, its mean and variance ($statsChannel, to $stats), the
-  ;; coefficients (to $coef: m the float32 nearest the mean, scale = gamma / sqrt(var + eps), shift = beta - (mean - m)
-  ;; scale) and the normalisation ($applyChannel). gamma at $gb + 4c, beta at $gb + 4 (C + c), eps the f64 at $eps.
+  ;; The forward per channel: with $batch 1 (training) its mean and variance from the batch ($statsChannel, to $stats),
+  ;; else those the caller put at $stats (evaluation's running statistics); then the coefficients (to $coef: m the
+  ;; float32 nearest the mean, scale = gamma / sqrt(var + eps), shift = beta - (mean - m) scale) and the normalisation
+  ;; ($applyChannel). gamma at $gb + 4c, beta at $gb + 4 (C + c), eps the f64 at $eps.
   (func $bnForward (export "bnForward")
     (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $gb i32) (param $eps i32)
-    (param $stats i32) (param $coef i32) (param $relu i32) (param $out i32)
+    (param $batch i32) (param $stats i32) (param $coef i32) (param $relu i32) (param $out i32)
     (local $c i32) (local $st i32) (local $co i32) (local $mean f64) (local $m f32) (local $scale f64)
     (local.set $c (local.get $c0))
     (block $cdone
       (loop $cloop
         (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-        (call $statsChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $stats))
+        (if (local.get $batch)
+          (then (call $statsChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $stats))))
         (local.set $st (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))))
         (local.set $co (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4))))
         (local.set $mean (f64.load (local.get $st)))
@@ -280,18 +282,6 @@
           (f32.demote_f64
             (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $gb) (i32.shl (i32.add (local.get $C) (local.get $c)) (i32.const 2)))))
               (f64.mul (f64.sub (local.get $mean) (f64.promote_f32 (local.get $m))) (local.get $scale)))))
-        (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $out))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $cloop))))
-
-  ;; The normalisation alone, with coefficients the caller worked out (evaluation's running statistics).
-  (func $bnApply (export "bnApply")
-    (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $coef i32) (param $relu i32) (param $out i32)
-    (local $c i32)
-    (local.set $c (local.get $c0))
-    (block $cdone
-      (loop $cloop
-        (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
         (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $out))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))
