@@ -191,7 +191,7 @@ describe('fast batchNorm equals reference', () => {
     );
   });
 
-  it("fast train forward equals, bit for bit, normalising by its own statistics as running ones (the coefficients worked out in wasm as in JavaScript)", () => {
+  it("fast train forward equals, bit for bit, normalising by its own statistics given as running ones", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 1000 }), fc.boolean(), (N, C, S, seed, relu) => {
         const { x, gamma, beta } = operands({ shape: [N, C, S], offset: 3, seed });
