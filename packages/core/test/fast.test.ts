@@ -14,6 +14,7 @@ import {
   startThreads,
   threadsReady,
   threadStats,
+  traceConvPaths,
   uniform,
   convGeometry,
   type Tensor,
@@ -421,6 +422,79 @@ describe('fast convolution and pooling equal reference', () => {
       }),
       { seed: 43, numRuns: 60 },
     );
+  });
+
+  // dx of a stride-1 convolution as the direct convolution of dy (padded by FH - 1 - pad) with the filters turned by 180°
+  // and their channels swapped, where conv.wat's direct path takes that convolution (W >= 8, FN*FH*FW <= 256): against
+  // the reference through the three backwards that compute dx (kept col, x read in place, the pooled layer's), on
+  // generated shapes: pad 0..FH-1, FN and C not multiples of 4, W not a multiple of 8 (the last tile overlaps), dy
+  // mostly ±0 (as after a pool's pullback: whole tiles skip their sums) or with NaN and ±Infinity; an infinite weight
+  // sends dx to the GEMM and col2im (the padding's zeros times it would be NaN where the reference has numbers); 1 and 2
+  // threads give the same bits, and the trace names the path.
+  it('the input gradient by the direct convolution equals the reference on generated stride-1 shapes, 1 and 2 threads alike', () => {
+    const dxCase = fc.record({
+      N: fc.integer({ min: 1, max: 3 }),
+      C: fc.integer({ min: 1, max: 11 }),
+      FN: fc.integer({ min: 1, max: 21 }),
+      filter: fc.constantFrom(1, 2, 3, 5),
+      padShare: fc.integer({ min: 0, max: 4 }),
+      W: fc.integer({ min: 8, max: 25 }),
+      H: fc.integer({ min: 5, max: 12 }),
+      values: fc.constantFrom('uniform', 'sparse', 'special', 'infW'),
+      seed: fc.nat(1000),
+    });
+    fc.assert(
+      fc.property(dxCase, ({ N, C, FN, filter, padShare, W, H, values, seed }) => {
+        const pad = padShare % filter;
+        fc.pre(FN * filter * filter <= 256);
+        const g = convGeometry('dx', { inH: H, inW: W, filterH: filter, stride: 1, pad });
+        const x = fill(seed, [N, C, H, W]);
+        const w = fill(seed + 1, [FN, C, filter, filter]);
+        if (values === 'infW') (w.data as Float32Array)[seed % w.size] = -Infinity;
+        const dy = fill(seed + 3, [N, FN, g.outH, g.outW]);
+        const d = dy.data as Float32Array;
+        if (values === 'sparse') d.forEach((v, i) => (d[i] = (i * 5 + seed) % 17 === 0 ? v : i % 2 === 0 ? 0 : -0));
+        if (values === 'special') d.set([NaN, Infinity, -Infinity].slice(0, d.length), seed % Math.max(1, d.length - 2));
+        const col = referenceKernels.im2col(x, g);
+        const want = referenceKernels.conv2dBackward(dy, col, w, x.shape, g, true).dx;
+        if (want === undefined) throw new Error('the reference gave no dx');
+        const Kc = FN * filter * filter;
+        const runs = [1, 2].map((threads) => {
+          setThreads(threads);
+          return traceConvPaths(() => [fastKernels.conv2dBackward(dy, col, w, x.shape, g, true).dx, fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx]);
+        });
+        for (const { result, paths } of runs) {
+          const path = values === 'infW' ? 'GEMM + col2im' : 'direct';
+          expect(paths.filter((p) => p.pass === 'input gradient').map((p) => p.algorithm)).toEqual([path, path]);
+          for (const dx of result) {
+            if (dx === undefined) throw new Error('no dx');
+            expectClose(dx, want, Kc, `dx x=[${x.shape}] w=[${w.shape}] pad ${pad} (${values})`);
+          }
+        }
+        runs[0].result.forEach((dx, i) => expect(bitwiseEqual(dx as Tensor, runs[1].result[i] as Tensor), '1 vs 2 threads').toBe(true));
+      }),
+      { seed: 48, numRuns: 60 },
+    );
+  });
+
+  it('the input gradient leaves to the GEMM and col2im the shapes the direct convolution does not take', () => {
+    const cases = [
+      { what: 'stride 2', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 2, pad: 1 },
+      { what: 'pad past FH - 1', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 1, pad: 3 },
+      { what: 'fewer than 8 columns', x: [2, 3, 7, 7], FN: 4, filter: 3, stride: 1, pad: 1 },
+      { what: 'FN*FH*FW > 256', x: [2, 3, 12, 12], FN: 29, filter: 3, stride: 1, pad: 1 },
+    ] as const;
+    for (const { what, x: xShape, FN, filter, stride, pad } of cases) {
+      const g = convGeometry('dx', { inH: xShape[2], inW: xShape[3], filterH: filter, stride, pad });
+      const x = fill(1, xShape);
+      const w = fill(2, [FN, xShape[1], filter, filter]);
+      const dy = fill(3, [xShape[0], FN, g.outH, g.outW]);
+      const { result, paths } = traceConvPaths(() => fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx);
+      expect(paths.filter((p) => p.pass === 'input gradient').map((p) => p.algorithm), what).toEqual(['GEMM + col2im']);
+      const want = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx;
+      if (result === undefined || want === undefined) throw new Error('no dx');
+      expectClose(result, want, FN * filter * filter, what);
+    }
   });
 
   it('im2col is bit-identical and col2im equal on generated geometries', () => {

@@ -3,6 +3,7 @@ import type { ConvGeometry } from '../geometry.js';
 import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
+import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
@@ -146,6 +147,9 @@ export const setDirectConv = (on: boolean): void => {
   directConv = on;
 };
 
+/** Whether conv.wat's direct path takes a convolution of geometry g with Kc = C*FH*FW weights per filter (see convolve). */
+const takesDirect = (g: ConvGeometry, Kc: number): boolean => directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
+
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (conv.wat's convImages) through
 // the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
 // 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW) for stride 1, at least
@@ -166,7 +170,7 @@ const convolve = (
   const Kc = w.size / FN;
   const R = N * g.outH * g.outW;
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
-  const direct = directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
+  const direct = takesDirect(g, Kc);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
   const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool = 0, pstage] = workspace([
     N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, g.pad > 0 ? x.size : 0,
@@ -208,6 +212,58 @@ const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: '
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
   isF64(x) || isF64(w) || isF64(b) ? ref.conv2dOut(x, w, b, g) : convolvedOut(x, w, b, g);
 
+/**
+ * The input gradient of a stride-1 convolution is itself a stride-1 convolution: dx [N, C, H, W] = dy [N, FN, OH, OW]
+ * padded by FH - 1 - pad, convolved with the filters turned by 180° and their channels swapped (W'[c, f, i, j] =
+ * W[f, c, FH-1-i, FW-1-j], Kc' = FN*FH*FW weights per filter). Where conv.wat's direct path takes that convolution
+ * and every weight is finite, its geometry; else undefined. (The padding's zeros times an infinite weight would make NaN
+ * where the GEMM path, which sums only the taps that land in the image, gives a number.) For DoubleConvNet's second layer (dx of 10 channels at 12x12 from 20) it replaces the
+ * GEMM and col2im (dcol, 100x12x12 rows of 90, scattered back) that Winograd could not beat there (winograd.ts,
+ * MIN_CHANNELS).
+ */
+const directDxGeometry = (dyShape: Shape, xShape: Shape, w: Tensor, g: ConvGeometry): ConvGeometry | undefined => {
+  const [, FN, OH, OW] = dyShape;
+  const [, , H, W] = xShape;
+  const [, , FH, FW] = w.shape;
+  if (g.stride !== 1 || FH !== FW || g.pad > FH - 1) return undefined;
+  const turned: ConvGeometry = { inH: OH, inW: OW, filterH: FH, filterW: FW, stride: 1, pad: FH - 1 - g.pad, outH: H, outW: W };
+  return takesDirect(turned, FN * FH * FW) && allFinite(w) ? turned : undefined;
+};
+
+/** directDx's scratch, in floats: dy padded, the offsets of one window (i32), the turned filters, packed, and a zero bias. */
+const directDxAreas = (gt: ConvGeometry, dyShape: Shape, C: number): number[] => {
+  const [N, FN, OH, OW] = dyShape;
+  const Kc = FN * gt.filterH * gt.filterW;
+  return [N * FN * (OH + 2 * gt.pad) * (OW + 2 * gt.pad), Kc, C * Kc, Kc * padN(C), C];
+};
+
+/**
+ * dx [N, C, H, W] by conv.wat's direct convolution (geometry `gt` from directDxGeometry), from dy already at byte `pdy`
+ * of the shared memory and the forward's filters w [FN, C, FH, FW]; `areas` are the offsets of directDxAreas' regions,
+ * dx goes to `pdx` and is copied out. Threads take whole images, as in the forward.
+ */
+const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, areas: readonly number[], pdx: number): Float32Array => {
+  const [N, FN, OH, OW] = dyShape;
+  const [, C, FH, FW] = w.shape;
+  const [pdyp, pk, pw, pbp, pb] = areas;
+  const [Hp, Wp] = [OH + 2 * gt.pad, OW + 2 * gt.pad];
+  const Kc = FN * FH * FW;
+  wasm.padImages(pdy, N * FN, OH, OW, gt.pad, pdyp);
+  const mem = f32();
+  new Int32Array(mem.buffer, pk, Kc).set(offsetTables(N, FN, Hp, Wp, gt).kTab);
+  const turned = mem.subarray(pw / 4, pw / 4 + C * Kc);
+  const W = w.data;
+  for (let c = 0, t = 0; c < C; c++)
+    for (let f = 0; f < FN; f++)
+      for (let i = FH - 1; i >= 0; i--) for (let j = FW - 1; j >= 0; j--) turned[t++] = W[((f * C + c) * FH + i) * FW + j];
+  wasm.packB(pw, 1, Kc, Kc, C, pbp);
+  mem.fill(0, pb / 4, pb / 4 + C);
+  // the weights are finite (directDxGeometry), so tiles of all-zero dy may skip their sums
+  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, C, 0, pb, pdx, 0, 0, 0, 1];
+  runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
+  return copyF32(pdx, N * C * gt.outH * gt.outW);
+};
+
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 
@@ -230,6 +286,8 @@ const backward = (
   const fromInput = 'x' in src;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
+  // else by the direct convolution where it takes the shape, else by a GEMM and col2im
+  const turned = needDx && wino === undefined ? directDxGeometry(dyShape, xShape, w, g) : undefined;
   const packed = needDx ? undefined : packDy;
   // dW by Winograd from x and dy when it takes the shape (winograd.ts), in the region the GEMM's A would have taken
   const dwWino = 'x' in src && packed === undefined ? winogradDwPlan(dyShape, xShape, g) : undefined;
@@ -237,10 +295,10 @@ const backward = (
   const aFloats = dwWino !== undefined ? winogradDwFloats(dwWino) : fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pzero, pd, pw, pbpw, pdcol, pdx, pwino] = workspace([
+  const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C) : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pdx, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
-    viaGemm ? FN * Kc : 0,
-    ...(needDx ? (wino === undefined ? [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc, sizeOf(xShape)] : [0, 0, 0, 0, 0, sizeOf(xShape), winogradDxFloats(wino)]) : []),
+    viaGemm ? FN * Kc : 0, needDx ? sizeOf(xShape) : 0, ...dxAreas,
   ]);
   if (packed === undefined) fillDy(pdy, pscratch);
   const mem = f32();
@@ -264,8 +322,11 @@ const backward = (
   }
   let dx: Tensor | undefined;
   if (needDx && wino !== undefined) {
-    dx = fromData(xShape, winogradDx(wino, pdy, w.data, pwino, pdx));
+    dx = fromData(xShape, winogradDx(wino, pdy, w.data, pdxAreas[0], pdx));
+  } else if (needDx && turned !== undefined) {
+    dx = fromData(xShape, directDx(turned, dyShape, w, pdy, pdxAreas, pdx));
   } else if (needDx) {
+    const [pzero, pd, pw, pbpw, pdcol] = pdxAreas;
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
     mem.fill(0, pzero / 4, pzero / 4 + P);
     wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
@@ -273,7 +334,7 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
-  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : 'GEMM + col2im');
+  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
   return { dx, ...filterGrads(w, pdwt, pdb, pdw) };
