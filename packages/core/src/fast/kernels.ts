@@ -8,6 +8,7 @@ import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
 import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
+import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
@@ -87,14 +88,14 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
 };
 
-/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there by pad.wat's padImages. */
+/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there (padPlanes). */
 const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): void => {
   const [N, C, H, W] = x.shape;
   if (pad === 0) {
     f32().set(x.data, pxp / 4);
   } else {
     f32().set(x.data, pstage / 4);
-    wasm.padImages(pstage, N * C, H, W, pad, pxp);
+    padPlanes(N * C, pstage, H, W, pad, pxp);
   }
 };
 
@@ -248,7 +249,7 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
   const [pdyp, pk, pw, pbp, pb] = areas;
   const [Hp, Wp] = [OH + 2 * gt.pad, OW + 2 * gt.pad];
   const Kc = FN * FH * FW;
-  wasm.padImages(pdy, N * FN, OH, OW, gt.pad, pdyp);
+  padPlanes(N * FN, pdy, OH, OW, gt.pad, pdyp);
   const mem = f32();
   new Int32Array(mem.buffer, pk, Kc).set(offsetTables(N, FN, Hp, Wp, gt).kTab);
   const turned = mem.subarray(pw / 4, pw / 4 + C * Kc);

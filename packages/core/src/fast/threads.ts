@@ -49,7 +49,7 @@ const SLOTS = ARGS + MAX_ARGS;
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
   'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
-  'winogradDwTiles',
+  'winogradDwTiles', 'padPlanes',
 ] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
@@ -267,7 +267,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  * at 2 threads.
  */
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
-  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8,
+  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
 };
 
 /**

@@ -39,7 +39,6 @@ export interface KernelExports {
     scratch: number, bp: number, db: number, side: number,
   ): void;
   // pad.wat
-  padImages(src: number, planes: number, H: number, W: number, pad: number, dst: number): void;
   // relu.wat
   relu(x: number, n: number, out: number): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
@@ -62,7 +61,7 @@ export interface KernelExports {
   ): void;
   pfgSlotBytes(OH: number, OW: number, rows: number): number;
   // winograd.wat
-  winogradPad(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
+  padPlanes(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
   winogradTiles(
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,

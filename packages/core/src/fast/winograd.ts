@@ -3,6 +3,7 @@ import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { workspace } from './layout.js';
+import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, f32, wasm } from './wasm.js';
 
@@ -222,7 +223,7 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
   const pxq = pscratch;
   const ptiles = pxq + 4 * N * C * Hq * Wq;
-  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
+  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const groups = N * tH * gW;
   // X MACs per tile and channel pair (16 per 4 outputs, 36 per 16, where the direct sum does 9 an output): the same test of size as a GEMM's
@@ -405,8 +406,8 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   const [px, pxq, pdyq, psums, ptiles] = offsets;
   const mem = f32();
   mem.set(x.data, px / 4);
-  wasm.winogradPad(0, N * C, px, H, W, pad, pxq, Hq, Wq);
-  wasm.winogradPad(0, N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
+  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
+  padPlanes(N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
   new Int32Array(mem.buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const macs = groups * 4 * elementsOf(p) * C * K;
   const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m];

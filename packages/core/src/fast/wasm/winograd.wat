@@ -19,46 +19,6 @@
 ;; The filter gradient (winogradDwTiles, at the end) goes by F(2x2, 3x3) or F(4x4, 3x3): sums over tiles of the
 ;; transformed x and dy, 16 or 36 products per tile and filter-channel pair, brought back to 3x3 by the caller.
 
-  ;; Planes [p0, p1) of H x W floats at $src -> planes of Hq x Wq at $dst, the image at row and column $pad, every other
-  ;; float 0: the input the tiles read without bounds (Hq = 2 ceil(OH/2) + 2 rows, Wq = 8 groups + 2 columns).
-  (func $winogradPad (export "winogradPad")
-    (param $p0 i32) (param $p1 i32) (param $src i32) (param $H i32) (param $W i32) (param $pad i32) (param $dst i32) (param $Hq i32) (param $Wq i32)
-    (local $pl i32) (local $y i32) (local $s i32) (local $d i32) (local $end i32) (local $end4 i32) (local $plane i32)
-    (local.set $plane (i32.mul (local.get $Hq) (local.get $Wq)))
-    (call $zeroF32 (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p0) (local.get $plane)) (i32.const 2)))
-      (i32.mul (i32.sub (local.get $p1) (local.get $p0)) (local.get $plane)))
-    (local.set $pl (local.get $p0))
-    (block $pdone
-      (loop $ploop
-        (br_if $pdone (i32.ge_u (local.get $pl) (local.get $p1)))
-        (local.set $y (i32.const 0))
-        (block $ydone
-          (loop $yloop
-            (br_if $ydone (i32.ge_u (local.get $y) (local.get $H)))
-            (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (i32.add (i32.mul (local.get $pl) (local.get $H)) (local.get $y)) (local.get $W)) (i32.const 2))))
-            (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $pl) (local.get $plane))
-              (i32.add (i32.mul (i32.add (local.get $y) (local.get $pad)) (local.get $Wq)) (local.get $pad))) (i32.const 2))))
-            (local.set $end (i32.add (local.get $s) (i32.shl (local.get $W) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $s) (i32.shl (i32.and (local.get $W) (i32.const -4)) (i32.const 2))))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $s) (local.get $end4)))
-                (v128.store (local.get $d) (v128.load (local.get $s)))
-                (local.set $s (i32.add (local.get $s) (i32.const 16)))
-                (local.set $d (i32.add (local.get $d) (i32.const 16)))
-                (br $vloop)))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $s) (local.get $end)))
-                (f32.store (local.get $d) (f32.load (local.get $s)))
-                (local.set $s (i32.add (local.get $s) (i32.const 4)))
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (br $sloop)))
-            (local.set $y (i32.add (local.get $y) (i32.const 1)))
-            (br $yloop)))
-        (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
-        (br $ploop))))
-
   ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles),
   ;; through the 32 bytes at $tmp.
   (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32) (param $tmp i32)
@@ -155,7 +115,7 @@
         (br $claim)))
     (local.get $slot))
 
-  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (winogradPad) with the transformed
+  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (pad.wat's padPlanes) with the transformed
   ;; filters $u (X matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
   ;; $bias [K], ReLU applied when $relu is 1, by F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
   ;; A group is four tiles, side by side ($groupRows 1: 4 $tm output columns, $tm rows) or 2x2 ($groupRows 2, $tm = 4
@@ -893,8 +853,8 @@
         (br $filters))))
 
   ;; Shares [s0, s1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
-  ;; elements ξ per tile): the padded input $xq [N, C, Hq, Wq] (winogradPad; the tiles' (m + 2)-square patches inside it)
-  ;; and the padded dy $dyq [N, K, m tH, 4 m gW] (winogradPad with pad 0: zeros past the output's edge). A group is
+  ;; elements ξ per tile): the padded input $xq [N, C, Hq, Wq] (padPlanes; the tiles' (m + 2)-square patches inside it)
+  ;; and the padded dy $dyq [N, K, m tH, 4 m gW] (padPlanes with pad 0: zeros past the output's edge). A group is
   ;; four horizontally adjacent tiles; group g is image g / (tH gW), tile row (g mod tH gW) / gW, tiles 4 (g mod gW) ...
   ;; The $groups groups are cut into shares of $shareGroups, a cut that depends on the shape alone; share s writes its
   ;; M_ξ[k, c] (X x [K, C] floats) to $partials + 4 X s K C, and the caller adds the shares in their order: so the
