@@ -9,7 +9,8 @@
   ;; $bp ($packB's panels of 8 filters: B[k, f] = W[f, k]; a 4-filter tile reads half a panel). 8 accumulators,
   ;; as $micro. The sums run over k in the order $micro runs them, from zero, and the bias is added last, as
   ;; $rowsToNchw adds it: the output is bit-identical to the GEMM path's for Kc <= 256 (one K block). A row's
-  ;; last tile, when OW is not a multiple of 8, ends at OW - 8 and recomputes a few pixels (the same values).
+  ;; last tile, when OW is not a multiple of 8, is 4 pixels wide when at most 4 are left ($convDirect4), else it ends
+  ;; at OW - 8; either may recompute a few pixels (the same values).
   ;; $wp4: bytes between rows of the padded image.
   ;; $skipZero (the caller sets it only when every weight is finite): a tile whose inputs are all ±0 (the background of
   ;; an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the tile is the
@@ -18,7 +19,7 @@
     (param $xi i32) (param $kTab i32) (param $Kc i32) (param $OH i32) (param $OW i32) (param $wp4 i32)
     (param $bp i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipZero i32)
     (local $kstop i32) (local $bits v128)
-    (local $oy i32) (local $ox i32) (local $last i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
+    (local $oy i32) (local $ox i32) (local $last i32) (local $narrow i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
     (local $base i32) (local $pw i32) (local $pk i32) (local $kend i32) (local $o i32) (local $f i32) (local $dst i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $bb v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
@@ -32,12 +33,16 @@
         (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
         (local.set $ox (i32.const 0))
         (local.set $last (i32.const 0))
+        (local.set $narrow (i32.const 0))
         (block $xdone
           (loop $xloop
             (br_if $xdone (local.get $last))
             (if (i32.ge_u (i32.add (local.get $ox) (i32.const 8)) (local.get $OW))
               (then
-                (local.set $ox (i32.sub (local.get $OW) (i32.const 8)))
+                ;; the row's last tile: 4 pixels wide when at most 4 are left (OW = 12: 8 + 4, not 8 + 8 of which 4
+                ;; recomputed), else 8 ending at OW - 8
+                (local.set $narrow (i32.le_u (i32.sub (local.get $OW) (local.get $ox)) (i32.const 4)))
+                (local.set $ox (i32.sub (local.get $OW) (select (i32.const 4) (i32.const 8) (local.get $narrow))))
                 (local.set $last (i32.const 1))))
             (local.set $base (i32.add (local.get $xi)
               (i32.add (i32.mul (local.get $oy) (local.get $wp4)) (i32.shl (local.get $ox) (i32.const 2)))))
@@ -57,6 +62,12 @@
                 (if (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
                   (then (local.set $kstop (local.get $kTab))))))
             (local.set $fb (i32.const 0))
+            (if (local.get $narrow)
+              (then
+                (call $convDirect4 (local.get $base) (local.get $kTab) (local.get $kstop) (local.get $bp) (local.get $Kc) (local.get $FN)
+                  (local.get $bias) (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (i32.const 2)))
+                  (local.get $P4))
+                (local.set $fb (local.get $nfb))))
             (block $fdone
               (loop $floop
                 (br_if $fdone (i32.ge_u (local.get $fb) (local.get $nfb)))
@@ -121,6 +132,58 @@
             (br $xloop)))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yloop))))
+
+;; $convDirect's 4-pixel tile, a row's last when at most 4 pixels are left: each panel of 8 filters (8 accumulators,
+  ;; as many as the 8-pixel tile keeps in flight: with 4, one per filter of a group, the adds' latency bound it and it
+  ;; ran no faster than the 8 pixels) over the 4 pixels at $base (+ kTab[k] per k, up to $kstop); the same sums in the
+  ;; same order as the 8-pixel tile's (so the same bits), written to $dst (filter f's at $dst + f * $P4) plus bias, for
+  ;; the filters f < FN (a panel's filters past FN are $packB's zero padding).
+  (func $convDirect4
+    (param $base i32) (param $kTab i32) (param $kstop i32) (param $bp i32) (param $Kc i32) (param $FN i32)
+    (param $bias i32) (param $dst i32) (param $P4 i32)
+    (local $f i32) (local $j i32) (local $pw i32) (local $pk i32) (local $b0 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (block $fdone
+      (loop $floop
+        (br_if $fdone (i32.ge_u (local.get $f) (local.get $FN)))
+        ;; filters f .. f+7: panel f/8
+        (local.set $pw (i32.add (local.get $bp) (i32.shl (i32.mul (i32.shr_u (local.get $f) (i32.const 3)) (local.get $Kc)) (i32.const 5))))
+        (local.set $c0 (v128.const i32x4 0 0 0 0)) (local.set $c1 (v128.const i32x4 0 0 0 0))
+        (local.set $c2 (v128.const i32x4 0 0 0 0)) (local.set $c3 (v128.const i32x4 0 0 0 0))
+        (local.set $c4 (v128.const i32x4 0 0 0 0)) (local.set $c5 (v128.const i32x4 0 0 0 0))
+        (local.set $c6 (v128.const i32x4 0 0 0 0)) (local.set $c7 (v128.const i32x4 0 0 0 0))
+        (local.set $pk (local.get $kTab))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kstop)))
+            (local.set $b0 (v128.load (i32.add (local.get $base) (i32.load (local.get $pk)))))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load32_splat (local.get $pw)) (local.get $b0))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (v128.load32_splat offset=4 (local.get $pw)) (local.get $b0))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (v128.load32_splat offset=8 (local.get $pw)) (local.get $b0))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (v128.load32_splat offset=12 (local.get $pw)) (local.get $b0))))
+            (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (v128.load32_splat offset=16 (local.get $pw)) (local.get $b0))))
+            (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (v128.load32_splat offset=20 (local.get $pw)) (local.get $b0))))
+            (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (v128.load32_splat offset=24 (local.get $pw)) (local.get $b0))))
+            (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (v128.load32_splat offset=28 (local.get $pw)) (local.get $b0))))
+            (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+            (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
+            (br $kloop)))
+        ;; out[f + j, ...] = sums + bias, j < 8 while f + j < FN
+        (local.set $j (i32.const 0))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.or (i32.ge_u (local.get $j) (i32.const 8)) (i32.ge_u (i32.add (local.get $f) (local.get $j)) (local.get $FN))))
+            (v128.store (i32.add (local.get $dst) (i32.mul (i32.add (local.get $f) (local.get $j)) (local.get $P4)))
+              (f32x4.add (v128.load32_splat (i32.add (local.get $bias) (i32.shl (i32.add (local.get $f) (local.get $j)) (i32.const 2))))
+                (select (select (select (local.get $c0) (local.get $c1) (i32.eq (local.get $j) (i32.const 0)))
+                                (select (local.get $c2) (local.get $c3) (i32.eq (local.get $j) (i32.const 2))) (i32.lt_u (local.get $j) (i32.const 2)))
+                        (select (select (local.get $c4) (local.get $c5) (i32.eq (local.get $j) (i32.const 4)))
+                                (select (local.get $c6) (local.get $c7) (i32.eq (local.get $j) (i32.const 6))) (i32.lt_u (local.get $j) (i32.const 6)))
+                        (i32.lt_u (local.get $j) (i32.const 4)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $sloop)))
+        (local.set $f (i32.add (local.get $f) (i32.const 8)))
+        (br $floop))))
 
   ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]), for one
   ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
