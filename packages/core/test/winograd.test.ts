@@ -1,5 +1,6 @@
 import { composedFusions, convGeometry, fastKernels, fromData, fusedKernelsOf, key, normal, referenceKernels, setThreads, split, startThreads, traceConvPaths, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setWinograd, winogradConv, winogradDwPlan, winogradDwPlanOf, winogradDxPlan, winogradFilterGrad, winogradInputGrad, winogradPlan } from '../src/fast/winograd.js';
@@ -192,13 +193,15 @@ describe('winograd in the fused forwards and the input gradient equals the refer
 const dwCase = shapeArbFrom(16, 16);
 
 describe('winograd filter gradient equals the reference', () => {
-  it('the kernels F(2x2,3x3) and F(4x4,3x3): dW of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 16..28 (K not a multiple of 4, C odd), H and W 1..19 (partial tiles)', () => {
+  it('the kernels F(2x2,3x3) and F(4x4,3x3) (its tiles side by side or 2x2): dW of x=[N,C,H,W] w=[K,C,3,3] stride=1 pad 0..2, C and K 16..28 (K not a multiple of 4, C odd), H and W 1..19 (partial tiles at the right and bottom)', () => {
+    const groupings = new Set<string>();
     fc.assert(
       fc.property(dwCase, fc.constantFrom(2 as const, 4 as const), ({ N, C, K, H, W, pad, seed }, m) => {
         fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
         const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad, seed });
         const plan = winogradDwPlanOf(x.shape, K, g, m);
         if (plan === undefined) throw new Error('no plan');
+        groupings.add(`${m},${plan.groupRows}`);
         const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false);
         const got = winogradFilterGrad(plan, x, dy);
         expect(got.shape).toEqual(exact.dw.shape);
@@ -207,6 +210,7 @@ describe('winograd filter gradient equals the reference', () => {
       }),
       { seed: 24, numRuns: 80 },
     );
+    expect([...groupings].sort()).toEqual(['2,1', '4,1', '4,2']);
   });
 
   it('conv2dBackwardFromInput, conv2dReluBackward (with and without dx): dW by Winograd where winogradDwPlan takes the shape, db unchanged', () => {
@@ -234,26 +238,31 @@ describe('winograd filter gradient equals the reference', () => {
     );
   });
 
-  it('which tile size winogradDwPlan takes: F(4x4,3x3) at 28x28, 14x14 and 16x16, F(2x2,3x3) at 8x8, none at 7x7 (the tiles waste too much), with 8 or 4 channels, stride 2 or 5x5', () => {
-    const at = (H: number, F = 3, stride = 1) => convGeometry('conv', { inH: H, inW: H, filterH: F, stride, pad: (F - 1) / 2 });
-    const plan = (C: number, K: number, H: number, F = 3, stride = 1) => {
-      const g = at(H, F, stride);
-      return winogradDwPlan([100, K, g.outH, g.outW], [100, C, H, H], g);
+  it('which variant winogradDwPlan takes: F(4x4,3x3) with its tiles side by side at 28x28, 14x14 and 16x16 and 2x2 at 8x8 and 7x7 (deep conv5, conv6, resnet stage 3), F(2x2,3x3) at 4x8, none at 1x8 (the tiles waste too much), with 8 or 4 channels, stride 2 or 5x5', () => {
+    const at = (H: number, F = 3, stride = 1, W = H) => convGeometry('conv', { inH: H, inW: W, filterH: F, stride, pad: (F - 1) / 2 });
+    const plan = (C: number, K: number, H: number, F = 3, stride = 1, W = H) => {
+      const g = at(H, F, stride, W);
+      return winogradDwPlan([100, K, g.outH, g.outW], [100, C, H, W], g);
     };
-    expect(plan(16, 16, 28)?.m).toBe(4);
-    expect(plan(32, 32, 14)?.m).toBe(4);
-    expect(plan(32, 32, 16)?.m).toBe(4);
-    expect(plan(64, 64, 8)?.m).toBe(2);
-    expect(plan(64, 64, 7)).toBeUndefined();
+    const variant = (p: ReturnType<typeof plan>) => (p === undefined ? undefined : [p.m, p.groupRows]);
+    expect(variant(plan(16, 16, 28))).toEqual([4, 1]);
+    expect(variant(plan(16, 32, 14))).toEqual([4, 1]);
+    expect(variant(plan(32, 32, 14))).toEqual([4, 1]);
+    expect(variant(plan(32, 32, 16))).toEqual([4, 1]);
+    expect(variant(plan(32, 64, 8))).toEqual([4, 2]);
+    expect(variant(plan(64, 64, 8))).toEqual([4, 2]);
+    expect(variant(plan(64, 64, 7))).toEqual([4, 2]);
+    expect(variant(plan(64, 64, 4, 3, 1, 8))).toEqual([2, 1]);
+    expect(plan(64, 64, 1, 3, 1, 8)).toBeUndefined();
     expect(plan(8, 16, 28)).toBeUndefined();
     expect(plan(16, 4, 28)).toBeUndefined();
     expect(plan(16, 16, 28, 3, 2)).toBeUndefined();
     expect(plan(16, 16, 28, 5)).toBeUndefined();
   });
 
-  for (const [what, C, K, H] of [['tiles cover 1.31x the output', 64, 64, 7], ['8 input channels', 8, 16, 12], ['4 filters', 16, 4, 12]] as const) {
-    it(`dW of x=[2,${C},${H},${H}] w=[${K},${C},3,3] pad=1 (${what}) keeps the GEMM path, bit for bit`, () => {
-      const { g, x, w, dy } = caseOf({ N: 2, C, K, H, W: H, pad: 1, seed: 6 });
+  for (const [what, C, K, H, W] of [['tiles cover 2x the output', 64, 64, 1, 8], ['8 input channels', 8, 16, 12, 12], ['4 filters', 16, 4, 12, 12]] as const) {
+    it(`dW of x=[2,${C},${H},${W}] w=[${K},${C},3,3] pad=1 (${what}) keeps the GEMM path, bit for bit`, () => {
+      const { g, x, w, dy } = caseOf({ N: 2, C, K, H, W, pad: 1, seed: 6 });
       expect(winogradDwPlan(dy.shape, x.shape, g)).toBeUndefined();
       const on = fastKernels.conv2dBackwardFromInput(dy, x, w, g, false);
       setWinograd(false);
@@ -262,10 +271,13 @@ describe('winograd filter gradient equals the reference', () => {
     });
   }
 
-  for (const [m, N, C, H, shares] of [[4, 100, 16, 16, 6], [2, 64, 64, 8, 4]] as const) {
-    it(`dW by F(${m}x${m},3x3) of x=[${N},${C},${H},${H}] w=[${C},${C},3,3] pad 1 (its tiles cut into ${shares} shares) gives the same bits at 2 threads as at 1`, () => {
-      const { g, x, w, dy } = caseOf({ N, C, K: C, H, W: H, pad: 1, seed: 8 });
-      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
+  // [m, groupRows, N, C, K, H, W, shares]: the plan's variant, its tiles cut into several shares, so that the threads run others
+  const threaded = [[4, 1, 100, 16, 16, 16, 16, 6], [4, 2, 100, 17, 19, 13, 7, 3], [2, 1, 128, 64, 64, 4, 8, 4]] as const;
+  for (const [m, groupRows, N, C, K, H, W, shares] of threaded) {
+    it(`dW by F(${m}x${m},3x3) (${groupRows === 1 ? 'tiles side by side' : '2x2 tiles'}) of x=[${N},${C},${H},${W}] w=[${K},${C},3,3] pad 1 (its tiles cut into ${shares} shares) gives the same bits at 2 threads as at 1`, () => {
+      const { g, x, w, dy } = caseOf({ N, C, K, H, W, pad: 1, seed: 8 });
+      const plan = winogradDwPlan(dy.shape, x.shape, g);
+      expect([plan?.m, plan?.groupRows]).toEqual([m, groupRows]);
       setThreads(1);
       const one = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
       setThreads(2);
@@ -276,23 +288,48 @@ describe('winograd filter gradient equals the reference', () => {
     });
   }
 
-  // He-initialised filters, ReLU'd normal activations and a normal dy: dW's error against the float64 reference. F(2x2,3x3)
-  // stays within 2x the GEMM path's; F(4x4,3x3)'s transforms (entries up to 8 in A, 5 in Bᵀ) make it ~10x the GEMM's
-  // (2e-6..6e-6 of the largest element here), still under 1e-5.
-  for (const [C, K, H, m] of [[16, 16, 28, 4], [32, 32, 14, 4], [32, 32, 16, 4], [64, 64, 8, 2]] as const) {
-    it(`dW by F(${m}x${m},3x3) x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1 on realistic data: max relative error < 1e-5${m === 2 ? ' and < 2x the GEMM path\'s' : ''}`, () => {
+  // He-initialised filters, ReLU'd normal activations and a normal dy: dW's error against the float64 reference (the
+  // figures in winograd.ts's header). F(2x2,3x3) stays within 2x the GEMM path's; F(4x4,3x3)'s transforms (entries up to 8
+  // in A, 5 in Bᵀ) make it ~10x the GEMM's (1.4e-6..6e-6 of the largest element here), still under 1e-5, its tiles side by
+  // side or 2x2 alike.
+  const realistic = [[16, 16, 28, 1], [32, 32, 14, 1], [32, 32, 16, 1], [32, 64, 8, 2], [64, 64, 8, 2], [64, 64, 7, 2]] as const;
+  for (const [C, K, H, groupRows] of realistic) {
+    it(`dW x=[8,${C},${H},${H}] w=[${K},${C},3,3] pad 1 on realistic data: by F(4x4,3x3) (the plan's, ${groupRows === 1 ? 'tiles side by side' : '2x2 tiles'}) max relative error < 1e-5, by F(2x2,3x3) < 2x the GEMM path's`, () => {
       const [k1, k2, k3] = split(key(C + 1), 3);
       const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 });
       const x = fastKernels.relu(normal(k1, [8, C, H, H], { std: 1 }));
       const w = normal(k2, [K, C, 3, 3], { std: Math.sqrt(2 / (9 * C)) });
       const dy = normal(k3, [8, K, H, H], { std: 1 });
-      expect(winogradDwPlan(dy.shape, x.shape, g)?.m).toBe(m);
+      const plan = winogradDwPlan(dy.shape, x.shape, g);
+      expect([plan?.m, plan?.groupRows]).toEqual([4, groupRows]);
       const exact = referenceKernels.conv2dBackwardFromInput(f64(dy), f64(x), f64(w), g, false).dw;
-      const wino = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
+      const four = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
+      const twoPlan = winogradDwPlanOf(x.shape, K, g, 2);
+      if (twoPlan === undefined) throw new Error('no plan');
+      const two = errorOf(winogradFilterGrad(twoPlan, x, dy), exact);
       setWinograd(false);
       const gemm = errorOf(fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw, exact);
-      expect(wino.rel).toBeLessThan(1e-5);
-      if (m === 2) expect(wino.abs).toBeLessThan(2 * gemm.abs);
+      expect(four.rel).toBeLessThan(1e-5);
+      expect(two.abs).toBeLessThan(2 * gemm.abs);
+    });
+  }
+
+  // sha256 of dW's bytes (its first 16 hex digits) from the build before the 2x2 groups (edec8f7), on uniform [-1, 1)
+  // inputs: F(2x2,3x3) and F(4x4,3x3) with its tiles side by side keep every bit
+  const before: readonly [2 | 4, number, number, number, number, number, number, string][] = [
+    [2, 3, 17, 19, 13, 11, 1, 'd2fcbe842232d335'], [2, 2, 64, 64, 8, 8, 1, '9ab9e2852b923124'], [2, 2, 17, 16, 7, 7, 0, '3376da11c94af0bc'],
+    [2, 1, 16, 21, 9, 15, 2, '4cdd902cf2e46081'], [4, 2, 16, 16, 28, 28, 1, '23c8f0857f9fbc63'], [4, 3, 17, 21, 19, 13, 2, 'd8203fb58d10d18a'],
+    [4, 2, 33, 19, 14, 14, 1, 'cdf9d2ff4401206f'], [4, 1, 16, 17, 5, 23, 0, 'afee5b77d62d186e'],
+  ];
+  for (const [m, N, C, K, H, W, pad, digest] of before) {
+    it(`dW by F(${m}x${m},3x3)${m === 4 ? ' (tiles side by side)' : ''} of x=[${N},${C},${H},${W}] w=[${K},${C},3,3] pad ${pad}: the same bits as the build before 2x2 groups`, () => {
+      const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad });
+      const [x, dy] = [fill(1, [N, C, H, W]), fill(2, [N, K, g.outH, g.outW])];
+      const plan = winogradDwPlanOf(x.shape, K, g, m);
+      if (plan === undefined) throw new Error('no plan');
+      expect(plan.groupRows).toBe(1);
+      const dw = winogradFilterGrad(plan, x, dy).data;
+      expect(createHash('sha256').update(new Uint8Array(dw.buffer, dw.byteOffset, dw.byteLength)).digest('hex').slice(0, 16)).toBe(digest);
     });
   }
 });

@@ -68,7 +68,7 @@ export interface KernelExports {
   ): void;
   winogradDwTiles(
     s0: number, s1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
-    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number,
+    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,
   ): void;
   // batchnorm.wat
   bnForward(

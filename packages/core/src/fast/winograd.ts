@@ -14,13 +14,16 @@ import { copyF32, f32, wasm } from './wasm.js';
  * transforms and a float32 error above the direct sum's. The forward and the input gradient (a convolution of dy with the
  * filters turned by 180° and their channels swapped, padded by 2 - pad) take either, by the products each takes per
  * output of the shape (winogradPlan, F4_MAX_PRODUCT_SHARE). The filter gradient takes F(2x2, 3x3) or F(4x4, 3x3),
- * whichever takes fewer multiplications, where the tiles waste little (winogradDwPlan).
+ * whichever takes fewer multiplications, where the tiles waste little (winogradDwPlan); F(4x4, 3x3)'s tiles go in groups
+ * of 4 side by side or, on narrow outputs (7x7, 8x8), 2x2, in all three passes alike.
  *
  * Float32 error against the float64 reference, relative to the largest element, on He-initialised filters, ReLU'd
  * normal inputs and a normal dy (test/winograd.test.ts, realistic data; 16..64 channels at 28x28 to 7x7):
  *   forward:         F(2x2, 3x3) 1.9-2.8e-7,  F(4x4, 3x3) 2.1-4.6e-6,  the GEMM path 2.7-5.2e-7
  *   input gradient:  F(2x2, 3x3) 2.2-3.9e-7,  F(4x4, 3x3) 4.4-7.3e-6,  the GEMM path 1.4-2.0e-7
  *   filter gradient: F(2x2, 3x3) 2-5e-7,      F(4x4, 3x3) 2-6e-6,      the GEMM path 2-5e-7
+ *     (F(4x4, 3x3) with 2x2 groups, 32 -> 64 and 64 -> 64 at 7x7 and 8x8: 1.4-2.4e-6 at batch 8, 2.6-4.8e-6 at batch 100,
+ *     where F(2x2, 3x3) has 2.1-3.6e-7 and the GEMM path 2.5-3.4e-7)
  * F(4x4, 3x3)'s is 10-40x the GEMM's (its transforms multiply by up to 8 in Aᵀ and 5 in Bᵀ, its filters' by 1/24..1/4),
  * under 1e-5 everywhere.
  *
@@ -51,8 +54,8 @@ export interface WinogradPlan {
   /** Output tile size: 2 (F(2x2, 3x3), 16 products per tile) or 4 (F(4x4, 3x3), 36 products per tile). */
   readonly m: 2 | 4;
   /**
-   * Tile rows a group of 4 tiles spans: 1 (side by side) or 2 (2x2 tiles, F(4x4, 3x3)'s forward and input gradient
-   * only: on narrow outputs, 7x7 or 8x8, side by side would leave half of each group's tiles past the edge).
+   * Tile rows a group of 4 tiles spans: 1 (side by side) or 2 (2x2 tiles, F(4x4, 3x3) only: on narrow outputs, 7x7 or
+   * 8x8, side by side would leave half of each group's tiles past the edge).
    */
   readonly groupRows: 1 | 2;
   /** Group rows per image: ceil(ceil(OH / m) / groupRows). */
@@ -133,9 +136,9 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
   const least = MIN_CHANNELS[use];
   const takes = g.filterH === 3 && g.filterW === 3 && g.stride === 1 && g.outH > 0 && g.outW > 0 && C >= least.C && K >= least.K;
   const base = { N, C, H, W, K, pad: g.pad, OH: g.outH, OW: g.outW };
-  // F(4x4, 3x3)'s tiles side by side or 2x2, whichever takes fewer groups (the filter gradient's kernel reads them side by side)
+  // F(4x4, 3x3)'s tiles side by side or 2x2, whichever takes fewer groups (side by side where they take as many)
   const [two, wide, square] = [tiled(base, 2), tiled(base, 4, 1), tiled(base, 4, 2)];
-  const four = use !== 'filterGradient' && square.tH * square.gW < wide.tH * wide.gW ? square : wide;
+  const four = square.tH * square.gW < wide.tH * wide.gW ? square : wide;
   const chosen = m === undefined ? (productsPerPixel(four) <= F4_MAX_PRODUCT_SHARE * productsPerPixel(two) ? four : two) : m === 4 ? four : two;
   const plan = takes ? chosen : undefined;
   plans.set(key, plan);
@@ -325,11 +328,11 @@ export type WinogradDwPlan = WinogradPlan;
 
 /**
  * The filter gradient's plan with tiles of m x m outputs for a shape Winograd takes (3x3, stride 1, at least 16 input and
- * 16 output channels), however much its tiles waste: groups of 4 tiles side by side, tH = ceil(OH / m) tile rows,
- * gW = ceil(ceil(OW / m) / 4) groups a row, the padded input Hq = m tH + 2 rows of Wq = 4 m gW + m floats (every
- * tile's (m + 2)-square patch, and the 4 m + m floats a group's rows are read as, inside it).
+ * 16 output channels), however much its tiles waste: the forward's tile grid (winogradPlan), groups of 4 tiles side by
+ * side or, for F(4x4, 3x3) where that takes fewer groups, 2x2.
  *
- * @example winogradDwPlanOf([100, 16, 28, 28], 16, g, 4)?.gW // 2: 7 tiles of 4 columns a row, in 2 groups
+ * @example winogradDwPlanOf([100, 16, 28, 28], 16, g, 4)?.gW // 2: 7 tiles of 4 columns a row, in 2 groups side by side
+ * @example winogradDwPlanOf([100, 64, 7, 7], 64, g, 4)?.groupRows // 2: the 2x2 tiles of a 7x7 output in one group
  */
 export const winogradDwPlanOf = (xShape: Shape, K: number, g: ConvGeometry, m: 2 | 4): WinogradDwPlan | undefined => winogradPlan(xShape, K, g, 'filterGradient', m);
 
@@ -337,9 +340,15 @@ export const winogradDwPlanOf = (xShape: Shape, K: number, g: ConvGeometry, m: 2
  * The most multiplications per output pixel and filter-channel pair a filter gradient by Winograd may take; the GEMM
  * takes 9. Whole groups of 4 tiles are computed, so narrow outputs waste some: F(2x2, 3x3) takes 4.57 at 28x28 and 14x14
  * (tiles cover 1.14x the output), 5.22 at 7x7 (1.31x), 4 at 8x8 and 16x16; F(4x4, 3x3) 2.57 at 28x28, 2.94 at 14x14,
- * 2.25 at 16x16, 4.5 at 8x8 (2x). Measured per layer against the GEMM path (batch 100, one thread, CPU time, the whole
- * backward without dx): F(2x2, 3x3) at 4.57 0.94x, at 4 0.83x-0.86x, at 5.22 1.04x; F(4x4, 3x3) at 2.57 0.80x, at 2.94
- * 0.75x-0.77x, at 2.25 0.60x, at 4.5 1.07x (F(2x2, 3x3) 0.83x there).
+ * 2.25 at 16x16, and with its tiles 2x2 in a group 2.25 at 8x8 and 2.94 at 7x7 (side by side there: 4.5 and 5.88).
+ * Measured per layer against the GEMM path (batch 100, one thread, CPU time, the whole backward without dx): F(2x2, 3x3)
+ * at 4.57 0.94x, at 4 0.83x-0.86x, at 5.22 1.04x; F(4x4, 3x3) at 2.57 0.80x, at 2.94 0.75x-0.77x, at 2.25 0.60x, side by
+ * side at 4.5 1.07x (F(2x2, 3x3) 0.83x there). With 2x2 groups (dW alone, Winograd's kernel against the backward without dx
+ * by the GEMM, the three alternated, medians of CPU time over 21 rounds, load ~2; GEMM / F(2x2, 3x3) / F(4x4, 3x3)):
+ *   64 -> 64 at 7x7 (resnet stage 3, 2.94)  10.8 / 11.3 / 7.9 ms: F(4x4, 3x3) 1.37x faster than the GEMM, 1.44x than F(2x2)
+ *   32 -> 64 at 8x8 (deep conv5, 2.25)       6.7 /  5.5 / 3.9 ms: 1.75x and 1.42x
+ *   64 -> 64 at 8x8 (deep conv6, 2.25)      13.8 / 11.0 / 7.6 ms: 1.82x and 1.45x
+ * so the rule stands as it was: the fewest products, where they are at most 4.6 (no shape between 4.6 and 5.22 measured).
  */
 const DW_MAX_PRODUCTS = 4.6;
 
@@ -380,11 +389,14 @@ const dwSlotBytes = (p: WinogradDwPlan): number => {
   return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576) / 64) * 64;
 };
 
-/** Float counts of winogradDw's regions: x, the padded x, the padded dy [N, K, m tH, 4 m gW], the shares' sums, the tiles' scratch. */
+/** The padded dy's plane: every tile's m x m block of dy, zeros past the output's edge (rows, floats a row). */
+const dyPlaneOf = (p: WinogradDwPlan): [number, number] => [p.m * p.groupRows * p.tH, p.m * (4 / p.groupRows) * p.gW];
+
+/** Float counts of winogradDw's regions: x, the padded x, the padded dy [N, K, ...dyPlaneOf], the shares' sums, the tiles' scratch. */
 const dwRegions = (p: WinogradDwPlan): number[] => [
   p.N * p.C * p.H * p.W,
   p.N * p.C * p.Hq * p.Wq,
-  p.N * p.K * p.m * p.tH * 4 * p.m * p.gW,
+  p.N * p.K * dyPlaneOf(p)[0] * dyPlaneOf(p)[1],
   dwShares(p).shares * elementsOf(p) * p.K * p.C,
   (SLOT_FLAGS_BYTES + getThreads() * dwSlotBytes(p)) / 4,
 ];
@@ -407,10 +419,10 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   const mem = f32();
   mem.set(x.data, px / 4);
   padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
-  padPlanes(N * K, pdy, OH, OW, 0, pdyq, m * tH, 4 * m * gW);
+  padPlanes(N * K, pdy, OH, OW, 0, pdyq, ...dyPlaneOf(p));
   new Int32Array(mem.buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const macs = groups * 4 * elementsOf(p) * C * K;
-  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m];
+  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows];
   runChunks('winogradDwTiles', shares, 1, args, macs >= PARALLEL_MIN_MACS);
   return filtersFromSums(new Float32Array(mem.buffer, psums, shares * elementsOf(p) * K * C), shares, K, C, m);
 };

@@ -658,23 +658,25 @@
         (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
         (br $channels))))
 
-  ;; E = A dY Aᵀ of F(4x4, 3x3) for four horizontally adjacent tiles (one a lane) of each of $K filters: the 4x4 blocks of dy
-  ;; start at $q (rows $rowBytes apart, filters $planeBytes apart); filter k's 36 results go to $e + k $eStep + ξ $eStride.
-  ;; Rows first, through 24 vectors at $tmp, then columns:  A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]
+  ;; E = A dY Aᵀ of F(4x4, 3x3) for four tiles (one a lane) of each of $K filters: the 4x4 blocks of dy of lanes 0 and 1 at
+  ;; $qa and $qa + 16 bytes, those of lanes 2 and 3 at $qb and $qb + 16 (four tiles side by side: $qb = $qa + 32; 2x2 tiles:
+  ;; $qb 4 rows below $qa), rows $rowBytes apart, filters $planeBytes apart; filter k's 36 results go to $e + k $eStep +
+  ;; ξ $eStride. Rows first, through 24 vectors at $tmp, then columns:  A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]
   (func $winogradDyTiles6
-    (param $q i32) (param $e i32) (param $K i32) (param $planeBytes i32) (param $rowBytes i32) (param $eStride i32) (param $eStep i32) (param $tmp i32)
-    (local $k i32) (local $row i32) (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (param $qa i32) (param $qb i32) (param $e i32) (param $K i32) (param $planeBytes i32) (param $rowBytes i32) (param $eStride i32) (param $eStep i32) (param $tmp i32)
+    (local $k i32) (local $row i32) (local $rowb i32) (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128)
     (block $done
       (loop $filters
         (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
-        ;; each row: its 4 tiles' columns are the 4x4 transpose of its 16 floats; A applied to the row into $tmp
-        (local.set $row (local.get $q))
+        ;; each row: its 4 tiles' columns are the 4x4 transpose of its 4 tiles' 4 floats; A applied to the row into $tmp
+        (local.set $row (local.get $qa))
+        (local.set $rowb (local.get $qb))
         (local.set $q0 (v128.load (local.get $row)))
         (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
+        (local.set $q2 (v128.load (local.get $rowb)))
+        (local.set $q3 (v128.load offset=16 (local.get $rowb)))
         (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
         (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
         (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
@@ -693,11 +695,12 @@
         (v128.store (i32.add (local.get $tmp) (i32.const 48)) (f32x4.add (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 64)) (f32x4.sub (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 80)) (local.get $c3))
-        (local.set $row (i32.add (local.get $q) (i32.mul (local.get $rowBytes) (i32.const 1))))
+        (local.set $row (i32.add (local.get $qa) (i32.mul (local.get $rowBytes) (i32.const 1))))
+        (local.set $rowb (i32.add (local.get $qb) (i32.mul (local.get $rowBytes) (i32.const 1))))
         (local.set $q0 (v128.load (local.get $row)))
         (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
+        (local.set $q2 (v128.load (local.get $rowb)))
+        (local.set $q3 (v128.load offset=16 (local.get $rowb)))
         (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
         (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
         (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
@@ -716,11 +719,12 @@
         (v128.store (i32.add (local.get $tmp) (i32.const 144)) (f32x4.add (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 160)) (f32x4.sub (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 176)) (local.get $c3))
-        (local.set $row (i32.add (local.get $q) (i32.mul (local.get $rowBytes) (i32.const 2))))
+        (local.set $row (i32.add (local.get $qa) (i32.mul (local.get $rowBytes) (i32.const 2))))
+        (local.set $rowb (i32.add (local.get $qb) (i32.mul (local.get $rowBytes) (i32.const 2))))
         (local.set $q0 (v128.load (local.get $row)))
         (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
+        (local.set $q2 (v128.load (local.get $rowb)))
+        (local.set $q3 (v128.load offset=16 (local.get $rowb)))
         (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
         (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
         (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
@@ -739,11 +743,12 @@
         (v128.store (i32.add (local.get $tmp) (i32.const 240)) (f32x4.add (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 256)) (f32x4.sub (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $tmp) (i32.const 272)) (local.get $c3))
-        (local.set $row (i32.add (local.get $q) (i32.mul (local.get $rowBytes) (i32.const 3))))
+        (local.set $row (i32.add (local.get $qa) (i32.mul (local.get $rowBytes) (i32.const 3))))
+        (local.set $rowb (i32.add (local.get $qb) (i32.mul (local.get $rowBytes) (i32.const 3))))
         (local.set $q0 (v128.load (local.get $row)))
         (local.set $q1 (v128.load offset=16 (local.get $row)))
-        (local.set $q2 (v128.load offset=32 (local.get $row)))
-        (local.set $q3 (v128.load offset=48 (local.get $row)))
+        (local.set $q2 (v128.load (local.get $rowb)))
+        (local.set $q3 (v128.load offset=16 (local.get $rowb)))
         (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
         (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
         (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
@@ -847,15 +852,18 @@
         (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 23))) (f32x4.add (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 29))) (f32x4.sub (local.get $s3) (local.get $s4)))
         (v128.store (i32.add (local.get $e) (i32.mul (local.get $eStride) (i32.const 35))) (local.get $c3))
-        (local.set $q (i32.add (local.get $q) (local.get $planeBytes)))
+        (local.set $qa (i32.add (local.get $qa) (local.get $planeBytes)))
+        (local.set $qb (i32.add (local.get $qb) (local.get $planeBytes)))
         (local.set $e (i32.add (local.get $e) (local.get $eStep)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $filters))))
 
   ;; Shares [s0, s1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
   ;; elements ξ per tile): the padded input $xq [N, C, Hq, Wq] (padPlanes; the tiles' (m + 2)-square patches inside it)
-  ;; and the padded dy $dyq [N, K, m tH, 4 m gW] (padPlanes with pad 0: zeros past the output's edge). A group is
-  ;; four horizontally adjacent tiles; group g is image g / (tH gW), tile row (g mod tH gW) / gW, tiles 4 (g mod gW) ...
+  ;; and the padded dy $dyq [N, K, m $groupRows tH, m (4 / $groupRows) gW] (padPlanes with pad 0: zeros past the output's
+  ;; edge). A group is four tiles, side by side ($groupRows 1) or 2x2 ($groupRows 2, m = 4 only: on 7x7 and 8x8 outputs
+  ;; side by side would leave half of each group past the edge), as winogradTiles reads them: group g is image g / (tH gW),
+  ;; group row ty = (g mod tH gW) / gW, gx = g mod gW, its tiles from row $groupRows m ty, column (4 / $groupRows) m gx.
   ;; The $groups groups are cut into shares of $shareGroups, a cut that depends on the shape alone; share s writes its
   ;; M_ξ[k, c] (X x [K, C] floats) to $partials + 4 X s K C, and the caller adds the shares in their order: so the
   ;; result has the same bits whichever thread ran which share. A share runs in blocks of $blockGroups groups, whose
@@ -865,8 +873,8 @@
   (func $winogradDwTiles (export "winogradDwTiles")
     (param $s0 i32) (param $s1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $dyq i32) (param $K i32) (param $groups i32) (param $shareGroups i32) (param $partials i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $m i32)
-    (local $xis i32) (local $tmp i32) (local $Wd i32) (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $m i32) (param $groupRows i32)
+    (local $across i32) (local $oy i32) (local $ox i32) (local $xis i32) (local $tmp i32) (local $Wd i32) (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
     (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
     (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
     (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128)
@@ -883,10 +891,12 @@
     (local.set $ebase (i32.add (local.get $vbase) (i32.mul (local.get $vStride) (local.get $xis))))
     (local.set $abase (i32.add (local.get $ebase) (i32.mul (local.get $eStride) (local.get $xis))))
     (local.set $tmp (i32.add (local.get $abase) (i32.mul (local.get $accBytes) (local.get $xis))))
-    (local.set $Wd (i32.shl (i32.mul (local.get $m) (local.get $gW)) (i32.const 2)))
+    ;; groups of 4 tiles: 4 or 2 tiles across; dy's padded rows Wd = m across gW floats
+    (local.set $across (i32.shr_u (i32.const 4) (i32.sub (local.get $groupRows) (i32.const 1))))
+    (local.set $Wd (i32.mul (i32.mul (local.get $m) (local.get $across)) (local.get $gW)))
     (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
     (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
-    (local.set $dPlaneBytes (i32.shl (i32.mul (i32.mul (local.get $m) (local.get $tH)) (local.get $Wd)) (i32.const 2)))
+    (local.set $dPlaneBytes (i32.shl (i32.mul (i32.mul (i32.mul (local.get $m) (local.get $groupRows)) (local.get $tH)) (local.get $Wd)) (i32.const 2)))
     ;; the rows past C in V and past K in E are never written by the transforms: zeros, so their sums (unused) stay finite and fast
     (local.set $xi (i32.const 0))
     (block $padDone
@@ -921,11 +931,13 @@
                 (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
                 (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
                 (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-                ;; the group's patches of x and blocks of dy: tile row m ty, columns 4 m gx ..
+                ;; the group's patches of x and blocks of dy start at its first output's row oy and column ox
+                (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $m)) (local.get $groupRows)))
+                (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $m)) (local.get $across)))
                 (local.set $src (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-                  (i32.shl (i32.mul (local.get $m) (i32.add (i32.mul (local.get $ty) (local.get $Wq)) (i32.shl (local.get $gx) (i32.const 2)))) (i32.const 2)))))
+                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
                 (local.set $dst (i32.add (local.get $dyq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $dPlaneBytes))
-                  (i32.shl (i32.mul (local.get $m) (i32.add (i32.mul (local.get $ty) (local.get $Wd)) (i32.shl (local.get $gx) (i32.const 2)))) (i32.const 2)))))
+                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wd)) (local.get $ox)) (i32.const 2)))))
                 (if (i32.eq (local.get $m) (i32.const 2))
                   (then
                     (call $winogradInputTiles (local.get $src) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
@@ -933,9 +945,14 @@
                     (call $winogradDyTiles (local.get $dst) (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes)))
                   (else
-                    (call $winogradInputTiles6 (local.get $src) (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
+                    ;; lanes 2 and 3: two tiles on (side by side) or one tile row down (2x2), in x and in dy
+                    (call $winogradInputTiles6 (local.get $src)
+                      (select (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $src) (i32.shl (local.get $Wq) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
+                      (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))
-                    (call $winogradDyTiles6 (local.get $dst) (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
+                    (call $winogradDyTiles6 (local.get $dst)
+                      (select (i32.add (local.get $dst) (i32.const 32)) (i32.add (local.get $dst) (i32.shl (local.get $Wd) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
+                      (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
                       (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br $inGroups)))
