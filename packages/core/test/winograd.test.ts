@@ -433,29 +433,29 @@ describe('winograd split across threads', () => {
 });
 
 describe('which variant the plan takes for each 3x3 convolution of the deep and resnet presets (batch 100)', () => {
-  // [layer, C, K, H, pad, forward, input gradient]: F(4x4,3x3) everywhere (winograd.ts, F4_MAX_PRODUCT_SHARE), its tiles side
-  // by side at 28x28, 14x14 and 16x16 outputs and 2x2 at 8x8 and 7x7; the stems (1 input channel) and the stride-2
-  // convolutions take neither
-  const layers: readonly [string, number, number, number, number, 4 | undefined, 4 | undefined][] = [
-    ['deep conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined, undefined],
-    ['deep conv2', 16, 16, 28, 1, 4, 4],
-    ['deep conv3', 16, 32, 14, 1, 4, 4],
-    ['deep conv4 (pad 2: 16x16 out)', 32, 32, 14, 2, 4, 4],
-    ['deep conv5', 32, 64, 8, 1, 4, 4],
-    ['deep conv6', 64, 64, 8, 1, 4, 4],
-    ['resnet conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined, undefined],
-    ['resnet stage 1 (4 convs)', 16, 16, 28, 1, 4, 4],
-    ['resnet stage 2 (3 stride-1 convs)', 32, 32, 14, 1, 4, 4],
-    ['resnet stage 3 (3 stride-1 convs)', 64, 64, 7, 1, 4, 4],
+  // [layer, C, K, H, pad, Winograd's tile size or undefined]: F(4x4,3x3) everywhere for the forward, the input gradient and
+  // the filter gradient (winograd.ts, F4_MAX_PRODUCT_SHARE, DW_MAX_PRODUCTS), its tiles side by side at 28x28, 14x14 and
+  // 16x16 outputs and 2x2 at 8x8 and 7x7; the stems (1 input channel) and the stride-2 convolutions take none
+  const layers: readonly [string, number, number, number, number, 4 | undefined][] = [
+    ['deep conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined],
+    ['deep conv2', 16, 16, 28, 1, 4],
+    ['deep conv3', 16, 32, 14, 1, 4],
+    ['deep conv4 (pad 2: 16x16 out)', 32, 32, 14, 2, 4],
+    ['deep conv5', 32, 64, 8, 1, 4],
+    ['deep conv6', 64, 64, 8, 1, 4],
+    ['resnet conv1 (stem: no dx is asked of it)', 1, 16, 28, 1, undefined],
+    ['resnet stage 1 (4 convs)', 16, 16, 28, 1, 4],
+    ['resnet stage 2 (3 stride-1 convs)', 32, 32, 14, 1, 4],
+    ['resnet stage 3 (3 stride-1 convs)', 64, 64, 7, 1, 4],
   ];
-  for (const [layer, C, K, H, pad, forward, dx] of layers) {
+  for (const [layer, C, K, H, pad, m] of layers) {
     const groups = H >= 14 ? 'tiles side by side' : '2x2 tiles';
-    it(`${layer}: x=[100,${C},${H},${H}] w=[${K},${C},3,3] pad ${pad}: forward ${forward === undefined ? 'not by Winograd' : `F(${forward}x${forward},3x3), ${groups}`}, dx ${dx === undefined ? 'not by Winograd' : `F(${dx}x${dx},3x3), ${groups}`}`, () => {
+    it(`${layer}: x=[100,${C},${H},${H}] w=[${K},${C},3,3] pad ${pad}: forward, dx and dW ${m === undefined ? 'not by Winograd' : `by F(${m}x${m},3x3), ${groups}`}`, () => {
       const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad });
-      const [plan, dxPlan] = [winogradPlan([100, C, H, H], K, g), winogradDxPlan([100, K, g.outH, g.outW], [100, C, H, H], g)];
-      expect(plan?.m).toBe(forward);
-      expect(dxPlan?.m).toBe(dx);
-      for (const p of [plan, dxPlan]) if (p !== undefined) expect(p.groupRows).toBe(H >= 14 ? 1 : 2);
+      const dyShape = [100, K, g.outH, g.outW];
+      const plans = [winogradPlan([100, C, H, H], K, g), winogradDxPlan(dyShape, [100, C, H, H], g), winogradDwPlan(dyShape, [100, C, H, H], g)];
+      for (const p of plans) expect(p?.m).toBe(m);
+      for (const p of plans) if (p !== undefined) expect(p.groupRows).toBe(H >= 14 ? 1 : 2);
     });
   }
   it('F(2x2,3x3) where F(4x4,3x3) would take more products: 4x4, 4x8 and 1x1 outputs', () => {
