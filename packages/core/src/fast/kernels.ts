@@ -17,6 +17,7 @@ import {
 } from './winograd.js';
 import { add, addRelu } from './add.js';
 import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
+import { STRIDE2_NAME, stride2Dx, stride2DxFloats, stride2DxPlan } from './stride2.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -287,8 +288,9 @@ const backward = (
   const fromInput = 'x' in src;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
-  // else by the direct convolution where it takes the shape, else by a GEMM and col2im
+  // else by the direct convolution where it takes the shape, else by stride-2 phases (stride2.ts), else by a GEMM and col2im
   const turned = needDx && wino === undefined ? directDxGeometry(dyShape, xShape, w, g) : undefined;
+  const s2 = needDx && wino === undefined && turned === undefined ? stride2DxPlan(xShape, w, g) : undefined;
   const packed = needDx ? undefined : packDy;
   // dW by Winograd from x and dy when it takes the shape (winograd.ts), in the region the GEMM's A would have taken
   const dwWino = 'x' in src && packed === undefined ? winogradDwPlan(dyShape, xShape, g) : undefined;
@@ -296,7 +298,8 @@ const backward = (
   const aFloats = dwWino !== undefined ? winogradDwFloats(dwWino) : fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
-  const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C) : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
+  const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
+    : s2 !== undefined ? [stride2DxFloats(s2)] : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pdx, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     viaGemm ? FN * Kc : 0, needDx ? sizeOf(xShape) : 0, ...dxAreas,
@@ -326,6 +329,8 @@ const backward = (
     dx = fromData(xShape, winogradDx(wino, pdy, w.data, pdxAreas[0], pdx));
   } else if (needDx && turned !== undefined) {
     dx = fromData(xShape, directDx(turned, dyShape, w, pdy, pdxAreas, pdx));
+  } else if (needDx && s2 !== undefined) {
+    dx = fromData(xShape, stride2Dx(s2, pdy, w, pdxAreas[0], pdx));
   } else if (needDx) {
     const [pzero, pd, pw, pbpw, pdcol] = pdxAreas;
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
@@ -335,7 +340,7 @@ const backward = (
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
   }
-  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : 'GEMM + col2im');
+  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
   return { dx, ...filterGrads(w, pdwt, pdb, pdw) };
