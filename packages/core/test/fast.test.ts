@@ -477,20 +477,21 @@ describe('fast convolution and pooling equal reference', () => {
     );
   });
 
-  it('the input gradient leaves to the GEMM and col2im the shapes the direct convolution does not take', () => {
+  it('the input gradient leaves the shapes the direct convolution does not take to the GEMM and col2im (stride 2: to its phases)', () => {
     const cases = [
-      { what: 'stride 2', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 2, pad: 1 },
-      { what: 'pad past FH - 1', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 1, pad: 3 },
-      { what: 'fewer than 8 columns', x: [2, 3, 7, 7], FN: 4, filter: 3, stride: 1, pad: 1 },
-      { what: 'FN*FH*FW > 256', x: [2, 3, 12, 12], FN: 29, filter: 3, stride: 1, pad: 1 },
+      { what: 'stride 2', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 2, pad: 1, algorithm: 'stride-2 phases' },
+      { what: 'stride 3', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 3, pad: 1, algorithm: 'GEMM + col2im' },
+      { what: 'pad past FH - 1', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 1, pad: 3, algorithm: 'GEMM + col2im' },
+      { what: 'fewer than 8 columns', x: [2, 3, 7, 7], FN: 4, filter: 3, stride: 1, pad: 1, algorithm: 'GEMM + col2im' },
+      { what: 'FN*FH*FW > 256', x: [2, 3, 12, 12], FN: 29, filter: 3, stride: 1, pad: 1, algorithm: 'GEMM + col2im' },
     ] as const;
-    for (const { what, x: xShape, FN, filter, stride, pad } of cases) {
+    for (const { what, x: xShape, FN, filter, stride, pad, algorithm } of cases) {
       const g = convGeometry('dx', { inH: xShape[2], inW: xShape[3], filterH: filter, stride, pad });
       const x = fill(1, xShape);
       const w = fill(2, [FN, xShape[1], filter, filter]);
       const dy = fill(3, [xShape[0], FN, g.outH, g.outW]);
       const { result, paths } = traceConvPaths(() => fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx);
-      expect(paths.filter((p) => p.pass === 'input gradient').map((p) => p.algorithm), what).toEqual(['GEMM + col2im']);
+      expect(paths.filter((p) => p.pass === 'input gradient').map((p) => p.algorithm), what).toEqual([algorithm]);
       const want = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, true).dx;
       if (result === undefined || want === undefined) throw new Error('no dx');
       expectClose(result, want, FN * filter * filter, what);

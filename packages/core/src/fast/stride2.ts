@@ -1,9 +1,9 @@
 import type { ConvGeometry } from '../geometry.js';
 import { allFinite } from '../ops.js';
 import type { Shape } from '../shape.js';
-import { fromData, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { padN } from './gemm.js';
-import { bytesOf, workspace } from './layout.js';
+import { bytesOf } from './layout.js';
 import { PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, f32, wasm } from './wasm.js';
 
