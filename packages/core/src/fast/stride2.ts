@@ -111,7 +111,7 @@ export const stride2DxPlan = (xShape: Shape, w: Tensor, g: ConvGeometry): Stride
 /** Taps of parity `phase` of a filter `size` long: phase, phase + 2, ... @example parityTaps(3, 0) // [0, 2] */
 const parityTaps = (size: number, phase: number): number[] => Array.from({ length: Math.max(0, (size - phase + 1) >> 1) }, (_, t) => phase + 2 * t);
 
-/** Floats a copy of dy keeps free after it for flatConv's reads past the last pixel (its last tile's tail). */
+/** Floats after a copy of dy for flatConv's reads past the last pixel (its last tile's tail): stride2Dx zeroes them. */
 const READ_PAST = 16;
 
 const makePlan = (N: number, C: number, H: number, W: number, FN: number, FH: number, FW: number, pad: number, OH: number, OW: number): Stride2Plan => {
@@ -190,16 +190,15 @@ export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: numb
   dxPhases.forEach((p, e) => {
     const K = p.kTab.length;
     new Int32Array(mem.buffer, parea + at.kTabs[e], K).set(p.kTab);
-    // B[(f, t, u), c] = W[f, c, fys[t], fxs[u]], packed for flatConv
-    const B = new Float32Array(K * C);
+    // B[(f, t, u), c] = W[f, c, fys[t], fxs[u]], staged in the shared memory, then packed for flatConv
+    const stage = (parea + at.stage) / 4;
     let k = 0;
     for (let f = 0; f < FN; f++)
       for (const fy of p.fys)
         for (const fx of p.fxs) {
-          for (let c = 0; c < C; c++) B[k * C + c] = w.data[((f * C + c) * FH + fy) * FW + fx];
+          for (let c = 0; c < C; c++) mem[stage + k * C + c] = w.data[((f * C + c) * FH + fy) * FW + fx];
           k++;
         }
-    mem.set(B, (parea + at.stage) / 4);
     if (K > 0) wasm.packB(parea + at.stage, C, 1, K, C, parea + at.packed[e]);
     desc.set([K, parea + at.kTabs[e], parea + at.packed[e], p.Q], 4 * e);
     desc[16 + e] = p.flat;
