@@ -479,7 +479,8 @@ describe('fast convolution and pooling equal reference', () => {
 
   it('the input gradient leaves the shapes the direct convolution does not take to the GEMM and col2im (stride 2: to its phases)', () => {
     const cases = [
-      { what: 'stride 2', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 2, pad: 1, algorithm: 'stride-2 phases' },
+      { what: 'stride 2', x: [2, 3, 16, 16], FN: 4, filter: 3, stride: 2, pad: 1, algorithm: 'stride-2 phases' },
+      { what: 'stride 2, 6x6 phases', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 2, pad: 1, algorithm: 'GEMM + col2im' },
       { what: 'stride 3', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 3, pad: 1, algorithm: 'GEMM + col2im' },
       { what: 'pad past FH - 1', x: [2, 3, 12, 12], FN: 4, filter: 3, stride: 1, pad: 3, algorithm: 'GEMM + col2im' },
       { what: 'fewer than 8 columns', x: [2, 3, 7, 7], FN: 4, filter: 3, stride: 1, pad: 1, algorithm: 'GEMM + col2im' },

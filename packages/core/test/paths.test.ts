@@ -1,7 +1,6 @@
 import { convGeometry, fastKernels, normal, key, referenceKernels, split, traceConvPaths, type ConvPath } from '@foldnet/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setDirectConv } from '../src/fast/kernels.js';
-import { setStride2 } from '../src/fast/stride2.js';
 import { setWinograd } from '../src/fast/winograd.js';
 
 /*
@@ -20,7 +19,6 @@ const passes = (paths: readonly ConvPath[]) => paths.map((p) => [p.pass, p.algor
 afterEach(() => {
   setWinograd(true);
   setDirectConv(true);
-  setStride2(true);
 });
 
 describe('traceConvPaths', () => {
@@ -39,7 +37,7 @@ describe('traceConvPaths', () => {
     }
   });
 
-  it('with Winograd off: the direct convolution at stride 1, a GEMM at stride 2; its input gradient by stride-2 phases (GEMM + col2im with those off), its filter gradient by GEMM', () => {
+  it('with Winograd off: the direct convolution at stride 1, a GEMM at stride 2; GEMM + col2im and GEMM backward', () => {
     setWinograd(false);
     const { x, w, b } = operands([2, 16, 12, 12], 16, 3);
     const g1 = convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 });
@@ -49,11 +47,7 @@ describe('traceConvPaths', () => {
       const y = fastKernels.conv2dOut(x, w, b, g2);
       fastKernels.conv2dBackwardFromInput(y, x, w, g2, true);
     });
-    expect(passes(paths)).toEqual([['forward', 'direct'], ['forward', 'GEMM'], ['input gradient', 'stride-2 phases'], ['filter gradient', 'GEMM']]);
-    setStride2(false);
-    expect(passes(traceConvPaths(() => fastKernels.conv2dBackwardFromInput(fastKernels.conv2dOut(x, w, b, g2), x, w, g2, true)).paths)).toEqual([
-      ['forward', 'GEMM'], ['input gradient', 'GEMM + col2im'], ['filter gradient', 'GEMM'],
-    ]);
+    expect(passes(paths)).toEqual([['forward', 'direct'], ['forward', 'GEMM'], ['input gradient', 'GEMM + col2im'], ['filter gradient', 'GEMM']]);
     setDirectConv(false);
     expect(passes(traceConvPaths(() => fastKernels.conv2dOut(x, w, b, g1)).paths)).toEqual([['forward', 'GEMM']]);
   });
