@@ -1,9 +1,8 @@
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { workspace } from './layout.js';
+import { inputAt, resultOut, resultSlot, workspace } from './layout.js';
 import { runChunks } from './threads.js';
-import { copyF32, f32 } from './wasm.js';
 
 /*
  * Element-wise sums in the fast set (wasm/add.wat): a residual's merge, with the ReLU after it fused in, and the sum of
@@ -16,12 +15,10 @@ const PARALLEL_MIN_ELEMENTS = 1 << 18;
 const sum = (a: Tensor, b: Tensor, relu: boolean): Tensor => {
   if (a.dtype === 'float64' || b.dtype === 'float64') return relu ? composedFusions(referenceKernels).addRelu(a, b) : referenceKernels.add(a, b);
   const n = a.size;
-  const [pa, pb, pout] = workspace([n, n, n]);
-  const mem = f32();
-  mem.set(a.data, pa / 4);
-  mem.set(b.data, pb / 4);
-  runChunks('addElements', n, 4, [pa, pb, pout, relu ? 1 : 0], n >= PARALLEL_MIN_ELEMENTS);
-  return fromData(a.shape, copyF32(pout, n));
+  const out = resultSlot(n, [a.data, b.data]);
+  const [pa, pb] = workspace([n, n]);
+  runChunks('addElements', n, 4, [inputAt(a.data, pa), inputAt(b.data, pb), out.offset, relu ? 1 : 0], n >= PARALLEL_MIN_ELEMENTS);
+  return fromData(a.shape, resultOut(out, n));
 };
 
 /** The fast set's add. @example fastKernels.add(a, b) */

@@ -2,7 +2,7 @@ import type { BatchNormGrads, BatchNormResult, BatchNormStats } from '../kernels
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { workspace } from './layout.js';
+import { inputAt, resultOut, resultSlot, workspace } from './layout.js';
 import { runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
@@ -37,9 +37,10 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
   }
   const { N, C, S } = dims;
   // stats: two f64 a channel; coef: four f32 a channel; gb: gamma then beta; eps: one f64
-  const [px, pout, pstats, pcoef, pgb, peps] = workspace([x.size, x.size, 4 * C, 4 * C, 2 * C, 2]);
+  const out = resultSlot(x.size, [x.data]);
+  const [px, pstats, pcoef, pgb, peps] = workspace([x.size, 4 * C, 4 * C, 2 * C, 2]);
+  const pxAt = inputAt(x.data, px);
   const mem = f32();
-  mem.set(x.data, px / 4);
   mem.set(gamma.data, pgb / 4);
   mem.set(beta.data, pgb / 4 + C);
   new Float64Array(memory.buffer, peps, 1)[0] = eps;
@@ -50,9 +51,9 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
       st[2 * c + 1] = running.variance[c];
     }
   }
-  runChunks('bnForward', C, 1, [px, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, pout], x.size >= PARALLEL_MIN_ELEMENTS);
+  runChunks('bnForward', C, 1, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
   const stats = running ?? { mean: Float64Array.from({ length: C }, (_, c) => st[2 * c]), variance: Float64Array.from({ length: C }, (_, c) => st[2 * c + 1]) };
-  return { out: fromData(x.shape, copyF32(pout, x.size)), stats };
+  return { out: fromData(x.shape, resultOut(out, x.size)), stats };
 };
 
 /**
@@ -70,11 +71,10 @@ const pullback = (dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor,
   const { N, C, S } = dims;
   const n = x.size;
   // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
-  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgb, pdx] = workspace([n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, 2 * C, needDx ? n : 0]);
+  const dxSlot = needDx ? resultSlot(n, out === undefined ? [dy.data, x.data] : [dy.data, x.data, out.data]) : undefined;
+  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgb] = workspace([n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, 2 * C]);
   const mem = f32();
-  mem.set(dy.data, pdy / 4);
-  mem.set(x.data, px / 4);
-  if (out !== undefined) mem.set(out.data, pout / 4);
+  const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), out === undefined ? 0 : inputAt(out.data, pout)];
   mem.set(gamma.data, pgamma / 4);
   const st = new Float64Array(memory.buffer, pstats, 2 * C);
   for (let c = 0; c < C; c++) {
@@ -82,10 +82,10 @@ const pullback = (dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor,
     st[2 * c + 1] = stats.variance[c];
   }
   new Float64Array(memory.buffer, pscalars, 2).set([eps, N * S]);
-  const args = [pdy, px, out === undefined ? 0 : pout, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, needDx ? pdx : 0];
+  const args = [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, dxSlot?.offset ?? 0];
   runChunks('bnBackward', C, 1, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
-    dx: needDx ? fromData(x.shape, copyF32(pdx, n)) : undefined,
+    dx: dxSlot === undefined ? undefined : fromData(x.shape, resultOut(dxSlot, n)),
     dgamma: fromData([C], copyF32(pdgb, C)),
     dbeta: fromData([C], copyF32(pdgb + 4 * C, C)),
   };

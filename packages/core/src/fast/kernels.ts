@@ -7,7 +7,7 @@ import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
-import { bytesOf, recordResident, residentAt, residentSlot, slots, workspace } from './layout.js';
+import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
@@ -89,30 +89,32 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
 };
 
-/** Writes x [N, C, H, W] into the shared memory at `pxp` zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]); with padding, x is first copied to `pstage` (x.size floats) and padded from there (padPlanes). */
-const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): void => {
+/**
+ * x [N, C, H, W] zero-padded by `pad` on every side ([N, C, H+2pad, W+2pad]) in the shared memory: gives its byte
+ * offset, `pxp` (padded there by padPlanes from where x is resident, or from a copy at `pstage`, x.size floats), or,
+ * without padding, where x already is (inputAt: its result slot, or a copy at `pxp`).
+ */
+const paddedInto = (x: Tensor, pad: number, pxp: number, pstage: number): number => {
   const [N, C, H, W] = x.shape;
-  if (pad === 0) {
-    f32().set(x.data, pxp / 4);
-  } else {
-    f32().set(x.data, pstage / 4);
-    padPlanes(N * C, pstage, H, W, pad, pxp);
-  }
+  if (pad === 0) return inputAt(x.data, pxp);
+  padPlanes(N * C, inputAt(x.data, pstage), H, W, pad, pxp);
+  return pxp;
 };
 
 /**
- * Writes x zero-padded at `pxp` (paddedInto) and the byte-offset tables through which gemm.wat's gemmRows reads im2col(x) in
- * place from it (an implicit im2col): row (n, oy, ox) of the im2col matrix starts at rowTab[r] = 4*(n*C*Hp*Wp +
- * oy*stride*Wp + ox*stride), and column (c, fy, fx) adds kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW
- * entries, kTab C*FH*FW. `prow` 0: no rowTab.
+ * Writes x zero-padded (paddedInto; gives its byte offset, `pxp` or where x already is) and the byte-offset tables
+ * through which gemm.wat's gemmRows reads im2col(x) in place from it (an implicit im2col): row (n, oy, ox) of the im2col
+ * matrix starts at rowTab[r] = 4*(n*C*Hp*Wp + oy*stride*Wp + ox*stride), and column (c, fy, fx) adds
+ * kTab[k] = 4*(c*Hp*Wp + fy*Wp + fx); rowTab has N*OH*OW entries, kTab C*FH*FW. `prow` 0: no rowTab.
  */
-const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number, pstage: number): void => {
+const implicitIm2col = (x: Tensor, g: ConvGeometry, pxp: number, prow: number, pk: number, pstage: number): number => {
   const [N, C, H, W] = x.shape;
-  paddedInto(x, g.pad, pxp, pstage);
+  const at = paddedInto(x, g.pad, pxp, pstage);
   const { rowTab, kTab } = offsetTables(N, C, H + 2 * g.pad, W + 2 * g.pad, g);
   const mem = f32();
   if (prow !== 0) new Int32Array(mem.buffer, prow, rowTab.length).set(rowTab);
   new Int32Array(mem.buffer, pk, kTab.length).set(kTab);
+  return at;
 };
 
 /**
@@ -163,7 +165,7 @@ const takesDirect = (g: ConvGeometry, Kc: number): boolean => directConv && g.st
 // area, for training) both go there with the argmax (indices into out); without it the pooled output goes to the
 // workspace and no argmax is made.
 const convolve = (
-  x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry; at?: { readonly ppool: number; readonly parg: number } } | 'relu',
+  x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: { pool: ConvGeometry; at?: { readonly ppool: number; readonly parg: number } } | 'relu', out?: Slot,
 ): { pout: number; ppool: number; parg: number; R: number; FN: number } => {
   const pool = typeof then === 'object' ? then.pool : undefined;
   const at = typeof then === 'object' ? then.at : undefined;
@@ -174,12 +176,13 @@ const convolve = (
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const direct = takesDirect(g, Kc);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pxp, prow, pk, pw, pbp, pc, pb, pout, pwpool = 0, pstage] = workspace([
-    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, R * FN, nPool, g.pad > 0 ? x.size : 0,
+  const [pxp, prow, pk, pw, pbp, pc, pb, pwork, pwpool = 0, pstage] = workspace([
+    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, out === undefined ? R * FN : 0, nPool, g.pad > 0 ? x.size : 0,
   ]);
+  const pout = out?.offset ?? pwork;
   // parg 0: pool.wat pools and applies ReLU in one pass, without the argmax
   const { ppool, parg } = at ?? { ppool: pwpool, parg: 0 };
-  implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
+  const pxAt = implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
@@ -187,7 +190,7 @@ const convolve = (
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
   // with finite weights, the direct path skips the sums of tiles whose inputs are all zero (they would be +0)
   const skipZero = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? 1 : 0;
-  const args = [pxp, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0, skipZero];
+  const args = [pxAt, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0, skipZero];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   notePath('forward', x.shape, w.shape, direct ? 'direct' : 'GEMM');
   return { pout, ppool, parg, R, FN };
@@ -206,8 +209,10 @@ const convolvedOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, then?: '
     notePath('forward', x.shape, w.shape, winogradName(wino.m));
     return winogradConv(wino, x, w, b, then === 'relu');
   }
-  const { pout, R, FN } = convolve(x, w, b, g, then);
-  return fromData([x.shape[0], FN, g.outH, g.outW], copyF32(pout, R * FN));
+  const n = x.shape[0] * w.shape[0] * g.outH * g.outW;
+  const out = resultSlot(n, [x.data]);
+  convolve(x, w, b, g, then, out);
+  return fromData([x.shape[0], w.shape[0], g.outH, g.outW], resultOut(out, n));
 };
 
 // The output alone: im2col(x) is never built (it is the largest array of a forward).
@@ -270,14 +275,14 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 
 // db = sums of dy per channel; dW = dRowsᵀ . col; dcol = dRows . W, folded by col2im (dRows [R, FN] is dy with
-// rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) written into the shared memory at `pdy` by
-// `fillDy` (a copy of a given dy, or the pooling and ReLU pullbacks computed there; it may use `scratch` floats at
-// its second argument).
+// rows (n, oy, ox)). The backward with dy [N, FN, OH, OW] (`dyShape`) in the shared memory where `fillDy` says: at
+// its first argument (a copy of a given dy, or the pooling and ReLU pullbacks computed there; it may use `scratch`
+// floats at its second argument) or where a given dy already was (a result slot); it is only read from there.
 // Without dx, `packDy` (when given) may replace fillDy and conv-layout.wat's packDy: it writes dy straight into the packed
 // panels at its first argument and sums db into its second, as packDy would.
 const backward = (
   dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
-  fillDy: (pdy: number, pscratch: number) => void, src: ColSource, scratch = 0,
+  fillDy: (pdy: number, pscratch: number) => number, src: ColSource, scratch = 0,
   packDy?: (pbp: number, pdb: number, pscratch: number) => void,
 ): Conv2dGrads => {
   const [N, FN, OH, OW] = dyShape;
@@ -304,7 +309,7 @@ const backward = (
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     viaGemm ? FN * Kc : 0, needDx ? sizeOf(xShape) : 0, ...dxAreas,
   ]);
-  if (packed === undefined) fillDy(pdy, pscratch);
+  const pdyAt = packed === undefined ? fillDy(pdy, pscratch) : pdy;
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   // dW is computed transposed, dWᵀ [Kc, FN] = colᵀ . dRows, so that dy goes once, straight into the packed-B
@@ -312,30 +317,30 @@ const backward = (
   // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   // (a filter gradient by Winograd reads dy itself: then packDy sums db alone, with bp 0)
-  if (packed === undefined) wasm.packDy(pdy, N, P, FN, viaGemm ? pbp : 0, pdb);
+  if (packed === undefined) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
   else packed(pbp, pdb, pscratch);
   let dwWinograd: Float32Array | undefined;
   if ('x' in src && dwWino !== undefined) {
-    dwWinograd = winogradDw(dwWino, src.x, pdy, pa);
+    dwWinograd = winogradDw(dwWino, src.x, pdyAt, pa);
   } else if ('x' in src) {
-    implicitIm2col(src.x, g, pa, prow, pk, pstage);
-    gemmIndexed(Kc, FN, R, pa, pk, prow, pbp, pdwt, FN);
+    const pxAt = implicitIm2col(src.x, g, pa, prow, pk, pstage);
+    gemmIndexed(Kc, FN, R, pxAt, pk, prow, pbp, pdwt, FN);
   } else {
     mem.set(src.col.data, pa / 4);
     gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   }
   let dx: Tensor | undefined;
   if (needDx && wino !== undefined) {
-    dx = fromData(xShape, winogradDx(wino, pdy, w.data, pdxAreas[0], pdx));
+    dx = fromData(xShape, winogradDx(wino, pdyAt, w.data, pdxAreas[0], pdx));
   } else if (needDx && turned !== undefined) {
-    dx = fromData(xShape, directDx(turned, dyShape, w, pdy, pdxAreas, pdx));
+    dx = fromData(xShape, directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx));
   } else if (needDx && s2 !== undefined) {
-    dx = fromData(xShape, stride2Dx(s2, pdy, w, pdxAreas[0], pdx));
+    dx = fromData(xShape, stride2Dx(s2, pdyAt, w, pdxAreas[0], pdx));
   } else if (needDx) {
     const [pzero, pd, pw, pbpw, pdcol] = pdxAreas;
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
     mem.fill(0, pzero / 4, pzero / 4 + P);
-    wasm.rowsToNchw(pdy, N, FN, P, P, pzero, pd);
+    wasm.rowsToNchw(pdyAt, N, FN, P, P, pzero, pd);
     mem.set(w.data, pw / 4);
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
     dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
@@ -357,8 +362,8 @@ const filterGrads = (w: Tensor, pdwt: number, pdb: number, pdw: number): { dw: T
   return { dw: fromData(w.shape, copyF32(pdw, FN * Kc)), db: fromData([FN], copyF32(pdb, FN)) };
 };
 
-/** A `fillDy` that copies a tensor into the shared memory. */
-const copyInto = (t: Tensor) => (p: number): void => f32().set(t.data, p / 4);
+/** A `fillDy` for a given dy: where it already is (a result slot), else a copy at its first argument (inputAt). */
+const copyInto = (t: Tensor) => (p: number): number => inputAt(t.data, p);
 
 const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(col) || isF64(w)) return ref.conv2dBackward(dy, col, w, xShape, g, needDx);
@@ -557,26 +562,24 @@ const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor =
 };
 
 // ReLU and its pullback branch-free in SIMD (relu.wat's relu/reluBackward): on random activations a branch per
-// element mispredicts half the time. The operands are copied into the shared memory and the result out of it in
-// one block each, which costs less than the branches did.
+// element mispredicts half the time. The operands are read where they are (a result slot) or copied into the shared
+// memory, and the result is copied out of its slot in one block, which costs less than the branches did.
 const relu = (x: Tensor): Tensor => {
   if (isF64(x)) return ref.relu(x);
   const n = x.size;
-  const [px, pout] = workspace([n, n]);
-  f32().set(x.data, px / 4);
-  wasm.relu(px, n, pout);
-  return fromData(x.shape, copyF32(pout, n));
+  const out = resultSlot(n, [x.data]);
+  const [px] = workspace([n]);
+  wasm.relu(inputAt(x.data, px), n, out.offset);
+  return fromData(x.shape, resultOut(out, n));
 };
 
 const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   if (isF64(x) || isF64(dy)) return ref.reluBackward(x, dy);
   const n = x.size;
-  const [px, pdy, pout] = workspace([n, n, n]);
-  const mem = f32();
-  mem.set(x.data, px / 4);
-  mem.set(dy.data, pdy / 4);
-  wasm.reluBackward(px, pdy, n, pout);
-  return fromData(x.shape, copyF32(pout, n));
+  const out = resultSlot(n, [x.data, dy.data]);
+  const [px, pdy] = workspace([n, n]);
+  wasm.reluBackward(inputAt(x.data, px), inputAt(dy.data, pdy), n, out.offset);
+  return fromData(x.shape, resultOut(out, n));
 };
 
 // conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: each
@@ -632,9 +635,10 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   const [N, FN, OH, OW] = convShape;
   // pooled dy, out and argmax at pscratch (pooledOperands), then (without dx) one image's conv dy
   const operands = (pscratch: number): [number, number, number] => pooledOperands(dy, out, argmax, pscratch, pscratch + 4 * n, pscratch + 8 * n);
-  const fillDy = (pdy: number, pscratch: number): void => {
+  const fillDy = (pdy: number, pscratch: number): number => {
     const [pd, po, pa] = operands(pscratch);
     wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
+    return pdy;
   };
   // The conv's dy built and packed image by image (pool.wat's unpoolPackDy: the same bits, the whole dy never exists),
   // split across the threads by images; then db gets their sums in packDy's order (replayDb).
@@ -700,15 +704,15 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   const [pxp, pstage, pd, po, pa, pscratch, pdwt, pdb, pdw] = workspace([
     N * C * Hp * Wp, g.pad > 0 ? x.size : 0, n, n, n, 80 + (FN * wasm.pfgSlotBytes(OH, OW, C * FH)) / 4, Kc * FN, FN, FN * Kc,
   ]);
-  paddedInto(x, g.pad, pxp, pstage);
-  if (wasm.finiteF32(pxp, N * C * Hp * Wp) === 0) return undefined;
+  const pxAt = paddedInto(x, g.pad, pxp, pstage);
+  if (wasm.finiteF32(pxAt, N * C * Hp * Wp) === 0) return undefined;
   const operands = pooledOperands(dy, out, argmax, pd, po, pa);
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
   const flag = new Int32Array(mem.buffer, pscratch, 1);
   flag[0] = 0;
   new Uint8Array(mem.buffer, pscratch + 64, COMPACT_SWIZZLES.length).set(COMPACT_SWIZZLES);
-  runChunks('poolFilterGrad', FN, 1, [...operands, pxp, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
+  runChunks('poolFilterGrad', FN, 1, [...operands, pxAt, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   if (flag[0] !== 0) return undefined;
   notePath('filter gradient', x.shape, w.shape, 'from the pooled dy');
   return { dx: undefined, ...filterGrads(w, pdwt, pdb, pdw) };
@@ -718,14 +722,13 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
 const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
   isF64(x) || isF64(w) || isF64(b) ? refFused.conv2dRelu(x, w, b, g) : convolvedOut(x, w, b, g, 'relu');
 
-// dy masked by ReLU in the shared memory (relu.wat's reluBackward, branch-free, in place), then the convolution's backward.
+// dy masked by ReLU in the shared memory (relu.wat's reluBackward, branch-free; dy and out read where they are), then the
+// convolution's backward.
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return refFused.conv2dReluBackward(dy, out, x, w, g, needDx);
-  const fillDy = (pdy: number, pout: number): void => {
-    const mem = f32();
-    mem.set(dy.data, pdy / 4);
-    mem.set(out.data, pout / 4);
-    wasm.reluBackward(pout, pdy, dy.size, pdy);
+  const fillDy = (pdy: number, pout: number): number => {
+    wasm.reluBackward(inputAt(out.data, pout), inputAt(dy.data, pdy), dy.size, pdy);
+    return pdy;
   };
   return backward(dy.shape, w, x.shape, g, needDx, fillDy, { x }, out.size);
 };

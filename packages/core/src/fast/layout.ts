@@ -1,5 +1,5 @@
 import type { ReadonlyData } from '../dtype.js';
-import { ensureBytes } from './wasm.js';
+import { copyF32, ensureBytes, f32 } from './wasm.js';
 
 /*
  * How the fast kernels lay out the shared WebAssembly memory: from byte 64 (after a null guard) areas kept across
@@ -97,15 +97,15 @@ export interface Slot {
  * @example
  * const pools = slots('pool', 4); const s = pools.claim(bytesOf(n)); ... recordResident(s.name, out.data, s.offset);
  */
-export const slots = (prefix: string, count: number): { claim(bytes: number, name?: string): Slot } => {
+export const slots = (prefix: string, count: number): { claim(bytes: number, name?: string, avoid?: readonly (string | undefined)[]): Slot } => {
   const used = new Map<string, number>();
   let clock = 0;
   return {
-    claim: (bytes, name) => {
+    claim: (bytes, name, avoid = []) => {
       let pick = name;
       if (pick === undefined) {
         if (used.size < count) pick = `${prefix}${used.size}`;
-        else for (const [n, t] of used) if (pick === undefined || t < (used.get(pick) ?? 0)) pick = n;
+        else for (const [n, t] of used) if (!avoid.includes(n) && (pick === undefined || t < (used.get(pick) ?? 0))) pick = n;
       }
       const slot = pick ?? `${prefix}0`;
       used.set(slot, ++clock);
@@ -113,4 +113,40 @@ export const slots = (prefix: string, count: number): { claim(bytes: number, nam
       return { name: slot, ...keptArea(slot, bytes) };
     },
   };
+};
+
+/**
+ * Kept slots for kernels' results, so that the next kernel reads its input where the last one wrote it instead of
+ * copying it in again (a layer's output is the next layer's input, a convolution's dx the batch norm's dy): the
+ * result is still copied out to its tensor, and recorded as resident in its slot until the slot is claimed again.
+ * Six: a residual block's input is read again by its merge five kernels later.
+ */
+const results = slots('result', 6);
+
+/**
+ * A kept slot for a result of `floats` floats that later kernels may read in place (none of the slots holding the
+ * kernel's `inputs`, which it still reads). Claim it before laying out the workspace: a slot that grows moves it.
+ *
+ * @example const out = resultSlot(n, [x.data]); const [px] = workspace([n]); ... return resultOut(out, n);
+ */
+export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot => results.claim(bytesOf(floats), undefined, inputs.map(residentSlot));
+
+/** The `floats` floats of a result slot, copied out and recorded as resident there. */
+export const resultOut = (slot: Slot, floats: number): Float32Array => {
+  const out = copyF32(slot.offset, floats);
+  recordResident(slot.name, out, slot.offset);
+  return out;
+};
+
+/**
+ * Where a kernel reads `data` from: where its values already are (a result slot, residentAt), else a copy written to
+ * `p` (a workspace region of data.length floats). Only for inputs the kernel does not write over.
+ *
+ * @example const pxAt = inputAt(x.data, px);
+ */
+export const inputAt = (data: ReadonlyData, p: number): number => {
+  const at = residentAt(data);
+  if (at !== undefined) return at;
+  f32().set(data, p / 4);
+  return p;
 };

@@ -2,7 +2,7 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { workspace } from './layout.js';
+import { inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, f32, wasm } from './wasm.js';
@@ -237,22 +237,24 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
 
 /**
  * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
- * [N, K, OH, OW] at the byte offset `pout` it gives, in a workspace it lays out with `extraFloats` more floats at
- * `pextra` for the caller (valid until the next workspace).
+ * [N, K, OH, OW] at the byte offset `pout` it gives (`out`'s when given: a result slot), in a workspace it lays out with
+ * `extraFloats` more floats at `pextra` for the caller (valid until the next workspace). x is read where it is
+ * resident (inputAt).
  *
  * @example
  * const { pout, pextra } = winogradConvAt(plan, x, w, b, true, n); // then pool from pout into pextra
  */
-export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0): { pout: number; pextra: number } => {
+export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0, out?: Slot): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
-  const [px, pu, pbias, pscratch, pout, pextra] = workspace([x.size, elementsOf(p) * C * K, K, winogradScratchFloats(p), N * K * OH * OW, extraFloats]);
+  const [px, pu, pbias, pscratch, pwork, pextra] = workspace([x.size, elementsOf(p) * C * K, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats]);
+  const pout = out?.offset ?? pwork;
+  const pxAt = inputAt(x.data, px);
   const mem = f32();
-  mem.set(x.data, px / 4);
   mem.set(b.data, pbias / 4);
   const W = w.data;
   // u(c, k) = W[k, c]
   transformFilters(p.m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
-  convolveAt(p, px, pu, pbias, relu, pscratch, pout);
+  convolveAt(p, pxAt, pu, pbias, relu, pscratch, pout);
   return { pout, pextra };
 };
 
@@ -263,8 +265,10 @@ export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor,
  * const plan = winogradPlan(x.shape, w.shape[0], g); if (plan) winogradConv(plan, x, w, b, false)
  */
 export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean): Tensor => {
-  const { pout } = winogradConvAt(p, x, w, b, relu);
-  return fromData([p.N, p.K, p.OH, p.OW], copyF32(pout, p.N * p.K * p.OH * p.OW));
+  const n = p.N * p.K * p.OH * p.OW;
+  const out = resultSlot(n, [x.data]);
+  winogradConvAt(p, x, w, b, relu, 0, out);
+  return fromData([p.N, p.K, p.OH, p.OW], resultOut(out, n));
 };
 
 /**
