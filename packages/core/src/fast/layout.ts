@@ -125,7 +125,9 @@ const results = slots('result', 6);
 
 /**
  * A kept slot for a result of `floats` floats that later kernels may read in place (none of the slots holding the
- * kernel's `inputs`, which it still reads). Claim it before laying out the workspace: a slot that grows moves it.
+ * kernel's `inputs`, so that they stay there to be read). Claim it before laying out the workspace (a slot that grows
+ * moves it) and before looking the inputs up (inputAt): a claim forgets what the slot held, so an input can never be
+ * read from the slot the result is being written to.
  *
  * @example const out = resultSlot(n, [x.data]); const [px] = workspace([n]); ... return resultOut(out, n);
  */
