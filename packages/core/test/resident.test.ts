@@ -88,6 +88,20 @@ describe('results read in place', () => {
     expect(bitwiseEqual(got, fastKernels.conv2dOut(copy(input), w1, b, g1))).toBe(true);
   });
 
+  it('results over 16 MiB share one slot: the next large result takes it, the small ones keep theirs', () => {
+    const big = [2, 16, 384, 384]; // 4.7 M floats, 18.9 MB
+    const x = normal(kx, big);
+    const small = fastKernels.relu(normal(ky, shape));
+    const first = fastKernels.relu(x);
+    expect(residentAt(first.data)).toBeDefined();
+    const second = fastKernels.add(first, x);
+    // the one large slot now holds the sum: the first is read from a copy, with the same values
+    expect(residentAt(first.data)).toBeUndefined();
+    expect(residentAt(second.data)).toBeDefined();
+    expect(residentAt(small.data)).toBeDefined();
+    expect(bitwiseEqual(fastKernels.add(first, x), second)).toBe(true);
+  });
+
   it('a result is resident in its slot until the slot is claimed again, then read from a copy with the same values', () => {
     const x = normal(kx, shape);
     const first = fastKernels.relu(x);

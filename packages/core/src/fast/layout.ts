@@ -122,6 +122,13 @@ export const slots = (prefix: string, count: number): { claim(bytes: number, nam
  * Six: a residual block's input is read again by its merge five kernels later.
  */
 const results = slots('result', 6);
+/**
+ * Results larger than this share one slot of their own: the six slots stay small, so reading in place costs at most
+ * ~6 x 16 MiB of the shared memory (2 GiB at most) plus one large result, whatever the images' size (a 64-channel
+ * 64x64 activation of 100 images is 105 MB; six of them would be a third of the memory).
+ */
+const LARGE_RESULT_BYTES = 16 << 20;
+const largeResults = slots('result-large', 1);
 
 /**
  * A kept slot for a result of `floats` floats that later kernels may read in place (none of the slots holding the
@@ -131,7 +138,8 @@ const results = slots('result', 6);
  *
  * @example const out = resultSlot(n, [x.data]); const [px] = workspace([n]); ... return resultOut(out, n);
  */
-export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot => results.claim(bytesOf(floats), undefined, inputs.map(residentSlot));
+export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot =>
+  (bytesOf(floats) > LARGE_RESULT_BYTES ? largeResults : results).claim(bytesOf(floats), undefined, inputs.map(residentSlot));
 
 /** The `floats` floats of a result slot, copied out and recorded as resident there. */
 export const resultOut = (slot: Slot, floats: number): Float32Array => {
