@@ -133,7 +133,7 @@
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yloop))))
 
-;; $convDirect's 4-pixel tile, a row's last when at most 4 pixels are left: each panel of 8 filters (8 accumulators,
+  ;; $convDirect's 4-pixel tile, a row's last when at most 4 pixels are left: each panel of 8 filters (8 accumulators,
   ;; as many as the 8-pixel tile keeps in flight: with 4, one per filter of a group, the adds' latency bound it and it
   ;; ran no faster than the 8 pixels) over the 4 pixels at $base (+ kTab[k] per k, up to $kstop); the same sums in the
   ;; same order as the 8-pixel tile's (so the same bits), written to $dst (filter f's at $dst + f * $P4) plus bias, for
@@ -141,7 +141,7 @@
   (func $convDirect4
     (param $base i32) (param $kTab i32) (param $kstop i32) (param $bp i32) (param $Kc i32) (param $FN i32)
     (param $bias i32) (param $dst i32) (param $P4 i32)
-    (local $f i32) (local $j i32) (local $pw i32) (local $pk i32) (local $b0 v128)
+    (local $f i32) (local $pw i32) (local $pk i32) (local $at i32) (local $pb i32) (local $b0 v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
     (block $fdone
       (loop $floop
@@ -168,20 +168,32 @@
             (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
             (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
             (br $kloop)))
-        ;; out[f + j, ...] = sums + bias, j < 8 while f + j < FN
-        (local.set $j (i32.const 0))
-        (block $sdone
-          (loop $sloop
-            (br_if $sdone (i32.or (i32.ge_u (local.get $j) (i32.const 8)) (i32.ge_u (i32.add (local.get $f) (local.get $j)) (local.get $FN))))
-            (v128.store (i32.add (local.get $dst) (i32.mul (i32.add (local.get $f) (local.get $j)) (local.get $P4)))
-              (f32x4.add (v128.load32_splat (i32.add (local.get $bias) (i32.shl (i32.add (local.get $f) (local.get $j)) (i32.const 2))))
-                (select (select (select (local.get $c0) (local.get $c1) (i32.eq (local.get $j) (i32.const 0)))
-                                (select (local.get $c2) (local.get $c3) (i32.eq (local.get $j) (i32.const 2))) (i32.lt_u (local.get $j) (i32.const 2)))
-                        (select (select (local.get $c4) (local.get $c5) (i32.eq (local.get $j) (i32.const 4)))
-                                (select (local.get $c6) (local.get $c7) (i32.eq (local.get $j) (i32.const 6))) (i32.lt_u (local.get $j) (i32.const 6)))
-                        (i32.lt_u (local.get $j) (i32.const 4)))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $sloop)))
+        ;; out[f + j, ...] = sums + bias, for j < 8 while f + j < FN ($at: filter f + j's pixels)
+        (local.set $at (i32.add (local.get $dst) (i32.mul (local.get $f) (local.get $P4))))
+        (local.set $pb (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2))))
+        (block $stored
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat (local.get $pb)) (local.get $c0)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 1)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=4 (local.get $pb)) (local.get $c1)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 2)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=8 (local.get $pb)) (local.get $c2)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 3)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=12 (local.get $pb)) (local.get $c3)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 4)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=16 (local.get $pb)) (local.get $c4)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 5)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=20 (local.get $pb)) (local.get $c5)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 6)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=24 (local.get $pb)) (local.get $c6)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 7)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=28 (local.get $pb)) (local.get $c7))))
         (local.set $f (i32.add (local.get $f) (i32.const 8)))
         (br $floop))))
 
