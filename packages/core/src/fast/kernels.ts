@@ -656,16 +656,14 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
 };
 
 /**
- * The fused pool's backward operands in the shared memory: dy copied to `pd`; out and argmax read in place where the
- * forward kept them (conv2dReluMaxPool's slots), else copied to `po` and `pa`. Returns where the three are.
+ * The fused pool's backward operands in the shared memory, each read in place where it is resident (out and argmax
+ * where the forward kept them, conv2dReluMaxPool's slots; dy where a kernel left it), else copied to `pd`, `po` and
+ * `pa`. Returns where the three are; the kernels only read them.
  */
 const pooledOperands = (dy: Tensor, out: Tensor, argmax: Int32Array, pd: number, po: number, pa: number): [number, number, number] => {
-  const mem = f32();
-  mem.set(dy.data, pd / 4);
-  const [ko, ka] = [residentAt(out.data), residentAt(argmax)];
-  if (ko === undefined) mem.set(out.data, po / 4);
-  if (ka === undefined) new Int32Array(mem.buffer, pa, argmax.length).set(argmax);
-  return [pd, ko ?? po, ka ?? pa];
+  const ka = residentAt(argmax);
+  if (ka === undefined) new Int32Array(f32().buffer, pa, argmax.length).set(argmax);
+  return [inputAt(dy.data, pd), inputAt(out.data, po), ka ?? pa];
 };
 
 /** Whether conv2dReluMaxPoolBackward without dx may take poolFilterGrads (tests turn it off to compare with the dense path). */

@@ -5,7 +5,7 @@ import { fromData, type Tensor } from '../tensor.js';
 import { inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
-import { copyF32, f32, wasm } from './wasm.js';
+import { copyF32, f32 } from './wasm.js';
 
 /*
  * 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin & Gray 2016; the kernel is wasm/winograd.wat), in two
