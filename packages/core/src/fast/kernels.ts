@@ -54,13 +54,12 @@ const im2colAt = (xShape: Shape, g: ConvGeometry, px: number, pdst: number): voi
 /**
  * col2im in the shared memory: rows (n, oy, ox) of the im2col layout at byte offset `psrc`, `ld` >= C*FH*FW floats
  * apart, folded into a fresh image [N, C, H, W] at `pdst` (im2col.wat's col2im, split across the threads by images
- * when large), which is copied out.
+ * when large).
  */
-const col2imAt = (psrc: number, ld: number, xShape: Shape, g: ConvGeometry, pdst: number): Float32Array => {
+const col2imAt = (psrc: number, ld: number, xShape: Shape, g: ConvGeometry, pdst: number): void => {
   const [N, C, H, W] = xShape;
   const work = N * g.outH * g.outW * C * g.filterH * g.filterW;
   runChunks('col2im', N, 1, [psrc, ld, C, H, W, g.filterH, g.filterW, g.stride, g.pad, g.outH, g.outW, pdst], work >= PARALLEL_MIN_COL);
-  return copyF32(pdst, sizeOf(xShape));
 };
 
 const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => {
@@ -86,7 +85,8 @@ const col2im = (col: Tensor, xShape: Shape, g: ConvGeometry): Tensor => {
   if (isF64(col)) return ref.col2im(col, xShape, g);
   const [psrc, pdst] = workspace([col.size, sizeOf(xShape)]);
   f32().set(col.data, psrc / 4);
-  return fromData(xShape, col2imAt(psrc, col.shape[1], xShape, g, pdst));
+  col2imAt(psrc, col.shape[1], xShape, g, pdst);
+  return fromData(xShape, copyF32(pdst, sizeOf(xShape)));
 };
 
 /**
@@ -247,9 +247,9 @@ const directDxAreas = (gt: ConvGeometry, dyShape: Shape, C: number): number[] =>
 /**
  * dx [N, C, H, W] by conv.wat's direct convolution (geometry `gt` from directDxGeometry), from dy already at byte `pdy`
  * of the shared memory and the forward's filters w [FN, C, FH, FW]; `areas` are the offsets of directDxAreas' regions,
- * dx goes to `pdx` and is copied out. Threads take whole images, as in the forward.
+ * dx goes to `pdx`. Threads take whole images, as in the forward.
  */
-const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, areas: readonly number[], pdx: number): Float32Array => {
+const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, areas: readonly number[], pdx: number): void => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, FH, FW] = w.shape;
   const [pdyp, pk, pw, pbp, pb] = areas;
@@ -268,7 +268,6 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
   // the weights are finite (directDxGeometry), so tiles of all-zero dy may skip their sums
   const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, C, 0, pb, pdx, 0, 0, 0, 1];
   runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
-  return copyF32(pdx, N * C * gt.outH * gt.outW);
 };
 
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
@@ -291,6 +290,8 @@ const backward = (
   const R = N * P;
   const Kc = w.size / FN;
   const fromInput = 'x' in src;
+  // dx's slot, claimed before the workspace is laid out and before the operands are looked up (resultSlot)
+  const dxSlot = needDx ? resultSlot(sizeOf(xShape), ['x' in src ? src.x.data : src.col.data]) : undefined;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
   // else by the direct convolution where it takes the shape, else by stride-2 phases (stride2.ts), else by a GEMM and col2im
@@ -305,9 +306,9 @@ const backward = (
   // the optional dx regions come last, so the others keep their places
   const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
     : s2 !== undefined ? [stride2DxFloats(s2)] : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pdx, ...pdxAreas] = workspace([
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
-    viaGemm ? FN * Kc : 0, needDx ? sizeOf(xShape) : 0, ...dxAreas,
+    viaGemm ? FN * Kc : 0, ...dxAreas,
   ]);
   const pdyAt = packed === undefined ? fillDy(pdy, pscratch) : pdy;
   const mem = f32();
@@ -329,13 +330,13 @@ const backward = (
     mem.set(src.col.data, pa / 4);
     gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   }
-  let dx: Tensor | undefined;
+  const pdx = dxSlot?.offset ?? 0;
   if (needDx && wino !== undefined) {
-    dx = fromData(xShape, winogradDx(wino, pdyAt, w.data, pdxAreas[0], pdx));
+    winogradDx(wino, pdyAt, w.data, pdxAreas[0], pdx);
   } else if (needDx && turned !== undefined) {
-    dx = fromData(xShape, directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx));
+    directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx);
   } else if (needDx && s2 !== undefined) {
-    dx = fromData(xShape, stride2Dx(s2, pdyAt, w, pdxAreas[0], pdx));
+    stride2Dx(s2, pdyAt, w, pdxAreas[0], pdx);
   } else if (needDx) {
     const [pzero, pd, pw, pbpw, pdcol] = pdxAreas;
     // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
@@ -343,8 +344,9 @@ const backward = (
     wasm.rowsToNchw(pdyAt, N, FN, P, P, pzero, pd);
     mem.set(w.data, pw / 4);
     gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
-    dx = fromData(xShape, col2imAt(pdcol, Kc, xShape, g, pdx));
+    col2imAt(pdcol, Kc, xShape, g, pdx);
   }
+  const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
   if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };

@@ -193,11 +193,11 @@ export const stride2DxFloats = (plan: Stride2Plan): number => dxLayout(plan).byt
 /**
  * dx [N, C, H, W] of the convolution from dy [N, FN, OH, OW] already at byte offset `pdy` of the shared memory and the
  * filters w, by phases (stride2.wat's stride2Dx, split across the threads by images), in the area at `parea`
- * (stride2DxFloats floats); dx is made at `pdx` and copied out.
+ * (stride2DxFloats floats); dx is made at `pdx`.
  *
  * @example stride2Dx(plan, pdy, w, parea, pdx) // equals the reference's dx within float32 rounding
  */
-export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: number, pdx: number): Float32Array => {
+export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: number, pdx: number): void => {
   const { N, C, H, W, FN, FH, FW, OH, OW, Hd, Ty, dxPhases, dyCopies, dxSlotBytes } = plan;
   const at = dxLayout(plan);
   const mem = f32();
@@ -222,7 +222,6 @@ export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: numb
   desc.set([dxSlotBytes, dyCopies.length, ...dyCopies.flatMap((d) => [d.offset, d.s, d.cols])], 20);
   const macs = (N * C * H * W * FN * (FH * FW)) / 4;
   runChunks('stride2Dx', N, 1, [pdy, FN, OH, OW, C, H, W, Hd, Ty, parea + at.desc, pdx, parea + at.scratch], macs >= PARALLEL_MIN_MACS);
-  return copyF32(pdx, N * C * H * W);
 };
 
 /**
@@ -235,5 +234,6 @@ export const stride2InputGrad = (plan: Stride2Plan, dy: Tensor, w: Tensor): Tens
   const { N, C, H, W } = plan;
   const [pdy, parea, pdx] = workspace([dy.size, stride2DxFloats(plan), N * C * H * W]);
   f32().set(dy.data, pdy / 4);
-  return fromData([N, C, H, W], stride2Dx(plan, pdy, w, parea, pdx));
+  stride2Dx(plan, pdy, w, parea, pdx);
+  return fromData([N, C, H, W], copyF32(pdx, N * C * H * W));
 };

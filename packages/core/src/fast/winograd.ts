@@ -291,9 +291,9 @@ export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C
 /**
  * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd (plan from winogradDxPlan), from dy [N, FN, OH, OW] already at
  * byte `pdy` of the shared memory and the forward's filters w [FN, C, 3, 3]; `pscratch` has winogradDxFloats floats, dx
- * goes to `pdx` and is copied out.
+ * goes to `pdx`.
  */
-export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): Float32Array => {
+export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): void => {
   const { C: FN, K: C } = p;
   const pu = pscratch;
   const pbias = pu + 4 * elementsOf(p) * FN * C;
@@ -302,7 +302,6 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   transformFilters(p.m, FN, C, (f, c, fy, fx) => w[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)], pu);
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
-  return copyF32(pdx, p.N * C * p.OH * p.OW);
 };
 
 /**
@@ -315,7 +314,8 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
 export const winogradInputGrad = (p: WinogradPlan, dy: Tensor, w: Tensor): Tensor => {
   const [pdy, pscratch, pdx] = workspace([dy.size, winogradDxFloats(p), p.N * p.K * p.OH * p.OW]);
   f32().set(dy.data, pdy / 4);
-  return fromData([p.N, p.K, p.OH, p.OW], winogradDx(p, pdy, w.data, pscratch, pdx));
+  winogradDx(p, pdy, w.data, pscratch, pdx);
+  return fromData([p.N, p.K, p.OH, p.OW], copyF32(pdx, p.N * p.K * p.OH * p.OW));
 };
 
 /**
