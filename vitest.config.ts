@@ -9,5 +9,7 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // scopes poisoned in every test (test/poison-scopes.ts)
+    setupFiles: ['test/poison-scopes.ts'],
   },
 });

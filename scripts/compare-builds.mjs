@@ -79,9 +79,11 @@ const setup = ({ core, layers, train }, batches) => {
   const step = train.trainStep(net, opt);
   let s = train.initTrainState(net, opt, k1);
   let [i, j] = [0, 0];
+  // evaluation runs each batch in a resultScope scope (evaluate, predict) in builds that have one
+  const resultScope = core.resultScope ?? ((f) => f());
   return {
     step: () => { s = step(s, batches[i++ % batches.length]); },
-    forward: () => net.forward(s.params, s.layerState, batches[j++ % batches.length].x, { mode: 'eval', needGrad: false }),
+    forward: () => resultScope(() => net.forward(s.params, s.layerState, batches[j++ % batches.length].x, { mode: 'eval', needGrad: false }).y),
   };
 };
 

@@ -241,3 +241,8 @@ export const sameBytes = (snapshot: Uint8Array, t: Tensor): boolean => {
  */
 export const bitwiseEqual = (a: Tensor, b: Tensor): boolean =>
   a.dtype === b.dtype && sameShape(a.shape, b.shape) && sameBytes(snapshotBytes(b), a);
+
+// ---------------------------------------------------------------------------------------------
+// Scopes
+
+export { poisonScopes } from './fast/scope.js';

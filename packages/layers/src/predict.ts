@@ -1,4 +1,4 @@
-import { alloc, FoldnetError, formatShape, fromData, sameShape, sizeOf, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
+import { alloc, FoldnetError, formatShape, fromData, resultScope, sameShape, sizeOf, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
 import { runLayer, scope } from './graph/run.js';
 import type { LayerState, Network, Params } from './types.js';
 
@@ -65,15 +65,16 @@ export function predict(net: Network, params: Params, state: LayerState, x: Tens
   const N = x.shape[0];
   const chunks: Tensor[] = [];
   for (let start = 0; start < N || (N === 0 && start === 0); start += batchSize) chunks.push(sliceRows(x, start, Math.min(N, start + batchSize)));
-  if (!opts.trace) return concatRows(chunks.map((c) => net.forward(params, state, c, ctx).y));
+  // each chunk's activations stay in the kernels' memory until its output is copied out (core's resultScope)
+  if (!opts.trace) return concatRows(chunks.map((c) => resultScope(() => net.forward(params, state, c, ctx).y)));
   // layer by layer, keeping every output
   const perLayer: Tensor[][] = net.layers.map(() => []);
   for (const c of chunks) {
-    let y = c;
-    net.layers.forEach((l, i) => {
-      y = runLayer(l, scope(params, l.name), scope(state, l.name), y, ctx).y;
-      perLayer[i].push(y);
+    const ys = resultScope(() => {
+      let y = c;
+      return net.layers.map((l) => (y = runLayer(l, scope(params, l.name), scope(state, l.name), y, ctx).y));
     });
+    ys.forEach((y, i) => perLayer[i].push(y));
   }
   const activations = net.layers.map((l, i) => ({ name: l.name, kind: l.kind, y: concatRows(perLayer[i]) }));
   return { logits: activations.length ? activations[activations.length - 1].y : x, activations };

@@ -1,5 +1,5 @@
 import type { ReadonlyData } from '../dtype.js';
-import { copyF32, ensureBytes, f32 } from './wasm.js';
+import { copyF32, ensureBytes, f32, memory } from './wasm.js';
 
 /*
  * How the fast kernels lay out the shared WebAssembly memory: from byte 64 (after a null guard) areas kept across
@@ -10,6 +10,10 @@ import { copyF32, ensureBytes, f32 } from './wasm.js';
  * into a slot is recorded as resident: `residentAt(buffer)` gives where the very values of that JavaScript buffer
  * already are, as long as its slot has not been claimed again. Tensors are never written after creation, so the same
  * buffer means the same values (the same assumption the packed B relies on). The registry holds no buffer alive.
+ *
+ * While a scope is open (scope.ts, `resultScope`), results go to the scope's area instead, one after the other, and their
+ * tensors are views of it: nothing is copied out, and the next kernel reads them where they are. The area is reused
+ * when the scope closes, after what the scope returns has been copied out.
  */
 
 const areas = new Map<string, { readonly offset: number; readonly bytes: number }>();
@@ -67,7 +71,8 @@ const live = (data: ReadonlyData | Int32Array): { readonly slot: string; readonl
 };
 
 /** Where the values of this very buffer already are in the shared memory, if a kept slot holds them. */
-export const residentAt = (data: ReadonlyData | Int32Array): number | undefined => live(data)?.offset;
+export const residentAt = (data: ReadonlyData | Int32Array): number | undefined =>
+  open !== undefined && isMemoryView(data) && data.byteOffset >= open.base && data.byteOffset + data.byteLength <= open.top ? data.byteOffset : live(data)?.offset;
 
 /** The slot holding this buffer, if any. @example residentSlot(m.data) === residentSlot(p.data) */
 export const residentSlot = (data: ReadonlyData | Int32Array): string | undefined => live(data)?.slot;
@@ -138,15 +143,80 @@ const largeResults = slots('result-large', 1);
  *
  * @example const out = resultSlot(n, [x.data]); const [px] = workspace([n]); ... return resultOut(out, n);
  */
-export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot =>
-  (bytesOf(floats) > LARGE_RESULT_BYTES ? largeResults : results).claim(bytesOf(floats), undefined, inputs.map(residentSlot));
+export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot => {
+  const bytes = bytesOf(floats);
+  if (open !== undefined) {
+    open.asked += bytes;
+    if (open.top + bytes <= open.end) {
+      const offset = open.top;
+      open.top += bytes;
+      return { name: SCOPE_AREA, offset, moved: false };
+    }
+  }
+  return (bytes > LARGE_RESULT_BYTES ? largeResults : results).claim(bytes, undefined, inputs.map(residentSlot));
+};
 
-/** The `floats` floats of a result slot, copied out and recorded as resident there. */
+/**
+ * The `floats` floats of a result slot: in a scope's area, a view of them (the tensor lives there until the scope
+ * closes); in a kept slot, a copy, recorded as resident there.
+ */
 export const resultOut = (slot: Slot, floats: number): Float32Array => {
+  if (slot.name === SCOPE_AREA) return memoryView(slot.offset, floats);
   const out = copyF32(slot.offset, floats);
   recordResident(slot.name, out, slot.offset);
   return out;
 };
+
+// ---------------------------------------------------------------------------------------------
+// The scope's area: where results go while a scope is open (scope.ts)
+
+const SCOPE_AREA = 'scope';
+/** The area never grows past this: a scope asking more has its further results copied out, as outside a scope. */
+const SCOPE_MAX_BYTES = 1 << 30;
+
+/** The open scope: its area [base, end), the next free byte, and how many bytes its results asked for (all of them). */
+let open: { readonly base: number; readonly end: number; top: number; asked: number } | undefined;
+/** The area's size, and what the last scope asked for (the next one is sized from it). */
+let capacity = 0;
+let lastAsked = 0;
+/** The SharedArrayBuffers the memory has given out views of (a new one each time it grows). */
+const viewedBuffers = new WeakSet<object>();
+
+const memoryView = (offset: number, floats: number): Float32Array => {
+  viewedBuffers.add(memory.buffer);
+  return new Float32Array(memory.buffer, offset, floats);
+};
+
+/** Whether `data` is a view of the kernels' memory (a result made in a scope), wherever it points. */
+export const isMemoryView = (data: ReadonlyData | Int32Array): boolean => viewedBuffers.has(data.buffer);
+
+/**
+ * Opens a scope: results go to its area from now on. The area is sized from what the last scope asked for (the first
+ * scope has none, so its results are copied out as outside a scope; the ones after it have room). When the area must
+ * grow, every kept area is laid out anew from the start of the memory, the scope's area first, so that no space is
+ * left behind: what they held is forgotten (they report `moved`, residents are released) and is copied in again.
+ */
+export const openScope = (): void => {
+  if (lastAsked > capacity && capacity < SCOPE_MAX_BYTES) {
+    capacity = Math.min(SCOPE_MAX_BYTES, Math.ceil((lastAsked * 1.25) / (1 << 20)) * (1 << 20));
+    areas.clear();
+    keptEnd = 64;
+    for (const slot of [...fillings.keys()]) release(slot);
+  }
+  const base = capacity > 0 ? keptArea(SCOPE_AREA, capacity).offset : 0;
+  open = { base, end: base + capacity, top: base, asked: 0 };
+};
+
+/** Closes the scope: its area is free again (with `poison`, filled with NaN, so that a view kept past it shows). */
+export const closeScope = (poison: boolean): void => {
+  if (open === undefined) return;
+  if (poison) f32().fill(Number.NaN, open.base / 4, open.top / 4);
+  lastAsked = Math.max(lastAsked, open.asked);
+  open = undefined;
+};
+
+/** Whether a scope is open. */
+export const scopeOpen = (): boolean => open !== undefined;
 
 /**
  * Where a kernel reads `data` from: where its values already are (a result slot, residentAt), else a copy written to

@@ -1,4 +1,4 @@
-import { FoldnetError, formatShape, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
+import { FoldnetError, formatShape, resultScope, sliceRows, type Kernels, type Tensor } from '@foldnet/core';
 import { defaultLoss, type LayerState, type Loss, type Network, type Params, type Targets } from '@foldnet/layers';
 import { sizeOfData, type LabeledData } from './batches.js';
 
@@ -92,17 +92,20 @@ export const evaluate = (
     const end = Math.min(n, start + batchSize);
     const x = sliceRows(data.x, start, end);
     const targets = rowsOf(data.targets, start, end);
-    const logits: Tensor = network.forward(params, layerState, x, { mode: 'eval', needInputGrad: false, needGrad: false, ...(kernels === undefined ? {} : { kernels }) }).y;
-    lossSum += loss.apply(logits, targets).loss * (end - start);
-    const z = logits.data;
-    for (let r = 0; r < end - start; r++) {
-      let predicted = 0;
-      for (let k = 1; k < K; k++) if (z[r * K + k] > z[r * K + predicted]) predicted = k;
-      const actual = trueClass(targets, r, K);
-      confusion[actual][predicted]++;
-      if (actual === predicted) correct++;
-      if (rankOf(z, r, K, actual) < k) inTopK++;
-    }
+    // the batch's activations stay in the kernels' memory, released when it is counted (core's resultScope)
+    resultScope(() => {
+      const logits: Tensor = network.forward(params, layerState, x, { mode: 'eval', needInputGrad: false, needGrad: false, ...(kernels === undefined ? {} : { kernels }) }).y;
+      lossSum += loss.apply(logits, targets).loss * (end - start);
+      const z = logits.data;
+      for (let r = 0; r < end - start; r++) {
+        let predicted = 0;
+        for (let k = 1; k < K; k++) if (z[r * K + k] > z[r * K + predicted]) predicted = k;
+        const actual = trueClass(targets, r, K);
+        confusion[actual][predicted]++;
+        if (actual === predicted) correct++;
+        if (rankOf(z, r, K, actual) < k) inTopK++;
+      }
+    });
   }
   return Object.freeze({
     accuracy: n === 0 ? Number.NaN : correct / n,

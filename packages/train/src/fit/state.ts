@@ -1,4 +1,4 @@
-import { allFinite, FoldnetError, foldIn, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
+import { allFinite, FoldnetError, foldIn, resultScope, split, type DType, type Kernels, type Key, type Tensor } from '@foldnet/core';
 import { defaultLoss, lossAndGrad, runLayer, scope, type Gradients, type Loss, type LayerState, type Network, type Params, type RunOptions, type Targets } from '@foldnet/layers';
 import type { Augmentation } from '../data/augment.js';
 import { describeNonFinite, firstNonFinite as describeFirstNonFinite } from '../numeric.js';
@@ -224,6 +224,8 @@ const updateFault = <S>(step: number, loss: number, firstSample: number | undefi
  * decay so large that finite gradients overflow): the step is skipped, and the returned state
  * carries a `NumericFault` (step, first sample, layer or value) for the fold to stop on or skip.
  * The update's check costs next to nothing: the optimizer's kernel flags what it stored.
+ * The step runs in a `resultScope`: its activations and gradients stay in the fast kernels' memory and
+ * only the new state is copied out.
  *
  * @example
  * const step = trainStep(net, adam());
@@ -232,47 +234,50 @@ const updateFault = <S>(step: number, loss: number, firstSample: number | undefi
  */
 export const trainStep =
   <S>(network: Network, optimizer: Optimizer<S>, opts: TrainStepOptions = {}) =>
-  (state: TrainState<S>, batch: Batch): TrainState<S> => {
-    if (opts.clipNorm !== undefined && !(Number.isFinite(opts.clipNorm) && opts.clipNorm > 0)) {
-      throw new FoldnetError('config', `trainStep: clipNorm must be a positive number, got ${String(opts.clipNorm)}`);
-    }
-    const ctx: RunOptions = {
-      mode: 'train',
-      key: foldIn(state.key, state.step),
-      ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
-    };
-    const x = opts.augment === undefined ? batch.x : opts.augment(augmentKey(state.key, state.step), batch.x);
-    const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx, opts.loss);
-    const names = Object.keys(state.params);
-    const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
-    if (!Number.isFinite(r.loss) || badParam !== undefined) {
-      const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false }, opts.loss);
-      const partial: Omit<NumericFault, 'message' | '_tag'> = {
-        tensor: undefined,
-        step: state.step,
-        kind: Number.isFinite(r.loss) ? 'gradient' : 'loss',
-        loss: r.loss,
-        firstSample: batch.indices?.[0],
-        layer: located?.layer,
-        where: located?.where,
-        param: badParam ?? firstNonFinite(r.grads, names.filter((n) => n in r.grads)),
-      };
-      return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault: Object.freeze({ _tag: 'NumericFault' as const, ...partial, message: describeFault(partial) }) });
-    }
-    const opt = opts.lrSchedule === undefined ? optimizer : optimizer.withLr(optimizer.hyper.lr * opts.lrSchedule(state.step));
-    const u = opt.update(opts.clipNorm === undefined ? r.grads : clipByGlobalNorm(r.grads, opts.clipNorm), state.opt, state.params);
-    const badLayerState = Object.keys(r.state).find((name) => !allFinite(r.state[name]));
-    if (u.nonFinite !== undefined || badLayerState !== undefined) {
-      const fault = updateFault(state.step, r.loss, batch.indices?.[0], opt, u.nonFinite === undefined ? { layerState: badLayerState ?? '', values: r.state } : { at: u.nonFinite, params: u.params, optState: u.state });
-      return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault });
-    }
-    return Object.freeze({
-      step: state.step + 1,
-      params: u.params,
-      layerState: r.state,
-      opt: u.state,
-      key: state.key,
-      loss: r.loss,
-      fault: undefined,
-    });
+  (state: TrainState<S>, batch: Batch): TrainState<S> =>
+    resultScope(() => stepOnce(network, optimizer, opts, state, batch));
+
+const stepOnce = <S>(network: Network, optimizer: Optimizer<S>, opts: TrainStepOptions, state: TrainState<S>, batch: Batch): TrainState<S> => {
+  if (opts.clipNorm !== undefined && !(Number.isFinite(opts.clipNorm) && opts.clipNorm > 0)) {
+    throw new FoldnetError('config', `trainStep: clipNorm must be a positive number, got ${String(opts.clipNorm)}`);
+  }
+  const ctx: RunOptions = {
+    mode: 'train',
+    key: foldIn(state.key, state.step),
+    ...(opts.kernels === undefined ? {} : { kernels: opts.kernels }),
   };
+  const x = opts.augment === undefined ? batch.x : opts.augment(augmentKey(state.key, state.step), batch.x);
+  const r = lossAndGrad(network, state.params, state.layerState, x, batch.targets, ctx, opts.loss);
+  const names = Object.keys(state.params);
+  const badParam = Number.isFinite(r.loss) ? firstNonFinite(r.grads, names.filter((n) => n in r.grads)) : undefined;
+  if (!Number.isFinite(r.loss) || badParam !== undefined) {
+    const located = locateNonFinite(network, state.params, state.layerState, x, batch.targets, { ...ctx, needInputGrad: false }, opts.loss);
+    const partial: Omit<NumericFault, 'message' | '_tag'> = {
+      tensor: undefined,
+      step: state.step,
+      kind: Number.isFinite(r.loss) ? 'gradient' : 'loss',
+      loss: r.loss,
+      firstSample: batch.indices?.[0],
+      layer: located?.layer,
+      where: located?.where,
+      param: badParam ?? firstNonFinite(r.grads, names.filter((n) => n in r.grads)),
+    };
+    return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault: Object.freeze({ _tag: 'NumericFault' as const, ...partial, message: describeFault(partial) }) });
+  }
+  const opt = opts.lrSchedule === undefined ? optimizer : optimizer.withLr(optimizer.hyper.lr * opts.lrSchedule(state.step));
+  const u = opt.update(opts.clipNorm === undefined ? r.grads : clipByGlobalNorm(r.grads, opts.clipNorm), state.opt, state.params);
+  const badLayerState = Object.keys(r.state).find((name) => !allFinite(r.state[name]));
+  if (u.nonFinite !== undefined || badLayerState !== undefined) {
+    const fault = updateFault(state.step, r.loss, batch.indices?.[0], opt, u.nonFinite === undefined ? { layerState: badLayerState ?? '', values: r.state } : { at: u.nonFinite, params: u.params, optState: u.state });
+    return Object.freeze({ ...state, step: state.step + 1, loss: r.loss, fault });
+  }
+  return Object.freeze({
+    step: state.step + 1,
+    params: u.params,
+    layerState: r.state,
+    opt: u.state,
+    key: state.key,
+    loss: r.loss,
+    fault: undefined,
+  });
+};

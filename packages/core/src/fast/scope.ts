@@ -1,0 +1,83 @@
+import { FoldnetError } from '../errors.js';
+import { closeScope, isMemoryView, openScope, scopeOpen } from './layout.js';
+
+/*
+ * A result scope keeps the fast kernels' results in the WebAssembly memory while a function runs (layout.ts, "the scope's
+ * area"): a training step's activations and gradients are written there, read there by the next kernel, and never
+ * copied out into JavaScript buffers, so the step allocates next to nothing for the garbage collector. What the
+ * function returns is copied out when it returns; everything else it made is gone.
+ */
+
+let poisonOnClose = false;
+
+/**
+ * With `on`, every scope fills the memory its results used with NaN when it closes, so that a tensor kept past its
+ * scope (a bug: only what the function returns lives on) reads NaN instead of values that happen to be still there.
+ * For tests (from '@foldnet/core/testing'); the repository's tests run with it on (vitest's setup file).
+ *
+ * @example poisonScopes(true)
+ */
+export const poisonScopes = (on: boolean): void => {
+  poisonOnClose = on;
+};
+
+const isPlainObject = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * `value` with every typed array that is a view of the kernels' memory replaced by a copy of its own: in plain objects
+ * and arrays, at any depth (a tensor is a plain object, so it is rebuilt around its copied data, frozen as it was).
+ * Objects and arrays with nothing to copy are returned as they are; anything else (functions, Maps, class instances)
+ * is not looked into.
+ */
+const settle = <T>(value: T, seen = new Map<object, unknown>()): T => {
+  if (value === null || typeof value !== 'object') return value;
+  const v: object = value;
+  if (seen.has(v)) return seen.get(v) as T;
+  if (ArrayBuffer.isView(v)) {
+    const copy = isMemoryView(v as Float32Array) ? (v as Float32Array).slice() : v;
+    seen.set(v, copy);
+    return copy as T;
+  }
+  if (!Array.isArray(v) && !isPlainObject(v)) return value;
+  seen.set(v, v);
+  const entries = Object.entries(v);
+  const settled = entries.map(([, e]) => settle(e, seen));
+  if (settled.every((e, i) => e === entries[i][1])) return value;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : Object.create(Object.getPrototypeOf(v));
+  entries.forEach(([k], i) => ((out as Record<string, unknown>)[k] = settled[i]));
+  if (Object.isFrozen(v)) Object.freeze(out);
+  seen.set(v, out);
+  return out as T;
+};
+
+/**
+ * Runs `f` with the fast kernels' results kept in their memory, and returns what `f` returns with its tensors copied
+ * out. Inside, a kernel's result is a view of the memory it was written to (no copy out into a JavaScript buffer, and
+ * the next kernel reads it where it is); when `f` returns, all of that memory is free again at once, without the
+ * garbage collector. Nothing needs it for correctness: it is how `trainStep`, `evaluate` and `predict` run each step
+ * or batch, and a loop of your own over `forward` and `pullback` may use it the same way. The one rule: a tensor made
+ * inside lives on only through what `f` returns (plain objects and arrays are searched, at any depth); kept any other
+ * way (a closure, a variable outside), its values are overwritten by the next scope. `f` must be synchronous. Inside
+ * a scope, `resultScope` just calls `f`. With the reference kernels it changes nothing.
+ *
+ * @example
+ * const { loss, grads } = resultScope(() => lossAndGrad(net, params, state, x, labels)); // grads copied out
+ */
+export const resultScope = <T>(f: () => T): T => {
+  if (scopeOpen()) return f();
+  openScope();
+  let closed = false;
+  try {
+    const out = f();
+    if (out instanceof Promise) throw new FoldnetError('value', 'resultScope: the function returned a Promise; resultScope runs synchronous functions only');
+    const settled = settle(out);
+    closeScope(poisonOnClose);
+    closed = true;
+    return settled;
+  } finally {
+    if (!closed) closeScope(poisonOnClose);
+  }
+};

@@ -1,0 +1,191 @@
+import { convGeometry, fastKernels, FoldnetError, fromData, key, normal, referenceKernels, setThreads, split, resultScope, type Tensor } from '@foldnet/core';
+import { bitwiseEqual, poisonScopes } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/*
+ * resultScope (fast/scope.ts, layout.ts's scope area): inside a scope the fast kernels' results are views of their memory, read
+ * in place and never copied out; what the scope's function returns is copied out when it returns. The results must have
+ * the bits of the same kernels outside a scope, what is returned must survive the scopes after it, and growing the area
+ * (which lays every kept area out anew) must not leave a kernel reading what a kept area used to hold.
+ */
+
+const inMemory = (t: Tensor): boolean => t.data.buffer instanceof SharedArrayBuffer;
+
+afterEach(() => {
+  setThreads(1);
+});
+
+// a chain of kernels over [2, 16, 8, 8] values (Winograd, direct, batch norm and its pullback, ReLU and its pullback, sums,
+// the input gradient), operands picked from the results so far
+const [kx, ky, kw, kv] = split(key(5), 4);
+const w3 = normal(kw, [16, 16, 3, 3]);
+const w1 = normal(kv, [16, 16, 1, 1]);
+const bias = normal(kv, [16]);
+const gamma = normal(kw, [16]);
+const g3 = convGeometry('c3', { inH: 8, inW: 8, filterH: 3, pad: 1 });
+const g1 = convGeometry('c1', { inH: 8, inW: 8, filterH: 1 });
+const ops: readonly ((x: Tensor, y: Tensor) => Tensor)[] = [
+  (x) => fastKernels.conv2dOut(x, w3, bias, g3),
+  (x) => fastKernels.conv2dOut(x, w1, bias, g1),
+  (x) => fastKernels.batchNorm(x, gamma, bias, 1e-5).out,
+  (x, y) => fastKernels.batchNormBackward(y, x, gamma, fastKernels.batchNorm(x, gamma, bias, 1e-5).stats, 1e-5, true, true).dx ?? x,
+  (x) => fastKernels.relu(x),
+  (x, y) => fastKernels.reluBackward(x, y),
+  (x, y) => fastKernels.add(x, y),
+  (x, y) => fastKernels.conv2dBackwardFromInput(y, x, w3, g3, true).dx ?? x,
+];
+type Chain = readonly { readonly op: number; readonly a: number; readonly b: number }[];
+const chainArb = fc.array(fc.record({ op: fc.nat(ops.length - 1), a: fc.nat(100), b: fc.nat(100) }), { minLength: 4, maxLength: 16 });
+/** Every value of the chain, the two inputs first; `seen` counts the results that were views of the kernels' memory. */
+const run = (chain: Chain, seen = { views: 0 }): Tensor[] => {
+  const made: Tensor[] = [normal(kx, [2, 16, 8, 8]), normal(ky, [2, 16, 8, 8])];
+  for (const { op, a, b } of chain) {
+    const pick = (i: number): Tensor => made[made.length - 1 - (i % 4 === 0 ? i % made.length : i % Math.min(2, made.length))];
+    const y = ops[op](pick(a), pick(b));
+    if (inMemory(y)) seen.views++;
+    made.push(y);
+  }
+  return made;
+};
+
+describe('resultScope', () => {
+  it('a generated chain of kernels inside a scope gives the bits it gives outside; what it returns is copied out and survives later scopes, 1 and 2 threads', () => {
+    poisonScopes(true);
+    const seen = { views: 0 };
+    fc.assert(
+      fc.property(chainArb, chainArb, fc.constantFrom(1, 2), (chain, other, threads) => {
+        setThreads(threads);
+        const expected = run(chain).slice(-3);
+        const kept = resultScope(() => run(chain, seen).slice(-3));
+        for (const t of kept) expect(inMemory(t)).toBe(false);
+        resultScope(() => run(other, seen)); // overwrites (and poisons) the area
+        kept.forEach((t, i) => expect(bitwiseEqual(t, expected[i])).toBe(true));
+      }),
+      { numRuns: 30, seed: 12 },
+    );
+    // every scope after the first has an area: the results were read and returned from it
+    expect(seen.views).toBeGreaterThan(100);
+  });
+
+  it('a tensor kept past its scope any other way than returned reads NaN once the scope closes (scopes poisoned), the one returned keeps its values', () => {
+    poisonScopes(true);
+    resultScope(() => run([{ op: 0, a: 0, b: 0 }]));
+    let leaked: Tensor | undefined;
+    const outside = run([{ op: 0, a: 0, b: 0 }, { op: 4, a: 0, b: 0 }]);
+    const returned = resultScope(() => {
+      const made = run([{ op: 0, a: 0, b: 0 }, { op: 4, a: 0, b: 0 }]);
+      leaked = made[2];
+      expect(inMemory(made[2])).toBe(true);
+      return made[3];
+    });
+    expect(bitwiseEqual(returned, outside[3])).toBe(true);
+    expect(leaked !== undefined && Array.from(leaked.data).every((v) => Number.isNaN(v))).toBe(true);
+  });
+
+  it('a scope inside a scope hands its views to the outer one, which copies them out', () => {
+    const outside = run([{ op: 0, a: 0, b: 0 }]);
+    const inner: Tensor[] = [];
+    const out = resultScope(() => {
+      const t = resultScope(() => run([{ op: 0, a: 0, b: 0 }])[2]);
+      inner.push(t);
+      return t;
+    });
+    expect(inMemory(inner[0])).toBe(true);
+    expect(inMemory(out)).toBe(false);
+    expect(bitwiseEqual(out, outside[2])).toBe(true);
+  });
+
+  it('results past the room of the area are copied out as outside a scope, with the same bits', () => {
+    // larger values than any scope of this file so far asked for: the area, sized from those, cannot hold them all
+    const big = (): Tensor[] => {
+      const made = [normal(kx, [24, 16, 8, 8])];
+      for (let i = 0; i < 12; i++) made.push(fastKernels.relu(fastKernels.conv2dOut(made[made.length - 1], w3, bias, g3)));
+      return made;
+    };
+    const expected = big();
+    let views = 0;
+    let copies = 0;
+    const got = resultScope(() => {
+      const made = big();
+      for (const t of made.slice(1)) if (inMemory(t)) views++;
+      else copies++;
+      return made;
+    });
+    expect(views).toBeGreaterThan(0);
+    expect(copies).toBeGreaterThan(0);
+    got.forEach((t, i) => expect(bitwiseEqual(t, expected[i])).toBe(true));
+    // the next scope has room for all of them
+    let after = 0;
+    resultScope(() => {
+      for (const t of big().slice(1)) if (!inMemory(t)) after++;
+    });
+    expect(after).toBe(0);
+  });
+
+  it('growing the area lays the kept areas out anew: a GEMM packed once and Adam updating in place are refilled, not read stale', () => {
+    const [ka, kb] = split(key(8), 2);
+    const a = normal(ka, [64, 256]);
+    const b = normal(kb, [256, 256]); // large enough to be kept packed (gemm.ts)
+    const fastProduct = fastKernels.matmul(a, b, false, false);
+    const step = { lrT: 0.01, c1: 0.1, c2: 0.001, wd: 0 };
+    const adamChain = (k: typeof fastKernels, steps: number): Tensor => {
+      let [p, m, v] = [normal(ka, [1 << 15]), normal(kb, [1 << 15]), fromData([1 << 15], Float32Array.from(normal(kb, [1 << 15]).data, Math.abs))];
+      for (let i = 0; i < steps; i++) {
+        const r = k.adamUpdate(p, normal(key(i), [1 << 15]), m, v, step);
+        [p, m, v] = [r.p, r.m, r.v];
+        // a scope whose results outgrow the area at every step: the next scope lays everything out anew
+        resultScope(() => {
+          for (let j = 0; j <= i; j++) fastKernels.relu(normal(key(j), [40 + 8 * i, 16, 32, 32]));
+        });
+        expect(bitwiseEqual(fastKernels.matmul(a, b, false, false), fastProduct)).toBe(true);
+      }
+      return p;
+    };
+    expect(bitwiseEqual(adamChain(fastKernels, 4), adamChain(referenceKernels, 4))).toBe(true);
+  });
+
+  it('a result resident in a slot before the area grew is copied in afterwards, not read where the grown area has written', () => {
+    const fill = (n: number): void => {
+      for (let j = 0; j < n; j++) fastKernels.relu(normal(key(j), [64, 16, 32, 32])); // 4 MiB each
+    };
+    resultScope(() => fill(24)); // asks more than any scope so far: the next scope's area grows over the kept areas
+    const r = fastKernels.relu(normal(kx, [16, 16, 16, 16])); // resident in a result slot
+    const expected = fastKernels.add(fromData(r.shape, r.data.slice()), fromData(r.shape, r.data.slice()));
+    const got = resultScope(() => {
+      fill(24); // the grown area, from the start of the memory, written over where r's slot was
+      return fastKernels.add(r, r);
+    });
+    expect(bitwiseEqual(got, expected)).toBe(true);
+  });
+
+  it('refuses a function that returns a Promise, and closes the scope after it and after a throw', () => {
+    expect(() => resultScope(() => Promise.resolve(1))).toThrow(FoldnetError);
+    expect(() =>
+      resultScope(() => {
+        run([{ op: 0, a: 0, b: 0 }]);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    // no scope is left open: results outside one are copies of their own
+    expect(inMemory(run([{ op: 0, a: 0, b: 0 }])[2])).toBe(false);
+  });
+
+  it('copies out views wherever they sit in plain objects and arrays, keeps frozen what was frozen, and leaves the rest as it is', () => {
+    const plain = new Float32Array([1, 2]);
+    const fn = (): number => 1;
+    const map = new Map([['a', 1]]);
+    const out = resultScope(() => {
+      const t = run([{ op: 4, a: 0, b: 0 }])[2];
+      return Object.freeze({ nested: [{ t }], again: t, plain, fn, map, n: 3, s: 'x', nothing: Object.freeze({ plain }) });
+    });
+    expect(Object.isFrozen(out)).toBe(true);
+    expect(inMemory(out.nested[0].t)).toBe(false);
+    expect(Object.isFrozen(out.nested[0].t)).toBe(true);
+    expect(out.again).toBe(out.nested[0].t); // one tensor, one copy
+    expect(out.plain).toBe(plain);
+    expect(out.fn).toBe(fn);
+    expect(out.map).toBe(map);
+    expect([out.n, out.s]).toEqual([3, 'x']);
+  });
+});
