@@ -72,7 +72,7 @@ const live = (data: ReadonlyData | Int32Array): { readonly slot: string; readonl
 
 /** Where the values of this very buffer already are in the shared memory, if a kept slot holds them. */
 export const residentAt = (data: ReadonlyData | Int32Array): number | undefined =>
-  open !== undefined && isMemoryView(data) && data.byteOffset >= open.base && data.byteOffset + data.byteLength <= open.top ? data.byteOffset : live(data)?.offset;
+  open !== undefined && isMemoryView(data) && inScope(data.byteOffset, data.byteLength) ? data.byteOffset : live(data)?.offset;
 
 /** The slot holding this buffer, if any. @example residentSlot(m.data) === residentSlot(p.data) */
 export const residentSlot = (data: ReadonlyData | Int32Array): string | undefined => live(data)?.slot;
@@ -145,14 +145,8 @@ const largeResults = slots('result-large', 1);
  */
 export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot => {
   const bytes = bytesOf(floats);
-  if (open !== undefined) {
-    open.asked += bytes;
-    if (open.top + bytes <= open.end) {
-      const offset = open.top;
-      open.top += bytes;
-      return { name: SCOPE_AREA, offset, moved: false };
-    }
-  }
+  const offset = open === undefined ? undefined : scopeBytes(open, bytes);
+  if (offset !== undefined) return { name: SCOPE_AREA, offset, moved: false };
   return (bytes > LARGE_RESULT_BYTES ? largeResults : results).claim(bytes, undefined, inputs.map(residentSlot));
 };
 
@@ -167,57 +161,6 @@ export const resultOut = (slot: Slot, floats: number): Float32Array => {
   return out;
 };
 
-// ---------------------------------------------------------------------------------------------
-// The scope's area: where results go while a scope is open (scope.ts)
-
-const SCOPE_AREA = 'scope';
-/** The area never grows past this: a scope asking more has its further results copied out, as outside a scope. */
-const SCOPE_MAX_BYTES = 1 << 30;
-
-/** The open scope: its area [base, end), the next free byte, and how many bytes its results asked for (all of them). */
-let open: { readonly base: number; readonly end: number; top: number; asked: number } | undefined;
-/** The area's size, and what the last scope asked for (the next one is sized from it). */
-let capacity = 0;
-let lastAsked = 0;
-/** The SharedArrayBuffers the memory has given out views of (a new one each time it grows). */
-const viewedBuffers = new WeakSet<object>();
-
-const memoryView = (offset: number, floats: number): Float32Array => {
-  viewedBuffers.add(memory.buffer);
-  return new Float32Array(memory.buffer, offset, floats);
-};
-
-/** Whether `data` is a view of the kernels' memory (a result made in a scope), wherever it points. */
-export const isMemoryView = (data: ReadonlyData | Int32Array): boolean => viewedBuffers.has(data.buffer);
-
-/**
- * Opens a scope: results go to its area from now on. The area is sized from what the last scope asked for (the first
- * scope has none, so its results are copied out as outside a scope; the ones after it have room). When the area must
- * grow, every kept area is laid out anew from the start of the memory, the scope's area first, so that no space is
- * left behind: what they held is forgotten (they report `moved`, residents are released) and is copied in again.
- */
-export const openScope = (): void => {
-  if (lastAsked > capacity && capacity < SCOPE_MAX_BYTES) {
-    capacity = Math.min(SCOPE_MAX_BYTES, Math.ceil((lastAsked * 1.25) / (1 << 20)) * (1 << 20));
-    areas.clear();
-    keptEnd = 64;
-    for (const slot of [...fillings.keys()]) release(slot);
-  }
-  const base = capacity > 0 ? keptArea(SCOPE_AREA, capacity).offset : 0;
-  open = { base, end: base + capacity, top: base, asked: 0 };
-};
-
-/** Closes the scope: its area is free again (with `poison`, filled with NaN, so that a view kept past it shows). */
-export const closeScope = (poison: boolean): void => {
-  if (open === undefined) return;
-  if (poison) f32().fill(Number.NaN, open.base / 4, open.top / 4);
-  lastAsked = Math.max(lastAsked, open.asked);
-  open = undefined;
-};
-
-/** Whether a scope is open. */
-export const scopeOpen = (): boolean => open !== undefined;
-
 /**
  * Where a kernel reads `data` from: where its values already are (a result slot, residentAt), else a copy written to
  * `p` (a workspace region of data.length floats). Only for inputs the kernel does not write over.
@@ -230,3 +173,87 @@ export const inputAt = (data: ReadonlyData, p: number): number => {
   f32().set(data, p / 4);
   return p;
 };
+
+// ---------------------------------------------------------------------------------------------
+// The scope's area: where results go while a scope is open (scope.ts)
+
+const SCOPE_AREA = 'scope';
+/** A scope's results never take more than this: past it they are copied out, as outside a scope. */
+const SCOPE_MAX_BYTES = 1 << 30;
+/** The least a scope's area grows by when it runs out of room. */
+const SCOPE_GROWTH_BYTES = 32 << 20;
+
+/**
+ * The open scope: the kept areas its results are in (`parts`, each [base, top) used of [base, end); the last one is
+ * filled), and how many bytes its results took in all.
+ */
+interface OpenScope {
+  readonly parts: { readonly base: number; readonly end: number; top: number }[];
+  taken: number;
+}
+let open: OpenScope | undefined;
+/** The size of the area a scope starts with, and the most any scope took (what the next area is sized to). */
+let capacity = 0;
+let mostTaken = 0;
+/** The SharedArrayBuffers the memory has given out views of (a new one each time it grows). */
+const viewedBuffers = new WeakSet<object>();
+
+/**
+ * Where the next `bytes` of the open scope's results go: at the top of its last part, else in a new part (a kept area
+ * at the end of the others: allowed, as results are claimed before the workspace is laid out); undefined past
+ * SCOPE_MAX_BYTES.
+ */
+const scopeBytes = (scope: OpenScope, bytes: number): number | undefined => {
+  if (scope.taken + bytes > SCOPE_MAX_BYTES) return undefined;
+  let part = scope.parts[scope.parts.length - 1];
+  if (part === undefined || part.top + bytes > part.end) {
+    const size = Math.min(SCOPE_MAX_BYTES - scope.taken, Math.max(bytes, SCOPE_GROWTH_BYTES));
+    const base = keptArea(`${SCOPE_AREA}${scope.parts.length}`, size).offset;
+    part = { base, end: base + size, top: base };
+    scope.parts.push(part);
+  }
+  const offset = part.top;
+  part.top += bytes;
+  scope.taken += bytes;
+  return offset;
+};
+
+/** Whether `bytes` bytes at `offset` hold results of the open scope. */
+const inScope = (offset: number, bytes: number): boolean =>
+  open !== undefined && open.parts.some((p) => offset >= p.base && offset + bytes <= p.top);
+
+const memoryView = (offset: number, floats: number): Float32Array => {
+  viewedBuffers.add(memory.buffer);
+  return new Float32Array(memory.buffer, offset, floats);
+};
+
+/** Whether `data` is a view of the kernels' memory (a result made in a scope), wherever it points. */
+export const isMemoryView = (data: ReadonlyData | Int32Array): boolean => viewedBuffers.has(data.buffer);
+
+/**
+ * Opens a scope: results go to its area from now on, which starts as large as the most any scope took so far and
+ * grows by parts when it runs out. When a scope took more than the area, the next one lays every kept area out anew
+ * from the start of the memory, its area first, in one piece: nothing is left behind, and what the kept areas held is
+ * forgotten (they report `moved`, residents are released), to be copied in again.
+ */
+export const openScope = (): void => {
+  if (mostTaken > capacity) {
+    capacity = Math.ceil(mostTaken / (1 << 20)) * (1 << 20);
+    areas.clear();
+    keptEnd = 64;
+    for (const slot of [...fillings.keys()]) release(slot);
+  }
+  const base = capacity > 0 ? keptArea(`${SCOPE_AREA}0`, capacity).offset : 0;
+  open = { parts: capacity > 0 ? [{ base, end: base + capacity, top: base }] : [], taken: 0 };
+};
+
+/** Closes the scope: its area is free again (with `poison`, filled with NaN, so that a view kept past it shows). */
+export const closeScope = (poison: boolean): void => {
+  if (open === undefined) return;
+  if (poison) for (const p of open.parts) f32().fill(Number.NaN, p.base / 4, p.top / 4);
+  mostTaken = Math.max(mostTaken, open.taken);
+  open = undefined;
+};
+
+/** Whether a scope is open. */
+export const scopeOpen = (): boolean => open !== undefined;
