@@ -60,7 +60,8 @@ const settle = <T>(value: T, seen = new Map<object, unknown>()): T => {
  * garbage collector. Nothing needs it for correctness: it is how `trainStep`, `evaluate` and `predict` run each step
  * or batch, and a loop of your own over `forward` and `pullback` may use it the same way. The one rule: a tensor made
  * inside lives on only through what `f` returns (plain objects and arrays are searched, at any depth); kept any other
- * way (a closure, a variable outside), its values are overwritten by the next scope. `f` must be synchronous. Inside
+ * way (a closure, a variable outside), its values are overwritten by the next scope (and read NaN in tests, see
+ * poisonScopes). `f` must be synchronous. Inside
  * a scope, `resultScope` just calls `f`. With the reference kernels it changes nothing.
  *
  * @example
@@ -69,15 +70,11 @@ const settle = <T>(value: T, seen = new Map<object, unknown>()): T => {
 export const resultScope = <T>(f: () => T): T => {
   if (scopeOpen()) return f();
   openScope();
-  let closed = false;
   try {
     const out = f();
     if (out instanceof Promise) throw new FoldnetError('value', 'resultScope: the function returned a Promise; resultScope runs synchronous functions only');
-    const settled = settle(out);
-    closeScope(poisonOnClose);
-    closed = true;
-    return settled;
+    return settle(out); // copied out before the scope closes (finally)
   } finally {
-    if (!closed) closeScope(poisonOnClose);
+    closeScope(poisonOnClose);
   }
 };
