@@ -83,6 +83,8 @@ export interface KernelExports {
   addElements(i0: number, i1: number, a: number, b: number, out: number, relu: number): void;
   // stride2.wat
   stride2Dx(n0: number, n1: number, dy: number, FN: number, OH: number, OW: number, C: number, H: number, W: number, Hd: number, Ty: number, desc: number, dx: number, scratch: number): void;
+  // winograd-dw-filters.wat
+  winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, g: number, dw: number, scratch: number, slotBytes: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

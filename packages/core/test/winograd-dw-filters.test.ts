@@ -1,0 +1,99 @@
+import { key, setThreads, startThreads, threadStats, uniform } from '@foldnet/core';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { filtersFromSums } from '../src/fast/winograd.js';
+
+/*
+ * The filter gradient by Winograd ends by adding its shares' sums and turning them into filters, dW = Gᵀ M G
+ * (wasm/winograd-dw-filters.wat, split across the threads). It must give the bits the JavaScript loop below gave,
+ * which it replaced: one (k, c) at a time, in float64, the shares added in their order.
+ */
+
+const G: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
+  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, -1]],
+  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+};
+
+/** The JavaScript loop filtersFromSums replaced, as it was: sums [shares, (m + 2)², K, C] -> dW [K, C, 3, 3]. */
+const before = (sums: Float32Array, shares: number, K: number, C: number, m: 2 | 4): Float32Array => {
+  const g = G[m];
+  const a = m + 2;
+  const plane = K * C;
+  const dw = new Float32Array(plane * 9);
+  const M = new Float64Array(a * a);
+  const t = new Float64Array(3 * a);
+  for (let kc = 0; kc < plane; kc++) {
+    M.fill(0);
+    for (let s = 0; s < shares; s++) for (let xi = 0; xi < a * a; xi++) M[xi] += sums[(s * a * a + xi) * plane + kc];
+    t.fill(0);
+    for (let i = 0; i < a; i++) for (let fy = 0; fy < 3; fy++) if (g[i][fy] !== 0) for (let j = 0; j < a; j++) t[fy * a + j] += g[i][fy] * M[i * a + j];
+    for (let fy = 0; fy < 3; fy++) {
+      for (let fx = 0; fx < 3; fx++) {
+        let s = 0;
+        for (let j = 0; j < a; j++) s += t[fy * a + j] * g[j][fx];
+        dw[kc * 9 + 3 * fy + fx] = s;
+      }
+    }
+  }
+  return dw;
+};
+
+/**
+ * Sums as the tiles leave them: values of many magnitudes (so that float64 sums round differently in another order),
+ * some exact zeros and negative zeros (whose signs an added 0 changes).
+ */
+const sumsOf = (seed: number, n: number): Float32Array => {
+  const u = uniform(key(seed), [n], { low: -1, high: 1 }).data;
+  return Float32Array.from(u, (v, i) => (i % 97 === 0 ? 0 : i % 89 === 0 ? -0 : v * 2 ** ((i * 7919) % 41 - 20)));
+};
+
+/** A float32 array's bits, so that 0 and -0 (and every rounding) count. */
+const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+const caseArb = fc.record({
+  shares: fc.integer({ min: 1, max: 16 }),
+  K: fc.integer({ min: 1, max: 40 }),
+  C: fc.integer({ min: 1, max: 40 }),
+  m: fc.constantFrom(2 as const, 4 as const),
+  seed: fc.nat(1000),
+});
+
+afterEach(() => setThreads(1));
+
+describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () => {
+  it('the same bits as the JavaScript loop it replaced: shares 1..16, K and C 1..40 (K C not a multiple of 8), F(2x2,3x3) and F(4x4,3x3)', () => {
+    fc.assert(
+      fc.property(caseArb, ({ shares, K, C, m, seed }) => {
+        const sums = sumsOf(seed, shares * (m + 2) ** 2 * K * C);
+        expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(bitsOf(before(sums, shares, K, C, m)));
+      }),
+      { seed: 20, numRuns: 60 },
+    );
+  });
+
+  it('the same bits at 2 threads as at 1: shares 1..16, K and C 1..40, F(2x2,3x3) and F(4x4,3x3)', () => {
+    fc.assert(
+      fc.property(caseArb, ({ shares, K, C, m, seed }) => {
+        const sums = sumsOf(seed, shares * (m + 2) ** 2 * K * C);
+        setThreads(1);
+        const one = bitsOf(filtersFromSums(sums, shares, K, C, m));
+        setThreads(2);
+        startThreads();
+        expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(one);
+      }),
+      { seed: 21, numRuns: 30 },
+    );
+  });
+
+  it('split across 2 threads by filter-channel pairs (64 -> 64 channels, F(4x4,3x3), 6 shares): a worker takes pairs, the same bits', () => {
+    const [shares, K, C, m] = [6, 64, 64, 4] as const;
+    const sums = sumsOf(3, shares * 36 * K * C);
+    const want = bitsOf(before(sums, shares, K, C, m));
+    setThreads(2);
+    expect(startThreads()).toBe(1);
+    const workerChunks = threadStats().workerChunks;
+    // until the worker has taken part (on a busy machine this thread may take every chunk of a run)
+    for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(want);
+    expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
+  });
+});
