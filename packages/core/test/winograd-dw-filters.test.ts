@@ -1,7 +1,9 @@
-import { key, setThreads, startThreads, threadStats, uniform } from '@foldnet/core';
+import { convGeometry, fastKernels, fromData, key, normal, setThreads, split, startThreads, threadStats, uniform } from '@foldnet/core';
+import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filtersFromSums } from '../src/fast/winograd.js';
+import { residentAt } from '../src/fast/layout.js';
+import { filtersFromSums, winogradDwPlan } from '../src/fast/winograd.js';
 
 /*
  * The filter gradient by Winograd ends by adding its shares' sums and turning them into filters, dW = Gᵀ M G
@@ -95,5 +97,23 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
     // until the worker has taken part (on a busy machine this thread may take every chunk of a run)
     for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(want);
     expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
+  });
+});
+
+describe('winograd filter gradient: x read where it is resident', () => {
+  it('dW of x=[4,16,14,14] w=[16,16,3,3] pad 1, x a kernel\'s result still in its slot: padded from there, the bits of a copy of x, 1 and 2 threads', () => {
+    const [kx, kd] = split(key(5), 2);
+    const g = convGeometry('c', { inH: 14, inW: 14, filterH: 3, pad: 1 });
+    const w = normal(kd, [16, 16, 3, 3]);
+    const dy = normal(kd, [4, 16, 14, 14]);
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      const x = fastKernels.relu(normal(kx, [4, 16, 14, 14]));
+      expect(winogradDwPlan(dy.shape, x.shape, g)).toBeDefined();
+      expect(residentAt(x.data)).toBeDefined();
+      const inPlace = fastKernels.conv2dBackwardFromInput(dy, x, w, g, false).dw;
+      const copied = fastKernels.conv2dBackwardFromInput(dy, fromData(x.shape, x.data.slice()), w, g, false).dw;
+      expect(bitwiseEqual(inPlace, copied)).toBe(true);
+    }
   });
 });

@@ -414,8 +414,8 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
 
 /**
  * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
- * winogradDwTiles): from the forward's input x [N, C, H, W] and dy [N, K, OH, OW] already at byte `pdy` of the shared
- * memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
+ * winogradDwTiles): from the forward's input x [N, C, H, W] (read where it is resident: inputAt) and dy [N, K, OH, OW]
+ * already at byte `pdy` of the shared memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
  * in float64; dW[k, c] = Gᵀ M G (filtersFromSumsAt).
  */
 export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number): Float32Array => {
@@ -424,8 +424,8 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   const offsets: number[] = [];
   dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
   const [px, pxq, pdyq, psums, ptiles, pfilters] = offsets;
-  f32().set(x.data, px / 4);
-  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
+  // x padded from where it is resident, else from a copy at px
+  padPlanes(N * C, inputAt(x.data, px), H, W, pad, pxq, Hq, Wq);
   padPlanes(N * K, pdy, OH, OW, 0, pdyq, ...dyPlaneOf(p));
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const macs = groups * 4 * elementsOf(p) * C * K;
