@@ -176,23 +176,42 @@ const timesG4 = (a: number, b: number, c: number, out: Float64Array | Float32Arr
 };
 
 /**
- * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, read through `at(ci, ko, fy, fx)`, for input channel ci and output channel
- * ko) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)² matrices [Cin, Kout],
- * U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is F(2x2, 3x3)'s
- * [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (timesG4), matching winograd.wat's Bᵀ and Aᵀ; both written out, as a
- * loop over G's entries took 2.5x as long (1-3 ms a 64 x 64 layer).
+ * Where transformFilters reads filter element (ci, ko, fy, fx) of `w`: at base + ci byCi + ko byKo + fy byRow + fx byCol
+ * (the forward's filters [K, C, 3, 3] as they are, or the input gradient's turned by 180° with their channels swapped).
  */
-const transformFilters = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number, pu: number): void => {
+export interface FilterLayout {
+  readonly base: number;
+  readonly byCi: number;
+  readonly byKo: number;
+  readonly byRow: number;
+  readonly byCol: number;
+}
+
+/**
+ * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, element (ci, ko, fy, fx) for input channel ci and output channel ko read from
+ * `w` as `layout` says) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)²
+ * matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is
+ * F(2x2, 3x3)'s [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (timesG4), matching winograd.wat's Bᵀ and Aᵀ; both
+ * written out, as a loop over G's entries took 2.5x as long (1-3 ms a 64 x 64 layer). The filters are read through
+ * strides, not through a function of (ci, ko, fy, fx): a call per element took 1.8x-2x as long (64 -> 64 channels,
+ * F(4x4, 3x3): ~1 ms for a forward's and an input gradient's filters, where the strides take ~0.5 ms).
+ *
+ * @example transformFilters(4, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu) // a forward's
+ */
+export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number): void => {
+  const { base, byCi, byKo, byRow, byCol } = layout;
   const mem = f32();
   const u0 = pu / 4;
   const plane = Cin * Kout;
   const gg = new Float64Array(18);
   for (let ci = 0; ci < Cin; ci++) {
     for (let ko = 0; ko < Kout; ko++) {
+      // the filter's first element (fy = fx = 0)
+      const f = base + ci * byCi + ko * byKo;
       if (m === 2) {
         // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each of 3 columns)
         for (let fx = 0; fx < 3; fx++) {
-          const [a, b, c] = [at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx)];
+          const [a, b, c] = [w[f + fx * byCol], w[f + byRow + fx * byCol], w[f + 2 * byRow + fx * byCol]];
           gg[fx] = a;
           gg[3 + fx] = (a + b + c) / 2;
           gg[6 + fx] = (a - b + c) / 2;
@@ -201,15 +220,15 @@ const transformFilters = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, 
         // (G g) Gᵀ: the same over the columns
         for (let i = 0; i < 4; i++) {
           const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
-          const base = u0 + 4 * i * plane + ci * Kout + ko;
-          mem[base] = a;
-          mem[base + plane] = (a + b + c) / 2;
-          mem[base + 2 * plane] = (a - b + c) / 2;
-          mem[base + 3 * plane] = c;
+          const at = u0 + 4 * i * plane + ci * Kout + ko;
+          mem[at] = a;
+          mem[at + plane] = (a + b + c) / 2;
+          mem[at + 2 * plane] = (a - b + c) / 2;
+          mem[at + 3 * plane] = c;
         }
       } else {
         // G g [6, 3], then (G g) Gᵀ [6, 6]: row i of G g times G into U_6i .. U_6i+5
-        for (let fx = 0; fx < 3; fx++) timesG4(at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx), gg, fx, 3);
+        for (let fx = 0; fx < 3; fx++) timesG4(w[f + fx * byCol], w[f + byRow + fx * byCol], w[f + 2 * byRow + fx * byCol], gg, fx, 3);
         for (let i = 0; i < 6; i++) timesG4(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], mem, u0 + 6 * i * plane + ci * Kout + ko, plane);
       }
     }
@@ -253,7 +272,7 @@ export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor,
   mem.set(b.data, pbias / 4);
   const W = w.data;
   // u(c, k) = W[k, c]
-  transformFilters(p.m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx], pu);
+  transformFilters(p.m, C, K, W, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu);
   convolveAt(p, pxAt, pu, pbias, relu, pscratch, pout);
   return { pout, pextra };
 };
@@ -298,8 +317,8 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   const pu = pscratch;
   const pbias = pu + 4 * elementsOf(p) * FN * C;
   const prest = Math.ceil((pbias + 4 * C) / 64) * 64;
-  // u(f, c) = W[f, c] turned by 180°
-  transformFilters(p.m, FN, C, (f, c, fy, fx) => w[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)], pu);
+  // u(f, c) = W[f, c] turned by 180°: element (fy, fx) of u is (2 - fy, 2 - fx) of W, its first at 8
+  transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu);
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
 };

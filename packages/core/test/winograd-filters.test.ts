@@ -2,13 +2,15 @@ import { convGeometry, fastKernels, fromData, key, normal, setThreads, split, st
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { residentAt } from '../src/fast/layout.js';
-import { filtersFromSums, winogradDwPlan } from '../src/fast/winograd.js';
+import { residentAt, workspace } from '../src/fast/layout.js';
+import { f32 } from '../src/fast/wasm.js';
+import { filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
 
 /*
- * The filter gradient by Winograd ends by adding its shares' sums and turning them into filters, dW = Gᵀ M G
- * (wasm/winograd-dw-filters.wat, split across the threads). It must give the bits the JavaScript loop below gave,
- * which it replaced: one (k, c) at a time, in float64, the shares added in their order.
+ * Winograd's work on the filters, outside its tiles: the forward and the input gradient transform the filters,
+ * U = G g Gᵀ (transformFilters), and the filter gradient ends by adding its shares' sums and turning them into filters,
+ * dW = Gᵀ M G (wasm/winograd-dw-filters.wat, split across the threads). Each must give the bits the JavaScript loops
+ * below gave, which they replaced.
  */
 
 const G: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
@@ -41,10 +43,10 @@ const before = (sums: Float32Array, shares: number, K: number, C: number, m: 2 |
 };
 
 /**
- * Sums as the tiles leave them: values of many magnitudes (so that float64 sums round differently in another order),
- * some exact zeros and negative zeros (whose signs an added 0 changes).
+ * Sums or filters: values of many magnitudes (so that float64 sums round differently in another order), some exact
+ * zeros and negative zeros (whose signs an added 0 changes).
  */
-const sumsOf = (seed: number, n: number): Float32Array => {
+const valuesOf = (seed: number, n: number): Float32Array => {
   const u = uniform(key(seed), [n], { low: -1, high: 1 }).data;
   return Float32Array.from(u, (v, i) => (i % 97 === 0 ? 0 : i % 89 === 0 ? -0 : v * 2 ** ((i * 7919) % 41 - 20)));
 };
@@ -66,7 +68,7 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
   it('the same bits as the JavaScript loop it replaced: shares 1..16, K and C 1..40 (K C not a multiple of 8), F(2x2,3x3) and F(4x4,3x3)', () => {
     fc.assert(
       fc.property(caseArb, ({ shares, K, C, m, seed }) => {
-        const sums = sumsOf(seed, shares * (m + 2) ** 2 * K * C);
+        const sums = valuesOf(seed, shares * (m + 2) ** 2 * K * C);
         expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(bitsOf(before(sums, shares, K, C, m)));
       }),
       { seed: 20, numRuns: 60 },
@@ -76,7 +78,7 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
   it('the same bits at 2 threads as at 1: shares 1..16, K and C 1..40, F(2x2,3x3) and F(4x4,3x3)', () => {
     fc.assert(
       fc.property(caseArb, ({ shares, K, C, m, seed }) => {
-        const sums = sumsOf(seed, shares * (m + 2) ** 2 * K * C);
+        const sums = valuesOf(seed, shares * (m + 2) ** 2 * K * C);
         setThreads(1);
         const one = bitsOf(filtersFromSums(sums, shares, K, C, m));
         setThreads(2);
@@ -89,7 +91,7 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
 
   it('split across 2 threads by filter-channel pairs (64 -> 64 channels, F(4x4,3x3), 6 shares): a worker takes pairs, the same bits', () => {
     const [shares, K, C, m] = [6, 64, 64, 4] as const;
-    const sums = sumsOf(3, shares * 36 * K * C);
+    const sums = valuesOf(3, shares * 36 * K * C);
     const want = bitsOf(before(sums, shares, K, C, m));
     setThreads(2);
     expect(startThreads()).toBe(1);
@@ -115,5 +117,69 @@ describe('winograd filter gradient: x read where it is resident', () => {
       const copied = fastKernels.conv2dBackwardFromInput(dy, fromData(x.shape, x.data.slice()), w, g, false).dw;
       expect(bitwiseEqual(inPlace, copied)).toBe(true);
     }
+  });
+});
+
+const SIXTH = 1 / 6;
+const TWELFTH = 1 / 12;
+const TWENTY_FOURTH = 1 / 24;
+const timesG4 = (a: number, b: number, c: number, out: Float64Array | Float32Array, at: number, step: number): void => {
+  out[at] = 0.25 * a;
+  out[at + step] = -SIXTH * a + -SIXTH * b + -SIXTH * c;
+  out[at + 2 * step] = -SIXTH * a + SIXTH * b + -SIXTH * c;
+  out[at + 3 * step] = TWENTY_FOURTH * a + TWELFTH * b + SIXTH * c;
+  out[at + 4 * step] = TWENTY_FOURTH * a + -TWELFTH * b + SIXTH * c;
+  out[at + 5 * step] = c;
+};
+
+/** The filter transform transformFilters replaced, as it was (reading each element through `at`): U [(m + 2)², Cin, Kout]. */
+const transformBefore = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, ko: number, fy: number, fx: number) => number): Float32Array => {
+  const plane = Cin * Kout;
+  const mem = new Float32Array((m + 2) ** 2 * plane);
+  const gg = new Float64Array(18);
+  for (let ci = 0; ci < Cin; ci++) {
+    for (let ko = 0; ko < Kout; ko++) {
+      if (m === 2) {
+        for (let fx = 0; fx < 3; fx++) {
+          const [a, b, c] = [at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx)];
+          gg[fx] = a;
+          gg[3 + fx] = (a + b + c) / 2;
+          gg[6 + fx] = (a - b + c) / 2;
+          gg[9 + fx] = c;
+        }
+        for (let i = 0; i < 4; i++) {
+          const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
+          const base = 4 * i * plane + ci * Kout + ko;
+          mem[base] = a;
+          mem[base + plane] = (a + b + c) / 2;
+          mem[base + 2 * plane] = (a - b + c) / 2;
+          mem[base + 3 * plane] = c;
+        }
+      } else {
+        for (let fx = 0; fx < 3; fx++) timesG4(at(ci, ko, 0, fx), at(ci, ko, 1, fx), at(ci, ko, 2, fx), gg, fx, 3);
+        for (let i = 0; i < 6; i++) timesG4(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], mem, 6 * i * plane + ci * Kout + ko, plane);
+      }
+    }
+  }
+  return mem;
+};
+
+describe('winograd filter transform: U = G g Gᵀ', () => {
+  it('the same bits as the loop it replaced, for the forward (u(c, k) = W[k, c]) and the input gradient (W turned by 180°, channels swapped): w=[K,C,3,3], K and C 1..40, F(2x2,3x3) and F(4x4,3x3)', () => {
+    fc.assert(
+      fc.property(caseArb, fc.boolean(), ({ K, C, m, seed }, forward) => {
+        const W = valuesOf(seed, K * C * 9);
+        // the forward's U [X, C, K] and the input gradient's U [X, K, C], as winogradConvAt and winogradDx read W
+        const [Cin, Kout] = forward ? [C, K] : [K, C];
+        const want = forward
+          ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
+          : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
+        const [pu] = workspace([want.length]);
+        const layout = forward ? { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 } : { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 };
+        transformFilters(m, Cin, Kout, W, layout, pu);
+        expect(bitsOf(f32().slice(pu / 4, pu / 4 + want.length))).toEqual(bitsOf(want));
+      }),
+      { seed: 22, numRuns: 80 },
+    );
   });
 });
