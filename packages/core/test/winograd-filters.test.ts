@@ -4,12 +4,12 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { residentAt, workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
-import { filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
+import { type FilterLayout, filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
 
 /*
  * Winograd's work on the filters, outside its tiles: the forward and the input gradient transform the filters,
  * U = G g Gᵀ (transformFilters), and the filter gradient ends by adding its shares' sums and turning them into filters,
- * dW = Gᵀ M G (wasm/winograd-dw-filters.wat, split across the threads). Each must give the bits the JavaScript loops
+ * dW = Gᵀ M G (wasm/winograd-filters.wat, split across the threads). Each must give the bits the JavaScript loops
  * below gave, which they replaced.
  */
 
@@ -164,6 +164,18 @@ const transformBefore = (m: 2 | 4, Cin: number, Kout: number, at: (ci: number, k
   return mem;
 };
 
+/** How winogradConvAt reads W [K, C, 3, 3] (u(c, k) = W[k, c]) and how winogradDx does (u(f, c) = W[f, c] turned by 180°). */
+const forwardLayout = (C: number): FilterLayout => ({ base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 });
+const turnedLayout = (C: number): FilterLayout => ({ base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 });
+
+/** transformFilters' U [(m + 2)², Cin, Kout], copied out of the shared memory. */
+const transformed = (m: 2 | 4, Cin: number, Kout: number, W: Float32Array, layout: FilterLayout): Float32Array => {
+  const n = (m + 2) ** 2 * Cin * Kout;
+  const [pu, pw] = workspace([n, W.length]);
+  transformFilters(m, Cin, Kout, W, layout, pu, pw);
+  return f32().slice(pu / 4, pu / 4 + n);
+};
+
 describe('winograd filter transform: U = G g Gᵀ', () => {
   it('the same bits as the loop it replaced, for the forward (u(c, k) = W[k, c]) and the input gradient (W turned by 180°, channels swapped): w=[K,C,3,3], K and C 1..40, F(2x2,3x3) and F(4x4,3x3)', () => {
     fc.assert(
@@ -174,12 +186,35 @@ describe('winograd filter transform: U = G g Gᵀ', () => {
         const want = forward
           ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
           : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
-        const [pu] = workspace([want.length]);
-        const layout = forward ? { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 } : { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 };
-        transformFilters(m, Cin, Kout, W, layout, pu);
-        expect(bitsOf(f32().slice(pu / 4, pu / 4 + want.length))).toEqual(bitsOf(want));
+        expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(want));
       }),
       { seed: 22, numRuns: 80 },
     );
+  });
+
+  it('the same bits at 2 threads as at 1: w=[K,C,3,3], K and C 1..80, F(2x2,3x3) and F(4x4,3x3), forward and input gradient', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 1, max: 2 }), fc.boolean(), ({ K, C, m, seed }, scale, forward) => {
+        const [Kw, Cw] = [K * scale, C * scale];
+        const W = valuesOf(seed, Kw * Cw * 9);
+        const [Cin, Kout, layout] = forward ? [Cw, Kw, forwardLayout(Cw)] : [Kw, Cw, turnedLayout(Cw)];
+        setThreads(1);
+        const one = bitsOf(transformed(m, Cin, Kout, W, layout));
+        setThreads(2);
+        startThreads();
+        expect(bitsOf(transformed(m, Cin, Kout, W, layout))).toEqual(one);
+      }),
+      { seed: 23, numRuns: 40 },
+    );
+  });
+
+  it('split across 2 threads by input channels (w=[64,64,3,3], F(4x4,3x3)): a worker takes channels, the same bits', () => {
+    const W = valuesOf(4, 64 * 64 * 9);
+    const want = bitsOf(transformBefore(4, 64, 64, (c, k, fy, fx) => W[((k * 64 + c) * 3 + fy) * 3 + fx]));
+    setThreads(2);
+    expect(startThreads()).toBe(1);
+    const workerChunks = threadStats().workerChunks;
+    for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(transformed(4, 64, 64, W, forwardLayout(64)))).toEqual(want);
+    expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
   });
 });

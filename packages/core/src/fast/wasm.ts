@@ -83,7 +83,8 @@ export interface KernelExports {
   addElements(i0: number, i1: number, a: number, b: number, out: number, relu: number): void;
   // stride2.wat
   stride2Dx(n0: number, n1: number, dy: number, FN: number, OH: number, OW: number, C: number, H: number, W: number, Hd: number, Ty: number, desc: number, dx: number, scratch: number): void;
-  // winograd-dw-filters.wat
+  // winograd-filters.wat
+  winogradFilterTransform(c0: number, c1: number, w: number, byCi: number, byKo: number, byRow: number, byCol: number, Cin: number, Kout: number, m: number, u: number): void;
   winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, g: number, dw: number, scratch: number, slotBytes: number): void;
 }
 interface WasmApi {

@@ -159,23 +159,6 @@ export const winogradScratchFloats = (p: WinogradPlan): number =>
   p.N * p.C * p.Hq * p.Wq + elementsOf(p) * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
 
 /**
- * F(4x4, 3x3)'s G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1] (Lavin & Gray 2016, the G of
- * FILTER_TRANSFORMS[4]) times the three values a, b, c (a column or a row of a filter), in float64: its 6 values to
- * out[at], out[at + step], ...
- */
-const SIXTH = 1 / 6;
-const TWELFTH = 1 / 12;
-const TWENTY_FOURTH = 1 / 24;
-const timesG4 = (a: number, b: number, c: number, out: Float64Array | Float32Array, at: number, step: number): void => {
-  out[at] = 0.25 * a;
-  out[at + step] = -SIXTH * a + -SIXTH * b + -SIXTH * c;
-  out[at + 2 * step] = -SIXTH * a + SIXTH * b + -SIXTH * c;
-  out[at + 3 * step] = TWENTY_FOURTH * a + TWELFTH * b + SIXTH * c;
-  out[at + 4 * step] = TWENTY_FOURTH * a + -TWELFTH * b + SIXTH * c;
-  out[at + 5 * step] = c;
-};
-
-/**
  * Where transformFilters reads filter element (ci, ko, fy, fx) of `w`: at base + ci byCi + ko byKo + fy byRow + fx byCol
  * (the forward's filters [K, C, 3, 3] as they are, or the input gradient's turned by 180° with their channels swapped).
  */
@@ -188,51 +171,27 @@ export interface FilterLayout {
 }
 
 /**
+ * Below this many filters (Cin Kout, ~60 float64 operations each for F(4x4, 3x3)) transformFilters runs on the
+ * calling thread.
+ */
+const TRANSFORM_PARALLEL_MIN = 2048;
+
+/**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, element (ci, ko, fy, fx) for input channel ci and output channel ko read from
  * `w` as `layout` says) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)²
  * matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is
- * F(2x2, 3x3)'s [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (timesG4), matching winograd.wat's Bᵀ and Aᵀ; both
- * written out, as a loop over G's entries took 2.5x as long (1-3 ms a 64 x 64 layer). The filters are read through
- * strides, not through a function of (ci, ko, fy, fx): a call per element took 1.8x-2x as long (64 -> 64 channels,
- * F(4x4, 3x3): ~1 ms for a forward's and an input gradient's filters, where the strides take ~0.5 ms).
+ * F(2x2, 3x3)'s [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (Lavin & Gray 2016), matching winograd.wat's Bᵀ and Aᵀ,
+ * both written out (wasm/winograd-filters.wat's winogradFilterTransform), split across the threads by input channels;
+ * w is copied to byte `pw` first (w.length floats). A 64 -> 64 channel layer's forward and input gradient filters together, F(4x4, 3x3),
+ * one thread: 0.43 ms; the same loop in JavaScript on the calling thread 0.94 ms reading w through strides, ~2 ms through
+ * a function per element (as it first did); with calls per column and row of G g in the WebAssembly, 1.07 ms.
  *
- * @example transformFilters(4, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu) // a forward's
+ * @example transformFilters(4, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw) // a forward's
  */
-export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number): void => {
+export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number, pw: number): void => {
   const { base, byCi, byKo, byRow, byCol } = layout;
-  const mem = f32();
-  const u0 = pu / 4;
-  const plane = Cin * Kout;
-  const gg = new Float64Array(18);
-  for (let ci = 0; ci < Cin; ci++) {
-    for (let ko = 0; ko < Kout; ko++) {
-      // the filter's first element (fy = fx = 0)
-      const f = base + ci * byCi + ko * byKo;
-      if (m === 2) {
-        // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each of 3 columns)
-        for (let fx = 0; fx < 3; fx++) {
-          const [a, b, c] = [w[f + fx * byCol], w[f + byRow + fx * byCol], w[f + 2 * byRow + fx * byCol]];
-          gg[fx] = a;
-          gg[3 + fx] = (a + b + c) / 2;
-          gg[6 + fx] = (a - b + c) / 2;
-          gg[9 + fx] = c;
-        }
-        // (G g) Gᵀ: the same over the columns
-        for (let i = 0; i < 4; i++) {
-          const [a, b, c] = [gg[3 * i], gg[3 * i + 1], gg[3 * i + 2]];
-          const at = u0 + 4 * i * plane + ci * Kout + ko;
-          mem[at] = a;
-          mem[at + plane] = (a + b + c) / 2;
-          mem[at + 2 * plane] = (a - b + c) / 2;
-          mem[at + 3 * plane] = c;
-        }
-      } else {
-        // G g [6, 3], then (G g) Gᵀ [6, 6]: row i of G g times G into U_6i .. U_6i+5
-        for (let fx = 0; fx < 3; fx++) timesG4(w[f + fx * byCol], w[f + byRow + fx * byCol], w[f + 2 * byRow + fx * byCol], gg, fx, 3);
-        for (let i = 0; i < 6; i++) timesG4(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], mem, u0 + 6 * i * plane + ci * Kout + ko, plane);
-      }
-    }
-  }
+  f32().set(w, pw / 4);
+  runChunks('winogradFilterTransform', Cin, 1, [pw + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
 };
 
 /**
@@ -265,14 +224,16 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
  */
 export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0, out?: Slot): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
-  const [px, pu, pbias, pscratch, pwork, pextra] = workspace([x.size, elementsOf(p) * C * K, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats]);
+  const [px, pu, pw, pbias, pscratch, pwork, pextra] = workspace([
+    x.size, elementsOf(p) * C * K, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
+  ]);
   const pout = out?.offset ?? pwork;
   const pxAt = inputAt(x.data, px);
   const mem = f32();
   mem.set(b.data, pbias / 4);
   const W = w.data;
   // u(c, k) = W[k, c]
-  transformFilters(p.m, C, K, W, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu);
+  transformFilters(p.m, C, K, W, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw);
   convolveAt(p, pxAt, pu, pbias, relu, pscratch, pout);
   return { pout, pextra };
 };
@@ -305,7 +266,7 @@ export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry, m
 };
 
 /** Floats of the shared memory winogradDx needs at its `pscratch` (for the transformed filters, a zero bias and the rest). */
-export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C * p.K + p.K + 16 + winogradScratchFloats(p);
+export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C * p.K + p.K + 16 + 9 * p.C * p.K + 16 + winogradScratchFloats(p);
 
 /**
  * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd (plan from winogradDxPlan), from dy [N, FN, OH, OW] already at
@@ -316,9 +277,10 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   const { C: FN, K: C } = p;
   const pu = pscratch;
   const pbias = pu + 4 * elementsOf(p) * FN * C;
-  const prest = Math.ceil((pbias + 4 * C) / 64) * 64;
+  const pw = Math.ceil((pbias + 4 * C) / 64) * 64;
+  const prest = Math.ceil((pw + 4 * w.length) / 64) * 64;
   // u(f, c) = W[f, c] turned by 180°: element (fy, fx) of u is (2 - fy, 2 - fx) of W, its first at 8
-  transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu);
+  transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu, pw);
   f32().fill(0, pbias / 4, pbias / 4 + C);
   convolveAt(p, pdy, pu, pbias, false, prest, pdx);
 };
@@ -482,7 +444,7 @@ const FILTERS_PARALLEL_MIN = 1 << 16;
 
 /**
  * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G from FILTER_TRANSFORMS), M_ξ[k, c] the sum of the shares'
- * [X, K, C] at byte `psums` in their order, in float64 (wasm/winograd-dw-filters.wat), split across the threads by
+ * [X, K, C] at byte `psums` in their order, in float64 (wasm/winograd-filters.wat), split across the threads by
  * filter-channel pairs: the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The same sums
  * in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training step at 1 thread, 5.8% at 2.
  */
