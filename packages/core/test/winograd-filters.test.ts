@@ -54,6 +54,24 @@ const valuesOf = (seed: number, n: number): Float32Array => {
 /** A float32 array's bits, so that 0 and -0 (and every rounding) count. */
 const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
+/** The bits `run` gives at 1 thread, then at 2. */
+const atOneAndTwoThreads = (run: () => Float32Array): [number[], number[]] => {
+  setThreads(1);
+  const one = bitsOf(run());
+  setThreads(2);
+  startThreads();
+  return [one, bitsOf(run())];
+};
+
+/** Runs `run` at 2 threads, expecting `want` each time, until the worker has taken a chunk of it (on a busy machine this thread may take every chunk of a run). */
+const expectWorkerTakesPart = (run: () => Float32Array, want: number[]): void => {
+  setThreads(2);
+  expect(startThreads()).toBe(1);
+  const workerChunks = threadStats().workerChunks;
+  for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(run())).toEqual(want);
+  expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
+};
+
 const caseArb = fc.record({
   shares: fc.integer({ min: 1, max: 16 }),
   K: fc.integer({ min: 1, max: 40 }),
@@ -79,11 +97,8 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
     fc.assert(
       fc.property(caseArb, ({ shares, K, C, m, seed }) => {
         const sums = valuesOf(seed, shares * (m + 2) ** 2 * K * C);
-        setThreads(1);
-        const one = bitsOf(filtersFromSums(sums, shares, K, C, m));
-        setThreads(2);
-        startThreads();
-        expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(one);
+        const [one, two] = atOneAndTwoThreads(() => filtersFromSums(sums, shares, K, C, m));
+        expect(two).toEqual(one);
       }),
       { seed: 21, numRuns: 30 },
     );
@@ -92,13 +107,7 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
   it('split across 2 threads by filter-channel pairs (64 -> 64 channels, F(4x4,3x3), 6 shares): a worker takes pairs, the same bits', () => {
     const [shares, K, C, m] = [6, 64, 64, 4] as const;
     const sums = valuesOf(3, shares * 36 * K * C);
-    const want = bitsOf(before(sums, shares, K, C, m));
-    setThreads(2);
-    expect(startThreads()).toBe(1);
-    const workerChunks = threadStats().workerChunks;
-    // until the worker has taken part (on a busy machine this thread may take every chunk of a run)
-    for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(want);
-    expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
+    expectWorkerTakesPart(() => filtersFromSums(sums, shares, K, C, m), bitsOf(before(sums, shares, K, C, m)));
   });
 });
 
@@ -198,11 +207,8 @@ describe('winograd filter transform: U = G g Gᵀ', () => {
         const [Kw, Cw] = [K * scale, C * scale];
         const W = valuesOf(seed, Kw * Cw * 9);
         const [Cin, Kout, layout] = forward ? [Cw, Kw, forwardLayout(Cw)] : [Kw, Cw, turnedLayout(Cw)];
-        setThreads(1);
-        const one = bitsOf(transformed(m, Cin, Kout, W, layout));
-        setThreads(2);
-        startThreads();
-        expect(bitsOf(transformed(m, Cin, Kout, W, layout))).toEqual(one);
+        const [one, two] = atOneAndTwoThreads(() => transformed(m, Cin, Kout, W, layout));
+        expect(two).toEqual(one);
       }),
       { seed: 23, numRuns: 40 },
     );
@@ -211,10 +217,6 @@ describe('winograd filter transform: U = G g Gᵀ', () => {
   it('split across 2 threads by input channels (w=[64,64,3,3], F(4x4,3x3)): a worker takes channels, the same bits', () => {
     const W = valuesOf(4, 64 * 64 * 9);
     const want = bitsOf(transformBefore(4, 64, 64, (c, k, fy, fx) => W[((k * 64 + c) * 3 + fy) * 3 + fx]));
-    setThreads(2);
-    expect(startThreads()).toBe(1);
-    const workerChunks = threadStats().workerChunks;
-    for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(transformed(4, 64, 64, W, forwardLayout(64)))).toEqual(want);
-    expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
+    expectWorkerTakesPart(() => transformed(4, 64, 64, W, forwardLayout(64)), want);
   });
 });
