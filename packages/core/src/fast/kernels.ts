@@ -41,6 +41,25 @@ const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
 const PARALLEL_MIN_COL = 1 << 18;
 
 /**
+ * Below this many floats the element-wise and per-plane passes (ReLU and its pullback, the 2x2 pool, its ReLU pullback,
+ * packing dy) run on the calling thread: a pass that size takes a few tens of microseconds, about what waking a worker
+ * costs.
+ */
+const PARALLEL_MIN_FLOATS = 1 << 16;
+
+/** relu.wat's reluBackward over n floats (dy masked where x <= 0) into `pout`, split across the threads by elements. */
+const reluBackwardAt = (px: number, pdy: number, n: number, pout: number): void =>
+  // shares of whole multiples of 4 elements: each thread's vector loop covers what one call's would
+  runChunks('reluBackwardElements', n, 4, [px, pdy, pout], n >= PARALLEL_MIN_FLOATS);
+
+/**
+ * pool.wat's maxPool2x2 over `planes` planes of H x W at `px` into out and argmax (OH x OW per plane, indices into the
+ * input counted from px), split across the threads by planes: the same outputs and indices as one call.
+ */
+const maxPool2x2Into = (px: number, planes: number, H: number, W: number, OH: number, OW: number, pout: number, parg: number): void =>
+  runChunks('maxPool2x2Planes', planes, 1, [px, H, W, OH, OW, pout, parg, 0], planes * H * W >= PARALLEL_MIN_FLOATS);
+
+/**
  * im2col in the shared memory: x [N, C, H, W], already at byte offset `px`, -> rows (n, oy, ox) x columns
  * (c, fy, fx) at `pdst`, row length C*FH*FW (im2col.wat's im2col: padding written as 0, window rows copied a
  * vector at a time), its rows split across the threads when large.
@@ -306,9 +325,11 @@ const backward = (
   // the optional dx regions come last, so the others keep their places
   const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
     : s2 !== undefined ? [stride2DxFloats(s2)] : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, ...pdxAreas] = workspace([
+  // dy packed by images across the threads, each image's db terms kept aside and added in order after (replayDb)
+  const splitPack = packed === undefined && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
-    viaGemm ? FN * Kc : 0, ...dxAreas,
+    viaGemm ? FN * Kc : 0, splitPack ? N * wasm.sideFloats(FN, P) : 0, ...dxAreas,
   ]);
   const pdyAt = packed === undefined ? fillDy(pdy, pscratch) : pdy;
   const mem = f32();
@@ -318,8 +339,12 @@ const backward = (
   // the way), and colᵀ is read in place: from a kept col as a transposed A, or from x through the implicit
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   // (a filter gradient by Winograd reads dy itself: then packDy sums db alone, with bp 0)
-  if (packed === undefined) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
-  else packed(pbp, pdb, pscratch);
+  if (packed !== undefined) packed(pbp, pdb, pscratch);
+  else if (!splitPack) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
+  else {
+    runChunks('packDyImageRange', N, 1, [pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb, pside], true);
+    wasm.replayDb(pside, N, FN, P, pdb);
+  }
   let dwWinograd: Float32Array | undefined;
   if ('x' in src && dwWino !== undefined) {
     dwWinograd = winogradDw(dwWino, src.x, pdyAt, pa);
@@ -435,7 +460,7 @@ const maxPool2x2At = (x: Tensor, g: ConvGeometry): { pout: number; parg: number;
   const n = N * C * g.outH * g.outW;
   const [px, pout, parg] = workspace([x.size, n, n]);
   f32().set(x.data, px / 4);
-  wasm.maxPool2x2(px, N * C, H, W, g.outH, g.outW, pout, parg, 0);
+  maxPool2x2Into(px, N * C, H, W, g.outH, g.outW, pout, parg);
   return { pout, parg, n };
 };
 
@@ -571,7 +596,7 @@ const relu = (x: Tensor): Tensor => {
   const n = x.size;
   const out = resultSlot(n, [x.data]);
   const [px] = workspace([n]);
-  wasm.relu(inputAt(x.data, px), n, out.offset);
+  runChunks('reluElements', n, 4, [inputAt(x.data, px), out.offset], n >= PARALLEL_MIN_FLOATS);
   return fromData(x.shape, resultOut(out, n));
 };
 
@@ -580,7 +605,7 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
   const n = x.size;
   const out = resultSlot(n, [x.data, dy.data]);
   const [px, pdy] = workspace([n, n]);
-  wasm.reluBackward(inputAt(x.data, px), inputAt(dy.data, pdy), n, out.offset);
+  reluBackwardAt(inputAt(x.data, px), inputAt(dy.data, pdy), n, out.offset);
   return fromData(x.shape, resultOut(out, n));
 };
 
@@ -620,7 +645,7 @@ const winogradPooled = (
 ): { ppool: number; parg: number } => {
   const { pout, pextra } = winogradConvAt(wino, x, w, b, true, at === undefined ? 2 * bytesOf(n) / 4 : 0);
   const { ppool, parg } = at ?? { ppool: pextra, parg: pextra + bytesOf(n) };
-  wasm.maxPool2x2(pout, wino.N * wino.K, wino.OH, wino.OW, pool.outH, pool.outW, ppool, parg, 0);
+  maxPool2x2Into(pout, wino.N * wino.K, wino.OH, wino.OW, pool.outH, pool.outW, ppool, parg);
   return { ppool, parg };
 };
 
@@ -639,7 +664,9 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
   const operands = (pscratch: number): [number, number, number] => pooledOperands(dy, out, argmax, pscratch, pscratch + 4 * n, pscratch + 8 * n);
   const fillDy = (pdy: number, pscratch: number): number => {
     const [pd, po, pa] = operands(pscratch);
-    wasm.unpoolRelu(pd, po, pa, n, pdy, sizeOf(convShape));
+    // by planes: each pooled plane routes only into its own plane of dy
+    const planes = N * FN;
+    runChunks('unpoolReluPlanes', planes, 1, [pd, po, pa, n / planes, pdy, OH * OW], sizeOf(convShape) >= PARALLEL_MIN_FLOATS);
     return pdy;
   };
   // The conv's dy built and packed image by image (pool.wat's unpoolPackDy: the same bits, the whole dy never exists),
@@ -727,7 +754,7 @@ const conv2dRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor =>
 const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
   if (isF64(dy) || isF64(x) || isF64(w)) return refFused.conv2dReluBackward(dy, out, x, w, g, needDx);
   const fillDy = (pdy: number, pout: number): number => {
-    wasm.reluBackward(inputAt(out.data, pout), inputAt(dy.data, pdy), dy.size, pdy);
+    reluBackwardAt(inputAt(out.data, pout), inputAt(dy.data, pdy), dy.size, pdy);
     return pdy;
   };
   return backward(dy.shape, w, x.shape, g, needDx, fillDy, { x }, out.size);

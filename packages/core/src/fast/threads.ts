@@ -11,8 +11,10 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images), `poolFilterGrad` (filters),
  * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnBackward` (channels),
  * `addElements` (elements), `winogradDwTiles` (shares of a filter gradient's tiles), `stride2Dx` (images: a stride-2
- * convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter gradient by Winograd) and
- * `winogradFilterTransform` (input channels of Winograd's transformed filters).
+ * convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter gradient by Winograd),
+ * `winogradFilterTransform` (input channels of Winograd's transformed filters), `reluElements`, `reluBackwardElements`
+ * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback) and
+ * `packDyImageRange` (images: dy packed for the filter gradient).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n chunks is published by
  * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 chunks still
@@ -51,7 +53,8 @@ const SLOTS = ARGS + MAX_ARGS;
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
   'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
-  'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform',
+  'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform', 'reluElements', 'reluBackwardElements',
+  'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange',
 ] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
@@ -270,7 +273,8 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  */
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
   gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
-  stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8,
+  stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8, reluElements: 8, reluBackwardElements: 8, maxPool2x2Planes: 8, unpoolReluPlanes: 8,
+  packDyImageRange: 8,
 };
 
 /**

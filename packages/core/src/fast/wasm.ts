@@ -29,11 +29,14 @@ export interface KernelExports {
   // conv-layout.wat
   rowsToNchw(c: number, N: number, P: number, FN: number, ldc: number, bias: number, out: number): void;
   packDy(dy: number, N: number, P: number, FN: number, bp: number, db: number): void;
+  packDyImageRange(n0: number, n1: number, dy: number, N: number, P: number, FN: number, bp: number, db: number, side: number): void;
   sideFloats(FN: number, P: number): number;
   replayDb(side: number, N: number, FN: number, P: number, db: number): void;
   // pool.wat
   maxPool2x2(x: number, planes: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
+  maxPool2x2Planes(p0: number, p1: number, x: number, H: number, W: number, OH: number, OW: number, out: number, arg: number, base: number): void;
   unpoolRelu(dy: number, out: number, arg: number, n: number, dst: number, len: number): void;
+  unpoolReluPlanes(p0: number, p1: number, dy: number, out: number, arg: number, PQ: number, dst: number, P: number): void;
   unpoolPackDy(
     n0: number, n1: number, dy: number, out: number, arg: number, N: number, FN: number, P: number, PQ: number,
     scratch: number, bp: number, db: number, side: number,
@@ -42,6 +45,8 @@ export interface KernelExports {
   // relu.wat
   relu(x: number, n: number, out: number): void;
   reluBackward(x: number, dy: number, n: number, out: number): void;
+  reluElements(i0: number, i1: number, x: number, out: number): void;
+  reluBackwardElements(i0: number, i1: number, x: number, dy: number, out: number): void;
   // im2col.wat
   im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   col2im(n0: number, n1: number, src: number, ld: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;

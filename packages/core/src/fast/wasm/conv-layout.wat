@@ -91,6 +91,15 @@
     (call $packDyImages (i32.const 0) (local.get $N) (local.get $dy) (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))
       (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db) (i32.const 0)))
 
+  ;; $packDy for images [n0, n1) of dy [N, FN, P] (a thread's share): image n's panels' rows and, with $side, its db
+  ;; terms at its own place in $side (see $packDyImages), so shares may run in any order; $replayDb then sums db.
+  (func $packDyImageRange (export "packDyImageRange")
+    (param $n0 i32) (param $n1 i32) (param $dy i32) (param $N i32) (param $P i32) (param $FN i32) (param $bp i32) (param $db i32) (param $side i32)
+    (call $packDyImages (local.get $n0) (local.get $n1)
+      (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $FN)) (local.get $P)) (i32.const 2)))
+      (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))
+      (i32.mul (local.get $N) (local.get $P)) (local.get $P) (local.get $FN) (local.get $bp) (local.get $db) (local.get $side)))
+
   ;; $packDy for images [n0, n1) of a batch of R / P images: image n's dy [FN, P] at dy + (n - n0) * dyImg bytes
   ;; (dyImg 0: every image from the same place, a one-image scratch), its rows n*P .. of the packed panels.
   ;; With $side = 0 each image's sums go into db at once, so images must come in order. Otherwise they are kept

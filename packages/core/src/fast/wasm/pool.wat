@@ -1,7 +1,8 @@
 ;; The lesson's 2x2 stride-2 max pool and its pullbacks: the pool with its argmax ($maxPool2x2), the pool then ReLU
 ;; without it ($maxPool2x2Relu, evaluation), and the pullback of ReLU after the pool into the conv's dy, whole
 ;; ($unpoolRelu) or image by image packed for the filter gradient's GEMM ($unpoolPackDy, with conv-layout.wat's
-;; $packDyImages). $zeroF32 is shared: pad.wat and pool-filter-grad.wat call it too.
+;; $packDyImages); $maxPool2x2Planes and $unpoolReluPlanes take a thread's share of planes. $zeroF32 is shared:
+;; pad.wat and pool-filter-grad.wat call it too.
 
   ;; The lesson's max pooling, 2x2 windows, stride 2, no padding, over `planes` planes of H x W: out and argmax
   ;; (flat element indices into x, counted from element 0 of the input at $x, plus $base: a thread pooling a
@@ -177,6 +178,33 @@
   (func $unpoolRelu (export "unpoolRelu") (param $dy i32) (param $out i32) (param $arg i32) (param $n i32) (param $dst i32) (param $len i32)
     (call $zeroF32 (local.get $dst) (local.get $len))
     (call $scatterRelu (local.get $dy) (local.get $out) (local.get $arg) (local.get $n) (local.get $dst)))
+
+  ;; $maxPool2x2 over planes [p0, p1): a thread's share. Plane p's argmax counts from element 0 of the whole input at
+  ;; $x (its first element is p*H*W, plus $base), so the indices are those of one call over every plane.
+  (func $maxPool2x2Planes (export "maxPool2x2Planes")
+    (param $p0 i32) (param $p1 i32) (param $x i32) (param $H i32) (param $W i32) (param $OH i32) (param $OW i32)
+    (param $out i32) (param $arg i32) (param $base i32)
+    (local $in0 i32) (local $out0 i32)
+    ;; element offsets of plane p0 in x and in out / arg
+    (local.set $in0 (i32.mul (local.get $p0) (i32.mul (local.get $H) (local.get $W))))
+    (local.set $out0 (i32.mul (local.get $p0) (i32.mul (local.get $OH) (local.get $OW))))
+    (call $maxPool2x2 (i32.add (local.get $x) (i32.shl (local.get $in0) (i32.const 2))) (i32.sub (local.get $p1) (local.get $p0))
+      (local.get $H) (local.get $W) (local.get $OH) (local.get $OW)
+      (i32.add (local.get $out) (i32.shl (local.get $out0) (i32.const 2))) (i32.add (local.get $arg) (i32.shl (local.get $out0) (i32.const 2)))
+      (i32.add (local.get $base) (local.get $in0))))
+
+  ;; $unpoolRelu over planes [p0, p1) of dst (P floats each; PQ pooled elements each in dy, out and arg): a thread's
+  ;; share. Zeroes its planes of dst, then scatters its pooled planes, each of which routes only into its own plane
+  ;; (a pool's window lies in one plane), so every float of dst gets the same sum, in the same order, as from one call.
+  (func $unpoolReluPlanes (export "unpoolReluPlanes")
+    (param $p0 i32) (param $p1 i32) (param $dy i32) (param $out i32) (param $arg i32) (param $PQ i32) (param $dst i32) (param $P i32)
+    (local $o i32)
+    ;; byte offset of plane p0's first pooled element
+    (local.set $o (i32.shl (i32.mul (local.get $p0) (local.get $PQ)) (i32.const 2)))
+    (call $zeroF32 (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p0) (local.get $P)) (i32.const 2)))
+      (i32.mul (i32.sub (local.get $p1) (local.get $p0)) (local.get $P)))
+    (call $scatterRelu (i32.add (local.get $dy) (local.get $o)) (i32.add (local.get $out) (local.get $o)) (i32.add (local.get $arg) (local.get $o))
+      (i32.mul (i32.sub (local.get $p1) (local.get $p0)) (local.get $PQ)) (local.get $dst)))
 
   ;; len floats at dst = 0, four at a time, the tail one by one.
   (func $zeroF32 (param $dst i32) (param $len i32)

@@ -1,4 +1,4 @@
-;; ReLU and its pullback, branch-free in SIMD.
+;; ReLU and its pullback, branch-free in SIMD; $reluElements and $reluBackwardElements take a thread's share of them.
 
   ;; ReLU with the lesson's mask (x <= 0): out[i] = x[i] <= 0 ? 0 : x[i] over n floats, four at a time, branch-free
   ;; (f32x4.le + v128.andnot: a NaN compares false, so it passes through with its bits; -0 becomes +0).
@@ -47,3 +47,15 @@
         (local.set $dy (i32.add (local.get $dy) (i32.const 4)))
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $sloop))))
+
+  ;; $relu over elements [i0, i1) of x and out: a thread's share (runChunks keeps shares whole multiples of 4, so the
+  ;; vector loop covers the same elements as one call over all of them; each element's bits depend on it alone).
+  (func $reluElements (export "reluElements") (param $i0 i32) (param $i1 i32) (param $x i32) (param $out i32)
+    (call $relu (i32.add (local.get $x) (i32.shl (local.get $i0) (i32.const 2))) (i32.sub (local.get $i1) (local.get $i0))
+      (i32.add (local.get $out) (i32.shl (local.get $i0) (i32.const 2)))))
+
+  ;; $reluBackward over elements [i0, i1) of x, dy and out: a thread's share, as $reluElements.
+  (func $reluBackwardElements (export "reluBackwardElements") (param $i0 i32) (param $i1 i32) (param $x i32) (param $dy i32) (param $out i32)
+    (call $reluBackward (i32.add (local.get $x) (i32.shl (local.get $i0) (i32.const 2)))
+      (i32.add (local.get $dy) (i32.shl (local.get $i0) (i32.const 2))) (i32.sub (local.get $i1) (local.get $i0))
+      (i32.add (local.get $out) (i32.shl (local.get $i0) (i32.const 2)))))
