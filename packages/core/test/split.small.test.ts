@@ -1,8 +1,10 @@
-import { convGeometry, fastKernels, fromData, fusedKernelsOf, key, referenceKernels, setThreads, startThreads, threadStats, uniform, type Tensor } from '@foldnet/core';
+import {
+  convGeometry, fastKernels, fromData, fusedKernelsOf, key, referenceKernels, resultScope, setThreads, startThreads, threadStats, uniform, type Tensor,
+} from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { workspace } from '../src/fast/layout.js';
+import { residentAt, workspace } from '../src/fast/layout.js';
 import { runChunks } from '../src/fast/threads.js';
 import { f32, wasm } from '../src/fast/wasm.js';
 
@@ -115,6 +117,30 @@ describe('maxPool2x2Planes split across 2 threads', () => {
       expect(bitwiseEqual(two.out, one.out)).toBe(true);
       expect(Array.from(two.argmax)).toEqual(Array.from(one.argmax));
     });
+  });
+});
+
+describe("the 2x2 pool's output is a kernel result", () => {
+  it('resident for the next kernel to read in place, and inside a resultScope a view of the memory, never copied out; the bits of the reference', () => {
+    const x = fromData([4, 8, 12, 14], values(4 * 8 * 12 * 14, 6));
+    const g = convGeometry('pool', { inH: 12, inW: 14, filterH: 2, stride: 2, pad: 0 });
+    const want = referenceKernels.maxPool2d(x, g);
+    const got = fastKernels.maxPool2d(x, g);
+    expect(bitwiseEqual(got.out, want.out)).toBe(true);
+    expect(Array.from(got.argmax)).toEqual(Array.from(want.argmax));
+    expect(residentAt(got.out.data)).toBeDefined();
+    expect(residentAt(fastKernels.maxPool2dOut(x, g).data)).toBeDefined();
+    const inMemory = (t: Tensor): boolean => t.data.buffer instanceof SharedArrayBuffer;
+    resultScope(() => fastKernels.maxPool2d(x, g)); // the first scope sizes the area of the next
+    const views: boolean[] = [];
+    const kept = resultScope(() => {
+      const pooled = fastKernels.maxPool2d(x, g).out;
+      const bare = fastKernels.maxPool2dOut(x, g);
+      views.push(inMemory(pooled), inMemory(bare));
+      return [pooled, bare];
+    });
+    expect(views).toEqual([true, true]);
+    kept.forEach((t) => expect(bitwiseEqual(t, want.out)).toBe(true));
   });
 });
 

@@ -454,14 +454,17 @@ const maxPoolInterior = (X: ReadonlyData, planes: number, H: number, W: number, 
 
 const isLessonPool = (g: ConvGeometry): boolean => g.pad === 0 && g.filterH === 2 && g.filterW === 2 && g.stride === 2;
 
-// The lesson's pool: branch-free SIMD in pool.wat, on a copy of x in the shared memory; out and argmax stay there.
-const maxPool2x2At = (x: Tensor, g: ConvGeometry): { pout: number; parg: number; n: number } => {
+// The lesson's pool: branch-free SIMD in pool.wat, on x where it is (a result slot) or a copy in the shared memory. The
+// pooled output goes to a result slot, so the next kernel reads it in place (and, in a result scope, it is never copied
+// out); the argmax stays in the workspace.
+const maxPool2x2Out = (x: Tensor, g: ConvGeometry): { out: Tensor; parg: number; n: number } => {
   const [N, C, H, W] = x.shape;
   const n = N * C * g.outH * g.outW;
-  const [px, pout, parg] = workspace([x.size, n, n]);
-  f32().set(x.data, px / 4);
-  maxPool2x2Into(px, N * C, H, W, g.outH, g.outW, pout, parg);
-  return { pout, parg, n };
+  // claimed before the workspace and before x is looked up (resultSlot)
+  const slot = resultSlot(n, [x.data]);
+  const [px, parg] = workspace([x.size, n]);
+  maxPool2x2Into(inputAt(x.data, px), N * C, H, W, g.outH, g.outW, slot.offset, parg);
+  return { out: fromData([N, C, g.outH, g.outW], resultOut(slot, n)), parg, n };
 };
 
 const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
@@ -469,8 +472,8 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   const [N, C, H, W] = x.shape;
   const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
   if (isLessonPool(g)) {
-    const { pout, parg, n } = maxPool2x2At(x, g);
-    return { out: fromData([N, C, outH, outW], copyF32(pout, n)), argmax: copyI32(parg, n) };
+    const { out, parg, n } = maxPool2x2Out(x, g);
+    return { out, argmax: copyI32(parg, n) };
   }
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
@@ -519,8 +522,7 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
 // Without the argmax copy (an Int32Array as long as the output) when the lesson's pool runs in wasm.
 const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => {
   if (isF64(x) || !isLessonPool(g)) return maxPool2d(x, g).out;
-  const { pout, n } = maxPool2x2At(x, g);
-  return fromData([x.shape[0], x.shape[1], g.outH, g.outW], copyF32(pout, n));
+  return maxPool2x2Out(x, g).out;
 };
 
 const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
