@@ -41,11 +41,16 @@ const isF64 = (t: Tensor): boolean => t.dtype === 'float64';
 const PARALLEL_MIN_COL = 1 << 18;
 
 /**
- * Below this many floats the element-wise and per-plane passes (ReLU and its pullback, the 2x2 pool, its ReLU pullback,
- * packing dy) run on the calling thread: a pass that size takes a few tens of microseconds, about what waking a worker
- * costs.
+ * Below this many floats ReLU, its pullback and packing dy for the filter gradient run on the calling thread: split
+ * across 2 threads with the second core free, ReLU's pullback paid from 2^16 floats (x1.21; x1.00 at 2^15, x0.65 at
+ * 2^13) and packing dy from ~2^16.3 (x1.08 at 78,400 floats, x0.84 at 50,176).
  */
 const PARALLEL_MIN_FLOATS = 1 << 16;
+/**
+ * The same for the 2x2 pool and its ReLU pullback (floats of the pool's input), which do more per float: split, they
+ * paid from 2^13 floats (x1.27 and x1.14; x1.29 and x1.18 at 2^14).
+ */
+const PARALLEL_MIN_POOL_FLOATS = 1 << 14;
 
 /** relu.wat's reluBackward over n floats (dy masked where x <= 0) into `pout`, split across the threads by elements. */
 const reluBackwardAt = (px: number, pdy: number, n: number, pout: number): void =>
@@ -57,7 +62,7 @@ const reluBackwardAt = (px: number, pdy: number, n: number, pout: number): void 
  * input counted from px), split across the threads by planes: the same outputs and indices as one call.
  */
 const maxPool2x2Into = (px: number, planes: number, H: number, W: number, OH: number, OW: number, pout: number, parg: number): void =>
-  runChunks('maxPool2x2Planes', planes, 1, [px, H, W, OH, OW, pout, parg, 0], planes * H * W >= PARALLEL_MIN_FLOATS);
+  runChunks('maxPool2x2Planes', planes, 1, [px, H, W, OH, OW, pout, parg, 0], planes * H * W >= PARALLEL_MIN_POOL_FLOATS);
 
 /**
  * im2col in the shared memory: x [N, C, H, W], already at byte offset `px`, -> rows (n, oy, ox) x columns
@@ -668,7 +673,7 @@ const conv2dReluMaxPoolBackward = (dy: Tensor, out: Tensor, argmax: Int32Array, 
     const [pd, po, pa] = operands(pscratch);
     // by planes: each pooled plane routes only into its own plane of dy
     const planes = N * FN;
-    runChunks('unpoolReluPlanes', planes, 1, [pd, po, pa, n / planes, pdy, OH * OW], sizeOf(convShape) >= PARALLEL_MIN_FLOATS);
+    runChunks('unpoolReluPlanes', planes, 1, [pd, po, pa, n / planes, pdy, OH * OW], sizeOf(convShape) >= PARALLEL_MIN_POOL_FLOATS);
     return pdy;
   };
   // The conv's dy built and packed image by image (pool.wat's unpoolPackDy: the same bits, the whole dy never exists),
