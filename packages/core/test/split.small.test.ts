@@ -215,16 +215,18 @@ describe('packDyImageRange with replayDb split across 2 threads', () => {
 });
 
 describe('the kernels that use them give the same bits at 1 and at 2 threads', () => {
-  // (dW, db and dx of a convolution after ReLU, and after ReLU and the lesson's pool, with dx: fillDy by
-  // reluBackwardElements or unpoolReluPlanes, then dy packed by packDyImageRange)
+  // (dW, db and dx of a convolution after ReLU, and after ReLU and a max pool, with dx: fillDy by reluBackwardElements
+  // or unpoolReluPlanes, then dy packed by packDyImageRange; a 3x3 stride-2 pool's windows overlap, so two pooled
+  // elements may route into one float of dy, in their order)
   const grads = (t: { dw: Tensor; db: Tensor; dx?: Tensor }): Tensor[] => [t.dw, t.db, ...(t.dx === undefined ? [] : [t.dx])];
   it.each([
-    { x: [40, 8, 14, 14], FN: 16, filter: 3, pad: 1 },
-    { x: [30, 3, 13, 11], FN: 6, filter: 2, pad: 0 },
-  ])('x=$x FN $FN filter $filter pad $pad: conv2dReluBackward and conv2dReluMaxPoolBackward', ({ x: xShape, FN, filter, pad }) => {
+    { x: [40, 8, 14, 14], FN: 16, filter: 3, pad: 1, pool: 2 },
+    { x: [30, 3, 13, 11], FN: 6, filter: 2, pad: 0, pool: 2 },
+    { x: [30, 3, 13, 11], FN: 6, filter: 2, pad: 0, pool: 3 },
+  ])('x=$x FN $FN filter $filter pad $pad, pool $pool x $pool stride 2: conv2dReluBackward and conv2dReluMaxPoolBackward', ({ x: xShape, FN, filter, pad, pool: size }) => {
     const [, C, H, W] = xShape;
     const g = convGeometry('conv', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
-    const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, stride: 2, pad: 0 });
+    const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: size, stride: 2, pad: 0 });
     const x = uniform(key(1), xShape, { low: -1, high: 1 });
     const w = uniform(key(2), [FN, C, filter, filter], { low: -1, high: 1 });
     const b = uniform(key(3), [FN], { low: -1, high: 1 });
