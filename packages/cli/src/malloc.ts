@@ -18,21 +18,13 @@ import { constants } from 'node:os';
 /** The tunables: mmap threshold 32 MiB (glibc's maximum), never trim, grow the heap by 64 MiB. */
 export const heavyMallocTunables = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=67108864';
 
-/**
- * V8's young generation for the same commands: semi-spaces of 64 MiB where Node's default grows to 16 MiB. A
- * training step's activations live from the forward to the backward, so with the default most of them survive
- * two scavenges, are promoted, and are then freed by mark-compacts (V8 starts one each time ~64 MiB of promoted
- * array buffers pile up: ~7 a ResNet step, ~5 ms each); with room for a step's worth of them they die young.
- * Measured (alternated runs): 12 ResNet steps 7-8% less CPU time; the lesson's default run the same time (36.1-36.7
- * s against 36.1-36.3). The price is memory: up to the two semi-spaces, ~130 MB more peak RSS (the lesson's run 329
- * -> 462 MB). Read only when a process starts, like the tunables. A semi-space size the user gave node (`node
- * --max-semi-space-size=16 ...`) is kept instead; FOLDNET_MALLOC=system starts no child, so neither applies.
+/*
+ * The child once also got V8's young generation at 64 MiB (--min/max-semi-space-size=64), so that a step's
+ * activations, then JavaScript buffers, died young instead of costing mark-compacts (7-8% of a ResNet step). Since
+ * training steps and evaluation batches keep their activations in the kernels' memory (core's resultScope), that no
+ * longer pays (resnet, deep and simple steps, alternated processes: the same time or less with Node's default) and
+ * cost ~100 MB of RSS, so the child runs with the parent's node flags as they are.
  */
-export const heavyNodeFlags = ['--min-semi-space-size=64', '--max-semi-space-size=64'] as const;
-
-/** Node's arguments for the tuned child: heavyNodeFlags unless the user set a semi-space size, then the user's own. */
-export const childNodeArgs = (execArgv: readonly string[]): readonly string[] =>
-  execArgv.some((a) => /^--(min|max)[-_]semi[-_]space[-_]size\b/.test(a)) ? execArgv : [...heavyNodeFlags, ...execArgv];
 
 /** Set in the child's environment by `runInTunedChild`, so the child knows its IPC channel is that parent's. */
 const CHILD_MARK = 'FOLDNET_TUNED_CHILD';
@@ -83,16 +75,15 @@ export const childCommand = (nodeArgs: readonly string[]): { readonly file: stri
 };
 
 /**
- * Runs this same command (same node, flags and arguments) in a child started with `heavyMallocTunables` and
- * `heavyNodeFlags`, and resolves to the exit code to give: the child's, or 128 + the signal that ended it. The child inherits the
- * terminal. Ctrl-C reaches both processes (one process group); SIGINT, SIGTERM and SIGHUP sent to this process
+ * Runs this same command (same node, flags and arguments) in a child started with `heavyMallocTunables`, and
+ * resolves to the exit code to give: the child's, or 128 + the signal that ended it. The child inherits the terminal. Ctrl-C reaches both processes (one process group); SIGINT, SIGTERM and SIGHUP sent to this process
  * alone are passed on, so the child saves and exits as it would on its own. A SIGKILL cannot be passed on:
  * the kernel kills the child with its parent (the parent-death signal, see childCommand), and the child also
  * watches its IPC channel's end (`dieWithParent`) and its parent pid before each write (`exitIfOrphaned`).
  */
 export const runInTunedChild = (): Promise<number> =>
   new Promise((resolve) => {
-    const { file, args } = childCommand([process.execPath, ...childNodeArgs(process.execArgv), ...process.argv.slice(1)]);
+    const { file, args } = childCommand([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
     const child = spawn(file, args, {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, GLIBC_TUNABLES: heavyMallocTunables, [CHILD_MARK]: '1' },

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { childCommand, childNodeArgs, heavyMallocTunables, heavyNodeFlags, wantsTunedMalloc } from '../src/malloc.js';
+import { childCommand, heavyMallocTunables, wantsTunedMalloc } from '../src/malloc.js';
 
 /*
  * When `foldnet` runs its command in a child started with glibc's malloc tunables (see malloc.ts; the child
@@ -53,24 +53,6 @@ describe('wantsTunedMalloc', () => {
     const settings = Object.fromEntries(heavyMallocTunables.split(':').map((s) => s.split('=')));
     expect(Object.keys(settings).sort()).toEqual(['glibc.malloc.mmap_threshold', 'glibc.malloc.top_pad', 'glibc.malloc.trim_threshold']);
     expect(Number(settings['glibc.malloc.mmap_threshold'])).toBeLessThanOrEqual(32 * 1024 * 1024);
-  });
-});
-
-describe('childNodeArgs', () => {
-  it("gives the child V8's larger young generation before node's own flags", () => {
-    expect(childNodeArgs([])).toEqual(['--min-semi-space-size=64', '--max-semi-space-size=64']);
-    expect(childNodeArgs(['--enable-source-maps'])).toEqual([...heavyNodeFlags, '--enable-source-maps']);
-  });
-
-  it('keeps a semi-space size the user gave node, in either spelling, and adds none', () => {
-    for (const own of [['--max-semi-space-size=8'], ['--min_semi_space_size=2', '--inspect'], ['--max-semi-space-size', '32']]) expect(childNodeArgs(own)).toEqual(own);
-  });
-
-  it('the flags are ones node accepts: a process started with them runs', () => {
-    const r = spawnSync(process.execPath, [...heavyNodeFlags, '-e', "process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))"], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    // a 64 MiB semi-space from the start (min = max), where node's default starts at 1 MiB
-    expect(Number(r.stdout)).toBeGreaterThanOrEqual(64 * 1024 * 1024);
   });
 });
 
