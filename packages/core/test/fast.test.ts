@@ -23,6 +23,7 @@ import { closeTo, convGeometryArb, sameBytes, snapshotBytes, bitwiseEqual } from
 import fc from 'fast-check';
 import { setDirectConv, setPoolFilterGrad } from '../src/fast/kernels.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { untilAWorkerTakesPart } from './workers.js';
 
 // Differential tests: the fast kernels against the reference kernels (the oracle), in float32.
 // Tolerances: a float32 sum of K products of values in [-1, 1) differs between two summation orders by
@@ -627,15 +628,7 @@ describe('threads', () => {
     const [a, b] = operands(512, 128, 256, false, false, 12);
     setThreads(1);
     const one = fastKernels.matmul(a, b, false, false);
-    setThreads(2);
-    expect(startThreads()).toBe(1);
-    const before = threadStats().workerChunks;
-    // whether the worker gets a core for a given call is up to the OS (the caller takes unclaimed chunks),
-    // so repeat until it has taken some; every repetition must still be exact
-    for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) {
-      expect(bitwiseEqual(fastKernels.matmul(a, b, false, false), one)).toBe(true);
-    }
-    expect(threadStats().workerChunks).toBeGreaterThan(before);
+    untilAWorkerTakesPart(() => expect(bitwiseEqual(fastKernels.matmul(a, b, false, false), one)).toBe(true));
   });
 
   it('threaded conv2d and conv2dBackward (needDx true and false) x=[12,3,20,20] w=[16,3,5,5] pad=2 equal the single-threaded ones', () => {
@@ -692,13 +685,7 @@ describe('threads', () => {
     const pg = convGeometry('pool', { inH: 24, inW: 24, filterH: 2, stride: 2 });
     setThreads(1);
     const one = fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true);
-    setThreads(2);
-    expect(startThreads()).toBe(1);
-    const before = threadStats().workerChunks;
-    for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) {
-      expect(bitwiseEqual(fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true).out, one.out)).toBe(true);
-    }
-    expect(threadStats().workerChunks).toBeGreaterThan(before);
+    untilAWorkerTakesPart(() => expect(bitwiseEqual(fusedKernelsOf(fastKernels).conv2dReluMaxPool(x, w, b, g, pg, true).out, one.out)).toBe(true));
   });
 
   it('back-to-back jobs of alternating chunk counts stay exact: a worker late for one job never runs a chunk of the next with mixed parameters', () => {

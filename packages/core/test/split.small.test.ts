@@ -1,9 +1,10 @@
 import {
-  convGeometry, fastKernels, fromData, fusedKernelsOf, key, referenceKernels, resultScope, setThreads, startThreads, threadStats, uniform, type Tensor,
+  convGeometry, fastKernels, fromData, fusedKernelsOf, key, referenceKernels, resultScope, setThreads, startThreads, uniform, type Tensor,
 } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { untilAWorkerTakesPart } from './workers.js';
 import { residentAt, workspace } from '../src/fast/layout.js';
 import { runChunks } from '../src/fast/threads.js';
 import { f32, wasm } from '../src/fast/wasm.js';
@@ -22,15 +23,6 @@ const values = (n: number, seed: number): Float32Array =>
 
 /** Bits of n floats (or int32s) at byte offset p of the shared memory. */
 const bitsAt = (p: number, n: number): number[] => Array.from(new Int32Array(f32().buffer, p, n));
-
-/** Runs `body` until a worker has run a chunk (on a busy machine this thread may take every chunk of a run). */
-const untilAWorkerTakesPart = (body: () => void): void => {
-  setThreads(2);
-  expect(startThreads()).toBe(1);
-  const before = threadStats().workerChunks;
-  for (let i = 0; i < 50 && threadStats().workerChunks === before; i++) body();
-  expect(threadStats().workerChunks).toBeGreaterThan(before);
-};
 
 afterEach(() => {
   setThreads(1);

@@ -1,7 +1,8 @@
-import { convGeometry, fastKernels, fromData, key, normal, setThreads, split, startThreads, threadStats, uniform } from '@foldnet/core';
+import { convGeometry, fastKernels, fromData, key, normal, setThreads, split, startThreads, uniform } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { untilAWorkerTakesPart } from './workers.js';
 import { residentAt, workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
 import { type FilterLayout, filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
@@ -63,14 +64,8 @@ const atOneAndTwoThreads = (run: () => Float32Array): [number[], number[]] => {
   return [one, bitsOf(run())];
 };
 
-/** Runs `run` at 2 threads, expecting `want` each time, until the worker has taken a chunk of it (on a busy machine this thread may take every chunk of a run). */
-const expectWorkerTakesPart = (run: () => Float32Array, want: number[]): void => {
-  setThreads(2);
-  expect(startThreads()).toBe(1);
-  const workerChunks = threadStats().workerChunks;
-  for (let i = 0; i < 50 && threadStats().workerChunks === workerChunks; i++) expect(bitsOf(run())).toEqual(want);
-  expect(threadStats().workerChunks).toBeGreaterThan(workerChunks);
-};
+/** Runs `run` at 2 threads, expecting `want` each time, until the worker has taken a chunk of it. */
+const expectWorkerTakesPart = (run: () => Float32Array, want: number[]): void => untilAWorkerTakesPart(() => expect(bitsOf(run())).toEqual(want));
 
 const caseArb = fc.record({
   shares: fc.integer({ min: 1, max: 16 }),
