@@ -169,6 +169,25 @@ describe('unpoolReluPlanes split across 2 threads', () => {
     const want = run(1600, 784, 196, 9, false);
     untilAWorkerTakesPart(() => expect(run(1600, 784, 196, 9, true)).toEqual(want));
   });
+  it('an argmax of -1 (a padded window with nothing of the image in it) routes nothing and writes nothing outside dy, as the reference skips it', () => {
+    // 2 planes of 4 floats, 3 pooled elements each; the floats around dy hold a sentinel
+    const [planes, P, PQ] = [2, 4, 3];
+    const n = planes * PQ;
+    const [pdy, pout, parg, pguard] = workspace([n, n, n, planes * P + 8]);
+    const pdst = pguard + 16;
+    const mem = f32();
+    mem.set([1, 2, 3, 4, 5, 6], pdy / 4);
+    mem.set([1, 1, 1, 1, 1, 1], pout / 4);
+    new Int32Array(mem.buffer, parg, n).set([-1, 1, 3, 4, -1, 7]);
+    for (const split of [false, true]) {
+      mem.fill(7, pguard / 4, pguard / 4 + planes * P + 8);
+      if (split) runChunks('unpoolReluPlanes', planes, 1, [pdy, pout, parg, PQ, pdst, P], true, 2);
+      else wasm.unpoolRelu(pdy, pout, parg, n, pdst, planes * P);
+      expect(Array.from(mem.subarray(pguard / 4, pguard / 4 + 4)), 'before dy').toEqual([7, 7, 7, 7]);
+      expect(Array.from(mem.subarray(pdst / 4, pdst / 4 + planes * P)), 'dy').toEqual([0, 2, 0, 3, 4, 0, 0, 6]);
+      expect(Array.from(mem.subarray(pdst / 4 + planes * P, pdst / 4 + planes * P + 4)), 'after dy').toEqual([7, 7, 7, 7]);
+    }
+  });
 });
 
 describe('packDyImageRange with replayDb split across 2 threads', () => {

@@ -226,18 +226,23 @@
 
   ;; dst[arg[o]] += dy[o] for o < n where out[o] is not <= 0 ($unpoolRelu without the zeroing). Branch-free: a masked
   ;; element adds +0, which leaves dst as it is (dst starts at +0 and a sum from +0 is never -0), where a branch on
-  ;; ReLU's mask, true for about half the elements at random, mispredicted half the time.
+  ;; ReLU's mask, true for about half the elements at random, mispredicted half the time. An arg of -1 (a padded
+  ;; pool's window with nothing of the image in it, as the generic max pool gives) routes nothing, as in the
+  ;; reference: that branch is never taken by the lesson's pool, so it is always predicted.
   (func $scatterRelu (param $dy i32) (param $out i32) (param $arg i32) (param $n i32) (param $dst i32)
-    (local $o i32) (local $at i32) (local $i i32)
+    (local $o i32) (local $at i32) (local $i i32) (local $a i32)
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $o) (local.get $n)))
         (local.set $i (i32.shl (local.get $o) (i32.const 2)))
-        (local.set $at (i32.add (local.get $dst) (i32.shl (i32.load (i32.add (local.get $arg) (local.get $i))) (i32.const 2))))
-        (f32.store (local.get $at)
-          (f32.add (f32.load (local.get $at))
-            (select (f32.const 0) (f32.load (i32.add (local.get $dy) (local.get $i)))
-              (f32.le (f32.load (i32.add (local.get $out) (local.get $i))) (f32.const 0)))))
+        (local.set $a (i32.load (i32.add (local.get $arg) (local.get $i))))
+        (if (i32.ge_s (local.get $a) (i32.const 0))
+          (then
+            (local.set $at (i32.add (local.get $dst) (i32.shl (local.get $a) (i32.const 2))))
+            (f32.store (local.get $at)
+              (f32.add (f32.load (local.get $at))
+                (select (f32.const 0) (f32.load (i32.add (local.get $dy) (local.get $i)))
+                  (f32.le (f32.load (i32.add (local.get $out) (local.get $i))) (f32.const 0)))))))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $each))))
 
