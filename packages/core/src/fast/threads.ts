@@ -10,8 +10,9 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
  * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images), `poolFilterGrad` (filters),
  * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnBackward` (channels),
- * `addElements` (elements), `winogradDwTiles` (shares of a filter gradient's tiles), `stride2Dx` (images: a stride-2
- * convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter gradient by Winograd),
+ * `addElements` (elements), `winogradDwTiles` (shares of a filter gradient's tiles, or ranges of a share's filters),
+ * `stride2Dx` (images: a stride-2 convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter
+ * gradient by Winograd),
  * `winogradFilterTransform` (input channels of Winograd's transformed filters), `reluElements`, `reluBackwardElements`
  * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback) and
  * `packDyImageRange` (images: dy packed for the filter gradient).

@@ -72,8 +72,8 @@ export interface KernelExports {
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,
   ): void;
   winogradDwTiles(
-    s0: number, s1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
-    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,
+    i0: number, i1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
+    shareGroups: number, partials: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number, kParts: number,
   ): void;
   // batchnorm.wat
   bnForward(

@@ -367,6 +367,16 @@ const dwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; gro
   return { shares: Math.ceil(groups / shareGroups), shareGroups, groups };
 };
 
+/**
+ * Ranges of filters each share of the filter gradient is cut into (winograd.wat's winogradDwTiles): one a thread where
+ * there are fewer shares than threads and the work is worth a worker's waking (`parallel`), at most one a row of 4
+ * filters; else 1. resnet's 64 -> 64 layers at 7x7 and deep's at 8x8 take 100 groups, one share: without the ranges
+ * the calling thread ran them alone. Every item transforms its share's x patches again (C channels), so the ranges
+ * pay only where a worker would otherwise idle. Any count gives the same bits.
+ */
+const dwFilterRanges = (p: WinogradDwPlan, shares: number, parallel: boolean): number =>
+  parallel && shares < getThreads() ? Math.min(getThreads(), Math.ceil(p.K / 4)) : 1;
+
 /** Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576 for the transforms. */
 const dwSlotBytes = (p: WinogradDwPlan): number => {
   const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
@@ -397,9 +407,10 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
  * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
  * winogradDwTiles): from the forward's input x [N, C, H, W] (read where it is resident: inputAt) and dy [N, K, OH, OW]
  * already at byte `pdy` of the shared memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
- * in float64; dW[k, c] = Gᵀ M G (filtersFromSumsAt).
+ * in float64; dW[k, c] = Gᵀ M G (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is
+ * cut into, else dwFilterRanges.
  */
-export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number): Float32Array => {
+export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number): Float32Array => {
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
   const { shares, shareGroups, groups } = dwShares(p);
   const offsets: number[] = [];
@@ -409,9 +420,11 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   padPlanes(N * C, inputAt(x.data, px), H, W, pad, pxq, Hq, Wq);
   padPlanes(N * K, pdy, OH, OW, 0, pdyq, ...dyPlaneOf(p));
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
-  const macs = groups * 4 * elementsOf(p) * C * K;
-  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows];
-  runChunks('winogradDwTiles', shares, 1, args, macs >= PARALLEL_MIN_MACS);
+  const parallel = groups * 4 * elementsOf(p) * C * K >= PARALLEL_MIN_MACS;
+  const kParts = filterRanges ?? dwFilterRanges(p, shares, parallel);
+  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows, kParts];
+  // item i: share i / kParts, its filters' range i mod kParts
+  runChunks('winogradDwTiles', shares * kParts, 1, args, parallel);
   return filtersFromSumsAt(psums, shares, K, C, m, pfilters);
 };
 
@@ -472,13 +485,14 @@ export const filtersFromSums = (sums: Float32Array, shares: number, K: number, C
 
 /**
  * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd for any plan of winogradDwPlanOf (also one winogradDwPlan
- * would not take): from its input x [N, C, H, W] and dy [N, K, OH, OW].
+ * would not take): from its input x [N, C, H, W] and dy [N, K, OH, OW]; `filterRanges` forces the ranges of filters each
+ * share is cut into (the same bits at any count).
  *
  * @example
  * const p = winogradDwPlanOf(x.shape, dy.shape[1], g, 4); if (p) winogradFilterGrad(p, x, dy) // [K, C, 3, 3]
  */
-export const winogradFilterGrad = (p: WinogradDwPlan, x: Tensor, dy: Tensor): Tensor => {
+export const winogradFilterGrad = (p: WinogradDwPlan, x: Tensor, dy: Tensor, filterRanges?: number): Tensor => {
   const [pdy, pscratch] = workspace([dy.size, winogradDwFloats(p)]);
   f32().set(dy.data, pdy / 4);
-  return fromData([p.K, p.C, 3, 3], winogradDw(p, x, pdy, pscratch));
+  return fromData([p.K, p.C, 3, 3], winogradDw(p, x, pdy, pscratch, filterRanges));
 };

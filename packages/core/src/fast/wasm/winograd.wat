@@ -858,7 +858,7 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $filters))))
 
-  ;; Shares [s0, s1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
+  ;; Items [i0, i1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
   ;; elements ξ per tile): the padded input $xq [N, C, Hq, Wq] (padPlanes; the tiles' (m + 2)-square patches inside it)
   ;; and the padded dy $dyq [N, K, m $groupRows tH, m (4 / $groupRows) gW] (padPlanes with pad 0: zeros past the output's
   ;; edge). A group is four tiles, side by side ($groupRows 1) or 2x2 ($groupRows 2, m = 4 only: on 7x7 and 8x8 outputs
@@ -870,11 +870,16 @@
   ;; V [X, Cp, tiles] and E [X, Kp, tiles] stay in the cache for the X products, in a slot of $scratch it claims (as
   ;; winogradTiles does) of $slotBytes: V, E, the lane-wise sums [X, Kp, Cp] of vectors (Kp = K rounded up to 4, Cp =
   ;; C rounded up to 2), then 576 bytes for the F(4x4, 3x3) transforms.
+  ;; Item i is share i / $kParts and range i mod $kParts of output channels: ranges of kStep = Kp / $kParts rounded up to
+  ;; 4 filters (winogradDwDot takes 4 rows of E at a time), the last up to Kp. An item transforms its share's x patches
+  ;; (V, all C channels) but dy (E), the sums and their lane sums only for its own filters, so that a share too small to
+  ;; cut finer still splits across the threads ($kParts 1: one item a share). Every sum over (ξ, k, c) runs over the same
+  ;; tiles in the same order whatever the k-ranges: the same bits at any $kParts.
   (func $winogradDwTiles (export "winogradDwTiles")
-    (param $s0 i32) (param $s1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
+    (param $i0 i32) (param $i1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $dyq i32) (param $K i32) (param $groups i32) (param $shareGroups i32) (param $partials i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $m i32) (param $groupRows i32)
-    (local $across i32) (local $oy i32) (local $ox i32) (local $xis i32) (local $tmp i32) (local $Wd i32) (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $m i32) (param $groupRows i32) (param $kParts i32)
+    (local $item i32) (local $kStep i32) (local $k0 i32) (local $k1 i32) (local $kEnd i32) (local $ek0 i32) (local $accRow i32) (local $across i32) (local $oy i32) (local $ox i32) (local $xis i32) (local $tmp i32) (local $Wd i32) (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
     (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
     (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
     (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128)
@@ -885,7 +890,9 @@
     (local.set $rowBytes (i32.shl (local.get $blockGroups) (i32.const 4)))
     (local.set $vStride (i32.add (i32.mul (local.get $Cp) (local.get $rowBytes)) (i32.const 64)))
     (local.set $eStride (i32.add (i32.mul (local.get $Kp) (local.get $rowBytes)) (i32.const 64)))
-    (local.set $accBytes (i32.shl (i32.mul (local.get $Kp) (local.get $Cp)) (i32.const 4)))
+    (local.set $accRow (i32.shl (local.get $Cp) (i32.const 4)))
+    (local.set $accBytes (i32.mul (local.get $Kp) (local.get $accRow)))
+    (local.set $kStep (i32.and (i32.add (i32.div_u (i32.add (local.get $Kp) (i32.sub (local.get $kParts) (i32.const 1))) (local.get $kParts)) (i32.const 3)) (i32.const -4)))
     (local.set $vbase (i32.add (i32.add (local.get $scratch) (i32.const 1024)) (i32.mul (local.get $slot) (local.get $slotBytes))))
     (local.set $xis (i32.mul (i32.add (local.get $m) (i32.const 2)) (i32.add (local.get $m) (i32.const 2))))
     (local.set $ebase (i32.add (local.get $vbase) (i32.mul (local.get $vStride) (local.get $xis))))
@@ -908,95 +915,115 @@
           (i32.shl (i32.mul (i32.sub (local.get $Kp) (local.get $K)) (local.get $blockGroups)) (i32.const 2)))
         (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
         (br $pads)))
-    (local.set $s (local.get $s0))
-    (block $sharesDone
-      (loop $shares
-        (br_if $sharesDone (i32.ge_u (local.get $s) (local.get $s1)))
-        (local.set $g (i32.mul (local.get $s) (local.get $shareGroups)))
-        (local.set $gEnd (i32.add (local.get $g) (local.get $shareGroups)))
-        (if (i32.gt_u (local.get $gEnd) (local.get $groups)) (then (local.set $gEnd (local.get $groups))))
-        (call $zeroF32 (local.get $abase) (i32.shr_u (i32.mul (local.get $accBytes) (local.get $xis)) (i32.const 2)))
-        (block $blocksDone
-          (loop $blocks
-            (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $gEnd)))
-            (local.set $gb (i32.sub (local.get $gEnd) (local.get $g)))
-            (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
-            ;; V and E of the block's groups: group i's four tiles are lanes 4i.. of every row
-            (local.set $i (i32.const 0))
-            (block $inDone
-              (loop $inGroups
-                (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
-                (local.set $gi (i32.add (local.get $g) (local.get $i)))
-                (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
-                (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
-                (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
-                (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-                ;; the group's patches of x and blocks of dy start at its first output's row oy and column ox
-                (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $m)) (local.get $groupRows)))
-                (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $m)) (local.get $across)))
-                (local.set $src (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
-                (local.set $dst (i32.add (local.get $dyq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $K)) (local.get $dPlaneBytes))
-                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wd)) (local.get $ox)) (i32.const 2)))))
-                (if (i32.eq (local.get $m) (i32.const 2))
-                  (then
-                    (call $winogradInputTiles (local.get $src) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
-                      (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes))
-                    (call $winogradDyTiles (local.get $dst) (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
-                      (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes)))
-                  (else
-                    ;; lanes 2 and 3: two tiles on (side by side) or one tile row down (2x2), in x and in dy
-                    (call $winogradInputTiles6 (local.get $src)
-                      (select (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $src) (i32.shl (local.get $Wq) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
-                      (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
-                      (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))
-                    (call $winogradDyTiles6 (local.get $dst)
-                      (select (i32.add (local.get $dst) (i32.const 32)) (i32.add (local.get $dst) (i32.shl (local.get $Wd) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
-                      (i32.add (local.get $ebase) (i32.shl (local.get $i) (i32.const 4)))
-                      (local.get $K) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
-                (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                (br $inGroups)))
-            ;; the X sums over the block's tiles
-            (local.set $xi (i32.const 0))
-            (block $dotsDone
-              (loop $dots
-                (br_if $dotsDone (i32.ge_u (local.get $xi) (local.get $xis)))
-                (call $winogradDwDot (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
-                  (i32.add (local.get $ebase) (i32.mul (local.get $xi) (local.get $eStride)))
-                  (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
-                  (local.get $Kp) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)) (local.get $rowBytes))
-                (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-                (br $dots)))
-            (local.set $g (i32.add (local.get $g) (local.get $gb)))
-            (br $blocks)))
-        ;; the share's M_ξ[k, c]: each vector's lanes added as (l0 + l1) + (l2 + l3)
-        (local.set $dst (i32.add (local.get $partials) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $s) (local.get $xis)) (local.get $K)) (local.get $C)) (i32.const 2))))
-        (local.set $xi (i32.const 0))
-        (block $xiDone
-          (loop $xis
-            (br_if $xiDone (i32.ge_u (local.get $xi) (local.get $xis)))
-            (local.set $k (i32.const 0))
-            (block $kDone
-              (loop $ks
-                (br_if $kDone (i32.ge_u (local.get $k) (local.get $K)))
-                (local.set $src (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
-                  (i32.shl (i32.mul (local.get $k) (local.get $Cp)) (i32.const 4))))
-                (local.set $c (i32.const 0))
-                (block $cDone
-                  (loop $cs
-                    (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
-                    (local.set $sum (v128.load (local.get $src)))
-                    (f32.store (local.get $dst)
-                      (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
-                        (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
-                    (local.set $src (i32.add (local.get $src) (i32.const 16)))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
-                    (br $cs)))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
-                (br $ks)))
-            (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-            (br $xis)))
-        (local.set $s (i32.add (local.get $s) (i32.const 1)))
-        (br $shares)))
+    (local.set $item (local.get $i0))
+    (block $itemsDone
+      (loop $items
+        (br_if $itemsDone (i32.ge_u (local.get $item) (local.get $i1)))
+        (local.set $s (i32.div_u (local.get $item) (local.get $kParts)))
+        ;; the item's filters: [k0, k1) of the sums' Kp rows, [k0, kEnd) of dy's K planes
+        (local.set $k0 (i32.mul (i32.sub (local.get $item) (i32.mul (local.get $s) (local.get $kParts))) (local.get $kStep)))
+        ;; a range past Kp (Kp / $kParts rounded up to 4 leaves the last ranges empty) has nothing to do
+        (block $itemDone
+          (br_if $itemDone (i32.ge_u (local.get $k0) (local.get $Kp)))
+          (local.set $k1 (i32.add (local.get $k0) (local.get $kStep)))
+          (if (i32.gt_u (local.get $k1) (local.get $Kp)) (then (local.set $k1 (local.get $Kp))))
+          (local.set $kEnd (local.get $k1))
+          (if (i32.gt_u (local.get $kEnd) (local.get $K)) (then (local.set $kEnd (local.get $K))))
+          (local.set $ek0 (i32.add (local.get $ebase) (i32.mul (local.get $k0) (local.get $rowBytes))))
+          (local.set $g (i32.mul (local.get $s) (local.get $shareGroups)))
+          (local.set $gEnd (i32.add (local.get $g) (local.get $shareGroups)))
+          (if (i32.gt_u (local.get $gEnd) (local.get $groups)) (then (local.set $gEnd (local.get $groups))))
+          ;; the item's rows of the sums start at zero
+          (local.set $xi (i32.const 0))
+          (block $zerosDone
+            (loop $zeros
+              (br_if $zerosDone (i32.ge_u (local.get $xi) (local.get $xis)))
+              (call $zeroF32 (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
+                (i32.shl (i32.mul (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp)) (i32.const 2)))
+              (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+              (br $zeros)))
+          (block $blocksDone
+            (loop $blocks
+              (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $gEnd)))
+              (local.set $gb (i32.sub (local.get $gEnd) (local.get $g)))
+              (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
+              ;; V and E of the block's groups: group i's four tiles are lanes 4i.. of every row
+              (local.set $i (i32.const 0))
+              (block $inDone
+                (loop $inGroups
+                  (br_if $inDone (i32.ge_u (local.get $i) (local.get $gb)))
+                  (local.set $gi (i32.add (local.get $g) (local.get $i)))
+                  (local.set $n (i32.div_u (local.get $gi) (local.get $imgGroups)))
+                  (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
+                  (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
+                  (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
+                  ;; the group's patches of x and blocks of dy start at its first output's row oy and column ox
+                  (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $m)) (local.get $groupRows)))
+                  (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $m)) (local.get $across)))
+                  (local.set $src (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
+                    (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
+                  (local.set $dst (i32.add (local.get $dyq) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $K)) (local.get $k0)) (local.get $dPlaneBytes))
+                    (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wd)) (local.get $ox)) (i32.const 2)))))
+                  (if (i32.eq (local.get $m) (i32.const 2))
+                    (then
+                      (call $winogradInputTiles (local.get $src) (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
+                        (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes))
+                      (call $winogradDyTiles (local.get $dst) (i32.add (local.get $ek0) (i32.shl (local.get $i) (i32.const 4)))
+                        (i32.sub (local.get $kEnd) (local.get $k0)) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes)))
+                    (else
+                      ;; lanes 2 and 3: two tiles on (side by side) or one tile row down (2x2), in x and in dy
+                      (call $winogradInputTiles6 (local.get $src)
+                        (select (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $src) (i32.shl (local.get $Wq) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
+                        (i32.add (local.get $vbase) (i32.shl (local.get $i) (i32.const 4)))
+                        (local.get $C) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))
+                      (call $winogradDyTiles6 (local.get $dst)
+                        (select (i32.add (local.get $dst) (i32.const 32)) (i32.add (local.get $dst) (i32.shl (local.get $Wd) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1)))
+                        (i32.add (local.get $ek0) (i32.shl (local.get $i) (i32.const 4)))
+                        (i32.sub (local.get $kEnd) (local.get $k0)) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $inGroups)))
+              ;; the X sums over the block's tiles
+              (local.set $xi (i32.const 0))
+              (block $dotsDone
+                (loop $dots
+                  (br_if $dotsDone (i32.ge_u (local.get $xi) (local.get $xis)))
+                  (call $winogradDwDot (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
+                    (i32.add (local.get $ek0) (i32.mul (local.get $xi) (local.get $eStride)))
+                    (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
+                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)) (local.get $rowBytes))
+                  (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+                  (br $dots)))
+              (local.set $g (i32.add (local.get $g) (local.get $gb)))
+              (br $blocks)))
+          ;; the share's M_ξ[k, c] for the item's filters: each vector's lanes added as (l0 + l1) + (l2 + l3)
+          (local.set $xi (i32.const 0))
+          (block $xiDone
+            (loop $xis
+              (br_if $xiDone (i32.ge_u (local.get $xi) (local.get $xis)))
+              (local.set $dst (i32.add (local.get $partials)
+                (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $xis)) (local.get $xi)) (local.get $K)) (local.get $k0)) (local.get $C)) (i32.const 2))))
+              (local.set $k (local.get $k0))
+              (block $kDone
+                (loop $ks
+                  (br_if $kDone (i32.ge_u (local.get $k) (local.get $kEnd)))
+                  (local.set $src (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
+                    (i32.shl (i32.mul (local.get $k) (local.get $Cp)) (i32.const 4))))
+                  (local.set $c (i32.const 0))
+                  (block $cDone
+                    (loop $cs
+                      (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
+                      (local.set $sum (v128.load (local.get $src)))
+                      (f32.store (local.get $dst)
+                        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+                          (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
+                      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                      (br $cs)))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br $ks)))
+              (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+              (br $xis))))
+        (local.set $item (i32.add (local.get $item) (i32.const 1)))
+        (br $items)))
     (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
