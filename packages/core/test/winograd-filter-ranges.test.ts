@@ -2,7 +2,7 @@ import { convGeometry, key, setThreads, startThreads, uniform, type Tensor } fro
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { winogradDwPlanOf, winogradFilterGrad } from '../src/fast/winograd.js';
+import { winogradDwPlan, winogradDwPlanOf, winogradDwSplit, winogradFilterGrad } from '../src/fast/winograd.js';
 import { untilAWorkerTakesPart } from './workers.js';
 
 // The filter gradient by Winograd F(4x4, 3x3) with each share of its tiles cut into ranges of filters (src/fast/winograd.ts
@@ -23,6 +23,23 @@ const caseOf = (N: number, C: number, K: number, H: number, W: number, pad: numb
 afterEach(() => setThreads(1));
 
 describe('winograd filter gradient cut into ranges of filters', () => {
+  it('where the ranges are taken: resnet stage 3 (x=[100,64,7,7] w=[64,64,3,3]) and deep conv5, conv6 (x=[100,32|64,8,8] w=[64,..,3,3]), one share each, 2 ranges at 2 threads, 1 at 1; x=[100,32,14,14] (6 shares) and x=[2,16,7,7] (too little work) 1 range at 2 threads', () => {
+    const splitOf = (N: number, C: number, K: number, H: number) => {
+      const g = convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 });
+      const plan = winogradDwPlan([N, K, g.outH, g.outW], [N, C, H, H], g);
+      if (plan === undefined) throw new Error(`no plan for x=[${N},${C},${H},${H}] K=${K}`);
+      return winogradDwSplit(plan);
+    };
+    setThreads(1);
+    expect(splitOf(100, 64, 64, 7)).toEqual({ shares: 1, parallel: true, filterRanges: 1 });
+    setThreads(2);
+    expect(splitOf(100, 64, 64, 7)).toEqual({ shares: 1, parallel: true, filterRanges: 2 });
+    expect(splitOf(100, 32, 64, 8)).toEqual({ shares: 1, parallel: true, filterRanges: 2 });
+    expect(splitOf(100, 64, 64, 8)).toEqual({ shares: 1, parallel: true, filterRanges: 2 });
+    expect(splitOf(100, 32, 32, 14)).toEqual({ shares: 6, parallel: true, filterRanges: 1 });
+    expect(splitOf(2, 16, 16, 7)).toEqual({ shares: 1, parallel: false, filterRanges: 1 });
+  });
+
   it('dW of x=[N,C,H,W], K filters, F(4x4,3x3) (tiles side by side or 2x2), N 1..6, C and K 16..72 (not multiples of 4), H and W 5..9, pad 0..1: 2..20 ranges (the last ones empty where there are more than rows of 4) give the bits of the share whole', () => {
     const groupings = new Set<number>();
     fc.assert(

@@ -377,6 +377,19 @@ const dwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; gro
 const dwFilterRanges = (p: WinogradDwPlan, shares: number, parallel: boolean): number =>
   parallel && shares < getThreads() ? Math.min(getThreads(), Math.ceil(p.K / 4)) : 1;
 
+/**
+ * How winogradDw cuts a plan's tiles at the current thread count: its shares (dwShares), whether their work is worth a
+ * worker's waking (X multiply-adds per tile and filter-channel pair, the same test of size as a GEMM's), and the ranges
+ * of filters each share is cut into (dwFilterRanges).
+ *
+ * @example setThreads(2); winogradDwSplit(resnetStage3Plan) // { shares: 1, parallel: true, filterRanges: 2 }
+ */
+export const winogradDwSplit = (p: WinogradDwPlan): { shares: number; parallel: boolean; filterRanges: number } => {
+  const { shares, groups } = dwShares(p);
+  const parallel = groups * 4 * elementsOf(p) * p.C * p.K >= PARALLEL_MIN_MACS;
+  return { shares, parallel, filterRanges: dwFilterRanges(p, shares, parallel) };
+};
+
 /** Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576 for the transforms. */
 const dwSlotBytes = (p: WinogradDwPlan): number => {
   const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
@@ -420,11 +433,11 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   padPlanes(N * C, inputAt(x.data, px), H, W, pad, pxq, Hq, Wq);
   padPlanes(N * K, pdy, OH, OW, 0, pdyq, ...dyPlaneOf(p));
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
-  const parallel = groups * 4 * elementsOf(p) * C * K >= PARALLEL_MIN_MACS;
-  const kParts = filterRanges ?? dwFilterRanges(p, shares, parallel);
+  const split = winogradDwSplit(p);
+  const kParts = filterRanges ?? split.filterRanges;
   const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows, kParts];
   // item i: share i / kParts, its filters' range i mod kParts
-  runChunks('winogradDwTiles', shares * kParts, 1, args, parallel);
+  runChunks('winogradDwTiles', shares * kParts, 1, args, split.parallel);
   return filtersFromSumsAt(psums, shares, K, C, m, pfilters);
 };
 
