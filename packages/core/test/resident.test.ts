@@ -1,8 +1,9 @@
-import { convGeometry, fastKernels, fromData, key, normal, setThreads, split, type Tensor } from '@foldnet/core';
+import { fastKernels, fromData, key, normal, setThreads, split, type Tensor } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { residentAt } from '../src/fast/layout.js';
+import { chainOps, chainShape, conv1x1 } from './kernel-chain.js';
 
 /*
  * Kernels' results kept in result slots (fast/layout.ts: resultSlot, inputAt): the next kernel reads its input where the
@@ -17,35 +18,10 @@ afterEach(() => {
 });
 
 describe('results read in place', () => {
-  // all values [2, 16, 8, 8]: a 3x3 convolution (Winograd), a 1x1 one (the direct path), batch norm and its pullback,
-  // ReLU and its pullback, sums, and the convolution's input gradient (Winograd), operands picked from the results so far
-  const [kx, ky, kw, kv] = split(key(11), 4);
-  const shape = [2, 16, 8, 8];
-  const w3 = normal(kw, [16, 16, 3, 3]);
-  const w1 = normal(kv, [16, 16, 1, 1]);
-  const b = normal(kv, [16]);
-  const gamma = normal(kw, [16]);
-  const g3 = convGeometry('c3', { inH: 8, inW: 8, filterH: 3, pad: 1 });
-  const g1 = convGeometry('c1', { inH: 8, inW: 8, filterH: 1 });
-  const ops: readonly ((x: Tensor, y: Tensor) => Tensor)[] = [
-    (x) => fastKernels.conv2dOut(x, w3, b, g3),
-    (x) => fastKernels.conv2dOut(x, w1, b, g1),
-    (x) => fastKernels.batchNorm(x, gamma, b, 1e-5).out,
-    (x, y) => {
-      const { stats } = fastKernels.batchNorm(x, gamma, b, 1e-5);
-      const dx = fastKernels.batchNormBackward(y, x, gamma, stats, 1e-5, true, true).dx;
-      if (dx === undefined) throw new Error('no dx');
-      return dx;
-    },
-    (x) => fastKernels.relu(x),
-    (x, y) => fastKernels.reluBackward(x, y),
-    (x, y) => fastKernels.add(x, y),
-    (x, y) => {
-      const dx = fastKernels.conv2dBackwardFromInput(y, x, w3, g3, true).dx;
-      if (dx === undefined) throw new Error('no dx');
-      return dx;
-    },
-  ];
+  // operands picked from the results so far (kernel-chain.ts)
+  const [kx, ky] = split(key(11), 4);
+  const shape = chainShape;
+  const ops = chainOps;
 
   it('a generated chain of kernels over earlier results gives the bits of the same kernels on copies, 1 and 2 threads', () => {
     fc.assert(
@@ -82,10 +58,10 @@ describe('results read in place', () => {
     for (let i = 0; i < 5; i++) last = fastKernels.add(last, x);
     expect(residentAt(input.data)).toBeDefined();
     // the direct convolution reads its input in place while it writes its output
-    const got = fastKernels.conv2dOut(input, w1, b, g1);
+    const got = conv1x1(input);
     // the input is still resident (read in place, not copied in after its slot was taken)
     expect(residentAt(input.data)).toBeDefined();
-    expect(bitwiseEqual(got, fastKernels.conv2dOut(copy(input), w1, b, g1))).toBe(true);
+    expect(bitwiseEqual(got, conv1x1(copy(input)))).toBe(true);
   });
 
   it('results over 16 MiB share one slot: the next large result takes it, the small ones keep theirs', () => {

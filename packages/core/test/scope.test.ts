@@ -2,6 +2,7 @@ import { convGeometry, fastKernels, FoldnetError, fromData, key, normal, referen
 import { bitwiseEqual, poisonScopes } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chainOps, chainShape } from './kernel-chain.js';
 
 /*
  * resultScope (fast/scope.ts, layout.ts's scope area): inside a scope the fast kernels' results are views of their memory, read
@@ -16,30 +17,17 @@ afterEach(() => {
   setThreads(1);
 });
 
-// a chain of kernels over [2, 16, 8, 8] values (Winograd, direct, batch norm and its pullback, ReLU and its pullback, sums,
-// the input gradient), operands picked from the results so far
+// a chain of kernels (kernel-chain.ts), operands picked from the results so far
 const [kx, ky, kw, kv] = split(key(5), 4);
 const w3 = normal(kw, [16, 16, 3, 3]);
-const w1 = normal(kv, [16, 16, 1, 1]);
 const bias = normal(kv, [16]);
-const gamma = normal(kw, [16]);
 const g3 = convGeometry('c3', { inH: 8, inW: 8, filterH: 3, pad: 1 });
-const g1 = convGeometry('c1', { inH: 8, inW: 8, filterH: 1 });
-const ops: readonly ((x: Tensor, y: Tensor) => Tensor)[] = [
-  (x) => fastKernels.conv2dOut(x, w3, bias, g3),
-  (x) => fastKernels.conv2dOut(x, w1, bias, g1),
-  (x) => fastKernels.batchNorm(x, gamma, bias, 1e-5).out,
-  (x, y) => fastKernels.batchNormBackward(y, x, gamma, fastKernels.batchNorm(x, gamma, bias, 1e-5).stats, 1e-5, true, true).dx ?? x,
-  (x) => fastKernels.relu(x),
-  (x, y) => fastKernels.reluBackward(x, y),
-  (x, y) => fastKernels.add(x, y),
-  (x, y) => fastKernels.conv2dBackwardFromInput(y, x, w3, g3, true).dx ?? x,
-];
+const ops = chainOps;
 type Chain = readonly { readonly op: number; readonly a: number; readonly b: number }[];
 const chainArb = fc.array(fc.record({ op: fc.nat(ops.length - 1), a: fc.nat(100), b: fc.nat(100) }), { minLength: 4, maxLength: 16 });
 /** Every value of the chain, the two inputs first; `seen` counts the results that were views of the kernels' memory. */
 const run = (chain: Chain, seen = { views: 0 }): Tensor[] => {
-  const made: Tensor[] = [normal(kx, [2, 16, 8, 8]), normal(ky, [2, 16, 8, 8])];
+  const made: Tensor[] = [normal(kx, chainShape), normal(ky, chainShape)];
   for (const { op, a, b } of chain) {
     const pick = (i: number): Tensor => made[made.length - 1 - (i % 4 === 0 ? i % made.length : i % Math.min(2, made.length))];
     const y = ops[op](pick(a), pick(b));
