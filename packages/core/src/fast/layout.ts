@@ -72,7 +72,7 @@ const live = (data: ReadonlyData | Int32Array): { readonly slot: string; readonl
 
 /** Where the values of this very buffer already are in the shared memory, if a kept slot holds them. */
 export const residentAt = (data: ReadonlyData | Int32Array): number | undefined =>
-  open !== undefined && isMemoryView(data) && inScope(data.byteOffset, data.byteLength) ? data.byteOffset : live(data)?.offset;
+  isMemoryView(data) && inScope(data.byteOffset, data.byteLength) ? data.byteOffset : live(data)?.offset;
 
 /** The slot holding this buffer, if any. @example residentSlot(m.data) === residentSlot(p.data) */
 export const residentSlot = (data: ReadonlyData | Int32Array): string | undefined => live(data)?.slot;
