@@ -1,7 +1,7 @@
 import type { ReadonlyData } from '../dtype.js';
 import { getThreads, runRows } from './threads.js';
 import { keptArea, residentAt, workspace } from './layout.js';
-import { copyF32, f32, wasm } from './wasm.js';
+import { f32, wasm } from './wasm.js';
 
 /*
  * The GEMM driver over wasm/gemm.wat. Operands live in the shared WebAssembly memory (layout.ts): in a workspace laid out
@@ -124,27 +124,27 @@ export const gemmIndexed = (M: number, N: number, K: number, a: number, rowTab: 
 };
 
 /**
- * op(A)[M, K] x op(B)[K, N] -> a fresh [M, N] row-major Float32Array, for float32 buffers outside the
- * shared memory (copied in; C copied out in one block).
+ * op(A)[M, K] x op(B)[K, N] -> [M, N] row-major at byte offset `pc` of the shared memory (a result slot, claimed before
+ * this lays out its workspace: see layout.ts's resultSlot), for float32 buffers read where they are resident or copied in.
  *
  * @example
- * gemm(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2, false, false); // Float32Array [11]
+ * const out = resultSlot(M * N, [a, b]); gemm(a, b, M, N, K, false, false, out.offset); resultOut(out, M * N);
  */
-export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: number, transA: boolean, transB: boolean, threads: number = getThreads()): Float32Array => {
+export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: number, transA: boolean, transB: boolean, pc: number, threads: number = getThreads()): void => {
   if (K * N >= KEEP_MIN_FLOATS && M > 0 && N > 0 && K > 0) {
     const bp = packedB(b, K, N, transB);
     // A in place when resident (a fused layer's pooled output), else copied into the workspace's first region
     const pa = operand(a);
     const byRows = !transA && M >= TRANSPOSE_A_MIN_M && N >= TRANSPOSE_A_MIN_N;
-    const [, pc = 0, pt = 0] = workspace([M * K, M * N, byRows ? M * K : 0]);
+    const [, pt = 0] = workspace([M * K, byRows ? M * K : 0]);
     // the kernel reads a tile's four rows of A fastest side by side, as a transposed A is stored: a row-major A is
     // transposed first (one pass over A, which the kernel then reads once per panel of B)
     if (byRows) wasm.transpose(pa, M, K, pt);
     const A = transA ? { ptr: pa, rs: 1, cs: M } : byRows ? { ptr: pt, rs: 1, cs: M } : { ptr: pa, rs: K, cs: 1 };
     gemmPacked(M, N, K, A, bp, pc, N, false, threads);
-    return copyF32(pc, M * N);
+    return;
   }
-  const [pa, pb, pbp, pc] = workspace([M * K, K * N, K * padN(N), M * N]);
+  const [pa, pb, pbp] = workspace([M * K, K * N, K * padN(N)]);
   const mem = f32();
   mem.set(a, pa / 4);
   mem.set(b, pb / 4);
@@ -154,5 +154,4 @@ export const gemm = (a: ReadonlyData, b: ReadonlyData, M: number, N: number, K: 
     { ptr: pb, rs: transB ? 1 : N, cs: transB ? K : 1 },
     pbp, pc, N, false, threads,
   );
-  return copyF32(pc, M * N);
 };

@@ -7,7 +7,7 @@ import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
-import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
+import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
@@ -91,7 +91,10 @@ const matmul = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor 
   const M = transA ? a.shape[1] : a.shape[0];
   const K = transA ? a.shape[0] : a.shape[1];
   const N = transB ? b.shape[0] : b.shape[1];
-  return fromData([M, N], gemm(a.data, b.data, M, N, K, transA, transB));
+  // into a result slot: in a result scope the product stays in its area (an affine layer's output, its dx)
+  const out = resultSlot(M * N, [a.data, b.data]);
+  gemm(a.data, b.data, M, N, K, transA, transB, out.offset);
+  return fromData([M, N], resultOut(out, M * N));
 };
 
 const im2col = (x: Tensor, g: ConvGeometry): Tensor => {
@@ -461,25 +464,26 @@ const isLessonPool = (g: ConvGeometry): boolean => g.pad === 0 && g.filterH === 
 
 // The lesson's pool: branch-free SIMD in pool.wat, on x where it is (a result slot) or a copy in the shared memory. The
 // pooled output goes to a result slot, so the next kernel reads it in place (and, in a result scope, it is never copied
-// out); the argmax stays in the workspace.
-const maxPool2x2Out = (x: Tensor, g: ConvGeometry): { out: Tensor; parg: number; n: number } => {
+// out); the argmax goes to the scope's area too when `argmax` is asked for in a scope (a view), else to the workspace,
+// and is copied out only when asked for.
+const maxPool2x2Out = (x: Tensor, g: ConvGeometry, argmax: boolean): { out: Tensor; argmax: Int32Array } => {
   const [N, C, H, W] = x.shape;
   const n = N * C * g.outH * g.outW;
   // claimed before the workspace and before x is looked up (resultSlot)
   const slot = resultSlot(n, [x.data]);
-  const [px, parg] = workspace([x.size, n]);
+  const scoped = argmax ? scopeSlot(bytesOf(n)) : undefined;
+  const [px, pwarg] = workspace([x.size, scoped === undefined ? n : 0]);
+  const parg = scoped?.offset ?? pwarg;
   maxPool2x2Into(inputAt(x.data, px), N * C, H, W, g.outH, g.outW, slot.offset, parg);
-  return { out: fromData([N, C, g.outH, g.outW], resultOut(slot, n)), parg, n };
+  const out = fromData([N, C, g.outH, g.outW], resultOut(slot, n));
+  return { out, argmax: !argmax ? new Int32Array(0) : scoped !== undefined ? scopeInts(parg, n) : copyI32(parg, n) };
 };
 
 const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
   if (isF64(x)) return ref.maxPool2d(x, g);
   const [N, C, H, W] = x.shape;
   const { filterH: FH, filterW: FW, stride, pad, outH, outW } = g;
-  if (isLessonPool(g)) {
-    const { out, parg, n } = maxPool2x2Out(x, g);
-    return { out, argmax: copyI32(parg, n) };
-  }
+  if (isLessonPool(g)) return maxPool2x2Out(x, g, true);
   const X = x.data;
   const out = new Float32Array(N * C * outH * outW);
   const argmax = new Int32Array(out.length);
@@ -527,7 +531,7 @@ const maxPool2d = (x: Tensor, g: ConvGeometry): MaxPoolResult => {
 // Without the argmax copy (an Int32Array as long as the output) when the lesson's pool runs in wasm.
 const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => {
   if (isF64(x) || !isLessonPool(g)) return maxPool2d(x, g).out;
-  return maxPool2x2Out(x, g).out;
+  return maxPool2x2Out(x, g, false).out;
 };
 
 const maxPool2dBackward = (dy: Tensor, argmax: Int32Array, xShape: Shape): Tensor => {
@@ -618,7 +622,8 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
 
 // conv2d, the lesson's 2x2 max pool and ReLU without the convolution's output leaving the shared memory: each
 // thread's images go through the convolution, maxPool2x2 and ReLU in place there (convolve with a pool), and only
-// the pooled output (and argmax) is copied out. Other pools compose the separate fast kernels.
+// the pooled output (and argmax) is copied out, or, in a result scope, kept in its area. Other pools compose the
+// separate fast kernels.
 const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, pool: ConvGeometry, keepArgmax: boolean): ConvReluPoolResult => {
   if (isF64(x) || isF64(w) || isF64(b) || !isLessonPool(pool)) {
     const pooled = maxPool2d(conv2dOut(x, w, b, conv), pool);
@@ -626,13 +631,18 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   }
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
-  // for training (argmax kept), out and argmax stay in a kept slot for the backward (and the next layer's GEMM)
-  const slot = keepArgmax ? poolSlots.claim(2 * bytesOf(n)) : undefined;
-  const at = slot === undefined ? undefined : { ppool: slot.offset, parg: slot.offset + bytesOf(n) };
+  const shape = [N, FN, pool.outH, pool.outW];
+  // for training (argmax kept), out and argmax stay where the backward (and the next layer's GEMM) reads them in place:
+  // in a result scope its area, as views that are never copied out; else a kept slot, and copies
+  const scoped = keepArgmax ? scopeSlot(2 * bytesOf(n)) : undefined;
+  const slot = keepArgmax && scoped === undefined ? poolSlots.claim(2 * bytesOf(n)) : undefined;
+  const home = scoped ?? slot;
+  const at = home === undefined ? undefined : { ppool: home.offset, parg: home.offset + bytesOf(n) };
   const wino = winogradPlan(x.shape, FN, conv);
   if (wino !== undefined) notePath('forward', x.shape, w.shape, winogradName(wino.m));
   const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
-  const out = fromData([N, FN, pool.outH, pool.outW], copyF32(ppool, n));
+  if (scoped !== undefined) return { out: fromData(shape, scopeFloats(ppool, n)), argmax: scopeInts(parg, n) };
+  const out = fromData(shape, copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
   if (slot !== undefined) {
     recordResident(slot.name, out.data, ppool);

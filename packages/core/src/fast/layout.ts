@@ -145,9 +145,17 @@ const largeResults = slots('result-large', 1);
  */
 export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slot => {
   const bytes = bytesOf(floats);
+  return scopeSlot(bytes) ?? (bytes > LARGE_RESULT_BYTES ? largeResults : results).claim(bytes, undefined, inputs.map(residentSlot));
+};
+
+/**
+ * `bytes` of the open scope's area for results, or undefined (no scope open, or it is past SCOPE_MAX_BYTES). Claim it
+ * before laying out the workspace, as resultSlot. For results that are not one float array (a pool's output and its
+ * argmax), read back by scopeFloats and scopeInts.
+ */
+export const scopeSlot = (bytes: number): Slot | undefined => {
   const offset = open === undefined ? undefined : scopeBytes(open, bytes);
-  if (offset !== undefined) return { name: SCOPE_AREA, offset, moved: false };
-  return (bytes > LARGE_RESULT_BYTES ? largeResults : results).claim(bytes, undefined, inputs.map(residentSlot));
+  return offset === undefined ? undefined : { name: SCOPE_AREA, offset, moved: false };
 };
 
 /**
@@ -155,7 +163,7 @@ export const resultSlot = (floats: number, inputs: readonly ReadonlyData[]): Slo
  * closes); in a kept slot, a copy, recorded as resident there.
  */
 export const resultOut = (slot: Slot, floats: number): Float32Array => {
-  if (slot.name === SCOPE_AREA) return memoryView(slot.offset, floats);
+  if (slot.name === SCOPE_AREA) return scopeFloats(slot.offset, floats);
   const out = copyF32(slot.offset, floats);
   recordResident(slot.name, out, slot.offset);
   return out;
@@ -222,9 +230,16 @@ const scopeBytes = (scope: OpenScope, bytes: number): number | undefined => {
 const inScope = (offset: number, bytes: number): boolean =>
   open !== undefined && open.parts.some((p) => offset >= p.base && offset + bytes <= p.top);
 
-const memoryView = (offset: number, floats: number): Float32Array => {
+/** The `floats` floats at `offset` of a scope's area, as a view that lives until the scope closes (see resultOut). */
+export const scopeFloats = (offset: number, floats: number): Float32Array => {
   viewedBuffers.add(memory.buffer);
   return new Float32Array(memory.buffer, offset, floats);
+};
+
+/** The `ints` int32s at `offset` of a scope's area, as a view (an argmax: see scopeFloats). */
+export const scopeInts = (offset: number, ints: number): Int32Array => {
+  viewedBuffers.add(memory.buffer);
+  return new Int32Array(memory.buffer, offset, ints);
 };
 
 /** Whether `data` is a view of the kernels' memory (a result made in a scope), wherever it points. */
