@@ -808,11 +808,12 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
     mem.set(m.data, pm / 4);
     mem.set(v.data, pv / 4);
   }
-  mem.set(g.data, pg / 4);
+  // g read where it is when a kernel left it in the memory (a gradient made in a result scope)
+  const pgAt = inputAt(g.data, pg);
   new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
   const bad = new Int32Array(mem.buffer, pbad, 1);
   bad[0] = 0;
-  runChunks('adam', n, 4, [pp, pg, pm, pv, pp, pm, pv, ph, pbad], true);
+  runChunks('adam', n, 4, [pp, pgAt, pm, pv, pp, pm, pv, ph, pbad], true);
   const out = (at: number): Tensor => fromData(p.shape, copyF32(at, n));
   const result = { p: out(pp), m: out(pm), v: out(pv), finite: bad[0] === 0 };
   recordResident(slot.name, result.p.data, pp);
