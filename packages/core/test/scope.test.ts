@@ -170,7 +170,7 @@ describe('resultScope', () => {
     expect(inMemory(run([{ op: 0, a: 0, b: 0 }])[2])).toBe(false);
   });
 
-  it("the lesson's pool (fused after a convolution or alone) and a matrix product leave their outputs and argmax in the area as views, with the values and gradients they give outside a scope, 1 and 2 threads", () => {
+  it("the lesson's pool (fused after a convolution, direct or Winograd, for training and for evaluation, or alone) and a matrix product leave their outputs and argmax in the area as views, with the values and gradients they give outside a scope, 1 and 2 threads", () => {
     poisonScopes(true);
     const [k1, k2, k3, k4, k5, k6] = split(key(21), 6);
     const x = normal(k1, [4, 3, 12, 12]);
@@ -180,6 +180,7 @@ describe('resultScope', () => {
     const pool = convGeometry('p', { inH: 8, inW: 8, filterH: 2, stride: 2 }); // -> [4, 8, 4, 4]
     const dy = normal(k4, [4, 8, 4, 4]);
     const [a, m] = [normal(k5, [4, 128]), normal(k6, [128, 10])];
+    const x16 = normal(k6, [4, 16, 8, 8]);
     const { conv2dReluMaxPool, conv2dReluMaxPoolBackward } = fastKernels.fused ?? {};
     if (conv2dReluMaxPool === undefined || conv2dReluMaxPoolBackward === undefined) throw new Error('the fast kernels lost their fused pool');
     // the results, whether each was a view of the kernels' memory, and the gradients computed from them
@@ -189,16 +190,19 @@ describe('resultScope', () => {
       const pooled = fastKernels.maxPool2d(fastKernels.conv2dOut(x, w, b5, conv), pool);
       const poolDx = fastKernels.maxPool2dBackward(dy, pooled.argmax, [4, 8, 8, 8]);
       const product = fastKernels.matmul(a, m, false, false);
-      const made = [fused.out.data, fused.argmax, pooled.out.data, pooled.argmax, product.data];
-      return { views: made.map((d) => d.buffer instanceof SharedArrayBuffer), values: [fused.out, fused.argmax, grads.dw, grads.db, grads.dx ?? fused.out, pooled.out, pooled.argmax, poolDx, product] };
+      // evaluation: no argmax kept; a 3x3 convolution takes Winograd before its pool
+      const evaluated = conv2dReluMaxPool(x, w, b5, conv, pool, false).out;
+      const wino = conv2dReluMaxPool(x16, w3, bias, g3, pool, false).out;
+      const made = [fused.out.data, fused.argmax, pooled.out.data, pooled.argmax, product.data, evaluated.data, wino.data];
+      return { views: made.map((d) => d.buffer instanceof SharedArrayBuffer), values: [fused.out, fused.argmax, grads.dw, grads.db, grads.dx ?? fused.out, pooled.out, pooled.argmax, poolDx, product, evaluated, wino] };
     };
     for (const threads of [1, 2]) {
       setThreads(threads);
       const outside = results();
-      expect(outside.views).toEqual([false, false, false, false, false]);
+      expect(outside.views).toEqual([false, false, false, false, false, false, false]);
       resultScope(() => results()); // the next scope has an area
       const inside = resultScope(() => results());
-      expect(resultScope(() => results().views)).toEqual([true, true, true, true, true]);
+      expect(resultScope(() => results().views)).toEqual([true, true, true, true, true, true, true]);
       inside.values.forEach((v, i) => {
         const want = outside.values[i];
         if (v instanceof Int32Array || want instanceof Int32Array) expect(Array.from(v as Int32Array)).toEqual(Array.from(want as Int32Array));

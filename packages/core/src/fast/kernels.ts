@@ -632,16 +632,17 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
   const [N, FN] = [x.shape[0], w.shape[0]];
   const n = N * FN * pool.outH * pool.outW;
   const shape = [N, FN, pool.outH, pool.outW];
-  // for training (argmax kept), out and argmax stay where the backward (and the next layer's GEMM) reads them in place:
-  // in a result scope its area, as views that are never copied out; else a kept slot, and copies
-  const scoped = keepArgmax ? scopeSlot(2 * bytesOf(n)) : undefined;
+  // in a result scope, out (and the argmax, for training) go to its area, as views that are never copied out; outside
+  // one, while training, to a kept slot where the backward (and the next layer's GEMM) reads them in place, and copies
+  const scoped = scopeSlot((keepArgmax ? 2 : 1) * bytesOf(n));
   const slot = keepArgmax && scoped === undefined ? poolSlots.claim(2 * bytesOf(n)) : undefined;
   const home = scoped ?? slot;
-  const at = home === undefined ? undefined : { ppool: home.offset, parg: home.offset + bytesOf(n) };
+  // parg 0: no argmax (see convolve)
+  const at = home === undefined ? undefined : { ppool: home.offset, parg: keepArgmax ? home.offset + bytesOf(n) : 0 };
   const wino = winogradPlan(x.shape, FN, conv);
   if (wino !== undefined) notePath('forward', x.shape, w.shape, winogradName(wino.m));
   const { ppool, parg } = wino === undefined ? convolve(x, w, b, conv, at === undefined ? { pool } : { pool, at }) : winogradPooled(wino, x, w, b, pool, n, at);
-  if (scoped !== undefined) return { out: fromData(shape, scopeFloats(ppool, n)), argmax: scopeInts(parg, n) };
+  if (scoped !== undefined) return { out: fromData(shape, scopeFloats(ppool, n)), argmax: keepArgmax ? scopeInts(parg, n) : new Int32Array(0) };
   const out = fromData(shape, copyF32(ppool, n));
   const argmax = keepArgmax ? copyI32(parg, n) : new Int32Array(0);
   if (slot !== undefined) {
@@ -660,8 +661,10 @@ const conv2dReluMaxPool = (x: Tensor, w: Tensor, b: Tensor, conv: ConvGeometry, 
 const winogradPooled = (
   wino: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, pool: ConvGeometry, n: number, at: { readonly ppool: number; readonly parg: number } | undefined,
 ): { ppool: number; parg: number } => {
-  const { pout, pextra } = winogradConvAt(wino, x, w, b, true, at === undefined ? 2 * bytesOf(n) / 4 : 0);
-  const { ppool, parg } = at ?? { ppool: pextra, parg: pextra + bytesOf(n) };
+  // the workspace holds what `at` does not give: the pooled output, and the argmax (at.parg 0: none asked for)
+  const { pout, pextra } = winogradConvAt(wino, x, w, b, true, (at === undefined ? 2 : at.parg === 0 ? 1 : 0) * bytesOf(n) / 4);
+  const ppool = at?.ppool ?? pextra;
+  const parg = at === undefined ? pextra + bytesOf(n) : at.parg === 0 ? pextra : at.parg;
   maxPool2x2Into(pout, wino.N * wino.K, wino.OH, wino.OW, pool.outH, pool.outW, ppool, parg);
   return { ppool, parg };
 };
