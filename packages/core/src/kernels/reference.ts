@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { AdamResult, AdamStep, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from './contract.js';
+import type { AdamResult, AdamStep, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
