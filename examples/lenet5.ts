@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { key, split } from '@foldnet/core';
-import { affine, avgPool2d, conv2d, decodeModelSpec, network, summary, tanh, unwrap } from '@foldnet/layers';
+import { affine, avgPool2d, conv2d, decodeModelSpec, network, summary, tanh } from '@foldnet/layers';
 import {
   adam,
   batchesOf,

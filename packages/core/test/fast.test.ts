@@ -379,7 +379,7 @@ describe('fast convolution and pooling equal reference', () => {
         const history: { layer: number; fused: ConvReluPoolResult }[] = [];
         for (const { layer, age, needDx } of schedule) {
           const L = layers[layer]!;
-          const [N, C, H, W] = L.x.shape;
+          const [N, , H, W] = L.x.shape;
           const g = convGeometry('conv', { inH: H, inW: W, filterH: L.filter, filterW: L.filter, stride: 1, pad: L.pad });
           const pool = convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 });
           history.push({ layer, fused: fusedKernelsOf(fastKernels).conv2dReluMaxPool(L.x, L.w, L.b, g, pool, true) });

@@ -1,4 +1,4 @@
-import { convGeometry, key, setThreads, startThreads, uniform, type Tensor } from '@foldnet/core';
+import { convGeometry, key, setThreads, uniform, type Tensor } from '@foldnet/core';
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
