@@ -301,7 +301,9 @@ export const winogradInputGrad = (p: WinogradPlan, dy: Tensor, w: Tensor): Tenso
 
 /**
  * Groups of 4 tiles per block of the filter gradient: a block's V [X, C, tiles] and E [X, K, tiles] (X = 16 or 36 elements
- * per tile) stay in the cache for the X sums over its tiles (64 tiles, F(2x2, 3x3): 128 KiB for C = K = 32).
+ * per tile) stay in the cache for the X sums over its tiles (64 tiles, F(2x2, 3x3): 128 KiB for C = K = 32). winograd.wat's
+ * winogradDwDot reads their rows 256 bytes apart at constant offsets, so this is fixed there too (winogradDwTiles traps on
+ * any other count); blocks of 8, 12, 32 and 64 groups were 1.03x-1.08x slower per layer.
  */
 const DW_BLOCK_GROUPS = 16;
 /** The filter gradient's tiles are cut into at most this many shares, each of at least DW_SHARE_TILES tiles where there are enough. */
@@ -359,8 +361,10 @@ const dwPlans = new Map<string, WinogradDwPlan | undefined>();
 /**
  * How the filter gradient's tile groups are cut into shares: a cut that depends on the shape alone, never on the
  * threads, so that adding the shares' sums in their order gives the same bits at any thread count.
+ *
+ * @example winogradDwShares(resnetStage1Plan) // { shares: 16, shareGroups: 88, groups: 1400 }
  */
-const dwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; groups: number } => {
+export const winogradDwShares = (p: WinogradDwPlan): { shares: number; shareGroups: number; groups: number } => {
   const groups = p.N * p.tH * p.gW;
   const wanted = Math.min(DW_MAX_SHARES, Math.max(1, Math.floor((4 * groups) / DW_SHARE_TILES)));
   const shareGroups = Math.ceil(groups / wanted);
@@ -378,14 +382,14 @@ const dwFilterRanges = (p: WinogradDwPlan, shares: number, parallel: boolean): n
   parallel && shares < getThreads() ? Math.min(getThreads(), Math.ceil(p.K / 4)) : 1;
 
 /**
- * How winogradDw cuts a plan's tiles at the current thread count: its shares (dwShares), whether their work is worth a
+ * How winogradDw cuts a plan's tiles at the current thread count: its shares (winogradDwShares), whether their work is worth a
  * worker's waking (X multiply-adds per tile and filter-channel pair, the same test of size as a GEMM's), and the ranges
  * of filters each share is cut into (dwFilterRanges).
  *
  * @example setThreads(2); winogradDwSplit(resnetStage3Plan) // { shares: 1, parallel: true, filterRanges: 2 }
  */
 export const winogradDwSplit = (p: WinogradDwPlan): { shares: number; parallel: boolean; filterRanges: number } => {
-  const { shares, groups } = dwShares(p);
+  const { shares, groups } = winogradDwShares(p);
   const parallel = groups * 4 * elementsOf(p) * p.C * p.K >= PARALLEL_MIN_MACS;
   return { shares, parallel, filterRanges: dwFilterRanges(p, shares, parallel) };
 };
@@ -408,7 +412,7 @@ const dwRegions = (p: WinogradDwPlan): number[] => [
   p.N * p.C * p.H * p.W,
   p.N * p.C * p.Hq * p.Wq,
   p.N * p.K * dyPlaneOf(p)[0] * dyPlaneOf(p)[1],
-  dwShares(p).shares * elementsOf(p) * p.K * p.C,
+  winogradDwShares(p).shares * elementsOf(p) * p.K * p.C,
   (SLOT_FLAGS_BYTES + getThreads() * dwSlotBytes(p)) / 4,
   filtersScratchFloats(p.K, p.C, p.m),
 ];
@@ -425,7 +429,7 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
  */
 export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number): Float32Array => {
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
-  const { shares, shareGroups, groups } = dwShares(p);
+  const { shares, shareGroups, groups } = winogradDwShares(p);
   const offsets: number[] = [];
   dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
   const [px, pxq, pdyq, psums, ptiles, pfilters] = offsets;

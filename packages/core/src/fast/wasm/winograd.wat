@@ -439,29 +439,27 @@
         (br $filters))))
 
   ;; acc[k, c] += Σ_t E[k, t] V[c, t] lane-wise (lane l sums the tiles t ≡ l mod 4), for the $tiles tiles (a multiple of 4)
-  ;; of one block and one ξ: E [Kp, tiles] and V [Cp, tiles] with rows $rowBytes apart, acc [Kp, Cp] of vectors. Kp is a
-  ;; multiple of 4 and Cp of 2: each pass keeps 4 filters x 2 channels of sums in registers over the block's tiles.
+  ;; of one block and one ξ: E [Kp, tiles] and V [Cp, tiles] with rows 256 bytes apart (winogradDwTiles' blocks of 16
+  ;; groups), acc [Kp, Cp] of vectors. Kp is a multiple of 4 and Cp of 2: each pass keeps 4 filters x 2 channels of sums
+  ;; in registers over the block's tiles (8 sums, 2 x, 4 E and a product: the 15 vector registers V8 gives wasm on x64).
+  ;; The row stride is a constant so that the rows after the first of V and of E are read at constant offsets from one
+  ;; pointer each: a step of 4 tiles is 6 loads, 16 arithmetic operations and 2 pointer steps, where an index added to
+  ;; each row's start cost an address add per load and V8 spilled and reloaded 3 registers a step (1.15x slower per layer;
+  ;; blocks of 8, 12, 32 or 64 groups, rows 128 to 1024 bytes apart, were 1.03x to 1.08x slower than 16). Unrolled over 4
+  ;; steps, TurboFan hoisted the 24 loads ahead of the arithmetic and spilled (1.15x slower than before).
   (func $winogradDwDot
-    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32) (param $rowBytes i32)
-    (local $k i32) (local $c i32) (local $t i32) (local $tEnd i32) (local $a i32) (local $accRow i32)
-    (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32) (local $v0 i32) (local $v1 i32)
+    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32)
+    (local $k i32) (local $c i32) (local $a i32) (local $accRow i32) (local $e0 i32) (local $v0 i32) (local $end i32)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128) (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
     (local $x0 v128) (local $x1 v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
-    (local.set $tEnd (i32.shl (local.get $tiles) (i32.const 2)))
     (local.set $accRow (i32.shl (local.get $Cp) (i32.const 4)))
     (block $kDone
       (loop $filters
         (br_if $kDone (i32.ge_u (local.get $k) (local.get $Kp)))
-        (local.set $e0 (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $rowBytes))))
-        (local.set $e1 (i32.add (local.get $e0) (local.get $rowBytes)))
-        (local.set $e2 (i32.add (local.get $e1) (local.get $rowBytes)))
-        (local.set $e3 (i32.add (local.get $e2) (local.get $rowBytes)))
         (local.set $c (i32.const 0))
         (block $cDone
           (loop $channels
             (br_if $cDone (i32.ge_u (local.get $c) (local.get $Cp)))
-            (local.set $v0 (i32.add (local.get $v) (i32.mul (local.get $c) (local.get $rowBytes))))
-            (local.set $v1 (i32.add (local.get $v0) (local.get $rowBytes)))
             (local.set $a (i32.add (local.get $acc) (i32.add (i32.mul (local.get $k) (local.get $accRow)) (i32.shl (local.get $c) (i32.const 4)))))
             (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
             (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
@@ -469,25 +467,29 @@
             (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
             (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
             (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
-            (local.set $t (i32.const 0))
+            ;; row c of V and row k of E at the block's first tile; rows c + 1 and k + 1 .. k + 3 at +256, +512, +768
+            (local.set $v0 (i32.add (local.get $v) (i32.shl (local.get $c) (i32.const 8))))
+            (local.set $e0 (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 8))))
+            (local.set $end (i32.add (local.get $v0) (i32.shl (local.get $tiles) (i32.const 2))))
             (block $tDone
               (loop $tiles
-                (br_if $tDone (i32.ge_u (local.get $t) (local.get $tEnd)))
-                (local.set $x0 (v128.load (i32.add (local.get $v0) (local.get $t))))
-                (local.set $x1 (v128.load (i32.add (local.get $v1) (local.get $t))))
-                (local.set $w0 (v128.load (i32.add (local.get $e0) (local.get $t))))
-                (local.set $w1 (v128.load (i32.add (local.get $e1) (local.get $t))))
+                (br_if $tDone (i32.ge_u (local.get $v0) (local.get $end)))
+                (local.set $x0 (v128.load (local.get $v0)))
+                (local.set $x1 (v128.load offset=256 (local.get $v0)))
+                (local.set $w0 (v128.load (local.get $e0)))
+                (local.set $w1 (v128.load offset=256 (local.get $e0)))
                 (local.set $s00 (f32x4.add (local.get $s00) (f32x4.mul (local.get $w0) (local.get $x0))))
                 (local.set $s01 (f32x4.add (local.get $s01) (f32x4.mul (local.get $w0) (local.get $x1))))
                 (local.set $s10 (f32x4.add (local.get $s10) (f32x4.mul (local.get $w1) (local.get $x0))))
                 (local.set $s11 (f32x4.add (local.get $s11) (f32x4.mul (local.get $w1) (local.get $x1))))
-                (local.set $w2 (v128.load (i32.add (local.get $e2) (local.get $t))))
-                (local.set $w3 (v128.load (i32.add (local.get $e3) (local.get $t))))
+                (local.set $w2 (v128.load offset=512 (local.get $e0)))
+                (local.set $w3 (v128.load offset=768 (local.get $e0)))
                 (local.set $s20 (f32x4.add (local.get $s20) (f32x4.mul (local.get $w2) (local.get $x0))))
                 (local.set $s21 (f32x4.add (local.get $s21) (f32x4.mul (local.get $w2) (local.get $x1))))
                 (local.set $s30 (f32x4.add (local.get $s30) (f32x4.mul (local.get $w3) (local.get $x0))))
                 (local.set $s31 (f32x4.add (local.get $s31) (f32x4.mul (local.get $w3) (local.get $x1))))
-                (local.set $t (i32.add (local.get $t) (i32.const 16)))
+                (local.set $v0 (i32.add (local.get $v0) (i32.const 16)))
+                (local.set $e0 (i32.add (local.get $e0) (i32.const 16)))
                 (br $tiles)))
             (v128.store (local.get $a) (local.get $s00)) (v128.store offset=16 (local.get $a) (local.get $s01))
             (v128.store (i32.add (local.get $a) (local.get $accRow)) (local.get $s10)) (v128.store offset=16 (i32.add (local.get $a) (local.get $accRow)) (local.get $s11))
@@ -866,7 +868,8 @@
   ;; group row ty = (g mod tH gW) / gW, gx = g mod gW, its tiles from row $groupRows m ty, column (4 / $groupRows) m gx.
   ;; The $groups groups are cut into shares of $shareGroups, a cut that depends on the shape alone; share s writes its
   ;; M_ξ[k, c] (X x [K, C] floats) to $partials + 4 X s K C, and the caller adds the shares in their order: so the
-  ;; result has the same bits whichever thread ran which share. A share runs in blocks of $blockGroups groups, whose
+  ;; result has the same bits whichever thread ran which share. A share runs in blocks of $blockGroups groups (16: rows of
+  ;; 256 bytes, which winogradDwDot reads at constant offsets; any other count traps), whose
   ;; V [X, Cp, tiles] and E [X, Kp, tiles] stay in the cache for the X products, in a slot of $scratch it claims (as
   ;; winogradTiles does) of $slotBytes: V, E, the lane-wise sums [X, Kp, Cp] of vectors (Kp = K rounded up to 4, Cp =
   ;; C rounded up to 2), then 576 bytes for the F(4x4, 3x3) transforms.
@@ -883,6 +886,7 @@
     (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
     (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
     (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128)
+    (if (i32.ne (local.get $blockGroups) (i32.const 16)) (then (unreachable)))
     (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
     (local.set $Kp (i32.and (i32.add (local.get $K) (i32.const 3)) (i32.const -4)))
     (local.set $Cp (i32.and (i32.add (local.get $C) (i32.const 1)) (i32.const -2)))
@@ -990,7 +994,7 @@
                   (call $winogradDwDot (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
                     (i32.add (local.get $ek0) (i32.mul (local.get $xi) (local.get $eStride)))
                     (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
-                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)) (local.get $rowBytes))
+                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)))
                   (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
                   (br $dots)))
               (local.set $g (i32.add (local.get $g) (local.get $gb)))
