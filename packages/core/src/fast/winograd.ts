@@ -394,11 +394,14 @@ export const winogradDwSplit = (p: WinogradDwPlan): { shares: number; parallel: 
   return { shares, parallel, filterRanges: dwFilterRanges(p, shares, parallel) };
 };
 
-/** Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576 for the transforms. */
+/**
+ * Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576
+ * for the transforms, 16 a group of a block for where its patches start (winograd.wat's winogradDwTiles).
+ */
 const dwSlotBytes = (p: WinogradDwPlan): number => {
   const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
   const rowBytes = 16 * DW_BLOCK_GROUPS;
-  return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576) / 64) * 64;
+  return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576 + 16 * DW_BLOCK_GROUPS) / 64) * 64;
 };
 
 /** The padded dy's plane: every tile's m x m block of dy, zeros past the output's edge (rows, floats a row). */
