@@ -68,7 +68,7 @@ const at = (data: ArrayLike<number>, plane: number, rows: number, cols: number, 
  * side by side or 2x2.
  */
 const modelSums = (p: WinogradDwPlan, x: Tensor, dy: Tensor): Float32Array => {
-  const { N, C, H, W, K, pad, OH, OW, m, groupRows, tH, gW } = p;
+  const { C, H, W, K, pad, OH, OW, m, groupRows, tH, gW } = p;
   const n6 = m + 2;
   const X = n6 * n6;
   const across = 4 / groupRows;
