@@ -69,7 +69,7 @@ export interface KernelExports {
   padPlanes(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
   winogradTiles(
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
-    out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number,
+    out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number, multiply: number,
   ): void;
   winogradDwTiles(
     i0: number, i1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,
@@ -91,6 +91,8 @@ export interface KernelExports {
   // winograd-filters.wat
   winogradFilterTransform(c0: number, c1: number, w: number, byCi: number, byKo: number, byRow: number, byCol: number, Cin: number, Kout: number, m: number, u: number): void;
   winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, g: number, dw: number, scratch: number, slotBytes: number): void;
+  // winograd-multiply.wat
+  winogradMultiply(u: number, C: number, K: number, v: number, vStride: number, m: number, mStride: number, tiles: number, ldc: number, xis: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

@@ -127,11 +127,11 @@
   ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
   ;; matrix 64 bytes apart, then 32 bytes for $winogradStoreRow ($tm = 2) or 576 for the 6x6 transforms ($tm = 4).
   ;; Each output is its tile's sums over C in the GEMM's order whichever block or chunk holds the tile: the same bits
-  ;; at any thread count.
+  ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 4), 0 by $gemmRows.
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32) (param $multiply i32)
     (local $across i32) (local $pb i32) (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
     (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
     (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $v i32)
@@ -186,19 +186,25 @@
               (else (call $winogradInputTiles6 (local.get $p) (local.get $pb) (local.get $v) (local.get $C) (local.get $planeBytes) (local.get $rowBytes) (local.get $vStride) (i32.const 32) (local.get $tmp))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $inGroups)))
-        ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place)
-        (local.set $xi (i32.const 0))
-        (block $gemmsDone
-          (loop $gemms
-            (br_if $gemmsDone (i32.ge_u (local.get $xi) (local.get $xis)))
-            (call $gemmRows (i32.const 0) (local.get $K) (i32.shl (local.get $gb) (i32.const 2)) (local.get $C)
-              (i32.add (local.get $u) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $C)) (local.get $K)) (i32.const 2)))
-              (i32.const 1) (local.get $K)
-              (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
-              (i32.add (local.get $mbase) (i32.mul (local.get $xi) (local.get $mStride)))
-              (local.get $tbs) (i32.const 0) (i32.const 0) (i32.const 0))
-            (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-            (br $gemms)))
+        ;; M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] (U_ξ stored [C, K]: read transposed in place): all X in one call of
+        ;; winograd-multiply.wat's $winogradMultiply ($multiply 1), or one $gemmRows a ξ; the same sums, the same bits
+        (if (local.get $multiply)
+          (then
+            (call $winogradMultiply (local.get $u) (local.get $C) (local.get $K) (local.get $vbase) (local.get $vStride)
+              (local.get $mbase) (local.get $mStride) (i32.shl (local.get $gb) (i32.const 2)) (local.get $tbs) (local.get $xis)))
+          (else
+            (local.set $xi (i32.const 0))
+            (block $gemmsDone
+              (loop $gemms
+                (br_if $gemmsDone (i32.ge_u (local.get $xi) (local.get $xis)))
+                (call $gemmRows (i32.const 0) (local.get $K) (i32.shl (local.get $gb) (i32.const 2)) (local.get $C)
+                  (i32.add (local.get $u) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $C)) (local.get $K)) (i32.const 2)))
+                  (i32.const 1) (local.get $K)
+                  (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
+                  (i32.add (local.get $mbase) (i32.mul (local.get $xi) (local.get $mStride)))
+                  (local.get $tbs) (i32.const 0) (i32.const 0) (i32.const 0))
+                (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+                (br $gemms)))))
         ;; Y = Aᵀ M A (+ bias, ReLU) for each group and filter, two output rows of 8 columns (lane j: tile j)
         (local.set $i (i32.const 0))
         (block $outDone
