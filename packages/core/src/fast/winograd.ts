@@ -34,8 +34,8 @@ import { copyF32, f32 } from './wasm.js';
 /**
  * Tile groups (4 tiles each) per block, by tile size: a block's V [X, C, 4 groups] and M [X, K, 4 groups] (X = 16 or 36
  * elements per tile) stay in the cache between the transforms and the X GEMMs (F(2x2, 3x3), 16 groups = 64 tiles:
- * 256 KiB for C = K = 32; F(4x4, 3x3), 8 groups = 32 tiles: 288 KiB). Even, so that M's rows (4 blockGroups floats) are
- * whole panels of 8 tiles: winogradMultiply stores a block's last half panel whole.
+ * 256 KiB for C = K = 32; F(4x4, 3x3), 8 groups = 32 tiles: 288 KiB). Multiples of 4, so that V's and M's rows (4
+ * blockGroups tiles) are whole pairs of panels of 8 tiles: winogradMultiply computes and stores a block's last pair whole.
  */
 const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
@@ -205,14 +205,14 @@ export const setWinogradMultiply = (on: boolean): void => {
 /**
  * How winogradTiles takes a block's (m + 2)² products M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles]: by
  * wasm/winograd-multiply.wat's winogradMultiply, one call for them all, where the sums are at most 256 channels deep (its
- * one block of channels, where gemm.wat's $gemmRows adds blocks of 256) and there are at least 4 filters (one register
+ * one block of channels, where gemm.wat's $gemmRows adds blocks of 256) and there are at least 2 filters (one register
  * tile's rows); else by $gemmRows, one call a ξ. Both give the same bits. At C = K = 16..64 (the presets' layers) the
  * per-tile costs of $gemmRows and its micro-kernel weighed as much as a third of the sums.
  *
  * @example winogradMultiplyOf(winogradPlan([100, 16, 28, 28], 16, g)) // 'winogradMultiply'
  */
 export const winogradMultiplyOf = (p: WinogradPlan): 'winogradMultiply' | 'gemmRows' =>
-  dedicatedMultiply && p.C <= 256 && p.K >= 4 ? 'winogradMultiply' : 'gemmRows';
+  dedicatedMultiply && p.C <= 256 && p.K >= 2 ? 'winogradMultiply' : 'gemmRows';
 
 /**
  * The convolution by Winograd: input [N, C, H, W] at byte `px` of the shared memory, filters already transformed at

@@ -127,7 +127,7 @@
   ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
   ;; matrix 64 bytes apart, then 32 bytes for $winogradStoreRow ($tm = 2) or 576 for the 6x6 transforms ($tm = 4).
   ;; Each output is its tile's sums over C in the GEMM's order whichever block or chunk holds the tile: the same bits
-  ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 4), 0 by $gemmRows.
+  ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 2), 0 by $gemmRows.
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
