@@ -2,9 +2,10 @@
 ;; pixels ("tile") of one filter k is Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A, with d_c the 4x4 patch of input channel c
 ;; under the tile and ⊙ the element-wise product: 16 multiplications per tile and channel pair instead of 36. Per
 ;; element ξ of the 4x4 transformed tile the sum over channels is a matrix product, so a block of tiles takes 16
-;; GEMMs M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] through gemm.wat's $gemmRows, between the input transform
-;; (V = Bᵀ d B, written straight into the packed-B panels the GEMM reads) and the output transform (Aᵀ M A, plus the
-;; bias, written into NCHW). The transforms run on four horizontally adjacent tiles at once, one tile a lane.
+;; GEMMs M_ξ [K, tiles] = U_ξ [K, C] x V_ξ [C, tiles] through winograd-multiply.wat's $winogradMultiply (gemm.wat's
+;; $gemmRows for sums deeper than 256 channels), between the input transform (V = Bᵀ d B, written straight into the
+;; packed-B panels the GEMM reads) and the output transform (Aᵀ M A, plus the bias, written into NCHW). The transforms
+;; run on four horizontally adjacent tiles at once, one tile a lane.
 ;;
 ;;   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 -1 -1]
 ;;
