@@ -181,6 +181,40 @@ export const setDirectConv = (on: boolean): void => {
 /** Whether conv.wat's direct path takes a convolution of geometry g with Kc = C*FH*FW weights per filter (see convolve). */
 const takesDirect = (g: ConvGeometry, Kc: number): boolean => directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
 
+/** How the direct path's 4-pixel tiles take the filters when tests force it: by 5 (true), by 8 (false); undefined: directNarrowBy5 decides. */
+let forcedNarrowBy5: boolean | undefined;
+/** @example setDirectNarrowBy5(true); // 4-pixel tiles by half panels of 10; setDirectNarrowBy5(undefined) to let FN decide */
+export const setDirectNarrowBy5 = (by5: boolean | undefined): void => {
+  forcedNarrowBy5 = by5;
+};
+
+/**
+ * Whether the direct path's 4-pixel tiles (a row's last 4 pixels, when OW mod 8 is 1 to 4) take FN filters 5 at a time
+ * (conv.wat's convDirect4x5, panels of 10) rather than 8 (convDirect4): where that computes no more filters, ties
+ * included (5 accumulators fit V8's registers, 8 spill): FN = 10 computes 10 filters, not 16; FN = 20, 20, not 24.
+ */
+const directNarrowBy5 = (FN: number, OW: number): boolean => {
+  const narrow = OW % 8 !== 0 && OW % 8 <= 4;
+  return narrow && (forcedNarrowBy5 ?? Math.ceil(FN / 5) * 5 <= Math.ceil(FN / 8) * 8);
+};
+
+/**
+ * W [FN, Kc] at byte pw packed in panels of 10 filters at byte pbp10 for the direct path's 4-pixel tiles:
+ * Bp[q][k][j] = W[10q + j, k], zero past FN. Floats: panels10Floats.
+ */
+const packPanels10 = (pw: number, Kc: number, FN: number, pbp10: number): void => {
+  const mem = f32();
+  const [w, bp] = [pw / 4, pbp10 / 4];
+  mem.fill(0, bp, bp + panels10Floats(Kc, FN));
+  for (let f = 0; f < FN; f++) {
+    const at = bp + Math.floor(f / 10) * 10 * Kc + (f % 10);
+    for (let k = 0; k < Kc; k++) mem[at + 10 * k] = mem[w + f * Kc + k];
+  }
+};
+
+/** Floats of packPanels10's panels: Kc rows of 10 per 10 filters. */
+const panels10Floats = (Kc: number, FN: number): number => Kc * 10 * Math.ceil(FN / 10);
+
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (conv.wat's convImages) through
 // the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
 // 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW) for stride 1, at least
@@ -202,9 +236,11 @@ const convolve = (
   const R = N * g.outH * g.outW;
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
   const direct = takesDirect(g, Kc);
+  const by5 = direct && directNarrowBy5(FN, g.outW);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
-  const [pxp, prow, pk, pw, pbp, pc, pb, pwork, pwpool = 0, pstage] = workspace([
+  const [pxp, prow, pk, pw, pbp, pc, pb, pwork, pwpool = 0, pstage, pbp10] = workspace([
     N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, out === undefined ? R * FN : 0, nPool, g.pad > 0 ? x.size : 0,
+    by5 ? panels10Floats(Kc, FN) : 0,
   ]);
   const pout = out?.offset ?? pwork;
   // parg 0: pool.wat pools and applies ReLU in one pass, without the argmax
@@ -215,9 +251,14 @@ const convolve = (
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
-  // with finite weights, the direct path skips the sums of tiles whose inputs are all zero (they would be +0)
-  const skipZero = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? 1 : 0;
-  const args = [pxAt, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0, then === 'relu' ? 1 : 0, skipZero];
+  if (by5) packPanels10(pw, Kc, FN, pbp10);
+  // with finite weights, the direct path skips the sums of tiles whose inputs are all zero (they would be +0); its
+  // check reads the window by rows of FW taps
+  const skipFW = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? g.filterW : 0;
+  const args = [
+    pxAt, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, by5 ? pbp10 : 0, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0,
+    then === 'relu' ? 1 : 0, skipFW,
+  ];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   notePath('forward', x.shape, w.shape, direct ? 'direct' : 'GEMM');
   return { pout, ppool, parg, R, FN };
@@ -264,11 +305,14 @@ const directDxGeometry = (dyShape: Shape, xShape: Shape, w: Tensor, g: ConvGeome
   return takesDirect(turned, FN * FH * FW) && allFinite(w) ? turned : undefined;
 };
 
-/** directDx's scratch, in floats: dy padded, the offsets of one window (i32), the turned filters, packed, and a zero bias. */
+/**
+ * directDx's scratch, in floats: dy padded, the offsets of one window (i32), the turned filters, packed (and in panels
+ * of 10 when the 4-pixel tiles take them: directNarrowBy5), and a zero bias.
+ */
 const directDxAreas = (gt: ConvGeometry, dyShape: Shape, C: number): number[] => {
   const [N, FN, OH, OW] = dyShape;
   const Kc = FN * gt.filterH * gt.filterW;
-  return [N * FN * (OH + 2 * gt.pad) * (OW + 2 * gt.pad), Kc, C * Kc, Kc * padN(C), C];
+  return [N * FN * (OH + 2 * gt.pad) * (OW + 2 * gt.pad), Kc, C * Kc, Kc * padN(C), C, directNarrowBy5(C, gt.outW) ? panels10Floats(Kc, C) : 0];
 };
 
 /**
@@ -279,7 +323,7 @@ const directDxAreas = (gt: ConvGeometry, dyShape: Shape, C: number): number[] =>
 const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, areas: readonly number[], pdx: number): void => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, FH, FW] = w.shape;
-  const [pdyp, pk, pw, pbp, pb] = areas;
+  const [pdyp, pk, pw, pbp, pb, pbp10] = areas;
   const [Hp, Wp] = [OH + 2 * gt.pad, OW + 2 * gt.pad];
   const Kc = FN * FH * FW;
   padPlanes(N * FN, pdy, OH, OW, gt.pad, pdyp);
@@ -291,9 +335,11 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
     for (let f = 0; f < FN; f++)
       for (let i = FH - 1; i >= 0; i--) for (let j = FW - 1; j >= 0; j--) turned[t++] = W[((f * C + c) * FH + i) * FW + j];
   wasm.packB(pw, 1, Kc, Kc, C, pbp);
+  const by5 = directNarrowBy5(C, gt.outW);
+  if (by5) packPanels10(pw, Kc, C, pbp10);
   mem.fill(0, pb / 4, pb / 4 + C);
   // the weights are finite (directDxGeometry), so tiles of all-zero dy may skip their sums
-  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, C, 0, pb, pdx, 0, 0, 0, 1];
+  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, by5 ? pbp10 : 0, C, 0, pb, pdx, 0, 0, 0, FW];
   runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
 };
 

@@ -9,16 +9,22 @@
   ;; $bp ($packB's panels of 8 filters: B[k, f] = W[f, k]; a 4-filter tile reads half a panel). 8 accumulators,
   ;; as $micro. The sums run over k in the order $micro runs them, from zero, and the bias is added last, as
   ;; $rowsToNchw adds it: the output is bit-identical to the GEMM path's for Kc <= 256 (one K block). A row's
-  ;; last tile, when OW is not a multiple of 8, is 4 pixels wide when at most 4 are left ($convDirect4), else it ends
-  ;; at OW - 8; either may recompute a few pixels (the same values).
+  ;; last tile, when OW is not a multiple of 8, is 4 pixels wide when at most 4 are left, else it ends at OW - 8;
+  ;; either may recompute a few pixels (the same values). The 4-pixel tile takes whole panels of 8 filters
+  ;; ($convDirect4), or with $bp10 != 0 half panels of 10 ($convDirect4x5: FN = 10 and 20 compute 10 and 20 filters
+  ;; there, not 16 and 24).
   ;; $wp4: bytes between rows of the padded image.
-  ;; $skipZero (the caller sets it only when every weight is finite): a tile whose inputs are all ±0 (the background of
-  ;; an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the tile is the
-  ;; bias plus +0 as always. Checking costs two loads per k, once for all the tile's filters.
+  ;; $skipFW (the caller sets it only when every weight is finite; else 0): a tile whose inputs are all ±0 (the
+  ;; background of an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the
+  ;; tile is the bias plus +0 as always. The check reads the tile's window row by row, once for all its filters:
+  ;; per row (c, fy) of the filters (C*FH = Kc / FW rows, $skipFW = FW) the FW + 7 floats from its first tap, as
+  ;; ceil((FW + 7) / 4) vectors (the last may read up to 3 floats past the window: a nonzero there only keeps the sums,
+  ;; and they lie in the padded images or the 64 bytes after them). Reading each tap's 8 floats instead (two loads per
+  ;; k, FW times over the same floats) cost about as much as a 5-filter tile's sums.
   (func $convDirect
     (param $xi i32) (param $kTab i32) (param $Kc i32) (param $OH i32) (param $OW i32) (param $wp4 i32)
-    (param $bp i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipZero i32)
-    (local $kstop i32) (local $bits v128)
+    (param $bp i32) (param $bp10 i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipFW i32)
+    (local $kstop i32) (local $bits v128) (local $rowStep i32) (local $vEnd i32) (local $v i32)
     (local $oy i32) (local $ox i32) (local $last i32) (local $narrow i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
     (local $base i32) (local $pw i32) (local $pk i32) (local $kend i32) (local $o i32) (local $f i32) (local $dst i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $bb v128)
@@ -27,6 +33,10 @@
     (local.set $nfb (i32.shr_u (i32.add (local.get $FN) (i32.const 3)) (i32.const 2)))
     (local.set $P4 (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)))
     (local.set $kend (i32.add (local.get $kTab) (i32.shl (local.get $Kc) (i32.const 2))))
+    ;; the zero check: from one filter row's first tap to the next's in kTab (FW entries), and the bytes of a row's
+    ;; FW + 7 floats rounded up to whole vectors
+    (local.set $rowStep (i32.shl (local.get $skipFW) (i32.const 2)))
+    (local.set $vEnd (i32.and (i32.add (i32.shl (i32.add (local.get $skipFW) (i32.const 7)) (i32.const 2)) (i32.const 15)) (i32.const -16)))
     (local.set $oy (i32.const 0))
     (block $ydone
       (loop $yloop
@@ -48,7 +58,7 @@
               (i32.add (i32.mul (local.get $oy) (local.get $wp4)) (i32.shl (local.get $ox) (i32.const 2)))))
             ;; the k loops below stop at $kstop: $kTab (no sums) when the tile's inputs are all ±0
             (local.set $kstop (local.get $kend))
-            (if (local.get $skipZero)
+            (if (local.get $skipFW)
               (then
                 (local.set $bits (v128.const i32x4 0 0 0 0))
                 (local.set $pk (local.get $kTab))
@@ -56,17 +66,27 @@
                   (loop $zloop
                     (br_if $zdone (i32.ge_u (local.get $pk) (local.get $kend)))
                     (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
-                    (local.set $bits (v128.or (local.get $bits) (v128.or (v128.load (local.get $o)) (v128.load offset=16 (local.get $o)))))
-                    (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+                    (local.set $v (i32.const 0))
+                    (loop $vloop
+                      (local.set $bits (v128.or (local.get $bits) (v128.load (i32.add (local.get $o) (local.get $v)))))
+                      (local.set $v (i32.add (local.get $v) (i32.const 16)))
+                      (br_if $vloop (i32.lt_u (local.get $v) (local.get $vEnd))))
+                    (local.set $pk (i32.add (local.get $pk) (local.get $rowStep)))
                     (br $zloop)))
                 (if (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
                   (then (local.set $kstop (local.get $kTab))))))
             (local.set $fb (i32.const 0))
             (if (local.get $narrow)
               (then
-                (call $convDirect4 (local.get $base) (local.get $kTab) (local.get $kstop) (local.get $bp) (local.get $Kc) (local.get $FN)
-                  (local.get $bias) (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (i32.const 2)))
-                  (local.get $P4))
+                (if (local.get $bp10)
+                  (then
+                    (call $convDirect4x5 (local.get $base) (local.get $kTab) (local.get $kstop) (local.get $bp10) (local.get $Kc) (local.get $FN)
+                      (local.get $bias) (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (i32.const 2)))
+                      (local.get $P4)))
+                  (else
+                    (call $convDirect4 (local.get $base) (local.get $kTab) (local.get $kstop) (local.get $bp) (local.get $Kc) (local.get $FN)
+                      (local.get $bias) (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (i32.const 2)))
+                      (local.get $P4))))
                 (local.set $fb (local.get $nfb))))
             (block $fdone
               (loop $floop
@@ -197,10 +217,62 @@
         (local.set $f (i32.add (local.get $f) (i32.const 8)))
         (br $floop))))
 
-  ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]), for one
+  ;; $convDirect's 4-pixel tile by half panels of 10 filters ($bp10: Bp[q][k][j] = W[10q + j, k], zero past FN): 5
+  ;; accumulators, 5 filters x the 4 pixels at $base (+ kTab[k] per k, up to $kstop). The sums and the stores are
+  ;; $convDirect4's (filter f's at $dst + f * $P4, plus bias, for f < FN). Against its 8 accumulators (8 filters by
+  ;; panels of 8) it wastes less where FN is not a multiple of 8 (10 computes 10, not 16) and needs fewer registers:
+  ;; 8 accumulators, their 8 splats and the input are 17 vectors, past the 15 that V8 allocates, so some spill.
+  (func $convDirect4x5
+    (param $base i32) (param $kTab i32) (param $kstop i32) (param $bp10 i32) (param $Kc i32) (param $FN i32)
+    (param $bias i32) (param $dst i32) (param $P4 i32)
+    (local $f i32) (local $pw i32) (local $pk i32) (local $at i32) (local $pb i32) (local $b0 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128)
+    (block $fdone
+      (loop $floop
+        (br_if $fdone (i32.ge_u (local.get $f) (local.get $FN)))
+        ;; filters f .. f+4: panel f/10 (Kc rows of 40 bytes), lanes f mod 10 = 0 or 5
+        (local.set $pw (i32.add (i32.add (local.get $bp10) (i32.mul (i32.div_u (local.get $f) (i32.const 10)) (i32.mul (local.get $Kc) (i32.const 40))))
+          (select (i32.const 20) (i32.const 0) (i32.rem_u (local.get $f) (i32.const 10)))))
+        (local.set $c0 (v128.const i32x4 0 0 0 0)) (local.set $c1 (v128.const i32x4 0 0 0 0)) (local.set $c2 (v128.const i32x4 0 0 0 0))
+        (local.set $c3 (v128.const i32x4 0 0 0 0)) (local.set $c4 (v128.const i32x4 0 0 0 0))
+        (local.set $pk (local.get $kTab))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kstop)))
+            (local.set $b0 (v128.load (i32.add (local.get $base) (i32.load (local.get $pk)))))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load32_splat (local.get $pw)) (local.get $b0))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (v128.load32_splat offset=4 (local.get $pw)) (local.get $b0))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (v128.load32_splat offset=8 (local.get $pw)) (local.get $b0))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (v128.load32_splat offset=12 (local.get $pw)) (local.get $b0))))
+            (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (v128.load32_splat offset=16 (local.get $pw)) (local.get $b0))))
+            (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+            (local.set $pw (i32.add (local.get $pw) (i32.const 40)))
+            (br $kloop)))
+        ;; out[f + j, ...] = sums + bias, for j < 5 while f + j < FN ($at: filter f + j's pixels)
+        (local.set $at (i32.add (local.get $dst) (i32.mul (local.get $f) (local.get $P4))))
+        (local.set $pb (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2))))
+        (block $stored
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat (local.get $pb)) (local.get $c0)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 1)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=4 (local.get $pb)) (local.get $c1)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 2)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=8 (local.get $pb)) (local.get $c2)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 3)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=12 (local.get $pb)) (local.get $c3)))
+          (br_if $stored (i32.ge_u (i32.add (local.get $f) (i32.const 4)) (local.get $FN)))
+          (local.set $at (i32.add (local.get $at) (local.get $P4)))
+          (v128.store (local.get $at) (f32x4.add (v128.load32_splat offset=16 (local.get $pb)) (local.get $c4))))
+        (local.set $f (i32.add (local.get $f) (i32.const 5)))
+        (br $floop))))
+
+  ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]; for the
+  ;; direct path's 4-pixel tiles also in panels of 10 at $bp10, or 0: see $convDirect), for one
   ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
   ;; lesson's 2x2 max pool of that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out)
-  ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipZero: see $convDirect.
+  ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipFW: see $convDirect.
   ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
   ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
   ;; - otherwise a GEMM on the implicit im2col: C rows = im2col(x) . Bp, the im2col matrix read in place through
@@ -209,8 +281,8 @@
   ;;   ranges, so they never share one), which stays in L2 from the GEMM's stores to the layout pass's loads.
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
-    (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $FN i32)
-    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipZero i32)
+    (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $bp10 i32) (param $FN i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipFW i32)
     (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
@@ -228,7 +300,7 @@
         (if (local.get $wp4)
           (then
             (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
-              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipZero)))
+              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW)))
           (else
             ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
             (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))
