@@ -193,7 +193,7 @@ export const setDirectNarrowBy5 = (by5: boolean | undefined): void => {
  * (conv.wat's convDirect4x5, panels of 10) rather than 8 (convDirect4): where that computes no more filters, ties
  * included (5 accumulators fit V8's registers, 8 spill): FN = 10 computes 10 filters, not 16; FN = 20, 20, not 24.
  */
-const directNarrowBy5 = (FN: number, OW: number): boolean => {
+export const directNarrowBy5 = (FN: number, OW: number): boolean => {
   const narrow = OW % 8 !== 0 && OW % 8 <= 4;
   return narrow && (forcedNarrowBy5 ?? Math.ceil(FN / 5) * 5 <= Math.ceil(FN / 8) * 8);
 };
