@@ -198,6 +198,20 @@ export const directNarrowBy5 = (FN: number, OW: number): boolean => {
   return narrow && (forcedNarrowBy5 ?? Math.ceil(FN / 5) * 5 <= Math.ceil(FN / 8) * 8);
 };
 
+/** Whether the direct path may take the last 2 filters over row pairs (tests turn it off to compare). */
+let rowPairsOn = true;
+/** @example setDirectRowPairs(false); // every 8-pixel tile by 4 filters, the last group's extra 2 thrown away */
+export const setDirectRowPairs = (on: boolean): void => {
+  rowPairsOn = on;
+};
+
+/**
+ * Whether the direct path's 8-pixel tiles take FN's last 2 filters over two rows at a time (conv.wat's
+ * convTile2x2rows): where FN mod 4 is 2 (DoubleConvNet's 10, SimpleConvNet's 30), so that no tile computes 4 filters
+ * of which 2 are thrown away, with at least 2 output rows.
+ */
+export const directRowPairs = (FN: number, OH: number): boolean => rowPairsOn && FN % 4 === 2 && OH >= 2;
+
 /**
  * W [FN, Kc] at byte pw packed in panels of 10 filters at byte pbp10 for the direct path's 4-pixel tiles:
  * Bp[q][k][j] = W[10q + j, k], zero past FN. Floats: panels10Floats.
@@ -217,7 +231,8 @@ const panels10Floats = (Kc: number, FN: number): number => Kc * 10 * Math.ceil(F
 
 // out = im2col(x) . Wᵀ + b, with im2col(x) never built. Each thread takes whole images (conv.wat's convImages) through
 // the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
-// 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW) for stride 1, at least
+// 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW; a row's last 4 pixels by
+// 8 or 5 filters, directNarrowBy5; FN mod 4 = 2's last 2 filters over row pairs, directRowPairs) for stride 1, at least
 // 8 output columns and Kc <= 256, where it gives the GEMM path's output bit for bit without its layout pass; otherwise
 // a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
 // panels), which conv-layout.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
@@ -257,7 +272,7 @@ const convolve = (
   const skipFW = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? g.filterW : 0;
   const args = [
     pxAt, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, by5 ? pbp10 : 0, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0,
-    then === 'relu' ? 1 : 0, skipFW,
+    then === 'relu' ? 1 : 0, skipFW, direct && directRowPairs(FN, g.outH) ? 1 : 0,
   ];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   notePath('forward', x.shape, w.shape, direct ? 'direct' : 'GEMM');
@@ -339,7 +354,7 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
   if (by5) packPanels10(pw, Kc, C, pbp10);
   mem.fill(0, pb / 4, pb / 4 + C);
   // the weights are finite (directDxGeometry), so tiles of all-zero dy may skip their sums
-  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, by5 ? pbp10 : 0, C, 0, pb, pdx, 0, 0, 0, FW];
+  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, by5 ? pbp10 : 0, C, 0, pb, pdx, 0, 0, 0, FW, directRowPairs(C, gt.outH) ? 1 : 0];
   runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
 };
 

@@ -12,7 +12,11 @@
   ;; last tile, when OW is not a multiple of 8, is 4 pixels wide when at most 4 are left, else it ends at OW - 8;
   ;; either may recompute a few pixels (the same values). The 4-pixel tile takes whole panels of 8 filters
   ;; ($convDirect4), or with $bp10 != 0 half panels of 10 ($convDirect4x5: FN = 10 and 20 compute 10 and 20 filters
-  ;; there, not 16 and 24).
+  ;; there, not 16 and 24). With $rowPairs (the caller sets it where FN mod 4 = 2 and OH >= 2) the 8-pixel tiles take
+  ;; the filters 4 at a time but the last 2, which go over two rows at a time ($convTile2x2rows, at the odd rows: rows
+  ;; oy - 1 and oy, and at the last row when OH is odd, whose row before is then computed twice, the same values): FN =
+  ;; 10 computes 10 filters, not 12, at about the same work per k. A pair skips its sums when both rows' tiles at its
+  ;; place did (their checks' results kept as bits, for the first 64 tiles of a row).
   ;; $wp4: bytes between rows of the padded image.
   ;; $skipFW (the caller sets it only when every weight is finite; else 0): a tile whose inputs are all ±0 (the
   ;; background of an MNIST digit, the padding) skips its sums: each would add only ±0 to +0, so they are +0, and the
@@ -23,20 +27,26 @@
   ;; k, FW times over the same floats) cost about as much as a 5-filter tile's sums.
   (func $convDirect
     (param $xi i32) (param $kTab i32) (param $Kc i32) (param $OH i32) (param $OW i32) (param $wp4 i32)
-    (param $bp i32) (param $bp10 i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipFW i32)
-    (local $kstop i32) (local $bits v128) (local $rowStep i32) (local $vEnd i32) (local $v i32)
+    (param $bp i32) (param $bp10 i32) (param $FN i32) (param $bias i32) (param $out i32) (param $skipFW i32) (param $rowPairs i32)
+    (local $kstop i32) (local $rowStep i32) (local $vEnd i32) (local $pw2 i32) (local $f2 i32) (local $pairRow i32)
+    (local $ti i64) (local $zmask i64) (local $zprev i64) (local $zero i32)
     (local $oy i32) (local $ox i32) (local $last i32) (local $narrow i32) (local $fb i32) (local $nfb i32) (local $P4 i32)
     (local $base i32) (local $pw i32) (local $pk i32) (local $kend i32) (local $o i32) (local $f i32) (local $dst i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $bb v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local.set $nfb (i32.shr_u (i32.add (local.get $FN) (i32.const 3)) (i32.const 2)))
+    ;; 4-filter groups: all of them, or with $rowPairs all but the last 2 filters (FN mod 4 = 2: see the row pairs below)
+    (local.set $nfb (i32.shr_u (i32.add (local.get $FN) (select (i32.const 0) (i32.const 3) (local.get $rowPairs))) (i32.const 2)))
     (local.set $P4 (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)))
     (local.set $kend (i32.add (local.get $kTab) (i32.shl (local.get $Kc) (i32.const 2))))
     ;; the zero check: from one filter row's first tap to the next's in kTab (FW entries), and the bytes of a row's
     ;; FW + 7 floats rounded up to whole vectors
     (local.set $rowStep (i32.shl (local.get $skipFW) (i32.const 2)))
     (local.set $vEnd (i32.and (i32.add (i32.shl (i32.add (local.get $skipFW) (i32.const 7)) (i32.const 2)) (i32.const 15)) (i32.const -16)))
+    ;; with $rowPairs: the last 2 filters f2 = FN - 2 (lanes f2 mod 8 of panel f2/8)
+    (local.set $f2 (i32.sub (local.get $FN) (i32.const 2)))
+    (local.set $pw2 (i32.add (local.get $bp) (i32.add (i32.shl (i32.mul (i32.shr_u (local.get $f2) (i32.const 3)) (local.get $Kc)) (i32.const 5))
+      (i32.shl (i32.and (local.get $f2) (i32.const 7)) (i32.const 2)))))
     (local.set $oy (i32.const 0))
     (block $ydone
       (loop $yloop
@@ -44,6 +54,13 @@
         (local.set $ox (i32.const 0))
         (local.set $last (i32.const 0))
         (local.set $narrow (i32.const 0))
+        ;; row pairs go at odd rows, (oy - 1, oy), and at the last row when OH is odd, (OH - 2, OH - 1)
+        (local.set $pairRow (i32.and (local.get $rowPairs)
+          (i32.or (i32.and (local.get $oy) (i32.const 1)) (i32.eq (i32.add (local.get $oy) (i32.const 1)) (local.get $OH)))))
+        ;; bit i of zmask: the row's tile i read only ±0 (tiles past 63 never marked: they keep their sums)
+        (local.set $zprev (local.get $zmask))
+        (local.set $zmask (i64.const 0))
+        (local.set $ti (i64.const 0))
         (block $xdone
           (loop $xloop
             (br_if $xdone (local.get $last))
@@ -58,23 +75,14 @@
               (i32.add (i32.mul (local.get $oy) (local.get $wp4)) (i32.shl (local.get $ox) (i32.const 2)))))
             ;; the k loops below stop at $kstop: $kTab (no sums) when the tile's inputs are all ±0
             (local.set $kstop (local.get $kend))
+            (local.set $zero (i32.const 0))
             (if (local.get $skipFW)
               (then
-                (local.set $bits (v128.const i32x4 0 0 0 0))
-                (local.set $pk (local.get $kTab))
-                (block $zdone
-                  (loop $zloop
-                    (br_if $zdone (i32.ge_u (local.get $pk) (local.get $kend)))
-                    (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
-                    (local.set $v (i32.const 0))
-                    (loop $vloop
-                      (local.set $bits (v128.or (local.get $bits) (v128.load (i32.add (local.get $o) (local.get $v)))))
-                      (local.set $v (i32.add (local.get $v) (i32.const 16)))
-                      (br_if $vloop (i32.lt_u (local.get $v) (local.get $vEnd))))
-                    (local.set $pk (i32.add (local.get $pk) (local.get $rowStep)))
-                    (br $zloop)))
-                (if (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
-                  (then (local.set $kstop (local.get $kTab))))))
+                (local.set $zero (call $windowZero (local.get $base) (local.get $kTab) (local.get $kend) (local.get $rowStep) (local.get $vEnd)))
+                (if (local.get $zero)
+                  (then
+                    (local.set $kstop (local.get $kTab))
+                    (local.set $zmask (i64.or (local.get $zmask) (i64.shl (i64.extend_i32_u (i64.lt_u (local.get $ti) (i64.const 64))) (local.get $ti))))))))
             (local.set $fb (i32.const 0))
             (if (local.get $narrow)
               (then
@@ -148,10 +156,88 @@
                     (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $bb) (local.get $c31)))))
                 (local.set $fb (i32.add (local.get $fb) (i32.const 1)))
                 (br $floop)))
+            ;; the last 2 filters over rows (oy - 1, oy) here (a 4-pixel tile took every filter): their sums skipped when
+            ;; both rows' tiles read only ±0
+            (if (i32.and (local.get $pairRow) (i32.eqz (local.get $narrow)))
+              (then
+                (call $convTile2x2rows (i32.sub (local.get $base) (local.get $wp4)) (local.get $kTab)
+                  (select (local.get $kTab) (local.get $kend)
+                    (i32.and (local.get $zero) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $zprev) (local.get $ti))) (i64.lt_u (local.get $ti) (i64.const 64)))))
+                  (local.get $pw2) (local.get $wp4) (local.get $f2) (local.get $bias)
+                  (i32.add (local.get $out) (i32.add (i32.mul (local.get $f2) (local.get $P4))
+                    (i32.shl (i32.add (i32.mul (i32.sub (local.get $oy) (i32.const 1)) (local.get $OW)) (local.get $ox)) (i32.const 2))))
+                  (local.get $P4) (i32.shl (local.get $OW) (i32.const 2)))))
+            (local.set $ti (i64.add (local.get $ti) (i64.const 1)))
             (local.set $ox (i32.add (local.get $ox) (i32.const 8)))
             (br $xloop)))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yloop))))
+
+  ;; Whether the 8-pixel tile at $base (its window's taps at $base + kTab[k], k < ($kend - $kTab) / 4) reads only ±0: the
+  ;; window row by row, $rowStep bytes of kTab (FW entries) from one filter row's first tap to the next, $vEnd bytes
+  ;; read from each (FW + 7 floats rounded up to whole vectors; see $convDirect's $skipFW).
+  (func $windowZero (param $base i32) (param $kTab i32) (param $kend i32) (param $rowStep i32) (param $vEnd i32) (result i32)
+    (local $pk i32) (local $o i32) (local $v i32) (local $bits v128)
+    (local.set $pk (local.get $kTab))
+    (block $zdone
+      (loop $zloop
+        (br_if $zdone (i32.ge_u (local.get $pk) (local.get $kend)))
+        (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
+        (local.set $v (i32.const 0))
+        (loop $vloop
+          (local.set $bits (v128.or (local.get $bits) (v128.load (i32.add (local.get $o) (local.get $v)))))
+          (local.set $v (i32.add (local.get $v) (i32.const 16)))
+          (br_if $vloop (i32.lt_u (local.get $v) (local.get $vEnd))))
+        (local.set $pk (i32.add (local.get $pk) (local.get $rowStep)))
+        (br $zloop)))
+    (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))))
+
+  ;; $convDirect's tile of 2 filters (f, f + 1: lanes of a panel at $pw, 32 bytes from one k to the next) x 8 pixels of
+  ;; two rows (at $base and $base + $wp4, + kTab[k] per k up to $kstop): 8 accumulators, 4 input vectors and 2 splats
+  ;; (14 vectors: they fit the registers), the work per k of a 4-filter tile. The same sums in the same order; stored
+  ;; plus bias at $dst (row 2 at + $OW4, filter f + 1 at + $P4).
+  (func $convTile2x2rows
+    (param $base i32) (param $kTab i32) (param $kstop i32) (param $pw i32) (param $wp4 i32) (param $f i32) (param $bias i32)
+    (param $dst i32) (param $P4 i32) (param $OW4 i32)
+    (local $pk i32) (local $o i32) (local $p i32) (local $a0 v128) (local $a1 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local.set $pk (local.get $kTab))
+    (block $kdone
+      (loop $kloop
+        (br_if $kdone (i32.ge_u (local.get $pk) (local.get $kstop)))
+        (local.set $o (i32.add (local.get $base) (i32.load (local.get $pk))))
+        (local.set $p (i32.add (local.get $o) (local.get $wp4)))
+        (local.set $b0 (v128.load (local.get $o)))
+        (local.set $b1 (v128.load offset=16 (local.get $o)))
+        (local.set $b2 (v128.load (local.get $p)))
+        (local.set $b3 (v128.load offset=16 (local.get $p)))
+        (local.set $a0 (v128.load32_splat (local.get $pw)))
+        (local.set $a1 (v128.load32_splat offset=4 (local.get $pw)))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a0) (local.get $b0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a0) (local.get $b1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a0) (local.get $b2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a0) (local.get $b3))))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a1) (local.get $b0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a1) (local.get $b1))))
+        (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a1) (local.get $b2))))
+        (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a1) (local.get $b3))))
+        (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+        (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
+        (br $kloop)))
+    (local.set $a0 (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+    (local.set $a1 (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
+    (local.set $p (i32.add (local.get $dst) (local.get $OW4)))
+    (v128.store (local.get $dst) (f32x4.add (local.get $a0) (local.get $c00)))
+    (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $a0) (local.get $c01)))
+    (v128.store (local.get $p) (f32x4.add (local.get $a0) (local.get $c02)))
+    (v128.store offset=16 (local.get $p) (f32x4.add (local.get $a0) (local.get $c03)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $P4)))
+    (local.set $p (i32.add (local.get $p) (local.get $P4)))
+    (v128.store (local.get $dst) (f32x4.add (local.get $a1) (local.get $c10)))
+    (v128.store offset=16 (local.get $dst) (f32x4.add (local.get $a1) (local.get $c11)))
+    (v128.store (local.get $p) (f32x4.add (local.get $a1) (local.get $c12)))
+    (v128.store offset=16 (local.get $p) (f32x4.add (local.get $a1) (local.get $c13))))
 
   ;; $convDirect's 4-pixel tile, a row's last when at most 4 pixels are left: each panel of 8 filters (8 accumulators,
   ;; as many as the 8-pixel tile keeps in flight: with 4, one per filter of a group, the adds' latency bound it and it
@@ -282,7 +368,7 @@
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
     (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $bp10 i32) (param $FN i32)
-    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipFW i32)
+    (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipFW i32) (param $rowPairs i32)
     (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
@@ -300,7 +386,7 @@
         (if (local.get $wp4)
           (then
             (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
-              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW)))
+              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW) (local.get $rowPairs)))
           (else
             ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
             (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))
