@@ -175,7 +175,8 @@
 
   ;; Whether the 8-pixel tile at $base (its window's taps at $base + kTab[k], k < ($kend - $kTab) / 4) reads only ±0: the
   ;; window row by row, $rowStep bytes of kTab (FW entries) from one filter row's first tap to the next, $vEnd bytes
-  ;; read from each (FW + 7 floats rounded up to whole vectors; see $convDirect's $skipFW).
+  ;; read from each (FW + 7 floats rounded up to whole vectors; see $convDirect's $skipFW), up to the first row that
+  ;; holds a nonzero.
   (func $windowZero (param $base i32) (param $kTab i32) (param $kend i32) (param $rowStep i32) (param $vEnd i32) (result i32)
     (local $pk i32) (local $o i32) (local $v i32) (local $bits v128)
     (local.set $pk (local.get $kTab))
@@ -188,9 +189,12 @@
           (local.set $bits (v128.or (local.get $bits) (v128.load (i32.add (local.get $o) (local.get $v)))))
           (local.set $v (i32.add (local.get $v) (i32.const 16)))
           (br_if $vloop (i32.lt_u (local.get $v) (local.get $vEnd))))
+        ;; a nonzero ends the check at its row: dense inputs (an input gradient's dy) pay about one row, not the window
+        (if (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))
+          (then (return (i32.const 0))))
         (local.set $pk (i32.add (local.get $pk) (local.get $rowStep)))
         (br $zloop)))
-    (i32.eqz (v128.any_true (v128.and (local.get $bits) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))))
+    (i32.const 1))
 
   ;; $convDirect's tile of 2 filters (f, f + 1: lanes of a panel at $pw, 32 bytes from one k to the next) x 8 pixels of
   ;; two rows (at $base and $base + $wp4, + kTab[k] per k up to $kstop): 8 accumulators, 4 input vectors and 2 splats
