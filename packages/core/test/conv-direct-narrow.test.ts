@@ -12,6 +12,12 @@ import { untilAWorkerTakesPart } from './workers.js';
 
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 
+/** A stride-1 geometry with OW = 8 + extraW output columns (pad at most filter - 1) and at least one output row. */
+const directShape = (filter: number, pad0: number, extraW: number, h: number): { pad: number; W: number; H: number } => {
+  const pad = Math.min(pad0, filter - 1);
+  return { pad, W: 8 + extraW + filter - 1 - 2 * pad, H: Math.max(h, filter - 2 * pad, 1) };
+};
+
 afterEach(() => {
   setThreads(1);
   setDirectConv(true);
@@ -59,9 +65,7 @@ describe('the direct convolution: a row\'s last 4 pixels by 5 filters, the last 
     });
     fc.assert(
       fc.property(directCase, ({ N, C, FN, filter, pad: p, extraW, H: h, values, seed }) => {
-        const pad = Math.min(p, filter - 1);
-        const W = 8 + extraW + filter - 1 - 2 * pad;
-        const H = Math.max(h, filter - 2 * pad, 1);
+        const { pad, W, H } = directShape(filter, p, extraW, h);
         fc.pre(W >= 1 && C * filter * filter <= 256);
         const g = convGeometry('direct', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
         const x = fill(seed, [N, C, H, W]);
@@ -117,9 +121,7 @@ describe('the direct convolution: a row\'s last 4 pixels by 5 filters, the last 
     });
     fc.assert(
       fc.property(oneCase, ({ C, FN, filter, pad: p, extraW, H: h, at, seed }) => {
-        const pad = Math.min(p, filter - 1);
-        const W = 8 + extraW + filter - 1 - 2 * pad;
-        const H = Math.max(h, filter - 2 * pad, 1);
+        const { pad, W, H } = directShape(filter, p, extraW, h);
         fc.pre(W >= 1 && C * filter * filter <= 256);
         const g = convGeometry('one', { inH: H, inW: W, filterH: filter, filterW: filter, stride: 1, pad });
         const x = fill(seed, [1, C, H, W]);
