@@ -148,11 +148,11 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
 
 /**
  * Bytes of one thread's slot in the tiles' scratch: V and M of a block (each of their X matrices 64 bytes further apart),
- * then 32 bytes for a partial row (F(2x2, 3x3)) or 576 for the 6x6 transforms (F(4x4, 3x3)).
+ * then 576 for the 6x6 transforms (F(4x4, 3x3)).
  */
 const slotBytes = (p: WinogradPlan): number => {
   const X = elementsOf(p);
-  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + (p.m === 2 ? 32 : 576)) / 64) * 64;
+  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + (p.m === 2 ? 0 : 576)) / 64) * 64;
 };
 
 /** Floats of scratch the convolution needs besides its input and output (winogradConvolveAt's `pscratch`). */

@@ -20,24 +20,31 @@
 ;; The filter gradient (winogradDwTiles, at the end) goes by F(2x2, 3x3) or F(4x4, 3x3): sums over tiles of the
 ;; transformed x and dy, 16 or 36 products per tile and filter-channel pair, brought back to 3x3 by the caller.
 
-  ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles),
-  ;; through the 32 bytes at $tmp.
-  (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32) (param $tmp i32)
-    (local $i i32)
+  ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles): the
+  ;; whole vectors that fit, then the last 1..3 floats by lane stores (8 bytes, then 4), so nothing past the row's end is
+  ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step.
+  (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32)
     (if (i32.ge_u (local.get $cols) (i32.const 8))
       (then
         (v128.store (local.get $dst) (local.get $a))
         (v128.store offset=16 (local.get $dst) (local.get $b))
         (return)))
-    (v128.store (local.get $tmp) (local.get $a))
-    (v128.store offset=16 (local.get $tmp) (local.get $b))
-    (block $done
-      (loop $copy
-        (br_if $done (i32.ge_u (local.get $i) (local.get $cols)))
-        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-          (f32.load (i32.add (local.get $tmp) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $copy))))
+    ;; 4..7: a whole, then the first cols - 4 floats of b as the first of a
+    (if (i32.ge_u (local.get $cols) (i32.const 4))
+      (then
+        (v128.store (local.get $dst) (local.get $a))
+        (local.set $a (local.get $b))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $cols (i32.sub (local.get $cols) (i32.const 4)))))
+    ;; the first 0..3 floats of a
+    (if (i32.ge_u (local.get $cols) (i32.const 2))
+      (then
+        (v128.store64_lane 0 (local.get $dst) (local.get $a))
+        (if (i32.eq (local.get $cols) (i32.const 3))
+          (then (v128.store32_lane offset=8 2 (local.get $dst) (local.get $a)))))
+      (else
+        (if (local.get $cols)
+          (then (v128.store32_lane 0 (local.get $dst) (local.get $a)))))))
 
   ;; V = Bᵀ d B of four horizontally adjacent tiles (one a lane) in each of $C channels: the 4x4 patches start at $p
   ;; (rows $rowBytes apart, channels $planeBytes apart); channel c's 16 results go to $v + c $vStep + ξ $vStride.
@@ -126,7 +133,7 @@
   ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
   ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
   ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
-  ;; matrix 64 bytes apart, then 32 bytes for $winogradStoreRow ($tm = 2) or 576 for the 6x6 transforms ($tm = 4).
+  ;; matrix 64 bytes apart, then 576 bytes for the 6x6 transforms ($tm = 4).
   ;; Each output is its tile's sums over C in the GEMM's order whichever block or chunk holds the tile: the same bits
   ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 2), 0 by $gemmRows.
   (func $winogradTiles (export "winogradTiles")
@@ -272,11 +279,11 @@
                     (local.set $y11 (v128.andnot (local.get $y11) (f32x4.le (local.get $y11) (v128.const i32x4 0 0 0 0))))))
                 ;; interleave the tiles' two columns: (y_a0[0], y_a1[0], y_a0[1], y_a1[1]) and the same for lanes 2, 3
                 (call $winogradStoreRow (local.get $dst) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y00) (local.get $y01))
-                  (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y00) (local.get $y01)) (local.get $cols) (local.get $tmp))
+                  (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y00) (local.get $y01)) (local.get $cols))
                 (if (i32.lt_u (i32.add (local.get $oy) (i32.const 1)) (local.get $OH))
                   (then
                     (call $winogradStoreRow (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2)))
-                      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y10) (local.get $y11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y10) (local.get $y11)) (local.get $cols) (local.get $tmp))))
+                      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y10) (local.get $y11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y10) (local.get $y11)) (local.get $cols))))
                 (local.set $m (i32.add (local.get $m) (i32.shl (local.get $tbs) (i32.const 2))))
                 (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2))))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -291,8 +298,7 @@
   ;; 36 elements ξ = 6i + j at $m + k $filterStep + ξ $mStride, its outputs from $dst + k $planeBytes (rows $rowBytes apart):
   ;; side by side ($groupRows 1) 4 rows of 16 columns, 2x2 ($groupRows 2) 8 rows of 8 columns (lanes 2 and 3 the lower
   ;; tiles), of which the first $rows rows and $cols columns are stored. Columns first, into 24 vectors at $tmp (row a of
-  ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats; $tmp + 384 holds 32 bytes
-  ;; for $winogradStoreRow.
+  ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats.
   ;;   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
   (func $winogradOutputTiles6
     (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
@@ -368,11 +374,11 @@
             ;; 2x2 tiles: row a of the upper two (8 columns), row a + 4 of the lower two where the image has it
             (if (i32.eq (local.get $groupRows) (i32.const 2))
               (then
-                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))
+                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols))
                 (if (i32.lt_s (i32.add (local.get $a) (i32.const 4)) (local.get $rows))
                   (then
                     (call $winogradStoreRow (i32.add (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 2))) (local.get $y2) (local.get $y3)
-                      (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))))
+                      (local.get $cols))))
                 (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
                 (local.set $a (i32.add (local.get $a) (i32.const 1)))
                 (br $outRows)))
@@ -384,11 +390,11 @@
                 (v128.store offset=32 (local.get $row) (local.get $y2))
                 (v128.store offset=48 (local.get $row) (local.get $y3)))
               (else
-                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols) (i32.add (local.get $tmp) (i32.const 384)))
+                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols))
                 (if (i32.gt_s (local.get $cols) (i32.const 8))
                   (then
                     (call $winogradStoreRow (i32.add (local.get $row) (i32.const 32)) (local.get $y2) (local.get $y3)
-                      (i32.sub (local.get $cols) (i32.const 8)) (i32.add (local.get $tmp) (i32.const 384)))))))
+                      (i32.sub (local.get $cols) (i32.const 8)))))))
             (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
             (local.set $a (i32.add (local.get $a) (i32.const 1)))
             (br $outRows)))
