@@ -1,14 +1,21 @@
 import { convGeometry, fromData, key, referenceKernels, setThreads, startThreads, uniform, type Tensor } from '@foldnet/core';
+import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resultSlot, workspace } from '../src/fast/layout.js';
 import { copyF32, f32 } from '../src/fast/wasm.js';
-import { winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan, type WinogradPlan } from '../src/fast/winograd.js';
+import {
+  setWinogradStrips, winogradConv, winogradConvAt, winogradDx, winogradDxFloats, winogradDxPlan, winogradInputGrad, winogradPlan, type WinogradPlan,
+} from '../src/fast/winograd.js';
 
-// Winograd's output stores (wasm/winograd.wat's $winogradStoreRow: whole vectors, then lane stores for a row's last
-// 1..3 floats): on generated shapes whose widths are no multiple of a group's (odd H and W, pads 0..2), the output is
-// written into shared memory between sentinels and must equal the reference with every sentinel untouched, at 1
-// thread and at 2.
+// Two ways Winograd's tiles (src/fast/winograd.ts, wasm/winograd.wat) touch memory, on generated shapes whose widths
+// are no multiple of a group's (odd H and W, pads 0..2):
+// - the output stores ($winogradStoreRow: whole vectors, then lane stores for a row's last 1..3 floats): the output is
+//   written into shared memory between sentinels and must equal the reference with every sentinel untouched;
+// - the input read through strips of the padded input made as the groups come to them (pad.wat's padStrip), not from
+//   a padded copy of the whole input: the same values in, so the same bits as the padded copy, in the forward and the
+//   input gradient, with strips of one group row, two, or a whole image;
+// at 1 thread and at 2.
 
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 const f64 = (t: Tensor): Tensor => fromData(t.shape, Float64Array.from(t.data));
@@ -69,7 +76,10 @@ const caseArb = fc.record({
   seed: fc.nat(1000),
 });
 
-afterEach(() => setThreads(1));
+afterEach(() => {
+  setThreads(1);
+  setWinogradStrips(undefined);
+});
 
 describe('winograd writes its output rows and nothing past them', () => {
   it('forward x=[N,C,H,W] w=[K,C,3,3] pad 0..2, H and W 1..19, F(2x2,3x3) and F(4x4,3x3) (side by side or 2x2), with and without ReLU, 1 and 2 threads: equals the reference, sentinels before and after the output untouched', () => {
@@ -114,5 +124,61 @@ describe('winograd writes its output rows and nothing past them', () => {
       }),
       { seed: 41, numRuns: 80 },
     );
+  });
+});
+
+describe('winograd reads its input through strips: the same bits as through a padded copy', () => {
+  it('forward (with and without ReLU) and dx of x=[N,C,H,W] w=[K,C,3,3] pad 0..2, H and W 1..19, both tile sizes, strips of 1, 2 or all group rows, 1 and 2 threads', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(caseArb, fc.constantFrom(1, 2, 1000), ({ N, C, K, H, W, pad, m, relu, threads, seed }, stripRows) => {
+        fc.pre(H + 2 * pad >= 3 && W + 2 * pad >= 3);
+        setThreads(threads);
+        if (threads > 1) startThreads();
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: 3, pad });
+        const [x, w, b, dy] = [fill(seed, [N, C, H, W]), fill(seed + 1, [K, C, 3, 3]), fill(seed + 2, [K]), fill(seed + 3, [N, K, g.outH, g.outW])];
+        const [plan, dxPlan] = [winogradPlan(x.shape, K, g, 'forward', m), winogradDxPlan(dy.shape, x.shape, g, m)];
+        if (plan === undefined || dxPlan === undefined) throw new Error('no plan');
+        seen.add(`${m},${plan.groupRows},${Math.min(stripRows, plan.tH) === plan.tH ? 'image' : 'rows'}`);
+        const run = (): Tensor[] => [winogradConv(plan, x, w, b, relu), winogradInputGrad(dxPlan, dy, w)];
+        setWinogradStrips(0);
+        const padded = run();
+        setWinogradStrips(stripRows);
+        const stripped = run();
+        padded.forEach((t, i) => expect(bitwiseEqual(t, stripped[i]), ['forward', 'dx'][i]).toBe(true));
+      }),
+      { seed: 42, numRuns: 120 },
+    );
+    // strips of a whole image and of fewer group rows, for F(2x2,3x3) and F(4x4,3x3) with its tiles side by side and 2x2
+    expect([...seen].sort()).toEqual(['2,1,image', '2,1,rows', '4,1,image', '4,1,rows', '4,2,image', '4,2,rows']);
+  });
+
+  it('x=[24,17,28,27] w=[13,17,3,3] pad 1 (a chunk of groups starts inside an image at 2 threads): forward and dx by strips of one group row, the same bits at 2 threads as the padded copy at 1', () => {
+    const g = convGeometry('conv', { inH: 28, inW: 27, filterH: 3, pad: 1 });
+    const [x, w, b, dy] = [fill(5, [24, 17, 28, 27]), fill(6, [13, 17, 3, 3]), fill(7, [13]), fill(9, [24, 13, 28, 27])];
+    const [plan, dxPlan] = [winogradPlan(x.shape, 13, g), winogradDxPlan(dy.shape, x.shape, g)];
+    if (plan === undefined || dxPlan === undefined) throw new Error('no plan');
+    const run = (): Tensor[] => [winogradConv(plan, x, w, b, true), winogradInputGrad(dxPlan, dy, w)];
+    setWinogradStrips(0);
+    const padded = run();
+    setThreads(2);
+    startThreads();
+    setWinogradStrips(1);
+    const stripped = run();
+    padded.forEach((t, i) => expect(bitwiseEqual(t, stripped[i]), ['forward', 'dx'][i]).toBe(true));
+  });
+});
+
+describe('which strips a plan takes', () => {
+  const planOf = (C: number, H: number, K: number) => winogradPlan([100, C, H, H], K, convGeometry('conv', { inH: H, inW: H, filterH: 3, pad: 1 }));
+  for (const [C, H, K, what] of [[16, 28, 16, 'deep conv2, resnet stage 1'], [32, 14, 32, 'resnet stage 2'], [64, 7, 64, 'resnet stage 3'], [64, 8, 64, 'deep conv6']] as const) {
+    it(`x=[100,${C},${H},${H}] w=[${K},${C},3,3] pad 1 (${what}): a whole padded image at a time`, () => {
+      const plan = planOf(C, H, K);
+      expect(plan !== undefined && plan.stripGroupRows === plan.tH).toBe(true);
+    });
+  }
+  it('x=[100,64,56,56] w=[64,64,3,3] pad 1 (2x2 tiles, 7 group rows): 1 group row at a time (150 KiB; 2 would take 270 KiB), x=[100,256,112,112]: a padded copy (one group row would take 1.2 MiB)', () => {
+    expect([planOf(64, 56, 64)?.groupRows, planOf(64, 56, 64)?.tH, planOf(64, 56, 64)?.stripGroupRows]).toEqual([2, 7, 1]);
+    expect(planOf(256, 112, 64)?.stripGroupRows).toBe(0);
   });
 });

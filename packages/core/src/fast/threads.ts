@@ -48,7 +48,7 @@ const FUNC = 9; // which export the job runs (an index into CHUNKED)
 const TOTAL = 10; // work items of the job
 // the export's arguments after its item range (winogradTiles and convImages take the most: 19)
 const ARGS = 11;
-const MAX_ARGS = 19;
+const MAX_ARGS = 21;
 const SLOTS = ARGS + MAX_ARGS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */

@@ -70,6 +70,7 @@ export interface KernelExports {
   winogradTiles(
     g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number, multiply: number,
+    stripPad: number, stripGroupRows: number,
   ): void;
   winogradDwTiles(
     i0: number, i1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, dyq: number, K: number, groups: number,

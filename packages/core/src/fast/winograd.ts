@@ -70,6 +70,14 @@ export interface WinogradPlan {
    */
   readonly Hq: number;
   readonly Wq: number;
+  /**
+   * Group rows of the padded input (Hq x Wq planes) the tiles pad at a time, all channels of one image, into a strip in
+   * their scratch (pad.wat's padStrip) as they come to them, reading the unpadded input; 0: a padded copy of the whole
+   * input (padPlanes) is made first. See STRIP_MAX_BYTES. The forward and the input gradient only: the filter gradient's
+   * tiles transform a block's groups a channel at a time across images (winograd.wat's winogradDwTiles), so it reads
+   * a padded copy.
+   */
+  readonly stripGroupRows: number;
 }
 
 /** Whether convolutions may take Winograd (tests turn it off to compare with the other paths). */
@@ -89,13 +97,42 @@ export const setWinograd = (on: boolean): void => {
  */
 const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 }, filterGradient: { C: 16, K: 16 } } as const;
 
+/**
+ * The most bytes of a strip of the padded input (WinogradPlan.stripGroupRows): a whole padded image where it fits (C = 16
+ * at 28x28: 69 KiB, 32 at 14x14: 46 KiB, 64 at 7x7: 30 KiB), else as many group rows as fit, so that the strip stays in
+ * the cache while its groups read it. Measured per kernel against the padded copy (batch 100, one thread, the three
+ * alternated, medians of CPU time over 21 rounds, load ~3; forward / dx / dW, above 1 where the strip is faster):
+ *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  strips of a whole image 1.04x / 1.03x / 1.07x, of one group row 1.01x / 0.98x / 1.05x
+ *   32 -> 32 at 14x14 (resnet stage 2)              1.05x / 1.08x / 1.11x,  one group row 1.03x / 1.06x / 1.08x
+ *   32 -> 32 at 14x14 pad 2 (deep conv4)            1.03x / 1.09x / 1.06x,  one group row 1.00x / 1.08x / 1.05x
+ *   64 -> 64 at 7x7 (resnet stage 3: one group an image, so both the same)  1.00x / 1.01x / 1.00x
+ * (one group row pads each row between two group rows twice: 6 rows per 4 of F(4x4, 3x3)'s outputs). Strips past this
+ * size were not measured: where not even one group row fits, the padded copy stays.
+ */
+const STRIP_MAX_BYTES = 256 * 1024;
+
+/** WinogradPlan.stripGroupRows: the most group rows (at most the image's tH) whose strip fits in STRIP_MAX_BYTES, or 0. */
+const stripGroupRowsOf = (C: number, m: 2 | 4, groupRows: 1 | 2, tH: number, Wq: number): number =>
+  Math.max(0, Math.min(tH, Math.floor((STRIP_MAX_BYTES / (4 * C * Wq) - 2) / (m * groupRows))));
+
 /** The plan's tile grid for tiles of m x m outputs in groups of 4 tiles spanning groupRows tile rows. */
-const tiled = (p: Omit<WinogradPlan, 'm' | 'groupRows' | 'tH' | 'gW' | 'Hq' | 'Wq'>, m: 2 | 4, groupRows: 1 | 2 = 1): WinogradPlan => {
+const tiled = (p: Omit<WinogradPlan, 'm' | 'groupRows' | 'tH' | 'gW' | 'Hq' | 'Wq' | 'stripGroupRows'>, m: 2 | 4, groupRows: 1 | 2 = 1): WinogradPlan => {
   const across = 4 / groupRows;
   const tH = Math.ceil(Math.ceil(p.OH / m) / groupRows);
   const gW = Math.ceil(Math.ceil(p.OW / m) / across);
-  return { ...p, m, groupRows, tH, gW, Hq: m * groupRows * tH + 2, Wq: m * across * gW + (m === 2 ? 2 : 4) };
+  const Wq = m * across * gW + (m === 2 ? 2 : 4);
+  return { ...p, m, groupRows, tH, gW, Hq: m * groupRows * tH + 2, Wq, stripGroupRows: stripGroupRowsOf(p.C, m, groupRows, tH, Wq) };
 };
+
+/** Strips forced on every plan (tests, measurements): group rows (at most each plan's tH), 0 for the padded copy; undefined: each plan's own. */
+let stripsForced: number | undefined;
+/** @example setWinogradStrips(0); // every Winograd convolution pads its whole input first, as it did before strips */
+export const setWinogradStrips = (groupRows: number | undefined): void => {
+  stripsForced = groupRows;
+};
+/** Group rows of a plan's strips (WinogradPlan.stripGroupRows, unless forced); 0: the padded copy. */
+const stripGroupRows = (p: WinogradPlan): number => Math.min(p.tH, stripsForced ?? p.stripGroupRows);
+const takesStrips = (p: WinogradPlan): boolean => stripGroupRows(p) > 0;
 
 /** Elements per transformed tile, and so products per tile and channel pair: (m + 2)². */
 const elementsOf = (p: WinogradPlan): number => (p.m + 2) ** 2;
@@ -148,16 +185,18 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
 
 /**
  * Bytes of one thread's slot in the tiles' scratch: V and M of a block (each of their X matrices 64 bytes further apart),
- * then 576 for the 6x6 transforms (F(4x4, 3x3)).
+ * then 576 for the 6x6 transforms (F(4x4, 3x3)), 64 for the state of the strip and the strip (stripBytes), if any.
  */
 const slotBytes = (p: WinogradPlan): number => {
   const X = elementsOf(p);
-  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + (p.m === 2 ? 0 : 576)) / 64) * 64;
+  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + 640 + (takesStrips(p) ? stripBytes(p) : 0)) / 64) * 64;
 };
+/** Bytes of a plan's strip (pad.wat's padStrip): stripGroupRows group rows of the padded planes and the 2 rows below them, in every channel. */
+const stripBytes = (p: WinogradPlan): number => 4 * p.C * (stripGroupRows(p) * p.m * p.groupRows + 2) * p.Wq;
 
 /** Floats of scratch the convolution needs besides its input and output (winogradConvolveAt's `pscratch`). */
 export const winogradScratchFloats = (p: WinogradPlan): number =>
-  p.N * p.C * p.Hq * p.Wq + elementsOf(p) * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
+  (takesStrips(p) ? 0 : p.N * p.C * p.Hq * p.Wq) + elementsOf(p) * p.C * p.K + p.K + (SLOT_FLAGS_BYTES + getThreads() * slotBytes(p)) / 4 + 16;
 
 /**
  * Where transformFilters reads filter element (ci, ko, fy, fx) of `w`: at base + ci byCi + ko byKo + fy byRow + fx byCol
@@ -216,21 +255,23 @@ export const winogradMultiplyOf = (p: WinogradPlan): 'winogradMultiply' | 'gemmR
 
 /**
  * The convolution by Winograd: input [N, C, H, W] at byte `px` of the shared memory, filters already transformed at
- * `pu` (transformFilters), bias [K] at `pbias`, into out [N, K, OH, OW] at `pout`; the padded input and the tiles'
- * scratch at `pscratch` (winogradScratchFloats floats beyond the U and bias regions given). Split across the threads
- * by groups of tiles when large.
+ * `pu` (transformFilters), bias [K] at `pbias`, into out [N, K, OH, OW] at `pout`; the padded input (unless the plan
+ * takes strips) and the tiles' scratch at `pscratch` (winogradScratchFloats floats beyond the U and bias regions given).
+ * Split across the threads by groups of tiles when large.
  */
 const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu: boolean, pscratch: number, pout: number): void => {
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
-  const pxq = pscratch;
-  const ptiles = pxq + 4 * N * C * Hq * Wq;
-  padPlanes(N * C, px, H, W, pad, pxq, Hq, Wq);
+  // the tiles read x as it is (its planes H x W, padded a strip at a time), or a padded copy (Hq x Wq) made first
+  const strips = takesStrips(p);
+  const ptiles = strips ? pscratch : pscratch + 4 * N * C * Hq * Wq;
+  if (!strips) padPlanes(N * C, px, H, W, pad, pscratch, Hq, Wq);
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const groups = N * tH * gW;
   // X MACs per tile and channel pair (16 per 4 outputs, 36 per 16, where the direct sum does 9 an output): the same test of size as a GEMM's
   const macs = groups * 4 * elementsOf(p) * C * K;
   const multiply = winogradMultiplyOf(p) === 'winogradMultiply' ? 1 : 0;
-  const args = [pxq, C, Hq, Wq, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply];
+  const input = strips ? [px, C, H, W] : [pscratch, C, Hq, Wq];
+  const args = [...input, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
   runChunks('winogradTiles', groups, 2, args, macs >= PARALLEL_MIN_MACS);
 };
 

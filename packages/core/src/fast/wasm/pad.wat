@@ -1,5 +1,6 @@
 ;; Zero padding of images, for the convolutions that read the padded image in place (conv.wat, pool-filter-grad.wat,
-;; winograd.wat).
+;; winograd.wat): whole planes (padPlanes), or strips of rows of them that Winograd's tiles pad as they come to them
+;; (padStrip, stripRowAt).
 
   ;; Planes [p0, p1) of H x W floats at $src -> planes of Hq x Wq floats at $dst (Hq >= H + pad, Wq >= W + pad), the
   ;; image at row and column $pad, every other float 0 (winograd.wat's tiles read past the image's far edges too). Each
@@ -10,7 +11,7 @@
   ;; (pad.ts).
   (func $padPlanes (export "padPlanes")
     (param $p0 i32) (param $p1 i32) (param $src i32) (param $H i32) (param $W i32) (param $pad i32) (param $dst i32) (param $Hq i32) (param $Wq i32)
-    (local $pl i32) (local $y i32) (local $s i32) (local $d i32) (local $end i32) (local $end4 i32) (local $base i32) (local $rowEnd i32)
+    (local $pl i32) (local $y i32) (local $s i32) (local $base i32)
     (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (i32.mul (local.get $p0) (local.get $H)) (local.get $W)) (i32.const 2))))
     (local.set $pl (local.get $p0))
     (block $pdone
@@ -23,38 +24,9 @@
         (block $ydone
           (loop $yloop
             (br_if $ydone (i32.ge_u (local.get $y) (local.get $H)))
-            ;; $d: the start of padded row pad + y; its left margin, the image row, then its right margin
-            (local.set $d (i32.add (local.get $base) (i32.shl (i32.mul (i32.add (local.get $y) (local.get $pad)) (local.get $Wq)) (i32.const 2))))
-            (local.set $rowEnd (i32.add (local.get $d) (i32.shl (local.get $Wq) (i32.const 2))))
-            (local.set $end (i32.add (local.get $d) (i32.shl (local.get $pad) (i32.const 2))))
-            (block $ldone
-              (loop $lloop
-                (br_if $ldone (i32.ge_u (local.get $d) (local.get $end)))
-                (f32.store (local.get $d) (f32.const 0))
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (br $lloop)))
-            (local.set $end (i32.add (local.get $s) (i32.shl (local.get $W) (i32.const 2))))
-            (local.set $end4 (i32.add (local.get $s) (i32.shl (i32.and (local.get $W) (i32.const -4)) (i32.const 2))))
-            (block $vdone
-              (loop $vloop
-                (br_if $vdone (i32.ge_u (local.get $s) (local.get $end4)))
-                (v128.store (local.get $d) (v128.load (local.get $s)))
-                (local.set $s (i32.add (local.get $s) (i32.const 16)))
-                (local.set $d (i32.add (local.get $d) (i32.const 16)))
-                (br $vloop)))
-            (block $sdone
-              (loop $sloop
-                (br_if $sdone (i32.ge_u (local.get $s) (local.get $end)))
-                (f32.store (local.get $d) (f32.load (local.get $s)))
-                (local.set $s (i32.add (local.get $s) (i32.const 4)))
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (br $sloop)))
-            (block $rdone
-              (loop $rloop
-                (br_if $rdone (i32.ge_u (local.get $d) (local.get $rowEnd)))
-                (f32.store (local.get $d) (f32.const 0))
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (br $rloop)))
+            (call $padRow (i32.add (local.get $base) (i32.shl (i32.mul (i32.add (local.get $y) (local.get $pad)) (local.get $Wq)) (i32.const 2)))
+              (local.get $s) (local.get $W) (local.get $pad) (local.get $Wq))
+            (local.set $s (i32.add (local.get $s) (i32.shl (local.get $W) (i32.const 2))))
             (local.set $y (i32.add (local.get $y) (i32.const 1)))
             (br $yloop)))
         ;; the rows below the image
@@ -62,3 +34,109 @@
           (i32.mul (i32.sub (local.get $Hq) (i32.add (local.get $pad) (local.get $H))) (local.get $Wq)))
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
+
+  ;; One padded row of $Wq floats at $dst: $pad zeros, the $W floats at $src, zeros to the row's end. By vectors where the
+  ;; row has 4 floats or more (every Winograd row): the vectors that hold a margin zeroed first (the first one, those
+  ;; from the image's end; the last one ending at the row's end), then the image copied over them, its last vector
+  ;; ending at the image's end; nothing is written outside the row. Its margins float by float and a scalar tail cost
+  ;; ~7% of resnet's step as padStrip's row (28 floats in rows of 36).
+  (func $padRow (param $dst i32) (param $src i32) (param $W i32) (param $pad i32) (param $Wq i32)
+    (local $j i32) (local $end i32) (local $end4 i32) (local $rowEnd i32)
+    (local.set $rowEnd (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
+    (if (i32.and (i32.ge_u (local.get $W) (i32.const 4)) (i32.ge_u (local.get $Wq) (i32.const 4)))
+      (then
+        (if (local.get $pad) (then (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))))
+        ;; zeros from the vector that holds the image's end, the last one ending at the row's end
+        (local.set $j (i32.add (local.get $dst) (i32.shl (i32.and (i32.add (local.get $pad) (local.get $W)) (i32.const -4)) (i32.const 2))))
+        (local.set $end (i32.sub (local.get $rowEnd) (i32.const 16)))
+        (block $zdone
+          (loop $zloop
+            (br_if $zdone (i32.gt_u (local.get $j) (local.get $end)))
+            (v128.store (local.get $j) (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $zloop)))
+        (if (i32.lt_u (local.get $j) (local.get $rowEnd)) (then (v128.store (local.get $end) (v128.const i32x4 0 0 0 0))))
+        ;; the image over them: vectors, the last one ending at the image's end
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
+        (local.set $end (i32.add (local.get $src) (i32.shl (i32.sub (local.get $W) (i32.const 4)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $src) (local.get $end)))
+            (v128.store (i32.add (local.get $dst) (local.get $j)) (v128.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $vloop)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (i32.sub (local.get $W) (i32.const 4)) (i32.const 2))) (v128.load (local.get $end)))
+        (return)))
+    ;; fewer than 4 floats: float by float
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
+    (block $ldone
+      (loop $lloop
+        (br_if $ldone (i32.ge_u (local.get $dst) (local.get $end)))
+        (f32.store (local.get $dst) (f32.const 0))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $lloop)))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $W) (i32.const 2))))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $src) (local.get $end)))
+        (f32.store (local.get $dst) (f32.load (local.get $src)))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $sloop)))
+    (block $rdone
+      (loop $rloop
+        (br_if $rdone (i32.ge_u (local.get $dst) (local.get $rowEnd)))
+        (f32.store (local.get $dst) (f32.const 0))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $rloop))))
+
+  ;; Rows [$q0, $q0 + $rows) of the padded planes of $C channels, as padPlanes would make them (planes of $H x $W floats
+  ;; from $src, the image at row and column $pad, rows of $Wq floats), to $dst channel after channel ($rows x $Wq floats
+  ;; each): a strip of the padded input small enough to stay in the cache while Winograd's groups read it (winograd.wat's
+  ;; $winogradTiles), instead of a padded copy of the whole input, a pass over memory that misses the cache and is read
+  ;; back.
+  (func $padStrip
+    (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $q0 i32) (param $rows i32) (param $Wq i32) (param $dst i32)
+    (local $c i32) (local $r i32) (local $y i32) (local $planeBytes i32)
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
+    (block $cdone
+      (loop $channels
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $r (i32.const 0))
+        (block $rdone
+          (loop $rowsLoop
+            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+            ;; image row y under padded row q0 + r: a padded copy of it, or zeros above and below the image
+            (local.set $y (i32.sub (i32.add (local.get $q0) (local.get $r)) (local.get $pad)))
+            (if (i32.lt_u (local.get $y) (local.get $H))
+              (then (call $padRow (local.get $dst) (i32.add (local.get $src) (i32.shl (i32.mul (local.get $y) (local.get $W)) (i32.const 2)))
+                (local.get $W) (local.get $pad) (local.get $Wq)))
+              (else (call $zeroF32 (local.get $dst) (local.get $Wq))))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rowsLoop)))
+        (local.set $src (i32.add (local.get $src) (local.get $planeBytes)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $channels))))
+
+  ;; Where padded row $oy of image $n's first channel starts in the strip at $strip ($stripRows padded rows of $Wq floats
+  ;; in each of $C channels, made by $padStrip from the image planes H x W at $x, padded by $pad), making the strip again
+  ;; from row $oy when it does not hold rows [$oy, $oy + $need) of image $n. The two i32 at $state say which image and
+  ;; first row it holds (-1: none yet). Winograd's groups come in order, so a strip of one group row ($stripRows = $need)
+  ;; is made once per group row, one of a whole padded image once per image (and chunk of groups).
+  (func $stripRowAt
+    (param $state i32) (param $x i32) (param $n i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $oy i32) (param $need i32)
+    (param $stripRows i32) (param $Wq i32) (param $strip i32) (result i32)
+    (local $q0 i32)
+    (local.set $q0 (i32.load offset=4 (local.get $state)))
+    (if (i32.or (i32.ne (local.get $n) (i32.load (local.get $state)))
+          (i32.or (i32.lt_s (local.get $oy) (local.get $q0)) (i32.gt_s (i32.add (local.get $oy) (local.get $need)) (i32.add (local.get $q0) (local.get $stripRows)))))
+      (then
+        (call $padStrip (i32.add (local.get $x) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $H)) (local.get $W)) (i32.const 2)))
+          (local.get $C) (local.get $H) (local.get $W) (local.get $pad) (local.get $oy) (local.get $stripRows) (local.get $Wq) (local.get $strip))
+        (i32.store (local.get $state) (local.get $n))
+        (i32.store offset=4 (local.get $state) (local.get $oy))
+        (local.set $q0 (local.get $oy))))
+    (i32.add (local.get $strip) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $q0)) (local.get $Wq)) (i32.const 2))))

@@ -123,7 +123,7 @@
         (br $claim)))
     (local.get $slot))
 
-  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (pad.wat's padPlanes) with the transformed
+  ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (pad.wat's padPlanes; or see $stripPad) with the transformed
   ;; filters $u (X matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
   ;; $bias [K], ReLU applied when $relu is 1, by F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
   ;; A group is four tiles, side by side ($groupRows 1: 4 $tm output columns, $tm rows) or 2x2 ($groupRows 2, $tm = 4
@@ -133,13 +133,19 @@
   ;; The groups go through in blocks of $blockGroups (even), whose V and M stay in the cache, in a slot of $scratch that
   ;; this call claims for itself (threads run chunks of groups at once): $scratch holds one i32 flag per slot (at most
   ;; 256), then from byte 1024 slots of $slotBytes: V (X x panels of 8 tiles x C), M (X x [K, 4 blockGroups]), each
-  ;; matrix 64 bytes apart, then 576 bytes for the 6x6 transforms ($tm = 4).
+  ;; matrix 64 bytes apart, then 576 bytes for the 6x6 transforms ($tm = 4), and when $stripPad is 0 or more 64 for the
+  ;; strip's state and the strip.
+  ;; $stripPad -1: $xq is padded as above; 0 or more: $xq is the unpadded input [N, C, Hq, Wq] (Hq = H, Wq = W), padded by
+  ;; $stripPad $stripGroupRows group rows at a time, as the groups come to them, into the slot's strip (pad.wat's
+  ;; $stripRowAt: C x ($stripGroupRows $tm $groupRows + 2) rows of the padded planes' width, which stay in the cache):
+  ;; the same values, the same bits, without a padded copy of the whole input.
   ;; Each output is its tile's sums over C in the GEMM's order whichever block or chunk holds the tile: the same bits
   ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 2), 0 by $gemmRows.
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
     (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
-    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32) (param $multiply i32)
+    (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32) (param $multiply i32) (param $stripPad i32) (param $stripGroupRows i32)
+    (local $stripRows i32) (local $stripWq i32) (local $strip i32)
     (local $across i32) (local $pb i32) (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
     (local $g i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32) (local $ty i32) (local $gx i32)
     (local $imgGroups i32) (local $planeBytes i32) (local $rowBytes i32) (local $p i32) (local $v i32)
@@ -162,6 +168,16 @@
     (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
     (local.set $rowBytes (i32.shl (local.get $Wq) (i32.const 2)))
     (local.set $across (i32.shr_u (i32.const 4) (i32.sub (local.get $groupRows) (i32.const 1))))
+    (if (i32.ge_s (local.get $stripPad) (i32.const 0))
+      (then
+        ;; the transforms read a strip of $stripRows padded rows of $stripWq floats (the padded plane's width) at $strip,
+        ;; its state at $tmp + 576 (pad.wat's $stripRowAt)
+        (local.set $stripRows (i32.add (i32.mul (i32.mul (local.get $stripGroupRows) (local.get $tm)) (local.get $groupRows)) (i32.const 2)))
+        (local.set $stripWq (i32.add (i32.mul (i32.mul (local.get $tm) (local.get $across)) (local.get $gW)) (select (i32.const 2) (i32.const 4) (i32.eq (local.get $tm) (i32.const 2)))))
+        (local.set $strip (i32.add (local.get $tmp) (i32.const 640)))
+        (i32.store offset=576 (local.get $tmp) (i32.const -1))
+        (local.set $planeBytes (i32.shl (i32.mul (local.get $stripRows) (local.get $stripWq)) (i32.const 2)))
+        (local.set $rowBytes (i32.shl (local.get $stripWq) (i32.const 2)))))
     (local.set $g (local.get $g0))
     (block $blocksDone
       (loop $blocks
@@ -181,8 +197,15 @@
             (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
             (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $tm)) (local.get $groupRows)))
             (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $tm)) (local.get $across)))
-            (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-              (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
+            (if (i32.ge_s (local.get $stripPad) (i32.const 0))
+              (then
+                ;; the unpadded input: the group's patches in the strip of the padded planes that holds them
+                (local.set $p (i32.add (call $stripRowAt (i32.add (local.get $tmp) (i32.const 576)) (local.get $xq) (local.get $n) (local.get $C) (local.get $Hq) (local.get $Wq)
+                  (local.get $stripPad) (local.get $oy) (i32.add (i32.mul (local.get $tm) (local.get $groupRows)) (i32.const 2)) (local.get $stripRows) (local.get $stripWq) (local.get $strip))
+                  (i32.shl (local.get $ox) (i32.const 2)))))
+              (else
+                (local.set $p (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
+                  (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))))
             ;; lanes 2 and 3: two tiles on (side by side) or one tile row down (2x2)
             (local.set $pb (select (i32.add (local.get $p) (i32.shl (local.get $tm) (i32.const 3))) (i32.add (local.get $p) (i32.mul (local.get $tm) (local.get $rowBytes)))
               (i32.eq (local.get $groupRows) (i32.const 1))))
