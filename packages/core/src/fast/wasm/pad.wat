@@ -1,17 +1,17 @@
 ;; Zero padding of images, for the convolutions that read the padded image in place (conv.wat, pool-filter-grad.wat,
 ;; winograd.wat): whole planes (padPlanes), or strips of rows of them that Winograd's tiles pad as they come to them
-;; (padStrip, stripRowAt).
+;; (padStrip, stripRowAt); padRows pads the image rows of both.
 
   ;; Planes [p0, p1) of H x W floats at $src -> planes of Hq x Wq floats at $dst (Hq >= H + pad, Wq >= W + pad), the
   ;; image at row and column $pad, every other float 0 (winograd.wat's tiles read past the image's far edges too). Each
   ;; float of a plane is written once: the rows above and below the image zeroed whole, each image row's left and right
-  ;; margins float by float around its copy (four floats at a time, the tail one by one). Zeroing the whole plane first
+  ;; margins around its copy (padRows). Zeroing the whole plane first
   ;; and copying over it wrote the image twice (the zeroing was half the padding's time). The same copy in JavaScript,
   ;; element by element into the shared memory, cost ~1 ms of DoubleConvNet's step. Split across the threads by planes
   ;; (pad.ts).
   (func $padPlanes (export "padPlanes")
     (param $p0 i32) (param $p1 i32) (param $src i32) (param $H i32) (param $W i32) (param $pad i32) (param $dst i32) (param $Hq i32) (param $Wq i32)
-    (local $pl i32) (local $y i32) (local $s i32) (local $base i32)
+    (local $pl i32) (local $s i32) (local $base i32)
     (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (i32.mul (local.get $p0) (local.get $H)) (local.get $W)) (i32.const 2))))
     (local.set $pl (local.get $p0))
     (block $pdone
@@ -20,77 +20,87 @@
         (local.set $base (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $pl) (local.get $Hq)) (local.get $Wq)) (i32.const 2))))
         ;; the rows above the image
         (call $zeroF32 (local.get $base) (i32.mul (local.get $pad) (local.get $Wq)))
-        (local.set $y (i32.const 0))
-        (block $ydone
-          (loop $yloop
-            (br_if $ydone (i32.ge_u (local.get $y) (local.get $H)))
-            (call $padRow (i32.add (local.get $base) (i32.shl (i32.mul (i32.add (local.get $y) (local.get $pad)) (local.get $Wq)) (i32.const 2)))
-              (local.get $s) (local.get $W) (local.get $pad) (local.get $Wq))
-            (local.set $s (i32.add (local.get $s) (i32.shl (local.get $W) (i32.const 2))))
-            (local.set $y (i32.add (local.get $y) (i32.const 1)))
-            (br $yloop)))
+        (call $padRows (i32.add (local.get $base) (i32.shl (i32.mul (local.get $pad) (local.get $Wq)) (i32.const 2))) (local.get $s) (local.get $H)
+          (local.get $W) (local.get $pad) (local.get $Wq))
+        (local.set $s (i32.add (local.get $s) (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2))))
         ;; the rows below the image
         (call $zeroF32 (i32.add (local.get $base) (i32.shl (i32.mul (i32.add (local.get $pad) (local.get $H)) (local.get $Wq)) (i32.const 2)))
           (i32.mul (i32.sub (local.get $Hq) (i32.add (local.get $pad) (local.get $H))) (local.get $Wq)))
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $ploop))))
 
-  ;; One padded row of $Wq floats at $dst: $pad zeros, the $W floats at $src, zeros to the row's end. By vectors where the
-  ;; row has 4 floats or more (every Winograd row): the vectors that hold a margin zeroed first (the first one, those
-  ;; from the image's end; the last one ending at the row's end), then the image copied over them, its last vector
-  ;; ending at the image's end; nothing is written outside the row. Its margins float by float and a scalar tail cost
-  ;; ~7% of resnet's step as padStrip's row (28 floats in rows of 36).
-  (func $padRow (param $dst i32) (param $src i32) (param $W i32) (param $pad i32) (param $Wq i32)
-    (local $j i32) (local $end i32) (local $end4 i32) (local $rowEnd i32)
-    (local.set $rowEnd (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
+  ;; $rows padded rows of $Wq floats from $dst: each $pad zeros, the $W floats of an image row (rows from $src, W floats
+  ;; apart), zeros to the row's end. By vectors where rows have 4 floats or more (every Winograd row): the vectors that
+  ;; hold a margin zeroed first (the first one; those from the image's end, the last one ending at the row's end), then
+  ;; the image copied over them, its last vector ending at the image's end; nothing is written outside the rows. With
+  ;; its margins float by float and a scalar tail, and a call per row, it took ~7% of resnet's step in strips (28 floats
+  ;; in rows of 36).
+  (func $padRows (param $dst i32) (param $src i32) (param $rows i32) (param $W i32) (param $pad i32) (param $Wq i32)
+    (local $r i32) (local $d i32) (local $s i32) (local $j i32) (local $end i32) (local $rowEnd i32) (local $zeros0 i32) (local $last i32)
     (if (i32.and (i32.ge_u (local.get $W) (i32.const 4)) (i32.ge_u (local.get $Wq) (i32.const 4)))
       (then
-        (if (local.get $pad) (then (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))))
-        ;; zeros from the vector that holds the image's end, the last one ending at the row's end
-        (local.set $j (i32.add (local.get $dst) (i32.shl (i32.and (i32.add (local.get $pad) (local.get $W)) (i32.const -4)) (i32.const 2))))
-        (local.set $end (i32.sub (local.get $rowEnd) (i32.const 16)))
-        (block $zdone
-          (loop $zloop
-            (br_if $zdone (i32.gt_u (local.get $j) (local.get $end)))
-            (v128.store (local.get $j) (v128.const i32x4 0 0 0 0))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $zloop)))
-        (if (i32.lt_u (local.get $j) (local.get $rowEnd)) (then (v128.store (local.get $end) (v128.const i32x4 0 0 0 0))))
-        ;; the image over them: vectors, the last one ending at the image's end
-        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
-        (local.set $end (i32.add (local.get $src) (i32.shl (i32.sub (local.get $W) (i32.const 4)) (i32.const 2))))
-        (local.set $j (i32.const 0))
-        (block $vdone
-          (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $src) (local.get $end)))
-            (v128.store (i32.add (local.get $dst) (local.get $j)) (v128.load (local.get $src)))
-            (local.set $src (i32.add (local.get $src) (i32.const 16)))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $vloop)))
-        (v128.store (i32.add (local.get $dst) (i32.shl (i32.sub (local.get $W) (i32.const 4)) (i32.const 2))) (v128.load (local.get $end)))
+        ;; per row: zeros from float zeros0 (the vector holding the image's end) on, the image's last vector at float last
+        (local.set $zeros0 (i32.shl (i32.and (i32.add (local.get $pad) (local.get $W)) (i32.const -4)) (i32.const 2)))
+        (local.set $last (i32.shl (i32.sub (local.get $W) (i32.const 4)) (i32.const 2)))
+        (block $rdone
+          (loop $rloop
+            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+            (local.set $rowEnd (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
+            (if (local.get $pad) (then (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))))
+            (local.set $j (i32.add (local.get $dst) (local.get $zeros0)))
+            (local.set $end (i32.sub (local.get $rowEnd) (i32.const 16)))
+            (block $zdone
+              (loop $zloop
+                (br_if $zdone (i32.gt_u (local.get $j) (local.get $end)))
+                (v128.store (local.get $j) (v128.const i32x4 0 0 0 0))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $zloop)))
+            (if (i32.lt_u (local.get $j) (local.get $rowEnd)) (then (v128.store (local.get $end) (v128.const i32x4 0 0 0 0))))
+            ;; the image over them
+            (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
+            (local.set $end (i32.add (local.get $src) (local.get $last)))
+            (local.set $s (local.get $src))
+            (block $vdone
+              (loop $vloop
+                (br_if $vdone (i32.ge_u (local.get $s) (local.get $end)))
+                (v128.store (local.get $d) (v128.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (i32.const 16)))
+                (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                (br $vloop)))
+            (v128.store (i32.add (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))) (local.get $last)) (v128.load (local.get $end)))
+            (local.set $src (i32.add (local.get $src) (i32.shl (local.get $W) (i32.const 2))))
+            (local.set $dst (local.get $rowEnd))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rloop)))
         (return)))
-    ;; fewer than 4 floats: float by float
-    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
-    (block $ldone
-      (loop $lloop
-        (br_if $ldone (i32.ge_u (local.get $dst) (local.get $end)))
-        (f32.store (local.get $dst) (f32.const 0))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-        (br $lloop)))
-    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $W) (i32.const 2))))
+    ;; rows of fewer than 4 floats: float by float
     (block $sdone
-      (loop $sloop
-        (br_if $sdone (i32.ge_u (local.get $src) (local.get $end)))
-        (f32.store (local.get $dst) (f32.load (local.get $src)))
-        (local.set $src (i32.add (local.get $src) (i32.const 4)))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-        (br $sloop)))
-    (block $rdone
-      (loop $rloop
-        (br_if $rdone (i32.ge_u (local.get $dst) (local.get $rowEnd)))
-        (f32.store (local.get $dst) (f32.const 0))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-        (br $rloop))))
+      (loop $srows
+        (br_if $sdone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $rowEnd (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
+        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $pad) (i32.const 2))))
+        (block $ldone
+          (loop $lloop
+            (br_if $ldone (i32.ge_u (local.get $dst) (local.get $end)))
+            (f32.store (local.get $dst) (f32.const 0))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (br $lloop)))
+        (local.set $end (i32.add (local.get $src) (i32.shl (local.get $W) (i32.const 2))))
+        (block $cdone
+          (loop $cloop
+            (br_if $cdone (i32.ge_u (local.get $src) (local.get $end)))
+            (f32.store (local.get $dst) (f32.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (br $cloop)))
+        (block $zdone2
+          (loop $zloop2
+            (br_if $zdone2 (i32.ge_u (local.get $dst) (local.get $rowEnd)))
+            (f32.store (local.get $dst) (f32.const 0))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (br $zloop2)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $srows))))
 
   ;; Rows [$q0, $q0 + $rows) of the padded planes of $C channels, as padPlanes would make them (planes of $H x $W floats
   ;; from $src, the image at row and column $pad, rows of $Wq floats), to $dst channel after channel ($rows x $Wq floats
@@ -99,25 +109,25 @@
   ;; back.
   (func $padStrip
     (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $q0 i32) (param $rows i32) (param $Wq i32) (param $dst i32)
-    (local $c i32) (local $r i32) (local $y i32) (local $planeBytes i32)
+    (local $c i32) (local $rLo i32) (local $rHi i32) (local $planeBytes i32) (local $first i32)
     (local.set $planeBytes (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
+    ;; the strip's rows [rLo, rHi) hold image rows (from image row q0 + rLo - pad), those above and below zeros
+    (local.set $rLo (i32.sub (local.get $pad) (local.get $q0)))
+    (if (i32.lt_s (local.get $rLo) (i32.const 0)) (then (local.set $rLo (i32.const 0))))
+    (if (i32.gt_s (local.get $rLo) (local.get $rows)) (then (local.set $rLo (local.get $rows))))
+    (local.set $rHi (i32.sub (i32.add (local.get $H) (local.get $pad)) (local.get $q0)))
+    (if (i32.gt_s (local.get $rHi) (local.get $rows)) (then (local.set $rHi (local.get $rows))))
+    (if (i32.lt_s (local.get $rHi) (local.get $rLo)) (then (local.set $rHi (local.get $rLo))))
+    (local.set $first (i32.add (local.get $src) (i32.shl (i32.mul (i32.sub (i32.add (local.get $q0) (local.get $rLo)) (local.get $pad)) (local.get $W)) (i32.const 2))))
     (block $cdone
       (loop $channels
         (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
-        (local.set $r (i32.const 0))
-        (block $rdone
-          (loop $rowsLoop
-            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
-            ;; image row y under padded row q0 + r: a padded copy of it, or zeros above and below the image
-            (local.set $y (i32.sub (i32.add (local.get $q0) (local.get $r)) (local.get $pad)))
-            (if (i32.lt_u (local.get $y) (local.get $H))
-              (then (call $padRow (local.get $dst) (i32.add (local.get $src) (i32.shl (i32.mul (local.get $y) (local.get $W)) (i32.const 2)))
-                (local.get $W) (local.get $pad) (local.get $Wq)))
-              (else (call $zeroF32 (local.get $dst) (local.get $Wq))))
-            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $Wq) (i32.const 2))))
-            (local.set $r (i32.add (local.get $r) (i32.const 1)))
-            (br $rowsLoop)))
-        (local.set $src (i32.add (local.get $src) (local.get $planeBytes)))
+        (call $zeroF32 (local.get $dst) (i32.mul (local.get $rLo) (local.get $Wq)))
+        (call $padRows (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rLo) (local.get $Wq)) (i32.const 2))) (local.get $first)
+          (i32.sub (local.get $rHi) (local.get $rLo)) (local.get $W) (local.get $pad) (local.get $Wq))
+        (call $zeroF32 (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rHi) (local.get $Wq)) (i32.const 2))) (i32.mul (i32.sub (local.get $rows) (local.get $rHi)) (local.get $Wq)))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rows) (local.get $Wq)) (i32.const 2))))
+        (local.set $first (i32.add (local.get $first) (local.get $planeBytes)))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $channels))))
 
