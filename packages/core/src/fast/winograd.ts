@@ -101,11 +101,12 @@ const MIN_CHANNELS = { forward: { C: 16, K: 8 }, inputGradient: { C: 8, K: 16 },
  * The most bytes of a strip of the padded input (WinogradPlan.stripGroupRows): a whole padded image where it fits (C = 16
  * at 28x28: 69 KiB, 32 at 14x14: 46 KiB, 64 at 7x7: 30 KiB), else as many group rows as fit, so that the strip stays in
  * the cache while its groups read it. Measured per kernel against the padded copy (batch 100, one thread, the three
- * alternated, medians of CPU time over 21 rounds, load ~3; forward / dx / dW, above 1 where the strip is faster):
- *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  strips of a whole image 1.04x / 1.03x / 1.07x, of one group row 1.01x / 0.98x / 1.05x
- *   32 -> 32 at 14x14 (resnet stage 2)              1.05x / 1.08x / 1.11x,  one group row 1.03x / 1.06x / 1.08x
- *   32 -> 32 at 14x14 pad 2 (deep conv4)            1.03x / 1.09x / 1.06x,  one group row 1.00x / 1.08x / 1.05x
- *   64 -> 64 at 7x7 (resnet stage 3: one group an image, so both the same)  1.00x / 1.01x / 1.00x
+ * alternated in one process, medians of CPU time over 21 rounds, load ~3.5; forward / dx, above 1 where the strips are
+ * faster):
+ *   16 -> 16 at 28x28 (deep conv2, resnet stage 1)  strips of a whole image 1.07x / 1.05x, of one group row 1.02x / 0.98x
+ *   32 -> 32 at 14x14 (resnet stage 2)              1.09x / 1.15x,  one group row 1.06x / 1.08x
+ *   32 -> 32 at 14x14 pad 2 (deep conv4)            1.11x / 1.13x,  one group row 1.06x / 1.04x
+ *   64 -> 64 at 7x7 (resnet stage 3), at 8x8 (deep conv6): one group an image, so both alike  1.05x / 1.06x-1.08x
  * (one group row pads each row between two group rows twice: 6 rows per 4 of F(4x4, 3x3)'s outputs). Strips past this
  * size were not measured: where not even one group row fits, the padded copy stays.
  */
@@ -132,6 +133,7 @@ export const setWinogradStrips = (groupRows: number | undefined): void => {
 };
 /** Group rows of a plan's strips (WinogradPlan.stripGroupRows, unless forced); 0: the padded copy. */
 const stripGroupRows = (p: WinogradPlan): number => Math.min(p.tH, stripsForced ?? p.stripGroupRows);
+/** Whether the tiles read the unpadded input through strips (else a padded copy made first). */
 const takesStrips = (p: WinogradPlan): boolean => stripGroupRows(p) > 0;
 
 /** Elements per transformed tile, and so products per tile and channel pair: (m + 2)². */
@@ -189,7 +191,7 @@ export const winogradPlan = (xShape: Shape, K: number, g: ConvGeometry, use: key
  */
 const slotBytes = (p: WinogradPlan): number => {
   const X = elementsOf(p);
-  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + 640 + (takesStrips(p) ? stripBytes(p) : 0)) / 64) * 64;
+  return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + 576 + 64 + (takesStrips(p) ? stripBytes(p) : 0)) / 64) * 64;
 };
 /** Bytes of a plan's strip (pad.wat's padStrip): stripGroupRows group rows of the padded planes and the 2 rows below them, in every channel. */
 const stripBytes = (p: WinogradPlan): number => 4 * p.C * (stripGroupRows(p) * p.m * p.groupRows + 2) * p.Wq;
