@@ -15,15 +15,23 @@ import { key, setBackend, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, batchesOf, initTrainState, loadMnist, sampleWithReplacement, scan, trainStep } from '@foldnet/train';
 
-const { values } = parseArgs({
-  options: {
-    steps: { type: 'string', default: '5000' },
-    'batch-size': { type: 'string', default: '100' },
-    every: { type: 'string', default: '500' },
-    backend: { type: 'string', default: 'fast' },
-    seed: { type: 'string', default: '0' },
-  },
-});
+// an unknown or malformed flag: one line naming it and the usage in the header above, exit 2 (not a stack trace)
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        steps: { type: 'string', default: '5000' },
+        'batch-size': { type: 'string', default: '100' },
+        every: { type: 'string', default: '500' },
+        backend: { type: 'string', default: 'fast' },
+        seed: { type: 'string', default: '0' },
+      },
+    });
+  } catch (e) {
+    console.error(`soak: ${e.message} (usage: the comment at the top of ${process.argv[1]})`);
+    process.exit(2);
+  }
+})();
 const positive = (name, text) => {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1) {
