@@ -15,27 +15,17 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseFlags } from './flags.mjs';
 
-// an unknown or malformed flag: one line naming it and the usage in the header above, exit 2 (not a stack trace)
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        base: { type: 'string' },
-        model: { type: 'string', default: 'simple' },
-        threads: { type: 'string', default: '1' },
-        rounds: { type: 'string', default: '60' },
-        data: { type: 'string', default: 'random' },
-        clock: { type: 'string', default: 'wall' },
-      },
-    });
-  } catch (e) {
-    console.error(`compare-builds: ${e.message} (usage: the comment at the top of ${process.argv[1]})`);
-    process.exit(2);
-  }
-})();
+const values = parseFlags('compare-builds', {
+  base: { type: 'string' },
+  model: { type: 'string', default: 'simple' },
+  threads: { type: 'string', default: '1' },
+  rounds: { type: 'string', default: '60' },
+  data: { type: 'string', default: 'random' },
+  clock: { type: 'string', default: 'wall' },
+});
 if (values.base === undefined) {
   console.error('compare-builds: --base <checkout of the older build> is required');
   process.exit(2);

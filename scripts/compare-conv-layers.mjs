@@ -14,26 +14,16 @@
  * process's CPU time (with --threads 1; with more it adds the threads' times).
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseFlags } from './flags.mjs';
 
-// an unknown or malformed flag: one line naming it and the usage in the header above, exit 2 (not a stack trace)
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        base: { type: 'string' },
-        threads: { type: 'string', default: '1' },
-        rounds: { type: 'string', default: '31' },
-        clock: { type: 'string', default: 'wall' },
-        layers: { type: 'string', default: 's2' },
-      },
-    });
-  } catch (e) {
-    console.error(`compare-conv-layers: ${e.message} (usage: the comment at the top of ${process.argv[1]})`);
-    process.exit(2);
-  }
-})();
+const values = parseFlags('compare-conv-layers', {
+  base: { type: 'string' },
+  threads: { type: 'string', default: '1' },
+  rounds: { type: 'string', default: '31' },
+  clock: { type: 'string', default: 'wall' },
+  layers: { type: 'string', default: 's2' },
+});
 const RESNET_STRIDE2 = '100,16,28,28,32,3,2,1;100,32,14,14,64,3,2,1;100,16,28,28,32,1,2,0;100,32,14,14,64,1,2,0';
 const layers = (values.layers === 's2' ? RESNET_STRIDE2 : values.layers).split(';').map((l) => l.split(',').map(Number));
 const threads = Number(values.threads);

@@ -10,28 +10,18 @@
  *   pnpm soak --steps 2000 --batch-size 20      # shorter
  *   pnpm soak --every 250 --backend reference
  */
-import { parseArgs } from 'node:util';
 import { key, setBackend, split } from '@foldnet/core';
 import { simpleConvNet, unwrap } from '@foldnet/layers';
 import { adam, batchesOf, initTrainState, loadMnist, sampleWithReplacement, scan, trainStep } from '@foldnet/train';
+import { parseFlags } from './flags.mjs';
 
-// an unknown or malformed flag: one line naming it and the usage in the header above, exit 2 (not a stack trace)
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        steps: { type: 'string', default: '5000' },
-        'batch-size': { type: 'string', default: '100' },
-        every: { type: 'string', default: '500' },
-        backend: { type: 'string', default: 'fast' },
-        seed: { type: 'string', default: '0' },
-      },
-    });
-  } catch (e) {
-    console.error(`soak: ${e.message} (usage: the comment at the top of ${process.argv[1]})`);
-    process.exit(2);
-  }
-})();
+const values = parseFlags('soak', {
+  steps: { type: 'string', default: '5000' },
+  'batch-size': { type: 'string', default: '100' },
+  every: { type: 'string', default: '500' },
+  backend: { type: 'string', default: 'fast' },
+  seed: { type: 'string', default: '0' },
+});
 const positive = (name, text) => {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1) {
