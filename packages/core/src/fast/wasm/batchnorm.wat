@@ -16,78 +16,122 @@
   (func $planeAt (param $x i32) (param $n i32) (param $C i32) (param $c i32) (param $S i32) (result i32)
     (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (local.get $n) (local.get $C)) (local.get $c)) (local.get $S)) (i32.const 2))))
 
-  ;; The sum of the $S floats at $p: f32x4 lanes, a scalar tail, added in f64.
-  (func $planeSum (param $p i32) (param $S i32) (result f64)
-    (local $end i32) (local $end4 i32) (local $acc v128) (local $t f32)
-    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-    (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+  ;; Two planes at a time: a plane's sums are chains of dependent adds (one f32x4 accumulator, its order fixed by the
+  ;; results' bits), so one plane alone waits on the add's latency; two planes' chains interleaved keep the adder busy.
+  ;; $q may be $p (an odd plane out), which gives that plane's sums twice.
+
+  ;; The sums of the $S floats at $p and at $q, each in f32x4 lanes and a scalar tail, added in f64 ($hsum64).
+  (func $planeSum2 (param $p i32) (param $q i32) (param $S i32) (result f64 f64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $accP v128) (local $accQ v128) (local $tP f32) (local $tQ f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
     (block $vdone
       (loop $vloop
-        (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-        (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $accP (f32x4.add (local.get $accP) (v128.load (i32.add (local.get $p) (local.get $i)))))
+        (local.set $accQ (f32x4.add (local.get $accQ) (v128.load (i32.add (local.get $q) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $vloop)))
     (block $sdone
       (loop $sloop
-        (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $t (f32.add (local.get $t) (f32.load (local.get $p))))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $tP (f32.add (local.get $tP) (f32.load (i32.add (local.get $p) (local.get $i)))))
+        (local.set $tQ (f32.add (local.get $tQ) (f32.load (i32.add (local.get $q) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop)))
-    (call $hsum64 (local.get $acc) (local.get $t)))
+    (call $hsum64 (local.get $accP) (local.get $tP))
+    (call $hsum64 (local.get $accQ) (local.get $tQ)))
+
+  ;; The deviations of the planes at $p and $q from the float32s $mp and $mq: r = sum (x - m) and q = sum (x - m)^2 of
+  ;; each, as (rP, qP, rQ, qQ), in f32x4 lanes and a scalar tail, added in f64.
+  (func $planeDeviations2 (param $p i32) (param $q i32) (param $S i32) (param $mp f32) (param $mq f32) (result f64 f64 f64 f64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $shiftP v128) (local $shiftQ v128) (local $d v128) (local $e v128)
+    (local $accP v128) (local $acc2P v128) (local $accQ v128) (local $acc2Q v128) (local $x f32) (local $y f32)
+    (local $tP f32) (local $t2P f32) (local $tQ f32) (local $t2Q f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $shiftP (f32x4.splat (local.get $mp)))
+    (local.set $shiftQ (f32x4.splat (local.get $mq)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $shiftP)))
+        (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $shiftQ)))
+        (local.set $accP (f32x4.add (local.get $accP) (local.get $d)))
+        (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $accQ (f32x4.add (local.get $accQ) (local.get $e)))
+        (local.set $acc2Q (f32x4.add (local.get $acc2Q) (f32x4.mul (local.get $e) (local.get $e))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $x (f32.sub (f32.load (i32.add (local.get $p) (local.get $i))) (local.get $mp)))
+        (local.set $y (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $mq)))
+        (local.set $tP (f32.add (local.get $tP) (local.get $x)))
+        (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $x) (local.get $x))))
+        (local.set $tQ (f32.add (local.get $tQ) (local.get $y)))
+        (local.set $t2Q (f32.add (local.get $t2Q) (f32.mul (local.get $y) (local.get $y))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64 (local.get $accP) (local.get $tP))
+    (call $hsum64 (local.get $acc2P) (local.get $t2P))
+    (call $hsum64 (local.get $accQ) (local.get $tQ))
+    (call $hsum64 (local.get $acc2Q) (local.get $t2Q)))
+
+  ;; A plane of $sf floats (float32 nearest its mean $mf, deviations $r and $q from it, as $planeDeviations2 gives them)
+  ;; merged into the running count, mean and M2 of the planes before it: the plane's mean mf + r/S and squared
+  ;; deviations q - r^2/S, then Chan et al.'s pairwise update, delta = mean_b - mean_a, M2 += M2_b + delta^2 n_a n_b / n.
+  (func $mergePlane (param $cnt f64) (param $mean f64) (param $M2 f64) (param $sf f64) (param $mf f32) (param $r f64) (param $q f64)
+    (result f64 f64 f64)
+    (local $pm f64) (local $pM2 f64) (local $tot f64) (local $delta f64)
+    (local.set $pm (f64.add (f64.promote_f32 (local.get $mf)) (f64.div (local.get $r) (local.get $sf))))
+    (local.set $pM2 (f64.sub (local.get $q) (f64.div (f64.mul (local.get $r) (local.get $r)) (local.get $sf))))
+    (local.set $tot (f64.add (local.get $cnt) (local.get $sf)))
+    (local.set $delta (f64.sub (local.get $pm) (local.get $mean)))
+    (local.get $tot)
+    (f64.add (local.get $mean) (f64.div (f64.mul (local.get $delta) (local.get $sf)) (local.get $tot)))
+    (f64.add (f64.add (local.get $M2) (local.get $pM2))
+      (f64.div (f64.mul (f64.mul (local.get $delta) (local.get $delta)) (f64.mul (local.get $cnt) (local.get $sf))) (local.get $tot))))
 
   ;; Each channel's mean and biased variance over its N planes, as two f64 at $stats + 16c. Per plane: its sum, the
   ;; float32 nearest its mean (mf), then r = sum (x - mf) and q = sum (x - mf)^2 from the plane still in cache, which
-  ;; give the plane's mean mf + r/S and squared deviations q - r^2/S without the cancellation of sum x^2 - S mean^2.
-  ;; Planes merge in f64 by Chan et al.'s pairwise update: delta = mean_b - mean_a, M2 += M2_b + delta^2 n_a n_b / n.
+  ;; give the plane's mean and squared deviations without the cancellation of sum x^2 - S mean^2; the planes merged in
+  ;; order ($mergePlane). Planes go two at a time.
   (func $statsChannel
     (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32) (param $stats i32)
-    (local $n i32) (local $p i32) (local $end i32) (local $end4 i32)
-    (local $acc v128) (local $acc2 v128) (local $shift v128) (local $d v128) (local $t f32) (local $t2 f32) (local $e f32) (local $mf f32)
-    (local $sf f64) (local $r f64) (local $pm f64) (local $pM2 f64) (local $cnt f64) (local $mean f64) (local $M2 f64) (local $delta f64) (local $tot f64)
+    (local $n i32) (local $p i32) (local $q i32) (local $mp f32) (local $mq f32)
+    (local $sf f64) (local $sumP f64) (local $sumQ f64) (local $rP f64) (local $qP f64) (local $rQ f64) (local $qQ f64)
+    (local $cnt f64) (local $mean f64) (local $M2 f64)
     (local.set $sf (f64.convert_i32_u (local.get $S)))
-    (local.set $cnt (f64.const 0))
-    (local.set $mean (f64.const 0))
-    (local.set $M2 (f64.const 0))
-    (local.set $n (i32.const 0))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-        (local.set $mf (f32.demote_f64 (f64.div (call $planeSum (local.get $p) (local.get $S)) (local.get $sf))))
-        (local.set $shift (f32x4.splat (local.get $mf)))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
-        (local.set $acc2 (v128.const i32x4 0 0 0 0))
-        (block $vdone
-          (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-            (local.set $d (f32x4.sub (v128.load (local.get $p)) (local.get $shift)))
-            (local.set $acc (f32x4.add (local.get $acc) (local.get $d)))
-            (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $d) (local.get $d))))
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
-            (br $vloop)))
-        (local.set $t (f32.const 0))
-        (local.set $t2 (f32.const 0))
-        (block $sdone
-          (loop $sloop
-            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $e (f32.sub (f32.load (local.get $p)) (local.get $mf)))
-            (local.set $t (f32.add (local.get $t) (local.get $e)))
-            (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $e) (local.get $e))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (br $sloop)))
-        (local.set $r (call $hsum64 (local.get $acc) (local.get $t)))
-        (local.set $pm (f64.add (f64.promote_f32 (local.get $mf)) (f64.div (local.get $r) (local.get $sf))))
-        (local.set $pM2 (f64.sub (call $hsum64 (local.get $acc2) (local.get $t2)) (f64.div (f64.mul (local.get $r) (local.get $r)) (local.get $sf))))
-        ;; merged with the planes before it
-        (local.set $tot (f64.add (local.get $cnt) (local.get $sf)))
-        (local.set $delta (f64.sub (local.get $pm) (local.get $mean)))
-        (local.set $mean (f64.add (local.get $mean) (f64.div (f64.mul (local.get $delta) (local.get $sf)) (local.get $tot))))
-        (local.set $M2 (f64.add (f64.add (local.get $M2) (local.get $pM2))
-          (f64.div (f64.mul (f64.mul (local.get $delta) (local.get $delta)) (f64.mul (local.get $cnt) (local.get $sf))) (local.get $tot))))
-        (local.set $cnt (local.get $tot))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        ;; plane n + 1 of the channel, or plane n again when it is the last
+        (local.set $q (select (i32.add (local.get $p) (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2))) (local.get $p)
+          (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N))))
+        (call $planeSum2 (local.get $p) (local.get $q) (local.get $S))
+        (local.set $sumQ)
+        (local.set $sumP)
+        (local.set $mp (f32.demote_f64 (f64.div (local.get $sumP) (local.get $sf))))
+        (local.set $mq (f32.demote_f64 (f64.div (local.get $sumQ) (local.get $sf))))
+        (call $planeDeviations2 (local.get $p) (local.get $q) (local.get $S) (local.get $mp) (local.get $mq))
+        (local.set $qQ)
+        (local.set $rQ)
+        (local.set $qP)
+        (local.set $rP)
+        (call $mergePlane (local.get $cnt) (local.get $mean) (local.get $M2) (local.get $sf) (local.get $mp) (local.get $rP) (local.get $qP))
+        (local.set $M2)
+        (local.set $mean)
+        (local.set $cnt)
+        (if (i32.ne (local.get $q) (local.get $p))
+          (then
+            (call $mergePlane (local.get $cnt) (local.get $mean) (local.get $M2) (local.get $sf) (local.get $mq) (local.get $rQ) (local.get $qQ))
+            (local.set $M2)
+            (local.set $mean)
+            (local.set $cnt)))
+        (local.set $n (i32.add (local.get $n) (i32.const 2)))
         (br $nloop)))
     (f64.store (i32.add (local.get $stats) (i32.shl (local.get $c) (i32.const 4))) (local.get $mean))
     ;; rounding can leave a constant channel's M2 a hair below 0; a NaN stays NaN (f64.max propagates it)
@@ -138,58 +182,86 @@
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $nloop))))
 
-  ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m), coef (m, -, -, -), where g is dy,
-  ;; or with $out nonzero dy masked where out <= 0 (the pullback of a ReLU that followed, reading its output).
+  ;; The backward's sums of two planes: sum g and sum g (x - m) over the planes of dy at $p and $r and of x at $q and $s,
+  ;; as (gP, pP, gR, pR), where g is dy, or with $out nonzero dy masked where out <= 0 (out's planes at $o and $u: the
+  ;; pullback of a ReLU that followed, reading its output). f32x4 lanes and a scalar tail, added in f64.
+  (func $gradSums2
+    (param $p i32) (param $q i32) (param $o i32) (param $r i32) (param $s i32) (param $u i32) (param $S i32) (param $ms f32) (param $out i32)
+    (result f64 f64 f64 f64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g v128) (local $h v128)
+    (local $accP v128) (local $acc2P v128) (local $accR v128) (local $acc2R v128) (local $gs f32) (local $hs f32)
+    (local $tP f32) (local $t2P f32) (local $tR f32) (local $t2R f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $g (v128.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $h (v128.load (i32.add (local.get $r) (local.get $i))))
+        (if (local.get $out)
+          (then
+            (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+            (local.set $h (v128.andnot (local.get $h) (f32x4.le (v128.load (i32.add (local.get $u) (local.get $i))) (v128.const i32x4 0 0 0 0))))))
+        (local.set $accP (f32x4.add (local.get $accP) (local.get $g)))
+        (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
+        (local.set $accR (f32x4.add (local.get $accR) (local.get $h)))
+        (local.set $acc2R (f32x4.add (local.get $acc2R) (f32x4.mul (local.get $h) (f32x4.sub (v128.load (i32.add (local.get $s) (local.get $i))) (local.get $m)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $hs (f32.load (i32.add (local.get $r) (local.get $i))))
+        (if (local.get $out)
+          (then
+            (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+            (local.set $hs (select (f32.const 0) (local.get $hs) (f32.le (f32.load (i32.add (local.get $u) (local.get $i))) (f32.const 0))))))
+        (local.set $tP (f32.add (local.get $tP) (local.get $gs)))
+        (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
+        (local.set $tR (f32.add (local.get $tR) (local.get $hs)))
+        (local.set $t2R (f32.add (local.get $t2R) (f32.mul (local.get $hs) (f32.sub (f32.load (i32.add (local.get $s) (local.get $i))) (local.get $ms)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64 (local.get $accP) (local.get $tP))
+    (call $hsum64 (local.get $acc2P) (local.get $t2P))
+    (call $hsum64 (local.get $accR) (local.get $tR))
+    (call $hsum64 (local.get $acc2R) (local.get $t2R)))
+
+  ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums2, planes two at a time,
+  ;; added in order), coef (m, -, -, -).
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $sums i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $end i32) (local $end4 i32)
-    (local $m v128) (local $g v128) (local $acc v128) (local $acc2 v128) (local $ms f32) (local $gs f32) (local $t f32) (local $t2 f32)
-    (local $sd f64) (local $sp f64)
-    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
-    (local.set $m (f32x4.splat (local.get $ms)))
-    (local.set $sd (f64.const 0))
-    (local.set $sp (f64.const 0))
-    (local.set $n (i32.const 0))
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $next i32) (local $two i32)
+    (local $gP f64) (local $pP f64) (local $gR f64) (local $pR f64) (local $sd f64) (local $sp f64)
+    ;; the byte distance from a channel's plane to the next image's
+    (local.set $next (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
-        (local.set $acc2 (v128.const i32x4 0 0 0 0))
-        (block $vdone
-          (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-            (local.set $g (v128.load (local.get $p)))
-            (if (local.get $out)
-              (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
-            (local.set $acc (f32x4.add (local.get $acc) (local.get $g)))
-            (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (local.get $q)) (local.get $m)))))
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br $vloop)))
-        (local.set $t (f32.const 0))
-        (local.set $t2 (f32.const 0))
-        (block $sdone
-          (loop $sloop
-            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $gs (f32.load (local.get $p)))
-            (if (local.get $out)
-              (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
-            (local.set $t (f32.add (local.get $t) (local.get $gs)))
-            (local.set $t2 (f32.add (local.get $t2) (f32.mul (local.get $gs) (f32.sub (f32.load (local.get $q)) (local.get $ms)))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $q (i32.add (local.get $q) (i32.const 4)))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (br $sloop)))
-        (local.set $sd (f64.add (local.get $sd) (call $hsum64 (local.get $acc) (local.get $t))))
-        (local.set $sp (f64.add (local.get $sp) (call $hsum64 (local.get $acc2) (local.get $t2))))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        ;; planes n and n + 1, or plane n twice when it is the last
+        (local.set $two (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N)))
+        (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
+          (i32.add (local.get $p) (select (local.get $next) (i32.const 0) (local.get $two)))
+          (i32.add (local.get $q) (select (local.get $next) (i32.const 0) (local.get $two)))
+          (i32.add (local.get $o) (select (local.get $next) (i32.const 0) (local.get $two)))
+          (local.get $S) (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))) (local.get $out))
+        (local.set $pR)
+        (local.set $gR)
+        (local.set $pP)
+        (local.set $gP)
+        (local.set $sd (f64.add (local.get $sd) (local.get $gP)))
+        (local.set $sp (f64.add (local.get $sp) (local.get $pP)))
+        (if (local.get $two)
+          (then
+            (local.set $sd (f64.add (local.get $sd) (local.get $gR)))
+            (local.set $sp (f64.add (local.get $sp) (local.get $pR)))))
+        (local.set $n (i32.add (local.get $n) (i32.const 2)))
         (br $nloop)))
     (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
     (f64.store offset=8 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sp)))

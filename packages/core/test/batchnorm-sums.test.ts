@@ -1,0 +1,103 @@
+import { fastKernels, fromData, key, normal, setThreads, split, type Tensor } from '@foldnet/core';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/*
+ * The order of batch norm's sums in the fast set (wasm/batchnorm.wat), pinned bit for bit against a float32 model of
+ * it. The kernels run two planes of a channel at a time (their chains of adds interleaved, an odd last plane alone),
+ * which must leave every plane's sums and their merging order as the promise below: a plane's S floats summed in
+ * f32x4 lanes (lane j takes elements j, j+4, ... in turn) and a scalar tail, those five added in f64 as
+ * ((l0 + l1) + (l2 + l3)) + tail; the forward's statistics per plane from its sum (mf, the float32 nearest its mean)
+ * and its deviations from mf, merged plane after plane by Chan et al.'s update; the backward's sums G = sum g and
+ * sum g (x - m) added plane after plane in f64.
+ */
+
+afterEach(() => setThreads(1));
+
+const f = Math.fround;
+
+/** A plane's sum of term(i) over i < S in the kernels' order: four f32 lanes over whole vectors, a f32 tail, then f64. */
+const laneSum = (S: number, term: (i: number) => number): number => {
+  const lanes = [0, 0, 0, 0];
+  const whole = S - (S % 4);
+  for (let i = 0; i < whole; i++) lanes[i % 4] = f(lanes[i % 4] + term(i));
+  let tail = 0;
+  for (let i = whole; i < S; i++) tail = f(tail + term(i));
+  return lanes[0] + lanes[1] + (lanes[2] + lanes[3]) + tail;
+};
+
+/** Channel c's mean and biased variance as the forward works them out. */
+const modelStats = (x: Float32Array, N: number, C: number, S: number, c: number): [number, number] => {
+  let [cnt, mean, M2] = [0, 0, 0];
+  for (let n = 0; n < N; n++) {
+    const at = (n * C + c) * S;
+    const mf = f(laneSum(S, (i) => x[at + i]) / S);
+    const r = laneSum(S, (i) => f(x[at + i] - mf));
+    const q = laneSum(S, (i) => f(f(x[at + i] - mf) * f(x[at + i] - mf)));
+    const pm = mf + r / S;
+    const pM2 = q - (r * r) / S;
+    const tot = cnt + S;
+    const delta = pm - mean;
+    mean += (delta * S) / tot;
+    M2 = M2 + pM2 + (delta * delta * (cnt * S)) / tot;
+    cnt = tot;
+  }
+  return [mean, Math.max(0, M2 / cnt)];
+};
+
+/** Channel c's backward sums G = sum g and sum g (x - m), g = dy masked where out <= 0 when out is given. */
+const modelSums = (dy: Float32Array, x: Float32Array, out: Float32Array | undefined, N: number, C: number, S: number, c: number, m: number): [number, number] => {
+  let [G, P] = [0, 0];
+  for (let n = 0; n < N; n++) {
+    const at = (n * C + c) * S;
+    const g = (i: number): number => (out !== undefined && out[at + i] <= 0 ? 0 : dy[at + i]);
+    G += laneSum(S, g);
+    P += laneSum(S, (i) => f(g(i) * f(x[at + i] - m)));
+  }
+  return [G, P];
+};
+
+const operands = (shape: number[], seed: number): { x: Tensor; dy: Tensor; gamma: Tensor; beta: Tensor } => {
+  const [kx, kd, kg, kb] = split(key(seed), 4);
+  const C = shape[1];
+  // x around 3 (the statistics' shift matters), gamma of both signs (the fused ReLU masks some of dy)
+  const x = fromData(shape, Float32Array.from(normal(kx, shape).data, (v) => 3 + 2 * v));
+  return { x, dy: normal(kd, shape), gamma: normal(kg, [C]), beta: normal(kb, [C]) };
+};
+
+describe('batch norm sums in the fast set, in their promised order', () => {
+  // odd and even N (an odd last plane goes alone), planes with and without a scalar tail, one and two threads
+  const cases: [number[], number][] = [
+    [[7, 3, 5, 5], 1], [[6, 2, 3, 3], 1], [[1, 4, 2, 3], 1], [[9, 5, 4, 4], 2], [[100, 4, 7, 7], 2], [[5, 3], 1],
+  ];
+  for (const [shape, threads] of cases) {
+    it(`x=[${shape.join(',')}] at ${threads} thread(s): statistics, dbeta and dgamma equal the model's bit for bit, plain and after a fused ReLU`, () => {
+      setThreads(threads);
+      const [N, C] = shape;
+      const S = shape.slice(2).reduce((a, b) => a * b, 1);
+      const { x, dy, gamma, beta } = operands(shape, N * 31 + C);
+      const eps = 1e-5;
+      const fwd = fastKernels.batchNorm(x, gamma, beta, eps);
+      const fused = fastKernels.fused?.batchNormRelu(x, gamma, beta, eps);
+      expect(fused).toBeDefined();
+      const xs = x.data as Float32Array;
+      for (let c = 0; c < C; c++) {
+        const [mean, variance] = modelStats(xs, N, C, S, c);
+        expect(fwd.stats.mean[c], `mean of channel ${c}`).toBe(mean);
+        expect(fwd.stats.variance[c], `variance of channel ${c}`).toBe(variance);
+      }
+      const plain = fastKernels.batchNormBackward(dy, x, gamma, fwd.stats, eps, true, true);
+      const masked = fastKernels.fused?.batchNormReluBackward(dy, (fused as { out: Tensor }).out, x, gamma, fwd.stats, eps, true, true);
+      for (const [grads, out] of [[plain, undefined], [masked, (fused as { out: Tensor }).out.data as Float32Array]] as const) {
+        for (let c = 0; c < C; c++) {
+          const mean = fwd.stats.mean[c];
+          const m = f(mean);
+          const [G, Pm] = modelSums(dy.data as Float32Array, xs, out, N, C, S, c, m);
+          const P = Pm + (m - mean) * G;
+          const what = `channel ${c}${out === undefined ? '' : ' after the ReLU'}`;
+          expect(grads?.dbeta.data[c], `dbeta, ${what}`).toBe(f(G));
+          expect(grads?.dgamma.data[c], `dgamma, ${what}`).toBe(f(P * (1 / Math.sqrt(fwd.stats.variance[c] + eps))));
+        }
+      }
+    });
+  }
+});
