@@ -13,9 +13,13 @@
 ;; registers V8 has on x64 (one is its scratch). When the tile's four A[r, k] sit side by side (a transposed A),
 ;; one pointer with constant offsets reaches them: V8 then emits 29 instructions per k instead of 35 (each of four
 ;; pointers costs an add and a zero-extending move). Unrolling k does not pay: TurboFan hoists the unrolled loads to
-;; the loop's top and spills (0.82x). The loops around it block K by KC = 256 (one B micro-panel,
+;; the loop's top and spills (0.82x). Other tiles measured no better: 2 x 16 over a pair of panels (Winograd's
+;; product kernel's tile: 4 vector loads of B for 2 broadcasts) ran 0.97x-1.03x here, the loads of B twice as many a
+;; product; 5 x 8, 3 x 16 and 6 x 8 spill (0.6x-0.75x on L1-resident operands). One call of $micro walks a whole
+;; column of tiles down a panel, so a short sum (K = 16..64) pays no call per tile (1.05x-1.15x on the presets'
+;; GEMM shapes, long sums too). The loops around it block K by KC = 256 (one B micro-panel,
 ;; 256*8*4 = 8 KiB, stays in L1 while the kernel walks down the rows) and M by MC = 128 rows (a 128 x 256 block
-;; of A, 128 KiB, stays in L2 while the kernel walks across the panels).
+;; of A, 128 KiB, stays in L2 while the kernel walks across the panels; 64 rows measured the same).
 
   ;; B[k, j] = f32 at b + 4*(k*rsB + j*csB), k < K, j < N  ->  Bp (see above).
   (func $packB (export "packB")
