@@ -13,9 +13,13 @@
 ;; registers V8 has on x64 (one is its scratch). When the tile's four A[r, k] sit side by side (a transposed A),
 ;; one pointer with constant offsets reaches them: V8 then emits 29 instructions per k instead of 35 (each of four
 ;; pointers costs an add and a zero-extending move). Unrolling k does not pay: TurboFan hoists the unrolled loads to
-;; the loop's top and spills (0.82x). The loops around it block K by KC = 256 (one B micro-panel,
+;; the loop's top and spills (0.82x). Other tiles measured no better: 2 x 16 over a pair of panels (Winograd's
+;; product kernel's tile: 4 vector loads of B for 2 broadcasts) ran 0.97x-1.03x here, the loads of B twice as many a
+;; product; 5 x 8, 3 x 16 and 6 x 8 spill (0.6x-0.75x on L1-resident operands). One call of $micro walks a whole
+;; column of tiles down a panel, so a short sum (K = 16..64) pays no call per tile (1.05x-1.15x on the presets'
+;; GEMM shapes, long sums too). The loops around it block K by KC = 256 (one B micro-panel,
 ;; 256*8*4 = 8 KiB, stays in L1 while the kernel walks down the rows) and M by MC = 128 rows (a 128 x 256 block
-;; of A, 128 KiB, stays in L2 while the kernel walks across the panels).
+;; of A, 128 KiB, stays in L2 while the kernel walks across the panels; 64 rows measured the same).
 
   ;; B[k, j] = f32 at b + 4*(k*rsB + j*csB), k < K, j < N  ->  Bp (see above).
   (func $packB (export "packB")
@@ -186,132 +190,170 @@
     (br_if 0 (i32.le_u (local.get $nr) (i32.const 6)))
     (f32.store offset=24 (local.get $pc) (f32x4.extract_lane 2 (local.get $v1))))
 
-  ;; One 4 x 8 tile: C[r, 0..nr] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..nr] for r < mr, nr <= 8 (rows past mr
-  ;; are computed from a duplicated row pointer and dropped). $load = 1 adds to what C holds, 0 overwrites it.
-  ;; A_r[k] is at pa_r + k*sa, or, when $pk is not 0, at pa_r + $pk[k] (byte offsets); after the indexed loop
-  ;; $pb has reached $end, so the strided loop below runs no iteration.
+;; $tiles 4 x 8 tiles down one panel of Bp: C[r, 0..nr] (+)= sum_{k < kc} A_r[k] * Bp[k, 0..nr] for r < mr, nr <= 8
+  ;; (rows past mr are computed from a duplicated row pointer and dropped; mr < 4 only with one tile). $load = 1 adds to
+  ;; what C holds, 0 overwrites it. A_r[k] is at pa_r + k*sa, or, when $pk is not 0, at pa_r + $pk[k] (byte offsets).
+  ;; The first tile's rows start at $pa0..$pa3 and its C at $pc; each next tile's 4*ldc4 bytes further down C, and its
+  ;; rows at a + $rowTab[r] for the next four entries of the table (indexed A: $rowTab points at the first tile's),
+  ;; else $tileStep bytes past the tile before. One call takes a whole column of tiles, so that a short sum
+  ;; (K = 16..64: 1x1 convolutions, input gradients) pays no call per tile.
   (func $micro
     (param $kc i32) (param $pa0 i32) (param $pa1 i32) (param $pa2 i32) (param $pa3 i32) (param $sa i32)
     (param $pb i32) (param $pc i32) (param $ldc4 i32) (param $mr i32) (param $nr i32) (param $load i32) (param $pk i32)
+    (param $tiles i32) (param $tileStep i32) (param $base i32) (param $rowTab i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32) (local $o i32)
+    ;; the k loops' cursors: B's ($p), the offset table's ($pkr), the rows' ($q0..$q3); the C row being stored ($pcr)
+    (local $p i32) (local $pkr i32) (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $pcr i32)
     (local.set $end (i32.add (local.get $pb) (i32.shl (local.get $kc) (i32.const 5))))
-    ;; indexed A ($pk != 0): A_r[k] at pa_r + the byte offset read from $pk[k] (an implicit im2col)
-    (if (local.get $pk)
-      (then
-        (block $idone
-          (loop $ik
-            (br_if $idone (i32.ge_u (local.get $pb) (local.get $end)))
-            (local.set $o (i32.load (local.get $pk)))
-            (local.set $b0 (v128.load (local.get $pb)))
-            (local.set $b1 (v128.load offset=16 (local.get $pb)))
-            (local.set $a (v128.load32_splat (i32.add (local.get $pa0) (local.get $o))))
-            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat (i32.add (local.get $pa1) (local.get $o))))
-            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat (i32.add (local.get $pa2) (local.get $o))))
-            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat (i32.add (local.get $pa3) (local.get $o))))
-            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
-            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-            (br $ik)))))
-    ;; the four rows' A[r, k] side by side (A transposed, or packed by rows of four): one pointer and constant offsets
-    ;; instead of four pointers (six fewer instructions per k as V8 compiles it)
-    (if (i32.and (i32.eq (local.get $pa1) (i32.add (local.get $pa0) (i32.const 4)))
-          (i32.and (i32.eq (local.get $pa2) (i32.add (local.get $pa0) (i32.const 8))) (i32.eq (local.get $pa3) (i32.add (local.get $pa0) (i32.const 12)))))
-      (then
-        (block $qdone
-          (loop $qk
-            (br_if $qdone (i32.ge_u (local.get $pb) (local.get $end)))
-            (local.set $b0 (v128.load (local.get $pb)))
-            (local.set $b1 (v128.load offset=16 (local.get $pb)))
-            (local.set $a (v128.load32_splat offset=0 (local.get $pa0)))
-            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat offset=4 (local.get $pa0)))
-            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat offset=8 (local.get $pa0)))
-            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $a (v128.load32_splat offset=12 (local.get $pa0)))
-            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
-            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-            (local.set $pa0 (i32.add (local.get $pa0) (local.get $sa)))
-            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-            (br $qk)))))
-    (block $done
-      (loop $k
-        (br_if $done (i32.ge_u (local.get $pb) (local.get $end)))
-        (local.set $b0 (v128.load (local.get $pb)))
-        (local.set $b1 (v128.load offset=16 (local.get $pb)))
-        (local.set $a (v128.load32_splat (local.get $pa0)))
-        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-        (local.set $a (v128.load32_splat (local.get $pa1)))
-        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-        (local.set $a (v128.load32_splat (local.get $pa2)))
-        (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
-        (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-        (local.set $a (v128.load32_splat (local.get $pa3)))
-        (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
-        (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-        (local.set $pa0 (i32.add (local.get $pa0) (local.get $sa)))
-        (local.set $pa1 (i32.add (local.get $pa1) (local.get $sa)))
-        (local.set $pa2 (i32.add (local.get $pa2) (local.get $sa)))
-        (local.set $pa3 (i32.add (local.get $pa3) (local.get $sa)))
-        (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-        (br $k)))
-    (if (i32.lt_u (local.get $nr) (i32.const 8))
-      (then
-        (call $storeEdge (local.get $pc) (local.get $c00) (local.get $c01) (local.get $nr) (local.get $load))
-        (br_if 1 (i32.le_u (local.get $mr) (i32.const 1)))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-        (call $storeEdge (local.get $pc) (local.get $c10) (local.get $c11) (local.get $nr) (local.get $load))
-        (br_if 1 (i32.le_u (local.get $mr) (i32.const 2)))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-        (call $storeEdge (local.get $pc) (local.get $c20) (local.get $c21) (local.get $nr) (local.get $load))
-        (br_if 1 (i32.le_u (local.get $mr) (i32.const 3)))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-        (call $storeEdge (local.get $pc) (local.get $c30) (local.get $c31) (local.get $nr) (local.get $load))
-        (return)))
-    (if (local.get $load)
-      (then
-        (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
-        (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pc))))))
-    (v128.store (local.get $pc) (local.get $c00))
-    (v128.store offset=16 (local.get $pc) (local.get $c01))
-    (br_if 0 (i32.le_u (local.get $mr) (i32.const 1)))
-    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-    (if (local.get $load)
-      (then
-        (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $pc))))
-        (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $pc))))))
-    (v128.store (local.get $pc) (local.get $c10))
-    (v128.store offset=16 (local.get $pc) (local.get $c11))
-    (br_if 0 (i32.le_u (local.get $mr) (i32.const 2)))
-    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-    (if (local.get $load)
-      (then
-        (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $pc))))
-        (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $pc))))))
-    (v128.store (local.get $pc) (local.get $c20))
-    (v128.store offset=16 (local.get $pc) (local.get $c21))
-    (br_if 0 (i32.le_u (local.get $mr) (i32.const 3)))
-    (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
-    (if (local.get $load)
-      (then
-        (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $pc))))
-        (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $pc))))))
-    (v128.store (local.get $pc) (local.get $c30))
-    (v128.store offset=16 (local.get $pc) (local.get $c31)))
+    (loop $tile
+      (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+      (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+      (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+      (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+      (local.set $p (local.get $pb))
+      (if (local.get $pk)
+        (then
+          ;; indexed A: A_r[k] at pa_r + the byte offset read from $pk[k] (an implicit im2col)
+          (local.set $pkr (local.get $pk))
+          (block $idone
+            (loop $ik
+              (br_if $idone (i32.ge_u (local.get $p) (local.get $end)))
+              (local.set $o (i32.load (local.get $pkr)))
+              (local.set $b0 (v128.load (local.get $p)))
+              (local.set $b1 (v128.load offset=16 (local.get $p)))
+              (local.set $a (v128.load32_splat (i32.add (local.get $pa0) (local.get $o))))
+              (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+              (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+              (local.set $a (v128.load32_splat (i32.add (local.get $pa1) (local.get $o))))
+              (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+              (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+              (local.set $a (v128.load32_splat (i32.add (local.get $pa2) (local.get $o))))
+              (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+              (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+              (local.set $a (v128.load32_splat (i32.add (local.get $pa3) (local.get $o))))
+              (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+              (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+              (local.set $pkr (i32.add (local.get $pkr) (i32.const 4)))
+              (local.set $p (i32.add (local.get $p) (i32.const 32)))
+              (br $ik))))
+        (else
+          (if (i32.and (i32.eq (local.get $pa1) (i32.add (local.get $pa0) (i32.const 4)))
+                (i32.and (i32.eq (local.get $pa2) (i32.add (local.get $pa0) (i32.const 8))) (i32.eq (local.get $pa3) (i32.add (local.get $pa0) (i32.const 12)))))
+            (then
+              ;; the four rows' A[r, k] side by side (A transposed, or packed by rows of four): one pointer and
+              ;; constant offsets instead of four pointers (six fewer instructions per k as V8 compiles it)
+              (local.set $q0 (local.get $pa0))
+              (block $qdone
+                (loop $qk
+                  (br_if $qdone (i32.ge_u (local.get $p) (local.get $end)))
+                  (local.set $b0 (v128.load (local.get $p)))
+                  (local.set $b1 (v128.load offset=16 (local.get $p)))
+                  (local.set $a (v128.load32_splat offset=0 (local.get $q0)))
+                  (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat offset=4 (local.get $q0)))
+                  (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat offset=8 (local.get $q0)))
+                  (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat offset=12 (local.get $q0)))
+                  (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $q0 (i32.add (local.get $q0) (local.get $sa)))
+                  (local.set $p (i32.add (local.get $p) (i32.const 32)))
+                  (br $qk))))
+            (else
+              (local.set $q0 (local.get $pa0)) (local.set $q1 (local.get $pa1))
+              (local.set $q2 (local.get $pa2)) (local.set $q3 (local.get $pa3))
+              (block $done
+                (loop $k
+                  (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+                  (local.set $b0 (v128.load (local.get $p)))
+                  (local.set $b1 (v128.load offset=16 (local.get $p)))
+                  (local.set $a (v128.load32_splat (local.get $q0)))
+                  (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat (local.get $q1)))
+                  (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat (local.get $q2)))
+                  (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $a (v128.load32_splat (local.get $q3)))
+                  (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+                  (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+                  (local.set $q0 (i32.add (local.get $q0) (local.get $sa)))
+                  (local.set $q1 (i32.add (local.get $q1) (local.get $sa)))
+                  (local.set $q2 (i32.add (local.get $q2) (local.get $sa)))
+                  (local.set $q3 (i32.add (local.get $q3) (local.get $sa)))
+                  (local.set $p (i32.add (local.get $p) (i32.const 32)))
+                  (br $k)))))))
+      (local.set $pcr (local.get $pc))
+      (block $stored
+        (if (i32.lt_u (local.get $nr) (i32.const 8))
+          (then
+            (call $storeEdge (local.get $pcr) (local.get $c00) (local.get $c01) (local.get $nr) (local.get $load))
+            (br_if $stored (i32.le_u (local.get $mr) (i32.const 1)))
+            (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+            (call $storeEdge (local.get $pcr) (local.get $c10) (local.get $c11) (local.get $nr) (local.get $load))
+            (br_if $stored (i32.le_u (local.get $mr) (i32.const 2)))
+            (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+            (call $storeEdge (local.get $pcr) (local.get $c20) (local.get $c21) (local.get $nr) (local.get $load))
+            (br_if $stored (i32.le_u (local.get $mr) (i32.const 3)))
+            (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+            (call $storeEdge (local.get $pcr) (local.get $c30) (local.get $c31) (local.get $nr) (local.get $load))
+            (br $stored)))
+        (if (local.get $load)
+          (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pcr))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pcr))))))
+        (v128.store (local.get $pcr) (local.get $c00))
+        (v128.store offset=16 (local.get $pcr) (local.get $c01))
+        (br_if $stored (i32.le_u (local.get $mr) (i32.const 1)))
+        (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+        (if (local.get $load)
+          (then
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $pcr))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $pcr))))))
+        (v128.store (local.get $pcr) (local.get $c10))
+        (v128.store offset=16 (local.get $pcr) (local.get $c11))
+        (br_if $stored (i32.le_u (local.get $mr) (i32.const 2)))
+        (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+        (if (local.get $load)
+          (then
+            (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $pcr))))
+            (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $pcr))))))
+        (v128.store (local.get $pcr) (local.get $c20))
+        (v128.store offset=16 (local.get $pcr) (local.get $c21))
+        (br_if $stored (i32.le_u (local.get $mr) (i32.const 3)))
+        (local.set $pcr (i32.add (local.get $pcr) (local.get $ldc4)))
+        (if (local.get $load)
+          (then
+            (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $pcr))))
+            (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $pcr))))))
+        (v128.store (local.get $pcr) (local.get $c30))
+        (v128.store offset=16 (local.get $pcr) (local.get $c31))
+      )
+      (local.set $tiles (i32.sub (local.get $tiles) (i32.const 1)))
+      (if (local.get $tiles)
+        (then
+          (local.set $pc (i32.add (local.get $pc) (i32.shl (local.get $ldc4) (i32.const 2))))
+          (if (local.get $rowTab)
+            (then
+              (local.set $rowTab (i32.add (local.get $rowTab) (i32.const 16)))
+              (local.set $pa0 (i32.add (local.get $base) (i32.load (local.get $rowTab))))
+              (local.set $pa1 (i32.add (local.get $base) (i32.load offset=4 (local.get $rowTab))))
+              (local.set $pa2 (i32.add (local.get $base) (i32.load offset=8 (local.get $rowTab))))
+              (local.set $pa3 (i32.add (local.get $base) (i32.load offset=12 (local.get $rowTab)))))
+            (else
+              (local.set $pa0 (i32.add (local.get $pa0) (local.get $tileStep)))
+              (local.set $pa1 (i32.add (local.get $pa1) (local.get $tileStep)))
+              (local.set $pa2 (i32.add (local.get $pa2) (local.get $tileStep)))
+              (local.set $pa3 (i32.add (local.get $pa3) (local.get $tileStep)))))
+          (br $tile)))))
 
   ;; Rows [m0, m1) of C = op(A) x B for a B already packed by $packB with the same K and N. A is strided
   ;; (rsA, csA) when $rowTab is 0; otherwise indexed: A[i, k] = f32 at a + rowTab[i] + kTab[k] (i32 tables of
@@ -323,7 +365,7 @@
     (param $rowTab i32) (param $kTab i32)
     (local $pc i32) (local $kc i32) (local $ic i32) (local $iend i32) (local $q i32) (local $nq i32)
     (local $i i32) (local $mr i32) (local $nr i32) (local $pbq i32) (local $sa i32) (local $rs4 i32) (local $ldc4 i32)
-    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $load i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $load i32) (local $tiles i32)
     (local.set $nq (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))
     (local.set $sa (i32.shl (local.get $csA) (i32.const 2)))
     (local.set $rs4 (i32.shl (local.get $rsA) (i32.const 2)))
@@ -354,7 +396,9 @@
                 (block $rdone
                   (loop $rloop
                     (br_if $rdone (i32.ge_u (local.get $i) (local.get $iend)))
+                    ;; the whole tiles left in this row block in one call, or the last rows (fewer than 4) alone
                     (local.set $mr (i32.sub (local.get $iend) (local.get $i)))
+                    (local.set $tiles (select (i32.shr_u (local.get $mr) (i32.const 2)) (i32.const 1) (i32.ge_u (local.get $mr) (i32.const 4))))
                     (if (i32.gt_u (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
                     (if (local.get $rowTab)
                       (then
@@ -384,8 +428,10 @@
                       (i32.add (local.get $c)
                         (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2)))
                       (local.get $ldc4) (local.get $mr) (local.get $nr) (local.get $load)
-                      (select (i32.add (local.get $kTab) (i32.shl (local.get $pc) (i32.const 2))) (i32.const 0) (local.get $rowTab)))
-                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                      (select (i32.add (local.get $kTab) (i32.shl (local.get $pc) (i32.const 2))) (i32.const 0) (local.get $rowTab))
+                      (local.get $tiles) (i32.shl (local.get $rs4) (i32.const 2)) (local.get $a)
+                      (select (i32.add (local.get $rowTab) (i32.shl (local.get $i) (i32.const 2))) (i32.const 0) (local.get $rowTab)))
+                    (local.set $i (i32.add (local.get $i) (i32.shl (local.get $tiles) (i32.const 2))))
                     (br $rloop)))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
                 (br $qloop)))
