@@ -912,8 +912,9 @@
   ;; C rounded up to 2), 576 bytes for the F(4x4, 3x3) transforms, 16 a group of a block for where its patch and its
   ;; block of dy start in the strips, 32 a part (below), then the strips of one channel of x and of one filter of dy.
   ;; A block's groups fall in parts, one an image, each a run of group rows: channel by channel, the rows of each part's
-  ;; padded plane under its group rows (and the 2 below them) are padded into the x strip (pad.wat's $padStrip), then
-  ;; the block's groups transform their patches from there; filter by filter, likewise dy's. The strips stay in the
+  ;; padded plane under its group rows (and the 2 below them) are padded into the x strip (pad.wat's $stripRows: the
+  ;; zeros with the first channel, after it the image rows alone), then the block's groups transform their patches from
+  ;; there; filter by filter, likewise dy's. The strips stay in the
   ;; cache, where a padded copy of all of x and dy made first was a pass over memory the transforms read back (3-7% of
   ;; resnet's training step); each strip holds at most $blockGroups (m $groupRows + 2) rows.
   ;; Item i is share i / $kParts and range i mod $kParts of output channels: ranges of kStep = Kp / $kParts rounded up to
@@ -1078,9 +1079,9 @@
                     (loop $xParts
                       (br_if $xpDone (i32.ge_u (local.get $part) (local.get $parts)))
                       (local.set $at (i32.add (local.get $partsAt) (i32.shl (local.get $part) (i32.const 5))))
-                      (call $padStrip (i32.add (i32.load (local.get $at)) (i32.mul (local.get $c) (local.get $planeBytes))) (i32.const 1) (local.get $H) (local.get $W)
+                      (call $stripRows (i32.add (i32.load (local.get $at)) (i32.mul (local.get $c) (local.get $planeBytes))) (i32.const 1) (local.get $H) (local.get $W)
                         (local.get $pad) (i32.load offset=8 (local.get $at)) (i32.load offset=12 (local.get $at)) (local.get $Wq)
-                        (i32.add (local.get $xStrip) (i32.load offset=16 (local.get $at))))
+                        (i32.add (local.get $xStrip) (i32.load offset=16 (local.get $at))) (i32.eqz (local.get $c)))
                       (local.set $part (i32.add (local.get $part) (i32.const 1)))
                       (br $xParts)))
                   (local.set $i (i32.const 0))
@@ -1109,9 +1110,9 @@
                     (loop $dyParts
                       (br_if $dpDone (i32.ge_u (local.get $part) (local.get $parts)))
                       (local.set $at (i32.add (local.get $partsAt) (i32.shl (local.get $part) (i32.const 5))))
-                      (call $padStrip (i32.add (i32.load offset=4 (local.get $at)) (i32.mul (local.get $k) (local.get $dPlaneBytes))) (i32.const 1) (local.get $OH) (local.get $OW)
+                      (call $stripRows (i32.add (i32.load offset=4 (local.get $at)) (i32.mul (local.get $k) (local.get $dPlaneBytes))) (i32.const 1) (local.get $OH) (local.get $OW)
                         (i32.const 0) (i32.load offset=8 (local.get $at)) (i32.sub (i32.load offset=12 (local.get $at)) (i32.const 2)) (local.get $Wd)
-                        (i32.add (local.get $dyStrip) (i32.load offset=20 (local.get $at))))
+                        (i32.add (local.get $dyStrip) (i32.load offset=20 (local.get $at))) (i32.eqz (local.get $k)))
                       (local.set $part (i32.add (local.get $part) (i32.const 1)))
                       (br $dyParts)))
                   (local.set $i (i32.const 0))
