@@ -174,10 +174,11 @@
         (br $rloop))))
 
   ;; Where padded row $oy of image $n's first channel starts in the strip at $strip ($stripRows padded rows of $Wq floats
-  ;; in each of $C channels, made by $padStrip from the image planes H x W at $x, padded by $pad), making the strip again
+  ;; in each of $C channels, as $padStrip makes them from the image planes H x W at $x, padded by $pad), making the strip again
   ;; from row $oy when it does not hold rows [$oy, $oy + $need) of image $n. The two i32 at $state say which image and
   ;; first row it holds (-1: none yet). Winograd's groups come in order, so a strip of one group row ($stripRows = $need)
-  ;; is made once per group row, one of a whole padded image once per image (and chunk of groups).
+  ;; is made once per group row, one of a whole padded image once per image (and chunk of groups): after the first, the
+  ;; image rows alone (stripRows), since the zeros of a strip from the same row are where they were.
   (func $stripRowAt
     (param $state i32) (param $x i32) (param $n i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $oy i32) (param $need i32)
     (param $stripRows i32) (param $Wq i32) (param $strip i32) (result i32)
@@ -186,8 +187,10 @@
     (if (i32.or (i32.ne (local.get $n) (i32.load (local.get $state)))
           (i32.or (i32.lt_s (local.get $oy) (local.get $q0)) (i32.gt_s (i32.add (local.get $oy) (local.get $need)) (i32.add (local.get $q0) (local.get $stripRows)))))
       (then
-        (call $padStrip (i32.add (local.get $x) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $H)) (local.get $W)) (i32.const 2)))
-          (local.get $C) (local.get $H) (local.get $W) (local.get $pad) (local.get $oy) (local.get $stripRows) (local.get $Wq) (local.get $strip))
+        ;; the zeros are in place where the strip held rows from the same first row (of another image; -1: none yet)
+        (call $stripRows (i32.add (local.get $x) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $H)) (local.get $W)) (i32.const 2)))
+          (local.get $C) (local.get $H) (local.get $W) (local.get $pad) (local.get $oy) (local.get $stripRows) (local.get $Wq) (local.get $strip)
+          (i32.or (i32.lt_s (i32.load (local.get $state)) (i32.const 0)) (i32.ne (local.get $q0) (local.get $oy))))
         (i32.store (local.get $state) (local.get $n))
         (i32.store offset=4 (local.get $state) (local.get $oy))
         (local.set $q0 (local.get $oy))))
