@@ -475,7 +475,7 @@
         (br $filters))))
 
   ;; acc[k, c] += Σ_t E[k, t] V[c, t] lane-wise (lane l sums the tiles t ≡ l mod 4), for the $tiles tiles (a multiple of 4)
-  ;; of one block and one ξ: E [Kp, tiles] and V [Cp, tiles] with rows 256 bytes apart (winogradDwTiles' blocks of 16
+  ;; of one block and one ξ, the sums from +0 where $fresh is 1 (a share's first block; acc is not read), else from acc: E [Kp, tiles] and V [Cp, tiles] with rows 256 bytes apart (winogradDwTiles' blocks of 16
   ;; groups), acc [Kp, Cp] of vectors. Kp is a multiple of 4 and Cp of 2: each pass keeps 4 filters x 2 channels of sums
   ;; in registers over the block's tiles (8 sums, 2 x, 4 E and a product: the 15 vector registers V8 gives wasm on x64).
   ;; The row stride is a constant so that the rows after the first of V and of E are read at constant offsets from one
@@ -484,7 +484,7 @@
   ;; blocks of 8, 12, 32 or 64 groups, rows 128 to 1024 bytes apart, were 1.03x to 1.08x slower than 16). Unrolled over 4
   ;; steps, TurboFan hoisted the 24 loads ahead of the arithmetic and spilled (1.15x slower than before).
   (func $winogradDwDot
-    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32)
+    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32) (param $fresh i32)
     (local $k i32) (local $c i32) (local $a i32) (local $accRow i32) (local $e0 i32) (local $v0 i32) (local $end i32)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128) (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
     (local $x0 v128) (local $x1 v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
@@ -497,12 +497,19 @@
           (loop $channels
             (br_if $cDone (i32.ge_u (local.get $c) (local.get $Cp)))
             (local.set $a (i32.add (local.get $acc) (i32.add (i32.mul (local.get $k) (local.get $accRow)) (i32.shl (local.get $c) (i32.const 4)))))
-            (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
-            (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
-            (local.set $s20 (v128.load (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
-            (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
-            (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
-            (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+            (if (local.get $fresh)
+              (then
+                (local.set $s00 (v128.const i32x4 0 0 0 0)) (local.set $s01 (v128.const i32x4 0 0 0 0))
+                (local.set $s10 (v128.const i32x4 0 0 0 0)) (local.set $s11 (v128.const i32x4 0 0 0 0))
+                (local.set $s20 (v128.const i32x4 0 0 0 0)) (local.set $s21 (v128.const i32x4 0 0 0 0))
+                (local.set $s30 (v128.const i32x4 0 0 0 0)) (local.set $s31 (v128.const i32x4 0 0 0 0)))
+              (else
+                (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
+                (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
+                (local.set $s20 (v128.load (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+                (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+                (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+                (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))))
             ;; row c of V and row k of E at the block's first tile; rows c + 1 and k + 1 .. k + 3 at +256, +512, +768
             (local.set $v0 (i32.add (local.get $v) (i32.shl (local.get $c) (i32.const 8))))
             (local.set $e0 (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 8))))
@@ -993,15 +1000,6 @@
           (local.set $g (i32.mul (local.get $s) (local.get $shareGroups)))
           (local.set $gEnd (i32.add (local.get $g) (local.get $shareGroups)))
           (if (i32.gt_u (local.get $gEnd) (local.get $groups)) (then (local.set $gEnd (local.get $groups))))
-          ;; the item's rows of the sums start at zero
-          (local.set $xi (i32.const 0))
-          (block $zerosDone
-            (loop $zeros
-              (br_if $zerosDone (i32.ge_u (local.get $xi) (local.get $xis)))
-              (call $zeroF32 (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
-                (i32.shl (i32.mul (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp)) (i32.const 2)))
-              (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-              (br $zeros)))
           (block $blocksDone
             (loop $blocks
               (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $gEnd)))
@@ -1140,7 +1138,8 @@
                   (call $winogradDwDot (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
                     (i32.add (local.get $ek0) (i32.mul (local.get $xi) (local.get $eStride)))
                     (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
-                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)))
+                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2))
+                    (i32.eq (local.get $g) (i32.mul (local.get $s) (local.get $shareGroups))))
                   (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
                   (br $dots)))
               (local.set $g (i32.add (local.get $g) (local.get $gb)))
