@@ -937,7 +937,7 @@
     (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
     (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
     (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128) (local $at i32)
-    (local $mg i32) (local $groupsAt i32) (local $partsAt i32) (local $xStrip i32) (local $dyStrip i32) (local $parts i32) (local $part i32)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $mg i32) (local $groupsAt i32) (local $partsAt i32) (local $xStrip i32) (local $dyStrip i32) (local $parts i32) (local $part i32)
     (local $xOff i32) (local $dyOff i32) (local $q0 i32) (local $lastN i32) (local $lastTy i32) (local $xRowBytes i32) (local $dRowBytes i32)
     (if (i32.ne (local.get $blockGroups) (i32.const 16)) (then (unreachable)))
     (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
@@ -1144,7 +1144,8 @@
                   (br $dots)))
               (local.set $g (i32.add (local.get $g) (local.get $gb)))
               (br $blocks)))
-          ;; the share's M_ξ[k, c] for the item's filters: each vector's lanes added as (l0 + l1) + (l2 + l3)
+          ;; the share's M_ξ[k, c] for the item's filters: each vector's lanes added as (l0 + l1) + (l2 + l3), 4 channels at a
+          ;; time (their 4 vectors turned so that vector l holds their lanes l), the last C mod 4 one at a time
           (local.set $xi (i32.const 0))
           (block $xiDone
             (loop $xis
@@ -1158,6 +1159,23 @@
                   (local.set $src (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
                     (i32.shl (i32.mul (local.get $k) (local.get $Cp)) (i32.const 4))))
                   (local.set $c (i32.const 0))
+                  (block $c4Done
+                    (loop $c4s
+                      (br_if $c4Done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+                      (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (v128.load (local.get $src)) (v128.load offset=16 (local.get $src))))
+                      (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (v128.load (local.get $src)) (v128.load offset=16 (local.get $src))))
+                      (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (v128.load offset=32 (local.get $src)) (v128.load offset=48 (local.get $src))))
+                      (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (v128.load offset=32 (local.get $src)) (v128.load offset=48 (local.get $src))))
+                      (v128.store (local.get $dst)
+                        (f32x4.add
+                          (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2))
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                          (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3))
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))))
+                      (local.set $src (i32.add (local.get $src) (i32.const 64)))
+                      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                      (br $c4s)))
                   (block $cDone
                     (loop $cs
                       (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
