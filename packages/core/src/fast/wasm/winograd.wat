@@ -903,7 +903,7 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $filters))))
 
-;; Items [i0, i1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
+  ;; Items [i0, i1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
   ;; elements ξ per tile): the input $x [N, C, H, W] padded by $pad, and $dy [N, K, OH, OW]. A group is four tiles, side
   ;; by side ($groupRows 1) or 2x2 ($groupRows 2, m = 4 only: on 7x7 and 8x8 outputs side by side would leave half of
   ;; each group past the edge), as winogradTiles reads them: group g is image g / (tH gW), group row ty = (g mod tH gW) /
