@@ -463,7 +463,7 @@ export const winogradDwSplit = (p: WinogradDwPlan): { shares: number; parallel: 
  * sums [X, Kp, Cp] of vectors, 576 for the transforms, 16 a group and 32 a part of a block, then a strip of one channel
  * of the padded x and one of one filter of dy, each at most DW_BLOCK_GROUPS (m groupRows + 2) rows (a block's groups
  * take at most as many group rows, its parts, one an image, add 2 rows each to x's): 16 -> 16 at 28x28 14 + 12 KiB,
- * 32 -> 32 at 14x14 and 64 -> 64 at 7x7 under 8 + 6 KiB.
+ * 32 -> 32 at 14x14 8 + 6 KiB, 64 -> 64 at 7x7 8 + 5 KiB.
  */
 const dwSlotBytes = (p: WinogradDwPlan): number => {
   const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
@@ -490,9 +490,9 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
 /**
  * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
  * winogradDwTiles): from the forward's input x [N, C, H, W] (read where it is resident: inputAt) and dy [N, K, OH, OW]
- * already at byte `pdy` of the shared memory, both padded by the tiles a block's rows at a time, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
- * in float64; dW[k, c] = Gᵀ M G (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is
- * cut into, else dwFilterRanges.
+ * already at byte `pdy` of the shared memory, both padded by the tiles a block's rows at a time, with winogradDwFloats
+ * floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order, in float64; dW[k, c] = Gᵀ M G
+ * (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is cut into, else dwFilterRanges.
  */
 export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number): Float32Array => {
   const { C, H, W, K, pad, OH, OW, tH, gW, Wq, m } = p;
