@@ -1,7 +1,7 @@
 import { convGeometry, key, setThreads, uniform, type Tensor } from '@foldnet/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filtersFromSums, winogradDwPlanOf, winogradDwShares, winogradFilterGrad, type WinogradDwPlan } from '../src/fast/winograd.js';
+import { filtersFromSums, winogradDwFloats, winogradDwPlanOf, winogradDwShares, winogradFilterGrad, type WinogradDwPlan } from '../src/fast/winograd.js';
 import { untilAWorkerTakesPart } from './workers.js';
 
 // The filter gradient by Winograd (wasm/winograd.wat winogradDwTiles, winogradDwDot, winogradDyTiles6) against a
@@ -168,6 +168,30 @@ describe('winograd filter gradient: the sums in the order they promise', () => {
       untilAWorkerTakesPart(() => expect(firstDifference(winogradFilterGrad(plan, x, dy).data, want)).toBe(-1));
     });
   }
+
+  // [m, N, C, K, H, W, pad]: blocks of 16 groups over several images, each image a few group rows, so that a block's
+  // strips hold several parts, its first and last of a part of an image's group rows
+  const parted = [
+    [4, 40, 16, 17, 12, 12, 1], // 3 groups an image (one a group row): a block over 6 or 7 images, one share of 120
+    [4, 33, 18, 16, 10, 11, 2], // pad 2: 12x13 outputs, 3 group rows of 1 group, 2 zero rows above and below each image
+    [2, 100, 17, 16, 5, 6, 1], // F(2x2,3x3): 3 groups an image, 300 groups
+  ] as const;
+  for (const [m, N, C, K, H, W, pad] of parted) {
+    it(`F(${m}x${m},3x3) dW of x=[${N},${C},${H},${W}] w=[${K},${C},3,3] pad ${pad}, blocks whose strips hold the rows of several images, the first and last in part: the model's bits at 1 thread and at 2`, () => {
+      const { plan, x, dy, want } = caseOf(m, N, C, K, H, W, pad, 5);
+      expect(16 % (plan.tH * plan.gW)).not.toBe(0);
+      setThreads(1);
+      expect(firstDifference(winogradFilterGrad(plan, x, dy).data, want)).toBe(-1);
+      untilAWorkerTakesPart(() => expect(firstDifference(winogradFilterGrad(plan, x, dy, 2).data, want)).toBe(-1));
+    });
+  }
+
+  it('dW of x=[100,16,28,28] w=[16,16,3,3] pad 1 pads x and dy in strips, a block at a time: its scratch holds less than x and one padded copy of it', () => {
+    const g = convGeometry('conv', { inH: 28, inW: 28, filterH: 3, pad: 1 });
+    const plan = winogradDwPlanOf([100, 16, 28, 28], 16, g, 4);
+    if (plan === undefined) throw new Error('no F(4x4,3x3) plan');
+    expect(winogradDwFloats(plan)).toBeLessThan(100 * 16 * (28 * 28 + plan.Hq * plan.Wq));
+  });
 
   it('F(4x4,3x3) dW of x=[40,21,7,7] w=[22,21,3,3] pad 1 (one share of 40 groups of 2x2 tiles), cut into 2 ranges of filters across 2 threads: the model\'s bits', () => {
     const { plan, x, dy, want } = caseOf(4, 40, 21, 22, 7, 7, 1, 4);

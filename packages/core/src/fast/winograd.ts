@@ -74,8 +74,8 @@ export interface WinogradPlan {
    * Group rows of the padded input (Hq x Wq planes) the tiles pad at a time, all channels of one image, into a strip in
    * their scratch (pad.wat's padStrip) as they come to them, reading the unpadded input; 0: a padded copy of the whole
    * input (padPlanes) is made first. See STRIP_MAX_BYTES. The forward and the input gradient only: the filter gradient's
-   * tiles transform a block's groups a channel at a time across images (winograd.wat's winogradDwTiles), so it reads
-   * a padded copy.
+   * tiles transform a block's groups a channel at a time across images, so it pads the block's rows of one channel at a
+   * time (winograd.wat's winogradDwTiles).
    */
   readonly stripGroupRows: number;
 }
@@ -459,26 +459,26 @@ export const winogradDwSplit = (p: WinogradDwPlan): { shares: number; parallel: 
 };
 
 /**
- * Bytes of one thread's slot for the filter gradient: V and E of a block, the lane-wise sums [X, Kp, Cp] of vectors, 576
- * for the transforms, 16 a group of a block for where its patches start (winograd.wat's winogradDwTiles).
+ * Bytes of one thread's slot for the filter gradient (winograd.wat's winogradDwTiles): V and E of a block, the lane-wise
+ * sums [X, Kp, Cp] of vectors, 576 for the transforms, 16 a group and 32 a part of a block, then a strip of one channel
+ * of the padded x and one of one filter of dy, each at most DW_BLOCK_GROUPS (m groupRows + 2) rows (a block's groups
+ * take at most as many group rows, its parts, one an image, add 2 rows each to x's): 16 -> 16 at 28x28 14 + 12 KiB,
+ * 32 -> 32 at 14x14 8 + 6 KiB, 64 -> 64 at 7x7 8 + 5 KiB.
  */
 const dwSlotBytes = (p: WinogradDwPlan): number => {
   const [Kp, Cp, X] = [Math.ceil(p.K / 4) * 4, Math.ceil(p.C / 2) * 2, elementsOf(p)];
   const rowBytes = 16 * DW_BLOCK_GROUPS;
-  return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576 + 16 * DW_BLOCK_GROUPS) / 64) * 64;
+  const stripRows = DW_BLOCK_GROUPS * (p.m * p.groupRows + 2);
+  const strips = 4 * stripRows * (p.Wq + p.m * (4 / p.groupRows) * p.gW);
+  return Math.ceil((X * (Cp * rowBytes + 64) + X * (Kp * rowBytes + 64) + X * 16 * Kp * Cp + 576 + 48 * DW_BLOCK_GROUPS + strips) / 64) * 64;
 };
 
-/** The padded dy's plane: every tile's m x m block of dy, zeros past the output's edge (rows, floats a row). */
-const dyPlaneOf = (p: WinogradDwPlan): [number, number] => [p.m * p.groupRows * p.tH, p.m * (4 / p.groupRows) * p.gW];
-
 /**
- * Float counts of winogradDw's regions: x (when not resident), the padded x, the padded dy [N, K, ...dyPlaneOf], the
- * shares' sums, the tiles' scratch, then filtersFromSumsAt's scratch.
+ * Float counts of winogradDw's regions: x (when not resident), the shares' sums, the tiles' scratch, then
+ * filtersFromSumsAt's scratch.
  */
 const dwRegions = (p: WinogradDwPlan): number[] => [
   p.N * p.C * p.H * p.W,
-  p.N * p.C * p.Hq * p.Wq,
-  p.N * p.K * dyPlaneOf(p)[0] * dyPlaneOf(p)[1],
   winogradDwShares(p).shares * elementsOf(p) * p.K * p.C,
   (SLOT_FLAGS_BYTES + getThreads() * dwSlotBytes(p)) / 4,
   filtersScratchFloats(p.K, p.C, p.m),
@@ -490,23 +490,21 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
 /**
  * dW [K, C, 3, 3] of a 3x3 stride-1 convolution by Winograd (plan from winogradDwPlan; see wasm/winograd.wat's
  * winogradDwTiles): from the forward's input x [N, C, H, W] (read where it is resident: inputAt) and dy [N, K, OH, OW]
- * already at byte `pdy` of the shared memory, with winogradDwFloats floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order,
- * in float64; dW[k, c] = Gᵀ M G (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is
- * cut into, else dwFilterRanges.
+ * already at byte `pdy` of the shared memory, both padded by the tiles a block's rows at a time, with winogradDwFloats
+ * floats of scratch at `pscratch`. M_ξ[k, c] are the shares' sums added in their order, in float64; dW[k, c] = Gᵀ M G
+ * (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is cut into, else dwFilterRanges.
  */
 export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number): Float32Array => {
-  const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
+  const { C, H, W, K, pad, OH, OW, tH, gW, Wq, m } = p;
   const { shares, shareGroups, groups } = winogradDwShares(p);
   const offsets: number[] = [];
   dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
-  const [px, pxq, pdyq, psums, ptiles, pfilters] = offsets;
-  // x padded from where it is resident, else from a copy at px
-  padPlanes(N * C, inputAt(x.data, px), H, W, pad, pxq, Hq, Wq);
-  padPlanes(N * K, pdy, OH, OW, 0, pdyq, ...dyPlaneOf(p));
+  const [px, psums, ptiles, pfilters] = offsets;
   new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
   const split = winogradDwSplit(p);
   const kParts = filterRanges ?? split.filterRanges;
-  const args = [pxq, C, Hq, Wq, tH, gW, pdyq, K, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows, kParts];
+  // x read where it is resident, else from a copy at px; x and dy padded a block's rows at a time by the tiles
+  const args = [inputAt(x.data, px), C, H, W, pad, Wq, tH, gW, pdy, K, OH, OW, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows, kParts];
   // item i: share i / kParts, its filters' range i mod kParts
   runChunks('winogradDwTiles', shares * kParts, 1, args, split.parallel);
   return filtersFromSumsAt(psums, shares, K, C, m, pfilters);

@@ -475,7 +475,7 @@
         (br $filters))))
 
   ;; acc[k, c] += Σ_t E[k, t] V[c, t] lane-wise (lane l sums the tiles t ≡ l mod 4), for the $tiles tiles (a multiple of 4)
-  ;; of one block and one ξ: E [Kp, tiles] and V [Cp, tiles] with rows 256 bytes apart (winogradDwTiles' blocks of 16
+  ;; of one block and one ξ, the sums from +0 where $fresh is 1 (a share's first block; acc is not read), else from acc: E [Kp, tiles] and V [Cp, tiles] with rows 256 bytes apart (winogradDwTiles' blocks of 16
   ;; groups), acc [Kp, Cp] of vectors. Kp is a multiple of 4 and Cp of 2: each pass keeps 4 filters x 2 channels of sums
   ;; in registers over the block's tiles (8 sums, 2 x, 4 E and a product: the 15 vector registers V8 gives wasm on x64).
   ;; The row stride is a constant so that the rows after the first of V and of E are read at constant offsets from one
@@ -484,7 +484,7 @@
   ;; blocks of 8, 12, 32 or 64 groups, rows 128 to 1024 bytes apart, were 1.03x to 1.08x slower than 16). Unrolled over 4
   ;; steps, TurboFan hoisted the 24 loads ahead of the arithmetic and spilled (1.15x slower than before).
   (func $winogradDwDot
-    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32)
+    (param $acc i32) (param $e i32) (param $v i32) (param $Kp i32) (param $Cp i32) (param $tiles i32) (param $fresh i32)
     (local $k i32) (local $c i32) (local $a i32) (local $accRow i32) (local $e0 i32) (local $v0 i32) (local $end i32)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128) (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
     (local $x0 v128) (local $x1 v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
@@ -497,12 +497,19 @@
           (loop $channels
             (br_if $cDone (i32.ge_u (local.get $c) (local.get $Cp)))
             (local.set $a (i32.add (local.get $acc) (i32.add (i32.mul (local.get $k) (local.get $accRow)) (i32.shl (local.get $c) (i32.const 4)))))
-            (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
-            (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
-            (local.set $s20 (v128.load (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
-            (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
-            (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
-            (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+            (if (local.get $fresh)
+              (then
+                (local.set $s00 (v128.const i32x4 0 0 0 0)) (local.set $s01 (v128.const i32x4 0 0 0 0))
+                (local.set $s10 (v128.const i32x4 0 0 0 0)) (local.set $s11 (v128.const i32x4 0 0 0 0))
+                (local.set $s20 (v128.const i32x4 0 0 0 0)) (local.set $s21 (v128.const i32x4 0 0 0 0))
+                (local.set $s30 (v128.const i32x4 0 0 0 0)) (local.set $s31 (v128.const i32x4 0 0 0 0)))
+              (else
+                (local.set $s00 (v128.load (local.get $a))) (local.set $s01 (v128.load offset=16 (local.get $a)))
+                (local.set $s10 (v128.load (i32.add (local.get $a) (local.get $accRow)))) (local.set $s11 (v128.load offset=16 (i32.add (local.get $a) (local.get $accRow))))
+                (local.set $s20 (v128.load (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+                (local.set $s21 (v128.load offset=16 (i32.add (local.get $a) (i32.shl (local.get $accRow) (i32.const 1)))))
+                (local.set $s30 (v128.load (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))
+                (local.set $s31 (v128.load offset=16 (i32.add (local.get $a) (i32.mul (local.get $accRow) (i32.const 3)))))))
             ;; row c of V and row k of E at the block's first tile; rows c + 1 and k + 1 .. k + 3 at +256, +512, +768
             (local.set $v0 (i32.add (local.get $v) (i32.shl (local.get $c) (i32.const 8))))
             (local.set $e0 (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 8))))
@@ -897,32 +904,41 @@
         (br $filters))))
 
   ;; Items [i0, i1) of the filter gradient of a 3x3 stride-1 convolution by F(m x m, 3x3), m = $m (2 or 4; X = (m + 2)²
-  ;; elements ξ per tile): the padded input $xq [N, C, Hq, Wq] (padPlanes; the tiles' (m + 2)-square patches inside it)
-  ;; and the padded dy $dyq [N, K, m $groupRows tH, m (4 / $groupRows) gW] (padPlanes with pad 0: zeros past the output's
-  ;; edge). A group is four tiles, side by side ($groupRows 1) or 2x2 ($groupRows 2, m = 4 only: on 7x7 and 8x8 outputs
-  ;; side by side would leave half of each group past the edge), as winogradTiles reads them: group g is image g / (tH gW),
-  ;; group row ty = (g mod tH gW) / gW, gx = g mod gW, its tiles from row $groupRows m ty, column (4 / $groupRows) m gx.
+  ;; elements ξ per tile): the input $x [N, C, H, W] padded by $pad, and $dy [N, K, OH, OW]. A group is four tiles, side
+  ;; by side ($groupRows 1) or 2x2 ($groupRows 2, m = 4 only: on 7x7 and 8x8 outputs side by side would leave half of
+  ;; each group past the edge), as winogradTiles reads them: group g is image g / (tH gW), group row ty = (g mod tH gW) /
+  ;; gW, gx = g mod gW, its tiles from row $groupRows m ty, column (4 / $groupRows) m gx; the tiles' (m + 2)-square
+  ;; patches lie in the padded planes of $Wq floats a row (winogradPlan's), their m x m blocks of dy in planes of Wd = m
+  ;; (4 / $groupRows) gW floats a row, zeros past the output's edge (so those tiles add 0 to every sum).
   ;; The $groups groups are cut into shares of $shareGroups, a cut that depends on the shape alone; share s writes its
   ;; M_ξ[k, c] (X x [K, C] floats) to $partials + 4 X s K C, and the caller adds the shares in their order: so the
   ;; result has the same bits whichever thread ran which share. A share runs in blocks of $blockGroups groups (16: rows of
   ;; 256 bytes, which winogradDwDot reads at constant offsets; any other count traps), whose
   ;; V [X, Cp, tiles] and E [X, Kp, tiles] stay in the cache for the X products, in a slot of $scratch it claims (as
   ;; winogradTiles does) of $slotBytes: V, E, the lane-wise sums [X, Kp, Cp] of vectors (Kp = K rounded up to 4, Cp =
-  ;; C rounded up to 2), then 576 bytes for the F(4x4, 3x3) transforms and 16 a group of a block for where its
-  ;; patches of x and blocks of dy start.
+  ;; C rounded up to 2), 576 bytes for the F(4x4, 3x3) transforms, 16 a group of a block for where its patch and its
+  ;; block of dy start in the strips, 32 a part (below), then the strips of one channel of x and of one filter of dy.
+  ;; A block's groups fall in parts, one an image, each a run of group rows: channel by channel, the rows of each part's
+  ;; padded plane under its group rows (and the 2 below them) are padded into the x strip (pad.wat's $stripRows: the
+  ;; zeros with the first channel, after it the image rows alone), then the block's groups transform their patches from
+  ;; there; filter by filter, likewise dy's. The strips stay in the
+  ;; cache, where a padded copy of all of x and dy made first was a pass over memory the transforms read back (3-7% of
+  ;; resnet's training step); each strip holds at most $blockGroups (m $groupRows + 2) rows.
   ;; Item i is share i / $kParts and range i mod $kParts of output channels: ranges of kStep = Kp / $kParts rounded up to
   ;; 4 filters (winogradDwDot takes 4 rows of E at a time), the last up to Kp. An item transforms its share's x patches
   ;; (V, all C channels) but dy (E), the sums and their lane sums only for its own filters, so that a share too small to
   ;; cut finer still splits across the threads ($kParts 1: one item a share). Every sum over (ξ, k, c) runs over the same
   ;; tiles in the same order whatever the k-ranges: the same bits at any $kParts.
   (func $winogradDwTiles (export "winogradDwTiles")
-    (param $i0 i32) (param $i1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
-    (param $dyq i32) (param $K i32) (param $groups i32) (param $shareGroups i32) (param $partials i32)
+    (param $i0 i32) (param $i1 i32) (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $Wq i32) (param $tH i32) (param $gW i32)
+    (param $dy i32) (param $K i32) (param $OH i32) (param $OW i32) (param $groups i32) (param $shareGroups i32) (param $partials i32)
     (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $m i32) (param $groupRows i32) (param $kParts i32)
     (local $item i32) (local $kStep i32) (local $k0 i32) (local $k1 i32) (local $kEnd i32) (local $ek0 i32) (local $accRow i32) (local $across i32) (local $oy i32) (local $ox i32) (local $xis i32) (local $tmp i32) (local $Wd i32) (local $slot i32) (local $Kp i32) (local $Cp i32) (local $rowBytes i32) (local $vStride i32) (local $eStride i32) (local $accBytes i32)
     (local $vbase i32) (local $ebase i32) (local $abase i32) (local $imgGroups i32) (local $planeBytes i32) (local $dPlaneBytes i32)
     (local $s i32) (local $g i32) (local $gEnd i32) (local $gb i32) (local $i i32) (local $gi i32) (local $n i32) (local $rem i32)
     (local $ty i32) (local $gx i32) (local $xi i32) (local $k i32) (local $c i32) (local $src i32) (local $dst i32) (local $sum v128) (local $at i32)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $mg i32) (local $groupsAt i32) (local $partsAt i32) (local $xStrip i32) (local $dyStrip i32) (local $parts i32) (local $part i32)
+    (local $xOff i32) (local $dyOff i32) (local $q0 i32) (local $lastN i32) (local $lastTy i32) (local $xRowBytes i32) (local $dRowBytes i32)
     (if (i32.ne (local.get $blockGroups) (i32.const 16)) (then (unreachable)))
     (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
     (local.set $Kp (i32.and (i32.add (local.get $K) (i32.const 3)) (i32.const -4)))
@@ -939,12 +955,22 @@
     (local.set $ebase (i32.add (local.get $vbase) (i32.mul (local.get $vStride) (local.get $xis))))
     (local.set $abase (i32.add (local.get $ebase) (i32.mul (local.get $eStride) (local.get $xis))))
     (local.set $tmp (i32.add (local.get $abase) (i32.mul (local.get $accBytes) (local.get $xis))))
-    ;; groups of 4 tiles: 4 or 2 tiles across; dy's padded rows Wd = m across gW floats
+    ;; groups of 4 tiles: 4 or 2 tiles across, m groupRows rows of outputs; dy's padded rows Wd = m across gW floats
     (local.set $across (i32.shr_u (i32.const 4) (i32.sub (local.get $groupRows) (i32.const 1))))
+    (local.set $mg (i32.mul (local.get $m) (local.get $groupRows)))
     (local.set $Wd (i32.mul (i32.mul (local.get $m) (local.get $across)) (local.get $gW)))
+    (local.set $xRowBytes (i32.shl (local.get $Wq) (i32.const 2)))
+    (local.set $dRowBytes (i32.shl (local.get $Wd) (i32.const 2)))
     (local.set $imgGroups (i32.mul (local.get $tH) (local.get $gW)))
-    (local.set $planeBytes (i32.shl (i32.mul (local.get $Hq) (local.get $Wq)) (i32.const 2)))
-    (local.set $dPlaneBytes (i32.shl (i32.mul (i32.mul (i32.mul (local.get $m) (local.get $groupRows)) (local.get $tH)) (local.get $Wd)) (i32.const 2)))
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
+    (local.set $dPlaneBytes (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)))
+    ;; after the transforms' 576 bytes: the block's groups, its parts, the x strip (at most $blockGroups (mg + 2) rows),
+    ;; the dy strip
+    (local.set $groupsAt (i32.add (local.get $tmp) (i32.const 576)))
+    (local.set $partsAt (i32.add (local.get $groupsAt) (i32.shl (local.get $blockGroups) (i32.const 4))))
+    (local.set $xStrip (i32.add (local.get $partsAt) (i32.shl (local.get $blockGroups) (i32.const 5))))
+    (local.set $dyStrip (i32.add (local.get $xStrip)
+      (i32.mul (i32.mul (local.get $blockGroups) (i32.add (local.get $mg) (i32.const 2))) (local.get $xRowBytes))))
     ;; the rows past C in V and past K in E are never written by the transforms: zeros, so their sums (unused) stay finite and fast
     (local.set $xi (i32.const 0))
     (block $padDone
@@ -974,22 +1000,19 @@
           (local.set $g (i32.mul (local.get $s) (local.get $shareGroups)))
           (local.set $gEnd (i32.add (local.get $g) (local.get $shareGroups)))
           (if (i32.gt_u (local.get $gEnd) (local.get $groups)) (then (local.set $gEnd (local.get $groups))))
-          ;; the item's rows of the sums start at zero
-          (local.set $xi (i32.const 0))
-          (block $zerosDone
-            (loop $zeros
-              (br_if $zerosDone (i32.ge_u (local.get $xi) (local.get $xis)))
-              (call $zeroF32 (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
-                (i32.shl (i32.mul (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp)) (i32.const 2)))
-              (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-              (br $zeros)))
           (block $blocksDone
             (loop $blocks
               (br_if $blocksDone (i32.ge_u (local.get $g) (local.get $gEnd)))
               (local.set $gb (i32.sub (local.get $gEnd) (local.get $g)))
               (if (i32.gt_u (local.get $gb) (local.get $blockGroups)) (then (local.set $gb (local.get $blockGroups))))
-              ;; where the block's groups start: group i's first patch of x (channel 0) and block of dy (filter k0), and
-              ;; F(4x4, 3x3)'s for its lanes 2 and 3 (two tiles on, side by side, or one tile row down, 2x2), at $tmp + 576 + 16 i
+;; the block's parts (one an image) and where each group's patch of x and block of dy start in the strips: its
+              ;; tiles 0 and 1 at the first two of its 16 bytes, tiles 2 and 3 at the last two (two tiles on, side by side,
+              ;; or one tile row down, 2x2); a part's 32 bytes: its image's x (channel 0) and dy (filter k0), its first
+              ;; padded row q0 (its first group row's), its strip rows (its group rows' and the 2 below them), where its
+              ;; rows start in the x strip and in the dy strip
+              (local.set $parts (i32.const 0))
+              (local.set $xOff (i32.const 0))
+              (local.set $dyOff (i32.const 0))
               (local.set $i (i32.const 0))
               (block $inDone
                 (loop $inGroups
@@ -999,44 +1022,79 @@
                   (local.set $rem (i32.sub (local.get $gi) (i32.mul (local.get $n) (local.get $imgGroups))))
                   (local.set $ty (i32.div_u (local.get $rem) (local.get $gW)))
                   (local.set $gx (i32.sub (local.get $rem) (i32.mul (local.get $ty) (local.get $gW))))
-                  ;; the group's patches of x and blocks of dy start at its first output's row oy and column ox
-                  (local.set $oy (i32.mul (i32.mul (local.get $ty) (local.get $m)) (local.get $groupRows)))
+                  (local.set $oy (i32.mul (local.get $ty) (local.get $mg)))
                   (local.set $ox (i32.mul (i32.mul (local.get $gx) (local.get $m)) (local.get $across)))
-                  (local.set $src (i32.add (local.get $xq) (i32.add (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))
-                    (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wq)) (local.get $ox)) (i32.const 2)))))
-                  (local.set $dst (i32.add (local.get $dyq) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $K)) (local.get $k0)) (local.get $dPlaneBytes))
-                    (i32.shl (i32.add (i32.mul (local.get $oy) (local.get $Wd)) (local.get $ox)) (i32.const 2)))))
-                  (local.set $at (i32.add (i32.add (local.get $tmp) (i32.const 576)) (i32.shl (local.get $i) (i32.const 4))))
-                  (i32.store (local.get $at) (local.get $src))
-                  (i32.store offset=4 (local.get $at)
-                    (select (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $src) (i32.shl (local.get $Wq) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1))))
-                  (i32.store offset=8 (local.get $at) (local.get $dst))
-                  (i32.store offset=12 (local.get $at)
-                    (select (i32.add (local.get $dst) (i32.const 32)) (i32.add (local.get $dst) (i32.shl (local.get $Wd) (i32.const 4))) (i32.eq (local.get $groupRows) (i32.const 1))))
+                  (if (i32.or (i32.eqz (local.get $i)) (i32.ne (local.get $n) (local.get $lastN)))
+                    (then
+                      ;; a new part: the previous one's rows end where this one's start
+                      (if (local.get $parts)
+                        (then
+                          (local.set $at (i32.add (local.get $partsAt) (i32.shl (i32.sub (local.get $parts) (i32.const 1)) (i32.const 5))))
+                          (local.set $xOff (i32.add (local.get $xOff) (i32.mul (i32.load offset=12 (local.get $at)) (local.get $xRowBytes))))
+                          (local.set $dyOff (i32.add (local.get $dyOff)
+                            (i32.mul (i32.sub (i32.load offset=12 (local.get $at)) (i32.const 2)) (local.get $dRowBytes))))))
+                      (local.set $at (i32.add (local.get $partsAt) (i32.shl (local.get $parts) (i32.const 5))))
+                      (i32.store (local.get $at) (i32.add (local.get $x) (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $planeBytes))))
+                      (i32.store offset=4 (local.get $at)
+                        (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $n) (local.get $K)) (local.get $k0)) (local.get $dPlaneBytes))))
+                      (i32.store offset=8 (local.get $at) (local.get $oy))
+                      (i32.store offset=12 (local.get $at) (i32.add (local.get $mg) (i32.const 2)))
+                      (i32.store offset=16 (local.get $at) (local.get $xOff))
+                      (i32.store offset=20 (local.get $at) (local.get $dyOff))
+                      (local.set $q0 (local.get $oy))
+                      (local.set $lastN (local.get $n))
+                      (local.set $lastTy (local.get $ty))
+                      (local.set $parts (i32.add (local.get $parts) (i32.const 1))))
+                    (else
+                      ;; the part's next group row (its groups come in order)
+                      (if (i32.ne (local.get $ty) (local.get $lastTy))
+                        (then
+                          (i32.store offset=12 (local.get $at) (i32.add (i32.load offset=12 (local.get $at)) (local.get $mg)))
+                          (local.set $lastTy (local.get $ty))))))
+                  (local.set $src (i32.add (local.get $xOff) (i32.shl (i32.add (i32.mul (i32.sub (local.get $oy) (local.get $q0)) (local.get $Wq)) (local.get $ox)) (i32.const 2))))
+                  (local.set $dst (i32.add (local.get $dyOff) (i32.shl (i32.add (i32.mul (i32.sub (local.get $oy) (local.get $q0)) (local.get $Wd)) (local.get $ox)) (i32.const 2))))
+                  (local.set $at (i32.add (local.get $groupsAt) (i32.shl (local.get $i) (i32.const 4))))
+                  (i32.store (local.get $at) (i32.add (local.get $xStrip) (local.get $src)))
+                  (i32.store offset=4 (local.get $at) (i32.add (local.get $xStrip)
+                    (select (i32.add (local.get $src) (i32.const 32)) (i32.add (local.get $src) (i32.shl (local.get $xRowBytes) (i32.const 2))) (i32.eq (local.get $groupRows) (i32.const 1)))))
+                  (i32.store offset=8 (local.get $at) (i32.add (local.get $dyStrip) (local.get $dst)))
+                  (i32.store offset=12 (local.get $at) (i32.add (local.get $dyStrip)
+                    (select (i32.add (local.get $dst) (i32.const 32)) (i32.add (local.get $dst) (i32.shl (local.get $dRowBytes) (i32.const 2))) (i32.eq (local.get $groupRows) (i32.const 1)))))
+                  ;; $at back at the current part
+                  (local.set $at (i32.add (local.get $partsAt) (i32.shl (i32.sub (local.get $parts) (i32.const 1)) (i32.const 5))))
                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
                   (br $inGroups)))
               ;; V a channel at a time over the block's groups, then E a filter at a time: each 64-byte line of a row is
-              ;; written by its 4 groups one after the other, and each plane of x and dy read along its rows. Group by
-              ;; group (all channels, then all filters, of one group at a time) the 14x14 layers' filter gradients
-              ;; (32 -> 32, 16 -> 32, 32 -> 32 pad 2) were 1.07x-1.09x slower, the others the same within 2%.
+              ;; written by its 4 groups one after the other, and each strip is made and read while in the cache. Group by
+              ;; group (all channels, then all filters, of one group at a time, from padded copies) the 14x14 layers' filter
+              ;; gradients (32 -> 32, 16 -> 32, 32 -> 32 pad 2) were 1.07x-1.09x slower, the others the same within 2%.
               (local.set $c (i32.const 0))
               (block $vDone
                 (loop $vRows
                   (br_if $vDone (i32.ge_u (local.get $c) (local.get $C)))
+                  (local.set $part (i32.const 0))
+                  (block $xpDone
+                    (loop $xParts
+                      (br_if $xpDone (i32.ge_u (local.get $part) (local.get $parts)))
+                      (local.set $at (i32.add (local.get $partsAt) (i32.shl (local.get $part) (i32.const 5))))
+                      (call $stripRows (i32.add (i32.load (local.get $at)) (i32.mul (local.get $c) (local.get $planeBytes))) (i32.const 1) (local.get $H) (local.get $W)
+                        (local.get $pad) (i32.load offset=8 (local.get $at)) (i32.load offset=12 (local.get $at)) (local.get $Wq)
+                        (i32.add (local.get $xStrip) (i32.load offset=16 (local.get $at))) (i32.eqz (local.get $c)))
+                      (local.set $part (i32.add (local.get $part) (i32.const 1)))
+                      (br $xParts)))
                   (local.set $i (i32.const 0))
                   (block $vgDone
                     (loop $vGroups
                       (br_if $vgDone (i32.ge_u (local.get $i) (local.get $gb)))
-                      (local.set $at (i32.add (i32.add (local.get $tmp) (i32.const 576)) (i32.shl (local.get $i) (i32.const 4))))
-                      (local.set $src (i32.add (i32.load (local.get $at)) (i32.mul (local.get $c) (local.get $planeBytes))))
+                      (local.set $at (i32.add (local.get $groupsAt) (i32.shl (local.get $i) (i32.const 4))))
                       (local.set $dst (i32.add (i32.add (local.get $vbase) (i32.mul (local.get $c) (local.get $rowBytes))) (i32.shl (local.get $i) (i32.const 4))))
                       (if (i32.eq (local.get $m) (i32.const 2))
                         (then
-                          (call $winogradInputTiles (local.get $src) (local.get $dst)
-                            (i32.const 1) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes)))
+                          (call $winogradInputTiles (i32.load (local.get $at)) (local.get $dst)
+                            (i32.const 1) (i32.const 0) (local.get $xRowBytes) (local.get $vStride) (local.get $rowBytes)))
                         (else
-                          (call $winogradInputTiles6 (local.get $src) (i32.add (i32.load offset=4 (local.get $at)) (i32.mul (local.get $c) (local.get $planeBytes)))
-                            (local.get $dst) (i32.const 1) (local.get $planeBytes) (i32.shl (local.get $Wq) (i32.const 2)) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))))
+                          (call $winogradInputTiles6 (i32.load (local.get $at)) (i32.load offset=4 (local.get $at))
+                            (local.get $dst) (i32.const 1) (i32.const 0) (local.get $xRowBytes) (local.get $vStride) (local.get $rowBytes) (local.get $tmp))))
                       (local.set $i (i32.add (local.get $i) (i32.const 1)))
                       (br $vGroups)))
                   (local.set $c (i32.add (local.get $c) (i32.const 1)))
@@ -1045,20 +1103,29 @@
               (block $eDone
                 (loop $eRows
                   (br_if $eDone (i32.ge_u (local.get $k) (i32.sub (local.get $kEnd) (local.get $k0))))
+                  (local.set $part (i32.const 0))
+                  (block $dpDone
+                    (loop $dyParts
+                      (br_if $dpDone (i32.ge_u (local.get $part) (local.get $parts)))
+                      (local.set $at (i32.add (local.get $partsAt) (i32.shl (local.get $part) (i32.const 5))))
+                      (call $stripRows (i32.add (i32.load offset=4 (local.get $at)) (i32.mul (local.get $k) (local.get $dPlaneBytes))) (i32.const 1) (local.get $OH) (local.get $OW)
+                        (i32.const 0) (i32.load offset=8 (local.get $at)) (i32.sub (i32.load offset=12 (local.get $at)) (i32.const 2)) (local.get $Wd)
+                        (i32.add (local.get $dyStrip) (i32.load offset=20 (local.get $at))) (i32.eqz (local.get $k)))
+                      (local.set $part (i32.add (local.get $part) (i32.const 1)))
+                      (br $dyParts)))
                   (local.set $i (i32.const 0))
                   (block $egDone
                     (loop $eGroups
                       (br_if $egDone (i32.ge_u (local.get $i) (local.get $gb)))
-                      (local.set $at (i32.add (i32.add (local.get $tmp) (i32.const 576)) (i32.shl (local.get $i) (i32.const 4))))
-                      (local.set $src (i32.add (i32.load offset=8 (local.get $at)) (i32.mul (local.get $k) (local.get $dPlaneBytes))))
+                      (local.set $at (i32.add (local.get $groupsAt) (i32.shl (local.get $i) (i32.const 4))))
                       (local.set $dst (i32.add (i32.add (local.get $ek0) (i32.mul (local.get $k) (local.get $rowBytes))) (i32.shl (local.get $i) (i32.const 4))))
                       (if (i32.eq (local.get $m) (i32.const 2))
                         (then
-                          (call $winogradDyTiles (local.get $src) (local.get $dst)
-                            (i32.const 1) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes)))
+                          (call $winogradDyTiles (i32.load offset=8 (local.get $at)) (local.get $dst)
+                            (i32.const 1) (i32.const 0) (local.get $dRowBytes) (local.get $eStride) (local.get $rowBytes)))
                         (else
-                          (call $winogradDyTiles6 (local.get $src) (i32.add (i32.load offset=12 (local.get $at)) (i32.mul (local.get $k) (local.get $dPlaneBytes)))
-                            (local.get $dst) (i32.const 1) (local.get $dPlaneBytes) (i32.shl (local.get $Wd) (i32.const 2)) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
+                          (call $winogradDyTiles6 (i32.load offset=8 (local.get $at)) (i32.load offset=12 (local.get $at))
+                            (local.get $dst) (i32.const 1) (i32.const 0) (local.get $dRowBytes) (local.get $eStride) (local.get $rowBytes) (local.get $tmp))))
                       (local.set $i (i32.add (local.get $i) (i32.const 1)))
                       (br $eGroups)))
                   (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -1071,12 +1138,14 @@
                   (call $winogradDwDot (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes))) (i32.mul (local.get $k0) (local.get $accRow)))
                     (i32.add (local.get $ek0) (i32.mul (local.get $xi) (local.get $eStride)))
                     (i32.add (local.get $vbase) (i32.mul (local.get $xi) (local.get $vStride)))
-                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2)))
+                    (i32.sub (local.get $k1) (local.get $k0)) (local.get $Cp) (i32.shl (local.get $gb) (i32.const 2))
+                    (i32.eq (local.get $g) (i32.mul (local.get $s) (local.get $shareGroups))))
                   (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
                   (br $dots)))
               (local.set $g (i32.add (local.get $g) (local.get $gb)))
               (br $blocks)))
-          ;; the share's M_ξ[k, c] for the item's filters: each vector's lanes added as (l0 + l1) + (l2 + l3)
+          ;; the share's M_ξ[k, c] for the item's filters: each vector's lanes added as (l0 + l1) + (l2 + l3), 4 channels at a
+          ;; time (their 4 vectors turned so that vector l holds their lanes l), the last C mod 4 one at a time
           (local.set $xi (i32.const 0))
           (block $xiDone
             (loop $xis
@@ -1090,6 +1159,23 @@
                   (local.set $src (i32.add (i32.add (local.get $abase) (i32.mul (local.get $xi) (local.get $accBytes)))
                     (i32.shl (i32.mul (local.get $k) (local.get $Cp)) (i32.const 4))))
                   (local.set $c (i32.const 0))
+                  (block $c4Done
+                    (loop $c4s
+                      (br_if $c4Done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+                      (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (v128.load (local.get $src)) (v128.load offset=16 (local.get $src))))
+                      (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (v128.load (local.get $src)) (v128.load offset=16 (local.get $src))))
+                      (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (v128.load offset=32 (local.get $src)) (v128.load offset=48 (local.get $src))))
+                      (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (v128.load offset=32 (local.get $src)) (v128.load offset=48 (local.get $src))))
+                      (v128.store (local.get $dst)
+                        (f32x4.add
+                          (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2))
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                          (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3))
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))))
+                      (local.set $src (i32.add (local.get $src) (i32.const 64)))
+                      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                      (br $c4s)))
                   (block $cDone
                     (loop $cs
                       (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
