@@ -22,7 +22,8 @@
 
   ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles): the
   ;; whole vectors that fit, then the last 1..3 floats by lane stores (8 bytes, then 4), so nothing past the row's end is
-  ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step.
+  ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step. F(2x2, 3x3)'s rows;
+  ;; $winogradOutputTiles6 stores F(4x4, 3x3)'s the same way in its own loop (calls there cost V8's spills around them).
   (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32)
     (if (i32.ge_u (local.get $cols) (i32.const 8))
       (then
