@@ -22,7 +22,8 @@
 
   ;; Eight output floats (a then b) to $dst, or the first $cols of them when fewer than 8 (the row's last tiles): the
   ;; whole vectors that fit, then the last 1..3 floats by lane stores (8 bytes, then 4), so nothing past the row's end is
-  ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step.
+  ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step. F(2x2, 3x3)'s rows;
+  ;; $winogradOutputTiles6 stores F(4x4, 3x3)'s the same way in its own loop (calls there cost V8's spills around them).
   (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32)
     (if (i32.ge_u (local.get $cols) (i32.const 8))
       (then
@@ -327,6 +328,7 @@
     (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
     (param $relu i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $groupRows i32) (param $tmp i32)
     (local $k i32) (local $j i32) (local $a i32) (local $p i32) (local $t i32) (local $row i32) (local $rows4 i32) (local $bv v128)
+    (local $half i32) (local $to i32) (local $n i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
     (local $s1 v128) (local $d1 v128) (local $s2 v128) (local $d2 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
     ;; the rows of the upper tiles stored: at most 4
@@ -394,30 +396,49 @@
             (local.set $y1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s1) (local.get $s2)))
             (local.set $y2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d1) (local.get $d2)))
             (local.set $y3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d1) (local.get $d2)))
-            ;; 2x2 tiles: row a of the upper two (8 columns), row a + 4 of the lower two where the image has it
-            (if (i32.eq (local.get $groupRows) (i32.const 2))
-              (then
-                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols))
-                (if (i32.lt_s (i32.add (local.get $a) (i32.const 4)) (local.get $rows))
-                  (then
-                    (call $winogradStoreRow (i32.add (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 2))) (local.get $y2) (local.get $y3)
-                      (local.get $cols))))
-                (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
-                (local.set $a (i32.add (local.get $a) (i32.const 1)))
-                (br $outRows)))
-            ;; side by side: a whole row of 16 columns stored here, a partial one (the image's last group) through $winogradStoreRow
-            (if (i32.ge_s (local.get $cols) (i32.const 16))
-              (then
-                (v128.store (local.get $row) (local.get $y0))
-                (v128.store offset=16 (local.get $row) (local.get $y1))
-                (v128.store offset=32 (local.get $row) (local.get $y2))
-                (v128.store offset=48 (local.get $row) (local.get $y3)))
-              (else
-                (call $winogradStoreRow (local.get $row) (local.get $y0) (local.get $y1) (local.get $cols))
-                (if (i32.gt_s (local.get $cols) (i32.const 8))
-                  (then
-                    (call $winogradStoreRow (i32.add (local.get $row) (i32.const 32)) (local.get $y2) (local.get $y3)
-                      (i32.sub (local.get $cols) (i32.const 8)))))))
+            ;; the row's two runs of 8 columns: the upper-left tiles' (y0 y1) at $row, then (y2 y3) 8 columns on (side by side)
+            ;; or 4 rows down (2x2: the lower tiles, where the image has that row); each the first $n of its floats, by whole
+            ;; vectors and then lane stores (8 bytes, then 4), nothing past the row's end, as $winogradStoreRow stores F(2x2, 3x3)'s
+            ;; rows. Here, not through calls of it: V8 spilled this loop's vectors (the bias, the constants 2, 4, 8, the rows)
+            ;; around each call and loaded them back, and at 14x14 and 7x7 every row of a group is partial. Profiles of one
+            ;; layer's forward and dx, the two builds alternated in 4 processes (self time of the transform and its stores):
+            ;; 1.40x at 28x28 (C = K = 16), 1.53x at 14x14 (32), 1.42x at 7x7 (64); all the layer's WebAssembly 1.08x-1.11x.
+            (local.set $n (local.get $cols))
+            (local.set $to (local.get $row))
+            (local.set $half (i32.const 0))
+            (loop $halves
+              (if (i32.ge_s (local.get $n) (i32.const 8))
+                (then
+                  (v128.store (local.get $to) (local.get $y0))
+                  (v128.store offset=16 (local.get $to) (local.get $y1)))
+                (else
+                  (if (i32.ge_s (local.get $n) (i32.const 4))
+                    (then
+                      (v128.store (local.get $to) (local.get $y0))
+                      (local.set $y0 (local.get $y1))
+                      (local.set $to (i32.add (local.get $to) (i32.const 16)))
+                      (local.set $n (i32.sub (local.get $n) (i32.const 4)))))
+                  (if (i32.ge_s (local.get $n) (i32.const 2))
+                    (then
+                      (v128.store64_lane 0 (local.get $to) (local.get $y0))
+                      (if (i32.eq (local.get $n) (i32.const 3))
+                        (then (v128.store32_lane offset=8 2 (local.get $to) (local.get $y0)))))
+                    (else
+                      (if (i32.eq (local.get $n) (i32.const 1))
+                        (then (v128.store32_lane 0 (local.get $to) (local.get $y0))))))))
+              (if (i32.eqz (local.get $half))
+                (then
+                  (local.set $half (i32.const 1))
+                  (local.set $y0 (local.get $y2))
+                  (local.set $y1 (local.get $y3))
+                  (if (i32.eq (local.get $groupRows) (i32.const 1))
+                    (then
+                      (local.set $to (i32.add (local.get $row) (i32.const 32)))
+                      (local.set $n (i32.sub (local.get $cols) (i32.const 8))))
+                    (else
+                      (local.set $to (i32.add (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 2))))
+                      (local.set $n (select (local.get $cols) (i32.const 0) (i32.lt_s (i32.add (local.get $a) (i32.const 4)) (local.get $rows))))))
+                  (br $halves))))
             (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
             (local.set $a (i32.add (local.get $a) (i32.const 1)))
             (br $outRows)))
