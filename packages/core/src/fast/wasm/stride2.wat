@@ -161,13 +161,26 @@
     (local.set $hi (i32.sub (local.get $OW) (local.get $s)))
     (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
     (if (i32.lt_s (local.get $hi) (i32.const 0)) (then (local.set $hi (i32.const 0))))
+    ;; (inline, not by $zeros: one float or two a row, where a call per row cost as much as the block's copy)
     (local.set $row (local.get $dst))
     (local.set $r (i32.const 0))
     (block $rdone
       (loop $rloop
         (br_if $rdone (i32.ge_s (local.get $r) (local.get $rows)))
-        (call $zeros (local.get $row) (i32.const 0) (local.get $cut))
-        (call $zeros (local.get $row) (local.get $hi) (local.get $OW))
+        (local.set $i (i32.const 0))
+        (block $ldone
+          (loop $lloop
+            (br_if $ldone (i32.ge_s (local.get $i) (local.get $cut)))
+            (f32.store (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $lloop)))
+        (local.set $i (local.get $hi))
+        (block $hdone
+          (loop $hloop
+            (br_if $hdone (i32.ge_s (local.get $i) (local.get $OW)))
+            (f32.store (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $hloop)))
         (local.set $row (i32.add (local.get $row) (i32.shl (local.get $OW) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rloop)))
