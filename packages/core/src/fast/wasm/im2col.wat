@@ -146,23 +146,24 @@
 
   ;; The input gradient of a convolution by a GEMM and col2im, image by image: for each image n of [n0, n1),
   ;; dcol_n [P, Kc] = dRows_n . W, dRows_n [P, FN] read in place as the transpose of dy_n [FN, P] (dy [N, FN, P] at $dy)
-  ;; and W [FN, Kc] at $bp, packed by $packB with its columns in the order (fy, fx, c), then $col2imGather of dcol_n into
-  ;; dx's image n (dx [N, C, H, W] at $dst). Each element of dcol is the same sum over the filters as one GEMM over all
-  ;; N*P rows makes it ($gemmRows: in order, in blocks of 256; the order of B's columns changes none), and
-  ;; $col2imGather adds them in $col2im's order, so dx has the bits of a GEMM then col2im; but dcol_n (P*Kc floats, 56 KiB
-  ;; for 7x7 pixels of 32x3x3) stays in L2 between the GEMM's stores and the gather's loads, where the whole dcol
-  ;; [N*P, Kc] went to memory and back, and dy needs no transposed copy. Every image of the chunk uses image n0's slot of
-  ;; $scratch (threads take disjoint image ranges, so they never share one): dcol_n, then FH*FW i32 for the gather.
+  ;; and W [FN, Kc] at $bp, packed by $packB with its columns in the order (fy, fx, c), then dcol_n folded into dx's
+  ;; image n (dx [N, C, H, W] at $dst) by $col2imGather, or $col2imDisjoint where no windows overlap. Each element of dcol
+  ;; is the same sum over the filters as one GEMM over all N*P rows makes it ($gemmRows: in order, in blocks of 256; the
+  ;; order of B's columns changes none), and both fold them in $col2im's order, so dx has the bits of a GEMM then col2im;
+  ;; but dcol_n (P*Kc floats, 56 KiB for 7x7 pixels of 32x3x3) stays in L2 between the GEMM's stores and the fold's
+  ;; loads, where the whole dcol [N*P, Kc] went to memory and back, and dy needs no transposed copy. Every image of the
+  ;; chunk uses image n0's slot of $scratch (threads take disjoint image ranges, so they never share one): dcol_n, then
+  ;; 4*FH*FW i32 for the gather.
   (func $gemmCol2imImages (export "gemmCol2imImages")
     (param $n0 i32) (param $n1 i32) (param $dy i32) (param $FN i32) (param $bp i32) (param $scratch i32)
     (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32)
     (param $OH i32) (param $OW i32) (param $dst i32)
-    (local $P i32) (local $Kc i32) (local $slot i32) (local $n i32) (local $dcolBytes i32)
+    (local $P i32) (local $Kc i32) (local $slot i32) (local $n i32) (local $dcolBytes i32) (local $dxn i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
     (local.set $dcolBytes (i32.shl (i32.mul (local.get $P) (local.get $Kc)) (i32.const 2)))
     (local.set $slot (i32.add (local.get $scratch)
-      (i32.mul (local.get $n0) (i32.add (local.get $dcolBytes) (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 2))))))
+      (i32.mul (local.get $n0) (i32.add (local.get $dcolBytes) (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 4))))))
     (local.set $n (local.get $n0))
     (block $done
       (loop $images
@@ -172,108 +173,234 @@
         (call $gemmRows (i32.const 0) (local.get $P) (local.get $Kc) (local.get $FN)
           (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $P)) (i32.const 2)))
           (i32.const 1) (local.get $P) (local.get $bp) (local.get $slot) (local.get $Kc) (i32.const 0) (i32.const 0) (i32.const 0))
-        (call $col2imGather (local.get $slot) (i32.add (local.get $slot) (local.get $dcolBytes)) (local.get $C) (local.get $H) (local.get $W)
-          (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)
-          (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $C)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+        ;; then dcol_n into dx's image n: where no windows overlap (stride >= FH and FW) each element takes one entry or none
+        (local.set $dxn (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $C)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+        (if (i32.and (i32.ge_s (local.get $stride) (local.get $FH)) (i32.ge_s (local.get $stride) (local.get $FW)))
+          (then
+            (call $col2imDisjoint (local.get $slot) (local.get $C) (local.get $H) (local.get $W)
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW) (local.get $dxn)))
+          (else
+            (call $col2imGather (local.get $slot) (i32.add (local.get $slot) (local.get $dcolBytes)) (local.get $C) (local.get $H) (local.get $W)
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW) (local.get $dxn))))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $images))))
+
+  ;; col2im of one image where no two windows overlap (stride >= FH and FW: a 1x1 stride-2 shortcut): each element of dx
+  ;; [C, H, W] at $dst takes at most one dcol entry, so it is 0 + that entry ($col2im's sum of one term) or 0. dx is
+  ;; zeroed, then each entry stored where it lands, four channels at a time (dcol [P, Kc] at $src, columns (fy, fx, c)).
+  ;; The gather would visit every pixel, 3 in 4 of them without an entry, for a 1x1 stride-2 shortcut.
+  (func $col2imDisjoint
+    (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
+    (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
+    (local $oy i32) (local $ox i32) (local $fy i32) (local $fx i32) (local $iy i32) (local $ix i32) (local $c i32) (local $C4 i32)
+    (local $plane4 i32) (local $at i32) (local $from i32) (local $v v128)
+    (local.set $plane4 (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
+    (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
+    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (local.get $C) (local.get $plane4)))
+    ;; dcol's entries in order: row (oy, ox), then (fy, fx), C floats each
+    (local.set $from (local.get $src))
+    (local.set $oy (i32.const 0))
+    (block $ydone
+      (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+        (local.set $ox (i32.const 0))
+        (block $xdone
+          (loop $xloop
+            (br_if $xdone (i32.ge_u (local.get $ox) (local.get $OW)))
+            (local.set $fy (i32.const 0))
+            (block $fydone
+              (loop $fyloop
+                (br_if $fydone (i32.ge_u (local.get $fy) (local.get $FH)))
+                (local.set $fx (i32.const 0))
+                (block $fxdone
+                  (loop $fxloop
+                    (br_if $fxdone (i32.ge_u (local.get $fx) (local.get $FW)))
+                    ;; (iy, ix) inside the image (unsigned: a negative one is past H or W)
+                    (local.set $iy (i32.sub (i32.add (i32.mul (local.get $stride) (local.get $oy)) (local.get $fy)) (local.get $pad)))
+                    (local.set $ix (i32.sub (i32.add (i32.mul (local.get $stride) (local.get $ox)) (local.get $fx)) (local.get $pad)))
+                    (if (i32.and (i32.lt_u (local.get $iy) (local.get $H)) (i32.lt_u (local.get $ix) (local.get $W)))
+                      (then
+                        (local.set $at (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
+                        (local.set $c (i32.const 0))
+                        (block $cdone
+                          (loop $cloop
+                            (br_if $cdone (i32.ge_u (local.get $c) (local.get $C4)))
+                            (local.set $v (f32x4.add (v128.const i32x4 0 0 0 0) (v128.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))))
+                            (f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $v)))
+                            (f32.store (i32.add (local.get $at) (local.get $plane4)) (f32x4.extract_lane 1 (local.get $v)))
+                            (f32.store (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 1))) (f32x4.extract_lane 2 (local.get $v)))
+                            (f32.store (i32.add (local.get $at) (i32.mul (local.get $plane4) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v)))
+                            (local.set $at (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 2))))
+                            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                            (br $cloop)))
+                        (block $c1done
+                          (loop $c1loop
+                            (br_if $c1done (i32.ge_u (local.get $c) (local.get $C)))
+                            (f32.store (local.get $at) (f32.add (f32.const 0) (f32.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))))
+                            (local.set $at (i32.add (local.get $at) (local.get $plane4)))
+                            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                            (br $c1loop)))))
+                    (local.set $from (i32.add (local.get $from) (i32.shl (local.get $C) (i32.const 2))))
+                    (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                    (br $fxloop)))
+                (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+                (br $fyloop)))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br $xloop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yloop))))
 
   ;; col2im of one image as a gather: dx [C, H, W] at $dst, dx[c, iy, ix] = 0 + the sum of the dcol entries that
   ;; $col2im adds to it, in its order (rows (oy, ox) ascending), from dcol [P, Kc] at $src whose columns are in the order
   ;; (fy, fx, c): entry (oy, ox, fy, fx) with fy = iy + pad - stride*oy, fx = ix + pad - stride*ox inside the filter.
-  ;; Per pixel (iy, ix) the byte offsets of its entries go to $taps (FH*FW i32 at most), then four channels at a time
-  ;; sum them as vectors (the channels of an entry are adjacent), each stored to its plane. No scatter, no
-  ;; read-modify-write of dx: each element is written once.
+  ;; Four pixels of a row at a time: the byte offsets of each one's entries go to its list at $taps ($pixelTaps, FH*FW
+  ;; i32 each), then per four channels the four pixels' sums are made as vectors (an entry's channels are adjacent),
+  ;; turned 4 x 4 and stored as a vector per channel; a row's last W mod 4 pixels one at a time, their channels stored
+  ;; one by one. No scatter, no read-modify-write of dx: each element is written once.
   (func $col2imGather
     (param $src i32) (param $taps i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
-    (local $iy i32) (local $ix i32) (local $oy i32) (local $ox i32) (local $oyHi i32) (local $oxLo i32) (local $oxHi i32)
-    (local $rowBytes i32) (local $plane4 i32) (local $tend i32) (local $pt i32) (local $c i32) (local $C4 i32) (local $at i32)
-    (local $acc v128) (local $s f32)
-    ;; bytes of a dcol row, and of a plane of dx
+    (local $iy i32) (local $ix i32) (local $j i32) (local $list i32) (local $rowBytes i32) (local $plane4 i32) (local $c i32) (local $C4 i32)
+    (local $at i32) (local $pt i32) (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local $s f32)
+    ;; bytes of a dcol row, of a plane of dx, and of one pixel's list of entries
     (local.set $rowBytes (i32.shl (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))) (i32.const 2)))
     (local.set $plane4 (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
+    (local.set $list (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 2)))
     (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
+    (local.set $t0 (local.get $taps))
+    (local.set $t1 (i32.add (local.get $t0) (local.get $list)))
+    (local.set $t2 (i32.add (local.get $t1) (local.get $list)))
+    (local.set $t3 (i32.add (local.get $t2) (local.get $list)))
     (local.set $iy (i32.const 0))
     (block $ydone
       (loop $yloop
         (br_if $ydone (i32.ge_u (local.get $iy) (local.get $H)))
-        ;; the rows oy whose window covers iy: fy = iy + pad - stride*oy in [0, FH), oy in [0, OH)
-        (local.set $oyHi (i32.div_s (i32.add (local.get $iy) (local.get $pad)) (local.get $stride)))
-        (if (i32.ge_s (local.get $oyHi) (local.get $OH)) (then (local.set $oyHi (i32.sub (local.get $OH) (i32.const 1)))))
         (local.set $ix (i32.const 0))
         (block $xdone
           (loop $xloop
-            (br_if $xdone (i32.ge_u (local.get $ix) (local.get $W)))
-            (local.set $oxHi (i32.div_s (i32.add (local.get $ix) (local.get $pad)) (local.get $stride)))
-            (if (i32.ge_s (local.get $oxHi) (local.get $OW)) (then (local.set $oxHi (i32.sub (local.get $OW) (i32.const 1)))))
-            ;; the first ox: the smallest >= 0 with fx < FW
-            (local.set $oxLo (i32.const 0))
-            (block $lodone
-              (loop $lo
-                (br_if $lodone (i32.lt_s (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oxLo))) (local.get $FW)))
-                (local.set $oxLo (i32.add (local.get $oxLo) (i32.const 1)))
-                (br $lo)))
-            ;; the entries' offsets, rows (oy, ox) ascending
-            (local.set $tend (local.get $taps))
-            (local.set $oy (i32.const 0))
-            (block $tydone
-              (loop $tyloop
-                (br_if $tydone (i32.gt_s (local.get $oy) (local.get $oyHi)))
-                (if (i32.lt_s (i32.sub (i32.add (local.get $iy) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oy))) (local.get $FH))
-                  (then
-                    (local.set $ox (local.get $oxLo))
-                    (block $txdone
-                      (loop $txloop
-                        (br_if $txdone (i32.gt_s (local.get $ox) (local.get $oxHi)))
-                        ;; row oy*OW + ox, column block (fy*FW + fx)*C
-                        (i32.store (local.get $tend) (i32.add (local.get $src) (i32.add
-                          (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $rowBytes))
-                          (i32.shl (i32.mul (i32.add
-                            (i32.mul (i32.sub (i32.add (local.get $iy) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oy))) (local.get $FW))
-                            (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $ox)))) (local.get $C)) (i32.const 2)))))
-                        (local.set $tend (i32.add (local.get $tend) (i32.const 4)))
-                        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-                        (br $txloop)))))
-                (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-                (br $tyloop)))
-            ;; dx[c, iy, ix] for four channels at a time, then the last C mod 4
+            (br_if $xdone (i32.gt_u (i32.add (local.get $ix) (i32.const 4)) (local.get $W)))
+            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowBytes) (local.get $C) (local.get $iy) (local.get $ix)
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $e1 (call $pixelTaps (local.get $src) (local.get $t1) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 1))
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $e2 (call $pixelTaps (local.get $src) (local.get $t2) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 2))
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $e3 (call $pixelTaps (local.get $src) (local.get $t3) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 3))
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
             (local.set $at (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
             (local.set $c (i32.const 0))
             (block $cdone
               (loop $cloop
                 (br_if $cdone (i32.ge_u (local.get $c) (local.get $C4)))
-                (local.set $acc (v128.const i32x4 0 0 0 0))
-                (local.set $pt (local.get $taps))
-                (block $sdone
-                  (loop $sloop
-                    (br_if $sdone (i32.ge_u (local.get $pt) (local.get $tend)))
-                    (local.set $acc (f32x4.add (local.get $acc) (v128.load (i32.add (i32.load (local.get $pt)) (i32.shl (local.get $c) (i32.const 2))))))
-                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
-                    (br $sloop)))
-                (f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $acc)))
-                (f32.store (i32.add (local.get $at) (local.get $plane4)) (f32x4.extract_lane 1 (local.get $acc)))
-                (f32.store (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 1))) (f32x4.extract_lane 2 (local.get $acc)))
-                (f32.store (i32.add (local.get $at) (i32.mul (local.get $plane4) (i32.const 3))) (f32x4.extract_lane 3 (local.get $acc)))
+                (local.set $a0 (call $sumTaps (local.get $t0) (local.get $e0) (i32.shl (local.get $c) (i32.const 2))))
+                (local.set $a1 (call $sumTaps (local.get $t1) (local.get $e1) (i32.shl (local.get $c) (i32.const 2))))
+                (local.set $a2 (call $sumTaps (local.get $t2) (local.get $e2) (i32.shl (local.get $c) (i32.const 2))))
+                (local.set $a3 (call $sumTaps (local.get $t3) (local.get $e3) (i32.shl (local.get $c) (i32.const 2))))
+                ;; a_j holds pixel ix + j's channels c .. c+3: turned, channel c + r's four pixels
+                (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
+                (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
+                (local.set $u2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
+                (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
+                (v128.store (local.get $at) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u2)))
+                (v128.store (i32.add (local.get $at) (local.get $plane4)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u2)))
+                (v128.store (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u1) (local.get $u3)))
+                (v128.store (i32.add (local.get $at) (i32.mul (local.get $plane4) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u1) (local.get $u3)))
                 (local.set $at (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 2))))
                 (local.set $c (i32.add (local.get $c) (i32.const 4)))
                 (br $cloop)))
+            ;; the last C mod 4 channels of the four pixels
             (block $c1done
               (loop $c1loop
                 (br_if $c1done (i32.ge_u (local.get $c) (local.get $C)))
-                (local.set $s (f32.const 0))
-                (local.set $pt (local.get $taps))
-                (block $s1done
-                  (loop $s1loop
-                    (br_if $s1done (i32.ge_u (local.get $pt) (local.get $tend)))
-                    (local.set $s (f32.add (local.get $s) (f32.load (i32.add (i32.load (local.get $pt)) (i32.shl (local.get $c) (i32.const 2))))))
-                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
-                    (br $s1loop)))
-                (f32.store (local.get $at) (local.get $s))
+                (f32.store (local.get $at) (call $sumTap1 (local.get $t0) (local.get $e0) (i32.shl (local.get $c) (i32.const 2))))
+                (f32.store offset=4 (local.get $at) (call $sumTap1 (local.get $t1) (local.get $e1) (i32.shl (local.get $c) (i32.const 2))))
+                (f32.store offset=8 (local.get $at) (call $sumTap1 (local.get $t2) (local.get $e2) (i32.shl (local.get $c) (i32.const 2))))
+                (f32.store offset=12 (local.get $at) (call $sumTap1 (local.get $t3) (local.get $e3) (i32.shl (local.get $c) (i32.const 2))))
                 (local.set $at (i32.add (local.get $at) (local.get $plane4)))
                 (local.set $c (i32.add (local.get $c) (i32.const 1)))
                 (br $c1loop)))
-            (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+            (local.set $ix (i32.add (local.get $ix) (i32.const 4)))
             (br $xloop)))
+        ;; the row's last W mod 4 pixels, one at a time
+        (block $x1done
+          (loop $x1loop
+            (br_if $x1done (i32.ge_u (local.get $ix) (local.get $W)))
+            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowBytes) (local.get $C) (local.get $iy) (local.get $ix)
+              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $at (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
+            (local.set $c (i32.const 0))
+            (block $c2done
+              (loop $c2loop
+                (br_if $c2done (i32.ge_u (local.get $c) (local.get $C)))
+                (f32.store (local.get $at) (call $sumTap1 (local.get $t0) (local.get $e0) (i32.shl (local.get $c) (i32.const 2))))
+                (local.set $at (i32.add (local.get $at) (local.get $plane4)))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br $c2loop)))
+            (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+            (br $x1loop)))
         (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
         (br $yloop))))
+
+  ;; The byte offsets (from $src, plus $src) of the dcol entries col2im adds to pixel (iy, ix), rows (oy, ox) ascending,
+  ;; written from $taps on; gives the end of the list. dcol's rows are $rowBytes apart, its columns in the order (fy, fx, c).
+  (func $pixelTaps
+    (param $src i32) (param $taps i32) (param $rowBytes i32) (param $C i32) (param $iy i32) (param $ix i32)
+    (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (result i32)
+    (local $oy i32) (local $ox i32) (local $oyHi i32) (local $oxLo i32) (local $oxHi i32) (local $fy i32) (local $fx i32)
+    ;; the rows oy whose window covers iy: fy = iy + pad - stride*oy in [0, FH), oy in [0, OH); the columns likewise
+    (local.set $oyHi (i32.div_s (i32.add (local.get $iy) (local.get $pad)) (local.get $stride)))
+    (if (i32.ge_s (local.get $oyHi) (local.get $OH)) (then (local.set $oyHi (i32.sub (local.get $OH) (i32.const 1)))))
+    (local.set $oxHi (i32.div_s (i32.add (local.get $ix) (local.get $pad)) (local.get $stride)))
+    (if (i32.ge_s (local.get $oxHi) (local.get $OW)) (then (local.set $oxHi (i32.sub (local.get $OW) (i32.const 1)))))
+    (local.set $oxLo (i32.const 0))
+    (block $lodone
+      (loop $lo
+        (br_if $lodone (i32.lt_s (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oxLo))) (local.get $FW)))
+        (local.set $oxLo (i32.add (local.get $oxLo) (i32.const 1)))
+        (br $lo)))
+    (local.set $oy (i32.const 0))
+    (block $ydone
+      (loop $yloop
+        (br_if $ydone (i32.gt_s (local.get $oy) (local.get $oyHi)))
+        (local.set $fy (i32.sub (i32.add (local.get $iy) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oy))))
+        (if (i32.lt_s (local.get $fy) (local.get $FH))
+          (then
+            (local.set $ox (local.get $oxLo))
+            (block $xdone
+              (loop $xloop
+                (br_if $xdone (i32.gt_s (local.get $ox) (local.get $oxHi)))
+                (local.set $fx (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $ox))))
+                ;; row oy*OW + ox, column block (fy*FW + fx)*C
+                (i32.store (local.get $taps) (i32.add (local.get $src) (i32.add
+                  (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $rowBytes))
+                  (i32.shl (i32.mul (i32.add (i32.mul (local.get $fy) (local.get $FW)) (local.get $fx)) (local.get $C)) (i32.const 2)))))
+                (local.set $taps (i32.add (local.get $taps) (i32.const 4)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $xloop)))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yloop)))
+    (local.get $taps))
+
+  ;; 0 + the four floats at each entry of the list [$pt, $end), plus $c bytes, in the list's order.
+  (func $sumTaps (param $pt i32) (param $end i32) (param $c i32) (result v128)
+    (local $acc v128)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $pt) (local.get $end)))
+        (local.set $acc (f32x4.add (local.get $acc) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c)))))
+        (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+        (br $next)))
+    (local.get $acc))
+
+  ;; The same for one float per entry.
+  (func $sumTap1 (param $pt i32) (param $end i32) (param $c i32) (result f32)
+    (local $acc f32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $pt) (local.get $end)))
+        (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (i32.load (local.get $pt)) (local.get $c)))))
+        (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+        (br $next)))
+    (local.get $acc))
