@@ -253,15 +253,15 @@
   ;; col2im of one image as a gather: dx [C, H, W] at $dst, dx[c, iy, ix] = 0 + the sum of the dcol entries that
   ;; $col2im adds to it, in its order (rows (oy, ox) ascending), from dcol [P, Kc] at $src whose columns are in the order
   ;; (fy, fx, c): entry (oy, ox, fy, fx) with fy = iy + pad - stride*oy, fx = ix + pad - stride*ox inside the filter.
-  ;; Four pixels of a row at a time: the byte offsets of each one's entries go to its list at $taps ($pixelTaps, FH*FW
-  ;; i32 each), then per four channels the four pixels' sums are made as vectors (an entry's channels are adjacent),
-  ;; turned 4 x 4 and stored as a vector per channel; a row's last W mod 4 pixels one at a time, their channels stored
-  ;; one by one. No scatter, no read-modify-write of dx: each element is written once.
+  ;; Four pixels of a row at a time (the last four of a row may overlap the four before): the byte offsets of each
+  ;; one's entries go to its list at $taps ($pixelTaps, FH*FW i32 each), then per four channels the four pixels' sums
+  ;; are made as vectors (an entry's channels are adjacent), turned 4 x 4 and stored as a vector per channel; the pixels
+  ;; of a row narrower than 4 one at a time, their channels stored one by one. No scatter, no read-modify-write of dx: each element is written once.
   (func $col2imGather
     (param $src i32) (param $taps i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
     (local $iy i32) (local $ix i32) (local $j i32) (local $list i32) (local $rowBytes i32) (local $plane4 i32) (local $c i32) (local $C4 i32)
-    (local $at i32) (local $pt i32) (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32)
+    (local $at i32) (local $pt i32) (local $c4 i32) (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     (local $s f32)
     ;; bytes of a dcol row, of a plane of dx, and of one pixel's list of entries
@@ -294,10 +294,41 @@
             (block $cdone
               (loop $cloop
                 (br_if $cdone (i32.ge_u (local.get $c) (local.get $C4)))
-                (local.set $a0 (call $sumTaps (local.get $t0) (local.get $e0) (i32.shl (local.get $c) (i32.const 2))))
-                (local.set $a1 (call $sumTaps (local.get $t1) (local.get $e1) (i32.shl (local.get $c) (i32.const 2))))
-                (local.set $a2 (call $sumTaps (local.get $t2) (local.get $e2) (i32.shl (local.get $c) (i32.const 2))))
-                (local.set $a3 (call $sumTaps (local.get $t3) (local.get $e3) (i32.shl (local.get $c) (i32.const 2))))
+                ;; pixel ix + j: 0 + its entries' four floats at channel c, in its list's order (inline: a call per
+                ;; pixel cost about as much as its sums)
+                (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
+                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                (local.set $pt (local.get $t0))
+                (block $s0done
+                  (loop $s0
+                    (br_if $s0done (i32.ge_u (local.get $pt) (local.get $e0)))
+                    (local.set $a0 (f32x4.add (local.get $a0) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c4)))))
+                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+                    (br $s0)))
+                (local.set $a1 (v128.const i32x4 0 0 0 0))
+                (local.set $pt (local.get $t1))
+                (block $s1done
+                  (loop $s1
+                    (br_if $s1done (i32.ge_u (local.get $pt) (local.get $e1)))
+                    (local.set $a1 (f32x4.add (local.get $a1) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c4)))))
+                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+                    (br $s1)))
+                (local.set $a2 (v128.const i32x4 0 0 0 0))
+                (local.set $pt (local.get $t2))
+                (block $s2done
+                  (loop $s2
+                    (br_if $s2done (i32.ge_u (local.get $pt) (local.get $e2)))
+                    (local.set $a2 (f32x4.add (local.get $a2) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c4)))))
+                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+                    (br $s2)))
+                (local.set $a3 (v128.const i32x4 0 0 0 0))
+                (local.set $pt (local.get $t3))
+                (block $s3done
+                  (loop $s3
+                    (br_if $s3done (i32.ge_u (local.get $pt) (local.get $e3)))
+                    (local.set $a3 (f32x4.add (local.get $a3) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c4)))))
+                    (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+                    (br $s3)))
                 ;; a_j holds pixel ix + j's channels c .. c+3: turned, channel c + r's four pixels
                 (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
                 (local.set $u1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
@@ -321,9 +352,14 @@
                 (local.set $at (i32.add (local.get $at) (local.get $plane4)))
                 (local.set $c (i32.add (local.get $c) (i32.const 1)))
                 (br $c1loop)))
+            ;; the next four, or the row's last four when fewer are left (a few pixels made twice, the same values)
+            (br_if $xdone (i32.eq (i32.add (local.get $ix) (i32.const 4)) (local.get $W)))
             (local.set $ix (i32.add (local.get $ix) (i32.const 4)))
+            (if (i32.gt_u (i32.add (local.get $ix) (i32.const 4)) (local.get $W))
+              (then (local.set $ix (i32.sub (local.get $W) (i32.const 4)))))
             (br $xloop)))
-        ;; the row's last W mod 4 pixels, one at a time
+        ;; a row narrower than 4, one pixel at a time (a wider one is done)
+        (if (i32.ge_u (local.get $W) (i32.const 4)) (then (local.set $ix (local.get $W))))
         (block $x1done
           (loop $x1loop
             (br_if $x1done (i32.ge_u (local.get $ix) (local.get $W)))
@@ -383,18 +419,7 @@
         (br $yloop)))
     (local.get $taps))
 
-  ;; 0 + the four floats at each entry of the list [$pt, $end), plus $c bytes, in the list's order.
-  (func $sumTaps (param $pt i32) (param $end i32) (param $c i32) (result v128)
-    (local $acc v128)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $pt) (local.get $end)))
-        (local.set $acc (f32x4.add (local.get $acc) (v128.load (i32.add (i32.load (local.get $pt)) (local.get $c)))))
-        (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
-        (br $next)))
-    (local.get $acc))
-
-  ;; The same for one float per entry.
+  ;; 0 + the float at each entry of the list [$pt, $end), plus $c bytes, in the list's order.
   (func $sumTap1 (param $pt i32) (param $end i32) (param $c i32) (result f32)
     (local $acc f32)
     (block $done
