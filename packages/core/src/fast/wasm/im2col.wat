@@ -186,9 +186,10 @@
         (br $images))))
 
   ;; col2im of one image where no two windows overlap (stride >= FH and FW: a 1x1 stride-2 shortcut): each element of dx
-  ;; [C, H, W] at $dst takes at most one dcol entry, so it is 0 + that entry ($col2im's sum of one term) or 0. dx is
-  ;; zeroed, then each entry stored where it lands, four channels at a time (dcol [P, Kc] at $src, columns (fy, fx, c)).
-  ;; The gather would visit every pixel, 3 in 4 of them without an entry, for a 1x1 stride-2 shortcut.
+  ;; [C, H, W] at $dst takes at most one dcol entry, so it is 0 + that entry ($col2im's sum of one term), which is the
+  ;; entry itself (a GEMM's sum starts from +0, so it is never -0), or 0. dx is zeroed, then each entry stored where it
+  ;; lands, four channels at a time (dcol [P, Kc] at $src, columns (fy, fx, c)). The gather would visit every pixel, 3 in
+  ;; 4 of them without an entry, for a 1x1 stride-2 shortcut.
   (func $col2imDisjoint
     (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
@@ -225,7 +226,7 @@
                         (block $cdone
                           (loop $cloop
                             (br_if $cdone (i32.ge_u (local.get $c) (local.get $C4)))
-                            (local.set $v (f32x4.add (v128.const i32x4 0 0 0 0) (v128.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))))
+                            (local.set $v (v128.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2)))))
                             (f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $v)))
                             (f32.store (i32.add (local.get $at) (local.get $plane4)) (f32x4.extract_lane 1 (local.get $v)))
                             (f32.store (i32.add (local.get $at) (i32.shl (local.get $plane4) (i32.const 1))) (f32x4.extract_lane 2 (local.get $v)))
@@ -236,7 +237,7 @@
                         (block $c1done
                           (loop $c1loop
                             (br_if $c1done (i32.ge_u (local.get $c) (local.get $C)))
-                            (f32.store (local.get $at) (f32.add (f32.const 0) (f32.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))))
+                            (f32.store (local.get $at) (f32.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2)))))
                             (local.set $at (i32.add (local.get $at) (local.get $plane4)))
                             (local.set $c (i32.add (local.get $c) (i32.const 1)))
                             (br $c1loop)))))
