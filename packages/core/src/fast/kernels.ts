@@ -393,7 +393,7 @@ const backward = (
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
   const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
-    : s2 !== undefined ? [stride2DxFloats(s2)] : [FN * Kc, FN * padN(Kc), N * (P * Kc + 4 * g.filterH * g.filterW)];
+    : s2 !== undefined ? [stride2DxFloats(s2)] : [FN * Kc, FN * padN(Kc), N * (P * Kc + 4 * g.filterH * g.filterW + H * (g.filterH + 1) + W * (g.filterW + 1))];
   // dy packed by images across the threads, each image's db terms kept aside and added in order after (replayDb)
   const splitPack = packed === undefined && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([

@@ -153,7 +153,7 @@
   ;; but dcol_n (P*Kc floats, 56 KiB for 7x7 pixels of 32x3x3) stays in L2 between the GEMM's stores and the fold's
   ;; loads, where the whole dcol [N*P, Kc] went to memory and back, and dy needs no transposed copy. Every image of the
   ;; chunk uses image n0's slot of $scratch (threads take disjoint image ranges, so they never share one): dcol_n, then
-  ;; 4*FH*FW i32 for the gather.
+  ;; 4*FH*FW + H*(FH + 1) + W*(FW + 1) i32 for the gather.
   (func $gemmCol2imImages (export "gemmCol2imImages")
     (param $n0 i32) (param $n1 i32) (param $dy i32) (param $FN i32) (param $bp i32) (param $scratch i32)
     (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32)
@@ -163,7 +163,8 @@
     (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
     (local.set $dcolBytes (i32.shl (i32.mul (local.get $P) (local.get $Kc)) (i32.const 2)))
     (local.set $slot (i32.add (local.get $scratch)
-      (i32.mul (local.get $n0) (i32.add (local.get $dcolBytes) (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 4))))))
+      (i32.mul (local.get $n0) (i32.add (local.get $dcolBytes) (i32.shl (i32.add (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 2))
+        (i32.add (i32.mul (local.get $H) (i32.add (local.get $FH) (i32.const 1))) (i32.mul (local.get $W) (i32.add (local.get $FW) (i32.const 1))))) (i32.const 2))))))
     (local.set $n (local.get $n0))
     (block $done
       (loop $images
@@ -255,13 +256,15 @@
   ;; $col2im adds to it, in its order (rows (oy, ox) ascending), from dcol [P, Kc] at $src whose columns are in the order
   ;; (fy, fx, c): entry (oy, ox, fy, fx) with fy = iy + pad - stride*oy, fx = ix + pad - stride*ox inside the filter.
   ;; Four pixels of a row at a time (the last four of a row may overlap the four before): the byte offsets of each
-  ;; one's entries go to its list at $taps ($pixelTaps, FH*FW i32 each), then per four channels the four pixels' sums
+  ;; one's entries go to its list at $taps ($pixelTaps, FH*FW i32 each, from the windows over each row and column that
+  ;; $windowEntries lists after them, once per image), then per four channels the four pixels' sums
   ;; are made as vectors (an entry's channels are adjacent), turned 4 x 4 and stored as a vector per channel; the pixels
   ;; of a row narrower than 4 one at a time, their channels stored one by one. No scatter, no read-modify-write of dx: each element is written once.
   (func $col2imGather
     (param $src i32) (param $taps i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
     (local $iy i32) (local $ix i32) (local $j i32) (local $list i32) (local $rowBytes i32) (local $plane4 i32) (local $c i32) (local $C4 i32)
+    (local $rows i32) (local $cols i32) (local $colBytes i32) (local $rowList i32)
     (local $at i32) (local $pt i32) (local $c4 i32) (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     (local $s f32)
@@ -274,22 +277,27 @@
     (local.set $t1 (i32.add (local.get $t0) (local.get $list)))
     (local.set $t2 (i32.add (local.get $t1) (local.get $list)))
     (local.set $t3 (i32.add (local.get $t2) (local.get $list)))
+    ;; then the windows over each row of dx (H lists of FH + 1 i32) and each column (W lists of FW + 1)
+    (local.set $rows (i32.add (local.get $t3) (local.get $list)))
+    (local.set $cols (i32.add (local.get $rows) (i32.shl (i32.mul (local.get $H) (i32.add (local.get $FH) (i32.const 1))) (i32.const 2))))
+    (local.set $colBytes (i32.shl (i32.add (local.get $FW) (i32.const 1)) (i32.const 2)))
+    (call $windowEntries (local.get $rows) (local.get $H) (local.get $FH) (local.get $stride) (local.get $pad) (local.get $OH)
+      (i32.mul (local.get $OW) (local.get $rowBytes)) (i32.shl (i32.mul (local.get $FW) (local.get $C)) (i32.const 2)))
+    (call $windowEntries (local.get $cols) (local.get $W) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OW)
+      (local.get $rowBytes) (i32.shl (local.get $C) (i32.const 2)))
     (local.set $iy (i32.const 0))
     (block $ydone
       (loop $yloop
         (br_if $ydone (i32.ge_u (local.get $iy) (local.get $H)))
+        (local.set $rowList (i32.add (local.get $rows) (i32.shl (i32.mul (local.get $iy) (i32.add (local.get $FH) (i32.const 1))) (i32.const 2))))
         (local.set $ix (i32.const 0))
         (block $xdone
           (loop $xloop
             (br_if $xdone (i32.gt_u (i32.add (local.get $ix) (i32.const 4)) (local.get $W)))
-            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowBytes) (local.get $C) (local.get $iy) (local.get $ix)
-              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
-            (local.set $e1 (call $pixelTaps (local.get $src) (local.get $t1) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 1))
-              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
-            (local.set $e2 (call $pixelTaps (local.get $src) (local.get $t2) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 2))
-              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
-            (local.set $e3 (call $pixelTaps (local.get $src) (local.get $t3) (local.get $rowBytes) (local.get $C) (local.get $iy) (i32.add (local.get $ix) (i32.const 3))
-              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowList) (i32.add (local.get $cols) (i32.mul (local.get $ix) (local.get $colBytes)))))
+            (local.set $e1 (call $pixelTaps (local.get $src) (local.get $t1) (local.get $rowList) (i32.add (local.get $cols) (i32.mul (i32.add (local.get $ix) (i32.const 1)) (local.get $colBytes)))))
+            (local.set $e2 (call $pixelTaps (local.get $src) (local.get $t2) (local.get $rowList) (i32.add (local.get $cols) (i32.mul (i32.add (local.get $ix) (i32.const 2)) (local.get $colBytes)))))
+            (local.set $e3 (call $pixelTaps (local.get $src) (local.get $t3) (local.get $rowList) (i32.add (local.get $cols) (i32.mul (i32.add (local.get $ix) (i32.const 3)) (local.get $colBytes)))))
             (local.set $at (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
             (local.set $c (i32.const 0))
             (block $cdone
@@ -364,8 +372,7 @@
         (block $x1done
           (loop $x1loop
             (br_if $x1done (i32.ge_u (local.get $ix) (local.get $W)))
-            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowBytes) (local.get $C) (local.get $iy) (local.get $ix)
-              (local.get $FH) (local.get $FW) (local.get $stride) (local.get $pad) (local.get $OH) (local.get $OW)))
+            (local.set $e0 (call $pixelTaps (local.get $src) (local.get $t0) (local.get $rowList) (i32.add (local.get $cols) (i32.mul (local.get $ix) (local.get $colBytes)))))
             (local.set $at (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
             (local.set $c (i32.const 0))
             (block $c2done
@@ -380,44 +387,55 @@
         (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
         (br $yloop))))
 
-  ;; The byte offsets (from $src, plus $src) of the dcol entries col2im adds to pixel (iy, ix), rows (oy, ox) ascending,
-  ;; written from $taps on; gives the end of the list. dcol's rows are $rowBytes apart, its columns in the order (fy, fx, c).
-  (func $pixelTaps
-    (param $src i32) (param $taps i32) (param $rowBytes i32) (param $C i32) (param $iy i32) (param $ix i32)
-    (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (result i32)
-    (local $oy i32) (local $ox i32) (local $oyHi i32) (local $oxLo i32) (local $oxHi i32) (local $fy i32) (local $fx i32)
-    ;; the rows oy whose window covers iy: fy = iy + pad - stride*oy in [0, FH), oy in [0, OH); the columns likewise
-    (local.set $oyHi (i32.div_s (i32.add (local.get $iy) (local.get $pad)) (local.get $stride)))
-    (if (i32.ge_s (local.get $oyHi) (local.get $OH)) (then (local.set $oyHi (i32.sub (local.get $OH) (i32.const 1)))))
-    (local.set $oxHi (i32.div_s (i32.add (local.get $ix) (local.get $pad)) (local.get $stride)))
-    (if (i32.ge_s (local.get $oxHi) (local.get $OW)) (then (local.set $oxHi (i32.sub (local.get $OW) (i32.const 1)))))
-    (local.set $oxLo (i32.const 0))
-    (block $lodone
-      (loop $lo
-        (br_if $lodone (i32.lt_s (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oxLo))) (local.get $FW)))
-        (local.set $oxLo (i32.add (local.get $oxLo) (i32.const 1)))
-        (br $lo)))
-    (local.set $oy (i32.const 0))
-    (block $ydone
-      (loop $yloop
-        (br_if $ydone (i32.gt_s (local.get $oy) (local.get $oyHi)))
-        (local.set $fy (i32.sub (i32.add (local.get $iy) (local.get $pad)) (i32.mul (local.get $stride) (local.get $oy))))
-        (if (i32.lt_s (local.get $fy) (local.get $FH))
-          (then
-            (local.set $ox (local.get $oxLo))
-            (block $xdone
-              (loop $xloop
-                (br_if $xdone (i32.gt_s (local.get $ox) (local.get $oxHi)))
-                (local.set $fx (i32.sub (i32.add (local.get $ix) (local.get $pad)) (i32.mul (local.get $stride) (local.get $ox))))
-                ;; row oy*OW + ox, column block (fy*FW + fx)*C
-                (i32.store (local.get $taps) (i32.add (local.get $src) (i32.add
-                  (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $rowBytes))
-                  (i32.shl (i32.mul (i32.add (i32.mul (local.get $fy) (local.get $FW)) (local.get $fx)) (local.get $C)) (i32.const 2)))))
-                (local.set $taps (i32.add (local.get $taps) (i32.const 4)))
-                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-                (br $xloop)))))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yloop)))
+  ;; For each position i < $n of a row (or column) of dx, the windows that cover it, o ascending: o < $count with
+  ;; f = i + pad - stride*o in [0, $F). At $out + 4*i*(F + 1): their number, then o*$oStep + f*$fStep (bytes) for each.
+  (func $windowEntries (param $out i32) (param $n i32) (param $F i32) (param $stride i32) (param $pad i32) (param $count i32)
+    (param $oStep i32) (param $fStep i32)
+    (local $i i32) (local $o i32) (local $f i32) (local $at i32) (local $end i32)
+    (local.set $i (i32.const 0))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $out) (i32.shl (i32.mul (local.get $i) (i32.add (local.get $F) (i32.const 1))) (i32.const 2))))
+        (local.set $end (i32.add (local.get $at) (i32.const 4)))
+        (local.set $o (i32.const 0))
+        (block $odone
+          (loop $oloop
+            (br_if $odone (i32.ge_s (local.get $o) (local.get $count)))
+            (local.set $f (i32.sub (i32.add (local.get $i) (local.get $pad)) (i32.mul (local.get $stride) (local.get $o))))
+            ;; f only falls as o grows: below 0, no later window covers i
+            (br_if $odone (i32.lt_s (local.get $f) (i32.const 0)))
+            (if (i32.lt_s (local.get $f) (local.get $F))
+              (then
+                (i32.store (local.get $end) (i32.add (i32.mul (local.get $o) (local.get $oStep)) (i32.mul (local.get $f) (local.get $fStep))))
+                (local.set $end (i32.add (local.get $end) (i32.const 4)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 1)))
+            (br $oloop)))
+        (i32.store (local.get $at) (i32.shr_u (i32.sub (local.get $end) (i32.add (local.get $at) (i32.const 4))) (i32.const 2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iloop))))
+
+  ;; The addresses of the dcol entries col2im adds to one pixel, rows (oy, ox) ascending: $src + each of its row's
+  ;; entries ($rowList, from $windowEntries) + each of its column's ($colList), written from $taps on; gives the list's end.
+  (func $pixelTaps (param $src i32) (param $taps i32) (param $rowList i32) (param $colList i32) (result i32)
+    (local $r i32) (local $rend i32) (local $c i32) (local $cend i32) (local $base i32)
+    (local.set $r (i32.add (local.get $rowList) (i32.const 4)))
+    (local.set $rend (i32.add (local.get $r) (i32.shl (i32.load (local.get $rowList)) (i32.const 2))))
+    (local.set $cend (i32.add (i32.add (local.get $colList) (i32.const 4)) (i32.shl (i32.load (local.get $colList)) (i32.const 2))))
+    (block $rdone
+      (loop $rloop
+        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rend)))
+        (local.set $base (i32.add (local.get $src) (i32.load (local.get $r))))
+        (local.set $c (i32.add (local.get $colList) (i32.const 4)))
+        (block $cdone
+          (loop $cloop
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $cend)))
+            (i32.store (local.get $taps) (i32.add (local.get $base) (i32.load (local.get $c))))
+            (local.set $taps (i32.add (local.get $taps) (i32.const 4)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $cloop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rloop)))
     (local.get $taps))
 
   ;; 0 + the float at each entry of the list [$pt, $end), plus $c bytes, in the list's order.
