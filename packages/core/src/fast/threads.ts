@@ -14,7 +14,7 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * `stride2Dx` (images: a stride-2 convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter
  * gradient by Winograd),
  * `winogradFilterTransform` (input channels of Winograd's transformed filters), `reluElements`, `reluBackwardElements`
- * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback) and
+ * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback),
  * `packDyImageRange` (images: dy packed for the filter gradient) and `gemmCol2imImages` (images: a convolution's input
  * gradient by a GEMM and col2im).
  *

@@ -255,19 +255,19 @@
   ;; col2im of one image as a gather: dx [C, H, W] at $dst, dx[c, iy, ix] = 0 + the sum of the dcol entries that
   ;; $col2im adds to it, in its order (rows (oy, ox) ascending), from dcol [P, Kc] at $src whose columns are in the order
   ;; (fy, fx, c): entry (oy, ox, fy, fx) with fy = iy + pad - stride*oy, fx = ix + pad - stride*ox inside the filter.
-  ;; Four pixels of a row at a time (the last four of a row may overlap the four before): the byte offsets of each
-  ;; one's entries go to its list at $taps ($pixelTaps, FH*FW i32 each, from the windows over each row and column that
-  ;; $windowEntries lists after them, once per image), then per four channels the four pixels' sums
-  ;; are made as vectors (an entry's channels are adjacent), turned 4 x 4 and stored as a vector per channel; the pixels
-  ;; of a row narrower than 4 one at a time, their channels stored one by one. No scatter, no read-modify-write of dx: each element is written once.
+  ;; Four pixels of a row at a time (the last four of a row may overlap the four before): the addresses of each one's
+  ;; entries go to its list at $taps ($pixelTaps, FH*FW i32 each, from the windows over each row and column of dx that
+  ;; $windowEntries lists after them, once per image), then per four channels the four pixels' sums are made as vectors
+  ;; (an entry's channels are adjacent), turned 4 x 4 and stored as a vector per channel; the pixels of a row narrower
+  ;; than 4 one at a time, their channels one by one. No scatter, no read-modify-write of dx: each element is written
+  ;; once.
   (func $col2imGather
     (param $src i32) (param $taps i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32)
     (param $stride i32) (param $pad i32) (param $OH i32) (param $OW i32) (param $dst i32)
-    (local $iy i32) (local $ix i32) (local $j i32) (local $list i32) (local $rowBytes i32) (local $plane4 i32) (local $c i32) (local $C4 i32)
+    (local $iy i32) (local $ix i32) (local $list i32) (local $rowBytes i32) (local $plane4 i32) (local $c i32) (local $C4 i32)
     (local $rows i32) (local $cols i32) (local $colBytes i32) (local $rowList i32)
     (local $at i32) (local $pt i32) (local $c4 i32) (local $t0 i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $e0 i32) (local $e1 i32) (local $e2 i32) (local $e3 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
-    (local $s f32)
     ;; bytes of a dcol row, of a plane of dx, and of one pixel's list of entries
     (local.set $rowBytes (i32.shl (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))) (i32.const 2)))
     (local.set $plane4 (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
