@@ -6,7 +6,7 @@ import { referenceKernels } from '../kernels/reference.js';
 import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmIndexed, gemmPacked, gemmStrided, padN } from './gemm.js';
+import { gemm, gemmIndexed, gemmPacked, padN } from './gemm.js';
 import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
@@ -358,6 +358,19 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
   runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
 };
 
+/**
+ * The input gradient's regions in floats when it goes by GEMM + col2im (im2col.wat's gemmCol2imImages): W staged, W
+ * packed, and per image a slot: its dcol [OH*OW, C*FH*FW], then the gather's lists (4*FH*FW, and per row and column of dx
+ * the windows over it, H*(FH + 1) + W*(FW + 1)).
+ */
+const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] => {
+  const [N, FN, OH, OW] = dyShape;
+  const [, C, H, W] = xShape;
+  const [FH, FW] = [g.filterH, g.filterW];
+  const Kc = C * FH * FW;
+  return [FN * Kc, FN * padN(Kc), N * (OH * OW * Kc + 4 * FH * FW + H * (FH + 1) + W * (FW + 1))];
+};
+
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 
@@ -393,7 +406,7 @@ const backward = (
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
   const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
-    : s2 !== undefined ? [stride2DxFloats(s2)] : [P, R * FN, FN * Kc, FN * padN(Kc), R * Kc];
+    : s2 !== undefined ? [stride2DxFloats(s2)] : gemmDxAreas(dyShape, xShape, g);
   // dy packed by images across the threads, each image's db terms kept aside and added in order after (replayDb)
   const splitPack = packed === undefined && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([
@@ -432,13 +445,16 @@ const backward = (
   } else if (needDx && s2 !== undefined) {
     stride2Dx(s2, pdyAt, w, pdxAreas[0], pdx);
   } else if (needDx) {
-    const [pzero, pd, pw, pbpw, pdcol] = pdxAreas;
-    // dRows: per image, dy_n [FN, P] transposed by the SIMD pass the forward uses (with a zero bias)
-    mem.fill(0, pzero / 4, pzero / 4 + P);
-    wasm.rowsToNchw(pdyAt, N, FN, P, P, pzero, pd);
-    mem.set(w.data, pw / 4);
-    gemmStrided(R, Kc, FN, { ptr: pd, rs: FN, cs: 1 }, { ptr: pw, rs: Kc, cs: 1 }, pbpw, pdcol, Kc, false);
-    col2imAt(pdcol, Kc, xShape, g, pdx);
+    // dcol_n = dRows_n . W and its col2im image by image (im2col.wat's gemmCol2imImages), W's columns staged in the
+    // order (fy, fx, c), where the gather reads a pixel's channels side by side, and packed once
+    const [pw, pbpw, pslots] = pdxAreas;
+    const taps = g.filterH * g.filterW;
+    const staged = mem.subarray(pw / 4, pw / 4 + FN * Kc);
+    const wd = w.data;
+    for (let f = 0, i = 0; f < FN; f++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++, i++) staged[f * Kc + t * C + c] = wd[i];
+    wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
+    const args = [pdyAt, FN, pbpw, pslots, C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
+    runChunks('gemmCol2imImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   }
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
   if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');

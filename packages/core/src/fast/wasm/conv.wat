@@ -366,15 +366,21 @@
   ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
   ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
   ;; - otherwise a GEMM on the implicit im2col: C rows = im2col(x) . Bp, the im2col matrix read in place through
-  ;;   the offset tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows), then $rowsToNchw with the bias. Every
-  ;;   image's C rows go to the same slot, the one of image n0 in C [N*OH*OW, ldc] (threads take disjoint image
-  ;;   ranges, so they never share one), which stays in L2 from the GEMM's stores to the layout pass's loads.
+  ;;   the offset tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows), then $rowsToNchw with the bias; without a
+  ;;   pool, for 1, 2 or 4 images at once, so that their rows fill the GEMM's 4-row tiles (the rows' sums do not
+  ;;   depend on which rows share a tile). Every image's C rows go to the same slot, the one of image n0 in C
+  ;;   [N*OH*OW, ldc] (threads take disjoint image ranges, so they never share one: a chunk's images at once start
+  ;;   there and stay inside its range), which stays in L2 from the GEMM's stores to the layout pass's loads.
   (func $convImages (export "convImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
     (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $bp10 i32) (param $FN i32)
     (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipFW i32) (param $rowPairs i32)
-    (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32)
+    (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32) (local $G i32) (local $g i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
+    ;; the GEMM takes G images at once where nothing is pooled, enough that their rows fill whole 4-row tiles: P = 49
+    ;; (7x7) fills 12 tiles and a quarter of one, 4 images 49
+    (local.set $G (select (i32.const 1) (select (i32.const 2) (i32.const 4) (i32.eqz (i32.and (local.get $P) (i32.const 1))))
+      (i32.eqz (i32.and (local.get $P) (i32.const 3)))))
     (local.set $PQ (i32.mul (i32.shr_u (local.get $OH) (i32.const 1)) (i32.shr_u (local.get $OW) (i32.const 1))))
     ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
     ;; extra columns (zeros times the zero padding of Bp) never read
@@ -387,17 +393,20 @@
         ;; pooled, an image's output is only read by the pool right after: every image of the chunk reuses image n0's
         ;; place, which stays in L2 (the argmax still counts from the batch's first output, through the pool's base)
         (local.set $outN (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (select (local.get $n0) (local.get $n) (local.get $pooled)) (local.get $FN)) (local.get $P)) (i32.const 2))))
+        ;; images n .. n+g-1 at once: G of them by the GEMM without a pool (fewer at the chunk's end), else one
+        (local.set $g (select (i32.const 1) (local.get $G) (i32.or (local.get $wp4) (local.get $pooled))))
+        (if (i32.gt_u (local.get $g) (i32.sub (local.get $n1) (local.get $n))) (then (local.set $g (i32.sub (local.get $n1) (local.get $n)))))
         (if (local.get $wp4)
           (then
             (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
               (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW) (local.get $rowPairs)))
           (else
             ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
-            (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $P))
+            (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (local.get $g)) (local.get $P))
               (local.get $ldc) (local.get $Kc) (local.get $x) (i32.const 0) (i32.const 0) (local.get $bp)
               (i32.sub (local.get $slot) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $P)) (local.get $ldc)) (i32.const 2)))
               (local.get $ldc) (i32.const 0) (local.get $rowTab) (local.get $kTab))
-            (call $rowsToNchw (local.get $slot) (i32.const 1) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias) (local.get $outN))))
+            (call $rowsToNchw (local.get $slot) (local.get $g) (local.get $P) (local.get $FN) (local.get $ldc) (local.get $bias) (local.get $outN))))
         (if (i32.ne (local.get $pooled) (i32.const 0))
           (then
             (local.set $pq (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $FN)) (local.get $PQ)) (i32.const 2)))
@@ -416,6 +425,6 @@
                   (i32.add (local.get $pooled) (local.get $pq))))))
           (else
             (if (local.get $reluOut)
-              (then (call $relu (local.get $outN) (i32.mul (local.get $FN) (local.get $P)) (local.get $outN))))))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+              (then (call $relu (local.get $outN) (i32.mul (i32.mul (local.get $g) (local.get $FN)) (local.get $P)) (local.get $outN))))))
+        (local.set $n (i32.add (local.get $n) (local.get $g)))
         (br $images))))

@@ -82,9 +82,15 @@
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
         (br $qloop))))
 
-  ;; Zeros at $dst[i] for i in [$from, $to): a row of padding or the few at a row's ends (a loop: memory.fill is a call
-  ;; out of the module, which costs more than these stores).
+  ;; Zeros at $dst[i] for i in [$from, $to): a row of padding or the few at a row's ends (loops, four at a time then
+  ;; one by one: memory.fill is a call out of the module, which costs more than these stores).
   (func $zeros (param $dst i32) (param $from i32) (param $to i32)
+    (block $vdone
+      (loop $vnext
+        (br_if $vdone (i32.gt_s (i32.add (local.get $from) (i32.const 4)) (local.get $to)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $from) (i32.const 2))) (v128.const i32x4 0 0 0 0))
+        (local.set $from (i32.add (local.get $from) (i32.const 4)))
+        (br $vnext)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $from) (local.get $to)))
@@ -118,6 +124,60 @@
         (br $sloop)))
     (call $zeros (local.get $dst) (local.get $hi) (local.get $len)))
 
+  ;; One filter's plane of a copy of dy whose rows are as long as dy's ($OW floats), shifted by $s >= 0: $Hd rows at
+  ;; $dst, row r = dy row r - $Ty shifted (dst[m] = src[s + m] for s + m < OW, else 0), zeros outside dy's $OH rows at
+  ;; $src: what $shiftedRow makes row by row, made as one block. Row by row the copy cost more than the phases' sums for
+  ;; a 1x1 filter (about 3 calls and their branches per row of 14 floats); as a block it is one run of vector copies,
+  ;; the floats that crossed a row's end zeroed after it. (The phases' copies as long as dy's rows shift by 0 or 1:
+  ;; a shift below 0 comes with 3 taps of parity 0 at pad 0, whose copies are one float longer.)
+  (func $shiftedPlane (param $src i32) (param $OH i32) (param $OW i32) (param $s i32) (param $Ty i32) (param $Hd i32) (param $dst i32)
+    (local $rows i32) (local $n i32) (local $i i32) (local $hi i32) (local $r i32) (local $row i32)
+    ;; dy's rows that land in the copy, and its floats there
+    (local.set $rows (i32.sub (local.get $Hd) (local.get $Ty)))
+    (if (i32.gt_s (local.get $rows) (local.get $OH)) (then (local.set $rows (local.get $OH))))
+    (if (i32.lt_s (local.get $rows) (i32.const 0)) (then (local.set $rows (i32.const 0))))
+    (local.set $n (i32.mul (local.get $rows) (local.get $OW)))
+    (call $zeros (local.get $dst) (i32.const 0) (i32.mul (local.get $Ty) (local.get $OW)))
+    (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $Ty) (local.get $OW)) (i32.const 2))))
+    ;; dst[i] = src[i + s] for i + s < OH*OW; the rest of [0, n) is zeroed by the row ends below
+    (local.set $hi (i32.sub (i32.mul (local.get $OH) (local.get $OW)) (local.get $s)))
+    (if (i32.gt_s (local.get $hi) (local.get $n)) (then (local.set $hi (local.get $n))))
+    (local.set $src (i32.add (local.get $src) (i32.shl (local.get $s) (i32.const 2))))
+    (local.set $i (i32.const 0))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $hi)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_s (local.get $i) (local.get $hi)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $sloop)))
+    ;; per row, zeros where s + m >= OW (inline, not by $zeros: one float a row, where a call per row cost as much as the
+    ;; block's copy)
+    (local.set $hi (i32.sub (local.get $OW) (local.get $s)))
+    (if (i32.lt_s (local.get $hi) (i32.const 0)) (then (local.set $hi (i32.const 0))))
+    (local.set $row (local.get $dst))
+    (local.set $r (i32.const 0))
+    (block $rdone
+      (loop $rloop
+        (br_if $rdone (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $i (local.get $hi))
+        (block $hdone
+          (loop $hloop
+            (br_if $hdone (i32.ge_s (local.get $i) (local.get $OW)))
+            (f32.store (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $hloop)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $OW) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rloop)))
+    ;; the rows under dy's
+    (call $zeros (local.get $dst) (local.get $n) (i32.mul (i32.sub (local.get $Hd) (local.get $Ty)) (local.get $OW))))
+
   ;; The input gradient of images [n0, n1) (stride 2): dx [N, C, H, W] at $dx from dy [N, FN, OH, OW] at $dy. Each of dx's
   ;; four phases, (ey, ex) = (iy mod 2, ix mod 2), is a stride-1 convolution of dy with the filter taps of that parity
   ;; (stride2.ts builds their tables and packed weights), so no col is made nor scattered. Per image: copies of dy, each
@@ -150,6 +210,15 @@
             (block $fdone
               (loop $floop
                 (br_if $fdone (i32.ge_u (local.get $f) (local.get $FN)))
+                ;; rows as long as dy's, shifted by s >= 0: the plane as one block
+                (if (i32.and (i32.eq (local.get $len) (local.get $OW)) (i32.ge_s (i32.load offset=92 (local.get $d)) (i32.const 0)))
+                  (then
+                    (call $shiftedPlane
+                      (i32.add (local.get $dy) (i32.shl (i32.mul (i32.add (i32.mul (local.get $n) (local.get $FN)) (local.get $f)) (i32.mul (local.get $OH) (local.get $OW))) (i32.const 2)))
+                      (local.get $OH) (local.get $OW) (i32.load offset=92 (local.get $d)) (local.get $Ty) (local.get $Hd) (local.get $dst))
+                    (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $Hd) (local.get $len)) (i32.const 2))))
+                    (local.set $f (i32.add (local.get $f) (i32.const 1)))
+                    (br $floop)))
                 (local.set $r (i32.const 0))
                 (block $rdone
                   (loop $rloop
