@@ -2,6 +2,7 @@ import { convGeometry, key, setThreads, uniform, type Tensor } from '@foldnet/co
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { filtersFromSums, winogradDwFloats, winogradDwPlanOf, winogradDwShares, winogradFilterGrad, type WinogradDwPlan } from '../src/fast/winograd.js';
+import { inputTransform6 } from './winograd-model.js';
 import { untilAWorkerTakesPart } from './workers.js';
 
 // The filter gradient by Winograd (wasm/winograd.wat winogradDwTiles, winogradDwDot, winogradDyTiles6) against a
@@ -22,15 +23,6 @@ const firstDifference = (a: ArrayLike<number>, b: Float32Array): number => {
   const [ua, ub] = [new Uint32Array(Float32Array.from(a).buffer), new Uint32Array(b.buffer, b.byteOffset, b.length)];
   if (ua.length !== ub.length) return Math.min(ua.length, ub.length);
   return ua.findIndex((u, i) => u !== ub[i]);
-};
-
-/** F(4x4, 3x3)'s Bᵀ on six values: Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
-const inputTransform6 = (d: readonly number[]): number[] => {
-  const s1 = f(d[4] - f(d[2] * 4));
-  const s2 = f(d[3] - f(d[1] * 4));
-  const s3 = f(d[4] - d[2]);
-  const s4 = f(f(d[3] - d[1]) * 2);
-  return [f(f(f(d[0] - d[2]) * 4) + s3), f(s1 + s2), f(s1 - s2), f(s3 + s4), f(s3 - s4), f(f(f(d[1] - d[3]) * 4) + f(d[5] - d[3]))];
 };
 
 /** F(4x4, 3x3)'s A on four values: A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]. */

@@ -1,6 +1,7 @@
 import { convGeometry, fromData, key, setThreads, type Tensor, uniform } from '@foldnet/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inputTransform6 } from './winograd-model.js';
 import { untilAWorkerTakesPart } from './workers.js';
 import { workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
@@ -21,15 +22,6 @@ import {
 const f = Math.fround;
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-
-/** Bᵀ applied to six values (a row's six columns or a column's six rows), as the kernel rounds it. */
-const inputSix = (c: readonly number[]): number[] => {
-  const s1 = f(c[4] - f(c[2] * 4));
-  const s2 = f(c[3] - f(c[1] * 4));
-  const s3 = f(c[4] - c[2]);
-  const s4 = f(f(c[3] - c[1]) * 2);
-  return [f(f(f(c[0] - c[2]) * 4) + s3), f(s1 + s2), f(s1 - s2), f(s3 + s4), f(s3 - s4), f(f(f(c[1] - c[3]) * 4) + f(c[5] - c[3]))];
-};
 
 /** Aᵀ applied to six values, as the kernel rounds it: four. */
 const outputSix = (c: readonly number[]): number[] => {
@@ -56,9 +48,9 @@ const model = (x: Tensor, u: Float32Array, K: number, b: ArrayLike<number>, pad:
       for (let tx = 0; tx < OW; tx += 4) {
         // V[c][ξ]: each row's columns, then each column's rows
         const V = Array.from({ length: C }, (_, c) => {
-          const rows = Array.from({ length: 6 }, (_, r) => inputSix(Array.from({ length: 6 }, (_, s) => at(n, c, ty + r - pad, tx + s - pad))));
+          const rows = Array.from({ length: 6 }, (_, r) => inputTransform6(Array.from({ length: 6 }, (_, s) => at(n, c, ty + r - pad, tx + s - pad))));
           const v = new Array<number>(36);
-          for (let j = 0; j < 6; j++) inputSix(rows.map((row) => row[j])).forEach((value, i) => (v[6 * i + j] = value));
+          for (let j = 0; j < 6; j++) inputTransform6(rows.map((row) => row[j])).forEach((value, i) => (v[6 * i + j] = value));
           return v;
         });
         for (let k = 0; k < K; k++) {
