@@ -41,7 +41,9 @@ try {
   const module = wabt.parseWat('kernels.wat', text, features);
   try {
     module.validate(features);
-    buffer = module.toBinary({}).buffer;
+    // with the name section: V8's stack traces and CPU profiles then name each function ($winogradMultiply) where
+    // they said wasm-function[67]
+    buffer = module.toBinary({ write_debug_names: true }).buffer;
   } finally {
     module.destroy();
   }

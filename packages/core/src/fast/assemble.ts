@@ -50,7 +50,8 @@ export const assembleKernels = async (dir: URL): Promise<Uint8Array> => {
     try {
       // wabt's typings omit validate's feature argument, but without it shared memory is refused
       Reflect.apply(m.validate, m, [features]);
-      return m.toBinary({}).buffer;
+      // with the name section, as the build writes it (stack traces and CPU profiles name the functions)
+      return m.toBinary({ write_debug_names: true }).buffer;
     } finally {
       m.destroy();
     }
