@@ -864,10 +864,10 @@ const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: Co
  */
 const WASM_ADAM_MIN = 512;
 /**
- * Below this many elements an Adam update runs on the calling thread: adam.wat takes ~0.5 ns an element (36864: ~20 µs),
- * as little as waking a worker costs.
+ * Below this many elements an Adam update runs on the calling thread: adam.wat takes ~3 ns an element, so the 512..9216
+ * of resnet's small filters (2-30 µs) cost about what waking a worker does; its 18432- and 36864-float ones still split.
  */
-const ADAM_PARALLEL_MIN = 1 << 17;
+const ADAM_PARALLEL_MIN = 1 << 14;
 
 /**
  * Adam's results stay in kept slots of the shared memory (one per large parameter, a few kept): a training loop feeds
