@@ -857,8 +857,17 @@ const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: Co
   return backward(dy.shape, w, x.shape, g, needDx, fillDy, { x }, out.size);
 };
 
-/** Below this many elements a tensor's Adam update runs in JavaScript: the copies in and out would cost more. */
-const WASM_ADAM_MIN = 1 << 14;
+/**
+ * Below this many elements a tensor's Adam update runs in JavaScript: the copies in and out would cost more. At 512 every
+ * preset's parameters above it fit the kept slots (resnet has 15: its convolutions' filters and the last affine's
+ * weights), where JavaScript's loop took ~25 ns an element (resnet's 45k floats under 16384: ~1.2 ms a step).
+ */
+const WASM_ADAM_MIN = 512;
+/**
+ * Below this many elements an Adam update runs on the calling thread: adam.wat takes ~3 ns an element, so the 512..9216
+ * of resnet's small filters (2-30 µs) cost about what waking a worker does; its 18432- and 36864-float ones still split.
+ */
+const ADAM_PARALLEL_MIN = 1 << 14;
 
 /**
  * Adam's results stay in kept slots of the shared memory (one per large parameter, a few kept): a training loop feeds
@@ -893,7 +902,7 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
   new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
   const bad = new Int32Array(mem.buffer, pbad, 1);
   bad[0] = 0;
-  runChunks('adam', n, 4, [pp, pgAt, pm, pv, pp, pm, pv, ph, pbad], true);
+  runChunks('adam', n, 4, [pp, pgAt, pm, pv, pp, pm, pv, ph, pbad], n >= ADAM_PARALLEL_MIN);
   const out = (at: number): Tensor => fromData(p.shape, copyF32(at, n));
   const result = { p: out(pp), m: out(pm), v: out(pv), finite: bad[0] === 0 };
   recordResident(slot.name, result.p.data, pp);

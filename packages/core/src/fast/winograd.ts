@@ -274,7 +274,9 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
   const multiply = winogradMultiplyOf(p) === 'winogradMultiply' ? 1 : 0;
   const input = strips ? [px, C, H, W] : [pscratch, C, Hq, Wq];
   const args = [...input, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
-  runChunks('winogradTiles', groups, 2, args, macs >= PARALLEL_MIN_MACS);
+  // chunks of whole blocks: a chunk's last block runs short, and a short block streams all of U_ξ for a few tiles (400
+  // groups in chunks of 26 took 64 blocks where 50 do)
+  runChunks('winogradTiles', groups, BLOCK_GROUPS[m], args, macs >= PARALLEL_MIN_MACS);
 };
 
 /**
