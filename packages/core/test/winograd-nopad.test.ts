@@ -13,7 +13,7 @@ import {
 // - the output stores ($winogradStoreRow's and $winogradOutputTiles6's: whole vectors, then lane stores for a row's last
 //   1..3 floats): the output is written into shared memory between sentinels and must equal the reference with every
 //   sentinel untouched;
-// - the input read through strips of the padded input made as the groups come to them (pad.wat's padStrip), not from
+// - the input read through strips of the padded input made as the groups come to them (pad.wat's stripRows), not from
 //   a padded copy of the whole input: the same values in, so the same bits as the padded copy, in the forward and the
 //   input gradient, with strips of one group row, two, or a whole image;
 // at 1 thread and at 2.

@@ -72,7 +72,7 @@ export interface WinogradPlan {
   readonly Wq: number;
   /**
    * Group rows of the padded input (Hq x Wq planes) the tiles pad at a time, all channels of one image, into a strip in
-   * their scratch (pad.wat's padStrip) as they come to them, reading the unpadded input; 0: a padded copy of the whole
+   * their scratch (pad.wat's stripRows) as they come to them, reading the unpadded input; 0: a padded copy of the whole
    * input (padPlanes) is made first. See STRIP_MAX_BYTES. The forward and the input gradient only: the filter gradient's
    * tiles transform a block's groups a channel at a time across images, so it pads the block's rows of one channel at a
    * time (winograd.wat's winogradDwTiles).
@@ -193,7 +193,7 @@ const slotBytes = (p: WinogradPlan): number => {
   const X = elementsOf(p);
   return Math.ceil((4 * X * 4 * BLOCK_GROUPS[p.m] * (p.C + p.K) + 2 * X * 64 + 576 + 64 + (takesStrips(p) ? stripBytes(p) : 0)) / 64) * 64;
 };
-/** Bytes of a plan's strip (pad.wat's padStrip): stripGroupRows group rows of the padded planes and the 2 rows below them, in every channel. */
+/** Bytes of a plan's strip (pad.wat's stripRows): stripGroupRows group rows of the padded planes and the 2 rows below them, in every channel. */
 const stripBytes = (p: WinogradPlan): number => 4 * p.C * (stripGroupRows(p) * p.m * p.groupRows + 2) * p.Wq;
 
 /** Floats of scratch the convolution needs besides its input and output (winogradConvolveAt's `pscratch`). */

@@ -1,7 +1,7 @@
 ;; Zero padding of images, for the convolutions that read the padded image in place (conv.wat, pool-filter-grad.wat,
 ;; winograd.wat): whole planes (padPlanes), or strips of rows of them that Winograd's tiles pad as they come to them
-;; (padStrip, stripRowAt; stripRows, also into a strip whose zeros are already in place); padRows pads the image rows of
-;; both, copyRows copies them.
+;; (stripRows, stripRowAt; also into a strip whose zeros are already in place); padRows pads the image rows of both,
+;; copyRows copies them.
 
   ;; Planes [p0, p1) of H x W floats at $src -> planes of Hq x Wq floats at $dst (Hq >= H + pad, Wq >= W + pad), the
   ;; image at row and column $pad, every other float 0 (winograd.wat's tiles read past the image's far edges too). Each
@@ -103,20 +103,14 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $srows))))
 
-;; Rows [$q0, $q0 + $rows) of the padded planes of $C channels, as padPlanes would make them (planes of $H x $W floats
+  ;; Rows [$q0, $q0 + $rows) of the padded planes of $C channels, as padPlanes would make them (planes of $H x $W floats
   ;; from $src, the image at row and column $pad, rows of $Wq floats), to $dst channel after channel ($rows x $Wq floats
   ;; each): a strip of the padded input small enough to stay in the cache while Winograd's groups read it (winograd.wat's
-  ;; $winogradTiles), instead of a padded copy of the whole input, a pass over memory that misses the cache and is read
-  ;; back.
-  (func $padStrip
-    (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $q0 i32) (param $rows i32) (param $Wq i32) (param $dst i32)
-    (call $stripRows (local.get $src) (local.get $C) (local.get $H) (local.get $W) (local.get $pad) (local.get $q0) (local.get $rows) (local.get $Wq)
-      (local.get $dst) (i32.const 1)))
-
-  ;; padStrip ($zeros 1), or ($zeros 0) the image rows alone of its strip, into a strip whose zeros are already in place:
-  ;; one made by padStrip with the same arguments but $src (winograd.wat's $winogradDwTiles pads a block's rows of one
-  ;; channel after another into the same strip). The image rows alone took 0.75x, 0.55x and 0.4x as long as padding
-  ;; them at 28x28, 14x14 and 7x7 (one image's planes, pad 1, the padded widths of F(4x4, 3x3)).
+  ;; $winogradTiles and $winogradDwTiles), instead of a padded copy of the whole input, a pass over memory that misses the
+  ;; cache and is read back. With $zeros 0, the image rows alone, into a strip whose zeros are already in place: one made
+  ;; with the same arguments but $src ($winogradDwTiles pads a block's rows of one channel after another into the same
+  ;; strip). The image rows alone took 0.75x, 0.55x and 0.4x as long as padding them at 28x28, 14x14 and 7x7 (one
+  ;; image's planes, pad 1, the padded widths of F(4x4, 3x3)).
   (func $stripRows
     (param $src i32) (param $C i32) (param $H i32) (param $W i32) (param $pad i32) (param $q0 i32) (param $rows i32) (param $Wq i32) (param $dst i32)
     (param $zeros i32)
@@ -174,7 +168,7 @@
         (br $rloop))))
 
   ;; Where padded row $oy of image $n's first channel starts in the strip at $strip ($stripRows padded rows of $Wq floats
-  ;; in each of $C channels, as $padStrip makes them from the image planes H x W at $x, padded by $pad), making the strip again
+  ;; in each of $C channels, as $stripRows makes them from the image planes H x W at $x, padded by $pad), making the strip again
   ;; from row $oy when it does not hold rows [$oy, $oy + $need) of image $n. The two i32 at $state say which image and
   ;; first row it holds (-1: none yet). Winograd's groups come in order, so a strip of one group row ($stripRows = $need)
   ;; is made once per group row, one of a whole padded image once per image (and chunk of groups): after the first, the
