@@ -359,16 +359,22 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
 };
 
 /**
- * The input gradient's regions in floats when it goes by GEMM + col2im (im2col.wat's gemmCol2imImages): W staged, W
- * packed, and per image a slot: its dcol [OH*OW, C*FH*FW], then the gather's lists (4*FH*FW, and per row and column of dx
- * the windows over it, H*(FH + 1) + W*(FW + 1)).
+ * Floats of an image's slot when the input gradient goes by GEMM + col2im (im2col.wat's gemmCol2imImages): its dcol
+ * [OH*OW, C*FH*FW], then the gather's lists (4*FH*FW, and per row and column of dx the windows over it,
+ * H*(FH + 1) + W*(FW + 1)).
  */
-const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] => {
-  const [N, FN, OH, OW] = dyShape;
+const gemmDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number => {
+  const [, , OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const [FH, FW] = [g.filterH, g.filterW];
-  const Kc = C * FH * FW;
-  return [FN * Kc, FN * padN(Kc), N * (OH * OW * Kc + 4 * FH * FW + H * (FH + 1) + W * (FW + 1))];
+  return OH * OW * C * FH * FW + 4 * FH * FW + H * (FH + 1) + W * (FW + 1);
+};
+
+/** The input gradient's regions in floats when it goes by GEMM + col2im: W staged, W packed, a slot per image. */
+const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] => {
+  const [N, FN] = dyShape;
+  const Kc = xShape[1] * g.filterH * g.filterW;
+  return [FN * Kc, FN * padN(Kc), N * gemmDxSlotFloats(dyShape, xShape, g)];
 };
 
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
@@ -453,7 +459,7 @@ const backward = (
     const wd = w.data;
     for (let f = 0, i = 0; f < FN; f++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++, i++) staged[f * Kc + t * C + c] = wd[i];
     wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
-    const args = [pdyAt, FN, pbpw, pslots, C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
+    const args = [pdyAt, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
     runChunks('gemmCol2imImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
   }
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));

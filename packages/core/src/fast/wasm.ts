@@ -51,7 +51,7 @@ export interface KernelExports {
   im2col(r0: number, r1: number, x: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   col2im(n0: number, n1: number, src: number, ld: number, C: number, H: number, W: number, FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number): void;
   gemmCol2imImages(
-    n0: number, n1: number, dy: number, FN: number, bp: number, scratch: number, C: number, H: number, W: number, FH: number, FW: number,
+    n0: number, n1: number, dy: number, FN: number, bp: number, scratch: number, slotBytes: number, C: number, H: number, W: number, FH: number, FW: number,
     stride: number, pad: number, OH: number, OW: number, dst: number,
   ): void;
   // conv.wat

@@ -152,19 +152,17 @@
   ;; order of B's columns changes none), and both fold them in $col2im's order, so dx has the bits of a GEMM then col2im;
   ;; but dcol_n (P*Kc floats, 56 KiB for 7x7 pixels of 32x3x3) stays in L2 between the GEMM's stores and the fold's
   ;; loads, where the whole dcol [N*P, Kc] went to memory and back, and dy needs no transposed copy. Every image of the
-  ;; chunk uses image n0's slot of $scratch (threads take disjoint image ranges, so they never share one): dcol_n, then
-  ;; 4*FH*FW + H*(FH + 1) + W*(FW + 1) i32 for the gather.
+  ;; chunk uses image n0's slot of $scratch, $slotBytes an image (threads take disjoint image ranges, so they never share
+  ;; one; kernels.ts's gemmDxAreas sizes them): dcol_n, then 4*FH*FW + H*(FH + 1) + W*(FW + 1) i32 for the gather.
   (func $gemmCol2imImages (export "gemmCol2imImages")
-    (param $n0 i32) (param $n1 i32) (param $dy i32) (param $FN i32) (param $bp i32) (param $scratch i32)
+    (param $n0 i32) (param $n1 i32) (param $dy i32) (param $FN i32) (param $bp i32) (param $scratch i32) (param $slotBytes i32)
     (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32) (param $stride i32) (param $pad i32)
     (param $OH i32) (param $OW i32) (param $dst i32)
     (local $P i32) (local $Kc i32) (local $slot i32) (local $n i32) (local $dcolBytes i32) (local $dxn i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
     (local.set $dcolBytes (i32.shl (i32.mul (local.get $P) (local.get $Kc)) (i32.const 2)))
-    (local.set $slot (i32.add (local.get $scratch)
-      (i32.mul (local.get $n0) (i32.add (local.get $dcolBytes) (i32.shl (i32.add (i32.shl (i32.mul (local.get $FH) (local.get $FW)) (i32.const 2))
-        (i32.add (i32.mul (local.get $H) (i32.add (local.get $FH) (i32.const 1))) (i32.mul (local.get $W) (i32.add (local.get $FW) (i32.const 1))))) (i32.const 2))))))
+    (local.set $slot (i32.add (local.get $scratch) (i32.mul (local.get $n0) (local.get $slotBytes))))
     (local.set $n (local.get $n0))
     (block $done
       (loop $images
