@@ -14,10 +14,10 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { loadBuild, PRESETS, presetNetwork } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
-const PRESETS = ['simple', 'double', 'deep', 'resnet'];
 const values = parseFlags('bits', {
   base: { type: 'string' },
   models: { type: 'string', default: PRESETS.join(',') },
@@ -29,11 +29,6 @@ if (!models.every((m) => PRESETS.includes(m)) || !threadCounts.every((t) => Numb
   console.error(`bits: --models a list of ${PRESETS.join(', ')}; --threads a list of positive integers`);
   process.exit(2);
 }
-
-const load = async (root) => {
-  const dist = (pkg) => pathToFileURL(path.resolve(root, 'packages', pkg, 'dist', 'index.js')).href;
-  return { core: await import(dist('core')), layers: await import(dist('layers')), train: await import(dist('train')) };
-};
 
 /** The first 16 hex digits of the sha256 of the tensors' bytes, visited in the order of their sorted names. */
 const digest = (value) => {
@@ -50,8 +45,7 @@ const digest = (value) => {
 const hashes = ({ core, layers, train }, model, threads) => {
   core.setBackend('fast');
   core.setThreads(threads);
-  const builders = { simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet, resnet: layers.resnet };
-  const network = layers.unwrap(builders[model]());
+  const network = presetNetwork(layers, model);
   const data = train.loadMnist({ trainSize: 400, testSize: 500 });
   if (data._tag === 'Left') throw data.left;
   const { train: images, test } = data.right;
@@ -64,7 +58,7 @@ const hashes = ({ core, layers, train }, model, threads) => {
 };
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const builds = [...(values.base === undefined ? [] : [['base', await load(values.base)]]), ['this', await load(here)]];
+const builds = [...(values.base === undefined ? [] : [['base', await loadBuild(values.base)]]), ['this', await loadBuild(here)]];
 let differs = false;
 console.log(['model', 'threads', ...builds.flatMap(([name]) => [`${name} params`, `${name} evaluation`]), ...(builds.length > 1 ? ['bits'] : [])].join('\t'));
 for (const model of models) {

@@ -15,7 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { loadBuild, PRESETS, presetNetwork } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
 const values = parseFlags('compare-builds', {
@@ -33,15 +34,11 @@ if (values.base === undefined) {
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
 const isSpec = values.model.endsWith('.json');
-if (!(['simple', 'double', 'deep', 'resnet'].includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
+if (!(PRESETS.includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
   console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --data random|mnist, --clock wall|cpu');
   process.exit(2);
 }
 
-const load = async (root) => {
-  const dist = (pkg) => pathToFileURL(path.resolve(root, 'packages', pkg, 'dist', 'index.js')).href;
-  return { core: await import(dist('core')), layers: await import(dist('layers')), train: await import(dist('train')) };
-};
 
 /**
  * Batches of 100 for the steps and the forwards: one fixed random batch, or (--data mnist) MNIST's first training
@@ -50,7 +47,7 @@ const load = async (root) => {
 // A JSON model spec (both builds must know its layer types): read once, decoded by each build.
 const specJson = isSpec ? JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), values.model), 'utf8')) : undefined;
 const networkOf = (layers) => {
-  if (specJson === undefined) return layers.unwrap({ simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet, resnet: layers.resnet }[values.model]());
+  if (specJson === undefined) return presetNetwork(layers, values.model);
   const r = layers.decodeModelSpec(specJson);
   if (r._tag === 'Left') throw new Error(`compare-builds: ${values.model}: ${r.left.message}`);
   return r.right;
@@ -85,9 +82,9 @@ const setup = ({ core, layers, train }, batches) => {
   };
 };
 
-const here = await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const here = await loadBuild(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const batches = inputs(here);
-const base = setup(await load(values.base), batches);
+const base = setup(await loadBuild(values.base), batches);
 const current = setup(here, batches);
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();

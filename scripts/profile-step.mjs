@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { loadBuild, PRESETS, presetNetwork } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
 const values = parseFlags('profile-step', {
@@ -28,7 +29,7 @@ const values = parseFlags('profile-step', {
   child: { type: 'boolean', default: false },
 });
 const [threads, steps, top] = [values.threads, values.steps, values.top].map(Number);
-if (!['simple', 'double', 'deep', 'resnet'].includes(values.model) || ![threads, steps, top].every((n) => Number.isInteger(n) && n >= 1)) {
+if (!PRESETS.includes(values.model) || ![threads, steps, top].every((n) => Number.isInteger(n) && n >= 1)) {
   console.error('profile-step: --model simple|double|deep|resnet; --threads, --steps and --top positive integers');
   process.exit(2);
 }
@@ -36,11 +37,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (values.child) {
   // the profiled process: the steps (or evaluations) alone, then exit
-  const dist = (pkg) => import(pathToFileURL(path.join(root, 'packages', pkg, 'dist', 'index.js')).href);
-  const [core, layers, train] = await Promise.all([dist('core'), dist('layers'), dist('train')]);
+  const { core, layers, train } = await loadBuild(root);
   core.setThreads(threads);
-  const builders = { simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet, resnet: layers.resnet };
-  const network = layers.unwrap(builders[values.model]());
+  const network = presetNetwork(layers, values.model);
   const data = train.loadMnist({ trainSize: 800, testSize: 500 });
   if (data._tag === 'Left') throw data.left;
   const batch = (i) => ({ x: core.sliceRows(data.right.train.images, 100 * (i % 8), 100 * (i % 8) + 100), targets: data.right.train.labels.subarray(100 * (i % 8), 100 * (i % 8) + 100) });
