@@ -1,4 +1,4 @@
-import { fromNested, kernels, key, normal, split, type Tensor } from '@foldnet/core';
+import { fromData, fromNested, kernels, key, normal, split, type Tensor } from '@foldnet/core';
 import fc from 'fast-check';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,24 @@ describe('gradients of graphs agree with central differences (float64)', () => {
   it('globalAvgPool2d alone', () => {
     const report = checkGradients(globalAvgPool2d(), [3, 4, 5], { key: key(4) });
     expect(report.ok, formatGradCheckReport(report)).toBe(true);
+  });
+  it('globalAvgPool2d: each mean is its plane summed in order in float64, rounded once (planes 4 at a time and the rest)', () => {
+    const layer = globalAvgPool2d();
+    for (const [N, C, H, W] of [[1, 1, 1, 1], [2, 3, 5, 7], [3, 5, 7, 7], [4, 4, 2, 3]]) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        // widely spread magnitudes, so that another order of the adds would round differently
+        const v = normal(key(N * 100 + C), [N, C, H, W]).data.map((e, i) => e * 10 ** ((i * 7) % 9));
+        const x = fromData([N, C, H, W], dtype === 'float32' ? Float32Array.from(v) : Float64Array.from(v));
+        const y = layer.forward({}, {}, x, { mode: 'eval' }).y;
+        const S = H * W;
+        const expected = Array.from({ length: N * C }, (_, p) => {
+          let sum = 0;
+          for (let s = 0; s < S; s++) sum += x.data[p * S + s];
+          return sum / S;
+        });
+        expect([...y.data]).toEqual([...(dtype === 'float32' ? Float32Array.from(expected) : expected)]);
+      }
+    }
   });
 });
 
