@@ -87,6 +87,21 @@ export const recordResident = (slot: string, data: ReadonlyData | Int32Array, of
   residents.set(data, { slot, offset, filling: fillings.get(slot) ?? 0 });
 };
 
+// Values derived from a buffer (Winograd's transformed filters of a weights buffer), kept in a slot: the same validity as
+// a resident's (the slot's filling), under a tag that says what was derived, never mistaken for the buffer's own values.
+const derived = new WeakMap<ReadonlyData, { readonly tag: string; readonly slot: string; readonly offset: number; readonly filling: number }>();
+
+/** Records that values derived from `from` (what `tag` names) are at `offset`, in `slot` (an area a `slots` pool gave out). */
+export const recordDerived = (slot: string, from: ReadonlyData, tag: string, offset: number): void => {
+  derived.set(from, { tag, slot, offset, filling: fillings.get(slot) ?? 0 });
+};
+
+/** Where the values `tag` names derived from this very buffer are, if their slot still holds them. */
+export const derivedAt = (from: ReadonlyData, tag: string): number | undefined => {
+  const d = derived.get(from);
+  return d !== undefined && d.tag === tag && fillings.get(d.slot) === d.filling ? d.offset : undefined;
+};
+
 /** A slot claimed for writing: its byte offset; nothing is resident in it until recorded again. */
 export interface Slot {
   readonly name: string;

@@ -2,7 +2,7 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { bytesOf, inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
+import { bytesOf, derivedAt, inputAt, recordDerived, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
 import { copyF32, f32 } from './wasm.js';
@@ -280,6 +280,31 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
 };
 
 /**
+ * The forward's transformed filters stay in kept slots, the last KEPT_FILTER_SETS sets of them up to KEPT_FILTERS_MAX_BYTES
+ * each (a 64 -> 64 channel layer's F(4x4, 3x3) U is 576 KiB): an evaluation runs batch after batch with the same weights,
+ * and tensors are never written, so the same buffer of weights means the same U, transformed once (~1% of resnet's
+ * evaluation). Training's weights change every step: there U is only written to a slot instead of the workspace.
+ */
+const KEPT_FILTER_SETS = 16;
+const KEPT_FILTERS_MAX_BYTES = 1 << 20;
+const filterSlots = slots('winogradU', KEPT_FILTER_SETS);
+
+/**
+ * Where the forward's U of weights `w` under plan p is kept: `fresh` when a slot was just claimed for it and U must be
+ * written there; undefined when U is too large to keep (then it goes in the workspace, transformed every call).
+ */
+const keptFiltersOf = (p: WinogradPlan, w: ReadonlyData): { readonly offset: number; readonly fresh: boolean } | undefined => {
+  const bytes = 4 * elementsOf(p) * p.C * p.K;
+  if (bytes > KEPT_FILTERS_MAX_BYTES) return undefined;
+  const tag = `winogradU F(${p.m}x${p.m})`;
+  const at = derivedAt(w, tag);
+  if (at !== undefined) return { offset: at, fresh: false };
+  const slot = filterSlots.claim(bytes);
+  recordDerived(slot.name, w, tag, slot.offset);
+  return { offset: slot.offset, fresh: true };
+};
+
+/**
  * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
  * [N, K, OH, OW] at the byte offset `pout` it gives (`out`'s when given: a result slot), in a workspace it lays out with
  * `extraFloats` more floats at `pextra` for the caller (valid until the next workspace). x is read where it is
@@ -290,16 +315,18 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
  */
 export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0, out?: Slot): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
-  const [px, pu, pw, pbias, pscratch, pwork, pextra] = workspace([
-    x.size, elementsOf(p) * C * K, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
+  // before the workspace: a kept slot that grows moves where the workspace starts
+  const kept = keptFiltersOf(p, w.data);
+  const [px, puWork, pw, pbias, pscratch, pwork, pextra] = workspace([
+    x.size, kept === undefined ? elementsOf(p) * C * K : 0, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
   ]);
   const pout = out?.offset ?? pwork;
   const pxAt = inputAt(x.data, px);
   const mem = f32();
   mem.set(b.data, pbias / 4);
-  const W = w.data;
+  const pu = kept?.offset ?? puWork;
   // u(c, k) = W[k, c]
-  transformFilters(p.m, C, K, W, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw);
+  if (kept === undefined || kept.fresh) transformFilters(p.m, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw);
   convolveAt(p, pxAt, pu, pbias, relu, pscratch, pout);
   return { pout, pextra };
 };
