@@ -37,7 +37,7 @@ describe('gradients of graphs agree with central differences (float64)', () => {
     for (const [N, C, H, W] of [[1, 1, 1, 1], [2, 3, 5, 7], [3, 5, 7, 7], [4, 4, 2, 3]]) {
       for (const dtype of ['float32', 'float64'] as const) {
         // widely spread magnitudes, so that another order of the adds would round differently
-        const v = normal(key(N * 100 + C), [N, C, H, W]).data.map((e, i) => e * 10 ** ((i * 7) % 9));
+        const v = Array.from(normal(key(N * 100 + C), [N, C, H, W]).data, (e, i) => e * 10 ** ((i * 7) % 9));
         const x = fromData([N, C, H, W], dtype === 'float32' ? Float32Array.from(v) : Float64Array.from(v));
         const y = layer.forward({}, {}, x, { mode: 'eval' }).y;
         const S = H * W;
