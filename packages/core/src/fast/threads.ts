@@ -18,16 +18,17 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * `packDyImageRange` (images: dy packed for the filter gradient) and `gemmCol2imImages` (images: a convolution's input
  * gradient by a GEMM and col2im).
  *
- * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n chunks is published by
- * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 chunks still
- * unclaimed), and bumping SEQ. A thread claims chunk n - r by compare-exchanging CLAIM from tag << 16 | r to
- * tag << 16 | r-1 (r > 0), and only then reads the job's parameters: the job cannot end, nor its parameters change,
- * before that chunk is counted in DONE. So the bound check needs no parameter that could be stale: a worker that
+ * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n units is published by
+ * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 units still
+ * unclaimed), and bumping SEQ. A thread claims the c units from n - r on (c = claimUnits(r), from r and the pool's
+ * constant thread count alone) by compare-exchanging CLAIM from tag << 16 | r to tag << 16 | r-c (r > 0), and only
+ * then reads the job's parameters: the job cannot end, nor its parameters change, before those units are counted in
+ * DONE. So the bound check needs no parameter that could be stale: a worker that
  * wakes late, after its job ended, finds CLAIM at 0 remaining or under another tag and claims nothing, and even one
- * whose tag came round again (2^15 jobs later) claims a chunk of the current job with the current parameters. (Reading
+ * whose tag came round again (2^15 jobs later) claims units of the current job with the current parameters. (Reading
  * n before claiming, as an earlier form did, let such a worker mix two jobs' parameters and count a chunk twice.) The
  * caller claims chunks too, so a GEMM finishes even if no worker ever gets a core (this machine is shared); it then
- * waits until DONE counts every chunk.
+ * waits until DONE counts every unit.
  *
  * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
  * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
@@ -44,13 +45,14 @@ const ERROR = 4;
 const NCHUNKS = 5;
 const CHUNK = 6;
 const READY = 7; // workers that have instantiated the module
-const WORKER_CHUNKS = 8; // chunks run by workers since the pool started
+const WORKER_CHUNKS = 8; // claims run by workers since the pool started
 const FUNC = 9; // which export the job runs (an index into CHUNKED)
 const TOTAL = 10; // work items of the job
+const THREADS = 32; // threads of the pool (this one and the workers), written once when it starts
 // the export's arguments after its item range (winogradTiles and convImages take the most: 19)
 const ARGS = 11;
 const MAX_ARGS = 21;
-const SLOTS = ARGS + MAX_ARGS;
+const SLOTS = ARGS + MAX_ARGS + 1;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
@@ -71,9 +73,23 @@ export type ChunkedExport = (typeof CHUNKED)[number];
  */
 const SPIN_MS = 0.05;
 
+/**
+ * Guided claims: a job is cut into units UNITS_PER_CHUNK times finer than its chunks (CHUNKS_PER_THREAD), and a thread
+ * claims a chunk's worth of units while many are left, then fewer, down to one: the caller, which waits for the last
+ * claim, waits for a quarter of a chunk at most where it waited for a whole one. gemmRows keeps whole chunks (its units
+ * are chunks, and with 3 a thread no claim takes two): each of its claims streams the whole packed B through the cache.
+ */
+const UNITS_PER_CHUNK = 4;
+/** Units a thread claims when r are left, of `threads`: a share of half the rest, at least one, at most a chunk's. */
+const claimUnits = (r: number, threads: number): number => Math.min(UNITS_PER_CHUNK, Math.max(1, Math.floor(r / (2 * threads))));
+const claimUnitsSource = claimUnits.toString();
+
 // (workerData: ThreadData) => void, as source text
 const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
+const threads = ctl[${THREADS}];
+const UNITS_PER_CHUNK = ${UNITS_PER_CHUNK};
+const claimUnits = ${claimUnitsSource};
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
 const call = new Array(${2 + MAX_ARGS}).fill(0);
@@ -88,20 +104,22 @@ for (;;) {
   const tag = (seen & 0x7fff) << 16;
   for (;;) {
     const w = Atomics.load(ctl, ${CLAIM});
-    if ((w & 0x7fff0000) !== tag || (w & 0xffff) === 0) break;
-    if (Atomics.compareExchange(ctl, ${CLAIM}, w, w - 1) !== w) continue;
-    // the chunk is ours: the job's parameters stay until it is counted done
-    const n = ctl[${NCHUNKS}], chunk = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
+    const r = w & 0xffff;
+    if ((w & 0x7fff0000) !== tag || r === 0) break;
+    const c = claimUnits(r, threads);
+    if (Atomics.compareExchange(ctl, ${CLAIM}, w, w - c) !== w) continue;
+    // the units are ours: the job's parameters stay until they are counted done
+    const n = ctl[${NCHUNKS}], unit = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
     for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[${ARGS} + i];
-    call[0] = (n - (w & 0xffff)) * chunk;
-    call[1] = Math.min(total, call[0] + chunk);
+    call[0] = (n - r) * unit;
+    call[1] = Math.min(total, call[0] + c * unit);
     try {
       fn.apply(undefined, call);
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
     Atomics.add(ctl, ${WORKER_CHUNKS}, 1);
-    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.add(ctl, ${DONE}, c);
     Atomics.notify(ctl, ${DONE});
   }
 }
@@ -139,6 +157,7 @@ const stopPool = (p: Pool): void => {
 
 const startPool = (workers: number): Pool => {
   const control = new SharedArrayBuffer(SLOTS * 4);
+  new Int32Array(control)[THREADS] = workers + 1;
   for (let i = 0; i < workers; i++) platform.startThread(workerMain, { control, module: kernelModule, memory });
   return { ctl: new Int32Array(control), workers, seq: 0 };
 };
@@ -296,12 +315,13 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
   if (args.length > MAX_ARGS) throw new FoldnetError('value', `fast kernels: ${fn} takes ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
   const p = ensurePool(nThreads);
   const ctl = p.ctl;
-  const chunk = Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn]) / align) * align, Math.ceil(total / 0xffff));
-  const n = Math.ceil(total / chunk);
+  const units = fn === 'gemmRows' ? 1 : UNITS_PER_CHUNK;
+  const unit = Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn] * units) / align) * align, Math.ceil(total / 0xffff));
+  const n = Math.ceil(total / unit);
   p.seq = (p.seq + 1) & 0x3fffffff;
   const tag = (p.seq & 0x7fff) << 16;
   ctl[NCHUNKS] = n;
-  ctl[CHUNK] = chunk;
+  ctl[CHUNK] = unit;
   ctl[TOTAL] = total;
   ctl[FUNC] = CHUNKED.indexOf(fn);
   for (let i = 0; i < MAX_ARGS; i++) ctl[ARGS + i] = args[i] ?? 0;
@@ -313,11 +333,13 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
   const run = wasm[fn] as (...a: number[]) => void;
   for (;;) {
     const w = Atomics.load(ctl, CLAIM);
-    if ((w & 0xffff) === 0) break;
-    if (Atomics.compareExchange(ctl, CLAIM, w, w - 1) !== w) continue;
-    const i0 = (n - (w & 0xffff)) * chunk;
-    run(i0, Math.min(total, i0 + chunk), ...args);
-    Atomics.add(ctl, DONE, 1);
+    const r = w & 0xffff;
+    if (r === 0) break;
+    const c = claimUnits(r, nThreads);
+    if (Atomics.compareExchange(ctl, CLAIM, w, w - c) !== w) continue;
+    const i0 = (n - r) * unit;
+    run(i0, Math.min(total, i0 + c * unit), ...args);
+    Atomics.add(ctl, DONE, c);
   }
   for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < n && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
