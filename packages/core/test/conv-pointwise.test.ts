@@ -7,9 +7,10 @@ import { untilAWorkerTakesPart } from './workers.js';
 
 // conv.wat's direct path takes a 1x1 convolution (pad 0, any stride) over each image's OH*OW output pixels as one row,
 // at stride 2 or more after gathering the pixels (oy*stride, ox*stride) into a [C, OH*OW] panel ($gatherPixels: 4 at
-// a time from 8 adjacent floats at stride 2 while those lie in the row, the rest one by one). Each output keeps the
-// GEMM path's sum over the channels, in the same order from zero, and the bias added last: these tests compare the two
-// bit for bit, with the GEMM path forced by setDirectConv(false), which turns the 1x1 path off too.
+// a time from 8 adjacent floats at stride 2 while those lie in the row, the rest one by one), skipping the sums of
+// tiles whose inputs are ±0 in every channel as the direct path does. Each output keeps the GEMM path's sum over the
+// channels, in the same order from zero, and the bias added last: these tests compare the two bit for bit, with the
+// GEMM path forced by setDirectConv(false), which turns the 1x1 path off too.
 
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 
@@ -80,6 +81,39 @@ describe('1x1 convolutions by the direct path over their pixels as one row', () 
         expectSameBits(chosen, viaGemm, what);
       }),
       { seed: 15, numRuns: 150 },
+    );
+  });
+
+  // The zero check (finite weights: a tile whose 8 pixels are ±0 in every channel skips its sums, which would be +0)
+  // must see every channel and pixel of a tile: one nonzero input in a field of +0 and -0, anywhere (so in the first
+  // and last channel, the last 4-pixel tile, a gathered pixel at stride 2 or one the gather skips), against the GEMM.
+  it('a single nonzero input anywhere is seen by the zero check: the bits of the GEMM path', () => {
+    const oneCase = fc.record({
+      N: fc.integer({ min: 1, max: 2 }),
+      C: fc.integer({ min: 1, max: 40 }),
+      FN: fc.constantFrom(1, 3, 6, 10, 33),
+      H: fc.integer({ min: 1, max: 16 }),
+      W: fc.integer({ min: 1, max: 16 }),
+      stride: fc.integer({ min: 1, max: 2 }),
+      at: fc.nat(),
+      seed: fc.nat(1000),
+    });
+    fc.assert(
+      fc.property(oneCase, ({ N, C, FN, H, W, stride, at, seed }) => {
+        const g = convGeometry('conv', { inH: H, inW: W, filterH: 1, stride, pad: 0 });
+        fc.pre(g.outH * g.outW >= 8);
+        const x = fill(seed, [N, C, H, W]);
+        const xd = x.data as Float32Array;
+        const keep = at % xd.length;
+        xd.forEach((_, i) => (xd[i] = i === keep ? 0.75 : i % 3 === 0 ? -0 : 0));
+        const w = fill(seed + 1, [FN, C, 1, 1]);
+        const b = fill(seed + 2, [FN]);
+        const what = `x=[${x.shape}] nonzero at ${keep} w=[${w.shape}] stride ${stride}`;
+        const { viaGemm, chosen } = gemmThenChosen(x, w, b, g);
+        expect(chosen.algorithm, what).toBe(POINTWISE_NAME);
+        expectSameBits(chosen, viaGemm, what);
+      }),
+      { seed: 16, numRuns: 150 },
     );
   });
 

@@ -294,9 +294,8 @@ const convolve = (
   wasm.packB(pw, 1, Kc, Kc, FN, pbp);
   if (by5) packPanels10(pw, Kc, FN, pbp10);
   // with finite weights, the direct path skips the sums of tiles whose inputs are all zero (they would be +0); its
-  // check reads the window by rows of FW taps. Not for 1x1 convolutions: their check reads each channel's 8 pixels, as
-  // many loads as the sums of one 4-filter group, and past the first layer a tile zero in every channel is rare.
-  const skipFW = direct && !pointwise && wasm.finiteF32(pw, FN * Kc) === 1 ? g.filterW : 0;
+  // check reads the window by rows of FW taps
+  const skipFW = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? g.filterW : 0;
   const args = [
     pxAt, 4 * C * Hp * Wp, direct ? 4 * (pointwise ? P : Wp) : 0, prow, pk, Kc, g.outH, g.outW, pbp, by5 ? pbp10 : 0, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0,
     then === 'relu' ? 1 : 0, skipFW, direct && !pointwise && directRowPairs(FN, g.outH) ? 1 : 0, pointwise ? g.stride : 0, 4 * W,
