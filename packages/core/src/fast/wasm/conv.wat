@@ -404,9 +404,9 @@
   ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
   ;; lesson's 2x2 max pool of that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out)
   ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipFW: see $convDirect.
-  ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
+  ;; The images are zero-padded at $x, $imgBytes apart. Three ways to the output:
   ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
-  ;; - $pointStride != 0 (a 1x1 convolution, pad 0, OH*OW >= 8, Kc <= 256; $wp4 != 0 too): $convDirect over each image's
+  ;; - $pointStride != 0 (a 1x1 convolution, pad 0, OH*OW >= 8, Kc <= 256; $wp4 = 4*OH*OW): $convDirect over each image's
   ;;   OH*OW output pixels as one row, so that no row ends in a short tile (7x7 is one row of 49, not seven of 7, which
   ;;   $convDirect does not take); the pixel p's input at channel c is at kTab[c] + 4p. At stride 1 that is the image
   ;;   itself (kTab[c] = c*H*W*4); at stride 2 or more its pixels (oy*stride, ox*stride) are first gathered into a
