@@ -47,7 +47,7 @@ const READY = 7; // workers that have instantiated the module
 const WORKER_CHUNKS = 8; // chunks run by workers since the pool started
 const FUNC = 9; // which export the job runs (an index into CHUNKED)
 const TOTAL = 10; // work items of the job
-// the export's arguments after its item range (winogradTiles and convImages take the most: 19)
+// the export's arguments after its item range (convImages takes the most: 21)
 const ARGS = 11;
 const MAX_ARGS = 21;
 const SLOTS = ARGS + MAX_ARGS;
