@@ -59,7 +59,7 @@ describe('bench: the GEMMs of one training step', () => {
 });
 
 describe('bench: the algorithm of each convolution pass', () => {
-  it('examples/resnet.json: per layer, what a traced training step ran (stem direct without dx, stride 2 and 1x1 by GEMM with their input gradients by stride-2 phases, 3x3 blocks by Winograd)', () => {
+  it('examples/resnet.json: per layer, what a traced training step ran (stem direct without dx, stride 2 by GEMM and 1x1 direct over their pixels as one row, both with their input gradients by stride-2 phases, 3x3 blocks by Winograd)', () => {
     const net = networkFromSpec(JSON.parse(readFileSync(new URL('../../../examples/resnet.json', import.meta.url), 'utf8')), 'resnet.json');
     const opt = adam({ lr: 0.001 });
     const state = initTrainState(net, opt, key(0));
@@ -70,7 +70,7 @@ describe('bench: the algorithm of each convolution pass', () => {
     const at = (layer: string) => rows.find((r) => r.layer === layer);
     expect(at('conv1')).toMatchObject({ input: [1, 28, 28], filters: [16, 1, 3, 3], output: [16, 28, 28], forward: 'direct', input_gradient: '-', filter_gradient: 'GEMM' });
     expect(at('res3.conv1')).toMatchObject({ output: [32, 14, 14], forward: 'GEMM', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
-    expect(at('res3.shortcut.conv1')).toMatchObject({ filters: [32, 16, 1, 1], forward: 'GEMM', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
+    expect(at('res3.shortcut.conv1')).toMatchObject({ filters: [32, 16, 1, 1], forward: 'direct 1x1', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
     for (const r of rows.filter((r) => r.filters[2] === 3 && r.layer !== 'conv1' && r.output[1] === r.input[1])) {
       expect(r.forward, r.layer).toMatch(/^Winograd F\((2x2|4x4),3x3\)$/);
       expect(r.input_gradient, r.layer).toMatch(/^Winograd /);

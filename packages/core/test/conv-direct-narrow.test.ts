@@ -1,7 +1,7 @@
 import { convGeometry, fastKernels, fusedKernelsOf, key, referenceKernels, setThreads, traceConvPaths, uniform, type Tensor } from '@foldnet/core';
 import { bitwiseEqual, closeTo } from '@foldnet/core/testing';
 import fc from 'fast-check';
-import { directNarrowBy5, directRowPairs, setDirectConv, setDirectNarrowBy5, setDirectRowPairs } from '../src/fast/kernels.js';
+import { directNarrowBy5, directRowPairs, setDirectConv, setDirectNarrowBy5, setDirectRowPairs, setPointwiseConv } from '../src/fast/kernels.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { untilAWorkerTakesPart } from './workers.js';
 
@@ -21,6 +21,7 @@ const directShape = (filter: number, pad0: number, extraW: number, h: number): {
 afterEach(() => {
   setThreads(1);
   setDirectConv(true);
+  setPointwiseConv(true);
   setDirectNarrowBy5(undefined);
   setDirectRowPairs(true);
 });
@@ -76,6 +77,8 @@ describe('the direct convolution: a row\'s last 4 pixels by 5 filters, the last 
         const pool = g.outH >= 2 ? convGeometry('pool', { inH: g.outH, inW: g.outW, filterH: 2, filterW: 2, stride: 2, pad: 0 }) : undefined;
         const run = (direct: boolean, by5: boolean | undefined, threads: number, pairs = true) => {
           setDirectConv(direct);
+          // 1x1 convolutions by rows too (the input gradient's direct path takes them so), not over their pixels as one row
+          setPointwiseConv(false);
           setDirectNarrowBy5(by5);
           setDirectRowPairs(pairs);
           setThreads(threads);

@@ -181,6 +181,24 @@ export const setDirectConv = (on: boolean): void => {
 /** Whether conv.wat's direct path takes a convolution of geometry g with Kc = C*FH*FW weights per filter (see convolve). */
 const takesDirect = (g: ConvGeometry, Kc: number): boolean => directConv && g.stride === 1 && g.outW >= 8 && Kc <= 256;
 
+/** The name `traceConvPaths` gives the direct path of a 1x1 convolution's pixels as one row. */
+export const POINTWISE_NAME = 'direct 1x1';
+
+/** Whether 1x1 convolutions that can take the direct path over their pixels as one row do (tests turn it off to compare). */
+let pointwiseConv = true;
+/** @example setPointwiseConv(false); // 1x1 convolutions by rows (stride 1, OW >= 8) or by the GEMM */
+export const setPointwiseConv = (on: boolean): void => {
+  pointwiseConv = on;
+};
+
+/**
+ * Whether conv.wat's direct path takes a 1x1 convolution (pad 0, any stride) over each image's OH*OW output pixels as
+ * one row (see convImages' $pointStride): resnet's stride-2 shortcuts, where the GEMM over 4-row tiles of pixels and
+ * the transpose into NCHW cost more than their sums over C = 16 or 32 channels.
+ */
+const takesPointwise = (g: ConvGeometry, Kc: number): boolean =>
+  directConv && pointwiseConv && g.filterH === 1 && g.filterW === 1 && g.pad === 0 && g.outH * g.outW >= 8 && Kc <= 256;
+
 /** How the direct path's 4-pixel tiles take the filters when tests force it: by 5 (true), by 8 (false); undefined: directNarrowBy5 decides. */
 let forcedNarrowBy5: boolean | undefined;
 /** @example setDirectNarrowBy5(true); // 4-pixel tiles by half panels of 10; setDirectNarrowBy5(undefined) to let FN decide */
@@ -233,7 +251,8 @@ const panels10Floats = (Kc: number, FN: number): number => Kc * 10 * Math.ceil(F
 // the convolution, the bias and what follows, so all of it runs in parallel. The convolution is direct (convDirect:
 // 4 filters x 8 adjacent output pixels per tile, read from the padded image, written in NCHW; a row's last 4 pixels by
 // 8 or 5 filters, directNarrowBy5; FN mod 4 = 2's last 2 filters over row pairs, directRowPairs) for stride 1, at least
-// 8 output columns and Kc <= 256, where it gives the GEMM path's output bit for bit without its layout pass; otherwise
+// 8 output columns and Kc <= 256, and for 1x1 convolutions at any stride over their pixels as one row (takesPointwise:
+// at stride 2 or more the pixels gathered first), where it gives the GEMM path's output bit for bit without its layout pass; otherwise
 // a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
 // panels), which conv-layout.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
@@ -250,18 +269,25 @@ const convolve = (
   const Kc = w.size / FN;
   const R = N * g.outH * g.outW;
   const [Hp, Wp] = [H + 2 * g.pad, W + 2 * g.pad];
-  const direct = takesDirect(g, Kc);
-  const by5 = direct && directNarrowBy5(FN, g.outW);
+  const P = g.outH * g.outW;
+  const pointwise = takesPointwise(g, Kc);
+  const gathered = pointwise && g.stride > 1;
+  const direct = pointwise || takesDirect(g, Kc);
+  // the direct path's rows: a 1x1 convolution's pixels as one row of P
+  const by5 = direct && directNarrowBy5(FN, pointwise ? P : g.outW);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
+  // pc: the GEMM's rows, or a strided 1x1 convolution's gathered pixels [C, P] per image (a chunk uses its first image's)
   const [pxp, prow, pk, pw, pbp, pc, pb, pwork, pwpool = 0, pstage, pbp10] = workspace([
-    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), direct ? 0 : R * padN(FN), FN, out === undefined ? R * FN : 0, nPool, g.pad > 0 ? x.size : 0,
-    by5 ? panels10Floats(Kc, FN) : 0,
+    N * C * Hp * Wp, direct ? 0 : R, Kc, FN * Kc, Kc * padN(FN), gathered ? N * C * P : direct ? 0 : R * padN(FN), FN, out === undefined ? R * FN : 0, nPool,
+    g.pad > 0 ? x.size : 0, by5 ? panels10Floats(Kc, FN) : 0,
   ]);
   const pout = out?.offset ?? pwork;
   // parg 0: pool.wat pools and applies ReLU in one pass, without the argmax
   const { ppool, parg } = at ?? { ppool: pwpool, parg: 0 };
   const pxAt = implicitIm2col(x, g, pxp, direct ? 0 : prow, pk, pstage);
   const mem = f32();
+  // gathered, channel c's pixels are P floats apart: kTab[c] = 4*c*P (at stride 1, 4*c*H*W as implicitIm2col wrote it)
+  if (gathered) new Int32Array(mem.buffer, pk, Kc).forEach((_, c, kTab) => (kTab[c] = 4 * c * P));
   mem.set(w.data, pw / 4);
   mem.set(b.data, pb / 4);
   // B[k, f] = W[f, k]: W read transposed in place
@@ -271,11 +297,11 @@ const convolve = (
   // check reads the window by rows of FW taps
   const skipFW = direct && wasm.finiteF32(pw, FN * Kc) === 1 ? g.filterW : 0;
   const args = [
-    pxAt, 4 * C * Hp * Wp, direct ? 4 * Wp : 0, prow, pk, Kc, g.outH, g.outW, pbp, by5 ? pbp10 : 0, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0,
-    then === 'relu' ? 1 : 0, skipFW, direct && directRowPairs(FN, g.outH) ? 1 : 0,
+    pxAt, 4 * C * Hp * Wp, direct ? 4 * (pointwise ? P : Wp) : 0, prow, pk, Kc, g.outH, g.outW, pbp, by5 ? pbp10 : 0, FN, pc, pb, pout, pool ? ppool : 0, pool ? parg : 0,
+    then === 'relu' ? 1 : 0, skipFW, direct && !pointwise && directRowPairs(FN, g.outH) ? 1 : 0, pointwise ? g.stride : 0, 4 * W,
   ];
   runChunks('convImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
-  notePath('forward', x.shape, w.shape, direct ? 'direct' : 'GEMM');
+  notePath('forward', x.shape, w.shape, pointwise ? POINTWISE_NAME : direct ? 'direct' : 'GEMM');
   return { pout, ppool, parg, R, FN };
 };
 
@@ -354,7 +380,7 @@ const directDx = (gt: ConvGeometry, dyShape: Shape, w: Tensor, pdy: number, area
   if (by5) packPanels10(pw, Kc, C, pbp10);
   mem.fill(0, pb / 4, pb / 4 + C);
   // the weights are finite (directDxGeometry), so tiles of all-zero dy may skip their sums
-  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, by5 ? pbp10 : 0, C, 0, pb, pdx, 0, 0, 0, FW, directRowPairs(C, gt.outH) ? 1 : 0];
+  const args = [pdyp, 4 * FN * Hp * Wp, 4 * Wp, 0, pk, Kc, gt.outH, gt.outW, pbp, by5 ? pbp10 : 0, C, 0, pb, pdx, 0, 0, 0, FW, directRowPairs(C, gt.outH) ? 1 : 0, 0, 0];
   runChunks('convImages', N, 1, args, N * gt.outH * gt.outW * C * Kc >= PARALLEL_MIN_MACS);
 };
 

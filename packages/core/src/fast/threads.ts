@@ -48,11 +48,11 @@ const READY = 7; // workers that have instantiated the module
 const WORKER_CHUNKS = 8; // claims run by workers since the pool started
 const FUNC = 9; // which export the job runs (an index into CHUNKED)
 const TOTAL = 10; // work items of the job
-const THREADS = 32; // threads of the pool (this one and the workers), written once when it starts
-// the export's arguments after its item range (winogradTiles and convImages take the most: 19)
+// the export's arguments after its item range (convImages takes the most: 21)
 const ARGS = 11;
 const MAX_ARGS = 21;
-const SLOTS = ARGS + MAX_ARGS + 1;
+const THREADS = ARGS + MAX_ARGS; // threads of the pool (this one and the workers), written once when it starts
+const SLOTS = THREADS + 1;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [

@@ -58,6 +58,7 @@ export interface KernelExports {
   convImages(
     n0: number, n1: number, x: number, imgBytes: number, wp4: number, rowTab: number, kTab: number, Kc: number, OH: number, OW: number,
     bp: number, bp10: number, FN: number, c: number, bias: number, out: number, pooled: number, arg: number, reluOut: number, skipFW: number, rowPairs: number,
+    pointStride: number, xRow: number,
   ): void;
   // adam.wat
   adam(i0: number, i1: number, p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, hyper: number, bad: number): void;

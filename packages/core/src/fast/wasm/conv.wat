@@ -358,13 +358,61 @@
         (local.set $f (i32.add (local.get $f) (i32.const 5)))
         (br $floop))))
 
+  ;; dst [C, OH*OW] = the pixels (oy*stride, ox*stride) of src [C, H, W] ($plane and $row: bytes between its planes and
+  ;; rows): a strided 1x1 convolution's inputs, packed so that $convDirect reads 8 pixels as two vectors. At stride 2,
+  ;; 4 pixels from 8 adjacent floats (two loads and a shuffle) while those lie in the row; the rest one by one.
+  (func $gatherPixels
+    (param $src i32) (param $C i32) (param $plane i32) (param $row i32) (param $stride i32) (param $OH i32) (param $OW i32) (param $dst i32)
+    (local $c i32) (local $oy i32) (local $ox i32) (local $p i32) (local $vecEnd i32) (local $s4 i32)
+    (local.set $s4 (i32.shl (local.get $stride) (i32.const 2)))
+    ;; at stride 2 the 4 pixels from ox read floats 2ox .. 2ox+7: while 8ox + 32 <= $row bytes
+    (local.set $vecEnd (select (i32.sub (local.get $row) (i32.const 32)) (i32.const -1) (i32.eq (local.get $stride) (i32.const 2))))
+    (block $cdone
+      (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $oy (i32.const 0))
+        (block $ydone
+          (loop $yloop
+            (br_if $ydone (i32.ge_u (local.get $oy) (local.get $OH)))
+            (local.set $p (i32.add (i32.add (local.get $src) (i32.mul (local.get $c) (local.get $plane)))
+              (i32.mul (i32.mul (local.get $oy) (local.get $stride)) (local.get $row))))
+            (local.set $ox (i32.const 0))
+            (block $vdone
+              (loop $vloop
+                (br_if $vdone (i32.gt_s (i32.shl (local.get $ox) (i32.const 3)) (local.get $vecEnd)))
+                (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                  (v128.load (local.get $p)) (v128.load offset=16 (local.get $p))))
+                (local.set $p (i32.add (local.get $p) (i32.const 32)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                (br $vloop)))
+            (block $sdone
+              (loop $sloop
+                (br_if $sdone (i32.ge_u (local.get $ox) (local.get $OW)))
+                (f32.store (local.get $dst) (f32.load (local.get $p)))
+                (local.set $p (i32.add (local.get $p) (local.get $s4)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $sloop)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $yloop)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cloop))))
+
   ;; The convolution of images [n0, n1) of a batch by packed filters ($packB's panels, B[k, f] = W[f, k]; for the
   ;; direct path's 4-pixel tiles also in panels of 10 at $bp10, or 0: see $convDirect), for one
   ;; thread's share of it, image by image, into out [N, FN, OH, OW] (NCHW, plus bias). With pooled != 0, also the
   ;; lesson's 2x2 max pool of that output into pooled [N, FN, OH/2, OW/2] (argmax into arg, as indices into out)
   ;; and ReLU on it in place; otherwise, with reluOut != 0, ReLU on out in place. $skipFW: see $convDirect.
-  ;; The images are zero-padded at $x, $imgBytes apart. Two ways to the output:
+  ;; The images are zero-padded at $x, $imgBytes apart. Three ways to the output:
   ;; - $wp4 != 0 (stride 1, OW >= 8, Kc <= 256): $convDirect, $wp4 the padded rows' length in bytes;
+  ;; - $pointStride != 0 (a 1x1 convolution, pad 0, OH*OW >= 8, Kc <= 256; $wp4 = 4*OH*OW): $convDirect over each image's
+  ;;   OH*OW output pixels as one row, so that no row ends in a short tile (7x7 is one row of 49, not seven of 7, which
+  ;;   $convDirect does not take); the pixel p's input at channel c is at kTab[c] + 4p. At stride 1 that is the image
+  ;;   itself (kTab[c] = c*H*W*4); at stride 2 or more its pixels (oy*stride, ox*stride) are first gathered into a
+  ;;   [C, OH*OW] panel in the chunk's slot ($gatherPixels; kTab[c] = c*OH*OW*4, $xRow the input's rows in bytes),
+  ;;   where the GEMM path read them through its row table (4-row tiles, then $rowsToNchw): the same sums, no
+  ;;   transpose;
   ;; - otherwise a GEMM on the implicit im2col: C rows = im2col(x) . Bp, the im2col matrix read in place through
   ;;   the offset tables rowTab [N*OH*OW] and kTab [Kc] (see $gemmRows), then $rowsToNchw with the bias; without a
   ;;   pool, for 1, 2 or 4 images at once, so that their rows fill the GEMM's 4-row tiles (the rows' sums do not
@@ -375,7 +423,8 @@
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $imgBytes i32) (param $wp4 i32) (param $rowTab i32) (param $kTab i32)
     (param $Kc i32) (param $OH i32) (param $OW i32) (param $bp i32) (param $bp10 i32) (param $FN i32)
     (param $c i32) (param $bias i32) (param $out i32) (param $pooled i32) (param $arg i32) (param $reluOut i32) (param $skipFW i32) (param $rowPairs i32)
-    (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32) (local $G i32) (local $g i32)
+    (param $pointStride i32) (param $xRow i32)
+    (local $xn i32) (local $P i32) (local $PQ i32) (local $ldc i32) (local $slot i32) (local $n i32) (local $outN i32) (local $pq i32) (local $G i32) (local $g i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     ;; the GEMM takes G images at once where nothing is pooled, enough that their rows fill whole 4-row tiles: P = 49
     ;; (7x7) fills 12 tiles and a quarter of one, 4 images 49
@@ -385,7 +434,9 @@
     ;; C's rows are FN rounded up to whole 8-column panels (ldc): the last panel is stored as whole vectors, its
     ;; extra columns (zeros times the zero padding of Bp) never read
     (local.set $ldc (i32.and (i32.add (local.get $FN) (i32.const 7)) (i32.const -8)))
-    (local.set $slot (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P)) (local.get $ldc)) (i32.const 2))))
+    ;; the chunk's slot: image n0's C rows [P, ldc], or its gathered panel [Kc, P]
+    (local.set $slot (i32.add (local.get $c) (i32.shl (i32.mul (i32.mul (local.get $n0) (local.get $P))
+      (select (local.get $Kc) (local.get $ldc) (local.get $pointStride))) (i32.const 2))))
     (local.set $n (local.get $n0))
     (block $done
       (loop $images
@@ -396,10 +447,18 @@
         ;; images n .. n+g-1 at once: G of them by the GEMM without a pool (fewer at the chunk's end), else one
         (local.set $g (select (i32.const 1) (local.get $G) (i32.or (local.get $wp4) (local.get $pooled))))
         (if (i32.gt_u (local.get $g) (i32.sub (local.get $n1) (local.get $n))) (then (local.set $g (i32.sub (local.get $n1) (local.get $n)))))
+        (local.set $xn (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))))
+        (if (i32.gt_u (local.get $pointStride) (i32.const 1))
+          (then
+            (call $gatherPixels (local.get $xn) (local.get $Kc) (i32.div_u (local.get $imgBytes) (local.get $Kc)) (local.get $xRow)
+              (local.get $pointStride) (local.get $OH) (local.get $OW) (local.get $slot))
+            (local.set $xn (local.get $slot))))
         (if (local.get $wp4)
           (then
-            (call $convDirect (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $imgBytes))) (local.get $kTab) (local.get $Kc)
-              (local.get $OH) (local.get $OW) (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW) (local.get $rowPairs)))
+            ;; a 1x1 convolution's pixels as one row of P
+            (call $convDirect (local.get $xn) (local.get $kTab) (local.get $Kc)
+              (select (i32.const 1) (local.get $OH) (local.get $pointStride)) (select (local.get $P) (local.get $OW) (local.get $pointStride))
+              (local.get $wp4) (local.get $bp) (local.get $bp10) (local.get $FN) (local.get $bias) (local.get $outN) (local.get $skipFW) (local.get $rowPairs)))
           (else
             ;; rows n*P .. of C land in the slot: C's base moved back by n*P rows (i32 arithmetic wraps, the sum does not)
             (call $gemmRows (i32.mul (local.get $n) (local.get $P)) (i32.mul (i32.add (local.get $n) (local.get $g)) (local.get $P))
