@@ -2,10 +2,10 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { bytesOf, inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
+import { bytesOf, inputAt, residentAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
-import { copyF32, f32 } from './wasm.js';
+import { copyF32, f32, memory } from './wasm.js';
 
 /*
  * 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin & Gray 2016; the kernel is wasm/winograd.wat), in two
@@ -280,6 +280,20 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, epil
   runChunks('winogradTiles', groups, BLOCK_GROUPS[m], args, macs >= PARALLEL_MIN_MACS);
 };
 
+/** Floats winogradTiles may read past an addend's last (whole vectors from a partial row's start: 7 floats at most). */
+const ADDEND_SLACK_FLOATS = 8;
+
+/**
+ * The byte offset of an addend in the shared memory with ADDEND_SLACK_FLOATS of memory after it: where it is resident,
+ * unless it ends too near the memory's end, else copied to `p` (a region of its size plus the slack).
+ */
+const addendAt = (addend: Tensor, p: number): number => {
+  const at = residentAt(addend.data);
+  if (at !== undefined && at + 4 * (addend.size + ADDEND_SLACK_FLOATS) <= memory.buffer.byteLength) return at;
+  f32().set(addend.data, p / 4);
+  return p;
+};
+
 /**
  * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
  * [N, K, OH, OW] at the byte offset `pout` it gives (`out`'s when given: a result slot), in a workspace it lays out with
@@ -295,11 +309,11 @@ export const winogradConvAt = (
 ): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
   const [px, pu, pw, pbias, pscratch, pwork, pextra, paddend] = workspace([
-    x.size, elementsOf(p) * C * K, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats, addend === undefined ? 0 : addend.size,
+    x.size, elementsOf(p) * C * K, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats, addend === undefined ? 0 : addend.size + ADDEND_SLACK_FLOATS,
   ]);
   const pout = out?.offset ?? pwork;
   const pxAt = inputAt(x.data, px);
-  const epilogue = addend !== undefined ? inputAt(addend.data, paddend) : relu ? 1 : 0;
+  const epilogue = addend !== undefined ? addendAt(addend, paddend) : relu ? 1 : 0;
   const mem = f32();
   mem.set(b.data, pbias / 4);
   const W = w.data;
