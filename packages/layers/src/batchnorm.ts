@@ -83,10 +83,9 @@ export const batchNormForward = (name: string, op: BatchNormOp, params: Params, 
   const train = ctx.mode === 'train';
   const running = train ? undefined : { mean: Float64Array.from(runMean.data), variance: Float64Array.from(runVar.data) };
   const k = ctx.kernels;
-  const fused = after === 'none' ? undefined : fusedKernelsOf(k);
-  const { out, stats } = after === 'none' || fused === undefined
+  const { out, stats } = after === 'none'
     ? k.batchNorm(x, gamma, beta, eps, running)
-    : after === 'relu' ? fused.batchNormRelu(x, gamma, beta, eps, running) : fused.batchNormAddRelu(x, after.addRelu, gamma, beta, eps, running);
+    : after === 'relu' ? fusedKernelsOf(k).batchNormRelu(x, gamma, beta, eps, running) : fusedKernelsOf(k).batchNormAddRelu(x, after.addRelu, gamma, beta, eps, running);
   let newState = state;
   if (train) {
     const m2 = alloc(runMean.dtype, C);
@@ -102,8 +101,8 @@ export const batchNormForward = (name: string, op: BatchNormOp, params: Params, 
     y: out,
     state: newState,
     pullback: (dy: Tensor) => {
-      const g = fused !== undefined && after === 'relu'
-        ? fused.batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx)
+      const g = after === 'relu'
+        ? fusedKernelsOf(k).batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx)
         : k.batchNormBackward(dy, x, gamma, stats, eps, train, needDx);
       return { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } };
     },

@@ -280,8 +280,11 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, epil
   runChunks('winogradTiles', groups, BLOCK_GROUPS[m], args, macs >= PARALLEL_MIN_MACS);
 };
 
-/** Floats winogradTiles may read past an addend's last (whole vectors from a partial row's start: 7 floats at most). */
-const ADDEND_SLACK_FLOATS = 8;
+/**
+ * Floats winogradTiles may read past an addend's last: it reads the addend by whole vectors, each where its first float
+ * is in the row, so up to 3 past a row's last (the next row's, or past the last row of the last plane).
+ */
+const ADDEND_SLACK_FLOATS = 4;
 
 /**
  * The byte offset of an addend in the shared memory with ADDEND_SLACK_FLOATS of memory after it: where it is resident,

@@ -23,8 +23,8 @@ import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
  * forward nobody differentiates in evaluation, conv2d -> batchNorm (-> relu) runs as one convolution with the batch
  * norm folded into its weights (`foldedBatchNormAt`): the same values up to float32 rounding, not bit for bit.
  * Where the add's first input is a batch norm (batchNorm -> add -> relu, a residual block's end), the sum and ReLU run
- * in the batch norm's pass, or, folded, in the convolution's stores (`residualEndAt`): its output and the sum's are
- * never written and read back.
+ * in the batch norm's pass, or, folded, in the convolution's stores (`residualEndAt`): the batch norm's output is
+ * never written for the sum to read it back.
  */
 
 /** What a fused chain's forward gives: its output, its first node's new state (batch norm's) and its pullback. */

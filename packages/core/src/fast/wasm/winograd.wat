@@ -25,7 +25,8 @@
   ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step. F(2x2, 3x3)'s rows;
   ;; $winogradOutputTiles6 stores F(4x4, 3x3)'s the same way in its own loop (calls there cost V8's spills around them).
   ;; With $toAddend nonzero, first each float plus the addend's float $toAddend bytes on, then ReLU (see $winogradTiles'
-  ;; $epilogue): the addend read by whole vectors, up to 28 bytes past a partial row's end.
+  ;; $epilogue): the addend read by whole vectors (a vector is read only where its first float is the row's), up to 12
+  ;; bytes past a partial row's last float.
   (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32) (param $toAddend i32)
     (if (local.get $toAddend)
       (then
@@ -139,7 +140,8 @@
   ;; $bias [K], then by $epilogue: 0 nothing more, 1 ReLU, any other value the byte address of an addend [N, K, OH, OW]
   ;; whose element is added before ReLU (a residual block's shortcut: one f32 add to the biased output, as a separate sum
   ;; of the stored tensors makes; one parameter, as the threads pass at most 21 arguments). The addend is read by whole
-  ;; vectors from each row's start, up to 28 bytes past its last float, which the caller keeps inside the memory. By F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
+  ;; vectors (one is read only where its first float is the row's), up to 12 bytes past a row's last float, which the caller
+  ;; keeps inside the memory. By F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
   ;; A group is four tiles, side by side ($groupRows 1: 4 $tm output columns, $tm rows) or 2x2 ($groupRows 2, $tm = 4
   ;; only: 2 $tm columns, 2 $tm rows, for narrow outputs): group g is image g / (tH gW), group row ty = (g mod tH gW) / gW,
   ;; gx = g mod gW, its outputs from row $groupRows $tm ty, column (4 / $groupRows) $tm gx; tiles past the image's edge are
@@ -341,7 +343,7 @@
   ;; tiles), of which the first $rows rows and $cols columns are stored. Columns first, into 24 vectors at $tmp (row a of
   ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats. ReLU when $relu is 1; with
   ;; $toAddend nonzero instead, each float plus the addend's float $toAddend bytes on, then ReLU, the addend read by whole
-  ;; vectors from each run's start (up to 28 bytes past a partial run's end).
+  ;; vectors, each where its first float is the run's (up to 12 bytes past a partial run's last float).
   ;;   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
   (func $winogradOutputTiles6
     (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
