@@ -24,7 +24,11 @@ export const checkAddInputs = (label: string, xs: readonly Tensor[]): void => {
   }
 };
 
-/** The pullback of relu(x1 + ... + xn) as one merge: dy masked where y <= 0 once, the same gradient for each of n inputs. */
+/**
+ * The pullback of y = relu(x1 + ... + xn) as one merge: dy masked where y <= 0 once, the same gradient for each of n inputs.
+ *
+ * @example maskedForEach(kernels(), y, 2)(dy) // [masked, masked]
+ */
 export const maskedForEach = (k: Kernels, y: Tensor, n: number) => (dy: Tensor): readonly Tensor[] => {
   const masked = k.reluBackward(y, dy);
   return Array.from({ length: n }, () => masked);
