@@ -37,7 +37,7 @@ export const batchNorm = (o: BatchNormOptions = {}): Layer => {
       params: { gamma: ones([s[0]], dtype), beta: zeros([s[0]], dtype) },
       state: { mean: zeros([s[0]], dtype), var: ones([s[0]], dtype) },
     }),
-    run: (params, state, x, ctx) => batchNormForward(name, { type: 'batchNorm', momentum, eps }, params, state, x, ctx, false),
+    run: (params, state, x, ctx) => batchNormForward(name, { type: 'batchNorm', momentum, eps }, params, state, x, ctx, 'none'),
   }));
 };
 
@@ -62,22 +62,30 @@ export const batchNormOperands = (name: string, params: Params, state: LayerStat
 };
 
 /**
- * A batch norm node's forward through the kernel contract (`relu`: the fused batchNormRelu, for a ReLU that alone
- * reads it, which the plan decides): train normalises with the batch's statistics and moves the running ones by
- * `momentum`; eval uses the running ones and leaves the state as it is. The pullback gives dx (when
- * `ctx.needInputGrad`) and the grads `gamma`, `beta`.
- *
- * @example batchNormForward('bn1', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, ctx, true).y // relu(bn1(x))
+ * What runs in a batch norm's own pass after it, as the plan decides: nothing; 'relu', the ReLU that alone reads it
+ * (batchNormRelu); or `addRelu`, a residual block's end (fusion.ts' residualEndAt): the shortcut added, then ReLU.
  */
-export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, relu: boolean): ForwardResult => {
+export type AfterBatchNorm = 'none' | 'relu' | { readonly addRelu: Tensor };
+
+/**
+ * A batch norm node's forward through the kernel contract, with what the plan fused `after` it: train normalises with
+ * the batch's statistics and moves the running ones by `momentum`; eval uses the running ones and leaves the state as
+ * it is. The pullback gives dx (when `ctx.needInputGrad`) and the grads `gamma`, `beta`; after 'relu' it masks dy
+ * itself, after `addRelu` (y = relu(bn(x) + addend), batchNormAddRelu) it is batch norm's own: it takes dL/d bn(x), the
+ * dy the sum's pullback masked (and gave the shortcut too).
+ *
+ * @example batchNormForward('bn1', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, ctx, 'relu').y // relu(bn1(x))
+ */
+export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, after: AfterBatchNorm): ForwardResult => {
   const { momentum, eps } = op;
   const { gamma, beta, runMean, runVar } = batchNormOperands(name, params, state, x.shape);
   const C = x.shape[1];
   const train = ctx.mode === 'train';
   const running = train ? undefined : { mean: Float64Array.from(runMean.data), variance: Float64Array.from(runVar.data) };
   const k = ctx.kernels;
-  const fused = relu ? fusedKernelsOf(k) : undefined;
-  const { out, stats } = fused ? fused.batchNormRelu(x, gamma, beta, eps, running) : k.batchNorm(x, gamma, beta, eps, running);
+  const { out, stats } = after === 'none'
+    ? k.batchNorm(x, gamma, beta, eps, running)
+    : after === 'relu' ? fusedKernelsOf(k).batchNormRelu(x, gamma, beta, eps, running) : fusedKernelsOf(k).batchNormAddRelu(x, after.addRelu, gamma, beta, eps, running);
   let newState = state;
   if (train) {
     const m2 = alloc(runMean.dtype, C);
@@ -93,7 +101,9 @@ export const batchNormForward = (name: string, op: BatchNormOp, params: Params, 
     y: out,
     state: newState,
     pullback: (dy: Tensor) => {
-      const g = fused ? fused.batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx) : k.batchNormBackward(dy, x, gamma, stats, eps, train, needDx);
+      const g = after === 'relu'
+        ? fusedKernelsOf(k).batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx)
+        : k.batchNormBackward(dy, x, gamma, stats, eps, train, needDx);
       return { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } };
     },
   };

@@ -23,7 +23,7 @@ export { namePrefix } from './naming.js';
 export { sequential, residual, parallel, graph, graphOf, type ResidualOptions, type ParallelOptions, type GraphValue, type GraphOps, type GraphEntry, type GraphDefinition } from './combinators.js';
 export { GRAPH_INPUT, opOf, type Graph, type GraphNode, type LayerBody, type GraphBuilder, type GraphIssue, type Site, type InitStep } from './graph/build.js';
 export { planOf, runGraph, runLayer, initGraph, scope, type Plan } from './graph/run.js';
-export { fusedRunAt, foldedBatchNormAt, reluAfterAdd, type FoldedBatchNorm, type FusedRun, type FusedForward } from './graph/fusion.js';
+export { fusedRunAt, foldedBatchNormAt, reluAfterAdd, residualEndAt, type FoldedBatchNorm, type FusedRun, type FusedForward, type ResidualEnd } from './graph/fusion.js';
 export {
   simpleConvNet,
   doubleConvNet,

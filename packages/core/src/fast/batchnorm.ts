@@ -7,7 +7,8 @@ import { runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
 /*
- * Batch norm in the fast set (wasm/batchnorm.wat), with the ReLU that follows it fused in when the plan asks: x and
+ * Batch norm in the fast set (wasm/batchnorm.wat), with the ReLU that follows it fused in when the plan asks, and a
+ * residual block's shortcut added before that ReLU (batchNormAddRelu): x and
  * dy are copied into the shared memory once, one job split across the threads by channels runs a channel's passes
  * one after the other (its statistics or sums, its scalars in f64, then the elements, the channel still in the
  * cache), and the result is copied out once.
@@ -27,19 +28,21 @@ const planes = (x: Tensor): { N: number; C: number; S: number } | undefined => {
 };
 
 /**
- * out = relu?((x - mean) * gamma/std + beta), one pass per channel (bnForward): the batch's statistics worked out
- * there, or the running ones given; the coefficients in f64, then the elements.
+ * out = relu?((x - mean) * gamma/std + beta (+ addend)), one pass per channel (bnForward): the batch's statistics
+ * worked out there, or the running ones given; the coefficients in f64, then the elements. An addend comes with ReLU.
  */
-const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running: BatchNormStats | undefined, relu: boolean): BatchNormResult => {
+const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running: BatchNormStats | undefined, relu: boolean, addend?: Tensor): BatchNormResult => {
   const dims = planes(x);
-  if (dims === undefined || gamma.dtype === 'float64') {
+  if (dims === undefined || gamma.dtype === 'float64' || addend?.dtype === 'float64') {
+    if (addend !== undefined) return refFused.batchNormAddRelu(x, addend, gamma, beta, eps, running);
     return relu ? refFused.batchNormRelu(x, gamma, beta, eps, running) : ref.batchNorm(x, gamma, beta, eps, running);
   }
   const { N, C, S } = dims;
   // stats: two f64 a channel; coef: four f32 a channel; gb: gamma then beta; eps: one f64
-  const out = resultSlot(x.size, [x.data]);
-  const [px, pstats, pcoef, pgb, peps] = workspace([x.size, 4 * C, 4 * C, 2 * C, 2]);
+  const out = resultSlot(x.size, addend === undefined ? [x.data] : [x.data, addend.data]);
+  const [px, pstats, pcoef, pgb, peps, paddend] = workspace([x.size, 4 * C, 4 * C, 2 * C, 2, addend === undefined ? 0 : x.size]);
   const pxAt = inputAt(x.data, px);
+  const paddendAt = addend === undefined ? 0 : inputAt(addend.data, paddend);
   const mem = f32();
   mem.set(gamma.data, pgb / 4);
   mem.set(beta.data, pgb / 4 + C);
@@ -51,7 +54,7 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
       st[2 * c + 1] = running.variance[c];
     }
   }
-  runChunks('bnForward', C, 1, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
+  runChunks('bnForward', C, 1, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, paddendAt, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
   const stats = running ?? { mean: Float64Array.from({ length: C }, (_, c) => st[2 * c]), variance: Float64Array.from({ length: C }, (_, c) => st[2 * c + 1]) };
   return { out: fromData(x.shape, resultOut(out, x.size)), stats };
 };
@@ -90,6 +93,10 @@ const pullback = (dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor,
     dbeta: fromData([C], copyF32(pdgb + 4 * C, C)),
   };
 };
+
+/** The fast set's fused batchNormAddRelu: the addend and ReLU in bnForward's pass. */
+export const batchNormAddRelu = (x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>
+  normalize(x, gamma, beta, eps, running, true, addend);
 
 /** The fast set's batchNorm. @example fastKernels.batchNorm(x, gamma, beta, 1e-5).out */
 export const batchNorm = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>

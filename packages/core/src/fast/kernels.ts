@@ -16,7 +16,7 @@ import {
   type WinogradPlan, winogradConv, winogradConvAt, winogradDw, winogradDwFloats, winogradDwPlan, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan,
 } from './winograd.js';
 import { add, addRelu } from './add.js';
-import { batchNorm, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
+import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2Dx, stride2DxFloats, stride2DxPlan } from './stride2.js';
 
 /*
@@ -890,6 +890,20 @@ const conv2dReluBackward = (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: Co
 };
 
 /**
+ * An evaluation's residual block end, relu(conv(x) + b + addend) (its batch norm folded into w and b): by Winograd the
+ * output transform adds the addend's element to each biased output, then ReLU, as it stores, so the convolution's output
+ * is never stored and read back; the other paths (GEMM, direct) store it and add the addend after (addRelu). The same
+ * bits either way: the biased output rounds to float32 before the add in both.
+ */
+const conv2dAddRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend: Tensor): Tensor => {
+  if (isF64(x) || isF64(w) || isF64(b) || isF64(addend)) return refFused.conv2dAddRelu(x, w, b, g, addend);
+  const wino = winogradPlan(x.shape, w.shape[0], g);
+  if (wino === undefined) return addRelu(convolvedOut(x, w, b, g), addend);
+  notePath('forward', x.shape, w.shape, `${winogradName(wino.m)} + addend, ReLU`);
+  return winogradConv(wino, x, w, b, true, addend);
+};
+
+/**
  * Below this many elements a tensor's Adam update runs in JavaScript: the copies in and out would cost more. At 512 every
  * preset's parameters above it fit the kept slots (resnet has 15: its convolutions' filters and the last affine's
  * weights), where JavaScript's loop took ~25 ns an element (resnet's 45k floats under 16384: ~1.2 ms a step).
@@ -971,5 +985,7 @@ export const fastKernels: Kernels = Object.freeze({
   add,
   batchNorm,
   batchNormBackward,
-  fused: Object.freeze({ conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu }),
+  fused: Object.freeze({
+    conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, conv2dAddRelu,
+  }),
 });

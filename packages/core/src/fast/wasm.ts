@@ -73,7 +73,7 @@ export interface KernelExports {
   // winograd.wat
   padPlanes(p0: number, p1: number, src: number, H: number, W: number, pad: number, dst: number, Hq: number, Wq: number): void;
   winogradTiles(
-    g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, relu: number,
+    g0: number, g1: number, xq: number, C: number, Hq: number, Wq: number, tH: number, gW: number, u: number, K: number, bias: number, epilogue: number,
     out: number, OH: number, OW: number, scratch: number, slotBytes: number, blockGroups: number, m: number, groupRows: number, multiply: number,
     stripPad: number, stripGroupRows: number,
   ): void;
@@ -84,7 +84,7 @@ export interface KernelExports {
   // batchnorm.wat
   bnForward(
     c0: number, c1: number, x: number, N: number, C: number, S: number, gb: number, eps: number, batch: number, stats: number, coef: number, relu: number,
-    out: number,
+    addend: number, out: number,
   ): void;
   bnBackward(
     c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, gamma: number, stats: number, scalars: number,

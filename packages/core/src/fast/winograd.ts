@@ -2,10 +2,10 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { bytesOf, derivedAt, inputAt, recordDerived, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
+import { bytesOf, derivedAt, inputAt, recordDerived, residentAt, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
-import { copyF32, f32 } from './wasm.js';
+import { copyF32, f32, memory } from './wasm.js';
 
 /*
  * 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin & Gray 2016; the kernel is wasm/winograd.wat), in two
@@ -259,9 +259,10 @@ export const winogradMultiplyOf = (p: WinogradPlan): 'winogradMultiply' | 'gemmR
  * The convolution by Winograd: input [N, C, H, W] at byte `px` of the shared memory, filters already transformed at
  * `pu` (transformFilters), bias [K] at `pbias`, into out [N, K, OH, OW] at `pout`; the padded input (unless the plan
  * takes strips) and the tiles' scratch at `pscratch` (winogradScratchFloats floats beyond the U and bias regions given).
- * Split across the threads by groups of tiles when large.
+ * `epilogue` after the bias, as winogradTiles takes it: 0 nothing, 1 ReLU, else the byte offset of an addend
+ * [N, K, OH, OW] added before ReLU. Split across the threads by groups of tiles when large.
  */
-const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu: boolean, pscratch: number, pout: number): void => {
+const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, epilogue: number, pscratch: number, pout: number): void => {
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
   // the tiles read x as it is (its planes H x W, padded a strip at a time), or a padded copy (Hq x Wq) made first
   const strips = takesStrips(p);
@@ -273,7 +274,7 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, relu
   const macs = groups * 4 * elementsOf(p) * C * K;
   const multiply = winogradMultiplyOf(p) === 'winogradMultiply' ? 1 : 0;
   const input = strips ? [px, C, H, W] : [pscratch, C, Hq, Wq];
-  const args = [...input, tH, gW, pu, K, pbias, relu ? 1 : 0, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
+  const args = [...input, tH, gW, pu, K, pbias, epilogue, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
   // chunks of whole blocks: a chunk's last block runs short, and a short block streams all of U_ξ for a few tiles (400
   // groups in chunks of 26 took 64 blocks where 50 do)
   runChunks('winogradTiles', groups, BLOCK_GROUPS[m], args, macs >= PARALLEL_MIN_MACS);
@@ -305,42 +306,65 @@ const keptFiltersOf = (p: WinogradPlan, w: ReadonlyData): { readonly offset: num
 };
 
 /**
+ * Floats winogradTiles may read past an addend's last: it reads the addend by whole vectors, each where its first float
+ * is in the row, so up to 3 past a row's last (the next row's, or past the last row of the last plane).
+ */
+const ADDEND_SLACK_FLOATS = 4;
+
+/**
+ * The byte offset of an addend in the shared memory with ADDEND_SLACK_FLOATS of memory after it: where it is resident,
+ * unless it ends too near the memory's end, else copied to `p` (a region of its size plus the slack).
+ */
+const addendAt = (addend: Tensor, p: number): number => {
+  const at = residentAt(addend.data);
+  if (at !== undefined && at + 4 * (addend.size + ADDEND_SLACK_FLOATS) <= memory.buffer.byteLength) return at;
+  f32().set(addend.data, p / 4);
+  return p;
+};
+
+/**
  * conv2d's output (with ReLU when `relu`) by Winograd into the shared memory: x [N, C, H, W], w [K, C, 3, 3], b [K] ->
  * [N, K, OH, OW] at the byte offset `pout` it gives (`out`'s when given: a result slot), in a workspace it lays out with
- * `extraFloats` more floats at `pextra` for the caller (valid until the next workspace). x is read where it is
- * resident (inputAt).
+ * `extraFloats` more floats at `pextra` for the caller (valid until the next workspace). x (and `addend`) are read
+ * where they are resident (inputAt). With an `addend` [N, K, OH, OW] (and `relu`), relu(conv + b + addend): each output
+ * rounded with its bias, then the addend's element added, as the output transform stores it.
  *
  * @example
  * const { pout, pextra } = winogradConvAt(plan, x, w, b, true, n); // then pool from pout into pextra
  */
-export const winogradConvAt = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0, out?: Slot): { pout: number; pextra: number } => {
+export const winogradConvAt = (
+  p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, extraFloats = 0, out?: Slot, addend?: Tensor,
+): { pout: number; pextra: number } => {
   const { N, C, K, OH, OW } = p;
   // before the workspace: a kept slot that grows moves where the workspace starts
   const kept = keptFiltersOf(p, w.data);
-  const [px, puWork, pw, pbias, pscratch, pwork, pextra] = workspace([
+  const [px, puWork, pw, pbias, pscratch, pwork, pextra, paddend] = workspace([
     x.size, kept === undefined ? elementsOf(p) * C * K : 0, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
+    addend === undefined ? 0 : addend.size + ADDEND_SLACK_FLOATS,
   ]);
   const pout = out?.offset ?? pwork;
   const pxAt = inputAt(x.data, px);
+  const epilogue = addend !== undefined ? addendAt(addend, paddend) : relu ? 1 : 0;
   const mem = f32();
   mem.set(b.data, pbias / 4);
   const pu = kept?.offset ?? puWork;
   // u(c, k) = W[k, c]
   if (kept === undefined || kept.fresh) transformFilters(p.m, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw);
-  convolveAt(p, pxAt, pu, pbias, relu, pscratch, pout);
+  convolveAt(p, pxAt, pu, pbias, epilogue, pscratch, pout);
   return { pout, pextra };
 };
 
 /**
- * conv2d's output (with ReLU when `relu`) by Winograd: x [N, C, H, W], w [K, C, 3, 3], b [K] -> [N, K, OH, OW].
+ * conv2d's output (with ReLU when `relu`; with an `addend` as well, relu(conv + addend)) by Winograd: x [N, C, H, W],
+ * w [K, C, 3, 3], b [K] -> [N, K, OH, OW].
  *
  * @example
  * const plan = winogradPlan(x.shape, w.shape[0], g); if (plan) winogradConv(plan, x, w, b, false)
  */
-export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean): Tensor => {
+export const winogradConv = (p: WinogradPlan, x: Tensor, w: Tensor, b: Tensor, relu: boolean, addend?: Tensor): Tensor => {
   const n = p.N * p.K * p.OH * p.OW;
-  const out = resultSlot(n, [x.data]);
-  winogradConvAt(p, x, w, b, relu, 0, out);
+  const out = resultSlot(n, addend === undefined ? [x.data] : [x.data, addend.data]);
+  winogradConvAt(p, x, w, b, relu, 0, out, addend);
   return fromData([p.N, p.K, p.OH, p.OW], resultOut(out, n));
 };
 
@@ -375,7 +399,7 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   // u(f, c) = W[f, c] turned by 180°: element (fy, fx) of u is (2 - fy, 2 - fx) of W, its first at 8
   transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu, pw);
   f32().fill(0, pbias / 4, pbias / 4 + C);
-  convolveAt(p, pdy, pu, pbias, false, prest, pdx);
+  convolveAt(p, pdy, pu, pbias, 0, prest, pdx);
 };
 
 /**

@@ -29,6 +29,11 @@ export const composedFusions = (k: Kernels): FusedKernels =>
     batchNormReluBackward: (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads =>
       k.batchNormBackward(k.reluBackward(out, dy), x, gamma, stats, eps, batchStats, needDx),
     addRelu: (a: Tensor, b: Tensor): Tensor => k.relu(k.add(a, b)),
+    batchNormAddRelu: (x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult => {
+      const r = k.batchNorm(x, gamma, beta, eps, running);
+      return { out: k.relu(k.add(r.out, addend)), stats: r.stats };
+    },
+    conv2dAddRelu: (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend: Tensor): Tensor => k.relu(k.add(k.conv2dOut(x, w, b, g), addend)),
   });
 
 /**

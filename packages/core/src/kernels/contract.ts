@@ -198,4 +198,17 @@ export interface FusedKernels {
   batchNormReluBackward(dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads;
   /** relu(a + b) (a residual block's merge and the ReLU after it) in one pass; its pullback is reluBackward(out, dy) for each input. */
   addRelu(a: Tensor, b: Tensor): Tensor;
+  /**
+   * relu(batchNorm(x, ...) + addend) (a residual block's end: its last batch norm, the shortcut added, the ReLU) in one
+   * pass over x: the normalised value never leaves the kernel. The sum rounds as `add`'s of the normalised value and
+   * `addend`, in that order. Its pullback is the composition's: dy masked where `out` <= 0 (reluBackward) goes to the
+   * shortcut as it is and through batchNormBackward to x.
+   */
+  batchNormAddRelu(x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult;
+  /**
+   * relu(conv2dOut(x, w, b, g) + addend) [N, FN, OH, OW] in one operation (an evaluation's residual block end, its
+   * batch norm folded into w and b): the output rounded with its bias first, then the addend's element added, then
+   * ReLU, as the composition stores and reads back its values.
+   */
+  conv2dAddRelu(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend: Tensor): Tensor;
 }

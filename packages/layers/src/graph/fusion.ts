@@ -1,9 +1,9 @@
-import { convGeometry, FoldnetError, fromData, fusedKernelsOf, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { convGeometry, FoldnetError, formatShape, fromData, fusedKernelsOf, sameShape, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { batchNormForward, batchNormOperands } from '../batchnorm.js';
 import { convOperands } from '../conv.js';
 import type { ExecContext } from '../layer.js';
 import type { Gradients, LayerState, Params } from '../types.js';
-import { consumersOf, type Graph } from './build.js';
+import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
 
 /*
  * Fusion: chains of graph nodes run as one kernel call, found by pattern over the op graph (never by layer
@@ -22,6 +22,9 @@ import { consumersOf, type Graph } from './build.js';
  * One fusion of a merge: add -> relu (a residual block's end), ReLU in the sum's pass (`reluAfterAdd`). And for a
  * forward nobody differentiates in evaluation, conv2d -> batchNorm (-> relu) runs as one convolution with the batch
  * norm folded into its weights (`foldedBatchNormAt`): the same values up to float32 rounding, not bit for bit.
+ * Where the add's first input is a batch norm (batchNorm -> add -> relu, a residual block's end), the sum and ReLU run
+ * in the batch norm's pass, or, folded, in the convolution's stores (`residualEndAt`): the batch norm's output is
+ * never written for the sum to read it back.
  */
 
 /** What a fused chain's forward gives: its output, its first node's new state (batch norm's) and its pullback. */
@@ -80,7 +83,7 @@ const batchNormReluAt = (graph: Graph, i: number, op: BatchNormOp, readers: read
     length: 2,
     nodes: [i, r],
     forward: (params, x, ctx, state) => {
-      const f = batchNormForward(label, op, params, state, x, ctx, true);
+      const f = batchNormForward(label, op, params, state, x, ctx, 'relu');
       return { y: f.y, state: f.state, pullback: f.pullback };
     },
   };
@@ -139,8 +142,11 @@ export const reluAfterAdd = (graph: Graph, i: number, readers = consumersOf(grap
 export interface FoldedBatchNorm {
   /** conv2d, batchNorm (and relu) node indices; the last one's value is the output. */
   readonly nodes: readonly number[];
-  /** The chain's output for input x, from the convolution's params and the batch norm's params and running statistics. */
-  forward(convParams: Params, bnParams: Params, bnState: LayerState, x: Tensor, ctx: ExecContext): Tensor;
+  /**
+   * The chain's output for input x, from the convolution's params and the batch norm's params and running statistics;
+   * with an `addend` (a residual end's shortcut, for the chain conv2d, batchNorm) relu(chain + addend), conv2dAddRelu.
+   */
+  forward(convParams: Params, bnParams: Params, bnState: LayerState, x: Tensor, ctx: ExecContext, addend?: Tensor): Tensor;
 }
 
 /**
@@ -167,7 +173,7 @@ export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf
   let last: { readonly from: readonly Tensor[]; readonly W: Tensor; readonly b: Tensor } | undefined;
   return {
     nodes: relu === undefined ? [i, bn] : [i, bn, relu],
-    forward: (convParams, bnParams, bnState, x, ctx) => {
+    forward: (convParams, bnParams, bnState, x, ctx, addend) => {
       const hasBias = convOp.bias !== false;
       const { W, b, g } = convOperands(convLabel, convParams, x, convOp.stride, convOp.pad, hasBias);
       const FN = W.shape[0];
@@ -186,7 +192,46 @@ export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf
           ? { from, W: fromData(W.shape, w2), b: fromData([FN], b2) }
           : { from, W: fromData(W.shape, Float32Array.from(w2)), b: fromData([FN], Float32Array.from(b2)) };
       }
-      return relu === undefined ? ctx.kernels.conv2dOut(x, last.W, last.b, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, last.W, last.b, g);
+      if (addend === undefined) return relu === undefined ? ctx.kernels.conv2dOut(x, last.W, last.b, g) : fusedKernelsOf(ctx.kernels).conv2dRelu(x, last.W, last.b, g);
+      const outShape = [x.shape[0], FN, g.outH, g.outW];
+      if (!sameShape(addend.shape, outShape) || addend.dtype !== x.dtype) {
+        throw new FoldnetError('shape', `${bnLabel}: output ${formatShape(outShape)} ${x.dtype} and the shortcut ${formatShape(addend.shape)} ${addend.dtype} added to it must agree in shape and dtype`);
+      }
+      return fusedKernelsOf(ctx.kernels).conv2dAddRelu(x, last.W, last.b, g, addend);
     },
   };
+};
+
+/**
+ * A residual block's end: an add of two inputs whose first is a batch norm that nothing else reads, and the ReLU that
+ * alone reads the sum. The batch norm's pass adds the shortcut (the second input) and applies ReLU as it stores
+ * (batchNormAddRelu); in evaluation without gradients, where the batch norm folds into the convolution before it, that
+ * convolution's stores do (conv2dAddRelu). Both run when the add's turn comes, the shortcut then computed. The sum keeps
+ * the merge's order, batch norm's value first; the pullback is the merge's and the batch norm's, as unfused.
+ */
+export interface ResidualEnd {
+  /** The batch norm whose value is the add's first input, and its op. */
+  readonly bn: number;
+  readonly bnOp: BatchNormOp;
+  /** The ReLU that alone reads the sum; its value is the end's output. */
+  readonly relu: number;
+  /** The convolution before the batch norm, folded with it (nodes conv2d, batchNorm), where the batch norm alone reads it. */
+  readonly folded?: FoldedBatchNorm;
+}
+
+/**
+ * The residual end whose add is node `i`, if it is one (see ResidualEnd).
+ *
+ * @example residualEndAt(unwrap(resnet()).graph, 8) // { bn: 7, bnOp, relu: 9, folded: { nodes: [6, 7], ... } }: res1.bn2, relu2, res1.conv2
+ */
+export const residualEndAt = (graph: Graph, i: number, readers = consumersOf(graph)): ResidualEnd | undefined => {
+  const add = graph.nodes[i];
+  if (add?.op.type !== 'add' || add.inputs.length !== 2) return undefined;
+  const relu = reluAfterAdd(graph, i, readers);
+  const [bn, shortcut] = add.inputs;
+  if (relu === undefined || bn === GRAPH_INPUT || bn === shortcut || bn === graph.output || readers[bn].length !== 1) return undefined;
+  const { op: bnOp, inputs: [conv] } = graph.nodes[bn];
+  if (bnOp.type !== 'batchNorm' || conv === undefined) return undefined;
+  const folded = conv === GRAPH_INPUT ? undefined : foldedBatchNormAt(graph, conv, readers);
+  return folded?.nodes.length === 2 ? { bn, bnOp, relu, folded } : { bn, bnOp, relu };
 };

@@ -11,30 +11,44 @@ export interface MergeResult {
 }
 
 /**
- * y = x1 + x2 + ... (one shape), through the kernels' add: dy flows unchanged to every input. With `relu` (the plan
- * fused the ReLU that alone reads the sum) y = relu(x1 + ...), the last sum and ReLU in one pass (addRelu), and the
- * pullback masks dy where y <= 0 once for all inputs.
+ * Checks an add merge's inputs: one shape and one dtype, else a FoldnetError naming the merge and what came in.
+ *
+ * @example checkAddInputs('res1.add', [a, b])
  */
-const add = (label: string, xs: readonly Tensor[], k: Kernels, relu: boolean): MergeResult => {
+export const checkAddInputs = (label: string, xs: readonly Tensor[]): void => {
   const [first] = xs;
   for (const x of xs) {
     if (!sameShape(x.shape, first.shape) || x.dtype !== first.dtype) {
       throw new FoldnetError('shape', `${label}: inputs ${xs.map((t) => `${formatShape(t.shape)} ${t.dtype}`).join(' and ')} must agree in shape and dtype`);
     }
   }
+};
+
+/**
+ * The pullback of y = relu(x1 + ... + xn) as one merge: dy masked where y <= 0 once, the same gradient for each of n inputs.
+ *
+ * @example maskedForEach(kernels(), y, 2)(dy) // [masked, masked]
+ */
+export const maskedForEach = (k: Kernels, y: Tensor, n: number) => (dy: Tensor): readonly Tensor[] => {
+  const masked = k.reluBackward(y, dy);
+  return Array.from({ length: n }, () => masked);
+};
+
+/**
+ * y = x1 + x2 + ... (one shape), through the kernels' add: dy flows unchanged to every input. With `relu` (the plan
+ * fused the ReLU that alone reads the sum) y = relu(x1 + ...), the last sum and ReLU in one pass (addRelu), and the
+ * pullback masks dy where y <= 0 once for all inputs.
+ */
+const add = (label: string, xs: readonly Tensor[], k: Kernels, relu: boolean): MergeResult => {
+  checkAddInputs(label, xs);
+  const [first] = xs;
   // summed in input order, element by element: the same bits whatever the backend (a merge has two inputs or more)
   const last = xs[xs.length - 1];
   let sum = first;
   for (const x of xs.slice(1, -1)) sum = k.add(sum, x);
   if (!relu) return { y: k.add(sum, last), pullback: (dy) => xs.map(() => dy) };
   const y = fusedKernelsOf(k).addRelu(sum, last);
-  return {
-    y,
-    pullback: (dy) => {
-      const masked = k.reluBackward(y, dy);
-      return xs.map(() => masked);
-    },
-  };
+  return { y, pullback: maskedForEach(k, y, xs.length) };
 };
 
 /** [N, C1, ...] and [N, C2, ...] -> [N, C1 + C2, ...]; the pullback cuts dy back along axis 1. */

@@ -2,8 +2,9 @@ import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, sameShape,
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
-import { foldedBatchNormAt, fusedRunAt, poolsBeforeRelu, reluAfterAdd, type FoldedBatchNorm, type FusedRun } from './fusion.js';
-import { runMerge } from './merge.js';
+import { batchNormForward } from '../batchnorm.js';
+import { foldedBatchNormAt, fusedRunAt, poolsBeforeRelu, reluAfterAdd, residualEndAt, type FoldedBatchNorm, type FusedRun, type ResidualEnd } from './fusion.js';
+import { checkAddInputs, maskedForEach, runMerge } from './merge.js';
 
 /*
  * Running a graph: each node's forward in topological order, then the pullbacks in reverse, a value read by
@@ -21,6 +22,8 @@ export interface Plan {
   readonly addRelu: readonly (number | undefined)[];
   /** For a conv2d, the batch norm (and ReLU) folded into it in evaluation without gradients (see foldedBatchNormAt). */
   readonly folded: readonly (FoldedBatchNorm | undefined)[];
+  /** For an add merge, the residual end it closes: its batch norm's pass adds the shortcut and applies ReLU (see residualEndAt). */
+  readonly residualEnd: readonly (ResidualEnd | undefined)[];
 }
 
 /** The plan of a graph: its fusions, found by pattern once. @example planOf(net.graph).fused[0]?.length // 3 for the lesson's conv1 */
@@ -31,6 +34,7 @@ export const planOf = (graph: Graph): Plan => {
     poolFirst: graph.nodes.map((_, i) => poolsBeforeRelu(graph, i, readers)),
     addRelu: graph.nodes.map((_, i) => reluAfterAdd(graph, i, readers)),
     folded: graph.nodes.map((_, i) => foldedBatchNormAt(graph, i, readers)),
+    residualEnd: graph.nodes.map((_, i) => residualEndAt(graph, i, readers)),
   };
 };
 
@@ -122,13 +126,52 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   };
   // the backend decides: a set with fused kernels runs the plan's fused chains, the reference one op at a time
   const fuse = opts.fuse !== false && ctx.kernels.fused !== undefined;
+  const foldsBatchNorm = fuse && !ctx.needGrad && ctx.mode === 'eval';
+  // A residual end runs at its add, where the shortcut is ready: its batch norm (and the convolution folded with it)
+  // wait there. waitsFor[j]: the end node j waits for; bnPullbacks[j]: a waiting batch norm's pullback, once it ran.
+  const waitsFor: (ResidualEnd | undefined)[] = [];
+  const bnPullbacks: ((dy: Tensor) => Gradients)[] = [];
+  const foldsEnd = (e: ResidualEnd): e is ResidualEnd & { readonly folded: FoldedBatchNorm } => foldsBatchNorm && e.folded !== undefined;
+  if (fuse) {
+    for (const e of plan.residualEnd) {
+      if (e === undefined) continue;
+      waitsFor[e.bn] = e;
+      if (foldsEnd(e)) waitsFor[e.folded.nodes[0]] = e;
+    }
+  }
   for (let i = 0; i < nodes.length; i++) {
     if (done[i]) continue;
     const n = nodes[i];
     const fused = fuse ? plan.fused[i] : undefined;
     const poolFirst = fuse ? plan.poolFirst[i] : undefined;
-    const folded = fuse && !ctx.needGrad && ctx.mode === 'eval' ? plan.folded[i] : undefined;
-    if (isMergeOp(n.op)) {
+    const folded = foldsBatchNorm ? plan.folded[i] : undefined;
+    const waiting = waitsFor[i];
+    const end = fuse ? plan.residualEnd[i] : undefined;
+    if (waiting !== undefined) {
+      // in its place: the batch norm's state key (its value set when it runs) and, unfolded, its stage, whose pullback
+      // runs after the sum's as in the unfused order
+      if (i === waiting.bn) {
+        prefixed(scoped[i].state, n.name, newState);
+        if (!foldsEnd(waiting)) stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: oneInput((dy) => bnPullbacks[i](dy)) });
+      }
+    } else if (end !== undefined) {
+      const shortcut = valueOf(n.inputs[1]);
+      const bn = nodes[end.bn];
+      if (foldsEnd(end)) {
+        const conv = end.folded.nodes[0];
+        values[end.relu] = end.folded.forward(scoped[conv].params, scoped[end.bn].params, scoped[end.bn].state, valueOf(nodes[conv].inputs[0]), sub(conv), shortcut);
+      } else {
+        const x = valueOf(bn.inputs[0]);
+        checkAddInputs(n.name, [x, shortcut]);
+        const r = batchNormForward(bn.name, end.bnOp, scoped[end.bn].params, scoped[end.bn].state, x, sub(end.bn), { addRelu: shortcut });
+        prefixed(r.state, bn.name, newState);
+        bnPullbacks[end.bn] = r.pullback;
+        values[end.relu] = r.y;
+        const masked = maskedForEach(ctx.kernels, r.y, n.inputs.length);
+        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: masked(dy), grads: EMPTY }) });
+      }
+      done[end.relu] = true;
+    } else if (isMergeOp(n.op)) {
       // a fused ReLU after an add gives the value of its own node
       const relu = fuse ? plan.addRelu[i] : undefined;
       const r = runMerge(n.op, n.name, n.inputs.map(valueOf), ctx.kernels, relu !== undefined);

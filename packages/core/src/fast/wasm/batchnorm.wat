@@ -139,13 +139,16 @@
       (f64.max (f64.const 0) (f64.div (local.get $M2) (local.get $cnt)))))
 
   ;; The normalisation: out = (x - m) * scale + shift per channel, coef (m, scale, shift, -): m the float32 nearest the
-  ;; mean, scale = gamma / std, shift = beta - (mean - m) scale. With $relu 1, then ReLU with the lesson's mask (y <= 0
-  ;; gives +0; NaN passes), as relu.wat's $relu.
+  ;; mean, scale = gamma / std, shift = beta - (mean - m) scale. With $addend nonzero, then plus its element (laid out as
+  ;; out: a residual block's shortcut, one f32 add as add.wat's $addElements would make of the stored value); with $relu
+  ;; 1, then ReLU with the lesson's mask (y <= 0 gives +0; NaN passes), as relu.wat's $relu. Two planes at a time (the
+  ;; last one twice when N is odd): the addend's planes come from memory, not the cache, and a second stream of them
+  ;; keeps twice the reads in flight where one plane's short stream waited on each.
   (func $applyChannel
-    (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32) (param $coef i32) (param $relu i32) (param $out i32)
-    (local $n i32) (local $p i32) (local $o i32) (local $end i32) (local $end4 i32)
-    (local $m v128) (local $sc v128) (local $b v128) (local $v v128) (local $rmask v128)
-    (local $ms f32) (local $scs f32) (local $bs f32) (local $y f32)
+    (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32) (param $coef i32) (param $relu i32) (param $addend i32) (param $out i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $u i32) (local $i i32) (local $end i32) (local $end4 i32) (local $toAddend i32)
+    (local $m v128) (local $sc v128) (local $b v128) (local $v v128) (local $w v128) (local $rmask v128)
+    (local $ms f32) (local $scs f32) (local $bs f32) (local $y f32) (local $z f32)
     (local.set $rmask (i32x4.splat (i32.sub (i32.const 0) (local.get $relu))))
     (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (local.set $scs (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
@@ -153,33 +156,54 @@
     (local.set $m (f32x4.splat (local.get $ms)))
     (local.set $sc (f32x4.splat (local.get $scs)))
     (local.set $b (f32x4.splat (local.get $bs)))
+    ;; the addend's element is a fixed distance from its output's
+    (local.set $toAddend (i32.sub (local.get $addend) (local.get $out)))
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
     (local.set $n (i32.const 0))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $p (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (local.set $q (local.get $p))
+        (local.set $u (local.get $o))
+        (if (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N))
+          (then
+            (local.set $q (call $planeAt (local.get $x) (i32.add (local.get $n) (i32.const 1)) (local.get $C) (local.get $c) (local.get $S)))
+            (local.set $u (call $planeAt (local.get $out) (i32.add (local.get $n) (i32.const 1)) (local.get $C) (local.get $c) (local.get $S)))))
+        (local.set $i (i32.const 0))
         (block $vdone
           (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-            (local.set $v (f32x4.add (f32x4.mul (f32x4.sub (v128.load (local.get $p)) (local.get $m)) (local.get $sc)) (local.get $b)))
-            (v128.store (local.get $o)
+            (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+            (local.set $v (f32x4.add (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $m)) (local.get $sc)) (local.get $b)))
+            (local.set $w (f32x4.add (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)) (local.get $sc)) (local.get $b)))
+            (if (local.get $addend)
+              (then
+                (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (i32.add (local.get $o) (local.get $toAddend)) (local.get $i)))))
+                (local.set $w (f32x4.add (local.get $w) (v128.load (i32.add (i32.add (local.get $u) (local.get $toAddend)) (local.get $i)))))))
+            (v128.store (i32.add (local.get $o) (local.get $i))
               (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $rmask))))
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (v128.store (i32.add (local.get $u) (local.get $i))
+              (v128.andnot (local.get $w) (v128.and (f32x4.le (local.get $w) (v128.const i32x4 0 0 0 0)) (local.get $rmask))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $vloop)))
         (block $sdone
           (loop $sloop
-            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $y (f32.add (f32.mul (f32.sub (f32.load (local.get $p)) (local.get $ms)) (local.get $scs)) (local.get $bs)))
-            (f32.store (local.get $o)
+            (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $y (f32.add (f32.mul (f32.sub (f32.load (i32.add (local.get $p) (local.get $i))) (local.get $ms)) (local.get $scs)) (local.get $bs)))
+            (local.set $z (f32.add (f32.mul (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)) (local.get $scs)) (local.get $bs)))
+            (if (local.get $addend)
+              (then
+                (local.set $y (f32.add (local.get $y) (f32.load (i32.add (i32.add (local.get $o) (local.get $toAddend)) (local.get $i)))))
+                (local.set $z (f32.add (local.get $z) (f32.load (i32.add (i32.add (local.get $u) (local.get $toAddend)) (local.get $i)))))))
+            (f32.store (i32.add (local.get $o) (local.get $i))
               (select (f32.const 0) (local.get $y) (i32.and (local.get $relu) (f32.le (local.get $y) (f32.const 0)))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (f32.store (i32.add (local.get $u) (local.get $i))
+              (select (f32.const 0) (local.get $z) (i32.and (local.get $relu) (f32.le (local.get $z) (f32.const 0)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $sloop)))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 2)))
         (br $nloop))))
 
   ;; The backward's sums of two planes: sum g and sum g (x - m) over the planes of dy at $p and $r and of x at $q and $s,
@@ -330,10 +354,11 @@
   ;; The forward per channel: with $batch 1 (training) its mean and variance from the batch ($statsChannel, to $stats),
   ;; else those the caller put at $stats (evaluation's running statistics); then the coefficients (to $coef: m the
   ;; float32 nearest the mean, scale = gamma / sqrt(var + eps), shift = beta - (mean - m) scale) and the normalisation
-  ;; ($applyChannel). gamma at $gb + 4c, beta at $gb + 4 (C + c), eps the f64 at $eps.
+  ;; ($applyChannel, with the addend at $addend when nonzero, and ReLU when $relu is 1). gamma at $gb + 4c, beta at
+  ;; $gb + 4 (C + c), eps the f64 at $eps.
   (func $bnForward (export "bnForward")
     (param $c0 i32) (param $c1 i32) (param $x i32) (param $N i32) (param $C i32) (param $S i32) (param $gb i32) (param $eps i32)
-    (param $batch i32) (param $stats i32) (param $coef i32) (param $relu i32) (param $out i32)
+    (param $batch i32) (param $stats i32) (param $coef i32) (param $relu i32) (param $addend i32) (param $out i32)
     (local $c i32) (local $st i32) (local $co i32) (local $mean f64) (local $m f32) (local $scale f64)
     (local.set $c (local.get $c0))
     (block $cdone
@@ -354,7 +379,7 @@
           (f32.demote_f64
             (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $gb) (i32.shl (i32.add (local.get $C) (local.get $c)) (i32.const 2)))))
               (f64.mul (f64.sub (local.get $mean) (f64.promote_f32 (local.get $m))) (local.get $scale)))))
-        (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $out))
+        (call $applyChannel (local.get $x) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $relu) (local.get $addend) (local.get $out))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))
 

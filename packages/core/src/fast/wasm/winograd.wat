@@ -24,7 +24,18 @@
   ;; whole vectors that fit, then the last 1..3 floats by lane stores (8 bytes, then 4), so nothing past the row's end is
   ;; written. Through a 32-byte buffer and a float-by-float loop this was 2-4% of a training step. F(2x2, 3x3)'s rows;
   ;; $winogradOutputTiles6 stores F(4x4, 3x3)'s the same way in its own loop (calls there cost V8's spills around them).
-  (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32)
+  ;; With $toAddend nonzero, first each float plus the addend's float $toAddend bytes on, then ReLU (see $winogradTiles'
+  ;; $epilogue): the addend read by whole vectors (a vector is read only where its first float is the row's), up to 12
+  ;; bytes past a partial row's last float.
+  (func $winogradStoreRow (param $dst i32) (param $a v128) (param $b v128) (param $cols i32) (param $toAddend i32)
+    (if (local.get $toAddend)
+      (then
+        (local.set $a (f32x4.add (local.get $a) (v128.load (i32.add (local.get $dst) (local.get $toAddend)))))
+        (local.set $a (v128.andnot (local.get $a) (f32x4.le (local.get $a) (v128.const i32x4 0 0 0 0))))
+        (if (i32.gt_u (local.get $cols) (i32.const 4))
+          (then
+            (local.set $b (f32x4.add (local.get $b) (v128.load offset=16 (i32.add (local.get $dst) (local.get $toAddend)))))
+            (local.set $b (v128.andnot (local.get $b) (f32x4.le (local.get $b) (v128.const i32x4 0 0 0 0))))))))
     (if (i32.ge_u (local.get $cols) (i32.const 8))
       (then
         (v128.store (local.get $dst) (local.get $a))
@@ -126,7 +137,11 @@
 
   ;; Tile groups [g0, g1) of the convolution of the padded input $xq [N, C, Hq, Wq] (pad.wat's padPlanes; or see $stripPad) with the transformed
   ;; filters $u (X matrices [C, K], ξ-major: U_ξ[c, k] at u + 4 (ξ C K + c K + k)) into $out [N, K, OH, OW], plus
-  ;; $bias [K], ReLU applied when $relu is 1, by F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
+  ;; $bias [K], then by $epilogue: 0 nothing more, 1 ReLU, any other value the byte address of an addend [N, K, OH, OW]
+  ;; whose element is added before ReLU (a residual block's shortcut: one f32 add to the biased output, as a separate sum
+  ;; of the stored tensors makes; one parameter, as the threads pass at most 21 arguments). The addend is read by whole
+  ;; vectors (one is read only where its first float is the row's), up to 12 bytes past a row's last float, which the caller
+  ;; keeps inside the memory. By F($tm x $tm, 3x3): $tm = 2 (X = 16) or 4 (X = 36, Lavin & Gray's F(4x4, 3x3)).
   ;; A group is four tiles, side by side ($groupRows 1: 4 $tm output columns, $tm rows) or 2x2 ($groupRows 2, $tm = 4
   ;; only: 2 $tm columns, 2 $tm rows, for narrow outputs): group g is image g / (tH gW), group row ty = (g mod tH gW) / gW,
   ;; gx = g mod gW, its outputs from row $groupRows $tm ty, column (4 / $groupRows) $tm gx; tiles past the image's edge are
@@ -144,7 +159,7 @@
   ;; at any thread count. $multiply 1 takes the block's X products by $winogradMultiply (C <= 256, K >= 2), 0 by $gemmRows.
   (func $winogradTiles (export "winogradTiles")
     (param $g0 i32) (param $g1 i32) (param $xq i32) (param $C i32) (param $Hq i32) (param $Wq i32) (param $tH i32) (param $gW i32)
-    (param $u i32) (param $K i32) (param $bias i32) (param $relu i32) (param $out i32) (param $OH i32) (param $OW i32)
+    (param $u i32) (param $K i32) (param $bias i32) (param $epilogue i32) (param $out i32) (param $OH i32) (param $OW i32)
     (param $scratch i32) (param $slotBytes i32) (param $blockGroups i32) (param $tm i32) (param $groupRows i32) (param $multiply i32) (param $stripPad i32) (param $stripGroupRows i32)
     (local $stripRows i32) (local $stripWq i32) (local $strip i32)
     (local $across i32) (local $pb i32) (local $slot i32) (local $vbase i32) (local $mbase i32) (local $tmp i32) (local $tbs i32) (local $vStride i32) (local $mStride i32) (local $xis i32)
@@ -154,7 +169,10 @@
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128)
     (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
     (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128)
-    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128) (local $toAddend i32) (local $reluFirst i32)
+    ;; the addend's element is a fixed distance from its output's; without one, ReLU goes before the stores' shuffles
+    (local.set $toAddend (select (i32.sub (local.get $epilogue) (local.get $out)) (i32.const 0) (i32.gt_u (local.get $epilogue) (i32.const 1))))
+    (local.set $reluFirst (i32.eq (local.get $epilogue) (i32.const 1)))
     (local.set $slot (call $winogradClaimSlot (local.get $scratch)))
     (local.set $tbs (i32.shl (local.get $blockGroups) (i32.const 2)))
     ;; V_ξ and M_ξ 64 bytes further apart than their sizes: at 4 KiB apart (C = 16) the 16 stores of a transform fell
@@ -237,7 +255,7 @@
                   (local.get $tbs) (i32.const 0) (i32.const 0) (i32.const 0))
                 (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
                 (br $gemms)))))
-        ;; Y = Aᵀ M A (+ bias, ReLU) for each group and filter, two output rows of 8 columns (lane j: tile j)
+        ;; Y = Aᵀ M A (+ bias, ReLU or + addend and ReLU) for each group and filter, two output rows of 8 columns (lane j: tile j)
         (local.set $i (i32.const 0))
         (block $outDone
           (loop $outGroups
@@ -258,7 +276,7 @@
             (if (i32.eq (local.get $tm) (i32.const 4))
               (then
                 (call $winogradOutputTiles6 (local.get $m) (local.get $mStride) (i32.shl (local.get $tbs) (i32.const 2)) (local.get $dst)
-                  (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)) (local.get $K) (local.get $bias) (local.get $relu)
+                  (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2)) (local.get $K) (local.get $bias) (local.get $reluFirst) (local.get $toAddend)
                   (i32.sub (local.get $OH) (local.get $oy)) (local.get $cols) (i32.shl (local.get $OW) (i32.const 2)) (local.get $groupRows) (local.get $tmp))
                 (local.set $k (local.get $K))))
             (block $kDone
@@ -295,7 +313,7 @@
           (local.set $y01 (f32x4.add (f32x4.sub (f32x4.sub (local.get $e01) (local.get $e02)) (local.get $e03)) (local.get $bv)))
           (local.set $y10 (f32x4.add (f32x4.add (f32x4.add (local.get $e10) (local.get $e11)) (local.get $e12)) (local.get $bv)))
           (local.set $y11 (f32x4.add (f32x4.sub (f32x4.sub (local.get $e11) (local.get $e12)) (local.get $e13)) (local.get $bv)))
-                (if (local.get $relu)
+                (if (local.get $reluFirst)
                   (then
                     (local.set $y00 (v128.andnot (local.get $y00) (f32x4.le (local.get $y00) (v128.const i32x4 0 0 0 0))))
                     (local.set $y01 (v128.andnot (local.get $y01) (f32x4.le (local.get $y01) (v128.const i32x4 0 0 0 0))))
@@ -303,11 +321,12 @@
                     (local.set $y11 (v128.andnot (local.get $y11) (f32x4.le (local.get $y11) (v128.const i32x4 0 0 0 0))))))
                 ;; interleave the tiles' two columns: (y_a0[0], y_a1[0], y_a0[1], y_a1[1]) and the same for lanes 2, 3
                 (call $winogradStoreRow (local.get $dst) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y00) (local.get $y01))
-                  (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y00) (local.get $y01)) (local.get $cols))
+                  (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y00) (local.get $y01)) (local.get $cols) (local.get $toAddend))
                 (if (i32.lt_u (i32.add (local.get $oy) (i32.const 1)) (local.get $OH))
                   (then
                     (call $winogradStoreRow (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2)))
-                      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y10) (local.get $y11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y10) (local.get $y11)) (local.get $cols))))
+                      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $y10) (local.get $y11)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $y10) (local.get $y11)) (local.get $cols)
+                      (local.get $toAddend))))
                 (local.set $m (i32.add (local.get $m) (i32.shl (local.get $tbs) (i32.const 2))))
                 (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $OH) (local.get $OW)) (i32.const 2))))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -318,15 +337,17 @@
         (br $blocks)))
     (i32.atomic.store (i32.add (local.get $scratch) (i32.shl (local.get $slot) (i32.const 2))) (i32.const 0)))
 
-  ;; Y = Aᵀ M A (+ bias, ReLU) of F(4x4, 3x3) for one group of four tiles (one a lane) and each of $K filters: filter k's
+  ;; Y = Aᵀ M A (+ bias, ReLU or + addend and ReLU) of F(4x4, 3x3) for one group of four tiles (one a lane) and each of $K filters: filter k's
   ;; 36 elements ξ = 6i + j at $m + k $filterStep + ξ $mStride, its outputs from $dst + k $planeBytes (rows $rowBytes apart):
   ;; side by side ($groupRows 1) 4 rows of 16 columns, 2x2 ($groupRows 2) 8 rows of 8 columns (lanes 2 and 3 the lower
   ;; tiles), of which the first $rows rows and $cols columns are stored. Columns first, into 24 vectors at $tmp (row a of
-  ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats.
+  ;; Aᵀ M at $tmp + 96 a), then rows, each 4x4 block turned so that lane l's tile is 4 floats. ReLU when $relu is 1; with
+  ;; $toAddend nonzero instead, each float plus the addend's float $toAddend bytes on, then ReLU, the addend read by whole
+  ;; vectors, each where its first float is the run's (up to 12 bytes past a partial run's last float).
   ;;   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
   (func $winogradOutputTiles6
     (param $m i32) (param $mStride i32) (param $filterStep i32) (param $dst i32) (param $planeBytes i32) (param $K i32) (param $bias i32)
-    (param $relu i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $groupRows i32) (param $tmp i32)
+    (param $relu i32) (param $toAddend i32) (param $rows i32) (param $cols i32) (param $rowBytes i32) (param $groupRows i32) (param $tmp i32)
     (local $k i32) (local $j i32) (local $a i32) (local $p i32) (local $t i32) (local $row i32) (local $rows4 i32) (local $bv v128)
     (local $half i32) (local $to i32) (local $n i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
@@ -396,6 +417,29 @@
             (local.set $y1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s1) (local.get $s2)))
             (local.set $y2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d1) (local.get $d2)))
             (local.set $y3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d1) (local.get $d2)))
+            (if (local.get $toAddend)
+              (then
+                ;; the upper-left run at $row; the other 8 columns on (side by side) or 4 rows down (2x2), if stored
+                (local.set $p (i32.add (local.get $row) (local.get $toAddend)))
+                (local.set $y0 (f32x4.add (local.get $y0) (v128.load (local.get $p))))
+                (local.set $y0 (v128.andnot (local.get $y0) (f32x4.le (local.get $y0) (v128.const i32x4 0 0 0 0))))
+                (if (i32.gt_s (local.get $cols) (i32.const 4))
+                  (then
+                    (local.set $y1 (f32x4.add (local.get $y1) (v128.load offset=16 (local.get $p))))
+                    (local.set $y1 (v128.andnot (local.get $y1) (f32x4.le (local.get $y1) (v128.const i32x4 0 0 0 0))))))
+                (if (i32.eq (local.get $groupRows) (i32.const 1))
+                  (then (local.set $n (i32.sub (local.get $cols) (i32.const 8))) (local.set $p (i32.add (local.get $p) (i32.const 32))))
+                  (else
+                    (local.set $n (select (local.get $cols) (i32.const 0) (i32.lt_s (i32.add (local.get $a) (i32.const 4)) (local.get $rows))))
+                    (local.set $p (i32.add (local.get $p) (i32.shl (local.get $rowBytes) (i32.const 2))))))
+                (if (i32.gt_s (local.get $n) (i32.const 0))
+                  (then
+                    (local.set $y2 (f32x4.add (local.get $y2) (v128.load (local.get $p))))
+                    (local.set $y2 (v128.andnot (local.get $y2) (f32x4.le (local.get $y2) (v128.const i32x4 0 0 0 0))))))
+                (if (i32.gt_s (local.get $n) (i32.const 4))
+                  (then
+                    (local.set $y3 (f32x4.add (local.get $y3) (v128.load offset=16 (local.get $p))))
+                    (local.set $y3 (v128.andnot (local.get $y3) (f32x4.le (local.get $y3) (v128.const i32x4 0 0 0 0))))))))
             ;; the row's two runs of 8 columns: the upper-left tiles' (y0 y1) at $row, then (y2 y3) 8 columns on (side by side)
             ;; or 4 rows down (2x2: the lower tiles, where the image has that row); each the first $n of its floats, by whole
             ;; vectors and then lane stores (8 bytes, then 4), nothing past the row's end, as $winogradStoreRow stores F(2x2, 3x3)'s
