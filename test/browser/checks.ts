@@ -109,7 +109,7 @@ export const kernelChecks: readonly Check[] = [
           const r = referenceKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
           const what = `conv2dBackward x=[${xShape}] w=[${w.shape}]`;
           mustBeClose(f.dw, r.dw, col.shape[0], `${what} dw`);
-          mustBeClose(f.db, r.db, col.shape[0], `${what} db`);
+          mustBeClose(f.db!, r.db!, col.shape[0], `${what} db`);
           must(needDx === (f.dx !== undefined), `${what}: dx ${f.dx ? 'computed' : 'missing'} with needDx ${needDx}`);
           if (f.dx && r.dx) mustBeClose(f.dx, r.dx, FN * g.filterH * g.filterW, `${what} dx`);
         }),
@@ -134,7 +134,7 @@ export const kernelChecks: readonly Check[] = [
       mustMatchOneThread('conv2d', () => {
         const o = fastKernels.conv2d(x, w, b, g);
         const ob = fastKernels.conv2dBackward(dy, o.col, w, x.shape, g, true);
-        return [o.out, ob.dw, ob.db, ...(ob.dx ? [ob.dx] : [])];
+        return [o.out, ob.dw, ob.db!, ...(ob.dx ? [ob.dx] : [])];
       });
     },
   },
@@ -156,11 +156,11 @@ export const kernelChecks: readonly Check[] = [
       const fb = fast.conv2dReluMaxPoolBackward(dy, f.out, f.argmax, x, w, g, convShape, true);
       const rb = reference.conv2dReluMaxPoolBackward(dy, r.out, r.argmax, x, w, g, convShape, true);
       mustBeClose(fb.dw, rb.dw, 16 * 24 * 24, 'conv2dReluMaxPoolBackward dw');
-      mustBeClose(fb.db, rb.db, 16 * 24 * 24, 'conv2dReluMaxPoolBackward db');
+      mustBeClose(fb.db!, rb.db!, 16 * 24 * 24, 'conv2dReluMaxPoolBackward db');
       mustMatchOneThread('conv2dReluMaxPool', () => {
         const o = fast.conv2dReluMaxPool(x, w, b, g, pg, true);
         const ob = fast.conv2dReluMaxPoolBackward(dy, o.out, o.argmax, x, w, g, convShape, true);
-        return [o.out, ob.dw, ob.db, ...(ob.dx ? [ob.dx] : [])];
+        return [o.out, ob.dw, ob.db!, ...(ob.dx ? [ob.dx] : [])];
       });
     },
   },

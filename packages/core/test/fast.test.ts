@@ -330,7 +330,7 @@ describe('fast convolution and pooling equal reference', () => {
           const sparse = run(true);
           const what = `x=[${x.shape}] w=[${w.shape}] stride ${stride} pad ${pad} OW ${g.outW}, ${threads} thread(s)`;
           expect(bitwiseEqual(sparse.dw, dense.dw), `dW ${what}`).toBe(true);
-          expect(bitwiseEqual(sparse.db, dense.db), `db ${what}`).toBe(true);
+          expect(bitwiseEqual(sparse.db!, dense.db!), `db ${what}`).toBe(true);
           expect(sparse.dx).toBeUndefined();
         }),
         { seed: 48, numRuns: 150 },
@@ -356,7 +356,7 @@ describe('fast convolution and pooling equal reference', () => {
         };
         const [dense, sparse] = [run(false), run(true)];
         expect(bitwiseEqual(sparse.dw, dense.dw), `dW, ${threads} thread(s)`).toBe(true);
-        expect(bitwiseEqual(sparse.db, dense.db), `db, ${threads} thread(s)`).toBe(true);
+        expect(bitwiseEqual(sparse.db!, dense.db!), `db, ${threads} thread(s)`).toBe(true);
       }
     } finally {
       setPoolFilterGrad(true);
@@ -390,7 +390,7 @@ describe('fast convolution and pooling equal reference', () => {
           const convShape = [N, L.w.shape[0], g.outH, g.outW];
           const got = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, needDx);
           const copies = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fromData(fused.out.shape, fused.out.data.slice()), fused.argmax.slice(), L.x, L.w, g, convShape, needDx);
-          expect(bitwiseEqual(got.dw, copies.dw) && bitwiseEqual(got.db, copies.db), `layer ${layer}, age ${age}`).toBe(true);
+          expect(bitwiseEqual(got.dw, copies.dw) && bitwiseEqual(got.db!, copies.db!), `layer ${layer}, age ${age}`).toBe(true);
           if (needDx) expect(got.dx !== undefined && copies.dx !== undefined && bitwiseEqual(got.dx, copies.dx)).toBe(true);
           // and the reference, which keeps nothing, so a wrong kept operand in both calls above cannot pass either
           const r = fusedKernelsOf(referenceKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, L.x, L.w, g, convShape, false);
@@ -413,7 +413,7 @@ describe('fast convolution and pooling equal reference', () => {
         const r = referenceKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
         const rows = col.shape[0];
         expectClose(f.dw, r.dw, rows, 'dw');
-        expectClose(f.db, r.db, rows, 'db');
+        expectClose(f.db!, r.db!, rows, 'db');
         if (needDx) {
           expect(f.dx).toBeDefined();
           if (f.dx && r.dx) expectClose(f.dx, r.dx, FN * g.filterH * g.filterW, 'dx');
@@ -673,7 +673,7 @@ describe('threads', () => {
     expect(bitwiseEqual(two.out, one.out)).toBe(true);
     expect([...two.argmax]).toEqual([...one.argmax]);
     expect(bitwiseEqual(twoB.dw, oneB.dw)).toBe(true);
-    expect(bitwiseEqual(twoB.db, oneB.db)).toBe(true);
+    expect(bitwiseEqual(twoB.db!, oneB.db!)).toBe(true);
     expect(oneB.dx && twoB.dx && bitwiseEqual(twoB.dx, oneB.dx)).toBe(true);
   });
 

@@ -128,7 +128,7 @@ describe('conv2dBackwardFromInput equals conv2dBackward with the kept col', () =
         const col = fastKernels.conv2d(x, w, fill(seed + 3, [FN]), g).col;
         const f = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
         const kept = fastKernels.conv2dBackward(dy, col, w, xShape, g, needDx);
-        expect(bitwiseEqual(f.dw, kept.dw) && bitwiseEqual(f.db, kept.db)).toBe(true);
+        expect(bitwiseEqual(f.dw, kept.dw) && bitwiseEqual(f.db!, kept.db!)).toBe(true);
         expect(f.dx === undefined).toBe(!needDx);
         if (f.dx !== undefined && kept.dx !== undefined) expect(bitwiseEqual(f.dx, kept.dx)).toBe(true);
         const r = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
@@ -152,7 +152,7 @@ describe('conv2dBackwardFromInput equals conv2dBackward with the kept col', () =
     const a = referenceKernels.conv2dBackwardFromInput(dy, x, w, g, true);
     const b = referenceKernels.conv2dBackward(dy, referenceKernels.im2col(x, g), w, x.shape, g, true);
     expect(a.dx !== undefined && b.dx !== undefined && bitwiseEqual(a.dx, b.dx)).toBe(true);
-    expect(bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db, b.db)).toBe(true);
+    expect(bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db!, b.db!)).toBe(true);
     expect(bitwiseEqual(fastKernels.conv2dBackwardFromInput(dy, x, w, g, true).dw, a.dw)).toBe(true); // float64 runs the reference
   });
 });

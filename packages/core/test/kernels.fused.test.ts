@@ -68,7 +68,7 @@ const unfused = (k: Kernels, x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, p
 };
 
 const sameGrads = (a: ReturnType<Kernels['conv2dBackward']>, b: ReturnType<Kernels['conv2dBackward']>): boolean =>
-  bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db, b.db) && (a.dx === undefined ? b.dx === undefined : b.dx !== undefined && bitwiseEqual(a.dx, b.dx));
+  bitwiseEqual(a.dw, b.dw) && bitwiseEqual(a.db!, b.db!) && (a.dx === undefined ? b.dx === undefined : b.dx !== undefined && bitwiseEqual(a.dx, b.dx));
 
 describe.each([
   ['reference', referenceKernels, 'float64'],
@@ -146,7 +146,7 @@ describe('fast conv2dReluMaxPoolBackward equals the layers one by one on larger 
           setThreads(threads);
           const grads = fusedKernelsOf(fastKernels).conv2dReluMaxPoolBackward(dy, fused.out, fused.argmax, x, w, g, [N, FN, g.outH, g.outW], needDx);
           expect(bitwiseEqual(grads.dw, plain.dw), `dW, ${threads} thread(s)`).toBe(true);
-          expect(bitwiseEqual(grads.db, plain.db), `db, ${threads} thread(s)`).toBe(true);
+          expect(bitwiseEqual(grads.db!, plain.db!), `db, ${threads} thread(s)`).toBe(true);
           expect(sameGrads(grads, plain)).toBe(true);
         }
       }),

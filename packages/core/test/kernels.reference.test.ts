@@ -142,11 +142,11 @@ describe('reference conv2dBackward (float64)', () => {
         const lhs = dot(out, dy);
         expect(grads.dx?.shape).toEqual(x.shape);
         expect(grads.dw.shape).toEqual(w.shape);
-        expect(grads.db.shape).toEqual(b.shape);
+        expect(grads.db!.shape).toEqual(b.shape);
         if (grads.dx === undefined) throw new Error('dx was asked for');
         expect(closeScalar(lhs, dot(x, grads.dx), { rtol: 1e-10, atol: 1e-12 })).toBe(true);
         expect(closeScalar(lhs, dot(w, grads.dw), { rtol: 1e-10, atol: 1e-12 })).toBe(true);
-        const r = closeTo(grads.db, sum(dy, [0, 2, 3]), { rtol: 1e-12, atol: 1e-12 });
+        const r = closeTo(grads.db!, sum(dy, [0, 2, 3]), { rtol: 1e-12, atol: 1e-12 });
         expect(r.ok, r.message).toBe(true);
       }),
       fcOptions,
@@ -161,7 +161,7 @@ describe('reference conv2dBackward (float64)', () => {
         const some = ref.conv2dBackward(dy, col, w, c.xShape, c.geometry, false);
         expect(some.dx).toBeUndefined();
         expect(toArray(some.dw)).toEqual(toArray(all.dw));
-        expect(toArray(some.db)).toEqual(toArray(all.db));
+        expect(toArray(some.db!)).toEqual(toArray(all.db!));
       }),
       { ...fcOptions, numRuns: 20 },
     );

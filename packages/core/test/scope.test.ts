@@ -194,7 +194,7 @@ describe('resultScope', () => {
       const evaluated = conv2dReluMaxPool(x, w, b5, conv, pool, false).out;
       const wino = conv2dReluMaxPool(x16, w3, bias, g3, pool, false).out;
       const made = [fused.out.data, fused.argmax, pooled.out.data, pooled.argmax, product.data, evaluated.data, wino.data];
-      return { views: made.map((d) => d.buffer instanceof SharedArrayBuffer), values: [fused.out, fused.argmax, grads.dw, grads.db, grads.dx ?? fused.out, pooled.out, pooled.argmax, poolDx, product, evaluated, wino] };
+      return { views: made.map((d) => d.buffer instanceof SharedArrayBuffer), values: [fused.out, fused.argmax, grads.dw, grads.db!, grads.dx ?? fused.out, pooled.out, pooled.argmax, poolDx, product, evaluated, wino] };
     };
     for (const threads of [1, 2]) {
       setThreads(threads);

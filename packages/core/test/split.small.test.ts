@@ -229,7 +229,7 @@ describe('the kernels that use them give the same bits at 1 and at 2 threads', (
   // (dW, db and dx of a convolution after ReLU, and after ReLU and a max pool, with dx: fillDy by reluBackwardElements
   // or unpoolReluPlanes, then dy packed by packDyImageRange; a 3x3 stride-2 pool's windows overlap, so two pooled
   // elements may route into one float of dy, in their order)
-  const grads = (t: { dw: Tensor; db: Tensor; dx?: Tensor }): Tensor[] => [t.dw, t.db, ...(t.dx === undefined ? [] : [t.dx])];
+  const grads = (t: { dw: Tensor; db?: Tensor; dx?: Tensor }): Tensor[] => [t.dw, ...(t.db === undefined ? [] : [t.db]), ...(t.dx === undefined ? [] : [t.dx])];
   it.each([
     { x: [40, 8, 14, 14], FN: 16, filter: 3, pad: 1, pool: 2 },
     { x: [30, 3, 13, 11], FN: 6, filter: 2, pad: 0, pool: 2 },

@@ -66,7 +66,7 @@ describe('the input gradient of a stride-2 convolution by phases equals the refe
         setStride2(false);
         const viaGemm = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
         setStride2(true);
-        expect(bitwiseEqual(result.dw, viaGemm.dw) && bitwiseEqual(result.db, viaGemm.db)).toBe(true);
+        expect(bitwiseEqual(result.dw, viaGemm.dw) && bitwiseEqual(result.db!, viaGemm.db!)).toBe(true);
       }),
       { seed: 23, numRuns: 80 },
     );

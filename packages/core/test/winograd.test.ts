@@ -158,7 +158,7 @@ describe('winograd in the fused forwards and the input gradient equals the refer
           // dx sums 9K products of dy and w
           expect(errorOf(got.dx, exact.dx).abs).toBeLessThan(toleranceOf(K, m));
           expect(errorOf(got.dw, exact.dw).abs).toBeLessThan(tolerance(N * g.outH * g.outW / 9));
-          expect(errorOf(got.db, exact.db).abs).toBeLessThan(tolerance(N * g.outH * g.outW / 9));
+          expect(errorOf(got.db!, exact.db!).abs).toBeLessThan(tolerance(N * g.outH * g.outW / 9));
         }
       }),
       { seed: 22, numRuns: 40 },
@@ -224,7 +224,7 @@ describe('winograd filter gradient equals the reference', () => {
         expect(got.dx === undefined).toBe(!needDx);
         setWinograd(false);
         const viaGemm = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
-        expect(bitwiseEqual(got.db, viaGemm.db)).toBe(true);
+        expect(bitwiseEqual(got.db!, viaGemm.db!)).toBe(true);
         // taken or not, the filter gradient of ReLU's pullback composed with the convolution's
         const out = fastFused.conv2dRelu(x, w, b, g);
         const fused = fastFused.conv2dReluBackward(dy, out, x, w, g, needDx);
@@ -232,7 +232,7 @@ describe('winograd filter gradient equals the reference', () => {
         const fusedWino = fastFused.conv2dReluBackward(dy, out, x, w, g, needDx);
         const exactFused = refFused.conv2dReluBackward(f64(dy), f64(out), f64(x), f64(w), g, needDx);
         for (const r of [fused, fusedWino]) expect(errorOf(r.dw, exactFused.dw).abs).toBeLessThan(tolerance((N * g.outH * g.outW) / 9));
-        expect(bitwiseEqual(fusedWino.db, fused.db)).toBe(true);
+        expect(bitwiseEqual(fusedWino.db!, fused.db!)).toBe(true);
       }),
       { seed: 25, numRuns: 40 },
     );
@@ -284,7 +284,7 @@ describe('winograd filter gradient equals the reference', () => {
       startThreads();
       const two = fastKernels.conv2dBackwardFromInput(dy, x, w, g, true);
       expect(bitwiseEqual(one.dw, two.dw)).toBe(true);
-      expect(bitwiseEqual(one.db, two.db)).toBe(true);
+      expect(bitwiseEqual(one.db!, two.db!)).toBe(true);
     });
   }
 

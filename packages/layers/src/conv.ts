@@ -1,4 +1,4 @@
-import { convGeometry, FoldnetError, formatShape, outputShapeOf, zeros, type Conv2dOp, type ConvGeometry, type Tensor } from '@foldnet/core';
+import { convGeometry, FoldnetError, formatShape, outputShapeOf, zeros, type Conv2dGrads, type Conv2dOp, type ConvGeometry, type Tensor } from '@foldnet/core';
 import { initWeights, type WeightInit } from './init.js';
 import { defineOp, getParam, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { Layer, Params } from './types.js';
@@ -22,6 +22,17 @@ export interface Conv2dOptions {
   readonly bias?: boolean;
   readonly name?: string;
 }
+
+/**
+ * A convolution's grads by param name: W, and b when it has a bias (the kernels are asked for db only then).
+ *
+ * @example convGrads('conv1', k.conv2dBackwardFromInput(dy, x, W, g, false, true), true) // { W: dW, b: db }
+ */
+export const convGrads = (label: string, r: Conv2dGrads, bias: boolean): Params => {
+  if (!bias) return { W: r.dw };
+  if (r.db === undefined) throw new FoldnetError('value', `${label}: the kernels' convolution backward gave no bias gradient`);
+  return { W: r.dw, b: r.db };
+};
 
 /**
  * A convolution's checked operands: W [FN, C, FH, FW] and b [FN] from `params` (zeros for a convolution without
@@ -94,9 +105,8 @@ export const conv2d = (o: Conv2dOptions): Layer => {
         y,
         state,
         pullback: (dy) => {
-          const r = k.conv2dBackwardFromInput(dy, x, W, g, needDx);
-          const grads: Params = bias ? { W: r.dw, b: r.db } : { W: r.dw };
-          return { dx: r.dx, grads };
+          const r = k.conv2dBackwardFromInput(dy, x, W, g, needDx, bias);
+          return { dx: r.dx, grads: convGrads(label, r, bias) };
         },
       };
     },

@@ -415,7 +415,7 @@ type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 const backward = (
   dyShape: Shape, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean,
   fillDy: (pdy: number, pscratch: number) => number, src: ColSource, scratch = 0,
-  packDy?: (pbp: number, pdb: number, pscratch: number) => void,
+  packDy?: (pbp: number, pdb: number, pscratch: number) => void, needDb = true,
 ): Conv2dGrads => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
@@ -441,6 +441,8 @@ const backward = (
     : s2 !== undefined ? [stride2DxFloats(s2)] : gemmDxAreas(dyShape, xShape, g);
   // dy packed by images across the threads, each image's db terms kept aside and added in order after (replayDb)
   const splitPack = packed === undefined && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
+  // a filter gradient by Winograd reads dy itself: the pass over dy is then for db alone, skipped when nobody wants db
+  const packs = packed === undefined && (viaGemm || needDb);
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     viaGemm ? FN * Kc : 0, splitPack ? N * wasm.sideFloats(FN, P) : 0, ...dxAreas,
@@ -454,6 +456,7 @@ const backward = (
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   // (a filter gradient by Winograd reads dy itself: then packDy sums db alone, with bp 0)
   if (packed !== undefined) packed(pbp, pdb, pscratch);
+  else if (!packs) { /* neither B's panels nor db wanted */ }
   else if (!splitPack) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
   else {
     runChunks('packDyImageRange', N, 1, [pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb, pside], true);
@@ -491,19 +494,20 @@ const backward = (
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
   if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
-  if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db: fromData([FN], copyF32(pdb, FN)) };
-  return { dx, ...filterGrads(w, pdwt, pdb, pdw) };
+  const db = needDb ? fromData([FN], copyF32(pdb, FN)) : undefined;
+  if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db };
+  return { dx, dw: filterGradient(w, pdwt, pdw), db };
 };
 
 /**
  * dW [FN, ...] from dWᵀ [Kc, FN] at byte offset `pdwt` (turned by gemm.wat's SIMD transpose into `pdw`, FN * Kc floats,
- * where a strided JavaScript loop took ~3 ms of a resnet step) and db [FN] at `pdb`, copied out of the shared memory.
+ * where a strided JavaScript loop took ~3 ms of a resnet step), copied out of the shared memory.
  */
-const filterGrads = (w: Tensor, pdwt: number, pdb: number, pdw: number): { dw: Tensor; db: Tensor } => {
+const filterGradient = (w: Tensor, pdwt: number, pdw: number): Tensor => {
   const FN = w.shape[0];
   const Kc = w.size / FN;
   wasm.transpose(pdwt, Kc, FN, pdw);
-  return { dw: fromData(w.shape, copyF32(pdw, FN * Kc)), db: fromData([FN], copyF32(pdb, FN)) };
+  return fromData(w.shape, copyF32(pdw, FN * Kc));
 };
 
 /** A `fillDy` for a given dy: where it already is (a result slot), else a copy at its first argument (inputAt). */
@@ -516,9 +520,9 @@ const conv2dBackward = (dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: Co
 
 // col read in place from x instead of kept since the forward: x is C*H*W floats per image where col is
 // OH*OW*C*FH*FW (25x more for the lesson's first conv), and neither pass ever builds col.
-const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads => {
-  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dBackwardFromInput(dy, x, w, g, needDx);
-  return backward(dy.shape, w, x.shape, g, needDx, copyInto(dy), { x });
+const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean, needDb = true): Conv2dGrads => {
+  if (isF64(dy) || isF64(x) || isF64(w)) return ref.conv2dBackwardFromInput(dy, x, w, g, needDx, needDb);
+  return backward(dy.shape, w, x.shape, g, needDx, copyInto(dy), { x }, 0, undefined, needDb);
 };
 
 // max pooling when every window lies inside the image (pad 0): no bounds, and the lesson's 2x2 window unrolled.
@@ -871,7 +875,7 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   runChunks('poolFilterGrad', FN, 1, [...operands, pxAt, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   if (flag[0] !== 0) return undefined;
   notePath('filter gradient', x.shape, w.shape, 'from the pooled dy');
-  return { dx: undefined, ...filterGrads(w, pdwt, pdb, pdw) };
+  return { dx: undefined, dw: filterGradient(w, pdwt, pdw), db: fromData([w.shape[0]], copyF32(pdb, w.shape[0])) };
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.

@@ -23,8 +23,8 @@ export interface Conv2dGrads {
   readonly dx: Tensor | undefined;
   /** [FN, C, FH, FW] */
   readonly dw: Tensor;
-  /** [FN] */
-  readonly db: Tensor;
+  /** [FN], or undefined when the caller said it does not need it (a convolution without a bias). */
+  readonly db: Tensor | undefined;
 }
 
 /**
@@ -113,9 +113,10 @@ export interface Kernels {
   conv2dBackward(dy: Tensor, col: Tensor, w: Tensor, xShape: Shape, g: ConvGeometry, needDx: boolean): Conv2dGrads;
   /**
    * conv2dBackward with col recomputed from the forward's input x [N, C, H, W] (equal to
-   * `conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx)`): a layer then keeps x, not the larger col.
+   * `conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx)`): a layer then keeps x, not the larger col. With `needDb`
+   * false (a convolution without a bias) db may be left undefined, and a backend may skip its sums over dy.
    */
-  conv2dBackwardFromInput(dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads;
+  conv2dBackwardFromInput(dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean, needDb?: boolean): Conv2dGrads;
   /** x: [N, C, H, W] -> [N, C, OH, OW]; padding counts as -Infinity. */
   maxPool2d(x: Tensor, g: ConvGeometry): MaxPoolResult;
   /** maxPool2d's output alone, equal to `maxPool2d(x, g).out`: for forwards nobody differentiates (no argmax kept). */

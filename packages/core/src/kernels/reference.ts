@@ -216,8 +216,10 @@ const reluBackward = (x: Tensor, dy: Tensor): Tensor => {
 
 const maxPool2dOut = (x: Tensor, g: ConvGeometry): Tensor => maxPool2d(x, g).out;
 
-const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
-  conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx);
+const conv2dBackwardFromInput = (dy: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean, needDb = true): Conv2dGrads => {
+  const r = conv2dBackward(dy, im2col(x, g), w, x.shape, g, needDx);
+  return needDb ? r : { ...r, db: undefined };
+};
 
 const conv2dOut = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => conv2d(x, w, b, g).out;
 

@@ -1,6 +1,6 @@
 import { convGeometry, FoldnetError, formatShape, fromData, fusedKernelsOf, sameShape, type BatchNormOp, type Conv2dGrads, type Conv2dOp, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { batchNormForward, batchNormOperands } from '../batchnorm.js';
-import { convOperands } from '../conv.js';
+import { convGrads, convOperands } from '../conv.js';
 import type { ExecContext } from '../layer.js';
 import type { Gradients, LayerState, Params } from '../types.js';
 import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
@@ -99,8 +99,7 @@ const fusedForward = (label: string, conv: Conv2dOp, pool: Pool2dOp | undefined,
     pullback: (dy: Tensor): Gradients => {
       if (!needGrad) throw new FoldnetError('value', `${label}: pullback called on a forward run with needGrad false`);
       const r = back(dy);
-      const grads: Gradients['grads'] = bias ? { W: r.dw, b: r.db } : { W: r.dw };
-      return { dx: r.dx, grads };
+      return { dx: r.dx, grads: convGrads(label, r, bias) };
     },
   });
   if (pool === undefined) {
