@@ -7,6 +7,7 @@ import {
   lossAndGrad, maxPool2d, network, parallel, registerLayer, relu, residual, summary, tanh, unwrap, type Fields, type Layer, type Network,
 } from '@foldnet/layers';
 import { arbGraphCase, gradientProperty, purityProperty, shapeProperty } from '@foldnet/layers/testing';
+import { scope, scopes } from '../src/graph/run.js';
 
 /*
  * Networks with branches and merges: residual blocks, parallel branches (add, concat), global average pooling
@@ -272,5 +273,21 @@ describe('the gradients of a value read by several nodes', () => {
     const net = unwrap(network([4], [affine(4), parallel([[wrongDx], [relu()]], { merge: 'add' }), affine(2)]));
     const { params, state } = net.init(key(1));
     expect(() => lossAndGrad(net, params, state, normal(key(2), [2, 4]), Int32Array.of(0, 1), { mode: 'train', kernels: kernels(backend) })).toThrow(/shapes differ: \[1,3\] and \[2,4\]|shapes differ: \[2,4\] and \[1,3\]/);
+  });
+});
+
+describe('scopes: every node\'s entries of a record in one pass', () => {
+  it('equals scope(record, name) for each name, entries in the same order (generated dotted keys, names that nest)', () => {
+    const segment = fc.constantFrom('a', 'b', 'res1', 'conv1', 'W');
+    const dotted = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join('.'));
+    fc.assert(
+      fc.property(fc.uniqueArray(dotted, { maxLength: 12 }), fc.uniqueArray(dotted, { maxLength: 6 }), (keys, names) => {
+        const t = fromData([1], Float32Array.of(0));
+        const record = Object.fromEntries(keys.map((k) => [k, t]));
+        const all = scopes(record, new Set(names));
+        for (const name of names) expect(Object.keys(all.get(name) ?? {})).toEqual(Object.keys(scope(record, name)));
+      }),
+      { seed: 5, numRuns: 300 },
+    );
   });
 });

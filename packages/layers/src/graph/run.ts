@@ -46,6 +46,27 @@ export const scope = (record: Readonly<Record<string, Tensor>>, prefix: string):
   return out;
 };
 
+/**
+ * scope(record, name) for each of `names` at once, in one pass over the record (a name's entries in the record's order):
+ * each key is looked up at its dots, where scope looked at every key for every name (~1 ms a forward of resnet's 45
+ * nodes, per batch of an evaluation).
+ *
+ * @example scopes({ "conv1.W": w, "res1.conv1.W": v }, new Set(["conv1", "res1.conv1"])).get("res1.conv1") // { W: v }
+ */
+export const scopes = (record: Readonly<Record<string, Tensor>>, names: ReadonlySet<string>): Map<string, Record<string, Tensor>> => {
+  const out = new Map<string, Record<string, Tensor>>();
+  for (const [k, v] of Object.entries(record)) {
+    for (let dot = k.indexOf('.'); dot > 0; dot = k.indexOf('.', dot + 1)) {
+      const name = k.slice(0, dot);
+      if (!names.has(name)) continue;
+      let group = out.get(name);
+      if (group === undefined) out.set(name, (group = {}));
+      group[k.slice(dot + 1)] = v;
+    }
+  }
+  return out;
+};
+
 /** Copies `record` into `into` with every name prefixed `prefix.`. */
 export const prefixed = (record: Readonly<Record<string, Tensor>>, prefix: string, into: Record<string, Tensor>): void => {
   for (const [k, v] of Object.entries(record)) into[`${prefix}.${k}`] = v;
@@ -100,7 +121,9 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const ctx = { mode: opts.mode, key: opts.key, kernels: opts.kernels ?? kernels(), needGrad: opts.needGrad ?? true };
   const needInputGrad = opts.needInputGrad ?? true;
   const { nodes } = graph;
-  const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: scope(params, n.name), state: scope(state, n.name) }));
+  const names = new Set(nodes.flatMap((n) => (n.layer === undefined ? [] : [n.name])));
+  const [paramsOf, stateOf] = [scopes(params, names), scopes(state, names)];
+  const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: paramsOf.get(n.name) ?? {}, state: stateOf.get(n.name) ?? {} }));
   // needDx[i]: the gradient of node i's input is needed (the graph input's is, or an input node is differentiated);
   // differentiated[i]: node i's pullback runs (it has params, or a needed gradient passes through it)
   const needDx: boolean[] = [];
