@@ -80,16 +80,19 @@ const SPIN_MS = 0.05;
  * are chunks, and with 3 a thread no claim takes two): each of its claims streams the whole packed B through the cache.
  */
 const UNITS_PER_CHUNK = 4;
-/** Units a thread claims when r are left, of `threads`: a share of half the rest, at least one, at most a chunk's. */
-const claimUnits = (r: number, threads: number): number => Math.min(UNITS_PER_CHUNK, Math.max(1, Math.floor(r / (2 * threads))));
-const claimUnitsSource = claimUnits.toString();
+/**
+ * Units a thread claims when r are left, of `threads`: a share of half the rest, at least one, at most a chunk's (4,
+ * UNITS_PER_CHUNK written out: the workers run this function's source text, which must name nothing outside it, even
+ * minified).
+ */
+const claimUnits = (r: number, threads: number): number => Math.min(4, Math.max(1, Math.floor(r / (2 * threads))));
+if (claimUnits(1 << 15, 1) !== UNITS_PER_CHUNK) throw new Error('threads.ts: claimUnits and UNITS_PER_CHUNK disagree');
 
 // (workerData: ThreadData) => void, as source text
 const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
 const threads = ctl[${THREADS}];
-const UNITS_PER_CHUNK = ${UNITS_PER_CHUNK};
-const claimUnits = ${claimUnitsSource};
+const claimUnits = ${claimUnits.toString()};
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
 const call = new Array(${2 + MAX_ARGS}).fill(0);
