@@ -440,9 +440,9 @@ const backward = (
   const dxAreas = !needDx ? [] : wino !== undefined ? [winogradDxFloats(wino)] : turned !== undefined ? directDxAreas(turned, dyShape, C)
     : s2 !== undefined ? [stride2DxFloats(s2)] : gemmDxAreas(dyShape, xShape, g);
   // dy packed by images across the threads, each image's db terms kept aside and added in order after (replayDb)
-  const splitPack = packed === undefined && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
   // a filter gradient by Winograd reads dy itself: the pass over dy is then for db alone, skipped when nobody wants db
   const packs = packed === undefined && (viaGemm || needDb);
+  const splitPack = packs && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
   const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([
     packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
     viaGemm ? FN * Kc : 0, splitPack ? N * wasm.sideFloats(FN, P) : 0, ...dxAreas,
@@ -456,9 +456,8 @@ const backward = (
   // im2col's tables with their roles swapped (colᵀ[k, r] = col[r, k]).
   // (a filter gradient by Winograd reads dy itself: then packDy sums db alone, with bp 0)
   if (packed !== undefined) packed(pbp, pdb, pscratch);
-  else if (!packs) { /* neither B's panels nor db wanted */ }
-  else if (!splitPack) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
-  else {
+  else if (packs && !splitPack) wasm.packDy(pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb);
+  else if (splitPack) {
     runChunks('packDyImageRange', N, 1, [pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb, pside], true);
     wasm.replayDb(pside, N, FN, P, pdb);
   }
