@@ -1,5 +1,5 @@
 import type { ReadonlyData } from '../dtype.js';
-import { getThreads, runRows } from './threads.js';
+import { type ChunkJob, getThreads, rowsJob, runRows } from './threads.js';
 import { keptArea, residentAt, workspace } from './layout.js';
 import { f32, wasm } from './wasm.js';
 
@@ -122,6 +122,10 @@ export const gemmIndexed = (M: number, N: number, K: number, a: number, rowTab: 
   if (M === 0 || N === 0 || K === 0) return;
   runRows({ M, N, K, a, rsA: 0, csA: 0, bp, c, ldc, acc: 0, rowTab, kTab }, threads);
 };
+
+/** gemmIndexed's job (M, N and K at least 1), for a caller that runs it together with another (threads.ts's runTogether). */
+export const gemmIndexedJob = (M: number, N: number, K: number, a: number, rowTab: number, kTab: number, bp: number, c: number, ldc: number): ChunkJob =>
+  rowsJob({ M, N, K, a, rsA: 0, csA: 0, bp, c, ldc, acc: 0, rowTab, kTab });
 
 /**
  * op(A)[M, K] x op(B)[K, N] -> [M, N] row-major at byte offset `pc` of the shared memory (a result slot, claimed before

@@ -6,18 +6,18 @@ import { referenceKernels } from '../kernels/reference.js';
 import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { gemm, gemmIndexed, gemmPacked, padN } from './gemm.js';
+import { gemm, gemmIndexedJob, gemmPacked, padN } from './gemm.js';
 import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
-import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { type ChunkJob, getThreads, PARALLEL_MIN_MACS, runChunkJob, runChunks, runTogether } from './threads.js';
 import { copyF32, copyI32, f32, wasm } from './wasm.js';
 import {
-  type WinogradPlan, winogradConv, winogradConvAt, winogradDw, winogradDwFloats, winogradDwPlan, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan,
+  type WinogradPlan, winogradConv, winogradConvAt, winogradDwFloats, winogradDwJob, winogradDwPlan, winogradDxFloats, winogradDxJob, winogradDxPlan, winogradPlan,
 } from './winograd.js';
 import { add, addRelu } from './add.js';
 import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
-import { STRIDE2_NAME, stride2Dx, stride2DxFloats, stride2DxPlan } from './stride2.js';
+import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -403,6 +403,25 @@ const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] =
   return [FN * Kc, FN * padN(Kc), N * gemmDxSlotFloats(dyShape, xShape, g)];
 };
 
+/**
+ * The input gradient by a GEMM and col2im, up to its job: dcol_n = dRows_n . W and its col2im image by image (im2col.wat's
+ * gemmCol2imImages), W's columns staged in the order (fy, fx, c), where the gather reads a pixel's channels side by
+ * side, and packed once, in gemmDxAreas' regions; dy at `pdy`, dx made at `pdx`.
+ */
+const gemmDxJob = (dyShape: Shape, xShape: Shape, g: ConvGeometry, w: Tensor, pdy: number, areas: readonly number[], pdx: number): ChunkJob => {
+  const [N, FN, OH, OW] = dyShape;
+  const [, C, H, W] = xShape;
+  const Kc = w.size / FN;
+  const [pw, pbpw, pslots] = areas;
+  const taps = g.filterH * g.filterW;
+  const staged = f32().subarray(pw / 4, pw / 4 + FN * Kc);
+  const wd = w.data;
+  for (let f = 0, i = 0; f < FN; f++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++, i++) staged[f * Kc + t * C + c] = wd[i];
+  wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
+  const args = [pdy, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
+  return { fn: 'gemmCol2imImages', total: N, align: 1, args, worthSplitting: N * OH * OW * FN * Kc >= PARALLEL_MIN_MACS };
+};
+
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };
 
@@ -461,35 +480,33 @@ const backward = (
     runChunks('packDyImageRange', N, 1, [pdyAt, N, P, FN, viaGemm ? pbp : 0, pdb, pside], true);
     wasm.replayDb(pside, N, FN, P, pdb);
   }
-  let dwWinograd: Float32Array | undefined;
+  const pdx = dxSlot?.offset ?? 0;
+  // dW's job and dx's, where both are one job each (dW by Winograd or by a GEMM from x; dx by Winograd or by phases), run
+  // as one: a thread done with its share of dW's few large units (a 7x7 layer's one share, cut into a range of filters a
+  // thread; a GEMM's row chunks) goes on with dx's units instead of waiting for the other thread's last one
+  const dxJob = !needDx || turned !== undefined ? undefined
+    : wino !== undefined ? winogradDxJob(wino, pdyAt, w.data, pdxAreas[0], pdx)
+    : s2 !== undefined ? stride2DxJob(s2, pdyAt, w, pdxAreas[0], pdx)
+    : gemmDxJob(dyShape, xShape, g, w, pdyAt, pdxAreas, pdx);
+  let dwJob: ChunkJob | undefined;
+  let dwFromSums: (() => Float32Array) | undefined;
   if ('x' in src && dwWino !== undefined) {
-    dwWinograd = winogradDw(dwWino, src.x, pdyAt, pa);
+    ({ tiles: dwJob, finish: dwFromSums } = winogradDwJob(dwWino, src.x, pdyAt, pa));
   } else if ('x' in src) {
     const pxAt = implicitIm2col(src.x, g, pa, prow, pk, pstage);
-    gemmIndexed(Kc, FN, R, pxAt, pk, prow, pbp, pdwt, FN);
+    dwJob = gemmIndexedJob(Kc, FN, R, pxAt, pk, prow, pbp, pdwt, FN);
   } else {
     mem.set(src.col.data, pa / 4);
     gemmPacked(Kc, FN, R, { ptr: pa, rs: 1, cs: Kc }, pbp, pdwt, FN, false);
   }
-  const pdx = dxSlot?.offset ?? 0;
-  if (needDx && wino !== undefined) {
-    winogradDx(wino, pdyAt, w.data, pdxAreas[0], pdx);
-  } else if (needDx && turned !== undefined) {
-    directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx);
-  } else if (needDx && s2 !== undefined) {
-    stride2Dx(s2, pdyAt, w, pdxAreas[0], pdx);
-  } else if (needDx) {
-    // dcol_n = dRows_n . W and its col2im image by image (im2col.wat's gemmCol2imImages), W's columns staged in the
-    // order (fy, fx, c), where the gather reads a pixel's channels side by side, and packed once
-    const [pw, pbpw, pslots] = pdxAreas;
-    const taps = g.filterH * g.filterW;
-    const staged = mem.subarray(pw / 4, pw / 4 + FN * Kc);
-    const wd = w.data;
-    for (let f = 0, i = 0; f < FN; f++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++, i++) staged[f * Kc + t * C + c] = wd[i];
-    wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
-    const args = [pdyAt, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
-    runChunks('gemmCol2imImages', N, 1, args, R * FN * Kc >= PARALLEL_MIN_MACS);
+  if (dwJob !== undefined && dxJob !== undefined) runTogether(dwJob, dxJob);
+  else {
+    if (dwJob !== undefined) runChunkJob(dwJob);
+    if (dxJob !== undefined) runChunkJob(dxJob);
   }
+  const dwWinograd = dwFromSums?.();
+  // the direct convolution, dx's one path that is no single job
+  if (turned !== undefined) directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx);
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
   if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');

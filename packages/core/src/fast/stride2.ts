@@ -4,7 +4,7 @@ import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { padN } from './gemm.js';
 import { bytesOf, workspace } from './layout.js';
-import { PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { type ChunkJob, PARALLEL_MIN_MACS, runChunkJob } from './threads.js';
 import { copyF32, f32, wasm } from './wasm.js';
 
 /*
@@ -197,7 +197,10 @@ export const stride2DxFloats = (plan: Stride2Plan): number => dxLayout(plan).byt
  *
  * @example stride2Dx(plan, pdy, w, parea, pdx) // equals the reference's dx within float32 rounding
  */
-export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: number, pdx: number): void => {
+export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: number, pdx: number): void => runChunkJob(stride2DxJob(plan, pdy, w, parea, pdx));
+
+/** stride2Dx up to its job (the filters' phases staged and packed), for a caller that runs it together with another (threads.ts's runTogether). */
+export const stride2DxJob = (plan: Stride2Plan, pdy: number, w: Tensor, parea: number, pdx: number): ChunkJob => {
   const { N, C, H, W, FN, FH, FW, OH, OW, Hd, Ty, dxPhases, dyCopies, dxSlotBytes } = plan;
   const at = dxLayout(plan);
   const mem = f32();
@@ -221,7 +224,7 @@ export const stride2Dx = (plan: Stride2Plan, pdy: number, w: Tensor, parea: numb
   });
   desc.set([dxSlotBytes, dyCopies.length, ...dyCopies.flatMap((d) => [d.offset, d.s, d.cols])], 20);
   const macs = (N * C * H * W * FN * (FH * FW)) / 4;
-  runChunks('stride2Dx', N, 1, [pdy, FN, OH, OW, C, H, W, Hd, Ty, parea + at.desc, pdx, parea + at.scratch], macs >= PARALLEL_MIN_MACS);
+  return { fn: 'stride2Dx', total: N, align: 1, args: [pdy, FN, OH, OW, C, H, W, Hd, Ty, parea + at.desc, pdx, parea + at.scratch], worthSplitting: macs >= PARALLEL_MIN_MACS };
 };
 
 /**

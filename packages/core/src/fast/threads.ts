@@ -20,15 +20,20 @@ import { kernelModule, memory, wasm } from './wasm.js';
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n units is published by
  * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 units still
- * unclaimed), and bumping SEQ. A thread claims the c units from n - r on (c = claimUnits(r), from r and the pool's
- * constant thread count alone) by compare-exchanging CLAIM from tag << 16 | r to tag << 16 | r-c (r > 0), and only
- * then reads the job's parameters: the job cannot end, nor its parameters change, before those units are counted in
- * DONE. So the bound check needs no parameter that could be stale: a worker that
- * wakes late, after its job ended, finds CLAIM at 0 remaining or under another tag and claims nothing, and even one
- * whose tag came round again (2^15 jobs later) claims units of the current job with the current parameters. (Reading
- * n before claiming, as an earlier form did, let such a worker mix two jobs' parameters and count a chunk twice.) The
- * caller claims chunks too, so a GEMM finishes even if no worker ever gets a core (this machine is shared); it then
- * waits until DONE counts every unit.
+ * unclaimed), and bumping SEQ. A thread claims the c units from n - r on (c = claimUnits of the units left, from r, the
+ * job's split into parts and the pool's constant thread count) by compare-exchanging CLAIM from tag << 16 | r to
+ * tag << 16 | r-c (r > 0), and only then reads the job's parameters to run them: the job cannot end, nor its
+ * parameters change, before those units are counted in DONE. So nothing read before the claim can make a thread run
+ * the wrong units: a worker that wakes late, after its job ended, finds CLAIM at 0 remaining or under another tag and
+ * claims nothing, and even one whose tag came round again (2^15 jobs later) runs units of the current job with the
+ * current parameters (only how many it claims came from what it read before). (Reading n before claiming to run the
+ * units, as an earlier form did, let such a worker mix two jobs' parameters and count a chunk twice.) The caller claims
+ * units too, so a job finishes even if no worker ever gets a core (this machine is shared); it then waits until DONE
+ * counts every unit.
+ *
+ * A job has one or two parts (runChunks, runTogether): independent runs of exports, their units numbered one after
+ * the other, so that threads done with the first part's few large units (a filter gradient's shares) go on with the
+ * second's (the input gradient's tiles) instead of waiting for the last large one to end.
  *
  * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
  * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
@@ -42,17 +47,22 @@ const STOP = 1;
 const CLAIM = 2;
 const DONE = 3;
 const ERROR = 4;
-const NCHUNKS = 5;
-const CHUNK = 6;
-const READY = 7; // workers that have instantiated the module
-const WORKER_CHUNKS = 8; // claims run by workers since the pool started
-const FUNC = 9; // which export the job runs (an index into CHUNKED)
-const TOTAL = 10; // work items of the job
-// the export's arguments after its item range (convImages takes the most: 21)
-const ARGS = 11;
+const READY = 5; // workers that have instantiated the module
+const WORKER_CHUNKS = 6; // claims run by workers since the pool started
+const THREADS = 7; // threads of the pool (this one and the workers), written once when it starts
+const UNITS = 8; // units of the job, its parts' together
+const FIRST_UNITS = 9; // units of its first part (the second part's are numbered after them)
+// each part of the job: the export it runs (an index into CHUNKED), the items a unit takes, the items in all, then the
+// export's arguments after its item range (convImages and winogradTiles take the most: 21)
+const PARTS = 10;
+const FUNC = 0;
+const UNIT = 1;
+const TOTAL = 2;
+const ARGS = 3;
 const MAX_ARGS = 21;
-const THREADS = ARGS + MAX_ARGS; // threads of the pool (this one and the workers), written once when it starts
-const SLOTS = THREADS + 1;
+const PART_SLOTS = ARGS + MAX_ARGS;
+const MAX_PARTS = 2;
+const SLOTS = PARTS + MAX_PARTS * PART_SLOTS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
@@ -81,12 +91,13 @@ const SPIN_MS = 0.05;
  */
 const UNITS_PER_CHUNK = 4;
 /**
- * Units a thread claims when r are left, of `threads`: a share of half the rest, at least one, at most a chunk's (4,
- * UNITS_PER_CHUNK written out: the workers run this function's source text, which must name nothing outside it, even
- * minified).
+ * Units a thread claims when r are left, the last `later` of them in the job's second part, of `threads`: a share of
+ * half the rest of the part the next unit is in, at least one, at most a chunk's (4, UNITS_PER_CHUNK written out: the
+ * workers run this function's source text, which must name nothing outside it, even minified). A claim that reaches
+ * past its part (possible only with a stale `later`) still runs each unit with its own part's parameters.
  */
-const claimUnits = (r: number, threads: number): number => Math.min(4, Math.max(1, Math.floor(r / (2 * threads))));
-if (claimUnits(1 << 15, 1) !== UNITS_PER_CHUNK) throw new Error('threads.ts: claimUnits and UNITS_PER_CHUNK disagree');
+const claimUnits = (r: number, later: number, threads: number): number => Math.min(4, Math.max(1, Math.floor((r > later ? r - later : r) / (2 * threads))));
+if (claimUnits(1 << 15, 0, 1) !== UNITS_PER_CHUNK) throw new Error('threads.ts: claimUnits and UNITS_PER_CHUNK disagree');
 
 // (workerData: ThreadData) => void, as source text
 const workerMain = `(workerData) => {
@@ -96,6 +107,14 @@ const claimUnits = ${claimUnits.toString()};
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
 const call = new Array(${2 + MAX_ARGS}).fill(0);
+// units [u0, u1) of the part whose slots start at ctl[at]
+const runPart = (at, u0, u1) => {
+  const unit = ctl[at + ${UNIT}];
+  for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[at + ${ARGS} + i];
+  call[0] = u0 * unit;
+  call[1] = Math.min(ctl[at + ${TOTAL}], u1 * unit);
+  fns[ctl[at + ${FUNC}]].apply(undefined, call);
+};
 Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -109,15 +128,13 @@ for (;;) {
     const w = Atomics.load(ctl, ${CLAIM});
     const r = w & 0xffff;
     if ((w & 0x7fff0000) !== tag || r === 0) break;
-    const c = claimUnits(r, threads);
+    const c = claimUnits(r, ctl[${UNITS}] - ctl[${FIRST_UNITS}], threads);
     if (Atomics.compareExchange(ctl, ${CLAIM}, w, w - c) !== w) continue;
     // the units are ours: the job's parameters stay until they are counted done
-    const n = ctl[${NCHUNKS}], unit = ctl[${CHUNK}], total = ctl[${TOTAL}], fn = fns[ctl[${FUNC}]];
-    for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[${ARGS} + i];
-    call[0] = (n - r) * unit;
-    call[1] = Math.min(total, call[0] + c * unit);
+    const units = ctl[${UNITS}], first = ctl[${FIRST_UNITS}], u0 = units - r, u1 = u0 + c;
     try {
-      fn.apply(undefined, call);
+      if (u0 < first) runPart(${PARTS}, u0, Math.min(u1, first));
+      if (u1 > first) runPart(${PARTS + PART_SLOTS}, Math.max(u0, first) - first, u1 - first);
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
@@ -302,6 +319,20 @@ const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
 };
 
 /**
+ * One export's run over items [0, total) with the arguments `args` after the item range, cut in units of whole
+ * multiples of `align` items, split across the threads when `worthSplitting` (as runChunks takes them).
+ *
+ * @example { fn: 'im2col', total: R, align: 1, args: [px, C, H, W, FH, FW, stride, pad, OH, OW, pcol], worthSplitting: R * Kc >= 1 << 18 }
+ */
+export interface ChunkJob {
+  readonly fn: ChunkedExport;
+  readonly total: number;
+  readonly align: number;
+  readonly args: readonly number[];
+  readonly worthSplitting: boolean;
+}
+
+/**
  * Runs the export `fn` of the kernels module over items [0, total) with the arguments `args` after the item range,
  * split across the threads in chunks (CHUNKS_PER_THREAD) of whole multiples of `align` items when there are several threads and
  * `worthSplitting` (the caller's judgement of the work against the cost of waking a worker).
@@ -315,38 +346,90 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
     Reflect.apply(wasm[fn], undefined, [0, total, ...args]);
     return;
   }
-  if (args.length > MAX_ARGS) throw new FoldnetError('value', `fast kernels: ${fn} takes ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
+  publish([{ fn, total, align, args, worthSplitting }], nThreads);
+};
+
+/** runChunks of a job given whole. @example runChunkJob(winogradDwJob(plan, x, pdy, pscratch).tiles) */
+export const runChunkJob = ({ fn, total, align, args, worthSplitting }: ChunkJob, nThreads: number = threads): void =>
+  runChunks(fn, total, align, args, worthSplitting, nThreads);
+
+/**
+ * Runs two independent jobs as one split across the threads where either is worth splitting (else one after the other
+ * on this thread): `first`'s units, then `second`'s, claimed as one job's, so that a thread done with its share of
+ * `first` goes on with `second` while the other thread ends its last unit of `first`. For a first job of few large
+ * units (a filter gradient's shares, filter ranges or GEMM row chunks) and a second of many small ones (the input
+ * gradient's). The two must not write what the other reads.
+ *
+ * @example runTogether(winogradDwJob(dwPlan, x, pdy, pa).tiles, winogradDxJob(dxPlan, pdy, w, parea, pdx));
+ */
+export const runTogether = (first: ChunkJob, second: ChunkJob, nThreads: number = threads): void => {
+  if (nThreads <= 1 || !(first.worthSplitting || second.worthSplitting)) {
+    for (const { fn, total, args } of [first, second]) if (total > 0) Reflect.apply(wasm[fn], undefined, [0, total, ...args]);
+    return;
+  }
+  publish([first, second], nThreads);
+  jobsRunTogether++;
+};
+
+let jobsRunTogether = 0;
+/** How many runTogether calls were split across the threads as one job, since the program started (for tests). @example pairedJobs() // 0 at 1 thread */
+export const pairedJobs = (): number => jobsRunTogether;
+
+/** Units of a part of a job: unitOf(part) items each, at most 0x7fff of them (two parts' count CLAIM's 16 bits). */
+const unitOf = ({ fn, total, align }: ChunkJob, nThreads: number): number => {
+  const units = fn === 'gemmRows' ? 1 : UNITS_PER_CHUNK;
+  return Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn] * units) / align) * align, Math.ceil(total / 0x7fff));
+};
+
+/** Publishes a job of one or two parts to the pool, claims units of it with the workers, and waits for all of them. */
+const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
+  for (const { fn, args } of parts) {
+    if (args.length > MAX_ARGS) throw new FoldnetError('value', `fast kernels: ${fn} takes ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
+  }
   const p = ensurePool(nThreads);
   const ctl = p.ctl;
-  const units = fn === 'gemmRows' ? 1 : UNITS_PER_CHUNK;
-  const unit = Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn] * units) / align) * align, Math.ceil(total / 0xffff));
-  const n = Math.ceil(total / unit);
+  const unitSizes = parts.map((part) => unitOf(part, nThreads));
+  const counts = parts.map((part, i) => Math.ceil(part.total / unitSizes[i]));
+  const units = counts[0] + (counts[1] ?? 0);
+  const first = counts[0];
   p.seq = (p.seq + 1) & 0x3fffffff;
   const tag = (p.seq & 0x7fff) << 16;
-  ctl[NCHUNKS] = n;
-  ctl[CHUNK] = unit;
-  ctl[TOTAL] = total;
-  ctl[FUNC] = CHUNKED.indexOf(fn);
-  for (let i = 0; i < MAX_ARGS; i++) ctl[ARGS + i] = args[i] ?? 0;
+  ctl[UNITS] = units;
+  ctl[FIRST_UNITS] = first;
+  parts.forEach(({ fn, total, args }, i) => {
+    const at = PARTS + i * PART_SLOTS;
+    ctl[at + FUNC] = CHUNKED.indexOf(fn);
+    ctl[at + UNIT] = unitSizes[i];
+    ctl[at + TOTAL] = total;
+    for (let j = 0; j < MAX_ARGS; j++) ctl[at + ARGS + j] = args[j] ?? 0;
+  });
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, ERROR, 0);
-  Atomics.store(ctl, CLAIM, tag | n);
+  Atomics.store(ctl, CLAIM, tag | units);
   Atomics.store(ctl, SEQ, p.seq);
   Atomics.notify(ctl, SEQ);
-  const run = wasm[fn] as (...a: number[]) => void;
+  // units [u0, u1) of part i
+  const runPart = (i: number, u0: number, u1: number): void => {
+    const { fn, total, args } = parts[i];
+    Reflect.apply(wasm[fn], undefined, [u0 * unitSizes[i], Math.min(total, u1 * unitSizes[i]), ...args]);
+  };
   for (;;) {
     const w = Atomics.load(ctl, CLAIM);
     const r = w & 0xffff;
     if (r === 0) break;
-    const c = claimUnits(r, nThreads);
+    const c = claimUnits(r, units - first, nThreads);
     if (Atomics.compareExchange(ctl, CLAIM, w, w - c) !== w) continue;
-    const i0 = (n - r) * unit;
-    run(i0, Math.min(total, i0 + c * unit), ...args);
+    const u0 = units - r;
+    const u1 = u0 + c;
+    if (u0 < first) runPart(0, u0, Math.min(u1, first));
+    if (u1 > first) runPart(1, Math.max(u0, first) - first, u1 - first);
     Atomics.add(ctl, DONE, c);
   }
-  for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < n && performance.now() < until; );
-  for (let d = Atomics.load(ctl, DONE); d < n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-  if (Atomics.load(ctl, ERROR) !== 0) throw new FoldnetError('value', `fast kernels: a worker thread failed in ${fn} over ${total} items`);
+  for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
+  for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+  if (Atomics.load(ctl, ERROR) !== 0) {
+    throw new FoldnetError('value', `fast kernels: a worker thread failed in ${parts.map(({ fn, total }) => `${fn} over ${total} items`).join(' and ')}`);
+  }
 };
 
 /**
@@ -356,8 +439,10 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
  * @example
  * wasm.packB(pb, N, 1, K, N, pbp); runRows({ M, N, K, a: pa, rsA: K, csA: 1, bp: pbp, c: pc, ldc: N, acc: 0 });
  */
-export const runRows = (job: RowsJob, nThreads: number = threads): void => {
+export const runRows = (job: RowsJob, nThreads: number = threads): void => runChunkJob(rowsJob(job), nThreads);
+
+/** runRows' job: gemmRows over rows [0, M) in whole micro-tiles of 4 rows. @example runTogether(rowsJob(dw), dxJob) */
+export const rowsJob = (job: RowsJob): ChunkJob => {
   const { M, N, K, a, rsA, csA, bp, c, ldc, acc, rowTab = 0, kTab = 0 } = job;
-  // whole micro-tiles of 4 rows per chunk
-  runChunks('gemmRows', M, 4, [N, K, a, rsA, csA, bp, c, ldc, acc, rowTab, kTab], M * N * K >= PARALLEL_MIN_MACS, nThreads);
+  return { fn: 'gemmRows', total: M, align: 4, args: [N, K, a, rsA, csA, bp, c, ldc, acc, rowTab, kTab], worthSplitting: M * N * K >= PARALLEL_MIN_MACS };
 };

@@ -4,7 +4,7 @@ import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { bytesOf, derivedAt, inputAt, recordDerived, residentAt, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
-import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { type ChunkJob, getThreads, PARALLEL_MIN_MACS, runChunkJob, runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
 /*
@@ -263,6 +263,11 @@ export const winogradMultiplyOf = (p: WinogradPlan): 'winogradMultiply' | 'gemmR
  * [N, K, OH, OW] added before ReLU. Split across the threads by groups of tiles when large.
  */
 const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, epilogue: number, pscratch: number, pout: number): void => {
+  runChunkJob(convolveJob(p, px, pu, pbias, epilogue, pscratch, pout));
+};
+
+/** convolveAt up to its tiles' job: pads x first where the plan takes no strips, and gives the job to run. */
+const convolveJob = (p: WinogradPlan, px: number, pu: number, pbias: number, epilogue: number, pscratch: number, pout: number): ChunkJob => {
   const { N, C, H, W, K, pad, OH, OW, tH, gW, Hq, Wq, m } = p;
   // the tiles read x as it is (its planes H x W, padded a strip at a time), or a padded copy (Hq x Wq) made first
   const strips = takesStrips(p);
@@ -277,7 +282,7 @@ const convolveAt = (p: WinogradPlan, px: number, pu: number, pbias: number, epil
   const args = [...input, tH, gW, pu, K, pbias, epilogue, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
   // chunks of whole blocks: a chunk's last block runs short, and a short block streams all of U_ξ for a few tiles (400
   // groups in chunks of 26 took 64 blocks where 50 do)
-  runChunks('winogradTiles', groups, BLOCK_GROUPS[m], args, macs >= PARALLEL_MIN_MACS);
+  return { fn: 'winogradTiles', total: groups, align: BLOCK_GROUPS[m], args, worthSplitting: macs >= PARALLEL_MIN_MACS };
 };
 
 /**
@@ -391,6 +396,14 @@ export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C
  * goes to `pdx`.
  */
 export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): void => {
+  runChunkJob(winogradDxJob(p, pdy, w, pscratch, pdx));
+};
+
+/**
+ * winogradDx up to its tiles' job (the filters transformed, dy padded where the plan takes no strips), for a caller that
+ * runs the job together with another (threads.ts's runTogether).
+ */
+export const winogradDxJob = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscratch: number, pdx: number): ChunkJob => {
   const { C: FN, K: C } = p;
   const pu = pscratch;
   const pbias = pu + 4 * elementsOf(p) * FN * C;
@@ -399,7 +412,7 @@ export const winogradDx = (p: WinogradPlan, pdy: number, w: ReadonlyData, pscrat
   // u(f, c) = W[f, c] turned by 180°: element (fy, fx) of u is (2 - fy, 2 - fx) of W, its first at 8
   transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu, pw);
   f32().fill(0, pbias / 4, pbias / 4 + C);
-  convolveAt(p, pdy, pu, pbias, 0, prest, pdx);
+  return convolveJob(p, pdy, pu, pbias, 0, prest, pdx);
 };
 
 /**
@@ -548,6 +561,18 @@ export const winogradDwFloats = (p: WinogradDwPlan): number => dwRegions(p).redu
  * (filtersFromSumsAt). `filterRanges` (tests) forces the ranges of filters each share is cut into, else dwFilterRanges.
  */
 export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number): Float32Array => {
+  const { tiles, finish } = winogradDwJob(p, x, pdy, pscratch, filterRanges);
+  runChunkJob(tiles);
+  return finish();
+};
+
+/**
+ * winogradDw in two steps, for a caller that runs its tiles' job together with another (threads.ts's runTogether): the
+ * job (the shares' sums), then `finish` (dW from the sums, once the job has run).
+ */
+export const winogradDwJob = (
+  p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number,
+): { tiles: ChunkJob; finish: () => Float32Array } => {
   const { C, H, W, K, pad, OH, OW, tH, gW, Wq, m } = p;
   const { shares, shareGroups, groups } = winogradDwShares(p);
   const offsets: number[] = [];
@@ -559,8 +584,10 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
   // x read where it is resident, else from a copy at px; x and dy padded a block's rows at a time by the tiles
   const args = [inputAt(x.data, px), C, H, W, pad, Wq, tH, gW, pdy, K, OH, OW, groups, shareGroups, psums, ptiles, dwSlotBytes(p), DW_BLOCK_GROUPS, m, p.groupRows, kParts];
   // item i: share i / kParts, its filters' range i mod kParts
-  runChunks('winogradDwTiles', shares * kParts, 1, args, split.parallel);
-  return filtersFromSumsAt(psums, shares, K, C, m, pfilters);
+  return {
+    tiles: { fn: 'winogradDwTiles', total: shares * kParts, align: 1, args, worthSplitting: split.parallel },
+    finish: () => filtersFromSumsAt(psums, shares, K, C, m, pfilters),
+  };
 };
 
 /**
