@@ -75,13 +75,16 @@ export type ChunkedExport = (typeof CHUNKED)[number];
 
 /**
  * How long (ms) a thread that ran out of work keeps reading the word it waits on before it blocks in Atomics.wait: a
- * training step often publishes its next job within tens of microseconds (one kernel's passes, the next layer's), and a
- * worker still spinning takes it at once, where one asleep costs a futex wake-up and a context switch (12-20 µs measured
- * here for a job of two tiny chunks, ~2 µs with the worker spinning; on the worker's side and on the caller's, which
- * waits for the last chunk the same way). Short enough that a worker left idle (between steps, while this thread copies
- * results out) gives its core back soon. Timed by the clock, not by a count of loads (16384 loads took ~0.2 ms here).
+ * training step publishes its next job after tens to hundreds of microseconds of this thread's JavaScript (resnet's
+ * ~100 jobs a step have ~0.13 ms between them on average: the graph runner, a layer's plans and workspace), and a
+ * worker still spinning takes it at once, where one asleep costs a futex wake-up and a context switch (12-20 µs
+ * measured here for a job of two tiny chunks, ~2 µs with the worker spinning; on the worker's side and on the
+ * caller's, which waits for the last chunk the same way) and leaves the job's first units to this thread. 0.3 ms
+ * against 0.05: resnet's step at 2 threads 1.02-1.04x. Short enough that a worker left idle (between steps, while this
+ * thread copies results out) gives its core back soon. Timed by the clock, not by a count of loads (16384 loads took
+ * ~0.2 ms here).
  */
-const SPIN_MS = 0.05;
+const SPIN_MS = 0.3;
 
 /**
  * Guided claims: a job is cut into units UNITS_PER_CHUNK times finer than its chunks (CHUNKS_PER_THREAD), and a thread
