@@ -5,7 +5,7 @@ import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
-import { fromData, type Tensor } from '../tensor.js';
+import { fromData, type Tensor, zeros } from '../tensor.js';
 import { gemm, gemmIndexedJob, gemmPacked, padN } from './gemm.js';
 import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
@@ -440,6 +440,8 @@ const backward = (
   const [, C, H, W] = xShape;
   const P = OH * OW;
   const R = N * P;
+  // no outputs (an empty batch): every gradient is zeros, where the GEMM would leave dW's area unwritten
+  if (R === 0) return { dx: needDx ? zeros(xShape) : undefined, dw: zeros(w.shape), db: needDb ? zeros([FN]) : undefined };
   const Kc = w.size / FN;
   const fromInput = 'x' in src;
   // dx's slot, claimed before the workspace is laid out and before the operands are looked up (resultSlot)
