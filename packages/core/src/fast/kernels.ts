@@ -16,6 +16,7 @@ import {
   type WinogradPlan, winogradConv, winogradConvAt, winogradDw, winogradDwFloats, winogradDwPlan, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan,
 } from './winograd.js';
 import { add, addRelu } from './add.js';
+import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
 import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2Dx, stride2DxFloats, stride2DxPlan } from './stride2.js';
 
@@ -982,6 +983,8 @@ export const fastKernels: Kernels = Object.freeze({
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
+  globalAvgPool2d,
+  globalAvgPool2dBackward,
   relu,
   reluBackward,
   adamUpdate,
