@@ -9,7 +9,7 @@ import { untilAWorkerTakesPart } from './workers.js';
  * Global average pooling in the kernel contract: both sets against the loop the layer ran before it was a kernel (kept
  * here as the oracle of its bits: each plane's sum a double, four planes side by side, divided and rounded once when
  * stored; dy / S rounded once), on generated shapes (one plane, many, odd sizes, planes shorter than a vector, plane
- * counts past multiples of 4), float32 and float64, at 1 and 2 threads.
+ * counts past multiples of 8), float32 and float64, at 1 and 2 threads.
  */
 
 // Bit for bit, but for NaN's sign and payload: which NaN a sum of two gives depends on the order the compiled code
@@ -129,7 +129,7 @@ describe('the fast set pools in its WebAssembly memory', () => {
     });
   });
 
-  it('split across 2 threads by planes (x=[100,64,7,7], x=[3,7,113,111]: plane counts and sizes not multiples of 4): the same bits', () => {
+  it('split across 2 threads by planes (x=[100,64,7,7], x=[3,7,113,111]: plane counts past a multiple of 8, sizes not multiples of 4): the same bits', () => {
     for (const shape of [[100, 64, 7, 7], [3, 7, 113, 111]]) {
       const x = poolInput(8, shape, 'float32', true);
       const dy = poolInput(9, [shape[0], shape[1]], 'float32', true);

@@ -43,7 +43,7 @@ const gradientsOf = (inputDim: readonly number[], filters: number, N: number, po
 describe('gradients through globalAvgPool2d on the fast kernels', () => {
   const cases = [
     { what: "x=[100,16,7,7] -> 64 channels (resnet's head)", inputDim: [16, 7, 7], filters: 64, N: 100 },
-    { what: 'x=[3,2,5,3] -> 7 channels (odd sizes, planes past a multiple of 4)', inputDim: [2, 5, 3], filters: 7, N: 3 },
+    { what: 'x=[3,2,5,3] -> 7 channels (odd sizes, 21 planes: past a multiple of 8)', inputDim: [2, 5, 3], filters: 7, N: 3 },
   ];
   for (const threads of [1, 2])
     for (const c of cases)

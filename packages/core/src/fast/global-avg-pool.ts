@@ -21,7 +21,8 @@ export const globalAvgPool2d = (x: Tensor): Tensor => {
   const planes = N * C;
   const out = resultSlot(planes, [x.data]);
   const [px] = workspace([x.size]);
-  runChunks('globalAvgPoolPlanes', planes, 1, [inputAt(x.data, px), H * W, out.offset], x.size >= PARALLEL_MIN_FLOATS);
+  // whole groups of the 8 planes the kernel sums side by side
+  runChunks('globalAvgPoolPlanes', planes, 8, [inputAt(x.data, px), H * W, out.offset], x.size >= PARALLEL_MIN_FLOATS);
   return fromData([N, C], resultOut(out, planes));
 };
 
