@@ -11,8 +11,11 @@ import { runChunks } from './threads.js';
  * rounded once), so the backends agree bit for bit.
  */
 
-/** Below this many floats of the pool's input (forward and backward alike) the work stays on the calling thread. */
-const PARALLEL_MIN_FLOATS = 1 << 18;
+/**
+ * Below this many floats of the pool's input (forward and backward alike) the work stays on the calling thread: the
+ * threshold kernels.ts measured for ReLU's pullback (a load or two and a store per float, as here), split from 2^16.
+ */
+const PARALLEL_MIN_FLOATS = 1 << 16;
 
 /** The fast set's globalAvgPool2d, x [N, C, H, W] -> [N, C], split across the threads by planes. @example fastKernels.globalAvgPool2d(x) */
 export const globalAvgPool2d = (x: Tensor): Tensor => {
