@@ -1,4 +1,4 @@
-import { alloc, convGeometry, FoldnetError, formatShape, fromData, outputShapeOf, type ConvGeometry, type Kernels, type Pool2dOp, type Tensor } from '@foldnet/core';
+import { convGeometry, FoldnetError, formatShape, outputShapeOf, type ConvGeometry, type Kernels, type Pool2dOp, type Tensor } from '@foldnet/core';
 import { defineOp, nameField, nonNegativeInt, positiveInt } from './layer.js';
 import type { NamedOptions } from './activations.js';
 import type { Layer } from './types.js';
@@ -74,7 +74,7 @@ export const avgPool2d = (o: Pool2dOptions): Layer =>
 /**
  * Global average pooling: the mean of each channel over all its positions, x [N, C, H, W] -> [N, C] (the
  * head of a ResNet, in place of flatten and a large dense layer). Backward spreads dy[n, c] / (H W) over
- * the channel's positions. Sums run in double precision and are rounded once.
+ * the channel's positions. Sums run in double precision and are rounded once (the kernels' globalAvgPool2d).
  *
  * @example globalAvgPool2d().outputShape([64, 7, 7]) // right([64])
  */
@@ -90,38 +90,12 @@ export const globalAvgPool2d = (opts: NamedOptions = {}): Layer => {
     run: (_params, state, x, ctx) => {
       const label = name || 'globalAvgPool2d';
       if (x.shape.length !== 4) throw new FoldnetError('shape', `${label}: input ${formatShape(x.shape)} must be 4-D [N, C, H, W]`);
-      const [N, C, H, W] = x.shape;
-      const S = H * W;
-      const y = alloc(x.dtype, N * C);
-      const xd = x.data;
-      // four planes side by side: each plane's sum still runs s = 0, 1, .. in order (the same bits), but four
-      // independent chains keep the adder busy where one waited on its latency
-      let p = 0;
-      for (; p + 4 <= N * C; p += 4) {
-        let [s0, s1, s2, s3] = [0, 0, 0, 0];
-        for (let s = p * S, e = s + S; s < e; s++) {
-          s0 += xd[s];
-          s1 += xd[s + S];
-          s2 += xd[s + 2 * S];
-          s3 += xd[s + 3 * S];
-        }
-        [y[p], y[p + 1], y[p + 2], y[p + 3]] = [s0 / S, s1 / S, s2 / S, s3 / S];
-      }
-      for (; p < N * C; p++) {
-        let sum = 0;
-        for (let s = p * S; s < (p + 1) * S; s++) sum += xd[s];
-        y[p] = sum / S;
-      }
+      const k = ctx.kernels;
       const needDx = ctx.needInputGrad;
       return {
-        y: fromData([N, C], y),
+        y: k.globalAvgPool2d(x),
         state,
-        pullback: (dy) => {
-          if (!needDx) return { dx: undefined, grads: {} };
-          const dx = alloc(x.dtype, x.size);
-          for (let p = 0; p < N * C; p++) dx.fill(dy.data[p] / S, p * S, (p + 1) * S);
-          return { dx: fromData(x.shape, dx), grads: {} };
-        },
+        pullback: (dy) => ({ dx: needDx ? k.globalAvgPool2dBackward(dy, x.shape) : undefined, grads: {} }),
       };
     },
   }));

@@ -16,6 +16,7 @@ import {
   type WinogradPlan, winogradConv, winogradConvAt, winogradDwFloats, winogradDwJob, winogradDwPlan, winogradDxFloats, winogradDxJob, winogradDxPlan, winogradPlan,
 } from './winograd.js';
 import { add, addRelu } from './add.js';
+import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
 import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
 
@@ -1001,6 +1002,8 @@ export const fastKernels: Kernels = Object.freeze({
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
+  globalAvgPool2d,
+  globalAvgPool2dBackward,
   relu,
   reluBackward,
   adamUpdate,

@@ -99,6 +99,9 @@ export interface KernelExports {
   winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, g: number, dw: number, scratch: number, slotBytes: number): void;
   // winograd-multiply.wat
   winogradMultiply(u: number, C: number, K: number, v: number, vStride: number, m: number, mStride: number, tiles: number, ldc: number, xis: number): void;
+  // global-avg-pool.wat
+  globalAvgPoolPlanes(p0: number, p1: number, x: number, S: number, y: number): void;
+  globalAvgPoolBackwardPlanes(p0: number, p1: number, dy: number, S: number, dx: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

@@ -128,6 +128,13 @@ export interface Kernels {
   /** dy: [N, C, OH, OW] -> dx: [N, C, H, W]. */
   avgPool2dBackward(dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor;
   /**
+   * Global average pooling, x: [N, C, H, W] -> [N, C]: each plane's sum in double precision, its H W elements added
+   * in order from 0, divided by H W and rounded once to the dtype (the same bits on every set).
+   */
+  globalAvgPool2d(x: Tensor): Tensor;
+  /** globalAvgPool2d's pullback, dy: [N, C] -> dx: xShape [N, C, H, W], dy[n, c] / (H W) in double precision, rounded once, all over its plane. */
+  globalAvgPool2dBackward(dy: Tensor, xShape: Shape): Tensor;
+  /**
    * ReLU with the lesson's mask (x <= 0), any shape: y = x <= 0 ? 0 : x. A NaN compares false, so it passes
    * through (a diverged activation stays visible); -0 gives +0.
    */

@@ -197,6 +197,27 @@ const avgPool2dBackward = (dy: Tensor, xShape: Shape, g: ConvGeometry): Tensor =
   return fromData(xShape, dx);
 };
 
+// Plane p of x is the H W elements from p H W on; its sum is a double, so dividing it rounds once, when stored.
+const globalAvgPool2d = (x: Tensor): Tensor => {
+  const [N, C, H, W] = x.shape;
+  const S = H * W;
+  const out = alloc(x.dtype, N * C);
+  for (let p = 0; p < N * C; p++) {
+    let sum = 0;
+    for (let s = 0; s < S; s++) sum += x.data[p * S + s];
+    out[p] = sum / S;
+  }
+  return fromData([N, C], out);
+};
+
+const globalAvgPool2dBackward = (dy: Tensor, xShape: Shape): Tensor => {
+  const [N, C, H, W] = xShape;
+  const S = H * W;
+  const dx = alloc(dy.dtype, sizeOf(xShape));
+  for (let p = 0; p < N * C; p++) for (let s = 0; s < S; s++) dx[p * S + s] = dy.data[p] / S;
+  return fromData(xShape, dx);
+};
+
 /** The oracle kernel set. @example withBackend('reference', () => matmul(a, b)) */
 // The lesson's mask is x <= 0: where it holds the output is 0, elsewhere (x > 0, and NaN) the value goes through.
 const relu = (x: Tensor): Tensor => {
@@ -346,6 +367,8 @@ export const referenceKernels: Kernels = Object.freeze({
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
+  globalAvgPool2d,
+  globalAvgPool2dBackward,
   relu,
   reluBackward,
   adamUpdate,
