@@ -15,8 +15,9 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * gradient by Winograd),
  * `winogradFilterTransform` (input channels of Winograd's transformed filters), `reluElements`, `reluBackwardElements`
  * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback),
- * `packDyImageRange` (images: dy packed for the filter gradient) and `gemmCol2imImages` (images: a convolution's input
- * gradient by a GEMM and col2im).
+ * `packDyImageRange` (images: dy packed for the filter gradient), `gemmCol2imImages` (images: a convolution's input
+ * gradient by a GEMM and col2im), `globalAvgPoolPlanes` and `globalAvgPoolBackwardPlanes` (planes: global average
+ * pooling and its pullback).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n units is published by
  * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 units still
