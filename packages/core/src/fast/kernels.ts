@@ -16,7 +16,7 @@ import {
   type WinogradPlan, winogradConv, winogradConvAt, winogradDw, winogradDwFloats, winogradDwPlan, winogradDx, winogradDxFloats, winogradDxPlan, winogradPlan,
 } from './winograd.js';
 import { add, addRelu } from './add.js';
-import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
+import { batchNorm, batchNormAddRelu, batchNormAddReluBackward, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2Dx, stride2DxFloats, stride2DxPlan } from './stride2.js';
 
 /*
@@ -989,6 +989,6 @@ export const fastKernels: Kernels = Object.freeze({
   batchNorm,
   batchNormBackward,
   fused: Object.freeze({
-    conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, conv2dAddRelu,
+    conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, batchNormAddReluBackward, conv2dAddRelu,
   }),
 });

@@ -208,9 +208,11 @@
 
   ;; The backward's sums of two planes: sum g and sum g (x - m) over the planes of dy at $p and $r and of x at $q and $s,
   ;; as (gP, pP, gR, pR), where g is dy, or with $out nonzero dy masked where out <= 0 (out's planes at $o and $u: the
-  ;; pullback of a ReLU that followed, reading its output). f32x4 lanes and a scalar tail, added in f64.
+  ;; pullback of a ReLU that followed, reading its output). f32x4 lanes and a scalar tail, added in f64. With $keepP
+  ;; nonzero each g is also stored, the planes' at $keepP and $keepR (a residual end's masked dy: the shortcut's gradient).
   (func $gradSums2
     (param $p i32) (param $q i32) (param $o i32) (param $r i32) (param $s i32) (param $u i32) (param $S i32) (param $ms f32) (param $out i32)
+    (param $keepP i32) (param $keepR i32)
     (result f64 f64 f64 f64)
     (local $i i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g v128) (local $h v128)
     (local $accP v128) (local $acc2P v128) (local $accR v128) (local $acc2R v128) (local $gs f32) (local $hs f32)
@@ -227,6 +229,10 @@
           (then
             (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
             (local.set $h (v128.andnot (local.get $h) (f32x4.le (v128.load (i32.add (local.get $u) (local.get $i))) (v128.const i32x4 0 0 0 0))))))
+        (if (local.get $keepP)
+          (then
+            (v128.store (i32.add (local.get $keepP) (local.get $i)) (local.get $g))
+            (v128.store (i32.add (local.get $keepR) (local.get $i)) (local.get $h))))
         (local.set $accP (f32x4.add (local.get $accP) (local.get $g)))
         (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
         (local.set $accR (f32x4.add (local.get $accR) (local.get $h)))
@@ -242,6 +248,10 @@
           (then
             (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
             (local.set $hs (select (f32.const 0) (local.get $hs) (f32.le (f32.load (i32.add (local.get $u) (local.get $i))) (f32.const 0))))))
+        (if (local.get $keepP)
+          (then
+            (f32.store (i32.add (local.get $keepP) (local.get $i)) (local.get $gs))
+            (f32.store (i32.add (local.get $keepR) (local.get $i)) (local.get $hs))))
         (local.set $tP (f32.add (local.get $tP) (local.get $gs)))
         (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
         (local.set $tR (f32.add (local.get $tR) (local.get $hs)))
@@ -254,11 +264,11 @@
     (call $hsum64 (local.get $acc2R) (local.get $t2R)))
 
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums2, planes two at a time,
-  ;; added in order), coef (m, -, -, -).
+  ;; added in order), coef (m, -, -, -); with $keep nonzero g stored there too, shaped as dy.
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
-    (param $coef i32) (param $sums i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $next i32) (local $two i32)
+    (param $coef i32) (param $sums i32) (param $keep i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $next i32) (local $two i32)
     (local $gP f64) (local $pP f64) (local $gR f64) (local $pR f64) (local $sd f64) (local $sp f64)
     ;; the byte distance from a channel's plane to the next image's
     (local.set $next (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)))
@@ -268,13 +278,15 @@
         (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        ;; planes n and n + 1, or plane n twice when it is the last
+        (local.set $k (select (call $planeAt (local.get $keep) (local.get $n) (local.get $C) (local.get $c) (local.get $S)) (i32.const 0) (local.get $keep)))
+        ;; planes n and n + 1, or plane n twice when it is the last (its g then stored twice, the same values)
         (local.set $two (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N)))
         (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
           (i32.add (local.get $p) (select (local.get $next) (i32.const 0) (local.get $two)))
           (i32.add (local.get $q) (select (local.get $next) (i32.const 0) (local.get $two)))
           (i32.add (local.get $o) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (local.get $S) (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))) (local.get $out))
+          (local.get $S) (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))) (local.get $out)
+          (local.get $k) (i32.add (local.get $k) (select (local.get $next) (i32.const 0) (local.get $two))))
         (local.set $pR)
         (local.set $gR)
         (local.set $pP)
@@ -387,10 +399,13 @@
   ;; then P = sum g (x - m) + (m - mean) G), dgamma = P / std and dbeta = G (float32, at $dgb + 4c and $dgb + 4 (C + c)),
   ;; and with $dx nonzero dx ($dxChannel) with a = gamma / std and, for batch statistics ($batch 1), b = -a P / (std^2 M),
   ;; k = -a G / M + b (m - mean), else b = k = 0. mean and variance: two f64 at $stats + 16c; gamma at $gamma + 4c; at
-  ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch.
+  ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch. With $keep
+  ;; nonzero (a residual block's end: dy masked by the ReLU after the sum, which the shortcut needs too) the sums' pass
+  ;; stores g there, shaped as dy, and the dx pass reads g from there instead of masking dy again.
   (func $bnBackward (export "bnBackward")
     (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
     (param $gamma i32) (param $stats i32) (param $scalars i32) (param $batch i32) (param $coef i32) (param $sums i32) (param $dgb i32) (param $dx i32)
+    (param $keep i32)
     (local $c i32) (local $st i32) (local $co i32) (local $su i32) (local $mean f64) (local $m f32) (local $shift f64) (local $G f64) (local $P f64)
     (local $invStd f64) (local $a f64) (local $b f64) (local $k f64) (local $M f64)
     (local.set $M (f64.load offset=8 (local.get $scalars)))
@@ -404,7 +419,7 @@
         (local.set $mean (f64.load (local.get $st)))
         (local.set $m (f32.demote_f64 (local.get $mean)))
         (f32.store (local.get $co) (local.get $m))
-        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums))
+        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep))
         (local.set $shift (f64.sub (f64.promote_f32 (local.get $m)) (local.get $mean)))
         (local.set $G (f64.load (local.get $su)))
         (local.set $P (f64.add (f64.load offset=8 (local.get $su)) (f64.mul (local.get $shift) (local.get $G))))
@@ -424,6 +439,7 @@
             (f32.store offset=4 (local.get $co) (f32.demote_f64 (local.get $a)))
             (f32.store offset=8 (local.get $co) (f32.demote_f64 (local.get $b)))
             (f32.store offset=12 (local.get $co) (f32.demote_f64 (local.get $k)))
-            (call $dxChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
+            (call $dxChannel
+              (select (local.get $keep) (local.get $dy) (local.get $keep)) (local.get $x) (select (i32.const 0) (local.get $out) (local.get $keep)) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))
