@@ -17,6 +17,18 @@ import { copyF32, f32, memory } from './wasm.js';
 const ref = referenceKernels;
 const refFused = composedFusions(referenceKernels);
 
+/**
+ * From this many floats a plane, a residual end's pullback masks dy in the sums pass, which stores the masked dy
+ * (dsum) as it goes; below, reluBackward's contiguous pass writes dsum first and both passes read it. A channel's planes
+ * are N short runs far apart: the sums pass's extra scattered stores cost more than the contiguous pass where the runs
+ * are a few cache lines (7x7: x0.94-0.98 against it), and pay from 14x14 (x1.03-1.08; 28x28 x1.16-1.20).
+ */
+let maskInSumsMinPlane = 128;
+/** @example setMaskInSumsMinPlane(0); // every residual end's pullback masks in the sums pass (tests: Infinity, never) */
+export const setMaskInSumsMinPlane = (floats: number): void => {
+  maskInSumsMinPlane = floats;
+};
+
 /** Below this many elements a batch norm runs on the calling thread (its passes take ~0.1 ms there). */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
 
@@ -89,7 +101,12 @@ const pullback = (
   }
   new Float64Array(memory.buffer, pscalars, 2).set([eps, N * S]);
   const pdx = dxSlot === undefined ? 0 : dxApart ? pdxApart : dxSlot.offset;
-  const args = [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0];
+  // reluBackward's pass (relu.wat; shares of whole multiples of 4 elements, as its own kernel's) where the planes are short
+  const maskFirst = dsum !== undefined && S < maskInSumsMinPlane;
+  if (maskFirst) runChunks('reluBackwardElements', n, 4, [poutAt, pdyAt, dsum.offset], n >= PARALLEL_MIN_ELEMENTS);
+  const args = maskFirst
+    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0]
+    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0];
   runChunks('bnBackward', C, 1, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
     dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),
