@@ -302,14 +302,17 @@
     (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
     (f64.store offset=8 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sp)))
 
-  ;; The input gradient: dx = a g + (b (x - m) + k) per channel, coef (m, a, b, k), g as in $bnSums. Training (batch
+  ;; The input gradient: dx = a g + (b (x - m) + k) per channel, coef (m, a, b, k), g as in $gradSums2. Training (batch
   ;; statistics): a = gamma/std, b = -gamma/std^3 sum g (x - mean) / M, k = -gamma/std sum g / M; evaluation: b = k = 0.
+  ;; Planes two at a time, as $applyChannel: plane n of dy, x, out and dx at $p, $q, $o and $w, plane n + 1 a fixed
+  ;; $toNext bytes after each (0 for the last plane of an odd N, which is then written twice, the same values).
   (func $dxChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $dx i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $end i32) (local $end4 i32)
-    (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $g v128)
-    (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $gs f32)
+    (local $n i32) (local $i i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $toNext i32)
+    (local $end i32) (local $end4 i32)
+    (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $g v128) (local $h v128)
+    (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $gs f32) (local $hs f32)
     (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (local.set $as (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
@@ -318,6 +321,8 @@
     (local.set $a (f32x4.splat (local.get $as)))
     (local.set $b (f32x4.splat (local.get $bs)))
     (local.set $k (f32x4.splat (local.get $ks)))
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
     (local.set $n (i32.const 0))
     (block $ndone
       (loop $nloop
@@ -326,37 +331,47 @@
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $w (call $planeAt (local.get $dx) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (local.set $toNext
+          (select (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)) (i32.const 0)
+            (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N))))
+        (local.set $i (i32.const 0))
         (block $vdone
           (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-            (local.set $g (v128.load (local.get $p)))
+            (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+            (local.set $g (v128.load (i32.add (local.get $p) (local.get $i))))
+            (local.set $h (v128.load (i32.add (i32.add (local.get $p) (local.get $toNext)) (local.get $i))))
             (if (local.get $out)
-              (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
-            (v128.store (local.get $w)
+              (then
+                (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+                (local.set $h (v128.andnot (local.get $h)
+                  (f32x4.le (v128.load (i32.add (i32.add (local.get $o) (local.get $toNext)) (local.get $i))) (v128.const i32x4 0 0 0 0))))))
+            (v128.store (i32.add (local.get $w) (local.get $i))
               (f32x4.add (f32x4.mul (local.get $a) (local.get $g))
-                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (local.get $q)) (local.get $m))) (local.get $k))))
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m))) (local.get $k))))
+            (v128.store (i32.add (i32.add (local.get $w) (local.get $toNext)) (local.get $i))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $h))
+                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (i32.add (i32.add (local.get $q) (local.get $toNext)) (local.get $i))) (local.get $m))) (local.get $k))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $vloop)))
         (block $sdone
           (loop $sloop
-            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $gs (f32.load (local.get $p)))
+            (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $gs (f32.load (i32.add (local.get $p) (local.get $i))))
+            (local.set $hs (f32.load (i32.add (i32.add (local.get $p) (local.get $toNext)) (local.get $i))))
             (if (local.get $out)
-              (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
-            (f32.store (local.get $w)
+              (then
+                (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+                (local.set $hs (select (f32.const 0) (local.get $hs)
+                  (f32.le (f32.load (i32.add (i32.add (local.get $o) (local.get $toNext)) (local.get $i))) (f32.const 0))))))
+            (f32.store (i32.add (local.get $w) (local.get $i))
               (f32.add (f32.mul (local.get $as) (local.get $gs))
-                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (local.get $q)) (local.get $ms))) (local.get $ks))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $q (i32.add (local.get $q) (i32.const 4)))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms))) (local.get $ks))))
+            (f32.store (i32.add (i32.add (local.get $w) (local.get $toNext)) (local.get $i))
+              (f32.add (f32.mul (local.get $as) (local.get $hs))
+                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (i32.add (i32.add (local.get $q) (local.get $toNext)) (local.get $i))) (local.get $ms))) (local.get $ks))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $sloop)))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 2)))
         (br $nloop))))
 
   ;; The exports: each takes its channel range [c0, c1) first and runs the passes above channel by channel, so a
