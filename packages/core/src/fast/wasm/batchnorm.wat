@@ -208,11 +208,9 @@
 
   ;; The backward's sums of two planes: sum g and sum g (x - m) over the planes of dy at $p and $r and of x at $q and $s,
   ;; as (gP, pP, gR, pR), where g is dy, or with $out nonzero dy masked where out <= 0 (out's planes at $o and $u: the
-  ;; pullback of a ReLU that followed, reading its output). f32x4 lanes and a scalar tail, added in f64. With $keepP
-  ;; nonzero each g is also stored, the planes' at $keepP and $keepR (a residual end's masked dy: the shortcut's gradient).
+  ;; pullback of a ReLU that followed, reading its output). f32x4 lanes and a scalar tail, added in f64.
   (func $gradSums2
     (param $p i32) (param $q i32) (param $o i32) (param $r i32) (param $s i32) (param $u i32) (param $S i32) (param $ms f32) (param $out i32)
-    (param $keepP i32) (param $keepR i32)
     (result f64 f64 f64 f64)
     (local $i i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g v128) (local $h v128)
     (local $accP v128) (local $acc2P v128) (local $accR v128) (local $acc2R v128) (local $gs f32) (local $hs f32)
@@ -229,10 +227,6 @@
           (then
             (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
             (local.set $h (v128.andnot (local.get $h) (f32x4.le (v128.load (i32.add (local.get $u) (local.get $i))) (v128.const i32x4 0 0 0 0))))))
-        (if (local.get $keepP)
-          (then
-            (v128.store (i32.add (local.get $keepP) (local.get $i)) (local.get $g))
-            (v128.store (i32.add (local.get $keepR) (local.get $i)) (local.get $h))))
         (local.set $accP (f32x4.add (local.get $accP) (local.get $g)))
         (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
         (local.set $accR (f32x4.add (local.get $accR) (local.get $h)))
@@ -248,10 +242,52 @@
           (then
             (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
             (local.set $hs (select (f32.const 0) (local.get $hs) (f32.le (f32.load (i32.add (local.get $u) (local.get $i))) (f32.const 0))))))
-        (if (local.get $keepP)
-          (then
-            (f32.store (i32.add (local.get $keepP) (local.get $i)) (local.get $gs))
-            (f32.store (i32.add (local.get $keepR) (local.get $i)) (local.get $hs))))
+        (local.set $tP (f32.add (local.get $tP) (local.get $gs)))
+        (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
+        (local.set $tR (f32.add (local.get $tR) (local.get $hs)))
+        (local.set $t2R (f32.add (local.get $t2R) (f32.mul (local.get $hs) (f32.sub (f32.load (i32.add (local.get $s) (local.get $i))) (local.get $ms)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64 (local.get $accP) (local.get $tP))
+    (call $hsum64 (local.get $acc2P) (local.get $t2P))
+    (call $hsum64 (local.get $accR) (local.get $tR))
+    (call $hsum64 (local.get $acc2R) (local.get $t2R)))
+
+  ;; $gradSums2 at a residual block's end: g always dy masked where out <= 0, and each g also stored, the planes' at
+  ;; $keepP and $keepR (the masked dy is the shortcut's gradient too). Its own loops, not a branch in $gradSums2's: a
+  ;; test in the inner loop cost the other pullbacks up to ~10% on resnet's planes.
+  (func $gradSums2Kept
+    (param $p i32) (param $q i32) (param $o i32) (param $r i32) (param $s i32) (param $u i32) (param $S i32) (param $ms f32)
+    (param $keepP i32) (param $keepR i32)
+    (result f64 f64 f64 f64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g v128) (local $h v128)
+    (local $accP v128) (local $acc2P v128) (local $accR v128) (local $acc2R v128) (local $gs f32) (local $hs f32)
+    (local $tP f32) (local $t2P f32) (local $tR f32) (local $t2R f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $i)))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+        (local.set $h (v128.andnot (v128.load (i32.add (local.get $r) (local.get $i)))
+          (f32x4.le (v128.load (i32.add (local.get $u) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keepP) (local.get $i)) (local.get $g))
+        (v128.store (i32.add (local.get $keepR) (local.get $i)) (local.get $h))
+        (local.set $accP (f32x4.add (local.get $accP) (local.get $g)))
+        (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
+        (local.set $accR (f32x4.add (local.get $accR) (local.get $h)))
+        (local.set $acc2R (f32x4.add (local.get $acc2R) (f32x4.mul (local.get $h) (f32x4.sub (v128.load (i32.add (local.get $s) (local.get $i))) (local.get $m)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $i))) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+        (local.set $hs (select (f32.const 0) (f32.load (i32.add (local.get $r) (local.get $i))) (f32.le (f32.load (i32.add (local.get $u) (local.get $i))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keepP) (local.get $i)) (local.get $gs))
+        (f32.store (i32.add (local.get $keepR) (local.get $i)) (local.get $hs))
         (local.set $tP (f32.add (local.get $tP) (local.get $gs)))
         (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
         (local.set $tR (f32.add (local.get $tR) (local.get $hs)))
@@ -264,29 +300,33 @@
     (call $hsum64 (local.get $acc2R) (local.get $t2R)))
 
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums2, planes two at a time,
-  ;; added in order), coef (m, -, -, -); with $keep nonzero g stored there too, shaped as dy.
+  ;; added in order), coef (m, -, -, -); with $keep nonzero by $gradSums2Kept (out is then nonzero), g stored there too,
+  ;; shaped as dy.
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $sums i32) (param $keep i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $next i32) (local $two i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $ms f32) (local $next i32) (local $two i32)
     (local $gP f64) (local $pP f64) (local $gR f64) (local $pR f64) (local $sd f64) (local $sp f64)
-    ;; the byte distance from a channel's plane to the next image's
-    (local.set $next (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)))
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $k (select (call $planeAt (local.get $keep) (local.get $n) (local.get $C) (local.get $c) (local.get $S)) (i32.const 0) (local.get $keep)))
-        ;; planes n and n + 1, or plane n twice when it is the last (its g then stored twice, the same values)
+        (local.set $k (call $planeAt (local.get $keep) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        ;; planes n and n + 1 ($next bytes apart), or plane n twice when it is the last (its g then stored twice, the same)
         (local.set $two (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N)))
-        (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
-          (i32.add (local.get $p) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (i32.add (local.get $q) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (i32.add (local.get $o) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (local.get $S) (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))) (local.get $out)
-          (local.get $k) (i32.add (local.get $k) (select (local.get $next) (i32.const 0) (local.get $two))))
+        (local.set $next (select (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)) (i32.const 0) (local.get $two)))
+        (if (result f64 f64 f64 f64) (local.get $keep)
+          (then
+            (call $gradSums2Kept (local.get $p) (local.get $q) (local.get $o)
+              (i32.add (local.get $p) (local.get $next)) (i32.add (local.get $q) (local.get $next)) (i32.add (local.get $o) (local.get $next))
+              (local.get $S) (local.get $ms) (local.get $k) (i32.add (local.get $k) (local.get $next))))
+          (else
+            (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
+              (i32.add (local.get $p) (local.get $next)) (i32.add (local.get $q) (local.get $next)) (i32.add (local.get $o) (local.get $next))
+              (local.get $S) (local.get $ms) (local.get $out))))
         (local.set $pR)
         (local.set $gR)
         (local.set $pP)
