@@ -21,7 +21,7 @@ const refFused = composedFusions(referenceKernels);
  * From this many floats a plane, a residual end's pullback masks dy in the sums pass, which stores the masked dy
  * (dsum) as it goes; below, reluBackward's contiguous pass writes dsum first and both passes read it. A channel's planes
  * are N short runs far apart: the sums pass's extra scattered stores cost more than the contiguous pass where the runs
- * are a few cache lines (7x7: x0.94-0.98 against it), and pay from 14x14 (x1.03-1.08; 28x28 x1.16-1.20).
+ * are a few cache lines (7x7: x0.93 against it, 10x10 even), and pay from 14x14 (x1.04-1.12; 28x28 x1.05-1.11).
  */
 let maskInSumsMinPlane = 128;
 /** @example setMaskInSumsMinPlane(0); // every residual end's pullback masks in the sums pass (tests: Infinity, never) */
