@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
  * f32x4 lanes (lane j takes elements j, j+4, ... in turn) and a scalar tail, those five added in f64 as
  * ((l0 + l1) + (l2 + l3)) + tail; the forward's statistics per plane from its sum (mf, the float32 nearest its mean)
  * and its deviations from mf, merged plane after plane by Chan et al.'s update; the backward's sums G = sum g and
- * sum g (x - m) added plane after plane in f64.
+ * sum g (x - m) added plane after plane in f64; the backward's dx element by element as a g + (b (x - m) + k) in float32,
+ * its coefficients worked out in f64 and rounded (the dx pass also goes two planes at a time).
  */
 
 afterEach(() => setThreads(1));
@@ -56,6 +57,39 @@ const modelSums = (dy: Float32Array, x: Float32Array, out: Float32Array | undefi
   return [G, P];
 };
 
+/**
+ * dx as the kernels work it out from the sums: a = gamma / std, and for batch statistics b = -a P / (std^2 M) and
+ * k = -a G / M + b (m - mean) (m the float32 nearest the mean), each rounded to float32, then per element
+ * a g + (b (x - m) + k) in float32; g = dy masked where out <= 0 when out is given.
+ */
+const modelDx = (
+  dy: Float32Array, x: Float32Array, out: Float32Array | undefined, gamma: ArrayLike<number>, stats: { mean: ArrayLike<number>; variance: ArrayLike<number> },
+  eps: number, batchStats: boolean, N: number, C: number, S: number,
+): Float32Array => {
+  const dx = new Float32Array(x.length);
+  for (let c = 0; c < C; c++) {
+    const mean = stats.mean[c];
+    const m = f(mean);
+    const [G, Pm] = modelSums(dy, x, out, N, C, S, c, m);
+    const shift = m - mean;
+    const P = Pm + shift * G;
+    const invStd = 1 / Math.sqrt(stats.variance[c] + eps);
+    const a64 = gamma[c] * invStd;
+    const b64 = batchStats ? (-a64 * invStd * invStd * P) / (N * S) : 0;
+    const k64 = batchStats ? (-a64 * G) / (N * S) + b64 * shift : 0;
+    const [a, b, k] = [f(a64), f(b64), f(k64)];
+    for (let n = 0; n < N; n++) {
+      for (let i = (n * C + c) * S; i < (n * C + c + 1) * S; i++) {
+        const g = out !== undefined && out[i] <= 0 ? 0 : dy[i];
+        dx[i] = f(f(a * g) + f(f(b * f(x[i] - m)) + k));
+      }
+    }
+  }
+  return dx;
+};
+
+const sameFloats = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+
 const operands = (shape: number[], seed: number): { x: Tensor; dy: Tensor; gamma: Tensor; beta: Tensor } => {
   const [kx, kd, kg, kb] = split(key(seed), 4);
   const C = shape[1];
@@ -97,6 +131,42 @@ describe('batch norm sums in the fast set, in their promised order', () => {
           expect(grads?.dbeta.data[c], `dbeta, ${what}`).toBe(f(G));
           expect(grads?.dgamma.data[c], `dgamma, ${what}`).toBe(f(P * (1 / Math.sqrt(fwd.stats.variance[c] + eps))));
         }
+      }
+    });
+  }
+});
+
+describe('batch norm dx in the fast set, in its promised order', () => {
+  // odd and even N (the dx pass takes planes two at a time, an odd last plane alone), planes with and without a
+  // scalar tail, short planes (a residual end's pullback masks first) and long ones (it masks in the sums pass)
+  const cases: [number[], number][] = [
+    [[7, 3, 5, 5], 1], [[6, 2, 3, 3], 1], [[1, 4, 2, 3], 1], [[9, 5, 4, 4], 2], [[100, 4, 7, 7], 2], [[5, 3], 1], [[3, 2, 13, 11], 1], [[4, 3, 12, 12], 2],
+  ];
+  for (const [shape, threads] of cases) {
+    it(`x=[${shape.join(',')}] at ${threads} thread(s): dx equals the model's bit for bit, plain, after a fused ReLU and at a residual end, train and eval`, () => {
+      setThreads(threads);
+      const [N, C] = shape;
+      const S = shape.slice(2).reduce((a, b) => a * b, 1);
+      const { x, dy, gamma, beta } = operands(shape, N * 37 + C);
+      const shortcut = normal(key(N + C), shape);
+      const eps = 1e-5;
+      const fused = fastKernels.fused;
+      if (fused === undefined) throw new Error('the fast set has fused kernels');
+      const [xs, dys] = [x.data as Float32Array, dy.data as Float32Array];
+      for (const batchStats of [true, false]) {
+        const running = batchStats ? undefined : { mean: Float64Array.from({ length: C }, (_, c) => 3 + c / 7), variance: Float64Array.from({ length: C }, (_, c) => 2 + c / 5) };
+        const plain = fastKernels.batchNorm(x, gamma, beta, eps, running);
+        const relu = fused.batchNormRelu(x, gamma, beta, eps, running);
+        const end = fused.batchNormAddRelu(x, shortcut, gamma, beta, eps, running);
+        const [reluOut, endOut] = [relu.out.data as Float32Array, end.out.data as Float32Array];
+        const mode = batchStats ? 'train' : 'eval';
+        const g1 = fastKernels.batchNormBackward(dy, x, gamma, plain.stats, eps, batchStats, true);
+        expect(sameFloats(g1.dx?.data ?? [], modelDx(dys, xs, undefined, gamma.data, plain.stats, eps, batchStats, N, C, S)), `plain, ${mode}`).toBe(true);
+        const g2 = fused.batchNormReluBackward(dy, relu.out, x, gamma, relu.stats, eps, batchStats, true);
+        expect(sameFloats(g2.dx?.data ?? [], modelDx(dys, xs, reluOut, gamma.data, relu.stats, eps, batchStats, N, C, S)), `after ReLU, ${mode}`).toBe(true);
+        const g3 = fused.batchNormAddReluBackward(dy, end.out, x, gamma, end.stats, eps, batchStats, true);
+        expect(sameFloats(g3.dx?.data ?? [], modelDx(dys, xs, endOut, gamma.data, end.stats, eps, batchStats, N, C, S)), `residual end, ${mode}`).toBe(true);
+        expect(sameFloats(g3.dsum.data, Float32Array.from(dys, (v, i) => (endOut[i] <= 0 ? 0 : v))), `residual end's dsum, ${mode}`).toBe(true);
       }
     });
   }

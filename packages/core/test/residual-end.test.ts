@@ -5,6 +5,7 @@ import {
 import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { setMaskInSumsMinPlane } from '../src/fast/batchnorm.js';
 import { winogradConv, winogradPlan } from '../src/fast/winograd.js';
 
 /*
@@ -12,13 +13,17 @@ import { winogradConv, winogradPlan } from '../src/fast/winograd.js';
  * batchNormAddRelu (the shortcut added in batch norm's normalising pass, then ReLU) equals relu(add(batchNorm(x), a)),
  * and conv2dAddRelu (by Winograd, the shortcut added in the output transform's stores after the bias) equals
  * relu(add(conv2dOut(x, w, b), a)); the paths that cannot take the addend (GEMM, direct) fall back to that composition.
- * Generated shapes with planes and rows that end inside a vector, special values in the addend, 1 and 2 threads.
+ * The pullback, batchNormAddReluBackward (ReLU's mask in batch norm's sums pass, which keeps the masked dy, or on short
+ * planes reluBackward's pass first, in the same call), equals reluBackward then batchNormBackward. Generated shapes with planes and rows that end inside a vector, special values in the addend, 1 and 2 threads.
  */
 
 const fused: FusedKernels = fastKernels.fused ?? composedFusions(fastKernels);
 const composed = composedFusions(fastKernels);
 
-afterEach(() => setThreads(1));
+afterEach(() => {
+  setThreads(1);
+  setMaskInSumsMinPlane(128);
+});
 
 const special = [Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3.4e38, -1e-45];
 
@@ -93,6 +98,94 @@ describe('batchNormAddRelu: the shortcut and ReLU in batch norm\'s pass', () => 
     const out = run(fused, o.x, o.a, o.gamma, o.beta, undefined).out;
     expect(out.dtype).toBe('float64');
     expect(bitwiseEqual(out, run(composedFusions(referenceKernels), o.x, o.a, o.gamma, o.beta, undefined).out)).toBe(true);
+  });
+});
+
+describe('batchNormAddReluBackward: ReLU\'s mask in batch norm\'s backward, the masked dy kept for the shortcut', () => {
+  const bnCase = fc.record({
+    shape: fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 })),
+      fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 13 })),
+    ),
+    seed: fc.nat(1000),
+    batchStats: fc.boolean(),
+    needDx: fc.boolean(),
+  });
+
+  /** The operands of a residual end's pullback: its forward's output and statistics, dy with NaN, ±0 and infinities. */
+  const operands = (shape: readonly number[], seed: number, batchStats: boolean, dtype: DType = 'float32') => {
+    const C = shape[1];
+    const x = draw(seed, shape, false, dtype);
+    const gamma = draw(seed + 2, [C], false, dtype);
+    const running = batchStats ? undefined : { mean: Float64Array.from(draw(seed + 4, [C]).data), variance: Float64Array.from(draw(seed + 5, [C]).data, (v) => 0.5 + Math.abs(v)) };
+    const f = composedFusions(dtype === 'float64' ? referenceKernels : fastKernels).batchNormAddRelu(x, draw(seed + 1, shape, true, dtype), gamma, draw(seed + 3, [C], false, dtype), 1e-5, running);
+    return { x, gamma, dy: draw(seed + 6, shape, true, dtype), out: f.out, stats: f.stats };
+  };
+
+  const backward = (k: FusedKernels, o: ReturnType<typeof operands>, batchStats: boolean, needDx: boolean) =>
+    k.batchNormAddReluBackward(o.dy, o.out, o.x, o.gamma, o.stats, 1e-5, batchStats, needDx);
+
+  const sameGrads = (a: ReturnType<typeof backward>, b: ReturnType<typeof backward>): boolean =>
+    bitwiseEqual(a.dsum, b.dsum) && bitwiseEqual(a.dgamma, b.dgamma) && bitwiseEqual(a.dbeta, b.dbeta) &&
+    (a.dx === undefined ? b.dx === undefined : b.dx !== undefined && bitwiseEqual(a.dx, b.dx));
+
+  it.each([
+    ['masked in the sums pass', 0],
+    ['masked first', Number.POSITIVE_INFINITY],
+  ])('%s, equals reluBackward then batchNormBackward bit for bit, train and eval, with and without dx, on generated shapes', (_, minPlane) => {
+    setMaskInSumsMinPlane(minPlane);
+    fc.assert(
+      fc.property(bnCase, ({ shape, seed, batchStats, needDx }) => {
+        const o = operands(shape, seed, batchStats);
+        return sameGrads(backward(fused, o, batchStats, needDx), backward(composed, o, batchStats, needDx));
+      }),
+      { seed: 29, numRuns: 150 },
+    );
+  });
+
+  it.each([
+    [[20, 16, 28, 28]],
+    [[20, 32, 14, 14]],
+    [[21, 64, 7, 7]],
+  ] as const)('resnet\'s block end x=%j: 2 threads give the bits of 1 thread and of the composition', (shape) => {
+    const o = operands(shape, 7, true);
+    setThreads(1);
+    const one = backward(fused, o, true, true);
+    setThreads(2);
+    startThreads();
+    const two = backward(fused, o, true, true);
+    expect(sameGrads(one, two)).toBe(true);
+    expect(sameGrads(two, backward(composed, o, true, true))).toBe(true);
+  });
+
+  it('operands resident in a result scope (kernels\' results, read in place) give the bits of copied ones', () => {
+    for (const shape of [[3, 4, 12, 12], [3, 4, 5, 7]]) {
+      const o = operands(shape, 9, true);
+      const expected = backward(composed, { ...o, dy: fastKernels.relu(o.dy) }, true, true);
+      const resident = resultScope(() => {
+        const g = backward(fused, { ...o, dy: fastKernels.relu(o.dy), x: fastKernels.add(o.x, fromData(shape, new Float32Array(o.x.size))) }, true, true);
+        return { dsum: Float32Array.from(g.dsum.data), dx: Float32Array.from(g.dx?.data ?? []), dgamma: g.dgamma, dbeta: g.dbeta };
+      });
+      expect(sameGrads({ ...resident, dsum: fromData(shape, resident.dsum), dx: fromData(shape, resident.dx) }, expected), `x=[${shape}]`).toBe(true);
+    }
+  });
+
+  it('results past the size that shares one kept slot (outside a result scope), dsum and dx both, give the bits of the composition', () => {
+    // 4.2 million floats, each result alone past 16 MiB; values by formula (drawing them takes seconds)
+    const shape = [1, 16, 512, 513];
+    const wave = (step: number, scale: number): Tensor => fromData(shape, Float32Array.from({ length: 16 * 512 * 513 }, (_, i) => scale * Math.sin(i * step)));
+    const [x, gamma] = [wave(0.37, 2), fromData([16], Float32Array.from({ length: 16 }, (_, c) => 0.5 + c / 16))];
+    const f = fastKernels.fused?.batchNormAddRelu(x, wave(0.05, 1), gamma, fromData([16], new Float32Array(16)), 1e-5);
+    if (f === undefined) throw new Error('the fast set has fused kernels');
+    const o = { x, gamma, dy: wave(0.11, 1), out: f.out, stats: f.stats };
+    expect(sameGrads(backward(fused, o, true, true), backward(composed, o, true, true))).toBe(true);
+  });
+
+  it('float64 operands run the reference composition', () => {
+    const o = operands([2, 3, 4, 5], 3, true, 'float64');
+    const g = backward(fused, o, true, true);
+    expect(g.dsum.dtype).toBe('float64');
+    expect(sameGrads(g, backward(composedFusions(referenceKernels), o, true, true))).toBe(true);
   });
 });
 

@@ -1,6 +1,8 @@
-import { alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, ones, outputShapeOf, zeros, type BatchNormOp, type Shape, type Tensor } from '@foldnet/core';
+import {
+  alloc, FoldnetError, formatShape, fromData, fusedKernelsOf, ones, outputShapeOf, zeros, type BatchNormOp, type BatchNormResult, type BatchNormStats, type Shape, type Tensor,
+} from '@foldnet/core';
 import { defineOp, getParam, nameField, type ExecContext } from './layer.js';
-import type { ForwardResult, Layer, LayerState, Params } from './types.js';
+import type { ForwardResult, Gradients, Layer, LayerState, Params } from './types.js';
 
 /** Hyper-parameters of batch normalization. */
 export interface BatchNormOptions {
@@ -61,31 +63,24 @@ export const batchNormOperands = (name: string, params: Params, state: LayerStat
   return { gamma, beta, runMean, runVar };
 };
 
-/**
- * What runs in a batch norm's own pass after it, as the plan decides: nothing; 'relu', the ReLU that alone reads it
- * (batchNormRelu); or `addRelu`, a residual block's end (fusion.ts' residualEndAt): the shortcut added, then ReLU.
- */
-export type AfterBatchNorm = 'none' | 'relu' | { readonly addRelu: Tensor };
+/** What runs in a batch norm's own pass after it, as the plan decides: nothing, or 'relu', the ReLU that alone reads it (batchNormRelu). */
+export type AfterBatchNorm = 'none' | 'relu';
 
 /**
- * A batch norm node's forward through the kernel contract, with what the plan fused `after` it: train normalises with
- * the batch's statistics and moves the running ones by `momentum`; eval uses the running ones and leaves the state as
- * it is. The pullback gives dx (when `ctx.needInputGrad`) and the grads `gamma`, `beta`; after 'relu' it masks dy
- * itself, after `addRelu` (y = relu(bn(x) + addend), batchNormAddRelu) it is batch norm's own: it takes dL/d bn(x), the
- * dy the sum's pullback masked (and gave the shortcut too).
- *
- * @example batchNormForward('bn1', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, ctx, 'relu').y // relu(bn1(x))
+ * A batch norm node's forward by `normalise` (a kernel of the contract: plain, or with what the plan fused after it):
+ * train normalises with the batch's statistics and moves the running ones by `momentum`; eval uses the running ones and
+ * leaves the state as it is. Gives the output and statistics, the new state and what the pullback reads.
  */
-export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, after: AfterBatchNorm): ForwardResult => {
-  const { momentum, eps } = op;
+const normalised = (
+  name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext,
+  normalise: (gamma: Tensor, beta: Tensor, running: BatchNormStats | undefined) => BatchNormResult,
+): BatchNormResult & { readonly state: LayerState; readonly gamma: Tensor; readonly train: boolean } => {
+  const { momentum } = op;
   const { gamma, beta, runMean, runVar } = batchNormOperands(name, params, state, x.shape);
   const C = x.shape[1];
   const train = ctx.mode === 'train';
   const running = train ? undefined : { mean: Float64Array.from(runMean.data), variance: Float64Array.from(runVar.data) };
-  const k = ctx.kernels;
-  const { out, stats } = after === 'none'
-    ? k.batchNorm(x, gamma, beta, eps, running)
-    : after === 'relu' ? fusedKernelsOf(k).batchNormRelu(x, gamma, beta, eps, running) : fusedKernelsOf(k).batchNormAddRelu(x, after.addRelu, gamma, beta, eps, running);
+  const { out, stats } = normalise(gamma, beta, running);
   let newState = state;
   if (train) {
     const m2 = alloc(runMean.dtype, C);
@@ -96,15 +91,61 @@ export const batchNormForward = (name: string, op: BatchNormOp, params: Params, 
     }
     newState = { ...state, mean: fromData([C], m2), var: fromData([C], v2) };
   }
+  return { out, stats, state: newState, gamma, train };
+};
+
+/**
+ * A batch norm node's forward through the kernel contract, with what the plan fused `after` it (see `normalised`). The
+ * pullback gives dx (when `ctx.needInputGrad`) and the grads `gamma`, `beta`; after 'relu' it masks dy itself.
+ *
+ * @example batchNormForward('bn1', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, ctx, 'relu').y // relu(bn1(x))
+ */
+export const batchNormForward = (name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, ctx: ExecContext, after: AfterBatchNorm): ForwardResult => {
+  const { eps } = op;
+  const k = ctx.kernels;
+  const f = normalised(name, op, params, state, x, ctx, (gamma, beta, running) =>
+    after === 'none' ? k.batchNorm(x, gamma, beta, eps, running) : fusedKernelsOf(k).batchNormRelu(x, gamma, beta, eps, running));
   const needDx = ctx.needInputGrad;
   return {
-    y: out,
-    state: newState,
+    y: f.out,
+    state: f.state,
     pullback: (dy: Tensor) => {
       const g = after === 'relu'
-        ? fusedKernelsOf(k).batchNormReluBackward(dy, out, x, gamma, stats, eps, train, needDx)
-        : k.batchNormBackward(dy, x, gamma, stats, eps, train, needDx);
+        ? fusedKernelsOf(k).batchNormReluBackward(dy, f.out, x, f.gamma, f.stats, eps, f.train, needDx)
+        : k.batchNormBackward(dy, x, f.gamma, f.stats, eps, f.train, needDx);
       return { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } };
+    },
+  };
+};
+
+/** What a residual end's pullback gives: the sum's gradient (the shortcut's, as it is) and the batch norm node's. */
+export interface ResidualEndGradients {
+  /** dy masked where the end's output <= 0: the gradient of the sum, of the batch norm's value and of the shortcut. */
+  readonly dsum: Tensor;
+  readonly bn: Gradients;
+}
+
+/**
+ * A residual block's end through the kernel contract, y = relu(bn(x) + shortcut) (fusion.ts' residualEndAt): the batch
+ * norm node's forward (see `normalised`) with the shortcut added and ReLU applied in its pass (batchNormAddRelu). The
+ * pullback takes dL/dy and gives the sum's gradient and the batch norm's (batchNormAddReluBackward: ReLU's mask in
+ * batch norm's backward, which keeps the masked dy for the shortcut).
+ *
+ * @example residualEndForward('res1.bn2', { type: 'batchNorm', momentum: 0.9, eps: 1e-5 }, params, state, x, shortcut, ctx).y // relu(res1.bn2(x) + shortcut)
+ */
+export const residualEndForward = (
+  name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, shortcut: Tensor, ctx: ExecContext,
+): { readonly y: Tensor; readonly state: LayerState; readonly pullback: (dy: Tensor) => ResidualEndGradients } => {
+  const { eps } = op;
+  const k = fusedKernelsOf(ctx.kernels);
+  const f = normalised(name, op, params, state, x, ctx, (gamma, beta, running) => k.batchNormAddRelu(x, shortcut, gamma, beta, eps, running));
+  const needDx = ctx.needInputGrad;
+  return {
+    y: f.out,
+    state: f.state,
+    pullback: (dy: Tensor) => {
+      const g = k.batchNormAddReluBackward(dy, f.out, x, f.gamma, f.stats, eps, f.train, needDx);
+      return { dsum: g.dsum, bn: { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } } };
     },
   };
 };

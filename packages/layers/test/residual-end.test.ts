@@ -9,7 +9,8 @@ import {
  * pass adds the shortcut and applies ReLU (batchNormAddRelu), in evaluation without gradients the convolution the batch
  * norm folds into does it in its stores (conv2dAddRelu). Against the unfused run (`fuse: false`; in evaluation the plan
  * without residual ends, whose folded convolution then addRelu it stood for), bit for bit: logits, loss, every gradient,
- * the running statistics and the order of their names, at 1 and 2 threads; and that the fused kernels really ran.
+ * the running statistics and the order of their names, the input gradient, at 1 and 2 threads; and that the fused
+ * kernels (the forward's and the pullback's, batchNormAddReluBackward) really ran.
  */
 
 afterEach(() => setThreads(1));
@@ -19,16 +20,20 @@ const sameBits = (a: Tensor, b: Tensor): boolean => {
   return a.dtype === b.dtype && x.length === y.length && x.every((v, i) => v === y[i]);
 };
 
-/** The fast set with its two residual-end kernels counted. */
-const counted = (): { readonly k: Kernels; readonly calls: { batchNormAddRelu: number; conv2dAddRelu: number } } => {
+/** The fast set with its residual-end kernels counted. */
+const counted = (): { readonly k: Kernels; readonly calls: { batchNormAddRelu: number; batchNormAddReluBackward: number; conv2dAddRelu: number } } => {
   const f: FusedKernels | undefined = fastKernels.fused;
   if (f === undefined) throw new Error('the fast set has fused kernels');
-  const calls = { batchNormAddRelu: 0, conv2dAddRelu: 0 };
+  const calls = { batchNormAddRelu: 0, batchNormAddReluBackward: 0, conv2dAddRelu: 0 };
   const fusedCounted: FusedKernels = {
     ...f,
     batchNormAddRelu: (...a) => {
       calls.batchNormAddRelu++;
       return f.batchNormAddRelu(...a);
+    },
+    batchNormAddReluBackward: (...a) => {
+      calls.batchNormAddReluBackward++;
+      return f.batchNormAddReluBackward(...a);
     },
     conv2dAddRelu: (...a) => {
       calls.conv2dAddRelu++;
@@ -88,9 +93,9 @@ describe('a residual end fused gives the unfused bits', () => {
       const { k, calls } = counted();
       const ctx = { mode, key: key(6), kernels: k, needInputGrad: true };
       const one = lossAndGrad(small, params, state, x, labels, ctx);
-      expect(calls.batchNormAddRelu, mode).toBe(2);
+      expect([calls.batchNormAddRelu, calls.batchNormAddReluBackward], mode).toEqual([2, 2]);
       const plain = lossAndGrad(small, params, state, x, labels, { ...ctx, fuse: false });
-      expect(calls.batchNormAddRelu, mode).toBe(2);
+      expect([calls.batchNormAddRelu, calls.batchNormAddReluBackward], mode).toEqual([2, 2]);
       expect(Object.is(one.loss, plain.loss), mode).toBe(true);
       expect(sameBits(one.logits, plain.logits), mode).toBe(true);
       expect(Object.keys(one.grads), mode).toEqual(Object.keys(plain.grads));
@@ -98,6 +103,24 @@ describe('a residual end fused gives the unfused bits', () => {
       expect(Object.keys(one.state), mode).toEqual(Object.keys(plain.state));
       for (const [name, t] of Object.entries(plain.state)) expect(sameBits(one.state[name], t), `${mode} ${name}`).toBe(true);
     }
+  });
+
+  it.each([1, 2])("resnet()'s input gradient and every gradient, %i thread(s): its six ends' pullbacks (28x28 planes masked in the sums pass, 7x7 first)", (threads) => {
+    setThreads(threads);
+    if (threads > 1) startThreads();
+    const net = unwrap(resnet());
+    const { params, state } = trained(net);
+    const x = normal(key(10), [3, 1, 28, 28]);
+    const { k, calls } = counted();
+    const ctx = { mode: 'train', kernels: k, needInputGrad: true } as const;
+    const one = net.forward(params, state, x, ctx);
+    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
+    const dy = normal(key(11), one.y.shape);
+    const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
+    expect(calls.batchNormAddReluBackward).toBe(6);
+    expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
+    expect(Object.keys(g1.grads)).toEqual(Object.keys(g2.grads));
+    for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
   });
 
   it('the input gradient of a network whose first block ends fused (dx through the shortcut and the batch norm, summed)', () => {

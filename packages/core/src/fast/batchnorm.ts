@@ -1,14 +1,14 @@
-import type { BatchNormGrads, BatchNormResult, BatchNormStats } from '../kernels/contract.js';
+import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormStats } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { inputAt, resultOut, resultSlot, workspace } from './layout.js';
+import { inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
 import { runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
 /*
  * Batch norm in the fast set (wasm/batchnorm.wat), with the ReLU that follows it fused in when the plan asks, and a
- * residual block's shortcut added before that ReLU (batchNormAddRelu): x and
+ * residual block's shortcut added before that ReLU (batchNormAddRelu, and its pullback): x and
  * dy are copied into the shared memory once, one job split across the threads by channels runs a channel's passes
  * one after the other (its statistics or sums, its scalars in f64, then the elements, the channel still in the
  * cache), and the result is copied out once.
@@ -16,6 +16,18 @@ import { copyF32, f32, memory } from './wasm.js';
 
 const ref = referenceKernels;
 const refFused = composedFusions(referenceKernels);
+
+/**
+ * From this many floats a plane, a residual end's pullback masks dy in the sums pass, which stores the masked dy
+ * (dsum) as it goes; below, reluBackward's contiguous pass writes dsum first and both passes read it. A channel's planes
+ * are N short runs far apart: the sums pass's extra scattered stores cost more than the contiguous pass where the runs
+ * are a few cache lines (7x7: x0.93 against it, 10x10 even), and pay from 14x14 (x1.04-1.12; 28x28 x1.05-1.11).
+ */
+let maskInSumsMinPlane = 128;
+/** @example setMaskInSumsMinPlane(0); // every residual end's pullback masks in the sums pass (tests: Infinity, never) */
+export const setMaskInSumsMinPlane = (floats: number): void => {
+  maskInSumsMinPlane = floats;
+};
 
 /** Below this many elements a batch norm runs on the calling thread (its passes take ~0.1 ms there). */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
@@ -59,23 +71,26 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
   return { out: fromData(x.shape, resultOut(out, x.size)), stats };
 };
 
+/** x's planes where the fast set runs batch norm's pullback; undefined where the reference does (float64 operands). */
+const backwardPlanes = (dy: Tensor, x: Tensor, gamma: Tensor): { N: number; C: number; S: number } | undefined =>
+  dy.dtype === 'float64' || gamma.dtype === 'float64' ? undefined : planes(x);
+
 /**
- * The pullback, dy masked where `out` <= 0 when a fused ReLU's output is given, one pass per channel (bnBackward):
- * G = sum g and P = sum g (x - mean), then dgamma = P / std, dbeta = G, and dx = a g + b (x - m) + k with a = gamma/std
- * and, for batch statistics, b = -a P / (std^2 M), k = -a G / M + b (m - mean) (m the float32 nearest the mean).
+ * The pullback on x's planes, dy masked where `out` <= 0 when a fused ReLU's output is given, one pass per channel
+ * (bnBackward): G = sum g and P = sum g (x - mean), then dgamma = P / std, dbeta = G, and dx = a g + b (x - m) + k with
+ * a = gamma/std and, for batch statistics, b = -a P / (std^2 M), k = -a G / M + b (m - mean) (m the float32 nearest the
+ * mean). With `dsum` (a residual end's, claimed by the caller) the sums' pass stores g there and the dx pass reads it back.
  */
-const pullback = (dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads => {
-  const dims = planes(x);
-  if (dims === undefined || dy.dtype === 'float64' || gamma.dtype === 'float64') {
-    return out === undefined
-      ? ref.batchNormBackward(dy, x, gamma, stats, eps, batchStats, needDx)
-      : refFused.batchNormReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx);
-  }
-  const { N, C, S } = dims;
+const pullback = (
+  { N, C, S }: { N: number; C: number; S: number }, dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number,
+  batchStats: boolean, needDx: boolean, dsum?: Slot,
+): BatchNormGrads => {
   const n = x.size;
-  // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
   const dxSlot = needDx ? resultSlot(n, out === undefined ? [dy.data, x.data] : [dy.data, x.data, out.data]) : undefined;
-  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgb] = workspace([n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, 2 * C]);
+  // two results in the one slot large results share (outside a result scope): dx then goes to the workspace
+  const dxApart = dxSlot !== undefined && dxSlot.offset === dsum?.offset;
+  // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
+  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgb, pdxApart] = workspace([n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, 2 * C, dxApart ? n : 0]);
   const mem = f32();
   const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), out === undefined ? 0 : inputAt(out.data, pout)];
   mem.set(gamma.data, pgamma / 4);
@@ -85,10 +100,16 @@ const pullback = (dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor,
     st[2 * c + 1] = stats.variance[c];
   }
   new Float64Array(memory.buffer, pscalars, 2).set([eps, N * S]);
-  const args = [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, dxSlot?.offset ?? 0];
+  const pdx = dxSlot === undefined ? 0 : dxApart ? pdxApart : dxSlot.offset;
+  // reluBackward's pass (relu.wat; shares of whole multiples of 4 elements, as its own kernel's) where the planes are short
+  const maskFirst = dsum !== undefined && S < maskInSumsMinPlane;
+  if (maskFirst) runChunks('reluBackwardElements', n, 4, [poutAt, pdyAt, dsum.offset], n >= PARALLEL_MIN_ELEMENTS);
+  const args = maskFirst
+    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0]
+    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0];
   runChunks('bnBackward', C, 1, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
-    dx: dxSlot === undefined ? undefined : fromData(x.shape, resultOut(dxSlot, n)),
+    dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),
     dgamma: fromData([C], copyF32(pdgb, C)),
     dbeta: fromData([C], copyF32(pdgb + 4 * C, C)),
   };
@@ -103,13 +124,30 @@ export const batchNorm = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, r
   normalize(x, gamma, beta, eps, running, false);
 
 /** The fast set's batchNormBackward. */
-export const batchNormBackward = (dy: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads =>
-  pullback(dy, undefined, x, gamma, stats, eps, batchStats, needDx);
+export const batchNormBackward = (dy: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads => {
+  const dims = backwardPlanes(dy, x, gamma);
+  return dims === undefined ? ref.batchNormBackward(dy, x, gamma, stats, eps, batchStats, needDx) : pullback(dims, dy, undefined, x, gamma, stats, eps, batchStats, needDx);
+};
 
 /** The fast set's fused batchNormRelu: ReLU in bnForward's pass. */
 export const batchNormRelu = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>
   normalize(x, gamma, beta, eps, running, true);
 
 /** The fast set's fused batchNormReluBackward: the ReLU mask read in bnBackward's passes. */
-export const batchNormReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads =>
-  pullback(dy, out, x, gamma, stats, eps, batchStats, needDx);
+export const batchNormReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads => {
+  const dims = backwardPlanes(dy, x, gamma);
+  return dims === undefined ? refFused.batchNormReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx) : pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx);
+};
+
+/**
+ * The fast set's fused batchNormAddReluBackward: ReLU's mask in bnBackward's sums pass, which also stores the masked dy
+ * (dsum, the shortcut's gradient) for its dx pass to read; reluBackward's own pass over dy and out is gone.
+ */
+export const batchNormAddReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads => {
+  const dims = backwardPlanes(dy, x, gamma);
+  if (dims === undefined) return refFused.batchNormAddReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx);
+  // claimed first: before dx's slot, the workspace and the operands' look-up (resultSlot)
+  const dsum = resultSlot(x.size, [dy.data, x.data, out.data]);
+  const grads = pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx, dsum);
+  return { ...grads, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
+};

@@ -17,7 +17,7 @@ import {
 } from './winograd.js';
 import { add, addRelu } from './add.js';
 import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
-import { batchNorm, batchNormAddRelu, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
+import { batchNorm, batchNormAddRelu, batchNormAddReluBackward, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
 
 /*
@@ -1011,6 +1011,6 @@ export const fastKernels: Kernels = Object.freeze({
   batchNorm,
   batchNormBackward,
   fused: Object.freeze({
-    conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, conv2dAddRelu,
+    conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, batchNormAddReluBackward, conv2dAddRelu,
   }),
 });

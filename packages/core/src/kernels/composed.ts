@@ -1,7 +1,7 @@
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import type { BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, ConvReluPoolResult, FusedKernels, Kernels } from './contract.js';
+import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, ConvReluPoolResult, FusedKernels, Kernels } from './contract.js';
 
 /**
  * The fused chains as the compositions they stand for, over any kernel set: the definition of what each fused
@@ -32,6 +32,10 @@ export const composedFusions = (k: Kernels): FusedKernels =>
     batchNormAddRelu: (x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult => {
       const r = k.batchNorm(x, gamma, beta, eps, running);
       return { out: k.relu(k.add(r.out, addend)), stats: r.stats };
+    },
+    batchNormAddReluBackward: (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads => {
+      const dsum = k.reluBackward(out, dy);
+      return { ...k.batchNormBackward(dsum, x, gamma, stats, eps, batchStats, needDx), dsum };
     },
     conv2dAddRelu: (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend: Tensor): Tensor => k.relu(k.add(k.conv2dOut(x, w, b, g), addend)),
   });

@@ -87,6 +87,12 @@ export interface BatchNormGrads {
   readonly dbeta: Tensor;
 }
 
+/** The gradients of a residual block's end, relu(batchNorm(x) + addend): the sum's, and batch norm's of its input and params. */
+export interface BatchNormAddReluGrads extends BatchNormGrads {
+  /** dy masked where the output <= 0: the gradient of the sum, which the shortcut (the addend) receives as it is. */
+  readonly dsum: Tensor;
+}
+
 /**
  * The kernel contract: the heavy operations every backend implements. Inputs arrive already
  * validated (shapes agree, geometry is possible); a kernel reads its inputs, fills fresh output
@@ -213,6 +219,11 @@ export interface FusedKernels {
    * shortcut as it is and through batchNormBackward to x.
    */
   batchNormAddRelu(x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult;
+  /**
+   * The pullback of `batchNormAddRelu` (`out` its output): dsum = dy masked where `out` <= 0 (reluBackward), the
+   * shortcut's gradient, and batch norm's gradients from dsum (batchNormBackward); equal to those two in turn.
+   */
+  batchNormAddReluBackward(dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads;
   /**
    * relu(conv2dOut(x, w, b, g) + addend) [N, FN, OH, OW] in one operation (an evaluation's residual block end, its
    * batch norm folded into w and b): the output rounded with its bias first, then the addend's element added, then

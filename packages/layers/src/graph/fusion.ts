@@ -24,7 +24,8 @@ import { consumersOf, GRAPH_INPUT, type Graph } from './build.js';
  * norm folded into its weights (`foldedBatchNormAt`): the same values up to float32 rounding, not bit for bit.
  * Where the add's first input is a batch norm (batchNorm -> add -> relu, a residual block's end), the sum and ReLU run
  * in the batch norm's pass, or, folded, in the convolution's stores (`residualEndAt`): the batch norm's output is
- * never written for the sum to read it back.
+ * never written for the sum to read it back; in the pullback ReLU's mask runs in batch norm's backward, which keeps the
+ * masked dy for the shortcut.
  */
 
 /** What a fused chain's forward gives: its output, its first node's new state (batch norm's) and its pullback. */
@@ -206,7 +207,8 @@ export const foldedBatchNormAt = (graph: Graph, i: number, readers = consumersOf
  * alone reads the sum. The batch norm's pass adds the shortcut (the second input) and applies ReLU as it stores
  * (batchNormAddRelu); in evaluation without gradients, where the batch norm folds into the convolution before it, that
  * convolution's stores do (conv2dAddRelu). Both run when the add's turn comes, the shortcut then computed. The sum keeps
- * the merge's order, batch norm's value first; the pullback is the merge's and the batch norm's, as unfused.
+ * the merge's order, batch norm's value first. The pullback is one kernel too (batchNormAddReluBackward, equal to the
+ * merge's and the batch norm's as unfused): ReLU's mask in batch norm's backward, the masked dy given to both inputs.
  */
 export interface ResidualEnd {
   /** The batch norm whose value is the add's first input, and its op. */

@@ -29,7 +29,7 @@ export const checkAddInputs = (label: string, xs: readonly Tensor[]): void => {
  *
  * @example maskedForEach(kernels(), y, 2)(dy) // [masked, masked]
  */
-export const maskedForEach = (k: Kernels, y: Tensor, n: number) => (dy: Tensor): readonly Tensor[] => {
+const maskedForEach = (k: Kernels, y: Tensor, n: number) => (dy: Tensor): readonly Tensor[] => {
   const masked = k.reluBackward(y, dy);
   return Array.from({ length: n }, () => masked);
 };

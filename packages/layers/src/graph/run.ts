@@ -2,9 +2,9 @@ import { add, backendNames, FoldnetError, foldIn, isMergeOp, kernels, sameShape,
 import type { ForwardResult, Gradients, InitOptions, Layer, LayerState, Params, RunOptions } from '../types.js';
 import { opRunOf, type ExecContext } from '../layer.js';
 import { consumersOf, GRAPH_INPUT, shapeAt, type Graph } from './build.js';
-import { batchNormForward } from '../batchnorm.js';
+import { residualEndForward } from '../batchnorm.js';
 import { foldedBatchNormAt, fusedRunAt, poolsBeforeRelu, reluAfterAdd, residualEndAt, type FoldedBatchNorm, type FusedRun, type ResidualEnd } from './fusion.js';
-import { checkAddInputs, maskedForEach, runMerge } from './merge.js';
+import { checkAddInputs, runMerge } from './merge.js';
 
 /*
  * Running a graph: each node's forward in topological order, then the pullbacks in reverse, a value read by
@@ -151,9 +151,10 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const fuse = opts.fuse !== false && ctx.kernels.fused !== undefined;
   const foldsBatchNorm = fuse && !ctx.needGrad && ctx.mode === 'eval';
   // A residual end runs at its add, where the shortcut is ready: its batch norm (and the convolution folded with it)
-  // wait there. waitsFor[j]: the end node j waits for; bnPullbacks[j]: a waiting batch norm's pullback, once it ran.
+  // wait there. waitsFor[j]: the end node j waits for; bnGrads[j]: a waiting batch norm's gradients, which the end's
+  // pullback works out with the sum's (one kernel) before the batch norm's stage comes.
   const waitsFor: (ResidualEnd | undefined)[] = [];
-  const bnPullbacks: ((dy: Tensor) => Gradients)[] = [];
+  const bnGrads: Gradients[] = [];
   const foldsEnd = (e: ResidualEnd): e is ResidualEnd & { readonly folded: FoldedBatchNorm } => foldsBatchNorm && e.folded !== undefined;
   if (fuse) {
     for (const e of plan.residualEnd) {
@@ -171,11 +172,11 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     const waiting = waitsFor[i];
     const end = fuse ? plan.residualEnd[i] : undefined;
     if (waiting !== undefined) {
-      // in its place: the batch norm's state key (its value set when it runs) and, unfolded, its stage, whose pullback
-      // runs after the sum's as in the unfused order
+      // in its place: the batch norm's state key (its value set when it runs) and, unfolded, its stage, which gives its
+      // gradients where the unfused order does (its dy, the sum's gradient it was worked out from, is its one reader's)
       if (i === waiting.bn) {
         prefixed(scoped[i].state, n.name, newState);
-        if (!foldsEnd(waiting)) stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: oneInput((dy) => bnPullbacks[i](dy)) });
+        if (!foldsEnd(waiting)) stages.push({ node: i, first: i, owner: n.name, inputs: n.inputs, pullback: oneInput(() => bnGrads[i]) });
       }
     } else if (end !== undefined) {
       const shortcut = valueOf(n.inputs[1]);
@@ -186,12 +187,15 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       } else {
         const x = valueOf(bn.inputs[0]);
         checkAddInputs(n.name, [x, shortcut]);
-        const r = batchNormForward(bn.name, end.bnOp, scoped[end.bn].params, scoped[end.bn].state, x, sub(end.bn), { addRelu: shortcut });
+        const r = residualEndForward(bn.name, end.bnOp, scoped[end.bn].params, scoped[end.bn].state, x, shortcut, sub(end.bn));
         prefixed(r.state, bn.name, newState);
-        bnPullbacks[end.bn] = r.pullback;
         values[end.relu] = r.y;
-        const masked = maskedForEach(ctx.kernels, r.y, n.inputs.length);
-        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback: (dy) => ({ dxs: masked(dy), grads: EMPTY }) });
+        const pullback = (dy: Tensor) => {
+          const g = r.pullback(dy);
+          bnGrads[end.bn] = g.bn;
+          return { dxs: n.inputs.map(() => g.dsum), grads: EMPTY };
+        };
+        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback });
       }
       done[end.relu] = true;
     } else if (isMergeOp(n.op)) {

@@ -253,28 +253,80 @@
     (call $hsum64 (local.get $accR) (local.get $tR))
     (call $hsum64 (local.get $acc2R) (local.get $t2R)))
 
+  ;; $gradSums2 at a residual block's end: g always dy masked where out <= 0, and each g also stored, the planes' at
+  ;; $keepP and $keepR (the masked dy is the shortcut's gradient too). Its own loops, not a branch in $gradSums2's: a
+  ;; test in the inner loop cost the other pullbacks up to ~10% on resnet's planes.
+  (func $gradSums2Kept
+    (param $p i32) (param $q i32) (param $o i32) (param $r i32) (param $s i32) (param $u i32) (param $S i32) (param $ms f32)
+    (param $keepP i32) (param $keepR i32)
+    (result f64 f64 f64 f64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g v128) (local $h v128)
+    (local $accP v128) (local $acc2P v128) (local $accR v128) (local $acc2R v128) (local $gs f32) (local $hs f32)
+    (local $tP f32) (local $t2P f32) (local $tR f32) (local $t2R f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $i)))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+        (local.set $h (v128.andnot (v128.load (i32.add (local.get $r) (local.get $i)))
+          (f32x4.le (v128.load (i32.add (local.get $u) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keepP) (local.get $i)) (local.get $g))
+        (v128.store (i32.add (local.get $keepR) (local.get $i)) (local.get $h))
+        (local.set $accP (f32x4.add (local.get $accP) (local.get $g)))
+        (local.set $acc2P (f32x4.add (local.get $acc2P) (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
+        (local.set $accR (f32x4.add (local.get $accR) (local.get $h)))
+        (local.set $acc2R (f32x4.add (local.get $acc2R) (f32x4.mul (local.get $h) (f32x4.sub (v128.load (i32.add (local.get $s) (local.get $i))) (local.get $m)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $i))) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+        (local.set $hs (select (f32.const 0) (f32.load (i32.add (local.get $r) (local.get $i))) (f32.le (f32.load (i32.add (local.get $u) (local.get $i))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keepP) (local.get $i)) (local.get $gs))
+        (f32.store (i32.add (local.get $keepR) (local.get $i)) (local.get $hs))
+        (local.set $tP (f32.add (local.get $tP) (local.get $gs)))
+        (local.set $t2P (f32.add (local.get $t2P) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
+        (local.set $tR (f32.add (local.get $tR) (local.get $hs)))
+        (local.set $t2R (f32.add (local.get $t2R) (f32.mul (local.get $hs) (f32.sub (f32.load (i32.add (local.get $s) (local.get $i))) (local.get $ms)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64 (local.get $accP) (local.get $tP))
+    (call $hsum64 (local.get $acc2P) (local.get $t2P))
+    (call $hsum64 (local.get $accR) (local.get $tR))
+    (call $hsum64 (local.get $acc2R) (local.get $t2R)))
+
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums2, planes two at a time,
-  ;; added in order), coef (m, -, -, -).
+  ;; added in order), coef (m, -, -, -); with $keep nonzero by $gradSums2Kept (out is then nonzero), g stored there too,
+  ;; shaped as dy.
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
-    (param $coef i32) (param $sums i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $next i32) (local $two i32)
+    (param $coef i32) (param $sums i32) (param $keep i32)
+    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $ms f32) (local $next i32) (local $two i32)
     (local $gP f64) (local $pP f64) (local $gR f64) (local $pR f64) (local $sd f64) (local $sp f64)
-    ;; the byte distance from a channel's plane to the next image's
-    (local.set $next (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)))
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
         (local.set $p (call $planeAt (local.get $dy) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        ;; planes n and n + 1, or plane n twice when it is the last
+        (local.set $k (call $planeAt (local.get $keep) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
+        ;; planes n and n + 1 ($next bytes apart), or plane n twice when it is the last (its g then stored twice, the same)
         (local.set $two (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N)))
-        (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
-          (i32.add (local.get $p) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (i32.add (local.get $q) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (i32.add (local.get $o) (select (local.get $next) (i32.const 0) (local.get $two)))
-          (local.get $S) (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))) (local.get $out))
+        (local.set $next (select (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)) (i32.const 0) (local.get $two)))
+        (if (result f64 f64 f64 f64) (local.get $keep)
+          (then
+            (call $gradSums2Kept (local.get $p) (local.get $q) (local.get $o)
+              (i32.add (local.get $p) (local.get $next)) (i32.add (local.get $q) (local.get $next)) (i32.add (local.get $o) (local.get $next))
+              (local.get $S) (local.get $ms) (local.get $k) (i32.add (local.get $k) (local.get $next))))
+          (else
+            (call $gradSums2 (local.get $p) (local.get $q) (local.get $o)
+              (i32.add (local.get $p) (local.get $next)) (i32.add (local.get $q) (local.get $next)) (i32.add (local.get $o) (local.get $next))
+              (local.get $S) (local.get $ms) (local.get $out))))
         (local.set $pR)
         (local.set $gR)
         (local.set $pP)
@@ -290,14 +342,17 @@
     (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
     (f64.store offset=8 (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sp)))
 
-  ;; The input gradient: dx = a g + (b (x - m) + k) per channel, coef (m, a, b, k), g as in $bnSums. Training (batch
+  ;; The input gradient: dx = a g + (b (x - m) + k) per channel, coef (m, a, b, k), g as in $gradSums2. Training (batch
   ;; statistics): a = gamma/std, b = -gamma/std^3 sum g (x - mean) / M, k = -gamma/std sum g / M; evaluation: b = k = 0.
+  ;; Planes two at a time, as $applyChannel: plane n of dy, x, out and dx at $p, $q, $o and $w, plane n + 1 a fixed
+  ;; $toNext bytes after each (0 for the last plane of an odd N, which is then written twice, the same values).
   (func $dxChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
     (param $coef i32) (param $dx i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $end i32) (local $end4 i32)
-    (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $g v128)
-    (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $gs f32)
+    (local $n i32) (local $i i32) (local $p i32) (local $q i32) (local $o i32) (local $w i32) (local $toNext i32)
+    (local $end i32) (local $end4 i32)
+    (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $g v128) (local $h v128)
+    (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $gs f32) (local $hs f32)
     (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (local.set $as (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
     (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
@@ -306,6 +361,8 @@
     (local.set $a (f32x4.splat (local.get $as)))
     (local.set $b (f32x4.splat (local.get $bs)))
     (local.set $k (f32x4.splat (local.get $ks)))
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
     (local.set $n (i32.const 0))
     (block $ndone
       (loop $nloop
@@ -314,37 +371,47 @@
         (local.set $q (call $planeAt (local.get $x) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $o (call $planeAt (local.get $out) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
         (local.set $w (call $planeAt (local.get $dx) (local.get $n) (local.get $C) (local.get $c) (local.get $S)))
-        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
-        (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2))))
+        (local.set $toNext
+          (select (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)) (i32.const 0)
+            (i32.lt_u (i32.add (local.get $n) (i32.const 1)) (local.get $N))))
+        (local.set $i (i32.const 0))
         (block $vdone
           (loop $vloop
-            (br_if $vdone (i32.ge_u (local.get $p) (local.get $end4)))
-            (local.set $g (v128.load (local.get $p)))
+            (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+            (local.set $g (v128.load (i32.add (local.get $p) (local.get $i))))
+            (local.set $h (v128.load (i32.add (i32.add (local.get $p) (local.get $toNext)) (local.get $i))))
             (if (local.get $out)
-              (then (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (local.get $o)) (v128.const i32x4 0 0 0 0))))))
-            (v128.store (local.get $w)
+              (then
+                (local.set $g (v128.andnot (local.get $g) (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+                (local.set $h (v128.andnot (local.get $h)
+                  (f32x4.le (v128.load (i32.add (i32.add (local.get $o) (local.get $toNext)) (local.get $i))) (v128.const i32x4 0 0 0 0))))))
+            (v128.store (i32.add (local.get $w) (local.get $i))
               (f32x4.add (f32x4.mul (local.get $a) (local.get $g))
-                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (local.get $q)) (local.get $m))) (local.get $k))))
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m))) (local.get $k))))
+            (v128.store (i32.add (i32.add (local.get $w) (local.get $toNext)) (local.get $i))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $h))
+                (f32x4.add (f32x4.mul (local.get $b) (f32x4.sub (v128.load (i32.add (i32.add (local.get $q) (local.get $toNext)) (local.get $i))) (local.get $m))) (local.get $k))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $vloop)))
         (block $sdone
           (loop $sloop
-            (br_if $sdone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $gs (f32.load (local.get $p)))
+            (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $gs (f32.load (i32.add (local.get $p) (local.get $i))))
+            (local.set $hs (f32.load (i32.add (i32.add (local.get $p) (local.get $toNext)) (local.get $i))))
             (if (local.get $out)
-              (then (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (local.get $o)) (f32.const 0))))))
-            (f32.store (local.get $w)
+              (then
+                (local.set $gs (select (f32.const 0) (local.get $gs) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+                (local.set $hs (select (f32.const 0) (local.get $hs)
+                  (f32.le (f32.load (i32.add (i32.add (local.get $o) (local.get $toNext)) (local.get $i))) (f32.const 0))))))
+            (f32.store (i32.add (local.get $w) (local.get $i))
               (f32.add (f32.mul (local.get $as) (local.get $gs))
-                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (local.get $q)) (local.get $ms))) (local.get $ks))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $q (i32.add (local.get $q) (i32.const 4)))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms))) (local.get $ks))))
+            (f32.store (i32.add (i32.add (local.get $w) (local.get $toNext)) (local.get $i))
+              (f32.add (f32.mul (local.get $as) (local.get $hs))
+                (f32.add (f32.mul (local.get $bs) (f32.sub (f32.load (i32.add (i32.add (local.get $q) (local.get $toNext)) (local.get $i))) (local.get $ms))) (local.get $ks))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $sloop)))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 2)))
         (br $nloop))))
 
   ;; The exports: each takes its channel range [c0, c1) first and runs the passes above channel by channel, so a
@@ -387,10 +454,13 @@
   ;; then P = sum g (x - m) + (m - mean) G), dgamma = P / std and dbeta = G (float32, at $dgb + 4c and $dgb + 4 (C + c)),
   ;; and with $dx nonzero dx ($dxChannel) with a = gamma / std and, for batch statistics ($batch 1), b = -a P / (std^2 M),
   ;; k = -a G / M + b (m - mean), else b = k = 0. mean and variance: two f64 at $stats + 16c; gamma at $gamma + 4c; at
-  ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch.
+  ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch. With $keep
+  ;; nonzero (a residual block's end: dy masked by the ReLU after the sum, which the shortcut needs too) the sums' pass
+  ;; stores g there, shaped as dy, and the dx pass reads g from there instead of masking dy again.
   (func $bnBackward (export "bnBackward")
     (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
     (param $gamma i32) (param $stats i32) (param $scalars i32) (param $batch i32) (param $coef i32) (param $sums i32) (param $dgb i32) (param $dx i32)
+    (param $keep i32)
     (local $c i32) (local $st i32) (local $co i32) (local $su i32) (local $mean f64) (local $m f32) (local $shift f64) (local $G f64) (local $P f64)
     (local $invStd f64) (local $a f64) (local $b f64) (local $k f64) (local $M f64)
     (local.set $M (f64.load offset=8 (local.get $scalars)))
@@ -404,7 +474,7 @@
         (local.set $mean (f64.load (local.get $st)))
         (local.set $m (f32.demote_f64 (local.get $mean)))
         (f32.store (local.get $co) (local.get $m))
-        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums))
+        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep))
         (local.set $shift (f64.sub (f64.promote_f32 (local.get $m)) (local.get $mean)))
         (local.set $G (f64.load (local.get $su)))
         (local.set $P (f64.add (f64.load offset=8 (local.get $su)) (f64.mul (local.get $shift) (local.get $G))))
@@ -424,6 +494,7 @@
             (f32.store offset=4 (local.get $co) (f32.demote_f64 (local.get $a)))
             (f32.store offset=8 (local.get $co) (f32.demote_f64 (local.get $b)))
             (f32.store offset=12 (local.get $co) (f32.demote_f64 (local.get $k)))
-            (call $dxChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
+            (call $dxChannel
+              (select (local.get $keep) (local.get $dy) (local.get $keep)) (local.get $x) (select (i32.const 0) (local.get $out) (local.get $keep)) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))

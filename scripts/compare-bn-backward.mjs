@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * Batch norm's pullbacks at one size, this build against an older one, side by side in one process (as
+ * scripts/compare-conv-layers.mjs does for convolutions): a residual block's end (ReLU's mask, the shortcut's gradient
+ * and batch norm's backward: batchNormAddReluBackward where the build has it, else reluBackward then batchNormBackward,
+ * as a training step ran it before), batch norm's own backward and its fused ReLU's (batchNormReluBackward), each
+ * alternated between the builds round after round, training's batch statistics, with dx. Each pass runs in a result
+ * scope with its operands already in the kernels' memory (as a training step reads a kernel's result in place). Prints
+ * the medians and their ratios (above 1 where this build is faster). A benchmark, not a test.
+ *
+ *   node scripts/compare-bn-backward.mjs --base ../foldnet-old --threads 1 --rounds 31 --clock cpu
+ *
+ * A round times `--repeat` passes in a row (default 10) and counts their mean. `--shapes` picks the sizes, by default resnet's three stages (batch 100): `"100,16,28,28;100,32,14,14;100,64,7,7"`.
+ * `--clock cpu` times by the process's CPU time (with --threads 1; with more it adds the threads' times).
+ */
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseFlags } from './flags.mjs';
+
+const values = parseFlags('compare-bn-backward', {
+  base: { type: 'string' },
+  threads: { type: 'string', default: '1' },
+  rounds: { type: 'string', default: '31' },
+  clock: { type: 'string', default: 'wall' },
+  shapes: { type: 'string', default: '100,16,28,28;100,32,14,14;100,64,7,7' },
+  repeat: { type: 'string', default: '10' },
+});
+const repeat = Number(values.repeat);
+const shapes = values.shapes.split(';').map((s) => s.split(',').map(Number));
+const threads = Number(values.threads);
+const rounds = Number(values.rounds);
+if (values.base === undefined || !(threads >= 1) || !(rounds >= 1) || !(repeat >= 1) || !['wall', 'cpu'].includes(values.clock) || shapes.some((s) => s.length < 2 || !s.every((v) => Number.isInteger(v) && v > 0))) {
+  console.error('compare-bn-backward: --base <checkout of the older build> is required; --threads, --rounds and --repeat positive integers, --clock wall|cpu, --shapes "N,C,H,W;..."');
+  process.exit(2);
+}
+
+const load = async (root) => {
+  const core = await import(pathToFileURL(path.resolve(root, 'packages', 'core', 'dist', 'index.js')).href);
+  core.setThreads(threads);
+  if (threads > 1) core.startThreads();
+  return core;
+};
+const builds = [await load(values.base), await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'))];
+
+const now = values.clock === 'cpu' ? () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000; } : () => performance.now();
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const PASSES = ['residual end backward', 'batch norm backward', 'batch norm + ReLU backward'];
+const EPS = 1e-5;
+
+console.log(`${threads} thread(s), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}; ms: base / this build (base/this)`);
+for (const shape of shapes) {
+  const C = shape[1];
+  // each build's operands, the same values: the same keys in both
+  const runs = builds.map((core) => {
+    const [kx, ka, kd, kg, kb] = core.split(core.key(1), 5);
+    const [x0, shortcut0, dy0] = [core.normal(kx, shape), core.normal(ka, shape), core.normal(kd, shape)];
+    const [gamma, beta] = [core.uniform(kg, [C], { low: 0.5, high: 1.5 }), core.uniform(kb, [C], { low: -0.5, high: 0.5 })];
+    const k = core.fastKernels;
+    const f = k.fused;
+    const zero = core.zeros(shape);
+    // pass p with its operands made in the scope first (x + 0 and dy + 0 give their values where the next kernel reads them)
+    const timed = (p) => core.resultScope(() => {
+      const [x, shortcut, dy] = [k.add(x0, zero), k.add(shortcut0, zero), k.add(dy0, zero)];
+      const end = f.batchNormAddRelu(x, shortcut, gamma, beta, EPS);
+      const plain = f.batchNormRelu(x, gamma, beta, EPS);
+      const passes = [
+        () => (f.batchNormAddReluBackward === undefined
+          ? k.batchNormBackward(k.reluBackward(end.out, dy), x, gamma, end.stats, EPS, true, true)
+          : f.batchNormAddReluBackward(dy, end.out, x, gamma, end.stats, EPS, true, true)),
+        () => k.batchNormBackward(dy, x, gamma, plain.stats, EPS, true, true),
+        () => f.batchNormReluBackward(dy, plain.out, x, gamma, plain.stats, EPS, true, true),
+      ];
+      const t = now();
+      for (let i = 0; i < repeat; i++) passes[p]();
+      return (now() - t) / repeat;
+    });
+    for (let i = 0; i < 3; i++) PASSES.forEach((_, p) => timed(p));
+    return { timed, times: PASSES.map(() => []) };
+  });
+  for (let r = 0; r < rounds; r++) {
+    for (let p = 0; p < PASSES.length; p++) {
+      // which build goes first alternates from round to round
+      for (const run of r % 2 === 0 ? runs : [...runs].reverse()) run.times[p].push(run.timed(p));
+    }
+  }
+  console.log(`x=[${shape}]`);
+  PASSES.forEach((pass, p) => {
+    const [b, c] = runs.map((run) => median(run.times[p]));
+    console.log(`  ${pass.padEnd(27)} ${b.toFixed(3)} / ${c.toFixed(3)} (x${(b / c).toFixed(2)})`);
+  });
+}
+process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for
