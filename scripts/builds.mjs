@@ -6,7 +6,7 @@
  *   const net = presetNetwork(layers, 'resnet');
  */
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The presets' names, as `foldnet --model` takes them. */
 export const PRESETS = ['simple', 'double', 'deep', 'resnet'];
@@ -21,3 +21,24 @@ export const loadBuild = async (root) => {
 /** The preset `name` (one of PRESETS) as that build's layers make it. */
 export const presetNetwork = (layers, name) =>
   layers.unwrap({ simple: layers.simpleConvNet, double: layers.doubleConvNet, deep: layers.deepConvNet, resnet: layers.resnet }[name]());
+
+/** This checkout's root (the build a comparison measures against `--base`). */
+export const THIS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The @foldnet/core of the build at `base` and of this checkout, in that order, each at `threads` threads with its
+ * workers started: the two sides of a kernel comparison (compare-conv-layers, compare-bn-backward).
+ */
+export const coresSideBySide = async (base, threads) =>
+  Promise.all([base, THIS_ROOT].map(async (root) => {
+    const core = await import(pathToFileURL(path.resolve(root, 'packages', 'core', 'dist', 'index.js')).href);
+    core.setThreads(threads);
+    if (threads > 1) core.startThreads();
+    return core;
+  }));
+
+/** A reader of milliseconds: the wall clock, or (`cpu`) the process's CPU time, every thread's added. */
+export const clockOf = (kind) => (kind === 'cpu' ? () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000; } : () => performance.now());
+
+/** The median of a list of timings (the upper one of an even count). */
+export const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];

@@ -13,8 +13,7 @@
  * A round times `--repeat` passes in a row (default 10) and counts their mean. `--shapes` picks the sizes, by default resnet's three stages (batch 100): `"100,16,28,28;100,32,14,14;100,64,7,7"`.
  * `--clock cpu` times by the process's CPU time (with --threads 1; with more it adds the threads' times).
  */
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { clockOf, coresSideBySide, median } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
 const values = parseFlags('compare-bn-backward', {
@@ -34,16 +33,8 @@ if (values.base === undefined || !(threads >= 1) || !(rounds >= 1) || !(repeat >
   process.exit(2);
 }
 
-const load = async (root) => {
-  const core = await import(pathToFileURL(path.resolve(root, 'packages', 'core', 'dist', 'index.js')).href);
-  core.setThreads(threads);
-  if (threads > 1) core.startThreads();
-  return core;
-};
-const builds = [await load(values.base), await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'))];
-
-const now = values.clock === 'cpu' ? () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000; } : () => performance.now();
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const builds = await coresSideBySide(values.base, threads);
+const now = clockOf(values.clock);
 const PASSES = ['residual end backward', 'batch norm backward', 'batch norm + ReLU backward'];
 const EPS = 1e-5;
 

@@ -15,8 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadBuild, PRESETS, presetNetwork } from './builds.mjs';
+import { clockOf, loadBuild, median, PRESETS, presetNetwork, THIS_ROOT } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
 const values = parseFlags('compare-builds', {
@@ -82,15 +81,11 @@ const setup = ({ core, layers, train }, batches) => {
   };
 };
 
-const here = await loadBuild(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const here = await loadBuild(THIS_ROOT);
 const batches = inputs(here);
 const base = setup(await loadBuild(values.base), batches);
 const current = setup(here, batches);
-const cpuMs = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-const now = values.clock === 'cpu' ? cpuMs : () => performance.now();
+const now = clockOf(values.clock);
 const time = (f) => {
   const t = now();
   f();
@@ -107,7 +102,6 @@ for (let i = 0; i < rounds; i++) {
   if (i % 2 === 1) pair.reverse();
   for (const run of pair) run();
 }
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
 console.log(`${values.model}, ${threads} thread(s), batch 100 (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}`);
 console.log(line('training step', t.baseStep, t.step));

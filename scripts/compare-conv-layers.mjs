@@ -13,8 +13,7 @@
  * `N,C,H,W,F,size,stride,pad` separated by `;` (`--layers "100,16,28,28,32,3,2,1"`). `--clock cpu` times by the
  * process's CPU time (with --threads 1; with more it adds the threads' times).
  */
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { clockOf, coresSideBySide, median } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
 
 const values = parseFlags('compare-conv-layers', {
@@ -33,16 +32,8 @@ if (values.base === undefined || !(threads >= 1) || !(rounds >= 1) || !['wall', 
   process.exit(2);
 }
 
-const load = async (root) => {
-  const core = await import(pathToFileURL(path.resolve(root, 'packages', 'core', 'dist', 'index.js')).href);
-  core.setThreads(threads);
-  if (threads > 1) core.startThreads();
-  return core;
-};
-const builds = [await load(values.base), await load(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'))];
-
-const now = values.clock === 'cpu' ? () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000; } : () => performance.now();
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const builds = await coresSideBySide(values.base, threads);
+const now = clockOf(values.clock);
 const PASSES = ['forward', 'filter gradient', 'input + filter gradients'];
 
 console.log(`${threads} thread(s), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}; ms: base / this build (base/this)`);

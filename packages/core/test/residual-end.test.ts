@@ -38,13 +38,15 @@ const draw = (seed: number, shape: readonly number[], specials = false, dtype: D
 const sameStats = (a: BatchNormStats, b: BatchNormStats): boolean =>
   a.mean.every((v, i) => Object.is(v, b.mean[i])) && a.variance.every((v, i) => Object.is(v, b.variance[i]));
 
+// [N, D] or [N, C, H, W]; N odd and even (the passes take planes two at a time), planes of 1..13 floats (vector tails)
+const bnShape = fc.oneof(
+  fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 })),
+  fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 13 })),
+);
+
 describe('batchNormAddRelu: the shortcut and ReLU in batch norm\'s pass', () => {
-  // [N, D] or [N, C, H, W]; N odd and even (the pass takes planes two at a time), planes of 1..13 floats (vector tails)
   const bnCase = fc.record({
-    shape: fc.oneof(
-      fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 })),
-      fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 13 })),
-    ),
+    shape: bnShape,
     seed: fc.nat(1000),
     running: fc.boolean(),
   });
@@ -103,10 +105,7 @@ describe('batchNormAddRelu: the shortcut and ReLU in batch norm\'s pass', () => 
 
 describe('batchNormAddReluBackward: ReLU\'s mask in batch norm\'s backward, the masked dy kept for the shortcut', () => {
   const bnCase = fc.record({
-    shape: fc.oneof(
-      fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 })),
-      fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 13 })),
-    ),
+    shape: bnShape,
     seed: fc.nat(1000),
     batchStats: fc.boolean(),
     needDx: fc.boolean(),
