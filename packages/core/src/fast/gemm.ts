@@ -1,5 +1,5 @@
 import type { ReadonlyData } from '../dtype.js';
-import { type ChunkJob, getThreads, rowsJob, runRows } from './threads.js';
+import { type ChunkJob, getThreads, rowsJob, runChunkJob, runRows } from './threads.js';
 import { keptArea, residentAt, workspace } from './layout.js';
 import { f32, wasm } from './wasm.js';
 
@@ -120,7 +120,7 @@ export const gemmPacked = (M: number, N: number, K: number, A: Strided, bp: numb
  */
 export const gemmIndexed = (M: number, N: number, K: number, a: number, rowTab: number, kTab: number, bp: number, c: number, ldc: number, threads: number = getThreads()): void => {
   if (M === 0 || N === 0 || K === 0) return;
-  runRows({ M, N, K, a, rsA: 0, csA: 0, bp, c, ldc, acc: 0, rowTab, kTab }, threads);
+  runChunkJob(gemmIndexedJob(M, N, K, a, rowTab, kTab, bp, c, ldc), threads);
 };
 
 /** gemmIndexed's job (M, N and K at least 1), for a caller that runs it together with another (threads.ts's runTogether). */

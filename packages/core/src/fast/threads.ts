@@ -368,7 +368,8 @@ export const runChunkJob = ({ fn, total, align, args, worthSplitting }: ChunkJob
  */
 export const runTogether = (first: ChunkJob, second: ChunkJob, nThreads: number = threads): void => {
   if (nThreads <= 1 || !(first.worthSplitting || second.worthSplitting)) {
-    for (const { fn, total, args } of [first, second]) if (total > 0) Reflect.apply(wasm[fn], undefined, [0, total, ...args]);
+    // one after the other on this thread
+    for (const { fn, total, align, args } of [first, second]) runChunks(fn, total, align, args, false, nThreads);
     return;
   }
   publish([first, second], nThreads);
