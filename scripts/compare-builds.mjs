@@ -10,6 +10,8 @@
  *   node scripts/compare-builds.mjs --base ../foldnet-old --model simple --threads 2
  * `--model` is a preset (simple, double, deep, resnet) or a JSON model spec (e.g. examples/resnet.json) that both builds can decode.
  * `--data mnist` steps through MNIST's first training batches instead of one random batch (see `foldnet bench --data`).
+ * `--batch N` (default 100) sets the batch size: a small batch (1, 4) leaves mostly what a step pays whatever its batch
+ * (the JavaScript between kernels, the filter transforms, the optimizer), to compare changes to that alone.
  * `--clock cpu` times by the process's CPU time instead of the wall clock: on a machine other jobs load, a run then
  * counts only what it computed, not the time it waited for a core (with --threads 1; with more it adds the threads' times).
  */
@@ -25,6 +27,7 @@ const values = parseFlags('compare-builds', {
   rounds: { type: 'string', default: '60' },
   data: { type: 'string', default: 'random' },
   clock: { type: 'string', default: 'wall' },
+  batch: { type: 'string', default: '100' },
 });
 if (values.base === undefined) {
   console.error('compare-builds: --base <checkout of the older build> is required');
@@ -32,17 +35,14 @@ if (values.base === undefined) {
 }
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
+const batchSize = Number(values.batch);
 const isSpec = values.model.endsWith('.json');
-if (!(PRESETS.includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
-  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --data random|mnist, --clock wall|cpu');
+if (!(PRESETS.includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
+  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --batch 1..100, --data random|mnist, --clock wall|cpu');
   process.exit(2);
 }
 
 
-/**
- * Batches of 100 for the steps and the forwards: one fixed random batch, or (--data mnist) MNIST's first training
- * batches, in turn, where the data-dependent fast paths (zero tiles of a convolution, the pooled filter gradient) act.
- */
 // A JSON model spec (both builds must know its layer types): read once, decoded by each build.
 const specJson = isSpec ? JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), values.model), 'utf8')) : undefined;
 const networkOf = (layers) => {
@@ -52,15 +52,19 @@ const networkOf = (layers) => {
   return r.right;
 };
 
+/**
+ * Batches of batchSize for the steps and the forwards: one fixed random batch, or (--data mnist) MNIST's first training
+ * batches, in turn, where the data-dependent fast paths (zero tiles of a convolution, the pooled filter gradient) act.
+ */
 const inputs = ({ core, layers, train }) => {
   if (values.data === 'mnist') {
     const r = train.loadMnist({ trainSize: 2000, testSize: 0 });
     if (r._tag === 'Left') throw r.left;
     const { images, labels } = r.right.train;
-    return Array.from({ length: 20 }, (_, i) => ({ x: core.sliceRows(images, 100 * i, 100 * (i + 1)), targets: labels.subarray(100 * i, 100 * (i + 1)) }));
+    return Array.from({ length: 20 }, (_, i) => ({ x: core.sliceRows(images, batchSize * i, batchSize * (i + 1)), targets: labels.subarray(batchSize * i, batchSize * (i + 1)) }));
   }
-  const x = core.normal(core.split(core.key(1))[1], [100, ...networkOf(layers).inputShape]);
-  return [{ x, targets: Int32Array.from({ length: 100 }, (_, i) => i % 10) }];
+  const x = core.normal(core.split(core.key(1))[1], [batchSize, ...networkOf(layers).inputShape]);
+  return [{ x, targets: Int32Array.from({ length: batchSize }, (_, i) => i % 10) }];
 };
 
 /** One build's step and evaluation forward, each call on the next of the batches. */
@@ -103,7 +107,7 @@ for (let i = 0; i < rounds; i++) {
   for (const run of pair) run();
 }
 const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
-console.log(`${values.model}, ${threads} thread(s), batch 100 (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}`);
+console.log(`${values.model}, ${threads} thread(s), batch ${batchSize} (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}`);
 console.log(line('training step', t.baseStep, t.step));
 console.log(line('evaluation forward', t.baseForward, t.forward));
 process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for

