@@ -590,26 +590,14 @@ export const winogradDwJob = (
   };
 };
 
-/**
- * G with the sign winograd.wat's transforms leave on M: F(2x2, 3x3)'s E has A's last row negated, so its G's last row
- * is too; F(4x4, 3x3)'s (Lavin & Gray 2016) as it is. Rows: the tile's elements, columns: the filter's.
- */
-const FILTER_TRANSFORMS: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
-  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, -1]],
-  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
-};
+/** Filter-channel pairs a block of winogradDwFilters takes at once (8 f64x2: one 64-byte line of a row of each share's sums), and so a chunk's multiple. */
+const FILTERS_BLOCK = 16;
 
-/** Filter-channel pairs a block of winogradDwFilters takes at once (4 f64x2), and so a chunk's multiple. */
-const FILTERS_BLOCK = 8;
+/** Bytes of one thread's slot in filtersFromSumsAt's scratch: a block's M [(m + 2)², FILTERS_BLOCK] in float64. */
+const filtersSlotBytes = (m: 2 | 4): number => (m + 2) ** 2 * 8 * FILTERS_BLOCK;
 
-/** Bytes of one thread's slot in filtersFromSumsAt's scratch: t [3, m + 2] and dW [9] of a block, rows of 8 float64. */
-const filtersSlotBytes = (m: 2 | 4): number => (3 * (m + 2) + 9) * 8 * FILTERS_BLOCK;
-
-/** Bytes of G [m + 2, 3] in float64 (at most 144), rounded up to a multiple of 64. */
-const G_BYTES = 192;
-
-/** Floats of filtersFromSumsAt's scratch: G, dW [K, C, 3, 3], the slot flags and the threads' slots. */
-const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (G_BYTES + bytesOf(9 * K * C) + SLOT_FLAGS_BYTES + getThreads() * filtersSlotBytes(m)) / 4;
+/** Floats of filtersFromSumsAt's scratch: dW [K, C, 3, 3], the slot flags and the threads' slots. */
+const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (bytesOf(9 * K * C) + SLOT_FLAGS_BYTES + getThreads() * filtersSlotBytes(m)) / 4;
 
 /**
  * Below this many operations (the X floats each filter-channel pair reads of every share, and ~9 X for its transforms)
@@ -618,18 +606,18 @@ const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (G_BYTE
 const FILTERS_PARALLEL_MIN = 1 << 16;
 
 /**
- * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G from FILTER_TRANSFORMS), M_ξ[k, c] the sum of the shares'
- * [X, K, C] at byte `psums` in their order, in float64 (wasm/winograd-filters.wat), split across the threads by
- * filter-channel pairs: the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The same sums
- * in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training step at 1 thread, 5.8% at 2.
+ * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G F(2x2, 3x3)'s with the sign winograd.wat's transforms leave
+ * on M, its last row negated, or F(4x4, 3x3)'s), M_ξ[k, c] the sum of the shares' [X, K, C] at byte `psums` in their
+ * order, in float64 (wasm/winograd-filters.wat's winogradDwFilters), split across the threads by filter-channel pairs:
+ * the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The same sums in JavaScript, one
+ * (k, c) at a time on the calling thread, took 3.5% of resnet's training step at 1 thread, 5.8% at 2.
  */
 const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number): Float32Array => {
   const plane = K * C;
-  const [pg, pdw, pslots] = [pscratch, pscratch + G_BYTES, pscratch + G_BYTES + bytesOf(9 * plane)];
-  new Float64Array(f32().buffer, pg, 3 * (m + 2)).set(FILTER_TRANSFORMS[m].flat());
+  const [pdw, pslots] = [pscratch, pscratch + bytesOf(9 * plane)];
   new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
   const X = (m + 2) ** 2;
-  runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pg, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
+  runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
   return copyF32(pdw, 9 * plane);
 };
 
