@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { untilAWorkerTakesPart } from './workers.js';
 import { residentAt, workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
-import { type FilterLayout, filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
+import { type FilterLayout, filtersFromSums, transformFilters, transformInputFloats, winogradDwPlan } from '../src/fast/winograd.js';
 
 /*
  * Winograd's work on the filters, outside its tiles: the forward and the input gradient transform the filters,
@@ -175,7 +175,7 @@ const turnedLayout = (C: number): FilterLayout => ({ base: 8, byCi: 9 * C, byKo:
 /** transformFilters' U [(m + 2)², Cin, Kout], copied out of the shared memory. */
 const transformed = (m: 2 | 4, Cin: number, Kout: number, W: Float32Array, layout: FilterLayout): Float32Array => {
   const n = (m + 2) ** 2 * Cin * Kout;
-  const [pu, pw] = workspace([n, W.length]);
+  const [pu, pw] = workspace([n, transformInputFloats(W.length)]);
   transformFilters(m, Cin, Kout, W, layout, pu, pw);
   return f32().slice(pu / 4, pu / 4 + n);
 };
