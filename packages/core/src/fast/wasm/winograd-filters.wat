@@ -241,11 +241,11 @@
   ;; [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 -1], the last row negated as winograd.wat's transforms leave M) or F(4x4, 3x3)'s ($a = 6:
   ;; [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1], the float64 nearest 1/6, 1/12 and 1/24). The same
   ;; operations in the same order as a loop over one kc at a time in JavaScript, so the same bits, in blocks of 16 kc:
-  ;; - first the block's M [X, 16] in float64, share after share into 8 f64x2 (one 64-byte line of each share's sums at
-  ;;   a time: with 16 shares of 16 -> 16 channels, 36 KiB apart, a share's lines all fall in one cache set, and reading
-  ;;   the rest of a line in the next block found it evicted);
+  ;; - first the block's M [X, 16] in float64, share after share into 8 f64x2 (one 64-byte line of a row of each share's
+  ;;   sums; blocks of 64 kc, 4 lines of a row at a time, were no faster);
   ;; - then Gᵀ M G of 2 kc at a time (f64x2), written out with G's values as constants: a column j of M gives t[·][j],
-  ;;   which adds its terms to the 9 sums of dW; with loops over G in memory and t in memory it took 5x as long.
+  ;;   which adds its terms to the 9 sums of dW. 8 kc at a time with t in memory and loops over G in memory took 1.65x
+  ;;   as long at 64 -> 64 channels with 1 share, 1.4x-1.5x at 32 -> 32 with 6 and 16 -> 16 with 16 (1 thread).
   ;; The kc past kc1 in the last block are computed from whatever follows the sums (more scratch) and not stored.
   ;; A slot of $scratch this call claims (winograd.wat's winogradClaimSlot: one i32 flag per slot, then from byte 1024
   ;; slots of $slotBytes) holds the block's M: M_ξ of kc + q at 128 ξ + 8 q.
