@@ -14,7 +14,8 @@
   ;; order; a block's last pair may hold one, lane 1 then a copy of lane 0, not kept):
   ;; - a block's U [X, 16] goes to a slot of $scratch first, then row by row to U: U_ξ's are Cin Kout 4 bytes apart
   ;;   (4 KiB at 32 -> 32 channels, 16 KiB at 64 -> 64), so a pair's X stores straight into U fell in one cache set and
-  ;;   were evicted before the next pairs filled their lines: 1.8x as long at 32 -> 32 and 64 -> 64;
+  ;;   were evicted before the next pairs filled their lines: that took 2.2x-2.5x as long at 32 -> 32 and 64 -> 64 (the
+  ;;   same at 16 -> 16, 1 KiB apart; planes spaced 64 bytes further apart, tried, took 1.8x less);
   ;; - a pair's element loads into the two lanes as float32 (load32_zero, load32_lane) and is promoted once.
   ;; A slot of $scratch this call claims (winograd.wat's winogradClaimSlot: one i32 flag per slot, then from byte 1024
   ;; slots of $slotBytes, at least 64 X) holds the block: U_ξ of the block's filter q at 64 ξ + 4 q.
