@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { untilAWorkerTakesPart } from './workers.js';
 import { residentAt, workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
-import { type FilterLayout, filtersFromSums, transformFilters, winogradDwPlan } from '../src/fast/winograd.js';
+import { type FilterLayout, filtersFromSums, transformFilters, transformInputFloats, winogradDwPlan } from '../src/fast/winograd.js';
 
 /*
  * Winograd's work on the filters, outside its tiles: the forward and the input gradient transform the filters,
@@ -52,6 +52,16 @@ const valuesOf = (seed: number, n: number): Float32Array => {
   return Float32Array.from(u, (v, i) => (i % 97 === 0 ? 0 : i % 89 === 0 ? -0 : v * 2 ** ((i * 7919) % 41 - 20)));
 };
 
+/**
+ * Sums or filters of a few values only, ±0 among them: sums and differences that cancel exactly (⅙ a - ⅙ b with a = b),
+ * whose zeros take their signs from the order and the operations of the sums, and zeros the first addition of 0 turns.
+ */
+const cancellingValuesOf = (seed: number, n: number): Float32Array => {
+  const few = [0, -0, 1, -1, 0.5, -2];
+  const u = uniform(key(seed), [n], { low: 0, high: few.length }).data;
+  return Float32Array.from(u, (v) => few[Math.min(few.length - 1, Math.floor(v))]);
+};
+
 /** A float32 array's bits, so that 0 and -0 (and every rounding) count. */
 const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
@@ -85,6 +95,16 @@ describe('winograd filter gradient: dW = Gᵀ M G from the shares\' sums', () =>
         expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(bitsOf(before(sums, shares, K, C, m)));
       }),
       { seed: 20, numRuns: 60 },
+    );
+  });
+
+  it('the same bits as the JavaScript loop it replaced on sums of ±0, ±1, 0.5 and -2 (exact cancellations, signed zeros): shares 1..16, K and C 1..40', () => {
+    fc.assert(
+      fc.property(caseArb, ({ shares, K, C, m, seed }) => {
+        const sums = cancellingValuesOf(seed, shares * (m + 2) ** 2 * K * C);
+        expect(bitsOf(filtersFromSums(sums, shares, K, C, m))).toEqual(bitsOf(before(sums, shares, K, C, m)));
+      }),
+      { seed: 24, numRuns: 40 },
     );
   });
 
@@ -175,7 +195,7 @@ const turnedLayout = (C: number): FilterLayout => ({ base: 8, byCi: 9 * C, byKo:
 /** transformFilters' U [(m + 2)², Cin, Kout], copied out of the shared memory. */
 const transformed = (m: 2 | 4, Cin: number, Kout: number, W: Float32Array, layout: FilterLayout): Float32Array => {
   const n = (m + 2) ** 2 * Cin * Kout;
-  const [pu, pw] = workspace([n, W.length]);
+  const [pu, pw] = workspace([n, transformInputFloats(W.length)]);
   transformFilters(m, Cin, Kout, W, layout, pu, pw);
   return f32().slice(pu / 4, pu / 4 + n);
 };
@@ -193,6 +213,20 @@ describe('winograd filter transform: U = G g Gᵀ', () => {
         expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(want));
       }),
       { seed: 22, numRuns: 80 },
+    );
+  });
+
+  it('the same bits as the loop it replaced on filters of ±0, ±1, 0.5 and -2 (exact cancellations, signed zeros): K and C 1..40, forward and input gradient', () => {
+    fc.assert(
+      fc.property(caseArb, fc.boolean(), ({ K, C, m, seed }, forward) => {
+        const W = cancellingValuesOf(seed, K * C * 9);
+        const [Cin, Kout] = forward ? [C, K] : [K, C];
+        const want = forward
+          ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
+          : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
+        expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(want));
+      }),
+      { seed: 25, numRuns: 40 },
     );
   });
 

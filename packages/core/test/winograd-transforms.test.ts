@@ -6,7 +6,7 @@ import { untilAWorkerTakesPart } from './workers.js';
 import { workspace } from '../src/fast/layout.js';
 import { f32 } from '../src/fast/wasm.js';
 import {
-  setWinogradStrips, transformFilters, winogradConv, winogradDxPlan, winogradInputGrad, winogradMultiplyOf, winogradPlan, type WinogradPlan,
+  setWinogradStrips, transformFilters, transformInputFloats, winogradConv, winogradDxPlan, winogradInputGrad, winogradMultiplyOf, winogradPlan, type WinogradPlan,
 } from '../src/fast/winograd.js';
 
 /*
@@ -32,7 +32,7 @@ const outputSix = (c: readonly number[]): number[] => {
 /** U_ξ[c, k] (36 matrices [C, K]) of filters w [K, C, 3, 3], by the kernel's filter transform. */
 const transformedFilters = (w: Tensor): Float32Array => {
   const [K, C] = w.shape;
-  const [pu, pw] = workspace([36 * C * K, w.size]);
+  const [pu, pw] = workspace([36 * C * K, transformInputFloats(w.size)]);
   transformFilters(4, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw);
   return f32().slice(pu / 4, pu / 4 + 36 * C * K);
 };

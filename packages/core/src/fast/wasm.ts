@@ -95,8 +95,8 @@ export interface KernelExports {
   // stride2.wat
   stride2Dx(n0: number, n1: number, dy: number, FN: number, OH: number, OW: number, C: number, H: number, W: number, Hd: number, Ty: number, desc: number, dx: number, scratch: number): void;
   // winograd-filters.wat
-  winogradFilterTransform(c0: number, c1: number, w: number, byCi: number, byKo: number, byRow: number, byCol: number, Cin: number, Kout: number, m: number, u: number): void;
-  winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, g: number, dw: number, scratch: number, slotBytes: number): void;
+  winogradFilterTransform(c0: number, c1: number, w: number, byCi: number, byKo: number, byRow: number, byCol: number, Cin: number, Kout: number, m: number, u: number, scratch: number, slotBytes: number): void;
+  winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, dw: number, scratch: number, slotBytes: number): void;
   // winograd-multiply.wat
   winogradMultiply(u: number, C: number, K: number, v: number, vStride: number, m: number, mStride: number, tiles: number, ldc: number, xis: number): void;
   // global-avg-pool.wat

@@ -220,22 +220,35 @@ export interface FilterLayout {
  */
 const TRANSFORM_PARALLEL_MIN = 2048;
 
+/** Bytes of a thread's slot of transformFilters' scratch: a block's U [X, 16] (winogradFilterTransform), rows of 64 bytes. */
+const TRANSFORM_SLOT_BYTES = 36 * 64;
+
+/**
+ * Floats transformFilters needs at its `pw`: the filters (`wFloats`), then the slot flags and a slot a thread.
+ *
+ * @example workspace([36 * C * K, transformInputFloats(w.size)]) // [pu, pw] for transformFilters(4, C, K, w.data, ...)
+ */
+export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloats) + SLOT_FLAGS_BYTES + getThreads() * TRANSFORM_SLOT_BYTES) / 4;
+
 /**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, element (ci, ko, fy, fx) for input channel ci and output channel ko read from
  * `w` as `layout` says) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)²
  * matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is
  * F(2x2, 3x3)'s [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (Lavin & Gray 2016), matching winograd.wat's Bᵀ and Aᵀ,
  * both written out (wasm/winograd-filters.wat's winogradFilterTransform), split across the threads by input channels;
- * w is copied to byte `pw` first (w.length floats). A 64 -> 64 channel layer's forward and input gradient filters together, F(4x4, 3x3),
- * one thread: 0.43 ms; the same loop in JavaScript on the calling thread 0.94 ms reading w through strides, ~2 ms through
- * a function per element (as it first did); with calls per column and row of G g in the WebAssembly, 1.07 ms.
+ * w is copied to byte `pw` first, the threads' slots after it (`pw` holds transformInputFloats(w.length) floats). A
+ * 64 -> 64 channel layer's forward and input gradient filters together, F(4x4, 3x3), one thread: 0.22 ms, where storing
+ * each pair of filters straight into U's 36 planes, 16 KiB apart, took 0.54 ms (the same loop in JavaScript on the
+ * calling thread 0.94 ms reading w through strides, ~2 ms through a function per element, as it first did).
  *
  * @example transformFilters(4, C, K, w.data, { base: 0, byCi: 9, byKo: 9 * C, byRow: 3, byCol: 1 }, pu, pw) // a forward's
  */
 export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number, pw: number): void => {
   const { base, byCi, byKo, byRow, byCol } = layout;
   f32().set(w, pw / 4);
-  runChunks('winogradFilterTransform', Cin, 1, [pw + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
+  const pslots = pw + bytesOf(w.length);
+  new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
+  runChunks('winogradFilterTransform', Cin, 1, [pw + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu, pslots, TRANSFORM_SLOT_BYTES], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
 };
 
 /** Whether winogradTiles may take its products by winogradMultiply (tests turn it off to compare with $gemmRows). */
@@ -346,7 +359,7 @@ export const winogradConvAt = (
   // before the workspace: a kept slot that grows moves where the workspace starts
   const kept = keptFiltersOf(p, w.data);
   const [px, puWork, pw, pbias, pscratch, pwork, pextra, paddend] = workspace([
-    x.size, kept === undefined ? elementsOf(p) * C * K : 0, w.size, K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
+    x.size, kept === undefined ? elementsOf(p) * C * K : 0, transformInputFloats(w.size), K, winogradScratchFloats(p), out === undefined ? N * K * OH * OW : 0, extraFloats,
     addend === undefined ? 0 : addend.size + ADDEND_SLACK_FLOATS,
   ]);
   const pout = out?.offset ?? pwork;
@@ -390,7 +403,7 @@ export const winogradDxPlan = (dyShape: Shape, xShape: Shape, g: ConvGeometry, m
 };
 
 /** Floats of the shared memory winogradDx needs at its `pscratch` (for the transformed filters, a zero bias and the rest). */
-export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C * p.K + p.K + 16 + 9 * p.C * p.K + 16 + winogradScratchFloats(p);
+export const winogradDxFloats = (p: WinogradPlan): number => elementsOf(p) * p.C * p.K + p.K + 16 + transformInputFloats(9 * p.C * p.K) + winogradScratchFloats(p);
 
 /**
  * dx [N, C, H, W] of a 3x3 stride-1 convolution by Winograd (plan from winogradDxPlan), from dy [N, FN, OH, OW] already at
@@ -410,7 +423,7 @@ export const winogradDxJob = (p: WinogradPlan, pdy: number, w: ReadonlyData, psc
   const pu = pscratch;
   const pbias = pu + 4 * elementsOf(p) * FN * C;
   const pw = Math.ceil((pbias + 4 * C) / 64) * 64;
-  const prest = Math.ceil((pw + 4 * w.length) / 64) * 64;
+  const prest = pw + 4 * transformInputFloats(w.length);
   // u(f, c) = W[f, c] turned by 180°: element (fy, fx) of u is (2 - fy, 2 - fx) of W, its first at 8
   transformFilters(p.m, FN, C, w, { base: 8, byCi: 9 * C, byKo: 9, byRow: -3, byCol: -1 }, pu, pw);
   f32().fill(0, pbias / 4, pbias / 4 + C);
@@ -592,26 +605,14 @@ export const winogradDwJob = (
   };
 };
 
-/**
- * G with the sign winograd.wat's transforms leave on M: F(2x2, 3x3)'s E has A's last row negated, so its G's last row
- * is too; F(4x4, 3x3)'s (Lavin & Gray 2016) as it is. Rows: the tile's elements, columns: the filter's.
- */
-const FILTER_TRANSFORMS: Readonly<Record<2 | 4, readonly (readonly number[])[]>> = {
-  2: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, -1]],
-  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
-};
+/** Filter-channel pairs a block of winogradDwFilters takes at once (8 f64x2: one 64-byte line of a row of each share's sums), and so a chunk's multiple. */
+const FILTERS_BLOCK = 16;
 
-/** Filter-channel pairs a block of winogradDwFilters takes at once (4 f64x2), and so a chunk's multiple. */
-const FILTERS_BLOCK = 8;
+/** Bytes of one thread's slot in filtersFromSumsAt's scratch: a block's M [(m + 2)², FILTERS_BLOCK] in float64. */
+const filtersSlotBytes = (m: 2 | 4): number => (m + 2) ** 2 * 8 * FILTERS_BLOCK;
 
-/** Bytes of one thread's slot in filtersFromSumsAt's scratch: t [3, m + 2] and dW [9] of a block, rows of 8 float64. */
-const filtersSlotBytes = (m: 2 | 4): number => (3 * (m + 2) + 9) * 8 * FILTERS_BLOCK;
-
-/** Bytes of G [m + 2, 3] in float64 (at most 144), rounded up to a multiple of 64. */
-const G_BYTES = 192;
-
-/** Floats of filtersFromSumsAt's scratch: G, dW [K, C, 3, 3], the slot flags and the threads' slots. */
-const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (G_BYTES + bytesOf(9 * K * C) + SLOT_FLAGS_BYTES + getThreads() * filtersSlotBytes(m)) / 4;
+/** Floats of filtersFromSumsAt's scratch: dW [K, C, 3, 3], the slot flags and the threads' slots. */
+const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (bytesOf(9 * K * C) + SLOT_FLAGS_BYTES + getThreads() * filtersSlotBytes(m)) / 4;
 
 /**
  * Below this many operations (the X floats each filter-channel pair reads of every share, and ~9 X for its transforms)
@@ -620,18 +621,20 @@ const filtersScratchFloats = (K: number, C: number, m: 2 | 4): number => (G_BYTE
 const FILTERS_PARALLEL_MIN = 1 << 16;
 
 /**
- * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G from FILTER_TRANSFORMS), M_ξ[k, c] the sum of the shares'
- * [X, K, C] at byte `psums` in their order, in float64 (wasm/winograd-filters.wat), split across the threads by
- * filter-channel pairs: the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The same sums
- * in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training step at 1 thread, 5.8% at 2.
+ * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G F(2x2, 3x3)'s with the sign winograd.wat's transforms leave
+ * on M, its last row negated, or F(4x4, 3x3)'s), M_ξ[k, c] the sum of the shares' [X, K, C] at byte `psums` in their
+ * order, in float64 (wasm/winograd-filters.wat's winogradDwFilters), split across the threads by filter-channel pairs:
+ * the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The kernel alone, one thread, F(4x4, 3x3):
+ * 64 -> 64 channels with 1 share (resnet's stage 3 at any batch) 0.13 ms, 32 -> 32 with 6 shares 0.07 ms, 16 -> 16 with
+ * 16 0.06 ms. The same sums in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training
+ * step at 1 thread, 5.8% at 2.
  */
 const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number): Float32Array => {
   const plane = K * C;
-  const [pg, pdw, pslots] = [pscratch, pscratch + G_BYTES, pscratch + G_BYTES + bytesOf(9 * plane)];
-  new Float64Array(f32().buffer, pg, 3 * (m + 2)).set(FILTER_TRANSFORMS[m].flat());
+  const [pdw, pslots] = [pscratch, pscratch + bytesOf(9 * plane)];
   new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
   const X = (m + 2) ** 2;
-  runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pg, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
+  runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
   return copyF32(pdw, 9 * plane);
 };
 
