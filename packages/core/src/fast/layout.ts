@@ -251,6 +251,16 @@ export const scopeFloats = (offset: number, floats: number): Float32Array => {
   return new Float32Array(memory.buffer, offset, floats);
 };
 
+/**
+ * A result a kernel wrote at `p` that no later kernel reads in place outside a scope (a filter's gradient, batch norm's
+ * dgamma): a view when `scoped` is the open scope's slot at p (scopeSlot, claimed before the workspace), so that the next
+ * kernel (Adam) reads it there and nothing is copied out; else a fresh copy of the workspace region at p.
+ *
+ * @example const scoped = scopeSlot(bytesOf(n)); const [pwork] = workspace([n]); ... scopedOut(scoped, scoped?.offset ?? pwork, n)
+ */
+export const scopedOut = (scoped: Slot | undefined, p: number, floats: number): Float32Array =>
+  scoped !== undefined ? scopeFloats(p, floats) : copyF32(p, floats);
+
 /** The `ints` int32s at `offset` of a scope's area, as a view (an argmax: see scopeFloats). */
 export const scopeInts = (offset: number, ints: number): Int32Array => {
   viewedBuffers.add(memory.buffer);

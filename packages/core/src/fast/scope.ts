@@ -43,11 +43,21 @@ const settle = <T>(value: T, seen = new Map<object, unknown>()): T => {
   }
   if (!Array.isArray(v) && !isPlainObject(v)) return value;
   seen.set(v, v);
-  const entries = Object.entries(v);
-  const settled = entries.map(([, e]) => settle(e, seen));
-  if (settled.every((e, i) => e === entries[i][1])) return value;
-  const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : Object.create(Object.getPrototypeOf(v));
-  entries.forEach(([k], i) => ((out as Record<string, unknown>)[k] = settled[i]));
+  // a step's state is a few hundred objects of which usually none holds a view: nothing is allocated for an object
+  // until one of its entries is replaced, then it is rebuilt with the entries before that one as they were
+  const record = v as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const entry = record[keys[i]];
+    const settled = settle(entry, seen);
+    if (out === undefined && settled !== entry) {
+      out = Array.isArray(v) ? [] : Object.create(Object.getPrototypeOf(v));
+      for (let j = 0; j < i; j++) (out as Record<string, unknown>)[keys[j]] = record[keys[j]];
+    }
+    if (out !== undefined) out[keys[i]] = settled;
+  }
+  if (out === undefined) return value;
   if (Object.isFrozen(v)) Object.freeze(out);
   seen.set(v, out);
   return out as T;
