@@ -165,5 +165,5 @@ export const batchNormAddReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gam
   // claimed first: before dx's slot, the workspace and the operands' look-up (resultSlot)
   const dsum = resultSlot(x.size, [dy.data, x.data, out.data]);
   const grads = pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx, dsum);
-  return { ...grads, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
+  return { dx: grads.dx, dgamma: grads.dgamma, dbeta: grads.dbeta, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
 };

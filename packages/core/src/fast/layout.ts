@@ -130,7 +130,8 @@ export const slots = (prefix: string, count: number): { claim(bytes: number, nam
       const slot = pick ?? `${prefix}0`;
       used.set(slot, ++clock);
       release(slot);
-      return { name: slot, ...keptArea(slot, bytes) };
+      const { offset, moved } = keptArea(slot, bytes);
+      return { name: slot, offset, moved };
     },
   };
 };
