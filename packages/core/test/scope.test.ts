@@ -288,5 +288,15 @@ describe('resultScope', () => {
     expect(out.last[0]).toBe(untouched);
     expect(out.second).toBe(2);
     expect(inMemory(out.view)).toBe(false);
+    // an object met inside itself is not walked again, and a view met twice is copied once
+    type Looped = { view: Tensor; again: Tensor; self?: Looped };
+    const looped = resultScope(() => {
+      const view = run([{ op: 4, a: 0, b: 0 }])[2];
+      const o: Looped = { view, again: view };
+      o.self = o;
+      return o;
+    });
+    expect(inMemory(looped.view)).toBe(false);
+    expect(looped.again).toBe(looped.view);
   });
 });

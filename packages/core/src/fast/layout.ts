@@ -48,9 +48,11 @@ export const keptArea = (name: string, bytes: number): { readonly offset: number
 export const workspace = (floats: readonly number[]): number[] => {
   const offsets: number[] = [];
   let at = keptEnd;
-  for (const n of floats) {
+  // indexed, not for-of: every kernel call lays out its workspace, and until a caller is optimised an array iterator
+  // allocates a result object per region
+  for (let i = 0; i < floats.length; i++) {
     offsets.push(at);
-    at += bytesOf(n) + 64;
+    at += bytesOf(floats[i]) + 64;
   }
   ensureBytes(at);
   return offsets;
