@@ -211,6 +211,55 @@ describe('resultScope', () => {
     }
   });
 
+  it('a convolution backward leaves db and (by the GEMM) dW, and batch norm backward dgamma and dbeta, in the area as views that Adam reads in place, with the bits they have outside a scope: generated shapes, 1 and 2 threads', () => {
+    poisonScopes(true);
+    const { batchNormReluBackward } = fastKernels.fused ?? {};
+    if (batchNormReluBackward === undefined) throw new Error('the fast kernels lost their fused batch norm');
+    // a convolution with its filter gradient by the GEMM (any geometry Winograd does not take: 1x1 at stride 2, 5x5) or
+    // by Winograd (3x3 stride 1 of 16 channels and more: dW copied out, db a view), and a batch norm of its output
+    const caseArb = fc.record({
+      N: fc.integer({ min: 1, max: 3 }), C: fc.constantFrom(1, 5, 16), FN: fc.constantFrom(3, 16, 20), H: fc.integer({ min: 5, max: 11 }),
+      conv: fc.constantFrom({ filterH: 1, stride: 2, pad: 0 }, { filterH: 5, stride: 1, pad: 2 }, { filterH: 3, stride: 1, pad: 1 }),
+      needDx: fc.boolean(), threads: fc.constantFrom(1, 2), seed: fc.nat(1000),
+    });
+    let gemmViews = 0;
+    fc.assert(
+      fc.property(caseArb, ({ N, C, FN, H, conv, needDx, threads, seed }) => {
+        setThreads(threads);
+        const [k1, k2, k3, k4, k5, k6] = split(key(seed), 6);
+        const x = normal(k1, [N, C, H, H]);
+        const w = normal(k2, [FN, C, conv.filterH, conv.filterH]);
+        const g = convGeometry('c', { inH: H, inW: H, ...conv });
+        const dy = normal(k3, [N, FN, g.outH, g.outW]);
+        const [gamma, dyBn] = [normal(k4, [FN]), normal(k5, [N, FN, g.outH, g.outW])];
+        const out = fastKernels.relu(normal(k6, [N, FN, g.outH, g.outW]));
+        const winograd = conv.filterH === 3 && C >= 16 && FN >= 16;
+        const grads = (): Tensor[] => {
+          const c = fastKernels.conv2dBackwardFromInput(dy, x, w, g, needDx);
+          const bn = batchNormReluBackward(dyBn, out, dy, gamma, { mean: new Float64Array(FN).fill(0.5), variance: new Float64Array(FN).fill(2) }, 1e-5, true, false);
+          return [c.dw, c.db ?? c.dw, bn.dgamma, bn.dbeta];
+        };
+        const outside = grads();
+        for (const t of outside) expect(inMemory(t)).toBe(false);
+        const inside = resultScope(() => {
+          const made = grads();
+          expect(made.map(inMemory)).toEqual([!winograd, true, true, true]);
+          if (!winograd) gemmViews++;
+          // Adam reads the gradient where it is: the same update as from a copy of it
+          const [p, m, v] = [normal(k4, w.shape), normal(k5, w.shape), fastKernels.relu(normal(k6, w.shape))];
+          const step = { lrT: 0.01, c1: 0.1, c2: 0.001, wd: 0 };
+          const fromView = fastKernels.adamUpdate(p, made[0], m, v, step);
+          const fromCopy = referenceKernels.adamUpdate(p, fromData(w.shape, made[0].data.slice()), m, v, step);
+          expect([fromView.p, fromView.m, fromView.v].every((t, i) => bitwiseEqual(t, [fromCopy.p, fromCopy.m, fromCopy.v][i]))).toBe(true);
+          return made;
+        });
+        inside.forEach((t, i) => expect(bitwiseEqual(t, outside[i])).toBe(true));
+      }),
+      { numRuns: 40, seed: 17 },
+    );
+    expect(gemmViews).toBeGreaterThan(5);
+  });
+
   it('copies out views wherever they sit in plain objects and arrays, keeps frozen what was frozen, and leaves the rest as it is', () => {
     const plain = new Float32Array([1, 2]);
     const fn = (): number => 1;
@@ -227,5 +276,27 @@ describe('resultScope', () => {
     expect(out.fn).toBe(fn);
     expect(out.map).toBe(map);
     expect([out.n, out.s]).toEqual([3, 'x']);
+    expect(out.nothing.plain).toBe(plain);
+  });
+
+  it('returns an object with no view in it as it is, and rebuilds one with a view after its first entries in their order', () => {
+    const untouched = Object.freeze({ a: [1, 2], b: { c: 'd' } });
+    expect(resultScope(() => untouched)).toBe(untouched);
+    const out = resultScope(() => ({ first: untouched, second: 2, view: run([{ op: 4, a: 0, b: 0 }])[2], last: [untouched] }));
+    expect(Object.keys(out)).toEqual(['first', 'second', 'view', 'last']);
+    expect(out.first).toBe(untouched);
+    expect(out.last[0]).toBe(untouched);
+    expect(out.second).toBe(2);
+    expect(inMemory(out.view)).toBe(false);
+    // an object met inside itself is not walked again, and a view met twice is copied once
+    type Looped = { view: Tensor; again: Tensor; self?: Looped };
+    const looped = resultScope(() => {
+      const view = run([{ op: 4, a: 0, b: 0 }])[2];
+      const o: Looped = { view, again: view };
+      o.self = o;
+      return o;
+    });
+    expect(inMemory(looped.view)).toBe(false);
+    expect(looped.again).toBe(looped.view);
   });
 });

@@ -2,7 +2,7 @@ import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormS
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { inputAt, resultOut, resultSlot, type Slot, workspace } from './layout.js';
+import { bytesOf, inputAt, resultOut, resultSlot, scopedOut, scopeSlot, type Slot, workspace } from './layout.js';
 import { runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
@@ -39,6 +39,17 @@ const planes = (x: Tensor): { N: number; C: number; S: number } | undefined => {
   return { N, C, S: x.size / (N * C) };
 };
 
+/** The batch's statistics bnForward left interleaved in `st` (mean, variance for each of C channels), apart. */
+const batchStatsOf = (st: Float64Array, C: number): BatchNormStats => {
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    mean[c] = st[2 * c];
+    variance[c] = st[2 * c + 1];
+  }
+  return { mean, variance };
+};
+
 /**
  * out = relu?((x - mean) * gamma/std + beta (+ addend)), one pass per channel (bnForward): the batch's statistics
  * worked out there, or the running ones given; the coefficients in f64, then the elements. An addend comes with ReLU.
@@ -67,7 +78,7 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
     }
   }
   runChunks('bnForward', C, 1, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, paddendAt, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
-  const stats = running ?? { mean: Float64Array.from({ length: C }, (_, c) => st[2 * c]), variance: Float64Array.from({ length: C }, (_, c) => st[2 * c + 1]) };
+  const stats = running ?? batchStatsOf(st, C);
   return { out: fromData(x.shape, resultOut(out, x.size)), stats };
 };
 
@@ -89,8 +100,13 @@ const pullback = (
   const dxSlot = needDx ? resultSlot(n, out === undefined ? [dy.data, x.data] : [dy.data, x.data, out.data]) : undefined;
   // two results in the one slot large results share (outside a result scope): dx then goes to the workspace
   const dxApart = dxSlot !== undefined && dxSlot.offset === dsum?.offset;
+  // in a result scope, dgamma and dbeta are written to its area and given as views: Adam reads them there
+  const dgbScoped = scopeSlot(bytesOf(2 * C));
   // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
-  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgb, pdxApart] = workspace([n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, 2 * C, dxApart ? n : 0]);
+  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgbWork, pdxApart] = workspace([
+    n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, dgbScoped === undefined ? 2 * C : 0, dxApart ? n : 0,
+  ]);
+  const pdgb = dgbScoped?.offset ?? pdgbWork;
   const mem = f32();
   const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), out === undefined ? 0 : inputAt(out.data, pout)];
   mem.set(gamma.data, pgamma / 4);
@@ -110,8 +126,8 @@ const pullback = (
   runChunks('bnBackward', C, 1, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
     dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),
-    dgamma: fromData([C], copyF32(pdgb, C)),
-    dbeta: fromData([C], copyF32(pdgb + 4 * C, C)),
+    dgamma: fromData([C], scopedOut(dgbScoped, pdgb, C)),
+    dbeta: fromData([C], scopedOut(dgbScoped, pdgb + 4 * C, C)),
   };
 };
 
@@ -149,5 +165,5 @@ export const batchNormAddReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gam
   // claimed first: before dx's slot, the workspace and the operands' look-up (resultSlot)
   const dsum = resultSlot(x.size, [dy.data, x.data, out.data]);
   const grads = pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx, dsum);
-  return { ...grads, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
+  return { dx: grads.dx, dgamma: grads.dgamma, dbeta: grads.dbeta, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
 };

@@ -7,7 +7,7 @@ import { allFinite } from '../ops.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor, zeros } from '../tensor.js';
 import { gemm, gemmIndexedJob, gemmPacked, padN } from './gemm.js';
-import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
+import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopedOut, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
 import { type ChunkJob, getThreads, PARALLEL_MIN_MACS, runChunkJob, runChunks, runTogether } from './threads.js';
@@ -447,6 +447,8 @@ const backward = (
   const fromInput = 'x' in src;
   // dx's slot, claimed before the workspace is laid out and before the operands are looked up (resultSlot)
   const dxSlot = needDx ? resultSlot(sizeOf(xShape), ['x' in src ? src.x.data : src.col.data]) : undefined;
+  // in a result scope, db (and dW by the GEMM) are written to its area and given as views: Adam reads them there
+  const dbScoped = needDb ? scopeSlot(bytesOf(FN)) : undefined;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
   // else by the direct convolution where it takes the shape, else by stride-2 phases (stride2.ts), else by a GEMM and col2im
@@ -456,6 +458,7 @@ const backward = (
   // dW by Winograd from x and dy when it takes the shape (winograd.ts), in the region the GEMM's A would have taken
   const dwWino = 'x' in src && packed === undefined ? winogradDwPlan(dyShape, xShape, g) : undefined;
   const viaGemm = dwWino === undefined;
+  const dwScoped = viaGemm ? scopeSlot(bytesOf(w.size)) : undefined;
   const aFloats = dwWino !== undefined ? winogradDwFloats(dwWino) : fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
@@ -465,10 +468,12 @@ const backward = (
   // a filter gradient by Winograd reads dy itself: the pass over dy is then for db alone, skipped when nobody wants db
   const packs = packed === undefined && (viaGemm || needDb);
   const splitPack = packs && getThreads() > 1 && R * FN >= PARALLEL_MIN_FLOATS;
-  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdb, pstage, pdw, pside, ...pdxAreas] = workspace([
-    packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, FN, indexed && g.pad > 0 ? sizeOf(xShape) : 0,
-    viaGemm ? FN * Kc : 0, splitPack ? N * wasm.sideFloats(FN, P) : 0, ...dxAreas,
+  const [pdy, pscratch, pbp, pa, prow, pk, pdwt, pdbWork, pstage, pdwWork, pside, ...pdxAreas] = workspace([
+    packed === undefined ? R * FN : 0, scratch, viaGemm ? R * padN(FN) : 0, aFloats, indexed ? R : 0, indexed ? Kc : 0, viaGemm ? Kc * FN : 0, dbScoped === undefined ? FN : 0,
+    indexed && g.pad > 0 ? sizeOf(xShape) : 0, viaGemm && dwScoped === undefined ? FN * Kc : 0, splitPack ? N * wasm.sideFloats(FN, P) : 0, ...dxAreas,
   ]);
+  const pdb = dbScoped?.offset ?? pdbWork;
+  const pdw = dwScoped?.offset ?? pdwWork;
   const pdyAt = packed === undefined ? fillDy(pdy, pscratch) : pdy;
   const mem = f32();
   mem.fill(0, pdb / 4, pdb / 4 + FN);
@@ -513,20 +518,21 @@ const backward = (
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
   if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
-  const db = needDb ? fromData([FN], copyF32(pdb, FN)) : undefined;
+  const db = needDb ? fromData([FN], scopedOut(dbScoped, pdb, FN)) : undefined;
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db };
-  return { dx, dw: filterGradient(w, pdwt, pdw), db };
+  return { dx, dw: filterGradient(w, pdwt, dwScoped, pdw), db };
 };
 
 /**
  * dW [FN, ...] from dWᵀ [Kc, FN] at byte offset `pdwt` (turned by gemm.wat's SIMD transpose into `pdw`, FN * Kc floats,
- * where a strided JavaScript loop took ~3 ms of a resnet step), copied out of the shared memory.
+ * where a strided JavaScript loop took ~3 ms of a resnet step): a view of the scope's area where `scoped` is its slot at
+ * pdw, else copied out of the shared memory (scopedOut).
  */
-const filterGradient = (w: Tensor, pdwt: number, pdw: number): Tensor => {
+const filterGradient = (w: Tensor, pdwt: number, scoped: Slot | undefined, pdw: number): Tensor => {
   const FN = w.shape[0];
   const Kc = w.size / FN;
   wasm.transpose(pdwt, Kc, FN, pdw);
-  return fromData(w.shape, copyF32(pdw, FN * Kc));
+  return fromData(w.shape, scopedOut(scoped, pdw, FN * Kc));
 };
 
 /** A `fillDy` for a given dy: where it already is (a result slot), else a copy at its first argument (inputAt). */
@@ -894,7 +900,7 @@ const poolFilterGrads = (dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor,
   runChunks('poolFilterGrad', FN, 1, [...operands, pxAt, N, FN, C, Hp, Wp, FH, FW, g.stride, OH, OW, pscratch, pdwt, pdb], n * Kc >= PARALLEL_MIN_MACS);
   if (flag[0] !== 0) return undefined;
   notePath('filter gradient', x.shape, w.shape, 'from the pooled dy');
-  return { dx: undefined, dw: filterGradient(w, pdwt, pdw), db: fromData([w.shape[0]], copyF32(pdb, w.shape[0])) };
+  return { dx: undefined, dw: filterGradient(w, pdwt, undefined, pdw), db: fromData([w.shape[0]], copyF32(pdb, w.shape[0])) };
 };
 
 // The bias and ReLU in the convolution's own pass over its output (convImages), the output copied out once.

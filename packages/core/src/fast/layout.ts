@@ -48,9 +48,11 @@ export const keptArea = (name: string, bytes: number): { readonly offset: number
 export const workspace = (floats: readonly number[]): number[] => {
   const offsets: number[] = [];
   let at = keptEnd;
-  for (const n of floats) {
+  // indexed, not for-of: every kernel call lays out its workspace, and until a caller is optimised an array iterator
+  // allocates a result object per region
+  for (let i = 0; i < floats.length; i++) {
     offsets.push(at);
-    at += bytesOf(n) + 64;
+    at += bytesOf(floats[i]) + 64;
   }
   ensureBytes(at);
   return offsets;
@@ -130,7 +132,8 @@ export const slots = (prefix: string, count: number): { claim(bytes: number, nam
       const slot = pick ?? `${prefix}0`;
       used.set(slot, ++clock);
       release(slot);
-      return { name: slot, ...keptArea(slot, bytes) };
+      const { offset, moved } = keptArea(slot, bytes);
+      return { name: slot, offset, moved };
     },
   };
 };
@@ -250,6 +253,16 @@ export const scopeFloats = (offset: number, floats: number): Float32Array => {
   viewedBuffers.add(memory.buffer);
   return new Float32Array(memory.buffer, offset, floats);
 };
+
+/**
+ * A result a kernel wrote at `p` that no later kernel reads in place outside a scope (a filter's gradient, batch norm's
+ * dgamma): a view when `scoped` is the open scope's slot at p (scopeSlot, claimed before the workspace), so that the next
+ * kernel (Adam) reads it there and nothing is copied out; else a fresh copy of the workspace region at p.
+ *
+ * @example const scoped = scopeSlot(bytesOf(n)); const [pwork] = workspace([n]); ... scopedOut(scoped, scoped?.offset ?? pwork, n)
+ */
+export const scopedOut = (scoped: Slot | undefined, p: number, floats: number): Float32Array =>
+  scoped !== undefined ? scopeFloats(p, floats) : copyF32(p, floats);
 
 /** The `ints` int32s at `offset` of a scope's area, as a view (an argmax: see scopeFloats). */
 export const scopeInts = (offset: number, ints: number): Int32Array => {

@@ -37,17 +37,35 @@ const settle = <T>(value: T, seen = new Map<object, unknown>()): T => {
   const v: object = value;
   if (seen.has(v)) return seen.get(v) as T;
   if (ArrayBuffer.isView(v)) {
-    const copy = isMemoryView(v as Float32Array) ? (v as Float32Array).slice() : v;
+    // a buffer of its own is a leaf, the same whenever it is met again: only a view's copy is remembered
+    if (!isMemoryView(v as Float32Array)) return value;
+    const copy = (v as Float32Array).slice();
     seen.set(v, copy);
     return copy as T;
   }
   if (!Array.isArray(v) && !isPlainObject(v)) return value;
-  seen.set(v, v);
-  const entries = Object.entries(v);
-  const settled = entries.map(([, e]) => settle(e, seen));
-  if (settled.every((e, i) => e === entries[i][1])) return value;
-  const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : Object.create(Object.getPrototypeOf(v));
-  entries.forEach(([k], i) => ((out as Record<string, unknown>)[k] = settled[i]));
+  // a step's state is a few hundred tensors of which usually none holds a view: nothing is allocated for an object
+  // until one of its entries is replaced, then it is rebuilt with the entries before that one as they were. An object
+  // is remembered (met again, inside itself or elsewhere, it is not walked again) from its first entry that is an
+  // object on: leaves (a tensor's shape) never are, only what could be walked without end or many times over
+  const record = v as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  let remembered = false;
+  for (let i = 0; i < keys.length; i++) {
+    const entry = record[keys[i]];
+    if (!remembered && entry !== null && typeof entry === 'object') {
+      seen.set(v, v);
+      remembered = true;
+    }
+    const settled = settle(entry, seen);
+    if (out === undefined && settled !== entry) {
+      out = Array.isArray(v) ? [] : Object.create(Object.getPrototypeOf(v));
+      for (let j = 0; j < i; j++) (out as Record<string, unknown>)[keys[j]] = record[keys[j]];
+    }
+    if (out !== undefined) out[keys[i]] = settled;
+  }
+  if (out === undefined) return value;
   if (Object.isFrozen(v)) Object.freeze(out);
   seen.set(v, out);
   return out as T;

@@ -336,6 +336,12 @@ export interface ChunkJob {
   readonly worthSplitting: boolean;
 }
 
+/** This thread's call of export `fn` over items [i0, i1) (its arguments spread into the call: no array is built for it). */
+const callExport = (fn: ChunkedExport, i0: number, i1: number, args: readonly number[]): void => {
+  const run: (...a: number[]) => void = wasm[fn];
+  run(i0, i1, ...args);
+};
+
 /**
  * Runs the export `fn` of the kernels module over items [0, total) with the arguments `args` after the item range,
  * split across the threads in chunks (CHUNKS_PER_THREAD) of whole multiples of `align` items when there are several threads and
@@ -347,7 +353,7 @@ export interface ChunkJob {
 export const runChunks = (fn: ChunkedExport, total: number, align: number, args: readonly number[], worthSplitting: boolean, nThreads: number = threads): void => {
   if (total <= 0) return;
   if (nThreads <= 1 || !worthSplitting || total < 2 * align) {
-    Reflect.apply(wasm[fn], undefined, [0, total, ...args]);
+    callExport(fn, 0, total, args);
     return;
   }
   publish([{ fn, total, align, args, worthSplitting }], nThreads);
@@ -416,7 +422,7 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   // units [u0, u1) of part i
   const runPart = (i: number, u0: number, u1: number): void => {
     const { fn, total, args } = parts[i];
-    Reflect.apply(wasm[fn], undefined, [u0 * unitSizes[i], Math.min(total, u1 * unitSizes[i]), ...args]);
+    callExport(fn, u0 * unitSizes[i], Math.min(total, u1 * unitSizes[i]), args);
   };
   for (;;) {
     const w = Atomics.load(ctl, CLAIM);

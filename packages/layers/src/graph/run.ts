@@ -67,9 +67,21 @@ export const scopes = (record: Readonly<Record<string, Tensor>>, names: Readonly
   return out;
 };
 
+// `prefix.name` for each prefix and name met, made once: a name built anew is hashed and looked up among the
+// property names each time it keys a record (twice a training step for every node: its new state, its gradients)
+const prefixedNames = new Map<string, Map<string, string>>();
+
+const prefixedName = (prefix: string, name: string): string => {
+  let names = prefixedNames.get(prefix);
+  if (names === undefined) prefixedNames.set(prefix, (names = new Map()));
+  let full = names.get(name);
+  if (full === undefined) names.set(name, (full = `${prefix}.${name}`));
+  return full;
+};
+
 /** Copies `record` into `into` with every name prefixed `prefix.`. */
 export const prefixed = (record: Readonly<Record<string, Tensor>>, prefix: string, into: Record<string, Tensor>): void => {
-  for (const [k, v] of Object.entries(record)) into[`${prefix}.${k}`] = v;
+  for (const k of Object.keys(record)) into[prefixedName(prefix, k)] = record[k];
 };
 
 const keyAt = (k: Key | undefined, path: readonly number[]): Key | undefined => (k === undefined ? undefined : path.reduce((a, i) => foldIn(a, i), k));
@@ -137,7 +149,8 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const done: boolean[] = [];
   const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
-  const sub = (i: number): ExecContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
+  // spelled out rather than spread from ctx: a node's context is made for every node of every step
+  const sub = (i: number): ExecContext => ({ mode: ctx.mode, key: keyAt(ctx.key, nodes[i].keyPath), kernels: ctx.kernels, needGrad: ctx.needGrad, needInputGrad: needDx[i] });
   const runNode = (i: number, input: Tensor): Tensor => {
     const n = nodes[i];
     const layer = n.layer;

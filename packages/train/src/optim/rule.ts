@@ -290,6 +290,8 @@ export const liftRule = <N extends string, H extends string, K extends string, C
   const ranges = { lr: positive, ...recordOf(ownNames, (k) => rule.hyper[k].range), weightDecay: nonNegative, decayAll: zeroOrOne };
   const fused = rule.fusesDecay === true;
   const update = `${name}.update`;
+  // what an error calls each slot's record, made once rather than for every param of every update
+  const stateLabels = recordOf(slots, (k) => `state ${k}`);
   const restore = `${name}.stateFromTensors`;
 
   const make = (given: GivenHyper = {}): Optimizer<RuleState<K, C>, N> => {
@@ -310,7 +312,7 @@ export const liftRule = <N extends string, H extends string, K extends string, C
         let nonFinite: NonFiniteUpdate | undefined;
         for (const [pname, p] of Object.entries(params)) {
           const g = matching(update, 'gradient', grads, pname, p);
-          const slotsIn = recordOf(slots, (k) => matching(update, `state ${k}`, state[k], pname, p));
+          const slotsIn = recordOf(slots, (k) => matching(update, stateLabels[k], state[k], pname, p));
           const wd = decays(p, decayAll) ? all.weightDecay : 0;
           const r = rule.step({ p, g: fused ? g : decayed(g, p, wd), slots: slotsIn, hyper, scalars, wd: fused ? wd : 0 });
           outP[pname] = r.p;
