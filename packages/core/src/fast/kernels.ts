@@ -447,7 +447,7 @@ const backward = (
   const fromInput = 'x' in src;
   // dx's slot, claimed before the workspace is laid out and before the operands are looked up (resultSlot)
   const dxSlot = needDx ? resultSlot(sizeOf(xShape), ['x' in src ? src.x.data : src.col.data]) : undefined;
-  // in a result scope, db (and dW by the GEMM) are written to its area and given as views: Adam reads them there
+  // in a result scope, db and dW are written to its area and given as views: Adam reads them there
   const dbScoped = needDb ? scopeSlot(bytesOf(FN)) : undefined;
   // dx by Winograd when it takes the shape (winograd.ts): then dx needs none of the GEMM path's regions but its own
   const wino = needDx ? winogradDxPlan(dyShape, xShape, g) : undefined;
@@ -458,7 +458,7 @@ const backward = (
   // dW by Winograd from x and dy when it takes the shape (winograd.ts), in the region the GEMM's A would have taken
   const dwWino = 'x' in src && packed === undefined ? winogradDwPlan(dyShape, xShape, g) : undefined;
   const viaGemm = dwWino === undefined;
-  const dwScoped = viaGemm ? scopeSlot(bytesOf(w.size)) : undefined;
+  const dwScoped = scopeSlot(bytesOf(w.size));
   const aFloats = dwWino !== undefined ? winogradDwFloats(dwWino) : fromInput ? N * C * (H + 2 * g.pad) * (W + 2 * g.pad) : R * Kc;
   const indexed = fromInput && viaGemm;
   // the optional dx regions come last, so the others keep their places
@@ -499,7 +499,7 @@ const backward = (
   let dwJob: ChunkJob | undefined;
   let dwFromSums: (() => Float32Array) | undefined;
   if ('x' in src && dwWino !== undefined) {
-    ({ tiles: dwJob, finish: dwFromSums } = winogradDwJob(dwWino, src.x, pdyAt, pa));
+    ({ tiles: dwJob, finish: dwFromSums } = winogradDwJob(dwWino, src.x, pdyAt, pa, undefined, dwScoped));
   } else if ('x' in src) {
     const pxAt = implicitIm2col(src.x, g, pa, prow, pk, pstage);
     dwJob = gemmIndexedJob(Kc, FN, R, pxAt, pk, prow, pbp, pdwt, FN);

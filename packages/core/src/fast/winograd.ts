@@ -2,7 +2,7 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import { bytesOf, derivedAt, inputAt, recordDerived, residentAt, resultOut, resultSlot, type Slot, slots, workspace } from './layout.js';
+import { bytesOf, derivedAt, inputAt, recordDerived, residentAt, resultOut, resultSlot, scopedOut, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { type ChunkJob, getThreads, PARALLEL_MIN_MACS, runChunkJob, runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
@@ -583,10 +583,12 @@ export const winogradDw = (p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: 
 
 /**
  * winogradDw in two steps, for a caller that runs its tiles' job together with another (threads.ts's runTogether): the
- * job (the shares' sums), then `finish` (dW from the sums, once the job has run).
+ * job (the shares' sums), then `finish` (dW from the sums, once the job has run). With `scoped`, the open result scope's
+ * slot of 9 K C floats (layout.ts's scopeSlot, claimed before the workspace at `pscratch` was laid out), dW is written
+ * there and given as a view, which Adam reads in place; else it is a fresh copy.
  */
 export const winogradDwJob = (
-  p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number,
+  p: WinogradDwPlan, x: Tensor, pdy: number, pscratch: number, filterRanges?: number, scoped?: Slot,
 ): { tiles: ChunkJob; finish: () => Float32Array } => {
   const { C, H, W, K, pad, OH, OW, tH, gW, Wq, m } = p;
   const { shares, shareGroups, groups } = winogradDwShares(p);
@@ -601,7 +603,7 @@ export const winogradDwJob = (
   // item i: share i / kParts, its filters' range i mod kParts
   return {
     tiles: { fn: 'winogradDwTiles', total: shares * kParts, align: 1, args, worthSplitting: split.parallel },
-    finish: () => filtersFromSumsAt(psums, shares, K, C, m, pfilters),
+    finish: () => filtersFromSumsAt(psums, shares, K, C, m, pfilters, scoped),
   };
 };
 
@@ -624,18 +626,19 @@ const FILTERS_PARALLEL_MIN = 1 << 16;
  * dW [K, C, 3, 3] = Gᵀ M G for every filter and channel (G F(2x2, 3x3)'s with the sign winograd.wat's transforms leave
  * on M, its last row negated, or F(4x4, 3x3)'s), M_ξ[k, c] the sum of the shares' [X, K, C] at byte `psums` in their
  * order, in float64 (wasm/winograd-filters.wat's winogradDwFilters), split across the threads by filter-channel pairs:
- * the same bits at any thread count. `pscratch` holds filtersScratchFloats floats. The kernel alone, one thread, F(4x4, 3x3):
+ * the same bits at any thread count. `pscratch` holds filtersScratchFloats floats; dW is written at its start and copied
+ * out, or, with `scoped` (a result scope's slot), written there and given as a view (scopedOut). The kernel alone, one thread, F(4x4, 3x3):
  * 64 -> 64 channels with 1 share (resnet's stage 3 at any batch) 0.13 ms, 32 -> 32 with 6 shares 0.07 ms, 16 -> 16 with
  * 16 0.06 ms. The same sums in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training
  * step at 1 thread, 5.8% at 2.
  */
-const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number): Float32Array => {
+const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number, scoped?: Slot): Float32Array => {
   const plane = K * C;
-  const [pdw, pslots] = [pscratch, pscratch + bytesOf(9 * plane)];
+  const [pdw, pslots] = [scoped?.offset ?? pscratch, pscratch + bytesOf(9 * plane)];
   new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
   const X = (m + 2) ** 2;
   runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
-  return copyF32(pdw, 9 * plane);
+  return scopedOut(scoped, pdw, 9 * plane);
 };
 
 /**
