@@ -627,9 +627,9 @@ const FILTERS_PARALLEL_MIN = 1 << 16;
  * on M, its last row negated, or F(4x4, 3x3)'s), M_ξ[k, c] the sum of the shares' [X, K, C] at byte `psums` in their
  * order, in float64 (wasm/winograd-filters.wat's winogradDwFilters), split across the threads by filter-channel pairs:
  * the same bits at any thread count. `pscratch` holds filtersScratchFloats floats; dW is written at its start and copied
- * out, or, with `scoped` (a result scope's slot), written there and given as a view (scopedOut). The kernel alone, one thread, F(4x4, 3x3):
- * 64 -> 64 channels with 1 share (resnet's stage 3 at any batch) 0.13 ms, 32 -> 32 with 6 shares 0.07 ms, 16 -> 16 with
- * 16 0.06 ms. The same sums in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training
+ * out, or, with `scoped` (a result scope's slot), written there and given as a view (scopedOut). The kernel alone, one
+ * thread, F(4x4, 3x3): 64 -> 64 channels with 1 share (resnet's stage 3 at any batch) 0.13 ms, 32 -> 32 with 6 shares
+ * 0.07 ms, 16 -> 16 with 16 0.06 ms. The same sums in JavaScript, one (k, c) at a time on the calling thread, took 3.5% of resnet's training
  * step at 1 thread, 5.8% at 2.
  */
 const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number, scoped?: Slot): Float32Array => {
