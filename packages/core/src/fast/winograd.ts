@@ -40,6 +40,10 @@ import { copyF32, f32, memory } from './wasm.js';
 const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
 const SLOT_FLAGS_BYTES = 1024;
+/** Frees every slot of a scratch before a job: a thread claims the first slot whose flag is 0 (winograd.wat's $winogradClaimSlot). */
+const clearSlotFlags = (at: number): void => {
+  new Int32Array(f32().buffer, at, SLOT_FLAGS_BYTES / 4).fill(0);
+};
 
 /** How a convolution of one shape runs by Winograd F(m x m, 3x3): sizes of the padded input and of the tile grid. */
 export interface WinogradPlan {
@@ -247,7 +251,7 @@ export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: Readonl
   const { base, byCi, byKo, byRow, byCol } = layout;
   f32().set(w, pw / 4);
   const pslots = pw + bytesOf(w.length);
-  new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
+  clearSlotFlags(pslots);
   runChunks('winogradFilterTransform', Cin, 1, [pw + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu, pslots, TRANSFORM_SLOT_BYTES], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
 };
 
@@ -288,7 +292,7 @@ const convolveJob = (p: WinogradPlan, px: number, pu: number, pbias: number, epi
   const strips = takesStrips(p);
   const ptiles = strips ? pscratch : pscratch + 4 * N * C * Hq * Wq;
   if (!strips) padPlanes(N * C, px, H, W, pad, pscratch, Hq, Wq);
-  new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
+  clearSlotFlags(ptiles);
   const groups = N * tH * gW;
   // X MACs per tile and channel pair (16 per 4 outputs, 36 per 16, where the direct sum does 9 an output): the same test of size as a GEMM's
   const macs = groups * 4 * elementsOf(p) * C * K;
@@ -595,7 +599,7 @@ export const winogradDwJob = (
   const offsets: number[] = [];
   dwRegions(p).reduce((at, n) => (offsets.push(at), at + 4 * Math.ceil(n / 16) * 16), pscratch);
   const [px, psums, ptiles, pfilters] = offsets;
-  new Int32Array(f32().buffer, ptiles, SLOT_FLAGS_BYTES / 4).fill(0);
+  clearSlotFlags(ptiles);
   const split = winogradDwSplit(p);
   const kParts = filterRanges ?? split.filterRanges;
   // x read where it is resident, else from a copy at px; x and dy padded a block's rows at a time by the tiles
@@ -635,7 +639,7 @@ const FILTERS_PARALLEL_MIN = 1 << 16;
 const filtersFromSumsAt = (psums: number, shares: number, K: number, C: number, m: 2 | 4, pscratch: number, scoped?: Slot): Float32Array => {
   const plane = K * C;
   const [pdw, pslots] = [scoped?.offset ?? pscratch, pscratch + bytesOf(9 * plane)];
-  new Int32Array(f32().buffer, pslots, SLOT_FLAGS_BYTES / 4).fill(0);
+  clearSlotFlags(pslots);
   const X = (m + 2) ** 2;
   runChunks('winogradDwFilters', plane, FILTERS_BLOCK, [psums, shares, plane, m + 2, pdw, pslots, filtersSlotBytes(m)], plane * X * (shares + 9) >= FILTERS_PARALLEL_MIN);
   return scopedOut(scoped, pdw, 9 * plane);
