@@ -149,8 +149,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const done: boolean[] = [];
   const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
-  // spelled out rather than spread from ctx: a node's context is made for every node of every step
-  const sub = (i: number): ExecContext => ({ mode: ctx.mode, key: keyAt(ctx.key, nodes[i].keyPath), kernels: ctx.kernels, needGrad: ctx.needGrad, needInputGrad: needDx[i] });
+  const sub = (i: number): ExecContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
   const runNode = (i: number, input: Tensor): Tensor => {
     const n = nodes[i];
     const layer = n.layer;
