@@ -200,32 +200,33 @@ const transformed = (m: 2 | 4, Cin: number, Kout: number, W: Float32Array, layou
   return f32().slice(pu / 4, pu / 4 + n);
 };
 
+/**
+ * The loop's U of W [K, C, 3, 3] as the forward reads it (u(c, k) = W[k, c]: U [X, C, K]) or as the input gradient does
+ * (W turned by 180°, channels swapped: U [X, K, C]), as winogradConvAt and winogradDx read W.
+ */
+const transformedBefore = (m: 2 | 4, K: number, C: number, W: Float32Array, forward: boolean): Float32Array =>
+  forward
+    ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
+    : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
+
+/** transformFilters gives the loop's bits, on filters drawn by `values`, for the forward's layout or the input gradient's. */
+const transformsAsBefore = (values: (seed: number, n: number) => Float32Array) => ({ K, C, m, seed }: { K: number; C: number; m: 2 | 4; seed: number }, forward: boolean): void => {
+  const W = values(seed, K * C * 9);
+  const [Cin, Kout] = forward ? [C, K] : [K, C];
+  expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(transformedBefore(m, K, C, W, forward)));
+};
+
 describe('winograd filter transform: U = G g Gᵀ', () => {
   it('the same bits as the loop it replaced, for the forward (u(c, k) = W[k, c]) and the input gradient (W turned by 180°, channels swapped): w=[K,C,3,3], K and C 1..40, F(2x2,3x3) and F(4x4,3x3)', () => {
     fc.assert(
-      fc.property(caseArb, fc.boolean(), ({ K, C, m, seed }, forward) => {
-        const W = valuesOf(seed, K * C * 9);
-        // the forward's U [X, C, K] and the input gradient's U [X, K, C], as winogradConvAt and winogradDx read W
-        const [Cin, Kout] = forward ? [C, K] : [K, C];
-        const want = forward
-          ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
-          : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
-        expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(want));
-      }),
+      fc.property(caseArb, fc.boolean(), transformsAsBefore(valuesOf)),
       { seed: 22, numRuns: 80 },
     );
   });
 
   it('the same bits as the loop it replaced on filters of ±0, ±1, 0.5 and -2 (exact cancellations, signed zeros): K and C 1..40, forward and input gradient', () => {
     fc.assert(
-      fc.property(caseArb, fc.boolean(), ({ K, C, m, seed }, forward) => {
-        const W = cancellingValuesOf(seed, K * C * 9);
-        const [Cin, Kout] = forward ? [C, K] : [K, C];
-        const want = forward
-          ? transformBefore(m, C, K, (c, k, fy, fx) => W[((k * C + c) * 3 + fy) * 3 + fx])
-          : transformBefore(m, K, C, (f, c, fy, fx) => W[((f * C + c) * 3 + (2 - fy)) * 3 + (2 - fx)]);
-        expect(bitsOf(transformed(m, Cin, Kout, W, forward ? forwardLayout(C) : turnedLayout(C)))).toEqual(bitsOf(want));
-      }),
+      fc.property(caseArb, fc.boolean(), transformsAsBefore(cancellingValuesOf)),
       { seed: 25, numRuns: 40 },
     );
   });
@@ -245,7 +246,7 @@ describe('winograd filter transform: U = G g Gᵀ', () => {
 
   it('split across 2 threads by input channels (w=[64,64,3,3], F(4x4,3x3)): a worker takes channels, the same bits', () => {
     const W = valuesOf(4, 64 * 64 * 9);
-    const want = bitsOf(transformBefore(4, 64, 64, (c, k, fy, fx) => W[((k * 64 + c) * 3 + fy) * 3 + fx]));
+    const want = bitsOf(transformedBefore(4, 64, 64, W, true));
     expectWorkerTakesPart(() => transformed(4, 64, 64, W, forwardLayout(64)), want);
   });
 });
