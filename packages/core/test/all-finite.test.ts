@@ -1,9 +1,10 @@
-import { allFinite, fastKernels, fromData, resultScope, sliceRows, type Tensor } from '@foldnet/core';
+import { allFinite, fastKernels, fromData, referenceKernels, resultScope, sliceRows, type Tensor } from '@foldnet/core';
 import { describe, expect, it } from 'vitest';
 
 /*
- * allFinite (ops.ts) tests a view of the fast kernels' memory (a result made in a scope, as a training step's gradients
- * are) where it lies, by wasm/finite.wat's finiteF32, and any other array by its own loop: both must say false exactly
+ * allFinite is a kernel: the fast set tests a view of its memory (a result made in a scope, as a training step's
+ * gradients are) where it lies, by wasm/finite.wat's finiteF32, and any other array by the reference's loop; ops.ts's
+ * allFinite asks the current set (or `opts.kernels`). Every way must say false exactly
  * when some element is NaN or ±Infinity, wherever it is (finiteF32 takes 4 floats at a time, then the rest one by one),
  * and true for -0 and the largest float32 values.
  */
@@ -24,7 +25,11 @@ describe('allFinite', () => {
   it('on plain float32 arrays: false exactly when NaN or ±Infinity is at any position, true for -0 and ±max, short and long arrays', () => {
     for (const n of lengths) {
       for (const value of planted) {
-        for (let at = 0; at < n; at++) expect(allFinite(fromData([n], valuesWith(n, at, value)))).toBe(finitePlanted(value));
+        for (let at = 0; at < n; at++) {
+          const t = fromData([n], valuesWith(n, at, value));
+          for (const kernels of [fastKernels, referenceKernels]) expect(allFinite(t, { kernels })).toBe(finitePlanted(value));
+          expect(allFinite(t)).toBe(finitePlanted(value));
+        }
       }
     }
   });
@@ -39,7 +44,9 @@ describe('allFinite', () => {
             const view = fastKernels.add(fromData([n], valuesWith(n, at, value)), negativeZeros);
             expect(inMemory(view)).toBe(true);
             expect(Number.isNaN(value) ? Number.isNaN(view.data[at]) : Object.is(view.data[at], value)).toBe(true);
-            expect(allFinite(view)).toBe(finitePlanted(value));
+            expect(fastKernels.allFinite(view)).toBe(finitePlanted(value));
+            // the reference's loop reads the view as any array: the same answer
+            expect(referenceKernels.allFinite(view)).toBe(finitePlanted(value));
           }
         });
       }
@@ -51,9 +58,22 @@ describe('allFinite', () => {
         const all = fastKernels.add(fromData([3, n], valuesWith(3 * n, at, Number.NaN)), fromData([3, n], new Float32Array(3 * n)));
         const rows = sliceRows(all, 1, 3);
         expect(inMemory(rows)).toBe(true);
-        expect(allFinite(rows)).toBe(at < n);
+        expect(fastKernels.allFinite(rows)).toBe(at < n);
       }
     });
+  });
+
+  it('on float64 arrays: values whose sum would overflow are finite; NaN and ±Infinity anywhere are not', () => {
+    for (const kernels of [fastKernels, referenceKernels]) {
+      expect(allFinite(fromData([3], new Float64Array([1e308, 1e308, -0])), { kernels })).toBe(true);
+      for (const value of [Number.NaN, Infinity, -Infinity]) {
+        for (let at = 0; at < 5; at++) {
+          const d = new Float64Array([1, 2, 3, 4, 5]);
+          d[at] = value;
+          expect(allFinite(fromData([5], d), { kernels })).toBe(false);
+        }
+      }
+    }
   });
 
   it('an empty view and an empty array are all finite', () => {

@@ -2,12 +2,11 @@ import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
-import { referenceKernels } from '../kernels/reference.js';
-import { allFinite } from '../ops.js';
+import { allFinite as allFiniteLoop, referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor, zeros } from '../tensor.js';
 import { gemm, gemmIndexedJob, gemmPacked, padN } from './gemm.js';
-import { bytesOf, inputAt, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopedOut, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
+import { bytesOf, inputAt, isMemoryView, recordResident, residentAt, residentSlot, resultOut, resultSlot, scopedOut, scopeFloats, scopeInts, scopeSlot, type Slot, slots, workspace } from './layout.js';
 import { padPlanes } from './pad.js';
 import { notePath, winogradName } from './paths.js';
 import { type ChunkJob, getThreads, PARALLEL_MIN_MACS, runChunkJob, runChunks, runTogether } from './threads.js';
@@ -987,6 +986,14 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep):
 };
 
 /**
+ * allFinite: a float32 view of the kernels' memory (a gradient left in a result scope's area) is tested where it lies by
+ * wasm/finite.wat's finiteF32 (x * 0 summed: ±0 while every x is finite), the same answer ~4x faster than the
+ * reference's loop, which takes everything else.
+ */
+const allFinite = (x: Tensor): boolean =>
+  x.data instanceof Float32Array && isMemoryView(x.data) ? wasm.finiteF32(x.data.byteOffset, x.data.length) === 1 : allFiniteLoop(x);
+
+/**
  * The fast kernel set (float32; float64 inputs run on the reference kernels). Registered under the name
  * 'fast' and the default backend once `@foldnet/core` is imported, unless FOLDNET_BACKEND says otherwise.
  *
@@ -1013,6 +1020,7 @@ export const fastKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
+  allFinite,
   add,
   batchNorm,
   batchNormBackward,

@@ -1,5 +1,5 @@
 import type { ConvGeometry } from '../geometry.js';
-import { allFinite } from '../ops.js';
+import { allFinite } from '../kernels/reference.js';
 import type { Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { padN } from './gemm.js';

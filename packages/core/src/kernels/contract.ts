@@ -156,6 +156,12 @@ export interface Kernels {
    * them afterwards would cost a read of all three).
    */
   adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult;
+  /**
+   * True when every element of x is finite (no NaN, no ±Infinity): what a training step checks of its gradients and
+   * params. A kernel, so that a backend tests its own memory where a tensor lies in it (fast: a gradient left in a
+   * result scope's area).
+   */
+  allFinite(x: Tensor): boolean;
   /** Element-wise a + b, one shape and dtype (a residual's merge, the sum of a value's gradients): the same bits on every set. */
   add(a: Tensor, b: Tensor): Tensor;
   /**
