@@ -14,7 +14,15 @@
  * (the JavaScript between kernels, the filter transforms, the optimizer), to compare changes to that alone.
  * `--clock cpu` times by the process's CPU time instead of the wall clock: on a machine other jobs load, a run then
  * counts only what it computed, not the time it waited for a core (with --threads 1; with more it adds the threads' times).
+ * `--swap` puts the builds in each other's places: the base loaded first and this build set up first (by default this
+ * build is loaded first and the base set up first). A build's place alone moves its time: two builds whose code
+ * differs in nothing that runs have differed by 2-8% (simple's step), so where builds differ by that little, run both
+ * places and take the geometric mean of the two ratios, in which the place's share cancels.
+ * `--processes K` does that K times: K processes one after the other, places swapped every other one, each with
+ * rounds / K rounds, and prints each one's ratios and their medians (figures of one process alone can be off by a few
+ * percent whichever place a build takes: its memory's layout is that process's luck).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { clockOf, loadBuild, median, PRESETS, presetNetwork, THIS_ROOT } from './builds.mjs';
@@ -28,6 +36,9 @@ const values = parseFlags('compare-builds', {
   data: { type: 'string', default: 'random' },
   clock: { type: 'string', default: 'wall' },
   batch: { type: 'string', default: '100' },
+  swap: { type: 'boolean', default: false },
+  processes: { type: 'string', default: '1' },
+  json: { type: 'boolean', default: false },
 });
 if (values.base === undefined) {
   console.error('compare-builds: --base <checkout of the older build> is required');
@@ -36,12 +47,35 @@ if (values.base === undefined) {
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
 const batchSize = Number(values.batch);
+const processes = Number(values.processes);
 const isSpec = values.model.endsWith('.json');
-if (!(PRESETS.includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock)) {
-  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads and --rounds positive integers, --batch 1..100, --data random|mnist, --clock wall|cpu');
+if (!(PRESETS.includes(values.model) || isSpec) || !(threads >= 1) || !(rounds >= 1) || !(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100) || !['random', 'mnist'].includes(values.data) || !['wall', 'cpu'].includes(values.clock) || !(Number.isInteger(processes) && processes >= 1)) {
+  console.error('compare-builds: --model simple|double|deep|resnet|<spec.json>, --threads, --rounds and --processes positive integers, --batch 1..100, --data random|mnist, --clock wall|cpu');
   process.exit(2);
 }
 
+
+const heading = (rounds, places) =>
+  `${values.model}, ${threads} thread(s), batch ${batchSize} (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}${places}`;
+const ratio = (b, c) => `x${(b / c).toFixed(2)}`;
+
+if (processes > 1) {
+  // the comparison K times, each in its own process with the builds' places swapped every other time
+  const each = Math.ceil(rounds / processes);
+  const flags = ['--base', values.base, '--model', values.model, '--threads', String(threads), '--rounds', String(each), '--data', values.data, '--clock', values.clock, '--batch', String(batchSize), '--json'];
+  const runs = [];
+  for (let k = 0; k < processes; k++) {
+    const r = spawnSync(process.execPath, [process.argv[1], ...flags, ...(k % 2 === 1 ? ['--swap'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+    runs.push(JSON.parse(r.stdout.trim().split('\n').at(-1)));
+  }
+  console.log(heading(each, `, in each of ${processes} processes (places swapped every other one)`));
+  runs.forEach((r, k) => console.log(`  process ${k + 1}${k % 2 === 1 ? ' (swapped)' : ''}: step ${ratio(r.baseStep, r.step)}, evaluation ${ratio(r.baseForward, r.forward)}`));
+  const medianRatio = (b, c) => median(runs.map((r) => r[b] / r[c]));
+  console.log(`training step: base ${median(runs.map((r) => r.baseStep)).toFixed(2)} ms, this build ${median(runs.map((r) => r.step)).toFixed(2)} ms, median ratio x${medianRatio('baseStep', 'step').toFixed(2)}`);
+  console.log(`evaluation forward: base ${median(runs.map((r) => r.baseForward)).toFixed(2)} ms, this build ${median(runs.map((r) => r.forward)).toFixed(2)} ms, median ratio x${medianRatio('baseForward', 'forward').toFixed(2)}`);
+  process.exit(0);
+}
 
 // A JSON model spec (both builds must know its layer types): read once, decoded by each build.
 const specJson = isSpec ? JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), values.model), 'utf8')) : undefined;
@@ -67,8 +101,13 @@ const inputs = ({ core, layers, train }) => {
   return [{ x, targets: Int32Array.from({ length: batchSize }, (_, i) => i % 10) }];
 };
 
-/** One build's step and evaluation forward, each call on the next of the batches. */
-const setup = ({ core, layers, train }, batches) => {
+/**
+ * One build's step and evaluation forward, each call on the next of its batches. Each build makes its own batches (the
+ * same values): given the batches one build made, the other ran simple's step 5-9% faster, whichever it was.
+ */
+const setup = (build) => {
+  const { core, layers, train } = build;
+  const batches = inputs(build);
   core.setThreads(threads);
   if (threads > 1) core.startThreads();
   const net = networkOf(layers);
@@ -85,10 +124,15 @@ const setup = ({ core, layers, train }, batches) => {
   };
 };
 
-const here = await loadBuild(THIS_ROOT);
-const batches = inputs(here);
-const base = setup(await loadBuild(values.base), batches);
-const current = setup(here, batches);
+// the builds' places: which is loaded first (its modules compiled first) and which is set up first (its wasm memory,
+// workers and network made first)
+const swap = values.swap;
+const loadedFirst = await loadBuild(swap ? values.base : THIS_ROOT);
+const loadedSecond = await loadBuild(swap ? THIS_ROOT : values.base);
+const [thisBuild, baseBuild] = swap ? [loadedSecond, loadedFirst] : [loadedFirst, loadedSecond];
+const setUpFirst = setup(swap ? thisBuild : baseBuild);
+const setUpSecond = setup(swap ? baseBuild : thisBuild);
+const [base, current] = swap ? [setUpSecond, setUpFirst] : [setUpFirst, setUpSecond];
 const now = clockOf(values.clock);
 const time = (f) => {
   const t = now();
@@ -106,8 +150,13 @@ for (let i = 0; i < rounds; i++) {
   if (i % 2 === 1) pair.reverse();
   for (const run of pair) run();
 }
-const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, x${(median(b) / median(c)).toFixed(2)}`;
-console.log(`${values.model}, ${threads} thread(s), batch ${batchSize} (${values.data === 'mnist' ? 'MNIST batches in turn' : 'a fixed random batch'}), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}`);
+if (values.json) {
+  // for the parent of --processes
+  console.log(JSON.stringify({ baseStep: median(t.baseStep), step: median(t.step), baseForward: median(t.baseForward), forward: median(t.forward) }));
+  process.exit(0);
+}
+const line = (what, b, c) => `${what}: base ${median(b).toFixed(2)} ms, this build ${median(c).toFixed(2)} ms, ${ratio(median(b), median(c))}`;
+console.log(heading(rounds, swap ? ', places swapped (base loaded first, this build set up first)' : ''));
 console.log(line('training step', t.baseStep, t.step));
 console.log(line('evaluation forward', t.baseForward, t.forward));
 process.exit(0); // the worker threads are unref'd, but two pools' handles are not worth waiting for
