@@ -7,13 +7,15 @@
  *
  *   node scripts/layer-table.mjs [--model resnet] [--threads 1] [--rounds 3] [--reps 11] [--python /usr/bin/python3] [--realtime]
  *
- * Each round runs one foldnet process and one PyTorch process (scripts/bench-pytorch-layers.py), alternating which goes
- * first; each times every layer's passes `--reps` times (after two untimed runs) by the wall clock and keeps the median;
- * the table gives the median over the rounds, and the ratio PyTorch / foldnet (above 1: foldnet faster). "x count" is
- * how many layers of the preset have that shape; the totals weigh each row by it. foldnet's passes run as an
- * evaluation's and a training step's do, in a result scope (their results left in it), and the algorithm each took is named. A layer alone: in a
- * step foldnet fuses a convolution with what follows it (batch norm, ReLU) and PyTorch does not, so the rows do not add
- * up to a step. --realtime runs every process under `chrt -r 10` (see speed-table.mjs). Needs `pnpm run build`.
+ * Each round runs one foldnet process and one PyTorch process, alternating which goes first, and the table gives each
+ * figure's median over the rounds and the ratio PyTorch / foldnet (above 1: foldnet faster). "x count" is how many
+ * layers of the preset have that shape; the totals weigh each row by it.
+ * - foldnet: each layer's passes alone, `--reps` times after two untimed runs, by the wall clock, the median; in a
+ *   result scope with their results left in it, as in a step, and the algorithm each took named.
+ * - PyTorch (scripts/bench-pytorch-layers.py): inside its model, by its profiler (`--reps` evaluation forwards and
+ *   training steps), as the operators' self time per call: alone, on fresh tensors, a convolution can take twice as long.
+ * Rows do not add up to a step: foldnet fuses a convolution with what follows it (batch norm, ReLU), PyTorch does not.
+ * --realtime runs every process under `chrt -r 10` (see speed-table.mjs). Needs `pnpm run build`.
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -105,9 +107,11 @@ const measure = (file, args, env = process.env) => {
 const runners = {
   foldnet: () => measure(process.execPath, [process.argv[1], '--model', values.model, '--threads', String(threads), '--reps', String(reps), '--child'], { ...process.env, LAYERS: JSON.stringify(layerSpecs) }),
   pytorch: () => {
-    const r = measure(values.python, [path.join(THIS_ROOT, 'scripts/bench-pytorch-layers.py'), '--threads', String(threads), '--rounds', String(reps), '--layers', JSON.stringify(layerSpecs)]);
+    const r = measure(values.python, [path.join(THIS_ROOT, 'scripts/bench-pytorch-layers.py'), '--model', values.model, '--threads', String(threads), '--rounds', String(reps)]);
     torchVersion = r.torch;
-    return r.layers;
+    // PyTorch's layers matched to foldnet's by their input and filter shapes
+    const same = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
+    return layerSpecs.map((l) => r.layers.find((p) => same(p.x, [l.N, l.C, l.H, l.W]) && same(p.w, [l.F, l.C, l.size, l.size])) ?? { forward_ms: NaN, backward_ms: NaN });
   },
 };
 let torchVersion = '';
@@ -124,7 +128,7 @@ const ms = (v) => v.toFixed(2);
 const rows = list.map((l, i) => ({
   l, count: l.names.length, fwd: [of('foldnet', i, 'forward'), of('pytorch', i, 'forward')], bwd: [of('foldnet', i, 'backward'), of('pytorch', i, 'backward')],
 }));
-console.log(`${values.model}, ${threads} thread(s), batch ${BATCH}: each convolution alone, medians of ${rounds} rounds of ${reps} runs (ms); PyTorch ${torchVersion}; load ${loadBefore.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)}${values.realtime ? '; chrt -r 10' : ''}`);
+console.log(`${values.model}, ${threads} thread(s), batch ${BATCH}: foldnet's convolutions alone, PyTorch's inside its model, medians of ${rounds} rounds of ${reps} runs (ms); PyTorch ${torchVersion}; load ${loadBefore.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)}${values.realtime ? '; chrt -r 10' : ''}`);
 console.log('');
 console.log('| layers | x count | input -> output | foldnet forward | PyTorch forward | PyTorch / foldnet | foldnet backward | PyTorch backward | PyTorch / foldnet | foldnet algorithms |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
