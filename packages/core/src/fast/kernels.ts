@@ -19,6 +19,7 @@ import { add, addRelu } from './add.js';
 import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
 import { batchNorm, batchNormAddRelu, batchNormAddReluBackward, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
+import { convolvePacked, packedForwardPlan } from './conv-packed.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -274,6 +275,11 @@ const convolve = (
   const pointwise = takesPointwise(g, Kc);
   const gathered = pointwise && g.stride > 1;
   const direct = pointwise || takesDirect(g, Kc);
+  const packed = direct || pool !== undefined ? undefined : packedForwardPlan(x.shape, FN, g);
+  if (packed !== undefined) {
+    notePath('forward', x.shape, w.shape, 'GEMM');
+    return { pout: convolvePacked(packed, x, w, b, then === 'relu', out), ppool: 0, parg: 0, R, FN };
+  }
   // the direct path's rows: a 1x1 convolution's pixels as one row of P
   const by5 = direct && directNarrowBy5(FN, pointwise ? P : g.outW);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;
