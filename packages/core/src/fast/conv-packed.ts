@@ -1,9 +1,10 @@
+import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { bytesOf, inputAt, type Slot, workspace } from './layout.js';
 import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
-import { f32, wasm } from './wasm.js';
+import { ensureBytes, f32 } from './wasm.js';
 import { clearSlotFlags, SLOT_FLAGS_BYTES } from './winograd.js';
 
 /*
@@ -47,10 +48,10 @@ const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
 /**
  * The plan for x [N, C, H, W] convolved with FN filters of geometry g, or undefined when the path is off or cannot take it
- * (FN < 2: a register tile computes 2 filters). Cached per shape.
+ * (FN < 2: a register tile computes 2 filters; OW < 4: T's runs are copied by whole vectors). Cached per shape.
  */
 export const packedForwardPlan = (xShape: Shape, FN: number, g: ConvGeometry): PackedForwardPlan | undefined => {
-  if (!packedForward || FN < 2) return undefined;
+  if (!packedForward || FN < 2 || g.outW < 4) return undefined;
   const [N, C, H, W] = xShape;
   const key = `${xShape.join(',')},${FN},${g.filterH},${g.filterW},${g.stride},${g.pad}`;
   if (plans.has(key)) return plans.get(key);
@@ -63,7 +64,8 @@ export const packedForwardPlan = (xShape: Shape, FN: number, g: ConvGeometry): P
   const ld = 4 * roundUp(G * P, 16);
   // a phase row: the padded row's columns φ, φ + s, ... (L floats, whole vectors); R: the padded row, s L floats
   const L = roundUp(Math.ceil((W + 2 * pad) / s), 4);
-  const rBytes = s === 1 ? 0 : bytesOf(s * L);
+  // before the phase planes: at stride 2 (pad <= 8) the masks of the split from x (two vectors a step of 8 floats), else R
+  const rBytes = s === 1 ? 0 : s === 2 && pad <= 8 ? bytesOf(2 * L) : bytesOf(s * L);
   const phBytes = rBytes + 4 * s * (H + 2 * pad) * L;
   const [offM, offPh] = [Kc * ld, Kc * ld + FN * ld];
   const slotBytes = roundUp(offPh + phBytes, 64);
@@ -75,6 +77,23 @@ export const packedForwardPlan = (xShape: Shape, FN: number, g: ConvGeometry): P
 };
 
 /**
+ * The filters W [FN, Kc] as the products' tiles read them, at byte `pu`: pair j (filters r = 2j, r + 1; the last pair
+ * r = FN - 2 when FN is odd) as [Kc, 2], U[j][k] = (W[r, k], W[r + 1, k]), pairs 8 Kc bytes apart. A tile's weights at
+ * each k are then 8 adjacent bytes, and its whole sum reads 8 Kc bytes in order.
+ */
+const packFilterPairs = (w: ReadonlyData, FN: number, Kc: number, pu: number): void => {
+  const u = f32();
+  let at = pu / 4;
+  for (let r0 = 0; r0 < FN; r0 += 2) {
+    const r = Math.min(r0, FN - 2);
+    for (let k = 0; k < Kc; k++, at += 2) {
+      u[at] = w[r * Kc + k];
+      u[at + 1] = w[(r + 1) * Kc + k];
+    }
+  }
+};
+
+/**
  * out [N, FN, OH, OW] = conv(x, w) + b (ReLU after it when `relu`) by plan p, on the threads by groups of images, into
  * `out` or else into the workspace it lays out: gives out's byte offset.
  */
@@ -83,17 +102,17 @@ export const convolvePacked = (p: PackedForwardPlan, x: Tensor, w: Tensor, b: Te
   const FN = w.shape[0];
   const Kc = w.size / FN;
   const P = p.table[7] * p.table[8];
-  const [ptable, pw, pu, pb, pstage, pscratch, pwork] = workspace([
-    p.table.length, w.size, w.size, FN, x.size, (SLOT_FLAGS_BYTES + getThreads() * p.slotBytes) / 4, out === undefined ? N * FN * P : 0,
+  const [ptable, pu, pb, pstage, pscratch, pwork] = workspace([
+    p.table.length, 2 * Math.ceil(FN / 2) * Kc, FN, x.size, (SLOT_FLAGS_BYTES + getThreads() * p.slotBytes) / 4, out === undefined ? N * FN * P : 0,
   ]);
   const mem = f32();
   new Int32Array(mem.buffer, ptable, p.table.length).set(p.table);
-  mem.set(w.data, pw / 4);
+  packFilterPairs(w.data, FN, Kc, pu);
   mem.set(b.data, pb / 4);
-  // U = Wᵀ [Kc, FN]: a tile's two filters side by side at each k
-  wasm.transpose(pw, FN, Kc, pu);
   clearSlotFlags(pscratch);
   const px = inputAt(x.data, pstage);
+  // the split from x reads up to 8 floats past a row (masked out): past the last image too
+  ensureBytes(px + 4 * x.size + 64);
   const pout = out?.offset ?? pwork;
   runChunks('convPackedImages', N, p.G, [px, pu, pb, pout, relu ? 1 : 0, pscratch, ptable], N * P * FN * Kc >= PARALLEL_MIN_MACS);
   return pout;

@@ -58,6 +58,19 @@
         (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $zero)))
+    ;; at stride 2 (pad <= 8) the rows are split straight from x, 8 floats from column 8i - pad a step i: the lanes
+    ;; inside the row kept by masks at $ph (two vectors a step), the rest (padding, or the rows around) dropped
+    (if (i32.and (i32.eq (local.get $s) (i32.const 2)) (i32.le_u (local.get $pad) (i32.const 8)))
+      (then
+        (local.set $p (i32.sub (i32.const 0) (local.get $pad)))
+        (local.set $end (local.get $ph))
+        (loop $masks
+          (v128.store (local.get $end) (v128.and
+            (i32x4.ge_s (i32x4.add (i32x4.splat (local.get $p)) (v128.const i32x4 0 1 2 3)) (v128.const i32x4 0 0 0 0))
+            (i32x4.lt_s (i32x4.add (i32x4.splat (local.get $p)) (v128.const i32x4 0 1 2 3)) (i32x4.splat (local.get $W)))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (local.set $end (i32.add (local.get $end) (i32.const 16)))
+          (br_if $masks (i32.lt_s (local.get $p) (i32.sub (i32.shl (local.get $L) (i32.const 1)) (local.get $pad)))))))
     (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $imgBytes (i32.shl (i32.mul (local.get $C) (i32.mul (local.get $H) (local.get $W))) (i32.const 2)))
@@ -79,7 +92,7 @@
         ;; K blocks of 256: rows kb.. of U and of T
         (local.set $kb (i32.const 0))
         (loop $blocks
-          (call $packedMultiply (i32.add (local.get $u) (i32.shl (i32.mul (local.get $kb) (local.get $FN)) (i32.const 2)))
+          (call $packedMultiply (i32.add (local.get $u) (i32.shl (local.get $kb) (i32.const 3))) (i32.shl (local.get $Kc) (i32.const 3))
             (select (i32.const 256) (i32.sub (local.get $Kc) (local.get $kb)) (i32.gt_u (i32.sub (local.get $Kc) (local.get $kb)) (i32.const 256)))
             (local.get $FN) (i32.add (local.get $t) (i32.mul (local.get $kb) (local.get $ldT))) (local.get $ldT)
             (local.get $m) (local.get $ldM) (i32.mul (local.get $g) (local.get $P)) (i32.ne (local.get $kb) (i32.const 0)))
@@ -102,13 +115,14 @@
   ;; copied into R (at $ph, padded) and split into its even and odd columns by shuffles of two loads; at larger strides
   ;; the same float by float. Then each run (k, oy): OW floats from phase fx mod s, row oy s + fy, float fx / s on, by
   ;; vectors (the last one ending at the run's end) where OW >= 4.
-  (func $packPixelRows
+  (func $packPixelRows (export "packPixelRows")
     (param $xn i32) (param $C i32) (param $H i32) (param $W i32) (param $FH i32) (param $FW i32) (param $s i32) (param $pad i32)
     (param $OH i32) (param $OW i32) (param $t i32) (param $ldT i32) (param $ph i32) (param $L i32) (param $rBytes i32)
     (local $c i32) (local $iy i32) (local $fy i32) (local $fx i32) (local $oy i32) (local $j i32) (local $phi i32)
     (local $planes i32) (local $planeBytes i32) (local $row4 i32) (local $W4 i32) (local $OW4 i32) (local $runStep i32) (local $last i32)
-    (local $src i32) (local $dst i32) (local $row i32) (local $q i32) (local $a v128) (local $b v128)
+    (local $src i32) (local $dst i32) (local $end i32) (local $mk i32) (local $runsBytes i32) (local $row i32) (local $q i32) (local $splitX i32) (local $a v128) (local $b v128)
     (local.set $planes (i32.add (local.get $ph) (local.get $rBytes)))
+    (local.set $splitX (i32.and (i32.eq (local.get $s) (i32.const 2)) (i32.le_u (local.get $pad) (i32.const 8))))
     (local.set $row4 (i32.shl (local.get $L) (i32.const 2)))
     (local.set $planeBytes (i32.mul (i32.add (local.get $H) (i32.shl (local.get $pad) (i32.const 1))) (local.get $row4)))
     (local.set $W4 (i32.shl (local.get $W) (i32.const 2)))
@@ -116,26 +130,35 @@
     ;; a run's next row in its phase plane; a run's last vector, OW - 4 floats on
     (local.set $runStep (i32.mul (local.get $s) (local.get $row4)))
     (local.set $last (i32.sub (local.get $OW4) (i32.const 16)))
+    (local.set $runsBytes (i32.mul (local.get $OH) (local.get $OW4)))
     (loop $channels
       ;; the channel's rows into the phase planes
       (local.set $iy (i32.const 0))
       (loop $rows
         (local.set $src (i32.add (local.get $xn) (i32.mul (i32.add (i32.mul (local.get $c) (local.get $H)) (local.get $iy)) (local.get $W4))))
         (local.set $row (i32.add (local.get $planes) (i32.mul (i32.add (local.get $iy) (local.get $pad)) (local.get $row4))))
-        (local.set $dst (i32.add (select (local.get $row) (local.get $ph) (i32.eq (local.get $s) (i32.const 1))) (i32.shl (local.get $pad) (i32.const 2))))
-        (call $copyRun (local.get $src) (local.get $dst) (local.get $W4))
-        (if (i32.eq (local.get $s) (i32.const 2))
+        (if (local.get $splitX)
           (then
-            (local.set $j (i32.const 0))
+            ;; even and odd padded columns from x itself (no copy first: a load spanning two stores still in flight
+            ;; waits for them), masked by the table at $ph
+            (local.set $src (i32.sub (local.get $src) (i32.shl (local.get $pad) (i32.const 2))))
+            (local.set $mk (local.get $ph))
+            (local.set $dst (local.get $row))
+            (local.set $end (i32.add (local.get $row) (local.get $row4)))
             (loop $split
-              (local.set $a (v128.load (i32.add (local.get $ph) (i32.shl (local.get $j) (i32.const 1)))))
-              (local.set $b (v128.load offset=16 (i32.add (local.get $ph) (i32.shl (local.get $j) (i32.const 1)))))
-              (v128.store (i32.add (local.get $row) (local.get $j)) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
-              (v128.store (i32.add (i32.add (local.get $row) (local.get $planeBytes)) (local.get $j))
-                (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
-              (local.set $j (i32.add (local.get $j) (i32.const 16)))
-              (br_if $split (i32.lt_u (local.get $j) (local.get $row4))))))
-        (if (i32.gt_u (local.get $s) (i32.const 2))
+              (local.set $a (v128.and (v128.load (local.get $src)) (v128.load (local.get $mk))))
+              (local.set $b (v128.and (v128.load offset=16 (local.get $src)) (v128.load offset=16 (local.get $mk))))
+              (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+              (v128.store (i32.add (local.get $dst) (local.get $planeBytes)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+              (local.set $src (i32.add (local.get $src) (i32.const 32)))
+              (local.set $mk (i32.add (local.get $mk) (i32.const 32)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (br_if $split (i32.lt_u (local.get $dst) (local.get $end)))))
+          (else
+            (call $copyRun (local.get $src)
+              (i32.add (select (local.get $row) (local.get $ph) (i32.eq (local.get $s) (i32.const 1))) (i32.shl (local.get $pad) (i32.const 2)))
+              (local.get $W4))))
+        (if (i32.and (i32.gt_u (local.get $s) (i32.const 1)) (i32.eqz (local.get $splitX)))
           (then
             (local.set $phi (i32.const 0))
             (loop $phases
@@ -157,23 +180,17 @@
           (local.set $src (i32.add (i32.add (local.get $planes) (i32.mul (i32.rem_u (local.get $fx) (local.get $s)) (local.get $planeBytes)))
             (i32.add (i32.mul (local.get $fy) (local.get $row4)) (i32.shl (i32.div_u (local.get $fx) (local.get $s)) (i32.const 2)))))
           (local.set $dst (local.get $t))
-          (local.set $oy (i32.const 0))
+          (local.set $end (i32.add (local.get $t) (local.get $runsBytes)))
           (loop $runs
-            (if (i32.ge_s (local.get $last) (i32.const 0))
-              (then
-                (local.set $q (i32.const 0))
-                (block $vectors
-                  (loop $vector
-                    (br_if $vectors (i32.ge_u (local.get $q) (local.get $last)))
-                    (v128.store (i32.add (local.get $dst) (local.get $q)) (v128.load (i32.add (local.get $src) (local.get $q))))
-                    (local.set $q (i32.add (local.get $q) (i32.const 16)))
-                    (br $vector)))
-                (v128.store (i32.add (local.get $dst) (local.get $last)) (v128.load (i32.add (local.get $src) (local.get $last)))))
-              (else (call $copyRun (local.get $src) (local.get $dst) (local.get $OW4))))
+            (local.set $q (i32.const 0))
+            (loop $vector
+              (v128.store (i32.add (local.get $dst) (local.get $q)) (v128.load (i32.add (local.get $src) (local.get $q))))
+              (local.set $q (i32.add (local.get $q) (i32.const 16)))
+              (br_if $vector (i32.lt_u (local.get $q) (local.get $last))))
+            (v128.store (i32.add (local.get $dst) (local.get $last)) (v128.load (i32.add (local.get $src) (local.get $last))))
             (local.set $src (i32.add (local.get $src) (local.get $runStep)))
             (local.set $dst (i32.add (local.get $dst) (local.get $OW4)))
-            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-            (br_if $runs (i32.lt_u (local.get $oy) (local.get $OH))))
+            (br_if $runs (i32.lt_u (local.get $dst) (local.get $end))))
           (local.set $t (i32.add (local.get $t) (local.get $ldT)))
           (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
           (br_if $tapsX (i32.lt_u (local.get $fx) (local.get $FW))))
@@ -210,24 +227,30 @@
   ;; columns, V's 16 floats of a k one 64-byte row segment: 8 accumulators, 4 vectors of V and a broadcast U, as
   ;; winogradMultiply, with one pointer into V for the 4 loads. Columns go in whole 16s: V and M must span cols rounded
   ;; up to 16 (what lies past cols in V only reaches M's columns past cols, which nobody reads).
-  (func $packedMultiply
-    (param $u i32) (param $kc i32) (param $FN i32) (param $v i32) (param $ldv i32) (param $m i32) (param $ldm i32) (param $cols i32) (param $load i32)
+  (func $packedMultiply (export "packedMultiply")
+    (param $u i32) (param $pairBytes i32) (param $kc i32) (param $FN i32) (param $v i32) (param $ldv i32) (param $m i32) (param $ldm i32) (param $cols i32) (param $load i32)
     (local $col i32) (local $colEnd i32) (local $pm i32) (local $k0 i32) (local $row i32) (local $pa i32) (local $pb i32) (local $end i32)
-    (local $pc i32) (local $sa i32)
+    (local $pc i32) (local $pu i32) (local $f0 i32) (local $f1 i32) (local $groupFilters i32)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
     (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
-    (local.set $sa (i32.shl (local.get $FN) (i32.const 2)))
-    (local.set $col (local.get $v))
     (local.set $colEnd (i32.add (local.get $v) (i32.shl (i32.shr_u (i32.add (local.get $cols) (i32.const 15)) (i32.const 4)) (i32.const 6))))
+    ;; filters f0 .. f1 - 1 over all the columns, then the next group: their U (8 KiB) and a 16-column strip of V (kc
+    ;; rows of 64 bytes: 16 KiB at kc = 256) stay in L1 together while the tiles walk down the strip
+    (local.set $groupFilters (i32.shl (select (i32.div_u (i32.const 1024) (local.get $kc)) (i32.const 1) (i32.ge_u (i32.const 1024) (local.get $kc))) (i32.const 1)))
+    (loop $groups
+    (local.set $f1 (i32.add (local.get $f0) (local.get $groupFilters)))
+    (if (i32.gt_u (local.get $f1) (local.get $FN)) (then (local.set $f1 (local.get $FN))))
+    (local.set $col (local.get $v))
     (local.set $pm (local.get $m))
     (loop $pairs
-      (local.set $k0 (i32.const 0))
+      (local.set $k0 (local.get $f0))
+      (local.set $pu (i32.add (local.get $u) (i32.mul (i32.shr_u (local.get $f0) (i32.const 1)) (local.get $pairBytes))))
       (loop $rows
         (local.set $row (select (local.get $k0) (i32.sub (local.get $FN) (i32.const 2))
           (i32.le_u (i32.add (local.get $k0) (i32.const 2)) (local.get $FN))))
-        (local.set $pa (i32.add (local.get $u) (i32.shl (local.get $row) (i32.const 2))))
-        (local.set $end (i32.add (local.get $pa) (i32.mul (local.get $kc) (local.get $sa))))
+        (local.set $pa (local.get $pu))
+        (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kc) (i32.const 3))))
         (local.set $pb (local.get $col))
         (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
         (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
@@ -248,7 +271,7 @@
           (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
           (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (local.get $b2))))
           (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (local.get $b3))))
-          (local.set $pa (i32.add (local.get $pa) (local.get $sa)))
+          (local.set $pa (i32.add (local.get $pa) (i32.const 8)))
           (local.set $pb (i32.add (local.get $pb) (local.get $ldv)))
           (br_if $k (i32.lt_u (local.get $pa) (local.get $end))))
         (local.set $pc (i32.add (local.get $pm) (i32.mul (local.get $row) (local.get $ldm))))
@@ -271,11 +294,91 @@
         (v128.store offset=16 (local.get $pc) (local.get $c11))
         (v128.store offset=32 (local.get $pc) (local.get $c12))
         (v128.store offset=48 (local.get $pc) (local.get $c13))
+        (local.set $pu (i32.add (local.get $pu) (local.get $pairBytes)))
         (local.set $k0 (i32.add (local.get $k0) (i32.const 2)))
-        (br_if $rows (i32.lt_u (local.get $k0) (local.get $FN))))
+        (br_if $rows (i32.lt_u (local.get $k0) (local.get $f1))))
       (local.set $col (i32.add (local.get $col) (i32.const 64)))
       (local.set $pm (i32.add (local.get $pm) (i32.const 64)))
-      (br_if $pairs (i32.lt_u (local.get $col) (local.get $colEnd)))))
+      (br_if $pairs (i32.lt_u (local.get $col) (local.get $colEnd))))
+    (local.set $f0 (local.get $f1))
+    (br_if $groups (i32.lt_u (local.get $f0) (local.get $FN)))))
+
+  (func $packedMultiplyTab (export "packedMultiplyTab")
+    (param $u i32) (param $pairBytes i32) (param $kc i32) (param $FN i32) (param $v i32) (param $kTab i32) (param $m i32) (param $ldm i32) (param $cols i32) (param $load i32)
+    (local $col i32) (local $colEnd i32) (local $pm i32) (local $k0 i32) (local $row i32) (local $pa i32) (local $pb i32) (local $end i32)
+    (local $pc i32) (local $pu i32) (local $pk i32) (local $f0 i32) (local $f1 i32) (local $groupFilters i32)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $colEnd (i32.add (local.get $v) (i32.shl (i32.shr_u (i32.add (local.get $cols) (i32.const 15)) (i32.const 4)) (i32.const 6))))
+    ;; filters f0 .. f1 - 1 over all the columns, then the next group: their U (8 KiB) and a 16-column strip of V (kc
+    ;; rows of 64 bytes: 16 KiB at kc = 256) stay in L1 together while the tiles walk down the strip
+    (local.set $groupFilters (i32.shl (select (i32.div_u (i32.const 1024) (local.get $kc)) (i32.const 1) (i32.ge_u (i32.const 1024) (local.get $kc))) (i32.const 1)))
+    (loop $groups
+    (local.set $f1 (i32.add (local.get $f0) (local.get $groupFilters)))
+    (if (i32.gt_u (local.get $f1) (local.get $FN)) (then (local.set $f1 (local.get $FN))))
+    (local.set $col (local.get $v))
+    (local.set $pm (local.get $m))
+    (loop $pairs
+      (local.set $k0 (local.get $f0))
+      (local.set $pu (i32.add (local.get $u) (i32.mul (i32.shr_u (local.get $f0) (i32.const 1)) (local.get $pairBytes))))
+      (loop $rows
+        (local.set $row (select (local.get $k0) (i32.sub (local.get $FN) (i32.const 2))
+          (i32.le_u (i32.add (local.get $k0) (i32.const 2)) (local.get $FN))))
+        (local.set $pa (local.get $pu))
+        (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kc) (i32.const 3))))
+        (local.set $pk (local.get $kTab))
+        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
+        (loop $k
+          (local.set $pb (i32.add (local.get $col) (i32.load (local.get $pk))))
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $b2 (v128.load offset=32 (local.get $pb)))
+          (local.set $b3 (v128.load offset=48 (local.get $pb)))
+          (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $b2))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $b3))))
+          (local.set $a (v128.load32_splat offset=4 (local.get $pa)))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (local.get $b2))))
+          (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (local.get $b3))))
+          (local.set $pa (i32.add (local.get $pa) (i32.const 8)))
+          (local.set $pk (i32.add (local.get $pk) (i32.const 4)))
+          (br_if $k (i32.lt_u (local.get $pa) (local.get $end))))
+        (local.set $pc (i32.add (local.get $pm) (i32.mul (local.get $row) (local.get $ldm))))
+        (if (local.get $load)
+          (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pc))))
+            (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $pc))))
+            (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $pc))))
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (i32.add (local.get $pc) (local.get $ldm)))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (i32.add (local.get $pc) (local.get $ldm)))))
+            (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=32 (i32.add (local.get $pc) (local.get $ldm)))))
+            (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=48 (i32.add (local.get $pc) (local.get $ldm)))))))
+        (v128.store (local.get $pc) (local.get $c00))
+        (v128.store offset=16 (local.get $pc) (local.get $c01))
+        (v128.store offset=32 (local.get $pc) (local.get $c02))
+        (v128.store offset=48 (local.get $pc) (local.get $c03))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldm)))
+        (v128.store (local.get $pc) (local.get $c10))
+        (v128.store offset=16 (local.get $pc) (local.get $c11))
+        (v128.store offset=32 (local.get $pc) (local.get $c12))
+        (v128.store offset=48 (local.get $pc) (local.get $c13))
+        (local.set $pu (i32.add (local.get $pu) (local.get $pairBytes)))
+        (local.set $k0 (i32.add (local.get $k0) (i32.const 2)))
+        (br_if $rows (i32.lt_u (local.get $k0) (local.get $f1))))
+      (local.set $col (i32.add (local.get $col) (i32.const 64)))
+      (local.set $pm (i32.add (local.get $pm) (i32.const 64)))
+      (br_if $pairs (i32.lt_u (local.get $col) (local.get $colEnd))))
+    (local.set $f0 (local.get $f1))
+    (br_if $groups (i32.lt_u (local.get $f0) (local.get $FN)))))
 
   ;; One image's planes out of M: out[f, p] = bias[f] + M[f, p] for p < P (M's rows $ldm bytes apart at $mi, out's P
   ;; floats apart at $outn), then with $relu x <= 0 ? +0 : x as relu.wat's $relu (v128.andnot of the compare: a NaN
