@@ -235,9 +235,15 @@
     (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (local.set $colEnd (i32.add (local.get $v) (i32.shl (i32.shr_u (i32.add (local.get $cols) (i32.const 15)) (i32.const 4)) (i32.const 6))))
-    ;; filters f0 .. f1 - 1 over all the columns, then the next group: their U (8 KiB) and a 16-column strip of V (kc
-    ;; rows of 64 bytes: 16 KiB at kc = 256) stay in L1 together while the tiles walk down the strip
-    (local.set $groupFilters (i32.shl (select (i32.div_u (i32.const 1024) (local.get $kc)) (i32.const 1) (i32.ge_u (i32.const 1024) (local.get $kc))) (i32.const 1)))
+    ;; filters f0 .. f1 - 1 over all the columns, then the next group: their U (8 kc bytes a pair) and a 16-column strip
+    ;; of V (kc rows of 64 bytes) stay in L1 together (24 KiB at most) while the tiles walk down the strip. The most
+    ;; pairs that fit, then as many groups as that takes, of pairs shared out evenly.
+    (local.set $groupFilters (i32.sub (i32.div_u (i32.const 3072) (local.get $kc)) (i32.const 8)))
+    (if (i32.lt_s (local.get $groupFilters) (i32.const 1)) (then (local.set $groupFilters (i32.const 1))))
+    (local.set $f1 (i32.shr_u (i32.add (local.get $FN) (i32.const 1)) (i32.const 1)))
+    (local.set $f0 (i32.div_u (i32.add (local.get $f1) (i32.sub (local.get $groupFilters) (i32.const 1))) (local.get $groupFilters)))
+    (local.set $groupFilters (i32.shl (i32.div_u (i32.add (local.get $f1) (i32.sub (local.get $f0) (i32.const 1))) (local.get $f0)) (i32.const 1)))
+    (local.set $f0 (i32.const 0))
     (loop $groups
     (local.set $f1 (i32.add (local.get $f0) (local.get $groupFilters)))
     (if (i32.gt_u (local.get $f1) (local.get $FN)) (then (local.set $f1 (local.get $FN))))
