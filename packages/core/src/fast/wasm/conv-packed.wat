@@ -315,37 +315,28 @@
     (local.set $f0 (local.get $f1))
     (br_if $groups (i32.lt_u (local.get $f0) (local.get $FN)))))
 
-  ;; One image's planes out of M: out[f, p] = bias[f] + M[f, p] for p < P (M's rows $ldm bytes apart at $mi, out's P
-  ;; floats apart at $outn), then with $relu x <= 0 ? +0 : x as relu.wat's $relu (v128.andnot of the compare: a NaN
-  ;; passes through). By vectors, the last ending at the plane's end, when P >= 4.
+  ;; One image's planes out of M: out[f, p] = bias[f] + M[f, p] for p < P (P >= 4; M's rows $ldm bytes apart at $mi,
+  ;; out's P floats apart at $outn), then with $relu x <= 0 ? +0 : x as relu.wat's $relu (v128.andnot of the compare: a
+  ;; NaN passes through). By vectors, the last one ending at the plane's end.
   (func $packedPlanesOut
     (param $mi i32) (param $ldm i32) (param $P i32) (param $FN i32) (param $bias i32) (param $outn i32) (param $relu i32)
-    (local $f i32) (local $q i32) (local $last i32) (local $P4 i32) (local $b v128) (local $v v128) (local $mask v128) (local $s f32)
+    (local $f i32) (local $q i32) (local $last i32) (local $P4 i32) (local $b v128) (local $v v128) (local $mask v128)
     (local.set $P4 (i32.shl (local.get $P) (i32.const 2)))
     (local.set $last (i32.sub (local.get $P4) (i32.const 16)))
     ;; all ones with ReLU, else zeros: the compare's lanes kept or dropped
     (local.set $mask (i32x4.splat (i32.sub (i32.const 0) (i32.ne (local.get $relu) (i32.const 0)))))
     (loop $planes
       (local.set $b (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $f) (i32.const 2)))))
-      (if (i32.ge_s (local.get $last) (i32.const 0))
-        (then
-          (local.set $q (i32.const 0))
-          (loop $vectors
-            ;; q runs 0, 16, ... while below $last, then $last itself
-            (if (i32.gt_u (local.get $q) (local.get $last)) (then (local.set $q (local.get $last))))
-            (local.set $v (f32x4.add (local.get $b) (v128.load (i32.add (local.get $mi) (local.get $q)))))
-            (v128.store (i32.add (local.get $outn) (local.get $q))
-              (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $mask))))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (br_if $vectors (i32.lt_u (local.get $q) (i32.add (local.get $last) (i32.const 16))))))
-        (else
-          (local.set $q (i32.const 0))
-          (loop $floats
-            (local.set $s (f32.add (f32x4.extract_lane 0 (local.get $b)) (f32.load (i32.add (local.get $mi) (local.get $q)))))
-            (f32.store (i32.add (local.get $outn) (local.get $q))
-              (select (f32.const 0) (local.get $s) (i32.and (f32.le (local.get $s) (f32.const 0)) (i32.ne (local.get $relu) (i32.const 0)))))
-            (local.set $q (i32.add (local.get $q) (i32.const 4)))
-            (br_if $floats (i32.lt_u (local.get $q) (local.get $P4))))))
+      (local.set $q (i32.const 0))
+      (loop $vectors
+        (local.set $v (f32x4.add (local.get $b) (v128.load (i32.add (local.get $mi) (local.get $q)))))
+        (v128.store (i32.add (local.get $outn) (local.get $q))
+          (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $mask))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br_if $vectors (i32.lt_u (local.get $q) (local.get $last))))
+      (local.set $v (f32x4.add (local.get $b) (v128.load (i32.add (local.get $mi) (local.get $last)))))
+      (v128.store (i32.add (local.get $outn) (local.get $last))
+        (v128.andnot (local.get $v) (v128.and (f32x4.le (local.get $v) (v128.const i32x4 0 0 0 0)) (local.get $mask))))
       (local.set $mi (i32.add (local.get $mi) (local.get $ldm)))
       (local.set $outn (i32.add (local.get $outn) (local.get $P4)))
       (local.set $f (i32.add (local.get $f) (i32.const 1)))
