@@ -17,7 +17,7 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback),
  * `packDyImageRange` (images: dy packed for the filter gradient), `gemmCol2imImages` (images: a convolution's input
  * gradient by a GEMM and col2im), `globalAvgPoolPlanes` and `globalAvgPoolBackwardPlanes` (planes: global average
- * pooling and its pullback).
+ * pooling and its pullback), `convPackedImages` (images: a convolution's forward by a GEMM over packed pixel panels).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n units is published by
  * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 units still

@@ -99,11 +99,11 @@ export interface KernelExports {
   winogradDwFilters(kc0: number, kc1: number, sums: number, shares: number, plane: number, a: number, dw: number, scratch: number, slotBytes: number): void;
   // winograd-multiply.wat
   winogradMultiply(u: number, C: number, K: number, v: number, vStride: number, m: number, mStride: number, tiles: number, ldc: number, xis: number): void;
-  // conv-packed.wat
-  convPackedImages(n0: number, n1: number, x: number, u: number, bias: number, out: number, reluOut: number, scratch: number, plan: number): void;
   // global-avg-pool.wat
   globalAvgPoolPlanes(p0: number, p1: number, x: number, S: number, y: number): void;
   globalAvgPoolBackwardPlanes(p0: number, p1: number, dy: number, S: number, dx: number): void;
+  // conv-packed.wat
+  convPackedImages(n0: number, n1: number, x: number, u: number, bias: number, out: number, reluOut: number, scratch: number, plan: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

@@ -6,21 +6,22 @@
 ;;   padded columns φ, φ + s, ...: a stride-2 row's taps fx = 0, 1, 2 are runs of its even, odd and even columns from 0,
 ;;   0 and 1). The padding is written once a chunk and never overwritten: no padded copy of x, no offset tables.
 ;; - M [FN, ldM] = Wᵀ x T by $packedMultiply: 2 filters x 16 pixels a register tile, as winogradMultiply, each tile's
-;;   16 pixels one 64-byte row of T per k (gemm.wat's $micro reads A's rows through offset tables: ~35 instructions per
-;;   k for 32 multiply-adds against ~24 here).
+;;   16 pixels one 64-byte row of T per k (26 instructions per k for 32 multiply-adds as V8 compiles it; gemm.wat's
+;;   $micro reading A's rows through offset tables takes ~35).
 ;; - out[n, f, p] = bias[f] + M[f, i P + p], ReLU after it when asked ($packedPlanesOut): each image's planes in NCHW.
 ;; Each output is the GEMM path's sum bit for bit: ((0 + W[f, 0] x[0]) + W[f, 1] x[1]) + ... over k in order, a
 ;; f32x4.mul then a f32x4.add each, in blocks of 256 k whose sums start from +0 and are added to what the blocks before
 ;; stored (the block's sum first, as $micro's $load adds it), then bias + sum as $rowsToNchw adds it, then relu.wat's
 ;; ReLU (v128.andnot of x <= 0).
 
-  ;; Images [n0, n1) (n0 a multiple of G: runChunks' align) of x [N, C, H, W] by the filters U = Wᵀ [Kc, FN] at $u, plus
-  ;; $bias [FN], into $out [N, FN, OH, OW]; ReLU too when $reluOut. $plan: i32 table of the shape (kernels.ts'
-  ;; packedForwardPlan): C, H, W, FH, FW, stride, pad, OH, OW, FN, G, then bytes: a row of T (ldT, a multiple of 64), a
-  ;; row of M (ldM), M's and the phases' place in the slot, a phase row's floats (L), R's bytes, the phase area's bytes
-  ;; (R, then the s phase planes of Hp rows of L floats), the slot's bytes. The slot ($scratch: one i32 flag per slot,
-  ;; at most 256, then from byte 1024 slots of that size, as winograd.wat's $winogradClaimSlot claims them) holds T, M
-  ;; and the phase area. FN >= 2 (a tile computes 2 filters; FN odd recomputes a filter of the tile before).
+  ;; Images [n0, n1) (n0 a multiple of G: runChunks' align) of x [N, C, H, W] by the filters in pairs at $u (conv-packed.ts'
+  ;; packFilterPairs), plus $bias [FN], into $out [N, FN, OH, OW]; ReLU too when $reluOut. $plan: i32 table of the shape
+  ;; (conv-packed.ts' packedForwardPlan): C, H, W, FH, FW, stride, pad, OH, OW (>= 4), FN (>= 2), G, then bytes: a row of
+  ;; T (ldT, a multiple of 64), a row of M (ldM), M's and the phases' place in the slot, then a phase row's floats (L),
+  ;; then bytes again: the area before the phase planes (R, or at stride 2 the split's masks), the phase area's (that
+  ;; area, then the s phase planes of Hp rows of L floats), the slot's. The slot ($scratch: one i32 flag per slot, at most
+  ;; 256, then from byte 1024 slots of that size, as winograd.wat's $winogradClaimSlot claims them) holds T, M and the
+  ;; phase area.
   (func $convPackedImages (export "convPackedImages")
     (param $n0 i32) (param $n1 i32) (param $x i32) (param $u i32) (param $bias i32) (param $out i32) (param $reluOut i32)
     (param $scratch i32) (param $plan i32)
@@ -221,16 +222,17 @@
             (local.set $q (i32.add (local.get $q) (i32.const 4)))
             (br $float))))))
 
-  ;; M [FN, cols] (+)= U [kc, FN] x V [kc, cols]: U's rows FN floats apart at $u, V's rows $ldv bytes apart at $v, M's
-  ;; $ldm bytes apart at $m; $load 1 adds each tile's sum to what M holds (the sum first), 0 stores it. A register tile
-  ;; is 2 rows of M (filters row, row + 1; the last at FN - 2 when FN is odd, recomputing a row: the same bits) x 16
-  ;; columns, V's 16 floats of a k one 64-byte row segment: 8 accumulators, 4 vectors of V and a broadcast U, as
-  ;; winogradMultiply, with one pointer into V for the 4 loads. Columns go in whole 16s: V and M must span cols rounded
-  ;; up to 16 (what lies past cols in V only reaches M's columns past cols, which nobody reads).
+  ;; M [FN, cols] (+)= W [FN, kc] x V [kc, cols], W's filters in pairs (U: pair j's kc (W[r, k], W[r + 1, k]) at $u + j
+  ;; $pairBytes, conv-packed.ts' packFilterPairs), V's rows $ldv bytes apart at $v, M's $ldm bytes apart at $m; $load 1
+  ;; adds each tile's sum to what M holds (the sum first), 0 stores it. A register tile is 2 rows of M (filters row,
+  ;; row + 1; the last pair at FN - 2 when FN is odd, recomputing a row: the same bits, stored once) x 16 columns, V's 16
+  ;; floats of a k one 64-byte row segment: 8 accumulators, 4 vectors of V and a broadcast U, as winogradMultiply, one
+  ;; pointer into V for the 4 loads and one into U for the 2 broadcasts. Columns go in whole 16s: V and M must span cols
+  ;; rounded up to 16 (what lies past cols in V only reaches M's columns past cols, which nobody reads).
   (func $packedMultiply
     (param $u i32) (param $pairBytes i32) (param $kc i32) (param $FN i32) (param $v i32) (param $ldv i32) (param $m i32) (param $ldm i32) (param $cols i32) (param $load i32)
     (local $col i32) (local $colEnd i32) (local $pm i32) (local $k0 i32) (local $row i32) (local $pa i32) (local $pb i32) (local $end i32)
-    (local $pc i32) (local $pu i32) (local $f0 i32) (local $f1 i32) (local $groupFilters i32)
+    (local $pc i32) (local $pu i32) (local $f0 i32) (local $f1 i32) (local $groupFilters i32) (local $fit i32) (local $allPairs i32) (local $groups i32)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
     (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
@@ -238,82 +240,81 @@
     ;; filters f0 .. f1 - 1 over all the columns, then the next group: their U (8 kc bytes a pair) and a 16-column strip
     ;; of V (kc rows of 64 bytes) stay in L1 together (24 KiB at most) while the tiles walk down the strip. The most
     ;; pairs that fit, then as many groups as that takes, of pairs shared out evenly.
-    (local.set $groupFilters (i32.sub (i32.div_u (i32.const 3072) (local.get $kc)) (i32.const 8)))
-    (if (i32.lt_s (local.get $groupFilters) (i32.const 1)) (then (local.set $groupFilters (i32.const 1))))
-    (local.set $f1 (i32.shr_u (i32.add (local.get $FN) (i32.const 1)) (i32.const 1)))
-    (local.set $f0 (i32.div_u (i32.add (local.get $f1) (i32.sub (local.get $groupFilters) (i32.const 1))) (local.get $groupFilters)))
-    (local.set $groupFilters (i32.shl (i32.div_u (i32.add (local.get $f1) (i32.sub (local.get $f0) (i32.const 1))) (local.get $f0)) (i32.const 1)))
-    (local.set $f0 (i32.const 0))
-    (loop $groups
-    (local.set $f1 (i32.add (local.get $f0) (local.get $groupFilters)))
-    (if (i32.gt_u (local.get $f1) (local.get $FN)) (then (local.set $f1 (local.get $FN))))
-    (local.set $col (local.get $v))
-    (local.set $pm (local.get $m))
-    (loop $pairs
-      (local.set $k0 (local.get $f0))
-      (local.set $pu (i32.add (local.get $u) (i32.mul (i32.shr_u (local.get $f0) (i32.const 1)) (local.get $pairBytes))))
-      (loop $rows
-        (local.set $row (select (local.get $k0) (i32.sub (local.get $FN) (i32.const 2))
-          (i32.le_u (i32.add (local.get $k0) (i32.const 2)) (local.get $FN))))
-        (local.set $pa (local.get $pu))
-        (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kc) (i32.const 3))))
-        (local.set $pb (local.get $col))
-        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
-        (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
-        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
-        (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
-        (loop $k
-          (local.set $b0 (v128.load (local.get $pb)))
-          (local.set $b1 (v128.load offset=16 (local.get $pb)))
-          (local.set $b2 (v128.load offset=32 (local.get $pb)))
-          (local.set $b3 (v128.load offset=48 (local.get $pb)))
-          (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
-          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $b2))))
-          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $b3))))
-          (local.set $a (v128.load32_splat offset=4 (local.get $pa)))
-          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (local.get $b2))))
-          (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (local.get $b3))))
-          (local.set $pa (i32.add (local.get $pa) (i32.const 8)))
-          (local.set $pb (i32.add (local.get $pb) (local.get $ldv)))
-          (br_if $k (i32.lt_u (local.get $pa) (local.get $end))))
-        ;; rows row, row + 1 of M, 16 columns each; a recomputed row (row < k0) was stored by the tile before, and
-        ;; with $load a second store would add its sum twice
-        (local.set $pc (i32.add (local.get $pm) (i32.mul (local.get $row) (local.get $ldm))))
-        (if (i32.eq (local.get $row) (local.get $k0))
-          (then
-            (if (local.get $load)
-              (then
-                (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
-                (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pc))))
-                (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $pc))))
-                (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $pc))))))
-            (v128.store (local.get $pc) (local.get $c00))
-            (v128.store offset=16 (local.get $pc) (local.get $c01))
-            (v128.store offset=32 (local.get $pc) (local.get $c02))
-            (v128.store offset=48 (local.get $pc) (local.get $c03))))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldm)))
-        (if (local.get $load)
-          (then
-            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $pc))))
-            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $pc))))
-            (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=32 (local.get $pc))))
-            (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=48 (local.get $pc))))))
-        (v128.store (local.get $pc) (local.get $c10))
-        (v128.store offset=16 (local.get $pc) (local.get $c11))
-        (v128.store offset=32 (local.get $pc) (local.get $c12))
-        (v128.store offset=48 (local.get $pc) (local.get $c13))
-        (local.set $pu (i32.add (local.get $pu) (local.get $pairBytes)))
-        (local.set $k0 (i32.add (local.get $k0) (i32.const 2)))
-        (br_if $rows (i32.lt_u (local.get $k0) (local.get $f1))))
-      (local.set $col (i32.add (local.get $col) (i32.const 64)))
-      (local.set $pm (i32.add (local.get $pm) (i32.const 64)))
-      (br_if $pairs (i32.lt_u (local.get $col) (local.get $colEnd))))
-    (local.set $f0 (local.get $f1))
-    (br_if $groups (i32.lt_u (local.get $f0) (local.get $FN)))))
+    (local.set $fit (i32.sub (i32.div_u (i32.const 3072) (local.get $kc)) (i32.const 8)))
+    (if (i32.lt_s (local.get $fit) (i32.const 1)) (then (local.set $fit (i32.const 1))))
+    (local.set $allPairs (i32.shr_u (i32.add (local.get $FN) (i32.const 1)) (i32.const 1)))
+    (local.set $groups (i32.div_u (i32.add (local.get $allPairs) (i32.sub (local.get $fit) (i32.const 1))) (local.get $fit)))
+    (local.set $groupFilters (i32.shl (i32.div_u (i32.add (local.get $allPairs) (i32.sub (local.get $groups) (i32.const 1))) (local.get $groups)) (i32.const 1)))
+    (loop $filterGroups
+      (local.set $f1 (i32.add (local.get $f0) (local.get $groupFilters)))
+      (if (i32.gt_u (local.get $f1) (local.get $FN)) (then (local.set $f1 (local.get $FN))))
+      (local.set $col (local.get $v))
+      (local.set $pm (local.get $m))
+      (loop $pairs
+        (local.set $k0 (local.get $f0))
+        (local.set $pu (i32.add (local.get $u) (i32.mul (i32.shr_u (local.get $f0) (i32.const 1)) (local.get $pairBytes))))
+        (loop $rows
+          (local.set $row (select (local.get $k0) (i32.sub (local.get $FN) (i32.const 2))
+            (i32.le_u (i32.add (local.get $k0) (i32.const 2)) (local.get $FN))))
+          (local.set $pa (local.get $pu))
+          (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kc) (i32.const 3))))
+          (local.set $pb (local.get $col))
+          (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+          (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
+          (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+          (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
+          (loop $k
+            (local.set $b0 (v128.load (local.get $pb)))
+            (local.set $b1 (v128.load offset=16 (local.get $pb)))
+            (local.set $b2 (v128.load offset=32 (local.get $pb)))
+            (local.set $b3 (v128.load offset=48 (local.get $pb)))
+            (local.set $a (v128.load32_splat offset=0 (local.get $pa)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $b2))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $b3))))
+            (local.set $a (v128.load32_splat offset=4 (local.get $pa)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+            (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (local.get $b2))))
+            (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (local.get $b3))))
+            (local.set $pa (i32.add (local.get $pa) (i32.const 8)))
+            (local.set $pb (i32.add (local.get $pb) (local.get $ldv)))
+            (br_if $k (i32.lt_u (local.get $pa) (local.get $end))))
+          ;; rows row, row + 1 of M, 16 columns each; a recomputed row (row < k0) was stored by the tile before, and
+          ;; with $load a second store would add its sum twice
+          (local.set $pc (i32.add (local.get $pm) (i32.mul (local.get $row) (local.get $ldm))))
+          (if (i32.eq (local.get $row) (local.get $k0))
+            (then
+              (if (local.get $load)
+                (then
+                  (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $pc))))
+                  (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $pc))))
+                  (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $pc))))
+                  (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $pc))))))
+              (v128.store (local.get $pc) (local.get $c00))
+              (v128.store offset=16 (local.get $pc) (local.get $c01))
+              (v128.store offset=32 (local.get $pc) (local.get $c02))
+              (v128.store offset=48 (local.get $pc) (local.get $c03))))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldm)))
+          (if (local.get $load)
+            (then
+              (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $pc))))
+              (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $pc))))
+              (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=32 (local.get $pc))))
+              (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=48 (local.get $pc))))))
+          (v128.store (local.get $pc) (local.get $c10))
+          (v128.store offset=16 (local.get $pc) (local.get $c11))
+          (v128.store offset=32 (local.get $pc) (local.get $c12))
+          (v128.store offset=48 (local.get $pc) (local.get $c13))
+          (local.set $pu (i32.add (local.get $pu) (local.get $pairBytes)))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 2)))
+          (br_if $rows (i32.lt_u (local.get $k0) (local.get $f1))))
+        (local.set $col (i32.add (local.get $col) (i32.const 64)))
+        (local.set $pm (i32.add (local.get $pm) (i32.const 64)))
+        (br_if $pairs (i32.lt_u (local.get $col) (local.get $colEnd))))
+      (local.set $f0 (local.get $f1))
+      (br_if $filterGroups (i32.lt_u (local.get $f0) (local.get $FN)))))
 
   ;; One image's planes out of M: out[f, p] = bias[f] + M[f, p] for p < P (P >= 4; M's rows $ldm bytes apart at $mi,
   ;; out's P floats apart at $outn), then with $relu x <= 0 ? +0 : x as relu.wat's $relu (v128.andnot of the compare: a
