@@ -18,6 +18,7 @@ import { add, addRelu } from './add.js';
 import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
 import { batchNorm, batchNormAddRelu, batchNormAddReluBackward, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
+import { convolvePacked, packedForwardPlan } from './conv-packed.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -253,8 +254,10 @@ const panels10Floats = (Kc: number, FN: number): number => Kc * 10 * Math.ceil(F
 // 8 or 5 filters, directNarrowBy5; FN mod 4 = 2's last 2 filters over row pairs, directRowPairs) for stride 1, at least
 // 8 output columns and Kc <= 256, and for 1x1 convolutions at any stride over their pixels as one row (takesPointwise:
 // at stride 2 or more the pixels gathered first), where it gives the GEMM path's output bit for bit without its layout pass; otherwise
-// a GEMM reads im2col(x) in place from the padded images (implicitIm2col) into rows [R, FN] (FN padded to whole
-// panels), which conv-layout.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias. The filters are packed once.
+// by a GEMM: without a pool, over packed pixel panels where conv-packed.ts takes the shape (FN >= 2, OW >= 4: resnet's
+// stride-2 layers; the same bits), else on im2col(x) read in place from the padded images (implicitIm2col) into rows
+// [R, FN] (FN padded to whole panels), which conv-layout.wat's rowsToNchw turns into [N, FN, OH, OW] adding the bias.
+// The filters are packed once.
 // Gives the byte offset of out; `then: 'relu'` applies ReLU to out in place; `then: { pool }` (the lesson's 2x2
 // stride-2 pool) also gives the offset of pooled = relu(maxPool(out)) [N, FN, OH/2, OW/2], and with `then.at` (a kept
 // area, for training) both go there with the argmax (indices into out); without it the pooled output goes to the
@@ -273,6 +276,11 @@ const convolve = (
   const pointwise = takesPointwise(g, Kc);
   const gathered = pointwise && g.stride > 1;
   const direct = pointwise || takesDirect(g, Kc);
+  const packed = direct || pool !== undefined ? undefined : packedForwardPlan(x.shape, FN, g);
+  if (packed !== undefined) {
+    notePath('forward', x.shape, w.shape, 'GEMM');
+    return { pout: convolvePacked(packed, x, w, b, then === 'relu', out), ppool: 0, parg: 0, R, FN };
+  }
   // the direct path's rows: a 1x1 convolution's pixels as one row of P
   const by5 = direct && directNarrowBy5(FN, pointwise ? P : g.outW);
   const nPool = pool === undefined || at !== undefined ? 0 : N * FN * pool.outH * pool.outW;

@@ -102,6 +102,8 @@ export interface KernelExports {
   // global-avg-pool.wat
   globalAvgPoolPlanes(p0: number, p1: number, x: number, S: number, y: number): void;
   globalAvgPoolBackwardPlanes(p0: number, p1: number, dy: number, S: number, dx: number): void;
+  // conv-packed.wat
+  convPackedImages(n0: number, n1: number, x: number, u: number, bias: number, out: number, reluOut: number, scratch: number, plan: number): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;

@@ -39,9 +39,9 @@ import { copyF32, f32, memory } from './wasm.js';
  */
 const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
-const SLOT_FLAGS_BYTES = 1024;
+export const SLOT_FLAGS_BYTES = 1024;
 /** Frees every slot of a scratch before a job: a thread claims the first slot whose flag is 0 (winograd.wat's $winogradClaimSlot). */
-const clearSlotFlags = (at: number): void => {
+export const clearSlotFlags = (at: number): void => {
   new Int32Array(f32().buffer, at, SLOT_FLAGS_BYTES / 4).fill(0);
 };
 
