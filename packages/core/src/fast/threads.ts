@@ -69,7 +69,7 @@ const SLOTS = PARTS + MAX_PARTS * PART_SLOTS;
 const CHUNKED = [
   'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
   'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform', 'reluElements', 'reluBackwardElements',
-  'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes',
+  'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes', 'packedDxImages',
 ] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
@@ -319,7 +319,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
   gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
   stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8, reluElements: 8, reluBackwardElements: 8, maxPool2x2Planes: 8, unpoolReluPlanes: 8,
-  packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8,
+  packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8, packedDxImages: 8,
 };
 
 /**

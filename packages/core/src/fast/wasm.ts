@@ -102,6 +102,11 @@ export interface KernelExports {
   // global-avg-pool.wat
   globalAvgPoolPlanes(p0: number, p1: number, x: number, S: number, y: number): void;
   globalAvgPoolBackwardPlanes(p0: number, p1: number, dy: number, S: number, dx: number): void;
+  // packed-dx.wat
+  packedDxImages(
+    g0: number, g1: number, N: number, dy: number, FN: number, w: number, scratch: number, slotBytes: number, C: number, H: number, W: number,
+    FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number,
+  ): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;
