@@ -1,0 +1,115 @@
+import { convGeometry, fastKernels, fromData, key, setThreads, startThreads, traceConvPaths, uniform, type ConvGeometry, type Tensor } from '@foldnet/core';
+import { bitwiseEqual, convGeometryArb } from '@foldnet/core/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { packedInputGradients, setDirectConv, setPackedInputGradient } from '../src/fast/kernels.js';
+import { setStride2 } from '../src/fast/stride2.js';
+import { setWinograd } from '../src/fast/winograd.js';
+
+// The input gradient by GEMM + col2im through packed panels (packed-dx.wat's packedDxImages: dcolᵀ = Wᵀ . dy's panels
+// for four images at once by winogradMultiply, then a gather over the four images a vector) against the same pass image
+// by image (im2col.wat's gemmCol2imImages, itself checked against one GEMM then col2im in conv-gemm.test.ts), bit for
+// bit: generated shapes of every stride, filter and pad (groups of four images and a last one of 1-3, odd channel counts
+// and weights a filter, rows narrower than 4, windows that do not overlap), up to 256 filters and past them (where the
+// sums are split in blocks and the pass stays image by image), special values, and 2 threads; and which pass is taken.
+
+const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
+
+const operands = (N: number, C: number, H: number, W: number, FN: number, FH: number, FW: number, stride: number, pad: number, seed: number) => {
+  const g = convGeometry('conv', { inH: H, inW: W, filterH: FH, filterW: FW, pad, stride });
+  return { g, x: fill(seed, [N, C, H, W]), w: fill(seed + 1, [FN, C, FH, FW]), dy: fill(seed + 2, [N, FN, g.outH, g.outW]) };
+};
+
+/** dx by GEMM + col2im (every other path off), by packed panels where they take it or not at all, and whether they did. */
+const inputGradient = (x: Tensor, w: Tensor, dy: Tensor, g: ConvGeometry, packed: boolean): { dx: Tensor; byPanels: boolean } => {
+  setStride2(false);
+  setDirectConv(false);
+  setWinograd(false);
+  setPackedInputGradient(packed);
+  const before = packedInputGradients();
+  const { result, paths } = traceConvPaths(() => fastKernels.conv2dBackwardFromInput(dy, x, w, g, true));
+  expect(paths.find((p) => p.pass === 'input gradient')?.algorithm).toBe('GEMM + col2im');
+  if (result.dx === undefined) throw new Error('dx was asked for');
+  return { dx: result.dx, byPanels: packedInputGradients() > before };
+};
+
+/** dx by packed panels and image by image: the same bits, and the panels taken where `expected` says. */
+const expectSameBits = (x: Tensor, w: Tensor, dy: Tensor, g: ConvGeometry, expected: boolean): void => {
+  const panels = inputGradient(x, w, dy, g, true);
+  const images = inputGradient(x, w, dy, g, false);
+  expect(panels.byPanels).toBe(expected);
+  expect(images.byPanels).toBe(false);
+  expect(bitwiseEqual(panels.dx, images.dx)).toBe(true);
+};
+
+afterEach(() => {
+  setThreads(1);
+  setStride2(true);
+  setDirectConv(true);
+  setWinograd(true);
+  setPackedInputGradient(true);
+});
+
+describe('the input gradient by packed panels has the bits of GEMM + col2im image by image', () => {
+  it('x=[N,C,H,W] w=[FN,C,FH,FW] N 4..13, stride 1..3 pad 0..2, H and W 1..13, FH and FW 1..4, C 1..9, FN 1..11', () => {
+    fc.assert(
+      fc.property(
+        convGeometryArb({ maxBatch: 13, maxChannels: 9, maxInput: 13, maxFilter: 4, maxStride: 3, maxPad: 2 }).filter(({ xShape }) => xShape[0] >= 4),
+        fc.integer({ min: 1, max: 11 }),
+        fc.nat(1000),
+        ({ xShape: [N, C, H, W], params: { filterH: FH, filterW: FW, stride, pad } }, FN, seed) => {
+          const { g, x, w, dy } = operands(N, C, H, W, FN, FH, FW, stride, pad, seed);
+          expectSameBits(x, w, dy, g, C * FH * FW >= 2);
+        },
+      ),
+      { seed: 47, numRuns: 200 },
+    );
+  });
+
+  const cases: readonly [string, readonly [number, number, number, number, number, number, number, number, number], boolean][] = [
+    // N, C, H, W, FN, FH, FW, stride, pad; by panels
+    ["resnet's res5.conv1 x=[7,32,14,14] w=[64,32,3,3] stride 2 pad 1 (a group of four images, then one of three)", [7, 32, 14, 14, 64, 3, 3, 2, 1], true],
+    ["resnet's res5 shortcut x=[9,32,14,14] w=[64,32,1,1] stride 2 pad 0 (windows that do not overlap; a last group of one)", [9, 32, 14, 14, 64, 1, 1, 2, 0], true],
+    ['256 filters, the deepest sum in one block: x=[5,3,7,9] w=[256,3,3,3] stride 2 pad 1', [5, 3, 7, 9, 256, 3, 3, 2, 1], true],
+    ['257 filters: two blocks, image by image: x=[5,3,7,9] w=[257,3,3,3] stride 2 pad 1', [5, 3, 7, 9, 257, 3, 3, 2, 1], false],
+    ['300 filters: two blocks, image by image: x=[4,5,7,9] w=[300,5,3,3] stride 2 pad 1', [4, 5, 7, 9, 300, 5, 3, 2, 1], false],
+    ['one weight a filter (1x1, one channel): image by image: x=[6,1,9,9] w=[8,1,1,1] stride 2 pad 0', [6, 1, 9, 9, 8, 1, 1, 2, 0], false],
+    ['three images: image by image: x=[3,8,14,14] w=[16,8,3,3] stride 2 pad 1', [3, 8, 14, 14, 16, 3, 3, 2, 1], false],
+    ['odd weights a filter (27) and 5x5 planes: x=[6,3,10,10] w=[9,3,3,3] stride 2 pad 1', [6, 3, 10, 10, 9, 3, 3, 2, 1], true],
+    ['rows narrower than 4: x=[5,3,3,3] w=[4,3,3,3] stride 1 pad 1', [5, 3, 3, 3, 4, 3, 3, 1, 1], true],
+    ['one filter: x=[4,4,6,7] w=[1,4,3,3] stride 1 pad 3', [4, 4, 6, 7, 1, 3, 3, 1, 3], true],
+  ];
+  for (const [name, [N, C, H, W, FN, FH, FW, stride, pad], byPanels] of cases) {
+    it(name, () => {
+      const { g, x, w, dy } = operands(N, C, H, W, FN, FH, FW, stride, pad, 17);
+      expectSameBits(x, w, dy, g, byPanels);
+    });
+  }
+
+  it('special values: filters with ±Infinity, NaN, -0 and subnormals, dy with -0 and subnormals x=[6,5,9,8] w=[7,5,3,3] stride 2 pad 1', () => {
+    const { g, x, w, dy } = operands(6, 5, 9, 8, 7, 3, 3, 2, 1, 5);
+    const wd = Float32Array.from(w.data);
+    [wd[0], wd[40], wd[77], wd[100], wd[200]] = [Infinity, NaN, -0, 1e-40, -Infinity];
+    const dyd = Float32Array.from(dy.data);
+    for (let i = 0; i < dyd.length; i += 13) dyd[i] = i % 2 === 0 ? -0 : -3e-39;
+    expectSameBits(x, fromData(w.shape, wd), fromData(dy.shape, dyd), g, true);
+  });
+});
+
+describe('split across threads by groups of four images', () => {
+  // 50 images of resnet's 14x14 -> 7x7 layers: 13 groups, the last of two, split in units of one group at 2 threads,
+  // with the filter gradient's job run together with them (runTogether)
+  for (const FH of [3, 1]) {
+    it(`dx of x=[50,32,14,14] w=[64,32,${FH},${FH}] stride 2: the same bits at 2 threads as at 1, and as image by image`, () => {
+      const { g, x, w, dy } = operands(50, 32, 14, 14, 64, FH, FH, 2, FH === 3 ? 1 : 0, 8);
+      setThreads(1);
+      const one = inputGradient(x, w, dy, g, true);
+      const images = inputGradient(x, w, dy, g, false);
+      setThreads(2);
+      startThreads();
+      const two = inputGradient(x, w, dy, g, true);
+      expect(one.byPanels && two.byPanels).toBe(true);
+      expect(bitwiseEqual(one.dx, images.dx) && bitwiseEqual(two.dx, one.dx)).toBe(true);
+    });
+  }
+});
