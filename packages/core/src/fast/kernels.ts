@@ -410,25 +410,31 @@ const PACKED_DX_IMAGES = 4;
 /**
  * Whether the input gradient by GEMM + col2im goes by packed panels, four images at once (packed-dx.wat's
  * packedDxImages), which gives the same bits: where the sums over the filters are at most 256 deep (winogradMultiply's
- * one block, where $gemmRows adds blocks of 256), there are at least 2 weights a filter (its tile's 2 rows), and the
- * batch fills its groups of four images at least once (a lone image would compute four).
+ * one block, where $gemmRows adds blocks of 256), windows overlap (so a filter has at least 2 weights, its tile's 2
+ * rows; where they do not, image by image folds each entry by a plain store, $col2imDisjoint, and the panels measured
+ * no faster: the 1x1 stride-2 shortcut's dx 1.00x at 1 thread, 0.90x at 2) and the last group's lanes past
+ * the batch are at most an eighth of its images (9 images computed as 12 ran 0.89x).
+ * resnet's 3x3 stride-2 layer at 14x14: its dx 1.11-1.15x at 1 thread, 1.09x at 2 (batch 100).
  */
-const takesPackedDx = (dyShape: Shape, Kc: number): boolean => {
+const takesPackedDx = (dyShape: Shape, g: ConvGeometry): boolean => {
   const [N, FN] = dyShape;
-  return packedInputGradient && FN >= 1 && FN <= 256 && Kc >= 2 && N >= PACKED_DX_IMAGES;
+  const overlapping = g.stride < g.filterH || g.stride < g.filterW;
+  const pastBatch = Math.ceil(N / PACKED_DX_IMAGES) * PACKED_DX_IMAGES - N;
+  return packedInputGradient && FN >= 1 && FN <= 256 && overlapping && N >= PACKED_DX_IMAGES && 8 * pastBatch <= N;
 };
 
 /**
  * Floats of a group's slot when the input gradient goes by packed panels: dcolᵀ [Kc, ldc] and dy's panels [FN, ldc]
  * (ldc: the group's 4*OH*OW columns rounded up to a pair of panels, 16), each pixel of dx's list of entries (1 + FH*FW),
- * and the windows over each row and column of dx (H*(FH + 1) + W*(FW + 1)).
+ * and the windows over each row and column of dx (H*(FH + 1) + W*(FW + 1)); a multiple of 16, so that every slot's
+ * rows start on a cache line.
  */
 const packedDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number => {
   const [, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const [FH, FW] = [g.filterH, g.filterW];
   const ldc = Math.ceil((PACKED_DX_IMAGES * OH * OW) / 16) * 16;
-  return (C * FH * FW + FN) * ldc + H * W * (1 + FH * FW) + H * (FH + 1) + W * (FW + 1);
+  return Math.ceil(((C * FH * FW + FN) * ldc + H * W * (1 + FH * FW) + H * (FH + 1) + W * (FW + 1)) / 16) * 16;
 };
 
 /**
@@ -438,7 +444,7 @@ const packedDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): num
 const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] => {
   const [N, FN] = dyShape;
   const Kc = xShape[1] * g.filterH * g.filterW;
-  if (takesPackedDx(dyShape, Kc)) return [FN * Kc, Math.ceil(N / PACKED_DX_IMAGES) * packedDxSlotFloats(dyShape, xShape, g)];
+  if (takesPackedDx(dyShape, g)) return [FN * Kc, Math.ceil(N / PACKED_DX_IMAGES) * packedDxSlotFloats(dyShape, xShape, g)];
   return [FN * Kc, FN * padN(Kc), N * gemmDxSlotFloats(dyShape, xShape, g)];
 };
 
@@ -454,7 +460,7 @@ const gemmDxJob = (dyShape: Shape, xShape: Shape, g: ConvGeometry, w: Tensor, pd
   const Kc = w.size / FN;
   const geometry = [C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
   const worthSplitting = N * OH * OW * FN * Kc >= PARALLEL_MIN_MACS;
-  if (takesPackedDx(dyShape, Kc)) {
+  if (takesPackedDx(dyShape, g)) {
     const [pw, pslots] = areas;
     packedDxJobs++;
     const args = [N, pdy, FN, inputAt(w.data, pw), pslots, 4 * packedDxSlotFloats(dyShape, xShape, g), ...geometry];
