@@ -24,11 +24,15 @@
     (param $OH i32) (param $OW i32) (param $dst i32)
     (local $P i32) (local $Kc i32) (local $ldc i32) (local $ldc4 i32) (local $listBytes i32) (local $m i32) (local $v i32)
     (local $lists i32) (local $rows i32) (local $cols i32) (local $iy i32) (local $ix i32) (local $at i32) (local $p i32) (local $f i32)
-    (local $g i32) (local $n0 i32) (local $count i32) (local $imageBytes i32)
+    (local $g i32) (local $n0 i32) (local $count i32) (local $imageBytes i32) (local $pairedPixels i32)
     (local.set $P (i32.mul (local.get $OH) (local.get $OW)))
     (local.set $Kc (i32.mul (local.get $C) (i32.mul (local.get $FH) (local.get $FW))))
     (local.set $ldc (i32.and (i32.add (i32.shl (local.get $P) (i32.const 2)) (i32.const 15)) (i32.const -16)))
     (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
+    ;; the pixels whole pairs of panels take: all when P mod 4 is 0 or 3 or when Kc < 8 (see $multiplyPixels), else those
+    ;; below the last multiple of 4
+    (local.set $pairedPixels (select (local.get $P) (i32.and (local.get $P) (i32.const -4))
+      (i32.or (i32.eq (i32.and (local.get $P) (i32.const 3)) (i32.const 3)) (i32.lt_u (local.get $Kc) (i32.const 8)))))
     (local.set $listBytes (i32.shl (i32.add (i32.mul (local.get $FH) (local.get $FW)) (i32.const 1)) (i32.const 2)))
     (local.set $m (i32.add (local.get $scratch) (i32.mul (local.get $g0) (local.get $slotBytes))))
     (local.set $v (i32.add (local.get $m) (i32.mul (local.get $Kc) (local.get $ldc4))))
@@ -86,8 +90,11 @@
         (if (i32.gt_u (local.get $count) (i32.const 4)) (then (local.set $count (i32.const 4))))
         (call $dyPanelsOfImages (i32.add (local.get $dy) (i32.mul (local.get $n0) (i32.shl (i32.mul (local.get $FN) (local.get $P)) (i32.const 2))))
           (local.get $count) (local.get $FN) (local.get $P) (local.get $v))
+        ;; whole pairs of panels up to the last 1 or 2 pixels past a multiple of 4, which $multiplyPixels takes alone (a pair
+        ;; of panels for them would be 4 or 2 times their columns: 7x7 planes, 208 columns computed for 196)
         (call $winogradMultiply (local.get $w) (local.get $FN) (local.get $Kc) (local.get $v) (i32.const 0) (local.get $m) (i32.const 0)
-          (i32.shl (local.get $P) (i32.const 2)) (local.get $ldc) (i32.const 1))
+          (i32.shl (local.get $pairedPixels) (i32.const 2)) (local.get $ldc) (i32.const 1))
+        (call $multiplyPixels (local.get $w) (local.get $FN) (local.get $Kc) (local.get $v) (local.get $m) (local.get $ldc4) (local.get $pairedPixels) (local.get $P))
         (call $foldImages (local.get $m) (local.get $lists) (local.get $listBytes) (i32.mul (i32.mul (local.get $FH) (local.get $FW)) (local.get $ldc4))
           (local.get $C) (local.get $H) (local.get $W) (i32.add (local.get $dst) (i32.mul (local.get $n0) (local.get $imageBytes)))
           (local.get $imageBytes) (local.get $count))
@@ -277,3 +284,60 @@
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cLoop))))
 
+
+  ;; Pixels [$p0, $p1) of dcolᵀ [Kc, ldc] at $m ($ldc4 bytes a row) from W at $w and V at $v (see $packedDxImages), for
+  ;; the 1 or 2 pixels past the whole pairs of panels: a pixel (its four images, one vector of V) and eight rows at a
+  ;; time (Kc >= 8; the last eight rows from Kc - 8, some made twice), so that eight independent sums hide the adds'
+  ;; latency (two rows a time ran at half the speed). The sums $winogradMultiply makes, in the same order: (((0 + W[0, k]
+  ;; dy[0]) + W[1, k] dy[1]) + ..., a f32x4.mul then a f32x4.add a filter.
+  (func $multiplyPixels (param $w i32) (param $FN i32) (param $Kc i32) (param $v i32) (param $m i32) (param $ldc4 i32) (param $p0 i32) (param $p1 i32)
+    (local $p i32) (local $k0 i32) (local $row i32) (local $pa i32) (local $pb i32) (local $end i32) (local $sa i32) (local $pc i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128) (local $b v128)
+    (local.set $sa (i32.shl (local.get $Kc) (i32.const 2)))
+    (local.set $p (local.get $p0))
+    (block $pixelsDone
+      (loop $pixels
+        (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $k0 (i32.const 0))
+        (loop $rows
+          (local.set $row (select (local.get $k0) (i32.sub (local.get $Kc) (i32.const 8))
+            (i32.le_u (i32.add (local.get $k0) (i32.const 8)) (local.get $Kc))))
+          (local.set $pa (i32.add (local.get $w) (i32.shl (local.get $row) (i32.const 2))))
+          ;; pixel p's images in its panel (p >> 1), filter by filter 32 bytes apart
+          (local.set $pb (i32.add (local.get $v) (i32.add (i32.mul (i32.shr_u (local.get $p) (i32.const 1)) (i32.shl (local.get $FN) (i32.const 5)))
+            (i32.shl (i32.and (local.get $p) (i32.const 1)) (i32.const 4)))))
+          (local.set $end (i32.add (local.get $pb) (i32.shl (local.get $FN) (i32.const 5))))
+          (local.set $c0 (v128.const i32x4 0 0 0 0)) (local.set $c1 (v128.const i32x4 0 0 0 0)) (local.set $c2 (v128.const i32x4 0 0 0 0)) (local.set $c3 (v128.const i32x4 0 0 0 0)) (local.set $c4 (v128.const i32x4 0 0 0 0)) (local.set $c5 (v128.const i32x4 0 0 0 0)) (local.set $c6 (v128.const i32x4 0 0 0 0)) (local.set $c7 (v128.const i32x4 0 0 0 0)) 
+          (loop $filters
+            (local.set $b (v128.load (local.get $pb)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load32_splat offset=0 (local.get $pa)) (local.get $b))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $b))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $b))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $b))))
+            (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (v128.load32_splat offset=16 (local.get $pa)) (local.get $b))))
+            (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (v128.load32_splat offset=20 (local.get $pa)) (local.get $b))))
+            (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (v128.load32_splat offset=24 (local.get $pa)) (local.get $b))))
+            (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (v128.load32_splat offset=28 (local.get $pa)) (local.get $b))))
+            (local.set $pa (i32.add (local.get $pa) (local.get $sa)))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+            (br_if $filters (i32.lt_u (local.get $pb) (local.get $end))))
+          (local.set $pc (i32.add (local.get $m) (i32.add (i32.mul (local.get $row) (local.get $ldc4)) (i32.shl (local.get $p) (i32.const 4)))))
+          (v128.store (local.get $pc) (local.get $c0))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c1))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c2))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c3))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c4))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c5))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c6))
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldc4)))
+          (v128.store (local.get $pc) (local.get $c7))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 8)))
+          (br_if $rows (i32.lt_u (local.get $k0) (local.get $Kc))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pixels))))
