@@ -2,8 +2,10 @@ import { convGeometry, fastKernels, fromData, key, setThreads, startThreads, tra
 import { bitwiseEqual, convGeometryArb } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packedInputGradients, setDirectConv, setPackedInputGradient } from '../src/fast/kernels.js';
+import { workspace } from '../src/fast/layout.js';
+import { packedDxSlotFloats, packedInputGradients, setDirectConv, setPackedInputGradient } from '../src/fast/kernels.js';
 import { setStride2 } from '../src/fast/stride2.js';
+import { f32, wasm } from '../src/fast/wasm.js';
 import { setWinograd } from '../src/fast/winograd.js';
 
 // The input gradient by GEMM + col2im through packed panels (packed-dx.wat's packedDxImages: dcolᵀ = Wᵀ . dy's panels
@@ -124,6 +126,70 @@ describe('split across threads by groups of four images', () => {
       const two = inputGradient(x, w, dy, g, true);
       expect(one.byPanels && two.byPanels).toBe(true);
       expect(bitwiseEqual(one.dx, images.dx) && bitwiseEqual(two.dx, one.dx)).toBe(true);
+    });
+  }
+});
+
+/**
+ * A float no kernel writes, to find stores outside dx and the slots: finite, so that sums reading it past dy (a kernel
+ * computing images past the batch) do not carry it along as a NaN's payload would.
+ */
+const SENTINEL = Math.fround(-7.25e33);
+const bitsOf = (a: Float32Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
+
+/** col2im(dRows . W): dRows [N*OH*OW, FN] is dy with rows (n, oy, ox), W the filters as [FN, C*FH*FW]. */
+const gemmThenCol2im = (dy: Tensor, w: Tensor, xShape: readonly number[], g: ConvGeometry): Tensor => {
+  const [N, FN, OH, OW] = dy.shape;
+  const P = OH * OW;
+  const rows = new Float32Array(N * P * FN);
+  for (let n = 0; n < N; n++) for (let f = 0; f < FN; f++) for (let p = 0; p < P; p++) rows[(n * P + p) * FN + f] = dy.data[(n * FN + f) * P + p];
+  const dcol = fastKernels.matmul(fromData([N * P, FN], rows), fromData([FN, w.size / FN], Float32Array.from(w.data)), false, false);
+  return fastKernels.col2im(dcol, xShape, g);
+};
+
+describe('packedDxImages itself, every group size and plane size', () => {
+  // the export called directly (whatever takesPackedDx would choose): last groups of 1-3 images; planes of 49, 25, 9 and 33
+  // pixels (P mod 4 = 1), 6 (2), 15 (3) and 16 (0), the 1 or 2 pixels past whole pairs of panels by their own kernel where
+  // a filter has at least 8 weights (8, 12, 27, 36, 288), else (4) by the pairs; dx against one GEMM then col2im, bit for
+  // bit, and nothing written outside dx and the slots
+  const cases: readonly (readonly [number, number, number, number, number, number, number, number])[] = [
+    // N, C, H, W, FN, F, stride, pad
+    [5, 32, 14, 14, 64, 3, 2, 1],
+    [6, 3, 10, 10, 9, 3, 2, 1],
+    [3, 2, 4, 4, 5, 2, 1, 0],
+    [9, 4, 3, 11, 3, 3, 1, 1],
+    [2, 3, 2, 7, 4, 2, 1, 0],
+    [6, 2, 3, 5, 4, 3, 1, 1],
+    [7, 5, 7, 8, 6, 3, 2, 1],
+    [5, 1, 6, 6, 3, 2, 1, 0],
+  ];
+  for (const [N, C, H, W, FN, F, stride, pad] of cases) {
+    it(`x=[${N},${C},${H},${W}] w=[${FN},${C},${F},${F}] stride ${stride} pad ${pad}`, () => {
+      const { g, x, w, dy } = operands(N, C, H, W, FN, F, F, stride, pad, 31);
+      const slotFloats = packedDxSlotFloats(dy.shape, x.shape, g);
+      const groups = Math.ceil(N / 4);
+      const regions = [dy.size, w.size, groups * slotFloats, x.size];
+      // each region and the 64 bytes after it (workspace's gaps) filled with SENTINEL, then dy and W
+      const offsets = workspace(regions);
+      const end = offsets[3] + 4 * x.size + 64;
+      const mem = f32();
+      mem.fill(SENTINEL, offsets[0] / 4, end / 4);
+      mem.set(dy.data, offsets[0] / 4);
+      mem.set(w.data, offsets[1] / 4);
+      const [pdy, pw, pslots, pdx] = offsets;
+      wasm.packedDxImages(0, groups, N, pdy, FN, pw, pslots, 4 * slotFloats, C, H, W, F, F, stride, pad, g.outH, g.outW, pdx);
+      const after = bitsOf(Float32Array.from(mem.subarray(offsets[0] / 4, end / 4)));
+      const sentinel = bitsOf(Float32Array.of(SENTINEL))[0];
+      // dy and W as they were, the gaps untouched, dx the bits of a GEMM then col2im
+      const at = (p: number): number => (p - offsets[0]) / 4;
+      expect(bitwiseEqual(fromData(dy.shape, new Float32Array(after.buffer, 0, dy.size).slice()), dy)).toBe(true);
+      expect(bitwiseEqual(fromData(w.shape, new Float32Array(after.buffer, 4 * at(pw), w.size).slice()), w)).toBe(true);
+      regions.forEach((floats, i) => {
+        const gap = after.subarray(at(offsets[i]) + floats, i + 1 < regions.length ? at(offsets[i + 1]) : after.length);
+        expect(gap.every((b) => b === sentinel)).toBe(true);
+      });
+      const dx = fromData(x.shape, new Float32Array(after.buffer, 4 * at(pdx), x.size).slice());
+      expect(bitwiseEqual(dx, gemmThenCol2im(dy, w, x.shape, g))).toBe(true);
     });
   }
 });

@@ -429,7 +429,7 @@ const takesPackedDx = (dyShape: Shape, g: ConvGeometry): boolean => {
  * and the windows over each row and column of dx (H*(FH + 1) + W*(FW + 1)); a multiple of 16, so that every slot's
  * rows start on a cache line.
  */
-const packedDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number => {
+export const packedDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number => {
   const [, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const [FH, FW] = [g.filterH, g.filterW];
