@@ -404,6 +404,10 @@ export const setPackedInputGradient = (on: boolean): void => {
   packedInputGradient = on;
 };
 
+let packedDxJobs = 0;
+/** How many input gradients went by packed panels since the program started (for tests). @example packedInputGradients() */
+export const packedInputGradients = (): number => packedDxJobs;
+
 /** Images a group of the packed input gradient: a pixel's images are the lanes of one vector (packed-dx.wat). */
 const PACKED_DX_IMAGES = 4;
 
@@ -474,10 +478,6 @@ const gemmDxJob = (dyShape: Shape, xShape: Shape, g: ConvGeometry, w: Tensor, pd
   wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
   return { fn: 'gemmCol2imImages', total: N, align: 1, args: [pdy, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), ...geometry], worthSplitting };
 };
-
-let packedDxJobs = 0;
-/** How many input gradients went by packed panels since the program started (for tests). @example packedInputGradients() */
-export const packedInputGradients = (): number => packedDxJobs;
 
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */
 type ColSource = { readonly col: Tensor } | { readonly x: Tensor };

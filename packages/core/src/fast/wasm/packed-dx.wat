@@ -1,12 +1,14 @@
 ;; The input gradient of a convolution by packed panels, four images at a time: for each group of four images,
-;; dcolᵀ [Kc, 4P] = W [FN, Kc]ᵀ x dy's panels by winograd-multiply.wat's $winogradMultiply (a 2 x 16 register tile, ~1.3x
-;; the speed of gemm.wat's 4 x 8 micro-kernel on an A read in place), then folded into dx by a gather in $col2im's order.
+;; dcolᵀ [Kc, 4P] = W [FN, Kc]ᵀ x dy's panels by winograd-multiply.wat's $winogradMultiply (a 2 x 16 register tile:
+;; 1.15x the speed of gemm.wat's 4 x 8 micro-kernel on resnet's 32 -> 64 stride-2 layer), then folded into dx by a gather
+;; in $col2im's order.
 ;; - The columns are (pixel, image): column 4p + j holds pixel p of the group's image j, so a pixel's four images are one
 ;;   vector everywhere. Packing dy is then a 4 x 4 transpose of four images' planes (V in panels of 8 columns, two
 ;;   pixels: dy[n0 + j, f, p] at v + 4 ((p >> 1) 8 FN + 8 f + 4 (p & 1) + j), as $packB lays out B), and the fold sums
 ;;   four images at once, each dx element 0 + its entries in $col2im's order (rows (oy, ox) ascending), as
-;;   $col2imGather does four channels at once. 4P columns fill whole pairs of panels but for at most 3 pixels (7x7
-;;   planes: 196 of 208 columns, where one image a product would fill 49 of 64).
+;;   $col2imGather does four channels at once. Whole pairs of panels (16 columns, 4 pixels) take the pixels up to a
+;;   multiple of 4 and $multiplyPixels the 1 or 2 past them (7x7 planes: 196 columns computed, where pairs alone would
+;;   compute 208 and one image a product 64 for 49).
 ;; - W is U in $winogradMultiply's terms as it lies: U[f, k] at w + 4 (f Kc + k), k = (c, fy, fx).
 ;; - Each dcol element is ((0 + W[0, k] dy[0]) + W[1, k] dy[1]) + ... over the filters in order, a f32x4.mul then a
 ;;   f32x4.add each, as $gemmRows sums it when FN <= 256 (one K block; deeper sums are split there, so they do not come
