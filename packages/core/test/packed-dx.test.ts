@@ -116,7 +116,7 @@ describe('split across threads by groups of four images', () => {
   // 50 images of resnet's 14x14 -> 7x7 layer: 13 groups, the last of two, split in units of one group at 2 threads,
   // with the filter gradient's job run together with them (runTogether); and 5x5 stride-3 windows at 17x16
   for (const [C, H, W, FN, FH, stride, pad] of [[32, 14, 14, 64, 3, 2, 1], [5, 17, 16, 12, 5, 3, 2]]) {
-    it(`dx of x=[50,${C},${H},${W}] w=[${FN},${C},${FH},${FH}] stride ${stride} pad ${pad}: the same bits at 2 threads as at 1, and as image by image`, () => {
+    it(`dx of x=[50,${C},${H},${W}] w=[${FN},${C},${FH},${FH}] stride ${stride} pad ${pad}: the same bits at 2 threads as at 1, and as image by image at 1 and 2`, () => {
       const { g, x, w, dy } = operands(50, C, H, W, FN, FH, FH, stride, pad, 8);
       setThreads(1);
       const one = inputGradient(x, w, dy, g, true);
@@ -124,8 +124,9 @@ describe('split across threads by groups of four images', () => {
       setThreads(2);
       startThreads();
       const two = inputGradient(x, w, dy, g, true);
+      const imagesTwo = inputGradient(x, w, dy, g, false);
       expect(one.byPanels && two.byPanels).toBe(true);
-      expect(bitwiseEqual(one.dx, images.dx) && bitwiseEqual(two.dx, one.dx)).toBe(true);
+      expect(bitwiseEqual(one.dx, images.dx) && bitwiseEqual(two.dx, one.dx) && bitwiseEqual(imagesTwo.dx, one.dx)).toBe(true);
     });
   }
 });
