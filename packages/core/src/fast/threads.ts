@@ -141,7 +141,9 @@ for (;;) {
       if (u0 < first) runPart(${PARTS}, u0, Math.min(u1, first));
       if (u1 > first) runPart(${PARTS + PART_SLOTS}, Math.max(u0, first) - first, u1 - first);
     } catch (e) {
-      Atomics.store(ctl, ${ERROR}, 1);
+      // which failure, by its message (the calling thread names it): see WORKER_FAILURES
+      const m = String(e && e.message);
+      Atomics.store(ctl, ${ERROR}, m.includes('out of bounds') ? 2 : m.includes('unreachable') ? 3 : m.includes('call stack') ? 4 : 1);
     }
     Atomics.add(ctl, ${WORKER_CHUNKS}, 1);
     Atomics.add(ctl, ${DONE}, c);
@@ -393,6 +395,14 @@ const unitOf = ({ fn, total, align }: ChunkJob, nThreads: number): number => {
   return Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn] * units) / align) * align, Math.ceil(total / 0x7fff));
 };
 
+/** What a worker's ERROR code says (set in workerMain's catch from the exception's message). */
+const WORKER_FAILURES: Readonly<Record<number, string>> = {
+  1: 'an exception in the kernel',
+  2: 'a memory access out of bounds',
+  3: 'an unreachable instruction',
+  4: 'the call stack exhausted',
+};
+
 /** Publishes a job of one or two parts to the pool, claims units of it with the workers, and waits for all of them. */
 const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   for (const { fn, args } of parts) {
@@ -439,8 +449,9 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   }
   for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-  if (Atomics.load(ctl, ERROR) !== 0) {
-    throw new FoldnetError('value', `fast kernels: a worker thread failed in ${parts.map(({ fn, total }) => `${fn} over ${total} items`).join(' and ')}`);
+  const failure = Atomics.load(ctl, ERROR);
+  if (failure !== 0) {
+    throw new FoldnetError('value', `fast kernels: a worker thread failed in ${parts.map(({ fn, total }) => `${fn} over ${total} items`).join(' and ')}: ${WORKER_FAILURES[failure] ?? WORKER_FAILURES[1]}`);
   }
 };
 
