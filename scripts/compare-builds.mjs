@@ -71,9 +71,15 @@ if (processes > 1) {
   }
   console.log(heading(each, `, in each of ${processes} processes (places swapped every other one)`));
   runs.forEach((r, k) => console.log(`  process ${k + 1}${k % 2 === 1 ? ' (swapped)' : ''}: step ${ratio(r.baseStep, r.step)}, evaluation ${ratio(r.baseForward, r.forward)}`));
-  const medianRatio = (b, c) => median(runs.map((r) => r[b] / r[c]));
-  console.log(`training step: base ${median(runs.map((r) => r.baseStep)).toFixed(2)} ms, this build ${median(runs.map((r) => r.step)).toFixed(2)} ms, median ratio x${medianRatio('baseStep', 'step').toFixed(2)}`);
-  console.log(`evaluation forward: base ${median(runs.map((r) => r.baseForward)).toFixed(2)} ms, this build ${median(runs.map((r) => r.forward)).toFixed(2)} ms, median ratio x${medianRatio('baseForward', 'forward').toFixed(2)}`);
+  // the middle ratio, or the mean of the middle two of an even count
+  const middle = (v) => {
+    const sorted = [...v].sort((x, y) => x - y);
+    const h = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+  };
+  const medianRatio = (b, c) => middle(runs.map((r) => r[b] / r[c]));
+  console.log(`training step: base ${middle(runs.map((r) => r.baseStep)).toFixed(2)} ms, this build ${middle(runs.map((r) => r.step)).toFixed(2)} ms, median ratio x${medianRatio('baseStep', 'step').toFixed(2)}`);
+  console.log(`evaluation forward: base ${middle(runs.map((r) => r.baseForward)).toFixed(2)} ms, this build ${middle(runs.map((r) => r.forward)).toFixed(2)} ms, median ratio x${medianRatio('baseForward', 'forward').toFixed(2)}`);
   process.exit(0);
 }
 
