@@ -104,6 +104,7 @@ const measure = (file, args, env = process.env) => {
     process.exit(1);
   }
 };
+let torchVersion = '';
 const runners = {
   foldnet: () => measure(process.execPath, [process.argv[1], '--model', values.model, '--threads', String(threads), '--reps', String(reps), '--child'], { ...process.env, LAYERS: JSON.stringify(layerSpecs) }),
   pytorch: () => {
@@ -114,7 +115,6 @@ const runners = {
     return layerSpecs.map((l) => r.layers.find((p) => same(p.x, [l.N, l.C, l.H, l.W]) && same(p.w, [l.F, l.C, l.size, l.size])) ?? { forward_ms: NaN, backward_ms: NaN });
   },
 };
-let torchVersion = '';
 const loadBefore = os.loadavg()[0];
 const samples = { foldnet: [], pytorch: [] };
 for (let round = 0; round < rounds; round++) {
@@ -127,17 +127,17 @@ const of = (framework, i, pass) => median(samples[framework].map((r) => r[i][`${
 const ms = (v) => v.toFixed(2);
 const rows = list.map((l, i) => ({
   l, count: l.names.length, fwd: [of('foldnet', i, 'forward'), of('pytorch', i, 'forward')], bwd: [of('foldnet', i, 'backward'), of('pytorch', i, 'backward')],
+  algorithms: samples.foldnet[0][i].algorithms,
 }));
 console.log(`${values.model}, ${threads} thread(s), batch ${BATCH}: foldnet's convolutions alone, PyTorch's inside its model, medians of ${rounds} rounds of ${reps} runs (ms); PyTorch ${torchVersion}; load ${loadBefore.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)}${values.realtime ? '; chrt -r 10' : ''}`);
 console.log('');
 console.log('| layers | x count | input -> output | foldnet forward | PyTorch forward | PyTorch / foldnet | foldnet backward | PyTorch backward | PyTorch / foldnet | foldnet algorithms |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const { l, count, fwd, bwd } of rows) {
+for (const { l, count, fwd, bwd, algorithms } of rows) {
   const OH = Math.floor((l.H + 2 * l.pad - l.size) / l.stride) + 1;
   const OW = Math.floor((l.W + 2 * l.pad - l.size) / l.stride) + 1;
   const shape = `${l.C}x${l.H}x${l.W} -> ${l.F}x${OH}x${OW}, ${l.size}x${l.size}${l.stride > 1 ? ` stride ${l.stride}` : ''}`;
   const names = l.names.length > 2 ? `${l.names[0]} .. ${l.names.at(-1)}` : l.names.join(', ');
-  const algorithms = samples.foldnet[0][list.indexOf(l)].algorithms;
   console.log(`| ${names} | ${count} | ${shape} | ${ms(fwd[0])} | ${ms(fwd[1])} | ${(fwd[1] / fwd[0]).toFixed(2)}x | ${ms(bwd[0])} | ${ms(bwd[1])} | ${(bwd[1] / bwd[0]).toFixed(2)}x | ${algorithms} |`);
 }
 const total = (pass, j) => rows.reduce((s, r) => s + r.count * r[pass][j], 0);
