@@ -318,9 +318,17 @@ describe('fast convolution and pooling equal reference', () => {
           if (dyValues === 'nan') d[seed % d.length] = NaN;
           // infinities, some over windows of zeros (Inf * 0 is NaN in the dense path, and must stay so)
           if (dyValues === 'inf') d.forEach((v, i) => (d[i] = i % 5 === 0 ? (i % 2 === 0 ? Infinity : -Infinity) : v));
-          // another pool's argmax: one maximum moved out of its 2x2 window (to the row below it, when there is one)
+          // another pool's argmax: one maximum moved out of its 2x2 window to the row below the window, or above it at
+          // the plane's last window, inside its own plane as every pool's argmax is (the kernels rely on that: an index
+          // past the plane would be written into another image's scratch, at 2 threads by another thread)
           const argmax = fused.argmax.slice();
-          if (otherPool && g.outH > 2) argmax[seed % argmax.length] += 2 * g.outW;
+          if (otherPool && g.outH > 2) {
+            const i = seed % argmax.length;
+            const row = Math.floor(argmax[i] / g.outW) % g.outH;
+            const windowTop = 2 * (Math.floor(i / pool.outW) % pool.outH);
+            const outside = windowTop + 2 < g.outH ? windowTop + 2 : windowTop - 1;
+            argmax[i] += (outside - row) * g.outW;
+          }
           const convShape = [N, FN, g.outH, g.outW];
           const run = (sparse: boolean) => {
             setPoolFilterGrad(sparse);

@@ -206,7 +206,9 @@ export interface FusedKernels {
   /**
    * The pullback of `conv2dReluMaxPool`: dy [N, FN, PH, PW] goes through ReLU (masked where `out` <= 0), is routed
    * to each window's maximum (`argmax`) and through the convolution. Equal to the three layers' pullbacks run in
-   * turn; `convShape` is the convolution's output shape [N, FN, OH, OW].
+   * turn; `convShape` is the convolution's output shape [N, FN, OH, OW]. `argmax` is a pool's, as
+   * `conv2dReluMaxPool` keeps it: each index lies in its own element's (image, channel) plane, which kernels may
+   * rely on (the fast set routes dy image by image, images on different threads).
    */
   conv2dReluMaxPoolBackward(dy: Tensor, out: Tensor, argmax: Int32Array, x: Tensor, w: Tensor, conv: ConvGeometry, convShape: Shape, needDx: boolean): Conv2dGrads;
   /** relu(batchNorm(x, ...)) in one pass over x: the normalised value never leaves the kernel. */
