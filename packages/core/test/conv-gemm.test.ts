@@ -13,9 +13,9 @@ import { setWinograd } from '../src/fast/winograd.js';
 // time, or a plain store where no windows overlap) against col2im(dRows . W). Generated shapes of every stride, filter
 // and pad (odd channel counts, rows narrower than 4 and not a multiple of 4, 1x1 and 2x2 stride-2 filters whose windows
 // do not overlap), more than 256 weights per filter or filters (the GEMM's K blocks), resnet's 14x14 -> 7x7 layers (49
-// pixels: 4 images a GEMM), and 2 threads. The forward over packed pixel panels (conv-packed.ts) promises the same bits
-// and takes many of these shapes by default: here each shape goes the way the kernels choose; conv-packed.test compares
-// it with the GEMM on the implicit im2col, switched on and off.
+// pixels: 4 images a GEMM), and 2 threads. The packed paths (conv-packed.ts's forward, packed-dx.wat's input gradient
+// over four images) promise the same bits and take many of these shapes by default: here each shape goes the way the
+// kernels choose; conv-packed.test and packed-dx.test compare them with the paths named above, switched on and off.
 
 const fill = (seed: number, shape: readonly number[]): Tensor => uniform(key(seed), shape, { low: -1, high: 1 });
 const f64 = (t: Tensor): Tensor => fromData(t.shape, Float64Array.from(t.data));

@@ -404,30 +404,86 @@ const gemmDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): numbe
   return OH * OW * C * FH * FW + 4 * FH * FW + H * (FH + 1) + W * (FW + 1);
 };
 
-/** The input gradient's regions in floats when it goes by GEMM + col2im: W staged, W packed, a slot per image. */
+/** Whether the input gradient by GEMM + col2im may go by packed panels (tests turn it off to compare with gemmCol2imImages). */
+let packedInputGradient = true;
+/** @example setPackedInputGradient(false); // dx by GEMM + col2im image by image, gemm.wat's micro-kernel */
+export const setPackedInputGradient = (on: boolean): void => {
+  packedInputGradient = on;
+};
+
+let packedDxJobs = 0;
+/** How many input gradients went by packed panels since the program started (for tests). @example packedInputGradients() */
+export const packedInputGradients = (): number => packedDxJobs;
+
+/** Images a group of the packed input gradient: a pixel's images are the lanes of one vector (packed-dx.wat). */
+const PACKED_DX_IMAGES = 4;
+
+/**
+ * Whether the input gradient by GEMM + col2im goes by packed panels, four images at once (packed-dx.wat's
+ * packedDxImages), which gives the same bits: where the sums over the filters are at most 256 deep (winogradMultiply's
+ * one block, where $gemmRows adds blocks of 256), windows overlap (so a filter has at least 2 weights, its tile's 2
+ * rows; where they do not, image by image folds each entry by a plain store, $col2imDisjoint, and the panels measured
+ * no faster: the 1x1 stride-2 shortcut's dx 1.00x at 1 thread, 0.90x at 2) and the last group's lanes past
+ * the batch are at most an eighth of its images (9 images computed as 12 ran 0.89x).
+ * resnet's 3x3 stride-2 layer at 14x14, batch 100: its dx 1.13-1.20x at 1 thread (CPU time), dx and dW 1.05-1.18x at 2.
+ */
+const takesPackedDx = (dyShape: Shape, g: ConvGeometry): boolean => {
+  const [N, FN] = dyShape;
+  const overlapping = g.stride < g.filterH || g.stride < g.filterW;
+  const pastBatch = Math.ceil(N / PACKED_DX_IMAGES) * PACKED_DX_IMAGES - N;
+  return packedInputGradient && FN >= 1 && FN <= 256 && overlapping && N >= PACKED_DX_IMAGES && 8 * pastBatch <= N;
+};
+
+/**
+ * Floats of a group's slot when the input gradient goes by packed panels: dcolᵀ [Kc, ldc] and dy's panels [FN, ldc]
+ * (ldc: the group's 4*OH*OW columns rounded up to a pair of panels, 16), each pixel of dx's list of entries (1 + FH*FW),
+ * and the windows over each row and column of dx (H*(FH + 1) + W*(FW + 1)); a multiple of 16, so that every slot's
+ * rows start on a cache line.
+ */
+export const packedDxSlotFloats = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number => {
+  const [, FN, OH, OW] = dyShape;
+  const [, C, H, W] = xShape;
+  const [FH, FW] = [g.filterH, g.filterW];
+  const ldc = Math.ceil((PACKED_DX_IMAGES * OH * OW) / 16) * 16;
+  return Math.ceil(((C * FH * FW + FN) * ldc + H * W * (1 + FH * FW) + H * (FH + 1) + W * (FW + 1)) / 16) * 16;
+};
+
+/**
+ * The input gradient's regions in floats when it goes by GEMM + col2im: W staged and W packed, a slot per image; or by
+ * packed panels: W as it lies, a slot per group of four images.
+ */
 const gemmDxAreas = (dyShape: Shape, xShape: Shape, g: ConvGeometry): number[] => {
   const [N, FN] = dyShape;
   const Kc = xShape[1] * g.filterH * g.filterW;
+  if (takesPackedDx(dyShape, g)) return [FN * Kc, Math.ceil(N / PACKED_DX_IMAGES) * packedDxSlotFloats(dyShape, xShape, g)];
   return [FN * Kc, FN * padN(Kc), N * gemmDxSlotFloats(dyShape, xShape, g)];
 };
 
 /**
- * The input gradient by a GEMM and col2im, up to its job: dcol_n = dRows_n . W and its col2im image by image (im2col.wat's
- * gemmCol2imImages), W's columns staged in the order (fy, fx, c), where the gather reads a pixel's channels side by
- * side, and packed once, in gemmDxAreas' regions; dy at `pdy`, dx made at `pdx`.
+ * The input gradient by a GEMM and col2im, up to its job, in gemmDxAreas' regions; dy at `pdy`, dx made at `pdx`. By
+ * packed panels where takesPackedDx (groups of four images: dcolᵀ = Wᵀ . dy's panels, then a fold), else image by image
+ * (im2col.wat's gemmCol2imImages: dcol_n = dRows_n . W and its col2im), W's columns staged in the order (fy, fx, c),
+ * where the gather reads a pixel's channels side by side, and packed once.
  */
 const gemmDxJob = (dyShape: Shape, xShape: Shape, g: ConvGeometry, w: Tensor, pdy: number, areas: readonly number[], pdx: number): ChunkJob => {
   const [N, FN, OH, OW] = dyShape;
   const [, C, H, W] = xShape;
   const Kc = w.size / FN;
+  const geometry = [C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
+  const worthSplitting = N * OH * OW * FN * Kc >= PARALLEL_MIN_MACS;
+  if (takesPackedDx(dyShape, g)) {
+    const [pw, pslots] = areas;
+    packedDxJobs++;
+    const args = [N, pdy, FN, inputAt(w.data, pw), pslots, 4 * packedDxSlotFloats(dyShape, xShape, g), ...geometry];
+    return { fn: 'packedDxImages', total: Math.ceil(N / PACKED_DX_IMAGES), align: 1, args, worthSplitting };
+  }
   const [pw, pbpw, pslots] = areas;
   const taps = g.filterH * g.filterW;
   const staged = f32().subarray(pw / 4, pw / 4 + FN * Kc);
   const wd = w.data;
   for (let f = 0, i = 0; f < FN; f++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++, i++) staged[f * Kc + t * C + c] = wd[i];
   wasm.packB(pw, Kc, 1, FN, Kc, pbpw);
-  const args = [pdy, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), C, H, W, g.filterH, g.filterW, g.stride, g.pad, OH, OW, pdx];
-  return { fn: 'gemmCol2imImages', total: N, align: 1, args, worthSplitting: N * OH * OW * FN * Kc >= PARALLEL_MIN_MACS };
+  return { fn: 'gemmCol2imImages', total: N, align: 1, args: [pdy, FN, pbpw, pslots, 4 * gemmDxSlotFloats(dyShape, xShape, g), ...geometry], worthSplitting };
 };
 
 /** Where the backward reads im2col(x) from: a kept col [R, Kc], or the forward's input x (read in place, see implicitIm2col). */

@@ -17,7 +17,8 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * (elements), `maxPool2x2Planes`, `unpoolReluPlanes` (planes: the lesson's pool and its ReLU pullback),
  * `packDyImageRange` (images: dy packed for the filter gradient), `gemmCol2imImages` (images: a convolution's input
  * gradient by a GEMM and col2im), `globalAvgPoolPlanes` and `globalAvgPoolBackwardPlanes` (planes: global average
- * pooling and its pullback), `convPackedImages` (images: a convolution's forward by a GEMM over packed pixel panels).
+ * pooling and its pullback), `convPackedImages` (images: a convolution's forward by a GEMM over packed pixel panels),
+ * `packedDxImages` (groups of four images: a convolution's input gradient by packed panels and a fold).
  *
  * Synchronisation lives in one Int32Array over a SharedArrayBuffer (`ctl`). A job of n units is published by
  * writing its parameters, DONE = 0, then CLAIM = tag << 16 | n (tag = job number mod 2^15, n < 2^16 units still
@@ -69,7 +70,7 @@ const SLOTS = PARTS + MAX_PARTS * PART_SLOTS;
 const CHUNKED = [
   'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
   'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform', 'reluElements', 'reluBackwardElements',
-  'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes', 'convPackedImages',
+  'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes', 'convPackedImages', 'packedDxImages',
 ] as const;
 /** One of the splittable exports. @example runChunks('im2col', R, 1, args, true) */
 export type ChunkedExport = (typeof CHUNKED)[number];
@@ -321,7 +322,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
   gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
   stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8, reluElements: 8, reluBackwardElements: 8, maxPool2x2Planes: 8, unpoolReluPlanes: 8,
-  packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8, convPackedImages: 8,
+  packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8, convPackedImages: 8, packedDxImages: 8,
 };
 
 /**

@@ -104,6 +104,11 @@ export interface KernelExports {
   globalAvgPoolBackwardPlanes(p0: number, p1: number, dy: number, S: number, dx: number): void;
   // conv-packed.wat
   convPackedImages(n0: number, n1: number, x: number, u: number, bias: number, out: number, reluOut: number, scratch: number, plan: number): void;
+  // packed-dx.wat
+  packedDxImages(
+    g0: number, g1: number, N: number, dy: number, FN: number, w: number, scratch: number, slotBytes: number, C: number, H: number, W: number,
+    FH: number, FW: number, stride: number, pad: number, OH: number, OW: number, dst: number,
+  ): void;
 }
 interface WasmApi {
   readonly instantiate: (m: WasmModule, imports: { env: { memory: WasmMemory } }) => Promise<{ readonly exports: KernelExports }>;
