@@ -69,7 +69,7 @@ describe('bench: the algorithm of each convolution pass', () => {
     expect(rows.map((r) => r.layer)).toEqual(gemmShapes(net, 2).filter((g) => g.what.endsWith(' forward') && !g.what.startsWith('affine')).map((g) => g.what.replace(/ forward$/, '')));
     const at = (layer: string) => rows.find((r) => r.layer === layer);
     expect(at('conv1')).toMatchObject({ input: [1, 28, 28], filters: [16, 1, 3, 3], output: [16, 28, 28], forward: 'direct', input_gradient: '-', filter_gradient: 'GEMM' });
-    expect(at('res3.conv1')).toMatchObject({ output: [32, 14, 14], forward: 'GEMM', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
+    expect(at('res3.conv1')).toMatchObject({ output: [32, 14, 14], forward: 'packed GEMM', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
     expect(at('res3.shortcut.conv1')).toMatchObject({ filters: [32, 16, 1, 1], forward: 'direct 1x1', input_gradient: 'stride-2 phases', filter_gradient: 'GEMM' });
     for (const r of rows.filter((r) => r.filters[2] === 3 && r.layer !== 'conv1' && r.output[1] === r.input[1])) {
       expect(r.forward, r.layer).toMatch(/^Winograd F\((2x2|4x4),3x3\)$/);

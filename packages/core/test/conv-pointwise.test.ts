@@ -3,6 +3,7 @@ import { bitwiseEqual } from '@foldnet/core/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POINTWISE_NAME, setDirectConv, setPointwiseConv } from '../src/fast/kernels.js';
+import { gemmForwardName } from './gemm-names.js';
 import { untilAWorkerTakesPart } from './workers.js';
 
 // conv.wat's direct path takes a 1x1 convolution (pad 0, any stride) over each image's OH*OW output pixels as one row,
@@ -76,7 +77,7 @@ describe('1x1 convolutions by the direct path over their pixels as one row', () 
         const b = fill(seed + 2, [FN]);
         const what = `x=[${x.shape}] w=[${w.shape}] stride ${stride} pad ${pad} OH ${g.outH} OW ${g.outW}${sparse ? ' (mostly ±0)' : ''}`;
         const { viaGemm, chosen } = gemmThenChosen(x, w, b, g);
-        expect(viaGemm.algorithm, what).toBe('GEMM');
+        expect(viaGemm.algorithm, what).toBe(gemmForwardName(x.shape, FN, g));
         expect(chosen.algorithm === POINTWISE_NAME, what).toBe(pad === 0 && g.outH * g.outW >= 8);
         expectSameBits(chosen, viaGemm, what);
       }),
@@ -119,18 +120,19 @@ describe('1x1 convolutions by the direct path over their pixels as one row', () 
 
   it('more than 256 channels (the GEMM blocks its sums by 256) and P under 8 leave the path; setPointwiseConv(false) turns it off', () => {
     const cases = [
-      { x: fill(1, [2, 257, 4, 4]), stride: 1, algorithm: 'GEMM' },
-      { x: fill(2, [2, 3, 4, 4]), stride: 2, algorithm: 'GEMM' },
-      { x: fill(3, [2, 3, 7, 1]), stride: 1, algorithm: 'GEMM' },
-      { x: fill(4, [2, 256, 4, 4]), stride: 1, algorithm: POINTWISE_NAME },
+      // pointwise false: by a GEMM (over packed panels where OW >= 4)
+      { x: fill(1, [2, 257, 4, 4]), stride: 1, pointwise: false },
+      { x: fill(2, [2, 3, 4, 4]), stride: 2, pointwise: false },
+      { x: fill(3, [2, 3, 7, 1]), stride: 1, pointwise: false },
+      { x: fill(4, [2, 256, 4, 4]), stride: 1, pointwise: true },
     ];
-    for (const { x, stride, algorithm } of cases) {
+    for (const { x, stride, pointwise } of cases) {
       const [, C, H, W] = x.shape;
       const g = convGeometry('conv', { inH: H, inW: W, filterH: 1, stride, pad: 0 });
       const w = fill(5, [6, C, 1, 1]);
       const b = fill(6, [6]);
       const { viaGemm, chosen } = gemmThenChosen(x, w, b, g);
-      expect(chosen.algorithm, `x=[${x.shape}] stride ${stride}`).toBe(algorithm);
+      expect(chosen.algorithm, `x=[${x.shape}] stride ${stride}`).toBe(pointwise ? POINTWISE_NAME : gemmForwardName(x.shape, 6, g));
       expectSameBits(chosen, viaGemm, `x=[${x.shape}] stride ${stride}`);
     }
     // off: a stride-1 1x1 convolution with 8 output columns goes by rows, a strided one by the GEMM
@@ -138,7 +140,7 @@ describe('1x1 convolutions by the direct path over their pixels as one row', () 
     const rows = convGeometry('conv', { inH: 3, inW: 8, filterH: 1, pad: 0 });
     expect(forwards(fill(7, [1, 2, 3, 8]), fill(8, [3, 2, 1, 1]), fill(9, [3]), rows).algorithm).toBe('direct');
     const strided = convGeometry('conv', { inH: 8, inW: 8, filterH: 1, stride: 2, pad: 0 });
-    expect(forwards(fill(7, [1, 2, 8, 8]), fill(8, [3, 2, 1, 1]), fill(9, [3]), strided).algorithm).toBe('GEMM');
+    expect(forwards(fill(7, [1, 2, 8, 8]), fill(8, [3, 2, 1, 1]), fill(9, [3]), strided).algorithm).toBe(gemmForwardName([1, 2, 8, 8], 3, strided));
   });
 
   // resnet's shortcuts (16 -> 32 from 28x28, 32 -> 64 from 14x14, stride 2) on enough images that a worker takes some:

@@ -2,6 +2,7 @@ import { convGeometry, fastKernels, normal, key, referenceKernels, split, traceC
 import { afterEach, describe, expect, it } from 'vitest';
 import { setDirectConv } from '../src/fast/kernels.js';
 import { setWinograd } from '../src/fast/winograd.js';
+import { PACKED_GEMM_NAME } from '../src/fast/conv-packed.js';
 
 /*
  * traceConvPaths: the algorithms the fast kernels took, recorded at the calls that ran them (fast/paths.ts).
@@ -37,7 +38,7 @@ describe('traceConvPaths', () => {
     }
   });
 
-  it('with Winograd off: the direct convolution at stride 1, a GEMM at stride 2; GEMM + col2im and GEMM backward', () => {
+  it('with Winograd off: the direct convolution at stride 1, a GEMM over packed panels at stride 2; GEMM + col2im and GEMM backward', () => {
     setWinograd(false);
     const { x, w, b } = operands([2, 16, 12, 12], 16, 3);
     const g1 = convGeometry('conv', { inH: 12, inW: 12, filterH: 3, pad: 1 });
@@ -47,9 +48,9 @@ describe('traceConvPaths', () => {
       const y = fastKernels.conv2dOut(x, w, b, g2);
       fastKernels.conv2dBackwardFromInput(y, x, w, g2, true);
     });
-    expect(passes(paths)).toEqual([['forward', 'direct'], ['forward', 'GEMM'], ['input gradient', 'GEMM + col2im'], ['filter gradient', 'GEMM']]);
+    expect(passes(paths)).toEqual([['forward', 'direct'], ['forward', PACKED_GEMM_NAME], ['input gradient', 'GEMM + col2im'], ['filter gradient', 'GEMM']]);
     setDirectConv(false);
-    expect(passes(traceConvPaths(() => fastKernels.conv2dOut(x, w, b, g1)).paths)).toEqual([['forward', 'GEMM']]);
+    expect(passes(traceConvPaths(() => fastKernels.conv2dOut(x, w, b, g1)).paths)).toEqual([['forward', PACKED_GEMM_NAME]]);
   });
 
   it("the lesson's first layer: its filter gradient from the pooled dy alone, no input gradient", () => {
@@ -75,7 +76,7 @@ describe('traceConvPaths', () => {
       fastKernels.conv2dOut(x, w, b, g);
       inner = traceConvPaths(() => fastKernels.conv2dOut(x, w, b, convGeometry('conv', { inH: 8, inW: 8, filterH: 3, pad: 1, stride: 2 }))).paths;
     });
-    expect(inner.map((p) => p.algorithm)).toEqual(['GEMM']);
+    expect(inner.map((p) => p.algorithm)).toEqual([PACKED_GEMM_NAME]);
     expect(outer.paths).toHaveLength(2);
     expect(outer.paths[1]).toBe(inner[0]);
   });

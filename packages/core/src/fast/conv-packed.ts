@@ -21,6 +21,9 @@ import { clearSlotFlags, SLOT_FLAGS_BYTES } from './winograd.js';
  * over gathered pixels: by this path they ran 0.88-1.05x.
  */
 
+/** The forward's name in traces and `foldnet bench`: the GEMM's sums, over packed pixel panels. */
+export const PACKED_GEMM_NAME = 'packed GEMM';
+
 /** Whether the GEMM's forward goes by packed pixel panels (tests turn it off to compare with the GEMM on the implicit im2col). */
 let packedForward = true;
 /** @example setPackedForward(false); // the forwards the GEMM takes by gemm.wat's gemmRows on the implicit im2col */

@@ -18,7 +18,7 @@ import { add, addRelu } from './add.js';
 import { globalAvgPool2d, globalAvgPool2dBackward } from './global-avg-pool.js';
 import { batchNorm, batchNormAddRelu, batchNormAddReluBackward, batchNormBackward, batchNormRelu, batchNormReluBackward } from './batchnorm.js';
 import { STRIDE2_NAME, stride2DxFloats, stride2DxJob, stride2DxPlan } from './stride2.js';
-import { convolvePacked, packedForwardPlan } from './conv-packed.js';
+import { convolvePacked, PACKED_GEMM_NAME, packedForwardPlan } from './conv-packed.js';
 
 /*
  * The `fast` kernel set: float32 only (float64 goes to the reference kernels, which stay the oracle).
@@ -278,7 +278,7 @@ const convolve = (
   const direct = pointwise || takesDirect(g, Kc);
   const packed = direct || pool !== undefined ? undefined : packedForwardPlan(x.shape, FN, g);
   if (packed !== undefined) {
-    notePath('forward', x.shape, w.shape, 'GEMM');
+    notePath('forward', x.shape, w.shape, PACKED_GEMM_NAME);
     return { pout: convolvePacked(packed, x, w, b, then === 'relu', out), ppool: 0, parg: 0, R, FN };
   }
   // the direct path's rows: a 1x1 convolution's pixels as one row of P
@@ -411,9 +411,8 @@ export const setPackedInputGradient = (on: boolean): void => {
   packedInputGradient = on;
 };
 
-let packedDxJobs = 0;
-/** How many input gradients went by packed panels since the program started (for tests). @example packedInputGradients() */
-export const packedInputGradients = (): number => packedDxJobs;
+/** The input gradient's name in traces and `foldnet bench` when it goes by packed panels: GEMM + col2im's sums. */
+export const PACKED_DX_NAME = 'packed GEMM + col2im';
 
 /** Images a group of the packed input gradient: a pixel's images are the lanes of one vector (packed-dx.wat). */
 const PACKED_DX_IMAGES = 4;
@@ -473,7 +472,6 @@ const gemmDxJob = (dyShape: Shape, xShape: Shape, g: ConvGeometry, w: Tensor, pd
   const worthSplitting = N * OH * OW * FN * Kc >= PARALLEL_MIN_MACS;
   if (takesPackedDx(dyShape, g)) {
     const [pw, pslots] = areas;
-    packedDxJobs++;
     const args = [N, pdy, FN, inputAt(w.data, pw), pslots, 4 * packedDxSlotFloats(dyShape, xShape, g), ...geometry];
     return { fn: 'packedDxImages', total: Math.ceil(N / PACKED_DX_IMAGES), align: 1, args, worthSplitting };
   }
@@ -579,7 +577,8 @@ const backward = (
   // the direct convolution, dx's one path that is no single job
   if (turned !== undefined) directDx(turned, dyShape, w, pdyAt, pdxAreas, pdx);
   const dx = dxSlot === undefined ? undefined : fromData(xShape, resultOut(dxSlot, sizeOf(xShape)));
-  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME : 'GEMM + col2im');
+  if (needDx) notePath('input gradient', xShape, w.shape, wino !== undefined ? winogradName(wino.m) : turned !== undefined ? 'direct' : s2 !== undefined ? STRIDE2_NAME
+    : takesPackedDx(dyShape, g) ? PACKED_DX_NAME : 'GEMM + col2im');
   notePath('filter gradient', xShape, w.shape, dwWino !== undefined ? winogradName(dwWino.m) : 'GEMM');
   const db = needDb ? fromData([FN], scopedOut(dbScoped, pdb, FN)) : undefined;
   if (dwWinograd !== undefined) return { dx, dw: fromData(w.shape, dwWinograd), db };
