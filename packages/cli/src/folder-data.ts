@@ -22,25 +22,28 @@ export type FolderSettings = Pick<TrainConfig, 'data' | 'channels' | 'imageSize'
 
 /**
  * Reads an image folder as far as its headers (see scanImageFolder): classes, split, shape. `use`
- * 'test' reads the test images' headers only (eval). Notes (files ignored) go to `note`. Every
- * problem is one error naming the folder or the file.
+ * 'both' reads both splits (train), 'test' the test images' headers only (eval of the folder trained
+ * on), 'all' every image of a folder without a split of its own, as the training images of a split
+ * that holds no test images, at most `testSize` of them (eval of another folder). Notes (files
+ * ignored) go to `note`. Every problem is one error naming the folder or the file.
  *
  * @example const scan = scanFolderData(config, 'both', (line) => io.out(`${line}\n`));
  */
-export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test', note: (line: string) => void): ImageFolderScan => {
+export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test' | 'all', note: (line: string) => void): ImageFolderScan => {
   if (settings.data === null) throw new UsageError('--format folder reads the images of --data <dir>, a folder of class folders: give --data');
   const size = settings.imageSize === null ? undefined : parseImageSize(settings.imageSize);
   if (size !== undefined && isLeft(size)) throw new UsageError(`--image-size: ${size.left}`);
+  const whole = use === 'all';
   const scan = scanImageFolder(settings.data, {
     ...(settings.channels === null ? {} : { channels: settings.channels }),
     ...(size === undefined ? {} : { size: size.right }),
-    testFraction: settings.testFraction,
-    maxTrain: use === 'test' ? 0 : settings.trainSize,
-    maxTest: settings.testSize,
+    testFraction: whole ? 0 : settings.testFraction,
+    maxTrain: use === 'test' ? 0 : whole ? settings.testSize : settings.trainSize,
+    maxTest: whole ? 0 : settings.testSize,
   });
   if (isLeft(scan)) throw scan.left;
   for (const line of scan.right.notes) note(`note: ${line}`);
-  if (scan.right.test.length === 0) {
+  if (!whole && scan.right.test.length === 0) {
     throw new UsageError(`${settings.data}: the split holds no test images: give --test-fraction above 0${scan.right.split === 'folders' ? '' : ', or put the test images in test/ beside train/'}`);
   }
   return scan.right;
@@ -74,6 +77,43 @@ export const testSplitPhrase = (split: ImageFolderScan['split'], testFraction: n
  */
 export const folderSummary = (scan: ImageFolderScan, testFraction: number): string =>
   `${scan.channels}x${scan.height}x${scan.width}, classes ${scan.classNames.join(', ')}, tested on ${testSplitPhrase(scan.split, testFraction)}`;
+
+/** Which of `--train-size` and `--test-size` a run takes at their defaults (5000 and 1000), given by neither a flag, a config file nor a resumed checkpoint. */
+export interface SizesByDefault {
+  readonly trainSize: boolean;
+  readonly testSize: boolean;
+}
+
+/**
+ * How many images of each split a run uses out of how many the folder holds.
+ *
+ * @example folderCounts(scan) // '5000 of the 20000 training images and all 500 test images'
+ */
+export const folderCounts = (scan: ImageFolderScan): string =>
+  `${countOf(scan.train.length, scan.available.train, 'training')} images and ${countOf(scan.test.length, scan.available.test, 'test')} images`;
+
+const countOf = (used: number, held: number, what: string): string => (used === held ? `all ${held} ${what}` : `${used} of the ${held} ${what}`);
+
+/**
+ * A run's line on the images it uses of a folder (folderCounts). When a cap the user did not give
+ * (the default --train-size 5000 or --test-size 1000) left images out, it says so and gives the
+ * flags that take them all: a folder of 20,000 images is not cut to 5000 unannounced.
+ *
+ * @example
+ * folderUsage(scan, { trainSize: true, testSize: true })
+ * // 'using 5000 of the 20000 training images and all 500 test images of photos/; --train-size is 5000 unless given: --train-size 20000 uses them all'
+ */
+export const folderUsage = (scan: ImageFolderScan, byDefault: SizesByDefault): string => {
+  const cut = [
+    { flag: '--train-size', used: scan.train.length, held: scan.available.train, byDefault: byDefault.trainSize },
+    { flag: '--test-size', used: scan.test.length, held: scan.available.test, byDefault: byDefault.testSize },
+  ].filter((s) => s.byDefault && s.used < s.held);
+  const lift =
+    cut.length === 0
+      ? ''
+      : `; ${cut.map((s) => s.flag).join(' and ')} ${cut.length === 1 ? 'is' : 'are'} ${cut.map((s) => s.used).join(' and ')} unless given: ${cut.map((s) => `${s.flag} ${s.held}`).join(' ')} uses them all`;
+  return `using ${folderCounts(scan)} of ${path.basename(scan.dir)}${path.sep}${lift}`;
+};
 
 /** A split as training and evaluation take it. */
 export interface ImageSet {
