@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { fromData, type Tensor } from '@foldnet/core';
@@ -24,8 +25,8 @@ export type FolderSettings = Pick<TrainConfig, 'data' | 'channels' | 'imageSize'
  * Reads an image folder as far as its headers (see scanImageFolder): classes, split, shape. `use`
  * 'both' reads both splits (train), 'test' the test images' headers only (eval of the folder trained
  * on), 'all' every image of a folder without a split of its own, as the training images of a split
- * that holds no test images, at most `testSize` of them (eval of another folder). Notes (files
- * ignored) go to `note`. Every problem is one error naming the folder or the file.
+ * that holds no test images, at most `testSize` of them (eval of another folder); 'test' and 'all'
+ * take a folder of one class. Notes (files ignored) go to `note`. Every problem is one error naming the folder or the file.
  *
  * @example const scan = scanFolderData(config, 'both', (line) => io.out(`${line}\n`));
  */
@@ -40,6 +41,8 @@ export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test' | 
     testFraction: whole ? 0 : settings.testFraction,
     maxTrain: use === 'test' ? 0 : whole ? settings.testSize : settings.trainSize,
     maxTest: whole ? 0 : settings.testSize,
+    // training needs two classes; a trained network is evaluated on a folder of one as well
+    minClasses: use === 'both' ? 2 : 1,
   });
   if (isLeft(scan)) throw scan.left;
   for (const line of scan.right.notes) note(`note: ${line}`);
@@ -167,27 +170,48 @@ export const checkpointDataInfo = (classNames: readonly string[] | undefined, st
     ? undefined
     : { ...(classNames === undefined ? {} : { classNames }), ...(stats === undefined ? {} : { normalize: stats }) };
 
+/** How a checkpoint's run read its image folder, and whether the folder to read now is another one. */
+export interface TrainedFolder {
+  readonly settings: FolderSettings;
+  /** Whether `settings.data` is a folder other than the one trained on (eval --data DIR). */
+  readonly other: boolean;
+}
+
 /**
  * How a checkpoint's run read its image folder (its saved config), or undefined when it trained on
- * anything else. `data` replaces the folder (eval --data DIR); sizes are the network's input.
+ * anything else. `data` replaces the folder (eval --data DIR): another folder unless it is the one
+ * trained on (the same folder, however it is named); sizes are the network's input.
  *
- * @example trainedFolder(checkpoint, undefined, [3, 32, 32]) // { data: '/photos', channels: 3, imageSize: '32x32', testFraction: 0.2, ... }
+ * @example trainedFolder(checkpoint, undefined, [3, 32, 32]) // { settings: { data: '/photos', channels: 3, imageSize: '32x32', testFraction: 0.2, ... }, other: false }
  */
-export const trainedFolder = (checkpoint: TrainCheckpoint, data: string | undefined, inputShape: readonly number[]): FolderSettings | undefined => {
+export const trainedFolder = (checkpoint: TrainCheckpoint, data: string | undefined, inputShape: readonly number[]): TrainedFolder | undefined => {
   const saved = checkpoint.config;
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved) || Reflect.get(saved, 'format') !== 'folder') return undefined;
   const decoded = decodeTrainConfigFile({ data: Reflect.get(saved, 'data') ?? null, testFraction: Reflect.get(saved, 'testFraction') ?? 0.2 });
   if (isLeft(decoded)) throw new UsageError(`${checkpoint.file}: its saved config: ${decoded.left}`);
   const [channels, height, width] = inputShape;
   if (inputShape.length !== 3 || (channels !== 1 && channels !== 3)) throw new UsageError(`${checkpoint.file}: a network of inputs [${inputShape.join(',')}] takes no images (expected [1 or 3, height, width])`);
+  const trained = decoded.right.data ?? null;
   return {
-    data: data ?? decoded.right.data ?? null,
-    channels,
-    imageSize: `${height}x${width}`,
-    testFraction: decoded.right.testFraction ?? 0.2,
-    trainSize: 0,
-    testSize: Number.MAX_SAFE_INTEGER,
+    settings: {
+      data: data ?? trained,
+      channels,
+      imageSize: `${height}x${width}`,
+      testFraction: decoded.right.testFraction ?? 0.2,
+      trainSize: 0,
+      testSize: Number.MAX_SAFE_INTEGER,
+    },
+    other: data !== undefined && (trained === null || realPath(data) !== realPath(trained)),
   };
+};
+
+/** A path with its links resolved, or as given when it does not exist (a folder trained on and since removed is another). */
+const realPath = (file: string): string => {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 };
 
 /**

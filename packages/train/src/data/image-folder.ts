@@ -46,6 +46,8 @@ export interface ImageFolderOptions {
   /** Keep at most this many training (test) images: the first of the split's fixed order. Default: all. */
   readonly maxTrain?: number;
   readonly maxTest?: number;
+  /** The fewest class folders taken: 2 (a classifier learns two classes or more), or 1 (a folder of one class evaluates a trained one). Default 2. */
+  readonly minClasses?: 1 | 2;
   /** The most image files listed; a folder holding more is refused before any is read. Default 1,000,000. */
   readonly maxFiles?: number;
   /** The most bytes the decoded data set (float32) may take; refused from the headers before decoding. Default 4 GiB. */
@@ -157,7 +159,8 @@ interface ClassFiles {
   readonly files: readonly (readonly string[])[];
 }
 
-const readClasses = (dir: string, ignored: string[], maxFiles: number, counted: { n: number }): Either<DataError, ClassFiles> => {
+const readClasses = (dir: string, ignored: string[], limits: { readonly maxFiles: number; readonly minClasses: number }, counted: { n: number }): Either<DataError, ClassFiles> => {
+  const { maxFiles, minClasses } = limits;
   const top = listDir(dir);
   if (top._tag === 'Left') return top;
   const names: string[] = [];
@@ -167,7 +170,7 @@ const readClasses = (dir: string, ignored: string[], maxFiles: number, counted: 
   }
   names.sort(byName);
   if (names.length === 0) return left(ioError(dir, 'holds no class folders (an image folder holds one subfolder of images per class)'));
-  if (names.length === 1) return left(ioError(dir, `holds one class folder (${names[0]}): a classifier needs two classes or more`));
+  if (names.length < minClasses) return left(ioError(dir, `holds one class folder (${names[0]}): a classifier needs two classes or more`));
   const files: string[][] = [];
   for (const name of names) {
     const listed = listDir(path.join(dir, name));
@@ -292,7 +295,7 @@ export const imageFolderSplit = (dir: string): Either<DataError, ImageFolderScan
 export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): Either<DataError, ImageFolderScan> => {
   const checked = checkOptions(options);
   if (checked._tag === 'Left') return checked;
-  const maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+  const limits = { maxFiles: options.maxFiles ?? DEFAULT_MAX_FILES, minClasses: options.minClasses ?? 2 };
   const fraction = options.testFraction ?? 0.2;
   const seed = options.splitSeed ?? 0;
   const ignored: string[] = [];
@@ -306,9 +309,9 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
   let trainFiles: { label: number; f: string; file: string }[];
   let testFiles: { label: number; f: string; file: string }[];
   if (ownSplit) {
-    const train = readClasses(path.join(dir, 'train'), ignored, maxFiles, counted);
+    const train = readClasses(path.join(dir, 'train'), ignored, limits, counted);
     if (train._tag === 'Left') return train;
-    const test = readClasses(path.join(dir, 'test'), ignored, maxFiles, counted);
+    const test = readClasses(path.join(dir, 'test'), ignored, limits, counted);
     if (test._tag === 'Left') return test;
     if (train.right.names.join('\0') !== test.right.names.join('\0')) {
       const onlyTrain = train.right.names.filter((n) => !test.right.names.includes(n));
@@ -322,7 +325,7 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     trainFiles = entries('train', train.right).sort(order);
     testFiles = entries('test', test.right).sort(order);
   } else {
-    const classes = readClasses(dir, ignored, maxFiles, counted);
+    const classes = readClasses(dir, ignored, limits, counted);
     if (classes._tag === 'Left') return classes;
     classNames = classes.right.names;
     trainFiles = [];
