@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { fromData, type Tensor } from '@foldnet/core';
@@ -22,25 +23,30 @@ export type FolderSettings = Pick<TrainConfig, 'data' | 'channels' | 'imageSize'
 
 /**
  * Reads an image folder as far as its headers (see scanImageFolder): classes, split, shape. `use`
- * 'test' reads the test images' headers only (eval). Notes (files ignored) go to `note`. Every
- * problem is one error naming the folder or the file.
+ * 'both' reads both splits (train), 'test' the test images' headers only (eval of the folder trained
+ * on), 'all' every image of a folder without a split of its own, as the training images of a split
+ * that holds no test images, at most `testSize` of them (eval of another folder); 'test' and 'all'
+ * take a folder of one class. Notes (files ignored) go to `note`. Every problem is one error naming the folder or the file.
  *
  * @example const scan = scanFolderData(config, 'both', (line) => io.out(`${line}\n`));
  */
-export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test', note: (line: string) => void): ImageFolderScan => {
+export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test' | 'all', note: (line: string) => void): ImageFolderScan => {
   if (settings.data === null) throw new UsageError('--format folder reads the images of --data <dir>, a folder of class folders: give --data');
   const size = settings.imageSize === null ? undefined : parseImageSize(settings.imageSize);
   if (size !== undefined && isLeft(size)) throw new UsageError(`--image-size: ${size.left}`);
+  const whole = use === 'all';
   const scan = scanImageFolder(settings.data, {
     ...(settings.channels === null ? {} : { channels: settings.channels }),
     ...(size === undefined ? {} : { size: size.right }),
-    testFraction: settings.testFraction,
-    maxTrain: use === 'test' ? 0 : settings.trainSize,
-    maxTest: settings.testSize,
+    testFraction: whole ? 0 : settings.testFraction,
+    maxTrain: use === 'test' ? 0 : whole ? settings.testSize : settings.trainSize,
+    maxTest: whole ? 0 : settings.testSize,
+    // training needs two classes; a trained network is evaluated on a folder of one as well
+    minClasses: use === 'both' ? 2 : 1,
   });
   if (isLeft(scan)) throw scan.left;
   for (const line of scan.right.notes) note(`note: ${line}`);
-  if (scan.right.test.length === 0) {
+  if (!whole && scan.right.test.length === 0) {
     throw new UsageError(`${settings.data}: the split holds no test images: give --test-fraction above 0${scan.right.split === 'folders' ? '' : ', or put the test images in test/ beside train/'}`);
   }
   return scan.right;
@@ -74,6 +80,43 @@ export const testSplitPhrase = (split: ImageFolderScan['split'], testFraction: n
  */
 export const folderSummary = (scan: ImageFolderScan, testFraction: number): string =>
   `${scan.channels}x${scan.height}x${scan.width}, classes ${scan.classNames.join(', ')}, tested on ${testSplitPhrase(scan.split, testFraction)}`;
+
+/** Which of `--train-size` and `--test-size` a run takes at their defaults (5000 and 1000), given by neither a flag, a config file nor a resumed checkpoint. */
+export interface SizesByDefault {
+  readonly trainSize: boolean;
+  readonly testSize: boolean;
+}
+
+/**
+ * How many images of each split a run uses out of how many the folder holds.
+ *
+ * @example folderCounts(scan) // '5000 of the 20000 training images and all 500 test images'
+ */
+export const folderCounts = (scan: ImageFolderScan): string =>
+  `${countOf(scan.train.length, scan.available.train, 'training')} images and ${countOf(scan.test.length, scan.available.test, 'test')} images`;
+
+const countOf = (used: number, held: number, what: string): string => (used === held ? `all ${held} ${what}` : `${used} of the ${held} ${what}`);
+
+/**
+ * A run's line on the images it uses of a folder (folderCounts). When a cap the user did not give
+ * (the default --train-size 5000 or --test-size 1000) left images out, it says so and gives the
+ * flags that take them all: a folder of 20,000 images is not cut to 5000 unannounced.
+ *
+ * @example
+ * folderUsage(scan, { trainSize: true, testSize: true })
+ * // 'using 5000 of the 20000 training images and all 500 test images of photos/; --train-size is 5000 unless given: --train-size 20000 uses them all'
+ */
+export const folderUsage = (scan: ImageFolderScan, byDefault: SizesByDefault): string => {
+  const cut = [
+    { flag: '--train-size', used: scan.train.length, held: scan.available.train, byDefault: byDefault.trainSize },
+    { flag: '--test-size', used: scan.test.length, held: scan.available.test, byDefault: byDefault.testSize },
+  ].filter((s) => s.byDefault && s.used < s.held);
+  const lift =
+    cut.length === 0
+      ? ''
+      : `; ${cut.map((s) => s.flag).join(' and ')} ${cut.length === 1 ? 'is' : 'are'} ${cut.map((s) => s.used).join(' and ')} unless given: ${cut.map((s) => `${s.flag} ${s.held}`).join(' ')} uses them all`;
+  return `using ${folderCounts(scan)} of ${path.basename(scan.dir)}${path.sep}${lift}`;
+};
 
 /** A split as training and evaluation take it. */
 export interface ImageSet {
@@ -127,27 +170,48 @@ export const checkpointDataInfo = (classNames: readonly string[] | undefined, st
     ? undefined
     : { ...(classNames === undefined ? {} : { classNames }), ...(stats === undefined ? {} : { normalize: stats }) };
 
+/** How a checkpoint's run read its image folder, and whether the folder to read now is another one. */
+export interface TrainedFolder {
+  readonly settings: FolderSettings;
+  /** Whether `settings.data` is a folder other than the one trained on (eval --data DIR). */
+  readonly other: boolean;
+}
+
 /**
  * How a checkpoint's run read its image folder (its saved config), or undefined when it trained on
- * anything else. `data` replaces the folder (eval --data DIR); sizes are the network's input.
+ * anything else. `data` replaces the folder (eval --data DIR): another folder unless it is the one
+ * trained on (the same folder, however it is named); sizes are the network's input.
  *
- * @example trainedFolder(checkpoint, undefined, [3, 32, 32]) // { data: '/photos', channels: 3, imageSize: '32x32', testFraction: 0.2, ... }
+ * @example trainedFolder(checkpoint, undefined, [3, 32, 32]) // { settings: { data: '/photos', channels: 3, imageSize: '32x32', testFraction: 0.2, ... }, other: false }
  */
-export const trainedFolder = (checkpoint: TrainCheckpoint, data: string | undefined, inputShape: readonly number[]): FolderSettings | undefined => {
+export const trainedFolder = (checkpoint: TrainCheckpoint, data: string | undefined, inputShape: readonly number[]): TrainedFolder | undefined => {
   const saved = checkpoint.config;
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved) || Reflect.get(saved, 'format') !== 'folder') return undefined;
   const decoded = decodeTrainConfigFile({ data: Reflect.get(saved, 'data') ?? null, testFraction: Reflect.get(saved, 'testFraction') ?? 0.2 });
   if (isLeft(decoded)) throw new UsageError(`${checkpoint.file}: its saved config: ${decoded.left}`);
   const [channels, height, width] = inputShape;
   if (inputShape.length !== 3 || (channels !== 1 && channels !== 3)) throw new UsageError(`${checkpoint.file}: a network of inputs [${inputShape.join(',')}] takes no images (expected [1 or 3, height, width])`);
+  const trained = decoded.right.data ?? null;
   return {
-    data: data ?? decoded.right.data ?? null,
-    channels,
-    imageSize: `${height}x${width}`,
-    testFraction: decoded.right.testFraction ?? 0.2,
-    trainSize: 0,
-    testSize: Number.MAX_SAFE_INTEGER,
+    settings: {
+      data: data ?? trained,
+      channels,
+      imageSize: `${height}x${width}`,
+      testFraction: decoded.right.testFraction ?? 0.2,
+      trainSize: 0,
+      testSize: Number.MAX_SAFE_INTEGER,
+    },
+    other: data !== undefined && (trained === null || realPath(data) !== realPath(trained)),
   };
+};
+
+/** A path with its links resolved, or as given when it does not exist (a folder trained on and since removed is another). */
+const realPath = (file: string): string => {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 };
 
 /**

@@ -144,8 +144,10 @@ export const buildProgram = (io: Io): Command => {
         '\nYour own images: --data photos --format folder reads photos/<class>/*.png|jpg|jpeg (classes: the\n' +
         'folder names, sorted; photos/train/ and photos/test/ when those are its only subfolders, else\n' +
         '--test-fraction of each class held out by a fixed order of the file names; --train-size and --test-size,\n' +
-        '5000 and 1000 unless given, keep at most that many), e.g.\n' +
+        '5000 and 1000 unless given, keep at most that many: give larger ones for a larger folder), e.g.\n' +
         '  foldnet train --data photos --format folder --image-size 32x32 --normalize --weight-init he --epochs 10\n' +
+        'The run\'s first line says how many images of each split it uses of how many the folder holds, and\n' +
+        'which flag takes them all when a default left some out; config.json records the counts used.\n' +
         'A preset is built for the images\' channels and size and the number of classes. --normalize (any data)\n' +
         'maps each channel to (x - mean) / std of the training images; the statistics and the class names are\n' +
         'saved in the checkpoint, and eval, predict, export and --resume apply them. config.json records the\n' +
@@ -158,38 +160,49 @@ export const buildProgram = (io: Io): Command => {
     .description('test accuracy (top-1, top-k, per class), loss and confusion matrix of a checkpoint')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
     .addOption(datasetOption())
-    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of the same classes (default: its own), whose test split is used", nonEmptyFlag('--data'))
+    .option('--data <dir>', "a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of its classes or some of them (default: the folder trained on, its test split)", nonEmptyFlag('--data'))
     .option('--test-size <n>', 'use the first n test images (default: all)', positiveIntFlag('--test-size'))
     .option('--top-k <k>', 'also count an image right when its class is among the k largest logits (default: 5)', positiveIntFlag('--top-k'))
     .option('--json', 'print one JSON object instead of the table');
   addComputeOptions(evalCmd, io)
-    .addHelpText('after', example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json']))
+    .addHelpText(
+      'after',
+      example(['foldnet eval runs/20260101-120000-simple/checkpoint.safetensors', 'foldnet eval ckpt.safetensors --data ~/fashion-mnist --json', 'foldnet eval runs/pets/checkpoint.safetensors --data more-pets']) +
+        '\nA checkpoint trained on an image folder is evaluated on the test split of that folder (the images\n' +
+        'training held out), or, with --data, on another folder: all its images, or its test/ folder when it has\n' +
+        'train/ and test/ of its own. Its class folders are matched to the checkpoint\'s classes by name, so it may\n' +
+        'hold some of them only; a class folder the checkpoint has no class for is refused, naming both lists.\n',
+    )
     .action(async (checkpoint: string, _opts: unknown, cmd: Command) => (await import('./commands/eval.js')).evalCommand(checkpoint, cmd.opts(), io));
 
   const predict = program
     .command('predict')
-    .description('the class and the probability of each class for one image')
+    .description('the class and the probability of each class for an image, or for each image of a folder')
     .argument('<checkpoint>', 'a checkpoint.safetensors written by foldnet train')
-    .argument('[image]', 'a PNG or JPEG of any size (converted to 28x28 grey, light digit on dark); for a network trained on an image folder, converted and resized as the folder\'s images were')
+    .argument('[images...]', 'PNGs or JPEGs of any size (converted to 28x28 grey, light digit on dark; for a network trained on an image folder, converted and resized as the folder\'s images were), or folders of them')
     .option('--index <i>', 'use test image i instead of an image file', nonNegativeIntFlag('--index'))
     .addOption(datasetOption())
-    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of the same classes (default: its own)", nonEmptyFlag('--data'))
+    .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of its classes, read as eval reads it (default: the folder trained on, its test split)", nonEmptyFlag('--data'))
     .option('--invert', 'treat the image as dark ink on light paper and invert it (not for networks trained on an image folder)')
     .option('--no-invert', 'never invert the image')
-    .option('--json', 'print one JSON object');
+    .option('--json', 'print one JSON object (one a line for several images)');
   addComputeOptions(predict, io)
     .addHelpText(
       'after',
-      example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors photo.jpg', 'foldnet predict ckpt.safetensors --index 0']) +
+      example(['foldnet predict ckpt.safetensors digit.png', 'foldnet predict ckpt.safetensors photo.jpg', 'foldnet predict ckpt.safetensors photos/new', 'foldnet predict ckpt.safetensors --index 0']) +
         '\nMNIST digits are light strokes on a dark background. Without --invert/--no-invert, an image whose\n' +
         'border is mostly light (dark ink on light paper) is inverted first. An image that is not 28x28 is\n' +
         "cropped to its ink, scaled to fit 20x20 and centred by centre of mass in 28x28, as MNIST's digits were.\n" +
         'A checkpoint trained on an image folder (--format folder) takes a PNG or JPEG as training read the\n' +
         "folder's images (channels converted, bilinear resize to its input) and names the classes; inputs\n" +
-        'normalised in training (--normalize) are normalised by the statistics saved in the checkpoint.\n',
+        'normalised in training (--normalize) are normalised by the statistics saved in the checkpoint.\n' +
+        '\nSeveral images, or a folder (its .png, .jpg and .jpeg files, in its subfolders too, by path), give one\n' +
+        'line each: the file, the predicted class (with its name when the checkpoint has the class names, as one\n' +
+        'trained on an image folder does; MNIST\'s classes are the digits) and its probability; with --json, one\n' +
+        'JSON object a line.\n',
     )
-    .action(async (checkpoint: string, image: string | undefined, _opts: unknown, cmd: Command) =>
-      (await import('./commands/predict.js')).predictCommand(checkpoint, image, cmd.opts(), io),
+    .action(async (checkpoint: string, images: string[], _opts: unknown, cmd: Command) =>
+      (await import('./commands/predict.js')).predictCommand(checkpoint, images, cmd.opts(), io),
     );
 
   program

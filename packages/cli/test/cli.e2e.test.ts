@@ -226,7 +226,22 @@ describe('a short training run, resume, eval, predict', () => {
     expect(byImage.stdout).toContain('stroke.png (inverted: dark ink on a light background)');
     expect(byImage.stdout).toMatch(/^predicted \d with probability \d\.\d{4}$/m);
     expect(byImage.stdout.split('\n').filter((l) => /^[> ] +\d  \d\.\d{4}/.test(l))).toHaveLength(10);
-    expectUsageError(await foldnet(['predict', ckpt]), 'foldnet predict: give an image (PNG or JPEG) or --index <i> (a test image)');
+    expectUsageError(await foldnet(['predict', ckpt]), 'foldnet predict: give an image (PNG or JPEG), a folder of images or --index <i> (a test image)');
+  });
+
+  it('predict of a folder of digits and an image: one line each, by path, the class a digit with no name, as predicting each alone gives', async () => {
+    const ckpt = path.join(first, 'checkpoint.safetensors');
+    fs.mkdirSync(path.join(tmp, 'digits', 'more'), { recursive: true });
+    for (const f of ['b.png', path.join('more', 'a.png')]) fs.copyFileSync(path.join(tmp, 'stroke.png'), path.join(tmp, 'digits', f));
+    const r = await foldnet(['predict', ckpt, 'digits', 'stroke.png']);
+    expect(r.code, r.stderr).toBe(0);
+    const alone = (await foldnet(['predict', ckpt, 'stroke.png'])).stdout.match(/^predicted (\d) with probability (\d\.\d{4})$/m);
+    const line = (file: string) => `${file.padEnd(path.join('digits', 'more', 'a.png').length)}   ${alone?.[1] ?? '?'}  ${alone?.[2] ?? '?'}  (inverted)`;
+    expect(r.stdout).toBe(`${[path.join('digits', 'b.png'), path.join('digits', 'more', 'a.png'), 'stroke.png'].map(line).join('\n')}\n`);
+    const json = (await foldnet(['predict', ckpt, 'digits', '--json'])).stdout.trim().split('\n').map((l): unknown => JSON.parse(l));
+    expect(json).toHaveLength(2);
+    expect(json[0]).toMatchObject({ image: path.join('digits', 'b.png'), predicted: Number(alone?.[1]), inverted: true });
+    expect(json[0]).not.toHaveProperty('class');
   });
 
   it('export --onnx writes an ONNX ModelProto (field 1 ir_version 7 for opset 13, producer foldnet, conv1.W inside); --softmax too', async () => {

@@ -66,6 +66,7 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     const r = await foldnet(['train', '--data', 'shapes', ...trainFlags, '--iters', '60', '--out', 'run']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('note: ignored 1 entry that is not a .png, .jpg or .jpeg image in a class folder, e.g. bright/README.txt');
+    expect(r.stdout).toContain(`\nusing all 36 training images and all 9 test images of shapes${path.sep}\ntraining simple`);
     expect(r.stdout).toMatch(
       /^training simple \([\d,]+ params\) on 36\/9 images of shapes\/ \(3x12x12, classes bright, horizontal, vertical, tested on the held-out 0\.2 of each class\) normalised per channel: 60 steps of 20/m,
     );
@@ -127,12 +128,51 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     expect(text.stdout).toMatch(/^accuracy per class\n {2}bright {6}\d\.\d{4} {2}\(\d of 3\)\n {2}horizontal {2}\d\.\d{4}/m);
   });
 
-  it('eval --data of a folder whose classes are not the checkpoint\'s names both lists; --dataset is refused for a folder checkpoint', async () => {
+  it('eval --data: the folder trained on gives its test split; another folder all its images, or its own test/', async () => {
+    const ckpt = path.join('run', 'checkpoint.safetensors');
+    const evaluated = async (args: readonly string[]) => {
+      const r = await foldnet(['eval', ckpt, ...args, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const own = await evaluated([]);
+    // the same folder, however it is named
+    expect(await evaluated(['--data', path.join('.', 'shapes', '.')])).toEqual(own);
+    expect(own).toMatchObject({ count: 9, data: `${path.join(tmp, 'shapes')} (the held-out 0.2 of each class)` });
+    // the same images in another folder: all 45
+    fs.cpSync(path.join(tmp, 'shapes'), path.join(tmp, 'copy'), { recursive: true });
+    expect(await evaluated(['--data', 'copy'])).toMatchObject({ count: 45, data: `${path.join(tmp, 'copy')} (all its images)`, classNames: [...classes] });
+    expect(await evaluated(['--data', 'copy', '--test-size', '20'])).toMatchObject({ count: 20 });
+    // a folder of its own train/ and test/: the test/ images alone
+    for (const [split, n] of [['train', 4], ['test', 2]] as const) {
+      for (const cls of classes) for (let i = 0; i < n; i++) put(path.join(tmp, 'split', split, cls, `${i}.png`), pngBytes(12, 12, paintOf(cls, i)));
+    }
+    expect(await evaluated(['--data', 'split'])).toMatchObject({ count: 6, data: `${path.join(tmp, 'split')} (its test/ folder)` });
+  });
+
+  it('eval --data of a folder of some of the classes matches them by name: labels are the checkpoint\'s', async () => {
+    // the vertical stripes alone: one class, the checkpoint's third
+    for (let i = 0; i < perClass; i++) {
+      const name = `vertical-${i}.${i % 3 === 2 ? 'jpg' : 'png'}`;
+      fs.mkdirSync(path.join(tmp, 'verticals', 'vertical'), { recursive: true });
+      fs.copyFileSync(path.join(tmp, 'shapes', 'vertical', name), path.join(tmp, 'verticals', 'vertical', name));
+    }
+    const r = await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--data', 'verticals', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e).toMatchObject({ count: perClass, classNames: [...classes] });
+    expect(e.confusion.map((row: number[]) => row.reduce((a, b) => a + b, 0))).toEqual([0, 0, perClass]);
+    // what predict says of the same images, one by one
+    const predicted = (await foldnet(['predict', path.join('run', 'checkpoint.safetensors'), 'verticals', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l).predicted);
+    expect(e.confusion[2]).toEqual([0, 1, 2].map((k) => predicted.filter((p: number) => p === k).length));
+  });
+
+  it('eval --data of a folder holding a class the checkpoint lacks names both lists; --dataset is refused for a folder checkpoint', async () => {
     // two of the three classes, and one the network never saw
     for (const cls of ['bright', 'vertical', 'dotted']) for (let i = 0; i < 5; i++) put(path.join(tmp, 'other', cls, `${i}.png`), pngBytes(12, 12, paintOf('bright', i)));
     expectUsageError(
       await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--data', 'other']),
-      `foldnet eval: ${path.join(tmp, 'other')}: its class folders (bright, dotted, vertical) are not the classes ${path.join('run', 'checkpoint.safetensors')} was trained on (bright, horizontal, vertical): no folder for horizontal; no class dotted`,
+      `foldnet eval: ${path.join(tmp, 'other')}: its class folders (bright, dotted, vertical) are not all classes ${path.join('run', 'checkpoint.safetensors')} was trained on (bright, horizontal, vertical): no class dotted`,
     );
     expectUsageError(
       await foldnet(['eval', path.join('run', 'checkpoint.safetensors'), '--dataset', 'mnist']),
@@ -148,6 +188,28 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     }
     const text = await foldnet(['predict', path.join('run', 'checkpoint.safetensors'), 'shapes/bright/bright-0.png']);
     expect(text.stdout).toMatch(/^predicted 0 \(bright\) with probability/m);
+  });
+
+  it('predict of a folder of class folders: one line an image, by path, the class named; --json one object a line; other files noted', async () => {
+    const ckpt = path.join('run', 'checkpoint.safetensors');
+    const r = await foldnet(['predict', ckpt, 'shapes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`note: ignored 1 file that is not a .png, .jpg or .jpeg image, e.g. ${path.join('shapes', 'bright', 'README.txt')}\n`);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(45);
+    const files = lines.map((l) => l.split(/\s+/)[0] ?? '');
+    expect(files).toEqual([...files].sort());
+    for (const line of lines) expect(line).toMatch(/^shapes\/(bright|horizontal|vertical)\/\S+ +[0-2] (bright|horizontal|vertical) *  \d\.\d{4}$/);
+    // the name is the class's: most images are named by their own folder
+    const json = (await foldnet(['predict', ckpt, 'shapes', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(json.map((j) => j.image)).toEqual(files);
+    for (const j of json) expect(j.class).toBe(classes[j.predicted]);
+    expect(json.filter((j) => j.image.split(path.sep)[1] === j.class).length).toBeGreaterThanOrEqual(40);
+    // each line is what predicting the image alone says
+    const alone = JSON.parse((await foldnet(['predict', ckpt, json[7].image, '--json'])).stdout);
+    expect(alone).toEqual(json[7]);
+    fs.mkdirSync(path.join(tmp, 'nothing', 'here'), { recursive: true });
+    expectUsageError(await foldnet(['predict', ckpt, 'nothing']), 'foldnet predict: nothing: holds no .png, .jpg or .jpeg images (in it or its subfolders)');
   });
 
   it('export --onnx: ONNX Runtime on the raw images gives the logits and predictions foldnet gives on the normalised ones', async () => {
@@ -187,6 +249,29 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     const b = loadTrainState(path.join(tmp, 'run', 'checkpoint.safetensors'));
     if (isLeft(a) || isLeft(b)) throw new Error('unreadable checkpoint');
     expect(a.right.data).toEqual(b.right.data);
+  });
+});
+
+describe('a folder larger than the default --test-size: the run says what it uses and how to use it all', { timeout: 120_000 }, () => {
+  it('1002 test images of 2004 split 0.5: 1000 used and --test-size 1002 named; not when the size is given, nor on resume', async () => {
+    for (const cls of ['dark', 'light']) for (let i = 0; i < 1002; i++) put(path.join(tmp, 'many', cls, `${i}.png`), pngBytes(8, 8, () => [cls === 'dark' ? i % 50 : 200 + (i % 50)], 0));
+    const flags = ['--format', 'folder', '--test-fraction', '0.5', '--batch-size', '50', '--eval-every', '1'];
+    const r = await foldnet(['train', '--data', 'many', ...flags, '--iters', '1', '--out', 'many-run']);
+    expect(r.code, r.stderr).toBe(0);
+    const line = `using all 1002 training images and 1000 of the 1002 test images of many${path.sep}`;
+    expect(r.stdout.split('\n')[0]).toBe(`${line}; --test-size is 1000 unless given: --test-size 1002 uses them all`);
+    expect(r.stdout).toMatch(/^training simple \([\d,]+ params\) on 1002\/1000 images of many\//m);
+    // config.json holds the counts used; the report adds how many the folder holds
+    const config = JSON.parse(fs.readFileSync(path.join(tmp, 'many-run', 'config.json'), 'utf8'));
+    expect([config.trainSize, config.testSize]).toEqual([1002, 1000]);
+    expect(fs.readFileSync(path.join(tmp, 'many-run', 'report.html'), 'utf8')).toContain('all 1002 training images and 1000 of the 1002 test images');
+    // a resumed run goes on with the images it started with: the checkpoint gave the size
+    const resumed = await foldnet(['train', '--resume', path.join('many-run', 'checkpoint.safetensors'), '--iters', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout.split('\n')[0]).toBe(line);
+    const given = await foldnet(['train', '--data', 'many', ...flags, '--iters', '1', '--test-size', '500', '--train-size', '2000', '--out', 'many-given']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout.split('\n')[0]).toBe(`using all 1002 training images and 500 of the 1002 test images of many${path.sep}`);
   });
 });
 

@@ -69,7 +69,7 @@ describe('predict', () => {
     const r = await cli(['predict', png]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('foldnet predict: seven.png is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> seven.png\n');
-    expect((await cli(['predict', path.join('run', 'checkpoint.safetensors')])).err).toBe('foldnet predict: give an image (PNG or JPEG) or --index <i> (a test image)\n');
+    expect((await cli(['predict', path.join('run', 'checkpoint.safetensors')])).err).toBe('foldnet predict: give an image (PNG or JPEG), a folder of images or --index <i> (a test image)\n');
   });
 });
 

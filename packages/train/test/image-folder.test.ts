@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tensor, type FoldnetError } from '@foldnet/core';
 import {
-  channelStats, checkChannelStats, decodeImage, decodeImageFolder, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage,
+  channelStats, checkChannelStats, decodeImage, decodeImageFolder, imageFolderSplit, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage,
 } from '@foldnet/train';
 import { jpegBytes, pngBytes, put, stripes } from './image-files.js';
 
@@ -257,6 +257,34 @@ describe('image folders: classes, the seeded split, bad input', () => {
     const data = must(loadImageFolder(dir, { maxTrain: 30, maxTest: 6 }));
     expect([data.train.labels.length, data.test.labels.length]).toEqual([30, 6]);
     expect(new Set(data.train.labels).size).toBe(3);
+  });
+
+  it('available counts each split before maxTrain and maxTest: 48 and 12 of 3 classes of 20 kept as 30 and 6, or all of them', () => {
+    const dir = makeFolder(['a', 'b', 'c'], 20);
+    const capped = must(scanImageFolder(dir, { maxTrain: 30, maxTest: 6 }));
+    expect([capped.train.length, capped.test.length, capped.available]).toEqual([30, 6, { train: 48, test: 12 }]);
+    const whole = must(scanImageFolder(dir, { maxTrain: 100 }));
+    expect([whole.train.length, whole.test.length, whole.available]).toEqual([48, 12, { train: 48, test: 12 }]);
+    const own = freshDir();
+    for (const split of ['train', 'test']) for (const c of ['x', 'y']) for (let i = 0; i < (split === 'train' ? 5 : 3); i++) put(join(own, split, c, `${i}.png`), pngBytes(4, 4, () => [0], 0));
+    expect(must(scanImageFolder(own, { maxTrain: 0, maxTest: 4 })).available).toEqual({ train: 10, test: 6 });
+  });
+
+  it("imageFolderSplit: 'folders' for a folder whose only folders are train/ and test/, 'fraction' otherwise, an error for a missing folder", () => {
+    const own = freshDir();
+    for (const split of ['train', 'test']) put(join(own, split, 'x', '0.png'), pngBytes(4, 4, () => [0], 0));
+    put(join(own, 'README.txt'), 'files beside them do not count');
+    expect(must(imageFolderSplit(own))).toBe('folders');
+    expect(must(imageFolderSplit(makeFolder(['train', 'test', 'valid'], 1)))).toBe('fraction');
+    expect(must(imageFolderSplit(makeFolder(['cat', 'dog'], 1)))).toBe('fraction');
+    expect(failure(imageFolderSplit(join(root, 'nowhere')))).toBe(`${join(root, 'nowhere')}: no such folder`);
+  });
+
+  it('minClasses 1 takes a folder of one class (a trained network evaluated on it); the default refuses it', () => {
+    const one = makeFolder(['only'], 5);
+    expect(failure(scanImageFolder(one))).toBe(`${one}: holds one class folder (only): a classifier needs two classes or more`);
+    const scan = must(scanImageFolder(one, { minClasses: 1, testFraction: 0 }));
+    expect([scan.classNames, scan.train.length, scan.test.length]).toEqual([['only'], 5, 0]);
   });
 });
 

@@ -2,14 +2,14 @@ import * as os from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { setBackend, setThreads, sizeOf, type Tensor } from '@foldnet/core';
 import { memoryNeeds, type LayerState, type MemoryNeeds, type Network, type Params } from '@foldnet/layers';
-import { datasetInfo, datasetNames, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
+import { datasetInfo, datasetNames, imageFolderSplit, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
 import { optNumber, optOneOf, optString, parseDecimal } from '../flags.js';
 import { expectDirectory, type Io } from '../io.js';
 import { networkFromSpec } from '../models.js';
-import { checkpointNormalization, decodeFolderData, normalizedSet, scanFolderData, testSplitPhrase, trainedFolder, type FolderSettings } from '../folder-data.js';
+import { checkpointNormalization, decodeFolderData, normalizedSet, scanFolderData, testSplitPhrase, trainedFolder, type TrainedFolder } from '../folder-data.js';
 
 /** A trained network read back from a checkpoint. */
 export interface LoadedCheckpoint {
@@ -70,9 +70,9 @@ export interface TestSet {
  * The first `testSize` test images and labels of --data, else of --dataset, else of the dataset
  * `checkpoint` was trained on (MNIST for a checkpoint that names none). Only the test files are
  * read: the training files are neither opened nor required. A checkpoint trained on an image
- * folder reads that folder's test split (--data names another folder of the same classes), its
- * images converted and resized to the network's input; a checkpoint that normalised its inputs
- * gets its test images normalised by its saved statistics.
+ * folder reads that folder's test split, or the images of --data (see folderTestSet), converted and
+ * resized to the network's input; a checkpoint that normalised its inputs gets its test images
+ * normalised by its saved statistics.
  */
 export const loadTestSet = (
   opts: Readonly<Record<string, unknown>>,
@@ -82,12 +82,12 @@ export const loadTestSet = (
   network: Network,
 ): TestSet => {
   const data = optString(opts, 'data');
-  // A checkpoint trained on an image folder is evaluated on that folder's test split (or --data's),
+  // A checkpoint trained on an image folder is evaluated on images of a folder (its own, or --data's),
   // and one trained on normalised inputs sees its test images normalised alike.
   const folder = trainedFolder(checkpoint, data === undefined ? undefined : expectDirectory(io.cwd, data, '--data'), network.inputShape);
   const dataset = optString(opts, 'dataset');
   if (folder !== undefined && dataset !== undefined) {
-    throw new UsageError(`--dataset ${dataset}: ${checkpoint.file} was trained on an image folder (${folder.data ?? '?'}): give --data <a folder of its classes>, or neither for its own test split`);
+    throw new UsageError(`--dataset ${dataset}: ${checkpoint.file} was trained on an image folder (${folder.settings.data ?? '?'}): give --data <a folder of its classes>, or neither for its own test split`);
   }
   const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(checkpoint.file, checkpoint.data.normalize, network.inputShape[0] ?? 1);
   if (folder !== undefined) return normalizedSet(folderTestSet(checkpoint, folder, testSize), stats);
@@ -95,25 +95,34 @@ export const loadTestSet = (
 };
 
 /**
- * The test split of the image folder a checkpoint was trained on. The class names are the checkpoint's
- * (a label means what it meant in training): a folder whose class folders are not those same names is
- * refused, naming both lists. What the folder holds besides images was noted when it was trained on: not
- * again here (--json stays one line).
+ * The images a checkpoint trained on an image folder is evaluated on, as a model is evaluated on a
+ * folder in PyTorch (ImageFolder) or Keras (image_dataset_from_directory): the folder trained on gives
+ * its test split (the images training held out); another folder gives its test/ folder when it has a
+ * train/ and test/ split of its own, else all its images. Labels are the checkpoint's (a label means
+ * what it meant in training): a folder's class folders are matched to the checkpoint's classes by
+ * name, so it may hold some of them only, in any order; a class folder the checkpoint has no class
+ * for is refused, naming both lists. What the folder holds besides images is not noted (--json stays one line).
  */
-const folderTestSet = (checkpoint: TrainCheckpoint, folder: FolderSettings, testSize: number | undefined): TestSet => {
-  const scan = scanFolderData({ ...folder, ...(testSize === undefined ? {} : { testSize }) }, 'test', () => undefined);
+const folderTestSet = (checkpoint: TrainCheckpoint, folder: TrainedFolder, testSize: number | undefined): TestSet => {
+  const settings = { ...folder.settings, ...(testSize === undefined ? {} : { testSize }) };
+  const dir = settings.data ?? '';
+  const split = folder.other ? imageFolderSplit(dir) : undefined;
+  if (split !== undefined && isLeft(split)) throw split.left;
+  const whole = split?._tag === 'Right' && split.right === 'fraction';
+  const scan = scanFolderData(settings, whole ? 'all' : 'test', () => undefined);
   // a checkpoint written without its class names (by a program of one's own) has only the folder's to go by
   const classNames = checkpoint.data?.classNames ?? scan.classNames;
-  if (classNames.join('\0') !== scan.classNames.join('\0')) {
-    const missing = classNames.filter((c) => !scan.classNames.includes(c));
-    const extra = scan.classNames.filter((c) => !classNames.includes(c));
-    const differences = [...(missing.length === 0 ? [] : [`no folder for ${missing.join(', ')}`]), ...(extra.length === 0 ? [] : [`no class ${extra.join(', ')}`])];
+  const unknown = scan.classNames.filter((c) => !classNames.includes(c));
+  if (unknown.length > 0) {
     throw new UsageError(
-      `${folder.data ?? ''}: its class folders (${scan.classNames.join(', ')}) are not the classes ${checkpoint.file} was trained on (${classNames.join(', ')}): ${differences.join('; ') || 'another order'}`,
+      `${dir}: its class folders (${scan.classNames.join(', ')}) are not all classes ${checkpoint.file} was trained on (${classNames.join(', ')}): no class ${unknown.join(', ')}`,
     );
   }
-  const { test } = decodeFolderData(scan, 'test');
-  return { ...test, classNames, source: `${scan.dir} (${testSplitPhrase(scan.split, folder.testFraction)})` };
+  const decoded = decodeFolderData(scan, whole ? 'both' : 'test');
+  const images = whole ? decoded.train : decoded.test;
+  const labelOf = scan.classNames.map((c) => classNames.indexOf(c));
+  const source = whole ? 'all its images' : testSplitPhrase(scan.split, settings.testFraction);
+  return { x: images.x, targets: images.targets.map((label) => labelOf[label] ?? label), classNames, source: `${scan.dir} (${source})` };
 };
 
 /** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */

@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sliceRows, tensor, type Tensor } from '@foldnet/core';
 import { predict, softmax } from '@foldnet/layers';
-import { MAX_IMAGE_FILE_BYTES, normalizeImages } from '@foldnet/train';
+import { isImageFileName, MAX_IMAGE_FILE_BYTES, normalizeImages } from '@foldnet/train';
 import { checkpointNormalization, imageInput } from '../folder-data.js';
 import { otherFormatOfFile } from '../checkpoint.js';
 import { MAX_PNG_FILE_BYTES, imageToMnist, resizeArea, type InvertMode } from '../digit.js';
@@ -21,64 +22,107 @@ export const formatProbabilities = (probs: readonly number[], predicted: number,
 };
 
 /**
- * `foldnet predict <checkpoint> <image> | --index i`: the predicted class and the
+ * The image files an argument names: the file itself, or a folder's .png, .jpg and .jpeg files (its
+ * subfolders' too, so a folder of class folders is predicted whole), sorted by path. Other files of a
+ * folder are counted in `ignored`; a folder of no images is an error naming it.
+ */
+const imageFilesOf = (cwd: string, given: string, ignored: string[]): string[] => {
+  const full = path.resolve(cwd, given);
+  if (!fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) return [given];
+  const files: string[] = [];
+  for (const entry of fs.readdirSync(full, { recursive: true, encoding: 'utf8' }).sort()) {
+    if (!fs.statSync(path.join(full, entry)).isFile()) continue;
+    if (isImageFileName(entry)) files.push(path.join(given, entry));
+    else ignored.push(path.join(given, entry));
+  }
+  if (files.length === 0) throw new UsageError(`${given}: holds no .png, .jpg or .jpeg images (in it or its subfolders)`);
+  return files;
+};
+
+/**
+ * `foldnet predict <checkpoint> <image|folder>... | --index i`: the predicted class and the
  * probabilities of every class. A PNG or JPEG is converted to the network's input as MNIST digits
  * are drawn (see digit.ts: dark-on-light images are inverted unless --no-invert). A checkpoint trained
  * on an image folder takes a PNG or JPEG as training read the folder's images (channels converted,
  * resized bilinear to its input) and names the classes; a checkpoint that normalised its inputs
- * normalises the image by its saved statistics.
+ * normalises the image by its saved statistics. Several images, or a folder of them, give one line
+ * each (one JSON object a line with --json), predicted one at a time as a single image is.
  *
  * @example
- * await predictCommand('runs/x/checkpoint.safetensors', 'seven.png', {}, nodeIo());
+ * await predictCommand('runs/x/checkpoint.safetensors', ['seven.png'], {}, nodeIo());
  */
-export const predictCommand = async (file: string, image: string | undefined, opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
+export const predictCommand = async (file: string, images: readonly string[], opts: Readonly<Record<string, unknown>>, io: Io): Promise<void> => {
   const index = optNumber(opts, 'index');
-  if (image === undefined && index === undefined) {
+  const [first] = images;
+  if (first === undefined && index === undefined) {
     // `foldnet predict seven.png`: the image came where the checkpoint goes
     if (/^a (PNG|JPEG) image/.test(otherFormatOfFile(path.resolve(io.cwd, file)) ?? '')) {
       throw new UsageError(`${file} is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> ${file}`);
     }
-    throw new UsageError('give an image (PNG or JPEG) or --index <i> (a test image)');
+    throw new UsageError('give an image (PNG or JPEG), a folder of images or --index <i> (a test image)');
   }
-  if (image !== undefined && index !== undefined) throw new UsageError('give an image (PNG or JPEG) or --index <i>, not both');
+  if (first !== undefined && index !== undefined) throw new UsageError('give images (PNG or JPEG) or --index <i>, not both');
+  const ignored: string[] = [];
+  const files = images.flatMap((given) => imageFilesOf(io.cwd, given, ignored));
   const { checkpoint, network, params, layerState } = loadTrainedNetwork(file, io);
   refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
   applyComputeOptions(opts);
   const [channels = 1, height = 28, width = 28] = network.inputShape;
   const classNames = checkpoint.data?.classNames;
-  let x: Tensor;
-  let label: number | undefined;
-  let inverted: boolean | undefined;
+  const json = optBoolean(opts, 'json') === true;
+  const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(file, checkpoint.data.normalize, channels);
+  const normalized = (x: Tensor): Tensor => (stats === undefined ? x : normalizeImages(x, stats));
+  const probabilitiesOf = (x: Tensor): { readonly probs: number[]; readonly predicted: number } => {
+    const probs = Array.from(softmax(predict(network, params, layerState, x)).data);
+    return { probs, predicted: argmaxAt(probs, 0, probs.length) };
+  };
+  const nameOf = (k: number | undefined): string => (classNames === undefined || k === undefined ? '' : ` (${classNames[k] ?? '?'})`);
+
   if (index !== undefined) {
     // The whole test set (10000 MNIST images: 31 MB as float32), so an index past its end is told by its size.
     const test = loadTestSet(opts, io, undefined, checkpoint, network);
     const count = test.x.shape[0] ?? 0;
     if (index >= count) throw new UsageError(`--index ${index}: the test set has ${count} images${count === 0 ? '' : ` (0-${count - 1})`}`);
-    x = sliceRows(test.x, index, index + 1);
-    label = test.targets[index];
-  } else if (classNames !== undefined) {
-    // a network trained on an image folder: the picture read as training read the folder's, then normalised alike
-    const stats = checkpoint.data?.normalize;
-    const input = imageInput(readUserFile(io.cwd, image ?? '', 'image', MAX_IMAGE_FILE_BYTES), image ?? '', network.inputShape);
-    x = stats === undefined ? input : normalizeImages(input, checkpointNormalization(file, stats, channels));
-  } else {
-    if (channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; an image is converted to a grey digit only for 1-channel networks`);
-    const invertFlag = optBoolean(opts, 'invert');
-    const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
-    const converted = imageToMnist(readUserFile(io.cwd, image ?? '', 'image', MAX_PNG_FILE_BYTES), image ?? '', mode);
-    const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
-    const digit = tensor(Array.from(fitted.pixels), [1, 1, height, width]);
-    const stats = checkpoint.data?.normalize;
-    x = stats === undefined ? digit : normalizeImages(digit, checkpointNormalization(file, stats, channels));
-    inverted = converted.inverted;
-  }
-  const probs = Array.from(softmax(predict(network, params, layerState, x)).data);
-  const predicted = argmaxAt(probs, 0, probs.length);
-  if (optBoolean(opts, 'json') === true) {
-    io.out(`${JSON.stringify({ predicted, ...(classNames === undefined ? {} : { class: classNames[predicted] }), probabilities: probs, ...(label === undefined ? {} : { label }), ...(inverted === undefined ? {} : { inverted }) })}\n`);
+    const label = test.targets[index];
+    const { probs, predicted } = probabilitiesOf(sliceRows(test.x, index, index + 1));
+    if (json) {
+      io.out(`${JSON.stringify({ predicted, ...(classNames === undefined ? {} : { class: classNames[predicted] }), probabilities: probs, label })}\n`);
+      return;
+    }
+    const source = `test image ${index} (true label ${label ?? '?'}${classNames === undefined || label === undefined ? '' : `: ${classNames[label] ?? '?'}`})`;
+    io.out(`${source}\npredicted ${predicted}${nameOf(predicted)} with probability ${(probs[predicted] ?? 0).toFixed(4)}\n${formatProbabilities(probs, predicted, classNames)}\n`);
     return;
   }
-  const nameOf = (k: number | undefined): string => (classNames === undefined || k === undefined ? '' : ` (${classNames[k] ?? '?'})`);
-  const source = index !== undefined ? `test image ${index} (true label ${label ?? '?'}${classNames === undefined || label === undefined ? '' : `: ${classNames[label] ?? '?'}`})` : `${image ?? ''}${inverted === true ? ' (inverted: dark ink on a light background)' : ''}`;
-  io.out(`${source}\npredicted ${predicted}${nameOf(predicted)} with probability ${(probs[predicted] ?? 0).toFixed(4)}\n${formatProbabilities(probs, predicted, classNames)}\n`);
+
+  if (classNames === undefined && channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; an image is converted to a grey digit only for 1-channel networks`);
+  const invertFlag = optBoolean(opts, 'invert');
+  const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
+  // One image as the network takes it: read as training read the folder's images (a network trained on
+  // an image folder), else drawn as an MNIST digit; then normalised alike.
+  const inputOf = (image: string): { readonly x: Tensor; readonly inverted?: boolean } => {
+    if (classNames !== undefined) return { x: normalized(imageInput(readUserFile(io.cwd, image, 'image', MAX_IMAGE_FILE_BYTES), image, network.inputShape)) };
+    const converted = imageToMnist(readUserFile(io.cwd, image, 'image', MAX_PNG_FILE_BYTES), image, mode);
+    const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
+    return { x: normalized(tensor(Array.from(fitted.pixels), [1, 1, height, width])), inverted: converted.inverted };
+  };
+  const many = files.length > 1 || files[0] !== first;
+  if (many && ignored.length > 0) {
+    io.err(`note: ignored ${ignored.length} ${ignored.length === 1 ? 'file that is' : 'files that are'} not a .png, .jpg or .jpeg image, e.g. ${ignored[0]}\n`);
+  }
+  const fileColumn = Math.max(...files.map((f) => f.length));
+  const classWidth = Math.max(0, ...(classNames ?? []).map((c) => c.length));
+  for (const image of files) {
+    const { x, inverted } = inputOf(image);
+    const { probs, predicted } = probabilitiesOf(x);
+    const probability = (probs[predicted] ?? 0).toFixed(4);
+    if (json) {
+      io.out(`${JSON.stringify({ image, predicted, ...(classNames === undefined ? {} : { class: classNames[predicted] }), probabilities: probs, ...(inverted === undefined ? {} : { inverted }) })}\n`);
+    } else if (many) {
+      // one line an image: the file, the class (and its name), the probability
+      const name = classNames === undefined ? '' : ` ${(classNames[predicted] ?? '?').padEnd(classWidth)}`;
+      io.out(`${image.padEnd(fileColumn)}  ${String(predicted).padStart(2)}${name}  ${probability}${inverted === true ? '  (inverted)' : ''}\n`);
+    } else {
+      io.out(`${image}${inverted === true ? ' (inverted: dark ink on a light background)' : ''}\npredicted ${predicted}${nameOf(predicted)} with probability ${probability}\n${formatProbabilities(probs, predicted, classNames)}\n`);
+    }
+  }
 };

@@ -21,7 +21,8 @@ import {
 } from '../metrics.js';
 import { expectModelFits, loadModel, modelShortName, networkFromSpec, totalParams, type LoadedModel, type ModelInput } from '../models.js';
 import {
-  checkpointDataInfo, decodeFolderData, folderModelInput, folderSummary, folderTitle, normalizedSet, runNormalization, scanFolderData, withFolderSettings,
+  checkpointDataInfo, decodeFolderData, folderCounts, folderModelInput, folderSummary, folderTitle, folderUsage, normalizedSet, runNormalization, scanFolderData, withFolderSettings,
+  type SizesByDefault,
 } from '../folder-data.js';
 import { findFonts, type StepLoss } from '../plots.js';
 import { createProgress } from '../progress.js';
@@ -45,12 +46,15 @@ const checkpointConfigLayer = (ckpt: TrainCheckpoint): TrainConfigFile => {
 
 /**
  * Resolves the training config: defaults < the resumed checkpoint's config < --config file < flags.
- * Returns the checkpoint too when resuming.
+ * Returns the checkpoint too when resuming, and which image counts are the defaults' (given by none of them).
  *
  * @example
  * const { config, checkpoint } = loadTrainConfig({ iters: 20, resume: 'runs/a/checkpoint.safetensors' }, nodeIo());
  */
-export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io): { readonly config: TrainConfig; readonly checkpoint: TrainCheckpoint | undefined } => {
+export const loadTrainConfig = (
+  opts: Readonly<Record<string, unknown>>,
+  io: Io,
+): { readonly config: TrainConfig; readonly checkpoint: TrainCheckpoint | undefined; readonly sizesByDefault: SizesByDefault } => {
   const flags = trainFlagsOf(opts);
   const configPath = optString(opts, 'config');
   let file: TrainConfigFile = {};
@@ -62,7 +66,8 @@ export const loadTrainConfig = (opts: Readonly<Record<string, unknown>>, io: Io)
   const resume = typeof flags.resume === 'string' ? path.resolve(io.cwd, flags.resume) : (file.resume ?? undefined);
   const checkpoint = resume === undefined ? undefined : readTrainCheckpoint(shownPath(io.cwd, resume, typeof flags.resume === 'string' ? flags.resume : undefined), io.cwd);
   const layered = checkpoint === undefined ? file : overlayTrainConfig(checkpointConfigLayer(checkpoint), file);
-  return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint };
+  const sizesByDefault = { trainSize: layered.trainSize === undefined && flags.trainSize === undefined, testSize: layered.testSize === undefined && flags.testSize === undefined };
+  return { config: resolveTrainConfig(layered, io.cwd, flags, io.cwd), checkpoint, sizesByDefault };
 };
 
 /**
@@ -211,6 +216,7 @@ export const trainCommand = async (opts: Readonly<Record<string, unknown>>, io: 
   // An image folder (--format folder) is read as far as its headers first: the model is built for its
   // images and classes, and the run counts the images it holds.
   const imageFolder = loaded.config.format === 'folder' ? scanFolderData(loaded.config, 'both', (line) => io.out(`${line}\n`)) : undefined;
+  if (imageFolder !== undefined) io.out(`${folderUsage(imageFolder, loaded.sizesByDefault)}\n`);
   const input = imageFolder === undefined ? undefined : folderModelInput(imageFolder);
   const resumed = checkpoint === undefined ? undefined : resumedModel(checkpoint, loaded.config.model, opts, io, input);
   const counted = imageFolder === undefined ? loaded.config : withFolderSettings(loaded.config, imageFolder);
@@ -429,7 +435,7 @@ const trainInFolder = async (folder: OpenRunFolder, run: ResolvedRun, io: Io, op
   const stepLosses = [...prior.stepLosses, ...lossPoints(losses)];
   const written = await writeRunFiles(dir, {
     config, name, network, state: last, optimizer, rows, stepLosses, test: data.test, seconds: elapsed(), faults: faults.count, cwd: io.cwd, program: io.command,
-    ...(imageFolder === undefined ? {} : { data: { title: data.title, classNames: data.classNames, summary: folderSummary(imageFolder, config.testFraction) } }),
+    ...(imageFolder === undefined ? {} : { data: { title: data.title, classNames: data.classNames, summary: `${folderSummary(imageFolder, config.testFraction)}; ${folderCounts(imageFolder)}` } }),
     ...(dataInfo === undefined ? {} : { dataInfo }),
     ...(stats === undefined ? {} : { shownImages: raw.test.x }),
   });

@@ -46,6 +46,8 @@ export interface ImageFolderOptions {
   /** Keep at most this many training (test) images: the first of the split's fixed order. Default: all. */
   readonly maxTrain?: number;
   readonly maxTest?: number;
+  /** The fewest class folders taken: 2 (a classifier learns two classes or more), or 1 (a folder of one class evaluates a trained one). Default 2. */
+  readonly minClasses?: 1 | 2;
   /** The most image files listed; a folder holding more is refused before any is read. Default 1,000,000. */
   readonly maxFiles?: number;
   /** The most bytes the decoded data set (float32) may take; refused from the headers before decoding. Default 4 GiB. */
@@ -80,6 +82,8 @@ export interface ImageFolderScan {
   readonly test: readonly ImageFolderEntry[];
   /** How the split was made: the folder's own train/ and test/ folders, or by `testFraction`. */
   readonly split: 'folders' | 'fraction';
+  /** How many images each split holds before `maxTrain` and `maxTest` keep the first of them. */
+  readonly available: { readonly train: number; readonly test: number };
   readonly channels: 1 | 3;
   readonly height: number;
   readonly width: number;
@@ -104,6 +108,10 @@ export interface ImageFolderData {
 }
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
+
+/** Whether a file's name says it is an image of a folder (.png, .jpg, .jpeg, any case). @example isImageFileName('a.JPG') // true */
+export const isImageFileName = (name: string): boolean => IMAGE_EXTENSIONS.test(name);
+
 const DEFAULT_MAX_FILES = 1_000_000;
 const DEFAULT_MAX_BYTES = 2 ** 32;
 const DEFAULT_MAX_HELD_BYTES = 256 << 20;
@@ -151,7 +159,8 @@ interface ClassFiles {
   readonly files: readonly (readonly string[])[];
 }
 
-const readClasses = (dir: string, ignored: string[], maxFiles: number, counted: { n: number }): Either<DataError, ClassFiles> => {
+const readClasses = (dir: string, ignored: string[], limits: { readonly maxFiles: number; readonly minClasses: number }, counted: { n: number }): Either<DataError, ClassFiles> => {
+  const { maxFiles, minClasses } = limits;
   const top = listDir(dir);
   if (top._tag === 'Left') return top;
   const names: string[] = [];
@@ -161,7 +170,7 @@ const readClasses = (dir: string, ignored: string[], maxFiles: number, counted: 
   }
   names.sort(byName);
   if (names.length === 0) return left(ioError(dir, 'holds no class folders (an image folder holds one subfolder of images per class)'));
-  if (names.length === 1) return left(ioError(dir, `holds one class folder (${names[0]}): a classifier needs two classes or more`));
+  if (names.length < minClasses) return left(ioError(dir, `holds one class folder (${names[0]}): a classifier needs two classes or more`));
   const files: string[][] = [];
   for (const name of names) {
     const listed = listDir(path.join(dir, name));
@@ -257,6 +266,20 @@ const checkOptions = (options: ImageFolderOptions): Either<DataError, void> => {
 };
 
 /**
+ * How an image folder's images are split: 'folders' when its only folders are train/ and test/
+ * (other files aside), which it keeps, else 'fraction' (each class split by the test fraction).
+ * Left: a DataError when the folder cannot be listed.
+ *
+ * @example imageFolderSplit('photos') // right('fraction') for photos/cat/, photos/dog/
+ */
+export const imageFolderSplit = (dir: string): Either<DataError, ImageFolderScan['split']> => {
+  const top = listDir(dir);
+  if (top._tag === 'Left') return top;
+  const folders = top.right.filter((e) => isFolder(dir, e)).map((e) => e.name);
+  return right(folders.length === 2 && folders.includes('train') && folders.includes('test') ? 'folders' : 'fraction');
+};
+
+/**
  * Reads an image folder's layout and every image's header, without decoding any image: the class
  * names, the train/test split (the folder's own, or by `testFraction`), and the shape the images
  * will take. Left (a DataError naming the folder or file, and the byte where a header is bad): a
@@ -272,25 +295,23 @@ const checkOptions = (options: ImageFolderOptions): Either<DataError, void> => {
 export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): Either<DataError, ImageFolderScan> => {
   const checked = checkOptions(options);
   if (checked._tag === 'Left') return checked;
-  const maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+  const limits = { maxFiles: options.maxFiles ?? DEFAULT_MAX_FILES, minClasses: options.minClasses ?? 2 };
   const fraction = options.testFraction ?? 0.2;
   const seed = options.splitSeed ?? 0;
   const ignored: string[] = [];
   const counted = { n: 0 };
-  // A folder whose only folders are train/ and test/ (other files aside) carries its own split.
-  const top = listDir(dir);
-  if (top._tag === 'Left') return top;
-  const topFolders = top.right.filter((e) => isFolder(dir, e)).map((e) => e.name);
-  const ownSplit = topFolders.length === 2 && topFolders.includes('train') && topFolders.includes('test');
+  const split = imageFolderSplit(dir);
+  if (split._tag === 'Left') return split;
+  const ownSplit = split.right === 'folders';
   const seededOrder = (relative: (label: number, f: string) => string) => (a: { label: number; f: string }, b: { label: number; f: string }) =>
     splitHash(seed, relative(a.label, a.f)) - splitHash(seed, relative(b.label, b.f)) || byName(relative(a.label, a.f), relative(b.label, b.f));
   let classNames: readonly string[];
   let trainFiles: { label: number; f: string; file: string }[];
   let testFiles: { label: number; f: string; file: string }[];
   if (ownSplit) {
-    const train = readClasses(path.join(dir, 'train'), ignored, maxFiles, counted);
+    const train = readClasses(path.join(dir, 'train'), ignored, limits, counted);
     if (train._tag === 'Left') return train;
-    const test = readClasses(path.join(dir, 'test'), ignored, maxFiles, counted);
+    const test = readClasses(path.join(dir, 'test'), ignored, limits, counted);
     if (test._tag === 'Left') return test;
     if (train.right.names.join('\0') !== test.right.names.join('\0')) {
       const onlyTrain = train.right.names.filter((n) => !test.right.names.includes(n));
@@ -304,7 +325,7 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     trainFiles = entries('train', train.right).sort(order);
     testFiles = entries('test', test.right).sort(order);
   } else {
-    const classes = readClasses(dir, ignored, maxFiles, counted);
+    const classes = readClasses(dir, ignored, limits, counted);
     if (classes._tag === 'Left') return classes;
     classNames = classes.right.names;
     trainFiles = [];
@@ -320,6 +341,7 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     trainFiles.sort(order);
     testFiles.sort(order);
   }
+  const available = { train: trainFiles.length, test: testFiles.length };
   trainFiles = trainFiles.slice(0, options.maxTrain ?? trainFiles.length);
   testFiles = testFiles.slice(0, options.maxTest ?? testFiles.length);
   // Every kept file's header: sizes and colours, before any image is decoded.
@@ -366,7 +388,7 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     ignored.length === 0
       ? []
       : [`ignored ${ignored.length} ${ignored.length === 1 ? 'entry' : 'entries'} that ${ignored.length === 1 ? 'is' : 'are'} not a .png, .jpg or .jpeg image in a class folder, e.g. ${ignored[0]}`];
-  return right({ dir, classNames, train: train.right, test: test.right, split: ownSplit ? 'folders' : 'fraction', channels, height, width, notes, held });
+  return right({ dir, classNames, train: train.right, test: test.right, split: ownSplit ? 'folders' : 'fraction', available, channels, height, width, notes, held });
 };
 
 /** Decodes the images of `entries` into one [N, C, H, W] tensor, in order. */

@@ -5,5 +5,5 @@
  */
 export { decodeImage, readImageHeader, imageFormatOf, notAnImageDetail, checkInterlacedPng, MAX_IMAGE_PIXELS, MAX_IMAGE_FILE_BYTES } from './image-decode.js';
 export type { DecodedImage, ImageFormat, ImageHeader } from './image-decode.js';
-export { scanImageFolder, decodeImageFolder, loadImageFolder, splitHash } from './image-folder.js';
+export { scanImageFolder, imageFolderSplit, isImageFileName, decodeImageFolder, loadImageFolder, splitHash } from './image-folder.js';
 export type { ImageFolderOptions, ImageFolderEntry, ImageFolderScan, ImageFolderSplit, ImageFolderData, HeldFileBytes } from './image-folder.js';
