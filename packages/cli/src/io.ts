@@ -113,26 +113,45 @@ export const typedCommand = (env: Readonly<Record<string, string | undefined>>, 
 };
 
 /** The real process's streams, directory (see userDirectory), environment and command (see typedCommand). */
-export const nodeIo = (): Io => ({
-  out: (text) => {
-    process.stdout.write(text);
-  },
-  err: (text) => {
-    process.stderr.write(text);
-  },
-  stdoutIsTTY: process.stdout.isTTY === true,
-  stdout: process.stdout,
-  cwd: userDirectory(process.env, process.cwd()),
-  env: process.env,
-  command: typedCommand(process.env, process.argv[1] ?? 'foldnet', userDirectory(process.env, process.cwd()), process.cwd()),
-  onInterrupt: (handler) => {
-    const listeners = interruptSignals.map((signal) => [signal, () => handler(signal)] as const);
-    for (const [signal, listener] of listeners) process.on(signal, listener);
-    return () => {
-      for (const [signal, listener] of listeners) process.off(signal, listener);
-    };
-  },
-});
+/**
+ * Whether standard output's reader has gone (`foldnet predict photos/ | head -3`): its lines are then dropped and the
+ * command goes on to its end (a run still writes its folder and checkpoint), where the write's EPIPE error would have
+ * ended the process with a stack trace. Any other error of the stream is thrown as before.
+ */
+let stdoutGone = false;
+let stdoutWatched = false;
+const watchStdout = (): void => {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutGone = true;
+  });
+};
+
+export const nodeIo = (): Io => {
+  watchStdout();
+  return {
+    out: (text) => {
+      if (!stdoutGone) process.stdout.write(text);
+    },
+    err: (text) => {
+      process.stderr.write(text);
+    },
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stdout: process.stdout,
+    cwd: userDirectory(process.env, process.cwd()),
+    env: process.env,
+    command: typedCommand(process.env, process.argv[1] ?? 'foldnet', userDirectory(process.env, process.cwd()), process.cwd()),
+    onInterrupt: (handler) => {
+      const listeners = interruptSignals.map((signal) => [signal, () => handler(signal)] as const);
+      for (const [signal, listener] of listeners) process.on(signal, listener);
+      return () => {
+        for (const [signal, listener] of listeners) process.off(signal, listener);
+      };
+    },
+  };
+};
 
 const reason = (e: unknown): string => {
   const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : '';

@@ -155,6 +155,20 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('standard output closed by its reader', () => {
+  it('foldnet train | head -1: the lines after are dropped, the run goes on to its end and writes its checkpoint, exit 0, nothing on stderr', async () => {
+    const out = path.join(tmp, 'stdout-closed');
+    const run = startFoldnet(['train', ...tiny, '--iters', '12', '--eval-every', '4', '--out', out], tmp);
+    // the reader goes away after the first line, as head does
+    expect(await untilDuring(run, () => run.output().includes('\n'))).toBe(true);
+    run.child.stdout?.destroy();
+    const r = await run.done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(loadResumable(path.join(out, 'checkpoint.safetensors')).step).toBe(12);
+  });
+});
+
 describe('the run folder lock', () => {
   it('a second run into a folder a run is writing is refused at once naming the pid; after SIGKILL of the first, the next run takes the lock over with a note', async () => {
     const out = path.join(tmp, 'locked');
