@@ -3,7 +3,7 @@ import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { bytesOf, inputAt, resultOut, resultSlot, scopedOut, scopeSlot, type Slot, workspace } from './layout.js';
-import { runChunks } from './threads.js';
+import { getThreads, runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
 
 /*
@@ -31,6 +31,38 @@ export const setMaskInSumsMinPlane = (floats: number): void => {
 
 /** Below this many elements a batch norm runs on the calling thread (its passes take ~0.1 ms there). */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
+
+/**
+ * Whether a batch norm's job goes to the threads as one range of channels a thread (else as units of one channel,
+ * claimed in turn). x [N, C, H, W] holds each image's channels one after the other, so a channel is N runs of H*W
+ * floats, one an image: where the threads take channels in turn, each boundary between two threads' channels falls in
+ * every image, N places a boundary where the two cores work on neighbouring lines (what the prefetchers pull in ahead
+ * of one thread's stores is the other's: the likely cost, not measured apart). resnet's training step at 2 threads,
+ * the two alternated step by step in one process (60 steps each, twice): batch norm's jobs 20.5-20.8 -> 16.8-17.0 ms a
+ * step, the threads' time in them 38.8-39.1 -> 30.8-31.3 ms (one thread alone: ~27.6 ms); by scripts/trace-jobs.mjs,
+ * bnForward and bnBackward a step in units of one channel 8.7-9.2 and 11.6-12.5 ms, of 8 channels 7.3-7.6 and
+ * 9.7-10.2, in a range a thread 6.8-7.6 and 9.5. Each channel's passes are the same either way, so are the bits.
+ */
+let channelRanges = true;
+/** @example setBatchNormChannelRanges(false); // units of one channel, claimed by the threads in turn, as before */
+export const setBatchNormChannelRanges = (on: boolean): void => {
+  channelRanges = on;
+};
+
+let rangeJobs = 0;
+/** How many batch norm jobs went to the threads as channel ranges since the program started (for tests). @example batchNormRangeJobs() // 0 at 1 thread */
+export const batchNormRangeJobs = (): number => rangeJobs;
+
+/**
+ * runChunks of a batch norm pass over C channels: split by channel ranges, C / threads of them each (rounded down, so
+ * that every thread gets one: a last short range, when C is not a multiple, goes to whichever thread is free first).
+ */
+const runChannels = (fn: 'bnForward' | 'bnBackward', C: number, args: readonly number[], worthSplitting: boolean): void => {
+  const threads = getThreads();
+  const ranges = channelRanges && worthSplitting && threads > 1 && C >= 2;
+  if (ranges) rangeJobs++;
+  runChunks(fn, C, ranges ? Math.max(1, Math.floor(C / threads)) : 1, args, worthSplitting);
+};
 
 /** x [N, C, ...] as N*C planes of S floats; undefined where the reference runs it (float64, or nothing to normalise). */
 const planes = (x: Tensor): { N: number; C: number; S: number } | undefined => {
@@ -77,7 +109,7 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
       st[2 * c + 1] = running.variance[c];
     }
   }
-  runChunks('bnForward', C, 1, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, paddendAt, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
+  runChannels('bnForward', C, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, paddendAt, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
   const stats = running ?? batchStatsOf(st, C);
   return { out: fromData(x.shape, resultOut(out, x.size)), stats };
 };
@@ -123,7 +155,7 @@ const pullback = (
   const args = maskFirst
     ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0]
     : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0];
-  runChunks('bnBackward', C, 1, args, n >= PARALLEL_MIN_ELEMENTS);
+  runChannels('bnBackward', C, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
     dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),
     dgamma: fromData([C], scopedOut(dgbScoped, pdgb, C)),
