@@ -4,7 +4,9 @@
  * packages/cli/test/models.e2e.test.ts runs it, scopes poisoned as in every test), again and again, each time in a
  * fresh process (a pool's workers start during the first evaluation, while the memory grows) and several times in
  * each. Prints one line per evaluation and a count of failures; exits 1 if any evaluation failed or measured other
- * than the first. Not a test: it reproduces rare failures, it asserts nothing about time.
+ * than the first. Not a test: it reproduces rare failures, it asserts nothing about time. Under load it reproduced the
+ * intermittent 'a worker thread failed in winogradTiles' of models.e2e (a worker's view of the memory behind the
+ * memory: threads.ts) in 1 process of ~40; each line says when a worker renewed its view.
  *
  * Needs the build (`pnpm run build`). Usage:
  *   node scripts/stress-eval.mjs                                  # 20 processes x 2 evaluations of 1000 images, 2 threads
@@ -51,7 +53,7 @@ for (const m of models) {
 if (values.child) {
   // one process: evaluations one after the other, each line "dataset code accuracy loss" or the error
   const { PassThrough } = await import('node:stream');
-  const { setThreads } = await import('@foldnet/core');
+  const { setThreads, threadStats } = await import('@foldnet/core');
   const { poisonScopes } = await import('@foldnet/core/testing');
   const { runCli } = await import('@foldnet/cli');
   poisonScopes(true);
@@ -63,7 +65,8 @@ if (values.child) {
     const io = { out: (s) => (out += s), err: (s) => (err += s), stdoutIsTTY: false, stdout: new PassThrough(), cwd: root, env: {} };
     const code = await runCli(['eval', join(root, checkpoints[dataset]), '--dataset', dataset, '--test-size', values['test-size'], '--json'], io);
     const r = code === 0 ? JSON.parse(out) : undefined;
-    console.log(JSON.stringify({ dataset, code, accuracy: r?.accuracy, loss: r?.loss, err: err.trim() }));
+    // refreshedViews: how often a worker found its view of the memory behind the memory (threads.ts) so far
+    console.log(JSON.stringify({ dataset, code, accuracy: r?.accuracy, loss: r?.loss, err: err.trim(), refreshedViews: threadStats().refreshedViews }));
   }
   process.exit(0);
 }
@@ -92,7 +95,8 @@ const first = {};
 let failures = 0;
 let evaluations = 0;
 let started = 0;
-const worker = async () => {
+let renewing = 0;
+const runner = async () => {
   while (started < count('processes')) {
     const p = started++;
     const { code, lines, err } = await runChild();
@@ -102,15 +106,17 @@ const worker = async () => {
       first[key] ??= l.code === 0 ? l : undefined;
       const same = l.code === 0 && first[key] !== undefined && l.accuracy === first[key].accuracy && l.loss === first[key].loss;
       if (!same) failures++;
-      console.log(`process ${p} eval ${i} ${l.dataset}: ${l.code === 0 ? `accuracy ${l.accuracy} loss ${l.loss}${same ? '' : ' DIFFERS'}` : `FAILED (${l.code}): ${l.err}`}`);
+      const renewed = l.refreshedViews > 0 ? `, a worker's view of the memory renewed ${l.refreshedViews}x` : '';
+      console.log(`process ${p} eval ${i} ${l.dataset}: ${l.code === 0 ? `accuracy ${l.accuracy} loss ${l.loss}${same ? '' : ' DIFFERS'}` : `FAILED (${l.code}): ${l.err}`}${renewed}`);
     }
+    if ((lines.at(-1)?.refreshedViews ?? 0) > 0) renewing++;
     if (code !== 0 || lines.length < count('evals')) {
       failures++;
       console.log(`process ${p}: exit ${code}, ${lines.length} evaluations: ${err}`);
     }
   }
 };
-await Promise.all(Array.from({ length: Math.max(1, count('parallel')) }, worker));
+await Promise.all(Array.from({ length: Math.max(1, count('parallel')) }, runner));
 stopLoad();
-console.log(`stress-eval: ${failures} failed of ${evaluations} evaluations in ${count('processes')} processes`);
+console.log(`stress-eval: ${failures} failed of ${evaluations} evaluations in ${count('processes')} processes (in ${renewing} a worker renewed its view of the memory)`);
 process.exit(failures === 0 ? 0 : 1);
