@@ -17,7 +17,7 @@ import { transformFilters } from '../src/fast/winograd.js';
  * the first unit the worker claims traps, and the job fails as models.e2e's evaluations did.
  */
 
-const BALLAST = 300_000;
+const BALLAST = 600_000;
 const hooks = vi.hoisted(() => ({ ballast: [] as readonly object[], serialisedMs: 0 }));
 
 // the platform's threads, with the ballast in their workerData before the memory (deserialised in that order)
@@ -65,7 +65,7 @@ describe('a worker whose view of the memory is older than the memory', () => {
     const want = transformedAt(at);
     hooks.ballast = Array.from({ length: BALLAST }, (_, i) => ({ i }));
     // the growth must fall inside the worker's deserialisation, which starts after its thread is up: tried at a later
-    // moment each time until a worker's view was behind (the first try did, in every run here)
+    // moment each time until a worker's view was behind (the first try did in every run here, idle or loaded)
     let renewed = 0;
     for (let attempt = 0; attempt < 8 && renewed === 0; attempt++) {
       setThreads(3); // a new pool of one worker at the next split
