@@ -39,12 +39,12 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * workerData when the memory grows (its SharedArrayBuffer already made at the old size, its memory object not yet
  * registered) misses it, and keeps the old size until the next growth, which an evaluation's later batches need not
  * make. Plain loads and stores past the old size still work (V8 checks those by guard pages), but atomics and bulk
- * memory operations check against the size the thread knows: such a worker trapped "out of bounds" in winogradTiles'
- * slot claim, in every job it took part in, for the rest of the process (scripts/stress-eval.mjs: 1 process in
- * ~40 at 2 threads under load; a bigger workerData makes the window wide enough for test/worker-memory-view.test.ts).
- * So each job carries the memory's size (MEMORY_BYTES), and a worker whose view is smaller renews it before running
- * its units: `memory.grow(0)` brings every view of the memory on its thread, its instance's bounds included, to
- * the memory's size.
+ * memory operations check against the size the thread knows: such a worker traps "out of bounds" (winogradTiles' slot
+ * claim, in every job it takes part in, for the rest of the process: models.e2e's intermittent failure, met by
+ * scripts/stress-eval.mjs in 1 of 40 processes under heavy load; a larger workerData widens the window enough for
+ * test/worker-memory-view.test.ts to meet it every time). Never a wrong value: a stale view only traps. So each job
+ * carries the memory's size (MEMORY_BYTES), and a worker whose view is smaller renews it before running its units:
+ * `memory.grow(0)` brings every view of the memory on its thread, its instance's bounds included, to the memory's size.
  *
  * A job has one or two parts (runChunks, runTogether): independent runs of exports, their units numbered one after
  * the other, so that threads done with the first part's few large units (a filter gradient's shares) go on with the
