@@ -33,6 +33,19 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * units too, so a job finishes even if no worker ever gets a core (this machine is shared); it then waits until DONE
  * counts every unit.
  *
+ * A worker's view of the memory: each thread sees the shared memory at the size its engine last told it, and this
+ * thread grows it between jobs (layout.ts's areas and workspaces). V8 tells the other threads of a growth by an
+ * interrupt, but only threads whose memory object it has registered: a worker that is still deserialising its
+ * workerData when the memory grows (its SharedArrayBuffer already made at the old size, its memory object not yet
+ * registered) misses it, and keeps the old size until the next growth, which an evaluation's later batches need not
+ * make. Plain loads and stores past the old size still work (V8 checks those by guard pages), but atomics and bulk
+ * memory operations check against the size the thread knows: such a worker traps "out of bounds" (winogradTiles' slot
+ * claim, in every job it takes part in, for the rest of the process: models.e2e's intermittent failure, met by
+ * scripts/stress-eval.mjs in 1 of 40 processes under heavy load; a larger workerData widens the window enough for
+ * test/worker-memory-view.test.ts to meet it every time). Never a wrong value: a stale view only traps. So each job
+ * carries the memory's size (MEMORY_BYTES), and a worker whose view is smaller renews it before running its units:
+ * `memory.grow(0)` brings every view of the memory on its thread, its instance's bounds included, to the memory's size.
+ *
  * A job has one or two parts (runChunks, runTogether): independent runs of exports, their units numbered one after
  * the other, so that threads done with the first part's few large units (a filter gradient's shares) go on with the
  * second's (the input gradient's tiles) instead of waiting for the last large one to end.
@@ -54,9 +67,11 @@ const WORKER_CHUNKS = 6; // claims run by workers since the pool started
 const THREADS = 7; // threads of the pool (this one and the workers), written once when it starts
 const UNITS = 8; // units of the job, its parts' together
 const FIRST_UNITS = 9; // units of its first part (the second part's are numbered after them)
+const MEMORY_BYTES = 10; // the memory's size when the job was published (see "A worker's view of the memory" above)
+const REFRESHED_VIEWS = 11; // how many times a worker found its view of the memory older than a job's, and renewed it
 // each part of the job: the export it runs (an index into CHUNKED), the items a unit takes, the items in all, then the
 // export's arguments after its item range (convImages and winogradTiles take the most: 21)
-const PARTS = 10;
+const PARTS = 12;
 const FUNC = 0;
 const UNIT = 1;
 const TOTAL = 2;
@@ -64,7 +79,17 @@ const ARGS = 3;
 const MAX_ARGS = 21;
 const PART_SLOTS = ARGS + MAX_ARGS;
 const MAX_PARTS = 2;
-const SLOTS = PARTS + MAX_PARTS * PART_SLOTS;
+// what a worker saw when a unit failed (ERROR), for the caller's message: the part (0 or 1), its items, the memory's size
+// in bytes as the worker's thread saw it, then the exception's message, a character a slot
+const FAILED = PARTS + MAX_PARTS * PART_SLOTS;
+const FAILED_PART = 0;
+const FAILED_I0 = 1;
+const FAILED_I1 = 2;
+const FAILED_MEMORY = 3;
+const FAILED_LENGTH = 4;
+const FAILED_TEXT = 5;
+const MESSAGE_CHARS = 160;
+const SLOTS = FAILED + FAILED_TEXT + MESSAGE_CHARS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
@@ -109,7 +134,8 @@ const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
 const threads = ctl[${THREADS}];
 const claimUnits = ${claimUnits.toString()};
-const ex = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+const memory = workerData.memory;
+const ex = new WebAssembly.Instance(workerData.module, { env: { memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
 const call = new Array(${2 + MAX_ARGS}).fill(0);
 // units [u0, u1) of the part whose slots start at ctl[at]
@@ -118,7 +144,20 @@ const runPart = (at, u0, u1) => {
   for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[at + ${ARGS} + i];
   call[0] = u0 * unit;
   call[1] = Math.min(ctl[at + ${TOTAL}], u1 * unit);
-  fns[ctl[at + ${FUNC}]].apply(undefined, call);
+  try {
+    fns[ctl[at + ${FUNC}]].apply(undefined, call);
+  } catch (e) {
+    // which failure, by its message (the calling thread names it: see WORKER_FAILURES), and what it ran
+    const m = String(e && e.message);
+    if (Atomics.compareExchange(ctl, ${ERROR}, 0, m.includes('out of bounds') ? 2 : m.includes('unreachable') ? 3 : m.includes('call stack') ? 4 : 1) !== 0) return;
+    ctl[${FAILED + FAILED_PART}] = (at - ${PARTS}) / ${PART_SLOTS};
+    ctl[${FAILED + FAILED_I0}] = call[0];
+    ctl[${FAILED + FAILED_I1}] = call[1];
+    ctl[${FAILED + FAILED_MEMORY}] = memory.buffer.byteLength;
+    const n = Math.min(m.length, ${MESSAGE_CHARS});
+    for (let i = 0; i < n; i++) ctl[${FAILED + FAILED_TEXT} + i] = m.charCodeAt(i);
+    ctl[${FAILED + FAILED_LENGTH}] = n;
+  }
 };
 Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
@@ -136,15 +175,15 @@ for (;;) {
     const c = claimUnits(r, ctl[${UNITS}] - ctl[${FIRST_UNITS}], threads);
     if (Atomics.compareExchange(ctl, ${CLAIM}, w, w - c) !== w) continue;
     // the units are ours: the job's parameters stay until they are counted done
-    const units = ctl[${UNITS}], first = ctl[${FIRST_UNITS}], u0 = units - r, u1 = u0 + c;
-    try {
-      if (u0 < first) runPart(${PARTS}, u0, Math.min(u1, first));
-      if (u1 > first) runPart(${PARTS + PART_SLOTS}, Math.max(u0, first) - first, u1 - first);
-    } catch (e) {
-      // which failure, by its message (the calling thread names it): see WORKER_FAILURES
-      const m = String(e && e.message);
-      Atomics.store(ctl, ${ERROR}, m.includes('out of bounds') ? 2 : m.includes('unreachable') ? 3 : m.includes('call stack') ? 4 : 1);
+    if (memory.buffer.byteLength < ctl[${MEMORY_BYTES}]) {
+      // this thread's view of the memory is older than the job's: renewed by a grow of none, which brings every view
+      // this thread has (its instance's bounds included) up to the memory's size
+      memory.grow(0);
+      Atomics.add(ctl, ${REFRESHED_VIEWS}, 1);
     }
+    const units = ctl[${UNITS}], first = ctl[${FIRST_UNITS}], u0 = units - r, u1 = u0 + c;
+    if (u0 < first) runPart(${PARTS}, u0, Math.min(u1, first));
+    if (u1 > first) runPart(${PARTS + PART_SLOTS}, Math.max(u0, first) - first, u1 - first);
     Atomics.add(ctl, ${WORKER_CHUNKS}, 1);
     Atomics.add(ctl, ${DONE}, c);
     Atomics.notify(ctl, ${DONE});
@@ -276,6 +315,8 @@ export interface ThreadStats {
   readonly readyWorkers: number;
   /** GEMM row chunks the workers (not this thread) have run since they started. */
   readonly workerChunks: number;
+  /** How many times a worker found its view of the memory older than a job's and renewed it, since the pool started. */
+  readonly refreshedViews: number;
 }
 
 /** @example setThreads(2); startThreads(); matmul(a, b); threadStats().workerChunks // > 0 when a worker got a core */
@@ -283,6 +324,7 @@ export const threadStats = (): ThreadStats => ({
   threads,
   readyWorkers: pool ? Atomics.load(pool.ctl, READY) : 0,
   workerChunks: pool ? Atomics.load(pool.ctl, WORKER_CHUNKS) : 0,
+  refreshedViews: pool ? Atomics.load(pool.ctl, REFRESHED_VIEWS) : 0,
 });
 
 /**
@@ -425,6 +467,7 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
     ctl[at + TOTAL] = total;
     for (let j = 0; j < MAX_ARGS; j++) ctl[at + ARGS + j] = args[j] ?? 0;
   });
+  ctl[MEMORY_BYTES] = memory.buffer.byteLength;
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, ERROR, 0);
   Atomics.store(ctl, CLAIM, tag | units);
@@ -450,9 +493,23 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
   const failure = Atomics.load(ctl, ERROR);
-  if (failure !== 0) {
-    throw new FoldnetError('value', `fast kernels: a worker thread failed in ${parts.map(({ fn, total }) => `${fn} over ${total} items`).join(' and ')}: ${WORKER_FAILURES[failure] ?? WORKER_FAILURES[1]}`);
-  }
+  if (failure !== 0) throw workerFailure(ctl, failure, parts);
+};
+
+/**
+ * The error a worker's failure is thrown as: what failed (WORKER_FAILURES) in which job, then what the worker ran (the
+ * export, its items and arguments), its exception's message, and the memory's size as the worker's thread saw it and as
+ * this one does (a difference is a worker working on a view of the memory from before it grew).
+ */
+const workerFailure = (ctl: Int32Array, failure: number, parts: readonly ChunkJob[]): FoldnetError => {
+  const { fn, args } = parts[ctl[FAILED + FAILED_PART]] ?? parts[0];
+  const message = String.fromCharCode(...ctl.subarray(FAILED + FAILED_TEXT, FAILED + FAILED_TEXT + ctl[FAILED + FAILED_LENGTH]));
+  return new FoldnetError(
+    'value',
+    `fast kernels: a worker thread failed in ${parts.map((part) => `${part.fn} over ${part.total} items`).join(' and ')}: ${WORKER_FAILURES[failure] ?? WORKER_FAILURES[1]} ` +
+      `(${fn} over items [${ctl[FAILED + FAILED_I0]}, ${ctl[FAILED + FAILED_I1]}) with arguments ${args.join(', ')}: "${message}"; the memory is ` +
+      `${memory.buffer.byteLength} bytes, the worker saw ${ctl[FAILED + FAILED_MEMORY]})`,
+  );
 };
 
 /**
