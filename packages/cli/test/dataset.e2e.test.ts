@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeIdx, FASHION_MNIST_DIR, loadCheckpoint, MNIST_FILES } from '@foldnet/train';
+import { encodeIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadCheckpoint, MNIST_FILES } from '@foldnet/train';
+import { PNG } from 'pngjs';
 import { bin, buildOnce, expectUsageError, foldnet as foldnetIn, type Run } from './built-cli.js';
 
 /*
@@ -53,6 +54,22 @@ describe('--dataset fashion', { timeout: 180_000 }, () => {
     expect(mnist.code, mnist.stderr).toBe(0);
     expect(JSON.parse(mnist.stdout)).toMatchObject({ data: 'MNIST (bundled)', count: 30 });
     expectUsageError(await foldnet(['eval', ckpt, '--dataset', 'kmnist']), /^foldnet eval: --dataset: expected one of mnist, fashion, got "kmnist"/);
+  });
+
+  it("predict with a Fashion-MNIST checkpoint names the classes by the dataset's names: a test image by --index, a PNG drawn as its digits are", async () => {
+    const ckpt = path.join('fashion', 'checkpoint.safetensors');
+    const byIndex = await foldnet(['predict', ckpt, '--index', '0', '--json']);
+    expect(byIndex.code, byIndex.stderr).toBe(0);
+    const parsed = JSON.parse(byIndex.stdout) as { predicted: number; class: string; label: number };
+    expect(parsed.class).toBe(FASHION_MNIST_CLASSES[parsed.predicted]);
+    const png = new PNG({ width: 28, height: 28 });
+    for (let i = 0; i < 28 * 28; i++) png.data.set(i % 28 > 8 && i % 28 < 20 ? [200, 200, 200, 255] : [0, 0, 0, 255], i * 4);
+    fs.writeFileSync(path.join(tmp, 'garment.png'), PNG.sync.write(png));
+    const byImage = await foldnet(['predict', ckpt, 'garment.png']);
+    expect(byImage.code, byImage.stderr).toBe(0);
+    const predicted = Number(byImage.stdout.match(/^predicted (\d) \((.+)\) with probability \d\.\d{4}$/m)?.[1]);
+    expect(byImage.stdout).toContain(`predicted ${predicted} (${FASHION_MNIST_CLASSES[predicted]}) with probability`);
+    for (const name of FASHION_MNIST_CLASSES) expect(byImage.stdout).toContain(` ${name}`);
   });
 
   it('--data DIR replaces the dataset\'s own files: a folder of four small IDX files, named with fashion\'s classes', async () => {

@@ -52,7 +52,7 @@ export const expectDatasetInstalled = (dataset: DatasetName): void => {
 };
 
 /** The dataset a checkpoint was trained on, as its saved config names it; undefined when it names none. */
-const trainedOn = (checkpoint: TrainCheckpoint): DatasetName | undefined => {
+export const trainedOn = (checkpoint: TrainCheckpoint): DatasetName | undefined => {
   const saved = checkpoint.config;
   const name = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Reflect.get(saved, 'dataset') : undefined;
   return datasetNames.find((d) => d === name);

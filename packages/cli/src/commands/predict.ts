@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sliceRows, tensor, type Tensor } from '@foldnet/core';
 import { predict, softmax } from '@foldnet/layers';
-import { isImageFileName, MAX_IMAGE_FILE_BYTES, normalizeImages } from '@foldnet/train';
+import { datasetInfo, isImageFileName, MAX_IMAGE_FILE_BYTES, normalizeImages } from '@foldnet/train';
 import { checkpointNormalization, imageInput } from '../folder-data.js';
 import { otherFormatOfFile } from '../checkpoint.js';
 import { MAX_PNG_FILE_BYTES, imageToMnist, resizeArea, type InvertMode } from '../digit.js';
@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { optBoolean, optNumber } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
 import { argmaxAt } from '../predictions.js';
-import { applyComputeOptions, loadTestSet, loadTrainedNetwork, memoryLimit, refuseEvaluationOverMemory } from './common.js';
+import { applyComputeOptions, loadTestSet, loadTrainedNetwork, memoryLimit, refuseEvaluationOverMemory, trainedOn } from './common.js';
 
 /** The probabilities as lines with a bar: `  7  0.9934  ███████████████████▉`, each class's name after its number when given. */
 export const formatProbabilities = (probs: readonly number[], predicted: number, classNames?: readonly string[]): string => {
@@ -68,7 +68,11 @@ export const predictCommand = async (file: string, images: readonly string[], op
   refuseEvaluationOverMemory(network, file, 1, memoryLimit(io.env));
   applyComputeOptions(opts);
   const [channels = 1, height = 28, width = 28] = network.inputShape;
-  const classNames = checkpoint.data?.classNames;
+  // a network trained on an image folder reads images as training read the folder's, and names its classes; one
+  // trained on Fashion-MNIST names them by the dataset's names (MNIST's classes are the digits themselves)
+  const folderTrained = checkpoint.data?.classNames !== undefined;
+  const dataset = trainedOn(checkpoint);
+  const classNames = checkpoint.data?.classNames ?? (dataset === undefined || dataset === 'mnist' ? undefined : datasetInfo(dataset).classNames);
   const json = optBoolean(opts, 'json') === true;
   const stats = checkpoint.data?.normalize === undefined ? undefined : checkpointNormalization(file, checkpoint.data.normalize, channels);
   const normalized = (x: Tensor): Tensor => (stats === undefined ? x : normalizeImages(x, stats));
@@ -94,13 +98,13 @@ export const predictCommand = async (file: string, images: readonly string[], op
     return;
   }
 
-  if (classNames === undefined && channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; an image is converted to a grey digit only for 1-channel networks`);
+  if (!folderTrained && channels !== 1) throw new UsageError(`${file}: the network takes ${channels}-channel images; an image is converted to a grey digit only for 1-channel networks`);
   const invertFlag = optBoolean(opts, 'invert');
   const mode: InvertMode = invertFlag === undefined ? 'auto' : invertFlag ? 'yes' : 'no';
   // One image as the network takes it: read as training read the folder's images (a network trained on
   // an image folder), else drawn as an MNIST digit; then normalised alike.
   const inputOf = (image: string): { readonly x: Tensor; readonly inverted?: boolean } => {
-    if (classNames !== undefined) return { x: normalized(imageInput(readUserFile(io.cwd, image, 'image', MAX_IMAGE_FILE_BYTES), image, network.inputShape)) };
+    if (folderTrained) return { x: normalized(imageInput(readUserFile(io.cwd, image, 'image', MAX_IMAGE_FILE_BYTES), image, network.inputShape)) };
     const converted = imageToMnist(readUserFile(io.cwd, image, 'image', MAX_PNG_FILE_BYTES), image, mode);
     const fitted = height === 28 && width === 28 ? converted.image : resizeArea(converted.image, width, height);
     return { x: normalized(tensor(Array.from(fitted.pixels), [1, 1, height, width])), inverted: converted.inverted };
