@@ -113,7 +113,8 @@ export const predictCommand = async (file: string, images: readonly string[], op
   if (many && ignored.length > 0) {
     io.err(`note: ignored ${ignored.length} ${ignored.length === 1 ? 'file that is' : 'files that are'} not a .png, .jpg or .jpeg image, e.g. ${ignored[0]}\n`);
   }
-  const fileColumn = Math.max(...files.map((f) => f.length));
+  // by a fold, not Math.max(...lengths): a folder of some 100,000 images would overflow the call's arguments
+  const fileColumn = files.reduce((widest, f) => Math.max(widest, f.length), 0);
   const classWidth = Math.max(0, ...(classNames ?? []).map((c) => c.length));
   for (const image of files) {
     const { x, inverted } = inputOf(image);
