@@ -8,7 +8,7 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of the module on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
- * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images), `poolFilterGrad` (filters),
+ * `im2col` (rows), `col2im` (images), `adamTensors` (elements of several tensors laid end to end), `unpoolPackDy` (images), `poolFilterGrad` (filters),
  * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnBackward` (channels),
  * `addElements` (elements), `winogradDwTiles` (shares of a filter gradient's tiles, or ranges of a share's filters),
  * `stride2Dx` (images: a stride-2 convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter
@@ -93,7 +93,7 @@ const SLOTS = FAILED + FAILED_TEXT + MESSAGE_CHARS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
-  'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
+  'gemmRows', 'convImages', 'im2col', 'col2im', 'adamTensors', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
   'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform', 'reluElements', 'reluBackwardElements',
   'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes', 'convPackedImages', 'packedDxImages',
 ] as const;
@@ -362,7 +362,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  * at 2 threads.
  */
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
-  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
+  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adamTensors: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
   stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8, reluElements: 8, reluBackwardElements: 8, maxPool2x2Planes: 8, unpoolReluPlanes: 8,
   packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8, convPackedImages: 8, packedDxImages: 8,
 };
