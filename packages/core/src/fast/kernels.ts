@@ -1036,7 +1036,8 @@ export const adamJobs = (): { readonly jobs: number; readonly tensors: number } 
 const adamJob = (items: readonly AdamItem[], group: readonly number[], results: AdamResult[]): void => {
   const k = group.length;
   // every slot is claimed before the workspace is laid out (a slot that grows moves it) and before any gradient is
-  // looked up (a claim forgets what its slot held); none twice in one job
+  // looked up; none twice in one job. A claim forgets what its slot held, so a param given twice finds itself resident
+  // only the first time, and a gradient resident in a claimed slot is copied in.
   const claimed: string[] = [];
   const places = group.map((i) => {
     const { p, m, v } = items[i];
@@ -1044,7 +1045,7 @@ const adamJob = (items: readonly AdamItem[], group: readonly number[], results: 
     // m and v live right after p: kept areas never overlap, so they are then in p's slot, as that slot laid them out
     const held = residentSlot(p.data);
     const at = residentAt(p.data);
-    const inPlace = held !== undefined && !claimed.includes(held) && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
+    const inPlace = held !== undefined && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
     const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined, claimed);
     claimed.push(slot.name);
     return { slot, stride, copyIn: !inPlace || slot.moved };
