@@ -101,17 +101,24 @@ const CHUNKED = [
 export type ChunkedExport = (typeof CHUNKED)[number];
 
 /**
- * How long (ms) a thread that ran out of work keeps reading the word it waits on before it blocks in Atomics.wait: a
- * training step publishes its next job after tens to hundreds of microseconds of this thread's JavaScript (resnet's
- * ~100 jobs a step have ~0.13 ms between them on average: the graph runner, a layer's plans and workspace), and a
- * worker still spinning takes it at once, where one asleep costs a futex wake-up and a context switch (12-20 µs
- * measured here for a job of two tiny chunks, ~2 µs with the worker spinning; on the worker's side and on the
- * caller's, which waits for the last chunk the same way) and leaves the job's first units to this thread. 0.3 ms
- * against 0.05: resnet's step at 2 threads 1.02-1.04x. Short enough that a worker left idle (between steps, while this
- * thread copies results out) gives its core back soon. Timed by the clock, not by a count of loads (16384 loads took
- * ~0.2 ms here).
+ * How long (ms) this thread, waiting for the workers' last units of a job, keeps reading DONE before it blocks in
+ * Atomics.wait: a worker's last unit usually ends within it, and a thread that blocked costs a futex wake-up and a
+ * context switch to resume (12-20 µs measured here for a job of two tiny chunks, ~2 µs spinning). Timed by the clock,
+ * not by a count of loads (16384 loads took ~0.2 ms here).
  */
-const SPIN_MS = 0.3;
+const CALLER_SPIN_MS = 0.3;
+/**
+ * How long (ms) a worker that ran out of work keeps reading SEQ before it blocks: a training step publishes its next job
+ * after tens to hundreds of microseconds of the calling thread's JavaScript (resnet's ~100 jobs a step have ~0.1 ms
+ * between them on average), and a worker still spinning takes it at once, where one asleep is woken late and leaves the
+ * job's first units to the calling thread. A worker's idle time is the calling thread's last units of a job and then the
+ * gap: 0.3 ms let it sleep before a step's first job, Adam's job and an evaluation batch's first, and often elsewhere
+ * (resnet at 2 threads, 20 steps under `chrt -r 10`, the workers' first claims after publish summed over a step: 2.4 ms
+ * at 0.3, 1.0 at 0.6, 1.0 at 2; over an evaluation of 5 batches 2.4, 1.3, 0.7 ms; ~1.0 is the floor of the measuring
+ * itself). 1 ms, short enough that a worker left idle (between steps, while the program does other work) gives its
+ * core back soon: its spin costs only CPU time the calling thread does not use.
+ */
+const WORKER_SPIN_MS = 1;
 
 /**
  * Guided claims: a job is cut into units UNITS_PER_CHUNK times finer than its chunks (CHUNKS_PER_THREAD), and a thread
@@ -163,7 +170,7 @@ Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
-  for (const until = performance.now() + ${SPIN_MS}; Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until; );
+  for (const until = performance.now() + ${WORKER_SPIN_MS}; Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until; );
   Atomics.wait(ctl, ${SEQ}, seen);
   seen = Atomics.load(ctl, ${SEQ});
   if (Atomics.load(ctl, ${STOP}) !== 0) break;
@@ -490,7 +497,7 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
     if (u1 > first) runPart(1, Math.max(u0, first) - first, u1 - first);
     Atomics.add(ctl, DONE, c);
   }
-  for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
+  for (const until = performance.now() + CALLER_SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
   const failure = Atomics.load(ctl, ERROR);
   if (failure !== 0) throw workerFailure(ctl, failure, parts);
