@@ -112,11 +112,13 @@ const CALLER_SPIN_MS = 0.3;
  * after tens to hundreds of microseconds of the calling thread's JavaScript (resnet's ~100 jobs a step have ~0.1 ms
  * between them on average), and a worker still spinning takes it at once, where one asleep is woken late and leaves the
  * job's first units to the calling thread. A worker's idle time is the calling thread's last units of a job and then the
- * gap: 0.3 ms let it sleep before a step's first job, Adam's job and an evaluation batch's first, and often elsewhere
- * (resnet at 2 threads, 20 steps under `chrt -r 10`, the workers' first claims after publish summed over a step: 2.4 ms
- * at 0.3, 1.0 at 0.6, 1.0 at 2; over an evaluation of 5 batches 2.4, 1.3, 0.7 ms; ~1.0 is the floor of the measuring
- * itself). 1 ms, short enough that a worker left idle (between steps, while the program does other work) gives its
- * core back soon: its spin costs only CPU time the calling thread does not use.
+ * gap: at 0.3 ms it slept before a step's first job, Adam's job and an evaluation batch's first (0.3-0.5 ms of JavaScript
+ * each, after the calling thread's last units), and was woken late there. resnet at 2 threads under `chrt -r 10`, the
+ * workers' first claims after publish summed: a step's 2.4 ms at 0.3, 1.0 at 0.6, 1.0 at 2 (one run each), 0.8-1.2
+ * against 0.8 at 1 (two paired runs of 30 steps); an evaluation's 5 batches 2.4, 1.3, 0.7, and 1.5-1.7 against 0.6-0.8
+ * at 1 (~0.5 is the measuring's own floor). 1 ms: a worker left idle (between steps, while the program does other work)
+ * still gives its core back soon, and its spin takes only a core the calling thread is not using. With one thread there
+ * are no workers: nothing spins.
  */
 const WORKER_SPIN_MS = 1;
 
