@@ -1029,8 +1029,8 @@ export const adamJobs = (): { readonly jobs: number; readonly tensors: number } 
 
 /**
  * Adam over the items at `group` (float32, at least WASM_ADAM_MIN elements each, at most ADAM_SLOTS of them) as one job:
- * adam.wat's adamTensors over their elements laid end to end, split across the threads by elements wherever one
- * tensor ends and the next begins, in place on p, m, v in each one's slot (each element is read before it is written),
+ * adam.wat's adamTensors over their elements laid end to end, split across the threads by elements (a unit may end one
+ * tensor and begin the next), in place on p, m, v in each one's slot (each element is read before it is written),
  * the results copied out. Each tensor has its own flag word, which the kernel sets when anything it stored is not finite.
  */
 const adamJob = (items: readonly AdamItem[], group: readonly number[], results: AdamResult[]): void => {
