@@ -15,7 +15,7 @@ export * from './prng.js';
 export * from './ops.js';
 export * from './conv.js';
 export * from './graph/op.js';
-export type { Kernels, FusedKernels, MaxPoolResult, Conv2dResult, Conv2dGrads, ConvReluPoolResult, AdamStep, AdamResult, BatchNormStats, BatchNormResult, BatchNormGrads, BatchNormAddReluGrads } from './kernels/contract.js';
+export type { Kernels, FusedKernels, MaxPoolResult, Conv2dResult, Conv2dGrads, ConvReluPoolResult, AdamStep, AdamItem, AdamResult, BatchNormStats, BatchNormResult, BatchNormGrads, BatchNormAddReluGrads } from './kernels/contract.js';
 export { composedFusions, fusedKernelsOf } from './kernels/composed.js';
 export { referenceKernels } from './kernels/reference.js';
 export { kernels, setBackend, withBackend, registerKernels, backendNames } from './kernels/registry.js';

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import {
-  alloc, fromData, kernels, referenceKernels, registerKernels, tensor, withBackend, type AdamStep, type DType, type Kernels, type Tensor,
+  alloc, fromData, kernels, referenceKernels, registerKernels, tensor, withBackend, type AdamItem, type AdamResult, type DType, type Kernels, type Tensor,
 } from '@foldnet/core';
 import type { Params } from '@foldnet/layers';
 import { adagrad, adam, momentum, nesterov, rmsprop, sgd, type AnyOptimizer, type OptimizerName } from '@foldnet/train';
@@ -145,33 +145,38 @@ describe('each lifted optimizer equals its old per-optimizer code, bit for bit (
 });
 
 describe('adam hands each whole array to the kernel set', () => {
-  test('adamUpdate gets the very p, g, m, v of the records, the step numbers and the weight decay, and its results are the new state', () => {
-    const calls: { p: Tensor; g: Tensor; m: Tensor; v: Tensor; step: AdamStep; out: { p: Tensor; m: Tensor; v: Tensor } }[] = [];
+  test('adamUpdates gets every param of an update in one call, the very p, g, m, v of the records, the step numbers and each one\'s weight decay, and its results are the new state', () => {
+    const calls: { items: readonly AdamItem[]; out: readonly AdamResult[] }[] = [];
     const spy: Kernels = {
       ...referenceKernels,
       name: 'optim-rule-spy',
-      adamUpdate: (p, g, m, v, step) => {
-        const out = referenceKernels.adamUpdate(p, g, m, v, step);
-        calls.push({ p, g, m, v, step, out });
+      adamUpdates: (items) => {
+        const out = referenceKernels.adamUpdates(items);
+        calls.push({ items, out });
         return out;
       },
     };
     registerKernels(spy);
-    const params: Params = { 'conv1.W': tensor([1, -2, 3]), 'conv1.b': tensor([0.5]) };
-    const grads: Params = { 'conv1.W': tensor([0.1, 0.2, -0.3]), 'conv1.b': tensor([1]) };
-    const opt = adam({ lr: 0.01, weightDecay: 0.1, decayAll: 1 });
+    const params: Params = { 'conv1.W': tensor([1, -2, 3], [3, 1]), 'conv1.b': tensor([0.5]) };
+    const grads: Params = { 'conv1.W': tensor([0.1, 0.2, -0.3], [3, 1]), 'conv1.b': tensor([1]) };
+    const opt = adam({ lr: 0.01, weightDecay: 0.1 });
     const s1 = withBackend('optim-rule-spy', () => opt.update(grads, opt.init(params), params));
     const r = withBackend('optim-rule-spy', () => opt.update(grads, s1.state, s1.params));
-    expect(calls).toHaveLength(4);
-    const [w2, b2] = calls.slice(2);
+    expect(calls).toHaveLength(2);
+    expect(calls[1].items).toHaveLength(2);
+    const [w2, b2] = calls[1].items;
     expect(w2.p).toBe(s1.params['conv1.W']);
     expect(w2.g).toBe(grads['conv1.W']); // the gradient as given: the kernel adds the decay in its own pass
     expect(w2.m).toBe(s1.state.m['conv1.W']);
     expect(w2.v).toBe(s1.state.v['conv1.W']);
-    expect(w2.step).toEqual({ lrT: (0.01 * Math.sqrt(1 - 0.999 ** 2)) / (1 - 0.9 ** 2), c1: 1 - 0.9, c2: 1 - 0.999, wd: 0.1 });
-    expect(r.params['conv1.W']).toBe(w2.out.p);
-    expect(r.state.m['conv1.W']).toBe(w2.out.m);
-    expect(r.state.v['conv1.b']).toBe(b2.out.v);
+    const lrT = (0.01 * Math.sqrt(1 - 0.999 ** 2)) / (1 - 0.9 ** 2);
+    expect(w2.step).toEqual({ lrT, c1: 1 - 0.9, c2: 1 - 0.999, wd: 0.1 });
+    expect(b2.p).toBe(s1.params['conv1.b']);
+    expect(b2.step).toEqual({ lrT, c1: 1 - 0.9, c2: 1 - 0.999, wd: 0 }); // a bias is not decayed
+    const [wOut, bOut] = calls[1].out;
+    expect(r.params['conv1.W']).toBe(wOut.p);
+    expect(r.state.m['conv1.W']).toBe(wOut.m);
+    expect(r.state.v['conv1.b']).toBe(bOut.v);
     expect(r.state.count).toBe(2);
   });
 
@@ -297,9 +302,9 @@ describe('a new rule gets the walk, checks, weight decay and checkpoints from th
   });
 
   test('liftRule refuses a rule whose names would collide in a checkpoint', () => {
-    const clash: Rule<'clash', 'lr', never, never> = { ...signumRule, name: 'clash', hyper: { lr: { default: 1, range: unitOpen } }, slots: [], scalars: {}, step: ({ p }) => ({ p, slots: {} }) };
+    const clash: Rule<'clash', 'lr', never, never> = { ...signumRule, name: 'clash', hyper: { lr: { default: 1, range: unitOpen } }, slots: [], scalars: {}, step: ({ p }) => ({ p, slots: {} }), stepAll: undefined };
     expect(() => liftRule(clash)).toThrow('liftRule: clash: lr is named twice among lr, weightDecay, decayAll, hyper-parameters, slots and scalars');
-    const dotted: Rule<'dotted', never, 'a.b', never> = { ...clash, name: 'dotted', hyper: {}, slots: ['a.b'], step: ({ p, slots }) => ({ p, slots }) };
+    const dotted: Rule<'dotted', never, 'a.b', never> = { ...clash, name: 'dotted', hyper: {}, slots: ['a.b'], step: ({ p, slots }) => ({ p, slots }), stepAll: undefined };
     expect(() => liftRule(dotted)).toThrow('liftRule: dotted: name "a.b" must be non-empty and hold no dot');
   });
 });

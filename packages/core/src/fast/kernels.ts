@@ -1,6 +1,6 @@
 import type { ReadonlyData } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
-import type { AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
+import type { AdamItem, AdamResult, AdamStep, Conv2dGrads, Conv2dResult, ConvReluPoolResult, Kernels, MaxPoolResult } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { allFinite as allFiniteLoop, referenceKernels } from '../kernels/reference.js';
 import { sizeOf, type Shape } from '../shape.js';
@@ -1001,52 +1001,119 @@ const conv2dAddRelu = (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend:
  */
 const WASM_ADAM_MIN = 512;
 /**
- * Below this many elements an Adam update runs on the calling thread: adam.wat takes ~3 ns an element, so the 512..9216
- * of resnet's small filters (2-30 µs) cost about what waking a worker does; its 18432- and 36864-float ones still split.
+ * Below this many elements in all an Adam job runs on the calling thread: adam.wat takes ~3 ns an element, so under
+ * ~50 µs of work costs about what waking a worker does.
  */
 const ADAM_PARALLEL_MIN = 1 << 14;
 
 /**
- * Adam's results stay in kept slots of the shared memory (one per large parameter, a few kept): a training loop feeds
- * this step's p', m', v' back as the next step's p, m, v, and when all three are resident in one slot, as that slot
- * laid them out, the update runs there in place and only g is copied in. The new p' is then where the next forward's
- * GEMM packs it from.
+ * Adam's results stay in kept slots of the shared memory, one per large parameter: a training loop feeds this step's p',
+ * m', v' back as the next step's p, m, v, and when all three are resident in one slot, as that slot laid them out, the
+ * update runs there in place and only g is copied in. The new p' is then where the next forward's GEMM packs it from.
+ * One job updates at most ADAM_SLOTS params (each needs its own slot while the job runs); more go in further jobs.
  */
-const adamSlots = slots('adam', 16);
+const ADAM_SLOTS = 16;
+const adamSlots = slots('adam', ADAM_SLOTS);
 
-// Adam in wasm (adam.wat's adam: f64x2, bit-identical to the reference loop), split across the threads by elements, in
-// place on p, m, v in their slot (each element is read before it is written), the results copied out. The kernel sets
-// a flag word when anything it stored is not finite.
-const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult => {
-  const n = p.size;
-  if (isF64(p) || n < WASM_ADAM_MIN) return ref.adamUpdate(p, g, m, v, step);
-  const stride = bytesOf(n);
-  // m and v live right after p: kept areas never overlap, so they are then in p's slot, as that slot laid them out
-  const held = residentSlot(p.data);
-  const at = residentAt(p.data);
-  const inPlace = held !== undefined && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
-  const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined);
-  const [pp, pm, pv] = [slot.offset, slot.offset + stride, slot.offset + 2 * stride];
-  const [pg, ph, pbad] = workspace([n, 8, 1]);
+/** adam.wat's adamTensors record of one tensor: 8 i32 (start, end, p, g, m, v, hyper, bad); its hyper: 4 f64. */
+const ADAM_RECORD_INTS = 8;
+const ADAM_HYPER_DOUBLES = 4;
+
+let adamJobCount = 0;
+let adamJobTensors = 0;
+/**
+ * How many Adam jobs the fast set has run (each one publish when split) and how many params they updated, since the
+ * program started (for tests: a step's params in one job). @example adamJobs() // { jobs: 1, tensors: 15 } after a resnet step
+ */
+export const adamJobs = (): { readonly jobs: number; readonly tensors: number } => ({ jobs: adamJobCount, tensors: adamJobTensors });
+
+/**
+ * Adam over the items at `group` (float32, at least WASM_ADAM_MIN elements each, at most ADAM_SLOTS of them) as one job:
+ * adam.wat's adamTensors over their elements laid end to end, split across the threads by elements (a unit may end one
+ * tensor and begin the next), in place on p, m, v in each one's slot (each element is read before it is written),
+ * the results copied out. Each tensor has its own flag word, which the kernel sets when anything it stored is not finite.
+ */
+const adamJob = (items: readonly AdamItem[], group: readonly number[], results: AdamResult[]): void => {
+  const k = group.length;
+  // every slot is claimed before the workspace is laid out (a slot that grows moves it) and before any gradient is
+  // looked up; none twice in one job. A claim forgets what its slot held, so a param given twice finds itself resident
+  // only the first time, and a gradient resident in a claimed slot is copied in.
+  const claimed: string[] = [];
+  const places = group.map((i) => {
+    const { p, m, v } = items[i];
+    const stride = bytesOf(p.size);
+    // m and v live right after p: kept areas never overlap, so they are then in p's slot, as that slot laid them out
+    const held = residentSlot(p.data);
+    const at = residentAt(p.data);
+    const inPlace = held !== undefined && at !== undefined && residentAt(m.data) === at + stride && residentAt(v.data) === at + 2 * stride;
+    const slot = adamSlots.claim(3 * stride, inPlace ? held : undefined, claimed);
+    claimed.push(slot.name);
+    return { slot, stride, copyIn: !inPlace || slot.moved };
+  });
+  const regions = workspace([...group.map((i) => items[i].p.size), ADAM_RECORD_INTS * k, 2 * ADAM_HYPER_DOUBLES * k, k]);
+  const [ptable, phyper, pbad] = regions.slice(k);
   const mem = f32();
-  if (!inPlace || slot.moved) {
-    mem.set(p.data, pp / 4);
-    mem.set(m.data, pm / 4);
-    mem.set(v.data, pv / 4);
+  const table = new Int32Array(mem.buffer, ptable, ADAM_RECORD_INTS * k);
+  const hyper = new Float64Array(mem.buffer, phyper, ADAM_HYPER_DOUBLES * k);
+  const bad = new Int32Array(mem.buffer, pbad, k);
+  let total = 0;
+  for (let j = 0; j < k; j++) {
+    const { p, g, m, v, step } = items[group[j]];
+    const { slot, stride, copyIn } = places[j];
+    const pp = slot.offset;
+    if (copyIn) {
+      mem.set(p.data, pp / 4);
+      mem.set(m.data, (pp + stride) / 4);
+      mem.set(v.data, (pp + 2 * stride) / 4);
+    }
+    // g read where it is when a kernel left it in the memory (a gradient made in a result scope)
+    const pg = inputAt(g.data, regions[j]);
+    const r = ADAM_RECORD_INTS * j;
+    table[r] = total;
+    table[r + 1] = total + p.size;
+    table[r + 2] = pp;
+    table[r + 3] = pg;
+    table[r + 4] = pp + stride;
+    table[r + 5] = pp + 2 * stride;
+    table[r + 6] = phyper + 8 * ADAM_HYPER_DOUBLES * j;
+    table[r + 7] = pbad + 4 * j;
+    const h = ADAM_HYPER_DOUBLES * j;
+    hyper[h] = step.lrT;
+    hyper[h + 1] = step.c1;
+    hyper[h + 2] = step.c2;
+    hyper[h + 3] = step.wd;
+    bad[j] = 0;
+    total += p.size;
   }
-  // g read where it is when a kernel left it in the memory (a gradient made in a result scope)
-  const pgAt = inputAt(g.data, pg);
-  new Float64Array(mem.buffer, ph, 4).set([step.lrT, step.c1, step.c2, step.wd]);
-  const bad = new Int32Array(mem.buffer, pbad, 1);
-  bad[0] = 0;
-  runChunks('adam', n, 4, [pp, pgAt, pm, pv, pp, pm, pv, ph, pbad], n >= ADAM_PARALLEL_MIN);
-  const out = (at: number): Tensor => fromData(p.shape, copyF32(at, n));
-  const result = { p: out(pp), m: out(pm), v: out(pv), finite: bad[0] === 0 };
-  recordResident(slot.name, result.p.data, pp);
-  recordResident(slot.name, result.m.data, pm);
-  recordResident(slot.name, result.v.data, pv);
-  return result;
+  runChunks('adamTensors', total, 4, [ptable, k], total >= ADAM_PARALLEL_MIN);
+  adamJobCount++;
+  adamJobTensors += k;
+  for (let j = 0; j < k; j++) {
+    const { p } = items[group[j]];
+    const { slot, stride } = places[j];
+    const out = (at: number): Tensor => {
+      const t = fromData(p.shape, copyF32(at, p.size));
+      recordResident(slot.name, t.data, at);
+      return t;
+    };
+    results[group[j]] = { p: out(slot.offset), m: out(slot.offset + stride), v: out(slot.offset + 2 * stride), finite: bad[j] === 0 };
+  }
 };
+
+// Adam in wasm (adam.wat: f64x2, bit-identical to the reference loop) for the float32 params of WASM_ADAM_MIN elements
+// or more, as few jobs as the slots allow (one for every preset); the rest by the reference loop.
+const adamUpdates = (items: readonly AdamItem[]): AdamResult[] => {
+  const results: AdamResult[] = new Array<AdamResult>(items.length);
+  const inWasm = (i: number): boolean => !isF64(items[i].p) && items[i].p.size >= WASM_ADAM_MIN;
+  const large = items.map((_, i) => i).filter(inWasm);
+  for (let at = 0; at < large.length; at += ADAM_SLOTS) adamJob(items, large.slice(at, at + ADAM_SLOTS), results);
+  items.forEach(({ p, g, m, v, step }, i) => {
+    if (!inWasm(i)) results[i] = ref.adamUpdate(p, g, m, v, step);
+  });
+  return results;
+};
+
+const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult => adamUpdates([{ p, g, m, v, step }])[0];
 
 /**
  * allFinite: a float32 view of the kernels' memory (a gradient left in a result scope's area) is tested where it lies by
@@ -1083,6 +1150,7 @@ export const fastKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
+  adamUpdates,
   allFinite,
   add,
   batchNorm,

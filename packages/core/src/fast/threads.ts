@@ -8,7 +8,7 @@ import { kernelModule, memory, wasm } from './wasm.js';
  * operands once (e.g. packs B), then all threads claim chunks of the work items from a shared counter and
  * run one export of the module on them. The exports that can be split take their item range first:
  * `gemmRows` (rows of C), `convImages` (images of a batch: the convolution, direct or a GEMM, bias, pooling),
- * `im2col` (rows), `col2im` (images), `adam` (elements), `unpoolPackDy` (images), `poolFilterGrad` (filters),
+ * `im2col` (rows), `col2im` (images), `adamTensors` (elements of several tensors laid end to end), `unpoolPackDy` (images), `poolFilterGrad` (filters),
  * `winogradTiles` (groups of output tiles), the batch norm passes `bnForward`, `bnBackward` (channels),
  * `addElements` (elements), `winogradDwTiles` (shares of a filter gradient's tiles, or ranges of a share's filters),
  * `stride2Dx` (images: a stride-2 convolution's input gradient), `winogradDwFilters` (filter-channel pairs of a filter
@@ -93,7 +93,7 @@ const SLOTS = FAILED + FAILED_TEXT + MESSAGE_CHARS;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
-  'gemmRows', 'convImages', 'im2col', 'col2im', 'adam', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
+  'gemmRows', 'convImages', 'im2col', 'col2im', 'adamTensors', 'unpoolPackDy', 'poolFilterGrad', 'winogradTiles', 'bnForward', 'bnBackward', 'addElements',
   'winogradDwTiles', 'padPlanes', 'stride2Dx', 'winogradDwFilters', 'winogradFilterTransform', 'reluElements', 'reluBackwardElements',
   'maxPool2x2Planes', 'unpoolReluPlanes', 'packDyImageRange', 'gemmCol2imImages', 'globalAvgPoolPlanes', 'globalAvgPoolBackwardPlanes', 'convPackedImages', 'packedDxImages',
 ] as const;
@@ -101,17 +101,26 @@ const CHUNKED = [
 export type ChunkedExport = (typeof CHUNKED)[number];
 
 /**
- * How long (ms) a thread that ran out of work keeps reading the word it waits on before it blocks in Atomics.wait: a
- * training step publishes its next job after tens to hundreds of microseconds of this thread's JavaScript (resnet's
- * ~100 jobs a step have ~0.13 ms between them on average: the graph runner, a layer's plans and workspace), and a
- * worker still spinning takes it at once, where one asleep costs a futex wake-up and a context switch (12-20 µs
- * measured here for a job of two tiny chunks, ~2 µs with the worker spinning; on the worker's side and on the
- * caller's, which waits for the last chunk the same way) and leaves the job's first units to this thread. 0.3 ms
- * against 0.05: resnet's step at 2 threads 1.02-1.04x. Short enough that a worker left idle (between steps, while this
- * thread copies results out) gives its core back soon. Timed by the clock, not by a count of loads (16384 loads took
- * ~0.2 ms here).
+ * How long (ms) this thread, waiting for the workers' last units of a job, keeps reading DONE before it blocks in
+ * Atomics.wait: a worker's last unit usually ends within it, and a thread that blocked costs a futex wake-up and a
+ * context switch to resume (12-20 µs measured here for a job of two tiny chunks, ~2 µs spinning). Timed by the clock,
+ * not by a count of loads (16384 loads took ~0.2 ms here).
  */
-const SPIN_MS = 0.3;
+const CALLER_SPIN_MS = 0.3;
+/**
+ * How long (ms) a worker that ran out of work keeps reading SEQ before it blocks: a training step publishes its next job
+ * after tens to hundreds of microseconds of the calling thread's JavaScript (resnet's ~100 jobs a step have ~0.1 ms
+ * between them on average), and a worker still spinning takes it at once, where one asleep is woken late and leaves the
+ * job's first units to the calling thread. A worker's idle time is the calling thread's last units of a job and then the
+ * gap: at 0.3 ms it slept before a step's first job, Adam's job and an evaluation batch's first (0.3-0.5 ms of JavaScript
+ * each, after the calling thread's last units), and was woken late there. resnet at 2 threads under `chrt -r 10`, the
+ * workers' first claims after publish summed: a step's 2.4 ms at 0.3, 1.0 at 0.6, 1.0 at 2 (one run each), 0.8-1.2
+ * against 0.8 at 1 (two paired runs of 30 steps); an evaluation's 5 batches 2.4, 1.3, 0.7, and 1.5-1.7 against 0.6-0.8
+ * at 1 (~0.5 is the measuring's own floor). 1 ms: a worker left idle (between steps, while the program does other work)
+ * still gives its core back soon, and its spin takes only a core the calling thread is not using. With one thread there
+ * are no workers: nothing spins.
+ */
+const WORKER_SPIN_MS = 1;
 
 /**
  * Guided claims: a job is cut into units UNITS_PER_CHUNK times finer than its chunks (CHUNKS_PER_THREAD), and a thread
@@ -163,7 +172,7 @@ Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
-  for (const until = performance.now() + ${SPIN_MS}; Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until; );
+  for (const until = performance.now() + ${WORKER_SPIN_MS}; Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until; );
   Atomics.wait(ctl, ${SEQ}, seen);
   seen = Atomics.load(ctl, ${SEQ});
   if (Atomics.load(ctl, ${STOP}) !== 0) break;
@@ -362,7 +371,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
  * at 2 threads.
  */
 const CHUNKS_PER_THREAD: Readonly<Record<ChunkedExport, number>> = {
-  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adam: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
+  gemmRows: 3, convImages: 8, im2col: 8, col2im: 8, adamTensors: 8, unpoolPackDy: 8, poolFilterGrad: 8, winogradTiles: 8, bnForward: 8, bnBackward: 8, addElements: 8, winogradDwTiles: 8, padPlanes: 8,
   stride2Dx: 8, winogradDwFilters: 8, winogradFilterTransform: 8, reluElements: 8, reluBackwardElements: 8, maxPool2x2Planes: 8, unpoolReluPlanes: 8,
   packDyImageRange: 8, gemmCol2imImages: 8, globalAvgPoolPlanes: 8, globalAvgPoolBackwardPlanes: 8, convPackedImages: 8, packedDxImages: 8,
 };
@@ -490,7 +499,7 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
     if (u1 > first) runPart(1, Math.max(u0, first) - first, u1 - first);
     Atomics.add(ctl, DONE, c);
   }
-  for (const until = performance.now() + SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
+  for (const until = performance.now() + CALLER_SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
   const failure = Atomics.load(ctl, ERROR);
   if (failure !== 0) throw workerFailure(ctl, failure, parts);

@@ -61,7 +61,7 @@ export interface KernelExports {
     pointStride: number, xRow: number,
   ): void;
   // adam.wat
-  adam(i0: number, i1: number, p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, hyper: number, bad: number): void;
+  adamTensors(i0: number, i1: number, table: number, count: number): void;
   // finite.wat
   finiteF32(p: number, n: number): number;
   // pool-filter-grad.wat

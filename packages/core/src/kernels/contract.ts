@@ -49,6 +49,15 @@ export interface AdamStep {
   readonly wd: number;
 }
 
+/** One param's Adam update, as adamUpdate takes it: the param, its gradient, its moments and the step's scalars. */
+export interface AdamItem {
+  readonly p: Tensor;
+  readonly g: Tensor;
+  readonly m: Tensor;
+  readonly v: Tensor;
+  readonly step: AdamStep;
+}
+
 /** Adam's new param and moments, and whether all of their elements are finite. */
 export interface AdamResult {
   readonly p: Tensor;
@@ -156,6 +165,12 @@ export interface Kernels {
    * them afterwards would cost a read of all three).
    */
   adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: AdamStep): AdamResult;
+  /**
+   * adamUpdate of each item, the results in the items' order, each the very bits adamUpdate gives it: a whole step's
+   * params at once, so that a set can update them together (fast: one job over all of them across the threads, where
+   * most params alone are too small to be worth waking a worker).
+   */
+  adamUpdates(items: readonly AdamItem[]): readonly AdamResult[];
   /**
    * True when every element of x is finite (no NaN, no ±Infinity): what a training step checks of its gradients and
    * params. A kernel, so that a backend tests its own memory where a tensor lies in it (fast: a gradient left in a

@@ -2,7 +2,7 @@ import { alloc } from '../dtype.js';
 import type { ConvGeometry } from '../geometry.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { fromData, type Tensor } from '../tensor.js';
-import type { AdamResult, AdamStep, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from './contract.js';
+import type { AdamItem, AdamResult, AdamStep, BatchNormGrads, BatchNormResult, BatchNormStats, Conv2dGrads, Conv2dResult, Kernels, MaxPoolResult } from './contract.js';
 
 /*
  * The reference kernels: plain loops, generic over float32 and float64, written to be obviously
@@ -264,6 +264,8 @@ const adamUpdate = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, { lrT, c1, c2, w
   return { p: fromData(p.shape, np), m: fromData(p.shape, nm), v: fromData(p.shape, nv), finite: zeroIfFinite === 0 };
 };
 
+const adamUpdates = (items: readonly AdamItem[]): AdamResult[] => items.map(({ p, g, m, v, step }) => adamUpdate(p, g, m, v, step));
+
 // summed element by element in input order, as JavaScript adds (float32 operands: the sum rounded once)
 const add = (a: Tensor, b: Tensor): Tensor => {
   const out = alloc(a.dtype, a.size);
@@ -402,6 +404,7 @@ export const referenceKernels: Kernels = Object.freeze({
   relu,
   reluBackward,
   adamUpdate,
+  adamUpdates,
   allFinite,
   add,
   batchNorm,

@@ -115,6 +115,12 @@ export interface Rule<N extends string, H extends string, K extends string, C ex
    */
   readonly fusesDecay?: boolean;
   readonly step: (a: ArrayStep<H, K, C>) => ArrayResult<K>;
+  /**
+   * The step of every param of an update at once, the results in the steps' order, each what `step` gives it: for a
+   * rule whose kernel updates many arrays in one pass (Adam: the fast set's one job over all params across the
+   * threads). Absent, the lifter calls `step` param by param.
+   */
+  readonly stepAll?: (steps: readonly ArrayStep<H, K, C>[]) => readonly ArrayResult<K>[];
 }
 
 /**
@@ -307,21 +313,27 @@ export const liftRule = <N extends string, H extends string, K extends string, C
       update: (grads, state, params) => {
         checkNoExtra(update, grads, params);
         const scalars = recordOf(scalarNames, (c) => rule.scalars[c].next(state[c]));
-        const outP: Record<string, Tensor> = {};
-        const outSlots = recordOf(slots, (): Record<string, Tensor> => ({}));
-        let nonFinite: NonFiniteUpdate | undefined;
-        for (const [pname, p] of Object.entries(params)) {
+        const names = Object.keys(params);
+        const steps = names.map((pname): ArrayStep<H, K, C> => {
+          const p = params[pname];
           const g = matching(update, 'gradient', grads, pname, p);
           const slotsIn = recordOf(slots, (k) => matching(update, stateLabels[k], state[k], pname, p));
           const wd = decays(p, decayAll) ? all.weightDecay : 0;
-          const r = rule.step({ p, g: fused ? g : decayed(g, p, wd), slots: slotsIn, hyper, scalars, wd: fused ? wd : 0 });
+          return { p, g: fused ? g : decayed(g, p, wd), slots: slotsIn, hyper, scalars, wd: fused ? wd : 0 };
+        });
+        const results = rule.stepAll !== undefined ? rule.stepAll(steps) : steps.map(rule.step);
+        const outP: Record<string, Tensor> = {};
+        const outSlots = recordOf(slots, (): Record<string, Tensor> => ({}));
+        let nonFinite: NonFiniteUpdate | undefined;
+        names.forEach((pname, i) => {
+          const r = results[i];
           outP[pname] = r.p;
           nonFinite ??= nonFiniteIn(pname, r, slots);
           for (const k of slots) {
             const out: Record<string, Tensor> = outSlots[k];
             out[pname] = r.slots[k];
           }
-        }
+        });
         const next = { ...recordOf(slots, (k): Slot => Object.freeze(outSlots[k])), ...scalars };
         return { params: Object.freeze(outP), state: Object.freeze(next), nonFinite };
       },

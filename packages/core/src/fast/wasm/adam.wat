@@ -16,7 +16,7 @@
   ;; When any lane got there, the i32 at $bad is set to 1; nothing clears it (the caller zeroes it before the chunks
   ;; run, and several threads may set it at once). Six ops a vector (all three outputs masked) cost the kernel ~11%
   ;; (0.15 ms of 1.35 for a 432,000-value param); a separate pass in JavaScript took ~0.7 ms of an 18 ms step.
-  (func $adam (export "adam")
+  (func $adam
     (param $i0 i32) (param $i1 i32) (param $p i32) (param $g i32) (param $m i32) (param $v i32)
     (param $outP i32) (param $outM i32) (param $outV i32) (param $hyper i32) (param $bad i32)
     (local $expMax v128) (local $expBits v128)
@@ -122,3 +122,31 @@
         (br $pairs)))
     (if (v128.any_true (i32x4.ge_u (local.get $expMax) (local.get $expBits)))
       (then (i32.store (local.get $bad) (i32.const 1)))))
+
+  ;; Adam's update of several tensors as one range of elements: items [i0, i1) of the tensors laid end to end, so that
+  ;; one job's units span all of a step's parameters (one publish, one wake-up of the workers, where each tensor's job
+  ;; was too small to split or split alone). $table holds $count records of 8 i32 (32 bytes), in the order their
+  ;; elements are numbered: start and end (the tensor's first item and one past its last), then adam's p, g, m, v (each
+  ;; updated in place: p, m, v are also where p', m', v' go), hyper and bad. Each element goes through $adam as it would
+  ;; alone: the same operations, so the same bits wherever a unit's range starts or ends.
+  (func (export "adamTensors") (param $i0 i32) (param $i1 i32) (param $table i32) (param $count i32)
+    (local $at i32) (local $last i32) (local $start i32) (local $end i32)
+    (local.set $at (local.get $table))
+    (local.set $last (i32.add (local.get $table) (i32.shl (local.get $count) (i32.const 5))))
+    (block $done
+      (loop $tensors
+        (br_if $done (i32.ge_u (local.get $at) (local.get $last)))
+        (local.set $start (i32.load (local.get $at)))
+        (br_if $done (i32.ge_u (local.get $start) (local.get $i1)))
+        (local.set $end (i32.load offset=4 (local.get $at)))
+        (if (i32.gt_u (local.get $end) (local.get $i0))
+          (then
+            (call $adam
+              (i32.sub (select (local.get $i0) (local.get $start) (i32.gt_u (local.get $i0) (local.get $start))) (local.get $start))
+              (i32.sub (select (local.get $i1) (local.get $end) (i32.lt_u (local.get $i1) (local.get $end))) (local.get $start))
+              (i32.load offset=8 (local.get $at)) (i32.load offset=12 (local.get $at))
+              (i32.load offset=16 (local.get $at)) (i32.load offset=20 (local.get $at))
+              (i32.load offset=8 (local.get $at)) (i32.load offset=16 (local.get $at)) (i32.load offset=20 (local.get $at))
+              (i32.load offset=24 (local.get $at)) (i32.load offset=28 (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 32)))
+        (br $tensors))))
