@@ -4,13 +4,30 @@
 ;; lanes within one plane (~S/4 terms a lane) and in f64 across planes, so their error stays near float32's own
 ;; whatever the batch size. $coef holds 4 floats per channel at $coef + 16c: the scalars an element pass reads.
 
-  ;; The sum of a vector's four lanes and a scalar, in f64.
-  (func $hsum64 (param $v v128) (param $t f32) (result f64)
+  ;; Four sums, each of a vector's four lanes and a scalar, in f64: ((v.0 + v.1) + (v.2 + v.3)) + t; four to a call, a
+  ;; call's cost counting where a plane is a few vectors (7x7).
+  (func $hsum64x4 (param $v0 v128) (param $t0 f32) (param $v1 v128) (param $t1 f32) (param $v2 v128) (param $t2 f32) (param $v3 v128) (param $t3 f32)
+    (result f64 f64 f64 f64)
     (f64.add
       (f64.add
-        (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v))))
-        (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
-      (f64.promote_f32 (local.get $t))))
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v0))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v0))))
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v0))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v0)))))
+      (f64.promote_f32 (local.get $t0)))
+    (f64.add
+      (f64.add
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v1))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v1))))
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v1))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v1)))))
+      (f64.promote_f32 (local.get $t1)))
+    (f64.add
+      (f64.add
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v2))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v2))))
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v2))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v2)))))
+      (f64.promote_f32 (local.get $t2)))
+    (f64.add
+      (f64.add
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v3))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v3))))
+        (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v3))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v3)))))
+      (f64.promote_f32 (local.get $t3))))
 
   ;; The byte offset of plane (n, c): $x + 4 (n C + c) S.
   (func $planeAt (param $x i32) (param $n i32) (param $C i32) (param $c i32) (param $S i32) (result i32)
@@ -31,7 +48,7 @@
     (i32.mul (local.get $step) (select (i32.const 3) (local.get $left) (i32.lt_u (i32.const 3) (local.get $left)))))
 
   ;; The sums of a group's four planes of $S floats (at $p + $d_k), each in f32x4 lanes and a scalar tail, added in f64
-  ;; ($hsum64).
+  ;; ($hsum64x4).
   (func $planeSum4 (param $p i32) (param $S i32) (param $d1 i32) (param $d2 i32) (param $d3 i32) (result f64 f64 f64 f64)
     (local $i i32) (local $j i32) (local $end i32) (local $end4 i32)
     (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $t0 f32) (local $t1 f32) (local $t2 f32) (local $t3 f32)
@@ -61,10 +78,7 @@
         (local.set $t3 (f32.add (local.get $t3) (f32.load (i32.add (local.get $p) (local.get $j)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop)))
-    (call $hsum64 (local.get $acc0) (local.get $t0))
-    (call $hsum64 (local.get $acc1) (local.get $t1))
-    (call $hsum64 (local.get $acc2) (local.get $t2))
-    (call $hsum64 (local.get $acc3) (local.get $t3)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $acc1) (local.get $t1) (local.get $acc2) (local.get $t2) (local.get $acc3) (local.get $t3)))
 
   ;; The deviations of a group's four planes (at $p + $d_k) from the float32s $m0 .. $m3: r = sum (x - m) and
   ;; q = sum (x - m)^2 of each, as (r0, q0, r1, q1, r2, q2, r3, q3), in f32x4 lanes and a scalar tail, added in f64.
@@ -72,26 +86,31 @@
     (param $p i32) (param $S i32) (param $d1 i32) (param $d2 i32) (param $d3 i32) (param $m0 f32) (param $m1 f32) (param $m2 f32) (param $m3 f32)
     (result f64 f64 f64 f64 f64 f64 f64 f64)
     (local $i i32) (local $j i32) (local $end i32) (local $end4 i32) (local $d v128) (local $x f32)
+    (local $shift0 v128) (local $shift1 v128) (local $shift2 v128) (local $shift3 v128)
     (local $acc0 v128) (local $sq0 v128) (local $acc1 v128) (local $sq1 v128) (local $acc2 v128) (local $sq2 v128) (local $acc3 v128) (local $sq3 v128)
     (local $t0 f32) (local $u0 f32) (local $t1 f32) (local $u1 f32) (local $t2 f32) (local $u2 f32) (local $t3 f32) (local $u3 f32)
     (local.set $end (i32.shl (local.get $S) (i32.const 2)))
     (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $shift0 (f32x4.splat (local.get $m0)))
+    (local.set $shift1 (f32x4.splat (local.get $m1)))
+    (local.set $shift2 (f32x4.splat (local.get $m2)))
+    (local.set $shift3 (f32x4.splat (local.get $m3)))
     (block $vdone
       (loop $vloop
         (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
-        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (f32x4.splat (local.get $m0))))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $shift0)))
         (local.set $acc0 (f32x4.add (local.get $acc0) (local.get $d)))
         (local.set $sq0 (f32x4.add (local.get $sq0) (f32x4.mul (local.get $d) (local.get $d))))
         (local.set $j (i32.add (local.get $i) (local.get $d1)))
-        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (f32x4.splat (local.get $m1))))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $shift1)))
         (local.set $acc1 (f32x4.add (local.get $acc1) (local.get $d)))
         (local.set $sq1 (f32x4.add (local.get $sq1) (f32x4.mul (local.get $d) (local.get $d))))
         (local.set $j (i32.add (local.get $i) (local.get $d2)))
-        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (f32x4.splat (local.get $m2))))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $shift2)))
         (local.set $acc2 (f32x4.add (local.get $acc2) (local.get $d)))
         (local.set $sq2 (f32x4.add (local.get $sq2) (f32x4.mul (local.get $d) (local.get $d))))
         (local.set $j (i32.add (local.get $i) (local.get $d3)))
-        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (f32x4.splat (local.get $m3))))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $shift3)))
         (local.set $acc3 (f32x4.add (local.get $acc3) (local.get $d)))
         (local.set $sq3 (f32x4.add (local.get $sq3) (f32x4.mul (local.get $d) (local.get $d))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
@@ -116,14 +135,8 @@
         (local.set $u3 (f32.add (local.get $u3) (f32.mul (local.get $x) (local.get $x))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop)))
-    (call $hsum64 (local.get $acc0) (local.get $t0))
-    (call $hsum64 (local.get $sq0) (local.get $u0))
-    (call $hsum64 (local.get $acc1) (local.get $t1))
-    (call $hsum64 (local.get $sq1) (local.get $u1))
-    (call $hsum64 (local.get $acc2) (local.get $t2))
-    (call $hsum64 (local.get $sq2) (local.get $u2))
-    (call $hsum64 (local.get $acc3) (local.get $t3))
-    (call $hsum64 (local.get $sq3) (local.get $u3)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $sq0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $sq1) (local.get $u1))
+    (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $sq2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $sq3) (local.get $u3)))
 
 ;; A plane of $sf floats (float32 nearest its mean $mf, deviations $r and $q from it, as $planeDeviations4 gives them)
   ;; merged into the running count, mean and M2 of the planes before it: the plane's mean mf + r/S and squared
@@ -378,14 +391,8 @@
         (local.set $u3 (f32.add (local.get $u3) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop)))
-    (call $hsum64 (local.get $acc0) (local.get $t0))
-    (call $hsum64 (local.get $pr0) (local.get $u0))
-    (call $hsum64 (local.get $acc1) (local.get $t1))
-    (call $hsum64 (local.get $pr1) (local.get $u1))
-    (call $hsum64 (local.get $acc2) (local.get $t2))
-    (call $hsum64 (local.get $pr2) (local.get $u2))
-    (call $hsum64 (local.get $acc3) (local.get $t3))
-    (call $hsum64 (local.get $pr3) (local.get $u3)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
+    (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
 
   ;; $gradSums4 at a residual block's end: g always dy masked where out <= 0, and each g also stored at $keep (laid out
   ;; as dy; the masked dy is the shortcut's gradient too). Its own loops, not a branch in $gradSums4's: a test in the
@@ -451,14 +458,8 @@
         (local.set $u3 (f32.add (local.get $u3) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop)))
-    (call $hsum64 (local.get $acc0) (local.get $t0))
-    (call $hsum64 (local.get $pr0) (local.get $u0))
-    (call $hsum64 (local.get $acc1) (local.get $t1))
-    (call $hsum64 (local.get $pr1) (local.get $u1))
-    (call $hsum64 (local.get $acc2) (local.get $t2))
-    (call $hsum64 (local.get $pr2) (local.get $u2))
-    (call $hsum64 (local.get $acc3) (local.get $t3))
-    (call $hsum64 (local.get $pr3) (local.get $u3)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
+    (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
 
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums4, planes four at a time,
   ;; added in order), coef (m, -, -, -); with $keep nonzero by $gradSums4Kept (out is then nonzero), g stored there too,
