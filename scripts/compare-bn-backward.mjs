@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Batch norm's pullbacks at one size, this build against an older one, side by side in one process (as
- * scripts/compare-conv-layers.mjs does for convolutions): a residual block's end (ReLU's mask, the shortcut's gradient
+ * Batch norm's passes at one size, this build against an older one, side by side in one process (as
+ * scripts/compare-conv-layers.mjs does for convolutions). The forwards: batch norm, with its fused ReLU
+ * (batchNormRelu) and at a residual block's end (batchNormAddRelu), training's batch statistics. The pullbacks: a residual block's end (ReLU's mask, the shortcut's gradient
  * and batch norm's backward: batchNormAddReluBackward where the build has it, else reluBackward then batchNormBackward,
  * as a training step ran it before), batch norm's own backward and its fused ReLU's (batchNormReluBackward), each
  * alternated between the builds round after round, training's batch statistics, with dx. Each pass runs in a result
@@ -10,6 +11,7 @@
  *
  *   node scripts/compare-bn-backward.mjs --base ../foldnet-old --threads 1 --rounds 31 --clock cpu
  *
+ * `--passes forward` or `--passes backward` times only those (default: both).
  * A round times `--repeat` passes in a row (default 10) and counts their mean. `--shapes` picks the sizes, by default resnet's three stages (batch 100): `"100,16,28,28;100,32,14,14;100,64,7,7"`.
  * `--clock cpu` times by the process's CPU time (with --threads 1; with more it adds the threads' times).
  */
@@ -23,19 +25,22 @@ const values = parseFlags('compare-bn-backward', {
   clock: { type: 'string', default: 'wall' },
   shapes: { type: 'string', default: '100,16,28,28;100,32,14,14;100,64,7,7' },
   repeat: { type: 'string', default: '10' },
+  passes: { type: 'string', default: 'both' },
 });
 const repeat = Number(values.repeat);
 const shapes = values.shapes.split(';').map((s) => s.split(',').map(Number));
 const threads = Number(values.threads);
 const rounds = Number(values.rounds);
-if (values.base === undefined || !(threads >= 1) || !(rounds >= 1) || !(repeat >= 1) || !['wall', 'cpu'].includes(values.clock) || shapes.some((s) => s.length < 2 || !s.every((v) => Number.isInteger(v) && v > 0))) {
-  console.error('compare-bn-backward: --base <checkout of the older build> is required; --threads, --rounds and --repeat positive integers, --clock wall|cpu, --shapes "N,C,H,W;..."');
+if (values.base === undefined || !(threads >= 1) || !(rounds >= 1) || !(repeat >= 1) || !['wall', 'cpu'].includes(values.clock) || !['forward', 'backward', 'both'].includes(values.passes) || shapes.some((s) => s.length < 2 || !s.every((v) => Number.isInteger(v) && v > 0))) {
+  console.error('compare-bn-backward: --base <checkout of the older build> is required; --threads, --rounds and --repeat positive integers, --clock wall|cpu, --passes forward|backward|both, --shapes "N,C,H,W;..."');
   process.exit(2);
 }
 
 const builds = await coresSideBySide(values.base, threads);
 const now = clockOf(values.clock);
-const PASSES = ['residual end backward', 'batch norm backward', 'batch norm + ReLU backward'];
+const FORWARDS = ['residual end forward', 'batch norm forward', 'batch norm + ReLU forward'];
+const BACKWARDS = ['residual end backward', 'batch norm backward', 'batch norm + ReLU backward'];
+const PASSES = [...(values.passes === 'backward' ? [] : FORWARDS), ...(values.passes === 'forward' ? [] : BACKWARDS)];
 const EPS = 1e-5;
 
 console.log(`${threads} thread(s), medians of ${rounds} alternated rounds${values.clock === 'cpu' ? ', CPU time' : ''}; ms: base / this build (base/this)`);
@@ -54,15 +59,19 @@ for (const shape of shapes) {
       const [x, shortcut, dy] = [k.add(x0, zero), k.add(shortcut0, zero), k.add(dy0, zero)];
       const end = f.batchNormAddRelu(x, shortcut, gamma, beta, EPS);
       const plain = f.batchNormRelu(x, gamma, beta, EPS);
-      const passes = [
-        () => (f.batchNormAddReluBackward === undefined
+      const passes = {
+        'residual end forward': () => f.batchNormAddRelu(x, shortcut, gamma, beta, EPS),
+        'batch norm forward': () => k.batchNorm(x, gamma, beta, EPS),
+        'batch norm + ReLU forward': () => f.batchNormRelu(x, gamma, beta, EPS),
+        'residual end backward': () => (f.batchNormAddReluBackward === undefined
           ? k.batchNormBackward(k.reluBackward(end.out, dy), x, gamma, end.stats, EPS, true, true)
           : f.batchNormAddReluBackward(dy, end.out, x, gamma, end.stats, EPS, true, true)),
-        () => k.batchNormBackward(dy, x, gamma, plain.stats, EPS, true, true),
-        () => f.batchNormReluBackward(dy, plain.out, x, gamma, plain.stats, EPS, true, true),
-      ];
+        'batch norm backward': () => k.batchNormBackward(dy, x, gamma, plain.stats, EPS, true, true),
+        'batch norm + ReLU backward': () => f.batchNormReluBackward(dy, plain.out, x, gamma, plain.stats, EPS, true, true),
+      };
+      const pass = passes[PASSES[p]];
       const t = now();
-      for (let i = 0; i < repeat; i++) passes[p]();
+      for (let i = 0; i < repeat; i++) pass();
       return (now() - t) / repeat;
     });
     for (let i = 0; i < 3; i++) PASSES.forEach((_, p) => timed(p));

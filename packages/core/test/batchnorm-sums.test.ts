@@ -3,13 +3,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 /*
  * The order of batch norm's sums in the fast set (wasm/batchnorm.wat), pinned bit for bit against a float32 model of
- * it. The kernels run two planes of a channel at a time (their chains of adds interleaved, an odd last plane alone),
- * which must leave every plane's sums and their merging order as the promise below: a plane's S floats summed in
+ * it. The kernels run four planes of a channel at a time (their chains of adds interleaved; past the channel's last
+ * plane, that plane again, its sums unused and its elements written twice, the same values), which must leave every
+ * plane's sums and their merging order as the promise below: a plane's S floats summed in
  * f32x4 lanes (lane j takes elements j, j+4, ... in turn) and a scalar tail, those five added in f64 as
  * ((l0 + l1) + (l2 + l3)) + tail; the forward's statistics per plane from its sum (mf, the float32 nearest its mean)
  * and its deviations from mf, merged plane after plane by Chan et al.'s update; the backward's sums G = sum g and
  * sum g (x - m) added plane after plane in f64; the backward's dx element by element as a g + (b (x - m) + k) in float32,
- * its coefficients worked out in f64 and rounded (the dx pass also goes two planes at a time).
+ * its coefficients worked out in f64 and rounded; the forward's output element by element as (x - m) scale + shift in
+ * float32 (then + the addend, then ReLU), its coefficients worked out in f64 and rounded. The element passes also go four
+ * planes at a time.
  */
 
 afterEach(() => setThreads(1));
@@ -88,6 +91,31 @@ const modelDx = (
   return dx;
 };
 
+/**
+ * The forward's output as the kernels work it out: m the float32 nearest the mean, scale = gamma / sqrt(var + eps) and
+ * shift = beta - (mean - m) scale in f64, both rounded to float32; then per element (x - m) scale + shift in float32,
+ * plus the addend's element when given, then ReLU (y <= 0 gives +0) when asked.
+ */
+const modelOut = (
+  x: Float32Array, gamma: ArrayLike<number>, beta: ArrayLike<number>, stats: { mean: ArrayLike<number>; variance: ArrayLike<number> }, eps: number,
+  relu: boolean, addend: Float32Array | undefined, N: number, C: number, S: number,
+): Float32Array => {
+  const out = new Float32Array(x.length);
+  for (let c = 0; c < C; c++) {
+    const mean = stats.mean[c];
+    const m = f(mean);
+    const scale64 = gamma[c] / Math.sqrt(stats.variance[c] + eps);
+    const [scale, shift] = [f(scale64), f(beta[c] - (mean - m) * scale64)];
+    for (let n = 0; n < N; n++) {
+      for (let i = (n * C + c) * S; i < (n * C + c + 1) * S; i++) {
+        const y = addend === undefined ? f(f(f(x[i] - m) * scale) + shift) : f(f(f(f(x[i] - m) * scale) + shift) + addend[i]);
+        out[i] = relu && y <= 0 ? 0 : y;
+      }
+    }
+  }
+  return out;
+};
+
 const sameFloats = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 const operands = (shape: number[], seed: number): { x: Tensor; dy: Tensor; gamma: Tensor; beta: Tensor } => {
@@ -98,10 +126,19 @@ const operands = (shape: number[], seed: number): { x: Tensor; dy: Tensor; gamma
   return { x, dy: normal(kd, shape), gamma: normal(kg, [C]), beta: normal(kb, [C]) };
 };
 
+/**
+ * N = 1..9 (every count of planes in a channel's last group of four: 1, 2, 3, 4, and a whole group before each) on planes
+ * of 7 floats (a vector and a scalar tail) and 3 (a tail alone), at one and two threads.
+ */
+const everyLastGroup: [number[], number][] = [1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((N): [number[], number][] => [[[N, 3, 7], 1], [[N, 2, 3], 2], [[N, 5, 1, 7], 2]]);
+/** N = 1..5 over the threads' split threshold (65536 elements: the two channels' passes on two threads), odd planes. */
+const everyLastGroupSplit: [number[], number][] = [1, 2, 3, 4, 5].map((N): [number[], number] => [[N, 2, 2 * Math.ceil(32768 / N) + 3], 2]);
+
 describe('batch norm sums in the fast set, in their promised order', () => {
-  // odd and even N (an odd last plane goes alone), planes with and without a scalar tail, one and two threads
+  // N odd and even and of every remainder by four (planes past the last go unused), planes with and without a scalar
+  // tail, one and two threads
   const cases: [number[], number][] = [
-    [[7, 3, 5, 5], 1], [[6, 2, 3, 3], 1], [[1, 4, 2, 3], 1], [[9, 5, 4, 4], 2], [[100, 4, 7, 7], 2], [[5, 3], 1],
+    [[7, 3, 5, 5], 1], [[6, 2, 3, 3], 1], [[1, 4, 2, 3], 1], [[9, 5, 4, 4], 2], [[100, 4, 7, 7], 2], [[5, 3], 1], [[101, 3, 5, 5], 2], ...everyLastGroup, ...everyLastGroupSplit,
   ];
   for (const [shape, threads] of cases) {
     it(`x=[${shape.join(',')}] at ${threads} thread(s): statistics, dbeta and dgamma equal the model's bit for bit, plain and after a fused ReLU`, () => {
@@ -137,10 +174,12 @@ describe('batch norm sums in the fast set, in their promised order', () => {
 });
 
 describe('batch norm dx in the fast set, in its promised order', () => {
-  // odd and even N (the dx pass takes planes two at a time, an odd last plane alone), planes with and without a
-  // scalar tail, short planes (a residual end's pullback masks first) and long ones (it masks in the sums pass)
+  // N of every remainder by four (the dx pass takes planes four at a time, the last again past the end), planes with
+  // and without a scalar tail, short planes (a residual end's pullback masks first) and long ones (it masks in the sums
+  // pass, storing the masked dy four planes at a time)
   const cases: [number[], number][] = [
     [[7, 3, 5, 5], 1], [[6, 2, 3, 3], 1], [[1, 4, 2, 3], 1], [[9, 5, 4, 4], 2], [[100, 4, 7, 7], 2], [[5, 3], 1], [[3, 2, 13, 11], 1], [[4, 3, 12, 12], 2],
+    [[5, 2, 13, 11], 2], [[6, 3, 12, 11], 1], [[7, 2, 11, 13], 2], ...everyLastGroup, ...everyLastGroupSplit,
   ];
   for (const [shape, threads] of cases) {
     it(`x=[${shape.join(',')}] at ${threads} thread(s): dx equals the model's bit for bit, plain, after a fused ReLU and at a residual end, train and eval`, () => {
@@ -167,6 +206,34 @@ describe('batch norm dx in the fast set, in its promised order', () => {
         const g3 = fused.batchNormAddReluBackward(dy, end.out, x, gamma, end.stats, eps, batchStats, true);
         expect(sameFloats(g3.dx?.data ?? [], modelDx(dys, xs, endOut, gamma.data, end.stats, eps, batchStats, N, C, S)), `residual end, ${mode}`).toBe(true);
         expect(sameFloats(g3.dsum.data, Float32Array.from(dys, (v, i) => (endOut[i] <= 0 ? 0 : v))), `residual end's dsum, ${mode}`).toBe(true);
+      }
+    });
+  }
+});
+
+describe("batch norm's forward output in the fast set, in its promised order", () => {
+  // the normalising pass four planes at a time: N of every remainder by four, planes with and without a scalar tail
+  const cases: [number[], number][] = [[[100, 4, 7, 7], 2], [[7, 3, 13, 11], 1], [[6, 2, 12, 12], 2], ...everyLastGroup, ...everyLastGroupSplit];
+  for (const [shape, threads] of cases) {
+    it(`x=[${shape.join(',')}] at ${threads} thread(s): out equals the model's bit for bit, plain, with a fused ReLU and at a residual end, train and eval`, () => {
+      setThreads(threads);
+      const [N, C] = shape;
+      const S = shape.slice(2).reduce((a, b) => a * b, 1);
+      const { x, gamma, beta } = operands(shape, N * 41 + C);
+      const shortcut = normal(key(N * 3 + C), shape);
+      const eps = 1e-5;
+      const fused = fastKernels.fused;
+      if (fused === undefined) throw new Error('the fast set has fused kernels');
+      const [xs, adds] = [x.data as Float32Array, shortcut.data as Float32Array];
+      for (const batchStats of [true, false]) {
+        const running = batchStats ? undefined : { mean: Float64Array.from({ length: C }, (_, c) => 3 + c / 7), variance: Float64Array.from({ length: C }, (_, c) => 2 + c / 5) };
+        const mode = batchStats ? 'train' : 'eval';
+        const plain = fastKernels.batchNorm(x, gamma, beta, eps, running);
+        expect(sameFloats(plain.out.data, modelOut(xs, gamma.data, beta.data, plain.stats, eps, false, undefined, N, C, S)), `plain, ${mode}`).toBe(true);
+        const relu = fused.batchNormRelu(x, gamma, beta, eps, running);
+        expect(sameFloats(relu.out.data, modelOut(xs, gamma.data, beta.data, relu.stats, eps, true, undefined, N, C, S)), `with ReLU, ${mode}`).toBe(true);
+        const end = fused.batchNormAddRelu(x, shortcut, gamma, beta, eps, running);
+        expect(sameFloats(end.out.data, modelOut(xs, gamma.data, beta.data, end.stats, eps, true, adds, N, C, S)), `residual end, ${mode}`).toBe(true);
       }
     });
   }
