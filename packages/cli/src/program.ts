@@ -185,7 +185,8 @@ export const buildProgram = (io: Io): Command => {
     .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of its classes, read as eval reads it (default: the folder trained on, its test split)", nonEmptyFlag('--data'))
     .option('--invert', 'treat the image as dark ink on light paper and invert it (not for networks trained on an image folder)')
     .option('--no-invert', 'never invert the image')
-    .option('--json', 'print one JSON object (one a line for several images)');
+    .option('--json', 'print one JSON object (one a line for several images)')
+    .option('--batch-size <n>', 'images per forward pass over images and folders (default: 100, fewer when the memory limit asks; the lines are the same for any)', positiveIntFlag('--batch-size'));
   addComputeOptions(predict, io)
     .addHelpText(
       'after',

@@ -238,10 +238,36 @@ export const refuseTrainingOverMemory = (network: Network, name: string, batch: 
   refuseOverMemory(what, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, dataBytes);
 };
 
+/** What a forward pass of `network` over `batch` images at once needs (no gradients, the params once). */
+const forwardNeeds = (network: Network, batch: number): MemoryNeeds => memoryNeeds(network, { batch, bytesPerValue: 4, paramCopies: 1, backward: false });
+
 /**
  * `refuseOverMemory` for evaluating `network` (batches of 500) over `images` input images.
  *
  * @example refuseEvaluationOverMemory(net, 'runs/x/checkpoint.safetensors', 10000, memoryLimit(process.env));
  */
 export const refuseEvaluationOverMemory = (network: Network, name: string, images: number, limit: number): void =>
-  refuseOverMemory({ model: name }, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, images * sizeOf(network.inputShape) * 4);
+  refuseOverMemory({ model: name }, forwardNeeds(network, Math.min(EVAL_BATCH, Math.max(1, images))), limit, images * sizeOf(network.inputShape) * 4);
+
+/**
+ * The images one forward pass of `network` takes when they are read batch by batch (predict over files): `asked`
+ * (--batch-size), refused as training refuses its batch when it cannot fit; else the first of `most`, its half, its
+ * quarter, ... down to 1 whose forward and input images fit in `limit` (whether one image fits is
+ * refuseEvaluationOverMemory's to say).
+ *
+ * @example forwardBatch(net, 'runs/x/checkpoint.safetensors', undefined, 100, memoryLimit(process.env)) // 100, or fewer for a network too wide
+ */
+export const forwardBatch = (network: Network, name: string, asked: number | undefined, most: number, limit: number): number => {
+  const inputBytes = sizeOf(network.inputShape) * 4;
+  if (asked !== undefined) {
+    refuseOverMemory({ model: name, batchFlag: `--batch-size ${asked}` }, forwardNeeds(network, asked), limit, asked * inputBytes);
+    return asked;
+  }
+  const fits = (batch: number): boolean => {
+    const needs = forwardNeeds(network, batch);
+    return needs.totalBytes + batch * inputBytes <= limit && needs.largest.values <= MAX_TYPED_ARRAY_VALUES;
+  };
+  let batch = Math.max(1, most);
+  while (batch > 1 && !fits(batch)) batch = Math.ceil(batch / 2);
+  return batch;
+};
