@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { setBackend, setThreads, sizeOf, type Tensor } from '@foldnet/core';
 import { memoryNeeds, type LayerState, type MemoryNeeds, type Network, type Params } from '@foldnet/layers';
-import { datasetInfo, datasetNames, imageFolderSplit, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
+import { datasetInfo, datasetNames, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -106,10 +106,7 @@ export const loadTestSet = (
 const folderTestSet = (checkpoint: TrainCheckpoint, folder: TrainedFolder, testSize: number | undefined): TestSet => {
   const settings = { ...folder.settings, ...(testSize === undefined ? {} : { testSize }) };
   const dir = settings.data ?? '';
-  const split = folder.other ? imageFolderSplit(dir) : undefined;
-  if (split !== undefined && isLeft(split)) throw split.left;
-  const whole = split?._tag === 'Right' && split.right === 'fraction';
-  const scan = scanFolderData(settings, whole ? 'all' : 'test', () => undefined);
+  const scan = scanFolderData(settings, folder.other ? 'other' : 'test', () => undefined);
   // a checkpoint written without its class names (by a program of one's own) has only the folder's to go by
   const classNames = checkpoint.data?.classNames ?? scan.classNames;
   const unknown = scan.classNames.filter((c) => !classNames.includes(c));
@@ -118,11 +115,10 @@ const folderTestSet = (checkpoint: TrainCheckpoint, folder: TrainedFolder, testS
       `${dir}: its class folders (${scan.classNames.join(', ')}) are not all classes ${checkpoint.file} was trained on (${classNames.join(', ')}): no class ${unknown.join(', ')}`,
     );
   }
-  const decoded = decodeFolderData(scan, whole ? 'both' : 'test');
-  const images = whole ? decoded.train : decoded.test;
+  const { test } = decodeFolderData(scan, 'test');
   const labelOf = scan.classNames.map((c) => classNames.indexOf(c));
-  const source = whole ? 'all its images' : testSplitPhrase(scan.split, settings.testFraction);
-  return { x: images.x, targets: images.targets.map((label) => labelOf[label] ?? label), classNames, source: `${scan.dir} (${source})` };
+  const source = folder.other && scan.split === 'fraction' ? 'all its images' : testSplitPhrase(scan.split, settings.testFraction);
+  return { x: test.x, targets: test.targets.map((label) => labelOf[label] ?? label), classNames, source: `${scan.dir} (${source})` };
 };
 
 /** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */
