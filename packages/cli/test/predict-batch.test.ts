@@ -101,11 +101,13 @@ const cli = async (args: readonly string[], env: Readonly<Record<string, string>
 const lineCounts = (r: Chunked): number[] => r.chunks.map((c) => c.split('\n').length - 1);
 const ckpt = path.join('run', 'checkpoint.safetensors');
 
-// a light stroke on dark, somewhere else in each image: ten digits the network tells apart a little
+// a stroke somewhere else in each image, light on dark, or dark on light paper (inverted) for odd i
 const stroke =
   (i: number): Paint =>
-  (x, y) =>
-    Math.abs(x - 6 - i) < 2 || Math.abs(y - 20 + i) < 2 ? [230] : [10];
+  (x, y) => {
+    const ink = Math.abs(x - 6 - i) < 2 || Math.abs(y - 20 + i) < 2;
+    return [ink === (i % 2 === 0) ? 230 : 10];
+  };
 
 beforeAll(async () => {
   const r = await cli(['train', '--iters', '2', '--train-size', '20', '--test-size', '10', '--batch-size', '10', '--eval-every', '0', '--out', 'run']);
@@ -129,8 +131,12 @@ describe('predict <checkpoint> <folder>: batch by batch', () => {
       const byDefault = await cli(['predict', ckpt, 'digits', ...json]);
       expect(lineCounts(byDefault)).toEqual([10]);
       for (const r of [four, byDefault]) expect(r.out).toBe(one.out);
-      const images = one.out.trim().split('\n').map((l) => (json.length > 0 ? (JSON.parse(l) as { image: string }).image : l.split(' ')[0]));
+      const lines = one.out.trim().split('\n');
+      const images = lines.map((l) => (json.length > 0 ? (JSON.parse(l) as { image: string }).image : l.split(' ')[0]));
       expect(images).toEqual([...['2', '3', '4', '5', '6', '7', '8', '9'].map((n) => path.join('digits', `${n}.png`)), path.join('digits', 'sub', '0.png'), path.join('digits', 'sub', '1.png')]);
+      // each line says whether its own image was inverted
+      const inverted = lines.map((l) => (json.length > 0 ? (JSON.parse(l) as { inverted: boolean }).inverted : l.endsWith('(inverted)')));
+      expect(inverted).toEqual([false, true, false, true, false, true, false, true, false, true]);
     }
   });
 
