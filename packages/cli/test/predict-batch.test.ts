@@ -167,6 +167,17 @@ describe('predict <checkpoint> <folder>: batch by batch', () => {
     expect(one.out.replaceAll('broken', 'digits')).toBe(`${whole.slice(0, 3).join('\n')}\n`);
   });
 
+  it('a link to nothing in a folder is an image file that cannot be read, in its turn; an argument naming nothing is refused before any line', async () => {
+    fs.cpSync(path.join(tmp, 'digits'), path.join(tmp, 'linked'), { recursive: true });
+    fs.rmSync(path.join(tmp, 'linked', '5.png'));
+    fs.symlinkSync(path.join(tmp, 'nowhere.png'), path.join(tmp, 'linked', '5.png'));
+    const r = await cli(['predict', ckpt, 'linked', '--batch-size', '2']);
+    expect([r.code, r.err]).toEqual([2, `foldnet predict: image ${path.join('linked', '5.png')}: no such file\n`]);
+    expect(r.out.trim().split('\n').map((l) => l.split(' ')[0])).toEqual(['2', '3', '4'].map((n) => path.join('linked', `${n}.png`)));
+    const missing = await cli(['predict', ckpt, 'digits', 'nowhere.png']);
+    expect([missing.code, missing.out, missing.err]).toEqual([2, '', 'foldnet predict: image nowhere.png: no such file or folder\n']);
+  });
+
   it('--batch-size with --index is refused; a --batch-size that cannot fit is refused naming it', async () => {
     const r = await cli(['predict', ckpt, '--index', '0', '--batch-size', '4']);
     expect([r.code, r.err]).toEqual([2, 'foldnet predict: --batch-size sets how many images go through the network at once: for images and folders, not --index\n']);

@@ -33,14 +33,20 @@ export const formatProbabilities = (probs: readonly number[], predicted: number,
 /**
  * The image files an argument names: the file itself, or a folder's .png, .jpg and .jpeg files (its
  * subfolders' too, so a folder of class folders is predicted whole), sorted by path. Other files of a
- * folder are counted in `ignored`; a folder of no images is an error naming it.
+ * folder are counted in `ignored`; a folder of no images, or an argument naming nothing, is an error
+ * naming it, before any image is read. A link to nothing inside a folder is taken by its name, as the
+ * image-folder reader takes it: its read fails in its turn, naming it.
  */
 const imageFilesOf = (cwd: string, given: string, ignored: string[]): string[] => {
   const full = path.resolve(cwd, given);
-  if (!fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) return [given];
+  const stat = fs.statSync(full, { throwIfNoEntry: false });
+  if (stat === undefined) throw new UsageError(`image ${given}: no such file or folder`);
+  if (!stat.isDirectory()) return [given];
   const files: string[] = [];
   for (const entry of fs.readdirSync(full, { recursive: true, encoding: 'utf8' }).sort()) {
-    if (!fs.statSync(path.join(full, entry)).isFile()) continue;
+    // folders are walked by the listing itself; a FIFO or a socket is no image file
+    const entryStat = fs.statSync(path.join(full, entry), { throwIfNoEntry: false });
+    if (entryStat !== undefined && !entryStat.isFile()) continue;
     if (isImageFileName(entry)) files.push(path.join(given, entry));
     else ignored.push(path.join(given, entry));
   }
