@@ -7,7 +7,7 @@ import { checkpointNormalization, imageInput } from '../folder-data.js';
 import { otherFormatOfFile } from '../checkpoint.js';
 import { MAX_PNG_FILE_BYTES, imageToMnist, resizeArea, type InvertMode } from '../digit.js';
 import { UsageError } from '../errors.js';
-import { optBoolean, optNumber } from '../flags.js';
+import { optBoolean, optNumber, optString } from '../flags.js';
 import { readUserFile, type Io } from '../io.js';
 import { argmaxAt } from '../predictions.js';
 import { applyComputeOptions, forwardBatch, loadTestSet, loadTrainedNetwork, memoryLimit, refuseEvaluationOverMemory, trainedOn } from './common.js';
@@ -71,13 +71,20 @@ export const predictCommand = async (file: string, images: readonly string[], op
   const index = optNumber(opts, 'index');
   const batchSize = optNumber(opts, 'batchSize');
   const [first] = images;
-  if (first === undefined && index === undefined) {
-    // `foldnet predict seven.png`: the image came where the checkpoint goes
-    if (/^a (PNG|JPEG) image/.test(otherFormatOfFile(path.resolve(io.cwd, file)) ?? '')) {
-      throw new UsageError(`${file} is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> ${file}`);
-    }
-    throw new UsageError('give an image (PNG or JPEG), a folder of images or --index <i> (a test image)');
+  // `foldnet predict seven.png`: the image came where the checkpoint goes
+  if (first === undefined && index === undefined && /^a (PNG|JPEG) image/.test(otherFormatOfFile(path.resolve(io.cwd, file)) ?? '')) {
+    throw new UsageError(`${file} is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> ${file}`);
   }
+  // `foldnet predict ckpt --data photos`: --data and --dataset choose the test set of --index, not the images to predict
+  const data = optString(opts, 'data');
+  const testSet = optString(opts, 'dataset');
+  if (index === undefined && data !== undefined) {
+    throw new UsageError(`--data ${data}: chooses the test set --index <i> reads; images and folders to predict are given as they are: foldnet predict ${file} ${data}`);
+  }
+  if (index === undefined && testSet !== undefined) {
+    throw new UsageError(`--dataset ${testSet}: chooses the test set --index <i> reads; images are read as the checkpoint's network takes them, whatever the dataset`);
+  }
+  if (first === undefined && index === undefined) throw new UsageError('give an image (PNG or JPEG), a folder of images or --index <i> (a test image)');
   if (first !== undefined && index !== undefined) throw new UsageError('give images (PNG or JPEG) or --index <i>, not both');
   if (index !== undefined && batchSize !== undefined) throw new UsageError('--batch-size sets how many images go through the network at once: for images and folders, not --index');
   const ignored: string[] = [];
