@@ -166,6 +166,7 @@ interface ClassFiles {
   readonly files: readonly (readonly string[])[];
 }
 
+/** The class folders among `listed`, the entries of `dir` (listed by the caller, once), and their image files. */
 const readClasses = (
   dir: string,
   listed: readonly fs.Dirent[],
