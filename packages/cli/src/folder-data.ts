@@ -24,29 +24,29 @@ export type FolderSettings = Pick<TrainConfig, 'data' | 'channels' | 'imageSize'
 /**
  * Reads an image folder as far as its headers (see scanImageFolder): classes, split, shape. `use`
  * 'both' reads both splits (train), 'test' the test images' headers only (eval of the folder trained
- * on), 'all' every image of a folder without a split of its own, as the training images of a split
- * that holds no test images, at most `testSize` of them (eval of another folder); 'test' and 'all'
- * take a folder of one class. Notes (files ignored) go to `note`. Every problem is one error naming the folder or the file.
+ * on), 'other' the test images of a folder evaluated that was not trained on: its test/ folder when it
+ * has train/ and test/, else all its images, at most `testSize` of them; 'test' and 'other' take a
+ * folder of one class. Notes (files ignored) go to `note`. Every problem is one error naming the folder or the file.
  *
  * @example const scan = scanFolderData(config, 'both', (line) => io.out(`${line}\n`));
  */
-export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test' | 'all', note: (line: string) => void): ImageFolderScan => {
+export const scanFolderData = (settings: FolderSettings, use: 'both' | 'test' | 'other', note: (line: string) => void): ImageFolderScan => {
   if (settings.data === null) throw new UsageError('--format folder reads the images of --data <dir>, a folder of class folders: give --data');
   const size = settings.imageSize === null ? undefined : parseImageSize(settings.imageSize);
   if (size !== undefined && isLeft(size)) throw new UsageError(`--image-size: ${size.left}`);
-  const whole = use === 'all';
   const scan = scanImageFolder(settings.data, {
     ...(settings.channels === null ? {} : { channels: settings.channels }),
     ...(size === undefined ? {} : { size: size.right }),
-    testFraction: whole ? 0 : settings.testFraction,
-    maxTrain: use === 'test' ? 0 : whole ? settings.testSize : settings.trainSize,
-    maxTest: whole ? 0 : settings.testSize,
+    testFraction: settings.testFraction,
+    unsplit: use === 'other' ? 'test' : 'fraction',
+    maxTrain: use === 'both' ? settings.trainSize : 0,
+    maxTest: settings.testSize,
     // training needs two classes; a trained network is evaluated on a folder of one as well
     minClasses: use === 'both' ? 2 : 1,
   });
   if (isLeft(scan)) throw scan.left;
   for (const line of scan.right.notes) note(`note: ${line}`);
-  if (!whole && scan.right.test.length === 0) {
+  if (scan.right.test.length === 0) {
     throw new UsageError(`${settings.data}: the split holds no test images: give --test-fraction above 0${scan.right.split === 'folders' ? '' : ', or put the test images in test/ beside train/'}`);
   }
   return scan.right;

@@ -185,7 +185,8 @@ export const buildProgram = (io: Io): Command => {
     .option('--data <dir>', "with --index: a directory of MNIST-format IDX files (default: the dataset's own); for a checkpoint trained on an image folder, a folder of its classes, read as eval reads it (default: the folder trained on, its test split)", nonEmptyFlag('--data'))
     .option('--invert', 'treat the image as dark ink on light paper and invert it (not for networks trained on an image folder)')
     .option('--no-invert', 'never invert the image')
-    .option('--json', 'print one JSON object (one a line for several images)');
+    .option('--json', 'print one JSON object (one a line for several images)')
+    .option('--batch-size <n>', 'images per forward pass over images and folders (default: 100, fewer when the memory limit asks); the lines are the same for any', positiveIntFlag('--batch-size'));
   addComputeOptions(predict, io)
     .addHelpText(
       'after',
@@ -199,7 +200,9 @@ export const buildProgram = (io: Io): Command => {
         '\nSeveral images, or a folder (its .png, .jpg and .jpeg files, in its subfolders too, by path), give one\n' +
         'line each: the file, the predicted class (with its name when the checkpoint has the class names, as one\n' +
         'trained on an image folder does; MNIST\'s classes are the digits) and its probability; with --json, one\n' +
-        'JSON object a line.\n',
+        'JSON object a line. The images go through the network --batch-size at a time, each batch\'s lines\n' +
+        'printed as it is done; a line is what predicting its image alone gives, bit for bit. A file that\n' +
+        'cannot be read or decoded ends the command (exit 2) after the lines of the images before it.\n',
     )
     .action(async (checkpoint: string, images: string[], _opts: unknown, cmd: Command) =>
       (await import('./commands/predict.js')).predictCommand(checkpoint, images, cmd.opts(), io),

@@ -238,6 +238,8 @@ describe('a short training run, resume, eval, predict', () => {
     const alone = (await foldnet(['predict', ckpt, 'stroke.png'])).stdout.match(/^predicted (\d) with probability (\d\.\d{4})$/m);
     const line = (file: string) => `${file.padEnd(path.join('digits', 'more', 'a.png').length)}   ${alone?.[1] ?? '?'}  ${alone?.[2] ?? '?'}  (inverted)`;
     expect(r.stdout).toBe(`${[path.join('digits', 'b.png'), path.join('digits', 'more', 'a.png'), 'stroke.png'].map(line).join('\n')}\n`);
+    // through the network two at a time, then the last alone: the same lines
+    expect((await foldnet(['predict', ckpt, 'digits', 'stroke.png', '--batch-size', '2'])).stdout).toBe(r.stdout);
     const json = (await foldnet(['predict', ckpt, 'digits', '--json'])).stdout.trim().split('\n').map((l): unknown => JSON.parse(l));
     expect(json).toHaveLength(2);
     expect(json[0]).toMatchObject({ image: path.join('digits', 'b.png'), predicted: Number(alone?.[1]), inverted: true });

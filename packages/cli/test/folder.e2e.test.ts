@@ -212,6 +212,28 @@ describe('an image folder: train -> eval -> predict -> export', { timeout: 240_0
     expectUsageError(await foldnet(['predict', ckpt, 'nothing']), 'foldnet predict: nothing: holds no .png, .jpg or .jpeg images (in it or its subfolders)');
   });
 
+  it('predict of a folder in batches: any --batch-size prints the same lines (text and --json); a JPEG that does not decode mid-batch ends it after the lines before it', async () => {
+    const ckpt = path.join('run', 'checkpoint.safetensors');
+    for (const json of [[], ['--json']]) {
+      const one = await foldnet(['predict', ckpt, 'shapes', ...json, '--batch-size', '1']);
+      expect(one.code, one.stderr).toBe(0);
+      expect(one.stdout.trim().split('\n')).toHaveLength(45);
+      expect((await foldnet(['predict', ckpt, 'shapes', ...json, '--batch-size', '7'])).stdout).toBe(one.stdout);
+      expect((await foldnet(['predict', ckpt, 'shapes', ...json])).stdout).toBe(one.stdout);
+    }
+    // the eleventh file in path order cut short: in batches of 7 it is the fourth of the second batch
+    fs.cpSync(path.join(tmp, 'shapes'), path.join(tmp, 'cut'), { recursive: true });
+    fs.rmSync(path.join(tmp, 'cut', 'bright', 'README.txt'));
+    const eleventh = path.join('cut', 'bright', 'bright-5.jpg');
+    fs.writeFileSync(path.join(tmp, eleventh), fs.readFileSync(path.join(tmp, eleventh)).subarray(0, 20));
+    const whole = (await foldnet(['predict', ckpt, 'shapes', '--batch-size', '7'])).stdout.split('\n');
+    for (const n of ['1', '7']) {
+      const r = await foldnet(['predict', ckpt, 'cut', '--batch-size', n]);
+      expectUsageError(r, `foldnet predict: ${eleventh}: byte 20: a JPEG cut short: it ends at byte 20, before its frame header`);
+      expect(r.stdout.replaceAll('cut/', 'shapes/').split('\n').map((l) => l.replace(/^(\S+) +/, '$1 '))).toEqual([...whole.slice(0, 10), ''].map((l) => l.replace(/^(\S+) +/, '$1 ')));
+    }
+  });
+
   it('export --onnx: ONNX Runtime on the raw images gives the logits and predictions foldnet gives on the normalised ones', async () => {
     const r = await foldnet(['export', path.join('run', 'checkpoint.safetensors'), '--onnx', 'shapes.onnx']);
     expect(r.code, r.stderr).toBe(0);

@@ -71,6 +71,15 @@ describe('predict', () => {
     expect(r.err).toBe('foldnet predict: seven.png is an image: give the checkpoint first, foldnet predict <checkpoint.safetensors> seven.png\n');
     expect((await cli(['predict', path.join('run', 'checkpoint.safetensors')])).err).toBe('foldnet predict: give an image (PNG or JPEG), a folder of images or --index <i> (a test image)\n');
   });
+
+  it('foldnet predict ckpt --data photos: --data and --dataset choose the test set of --index; the message says how images are given', async () => {
+    const ckpt = path.join('run', 'checkpoint.safetensors');
+    fs.mkdirSync(path.join(tmp, 'photos'), { recursive: true });
+    const data = await cli(['predict', ckpt, '--data', 'photos']);
+    expect([data.code, data.err]).toEqual([2, `foldnet predict: --data photos: chooses the test set --index <i> reads; images and folders to predict are given as they are: foldnet predict ${ckpt} photos\n`]);
+    const dataset = await cli(['predict', ckpt, file('five.png', pngBytes(28, 28, () => [0], 0)), '--dataset', 'fashion']);
+    expect([dataset.code, dataset.out, dataset.err]).toEqual([2, '', "foldnet predict: --dataset fashion: chooses the test set --index <i> reads; images are read as the checkpoint's network takes them, whatever the dataset\n"]);
+  });
 });
 
 describe('predict: a picture as PNG or JPEG', () => {

@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { tensor, type FoldnetError } from '@foldnet/core';
 import {
-  channelStats, checkChannelStats, decodeImage, decodeImageFolder, imageFolderSplit, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage,
+  channelStats, checkChannelStats, decodeImage, decodeImageFolder, imageFolderSplit, loadImageFolder, normalizeImages, readImageHeader, scanImageFolder, writeImagePlanes, type DecodedImage, type ImageFolderOptions,
 } from '@foldnet/train';
 import { jpegBytes, pngBytes, put, stripes } from './image-files.js';
 
@@ -278,6 +279,40 @@ describe('image folders: classes, the seeded split, bad input', () => {
     expect(must(imageFolderSplit(makeFolder(['train', 'test', 'valid'], 1)))).toBe('fraction');
     expect(must(imageFolderSplit(makeFolder(['cat', 'dog'], 1)))).toBe('fraction');
     expect(failure(imageFolderSplit(join(root, 'nowhere')))).toBe(`${join(root, 'nowhere')}: no such folder`);
+  });
+
+  it("unsplit 'test': a folder without train/ and test/ is all test images, in the order testFraction 0 gives the training images; one with them keeps its test/", () => {
+    const dir = makeFolder(['a', 'b', 'c'], 7);
+    const all = must(scanImageFolder(dir, { unsplit: 'test', maxTrain: 0 }));
+    const asTraining = must(scanImageFolder(dir, { testFraction: 0 }));
+    expect([all.split, all.train.length, all.available]).toEqual(['fraction', 0, { train: 0, test: 21 }]);
+    expect(all.test.map((e) => [e.file, e.label])).toEqual(asTraining.train.map((e) => [e.file, e.label]));
+    // maxTest keeps the first of that order, every class in it; testFraction plays no part
+    expect(must(scanImageFolder(dir, { unsplit: 'test', testFraction: 0.5, maxTest: 9 })).test).toEqual(all.test.slice(0, 9));
+    const own = freshDir();
+    for (const split of ['train', 'test']) for (const c of ['x', 'y']) for (let i = 0; i < (split === 'train' ? 5 : 3); i++) put(join(own, split, c, `${i}.png`), pngBytes(4, 4, () => [0], 0));
+    const kept = must(scanImageFolder(own, { unsplit: 'test', maxTrain: 0 }));
+    expect([kept.split, kept.test.length, kept.test.every((e) => e.file.startsWith(join(own, 'test')))]).toEqual(['folders', 6, true]);
+    // as a JavaScript caller may give it
+    const unknownUnsplit: ImageFolderOptions = JSON.parse('{ "unsplit": "all" }');
+    expect(failure(scanImageFolder(dir, unknownUnsplit))).toBe("image folder options: unsplit must be 'fraction' or 'test', got all");
+  });
+
+  it('the scan lists the folder once: its split and its class folders come from one listing', () => {
+    const dir = makeFolder(['a', 'b'], 2);
+    // the module's `fs.readdirSync` is node:fs's export, which the spy on the default export replaces once synced
+    const spy = vi.spyOn(fs, 'readdirSync');
+    syncBuiltinESMExports();
+    let listed: string[];
+    try {
+      must(scanImageFolder(dir));
+      listed = spy.mock.calls.map(([p]) => String(p));
+    } finally {
+      spy.mockRestore();
+      syncBuiltinESMExports();
+    }
+    expect(listed.filter((p) => p === dir)).toHaveLength(1);
+    expect(listed.sort()).toEqual([dir, join(dir, 'a'), join(dir, 'b')]);
   });
 
   it('minClasses 1 takes a folder of one class (a trained network evaluated on it); the default refuses it', () => {

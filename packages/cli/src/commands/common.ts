@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { setBackend, setThreads, sizeOf, type Tensor } from '@foldnet/core';
 import { memoryNeeds, type LayerState, type MemoryNeeds, type Network, type Params } from '@foldnet/layers';
-import { datasetInfo, datasetNames, imageFolderSplit, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
+import { datasetInfo, datasetNames, loadDatasetSplit, optimizerFromName, type DatasetName } from '@foldnet/train';
 import { checkpointParams, readTrainCheckpoint, type TrainCheckpoint } from '../checkpoint.js';
 import { backendNames } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -106,10 +106,7 @@ export const loadTestSet = (
 const folderTestSet = (checkpoint: TrainCheckpoint, folder: TrainedFolder, testSize: number | undefined): TestSet => {
   const settings = { ...folder.settings, ...(testSize === undefined ? {} : { testSize }) };
   const dir = settings.data ?? '';
-  const split = folder.other ? imageFolderSplit(dir) : undefined;
-  if (split !== undefined && isLeft(split)) throw split.left;
-  const whole = split?._tag === 'Right' && split.right === 'fraction';
-  const scan = scanFolderData(settings, whole ? 'all' : 'test', () => undefined);
+  const scan = scanFolderData(settings, folder.other ? 'other' : 'test', () => undefined);
   // a checkpoint written without its class names (by a program of one's own) has only the folder's to go by
   const classNames = checkpoint.data?.classNames ?? scan.classNames;
   const unknown = scan.classNames.filter((c) => !classNames.includes(c));
@@ -118,11 +115,10 @@ const folderTestSet = (checkpoint: TrainCheckpoint, folder: TrainedFolder, testS
       `${dir}: its class folders (${scan.classNames.join(', ')}) are not all classes ${checkpoint.file} was trained on (${classNames.join(', ')}): no class ${unknown.join(', ')}`,
     );
   }
-  const decoded = decodeFolderData(scan, whole ? 'both' : 'test');
-  const images = whole ? decoded.train : decoded.test;
+  const { test } = decodeFolderData(scan, 'test');
   const labelOf = scan.classNames.map((c) => classNames.indexOf(c));
-  const source = whole ? 'all its images' : testSplitPhrase(scan.split, settings.testFraction);
-  return { x: images.x, targets: images.targets.map((label) => labelOf[label] ?? label), classNames, source: `${scan.dir} (${source})` };
+  const source = folder.other && scan.split === 'fraction' ? 'all its images' : testSplitPhrase(scan.split, settings.testFraction);
+  return { x: test.x, targets: test.targets.map((label) => labelOf[label] ?? label), classNames, source: `${scan.dir} (${source})` };
 };
 
 /** The test split of a named dataset (--dataset, the checkpoint's, or MNIST), from its own files or --data's. */
@@ -238,10 +234,36 @@ export const refuseTrainingOverMemory = (network: Network, name: string, batch: 
   refuseOverMemory(what, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, dataBytes);
 };
 
+/** What a forward pass of `network` over `batch` images at once needs (no gradients, the params once). */
+const forwardNeeds = (network: Network, batch: number): MemoryNeeds => memoryNeeds(network, { batch, bytesPerValue: 4, paramCopies: 1, backward: false });
+
 /**
  * `refuseOverMemory` for evaluating `network` (batches of 500) over `images` input images.
  *
  * @example refuseEvaluationOverMemory(net, 'runs/x/checkpoint.safetensors', 10000, memoryLimit(process.env));
  */
 export const refuseEvaluationOverMemory = (network: Network, name: string, images: number, limit: number): void =>
-  refuseOverMemory({ model: name }, memoryNeeds(network, { batch: Math.min(EVAL_BATCH, Math.max(1, images)), bytesPerValue: 4, paramCopies: 1, backward: false }), limit, images * sizeOf(network.inputShape) * 4);
+  refuseOverMemory({ model: name }, forwardNeeds(network, Math.min(EVAL_BATCH, Math.max(1, images))), limit, images * sizeOf(network.inputShape) * 4);
+
+/**
+ * The images one forward pass of `network` takes when they are read batch by batch (predict over files): `asked`
+ * (--batch-size), refused as training refuses its batch when it cannot fit; else the first of `most`, its half, its
+ * quarter, ... down to 1 whose forward and input images fit in `limit` (whether one image fits is
+ * refuseEvaluationOverMemory's to say).
+ *
+ * @example forwardBatch(net, 'runs/x/checkpoint.safetensors', undefined, 100, memoryLimit(process.env)) // 100, or fewer for a network too wide
+ */
+export const forwardBatch = (network: Network, name: string, asked: number | undefined, most: number, limit: number): number => {
+  const inputBytes = sizeOf(network.inputShape) * 4;
+  if (asked !== undefined) {
+    refuseOverMemory({ model: name, batchFlag: `--batch-size ${asked}` }, forwardNeeds(network, asked), limit, asked * inputBytes);
+    return asked;
+  }
+  const fits = (batch: number): boolean => {
+    const needs = forwardNeeds(network, batch);
+    return needs.totalBytes + batch * inputBytes <= limit && needs.largest.values <= MAX_TYPED_ARRAY_VALUES;
+  };
+  let batch = Math.max(1, most);
+  while (batch > 1 && !fits(batch)) batch = Math.ceil(batch / 2);
+  return batch;
+};

@@ -41,6 +41,13 @@ export interface ImageFolderOptions {
   readonly size?: { readonly height: number; readonly width: number };
   /** The part of each class kept for testing when the folder has no train/ and test/ folders, in [0, 1). Default 0.2. */
   readonly testFraction?: number;
+  /**
+   * What a folder without train/ and test/ folders of its own becomes: 'fraction' (the default), each class split by
+   * `testFraction`; 'test', every image a test image (`testFraction` unused), as a trained network is evaluated on
+   * another folder (PyTorch's ImageFolder, Keras's image_dataset_from_directory read all of it). A folder with train/
+   * and test/ keeps its own split either way.
+   */
+  readonly unsplit?: 'fraction' | 'test';
   /** Mixed into the split's hash: another seed, another split. Default 0. */
   readonly splitSeed?: number;
   /** Keep at most this many training (test) images: the first of the split's fixed order. Default: all. */
@@ -159,12 +166,17 @@ interface ClassFiles {
   readonly files: readonly (readonly string[])[];
 }
 
-const readClasses = (dir: string, ignored: string[], limits: { readonly maxFiles: number; readonly minClasses: number }, counted: { n: number }): Either<DataError, ClassFiles> => {
+/** The class folders among `listed`, the entries of `dir` (listed by the caller, once), and their image files. */
+const readClasses = (
+  dir: string,
+  listed: readonly fs.Dirent[],
+  ignored: string[],
+  limits: { readonly maxFiles: number; readonly minClasses: number },
+  counted: { n: number },
+): Either<DataError, ClassFiles> => {
   const { maxFiles, minClasses } = limits;
-  const top = listDir(dir);
-  if (top._tag === 'Left') return top;
   const names: string[] = [];
-  for (const entry of top.right) {
+  for (const entry of listed) {
     if (isFolder(dir, entry)) names.push(entry.name);
     else ignored.push(entry.name);
   }
@@ -256,8 +268,9 @@ const headerOf = (file: string, held: HeldBytes): Either<DataError, ImageHeader>
 
 const checkOptions = (options: ImageFolderOptions): Either<DataError, void> => {
   const bad = (detail: string) => left(new DataError('format', 'image folder options', undefined, detail));
-  const { channels, size, testFraction } = options;
+  const { channels, size, testFraction, unsplit } = options;
   if (channels !== undefined && channels !== 1 && channels !== 3) return bad(`channels must be 1 or 3, got ${String(channels)}`);
+  if (unsplit !== undefined && unsplit !== 'fraction' && unsplit !== 'test') return bad(`unsplit must be 'fraction' or 'test', got ${String(unsplit)}`);
   if (size !== undefined && ![size.height, size.width].every((v) => Number.isSafeInteger(v) && v >= 1 && v <= 4096)) {
     return bad(`size must be whole numbers of pixels in 1..4096, got ${size.height}x${size.width}`);
   }
@@ -274,14 +287,19 @@ const checkOptions = (options: ImageFolderOptions): Either<DataError, void> => {
  */
 export const imageFolderSplit = (dir: string): Either<DataError, ImageFolderScan['split']> => {
   const top = listDir(dir);
-  if (top._tag === 'Left') return top;
-  const folders = top.right.filter((e) => isFolder(dir, e)).map((e) => e.name);
-  return right(folders.length === 2 && folders.includes('train') && folders.includes('test') ? 'folders' : 'fraction');
+  return top._tag === 'Left' ? top : right(splitOf(dir, top.right));
+};
+
+/** The split of a folder whose entries are `listed` (see imageFolderSplit). */
+const splitOf = (dir: string, listed: readonly fs.Dirent[]): ImageFolderScan['split'] => {
+  const folders = listed.filter((e) => isFolder(dir, e)).map((e) => e.name);
+  return folders.length === 2 && folders.includes('train') && folders.includes('test') ? 'folders' : 'fraction';
 };
 
 /**
  * Reads an image folder's layout and every image's header, without decoding any image: the class
- * names, the train/test split (the folder's own, or by `testFraction`), and the shape the images
+ * names, the train/test split (the folder's own, else by `testFraction`, or every image a test image with
+ * `unsplit: 'test'`), and the shape the images
  * will take. Left (a DataError naming the folder or file, and the byte where a header is bad): a
  * missing folder, no class folder or only one, an empty class folder, train/ and test/ with
  * different classes, an unreadable or cut-short header, an image over 4096x4096 pixels or 64 MiB,
@@ -300,18 +318,23 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
   const seed = options.splitSeed ?? 0;
   const ignored: string[] = [];
   const counted = { n: 0 };
-  const split = imageFolderSplit(dir);
-  if (split._tag === 'Left') return split;
-  const ownSplit = split.right === 'folders';
+  // the folder is listed once: its split and, without one of its own, its class folders come from that one listing
+  const top = listDir(dir);
+  if (top._tag === 'Left') return top;
+  const ownSplit = splitOf(dir, top.right) === 'folders';
   const seededOrder = (relative: (label: number, f: string) => string) => (a: { label: number; f: string }, b: { label: number; f: string }) =>
     splitHash(seed, relative(a.label, a.f)) - splitHash(seed, relative(b.label, b.f)) || byName(relative(a.label, a.f), relative(b.label, b.f));
   let classNames: readonly string[];
   let trainFiles: { label: number; f: string; file: string }[];
   let testFiles: { label: number; f: string; file: string }[];
   if (ownSplit) {
-    const train = readClasses(path.join(dir, 'train'), ignored, limits, counted);
+    const classesIn = (sub: string): Either<DataError, ClassFiles> => {
+      const listed = listDir(sub);
+      return listed._tag === 'Left' ? listed : readClasses(sub, listed.right, ignored, limits, counted);
+    };
+    const train = classesIn(path.join(dir, 'train'));
     if (train._tag === 'Left') return train;
-    const test = readClasses(path.join(dir, 'test'), ignored, limits, counted);
+    const test = classesIn(path.join(dir, 'test'));
     if (test._tag === 'Left') return test;
     if (train.right.names.join('\0') !== test.right.names.join('\0')) {
       const onlyTrain = train.right.names.filter((n) => !test.right.names.includes(n));
@@ -325,14 +348,14 @@ export const scanImageFolder = (dir: string, options: ImageFolderOptions = {}): 
     trainFiles = entries('train', train.right).sort(order);
     testFiles = entries('test', test.right).sort(order);
   } else {
-    const classes = readClasses(dir, ignored, limits, counted);
+    const classes = readClasses(dir, top.right, ignored, limits, counted);
     if (classes._tag === 'Left') return classes;
     classNames = classes.right.names;
     trainFiles = [];
     testFiles = [];
     classes.right.files.forEach((files, label) => {
       const name = classNames[label];
-      const { train, test } = splitClass(name, files, fraction, seed);
+      const { train, test } = options.unsplit === 'test' ? { train: [], test: files } : splitClass(name, files, fraction, seed);
       trainFiles.push(...train.map((f) => ({ label, f, file: path.join(dir, name, f) })));
       testFiles.push(...test.map((f) => ({ label, f, file: path.join(dir, name, f) })));
     });
