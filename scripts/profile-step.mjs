@@ -57,7 +57,7 @@ if (values.child) {
 }
 
 const dir = values.keep ?? mkdtempSync(path.join(tmpdir(), 'foldnet-profile-'));
-const args = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200', fileURLToPath(import.meta.url), '--child', ...process.argv.slice(2)];
+const args = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', process.env.PROF_INTERVAL ?? '200', fileURLToPath(import.meta.url), '--child', ...process.argv.slice(2)];
 // the CLI's malloc settings (packages/cli/src/malloc.ts), so the profile is of the step `foldnet` runs
 const env = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=67108864' };
 const run = spawnSync(process.execPath, args, { stdio: 'inherit', env });

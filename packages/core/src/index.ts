@@ -20,7 +20,7 @@ export { composedFusions, fusedKernelsOf } from './kernels/composed.js';
 export { referenceKernels } from './kernels/reference.js';
 export { kernels, setBackend, withBackend, registerKernels, backendNames } from './kernels/registry.js';
 export { resultScope } from './fast/scope.js';
-export { fastKernels, setThreads, getThreads, startThreads, threadsReady, threadStats, traceConvPaths, type ConvPath, type ThreadStats } from './fast/index.js';
+export { fastKernels, setThreads, getThreads, startThreads, threadsReady, threadStats, traceConvPaths, traceJobs, type ConvPath, type ThreadStats, type JobRecord } from './fast/index.js';
 
 // The fast set registers itself as 'fast', which makes it the default backend (see registry.ts).
 import { fastKernels as fastKernelSet } from './fast/index.js';

@@ -7,4 +7,4 @@
  */
 export { fastKernels } from './kernels.js';
 export { traceConvPaths, type ConvPath } from './paths.js';
-export { setThreads, getThreads, startThreads, threadsReady, threadStats, type ThreadStats } from './threads.js';
+export { setThreads, getThreads, startThreads, threadsReady, threadStats, traceJobs, type ThreadStats, type JobRecord } from './threads.js';

@@ -69,9 +69,10 @@ const UNITS = 8; // units of the job, its parts' together
 const FIRST_UNITS = 9; // units of its first part (the second part's are numbered after them)
 const MEMORY_BYTES = 10; // the memory's size when the job was published (see "A worker's view of the memory" above)
 const REFRESHED_VIEWS = 11; // how many times a worker found its view of the memory older than a job's, and renewed it
+const TRACING = 12; // 1 while traceJobs records: the workers time their claims into the stats (below)
 // each part of the job: the export it runs (an index into CHUNKED), the items a unit takes, the items in all, then the
 // export's arguments after its item range (convImages and winogradTiles take the most: 21)
-const PARTS = 12;
+const PARTS = 13;
 const FUNC = 0;
 const UNIT = 1;
 const TOTAL = 2;
@@ -90,6 +91,11 @@ const FAILED_LENGTH = 4;
 const FAILED_TEXT = 5;
 const MESSAGE_CHARS = 160;
 const SLOTS = FAILED + FAILED_TEXT + MESSAGE_CHARS;
+// measuring (traceJobs): after the control words, per worker three float64: its busy ms in the job, when it first claimed
+// and when its last unit ended (ms since the epoch: the threads' clocks have origins of their own)
+const STATS_AT = (SLOTS + 1) & ~1;
+const MAX_WORKERS = 255;
+const STAT_WORDS = 3;
 
 /** The exports of the kernels module that threads can split; each takes its item range [i0, i1) first. */
 const CHUNKED = [
@@ -141,6 +147,7 @@ if (claimUnits(1 << 15, 0, 1) !== UNITS_PER_CHUNK) throw new Error('threads.ts: 
 // (workerData: ThreadData) => void, as source text
 const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
+const stats = new Float64Array(workerData.control, ${STATS_AT * 4});
 const threads = ctl[${THREADS}];
 const claimUnits = ${claimUnits.toString()};
 const memory = workerData.memory;
@@ -168,7 +175,7 @@ const runPart = (at, u0, u1) => {
     ctl[${FAILED + FAILED_LENGTH}] = n;
   }
 };
-Atomics.add(ctl, ${READY}, 1);
+const me = Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
@@ -191,8 +198,16 @@ for (;;) {
       Atomics.add(ctl, ${REFRESHED_VIEWS}, 1);
     }
     const units = ctl[${UNITS}], first = ctl[${FIRST_UNITS}], u0 = units - r, u1 = u0 + c;
+    const traced = ctl[${TRACING}] === 1;
+    const t0 = traced ? performance.now() : 0;
+    if (traced && stats[${STAT_WORDS} * me + 1] === 0) stats[${STAT_WORDS} * me + 1] = performance.timeOrigin + t0;
     if (u0 < first) runPart(${PARTS}, u0, Math.min(u1, first));
     if (u1 > first) runPart(${PARTS + PART_SLOTS}, Math.max(u0, first) - first, u1 - first);
+    if (traced) {
+      const t1 = performance.now();
+      stats[${STAT_WORDS} * me] += t1 - t0;
+      stats[${STAT_WORDS} * me + 2] = performance.timeOrigin + t1;
+    }
     Atomics.add(ctl, ${WORKER_CHUNKS}, 1);
     Atomics.add(ctl, ${DONE}, c);
     Atomics.notify(ctl, ${DONE});
@@ -231,7 +246,7 @@ const stopPool = (p: Pool): void => {
 };
 
 const startPool = (workers: number): Pool => {
-  const control = new SharedArrayBuffer(SLOTS * 4);
+  const control = new SharedArrayBuffer(STATS_AT * 4 + MAX_WORKERS * 8 * STAT_WORDS);
   new Int32Array(control)[THREADS] = workers + 1;
   for (let i = 0; i < workers; i++) platform.startThread(workerMain, { control, module: kernelModule, memory });
   return { ctl: new Int32Array(control), workers, seq: 0 };
@@ -407,7 +422,12 @@ const callExport = (fn: ChunkedExport, i0: number, i1: number, args: readonly nu
 export const runChunks = (fn: ChunkedExport, total: number, align: number, args: readonly number[], worthSplitting: boolean, nThreads: number = threads): void => {
   if (total <= 0) return;
   if (nThreads <= 1 || !worthSplitting || total < 2 * align) {
+    const t0 = tracing ? performance.now() : 0;
     callExport(fn, 0, total, args);
+    if (tracing) {
+      const t1 = performance.now();
+      traced.push({ name: fn, items: total, units: 1, split: false, start: t0, callerMs: t1 - t0, waitMs: 0, workerBusyMs: 0, workerSpanMs: 0, workerStartMs: 0, end: t1 });
+    }
     return;
   }
   publish([{ fn, total, align, args, worthSplitting }], nThreads);
@@ -461,6 +481,9 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   }
   const p = ensurePool(nThreads);
   const ctl = p.ctl;
+  const t0 = tracing ? performance.now() : 0;
+  const stats = tracing ? new Float64Array(ctl.buffer, STATS_AT * 4, STAT_WORDS * p.workers).fill(0) : undefined;
+  ctl[TRACING] = tracing ? 1 : 0;
   const unitSizes = parts.map((part) => unitOf(part, nThreads));
   const counts = parts.map((part, i) => Math.ceil(part.total / unitSizes[i]));
   const units = counts[0] + (counts[1] ?? 0);
@@ -499,8 +522,23 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
     if (u1 > first) runPart(1, Math.max(u0, first) - first, u1 - first);
     Atomics.add(ctl, DONE, c);
   }
+  const t1 = tracing ? performance.now() : 0;
   for (const until = performance.now() + CALLER_SPIN_MS; Atomics.load(ctl, DONE) < units && performance.now() < until; );
   for (let d = Atomics.load(ctl, DONE); d < units; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+  if (stats !== undefined) {
+    const t2 = performance.now();
+    let busy = 0;
+    let firstClaim = Infinity;
+    let span = 0;
+    for (let w = 0; w < p.workers; w++) {
+      busy += stats[STAT_WORDS * w];
+      if (stats[STAT_WORDS * w + 1] !== 0) {
+        firstClaim = Math.min(firstClaim, stats[STAT_WORDS * w + 1] - performance.timeOrigin);
+        span += stats[STAT_WORDS * w + 2] - stats[STAT_WORDS * w + 1];
+      }
+    }
+    traced.push({ name: parts.map(({ fn }) => fn).join('+'), items: parts.reduce((s, { total }) => s + total, 0), units, split: true, start: t0, callerMs: t1 - t0, waitMs: t2 - t1, workerBusyMs: busy, workerSpanMs: span, workerStartMs: firstClaim === Infinity ? -1 : firstClaim - t0, end: t2 });
+  }
   const failure = Atomics.load(ctl, ERROR);
   if (failure !== 0) throw workerFailure(ctl, failure, parts);
 };
@@ -534,4 +572,37 @@ export const runRows = (job: RowsJob, nThreads: number = threads): void => runCh
 export const rowsJob = (job: RowsJob): ChunkJob => {
   const { M, N, K, a, rsA, csA, bp, c, ldc, acc, rowTab = 0, kTab = 0 } = job;
   return { fn: 'gemmRows', total: M, align: 4, args: [N, K, a, rsA, csA, bp, c, ldc, acc, rowTab, kTab], worthSplitting: M * N * K >= PARALLEL_MIN_MACS };
+};
+
+/**
+ * One job as traceJobs saw it (ms by this thread's clock): its export(s), items and units, whether it was split, when
+ * it started and ended, this thread's time in its own units and waiting for the workers' last ones, the workers' time
+ * in their units, and when the first worker claimed (-1: none did).
+ */
+export interface JobRecord {
+  readonly name: string;
+  readonly items: number;
+  readonly units: number;
+  readonly split: boolean;
+  readonly start: number;
+  readonly callerMs: number;
+  readonly waitMs: number;
+  readonly workerBusyMs: number;
+  /** From the workers' first claim to their last unit counted done, summed over the workers. */
+  readonly workerSpanMs: number;
+  readonly workerStartMs: number;
+  readonly end: number;
+}
+
+let tracing = false;
+let traced: JobRecord[] = [];
+/**
+ * Measuring only: records every job runChunks and runTogether run from now on (on: true), or stops; gives the records
+ * since the last call and forgets them. @example traceJobs(true); step(s, b); const jobs = traceJobs(false);
+ */
+export const traceJobs = (on: boolean): readonly JobRecord[] => {
+  const out = traced;
+  traced = [];
+  tracing = on;
+  return out;
 };
