@@ -416,9 +416,10 @@ export interface ChunkJob {
   readonly args: readonly number[];
   readonly worthSplitting: boolean;
   /**
-   * A finer alignment the export also takes, at a cost a unit (a short block): split, the job's last units (a unit's
-   * items a thread) are cut to it, so that the threads end within one of those of each other. For jobs of few units
-   * that `align` keeps large (a 7x7 layer's Winograd tiles: 13 blocks of 8 groups).
+   * A finer alignment the export also takes, at a cost a unit (a short block, a short group): split, the job's last
+   * units (a unit's items a thread) are cut to it (cutOf), so that the threads end within one of those of each other.
+   * For jobs whose `align` keeps units large: resnet's 14x14 -> 7x7 packed forward was 25 groups of 4 images, and the
+   * thread that ended its last while the other ran the 25th idled a whole group (~0.25 ms).
    */
   readonly tailAlign?: number;
 }
@@ -502,17 +503,24 @@ let partsWithTails = 0;
 /** How many parts of split jobs had a finer tail, since the program started (for tests). @example tailedParts() // 0 at 1 thread */
 export const tailedParts = (): number => partsWithTails;
 
+/** At most this many tail units of a unit's items: each is a claim, and a call of the export. */
+const TAIL_UNITS_PER_UNIT = 16;
+
 /**
  * A part's cut: units of unitOf's size, and where the part says so (tailAlign), its last `nThreads` units' items in
- * units of tailAlign items: a thread that ends its last large unit while another still runs one takes small ones, and
- * the last to end is at most a small unit late. (Without a tail: tailFrom 0, tailUnit the unit, and itemOf is u * unit.)
+ * units of tailAlign items (or whole multiples, TAIL_UNITS_PER_UNIT of them a unit at most): a thread that ends its last
+ * large unit while another still runs one takes small ones, and the last to end is at most a small unit late. (Without
+ * a tail: tailFrom 0, tailUnit the unit, and itemOf is u * unit; so too where the tail's units would not fit CLAIM's count.)
  */
 const cutOf = (part: ChunkJob, nThreads: number): Cut => {
   const unit = unitOf(part, nThreads);
   const units = Math.ceil(part.total / unit);
-  const tailUnit = part.tailAlign;
-  if (!fineTails || tailUnit === undefined || tailUnit >= unit || units < 2) return { unit, tailFrom: 0, tailUnit: unit, count: units };
+  const { tailAlign } = part;
+  if (!fineTails || tailAlign === undefined || tailAlign >= unit || units < 2 || units + TAIL_UNITS_PER_UNIT * nThreads > 0x7fff) {
+    return { unit, tailFrom: 0, tailUnit: unit, count: units };
+  }
   partsWithTails++;
+  const tailUnit = Math.max(tailAlign, Math.ceil(unit / TAIL_UNITS_PER_UNIT / tailAlign) * tailAlign);
   const tailFrom = Math.max(0, units - nThreads) * unit;
   return { unit, tailFrom, tailUnit, count: tailFrom / unit + Math.ceil((part.total - tailFrom) / tailUnit) };
 };

@@ -40,10 +40,11 @@ import { copyF32, f32, memory } from './wasm.js';
 const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
 /**
  * The fewest groups a block can take and keep its rows whole pairs of panels: a split job's last units are blocks of
- * this many (threads.ts's tailAlign), so that the threads end within a short block of each other where whole blocks left
- * up to one (a 7x7 layer's forward, 100 groups: 13 blocks of ~0.17 ms each at 2 threads). A short block reads all of U_ξ
- * for its tiles, as a whole one does: resnet's 7x7 forward in blocks of 4 groups throughout cost no more, threads' time
- * (x0.99, noise), and a tail has at most 2 threads' worth of them.
+ * this many (threads.ts's tailAlign), so that the threads end within a short block of each other where whole blocks
+ * left up to one (resnet's 14x14 and 28x28 layers: 400 and 1400 groups in units of 8 and 24). A short block reads all of
+ * U_ξ for its tiles, as a whole one does: resnet's 7x7 forward in blocks of 4 groups throughout cost no more, threads'
+ * time (x0.99, noise), and a tail has at most 2 threads' worth of them. (The 7x7 layers' 100 groups are 25 short blocks,
+ * an odd count: with two threads that keep pace, one still idles a short block at the end, ~0.17 ms.)
  */
 const TAIL_BLOCK_GROUPS = 4;
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
