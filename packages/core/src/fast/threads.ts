@@ -48,7 +48,9 @@ import { kernelModule, memory, wasm } from './wasm.js';
  *
  * A job has one or two parts (runChunks, runTogether): independent runs of exports, their units numbered one after
  * the other, so that threads done with the first part's few large units (a filter gradient's shares) go on with the
- * second's (the input gradient's tiles) instead of waiting for the last large one to end.
+ * second's (the input gradient's tiles) instead of waiting for the last large one to end. A part's units are of one size
+ * but for its tail: where its export takes a finer alignment at a cost (ChunkJob.tailAlign), its last units are smaller
+ * (cutOf), and the workers map a unit to its items as this thread does (itemOf).
  *
  * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
  * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
