@@ -3,7 +3,7 @@ import type { ConvGeometry } from '../geometry.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { bytesOf, inputAt, type Slot, workspace } from './layout.js';
-import { getThreads, PARALLEL_MIN_MACS, runChunks } from './threads.js';
+import { getThreads, PARALLEL_MIN_MACS, runChunkJob } from './threads.js';
 import { ensureBytes, f32 } from './wasm.js';
 import { clearSlotFlags, SLOT_FLAGS_BYTES } from './winograd.js';
 
@@ -123,6 +123,12 @@ export const convolvePacked = (p: PackedForwardPlan, x: Tensor, w: Tensor, b: Te
   // before the first, where the kept areas (from byte 64) or the workspace lie
   ensureBytes(px + 4 * x.size + 64);
   const pout = out?.offset ?? pwork;
-  runChunks('convPackedImages', N, p.G, [px, pu, pb, pout, relu ? 1 : 0, pscratch, ptable], N * P * FN * Kc >= PARALLEL_MIN_MACS);
+  // groups of G images a unit, the last units' of half as many (a short group's pixels fill fewer tiles: 2 images of
+  // 7x7, 7 tiles of 16 pixels for 98, where 4 take 13 for 196): 100 images in groups of 4 are 25 units, and the thread
+  // that ended its last one while the other ran the 25th waited a whole group; in halves the two end together
+  runChunkJob({
+    fn: 'convPackedImages', total: N, align: p.G, tailAlign: Math.ceil(p.G / 2), args: [px, pu, pb, pout, relu ? 1 : 0, pscratch, ptable],
+    worthSplitting: N * P * FN * Kc >= PARALLEL_MIN_MACS,
+  });
   return pout;
 };

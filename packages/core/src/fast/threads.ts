@@ -48,7 +48,9 @@ import { kernelModule, memory, wasm } from './wasm.js';
  *
  * A job has one or two parts (runChunks, runTogether): independent runs of exports, their units numbered one after
  * the other, so that threads done with the first part's few large units (a filter gradient's shares) go on with the
- * second's (the input gradient's tiles) instead of waiting for the last large one to end.
+ * second's (the input gradient's tiles) instead of waiting for the last large one to end. A part's units are of one size
+ * but for its tail: where its export takes a finer alignment at a cost (ChunkJob.tailAlign), its last units are smaller
+ * (cutOf), and the workers map a unit to its items as this thread does (itemOf).
  *
  * A worker runs `workerMain`, plain JavaScript in a string the platform starts as a thread (platform.ts: a Node
  * worker_threads Worker, or a browser's Web Worker): it works the same from sources and from dist, and on both. Workers
@@ -70,13 +72,16 @@ const FIRST_UNITS = 9; // units of its first part (the second part's are numbere
 const MEMORY_BYTES = 10; // the memory's size when the job was published (see "A worker's view of the memory" above)
 const REFRESHED_VIEWS = 11; // how many times a worker found its view of the memory older than a job's, and renewed it
 const TRACING = 12; // 1 while traceJobs records: the workers time their claims into the stats (below)
-// each part of the job: the export it runs (an index into CHUNKED), the items a unit takes, the items in all, then the
-// export's arguments after its item range (convImages and winogradTiles take the most: 21)
+// each part of the job: the export it runs (an index into CHUNKED), the items a unit takes, the items in all, the item
+// from which its units are its tail's and the items a tail unit takes (see cutOf), then the export's arguments after its
+// item range (convImages and winogradTiles take the most: 21)
 const PARTS = 13;
 const FUNC = 0;
 const UNIT = 1;
 const TOTAL = 2;
-const ARGS = 3;
+const TAIL_FROM = 3;
+const TAIL_UNIT = 4;
+const ARGS = 5;
 const MAX_ARGS = 21;
 const PART_SLOTS = ARGS + MAX_ARGS;
 const MAX_PARTS = 2;
@@ -144,22 +149,31 @@ const UNITS_PER_CHUNK = 4;
 const claimUnits = (r: number, later: number, threads: number): number => Math.min(4, Math.max(1, Math.floor((r > later ? r - later : r) / (2 * threads))));
 if (claimUnits(1 << 15, 0, 1) !== UNITS_PER_CHUNK) throw new Error('threads.ts: claimUnits and UNITS_PER_CHUNK disagree');
 
+/**
+ * The first item of unit u of a part of `total` items cut in units of `unit` items up to item `tailFrom` (a multiple of
+ * `unit`) and of `tailUnit` from there on (cutOf); `total` past its last unit. Run by the workers from its source text,
+ * as claimUnits is.
+ */
+const itemOf = (u: number, unit: number, tailFrom: number, tailUnit: number, total: number): number =>
+  Math.min(total, u * unit <= tailFrom ? u * unit : tailFrom + (u - tailFrom / unit) * tailUnit);
+
 // (workerData: ThreadData) => void, as source text
 const workerMain = `(workerData) => {
 const ctl = new Int32Array(workerData.control);
 const stats = new Float64Array(workerData.control, ${STATS_AT * 4});
 const threads = ctl[${THREADS}];
 const claimUnits = ${claimUnits.toString()};
+const itemOf = ${itemOf.toString()};
 const memory = workerData.memory;
 const ex = new WebAssembly.Instance(workerData.module, { env: { memory } }).exports;
 const fns = ${JSON.stringify(CHUNKED)}.map((name) => ex[name]);
 const call = new Array(${2 + MAX_ARGS}).fill(0);
 // units [u0, u1) of the part whose slots start at ctl[at]
 const runPart = (at, u0, u1) => {
-  const unit = ctl[at + ${UNIT}];
+  const unit = ctl[at + ${UNIT}], total = ctl[at + ${TOTAL}], tailFrom = ctl[at + ${TAIL_FROM}], tailUnit = ctl[at + ${TAIL_UNIT}];
   for (let i = 0; i < ${MAX_ARGS}; i++) call[2 + i] = ctl[at + ${ARGS} + i];
-  call[0] = u0 * unit;
-  call[1] = Math.min(ctl[at + ${TOTAL}], u1 * unit);
+  call[0] = itemOf(u0, unit, tailFrom, tailUnit, total);
+  call[1] = itemOf(u1, unit, tailFrom, tailUnit, total);
   try {
     fns[ctl[at + ${FUNC}]].apply(undefined, call);
   } catch (e) {
@@ -403,6 +417,13 @@ export interface ChunkJob {
   readonly align: number;
   readonly args: readonly number[];
   readonly worthSplitting: boolean;
+  /**
+   * A finer alignment the export also takes, at a cost a unit (a short block, a short group): split, the job's last
+   * units (a unit's items a thread) are cut to it (cutOf), so that the threads end within one of those of each other.
+   * For jobs whose `align` keeps units large: resnet's 14x14 -> 7x7 packed forward was 25 groups of 4 images, and the
+   * thread that ended its last while the other ran the 25th idled a whole group (~0.25 ms).
+   */
+  readonly tailAlign?: number;
 }
 
 /** This thread's call of export `fn` over items [i0, i1) (its arguments spread into the call: no array is built for it). */
@@ -419,7 +440,12 @@ const callExport = (fn: ChunkedExport, i0: number, i1: number, args: readonly nu
  * @example
  * runChunks('im2col', R, 1, [px, C, H, W, FH, FW, stride, pad, OH, OW, pcol], R * Kc >= 1 << 18);
  */
-export const runChunks = (fn: ChunkedExport, total: number, align: number, args: readonly number[], worthSplitting: boolean, nThreads: number = threads): void => {
+export const runChunks = (fn: ChunkedExport, total: number, align: number, args: readonly number[], worthSplitting: boolean, nThreads: number = threads): void =>
+  runChunkJob({ fn, total, align, args, worthSplitting }, nThreads);
+
+/** runChunks of a job given whole (its tail cut finer where it says so). @example runChunkJob(winogradDwJob(plan, x, pdy, pscratch).tiles) */
+export const runChunkJob = (job: ChunkJob, nThreads: number = threads): void => {
+  const { fn, total, align, args, worthSplitting } = job;
   if (total <= 0) return;
   if (nThreads <= 1 || !worthSplitting || total < 2 * align) {
     const t0 = tracing ? performance.now() : 0;
@@ -430,12 +456,8 @@ export const runChunks = (fn: ChunkedExport, total: number, align: number, args:
     }
     return;
   }
-  publish([{ fn, total, align, args, worthSplitting }], nThreads);
+  publish([job], nThreads);
 };
-
-/** runChunks of a job given whole. @example runChunkJob(winogradDwJob(plan, x, pdy, pscratch).tiles) */
-export const runChunkJob = ({ fn, total, align, args, worthSplitting }: ChunkJob, nThreads: number = threads): void =>
-  runChunks(fn, total, align, args, worthSplitting, nThreads);
 
 /**
  * Runs two independent jobs as one split across the threads where either is worth splitting (else one after the other
@@ -466,6 +488,45 @@ const unitOf = ({ fn, total, align }: ChunkJob, nThreads: number): number => {
   return Math.max(align, Math.ceil(total / (nThreads * CHUNKS_PER_THREAD[fn] * units) / align) * align, Math.ceil(total / 0x7fff));
 };
 
+/** How a part of a job is cut: `count` units of `unit` items up to item `tailFrom`, of `tailUnit` items from there. */
+interface Cut {
+  readonly unit: number;
+  readonly tailFrom: number;
+  readonly tailUnit: number;
+  readonly count: number;
+}
+
+let fineTails = true;
+/** @example setFineTails(false); // every unit of a job unitOf's size, as before tails (tests) */
+export const setFineTails = (on: boolean): void => {
+  fineTails = on;
+};
+let partsWithTails = 0;
+/** How many parts of split jobs had a finer tail, since the program started (for tests). @example tailedParts() // 0 at 1 thread */
+export const tailedParts = (): number => partsWithTails;
+
+/** At most this many tail units of a unit's items: each is a claim, and a call of the export. */
+const TAIL_UNITS_PER_UNIT = 16;
+
+/**
+ * A part's cut: units of unitOf's size, and where the part says so (tailAlign), its last `nThreads` units' items in
+ * units of tailAlign items (or whole multiples, TAIL_UNITS_PER_UNIT of them a unit at most): a thread that ends its last
+ * large unit while another still runs one takes small ones, and the last to end is at most a small unit late. (Without
+ * a tail: tailFrom 0, tailUnit the unit, and itemOf is u * unit; so too where the tail's units would not fit CLAIM's count.)
+ */
+const cutOf = (part: ChunkJob, nThreads: number): Cut => {
+  const unit = unitOf(part, nThreads);
+  const units = Math.ceil(part.total / unit);
+  const { tailAlign } = part;
+  if (!fineTails || tailAlign === undefined || tailAlign >= unit || units < 2 || units + TAIL_UNITS_PER_UNIT * nThreads > 0x7fff) {
+    return { unit, tailFrom: 0, tailUnit: unit, count: units };
+  }
+  partsWithTails++;
+  const tailUnit = Math.max(tailAlign, Math.ceil(unit / TAIL_UNITS_PER_UNIT / tailAlign) * tailAlign);
+  const tailFrom = Math.max(0, units - nThreads) * unit;
+  return { unit, tailFrom, tailUnit, count: tailFrom / unit + Math.ceil((part.total - tailFrom) / tailUnit) };
+};
+
 /** What a worker's ERROR code says (set in workerMain's catch from the exception's message). */
 const WORKER_FAILURES: Readonly<Record<number, string>> = {
   1: 'an exception in the kernel',
@@ -484,8 +545,8 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   const t0 = tracing ? performance.now() : 0;
   const stats = tracing ? new Float64Array(ctl.buffer, STATS_AT * 4, STAT_WORDS * p.workers).fill(0) : undefined;
   ctl[TRACING] = tracing ? 1 : 0;
-  const unitSizes = parts.map((part) => unitOf(part, nThreads));
-  const counts = parts.map((part, i) => Math.ceil(part.total / unitSizes[i]));
+  const cuts = parts.map((part) => cutOf(part, nThreads));
+  const counts = cuts.map(({ count }) => count);
   const units = counts[0] + (counts[1] ?? 0);
   const first = counts[0];
   p.seq = (p.seq + 1) & 0x3fffffff;
@@ -495,8 +556,10 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   parts.forEach(({ fn, total, args }, i) => {
     const at = PARTS + i * PART_SLOTS;
     ctl[at + FUNC] = CHUNKED.indexOf(fn);
-    ctl[at + UNIT] = unitSizes[i];
+    ctl[at + UNIT] = cuts[i].unit;
     ctl[at + TOTAL] = total;
+    ctl[at + TAIL_FROM] = cuts[i].tailFrom;
+    ctl[at + TAIL_UNIT] = cuts[i].tailUnit;
     for (let j = 0; j < MAX_ARGS; j++) ctl[at + ARGS + j] = args[j] ?? 0;
   });
   ctl[MEMORY_BYTES] = memory.buffer.byteLength;
@@ -508,7 +571,8 @@ const publish = (parts: readonly ChunkJob[], nThreads: number): void => {
   // units [u0, u1) of part i
   const runPart = (i: number, u0: number, u1: number): void => {
     const { fn, total, args } = parts[i];
-    callExport(fn, u0 * unitSizes[i], Math.min(total, u1 * unitSizes[i]), args);
+    const { unit, tailFrom, tailUnit } = cuts[i];
+    callExport(fn, itemOf(u0, unit, tailFrom, tailUnit, total), itemOf(u1, unit, tailFrom, tailUnit, total), args);
   };
   for (;;) {
     const w = Atomics.load(ctl, CLAIM);

@@ -38,6 +38,15 @@ import { copyF32, f32, memory } from './wasm.js';
  * blockGroups tiles) are whole pairs of panels of 8 tiles: winogradMultiply computes and stores a block's last pair whole.
  */
 const BLOCK_GROUPS: Readonly<Record<2 | 4, number>> = { 2: 16, 4: 8 };
+/**
+ * The fewest groups a block can take and keep its rows whole pairs of panels: a split job's last units are blocks of
+ * this many (threads.ts's tailAlign), so that the threads end within a short block of each other where whole blocks
+ * left up to one (resnet's 14x14 and 28x28 layers: 400 and 1400 groups in units of 8 and 24). A short block reads all of
+ * U_ξ for its tiles, as a whole one does: resnet's 7x7 forward in blocks of 4 groups throughout cost no more, threads'
+ * time (x0.99, noise), and a tail has at most 2 threads' worth of them. (The 7x7 layers' 100 groups are 25 short blocks,
+ * an odd count: with two threads that keep pace, one still idles a short block at the end, ~0.17 ms.)
+ */
+const TAIL_BLOCK_GROUPS = 4;
 /** Bytes before the slots in the tiles' scratch: one i32 flag per slot, at most 256 slots (threads). */
 export const SLOT_FLAGS_BYTES = 1024;
 /** Frees every slot of a scratch before a job: a thread claims the first slot whose flag is 0 (winograd.wat's $winogradClaimSlot). */
@@ -301,7 +310,7 @@ const convolveJob = (p: WinogradPlan, px: number, pu: number, pbias: number, epi
   const args = [...input, tH, gW, pu, K, pbias, epilogue, pout, OH, OW, ptiles, slotBytes(p), BLOCK_GROUPS[m], m, p.groupRows, multiply, strips ? pad : -1, stripGroupRows(p)];
   // chunks of whole blocks: a chunk's last block runs short, and a short block streams all of U_ξ for a few tiles (400
   // groups in chunks of 26 took 64 blocks where 50 do)
-  return { fn: 'winogradTiles', total: groups, align: BLOCK_GROUPS[m], args, worthSplitting: macs >= PARALLEL_MIN_MACS };
+  return { fn: 'winogradTiles', total: groups, align: BLOCK_GROUPS[m], tailAlign: TAIL_BLOCK_GROUPS, args, worthSplitting: macs >= PARALLEL_MIN_MACS };
 };
 
 /**
