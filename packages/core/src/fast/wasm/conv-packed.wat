@@ -14,8 +14,9 @@
 ;; stored (the block's sum first, as $micro's $load adds it), then bias + sum as $rowsToNchw adds it, then relu.wat's
 ;; ReLU (v128.andnot of x <= 0).
 
-  ;; Images [n0, n1) (n0 a multiple of G: runChunks' align) of x [N, C, H, W] by the filters in pairs at $u (conv-packed.ts'
-  ;; packFilterPairs), plus $bias [FN], into $out [N, FN, OH, OW]; ReLU too when $reluOut. $plan: i32 table of the shape
+  ;; Images [n0, n1) (in groups of up to G from n0; n0 a multiple of runChunks' align, G or in a job's tail half of it)
+  ;; of x [N, C, H, W] by the filters in pairs at $u (conv-packed.ts' packFilterPairs), plus $bias [FN], into
+  ;; $out [N, FN, OH, OW]; ReLU too when $reluOut. $plan: i32 table of the shape
   ;; (conv-packed.ts' packedForwardPlan): C, H, W, FH, FW, stride, pad, OH, OW (>= 4), FN (>= 2), G, then bytes: a row of
   ;; T (ldT, a multiple of 64), a row of M (ldM), M's and the phases' place in the slot, then a phase row's floats (L),
   ;; then bytes again: the area before the phase planes (R, or at stride 2 the split's masks), the phase area's (that
