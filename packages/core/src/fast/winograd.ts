@@ -234,6 +234,13 @@ const TRANSFORM_SLOT_BYTES = 36 * 64;
  */
 export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloats) + SLOT_FLAGS_BYTES + getThreads() * TRANSFORM_SLOT_BYTES) / 4;
 
+let filtersReadInPlace = 0;
+/**
+ * How many filter transforms read their filters where they were resident rather than from a copy, since the program
+ * started (for tests). @example filterReadsInPlace() // 10 more after a resnet training step's forward
+ */
+export const filterReadsInPlace = (): number => filtersReadInPlace;
+
 /**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, element (ci, ko, fy, fx) for input channel ci and output channel ko read from
  * `w` as `layout` says) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)²
@@ -251,6 +258,7 @@ export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloat
 export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number, pw: number): void => {
   const { base, byCi, byKo, byRow, byCol } = layout;
   const pwAt = inputAt(w, pw);
+  if (pwAt !== pw) filtersReadInPlace++;
   const pslots = pw + bytesOf(w.length);
   clearSlotFlags(pslots);
   runChunks('winogradFilterTransform', Cin, 1, [pwAt + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu, pslots, TRANSFORM_SLOT_BYTES], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
