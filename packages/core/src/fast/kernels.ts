@@ -1091,11 +1091,8 @@ const adamJob = (items: readonly AdamItem[], group: readonly number[], results: 
   for (let j = 0; j < k; j++) {
     const { p } = items[group[j]];
     const { slot, stride } = places[j];
-    // p', m' and v' copied out of their slot in one block, each a view of it: one buffer and one copy where three took
-    // as many allocations (a step's 15 params: 45 buffers of 2 MB in all)
-    const block = copyF32(slot.offset, (3 * stride) / 4);
     const out = (at: number): Tensor => {
-      const t = fromData(p.shape, block.subarray((at - slot.offset) / 4, (at - slot.offset) / 4 + p.size));
+      const t = fromData(p.shape, copyF32(at, p.size));
       recordResident(slot.name, t.data, at);
       return t;
     };
