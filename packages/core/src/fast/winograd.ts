@@ -237,7 +237,7 @@ export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloat
 let filtersReadInPlace = 0;
 /**
  * How many filter transforms read their filters where they were resident rather than from a copy, since the program
- * started (for tests). @example filterReadsInPlace() // 10 more after a resnet training step's forward
+ * started (for tests). @example filterReadsInPlace() // 20 more after a resnet training step (its forwards' and input gradients')
  */
 export const filterReadsInPlace = (): number => filtersReadInPlace;
 
