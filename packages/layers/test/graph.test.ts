@@ -1,4 +1,4 @@
-import { fromData, fromNested, kernels, key, normal, split, type Tensor } from '@foldnet/core';
+import { foldIn, fromData, fromNested, kernels, key, normal, split, type Key, type Tensor } from '@foldnet/core';
 import fc from 'fast-check';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
@@ -280,14 +280,51 @@ describe('scopes: every node\'s entries of a record in one pass', () => {
   it('equals scope(record, name) for each name, entries in the same order (generated dotted keys, names that nest)', () => {
     const segment = fc.constantFrom('a', 'b', 'res1', 'conv1', 'W');
     const dotted = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join('.'));
+    // each key's value its own tensor, and a second record over the same keys with other tensors: the keys' splits are
+    // kept between calls (scopes' splitsOf), the values must be each record's own
+    const recordOf = (keys: readonly string[], first: number) => Object.fromEntries(keys.map((k, i) => [k, fromData([1], Float32Array.of(first + i))]));
     fc.assert(
       fc.property(fc.uniqueArray(dotted, { maxLength: 12 }), fc.uniqueArray(dotted, { maxLength: 6 }), (keys, names) => {
-        const t = fromData([1], Float32Array.of(0));
-        const record = Object.fromEntries(keys.map((k) => [k, t]));
-        const all = scopes(record, new Set(names));
-        for (const name of names) expect(Object.keys(all.get(name) ?? {})).toEqual(Object.keys(scope(record, name)));
+        for (const record of [recordOf(keys, 0), recordOf([...keys].reverse(), 100)]) {
+          const all = scopes(record, new Set(names));
+          for (const name of names) expect(all.get(name) ?? {}).toStrictEqual(scope(record, name));
+          for (const name of names) expect(Object.keys(all.get(name) ?? {})).toEqual(Object.keys(scope(record, name)));
+        }
       }),
       { seed: 5, numRuns: 300 },
     );
+  });
+});
+
+describe('a node\'s key: the run\'s key folded along the node\'s path, when its layer reads it', () => {
+  // a layer of one's own that records the key its forward is given
+  const keyReader = (seen: (Key | undefined)[]): Layer =>
+    defineLayer('', (n) => ({
+      name: n,
+      kind: 'keyReader',
+      spec: { type: 'keyReader' },
+      outputShape: (s) => ({ _tag: 'Right', right: s }),
+      init: () => ({ params: {}, state: {} }),
+      forward: (_p, state, x, ctx) => {
+        seen.push(ctx.key);
+        return { y: x, state, pullback: (dy) => ({ dx: dy, grads: {} }) };
+      },
+    }));
+
+  it('nested in blocks at depths 1 and 2, over two runs with their own keys, and undefined in a run without one', () => {
+    const seen: (Key | undefined)[] = [];
+    const net = unwrap(network([1, 4, 4], [keyReader(seen), residual([tanh(), keyReader(seen)]), residual([residual([keyReader(seen)]), relu()]), flatten(), affine(2)]));
+    const readers = net.graph.nodes.filter((n) => n.op.type === 'custom');
+    expect(readers.map((n) => n.keyPath.length)).toEqual([1, 2, 3]);
+    const { params, state } = net.init(key(1));
+    const x = normal(key(2), [2, 1, 4, 4]);
+    for (const runKey of [key(3), key(4)]) {
+      seen.length = 0;
+      net.forward(params, state, x, { mode: 'train', key: runKey });
+      expect(seen).toEqual(readers.map((n) => n.keyPath.reduce((k, i) => foldIn(k, i), runKey)));
+    }
+    seen.length = 0;
+    net.forward(params, state, x, { mode: 'eval' });
+    expect(seen).toEqual([undefined, undefined, undefined]);
   });
 });

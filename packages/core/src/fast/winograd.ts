@@ -243,13 +243,21 @@ const TRANSFORM_SLOT_BYTES = 36 * 64;
  */
 export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloats) + SLOT_FLAGS_BYTES + getThreads() * TRANSFORM_SLOT_BYTES) / 4;
 
+let filtersReadInPlace = 0;
+/**
+ * How many filter transforms read their filters where they were resident rather than from a copy, since the program
+ * started (for tests). @example filterReadsInPlace() // 20 more after a resnet training step (its forwards' and input gradients')
+ */
+export const filterReadsInPlace = (): number => filtersReadInPlace;
+
 /**
  * U_ξ = (G g Gᵀ)_ξ of every filter g (3x3, element (ci, ko, fy, fx) for input channel ci and output channel ko read from
  * `w` as `layout` says) for tiles of m x m outputs, written as float32 into the shared memory at byte `pu`: (m + 2)²
  * matrices [Cin, Kout], U_ξ[ci, ko] at float pu/4 + (ξ Cin + ci) Kout + ko. Worked in float64, rounded once. G is
  * F(2x2, 3x3)'s [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] or F(4x4, 3x3)'s (Lavin & Gray 2016), matching winograd.wat's Bᵀ and Aᵀ,
  * both written out (wasm/winograd-filters.wat's winogradFilterTransform), split across the threads by input channels;
- * w is copied to byte `pw` first, the threads' slots after it (`pw` holds transformInputFloats(w.length) floats). A
+ * w is read where it is resident (inputAt: training's weights stay in Adam's slots between steps), else copied to byte
+ * `pw` first, the threads' slots after that region (`pw` holds transformInputFloats(w.length) floats). A
  * 64 -> 64 channel layer's forward and input gradient filters together, F(4x4, 3x3), one thread: 0.22 ms, where storing
  * each pair of filters straight into U's 36 planes, 16 KiB apart, took 0.54 ms (the same loop in JavaScript on the
  * calling thread 0.94 ms reading w through strides, ~2 ms through a function per element, as it first did).
@@ -258,10 +266,11 @@ export const transformInputFloats = (wFloats: number): number => (bytesOf(wFloat
  */
 export const transformFilters = (m: 2 | 4, Cin: number, Kout: number, w: ReadonlyData, layout: FilterLayout, pu: number, pw: number): void => {
   const { base, byCi, byKo, byRow, byCol } = layout;
-  f32().set(w, pw / 4);
+  const pwAt = inputAt(w, pw);
+  if (pwAt !== pw) filtersReadInPlace++;
   const pslots = pw + bytesOf(w.length);
   clearSlotFlags(pslots);
-  runChunks('winogradFilterTransform', Cin, 1, [pw + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu, pslots, TRANSFORM_SLOT_BYTES], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
+  runChunks('winogradFilterTransform', Cin, 1, [pwAt + 4 * base, byCi, byKo, byRow, byCol, Cin, Kout, m, pu, pslots, TRANSFORM_SLOT_BYTES], Cin * Kout >= TRANSFORM_PARALLEL_MIN);
 };
 
 /** Whether winogradTiles may take its products by winogradMultiply (tests turn it off to compare with $gemmRows). */

@@ -55,16 +55,31 @@ export const scope = (record: Readonly<Record<string, Tensor>>, prefix: string):
  */
 export const scopes = (record: Readonly<Record<string, Tensor>>, names: ReadonlySet<string>): Map<string, Record<string, Tensor>> => {
   const out = new Map<string, Record<string, Tensor>>();
-  for (const [k, v] of Object.entries(record)) {
-    for (let dot = k.indexOf('.'); dot > 0; dot = k.indexOf('.', dot + 1)) {
-      const name = k.slice(0, dot);
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    for (const [name, rest] of splitsOf(k)) {
       if (!names.has(name)) continue;
       let group = out.get(name);
       if (group === undefined) out.set(name, (group = {}));
-      group[k.slice(dot + 1)] = v;
+      group[rest] = v;
     }
   }
   return out;
+};
+
+// A key's splits at each of its dots ("res1.conv1.W": ["res1", "conv1.W"], ["res1.conv1", "W"]), made once: the same
+// keys come back every step and every batch, and a part sliced anew is looked up among the property names each time
+// it keys a record
+const splits = new Map<string, readonly (readonly [string, string])[]>();
+
+const splitsOf = (key: string): readonly (readonly [string, string])[] => {
+  let known = splits.get(key);
+  if (known === undefined) {
+    const found: (readonly [string, string])[] = [];
+    for (let dot = key.indexOf('.'); dot > 0; dot = key.indexOf('.', dot + 1)) found.push([key.slice(0, dot), key.slice(dot + 1)]);
+    splits.set(key, (known = found));
+  }
+  return known;
 };
 
 // `prefix.name` for each prefix and name met, made once: a name built anew is hashed and looked up among the
@@ -85,6 +100,41 @@ export const prefixed = (record: Readonly<Record<string, Tensor>>, prefix: strin
 };
 
 const keyAt = (k: Key | undefined, path: readonly number[]): Key | undefined => (k === undefined ? undefined : path.reduce((a, i) => foldIn(a, i), k));
+
+/**
+ * What a node's op is told: the run's decisions, whether its dx is needed, and its key, folded from the run's key along
+ * the node's path when a layer first reads it (dropout, a user's layer): most nodes never do, and folding every node's
+ * key took ~1-2 µs a node of every step.
+ */
+class NodeContext implements ExecContext {
+  #key: Key | undefined;
+  #folded = false;
+  constructor(
+    readonly mode: 'train' | 'eval',
+    readonly kernels: Kernels,
+    readonly needGrad: boolean,
+    readonly needInputGrad: boolean,
+    private readonly runKey: Key | undefined,
+    private readonly keyPath: readonly number[],
+  ) {}
+
+  get key(): Key | undefined {
+    if (!this.#folded) {
+      this.#key = keyAt(this.runKey, this.keyPath);
+      this.#folded = true;
+    }
+    return this.#key;
+  }
+}
+
+// The names of a graph's layer nodes (what scopes looks params and state up by), made once per graph
+const layerNames = new WeakMap<Graph, ReadonlySet<string>>();
+
+const layerNamesOf = (graph: Graph): ReadonlySet<string> => {
+  let names = layerNames.get(graph);
+  if (names === undefined) layerNames.set(graph, (names = new Set(graph.nodes.flatMap((n) => (n.layer === undefined ? [] : [n.name])))));
+  return names;
+};
 
 /** One forward step: the node whose value it gives, the node it started at, whose grads it returns, what it read. */
 interface Stage {
@@ -133,7 +183,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const ctx = { mode: opts.mode, key: opts.key, kernels: opts.kernels ?? kernels(), needGrad: opts.needGrad ?? true };
   const needInputGrad = opts.needInputGrad ?? true;
   const { nodes } = graph;
-  const names = new Set(nodes.flatMap((n) => (n.layer === undefined ? [] : [n.name])));
+  const names = layerNamesOf(graph);
   const [paramsOf, stateOf] = [scopes(params, names), scopes(state, names)];
   const scoped = nodes.map((n) => (n.layer === undefined ? { params: EMPTY, state: EMPTY } : { params: paramsOf.get(n.name) ?? {}, state: stateOf.get(n.name) ?? {} }));
   // needDx[i]: the gradient of node i's input is needed (the graph input's is, or an input node is differentiated);
@@ -149,7 +199,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const done: boolean[] = [];
   const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
-  const sub = (i: number): ExecContext => ({ ...ctx, key: keyAt(ctx.key, nodes[i].keyPath), needInputGrad: needDx[i] });
+  const sub = (i: number): ExecContext => new NodeContext(ctx.mode, ctx.kernels, ctx.needGrad, needDx[i], ctx.key, nodes[i].keyPath);
   const runNode = (i: number, input: Tensor): Tensor => {
     const n = nodes[i];
     const layer = n.layer;
