@@ -298,6 +298,7 @@ describe('scopes: every node\'s entries of a record in one pass', () => {
 
 describe('a node\'s key: the run\'s key folded along the node\'s path, when its layer reads it', () => {
   // a layer of one's own that records the key its forward is given
+  // (through a copy of its context, `{ ...ctx }`, as a layer that passes its context on with a change makes)
   const keyReader = (seen: (Key | undefined)[]): Layer =>
     defineLayer('', (n) => ({
       name: n,
@@ -306,7 +307,7 @@ describe('a node\'s key: the run\'s key folded along the node\'s path, when its 
       outputShape: (s) => ({ _tag: 'Right', right: s }),
       init: () => ({ params: {}, state: {} }),
       forward: (_p, state, x, ctx) => {
-        seen.push(ctx.key);
+        seen.push({ ...ctx }.key);
         return { y: x, state, pullback: (dy) => ({ dx: dy, grads: {} }) };
       },
     }));

@@ -104,28 +104,26 @@ const keyAt = (k: Key | undefined, path: readonly number[]): Key | undefined => 
 /**
  * What a node's op is told: the run's decisions, whether its dx is needed, and its key, folded from the run's key along
  * the node's path when a layer first reads it (dropout, a user's layer): most nodes never do, and folding every node's
- * key took ~1-2 µs a node of every step.
+ * key took ~1-2 µs a node of every step. The key is an own getter, so a layer that passes on `{ ...ctx, ... }` passes
+ * the folded key too.
  */
-class NodeContext implements ExecContext {
-  #key: Key | undefined;
-  #folded = false;
-  constructor(
-    readonly mode: 'train' | 'eval',
-    readonly kernels: Kernels,
-    readonly needGrad: boolean,
-    readonly needInputGrad: boolean,
-    private readonly runKey: Key | undefined,
-    private readonly keyPath: readonly number[],
-  ) {}
-
-  get key(): Key | undefined {
-    if (!this.#folded) {
-      this.#key = keyAt(this.runKey, this.keyPath);
-      this.#folded = true;
-    }
-    return this.#key;
-  }
-}
+const nodeContext = (ctx: Omit<ExecContext, 'needInputGrad'>, needInputGrad: boolean, keyPath: readonly number[]): ExecContext => {
+  let key: Key | undefined;
+  let folded = false;
+  return {
+    mode: ctx.mode,
+    kernels: ctx.kernels,
+    needGrad: ctx.needGrad,
+    needInputGrad,
+    get key(): Key | undefined {
+      if (!folded) {
+        key = keyAt(ctx.key, keyPath);
+        folded = true;
+      }
+      return key;
+    },
+  };
+};
 
 // The names of a graph's layer nodes (what scopes looks params and state up by), made once per graph
 const layerNames = new WeakMap<Graph, ReadonlySet<string>>();
@@ -199,7 +197,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
   const done: boolean[] = [];
   const stages: Stage[] = [];
   const newState: Record<string, Tensor> = {};
-  const sub = (i: number): ExecContext => new NodeContext(ctx.mode, ctx.kernels, ctx.needGrad, needDx[i], ctx.key, nodes[i].keyPath);
+  const sub = (i: number): ExecContext => nodeContext(ctx, needDx[i], nodes[i].keyPath);
   const runNode = (i: number, input: Tensor): Tensor => {
     const n = nodes[i];
     const layer = n.layer;
