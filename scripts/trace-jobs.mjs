@@ -6,7 +6,11 @@
  * (too small to split) and the time between jobs (JavaScript, and WebAssembly that never goes through the pool); then
  * the jobs by export, and (--jobs) every job of a step by its position, medians over the steps.
  *
- *   node scripts/trace-jobs.mjs --model resnet --threads 2 --steps 20 [--eval] [--batch 100] [--jobs]
+ *   node scripts/trace-jobs.mjs --model resnet --threads 2 --steps 20 [--warm 5] [--eval] [--batch 100] [--jobs]
+ *
+ * --warm: untimed steps (or evaluations) first. V8 optimises the JavaScript run once a step (the optimizer's update,
+ * the graph runner, the kernels' set-up) only after tens of steps: resnet's time between jobs at 1 thread was ~9.4 ms
+ * after 5 and ~7.8 ms after 100+, the same build. A training run is past that within its first minute.
  */
 import { loadBuild, median, PRESETS, presetNetwork, THIS_ROOT } from './builds.mjs';
 import { parseFlags } from './flags.mjs';
@@ -15,11 +19,12 @@ const values = parseFlags('trace-jobs', {
   model: { type: 'string', default: 'resnet' },
   threads: { type: 'string', default: '2' },
   steps: { type: 'string', default: '20' },
+  warm: { type: 'string', default: '5' },
   batch: { type: 'string', default: '100' },
   eval: { type: 'boolean', default: false },
   jobs: { type: 'boolean', default: false },
 });
-const [threads, steps, batchSize] = [values.threads, values.steps, values.batch].map(Number);
+const [threads, steps, warm, batchSize] = [values.threads, values.steps, values.warm, values.batch].map(Number);
 if (!PRESETS.includes(values.model)) throw new Error(`trace-jobs: --model ${PRESETS.join('|')}`);
 
 const { core, layers, train } = await loadBuild(THIS_ROOT);
@@ -37,13 +42,13 @@ const run = (i) => {
   if (values.eval) layers.predict(network, state.params, state.layerState, testX, { batchSize });
   else state = step(state, batch(i));
 };
-for (let i = 0; i < 5; i++) run(i);
+for (let i = 0; i < warm; i++) run(i);
 
 const perStep = [];
 for (let i = 0; i < steps; i++) {
   core.traceJobs(true);
   const t0 = performance.now();
-  run(5 + i);
+  run(warm + i);
   const t1 = performance.now();
   perStep.push({ wall: t1 - t0, jobs: core.traceJobs(false), t0, t1 });
 }
@@ -68,7 +73,7 @@ const summary = perStep.map(({ wall, jobs, t0, t1 }) => {
 });
 const med = (f) => median(summary.map(f));
 const what = values.eval ? `evaluation of ${testX.shape[0]} images in batches of ${batchSize}` : `training step (batch ${batchSize})`;
-console.log(`${values.model}, ${threads} thread(s), ${what}: medians of ${steps}`);
+console.log(`${values.model}, ${threads} thread(s), ${what}: medians of ${steps} after ${warm} untimed`);
 const row = (label, ms, note = '') => console.log(`  ${label.padEnd(46)} ${ms.toFixed(2).padStart(8)} ms ${(100 * ms / med((s) => s.wall)).toFixed(1).padStart(5)}%  ${note}`);
 row('wall', med((s) => s.wall));
 row(`in split jobs (${med((s) => s.splitJobs)})`, med((s) => s.inSplit));
