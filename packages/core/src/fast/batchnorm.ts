@@ -1,6 +1,7 @@
 import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormStats } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
+import type { ReadonlyData } from '../dtype.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { bytesOf, inputAt, resultOut, resultSlot, scopedOut, scopeSlot, type Slot, workspace } from './layout.js';
 import { getThreads, runChunks } from './threads.js';
@@ -52,6 +53,42 @@ export const setBatchNormChannelRanges = (on: boolean): void => {
 let rangeJobs = 0;
 /** How many batch norm jobs went to the threads as channel ranges since the program started (for tests). @example batchNormRangeJobs() // 0 at 1 thread */
 export const batchNormRangeJobs = (): number => rangeJobs;
+
+/**
+ * The coefficients a fused batch norm + ReLU forward normalised with, by the output it made: its pullback works the
+ * ReLU's mask out again from x with them (bnBackward's $fcoef), where reading out would be a third stream over memory
+ * next to dy and x. Recomputing gives out's own mask only for that output of that x: both are looked up by identity
+ * (tensors are immutable), and the coefficients' m must be the one the pullback subtracts (Math.fround(mean)); any
+ * other out (a copy, another forward's) is read as before. The fused pullback alone, this against reading out
+ * (scripts/compare-bn-backward.mjs, 31 alternated rounds): x1.19-1.20 at 1 thread (CPU time), x1.13-1.19 at 2 (wall) on
+ * resnet's three sizes; its 7 such pullbacks ~1.1 ms of a 1-thread step, ~0.55 ms at 2 threads. The same bits.
+ */
+interface ReluForward {
+  /** The forward's x (its data, by identity). */
+  readonly x: ReadonlyData;
+  /** (m, scale, shift, -) per channel, as bnForward wrote them to its coef. */
+  readonly coef: Float32Array;
+}
+const reluForwards = new WeakMap<ReadonlyData, ReluForward>();
+
+/** Whether fused ReLU pullbacks work their mask out from x (tests turn it off to compare with reading out). */
+let maskFromX = true;
+/** @example setBatchNormMaskFromX(false); // every fused ReLU pullback reads the forward's output for its mask */
+export const setBatchNormMaskFromX = (on: boolean): void => {
+  maskFromX = on;
+};
+
+let masksFromX = 0;
+/** How many batch norm pullbacks took their ReLU mask from x since the program started (for tests). @example batchNormMasksFromX() */
+export const batchNormMasksFromX = (): number => masksFromX;
+
+/** The forward's coefficients for the pullback of `out` over `x` with batch mean `mean`, when out is a fused forward's output of that x. */
+const forwardCoefficients = (out: Tensor, x: Tensor, mean: ArrayLike<number>): Float32Array | undefined => {
+  const r = maskFromX ? reluForwards.get(out.data) : undefined;
+  if (r === undefined || r.x !== x.data) return undefined;
+  for (let c = 0; c < mean.length; c++) if (r.coef[4 * c] !== Math.fround(mean[c])) return undefined;
+  return r.coef;
+};
 
 /**
  * runChunks of a batch norm pass over C channels: split by channel ranges, C / threads of them each (rounded down, so
@@ -111,7 +148,9 @@ const normalize = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running:
   }
   runChannels('bnForward', C, [pxAt, N, C, S, pgb, peps, running === undefined ? 1 : 0, pstats, pcoef, relu ? 1 : 0, paddendAt, out.offset], x.size >= PARALLEL_MIN_ELEMENTS);
   const stats = running ?? batchStatsOf(st, C);
-  return { out: fromData(x.shape, resultOut(out, x.size)), stats };
+  const y = fromData(x.shape, resultOut(out, x.size));
+  if (relu && addend === undefined) reluForwards.set(y.data, { x: x.data, coef: new Float32Array(memory.buffer, pcoef, 4 * C).slice() });
+  return { out: y, stats };
 };
 
 /** x's planes where the fast set runs batch norm's pullback; undefined where the reference does (float64 operands). */
@@ -129,19 +168,26 @@ const pullback = (
   batchStats: boolean, needDx: boolean, dsum?: Slot,
 ): BatchNormGrads => {
   const n = x.size;
+  // a fused ReLU's mask from x and the forward's coefficients where it has them (not at a residual end: its out is of the sum)
+  const fcoef = out === undefined || dsum !== undefined ? undefined : forwardCoefficients(out, x, stats.mean);
+  const readsOut = out !== undefined && fcoef === undefined;
   const dxSlot = needDx ? resultSlot(n, out === undefined ? [dy.data, x.data] : [dy.data, x.data, out.data]) : undefined;
   // two results in the one slot large results share (outside a result scope): dx then goes to the workspace
   const dxApart = dxSlot !== undefined && dxSlot.offset === dsum?.offset;
   // in a result scope, dgamma and dbeta are written to its area and given as views: Adam reads them there
   const dgbScoped = scopeSlot(bytesOf(2 * C));
   // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
-  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgbWork, pdxApart] = workspace([
-    n, n, out === undefined ? 0 : n, C, 4 * C, 4, 4 * C, 4 * C, dgbScoped === undefined ? 2 * C : 0, dxApart ? n : 0,
+  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgbWork, pdxApart, pfcoef] = workspace([
+    n, n, readsOut ? n : 0, C, 4 * C, 4, 4 * C, 4 * C, dgbScoped === undefined ? 2 * C : 0, dxApart ? n : 0, fcoef === undefined ? 0 : 4 * C,
   ]);
   const pdgb = dgbScoped?.offset ?? pdgbWork;
   const mem = f32();
-  const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), out === undefined ? 0 : inputAt(out.data, pout)];
+  const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), readsOut ? inputAt(out.data, pout) : 0];
   mem.set(gamma.data, pgamma / 4);
+  if (fcoef !== undefined) {
+    mem.set(fcoef, pfcoef / 4);
+    masksFromX++;
+  }
   const st = new Float64Array(memory.buffer, pstats, 2 * C);
   for (let c = 0; c < C; c++) {
     st[2 * c] = stats.mean[c];
@@ -153,8 +199,8 @@ const pullback = (
   const maskFirst = dsum !== undefined && S < maskInSumsMinPlane;
   if (maskFirst) runChunks('reluBackwardElements', n, 4, [poutAt, pdyAt, dsum.offset], n >= PARALLEL_MIN_ELEMENTS);
   const args = maskFirst
-    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0]
-    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0];
+    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0, 0]
+    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0, fcoef === undefined ? 0 : pfcoef];
   runChannels('bnBackward', C, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
     dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),

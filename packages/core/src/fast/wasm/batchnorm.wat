@@ -461,12 +461,89 @@
     (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
     (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
 
+  ;; $gradSums4 behind a fused ReLU whose output is not read: g is dy masked where the forward's pre-activation
+  ;; y = (x - m) scale + shift is <= 0, y worked out again from x as bnForward's $applyChannel made it (the same f32
+  ;; operations on the same coefficients $ms, $scs, $shs: the same y, so the same mask as out <= 0 gives; out = +0 where
+  ;; y <= 0, y elsewhere, NaN passing both tests). x is read for (x - m) anyway, so out's planes, a third stream of
+  ;; reads, are not: bnBackward takes this where the caller has the forward's coefficients ($fcoef).
+  (func $gradSums4Relu
+    (param $p i32) (param $q i32) (param $S i32) (param $ms f32) (param $scs f32) (param $shs f32) (param $d1 i32) (param $d2 i32) (param $d3 i32)
+    (result f64 f64 f64 f64 f64 f64 f64 f64)
+    (local $i i32) (local $j i32) (local $end i32) (local $end4 i32) (local $m v128) (local $sc v128) (local $sh v128) (local $e v128)
+    (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128) (local $gs f32) (local $es f32)
+    (local $acc0 v128) (local $pr0 v128) (local $acc1 v128) (local $pr1 v128) (local $acc2 v128) (local $pr2 v128) (local $acc3 v128) (local $pr3 v128)
+    (local $t0 f32) (local $u0 f32) (local $t1 f32) (local $u1 f32) (local $t2 f32) (local $u2 f32) (local $t3 f32) (local $u3 f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (local.set $sc (f32x4.splat (local.get $scs)))
+    (local.set $sh (f32x4.splat (local.get $shs)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))
+        (local.set $g0 (v128.andnot (v128.load (i32.add (local.get $p) (local.get $i)))
+          (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+        (local.set $acc0 (f32x4.add (local.get $acc0) (local.get $g0)))
+        (local.set $pr0 (f32x4.add (local.get $pr0) (f32x4.mul (local.get $g0) (local.get $e))))
+        (local.set $j (i32.add (local.get $i) (local.get $d1)))
+        (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+        (local.set $g1 (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+          (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+        (local.set $acc1 (f32x4.add (local.get $acc1) (local.get $g1)))
+        (local.set $pr1 (f32x4.add (local.get $pr1) (f32x4.mul (local.get $g1) (local.get $e))))
+        (local.set $j (i32.add (local.get $i) (local.get $d2)))
+        (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+        (local.set $g2 (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+          (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+        (local.set $acc2 (f32x4.add (local.get $acc2) (local.get $g2)))
+        (local.set $pr2 (f32x4.add (local.get $pr2) (f32x4.mul (local.get $g2) (local.get $e))))
+        (local.set $j (i32.add (local.get $i) (local.get $d3)))
+        (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+        (local.set $g3 (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+          (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+        (local.set $acc3 (f32x4.add (local.get $acc3) (local.get $g3)))
+        (local.set $pr3 (f32x4.add (local.get $pr3) (f32x4.mul (local.get $g3) (local.get $e))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $i)))
+          (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+        (local.set $t0 (f32.add (local.get $t0) (local.get $gs)))
+        (local.set $u0 (f32.add (local.get $u0) (f32.mul (local.get $gs) (local.get $es))))
+        (local.set $j (i32.add (local.get $i) (local.get $d1)))
+        (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+          (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+        (local.set $t1 (f32.add (local.get $t1) (local.get $gs)))
+        (local.set $u1 (f32.add (local.get $u1) (f32.mul (local.get $gs) (local.get $es))))
+        (local.set $j (i32.add (local.get $i) (local.get $d2)))
+        (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+          (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+        (local.set $t2 (f32.add (local.get $t2) (local.get $gs)))
+        (local.set $u2 (f32.add (local.get $u2) (f32.mul (local.get $gs) (local.get $es))))
+        (local.set $j (i32.add (local.get $i) (local.get $d3)))
+        (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+        (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+          (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+        (local.set $t3 (f32.add (local.get $t3) (local.get $gs)))
+        (local.set $u3 (f32.add (local.get $u3) (f32.mul (local.get $gs) (local.get $es))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
+    (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
+
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums4, planes four at a time,
   ;; added in order), coef (m, -, -, -); with $keep nonzero by $gradSums4Kept (out is then nonzero), g stored there too,
-  ;; shaped as dy.
+  ;; shaped as dy; else with $fcoef nonzero by $gradSums4Relu (the mask from x and the forward's scale and shift at
+  ;; $fcoef + 16c + 4 and + 8; out is not read).
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
-    (param $coef i32) (param $sums i32) (param $keep i32)
+    (param $coef i32) (param $sums i32) (param $keep i32) (param $fcoef i32)
     (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $ms f32) (local $step i32) (local $left i32)
     (local $d1 i32) (local $d2 i32) (local $d3 i32)
     (local $G0 f64) (local $P0 f64) (local $G1 f64) (local $P1 f64) (local $G2 f64) (local $P2 f64) (local $G3 f64) (local $P3 f64) (local $sd f64) (local $sp f64)
@@ -486,7 +563,13 @@
         (local.set $d1)
         (if (result f64 f64 f64 f64 f64 f64 f64 f64) (local.get $keep)
           (then (call $gradSums4Kept (local.get $p) (local.get $q) (local.get $o) (local.get $k) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3)))
-          (else (call $gradSums4 (local.get $p) (local.get $q) (local.get $o) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3) (local.get $out))))
+          (else
+            (if (result f64 f64 f64 f64 f64 f64 f64 f64) (local.get $fcoef)
+              (then (call $gradSums4Relu (local.get $p) (local.get $q) (local.get $S) (local.get $ms)
+                (f32.load offset=4 (i32.add (local.get $fcoef) (i32.shl (local.get $c) (i32.const 4))))
+                (f32.load offset=8 (i32.add (local.get $fcoef) (i32.shl (local.get $c) (i32.const 4))))
+                (local.get $d1) (local.get $d2) (local.get $d3)))
+              (else (call $gradSums4 (local.get $p) (local.get $q) (local.get $o) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3) (local.get $out))))))
         (local.set $P3)
         (local.set $G3)
         (local.set $P2)
@@ -626,6 +709,104 @@
         (local.set $n (i32.add (local.get $n) (i32.const 4)))
         (br $nloop))))
 
+  ;; $dxChannel behind a fused ReLU whose output is not read, as $gradSums4Relu masks: g is dy masked where the
+  ;; forward's y = (x - m) scale + shift is <= 0 (scale and shift at $fcoef + 16c + 4 and + 8), x - m shared by the mask
+  ;; and dx = a g + (b (x - m) + k), each the same f32 operation as there.
+  (func $dxChannelRelu
+    (param $dy i32) (param $x i32) (param $fcoef i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
+    (param $coef i32) (param $dx i32)
+    (local $n i32) (local $i i32) (local $j i32) (local $p i32) (local $q i32) (local $w i32) (local $step i32)
+    (local $d1 i32) (local $d2 i32) (local $d3 i32) (local $end i32) (local $end4 i32)
+    (local $m v128) (local $a v128) (local $b v128) (local $k v128) (local $sc v128) (local $sh v128) (local $e v128) (local $g v128)
+    (local $ms f32) (local $as f32) (local $bs f32) (local $ks f32) (local $scs f32) (local $shs f32) (local $es f32) (local $gs f32)
+    (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $as (f32.load offset=4 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $bs (f32.load offset=8 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $ks (f32.load offset=12 (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $scs (f32.load offset=4 (i32.add (local.get $fcoef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $shs (f32.load offset=8 (i32.add (local.get $fcoef) (i32.shl (local.get $c) (i32.const 4)))))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (local.set $a (f32x4.splat (local.get $as)))
+    (local.set $b (f32x4.splat (local.get $bs)))
+    (local.set $k (f32x4.splat (local.get $ks)))
+    (local.set $sc (f32x4.splat (local.get $scs)))
+    (local.set $sh (f32x4.splat (local.get $shs)))
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $step (i32.shl (i32.mul (local.get $C) (local.get $S)) (i32.const 2)))
+    (local.set $p (call $planeAt (local.get $dy) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
+    (local.set $q (call $planeAt (local.get $x) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
+    (local.set $w (call $planeAt (local.get $dx) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
+    (block $ndone
+      (loop $nloop
+        (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
+        (call $groupDistances (local.get $step) (i32.sub (i32.sub (local.get $N) (local.get $n)) (i32.const 1)))
+        (local.set $d3)
+        (local.set $d2)
+        (local.set $d1)
+        (local.set $i (i32.const 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+            (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))
+            (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $i)))
+              (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+            (v128.store (i32.add (local.get $w) (local.get $i))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $g)) (f32x4.add (f32x4.mul (local.get $b) (local.get $e)) (local.get $k))))
+            (local.set $j (i32.add (local.get $i) (local.get $d1)))
+            (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+            (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+              (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+            (v128.store (i32.add (local.get $w) (local.get $j))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $g)) (f32x4.add (f32x4.mul (local.get $b) (local.get $e)) (local.get $k))))
+            (local.set $j (i32.add (local.get $i) (local.get $d2)))
+            (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+            (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+              (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+            (v128.store (i32.add (local.get $w) (local.get $j))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $g)) (f32x4.add (f32x4.mul (local.get $b) (local.get $e)) (local.get $k))))
+            (local.set $j (i32.add (local.get $i) (local.get $d3)))
+            (local.set $e (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))
+            (local.set $g (v128.andnot (v128.load (i32.add (local.get $p) (local.get $j)))
+              (f32x4.le (f32x4.add (f32x4.mul (local.get $e) (local.get $sc)) (local.get $sh)) (v128.const i32x4 0 0 0 0))))
+            (v128.store (i32.add (local.get $w) (local.get $j))
+              (f32x4.add (f32x4.mul (local.get $a) (local.get $g)) (f32x4.add (f32x4.mul (local.get $b) (local.get $e)) (local.get $k))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $vloop)))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))
+            (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $i)))
+              (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+            (f32.store (i32.add (local.get $w) (local.get $i))
+              (f32.add (f32.mul (local.get $as) (local.get $gs)) (f32.add (f32.mul (local.get $bs) (local.get $es)) (local.get $ks))))
+            (local.set $j (i32.add (local.get $i) (local.get $d1)))
+            (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+            (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+              (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+            (f32.store (i32.add (local.get $w) (local.get $j))
+              (f32.add (f32.mul (local.get $as) (local.get $gs)) (f32.add (f32.mul (local.get $bs) (local.get $es)) (local.get $ks))))
+            (local.set $j (i32.add (local.get $i) (local.get $d2)))
+            (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+            (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+              (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+            (f32.store (i32.add (local.get $w) (local.get $j))
+              (f32.add (f32.mul (local.get $as) (local.get $gs)) (f32.add (f32.mul (local.get $bs) (local.get $es)) (local.get $ks))))
+            (local.set $j (i32.add (local.get $i) (local.get $d3)))
+            (local.set $es (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))
+            (local.set $gs (select (f32.const 0) (f32.load (i32.add (local.get $p) (local.get $j)))
+              (f32.le (f32.add (f32.mul (local.get $es) (local.get $scs)) (local.get $shs)) (f32.const 0))))
+            (f32.store (i32.add (local.get $w) (local.get $j))
+              (f32.add (f32.mul (local.get $as) (local.get $gs)) (f32.add (f32.mul (local.get $bs) (local.get $es)) (local.get $ks))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $sloop)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $q (i32.add (local.get $q) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $w (i32.add (local.get $w) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $n (i32.add (local.get $n) (i32.const 4)))
+        (br $nloop))))
+
   ;; The exports: each takes its channel range [c0, c1) first and runs the passes above channel by channel, so a
   ;; channel's planes are read again from the cache, not from memory, and the per-channel scalars between the passes
   ;; are worked out here, in f64 as JavaScript would (the same bits), with no return to the caller between them.
@@ -668,11 +849,14 @@
   ;; k = -a G / M + b (m - mean), else b = k = 0. mean and variance: two f64 at $stats + 16c; gamma at $gamma + 4c; at
   ;; $scalars the f64s eps and M (elements per channel). $coef and $sums: 16 bytes a channel of scratch. With $keep
   ;; nonzero (a residual block's end: dy masked by the ReLU after the sum, which the shortcut needs too) the sums' pass
-  ;; stores g there, shaped as dy, and the dx pass reads g from there instead of masking dy again.
+  ;; stores g there, shaped as dy, and the dx pass reads g from there instead of masking dy again. With $fcoef nonzero
+  ;; (a fused ReLU's pullback where the caller has the forward's coefficients, 16 bytes a channel as bnForward wrote
+  ;; them to its $coef, and their m is this m), the mask is worked out from x ($gradSums4Relu, $dxChannelRelu): out is
+  ;; not read.
   (func $bnBackward (export "bnBackward")
     (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
     (param $gamma i32) (param $stats i32) (param $scalars i32) (param $batch i32) (param $coef i32) (param $sums i32) (param $dgb i32) (param $dx i32)
-    (param $keep i32)
+    (param $keep i32) (param $fcoef i32)
     (local $c i32) (local $st i32) (local $co i32) (local $su i32) (local $mean f64) (local $m f32) (local $shift f64) (local $G f64) (local $P f64)
     (local $invStd f64) (local $a f64) (local $b f64) (local $k f64) (local $M f64)
     (local.set $M (f64.load offset=8 (local.get $scalars)))
@@ -686,7 +870,7 @@
         (local.set $mean (f64.load (local.get $st)))
         (local.set $m (f32.demote_f64 (local.get $mean)))
         (f32.store (local.get $co) (local.get $m))
-        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep))
+        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep) (local.get $fcoef))
         (local.set $shift (f64.sub (f64.promote_f32 (local.get $m)) (local.get $mean)))
         (local.set $G (f64.load (local.get $su)))
         (local.set $P (f64.add (f64.load offset=8 (local.get $su)) (f64.mul (local.get $shift) (local.get $G))))
@@ -706,7 +890,10 @@
             (f32.store offset=4 (local.get $co) (f32.demote_f64 (local.get $a)))
             (f32.store offset=8 (local.get $co) (f32.demote_f64 (local.get $b)))
             (f32.store offset=12 (local.get $co) (f32.demote_f64 (local.get $k)))
-            (call $dxChannel
-              (select (local.get $keep) (local.get $dy) (local.get $keep)) (local.get $x) (select (i32.const 0) (local.get $out) (local.get $keep)) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))
+            (if (local.get $fcoef)
+              (then (call $dxChannelRelu (local.get $dy) (local.get $x) (local.get $fcoef) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx)))
+              (else
+                (call $dxChannel
+                  (select (local.get $keep) (local.get $dy) (local.get $keep)) (local.get $x) (select (i32.const 0) (local.get $out) (local.get $keep)) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $dx))))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cloop))))
