@@ -13,8 +13,9 @@
  * training batches of 100 (the median of 30 steps after 3 warm-up steps) and evaluate 500 test images in batches of 100.
  * Prints each measurement as it comes (stderr), then the table in Markdown (stdout): each figure is the median over
  * the rounds, and in brackets the best round (other jobs on the machine only ever slow a run down, so the best is
- * the nearest to the machine's own speed); the ratios are of the medians. The load average before and after says
- * how busy the machine was.
+ * the nearest to the machine's own speed); the ratios are of the medians. A second table gives the ratio within each
+ * round (the two frameworks' runs of a round are adjacent in time): its median and, in brackets, its smallest and largest,
+ * how far one round's comparison can stray. The load average before and after says how busy the machine was.
  *
  * --realtime runs every measurement, foldnet's and PyTorch's alike, under `chrt -r 10` (Linux's round-robin real-time
  * class, which the kernel throttles to 95% of each second; needs root or CAP_SYS_NICE): on a shared machine another
@@ -98,6 +99,20 @@ for (const model of models) {
       `| ${model} | ${threads} | ${cell(fms, Math.min)} | ${cell(pms, Math.min)} | ${(median(pms) / median(fms)).toFixed(2)}x | ` +
         `${cell(fips, Math.max)} | ${cell(pips, Math.max)} | ${(median(fips) / median(pips)).toFixed(2)}x |`,
     );
+  }
+}
+// Each round's two figures ran minutes apart at most, the host's drift between rounds common to both: the ratio within a
+// round, across the rounds, says how steady the comparison is where the two medians' ratio alone cannot (a busy
+// stretch slows whichever framework it meets)
+const spread = (xs) => `${median(xs).toFixed(2)}x (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`;
+console.log('\n| model | threads | step, PyTorch / foldnet within each round | evaluation, foldnet / PyTorch within each round |');
+console.log('|---|---|---|---|');
+for (const model of models) {
+  for (const threads of threadCounts) {
+    const f = samples.get(`foldnet ${model} ${threads}`) ?? [];
+    const p = samples.get(`pytorch ${model} ${threads}`) ?? [];
+    const pairs = f.map((s, i) => [s, p[i]]).filter(([, q]) => q !== undefined);
+    console.log(`| ${model} | ${threads} | ${spread(pairs.map(([a, b]) => b.ms / a.ms))} | ${spread(pairs.map(([a, b]) => a.ips / b.ips))} |`);
   }
 }
 console.log(
