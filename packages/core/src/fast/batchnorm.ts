@@ -1,7 +1,7 @@
+import type { ReadonlyData } from '../dtype.js';
 import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormStats } from '../kernels/contract.js';
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
-import type { ReadonlyData } from '../dtype.js';
 import { fromData, type Tensor } from '../tensor.js';
 import { bytesOf, inputAt, resultOut, resultSlot, scopedOut, scopeSlot, type Slot, workspace } from './layout.js';
 import { getThreads, runChunks } from './threads.js';
@@ -227,7 +227,10 @@ export const batchNormBackward = (dy: Tensor, x: Tensor, gamma: Tensor, stats: B
 export const batchNormRelu = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>
   normalize(x, gamma, beta, eps, running, true);
 
-/** The fast set's fused batchNormReluBackward: the ReLU mask read in bnBackward's passes. */
+/**
+ * The fast set's fused batchNormReluBackward: the ReLU mask in bnBackward's passes, worked out from x where `out` is this
+ * set's forward output of x (forwardCoefficients), else read from out.
+ */
 export const batchNormReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormGrads => {
   const dims = backwardPlanes(dy, x, gamma);
   return dims === undefined ? refFused.batchNormReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx) : pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx);
