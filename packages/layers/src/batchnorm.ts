@@ -135,7 +135,7 @@ export interface ResidualEndGradients {
  */
 export const residualEndForward = (
   name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, shortcut: Tensor, ctx: ExecContext,
-): { readonly y: Tensor; readonly state: LayerState; readonly pullback: (dy: Tensor) => ResidualEndGradients } => {
+): { readonly y: Tensor; readonly state: LayerState; readonly pullback: (dy: Tensor, dyMore?: Tensor) => ResidualEndGradients } => {
   const { eps } = op;
   const k = fusedKernelsOf(ctx.kernels);
   const f = normalised(name, op, params, state, x, ctx, (gamma, beta, running) => k.batchNormAddRelu(x, shortcut, gamma, beta, eps, running));
@@ -143,8 +143,8 @@ export const residualEndForward = (
   return {
     y: f.out,
     state: f.state,
-    pullback: (dy: Tensor) => {
-      const g = k.batchNormAddReluBackward(dy, f.out, x, f.gamma, f.stats, eps, f.train, needDx);
+    pullback: (dy: Tensor, dyMore?: Tensor) => {
+      const g = k.batchNormAddReluBackward(dy, f.out, x, f.gamma, f.stats, eps, f.train, needDx, dyMore);
       return { dsum: g.dsum, bn: { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } } };
     },
   };

@@ -1,7 +1,7 @@
 import { fastKernels, fromData, kernels, key, normal, setThreads, startThreads, traceConvPaths, type FusedKernels, type Kernels, type Tensor } from '@foldnet/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  affine, batchNorm, conv2d, lossAndGrad, network, planOf, relu, residual, residualEndAt, resnet, runGraph, unwrap, type Network,
+  affine, batchNorm, conv2d, lossAndGrad, network, parallel, planOf, relu, residual, residualEndAt, resnet, runGraph, unwrap, type Network,
 } from '@foldnet/layers';
 
 /*
@@ -21,10 +21,11 @@ const sameBits = (a: Tensor, b: Tensor): boolean => {
 };
 
 /** The fast set with its residual-end kernels counted. */
-const counted = (): { readonly k: Kernels; readonly calls: { batchNormAddRelu: number; batchNormAddReluBackward: number; conv2dAddRelu: number } } => {
+const counted = (): { readonly k: Kernels; readonly calls: { batchNormAddRelu: number; batchNormAddReluBackward: number; pairs: number; conv2dAddRelu: number } } => {
   const f: FusedKernels | undefined = fastKernels.fused;
   if (f === undefined) throw new Error('the fast set has fused kernels');
-  const calls = { batchNormAddRelu: 0, batchNormAddReluBackward: 0, conv2dAddRelu: 0 };
+  // pairs: pullbacks handed their output's two gradients apart (its 9th argument, dyMore)
+  const calls = { batchNormAddRelu: 0, batchNormAddReluBackward: 0, pairs: 0, conv2dAddRelu: 0 };
   const fusedCounted: FusedKernels = {
     ...f,
     batchNormAddRelu: (...a) => {
@@ -33,6 +34,7 @@ const counted = (): { readonly k: Kernels; readonly calls: { batchNormAddRelu: n
     },
     batchNormAddReluBackward: (...a) => {
       calls.batchNormAddReluBackward++;
+      if (a[8] !== undefined) calls.pairs++;
       return f.batchNormAddReluBackward(...a);
     },
     conv2dAddRelu: (...a) => {
@@ -93,7 +95,8 @@ describe('a residual end fused gives the unfused bits', () => {
       const { k, calls } = counted();
       const ctx = { mode, key: key(6), kernels: k, needInputGrad: true };
       const one = lossAndGrad(small, params, state, x, labels, ctx);
-      expect([calls.batchNormAddRelu, calls.batchNormAddReluBackward], mode).toEqual([2, 2]);
+      // the first block's end is read by the second block's body and its shortcut: its pullback is handed both
+      expect([calls.batchNormAddRelu, calls.batchNormAddReluBackward, calls.pairs], mode).toEqual([2, 2, 1]);
       const plain = lossAndGrad(small, params, state, x, labels, { ...ctx, fuse: false });
       expect([calls.batchNormAddRelu, calls.batchNormAddReluBackward], mode).toEqual([2, 2]);
       expect(Object.is(one.loss, plain.loss), mode).toBe(true);
@@ -117,9 +120,28 @@ describe('a residual end fused gives the unfused bits', () => {
     const plain = net.forward(params, state, x, { ...ctx, fuse: false });
     const dy = normal(key(11), one.y.shape);
     const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
-    expect(calls.batchNormAddReluBackward).toBe(6);
+    // res1 .. res5's ends each read twice by the next block: five pairs (28x28 and 14x14 summed in the sums pass, 7x7 first)
+    expect([calls.batchNormAddReluBackward, calls.pairs]).toEqual([6, 5]);
     expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
     expect(Object.keys(g1.grads)).toEqual(Object.keys(g2.grads));
+    for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
+  });
+
+  it.each([1, 2])("a block's end read by three branches, %i thread(s): its pullback is handed the sum of the first two and the third apart", (threads) => {
+    setThreads(threads);
+    if (threads > 1) startThreads();
+    const branches = parallel([[conv2d({ filters: 16, size: 1 })], [conv2d({ filters: 16, size: 3, pad: 1 })], [relu()]], { merge: 'add' });
+    const net = unwrap(network([16, 12, 12], [residual([conv2d({ filters: 16, size: 3, pad: 1 }), batchNorm()]), relu(), branches, affine(3)]));
+    const { params, state } = trained(net);
+    const x = normal(key(12), [4, 16, 12, 12]);
+    const { k, calls } = counted();
+    const ctx = { mode: 'train', kernels: k, needInputGrad: true } as const;
+    const one = net.forward(params, state, x, ctx);
+    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
+    const dy = normal(key(13), one.y.shape);
+    const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
+    expect([calls.batchNormAddReluBackward, calls.pairs]).toEqual([1, 1]);
+    expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
     for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
   });
 

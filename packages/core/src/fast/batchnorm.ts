@@ -3,6 +3,7 @@ import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormS
 import { composedFusions } from '../kernels/composed.js';
 import { referenceKernels } from '../kernels/reference.js';
 import { fromData, type Tensor } from '../tensor.js';
+import { add as fastAdd } from './add.js';
 import { bytesOf, inputAt, resultOut, resultSlot, scopedOut, scopeSlot, type Slot, workspace } from './layout.js';
 import { getThreads, runChunks } from './threads.js';
 import { copyF32, f32, memory } from './wasm.js';
@@ -165,24 +166,26 @@ const backwardPlanes = (dy: Tensor, x: Tensor, gamma: Tensor): { N: number; C: n
  */
 const pullback = (
   { N, C, S }: { N: number; C: number; S: number }, dy: Tensor, out: Tensor | undefined, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number,
-  batchStats: boolean, needDx: boolean, dsum?: Slot,
+  batchStats: boolean, needDx: boolean, dsum?: Slot, dyMore?: Tensor,
 ): BatchNormGrads => {
   const n = x.size;
   // a fused ReLU's mask from x and the forward's coefficients where it has them (not at a residual end: its out is of the sum)
   const fcoef = out === undefined || dsum !== undefined ? undefined : forwardCoefficients(out, x, stats.mean);
   const readsOut = out !== undefined && fcoef === undefined;
-  const dxSlot = needDx ? resultSlot(n, out === undefined ? [dy.data, x.data] : [dy.data, x.data, out.data]) : undefined;
+  const dxSlot = needDx ? resultSlot(n, [dy.data, x.data, ...(out === undefined ? [] : [out.data]), ...(dyMore === undefined ? [] : [dyMore.data])]) : undefined;
   // two results in the one slot large results share (outside a result scope): dx then goes to the workspace
   const dxApart = dxSlot !== undefined && dxSlot.offset === dsum?.offset;
   // in a result scope, dgamma and dbeta are written to its area and given as views: Adam reads them there
   const dgbScoped = scopeSlot(bytesOf(2 * C));
   // stats: mean and variance, two f64 a channel; scalars: eps and M; coef and sums: scratch; dgb: dgamma then dbeta
-  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgbWork, pdxApart, pfcoef] = workspace([
+  const [pdy, px, pout, pgamma, pstats, pscalars, pcoef, psums, pdgbWork, pdxApart, pfcoef, pdyMore] = workspace([
     n, n, readsOut ? n : 0, C, 4 * C, 4, 4 * C, 4 * C, dgbScoped === undefined ? 2 * C : 0, dxApart ? n : 0, fcoef === undefined ? 0 : 4 * C,
+    dyMore === undefined ? 0 : n,
   ]);
   const pdgb = dgbScoped?.offset ?? pdgbWork;
   const mem = f32();
   const [pdyAt, pxAt, poutAt] = [inputAt(dy.data, pdy), inputAt(x.data, px), readsOut ? inputAt(out.data, pout) : 0];
+  const pdyMoreAt = dyMore === undefined ? 0 : inputAt(dyMore.data, pdyMore);
   mem.set(gamma.data, pgamma / 4);
   if (fcoef !== undefined) {
     mem.set(fcoef, pfcoef / 4);
@@ -199,8 +202,8 @@ const pullback = (
   const maskFirst = dsum !== undefined && S < maskInSumsMinPlane;
   if (maskFirst) runChunks('reluBackwardElements', n, 4, [poutAt, pdyAt, dsum.offset], n >= PARALLEL_MIN_ELEMENTS);
   const args = maskFirst
-    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0, 0]
-    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0, fcoef === undefined ? 0 : pfcoef];
+    ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0, 0, 0]
+    : [pdyAt, pxAt, poutAt, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, dsum?.offset ?? 0, fcoef === undefined ? 0 : pfcoef, pdyMoreAt];
   runChannels('bnBackward', C, args, n >= PARALLEL_MIN_ELEMENTS);
   return {
     dx: dxSlot === undefined ? undefined : fromData(x.shape, dxApart ? copyF32(pdx, n) : resultOut(dxSlot, n)),
@@ -208,6 +211,20 @@ const pullback = (
     dbeta: fromData([C], scopedOut(dgbScoped, pdgb + 4 * C, C)),
   };
 };
+
+/**
+ * Whether a residual end's pullback given two gradients (dyMore) sums them in its sums pass ($gradSums4KeptPair), where
+ * add would have made their sum in a pass of its own over three tensors (tests turn it off to compare).
+ */
+let pairsInSums = true;
+/** @example setBatchNormPairsInSums(false); // a residual end's two gradients added first, by add */
+export const setBatchNormPairsInSums = (on: boolean): void => {
+  pairsInSums = on;
+};
+
+let pairsSummed = 0;
+/** How many residual end pullbacks summed two gradients in their sums pass since the program started (for tests). @example batchNormPairsSummed() */
+export const batchNormPairsSummed = (): number => pairsSummed;
 
 /** The fast set's fused batchNormAddRelu: the addend and ReLU in bnForward's pass. */
 export const batchNormAddRelu = (x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult =>
@@ -240,11 +257,17 @@ export const batchNormReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma:
  * The fast set's fused batchNormAddReluBackward: ReLU's mask in bnBackward's sums pass, which also stores the masked dy
  * (dsum, the shortcut's gradient) for its dx pass to read; reluBackward's own pass over dy and out is gone.
  */
-export const batchNormAddReluBackward = (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads => {
+export const batchNormAddReluBackward = (
+  dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean, dyMore?: Tensor,
+): BatchNormAddReluGrads => {
   const dims = backwardPlanes(dy, x, gamma);
+  // the two gradients summed in the sums pass where it masks (planes of maskInSumsMinPlane floats and more), else first
+  const inSums = dims !== undefined && dyMore !== undefined && dyMore.dtype === 'float32' && pairsInSums && dims.S >= maskInSumsMinPlane;
+  if (dyMore !== undefined && !inSums) return batchNormAddReluBackward(fastAdd(dy, dyMore), out, x, gamma, stats, eps, batchStats, needDx);
   if (dims === undefined) return refFused.batchNormAddReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx);
   // claimed first: before dx's slot, the workspace and the operands' look-up (resultSlot)
-  const dsum = resultSlot(x.size, [dy.data, x.data, out.data]);
-  const grads = pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx, dsum);
+  const dsum = resultSlot(x.size, [dy.data, x.data, out.data, ...(dyMore === undefined ? [] : [dyMore.data])]);
+  if (dyMore !== undefined) pairsSummed++;
+  const grads = pullback(dims, dy, out, x, gamma, stats, eps, batchStats, needDx, dsum, dyMore);
   return { dx: grads.dx, dgamma: grads.dgamma, dbeta: grads.dbeta, dsum: fromData(x.shape, resultOut(dsum, x.size)) };
 };

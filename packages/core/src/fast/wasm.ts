@@ -88,7 +88,7 @@ export interface KernelExports {
   ): void;
   bnBackward(
     c0: number, c1: number, dy: number, x: number, out: number, N: number, C: number, S: number, gamma: number, stats: number, scalars: number,
-    batch: number, coef: number, sums: number, dgb: number, dx: number, keep: number, fcoef: number,
+    batch: number, coef: number, sums: number, dgb: number, dx: number, keep: number, fcoef: number, dy2: number,
   ): void;
   // add.wat
   addElements(i0: number, i1: number, a: number, b: number, out: number, relu: number): void;

@@ -33,8 +33,10 @@ export const composedFusions = (k: Kernels): FusedKernels =>
       const r = k.batchNorm(x, gamma, beta, eps, running);
       return { out: k.relu(k.add(r.out, addend)), stats: r.stats };
     },
-    batchNormAddReluBackward: (dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads => {
-      const dsum = k.reluBackward(out, dy);
+    batchNormAddReluBackward: (
+      dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean, dyMore?: Tensor,
+    ): BatchNormAddReluGrads => {
+      const dsum = k.reluBackward(out, dyMore === undefined ? dy : k.add(dy, dyMore));
       return { ...k.batchNormBackward(dsum, x, gamma, stats, eps, batchStats, needDx), dsum };
     },
     conv2dAddRelu: (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry, addend: Tensor): Tensor => k.relu(k.add(k.conv2dOut(x, w, b, g), addend)),

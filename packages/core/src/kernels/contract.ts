@@ -244,9 +244,13 @@ export interface FusedKernels {
   batchNormAddRelu(x: Tensor, addend: Tensor, gamma: Tensor, beta: Tensor, eps: number, running?: BatchNormStats): BatchNormResult;
   /**
    * The pullback of `batchNormAddRelu` (`out` its output): dsum = dy masked where `out` <= 0 (reluBackward), the
-   * shortcut's gradient, and batch norm's gradients from dsum (batchNormBackward); equal to those two in turn.
+   * shortcut's gradient, and batch norm's gradients from dsum (batchNormBackward); equal to those two in turn. With
+   * `dyMore` (out's second gradient, where two layers read it: a graph's next residual block), the pullback of
+   * add(dy, dyMore), the same bits as summing them first.
    */
-  batchNormAddReluBackward(dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean): BatchNormAddReluGrads;
+  batchNormAddReluBackward(
+    dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean, dyMore?: Tensor,
+  ): BatchNormAddReluGrads;
   /**
    * relu(conv2dOut(x, w, b, g) + addend) [N, FN, OH, OW] in one operation (an evaluation's residual block end, its
    * batch norm folded into w and b): the output rounded with its bias first, then the addend's element added, then

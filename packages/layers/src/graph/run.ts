@@ -134,13 +134,18 @@ const layerNamesOf = (graph: Graph): ReadonlySet<string> => {
   return names;
 };
 
-/** One forward step: the node whose value it gives, the node it started at, whose grads it returns, what it read. */
+/**
+ * One forward step: the node whose value it gives, the node it started at, whose grads it returns, what it read. A stage
+ * that `takesPair` is handed its value's first two gradients apart (dy and dyMore) and sums them itself, in a pass it
+ * makes anyway (a residual end's pullback: the next block reads its value twice, its body and its shortcut).
+ */
 interface Stage {
   readonly node: number;
   readonly first: number;
   readonly owner: string;
   readonly inputs: readonly number[];
-  readonly pullback: (dy: Tensor) => { readonly dxs: readonly (Tensor | undefined)[]; readonly grads: Params };
+  readonly pullback: (dy: Tensor, dyMore?: Tensor) => { readonly dxs: readonly (Tensor | undefined)[]; readonly grads: Params };
+  readonly takesPair?: boolean;
 }
 
 const EMPTY: Readonly<Record<string, Tensor>> = Object.freeze({});
@@ -250,12 +255,12 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
         const r = residualEndForward(bn.name, end.bnOp, scoped[end.bn].params, scoped[end.bn].state, x, shortcut, sub(end.bn));
         prefixed(r.state, bn.name, newState);
         values[end.relu] = r.y;
-        const pullback = (dy: Tensor) => {
-          const g = r.pullback(dy);
+        const pullback = (dy: Tensor, dyMore?: Tensor) => {
+          const g = r.pullback(dy, dyMore);
           bnGrads[end.bn] = g.bn;
           return { dxs: n.inputs.map(() => g.dsum), grads: EMPTY };
         };
-        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback });
+        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback, takesPair: true });
       }
       done[end.relu] = true;
     } else if (isMergeOp(n.op)) {
@@ -291,6 +296,10 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
     if (!ctx.needGrad) throw new FoldnetError('value', 'backward: pullback called on a forward run with needGrad false');
     const grads: Record<string, Tensor> = {};
     const dys: (Tensor | undefined)[] = [];
+    // a node's latest gradient, kept apart for the stage that takes pairs (takesPair) when it agrees with the sum in shape and dtype
+    const more: (Tensor | undefined)[] = [];
+    const takesPair: boolean[] = [];
+    for (const st of stages) if (st.takesPair === true) takesPair[st.node] = true;
     const from: string[] = []; // who gave each node's gradient, for errors
     let dInput: Tensor | undefined = graph.output === GRAPH_INPUT ? dy : undefined;
     if (graph.output !== GRAPH_INPUT) dys[graph.output] = dy;
@@ -299,15 +308,21 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
       if (!differentiated[st.first]) continue;
       const d = dys[st.node];
       if (d === undefined) throw new FoldnetError('value', `backward: layer ${from[st.node] ?? st.owner} gave no input gradient`);
-      const g = st.pullback(d);
+      const dMore = more[st.node];
+      const g = dMore === undefined ? st.pullback(d) : st.pullback(d, dMore);
       prefixed(g.grads, st.owner, grads);
       st.inputs.forEach((j, k) => {
         const dx = g.dxs[k];
         if (dx === undefined) return;
         if (j === GRAPH_INPUT) dInput = dInput === undefined ? dx : sumOf(ctx.kernels, dInput, dx);
         else {
-          const prev = dys[j];
-          dys[j] = prev === undefined ? dx : sumOf(ctx.kernels, prev, dx);
+          const [prev, second] = [dys[j], more[j]];
+          // the gradients so far summed in the order they came ((a + b) + c ...), the last one kept apart for a stage that
+          // takes pairs: it adds it in that same order
+          const sofar = prev === undefined || second === undefined ? prev : sumOf(ctx.kernels, prev, second);
+          const apart = sofar !== undefined && takesPair[j] === true && sameShape(sofar.shape, dx.shape) && sofar.dtype === dx.dtype;
+          dys[j] = sofar === undefined ? dx : apart ? sofar : sumOf(ctx.kernels, sofar, dx);
+          more[j] = apart ? dx : undefined;
         }
       });
       for (const j of st.inputs) if (j !== GRAPH_INPUT) from[j] = st.owner;

@@ -461,6 +461,74 @@
     (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
     (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
 
+  ;; $gradSums4Kept of two gradients of the residual end's output, dy at $p and dy2 at $p2 (the next block reads that
+  ;; output twice: its body and its shortcut): g = dy + dy2 (one f32 add, as add.wat's $addElements makes the sum the
+  ;; graph would otherwise hand over) masked where out <= 0, stored at $keep and summed; the separate pass that added
+  ;; them, over three tensors, is gone.
+  (func $gradSums4KeptPair
+    (param $p i32) (param $p2 i32) (param $q i32) (param $o i32) (param $keep i32) (param $S i32) (param $ms f32) (param $d1 i32) (param $d2 i32) (param $d3 i32)
+    (result f64 f64 f64 f64 f64 f64 f64 f64)
+    (local $i i32) (local $j i32) (local $end i32) (local $end4 i32) (local $m v128) (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128) (local $gs f32)
+    (local $acc0 v128) (local $pr0 v128) (local $acc1 v128) (local $pr1 v128) (local $acc2 v128) (local $pr2 v128) (local $acc3 v128) (local $pr3 v128)
+    (local $t0 f32) (local $u0 f32) (local $t1 f32) (local $u1 f32) (local $t2 f32) (local $u2 f32) (local $t3 f32) (local $u3 f32)
+    (local.set $end (i32.shl (local.get $S) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $S) (i32.const -4)) (i32.const 2)))
+    (local.set $m (f32x4.splat (local.get $ms)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $g0 (v128.andnot (f32x4.add (v128.load (i32.add (local.get $p) (local.get $i))) (v128.load (i32.add (local.get $p2) (local.get $i))))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $i))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keep) (local.get $i)) (local.get $g0))
+        (local.set $acc0 (f32x4.add (local.get $acc0) (local.get $g0)))
+        (local.set $pr0 (f32x4.add (local.get $pr0) (f32x4.mul (local.get $g0) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $i))) (local.get $m)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d1)))
+        (local.set $g1 (v128.andnot (f32x4.add (v128.load (i32.add (local.get $p) (local.get $j))) (v128.load (i32.add (local.get $p2) (local.get $j))))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $j))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keep) (local.get $j)) (local.get $g1))
+        (local.set $acc1 (f32x4.add (local.get $acc1) (local.get $g1)))
+        (local.set $pr1 (f32x4.add (local.get $pr1) (f32x4.mul (local.get $g1) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d2)))
+        (local.set $g2 (v128.andnot (f32x4.add (v128.load (i32.add (local.get $p) (local.get $j))) (v128.load (i32.add (local.get $p2) (local.get $j))))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $j))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keep) (local.get $j)) (local.get $g2))
+        (local.set $acc2 (f32x4.add (local.get $acc2) (local.get $g2)))
+        (local.set $pr2 (f32x4.add (local.get $pr2) (f32x4.mul (local.get $g2) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d3)))
+        (local.set $g3 (v128.andnot (f32x4.add (v128.load (i32.add (local.get $p) (local.get $j))) (v128.load (i32.add (local.get $p2) (local.get $j))))
+          (f32x4.le (v128.load (i32.add (local.get $o) (local.get $j))) (v128.const i32x4 0 0 0 0))))
+        (v128.store (i32.add (local.get $keep) (local.get $j)) (local.get $g3))
+        (local.set $acc3 (f32x4.add (local.get $acc3) (local.get $g3)))
+        (local.set $pr3 (f32x4.add (local.get $pr3) (f32x4.mul (local.get $g3) (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $j))) (local.get $m)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gs (select (f32.const 0) (f32.add (f32.load (i32.add (local.get $p) (local.get $i))) (f32.load (i32.add (local.get $p2) (local.get $i)))) (f32.le (f32.load (i32.add (local.get $o) (local.get $i))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keep) (local.get $i)) (local.get $gs))
+        (local.set $t0 (f32.add (local.get $t0) (local.get $gs)))
+        (local.set $u0 (f32.add (local.get $u0) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $i))) (local.get $ms)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d1)))
+        (local.set $gs (select (f32.const 0) (f32.add (f32.load (i32.add (local.get $p) (local.get $j))) (f32.load (i32.add (local.get $p2) (local.get $j)))) (f32.le (f32.load (i32.add (local.get $o) (local.get $j))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keep) (local.get $j)) (local.get $gs))
+        (local.set $t1 (f32.add (local.get $t1) (local.get $gs)))
+        (local.set $u1 (f32.add (local.get $u1) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d2)))
+        (local.set $gs (select (f32.const 0) (f32.add (f32.load (i32.add (local.get $p) (local.get $j))) (f32.load (i32.add (local.get $p2) (local.get $j)))) (f32.le (f32.load (i32.add (local.get $o) (local.get $j))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keep) (local.get $j)) (local.get $gs))
+        (local.set $t2 (f32.add (local.get $t2) (local.get $gs)))
+        (local.set $u2 (f32.add (local.get $u2) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))))
+        (local.set $j (i32.add (local.get $i) (local.get $d3)))
+        (local.set $gs (select (f32.const 0) (f32.add (f32.load (i32.add (local.get $p) (local.get $j))) (f32.load (i32.add (local.get $p2) (local.get $j)))) (f32.le (f32.load (i32.add (local.get $o) (local.get $j))) (f32.const 0))))
+        (f32.store (i32.add (local.get $keep) (local.get $j)) (local.get $gs))
+        (local.set $t3 (f32.add (local.get $t3) (local.get $gs)))
+        (local.set $u3 (f32.add (local.get $u3) (f32.mul (local.get $gs) (f32.sub (f32.load (i32.add (local.get $q) (local.get $j))) (local.get $ms)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop)))
+    (call $hsum64x4 (local.get $acc0) (local.get $t0) (local.get $pr0) (local.get $u0) (local.get $acc1) (local.get $t1) (local.get $pr1) (local.get $u1))
+    (call $hsum64x4 (local.get $acc2) (local.get $t2) (local.get $pr2) (local.get $u2) (local.get $acc3) (local.get $t3) (local.get $pr3) (local.get $u3)))
+
   ;; $gradSums4 behind a fused ReLU whose output is not read: g is dy masked where the forward's pre-activation
   ;; y = (x - m) scale + shift is <= 0, y worked out again from x as bnForward's $applyChannel made it (the same f32
   ;; operations on the same coefficients $ms, $scs, $shs: the same y, so the same mask as out <= 0 gives; out = +0 where
@@ -539,12 +607,12 @@
 
   ;; The backward's sums per channel, two f64 at $sums + 16c: sum g and sum g (x - m) ($gradSums4, planes four at a time,
   ;; added in order), coef (m, -, -, -); with $keep nonzero by $gradSums4Kept (out is then nonzero), g stored there too,
-  ;; shaped as dy; else with $fcoef nonzero by $gradSums4Relu (the mask from x and the forward's scale and shift at
+  ;; shaped as dy (with $dy2 nonzero, of dy + dy2: $gradSums4KeptPair); else with $fcoef nonzero by $gradSums4Relu (the mask from x and the forward's scale and shift at
   ;; $fcoef + 16c + 4 and + 8; out is not read).
   (func $sumsChannel
     (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32) (param $c i32)
-    (param $coef i32) (param $sums i32) (param $keep i32) (param $fcoef i32)
-    (local $n i32) (local $p i32) (local $q i32) (local $o i32) (local $k i32) (local $ms f32) (local $step i32) (local $left i32)
+    (param $coef i32) (param $sums i32) (param $keep i32) (param $fcoef i32) (param $dy2 i32)
+    (local $n i32) (local $p i32) (local $p2 i32) (local $q i32) (local $o i32) (local $k i32) (local $ms f32) (local $step i32) (local $left i32)
     (local $d1 i32) (local $d2 i32) (local $d3 i32)
     (local $G0 f64) (local $P0 f64) (local $G1 f64) (local $P1 f64) (local $G2 f64) (local $P2 f64) (local $G3 f64) (local $P3 f64) (local $sd f64) (local $sp f64)
     (local.set $ms (f32.load (i32.add (local.get $coef) (i32.shl (local.get $c) (i32.const 4)))))
@@ -553,6 +621,7 @@
     (local.set $q (call $planeAt (local.get $x) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
     (local.set $o (call $planeAt (local.get $out) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
     (local.set $k (call $planeAt (local.get $keep) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
+    (local.set $p2 (call $planeAt (local.get $dy2) (i32.const 0) (local.get $C) (local.get $c) (local.get $S)))
     (block $ndone
       (loop $nloop
         (br_if $ndone (i32.ge_u (local.get $n) (local.get $N)))
@@ -562,7 +631,10 @@
         (local.set $d2)
         (local.set $d1)
         (if (result f64 f64 f64 f64 f64 f64 f64 f64) (local.get $keep)
-          (then (call $gradSums4Kept (local.get $p) (local.get $q) (local.get $o) (local.get $k) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3)))
+          (then
+            (if (result f64 f64 f64 f64 f64 f64 f64 f64) (local.get $dy2)
+              (then (call $gradSums4KeptPair (local.get $p) (local.get $p2) (local.get $q) (local.get $o) (local.get $k) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3)))
+              (else (call $gradSums4Kept (local.get $p) (local.get $q) (local.get $o) (local.get $k) (local.get $S) (local.get $ms) (local.get $d1) (local.get $d2) (local.get $d3)))))
           (else
             (if (result f64 f64 f64 f64 f64 f64 f64 f64) (local.get $fcoef)
               (then (call $gradSums4Relu (local.get $p) (local.get $q) (local.get $S) (local.get $ms)
@@ -596,6 +668,7 @@
         (local.set $q (i32.add (local.get $q) (i32.shl (local.get $step) (i32.const 2))))
         (local.set $o (i32.add (local.get $o) (i32.shl (local.get $step) (i32.const 2))))
         (local.set $k (i32.add (local.get $k) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $p2 (i32.add (local.get $p2) (i32.shl (local.get $step) (i32.const 2))))
         (local.set $n (i32.add (local.get $n) (i32.const 4)))
         (br $nloop)))
     (f64.store (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 4))) (local.get $sd))
@@ -856,7 +929,7 @@
   (func $bnBackward (export "bnBackward")
     (param $c0 i32) (param $c1 i32) (param $dy i32) (param $x i32) (param $out i32) (param $N i32) (param $C i32) (param $S i32)
     (param $gamma i32) (param $stats i32) (param $scalars i32) (param $batch i32) (param $coef i32) (param $sums i32) (param $dgb i32) (param $dx i32)
-    (param $keep i32) (param $fcoef i32)
+    (param $keep i32) (param $fcoef i32) (param $dy2 i32)
     (local $c i32) (local $st i32) (local $co i32) (local $su i32) (local $mean f64) (local $m f32) (local $shift f64) (local $G f64) (local $P f64)
     (local $invStd f64) (local $a f64) (local $b f64) (local $k f64) (local $M f64)
     (local.set $M (f64.load offset=8 (local.get $scalars)))
@@ -870,7 +943,7 @@
         (local.set $mean (f64.load (local.get $st)))
         (local.set $m (f32.demote_f64 (local.get $mean)))
         (f32.store (local.get $co) (local.get $m))
-        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep) (local.get $fcoef))
+        (call $sumsChannel (local.get $dy) (local.get $x) (local.get $out) (local.get $N) (local.get $C) (local.get $S) (local.get $c) (local.get $coef) (local.get $sums) (local.get $keep) (local.get $fcoef) (local.get $dy2))
         (local.set $shift (f64.sub (f64.promote_f32 (local.get $m)) (local.get $mean)))
         (local.set $G (f64.load (local.get $su)))
         (local.set $P (f64.add (f64.load offset=8 (local.get $su)) (f64.mul (local.get $shift) (local.get $G))))
