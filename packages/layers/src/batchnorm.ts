@@ -135,7 +135,13 @@ export interface ResidualEndGradients {
  */
 export const residualEndForward = (
   name: string, op: BatchNormOp, params: Params, state: LayerState, x: Tensor, shortcut: Tensor, ctx: ExecContext,
-): { readonly y: Tensor; readonly state: LayerState; readonly pullback: (dy: Tensor, dyMore?: Tensor) => ResidualEndGradients } => {
+): {
+  readonly y: Tensor;
+  readonly state: LayerState;
+  readonly pullback: (dy: Tensor, dyMore?: Tensor) => ResidualEndGradients;
+  /** Whether the pullback takes a second gradient of y apart (its kernel set's takesGradientPairs). */
+  readonly takesPair: boolean;
+} => {
   const { eps } = op;
   const k = fusedKernelsOf(ctx.kernels);
   const f = normalised(name, op, params, state, x, ctx, (gamma, beta, running) => k.batchNormAddRelu(x, shortcut, gamma, beta, eps, running));
@@ -147,5 +153,6 @@ export const residualEndForward = (
       const g = k.batchNormAddReluBackward(dy, f.out, x, f.gamma, f.stats, eps, f.train, needDx, dyMore);
       return { dsum: g.dsum, bn: { dx: g.dx, grads: { gamma: g.dgamma, beta: g.dbeta } } };
     },
+    takesPair: k.takesGradientPairs === true,
   };
 };

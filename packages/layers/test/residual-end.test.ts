@@ -145,6 +145,20 @@ describe('a residual end fused gives the unfused bits', () => {
     for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
   });
 
+  it("a kernel set that does not say it takes gradient pairs is handed their sum (a set written before would drop dyMore)", () => {
+    const { params, state } = trained(small);
+    const x = normal(key(14), [4, 1, 12, 12]);
+    const labels = Int32Array.from({ length: 4 }, (_, i) => i % 10);
+    const { k, calls } = counted();
+    const older: Kernels = { ...k, fused: { ...(k.fused as FusedKernels), takesGradientPairs: undefined } };
+    const ctx = { mode: 'train', key: key(6), needInputGrad: true } as const;
+    const paired = lossAndGrad(small, params, state, x, labels, { ...ctx, kernels: k });
+    expect(calls.pairs).toBe(1);
+    const summed = lossAndGrad(small, params, state, x, labels, { ...ctx, kernels: older });
+    expect([calls.batchNormAddReluBackward, calls.pairs]).toEqual([4, 1]);
+    for (const [name, g] of Object.entries(summed.grads)) expect(sameBits(paired.grads[name], g), name).toBe(true);
+  });
+
   it('the input gradient of a network whose first block ends fused (dx through the shortcut and the batch norm, summed)', () => {
     const net = unwrap(network([16, 6, 6], [residual([conv2d({ filters: 16, size: 3, pad: 1 }), batchNorm()]), relu(), affine(3)]));
     const { params, state } = trained(net);

@@ -1156,6 +1156,7 @@ export const fastKernels: Kernels = Object.freeze({
   batchNorm,
   batchNormBackward,
   fused: Object.freeze({
+    takesGradientPairs: true,
     conv2dRelu, conv2dReluBackward, conv2dReluMaxPool, conv2dReluMaxPoolBackward, batchNormRelu, batchNormReluBackward, addRelu, batchNormAddRelu, batchNormAddReluBackward, conv2dAddRelu,
   }),
 });

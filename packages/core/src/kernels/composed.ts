@@ -11,6 +11,7 @@ import type { BatchNormAddReluGrads, BatchNormGrads, BatchNormResult, BatchNormS
  */
 export const composedFusions = (k: Kernels): FusedKernels =>
   Object.freeze({
+    takesGradientPairs: true,
     conv2dRelu: (x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor => k.relu(k.conv2dOut(x, w, b, g)),
     conv2dReluBackward: (dy: Tensor, out: Tensor, x: Tensor, w: Tensor, g: ConvGeometry, needDx: boolean): Conv2dGrads =>
       k.conv2dBackwardFromInput(k.reluBackward(out, dy), x, w, g, needDx),

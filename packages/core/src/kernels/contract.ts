@@ -204,6 +204,11 @@ export interface Kernels {
  * gives that composition for any kernel set, the oracle the fast set's fused kernels are tested against).
  */
 export interface FusedKernels {
+  /**
+   * Whether batchNormAddReluBackward takes `dyMore`: a graph hands a value's gradients apart only to a set that says so
+   * (a set written before would drop the second one); the reference's composition and the fast set do.
+   */
+  readonly takesGradientPairs?: boolean;
   /** relu(conv2d(x, w, b, g)) [N, FN, OH, OW] in one operation: the bias and ReLU in the same pass. */
   conv2dRelu(x: Tensor, w: Tensor, b: Tensor, g: ConvGeometry): Tensor;
   /**

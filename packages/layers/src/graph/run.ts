@@ -136,8 +136,9 @@ const layerNamesOf = (graph: Graph): ReadonlySet<string> => {
 
 /**
  * One forward step: the node whose value it gives, the node it started at, whose grads it returns, what it read. A stage
- * that `takesPair` is handed its value's first two gradients apart (dy and dyMore) and sums them itself, in a pass it
- * makes anyway (a residual end's pullback: the next block reads its value twice, its body and its shortcut).
+ * that `takesPair` is handed its value's latest gradient apart (dyMore) from the sum of the others (dy) and adds it
+ * itself, in a pass it makes anyway (a residual end's pullback: the next block reads its value twice, its body and its
+ * shortcut), where the runner would add it in a pass of its own.
  */
 interface Stage {
   readonly node: number;
@@ -260,7 +261,7 @@ export const runGraph = (graph: Graph, plan: Plan, params: Params, state: LayerS
           bnGrads[end.bn] = g.bn;
           return { dxs: n.inputs.map(() => g.dsum), grads: EMPTY };
         };
-        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback, takesPair: true });
+        stages.push({ node: end.relu, first: i, owner: n.name, inputs: n.inputs, pullback, takesPair: r.takesPair });
       }
       done[end.relu] = true;
     } else if (isMergeOp(n.op)) {
