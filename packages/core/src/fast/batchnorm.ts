@@ -30,6 +30,8 @@ let maskInSumsMinPlane = 128;
 export const setMaskInSumsMinPlane = (floats: number): void => {
   maskInSumsMinPlane = floats;
 };
+/** Whether a residual end's pullback on planes of S floats masks dy in its sums pass (else reluBackward's pass first). */
+const masksInSums = (S: number): boolean => S >= maskInSumsMinPlane;
 
 /** Below this many elements a batch norm runs on the calling thread (its passes take ~0.1 ms there). */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
@@ -199,7 +201,9 @@ const pullback = (
   new Float64Array(memory.buffer, pscalars, 2).set([eps, N * S]);
   const pdx = dxSlot === undefined ? 0 : dxApart ? pdxApart : dxSlot.offset;
   // reluBackward's pass (relu.wat; shares of whole multiples of 4 elements, as its own kernel's) where the planes are short
-  const maskFirst = dsum !== undefined && S < maskInSumsMinPlane;
+  const maskFirst = dsum !== undefined && !masksInSums(S);
+  // a second gradient is added in the sums pass alone (batchNormAddReluBackward adds it first where that pass does not mask)
+  if (dyMore !== undefined && (dsum === undefined || maskFirst)) throw new Error('batch norm pullback: dyMore where the sums pass does not mask');
   if (maskFirst) runChunks('reluBackwardElements', n, 4, [poutAt, pdyAt, dsum.offset], n >= PARALLEL_MIN_ELEMENTS);
   const args = maskFirst
     ? [dsum.offset, pxAt, 0, N, C, S, pgamma, pstats, pscalars, batchStats ? 1 : 0, pcoef, psums, pdgb, pdx, 0, 0, 0]
@@ -261,8 +265,8 @@ export const batchNormAddReluBackward = (
   dy: Tensor, out: Tensor, x: Tensor, gamma: Tensor, stats: BatchNormStats, eps: number, batchStats: boolean, needDx: boolean, dyMore?: Tensor,
 ): BatchNormAddReluGrads => {
   const dims = backwardPlanes(dy, x, gamma);
-  // the two gradients summed in the sums pass where it masks (planes of maskInSumsMinPlane floats and more), else first
-  const inSums = dims !== undefined && dyMore !== undefined && dyMore.dtype === 'float32' && pairsInSums && dims.S >= maskInSumsMinPlane;
+  // the two gradients summed in the sums pass where it masks, else first
+  const inSums = dims !== undefined && dyMore !== undefined && dyMore.dtype === 'float32' && pairsInSums && masksInSums(dims.S);
   if (dyMore !== undefined && !inSums) return batchNormAddReluBackward(fastAdd(dy, dyMore), out, x, gamma, stats, eps, batchStats, needDx);
   if (dims === undefined) return refFused.batchNormAddReluBackward(dy, out, x, gamma, stats, eps, batchStats, needDx);
   // claimed first: before dx's slot, the workspace and the operands' look-up (resultSlot)
