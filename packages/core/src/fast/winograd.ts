@@ -18,13 +18,12 @@ import { copyF32, f32, memory } from './wasm.js';
  * of 4 side by side or, on narrow outputs (7x7, 8x8), 2x2, in all three passes alike.
  *
  * Float32 error against the float64 reference, relative to the largest element, on He-initialised filters, ReLU'd
- * normal inputs and a normal dy (test/winograd.test.ts, realistic data; 16..64 channels at 28x28 to 7x7):
- *   forward:         F(2x2, 3x3) 1.9-2.8e-7,  F(4x4, 3x3) 2.1-4.6e-6,  the GEMM path 2.7-5.2e-7
- *   input gradient:  F(2x2, 3x3) 2.2-3.9e-7,  F(4x4, 3x3) 4.4-7.3e-6,  the GEMM path 1.4-2.0e-7
- *   filter gradient: F(2x2, 3x3) 2-5e-7,      F(4x4, 3x3) 2-6e-6,      the GEMM path 2-5e-7
- *     (F(4x4, 3x3) with 2x2 groups, 32 -> 64 and 64 -> 64 at 7x7 and 8x8: 1.4-2.4e-6 at batch 8, 2.6-4.8e-6 at batch 100,
- *     where F(2x2, 3x3) has 2.1-3.6e-7 and the GEMM path 2.5-3.4e-7)
- * F(4x4, 3x3)'s is 10-40x the GEMM's (its transforms multiply by up to 8 in Aᵀ and 5 in Bᵀ, its filters' by 1/24..1/4),
+ * normal inputs and a normal dy at batch 100 (`node scripts/winograd-error.mjs`: 16 -> 16 at 28x28 to 64 -> 64 at 7x7,
+ * the presets' shapes; test/winograd.test.ts bounds it on generated shapes):
+ *   forward:         F(2x2, 3x3) 1.8-3.3e-7,  F(4x4, 3x3) 3.5-5.2e-6,  the paths without Winograd 3.3-5.5e-7
+ *   input gradient:  F(2x2, 3x3) 2.0-4.1e-7,  F(4x4, 3x3) 4.3-8.7e-6,  the paths without Winograd 1.7-5.1e-7
+ *   filter gradient: F(2x2, 3x3) 2.4-5.0e-7,  F(4x4, 3x3) 2.6-5.0e-6,  the paths without Winograd 2.4-4.4e-7
+ * F(4x4, 3x3)'s is 9-45x the other paths' (its transforms multiply by up to 8 in Aᵀ and 5 in Bᵀ, its filters' by 1/24..1/4),
  * under 1e-5 everywhere.
  *
  * Whether a layer takes it, and which size, is decided once per shape (winogradPlan, winogradDwPlan) and kept: the plan
