@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { untilAWorkerTakesPart } from './workers.js';
 import { convolvePacked, packedForwardPlan } from '../src/fast/conv-packed.js';
 import { workspace } from '../src/fast/layout.js';
-import { runChunkJob, runTogether, setFineTails, tailedParts, type ChunkJob } from '../src/fast/threads.js';
+import { PARALLEL_MIN_MACS, runChunkJob, runTogether, setFineTails, tailedParts, type ChunkJob } from '../src/fast/threads.js';
 import { f32, wasm } from '../src/fast/wasm.js';
 import { winogradConv, winogradDxPlan, winogradInputGrad, winogradPlan } from '../src/fast/winograd.js';
 
@@ -196,8 +196,8 @@ describe('the packed forward ending in groups of half its images', () => {
         fc.record({ N: fc.integer({ min: 10, max: 60 }), C: fc.integer({ min: 7, max: 34 }), H: fc.integer({ min: 12, max: 15 }), FN: fc.integer({ min: 8, max: 13 }), seed: fc.nat(1000) }),
         ({ N, C, H, FN, seed }) => {
           const P = Math.ceil(H / 2) ** 2;
-          // split from 2^22 multiply-adds (threads.ts's PARALLEL_MIN_MACS)
-          const images = Math.max(N, Math.ceil((1 << 22) / (P * FN * 9 * (2 * C + 1))));
+          // split from PARALLEL_MIN_MACS multiply-adds
+          const images = Math.max(N, Math.ceil(PARALLEL_MIN_MACS / (P * FN * 9 * (2 * C + 1))));
           // (a group of 1 image, where T's rows are long, has no finer tail)
           sameWithTails(caseOf(images, 2 * C + 1, H, FN, seed), true, false);
         },

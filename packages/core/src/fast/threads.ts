@@ -387,10 +387,15 @@ export interface RowsJob {
 }
 
 /**
- * Below this many multiply-adds (about 0.3 ms on one core) a GEMM runs on the calling thread: waking a worker
- * (a futex wake and a context switch, tens of microseconds) would eat the gain. @example M * N * K < PARALLEL_MIN_MACS
+ * Below this many multiply-adds (about 0.07 ms on one core) a GEMM or a convolution's pass runs on the calling thread:
+ * waking a worker asleep (a futex wake and a context switch, 12-20 µs) would eat most of the gain. It was 2^22 (~0.3
+ * ms) before the workers spun after each job (above): inside a step a worker is still spinning when the next job comes
+ * and takes its share in ~2 µs. At 2^22 a batch of 32 left the stem and the 1x1 shortcuts of resnet on one thread while
+ * the worker idled (~3.5 ms of a ~70 ms step at 2 threads); at 2^20, `compare-builds --threads 2 --data mnist` against
+ * 2^22: resnet's step x1.06 at batch 32 (x1.03-1.09) and x1.15 at batch 8, deep's x1.10 at batch 32 (evaluation x1.09);
+ * at batch 100 the presets' jobs split as before (the same jobs, the same bits). @example M * N * K < PARALLEL_MIN_MACS
  */
-export const PARALLEL_MIN_MACS = 1 << 22;
+export const PARALLEL_MIN_MACS = 1 << 20;
 
 /**
  * How finely each export's work is cut: the caller waits for the last chunk, so finer chunks waste less when a
