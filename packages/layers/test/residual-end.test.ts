@@ -59,6 +59,21 @@ const trained = (net: Network) => {
   };
 };
 
+
+/**
+ * The network's pullback of dy (normal, from `dySeed`) fused and unfused (`fuse: false`) in training with kernel set k:
+ * the input gradient and every gradient, with their names in the same order, bit for bit.
+ */
+const expectPullbacksAlike = (net: Network, { params, state }: ReturnType<typeof trained>, x: Tensor, dySeed: number, k: Kernels): void => {
+  const ctx = { mode: 'train', kernels: k, needInputGrad: true } as const;
+  const one = net.forward(params, state, x, ctx);
+  const plain = net.forward(params, state, x, { ...ctx, fuse: false });
+  const dy = normal(key(dySeed), one.y.shape);
+  const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
+  expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
+  expect(Object.keys(g1.grads)).toEqual(Object.keys(g2.grads));
+  for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
+};
 describe('residualEndAt', () => {
   it("finds each of resnet's blocks' ends: the add, its batch norm (its first input), the ReLU after it and the convolution that folds", () => {
     const net = unwrap(resnet());
@@ -112,19 +127,10 @@ describe('a residual end fused gives the unfused bits', () => {
     setThreads(threads);
     if (threads > 1) startThreads();
     const net = unwrap(resnet());
-    const { params, state } = trained(net);
-    const x = normal(key(10), [3, 1, 28, 28]);
     const { k, calls } = counted();
-    const ctx = { mode: 'train', kernels: k, needInputGrad: true } as const;
-    const one = net.forward(params, state, x, ctx);
-    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
-    const dy = normal(key(11), one.y.shape);
-    const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
+    expectPullbacksAlike(net, trained(net), normal(key(10), [3, 1, 28, 28]), 11, k);
     // res1 .. res5's ends each read twice by the next block: five pairs (28x28 and 14x14 summed in the sums pass, 7x7 first)
     expect([calls.batchNormAddReluBackward, calls.pairs]).toEqual([6, 5]);
-    expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
-    expect(Object.keys(g1.grads)).toEqual(Object.keys(g2.grads));
-    for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
   });
 
   it.each([1, 2])("a block's end read by three branches, %i thread(s): its pullback is handed the sum of the first two and the third apart", (threads) => {
@@ -132,17 +138,9 @@ describe('a residual end fused gives the unfused bits', () => {
     if (threads > 1) startThreads();
     const branches = parallel([[conv2d({ filters: 16, size: 1 })], [conv2d({ filters: 16, size: 3, pad: 1 })], [relu()]], { merge: 'add' });
     const net = unwrap(network([16, 12, 12], [residual([conv2d({ filters: 16, size: 3, pad: 1 }), batchNorm()]), relu(), branches, affine(3)]));
-    const { params, state } = trained(net);
-    const x = normal(key(12), [4, 16, 12, 12]);
     const { k, calls } = counted();
-    const ctx = { mode: 'train', kernels: k, needInputGrad: true } as const;
-    const one = net.forward(params, state, x, ctx);
-    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
-    const dy = normal(key(13), one.y.shape);
-    const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
+    expectPullbacksAlike(net, trained(net), normal(key(12), [4, 16, 12, 12]), 13, k);
     expect([calls.batchNormAddReluBackward, calls.pairs]).toEqual([1, 1]);
-    expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
-    for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
   });
 
   it("a kernel set that does not say it takes gradient pairs is handed their sum (a set written before would drop dyMore)", () => {
@@ -161,15 +159,7 @@ describe('a residual end fused gives the unfused bits', () => {
 
   it('the input gradient of a network whose first block ends fused (dx through the shortcut and the batch norm, summed)', () => {
     const net = unwrap(network([16, 6, 6], [residual([conv2d({ filters: 16, size: 3, pad: 1 }), batchNorm()]), relu(), affine(3)]));
-    const { params, state } = trained(net);
-    const x = normal(key(7), [3, 16, 6, 6]);
-    const ctx = { mode: 'train', kernels: kernels('fast'), needInputGrad: true } as const;
-    const one = net.forward(params, state, x, ctx);
-    const plain = net.forward(params, state, x, { ...ctx, fuse: false });
-    const dy = normal(key(8), [3, 3]);
-    const [g1, g2] = [one.pullback(dy), plain.pullback(dy)];
-    expect(g1.dx !== undefined && g2.dx !== undefined && sameBits(g1.dx, g2.dx)).toBe(true);
-    for (const [name, g] of Object.entries(g2.grads)) expect(sameBits(g1.grads[name], g), name).toBe(true);
+    expectPullbacksAlike(net, trained(net), normal(key(7), [3, 16, 6, 6]), 8, kernels('fast'));
   });
 
   it.each([1, 2])('an evaluation of resnet() without gradients, %i thread(s): the folded convolutions add the shortcut in their stores', (threads) => {
